@@ -1,0 +1,219 @@
+import { StorageError, StorageErrorCode } from './errors.js'
+
+/**
+ * One element of an encoded key tuple.
+ * - `null`
+ * - `bigint`: a signed 64-bit integer
+ * - `number`: a 64-bit float (every JS number is encoded as a float; use bigint for integers)
+ * - `string`: Unicode text (must be well-formed: no lone surrogates), NUL allowed
+ * - `Uint8Array`: raw bytes
+ * - `boolean`
+ */
+export type KeyPart = null | bigint | number | string | Uint8Array | boolean
+
+/**
+ * Type tags, in the order values of different types sort:
+ * null < integer < float < bytes < string < false < true.
+ */
+const Tag = {
+  NULL: 0x05,
+  INT: 0x10,
+  FLOAT: 0x20,
+  BYTES: 0x30,
+  STRING: 0x40,
+  FALSE: 0x50,
+  TRUE: 0x51,
+} as const
+
+/** Escaped byte strings end with 0x00 0x01; a NUL inside is written 0x00 0xff. */
+const ESCAPE = 0x00
+const ESCAPED_NUL = 0xff
+const TERMINATOR = 0x01
+
+const INT64_MIN = -(1n << 63n)
+const INT64_MAX = (1n << 63n) - 1n
+const SIGN_BIT = 1n << 63n
+
+const utf8Encoder = new TextEncoder()
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * Encodes a tuple so that bytewise order of encodings equals the order of tuples:
+ * element by element, by type first (see {@link Tag}), then by value; a tuple sorts
+ * before any longer tuple it is a prefix of. Integers order numerically, floats order
+ * -Infinity < … < -0 < +0 < … < +Infinity < NaN (all NaNs are one value), strings by
+ * Unicode code point, bytes bytewise, false < true.
+ */
+export function encodeKey(parts: readonly KeyPart[]): Uint8Array {
+  const w = new KeyWriter()
+  for (const part of parts) w.write(part)
+  return w.finish()
+}
+
+/** Decodes bytes made by {@link encodeKey} back to the tuple; malformed input raises ERR_INVALID_KEY. */
+export function decodeKey(bytes: Uint8Array): KeyPart[] {
+  const parts: KeyPart[] = []
+  const r = new KeyReader(bytes)
+  while (!r.done()) parts.push(r.read())
+  return parts
+}
+
+/** Encodes raw bytes so that they are self-delimiting and keep their order (used as a key prefix). */
+export function encodeBytesPart(bytes: Uint8Array): Uint8Array {
+  const w = new KeyWriter()
+  w.escaped(bytes)
+  return w.finish()
+}
+
+/** Reads one {@link encodeBytesPart} value at `offset`; returns it and the offset just past it. */
+export function decodeBytesPart(bytes: Uint8Array, offset: number): { value: Uint8Array; end: number } {
+  const r = new KeyReader(bytes, offset)
+  const value = r.escaped()
+  return { value, end: r.offset }
+}
+
+class KeyWriter {
+  private buf = new Uint8Array(64)
+  private len = 0
+  private readonly scratch = new DataView(new ArrayBuffer(8))
+
+  write(part: KeyPart): void {
+    if (part === null) return this.byte(Tag.NULL)
+    switch (typeof part) {
+      case 'bigint':
+        return this.int(part)
+      case 'number':
+        return this.float(part)
+      case 'string':
+        if (!part.isWellFormed()) invalid('string key part has a lone surrogate')
+        this.byte(Tag.STRING)
+        return this.escaped(utf8Encoder.encode(part))
+      case 'boolean':
+        return this.byte(part ? Tag.TRUE : Tag.FALSE)
+      default:
+        if (part instanceof Uint8Array) {
+          this.byte(Tag.BYTES)
+          return this.escaped(part)
+        }
+        invalid(`unsupported key part type ${typeof part}`)
+    }
+  }
+
+  int(v: bigint): void {
+    if (v < INT64_MIN || v > INT64_MAX) invalid(`integer key part ${v} is outside signed 64-bit range`)
+    this.byte(Tag.INT)
+    this.scratch.setBigUint64(0, BigInt.asUintN(64, v) ^ SIGN_BIT)
+    this.raw(new Uint8Array(this.scratch.buffer, 0, 8))
+  }
+
+  float(v: number): void {
+    this.byte(Tag.FLOAT)
+    // Positive floats (and +0): flip the sign bit. Negative: flip every bit. NaN: one canonical value.
+    this.scratch.setFloat64(0, Number.isNaN(v) ? Number.NaN : v)
+    const bits = this.scratch.getBigUint64(0)
+    this.scratch.setBigUint64(0, bits & SIGN_BIT ? ~bits & 0xffff_ffff_ffff_ffffn : bits ^ SIGN_BIT)
+    this.raw(new Uint8Array(this.scratch.buffer, 0, 8))
+  }
+
+  escaped(bytes: Uint8Array): void {
+    this.reserve(bytes.length * 2 + 2)
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!
+      this.buf[this.len++] = b
+      if (b === ESCAPE) this.buf[this.len++] = ESCAPED_NUL
+    }
+    this.buf[this.len++] = ESCAPE
+    this.buf[this.len++] = TERMINATOR
+  }
+
+  byte(b: number): void {
+    this.reserve(1)
+    this.buf[this.len++] = b
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.reserve(bytes.length)
+    this.buf.set(bytes, this.len)
+    this.len += bytes.length
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.len)
+  }
+
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n))
+    next.set(this.buf.subarray(0, this.len))
+    this.buf = next
+  }
+}
+
+class KeyReader {
+  constructor(
+    private readonly bytes: Uint8Array,
+    public offset = 0,
+  ) {}
+
+  done(): boolean {
+    return this.offset >= this.bytes.length
+  }
+
+  read(): KeyPart {
+    const tag = this.bytes[this.offset++]
+    switch (tag) {
+      case Tag.NULL:
+        return null
+      case Tag.INT:
+        return BigInt.asIntN(64, this.fixed64() ^ SIGN_BIT)
+      case Tag.FLOAT: {
+        const enc = this.fixed64()
+        const bits = enc & SIGN_BIT ? enc ^ SIGN_BIT : ~enc & 0xffff_ffff_ffff_ffffn
+        const view = new DataView(new ArrayBuffer(8))
+        view.setBigUint64(0, bits)
+        return view.getFloat64(0)
+      }
+      case Tag.BYTES:
+        return this.escaped()
+      case Tag.STRING:
+        try {
+          return utf8Decoder.decode(this.escaped())
+        } catch (cause) {
+          throw new StorageError(StorageErrorCode.INVALID_KEY, 'string key part is not valid UTF-8', { cause })
+        }
+      case Tag.FALSE:
+        return false
+      case Tag.TRUE:
+        return true
+      default:
+        return invalid(`unknown type tag ${tag} at offset ${this.offset - 1}`)
+    }
+  }
+
+  fixed64(): bigint {
+    if (this.offset + 8 > this.bytes.length) invalid('truncated 8-byte key part')
+    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.offset, 8)
+    this.offset += 8
+    return view.getBigUint64(0)
+  }
+
+  escaped(): Uint8Array {
+    const out: number[] = []
+    for (;;) {
+      if (this.offset >= this.bytes.length) invalid('unterminated byte string in key')
+      const b = this.bytes[this.offset++]!
+      if (b !== ESCAPE) {
+        out.push(b)
+        continue
+      }
+      const next = this.bytes[this.offset++]
+      if (next === TERMINATOR) return Uint8Array.from(out)
+      if (next !== ESCAPED_NUL) invalid('bad escape in key byte string')
+      out.push(0)
+    }
+  }
+}
+
+function invalid(message: string): never {
+  throw new StorageError(StorageErrorCode.INVALID_KEY, message)
+}

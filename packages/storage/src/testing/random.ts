@@ -1,0 +1,33 @@
+/** A small seeded PRNG (mulberry32) for reproducible property tests. */
+export class SeededRandom {
+  private state: number
+
+  constructor(seed: number) {
+    this.state = seed >>> 0
+  }
+
+  /** A float in [0, 1). */
+  next(): number {
+    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0)
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+
+  /** An integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n)
+  }
+
+  /** One element of `items`. */
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)]!
+  }
+
+  /** `n` random bytes drawn from `alphabet` (default: all byte values). */
+  bytes(n: number, alphabet?: readonly number[]): Uint8Array {
+    const out = new Uint8Array(n)
+    for (let i = 0; i < n; i++) out[i] = alphabet ? this.pick(alphabet) : this.int(256)
+    return out
+  }
+}
