@@ -1,0 +1,309 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { open, type Engine } from './engine.js'
+import { StorageError, StorageErrorCode } from './errors.js'
+import { KeyLockedError, MvccStore, type TxnStatus } from './mvcc.js'
+import type { MutationKind } from './mvcc-record.js'
+import { composeTimestamp, MAX_TIMESTAMP } from './timestamp.js'
+import { SeededRandom } from './testing/random.js'
+import { tempDir } from './testing/temp-dir.js'
+
+const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString())
+const hasCode = (code: string) => (e: { code?: string }) => e.code === code
+
+async function withStore(fn: (engine: Engine) => Promise<void>): Promise<void> {
+  const dir = await tempDir()
+  const engine = await open(dir.path)
+  try {
+    await fn(engine)
+  } finally {
+    await engine.close()
+    await dir.remove()
+  }
+}
+
+test('reads see the newest version at or below their timestamp', async () => {
+  await withStore(async (engine) => {
+    const mvcc = new MvccStore(engine)
+    await mvcc.put('k', 'v10', 10n)
+    await mvcc.put('k', 'v20', 20n)
+    await mvcc.delete('k', 30n)
+    await mvcc.put('k', 'v40', 40n)
+    assert.equal(await mvcc.get('k', 5n), undefined)
+    assert.equal(text(await mvcc.get('k', 10n)), 'v10')
+    assert.equal(text(await mvcc.get('k', 25n)), 'v20')
+    assert.equal(await mvcc.get('k', 35n), undefined)
+    assert.equal(text(await mvcc.get('k', MAX_TIMESTAMP)), 'v40')
+    await assert.rejects(mvcc.put('k', 'old', 40n), hasCode(StorageErrorCode.WRITE_CONFLICT))
+  })
+})
+
+test('Percolator: prewrite locks, readers meet the lock, commit makes it visible, rollback blocks late prewrites', async () => {
+  await withStore(async (engine) => {
+    const mvcc = new MvccStore(engine)
+    await mvcc.put('a', 'a0', 5n)
+    await mvcc.write(async (w) => {
+      await w.prewrite({ key: 'a', kind: 'put', value: 'a1' }, 'a', 10n, 3000)
+      await w.prewrite({ key: 'b', kind: 'delete' }, 'a', 10n, 3000)
+    })
+    assert.equal(text(await mvcc.get('a', 9n)), 'a0', 'a read below the lock is not blocked')
+    await assert.rejects(mvcc.get('a', 11n), (e: unknown) => e instanceof KeyLockedError && text(e.lock.primary) === 'a')
+    await assert.rejects(mvcc.write((w) => w.prewrite({ key: 'a', kind: 'put', value: 'x' }, 'a', 12n, 10)), hasCode(StorageErrorCode.KEY_LOCKED))
+    const status = await mvcc.checkTxnStatus('a', 10n, composeTimestamp(1))
+    assert.equal(status.state, 'locked')
+    assert.deepEqual(status, { state: 'locked', lock: (await mvcc.lockOf('a'))!, expired: false } satisfies TxnStatus)
+    await mvcc.write((w) => w.commit('a', 10n, 15n))
+    await mvcc.write((w) => w.commit('a', 10n, 15n))
+    assert.deepEqual(await mvcc.checkTxnStatus('a', 10n, 20n), { state: 'committed', commitTs: 15n })
+    assert.equal(text(await mvcc.get('a', 15n)), 'a1')
+    await assert.rejects(mvcc.write((w) => w.rollback('a', 10n)), hasCode(StorageErrorCode.ALREADY_COMMITTED))
+    await mvcc.write((w) => w.rollback('b', 10n))
+    assert.equal(await mvcc.lockOf('b'), undefined)
+    await assert.rejects(mvcc.write((w) => w.prewrite({ key: 'b', kind: 'delete' }, 'a', 10n, 10)), hasCode(StorageErrorCode.WRITE_CONFLICT))
+    await assert.rejects(mvcc.write((w) => w.commit('b', 10n, 15n)), hasCode(StorageErrorCode.TXN_NOT_FOUND))
+    await assert.rejects(mvcc.write((w) => w.prewrite({ key: 'a', kind: 'put', value: 'y' }, 'a', 14n, 10)), hasCode(StorageErrorCode.WRITE_CONFLICT))
+  })
+})
+
+test('lock expiry is judged on the physical part of timestamps', async () => {
+  await withStore(async (engine) => {
+    const mvcc = new MvccStore(engine)
+    const start = composeTimestamp(1_000, 3)
+    await mvcc.write((w) => w.prewrite({ key: 'p', kind: 'put', value: 'v' }, 'p', start, 500))
+    const at = async (ms: number) => ((await mvcc.checkTxnStatus('p', start, composeTimestamp(ms))) as { expired: boolean }).expired
+    assert.equal(await at(1_499), false)
+    assert.equal(await at(1_500), true)
+  })
+})
+
+test('a failed write callback writes nothing, and extra ops share the batch', async () => {
+  await withStore(async (engine) => {
+    const mvcc = new MvccStore(engine)
+    await assert.rejects(
+      mvcc.write(async (w) => {
+        await w.put('x', '1', 10n)
+        throw new Error('boom')
+      }),
+    )
+    assert.equal(await mvcc.get('x', 100n), undefined)
+    await mvcc.write((w) => w.put('x', '1', 10n), { extraOps: [{ type: 'put', key: 'applied', value: '7' }] })
+    assert.equal(text(await engine.get('applied')), '7')
+    await assert.rejects(mvcc.put('x', '2', 'nope' as never), hasCode(StorageErrorCode.INVALID_ARGUMENT))
+    await assert.rejects(mvcc.write((w) => w.prewrite({ key: 'y', kind: 'put', value: 'v' }, 'y', 20n, -1)), hasCode(StorageErrorCode.INVALID_ARGUMENT))
+  })
+})
+
+test('a damaged MVCC record raises ERR_CORRUPTION', async () => {
+  await withStore(async (engine) => {
+    const mvcc = new MvccStore(engine, { prefix: Uint8Array.of(9) })
+    await engine.put(Uint8Array.of(9, 0x6d, 0x6b), Uint8Array.of(4, 1))
+    await assert.rejects(mvcc.get('k', 10n), hasCode(StorageErrorCode.CORRUPTION))
+  })
+})
+
+// ---- model-based property test --------------------------------------------------------------
+
+interface ModelVersion {
+  commitTs: bigint
+  startTs: bigint
+  value: string | undefined
+}
+interface ModelLock {
+  startTs: bigint
+  kind: MutationKind
+  primary: string
+  value: string | undefined
+}
+
+/** A plain in-memory statement of the MVCC rules, independent of the store's layout. */
+class Model {
+  versions = new Map<string, ModelVersion[]>()
+  locks = new Map<string, ModelLock>()
+  rollbacks = new Set<string>()
+
+  private latest(key: string): ModelVersion | undefined {
+    return this.versions.get(key)?.at(-1)
+  }
+  private commitOf(key: string, startTs: bigint): ModelVersion | undefined {
+    return this.versions.get(key)?.find((v) => v.startTs === startTs)
+  }
+  private push(key: string, v: ModelVersion): void {
+    this.versions.set(key, [...(this.versions.get(key) ?? []), v])
+  }
+
+  get(key: string, ts: bigint): string | undefined {
+    const lock = this.locks.get(key)
+    if (lock && lock.kind !== 'lock' && lock.startTs <= ts) throw new StorageError(StorageErrorCode.KEY_LOCKED, 'locked')
+    return [...(this.versions.get(key) ?? [])].reverse().find((v) => v.commitTs <= ts)?.value
+  }
+
+  write(key: string, value: string | undefined, ts: bigint): void {
+    if (this.locks.has(key)) throw new StorageError(StorageErrorCode.KEY_LOCKED, 'locked')
+    const latest = this.latest(key)
+    if (latest && latest.commitTs >= ts) throw new StorageError(StorageErrorCode.WRITE_CONFLICT, 'conflict')
+    this.push(key, { commitTs: ts, startTs: ts, value })
+  }
+
+  prewrite(key: string, kind: MutationKind, value: string | undefined, primary: string, startTs: bigint): void {
+    const lock = this.locks.get(key)
+    if (lock) {
+      if (lock.startTs === startTs) return
+      throw new StorageError(StorageErrorCode.KEY_LOCKED, 'locked')
+    }
+    const latest = this.latest(key)
+    if ((latest && latest.commitTs >= startTs) || this.rollbacks.has(`${key}@${startTs}`)) {
+      throw new StorageError(StorageErrorCode.WRITE_CONFLICT, 'conflict')
+    }
+    this.locks.set(key, { startTs, kind, primary, value: kind === 'put' ? value : undefined })
+  }
+
+  commit(key: string, startTs: bigint, commitTs: bigint): void {
+    const lock = this.locks.get(key)
+    if (lock?.startTs !== startTs) {
+      if (this.commitOf(key, startTs)) return
+      throw new StorageError(StorageErrorCode.TXN_NOT_FOUND, 'not found')
+    }
+    this.locks.delete(key)
+    if (lock.kind !== 'lock') this.push(key, { commitTs, startTs, value: lock.value })
+  }
+
+  rollback(key: string, startTs: bigint): void {
+    if (this.locks.get(key)?.startTs === startTs) this.locks.delete(key)
+    else if (this.commitOf(key, startTs)) throw new StorageError(StorageErrorCode.ALREADY_COMMITTED, 'committed')
+    this.rollbacks.add(`${key}@${startTs}`)
+  }
+
+  status(key: string, startTs: bigint): string {
+    if (this.locks.get(key)?.startTs === startTs) return 'locked'
+    if (this.commitOf(key, startTs)) return `committed@${this.commitOf(key, startTs)!.commitTs}`
+    return this.rollbacks.has(`${key}@${startTs}`) ? 'rolled-back' : 'missing'
+  }
+}
+
+const KEYS = ['a', 'ab', 'a\0', 'b', 'c\0d', 'zz']
+
+async function outcome(fn: () => Promise<unknown> | unknown): Promise<string> {
+  try {
+    const r = await fn()
+    return `ok:${r === undefined ? '' : String(r)}`
+  } catch (e) {
+    if (e instanceof StorageError) return `err:${e.code}`
+    throw e
+  }
+}
+
+test('MVCC matches an in-memory model over random operations, GC included (property, 30 seeds)', async () => {
+  await withStore(async (engine) => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const r = new SeededRandom(seed)
+      const store = new MvccStore(engine, { prefix: Uint8Array.of(0x10, seed) })
+      const model = new Model()
+      let clock = 100n
+      let safePoint = 0n
+      // Mostly new timestamps, some stale ones, never at or below the safe point (GC's contract).
+      const tsNear = () => {
+        if (r.int(5) > 0) return (clock += BigInt(1 + r.int(3)))
+        const stale = clock - BigInt(r.int(20))
+        return stale > safePoint ? stale : safePoint + 1n
+      }
+      const readTs = () => safePoint + BigInt(r.int(Number(clock - safePoint) + 10))
+      for (let step = 0; step < 250; step++) {
+        const key = r.pick(KEYS)
+        const ctx = `seed ${seed} step ${step}`
+        const op = r.int(10)
+        if (op <= 1) {
+          const ts = tsNear()
+          const value = r.int(4) === 0 ? undefined : `v${step}`
+          const want = await outcome(() => model.write(key, value, ts))
+          const got = await outcome(() => (value === undefined ? store.delete(key, ts) : store.put(key, value, ts)))
+          assert.equal(got, want, `${ctx}: write ${key}@${ts}`)
+        } else if (op <= 3) {
+          const startTs = tsNear()
+          const primary = r.pick(KEYS)
+          const kind = r.pick(['put', 'put', 'delete', 'lock'] as const)
+          const want = await outcome(() => model.prewrite(key, kind, `t${step}`, primary, startTs))
+          const got = await outcome(() => store.write((w) => w.prewrite({ key, kind, value: `t${step}` }, primary, startTs, 1000)))
+          assert.equal(got, want, `${ctx}: prewrite ${key}@${startTs}`)
+        } else if (op <= 5) {
+          const lock = model.locks.get(key)
+          const startTs = lock && r.int(4) > 0 ? lock.startTs : tsNear()
+          if (r.int(2) === 0) {
+            const commitTs = (clock += 1n)
+            const want = await outcome(() => model.commit(key, startTs, commitTs))
+            const got = await outcome(() => store.write((w) => w.commit(key, startTs, commitTs)))
+            assert.equal(got, want, `${ctx}: commit ${key}@${startTs}`)
+          } else {
+            const want = await outcome(() => model.rollback(key, startTs))
+            const got = await outcome(() => store.write((w) => w.rollback(key, startTs)))
+            assert.equal(got, want, `${ctx}: rollback ${key}@${startTs}`)
+          }
+        } else if (op <= 7) {
+          const ts = readTs()
+          const want = await outcome(() => model.get(key, ts))
+          const got = await outcome(async () => text(await store.get(key, ts)))
+          assert.equal(got, want, `${ctx}: get ${key}@${ts}`)
+          const lock = model.locks.get(key)
+          if (lock) {
+            const status = await store.checkTxnStatus(key, lock.startTs, clock)
+            assert.equal(status.state, 'locked', `${ctx}: status`)
+          }
+        } else if (op === 8) {
+          const ts = readTs()
+          const [lo, hi] = [r.pick(KEYS), r.pick(KEYS)].sort()
+          const want = await outcome(() =>
+            KEYS.filter((k) => k >= lo! && k < hi!)
+              .sort()
+              .flatMap((k) => {
+                const v = model.get(k, ts)
+                return v === undefined ? [] : [`${k}=${v}`]
+              })
+              .join(','),
+          )
+          const got = await outcome(async () => {
+            const rows: string[] = []
+            for await (const [k, v] of store.scan({ start: lo, end: hi, ts })) rows.push(`${text(k)}=${text(v)}`)
+            return rows.join(',')
+          })
+          assert.equal(got, want, `${ctx}: scan [${lo}, ${hi})@${ts}`)
+        } else {
+          const oldestLock = [...model.locks.values()].reduce((m, l) => (l.startTs < m ? l.startTs : m), clock)
+          safePoint = oldestLock - 1n > safePoint ? oldestLock - 1n : safePoint
+          await store.gc(safePoint)
+          clock = clock > safePoint + 20n ? clock : safePoint + 20n
+          for (const k of KEYS) {
+            for (const ts of [safePoint, clock]) {
+              assert.equal(await outcome(async () => text(await store.get(k, ts))), await outcome(() => model.get(k, ts)), `${ctx}: after gc(${safePoint}) get ${k}@${ts}`)
+            }
+          }
+        }
+        // Transactions recorded in the model stay discoverable through the store.
+        if (step % 50 === 49) {
+          for (const [k, versions] of model.versions) {
+            for (const v of versions.filter((v) => v.startTs > safePoint && v.startTs !== v.commitTs)) {
+              const status = await store.checkTxnStatus(k, v.startTs, clock)
+              assert.equal(status.state === 'committed' ? `committed@${status.commitTs}` : status.state, model.status(k, v.startTs), `${ctx}: status of ${k}@${v.startTs}`)
+            }
+          }
+        }
+      }
+    }
+  })
+})
+
+test('GC keeps what reads at or above the safe point need and removes the rest', async () => {
+  await withStore(async (engine) => {
+    const mvcc = new MvccStore(engine)
+    for (let i = 1; i <= 10; i++) await mvcc.put('k', `v${i}`, BigInt(i * 10))
+    await mvcc.put('d', 'x', 10n)
+    await mvcc.delete('d', 20n)
+    await mvcc.write((w) => w.rollback('r', 5n))
+    const stats = await mvcc.gc(55n)
+    assert.deepEqual(stats, { versionsRemoved: 5, tombstonesRemoved: 1, rollbacksRemoved: 1 })
+    assert.equal(text(await mvcc.get('k', 55n)), 'v5')
+    assert.equal(text(await mvcc.get('k', 100n)), 'v10')
+    assert.equal(await mvcc.get('d', 100n), undefined)
+    let left = 0
+    for await (const _ of engine.scan()) left++
+    assert.equal(left, 1 + 5, 'the latest record of k and its five history versions from v5 on')
+  })
+})

@@ -1,0 +1,441 @@
+import { compareBytes, concatBytes, prefixEnd, toHex, type BytesLike } from './bytes.js'
+import { checkKey, checkValue, type BatchOp, type Engine, type Entry } from './engine.js'
+import { StorageError, StorageErrorCode } from './errors.js'
+import { decodeBytesPart, encodeBytesPart } from './key-codec.js'
+import {
+  decodeHistoric,
+  decodeLatest,
+  decodeTrailingTs,
+  encodeHistoric,
+  encodeLatest,
+  encodeTs,
+  type LatestRecord,
+  type Lock,
+  type MutationKind,
+  type Version,
+} from './mvcc-record.js'
+import { checkTimestamp, MAX_TIMESTAMP, physicalMs, type Timestamp } from './timestamp.js'
+
+/** The key prefix MVCC data lives under by default, apart from the Raft log's 0x01. */
+export const DEFAULT_MVCC_PREFIX = Uint8Array.of(0x02)
+
+const LATEST = 0x6d // 'm'
+const HISTORY = 0x68 // 'h'
+const ROLLBACK = 0x72 // 'r'
+
+/** Raised by reads and writes that meet another transaction's lock; resolve it and retry. */
+export class KeyLockedError extends StorageError {
+  override readonly name = 'KeyLockedError'
+
+  constructor(
+    /** The locked user key. */
+    readonly key: Uint8Array,
+    /** The lock found there. */
+    readonly lock: Lock,
+  ) {
+    super(StorageErrorCode.KEY_LOCKED, `key ${toHex(key)} is locked by the transaction at ${lock.startTs}`)
+  }
+}
+
+/** One change a transaction prewrites. */
+export interface Mutation {
+  key: BytesLike
+  kind: MutationKind
+  /** Required for 'put'. */
+  value?: BytesLike
+}
+
+/** What is known of a transaction from its primary key. */
+export type TxnStatus =
+  | { state: 'committed'; commitTs: Timestamp }
+  | { state: 'rolled-back' }
+  | { state: 'locked'; lock: Lock; expired: boolean }
+  /** No lock, commit or rollback record: the prewrite never arrived (or was garbage collected). */
+  | { state: 'missing' }
+
+/** Bounds of an MVCC scan: user keys in [start, end) as of `ts`. */
+export interface MvccScanOptions {
+  start?: BytesLike
+  end?: BytesLike
+  ts: Timestamp
+  limit?: number
+  reverse?: boolean
+}
+
+/** Counts of what a garbage collection pass removed. */
+export interface GcStats {
+  versionsRemoved: number
+  tombstonesRemoved: number
+  rollbacksRemoved: number
+}
+
+/** Options of {@link MvccStore.write}. */
+export interface MvccWriteOptions {
+  sync?: boolean
+  /** Engine operations written in the same atomic batch (e.g. a replica's applied index). */
+  extraOps?: BatchOp[]
+}
+
+/** How many keys a GC pass handles per batch before it yields to writers. */
+const GC_CHUNK = 512
+
+/**
+ * Multi-version storage over an {@link Engine}: every write is a version at a timestamp,
+ * reads see the newest version at or below their timestamp, and Percolator-style locks
+ * (prewrite, commit, rollback) make multi-key transactions atomic.
+ * Writes through one store are serialized; other writers must not touch its keys.
+ */
+export class MvccStore {
+  private readonly prefix: Uint8Array
+  private writeQueue: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly engine: Engine,
+    options: { prefix?: Uint8Array } = {},
+  ) {
+    this.prefix = options.prefix ?? DEFAULT_MVCC_PREFIX
+  }
+
+  /** The value of `key` as of `ts`: its newest version with commitTs ≤ ts. Meets a lock → KeyLockedError. */
+  async get(key: BytesLike, ts: Timestamp): Promise<Uint8Array | undefined> {
+    const k = checkKey(key)
+    checkTimestamp(ts, 'read timestamp')
+    const raw = await this.engine.get(this.latestKey(k))
+    if (raw === undefined) return undefined
+    const rec = decodeLatest(raw)
+    checkReadLock(k, rec.lock, ts)
+    return (await this.versionAt(k, rec, ts))?.value
+  }
+
+  /** Live keys and values in [start, end) as of `ts`, in key order. Meets a lock → KeyLockedError. */
+  async *scan(options: MvccScanOptions): AsyncGenerator<Entry> {
+    const ts = checkTimestamp(options.ts, 'read timestamp')
+    const base = Uint8Array.of(...this.prefix, LATEST)
+    const gte = options.start === undefined ? base : concatBytes(base, checkKey(options.start))
+    const lt = options.end === undefined ? prefixEnd(base)! : concatBytes(base, checkKey(options.end))
+    const limit = options.limit ?? Infinity
+    if (limit <= 0) return
+    let yielded = 0
+    for await (const [k, v] of this.engine.scan({ gte, lt, reverse: options.reverse })) {
+      const userKey = k.subarray(base.length)
+      const rec = decodeLatest(v)
+      checkReadLock(userKey, rec.lock, ts)
+      const value = (await this.versionAt(userKey, rec, ts))?.value
+      if (value === undefined) continue
+      yield [userKey, value]
+      if (++yielded >= limit) return
+    }
+  }
+
+  /** The lock on `key`, if any. */
+  async lockOf(key: BytesLike): Promise<Lock | undefined> {
+    const raw = await this.engine.get(this.latestKey(checkKey(key)))
+    return raw === undefined ? undefined : decodeLatest(raw).lock
+  }
+
+  /** Writes `value` at `key` as a version committed at `ts` (no transaction). */
+  async put(key: BytesLike, value: BytesLike, ts: Timestamp, options?: MvccWriteOptions): Promise<void> {
+    await this.write((w) => w.put(key, value, ts), options)
+  }
+
+  /** Deletes `key` as of `ts` (no transaction). */
+  async delete(key: BytesLike, ts: Timestamp, options?: MvccWriteOptions): Promise<void> {
+    await this.write((w) => w.delete(key, ts), options)
+  }
+
+  /**
+   * Runs `fn` with a writer whose changes are written in one atomic engine batch (with
+   * `extraOps`) when it returns; if it throws, nothing is written. Calls are serialized.
+   */
+  write(fn: (w: MvccWriter) => Promise<void>, options: MvccWriteOptions = {}): Promise<void> {
+    const run = async () => {
+      const writer = new MvccWriter(this.engine, this.prefix)
+      await fn(writer)
+      await this.engine.batch([...writer.ops, ...(options.extraOps ?? [])], { sync: options.sync })
+    }
+    const result = this.writeQueue.then(run, run)
+    this.writeQueue = result.catch(() => {})
+    return result
+  }
+
+  /** The state of the transaction at `startTs`, read from its primary key; `nowTs` decides lock expiry. */
+  async checkTxnStatus(primary: BytesLike, startTs: Timestamp, nowTs: Timestamp): Promise<TxnStatus> {
+    const k = checkKey(primary)
+    const reader = new MvccWriter(this.engine, this.prefix)
+    const rec = await reader.record(k)
+    if (rec?.lock?.startTs === startTs) {
+      const expired = physicalMs(nowTs) >= physicalMs(startTs) + rec.lock.ttlMs
+      return { state: 'locked', lock: rec.lock, expired }
+    }
+    const committed = await reader.findCommit(k, rec, startTs)
+    if (committed) return { state: 'committed', commitTs: committed.commitTs }
+    if (await reader.isRolledBack(k, startTs)) return { state: 'rolled-back' }
+    return { state: 'missing' }
+  }
+
+  /**
+   * Removes what no read at or above `safePoint` can see: versions shadowed by a newer version
+   * at or below it, deletions at or below it, and rollback markers older than it.
+   * Callers promise that no read or transaction below `safePoint` will come.
+   */
+  async gc(safePoint: Timestamp): Promise<GcStats> {
+    checkTimestamp(safePoint, 'safe point')
+    const stats: GcStats = { versionsRemoved: 0, tombstonesRemoved: 0, rollbacksRemoved: 0 }
+    await this.gcHistory(safePoint, stats)
+    await this.gcTombstones(safePoint, stats)
+    await this.gcRollbacks(safePoint, stats)
+    return stats
+  }
+
+  private async gcHistory(safePoint: Timestamp, stats: GcStats): Promise<void> {
+    const base = Uint8Array.of(...this.prefix, HISTORY)
+    // A key's history entries are adjacent, newest first, and may straddle chunks. Per key,
+    // keep versions above the safe point and the newest one at or below it (unless a deletion,
+    // or unless the latest record itself is at or below it).
+    let currentKey: Uint8Array | undefined
+    let visibleSeen = false
+    await this.gcPass(base, async (w, entries) => {
+      for (const [k, v] of entries) {
+        const escapedKey = k.subarray(base.length, k.length - 8)
+        if (currentKey === undefined || compareBytes(currentKey, escapedKey) !== 0) {
+          currentKey = escapedKey.slice()
+          const latestCommit = (await w.record(decodeBytesPart(escapedKey, 0).value))?.version?.commitTs
+          visibleSeen = latestCommit !== undefined && latestCommit <= safePoint
+        }
+        const commitTs = decodeTrailingTs(k, true)
+        if (commitTs > safePoint) continue
+        if (!visibleSeen) {
+          visibleSeen = true
+          if (decodeHistoric(v, commitTs).value !== undefined) continue
+        }
+        w.ops.push({ type: 'del', key: k })
+        stats.versionsRemoved++
+      }
+    })
+  }
+
+  private async gcTombstones(safePoint: Timestamp, stats: GcStats): Promise<void> {
+    const base = Uint8Array.of(...this.prefix, LATEST)
+    await this.gcPass(base, async (w, entries) => {
+      for (const [k, v] of entries) {
+        const rec = decodeLatest(v)
+        if (!rec.lock && rec.version && rec.version.value === undefined && rec.version.commitTs <= safePoint) {
+          w.ops.push({ type: 'del', key: k })
+          stats.tombstonesRemoved++
+        }
+      }
+    })
+  }
+
+  private async gcRollbacks(safePoint: Timestamp, stats: GcStats): Promise<void> {
+    await this.gcPass(Uint8Array.of(...this.prefix, ROLLBACK), async (w, entries) => {
+      for (const [k] of entries) {
+        if (decodeTrailingTs(k, false) < safePoint) {
+          w.ops.push({ type: 'del', key: k })
+          stats.rollbacksRemoved++
+        }
+      }
+    })
+  }
+
+  /** Walks every key under `base` in chunks; each chunk is judged and deleted under the write lock. */
+  private async gcPass(base: Uint8Array, judge: (w: MvccWriter, entries: Entry[]) => Promise<void>): Promise<void> {
+    let after: Uint8Array | undefined
+    for (;;) {
+      let done = false
+      await this.write(async (w) => {
+        const entries: Entry[] = []
+        for await (const e of this.engine.scan({ gte: after === undefined ? base : undefined, gt: after, lt: prefixEnd(base)!, limit: GC_CHUNK })) {
+          entries.push(e)
+        }
+        done = entries.length < GC_CHUNK
+        after = entries.at(-1)?.[0]
+        await judge(w, entries)
+      })
+      if (done) return
+    }
+  }
+
+  private latestKey(userKey: Uint8Array): Uint8Array {
+    return latestKey(this.prefix, userKey)
+  }
+
+  /** The version visible at `ts`: the latest one if old enough, else the newest in history ≤ ts. */
+  private async versionAt(userKey: Uint8Array, rec: LatestRecord, ts: Timestamp): Promise<Version | undefined> {
+    if (rec.version === undefined) return undefined
+    if (rec.version.commitTs <= ts) return rec.version
+    const base = historyBase(this.prefix, userKey)
+    for await (const [k, v] of this.engine.scan({ gte: concatBytes(base, encodeTs(ts, true)), lt: prefixEnd(base)!, limit: 1 })) {
+      return decodeHistoric(v, decodeTrailingTs(k, true))
+    }
+    return undefined
+  }
+}
+
+/**
+ * Collects the changes of one atomic MVCC write. Reads see the writer's own earlier changes.
+ * Obtain one through {@link MvccStore.write}.
+ */
+export class MvccWriter {
+  /** Engine operations accumulated so far, written by {@link MvccStore.write}. */
+  readonly ops: BatchOp[] = []
+  private readonly pending = new Map<string, LatestRecord | undefined>()
+
+  /** @internal */
+  constructor(
+    private readonly engine: Engine,
+    private readonly prefix: Uint8Array,
+  ) {}
+
+  /** Writes a version committed at `ts`. Fails on a lock (KEY_LOCKED) or a version at or after ts (WRITE_CONFLICT). */
+  async put(key: BytesLike, value: BytesLike, ts: Timestamp): Promise<void> {
+    await this.writeCommitted(checkKey(key), checkValue(value), ts)
+  }
+
+  /** Deletes as of `ts`; same conflicts as {@link put}. */
+  async delete(key: BytesLike, ts: Timestamp): Promise<void> {
+    await this.writeCommitted(checkKey(key), undefined, ts)
+  }
+
+  /**
+   * Percolator prewrite: locks the key for the transaction at `startTs` with `primary` as its
+   * primary key. Idempotent for the same transaction. Fails with KEY_LOCKED on another
+   * transaction's lock and WRITE_CONFLICT on a version committed at or after startTs or when
+   * the transaction was already rolled back here.
+   */
+  async prewrite(mutation: Mutation, primary: BytesLike, startTs: Timestamp, ttlMs: number): Promise<void> {
+    const k = checkKey(mutation.key)
+    const primaryKey = checkKey(primary)
+    checkTimestamp(startTs, 'start timestamp')
+    if (!Number.isInteger(ttlMs) || ttlMs < 0 || ttlMs > 0xffff_ffff) {
+      throw new StorageError(StorageErrorCode.INVALID_ARGUMENT, `lock TTL must be a 32-bit count of ms, got ${ttlMs}`)
+    }
+    if (mutation.kind !== 'put' && mutation.kind !== 'delete' && mutation.kind !== 'lock') {
+      throw new StorageError(StorageErrorCode.INVALID_ARGUMENT, `mutation kind must be put, delete or lock, got ${String(mutation.kind)}`)
+    }
+    const value = mutation.kind === 'put' ? checkValue(mutation.value) : undefined
+    const rec = await this.record(k)
+    if (rec?.lock) {
+      if (rec.lock.startTs === startTs) return
+      throw new KeyLockedError(k, rec.lock)
+    }
+    if (rec?.version && rec.version.commitTs >= startTs) {
+      throw new StorageError(StorageErrorCode.WRITE_CONFLICT, `write conflict on ${toHex(k)}: committed at ${rec.version.commitTs} ≥ start ${startTs}`)
+    }
+    if (await this.isRolledBack(k, startTs)) {
+      throw new StorageError(StorageErrorCode.WRITE_CONFLICT, `transaction at ${startTs} was already rolled back on ${toHex(k)}`)
+    }
+    this.setRecord(k, { version: rec?.version, lock: { startTs, ttlMs, kind: mutation.kind, primary: primaryKey, value } })
+  }
+
+  /**
+   * Commits the transaction at `startTs` on `key` at `commitTs`. Idempotent once committed.
+   * Fails with TXN_NOT_FOUND when its lock is gone without a commit (rolled back or never written).
+   */
+  async commit(key: BytesLike, startTs: Timestamp, commitTs: Timestamp): Promise<void> {
+    const k = checkKey(key)
+    checkTimestamp(startTs, 'start timestamp')
+    checkTimestamp(commitTs, 'commit timestamp')
+    if (commitTs <= startTs) {
+      throw new StorageError(StorageErrorCode.INVALID_ARGUMENT, `commit timestamp ${commitTs} must be after start ${startTs}`)
+    }
+    const rec = await this.record(k)
+    const lock = rec?.lock
+    if (lock?.startTs !== startTs) {
+      if (await this.findCommit(k, rec, startTs)) return
+      throw new StorageError(StorageErrorCode.TXN_NOT_FOUND, `no lock of the transaction at ${startTs} on ${toHex(k)}`)
+    }
+    if (lock.kind === 'lock') {
+      this.setRecord(k, { version: rec?.version, lock: undefined })
+      return
+    }
+    this.pushHistory(k, rec?.version)
+    this.setRecord(k, { version: { commitTs, startTs, value: lock.value }, lock: undefined })
+  }
+
+  /**
+   * Rolls back the transaction at `startTs` on `key`: removes its lock and leaves a marker so a
+   * late prewrite cannot succeed. Fails with ALREADY_COMMITTED if it committed here.
+   */
+  async rollback(key: BytesLike, startTs: Timestamp): Promise<void> {
+    const k = checkKey(key)
+    checkTimestamp(startTs, 'start timestamp')
+    const rec = await this.record(k)
+    if (rec?.lock?.startTs === startTs) {
+      this.setRecord(k, { version: rec.version, lock: undefined })
+    } else if (await this.findCommit(k, rec, startTs)) {
+      throw new StorageError(StorageErrorCode.ALREADY_COMMITTED, `the transaction at ${startTs} already committed on ${toHex(k)}`)
+    }
+    this.ops.push({ type: 'put', key: rollbackKey(this.prefix, k, startTs), value: new Uint8Array(0) })
+  }
+
+  /** @internal The key's latest record as this writer sees it. */
+  async record(userKey: Uint8Array): Promise<LatestRecord | undefined> {
+    const id = toHex(userKey)
+    if (this.pending.has(id)) return this.pending.get(id)
+    const raw = await this.engine.get(latestKey(this.prefix, userKey))
+    return raw === undefined ? undefined : decodeLatest(raw)
+  }
+
+  /** @internal The version committed by the transaction at `startTs`, if any. */
+  async findCommit(userKey: Uint8Array, rec: LatestRecord | undefined, startTs: Timestamp): Promise<Version | undefined> {
+    if (rec?.version?.startTs === startTs) return rec.version
+    // Only versions committed after startTs can belong to it: scan history from newest down to startTs.
+    const base = historyBase(this.prefix, userKey)
+    for await (const [k, v] of this.engine.scan({ gte: base, lte: concatBytes(base, encodeTs(startTs, true)) })) {
+      const version = decodeHistoric(v, decodeTrailingTs(k, true))
+      if (version.startTs === startTs) return version
+    }
+    return undefined
+  }
+
+  /** @internal Whether a rollback marker exists for the transaction at `startTs`. */
+  async isRolledBack(userKey: Uint8Array, startTs: Timestamp): Promise<boolean> {
+    return (await this.engine.get(rollbackKey(this.prefix, userKey, startTs))) !== undefined
+  }
+
+  private async writeCommitted(k: Uint8Array, value: Uint8Array | undefined, ts: Timestamp): Promise<void> {
+    checkTimestamp(ts, 'write timestamp')
+    if (ts === MAX_TIMESTAMP) throw new StorageError(StorageErrorCode.INVALID_ARGUMENT, 'write timestamp must be below the maximum')
+    const rec = await this.record(k)
+    if (rec?.lock) throw new KeyLockedError(k, rec.lock)
+    if (rec?.version && rec.version.commitTs >= ts) {
+      throw new StorageError(StorageErrorCode.WRITE_CONFLICT, `write conflict on ${toHex(k)}: committed at ${rec.version.commitTs} ≥ ${ts}`)
+    }
+    this.pushHistory(k, rec?.version)
+    this.setRecord(k, { version: { commitTs: ts, startTs: ts, value }, lock: undefined })
+  }
+
+  private pushHistory(k: Uint8Array, version: Version | undefined): void {
+    if (version === undefined) return
+    const key = concatBytes(historyBase(this.prefix, k), encodeTs(version.commitTs, true))
+    this.ops.push({ type: 'put', key, value: encodeHistoric(version) })
+  }
+
+  private setRecord(k: Uint8Array, rec: LatestRecord): void {
+    const empty = rec.version === undefined && rec.lock === undefined
+    this.pending.set(toHex(k), empty ? undefined : rec)
+    const key = latestKey(this.prefix, k)
+    this.ops.push(empty ? { type: 'del', key } : { type: 'put', key, value: encodeLatest(rec) })
+  }
+}
+
+function checkReadLock(key: Uint8Array, lock: Lock | undefined, ts: Timestamp): void {
+  if (lock && lock.kind !== 'lock' && lock.startTs <= ts) throw new KeyLockedError(key, lock)
+}
+
+function latestKey(prefix: Uint8Array, userKey: Uint8Array): Uint8Array {
+  const out = new Uint8Array(prefix.length + 1 + userKey.length)
+  out.set(prefix)
+  out[prefix.length] = LATEST
+  out.set(userKey, prefix.length + 1)
+  return out
+}
+
+function historyBase(prefix: Uint8Array, userKey: Uint8Array): Uint8Array {
+  return concatBytes(prefix, Uint8Array.of(HISTORY), encodeBytesPart(userKey))
+}
+
+function rollbackKey(prefix: Uint8Array, userKey: Uint8Array, startTs: Timestamp): Uint8Array {
+  return concatBytes(prefix, Uint8Array.of(ROLLBACK), encodeBytesPart(userKey), encodeTs(startTs, false))
+}
