@@ -114,6 +114,21 @@ export function decodeLatest(bytes: Uint8Array): LatestRecord {
   }
 }
 
+/**
+ * What a read at `ts` needs from an encoded latest record, without building objects:
+ * `'history'` when the latest version is newer than `ts` (look in history), the value or
+ * undefined otherwise. A blocking lock makes it return `'lock'` (decode fully to get it).
+ */
+export function readLatestAt(bytes: Uint8Array, ts: Timestamp): Uint8Array | undefined | 'history' | 'lock' {
+  const flags = bytes[0]!
+  if (flags & HAS_LOCK) return 'lock'
+  if (!(flags & HAS_VERSION)) return undefined
+  if (bytes.length < 17) throw new StorageError(StorageErrorCode.CORRUPTION, 'MVCC record is damaged')
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 9)
+  if (view.getBigUint64(1) > ts) return 'history'
+  return flags & VERSION_IS_DELETE ? undefined : bytes.subarray(17)
+}
+
 /** Encodes an older version stored in history (its commit timestamp is in the key). */
 export function encodeHistoric(version: Version): Uint8Array {
   const out = new Uint8Array(9 + (version.value?.length ?? 0))

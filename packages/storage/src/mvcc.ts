@@ -1,11 +1,12 @@
 import { compareBytes, concatBytes, prefixEnd, toHex, type BytesLike } from './bytes.js'
 import { checkKey, checkValue, type BatchOp, type Engine, type Entry } from './engine.js'
-import { StorageError, StorageErrorCode } from './errors.js'
+import { StorageError, StorageErrorCode, fromLevelError } from './errors.js'
 import { decodeBytesPart, encodeBytesPart } from './key-codec.js'
 import {
   decodeHistoric,
   decodeLatest,
   decodeTrailingTs,
+  readLatestAt,
   encodeHistoric,
   encodeLatest,
   encodeTs,
@@ -97,14 +98,23 @@ export class MvccStore {
   }
 
   /** The value of `key` as of `ts`: its newest version with commitTs ≤ ts. Meets a lock → KeyLockedError. */
-  async get(key: BytesLike, ts: Timestamp): Promise<Uint8Array | undefined> {
-    const k = checkKey(key)
-    checkTimestamp(ts, 'read timestamp')
-    const raw = await this.engine.get(this.latestKey(k))
-    if (raw === undefined) return undefined
-    const rec = decodeLatest(raw)
-    checkReadLock(k, rec.lock, ts)
-    return (await this.versionAt(k, rec, ts))?.value
+  get(key: BytesLike, ts: Timestamp): Promise<Uint8Array | undefined> {
+    // Not `async`: a read of a current version settles with one promise beyond the engine's.
+    let k: Uint8Array
+    try {
+      k = checkKey(key)
+      checkTimestamp(ts, 'read timestamp')
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.engine.getUnchecked(this.latestKey(k)).then((raw) => {
+      if (raw === undefined) return undefined
+      const fast = readLatestAt(raw, ts)
+      if (fast !== 'lock' && fast !== 'history') return fast
+      const rec = decodeLatest(raw)
+      checkReadLock(k, rec.lock, ts)
+      return this.versionAt(k, rec, ts).then((version) => version?.value)
+    }, rethrowLevelError)
   }
 
   /** Live keys and values in [start, end) as of `ts`, in key order. Meets a lock → KeyLockedError. */
@@ -262,8 +272,12 @@ export class MvccStore {
 
   /** The version visible at `ts`: the latest one if old enough, else the newest in history ≤ ts. */
   private async versionAt(userKey: Uint8Array, rec: LatestRecord, ts: Timestamp): Promise<Version | undefined> {
-    if (rec.version === undefined) return undefined
-    if (rec.version.commitTs <= ts) return rec.version
+    if (rec.version === undefined || rec.version.commitTs <= ts) return rec.version
+    return this.historicAt(userKey, ts)
+  }
+
+  /** The newest version in history committed at or before `ts`. */
+  private async historicAt(userKey: Uint8Array, ts: Timestamp): Promise<Version | undefined> {
     const base = historyBase(this.prefix, userKey)
     for await (const [k, v] of this.engine.scan({ gte: concatBytes(base, encodeTs(ts, true)), lt: prefixEnd(base)!, limit: 1 })) {
       return decodeHistoric(v, decodeTrailingTs(k, true))
@@ -418,6 +432,10 @@ export class MvccWriter {
     const key = latestKey(this.prefix, k)
     this.ops.push(empty ? { type: 'del', key } : { type: 'put', key, value: encodeLatest(rec) })
   }
+}
+
+function rethrowLevelError(err: unknown): never {
+  throw fromLevelError(err, 'MVCC get')
 }
 
 function checkReadLock(key: Uint8Array, lock: Lock | undefined, ts: Timestamp): void {
