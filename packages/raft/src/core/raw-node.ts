@@ -1,0 +1,255 @@
+// The synchronous front of the Raft core: the host feeds it ticks, messages and
+// proposals, and collects work to do as Ready batches. Driving it with timers, disks and
+// sockets is the host's job (mrdb's multiraft layer).
+
+import { encodeConfChange } from './confchange/codec.js'
+import type { Config } from './config.js'
+import { payloadSize } from './entry-size.js'
+import { StepLocalMessageError, StepPeerNotFoundError } from './errors.js'
+import { newMessage, Raft } from './raft.js'
+import type { ProgressStatus, Status } from './status.js'
+import { isLocalMessage, isResponseMessage, NONE } from './types.js'
+import type { ConfChangeV2, ConfState, HardState, Message, MessageType, Ready, SoftState } from './types.js'
+
+/**
+ * A Raft node driven synchronously. Typical loop:
+ *   tick() every tick; step() every received message; propose() client commands;
+ *   while (hasReady()) { const rd = ready(); persist, send, apply (see Ready); advance(rd) }
+ * Everything is deterministic given the Config's storage and rng.
+ */
+export class RawNode {
+  private readonly raft: Raft
+  private prevSoftState: SoftState
+  private prevHardState: HardState
+  private lastReady: Ready | undefined = undefined
+
+  /**
+   * Creates a node from the state in config.storage (HardState, ConfState, log). A new
+   * group starts from storage holding a snapshot whose ConfState names the initial members.
+   * Throws ConfigInvalidError for a bad config.
+   */
+  constructor(config: Config) {
+    this.raft = new Raft(config)
+    this.prevSoftState = this.raft.softState()
+    this.prevHardState = this.raft.hardState()
+  }
+
+  /** Advances logical time by one tick (election and heartbeat timeouts count ticks). */
+  tick(): void {
+    this.raft.tick()
+  }
+
+  /** Starts an election now (with a pre-vote round if enabled). No-op on a leader or learner. */
+  campaign(): void {
+    this.raft.step(this.local('MsgHup'))
+  }
+
+  /**
+   * Proposes data to be appended to the log. Throws ProposalDroppedError when the proposal
+   * is certainly not appended (no leader, transfer under way, size limit...). Success means
+   * only "forwarded or appended": the entry may still be lost with a leader change.
+   */
+  propose(data: Uint8Array): void {
+    const m = this.local('MsgProp')
+    m.entries = [{ term: 0, index: 0, type: 'normal', data }]
+    this.raft.step(m)
+  }
+
+  /**
+   * Proposes a membership change. `changes: []` leaves a joint configuration. Throws
+   * ProposalDroppedError if another change is still unapplied (one at a time) and
+   * ConfChangeInvalidError if the leader finds it does not apply to the configuration.
+   */
+  proposeConfChange(cc: ConfChangeV2): void {
+    const m = this.local('MsgProp')
+    m.entries = [{ term: 0, index: 0, type: 'confChange', data: encodeConfChange(cc) }]
+    this.raft.step(m)
+  }
+
+  /**
+   * Applies a committed conf-change entry (decodeConfChange of its data) to the
+   * configuration; call it in log order while applying committedEntries. Returns the new
+   * ConfState, to be stored with the next snapshot. Throws ConfChangeInvalidError if cc
+   * does not apply; every replica fails the same way, so the host may skip the entry.
+   */
+  applyConfChange(cc: ConfChangeV2): ConfState {
+    return this.raft.applyConfChange(cc)
+  }
+
+  /**
+   * Delivers a message received from a peer. Throws StepLocalMessageError for local-only
+   * types, StepPeerNotFoundError for a response from a non-member, and ProposalDroppedError
+   * for a forwarded proposal this node cannot accept.
+   */
+  step(m: Message): void {
+    if (isLocalMessage(m.type)) throw new StepLocalMessageError(m.type)
+    if (isResponseMessage(m.type) && !this.raft.trk.progress.has(m.from)) throw new StepPeerNotFoundError(m.from)
+    this.raft.step(m)
+  }
+
+  /**
+   * Requests a linearizable read point. The answer comes as a ReadState with the same
+   * context in a later Ready: reads may be served once that index is applied. Requests are
+   * dropped silently when there is no leader; the host retries after a timeout.
+   */
+  readIndex(context: Uint8Array): void {
+    const m = newMessage('MsgReadIndex', NONE)
+    m.context = context
+    this.raft.step(m)
+  }
+
+  /**
+   * Asks the leader to hand leadership to `to`: it catches `to` up, then tells it to
+   * campaign (MsgTimeoutNow). Abandoned after an election timeout. Proposals are dropped
+   * while a transfer is under way.
+   */
+  transferLeader(to: number): void {
+    const m = this.local('MsgTransferLeader')
+    m.from = to // by convention the transferee travels in `from`
+    this.raft.step(m)
+  }
+
+  /** Tells the leader that messages to `id` may have been lost: it goes back to probing. */
+  reportUnreachable(id: number): void {
+    const m = this.local('MsgUnreachable')
+    m.from = id
+    this.raft.step(m)
+  }
+
+  /**
+   * Reports the outcome of sending a snapshot to `id`. After 'failure' the leader probes
+   * again from the follower's match; after 'finish' it waits for the follower's answer.
+   */
+  reportSnapshot(id: number, status: 'finish' | 'failure'): void {
+    const m = this.local('MsgSnapStatus')
+    m.from = id
+    m.reject = status === 'failure'
+    this.raft.step(m)
+  }
+
+  /** Whether ready() would return anything to do. */
+  hasReady(): boolean {
+    const r = this.raft
+    const ss = r.softState()
+    if (ss.lead !== this.prevSoftState.lead || ss.state !== this.prevSoftState.state) return true
+    if (r.term !== this.prevHardState.term || r.vote !== this.prevHardState.vote) return true
+    if (r.raftLog.committed !== this.prevHardState.commit) return true
+    return (
+      r.msgs.length > 0 ||
+      r.hasPendingAppends() ||
+      r.raftLog.unstable.entries.length > 0 ||
+      r.raftLog.hasPendingSnapshot() ||
+      r.readStates.length > 0 ||
+      r.raftLog.hasNextCommittedEnts()
+    )
+  }
+
+  /**
+   * The work to do now (see Ready for the order in which to do it). Messages and read
+   * states are handed out once; entries and committed entries are handed out again until
+   * advance() acknowledges them.
+   */
+  ready(): Ready {
+    const r = this.raft
+    r.flushPendingAppends()
+    const rd: Ready = {
+      readStates: r.readStates,
+      entries: r.raftLog.unstableEntries(),
+      committedEntries: r.raftLog.nextCommittedEnts(),
+      messages: r.msgs,
+      mustSync: false,
+    }
+    const ss = r.softState()
+    if (ss.lead !== this.prevSoftState.lead || ss.state !== this.prevSoftState.state) {
+      rd.softState = ss
+      this.prevSoftState = ss
+    }
+    const hs = r.hardState()
+    const prev = this.prevHardState
+    if (hs.term !== prev.term || hs.vote !== prev.vote || hs.commit !== prev.commit) {
+      rd.hardState = hs
+      this.prevHardState = hs
+    }
+    const snap = r.raftLog.unstable.snapshot
+    if (snap !== undefined) rd.snapshot = snap
+    rd.mustSync = rd.entries.length > 0 || snap !== undefined || hs.term !== prev.term || hs.vote !== prev.vote
+    r.msgs = []
+    r.readStates = []
+    this.lastReady = rd
+    return rd
+  }
+
+  /**
+   * Acknowledges that rd (default: the last Ready) was processed: its entries and snapshot
+   * are on stable storage and its committed entries are applied.
+   */
+  advance(rd: Ready | undefined = this.lastReady): void {
+    if (rd === undefined) return
+    if (rd === this.lastReady) this.lastReady = undefined
+    const r = this.raft
+    let persisted = false
+    if (rd.snapshot !== undefined) {
+      r.raftLog.stableSnapTo(rd.snapshot.metadata.index)
+      persisted = true
+    }
+    const last = rd.entries[rd.entries.length - 1]
+    if (last !== undefined) {
+      r.raftLog.stableTo(last.index, last.term)
+      persisted = true
+    }
+    const lastApplied = rd.committedEntries[rd.committedEntries.length - 1]
+    if (lastApplied !== undefined) r.appliedTo(lastApplied.index, payloadSize(rd.committedEntries))
+    if (persisted) r.onPersisted()
+  }
+
+  /** The node's current state; `progress` only on the leader. */
+  status(): Status {
+    const r = this.raft
+    const cfg = r.trk.config
+    const sorted = (xs: Iterable<number>): number[] => [...xs].sort((a, b) => a - b)
+    const st: Status = {
+      id: r.id,
+      term: r.term,
+      vote: r.vote,
+      commit: r.raftLog.committed,
+      applied: r.raftLog.applied,
+      lead: r.lead,
+      state: r.state,
+      leadTransferee: r.leadTransferee,
+      config: {
+        voters: { incoming: cfg.voters.incoming.sorted(), outgoing: cfg.voters.outgoing.sorted() },
+        learners: sorted(cfg.learners),
+        learnersNext: sorted(cfg.learnersNext),
+        autoLeave: cfg.autoLeave,
+      },
+    }
+    if (r.state === 'leader') {
+      const progress = new Map<number, ProgressStatus>()
+      r.trk.visit((id, pr) => {
+        progress.set(id, {
+          match: pr.match,
+          next: pr.next,
+          state: pr.state,
+          isLearner: pr.isLearner,
+          recentActive: pr.recentActive,
+          paused: pr.isPaused(),
+          pendingSnapshot: pr.pendingSnapshot,
+          inflight: pr.inflights.count(),
+        })
+      })
+      st.progress = progress
+    }
+    return st
+  }
+
+  /** The underlying state machine, for white-box tests and debugging tools only. */
+  get internal(): Raft {
+    return this.raft
+  }
+
+  private local(type: MessageType): Message {
+    const m = newMessage(type, NONE)
+    m.from = this.raft.id
+    return m
+  }
+}

@@ -1,0 +1,53 @@
+// @mrdb/raft — the package's front door. Everything a host needs to run the Raft core;
+// nothing else is public. Test helpers live at '@mrdb/raft/testing'.
+
+export { RawNode } from './core/raw-node.js'
+export type { Config, RaftLogger, TestingKnobs } from './core/config.js'
+export { DEFAULT_MAX_INFLIGHT_MSGS, DEFAULT_MAX_SIZE_PER_MSG } from './core/config.js'
+export type { Status, ProgressStatus, ConfigStatus } from './core/status.js'
+export type { ProgressState } from './core/tracker/progress.js'
+export type { ReadOnlyOption } from './core/read-only.js'
+
+export { NONE, isLocalMessage, isResponseMessage } from './core/types.js'
+export type {
+  ConfChangeSingle,
+  ConfChangeTransition,
+  ConfChangeType,
+  ConfChangeV2,
+  ConfState,
+  Entry,
+  EntryType,
+  HardState,
+  Message,
+  MessageType,
+  RaftStateType,
+  ReadState,
+  Ready,
+  Snapshot,
+  SnapshotMetadata,
+  SoftState,
+} from './core/types.js'
+
+export { MemoryStorage, emptyConfState, emptySnapshot } from './core/storage.js'
+export type { InitialState, Storage } from './core/storage.js'
+
+export { SeededRng } from './core/rng.js'
+export type { Rng } from './core/rng.js'
+
+export { encodeConfChange, decodeConfChange } from './core/confchange/codec.js'
+export { ENTRY_OVERHEAD_BYTES, entrySize, payloadSize } from './core/entry-size.js'
+
+export {
+  CompactedError,
+  ConfChangeInvalidError,
+  ConfigInvalidError,
+  ProposalDroppedError,
+  RaftError,
+  RaftErrorCode,
+  RaftInvariantError,
+  SnapshotOutOfDateError,
+  SnapshotTemporarilyUnavailableError,
+  StepLocalMessageError,
+  StepPeerNotFoundError,
+  UnavailableError,
+} from './core/errors.js'
