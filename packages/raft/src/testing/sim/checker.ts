@@ -32,6 +32,11 @@ export class SafetyChecker {
   /** Highest index any node has applied (acknowledged to a client). */
   maxApplied = 0
 
+  /** How many terms had a leader. */
+  get leaderCount(): number {
+    return this.leaderOfTerm.size
+  }
+
   /** At most one leader per term (Election Safety, §5.2). */
   leaderElected(id: number, term: number): void {
     const other = this.leaderOfTerm.get(term)

@@ -39,6 +39,8 @@ export class SimNode {
     readonly id: number,
     private readonly checker: SafetyChecker,
     private readonly knobs: TestingKnobs,
+    /** Called for every entry the state machine applies. */
+    private readonly onApply: (e: Entry) => void,
   ) {}
 
   /** Seeds the node's disk with the cluster's initial snapshot (bootstrap members only). */
@@ -104,7 +106,7 @@ export class SimNode {
 
   /** Takes a snapshot at the applied index and compacts the log behind it, keeping `keep` entries. */
   compact(keep: number): void {
-    if (this.appliedIndex <= this.storage.firstIndex() + keep) return
+    if (this.appliedIndex <= this.storage.snapshot().metadata.index || this.appliedIndex <= this.storage.firstIndex() + keep) return
     this.storage.createSnapshot(this.appliedIndex, this.confState, encodeState(this.appliedHash))
     this.storage.compact(this.appliedIndex - keep)
   }
@@ -151,6 +153,7 @@ export class SimNode {
       this.appliedHash = chainHash(this.appliedHash, e.term, e.data)
       this.appliedIndex = e.index
       this.checker.appliedEntry(this.id, e.index, e.term, this.appliedHash)
+      this.onApply(e)
     }
   }
 }

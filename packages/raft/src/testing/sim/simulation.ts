@@ -11,7 +11,7 @@
 import type { TestingKnobs } from '../../core/config.js'
 import { RaftError } from '../../core/errors.js'
 import { SeededRng } from '../../core/rng.js'
-import type { ConfChangeV2, Message } from '../../core/types.js'
+import type { ConfChangeV2, Entry, Message } from '../../core/types.js'
 import { chainHash, InvariantViolation, SafetyChecker } from './checker.js'
 import { CALM, SimNetwork, type NetworkFaults } from './network.js'
 import { encodeState, SimNode } from './sim-node.js'
@@ -88,7 +88,10 @@ class Simulation {
   private round = 0
   private tickNo = 0
   private proposalNo = 0
-  /** Outstanding ReadIndex requests: context → the applied index it must not fall below. */
+  /** The recovery phase's proposal, and the index it was applied at once it was. */
+  private marker: Uint8Array | undefined
+  private markerIndex: number | undefined
+  /** Outstanding ReadIndex requests (reads may be dropped; a client would retry): context → the applied index it must not fall below. */
   private readonly pendingReads = new Map<string, number>()
 
   constructor(private readonly o: SimOptions) {
@@ -108,6 +111,8 @@ class Simulation {
   run(): void {
     for (let s = 0; s < this.o.steps; s++) this.chaosStep()
     this.recover()
+    this.stats.applied = this.checker.maxApplied
+    this.stats.leaders = this.checker.leaderCount
   }
 
   private chaosStep(): void {
@@ -133,6 +138,7 @@ class Simulation {
     for (const n of this.nodes.values()) if (!n.alive) this.restart(n)
     this.log('recovery: healed, all nodes up')
     const marker = `final-${this.o.seed}`
+    this.marker = new TextEncoder().encode(marker)
     let proposedAt = -1
     for (let t = 0; t < RECOVERY_TICKS; t++) {
       this.tick(false)
@@ -147,14 +153,11 @@ class Simulation {
       const markerApplied = leader.appliedIndex >= target && this.markerIndex !== undefined && target >= this.markerIndex
       if (markerApplied && voters.every((id) => (this.nodes.get(id)?.appliedIndex ?? 0) >= target)) {
         this.log(`recovery: done after ${t} ticks, applied ${target}`)
-        this.checkReadsAnswered()
         return
       }
     }
     throw new InvariantViolation('liveness', `no leader committed a new proposal on every voter within ${RECOVERY_TICKS} ticks after healing`)
   }
-
-  private markerIndex: number | undefined
 
   // ---- the clock and the message pump ------------------------------------------------
 
@@ -193,38 +196,15 @@ class Simulation {
     for (let pass = 0; pass < 1000; pass++) {
       let any = false
       for (const n of this.nodes.values()) {
-        const before = n.appliedIndex
         const out = n.processReady()
         if (!out) continue
         any = true
-        if (n.raw?.status().state === 'leader' && out.messages.length === 0 && before === n.appliedIndex) {
-          // nothing to note
-        }
         for (const m of out.messages) this.network.send(m, this.round)
         for (const r of out.reads) this.readAnswered(n.id, r.context, r.index)
-        this.noteApplied(n, before)
       }
       if (!any) return
     }
     throw new InvariantViolation('progress', 'Ready never drained: the core keeps producing work without input')
-  }
-
-  private noteApplied(n: SimNode, before: number): void {
-    if (n.appliedIndex > before) this.stats.applied = Math.max(this.stats.applied, n.appliedIndex)
-    if (this.markerIndex === undefined && n.appliedIndex > before) {
-      const idx = this.findMarker(n, before)
-      if (idx !== undefined) this.markerIndex = idx
-    }
-  }
-
-  private findMarker(n: SimNode, before: number): number | undefined {
-    const marker = new TextEncoder().encode(`final-${this.o.seed}`)
-    const first = Math.max(before + 1, n.storage.firstIndex())
-    if (first > n.appliedIndex) return undefined
-    for (const e of n.storage.entries(first, n.appliedIndex + 1, Infinity)) {
-      if (e.data.length === marker.length && e.data.every((b, i) => b === marker[i])) return e.index
-    }
-    return undefined
   }
 
   // ---- client actions -----------------------------------------------------------------
@@ -266,11 +246,6 @@ class Simulation {
       throw new InvariantViolation('linearizable read', `node ${node} answered read ${context} at index ${index}, but ${floor} was applied before it was asked`)
     }
     this.pendingReads.delete(context)
-  }
-
-  private checkReadsAnswered(): void {
-    // Reads may be dropped (leader changes, lost messages): a client would retry. Only
-    // answers are checked for safety, above.
   }
 
   // ---- faults ------------------------------------------------------------------------
@@ -426,8 +401,13 @@ class Simulation {
 
   // ---- helpers -----------------------------------------------------------------------
 
+  private applied(e: Entry): void {
+    const m = this.marker
+    if (m && this.markerIndex === undefined && e.data.length === m.length && e.data.every((b, i) => b === m[i])) this.markerIndex = e.index
+  }
+
   private addNode(id: number): SimNode {
-    const n = new SimNode(id, this.checker, this.o.knobs ?? {})
+    const n = new SimNode(id, this.checker, this.o.knobs ?? {}, (e) => this.applied(e))
     this.nodes.set(id, n)
     return n
   }
