@@ -37,7 +37,6 @@ export class SimNetwork {
 
   /** Queues a message sent at round `now`. */
   send(msg: Message, now: number): void {
-    if (this.chance(this.faults.drop)) return
     const copies = this.chance(this.faults.duplicate) ? 2 : 1
     for (let c = 0; c < copies; c++) {
       let due = now + 1
@@ -49,7 +48,8 @@ export class SimNetwork {
 
   /**
    * Removes and returns the messages due at or before round `now`, in delivery order, with
-   * those that cross a cut link separated out (the sender may want to hear of them).
+   * those lost (dropped, or crossing a cut link) separated out: a real transport tells the
+   * sender of a failed snapshot stream or a broken connection, and so must the simulation.
    */
   takeDue(now: number): { deliver: Message[]; lost: Message[] } {
     const due: InFlight[] = []
@@ -59,7 +59,10 @@ export class SimNetwork {
     due.sort((a, b) => a.due - b.due || a.seq - b.seq)
     const deliver: Message[] = []
     const lost: Message[] = []
-    for (const f of due) (this.cut.has(`${f.msg.from}->${f.msg.to}`) ? lost : deliver).push(f.msg)
+    for (const f of due) {
+      const isLost = this.cut.has(`${f.msg.from}->${f.msg.to}`) || this.chance(this.faults.drop)
+      ;(isLost ? lost : deliver).push(f.msg)
+    }
     return { deliver, lost }
   }
 

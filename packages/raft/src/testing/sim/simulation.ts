@@ -142,6 +142,7 @@ class Simulation {
     let proposedAt = -1
     for (let t = 0; t < RECOVERY_TICKS; t++) {
       this.tick(false)
+      if (t % 50 === 49) this.log(`recovery: ${this.describe()}`)
       const leader = this.leader()
       if (!leader) continue
       const voters = this.votersOf(leader)
@@ -181,15 +182,20 @@ class Simulation {
     const to = this.nodes.get(m.to)
     if (!to?.alive) return this.lost(m)
     to.deliver(m)
-    if (m.type === 'MsgSnap') this.nodes.get(m.from)?.raw?.reportSnapshot(m.to, 'finish')
+    if (m.type === 'MsgSnap') {
+      this.log(`snapshot ${m.from}->${m.to} at ${m.snapshot?.metadata.index} delivered`)
+      this.nodes.get(m.from)?.raw?.reportSnapshot(m.to, 'finish')
+    }
   }
 
   /** A message that did not arrive: tell the sender what a real transport would tell it. */
   private lost(m: Message): void {
     const from = this.nodes.get(m.from)?.raw
     if (!from) return
-    if (m.type === 'MsgSnap') from.reportSnapshot(m.to, 'failure')
-    else if (m.type === 'MsgApp') from.reportUnreachable(m.to)
+    if (m.type === 'MsgSnap') {
+      this.log(`snapshot ${m.from}->${m.to} at ${m.snapshot?.metadata.index} lost`)
+      from.reportSnapshot(m.to, 'failure')
+    } else if (m.type === 'MsgApp') from.reportUnreachable(m.to)
   }
 
   private drainReadies(): void {
@@ -437,6 +443,20 @@ class Simulation {
   private votersOf(n: SimNode): number[] {
     const cfg = n.raw!.status().config
     return [...new Set([...cfg.voters.incoming, ...cfg.voters.outgoing])]
+  }
+
+  /** One line per node: role, term, leader, applied index and the voters it knows. */
+  private describe(): string {
+    return [...this.nodes.values()]
+      .map((n) => {
+        const st = n.raw?.status()
+        if (!st) return `${n.id}:down`
+        const v = st.config.voters
+        const progress = [...(st.progress ?? [])].map(([id, p]) => `${id}=${p.state}:${p.match}/${p.next}${p.paused ? '(paused)' : ''}`)
+        const seen = progress.length > 0 ? ` progress{${progress.join(' ')}}` : ''
+        return `${n.id}:${st.state}/t${st.term}/lead${st.lead}/applied${n.appliedIndex}/voters[${v.incoming}${v.outgoing.length ? `|${v.outgoing}` : ''}]${seen}`
+      })
+      .join(' ')
   }
 
   private log(event: string): void {
