@@ -15,6 +15,24 @@ import { chainHash, InvariantViolation, type SafetyChecker } from './checker.js'
 export const SIM_ELECTION_TICK = 3
 export const SIM_HEARTBEAT_TICK = 1
 
+/**
+ * The node's disk. Like a real host (and unlike a stored, possibly stale snapshot), it
+ * produces a snapshot on demand at the state machine's current applied index, so that a
+ * snapshot sent to a new learner includes it in its membership.
+ */
+class SimStorage extends MemoryStorage {
+  constructor(private readonly current: () => { index: number; confState: ConfState; data: Uint8Array }) {
+    super()
+  }
+
+  override snapshot(): Snapshot {
+    const have = super.snapshot()
+    const now = this.current()
+    if (now.index <= have.metadata.index || now.index > this.lastIndex()) return have
+    return this.createSnapshot(now.index, now.confState, now.data)
+  }
+}
+
 /** What a node hands back to the simulation after processing a Ready. */
 export interface ReadyOutcome {
   messages: Message[]
@@ -27,7 +45,7 @@ export class SimNode {
   /** The running node, or undefined while crashed. */
   raw: RawNode | undefined
   /** Durable state: survives crashes. */
-  readonly storage = new MemoryStorage()
+  readonly storage: MemoryStorage = new SimStorage(() => ({ index: this.appliedIndex, confState: this.confState, data: encodeState(this.appliedHash) }))
   /** prefix hash of the stored log at each index (durable, like the log). */
   private readonly logHash: number[] = []
   /** Volatile application state, rebuilt from the snapshot after a crash. */
