@@ -780,7 +780,10 @@ export class Raft {
     const prevIndex = pr.next - 1
     const prevTerm = this.raftLog.termOrUndefined(prevIndex)
     if (prevTerm === undefined || pr.next < this.raftLog.firstIndex()) return this.maybeSendSnapshot(to, pr)
-    const ents = this.raftLog.entries(pr.next, this.maxMsgSize)
+    // A replicating follower with a full inflight window gets only an empty MsgApp: if every
+    // message that filled the window was lost, its answer is what clears the window.
+    const throttled = pr.state === 'replicate' && pr.inflights.full()
+    const ents = throttled ? [] : this.raftLog.entries(pr.next, this.maxMsgSize)
     if (ents.length === 0 && !sendIfEmpty) return false
     const m = newMessage('MsgApp', to)
     m.index = prevIndex
