@@ -26,5 +26,5 @@ if (files.length === 0) {
   console.error('no test files found: run `pnpm build` first')
   process.exit(1)
 }
-const result = spawnSync(process.execPath, ['--test', ...files], { stdio: 'inherit' })
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' })
 process.exit(result.status ?? 1)
