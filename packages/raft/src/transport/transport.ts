@@ -1,0 +1,72 @@
+// The boundary between a node's multiraft host and the network. A frame carries everything
+// one node sends another in one loop iteration: the Raft messages of any number of groups,
+// plus coalesced heartbeats — one entry per group instead of one message per group.
+
+import type { Message } from '../core/types.js'
+
+/** A Raft message of one group. `msg.from` and `msg.to` are replica ids within the group. */
+export interface GroupMessage {
+  groupId: number
+  msg: Message
+}
+
+/**
+ * A heartbeat (or its response) of one group, coalesced into a node-to-node frame. It holds
+ * exactly what MsgHeartbeat/MsgHeartbeatResp carry, so the receiver rebuilds those messages.
+ */
+export interface CoalescedHeartbeat {
+  groupId: number
+  from: number
+  to: number
+  term: number
+  commit: number
+  /** ReadIndex request id riding on the heartbeat, if any. */
+  context?: Uint8Array
+}
+
+/** Everything node `from` sends node `to` at once. */
+export interface RaftFrame {
+  /** Sending node (store) id. */
+  from: number
+  /** Receiving node (store) id. */
+  to: number
+  messages: GroupMessage[]
+  heartbeats: CoalescedHeartbeat[]
+  heartbeatResponses: CoalescedHeartbeat[]
+  /**
+   * Groups the sender leads and has quiesced: the receiver stops ticking its replicas of them
+   * until a message or proposal wakes them.
+   */
+  quiesce: number[]
+}
+
+/** What a transport tells its host. */
+export interface TransportHandler {
+  /** A frame arrived. */
+  onFrame(frame: RaftFrame): void
+  /**
+   * A frame to `node` could not be delivered (connection down). The host reports the
+   * affected groups' peers unreachable; Raft retries on its own.
+   */
+  onUnreachable(node: number): void
+  /** A MsgSnap finished streaming to its destination, or failed to. */
+  onSnapshotStatus(groupId: number, to: number, status: 'finish' | 'failure'): void
+}
+
+/**
+ * Carries frames between nodes. Delivery is best-effort and per destination in order;
+ * Raft tolerates loss, duplication and reordering. Implementations: in memory (tests and
+ * the simulator, with fault injection) and gRPC (real nodes).
+ */
+export interface Transport {
+  /** Starts delivering frames addressed to this node to `handler`. */
+  start(handler: TransportHandler): Promise<void>
+  /**
+   * Queues a frame for `frame.to`. Never throws for network trouble (that is reported via
+   * onUnreachable). MsgSnap messages inside the frame are streamed separately, in chunks,
+   * and their outcome is reported via onSnapshotStatus.
+   */
+  send(frame: RaftFrame): void
+  /** Stops sending and receiving; in-flight frames may be lost. */
+  close(): Promise<void>
+}
