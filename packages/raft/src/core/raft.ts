@@ -35,6 +35,9 @@ import type {
   SoftState,
 } from './types.js'
 
+/** When maybeSendAppend sends a MsgApp without entries. */
+export type EmptyAppendPolicy = 'never' | 'if-commit-news' | 'always'
+
 /** Why a node campaigns: pre-vote round, real election, or forced by a leadership transfer. */
 export type CampaignType = 'pre-election' | 'election' | 'transfer'
 
@@ -766,15 +769,17 @@ export class Raft {
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k] as number
       if (id === this.id) continue
-      if (this.maybeSendAppend(id, true)) while (this.maybeSendAppend(id, false));
+      if (this.maybeSendAppend(id, 'if-commit-news')) while (this.maybeSendAppend(id, 'never'));
     }
   }
 
   /**
    * Sends one MsgApp (or MsgSnap if the needed entries are compacted) to `to`, unless its
-   * progress is paused or, with !sendIfEmpty, there is nothing new. Returns whether sent.
+   * progress is paused. With no entries to send, `empty` decides: 'never'; 'if-commit-news'
+   * only if the follower may not know the commit index yet; 'always' (a probe whose answer
+   * reveals where the logs match). Returns whether a message was sent.
    */
-  maybeSendAppend(to: number, sendIfEmpty: boolean): boolean {
+  maybeSendAppend(to: number, empty: EmptyAppendPolicy): boolean {
     const pr = this.trk.progress.get(to)
     if (pr === undefined || pr.isPaused()) return false
     const prevIndex = pr.next - 1
@@ -784,13 +789,21 @@ export class Raft {
     // message that filled the window was lost, its answer is what clears the window.
     const throttled = pr.state === 'replicate' && pr.inflights.full()
     const ents = throttled ? [] : this.raftLog.entries(pr.next, this.maxMsgSize)
-    if (ents.length === 0 && !sendIfEmpty) return false
+    const committed = this.raftLog.committed
+    if (ents.length === 0) {
+      if (empty === 'never') return false
+      // Skip an empty MsgApp that would tell a streaming follower nothing new.
+      if (empty === 'if-commit-news' && pr.state === 'replicate' && pr.sentCommit >= Math.min(committed, prevIndex)) {
+        return false
+      }
+    }
     const m = newMessage('MsgApp', to)
     m.index = prevIndex
     m.logTerm = prevTerm
     m.entries = ents
-    m.commit = this.raftLog.committed
+    m.commit = committed
     this.send(m)
+    pr.sentCommitIndex(Math.min(committed, prevIndex + ents.length))
     pr.sentEntries(ents.length, ents.length === 0 ? 0 : payloadSize(ents))
     return true
   }
@@ -832,7 +845,7 @@ export class Raft {
       if (m.logTerm > 0) nextProbeIdx = this.raftLog.findConflictByTerm(m.rejectHint, m.logTerm)[0]
       if (pr.maybeDecrTo(m.index, nextProbeIdx)) {
         if (pr.state === 'replicate') pr.becomeProbe()
-        this.maybeSendAppend(m.from, true)
+        this.maybeSendAppend(m.from, 'always')
       }
       return
     }
@@ -853,9 +866,9 @@ export class Raft {
       this.bcastAppend()
     } else if (m.from !== this.id && oldPaused) {
       // The follower was paused and may not know the commit index: update it.
-      this.maybeSendAppend(m.from, true)
+      this.maybeSendAppend(m.from, 'if-commit-news')
     }
-    if (m.from !== this.id) while (this.maybeSendAppend(m.from, false));
+    if (m.from !== this.id) while (this.maybeSendAppend(m.from, 'never'));
     if (m.from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) {
       this.logger.info(`${this.id} sent MsgTimeoutNow to ${m.from} after received MsgAppResp`)
       this.sendTimeoutNow(m.from)
@@ -866,7 +879,11 @@ export class Raft {
     pr.recentActive = true
     pr.lastHeardTick = this.ticks
     pr.msgAppFlowPaused = false
-    if (pr.match < this.raftLog.lastIndex() || pr.state === 'probe') this.maybeSendAppend(m.from, true)
+    if (pr.match < this.raftLog.lastIndex() || pr.state === 'probe') {
+      // Once per heartbeat interval: an (empty if need be) MsgApp whose answer reveals a gap
+      // left by lost messages, even when the inflight window is full.
+      this.maybeSendAppend(m.from, 'always')
+    }
     if (m.context === undefined || m.context.length === 0) return
     const acks = this.readOnly.recvAck(m.from, m.context)
     if (acks === undefined || this.trk.config.voters.voteResult(acks) !== 'won') return
@@ -907,6 +924,7 @@ export class Raft {
     const m = newMessage('MsgHeartbeat', to)
     // Never tell a follower to commit past what it is known to hold.
     m.commit = Math.min(pr.match, this.raftLog.committed)
+    pr.sentCommitIndex(m.commit)
     m.context = ctx
     this.send(m)
   }
@@ -1030,7 +1048,7 @@ export class Raft {
       this.bcastAppend()
     } else {
       const ids = this.trk.memberIds()
-      for (const id of ids) if (id !== this.id) this.maybeSendAppend(id, false)
+      for (const id of ids) if (id !== this.id) this.maybeSendAppend(id, 'never')
     }
     if (this.leadTransferee !== NONE && !this.trk.config.voters.has(this.leadTransferee)) {
       this.abortLeaderTransfer()
@@ -1119,7 +1137,7 @@ export class Raft {
     if (pr.match === this.raftLog.lastIndex()) {
       this.sendTimeoutNow(transferee)
     } else {
-      this.maybeSendAppend(transferee, true)
+      this.maybeSendAppend(transferee, 'always')
     }
   }
 

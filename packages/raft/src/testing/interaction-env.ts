@@ -9,7 +9,7 @@ import { RawNode } from '../core/raw-node.js'
 import type { Rng } from '../core/rng.js'
 import { SeededRng } from '../core/rng.js'
 import { MemoryStorage } from '../core/storage.js'
-import type { ConfChangeSingle, ConfChangeTransition, ConfChangeV2, ConfState, Entry, Message, MessageType } from '../core/types.js'
+import type { ConfChangeSingle, ConfChangeTransition, ConfChangeV2, ConfState, Entry, Message, MessageType, Snapshot } from '../core/types.js'
 import type { Command } from './datadriven.js'
 import {
   describeConfState,
@@ -26,11 +26,30 @@ export const zeroRng: Rng = { nextInt: () => 0 }
 /** How much of the core's log output goes into the transcript. */
 export type LogLevel = 'none' | 'info' | 'debug'
 
+/**
+ * MemoryStorage whose snapshot() is taken on demand at the node's applied index, as an
+ * application would (the stored snapshot is used only if it is newer).
+ */
+class EnvStorage extends MemoryStorage {
+  /** Set once the node exists. */
+  owner: EnvNode | undefined = undefined
+
+  override snapshot(): Snapshot {
+    const stored = super.snapshot()
+    const n = this.owner
+    if (n === undefined || n.appliedIndex <= stored.metadata.index || n.appliedIndex > this.lastIndex()) return stored
+    return {
+      data: enc.encode(`snap@${n.appliedIndex}`),
+      metadata: { index: n.appliedIndex, term: this.term(n.appliedIndex), confState: n.confState },
+    }
+  }
+}
+
 /** One node of the environment with its storage and what it applied. */
 export interface EnvNode {
   id: number
   rawNode: RawNode
-  storage: MemoryStorage
+  storage: EnvStorage
   config: Config
   /** The membership as of the last applied conf change (or snapshot). */
   confState: ConfState
@@ -150,7 +169,7 @@ export class InteractionEnv {
     const added: EnvNode[] = []
     for (let k = 0; k < n; k++) {
       const id = this.nodes.length + 1
-      const storage = new MemoryStorage()
+      const storage = new EnvStorage()
       const confState: ConfState = {
         voters: opts.voters ?? [],
         learners: opts.learners ?? [],
@@ -197,6 +216,7 @@ export class InteractionEnv {
         applied: [],
         appliedIndex: index,
       }
+      storage.owner = node
       this.nodes.push(node)
       added.push(node)
     }
@@ -416,8 +436,12 @@ export class InteractionEnv {
     /** process-ready <id>... */
     'process-ready'(cmd) {
       const ids = cmd.args.map(Number)
+      if (ids.length === 1) {
+        this.processReady(ids[0] as number)
+        return
+      }
       for (const id of ids) {
-        if (ids.length > 1) this.print(`> ${id} handling Ready`)
+        this.print(`> ${id} handling Ready`)
         this.withIndent(() => this.processReady(id))
       }
     },
@@ -442,9 +466,10 @@ export class InteractionEnv {
       this.messages = keep
     },
 
-    /** stabilize [<id>...] */
+    /** stabilize [<id>...] [quiet=true]: quiet hides the output (for setup steps). */
     stabilize(cmd) {
       this.stabilize(cmd.args.length > 0 ? cmd.args.map(Number) : undefined)
+      if (cmd.kv.get('quiet') === 'true') this.out = []
     },
 
     /** tick-heartbeat <id>: ticks heartbeatTick times. */
@@ -535,9 +560,9 @@ export class InteractionEnv {
         if (index > n.appliedIndex) throw new Error(`compact ${index} beyond applied index ${n.appliedIndex}`)
         let cs = n.confHistory[0]?.confState as ConfState
         for (const h of n.confHistory) if (h.index <= index) cs = h.confState
-        n.storage.createSnapshot(index, cs, enc.encode(`snap@${index}`))
+        const snap = n.storage.createSnapshot(index, cs, enc.encode(`snap@${index}`))
         n.storage.compact(index)
-        this.print(`snapshot ${describeSnapshot(n.storage.snapshot())}; first index now ${n.storage.firstIndex()}`)
+        this.print(`snapshot ${describeSnapshot(snap)}; first index now ${n.storage.firstIndex()}`)
       })
     },
 

@@ -34,6 +34,12 @@ export class Progress {
   /** MsgApps sent and not yet acknowledged (used in 'replicate'). */
   inflights: Inflights
   isLearner: boolean
+  /**
+   * The highest commit index this follower can have learned from what was sent to it (a
+   * commit index is usable only up to the entries the message covers). Lets the leader
+   * skip empty MsgApps that would tell the follower nothing new.
+   */
+  sentCommit = 0
   /** The leader's tick count when it last heard from this follower (lease reads). */
   lastHeardTick = Number.NEGATIVE_INFINITY
 
@@ -58,6 +64,7 @@ export class Progress {
     p.pendingSnapshot = this.pendingSnapshot
     p.msgAppFlowPaused = this.msgAppFlowPaused
     p.lastHeardTick = this.lastHeardTick
+    p.sentCommit = this.sentCommit
     return p
   }
 
@@ -68,6 +75,7 @@ export class Progress {
     this.next = next
     this.recentActive = false
     this.lastHeardTick = Number.NEGATIVE_INFINITY
+    this.sentCommit = 0
   }
 
   private resetState(state: ProgressState): void {
@@ -120,6 +128,11 @@ export class Progress {
     } else if (entries > 0) {
       this.msgAppFlowPaused = true
     }
+  }
+
+  /** Records that a message told the follower commit index `commit`. */
+  sentCommitIndex(commit: number): void {
+    if (commit > this.sentCommit) this.sentCommit = commit
   }
 
   /**
