@@ -1,0 +1,135 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { SeededRng } from '../core/rng.js'
+import { MemoryNetwork } from '../transport/memory-transport.js'
+import { MemoryLogWriter, RecordingStateMachine } from '../testing/memory-log.js'
+import { MultiRaft } from './multi-raft.js'
+
+const TICK_MS = 10
+
+interface Node {
+  id: number
+  host: MultiRaft
+  log: MemoryLogWriter
+  machines: Map<number, RecordingStateMachine>
+}
+
+/** Starts `nodeIds` hosting `groups` groups (ids 1..groups), replica id = node id. */
+async function cluster(network: MemoryNetwork, nodeIds: number[], groups: number): Promise<Node[]> {
+  const peers = new Map(nodeIds.map((id) => [id, id]))
+  const nodes: Node[] = []
+  for (const id of nodeIds) {
+    const log = new MemoryLogWriter()
+    const host = new MultiRaft({ nodeId: id, transport: network.transport(id), logWriter: log, rng: new SeededRng(id), tickMs: TICK_MS, sync: false })
+    const machines = new Map<number, RecordingStateMachine>()
+    for (let g = 1; g <= groups; g++) {
+      const sm = new RecordingStateMachine()
+      machines.set(g, sm)
+      host.addGroup({ groupId: g, replicaId: id, peers, storage: log.storage(g, nodeIds), stateMachine: sm, applied: 1 })
+    }
+    await host.start()
+    nodes.push({ id, host, log, machines })
+  }
+  return nodes
+}
+
+async function stopAll(nodes: Node[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.host.stop()))
+}
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function leaderNode(nodes: Node[], group: number): Node | undefined {
+  return nodes.find((n) => n.host.hasGroup(group) && n.host.status(group).state === 'leader')
+}
+
+test('many groups elect leaders, replicate and apply; one log write serves many groups', async () => {
+  const network = new MemoryNetwork()
+  const nodes = await cluster(network, [1, 2, 3], 20)
+  try {
+    for (let g = 1; g <= 20; g++) nodes[0]!.host.campaign(g)
+    await waitFor('leaders', () => [...Array(20).keys()].every((i) => leaderNode(nodes, i + 1) !== undefined))
+    const writesBefore = nodes[0]!.log.writes
+    for (let g = 1; g <= 20; g++) {
+      const leader = leaderNode(nodes, g)!
+      for (let i = 0; i < 5; i++) leader.host.propose(g, new TextEncoder().encode(`g${g}-v${i}`))
+    }
+    await waitFor('apply everywhere', () => nodes.every((n) => [...n.machines.values()].every((sm) => sm.applied.length === 5)))
+    for (const n of nodes) for (const [g, sm] of n.machines) assert.deepEqual(sm.applied, [0, 1, 2, 3, 4].map((i) => `g${g}-v${i}`))
+    assert.ok(nodes[0]!.log.writes - writesBefore < 100, `100 proposals over 20 groups took ${nodes[0]!.log.writes - writesBefore} log writes`)
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
+test('idle groups quiesce; heartbeat frames between two nodes do not grow with the number of groups', async () => {
+  const framesPerTick = async (groups: number): Promise<number> => {
+    const network = new MemoryNetwork()
+    const nodes = await cluster(network, [1, 2, 3], groups)
+    try {
+      for (let g = 1; g <= groups; g++) nodes[0]!.host.campaign(g)
+      await waitFor('all quiesced', () => nodes.every((n) => n.host.groupIds().every((g) => n.host.isQuiesced(g))))
+      const before = network.framesSent.get('1->2') ?? 0
+      const ticksBefore = nodes[0]!.host.metrics.groupTicks
+      await sleep(30 * TICK_MS)
+      assert.equal(nodes[0]!.host.metrics.groupTicks, ticksBefore, 'quiesced groups are not ticked')
+      return ((network.framesSent.get('1->2') ?? 0) - before) / 30
+    } finally {
+      await stopAll(nodes)
+    }
+  }
+  const one = await framesPerTick(1)
+  const many = await framesPerTick(300)
+  assert.ok(many <= 2, `${many} frames per tick from node 1 to node 2 with 300 groups`)
+  assert.ok(many <= one + 1, `frames per tick grew with groups: ${one} for 1 group, ${many} for 300`)
+})
+
+test('a proposal wakes a quiesced group; a quiesced follower notices its leader node died', async () => {
+  const network = new MemoryNetwork()
+  const nodes = await cluster(network, [1, 2, 3], 5)
+  try {
+    for (let g = 1; g <= 5; g++) nodes[0]!.host.campaign(g)
+    await waitFor('quiesced', () => nodes.every((n) => n.host.groupIds().every((g) => n.host.isQuiesced(g))))
+    nodes[0]!.host.propose(3, new TextEncoder().encode('wake'))
+    await waitFor('woken write applied', () => nodes.every((n) => n.machines.get(3)!.applied.includes('wake')))
+
+    await waitFor('quiesced again', () => nodes.every((n) => n.host.groupIds().every((g) => n.host.isQuiesced(g))))
+    await nodes[0]!.host.stop()
+    const rest = nodes.slice(1)
+    await waitFor('new leaders', () => [1, 2, 3, 4, 5].every((g) => leaderNode(rest, g) !== undefined))
+    for (let g = 1; g <= 5; g++) leaderNode(rest, g)!.host.propose(g, new TextEncoder().encode('after'))
+    await waitFor('writes after failover', () => rest.every((n) => [...n.machines.values()].every((sm) => sm.applied.includes('after'))))
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
+test('readIndex answers at or past every write acknowledged before it, on leader and follower', async () => {
+  const network = new MemoryNetwork()
+  const nodes = await cluster(network, [1, 2, 3], 1)
+  try {
+    nodes[0]!.host.campaign(1)
+    await waitFor('leader', () => leaderNode(nodes, 1) !== undefined)
+    const leader = leaderNode(nodes, 1)!
+    leader.host.propose(1, new TextEncoder().encode('x'))
+    await waitFor('applied', () => leader.machines.get(1)!.applied.includes('x'))
+    const committed = leader.host.status(1).commit
+    const atLeader = await leader.host.readIndex(1)
+    assert.ok(atLeader >= committed)
+    const follower = nodes.find((n) => n !== leader)!
+    const atFollower = await follower.host.readIndex(1)
+    assert.ok(atFollower >= committed)
+    await follower.host.waitApplied(1, atFollower)
+    assert.ok(follower.machines.get(1)!.applied.includes('x'), 'a follower that waits for the read index sees the write')
+  } finally {
+    await stopAll(nodes)
+  }
+})

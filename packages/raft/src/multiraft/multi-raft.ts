@@ -1,0 +1,538 @@
+// Many Raft groups on one node. One loop drains the Ready of every group that has work:
+// it writes all their entries and hard states in ONE batch with ONE fsync, sends every
+// message in one frame per destination node (heartbeats coalesced), applies committed
+// entries, then advances. Idle groups quiesce: no ticks, no heartbeats, until a proposal
+// or a message wakes them; node-level liveness (any frame from a node) lets a quiesced
+// follower notice that its leader's node died.
+
+import { decodeConfChange } from '../core/confchange/codec.js'
+import type { RaftLogger } from '../core/config.js'
+import { RaftError, RaftErrorCode } from '../core/errors.js'
+import { RawNode } from '../core/raw-node.js'
+import type { Rng } from '../core/rng.js'
+import type { Status } from '../core/status.js'
+import type { ConfChangeV2, ConfState, Entry, Message, Ready } from '../core/types.js'
+import type { CoalescedHeartbeat, RaftFrame, Transport } from '../transport/transport.js'
+import type { GroupOptions, GroupStateMachine, LogUpdate, RaftLogWriter } from './types.js'
+
+/** Options of a {@link MultiRaft} host. */
+export interface MultiRaftOptions {
+  /** This node's (store's) id. */
+  nodeId: number
+  transport: Transport
+  logWriter: RaftLogWriter
+  rng: Rng
+  /** Milliseconds per tick; default 50. */
+  tickMs?: number
+  /** Election timeout base in ticks; default 3 (150–300 ms at 50 ms). */
+  electionTick?: number
+  /** Heartbeat interval in ticks; default 1. */
+  heartbeatTick?: number
+  /** fsync log writes; default true. Turn off only for tests that do not crash. */
+  sync?: boolean
+  /** Called for a message to a group this node does not host (e.g. a replica being added). */
+  onUnknownGroup?: (groupId: number, msg: Message, fromNode: number) => void
+  /** Called when a group's known leader changes (replica id, 0 when unknown). */
+  onLeaderChange?: (groupId: number, leaderReplicaId: number) => void
+  logger?: RaftLogger
+}
+
+/** Counters a host exposes for metrics and tests. */
+export interface MultiRaftMetrics {
+  /** Loop iterations that processed at least one Ready. */
+  iterations: number
+  /** Log writes, and how many of them were fsync'd. */
+  logWrites: number
+  fsyncs: number
+  /** Frames sent, and the heartbeats coalesced into them. */
+  framesSent: number
+  heartbeatsCoalesced: number
+  /** Group ticks run (quiesced groups are not ticked). */
+  groupTicks: number
+  /** Groups currently quiesced. */
+  quiesced: number
+}
+
+interface Group {
+  readonly id: number
+  readonly replicaId: number
+  readonly raw: RawNode
+  peers: ReadonlyMap<number, number>
+  readonly stateMachine: GroupStateMachine
+  quiesced: boolean
+  lead: number
+  /** ReadIndex requests waiting for their ReadState, by context. */
+  readonly reads: Map<string, { resolve: (index: number) => void; reject: (err: Error) => void; deadlineTick: number }>
+  /** Callers waiting for the applied index to reach a value. */
+  readonly appliedWaiters: Array<{ index: number; resolve: () => void }>
+  applied: number
+}
+
+const EMPTY_FRAME_LISTS = (): Pick<RaftFrame, 'messages' | 'heartbeats' | 'heartbeatResponses' | 'quiesce'> => ({
+  messages: [],
+  heartbeats: [],
+  heartbeatResponses: [],
+  quiesce: [],
+})
+
+/** Hosts the Raft groups of one node; see the file comment. */
+export class MultiRaft {
+  readonly metrics: MultiRaftMetrics = { iterations: 0, logWrites: 0, fsyncs: 0, framesSent: 0, heartbeatsCoalesced: 0, groupTicks: 0, quiesced: 0 }
+  private readonly groups = new Map<number, Group>()
+  private readonly dirty = new Set<Group>()
+  private readonly o: Required<Omit<MultiRaftOptions, 'onUnknownGroup' | 'onLeaderChange' | 'logger'>> & MultiRaftOptions
+  private ticks = 0
+  private timer: NodeJS.Timeout | undefined
+  private loopScheduled = false
+  private looping = false
+  private stopped = false
+  private readContext = 0
+  /** Tick at which each peer node was last heard from (any frame). */
+  private readonly lastHeard = new Map<number, number>()
+  /** Peer nodes sent a frame during the current tick (others get a keepalive). */
+  private readonly sentThisTick = new Set<number>()
+  /** Quiesce notices to attach to the next frames: node → group ids. */
+  private readonly quiesceNotices = new Map<number, number[]>()
+  /** Resolves when the current loop run ends. */
+  private idle: Promise<void> = Promise.resolve()
+
+  constructor(options: MultiRaftOptions) {
+    this.o = { tickMs: 50, electionTick: 3, heartbeatTick: 1, sync: true, ...options }
+  }
+
+  /** Starts the transport and the ticker. */
+  async start(): Promise<void> {
+    await this.o.transport.start({
+      onFrame: (f) => this.onFrame(f),
+      onUnreachable: (node) => this.onUnreachable(node),
+      onSnapshotStatus: (groupId, to, status) => {
+        const g = this.groups.get(groupId)
+        if (!g) return
+        g.raw.reportSnapshot(to, status)
+        this.markDirty(g)
+      },
+    })
+    this.timer = setInterval(() => this.tick(), this.o.tickMs)
+  }
+
+  /** Stops ticking and the transport; pending reads fail. Waits for the current loop run. */
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.timer) clearInterval(this.timer)
+    await this.idle
+    for (const g of this.groups.values()) failReads(g, new RaftError(RaftErrorCode.PROPOSAL_DROPPED, 'node is stopping'))
+    await this.o.transport.close()
+  }
+
+  /** Hosts a group. Its storage must already hold what the core needs to restart. */
+  addGroup(opts: GroupOptions): void {
+    if (this.groups.has(opts.groupId)) throw new RaftError(RaftErrorCode.CONFIG_INVALID, `group ${opts.groupId} is already hosted`)
+    const raw = new RawNode({
+      id: opts.replicaId,
+      electionTick: this.o.electionTick,
+      heartbeatTick: this.o.heartbeatTick,
+      storage: opts.storage,
+      rng: this.o.rng,
+      applied: opts.applied,
+      checkQuorum: true,
+      preVote: true,
+      logger: this.o.logger,
+    })
+    const g: Group = {
+      id: opts.groupId,
+      replicaId: opts.replicaId,
+      raw,
+      peers: opts.peers,
+      stateMachine: opts.stateMachine,
+      quiesced: false,
+      lead: 0,
+      reads: new Map(),
+      appliedWaiters: [],
+      applied: opts.applied,
+    }
+    this.groups.set(opts.groupId, g)
+    this.markDirty(g)
+  }
+
+  /** Stops hosting a group (its replica was removed or the range merged away). */
+  removeGroup(groupId: number): void {
+    const g = this.groups.get(groupId)
+    if (!g) return
+    this.groups.delete(groupId)
+    this.dirty.delete(g)
+    failReads(g, new RaftError(RaftErrorCode.PROPOSAL_DROPPED, `group ${groupId} was removed from this node`))
+  }
+
+  /** Whether this node hosts the group. */
+  hasGroup(groupId: number): boolean {
+    return this.groups.has(groupId)
+  }
+
+  /** Ids of every hosted group. */
+  groupIds(): number[] {
+    return [...this.groups.keys()]
+  }
+
+  /** Updates where a group's replicas live (after a membership change). */
+  setPeers(groupId: number, peers: ReadonlyMap<number, number>): void {
+    this.group(groupId).peers = peers
+  }
+
+  /** The node id of a replica of a group, if known. */
+  nodeOf(groupId: number, replicaId: number): number | undefined {
+    return this.groups.get(groupId)?.peers.get(replicaId)
+  }
+
+  /** Proposes a command; throws a RaftError with code ERR_PROPOSAL_DROPPED if it cannot be accepted now. */
+  propose(groupId: number, data: Uint8Array): void {
+    const g = this.wake(this.group(groupId))
+    g.raw.propose(data)
+    this.markDirty(g)
+  }
+
+  /** Proposes a membership change (one in flight at a time). */
+  proposeConfChange(groupId: number, cc: ConfChangeV2): void {
+    const g = this.wake(this.group(groupId))
+    g.raw.proposeConfChange(cc)
+    this.markDirty(g)
+  }
+
+  /** Asks the group's leader to hand leadership to replica `to`. */
+  transferLeader(groupId: number, to: number): void {
+    const g = this.wake(this.group(groupId))
+    g.raw.transferLeader(to)
+    this.markDirty(g)
+  }
+
+  /** Starts an election for this node's replica now. */
+  campaign(groupId: number): void {
+    const g = this.wake(this.group(groupId))
+    g.raw.campaign()
+    this.markDirty(g)
+  }
+
+  /**
+   * A linearizable read point: resolves with a commit index that covers every write
+   * acknowledged before the call, once the group's leader confirmed it still leads.
+   * Rejects with ERR_PROPOSAL_DROPPED if no answer comes within two election timeouts.
+   */
+  readIndex(groupId: number): Promise<number> {
+    const g = this.wake(this.group(groupId))
+    const key = `${this.o.nodeId}:${++this.readContext}`
+    return new Promise<number>((resolve, reject) => {
+      g.reads.set(key, { resolve, reject, deadlineTick: this.ticks + 4 * this.o.electionTick })
+      g.raw.readIndex(new TextEncoder().encode(key))
+      this.markDirty(g)
+    })
+  }
+
+  /** Resolves once the group's state machine has applied `index`. */
+  waitApplied(groupId: number, index: number): Promise<void> {
+    const g = this.group(groupId)
+    if (g.applied >= index) return Promise.resolve()
+    return new Promise((resolve) => g.appliedWaiters.push({ index, resolve }))
+  }
+
+  /** The core's view of a group (role, term, leader, commit, progress on the leader). */
+  status(groupId: number): Status {
+    return this.group(groupId).raw.status()
+  }
+
+  /** The leader replica id of a group as this node knows it (0 if unknown). */
+  leaderOf(groupId: number): number {
+    return this.group(groupId).lead
+  }
+
+  /** Whether a group is quiesced on this node. */
+  isQuiesced(groupId: number): boolean {
+    return this.group(groupId).quiesced
+  }
+
+  // ---- ticking and quiescence ---------------------------------------------------------
+
+  private tick(): void {
+    if (this.stopped) return
+    this.ticks++
+    let quiesced = 0
+    for (const g of this.groups.values()) {
+      if (g.quiesced) {
+        const leaderNode = g.peers.get(g.lead)
+        if (leaderNode === undefined || leaderNode === this.o.nodeId || this.nodeAlive(leaderNode)) {
+          quiesced++
+          continue
+        }
+        this.o.logger?.info(`group ${g.id}: leader node ${leaderNode} went silent; unquiescing`)
+        g.quiesced = false
+      }
+      // A leader decides before ticking: its heartbeats of the previous tick carried the final commit.
+      if (this.maybeQuiesce(g)) {
+        quiesced++
+        continue
+      }
+      g.raw.tick()
+      this.metrics.groupTicks++
+      this.expireReads(g)
+      this.markDirty(g)
+    }
+    this.metrics.quiesced = quiesced
+    this.sendKeepalives()
+  }
+
+  /** A leader quiesces a group that is fully replicated, applied and idle, with every follower's node alive. */
+  private maybeQuiesce(g: Group): boolean {
+    if (g.lead !== g.replicaId || g.reads.size > 0 || g.raw.hasReady()) return false
+    const st = g.raw.status()
+    if (st.state !== 'leader' || st.leadTransferee !== 0 || st.applied !== st.commit || !st.progress) return false
+    const last = st.progress.get(g.replicaId)?.match ?? -1
+    if (last !== st.commit) return false
+    const followerNodes: number[] = []
+    for (const [replica, pr] of st.progress) {
+      if (replica === g.replicaId) continue
+      const node = g.peers.get(replica)
+      if (node === undefined || pr.match !== last || pr.state !== 'replicate' || !this.nodeAlive(node)) return false
+      followerNodes.push(node)
+    }
+    g.quiesced = true
+    for (const node of followerNodes) {
+      const list = this.quiesceNotices.get(node)
+      if (list) list.push(g.id)
+      else this.quiesceNotices.set(node, [g.id])
+    }
+    return true
+  }
+
+  private wake(g: Group): Group {
+    g.quiesced = false
+    return g
+  }
+
+  private nodeAlive(node: number): boolean {
+    const heard = this.lastHeard.get(node)
+    return heard !== undefined && this.ticks - heard <= 2 * this.o.electionTick
+  }
+
+  /**
+   * One frame per tick to every peer node that got nothing else (node-level liveness), and
+   * quiesce notices, which follow the heartbeats of earlier ticks on the same ordered stream.
+   */
+  private sendKeepalives(): void {
+    const peers = new Set<number>()
+    for (const g of this.groups.values()) for (const node of g.peers.values()) if (node !== this.o.nodeId) peers.add(node)
+    for (const node of peers) {
+      const quiesce = this.quiesceNotices.get(node) ?? []
+      if (this.sentThisTick.has(node) && quiesce.length === 0) continue
+      this.sendFrame({ from: this.o.nodeId, to: node, ...EMPTY_FRAME_LISTS(), quiesce })
+    }
+    this.quiesceNotices.clear()
+    this.sentThisTick.clear()
+  }
+
+  private expireReads(g: Group): void {
+    for (const [key, r] of g.reads) {
+      if (this.ticks < r.deadlineTick) continue
+      g.reads.delete(key)
+      r.reject(new RaftError(RaftErrorCode.PROPOSAL_DROPPED, `read index on group ${g.id} timed out (no leader confirmed)`))
+    }
+  }
+
+  // ---- receiving -------------------------------------------------------------------------
+
+  private onFrame(f: RaftFrame): void {
+    if (this.stopped) return
+    this.lastHeard.set(f.from, this.ticks)
+    for (const { groupId, msg } of f.messages) this.stepInto(groupId, msg, f.from)
+    for (const hb of f.heartbeats) this.stepInto(hb.groupId, heartbeatMessage('MsgHeartbeat', hb), f.from)
+    for (const hb of f.heartbeatResponses) this.stepInto(hb.groupId, heartbeatMessage('MsgHeartbeatResp', hb), f.from)
+    for (const groupId of f.quiesce) {
+      const g = this.groups.get(groupId)
+      if (g && g.lead !== 0 && g.lead !== g.replicaId && g.peers.get(g.lead) === f.from) g.quiesced = true
+    }
+  }
+
+  private stepInto(groupId: number, msg: Message, fromNode: number): void {
+    const g = this.groups.get(groupId)
+    if (!g) {
+      this.o.onUnknownGroup?.(groupId, msg, fromNode)
+      return
+    }
+    this.wake(g)
+    try {
+      g.raw.step(msg)
+    } catch (err) {
+      if (!(err instanceof RaftError)) throw err
+      this.o.logger?.debug?.(`group ${groupId}: dropped ${msg.type} from ${msg.from}: ${err.message}`)
+    }
+    this.markDirty(g)
+  }
+
+  private onUnreachable(node: number): void {
+    for (const g of this.groups.values()) {
+      if (g.lead !== g.replicaId) continue
+      for (const [replica, n] of g.peers) if (n === node) g.raw.reportUnreachable(replica)
+    }
+  }
+
+  // ---- the loop --------------------------------------------------------------------------
+
+  private markDirty(g: Group): void {
+    this.dirty.add(g)
+    if (this.loopScheduled || this.looping || this.stopped) return
+    this.loopScheduled = true
+    setImmediate(() => this.runLoop())
+  }
+
+  private runLoop(): void {
+    this.loopScheduled = false
+    if (this.looping || this.stopped) return
+    this.looping = true
+    this.idle = (async () => {
+      try {
+        while (this.dirty.size > 0 && !this.stopped) await this.iterate()
+      } catch (err) {
+        this.o.logger?.warn(`multiraft loop failed: ${err instanceof Error ? err.stack : String(err)}`)
+        throw err
+      } finally {
+        this.looping = false
+      }
+    })()
+    this.idle.catch(() => {
+      // reported above; the node cannot go on safely after a failed log write
+      this.stopped = true
+      if (this.timer) clearInterval(this.timer)
+    })
+  }
+
+  /** One pass: persist all, send all, apply all, advance all. */
+  private async iterate(): Promise<void> {
+    const batch: Array<[Group, Ready]> = []
+    for (const g of this.dirty) if (this.groups.get(g.id) === g && g.raw.hasReady()) batch.push([g, g.raw.ready()])
+    this.dirty.clear()
+    if (batch.length === 0) return
+    this.metrics.iterations++
+
+    const updates: LogUpdate[] = []
+    let mustSync = false
+    for (const [g, rd] of batch) {
+      if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
+        updates.push({ groupId: g.id, snapshot: rd.snapshot, entries: rd.entries, hardState: rd.hardState })
+      }
+      mustSync ||= rd.mustSync
+    }
+    if (updates.length > 0) {
+      const sync = mustSync && this.o.sync
+      await this.o.logWriter.write(updates, sync)
+      this.metrics.logWrites++
+      if (sync) this.metrics.fsyncs++
+    }
+
+    this.send(batch)
+    await Promise.all(batch.map(([g, rd]) => this.apply(g, rd)))
+    for (const [g, rd] of batch) {
+      g.raw.advance(rd)
+      if (g.raw.hasReady()) this.dirty.add(g)
+    }
+  }
+
+  private send(batch: ReadonlyArray<[Group, Ready]>): void {
+    const frames = new Map<number, RaftFrame>()
+    const frameTo = (node: number): RaftFrame => {
+      let f = frames.get(node)
+      if (!f) frames.set(node, (f = { from: this.o.nodeId, to: node, ...EMPTY_FRAME_LISTS() }))
+      return f
+    }
+    for (const [g, rd] of batch) {
+      for (const m of rd.messages) {
+        const node = g.peers.get(m.to)
+        if (node === undefined) continue
+        if (m.type === 'MsgHeartbeat') frameTo(node).heartbeats.push(coalesce(g.id, m))
+        else if (m.type === 'MsgHeartbeatResp') frameTo(node).heartbeatResponses.push(coalesce(g.id, m))
+        else frameTo(node).messages.push({ groupId: g.id, msg: m })
+      }
+    }
+    for (const f of frames.values()) this.sendFrame(f)
+  }
+
+  private sendFrame(f: RaftFrame): void {
+    this.metrics.framesSent++
+    this.metrics.heartbeatsCoalesced += f.heartbeats.length + f.heartbeatResponses.length
+    this.sentThisTick.add(f.to)
+    this.o.transport.send(f)
+  }
+
+  private async apply(g: Group, rd: Ready): Promise<void> {
+    if (rd.softState && rd.softState.lead !== g.lead) {
+      g.lead = rd.softState.lead
+      this.o.onLeaderChange?.(g.id, g.lead)
+    }
+    if (rd.snapshot) {
+      await g.stateMachine.restore(rd.snapshot)
+      g.applied = rd.snapshot.metadata.index
+    }
+    let start = 0
+    const entries = rd.committedEntries
+    for (let i = 0; i < entries.length; i++) {
+      // Conf changes are applied one at a time: the core must learn each before the next entry.
+      if (entries[i]!.type !== 'confChange') continue
+      if (i > start) await g.stateMachine.apply(entries.slice(start, i))
+      await g.stateMachine.apply([entries[i]!])
+      this.applyConfChange(g, entries[i]!)
+      start = i + 1
+    }
+    if (start < entries.length) await g.stateMachine.apply(start === 0 ? entries : entries.slice(start))
+    if (entries.length > 0) g.applied = entries.at(-1)!.index
+    for (const rs of rd.readStates) {
+      const key = new TextDecoder().decode(rs.context)
+      const r = g.reads.get(key)
+      if (!r) continue
+      g.reads.delete(key)
+      r.resolve(rs.index)
+    }
+    this.releaseAppliedWaiters(g)
+  }
+
+  private applyConfChange(g: Group, e: Entry): ConfState {
+    return g.raw.applyConfChange(decodeConfChange(e.data))
+  }
+
+  private releaseAppliedWaiters(g: Group): void {
+    if (g.appliedWaiters.length === 0) return
+    const still: Group['appliedWaiters'] = []
+    for (const w of g.appliedWaiters) (w.index <= g.applied ? w.resolve() : still.push(w))
+    g.appliedWaiters.length = 0
+    g.appliedWaiters.push(...still)
+  }
+
+  private group(groupId: number): Group {
+    const g = this.groups.get(groupId)
+    if (!g) throw new RaftError(RaftErrorCode.CONFIG_INVALID, `group ${groupId} is not hosted on node ${this.o.nodeId}`)
+    return g
+  }
+}
+
+function coalesce(groupId: number, m: Message): CoalescedHeartbeat {
+  const hb: CoalescedHeartbeat = { groupId, from: m.from, to: m.to, term: m.term, commit: m.commit }
+  if (m.context && m.context.length > 0) hb.context = m.context
+  return hb
+}
+
+function heartbeatMessage(type: 'MsgHeartbeat' | 'MsgHeartbeatResp', hb: CoalescedHeartbeat): Message {
+  return {
+    type,
+    from: hb.from,
+    to: hb.to,
+    term: hb.term,
+    logTerm: 0,
+    index: 0,
+    entries: [],
+    commit: hb.commit,
+    reject: false,
+    rejectHint: 0,
+    context: hb.context,
+  }
+}
+
+function failReads(g: Group, err: Error): void {
+  for (const r of g.reads.values()) r.reject(err)
+  g.reads.clear()
+}
