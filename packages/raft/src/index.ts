@@ -51,3 +51,11 @@ export {
   StepPeerNotFoundError,
   UnavailableError,
 } from './core/errors.js'
+
+export { MultiRaft } from './multiraft/multi-raft.js'
+export type { MultiRaftOptions, MultiRaftMetrics } from './multiraft/multi-raft.js'
+export type { GroupOptions, GroupStateMachine, LogUpdate, RaftLogWriter } from './multiraft/types.js'
+
+export type { CoalescedHeartbeat, GroupMessage, RaftFrame, Transport, TransportHandler } from './transport/transport.js'
+export { MemoryNetwork, MemoryTransport } from './transport/memory-transport.js'
+export type { MemoryFaults } from './transport/memory-transport.js'
