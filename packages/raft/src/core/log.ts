@@ -128,10 +128,12 @@ export class RaftLog {
     return this.unstable.snapshot !== undefined
   }
 
+  /** The first index still readable (after the snapshot, pending or stored). */
   firstIndex(): number {
     return this.unstable.maybeFirstIndex() ?? this.storage.firstIndex()
   }
 
+  /** The index of the last entry, stable or not. */
   lastIndex(): number {
     return this.unstable.maybeLastIndex() ?? this.storage.lastIndex()
   }
@@ -165,14 +167,17 @@ export class RaftLog {
     this.applied = i
   }
 
+  /** The host persisted entries up to i (of term t); see Unstable.stableTo. */
   stableTo(i: number, t: number): void {
     this.unstable.stableTo(i, t)
   }
 
+  /** The host persisted the received snapshot at index i. */
   stableSnapTo(i: number): void {
     this.unstable.stableSnapTo(i)
   }
 
+  /** The term of the last entry (0 for an empty log). */
   lastTerm(): number {
     return this.termOrUndefined(this.lastIndex()) ?? 0
   }

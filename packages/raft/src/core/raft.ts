@@ -461,8 +461,7 @@ export class Raft {
         if (this.disableProposalForwarding) {
           throw new ProposalDroppedError(`${this.id} is not leader and proposal forwarding is disabled`)
         }
-        m.to = this.lead
-        this.send(m)
+        this.forwardToLeader(m)
         return
       case 'MsgApp':
         this.electionElapsed = 0
@@ -484,8 +483,7 @@ export class Raft {
           this.logger.info(`${this.id} no leader at term ${this.term}; dropping leader transfer msg`)
           return
         }
-        m.to = this.lead
-        this.send(m)
+        this.forwardToLeader(m)
         return
       case 'MsgTimeoutNow':
         this.logger.info(`${this.id} [term ${this.term}] received MsgTimeoutNow from ${m.from} and starts an election to get leadership`)
@@ -497,8 +495,7 @@ export class Raft {
           this.logger.info(`${this.id} no leader at term ${this.term}; dropping index reading msg`)
           return
         }
-        m.to = this.lead
-        this.send(m)
+        this.forwardToLeader(m)
         return
       case 'MsgReadIndexResp':
         this.readStates.push({ index: m.index, context: m.context ?? EMPTY_DATA })
@@ -1141,6 +1138,7 @@ export class Raft {
     }
   }
 
+  /** Forgets any leadership transfer under way (proposals are accepted again). */
   abortLeaderTransfer(): void {
     this.leadTransferee = NONE
   }
@@ -1207,6 +1205,13 @@ export class Raft {
 
   // ---------------------------------------------------------------------------------------
   // Messages out
+
+  /** Passes a proposal, read or transfer request on to the leader, term-less like a local message. */
+  private forwardToLeader(m: Message): void {
+    m.to = this.lead
+    m.term = 0
+    this.send(m)
+  }
 
   private localMessage(type: MessageType): Message {
     const m = newMessage(type, this.id)

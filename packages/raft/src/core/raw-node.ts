@@ -197,8 +197,10 @@ export class RawNode {
       r.raftLog.stableTo(last.index, last.term)
       persisted = true
     }
+    // The host applied the committed entries, or else the snapshot (which it installed).
     const lastApplied = rd.committedEntries[rd.committedEntries.length - 1]
     if (lastApplied !== undefined) r.appliedTo(lastApplied.index, payloadSize(rd.committedEntries))
+    else if (rd.snapshot !== undefined) r.appliedTo(rd.snapshot.metadata.index, 0)
     if (persisted) r.onPersisted()
   }
 

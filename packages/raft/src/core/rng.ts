@@ -43,6 +43,7 @@ export class SeededRng implements Rng {
     return t >>> 0
   }
 
+  /** An integer in [0, n), from the top bits of the next 32-bit value. */
   nextInt(n: number): number {
     if (!(n > 0)) throw new RangeError(`nextInt: n must be positive, got ${n}`)
     return Math.floor((this.nextUint32() / 4294967296) * n)

@@ -69,6 +69,7 @@ export class MemoryStorage implements Storage {
    */
   private ents: Entry[] = [{ term: 0, index: 0, type: 'normal', data: new Uint8Array(0) }]
 
+  /** The HardState last set and the ConfState of the current snapshot. */
   initialState(): InitialState {
     return { hardState: { ...this.hardState }, confState: this.snap.metadata.confState }
   }
@@ -78,6 +79,7 @@ export class MemoryStorage implements Storage {
     this.hardState = { term: hs.term, vote: hs.vote, commit: hs.commit }
   }
 
+  /** See Storage.entries; returns a fresh array. */
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
     const offset = this.dummy().index
     if (lo <= offset) throw new CompactedError(lo)
@@ -89,6 +91,7 @@ export class MemoryStorage implements Storage {
     return this.ents.slice(from, limitEnd(this.ents, from, hi - offset, maxBytes))
   }
 
+  /** See Storage.term. */
   term(i: number): number {
     const offset = this.dummy().index
     if (i < offset) throw new CompactedError(i)
@@ -97,14 +100,17 @@ export class MemoryStorage implements Storage {
     return e.term
   }
 
+  /** See Storage.lastIndex. */
   lastIndex(): number {
     return this.dummy().index + this.ents.length - 1
   }
 
+  /** See Storage.firstIndex. */
   firstIndex(): number {
     return this.dummy().index + 1
   }
 
+  /** The last snapshot applied or created. */
   snapshot(): Snapshot {
     return this.snap
   }

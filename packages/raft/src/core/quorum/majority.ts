@@ -21,6 +21,7 @@ export class MajorityConfig {
     this.ids = new Set(ids)
   }
 
+  /** Number of voters. */
   get size(): number {
     return this.ids.size
   }

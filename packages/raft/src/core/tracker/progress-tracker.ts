@@ -105,6 +105,7 @@ export class ProgressTracker implements AckedIndexer {
     return this.config.voters.incoming.size === 1 && this.config.voters.outgoing.size === 0
   }
 
+  /** The match index of member id (what the quorum functions count). */
   ackedIndex(id: number): number | undefined {
     const pr = this.progress.get(id)
     return pr === undefined ? undefined : pr.match
