@@ -250,6 +250,19 @@ describe('§5.3 log replication', () => {
     )
   })
 
+  test('the inflight window also closes on bytes (maxInflightBytes)', () => {
+    const env = quietEnv()
+    // 100-byte entries; 120 bytes per message allows one entry; 250 bytes in flight: three messages.
+    run(env, 'add-nodes 2 voters=(1,2) index=2 max-size-per-msg=120 max-inflight-bytes=250', 'campaign 1', 'stabilize')
+    const rn = env.node(1).rawNode
+    for (let i = 0; i < 5; i++) rn.propose(new Uint8Array(100))
+    const apps = rn.ready().messages.filter((m) => m.type === 'MsgApp' && m.to === 2)
+    assert.equal(apps.length, 3)
+    const pr = rn.status().progress?.get(2)
+    assert.equal(pr?.paused, true)
+    assert.equal(pr?.inflight, 3)
+  })
+
   test('a snapshot that storage cannot produce yet is retried later', () => {
     class Busy extends MemoryStorage {
       busy = true
