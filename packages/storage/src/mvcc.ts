@@ -137,6 +137,19 @@ export class MvccStore {
     }
   }
 
+  /**
+   * The engine key spans, [gte, lt) each, that hold every MVCC record (versions, locks,
+   * rollback markers) of user keys in [start, end); an empty `end` means no upper bound.
+   * A range snapshot copies exactly these.
+   */
+  engineSpans(start: Uint8Array, end: Uint8Array): Array<[Uint8Array, Uint8Array]> {
+    const span = (tag: number, encode: (k: Uint8Array) => Uint8Array): [Uint8Array, Uint8Array] => {
+      const base = Uint8Array.of(...this.prefix, tag)
+      return [concatBytes(base, encode(start)), end.length === 0 ? prefixEnd(base)! : concatBytes(base, encode(end))]
+    }
+    return [span(LATEST, (k) => k), span(HISTORY, encodeBytesPart), span(ROLLBACK, encodeBytesPart)]
+  }
+
   /** The lock on `key`, if any. */
   async lockOf(key: BytesLike): Promise<Lock | undefined> {
     const raw = await this.engine.get(this.latestKey(checkKey(key)))
@@ -381,6 +394,14 @@ export class MvccWriter {
       throw new StorageError(StorageErrorCode.ALREADY_COMMITTED, `the transaction at ${startTs} already committed on ${toHex(k)}`)
     }
     this.ops.push({ type: 'put', key: rollbackKey(this.prefix, k, startTs), value: new Uint8Array(0) })
+  }
+
+  /** The newest committed value of `key` as this writer sees it (its own changes included). Meets a lock → KeyLockedError. */
+  async latest(key: BytesLike): Promise<Uint8Array | undefined> {
+    const k = checkKey(key)
+    const rec = await this.record(k)
+    if (rec?.lock && rec.lock.kind !== 'lock') throw new KeyLockedError(k, rec.lock)
+    return rec?.version?.value
   }
 
   /** @internal The key's latest record as this writer sees it. */

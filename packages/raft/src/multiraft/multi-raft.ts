@@ -11,7 +11,7 @@ import { RaftError, RaftErrorCode } from '../core/errors.js'
 import { RawNode } from '../core/raw-node.js'
 import type { Rng } from '../core/rng.js'
 import type { Status } from '../core/status.js'
-import type { ConfChangeV2, ConfState, Entry, Message, Ready } from '../core/types.js'
+import type { ConfChangeV2, Message, Ready } from '../core/types.js'
 import type { CoalescedHeartbeat, RaftFrame, Transport } from '../transport/transport.js'
 import type { GroupOptions, GroupStateMachine, LogUpdate, RaftLogWriter } from './types.js'
 
@@ -475,8 +475,8 @@ export class MultiRaft {
       // Conf changes are applied one at a time: the core must learn each before the next entry.
       if (entries[i]!.type !== 'confChange') continue
       if (i > start) await g.stateMachine.apply(entries.slice(start, i))
-      await g.stateMachine.apply([entries[i]!])
-      this.applyConfChange(g, entries[i]!)
+      const e = entries[i]!
+      await g.stateMachine.applyConfChange(e, g.raw.applyConfChange(decodeConfChange(e.data)))
       start = i + 1
     }
     if (start < entries.length) await g.stateMachine.apply(start === 0 ? entries : entries.slice(start))
@@ -489,10 +489,6 @@ export class MultiRaft {
       r.resolve(rs.index)
     }
     this.releaseAppliedWaiters(g)
-  }
-
-  private applyConfChange(g: Group, e: Entry): ConfState {
-    return g.raw.applyConfChange(decodeConfChange(e.data))
   }
 
   private releaseAppliedWaiters(g: Group): void {

@@ -2,7 +2,7 @@
 // groups at once, and a state machine per group.
 
 import type { Storage } from '../core/storage.js'
-import type { Entry, HardState, Snapshot } from '../core/types.js'
+import type { ConfState, Entry, HardState, Snapshot } from '../core/types.js'
 
 /** The parts of one group's Ready that must reach stable storage. */
 export interface LogUpdate {
@@ -21,11 +21,13 @@ export interface RaftLogWriter {
 export interface GroupStateMachine {
   /** Replaces the state with a snapshot from the leader (before any entry after it is applied). */
   restore(snapshot: Snapshot): Promise<void>
-  /**
-   * Applies committed entries in order. For a 'confChange' entry the host has not yet told
-   * the core; it does so right after this resolves.
-   */
+  /** Applies committed 'normal' entries in order (empty ones included: they advance the applied index). */
   apply(entries: readonly Entry[]): Promise<void>
+  /**
+   * Applies a committed 'confChange' entry, which the core has already taken in: `confState`
+   * is the membership from now on. Persist it with the applied index.
+   */
+  applyConfChange(entry: Entry, confState: ConfState): Promise<void>
 }
 
 /** How to host one group on this node. */

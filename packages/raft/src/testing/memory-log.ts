@@ -47,6 +47,8 @@ export class RecordingStateMachine implements GroupStateMachine {
   }
 
   async apply(entries: readonly Entry[]): Promise<void> {
-    for (const e of entries) if (e.type === 'normal' && e.data.length > 0) this.applied.push(new TextDecoder().decode(e.data))
+    for (const e of entries) if (e.data.length > 0) this.applied.push(new TextDecoder().decode(e.data))
   }
+
+  async applyConfChange(): Promise<void> {}
 }
