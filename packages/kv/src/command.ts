@@ -1,0 +1,88 @@
+// The replicated commands of a range, as they travel in Raft entries: a small binary
+// format, tagged by kind, with the proposer's id so it can be told of the outcome.
+
+import { KvError, KvErrorCode } from './errors.js'
+
+/** A write a range applies. `ms` is the proposer's clock; the applied timestamp is derived from it deterministically. */
+export type Command =
+  | { kind: 'put'; key: Uint8Array; value: Uint8Array }
+  | { kind: 'delete'; key: Uint8Array }
+  /** Writes `value` (or deletes, if undefined) only if the current value equals `expected` (undefined: absent). */
+  | { kind: 'cas'; key: Uint8Array; expected: Uint8Array | undefined; value: Uint8Array | undefined }
+  | { kind: 'deleteRange'; start: Uint8Array; end: Uint8Array }
+
+/** A command with its envelope. */
+export interface CommandEnvelope {
+  /** Unique per proposal on the proposing node; 0 when nobody waits. */
+  proposalId: number
+  /** Node that proposed it. */
+  nodeId: number
+  /** Proposer's physical clock in ms. */
+  ms: number
+  command: Command
+}
+
+const KINDS = ['put', 'delete', 'cas', 'deleteRange'] as const
+const ABSENT = 0xffff_ffff
+
+/** Encodes a command envelope for a Raft entry. */
+export function encodeCommand(env: CommandEnvelope): Uint8Array {
+  const c = env.command
+  const parts: Array<Uint8Array | undefined> =
+    c.kind === 'put' ? [c.key, c.value] : c.kind === 'delete' ? [c.key] : c.kind === 'cas' ? [c.key, c.expected, c.value] : [c.start, c.end]
+  let size = 1 + 8 + 4 + 8
+  for (const p of parts) size += 4 + (p?.length ?? 0)
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  out[0] = KINDS.indexOf(c.kind)
+  view.setFloat64(1, env.proposalId)
+  view.setUint32(9, env.nodeId)
+  view.setFloat64(13, env.ms)
+  let at = 21
+  for (const p of parts) {
+    view.setUint32(at, p === undefined ? ABSENT : p.length)
+    if (p) out.set(p, at + 4)
+    at += 4 + (p?.length ?? 0)
+  }
+  return out
+}
+
+/** Decodes a command envelope; damaged bytes raise CORRUPTION. */
+export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const kind = KINDS[bytes[0] ?? 255]
+  if (kind === undefined || bytes.length < 21) throw corrupt()
+  let at = 21
+  const next = (): Uint8Array | undefined => {
+    if (at + 4 > bytes.length) throw corrupt()
+    const len = view.getUint32(at)
+    at += 4
+    if (len === ABSENT) return undefined
+    if (at + len > bytes.length) throw corrupt()
+    const part = bytes.subarray(at, at + len)
+    at += len
+    return part
+  }
+  const need = (p: Uint8Array | undefined): Uint8Array => p ?? (() => { throw corrupt() })()
+  let command: Command
+  switch (kind) {
+    case 'put':
+      command = { kind, key: need(next()), value: need(next()) }
+      break
+    case 'delete':
+      command = { kind, key: need(next()) }
+      break
+    case 'cas':
+      command = { kind, key: need(next()), expected: next(), value: next() }
+      break
+    case 'deleteRange':
+      command = { kind, start: need(next()), end: need(next()) }
+      break
+  }
+  if (at !== bytes.length) throw corrupt()
+  return { proposalId: view.getFloat64(1), nodeId: view.getUint32(9), ms: view.getFloat64(13), command }
+}
+
+function corrupt(): KvError {
+  return new KvError(KvErrorCode.CORRUPTION, 'a replicated command is damaged')
+}

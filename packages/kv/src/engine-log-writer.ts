@@ -1,0 +1,55 @@
+// The multiraft host's durable log writer on the engine: every group's entries and hard
+// state of one loop iteration in one engine batch (one fsync). A snapshot is installed in
+// that same batch — the Raft log's snapshot record, the range's data and its replica state —
+// so a crash can never leave a log that points past data that is not there.
+
+import type { LogUpdate, RaftLogWriter, Snapshot } from '@mrdb/raft'
+import type { BatchOp, Engine, RaftLogStore } from '@mrdb/storage'
+
+/** Produces the engine operations that install a snapshot's data for a group. */
+export type SnapshotInstaller = (groupId: number, snapshot: Snapshot) => Promise<BatchOp[]>
+
+/** Writes Raft log updates of many ranges to one engine. */
+export class EngineLogWriter implements RaftLogWriter {
+  /** Writes and compactions run one at a time: the log store has this one writer. */
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly log: RaftLogStore,
+    private readonly installSnapshot: SnapshotInstaller,
+  ) {}
+
+  /** Cuts a group's log up to `index` (whose term is `term`), after any write under way. */
+  compact(groupId: number, index: number, term: number): Promise<void> {
+    return this.enqueue(async () => {
+      if (index < this.log.firstIndex(groupId) || index > this.log.lastIndex(groupId)) return
+      await this.log.batch().compact(groupId, index, term).write()
+    })
+  }
+
+  write(updates: readonly LogUpdate[], sync: boolean): Promise<void> {
+    return this.enqueue(async () => {
+      const batch = this.log.batch()
+      const data: BatchOp[] = []
+      for (const u of updates) {
+        if (u.snapshot) {
+          const { index, term } = u.snapshot.metadata
+          // The membership lives in the replica state the installer writes, not here.
+          batch.installSnapshot(u.groupId, { index, term, data: new Uint8Array(0) })
+          data.push(...(await this.installSnapshot(u.groupId, u.snapshot)))
+        }
+        if (u.entries.length > 0) batch.append(u.groupId, u.entries)
+        if (u.hardState) batch.setHardState(u.groupId, u.hardState)
+      }
+      await this.engine.batch([...batch.operations, ...data], { sync })
+      batch.committed()
+    })
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(work, work)
+    this.queue = run.catch(() => {})
+    return run
+  }
+}

@@ -1,0 +1,40 @@
+/** Stable error codes of the KV layer, carried over gRPC to clients. */
+export const KvErrorCode = {
+  /** This node's replica is not the range's leader; `leaderHint` names the node that may be. */
+  NOT_LEADER: 'NOT_LEADER',
+  /** This node hosts no replica of the range (it moved, merged, or never lived here). */
+  RANGE_NOT_FOUND: 'RANGE_NOT_FOUND',
+  /** The key is outside the range the request was sent to (the range split or the cache is stale). */
+  KEY_NOT_IN_RANGE: 'KEY_NOT_IN_RANGE',
+  /** The request did not finish before its deadline; a write may or may not have applied. */
+  TIMEOUT: 'TIMEOUT',
+  /** The range cannot serve now (no quorum, no leader, node stopping). Retry later. */
+  UNAVAILABLE: 'UNAVAILABLE',
+  /** The request itself is malformed (bad key, bad range, oversized value). Do not retry. */
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** A transaction lock is in the way (SQL transactions); retry after it resolves. */
+  KEY_LOCKED: 'KEY_LOCKED',
+  /** Stored data failed its checksum: the replica stops serving rather than return bad data. */
+  CORRUPTION: 'CORRUPTION',
+} as const
+
+/** One of {@link KvErrorCode}. */
+export type KvErrorCode = (typeof KvErrorCode)[keyof typeof KvErrorCode]
+
+/** Codes a client retries (after refreshing its range cache or backing off). */
+export const RETRYABLE_CODES: ReadonlySet<KvErrorCode> = new Set([KvErrorCode.NOT_LEADER, KvErrorCode.RANGE_NOT_FOUND, KvErrorCode.KEY_NOT_IN_RANGE, KvErrorCode.UNAVAILABLE, KvErrorCode.KEY_LOCKED])
+
+/** Every error the KV layer raises on purpose. */
+export class KvError extends Error {
+  override readonly name = 'KvError'
+
+  constructor(
+    readonly code: KvErrorCode,
+    message: string,
+    /** For NOT_LEADER: the node id believed to lead the range, if known. */
+    readonly leaderHint?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}

@@ -1,0 +1,54 @@
+// What a replica persists beside its data, written in the same engine batch as the effects
+// of the entries it applied, so that replay after a crash starts exactly where it stopped.
+
+import type { ConfState } from '@mrdb/raft'
+import { StorageError, StorageErrorCode } from '@mrdb/storage'
+import { descriptorFromJson, descriptorToJson, type RangeDescriptor, type RangeDescriptorJson } from './range-descriptor.js'
+
+/** A replica's applied position and the range metadata as of it. */
+export interface ReplicaState {
+  appliedIndex: number
+  appliedTerm: number
+  /** The last MVCC timestamp applied; every later write gets a larger one. */
+  lastTs: bigint
+  confState: ConfState
+  descriptor: RangeDescriptor
+}
+
+/** Range-local, unreplicated: `01 02 <range id u64>` → the replica state. */
+const REPLICA_STATE_PREFIX = Uint8Array.of(0x01, 0x02)
+
+/** The engine key of a range's replica state. */
+export function replicaStateKey(rangeId: number): Uint8Array {
+  const key = new Uint8Array(REPLICA_STATE_PREFIX.length + 8)
+  key.set(REPLICA_STATE_PREFIX)
+  new DataView(key.buffer).setBigUint64(REPLICA_STATE_PREFIX.length, BigInt(rangeId))
+  return key
+}
+
+/** The span of every replica state key: [gte, lt). */
+export const REPLICA_STATE_SPAN: [Uint8Array, Uint8Array] = [REPLICA_STATE_PREFIX, Uint8Array.of(0x01, 0x03)]
+
+interface Json {
+  appliedIndex: number
+  appliedTerm: number
+  lastTs: string
+  confState: ConfState
+  descriptor: RangeDescriptorJson
+}
+
+/** Encodes a replica state. */
+export function encodeReplicaState(s: ReplicaState): Uint8Array {
+  const json: Json = { appliedIndex: s.appliedIndex, appliedTerm: s.appliedTerm, lastTs: s.lastTs.toString(), confState: s.confState, descriptor: descriptorToJson(s.descriptor) }
+  return new TextEncoder().encode(JSON.stringify(json))
+}
+
+/** Decodes a replica state; damaged bytes raise ERR_CORRUPTION. */
+export function decodeReplicaState(bytes: Uint8Array): ReplicaState {
+  try {
+    const j = JSON.parse(new TextDecoder().decode(bytes)) as Json
+    return { appliedIndex: j.appliedIndex, appliedTerm: j.appliedTerm, lastTs: BigInt(j.lastTs), confState: j.confState, descriptor: descriptorFromJson(j.descriptor) }
+  } catch (cause) {
+    throw new StorageError(StorageErrorCode.CORRUPTION, 'replica state is damaged', { cause })
+  }
+}

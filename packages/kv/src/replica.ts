@@ -1,0 +1,330 @@
+// One replica of a range on this node: the state machine its Raft group applies to
+// (commands → MVCC writes, with the applied index in the same engine batch), the proposer
+// that waits for its commands to apply, and the linearizable read path.
+
+import { ProposalDroppedError, RaftError, type ConfState, type Entry, type MultiRaft, type Snapshot } from '@mrdb/raft'
+import {
+  KeyLockedError,
+  MAX_TIMESTAMP,
+  StorageError,
+  StorageErrorCode,
+  composeTimestamp,
+  compareBytes,
+  crc32c,
+  type BatchOp,
+  type Engine,
+  type MvccStore,
+  type MvccWriter,
+  type RaftLogStore,
+} from '@mrdb/storage'
+import { decodeCommand, encodeCommand, type Command } from './command.js'
+import { KvError, KvErrorCode } from './errors.js'
+import { rangeContains, type RangeDescriptor } from './range-descriptor.js'
+import { RangeLogStorage } from './range-log-storage.js'
+import { decodeRangeSnapshot, encodeRangeSnapshot } from './range-snapshot.js'
+import { decodeReplicaState, encodeReplicaState, replicaStateKey, type ReplicaState } from './replica-state.js'
+
+/** What applying a command produced. */
+export type CommandResult = { ok: true; succeeded?: boolean; current?: Uint8Array; deleted?: number } | { ok: false; error: KvError }
+
+interface Pending {
+  resolve: (r: CommandResult) => void
+  timer: NodeJS.Timeout
+}
+
+/** One row of a scan. */
+export type KeyValue = [key: Uint8Array, value: Uint8Array]
+
+/** A replica of one range; see the file comment. */
+export class Replica {
+  /** The core's view of this range's Raft log. */
+  readonly logStorage: RangeLogStorage
+  private state: ReplicaState
+  private readonly pending = new Map<number, Pending>()
+  private nextProposalId = 1
+
+  constructor(
+    private readonly nodeId: number,
+    state: ReplicaState,
+    private readonly engine: Engine,
+    private readonly mvcc: MvccStore,
+    log: RaftLogStore,
+    private readonly raft: MultiRaft,
+  ) {
+    this.state = state
+    this.logStorage = new RangeLogStorage(state.descriptor.rangeId, log, () => this.state.confState, () => this.makeSnapshot())
+  }
+
+  get rangeId(): number {
+    return this.state.descriptor.rangeId
+  }
+
+  get descriptor(): RangeDescriptor {
+    return this.state.descriptor
+  }
+
+  get appliedIndex(): number {
+    return this.state.appliedIndex
+  }
+
+  /** This node's Raft replica id in the range. */
+  get replicaId(): number {
+    const r = this.state.descriptor.replicas.find((x) => x.nodeId === this.nodeId)
+    if (!r) throw new KvError(KvErrorCode.RANGE_NOT_FOUND, `range ${this.rangeId} has no replica on node ${this.nodeId}`)
+    return r.replicaId
+  }
+
+  // ---- serving -----------------------------------------------------------------------
+
+  /**
+   * Throws NOT_LEADER (with a hint) unless this replica leads its range, as of the last Ready
+   * the host processed. A replica that lost leadership since is caught by the core itself:
+   * it drops the proposal or fails the ReadIndex.
+   */
+  checkLeader(): void {
+    const lead = this.raft.leaderOf(this.rangeId)
+    if (lead !== 0 && lead === this.replicaId) return
+    const hint = lead === 0 ? undefined : this.raft.nodeOf(this.rangeId, lead)
+    throw new KvError(KvErrorCode.NOT_LEADER, `node ${this.nodeId} does not lead range ${this.rangeId}`, hint)
+  }
+
+  /** Throws KEY_NOT_IN_RANGE unless every key belongs to this range. */
+  checkKeys(...keys: Uint8Array[]): void {
+    for (const k of keys) {
+      if (!rangeContains(this.state.descriptor, k)) {
+        throw new KvError(KvErrorCode.KEY_NOT_IN_RANGE, `key ${Buffer.from(k).toString('hex')} is not in range ${this.rangeId}`)
+      }
+    }
+  }
+
+  /** Proposes a command and resolves with its result once applied here; TIMEOUT after `timeoutMs` (outcome unknown). */
+  propose(command: Command, timeoutMs: number): Promise<CommandResult> {
+    this.checkLeader()
+    const proposalId = this.nextProposalId++
+    const data = encodeCommand({ proposalId, nodeId: this.nodeId, ms: Date.now(), command })
+    return new Promise<CommandResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(proposalId)
+        resolve({ ok: false, error: new KvError(KvErrorCode.TIMEOUT, `write to range ${this.rangeId} did not apply within ${timeoutMs} ms; it may or may not have`) })
+      }, timeoutMs)
+      this.pending.set(proposalId, { resolve, timer })
+      try {
+        this.raft.propose(this.rangeId, data)
+      } catch (err) {
+        clearTimeout(timer)
+        this.pending.delete(proposalId)
+        reject(err instanceof ProposalDroppedError ? new KvError(KvErrorCode.UNAVAILABLE, `range ${this.rangeId} dropped the proposal: ${err.message}`) : err)
+      }
+    })
+  }
+
+  /** Waits until this leader may serve a linearizable read (ReadIndex, then apply up to it). */
+  async readBarrier(): Promise<void> {
+    this.checkLeader()
+    let index: number
+    try {
+      index = await this.raft.readIndex(this.rangeId)
+    } catch (err) {
+      if (err instanceof RaftError) throw new KvError(KvErrorCode.UNAVAILABLE, `range ${this.rangeId} could not confirm its leader: ${err.message}`)
+      throw err
+    }
+    await this.raft.waitApplied(this.rangeId, index)
+  }
+
+  /** The latest value of `key` (call {@link readBarrier} first for a linearizable read). */
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.translate(() => this.mvcc.get(key, MAX_TIMESTAMP))
+  }
+
+  /** Latest live pairs in [start, end) ∩ this range, up to `limit`. */
+  async scan(start: Uint8Array, end: Uint8Array, limit: number): Promise<KeyValue[]> {
+    const d = this.state.descriptor
+    const from = compareBytes(start, d.startKey) > 0 ? start : d.startKey
+    const to = d.endKey.length === 0 ? end : end.length === 0 || compareBytes(end, d.endKey) > 0 ? d.endKey : end
+    return this.translate(async () => {
+      const rows: KeyValue[] = []
+      const bounds = { start: from.length === 0 ? undefined : from, end: to.length === 0 ? undefined : to }
+      for await (const row of this.mvcc.scan({ ...bounds, ts: MAX_TIMESTAMP, limit })) rows.push(row)
+      return rows
+    })
+  }
+
+  /** A checksum of the range's MVCC data and the applied index it reflects. */
+  async checksum(): Promise<{ appliedIndex: number; checksum: string; keys: number }> {
+    const snap = this.engine.snapshot()
+    try {
+      const raw = await snap.get(replicaStateKey(this.rangeId))
+      const state = raw ? decodeReplicaState(raw) : this.state
+      let crc = 0
+      let keys = 0
+      for (const [gte, lt] of this.mvcc.engineSpans(state.descriptor.startKey, state.descriptor.endKey)) {
+        for await (const [k, v] of snap.scan({ gte, lt })) {
+          crc = crc32c(v, crc32c(k, crc))
+          keys++
+        }
+      }
+      return { appliedIndex: state.appliedIndex, checksum: crc.toString(16).padStart(8, '0'), keys }
+    } finally {
+      snap.release()
+    }
+  }
+
+  // ---- the state machine --------------------------------------------------------------
+
+  /** Reloads the in-memory state after the log writer installed a snapshot. */
+  async restore(snapshot: Snapshot): Promise<void> {
+    const raw = await this.engine.get(replicaStateKey(this.rangeId))
+    if (!raw) throw new StorageError(StorageErrorCode.CORRUPTION, `range ${this.rangeId}: snapshot ${snapshot.metadata.index} installed without its replica state`)
+    this.state = decodeReplicaState(raw)
+  }
+
+  /** Applies committed entries: each run between DeleteRanges is one atomic engine batch with the applied index. */
+  async apply(entries: readonly Entry[]): Promise<void> {
+    let run: Entry[] = []
+    for (const e of entries) {
+      const isDeleteRange = e.data.length > 0 && decodeCommand(e.data).command.kind === 'deleteRange'
+      if (isDeleteRange && run.length > 0) {
+        await this.applyRun(run)
+        run = []
+      }
+      run.push(e)
+      if (isDeleteRange) {
+        await this.applyRun(run)
+        run = []
+      }
+    }
+    if (run.length > 0) await this.applyRun(run)
+  }
+
+  /** Persists the new membership with the applied index of its entry. */
+  async applyConfChange(entry: Entry, confState: ConfState): Promise<void> {
+    const next: ReplicaState = { ...this.state, appliedIndex: entry.index, appliedTerm: entry.term, confState }
+    await this.engine.batch([{ type: 'put', key: replicaStateKey(this.rangeId), value: encodeReplicaState(next) }])
+    this.state = next
+  }
+
+  /**
+   * Engine operations that replace this range's data with a snapshot's: used by the log
+   * writer, which writes them in the same batch as the Raft log's snapshot record.
+   */
+  async snapshotOps(snapshot: Snapshot): Promise<BatchOp[]> {
+    return rangeSnapshotOps(this.engine, this.mvcc, snapshot)
+  }
+
+  private async applyRun(run: readonly Entry[]): Promise<void> {
+    const results: Array<[number, CommandResult]> = []
+    let lastTs = this.state.lastTs
+    const last = run.at(-1)!
+    const next = (): ReplicaState => ({ ...this.state, appliedIndex: last.index, appliedTerm: last.term, lastTs })
+    await this.mvcc.write(
+      async (w) => {
+        for (const e of run) {
+          if (e.data.length === 0) continue
+          const env = decodeCommand(e.data)
+          const physical = composeTimestamp(env.ms)
+          const ts = physical > lastTs ? physical : lastTs + 1n
+          lastTs = ts
+          const result = await this.applyCommand(w, env.command, ts)
+          if (env.nodeId === this.nodeId && env.proposalId !== 0) results.push([env.proposalId, result])
+        }
+      },
+      { extraOps: [{ type: 'put', key: replicaStateKey(this.rangeId), value: encodeReplicaState(next()) }] },
+    )
+    this.state = next()
+    for (const [id, result] of results) {
+      const p = this.pending.get(id)
+      if (!p) continue
+      clearTimeout(p.timer)
+      this.pending.delete(id)
+      p.resolve(result)
+    }
+  }
+
+  private async applyCommand(w: MvccWriter, c: Command, ts: bigint): Promise<CommandResult> {
+    try {
+      switch (c.kind) {
+        case 'put':
+          await w.put(c.key, c.value, ts)
+          return { ok: true }
+        case 'delete':
+          await w.delete(c.key, ts)
+          return { ok: true }
+        case 'cas': {
+          const current = await w.latest(c.key)
+          const matches = current === undefined || c.expected === undefined ? current === c.expected : compareBytes(current, c.expected) === 0
+          if (!matches) return { ok: true, succeeded: false, current }
+          if (c.value === undefined) await w.delete(c.key, ts)
+          else await w.put(c.key, c.value, ts)
+          return { ok: true, succeeded: true, current }
+        }
+        case 'deleteRange': {
+          let deleted = 0
+          for await (const [k] of this.mvcc.scan({ start: c.start, end: c.end.length === 0 ? undefined : c.end, ts: MAX_TIMESTAMP })) {
+            await w.delete(k, ts)
+            deleted++
+          }
+          return { ok: true, deleted }
+        }
+      }
+    } catch (err) {
+      return { ok: false, error: toKvError(err) }
+    }
+  }
+
+  private async makeSnapshot(): Promise<Snapshot> {
+    const snap = this.engine.snapshot()
+    try {
+      const raw = await snap.get(replicaStateKey(this.rangeId))
+      if (!raw) throw new StorageError(StorageErrorCode.CORRUPTION, `range ${this.rangeId} has no replica state`)
+      const state = decodeReplicaState(raw)
+      const pairs: Array<[Uint8Array, Uint8Array]> = []
+      for (const [gte, lt] of this.mvcc.engineSpans(state.descriptor.startKey, state.descriptor.endKey)) {
+        for await (const pair of snap.scan({ gte, lt })) pairs.push(pair)
+      }
+      return {
+        data: encodeRangeSnapshot({ state, pairs }),
+        metadata: { index: state.appliedIndex, term: state.appliedTerm, confState: state.confState },
+      }
+    } finally {
+      snap.release()
+    }
+  }
+
+  private async translate<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read()
+    } catch (err) {
+      throw toKvError(err)
+    }
+  }
+}
+
+/** Engine operations replacing a range's data with a snapshot's (clear its spans, write the pairs and the state). */
+export async function rangeSnapshotOps(engine: Engine, mvcc: MvccStore, snapshot: Snapshot): Promise<BatchOp[]> {
+  const { state, pairs } = decodeRangeSnapshot(snapshot.data)
+  const ops: BatchOp[] = []
+  for (const [gte, lt] of mvcc.engineSpans(state.descriptor.startKey, state.descriptor.endKey)) {
+    for await (const [k] of engine.scan({ gte, lt })) ops.push({ type: 'del', key: k })
+  }
+  for (const [key, value] of pairs) ops.push({ type: 'put', key, value })
+  ops.push({ type: 'put', key: replicaStateKey(state.descriptor.rangeId), value: encodeReplicaState(state) })
+  return ops
+}
+
+/** Maps storage errors to KV error codes. */
+export function toKvError(err: unknown): KvError {
+  if (err instanceof KvError) return err
+  if (err instanceof KeyLockedError) return new KvError(KvErrorCode.KEY_LOCKED, err.message, undefined, { cause: err })
+  if (err instanceof StorageError) {
+    const code =
+      err.code === StorageErrorCode.CORRUPTION
+        ? KvErrorCode.CORRUPTION
+        : err.code === StorageErrorCode.CLOSED
+          ? KvErrorCode.UNAVAILABLE
+          : err.code === StorageErrorCode.INVALID_KEY || err.code === StorageErrorCode.INVALID_VALUE || err.code === StorageErrorCode.TOO_LARGE
+            ? KvErrorCode.INVALID_ARGUMENT
+            : KvErrorCode.UNAVAILABLE
+    return new KvError(code, err.message, undefined, { cause: err })
+  }
+  return new KvError(KvErrorCode.UNAVAILABLE, err instanceof Error ? err.message : String(err), undefined, { cause: err })
+}

@@ -1,0 +1,129 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MemoryNetwork } from '@mrdb/raft'
+import { open, type Engine } from '@mrdb/storage'
+import { KvErrorCode } from './errors.js'
+import type { RangeDescriptor } from './range-descriptor.js'
+import { Store } from './store.js'
+import { waitFor } from './testing/wait.js'
+
+const b = (s: string) => Buffer.from(s)
+const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : Buffer.from(v).toString())
+const hasCode = (code: string) => (e: { code?: string }) => e.code === code
+
+const RANGES: RangeDescriptor[] = [
+  { rangeId: 1, startKey: new Uint8Array(0), endKey: b('m'), generation: 1, replicas: [1, 2, 3].map((n) => ({ replicaId: n, nodeId: n, role: 'voter' as const })) },
+  { rangeId: 2, startKey: b('m'), endKey: new Uint8Array(0), generation: 1, replicas: [1, 2, 3].map((n) => ({ replicaId: n + 10, nodeId: n, role: 'voter' as const })) },
+]
+
+class TestCluster {
+  readonly network = new MemoryNetwork()
+  readonly stores = new Map<number, Store>()
+  readonly engines = new Map<number, Engine>()
+
+  private constructor(readonly dir: string) {}
+
+  static async start(maxLogEntries?: number): Promise<TestCluster> {
+    const c = new TestCluster(await mkdtemp(join(tmpdir(), 'mrdb-kv-')))
+    c.maxLogEntries = maxLogEntries
+    for (const id of [1, 2, 3]) await c.startNode(id)
+    for (const s of c.stores.values()) for (const d of RANGES) await s.bootstrapRange(d)
+    return c
+  }
+
+  maxLogEntries: number | undefined
+
+  async startNode(id: number): Promise<Store> {
+    const engine = await open(join(this.dir, `n${id}`))
+    const store = await Store.open({ nodeId: id, engine, transport: this.network.transport(id), tickMs: 10, sync: false, maxLogEntries: this.maxLogEntries })
+    this.engines.set(id, engine)
+    this.stores.set(id, store)
+    return store
+  }
+
+  async stopNode(id: number): Promise<void> {
+    await this.stores.get(id)?.close()
+    await this.engines.get(id)?.close()
+    this.stores.delete(id)
+    this.engines.delete(id)
+  }
+
+  leader(rangeId: number): Store | undefined {
+    return [...this.stores.values()].find((s) => s.raft.leaderOf(rangeId) === s.replica(rangeId).replicaId)
+  }
+
+  async waitLeaders(): Promise<void> {
+    await waitFor('leaders', () => RANGES.every((d) => this.leader(d.rangeId) !== undefined))
+  }
+
+  async stop(): Promise<void> {
+    for (const id of [...this.stores.keys()]) await this.stopNode(id)
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+test('writes and linearizable reads on range leaders; typed errors elsewhere', async () => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    const l1 = c.leader(1)!
+    const l2 = c.leader(2)!
+    assert.deepEqual(await l1.write(1, { kind: 'put', key: b('apple'), value: b('red') }), { ok: true })
+    assert.deepEqual(await l2.write(2, { kind: 'put', key: b('pear'), value: b('green') }), { ok: true })
+    assert.equal(text(await l1.get(1, b('apple'))), 'red')
+    assert.equal(text(await l2.get(2, b('pear'))), 'green')
+
+    const cas1 = await l1.write(1, { kind: 'cas', key: b('apple'), expected: b('red'), value: b('crimson') })
+    assert.equal(cas1.ok && cas1.succeeded, true)
+    const cas2 = await l1.write(1, { kind: 'cas', key: b('apple'), expected: b('red'), value: b('pink') })
+    assert.ok(cas2.ok && cas2.succeeded === false && text(cas2.current) === 'crimson')
+    const cas3 = await l1.write(1, { kind: 'cas', key: b('cherry'), expected: undefined, value: b('v') })
+    assert.equal(cas3.ok && cas3.succeeded, true)
+
+    for (const k of ['a1', 'a2', 'a3', 'b1']) await l1.write(1, { kind: 'put', key: b(k), value: b(k) })
+    const del = await l1.write(1, { kind: 'deleteRange', start: b('a'), end: b('b') })
+    assert.ok(del.ok && del.deleted === 4, JSON.stringify(del))
+    assert.deepEqual((await l1.scan(1, new Uint8Array(0), new Uint8Array(0), 100)).map(([k]) => text(k)), ['b1', 'cherry'])
+
+    const follower = [...c.stores.values()].find((s) => s !== l1)!
+    await assert.rejects(follower.get(1, b('apple')), (e: { code?: string; leaderHint?: number }) => e.code === KvErrorCode.NOT_LEADER && e.leaderHint === l1.nodeId)
+    await assert.rejects(l1.write(1, { kind: 'put', key: b('zebra'), value: b('x') }), hasCode(KvErrorCode.KEY_NOT_IN_RANGE))
+    await assert.rejects(l1.get(99, b('x')), hasCode(KvErrorCode.RANGE_NOT_FOUND))
+  } finally {
+    await c.stop()
+  }
+})
+
+test('a stopped node misses writes and a compacted log, restarts from disk, catches up by snapshot; checksums match', async () => {
+  const c = await TestCluster.start(40)
+  try {
+    await c.waitLeaders()
+    for (let i = 0; i < 20; i++) await c.leader(1)!.write(1, { kind: 'put', key: b(`k${i}`), value: b(`v${i}`) })
+    const down = [...c.stores.values()].find((s) => s !== c.leader(1) && s !== c.leader(2))?.nodeId ?? 3
+    await c.stopNode(down)
+    await c.waitLeaders()
+    for (let i = 0; i < 200; i++) await c.leader(1)!.write(1, { kind: 'put', key: b(`k${i % 50}`), value: b(`w${i}`) })
+    await c.leader(2)!.write(2, { kind: 'put', key: b('x'), value: b('1') })
+    await waitFor('leader log compacted', async () => {
+      const l = c.leader(1)!
+      return l.raft.status(1).commit > 100 && (l.replica(1).logStorage.firstIndex() > 30)
+    })
+
+    await c.startNode(down)
+    const target = c.leader(1)!.replica(1).appliedIndex
+    await waitFor('restarted node caught up', () => c.stores.get(down)!.replica(1).appliedIndex >= target)
+    const sums = await Promise.all([...c.stores.values()].map((s) => s.replica(1).checksum()))
+    await waitFor('all replicas at one applied index', async () => {
+      const now = await Promise.all([...c.stores.values()].map((s) => s.replica(1).checksum()))
+      sums.splice(0, sums.length, ...now)
+      return new Set(now.map((x) => x.appliedIndex)).size === 1
+    })
+    assert.equal(new Set(sums.map((s) => s.checksum)).size, 1, `checksums differ: ${JSON.stringify(sums)}`)
+    assert.equal(sums[0]!.keys > 0, true)
+  } finally {
+    await c.stop()
+  }
+})

@@ -1,0 +1,181 @@
+// A node's store: one engine holding every local replica's Raft log and MVCC data, the
+// multiraft host that drives their groups, and the routing of KV requests to replicas.
+
+import { MultiRaft, SeededRng, type Message, type RaftLogger, type Rng, type Transport } from '@mrdb/raft'
+import { MvccStore, RaftLogStore, type Engine } from '@mrdb/storage'
+import { EngineLogWriter } from './engine-log-writer.js'
+import { KvError, KvErrorCode } from './errors.js'
+import { rangeContains, replicaOnNode, type RangeDescriptor } from './range-descriptor.js'
+import { Replica, rangeSnapshotOps, type CommandResult, type KeyValue } from './replica.js'
+import { decodeReplicaState, encodeReplicaState, REPLICA_STATE_SPAN, replicaStateKey, type ReplicaState } from './replica-state.js'
+import type { Command } from './command.js'
+
+/** Options of {@link Store.open}. */
+export interface StoreOptions {
+  nodeId: number
+  engine: Engine
+  transport: Transport
+  /** Seed of election timeouts; default: derived from the node id and the clock. */
+  rng?: Rng
+  tickMs?: number
+  /** fsync Raft log writes (default true). */
+  sync?: boolean
+  /** How long a write waits to apply before TIMEOUT; default 5 s. */
+  proposalTimeoutMs?: number
+  /** Raft log entries a range keeps before it is compacted; default 10,000. */
+  maxLogEntries?: number
+  logger?: RaftLogger
+}
+
+/** The first Raft index and term of a bootstrapped range. */
+const BOOTSTRAP_INDEX = 1
+const BOOTSTRAP_TERM = 1
+
+/** The replicas of one node; see the file comment. */
+export class Store {
+  private readonly replicas = new Map<number, Replica>()
+  private compactionTimer: NodeJS.Timeout | undefined
+
+  private constructor(
+    readonly nodeId: number,
+    private readonly engine: Engine,
+    private readonly log: RaftLogStore,
+    private readonly mvcc: MvccStore,
+    private readonly writer: EngineLogWriter,
+    readonly raft: MultiRaft,
+    private readonly o: StoreOptions,
+  ) {}
+
+  /** Opens the store: loads every replica from the engine and starts their groups. */
+  static async open(o: StoreOptions): Promise<Store> {
+    const log = await RaftLogStore.open(o.engine)
+    const mvcc = new MvccStore(o.engine)
+    let store: Store | undefined
+    const writer = new EngineLogWriter(o.engine, log, (groupId, snap) => {
+      const replica = store?.replicas.get(groupId)
+      return replica ? replica.snapshotOps(snap) : rangeSnapshotOps(o.engine, mvcc, snap)
+    })
+    const raft = new MultiRaft({
+      nodeId: o.nodeId,
+      transport: o.transport,
+      logWriter: writer,
+      rng: o.rng ?? new SeededRng((o.nodeId * 2654435761 + Date.now()) >>> 0),
+      tickMs: o.tickMs,
+      sync: o.sync,
+      logger: o.logger,
+      onUnknownGroup: (groupId, msg, fromNode) => store?.onUnknownGroup(groupId, msg, fromNode),
+    })
+    store = new Store(o.nodeId, o.engine, log, mvcc, writer, raft, o)
+    for await (const [, value] of o.engine.scan({ gte: REPLICA_STATE_SPAN[0], lt: REPLICA_STATE_SPAN[1] })) {
+      store.host(decodeReplicaState(value))
+    }
+    await raft.start()
+    store.compactionTimer = setInterval(() => store.compactLogs(), 1000)
+    return store
+  }
+
+  /**
+   * Creates a range's initial state here if this node holds one of its replicas and has
+   * no state for it yet (idempotent). Every replica of a new range is bootstrapped the same
+   * way, so they start from an identical snapshot at index 1.
+   */
+  async bootstrapRange(d: RangeDescriptor): Promise<void> {
+    const mine = replicaOnNode(d, this.nodeId)
+    if (!mine || this.replicas.has(d.rangeId) || this.log.hasGroup(d.rangeId)) return
+    const voters = d.replicas.filter((r) => r.role === 'voter').map((r) => r.replicaId)
+    const learners = d.replicas.filter((r) => r.role === 'learner').map((r) => r.replicaId)
+    const state: ReplicaState = {
+      appliedIndex: BOOTSTRAP_INDEX,
+      appliedTerm: BOOTSTRAP_TERM,
+      lastTs: 0n,
+      confState: { voters, learners, votersOutgoing: [], learnersNext: [], autoLeave: false },
+      descriptor: d,
+    }
+    const batch = this.log
+      .batch()
+      .installSnapshot(d.rangeId, { index: BOOTSTRAP_INDEX, term: BOOTSTRAP_TERM, data: new Uint8Array(0) })
+      .setHardState(d.rangeId, { term: BOOTSTRAP_TERM, vote: 0, commit: BOOTSTRAP_INDEX })
+    await this.engine.batch([...batch.operations, { type: 'put', key: replicaStateKey(d.rangeId), value: encodeReplicaState(state) }], { sync: true })
+    batch.committed()
+    this.host(state)
+  }
+
+  /** Descriptors of every range with a replica here. */
+  descriptors(): RangeDescriptor[] {
+    return [...this.replicas.values()].map((r) => r.descriptor).sort((a, b) => a.rangeId - b.rangeId)
+  }
+
+  /** The local replica of a range, or RANGE_NOT_FOUND. */
+  replica(rangeId: number): Replica {
+    const r = this.replicas.get(rangeId)
+    if (!r) throw new KvError(KvErrorCode.RANGE_NOT_FOUND, `node ${this.nodeId} has no replica of range ${rangeId}`)
+    return r
+  }
+
+  /** The local replica whose range holds `key`, or RANGE_NOT_FOUND. */
+  replicaForKey(key: Uint8Array): Replica {
+    for (const r of this.replicas.values()) if (rangeContains(r.descriptor, key)) return r
+    throw new KvError(KvErrorCode.RANGE_NOT_FOUND, `node ${this.nodeId} has no replica holding key ${Buffer.from(key).toString('hex')}`)
+  }
+
+  // ---- KV operations on a range (the service calls these) -------------------------------
+
+  /** Linearizable read of one key on the range's leader. */
+  async get(rangeId: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    const r = this.replica(rangeId)
+    r.checkKeys(key)
+    await r.readBarrier()
+    return r.get(key)
+  }
+
+  /** Linearizable scan of [start, end) ∩ the range on its leader. */
+  async scan(rangeId: number, start: Uint8Array, end: Uint8Array, limit: number): Promise<KeyValue[]> {
+    const r = this.replica(rangeId)
+    await r.readBarrier()
+    return r.scan(start, end, limit)
+  }
+
+  /** Replicates and applies a write on the range; resolves with its result. */
+  async write(rangeId: number, command: Command): Promise<CommandResult> {
+    const r = this.replica(rangeId)
+    if (command.kind === 'deleteRange') r.checkKeys(command.start)
+    else r.checkKeys(command.key)
+    return r.propose(command, this.o.proposalTimeoutMs ?? 5000)
+  }
+
+  /** Stops the groups; the engine stays open (its owner closes it). */
+  async close(): Promise<void> {
+    if (this.compactionTimer) clearInterval(this.compactionTimer)
+    await this.raft.stop()
+  }
+
+  private host(state: ReplicaState): void {
+    const replica = new Replica(this.nodeId, state, this.engine, this.mvcc, this.log, this.raft)
+    this.replicas.set(state.descriptor.rangeId, replica)
+    this.raft.addGroup({
+      groupId: state.descriptor.rangeId,
+      replicaId: replica.replicaId,
+      peers: new Map(state.descriptor.replicas.map((r) => [r.replicaId, r.nodeId])),
+      storage: replica.logStorage,
+      stateMachine: replica,
+      applied: state.appliedIndex,
+    })
+  }
+
+  private onUnknownGroup(groupId: number, msg: Message, fromNode: number): void {
+    this.o.logger?.debug?.(`node ${this.nodeId}: ${msg.type} from node ${fromNode} for range ${groupId}, which has no replica here`)
+  }
+
+  /** Cuts each range's log behind its applied index once it is longer than maxLogEntries. */
+  private compactLogs(): void {
+    const max = this.o.maxLogEntries ?? 10_000
+    for (const r of this.replicas.values()) {
+      const first = this.log.firstIndex(r.rangeId)
+      const upTo = r.appliedIndex - Math.floor(max / 10)
+      if (r.appliedIndex - first < max || upTo < first) continue
+      this.writer.compact(r.rangeId, upTo, this.log.term(r.rangeId, upTo)).catch((err) => {
+        this.o.logger?.warn(`range ${r.rangeId}: log compaction failed: ${err instanceof Error ? err.message : String(err)}`)
+      })
+    }
+  }
+}
