@@ -1,0 +1,231 @@
+// The distributed KV client: a cache of range descriptors and leaders, filled from any node,
+// routing each request to its range's leader and retrying with backoff on NOT_LEADER,
+// RANGE_NOT_FOUND, KEY_NOT_IN_RANGE and UNAVAILABLE until the request's deadline.
+
+import { Client, credentials, status as GrpcStatus, type MethodDefinition, type ServiceError } from '@grpc/grpc-js'
+import { compareBytes } from '@mrdb/storage'
+import { KvError, KvErrorCode } from '../errors.js'
+import { descriptorFromJson, rangeContains, type RangeDescriptor } from '../range-descriptor.js'
+import type { KeyValue } from '../replica.js'
+import { KV_SERVICE, fromWire, toWire, type RangesResponse, type WireResponse } from '../service/protocol.js'
+import { unaryCall } from '../service/unary-call.js'
+
+/** Options of a {@link KvClient}. */
+export interface KvClientOptions {
+  /** Addresses (host:port) of one or more nodes to learn the cluster from. */
+  hosts: string[]
+  /** Deadline of each operation, retries included; default 10 s. */
+  timeoutMs?: number
+}
+
+interface CachedRange {
+  descriptor: RangeDescriptor
+  leaderNodeId: number
+}
+
+/** Keys as the client accepts them. */
+export type KeyLike = Uint8Array | string
+
+const toBytes = (k: KeyLike): Uint8Array => (typeof k === 'string' ? Buffer.from(k) : k)
+const MAX_BACKOFF_MS = 500
+
+/** A client of the whole cluster; see the file comment. */
+export class KvClient {
+  private ranges: CachedRange[] = []
+  private readonly nodes = new Map<number, string>()
+  private readonly channels = new Map<string, Client>()
+  private readonly timeoutMs: number
+  private rotation = 0
+
+  constructor(private readonly o: KvClientOptions) {
+    if (o.hosts.length === 0) throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'KvClient needs at least one host')
+    this.timeoutMs = o.timeoutMs ?? 10_000
+  }
+
+  /** The value of `key`, read linearizably. */
+  async get(key: KeyLike): Promise<Uint8Array | undefined> {
+    const k = toBytes(key)
+    const res = await this.route(k, KV_SERVICE.get, (rangeId) => ({ rangeId, key: toWire(k) }), true)
+    return res.value === undefined ? undefined : fromWire(res.value)
+  }
+
+  /** Stores `value` at `key` (retried until the deadline: a repeated put has the same effect). */
+  async put(key: KeyLike, value: KeyLike): Promise<void> {
+    const k = toBytes(key)
+    const v = toWire(toBytes(value))
+    await this.route(k, KV_SERVICE.put, (rangeId) => ({ rangeId, key: toWire(k), value: v }), true)
+  }
+
+  /** Deletes `key`. */
+  async delete(key: KeyLike): Promise<void> {
+    const k = toBytes(key)
+    await this.route(k, KV_SERVICE.delete, (rangeId) => ({ rangeId, key: toWire(k) }), true)
+  }
+
+  /**
+   * Sets `key` to `value` (undefined: deletes it) only if it currently holds `expected`
+   * (undefined: absent). Not retried after an ambiguous failure, which is thrown as TIMEOUT
+   * or UNAVAILABLE: the swap may or may not have happened.
+   */
+  async compareAndSwap(key: KeyLike, expected: KeyLike | undefined, value: KeyLike | undefined): Promise<{ succeeded: boolean; current: Uint8Array | undefined }> {
+    const k = toBytes(key)
+    const req = (rangeId: number) => ({
+      rangeId,
+      key: toWire(k),
+      expected: expected === undefined ? undefined : toWire(toBytes(expected)),
+      value: value === undefined ? undefined : toWire(toBytes(value)),
+    })
+    const res = await this.route(k, KV_SERVICE.cas, req, false)
+    return { succeeded: res.succeeded === true, current: res.current === undefined ? undefined : fromWire(res.current) }
+  }
+
+  /** Live pairs in [start, end) (empty end: no bound), in key order, across ranges, up to `limit`. */
+  async scan(start: KeyLike, end: KeyLike, limit = 1000): Promise<KeyValue[]> {
+    const s = toBytes(start)
+    const e = toBytes(end)
+    const rows: KeyValue[] = []
+    let from = s
+    while (rows.length < limit) {
+      const { range, res } = await this.routeWithRange(from, KV_SERVICE.scan, (rangeId) => ({ rangeId, start: toWire(from), end: toWire(e), limit: limit - rows.length }), true)
+      for (const [k, v] of res.pairs ?? []) rows.push([fromWire(k), fromWire(v)])
+      const next = range.endKey
+      if (next.length === 0 || (e.length > 0 && compareBytes(next, e) >= 0)) break
+      from = next
+    }
+    return rows
+  }
+
+  /** Deletes every key in [start, end) of one range (the range holding `start`); returns how many. */
+  async deleteRange(start: KeyLike, end: KeyLike): Promise<number> {
+    const s = toBytes(start)
+    const e = toBytes(end)
+    const res = await this.route(s, KV_SERVICE.deleteRange, (rangeId) => ({ rangeId, start: toWire(s), end: toWire(e) }), true)
+    return res.deleted ?? 0
+  }
+
+  /** The cluster as a node sees it: ranges with leaders, and node addresses. Refreshes the cache. */
+  async describe(): Promise<RangesResponse> {
+    let last: unknown
+    for (const host of [...this.nodes.values(), ...this.o.hosts]) {
+      try {
+        const res = await this.call(host, KV_SERVICE.ranges, {}, Date.now() + 2000)
+        if (res.error) throw new KvError(res.error.code, res.error.message)
+        for (const n of res.nodes ?? []) this.nodes.set(n.nodeId, n.address)
+        this.ranges = (res.ranges ?? [])
+          .map((r) => ({ descriptor: descriptorFromJson(r.descriptor), leaderNodeId: r.leaderNodeId }))
+          .sort((a, b) => compareBytes(a.descriptor.startKey, b.descriptor.startKey))
+        return res
+      } catch (err) {
+        last = err
+      }
+    }
+    throw new KvError(KvErrorCode.UNAVAILABLE, `no node answered: ${last instanceof Error ? last.message : String(last)}`)
+  }
+
+  /** A range's checksum as one node reports it (an admin call; no leader needed). */
+  async checksum(rangeId: number, nodeId: number): Promise<{ appliedIndex: number; checksum: string; keys: number }> {
+    if (this.nodes.size === 0) await this.describe()
+    const address = this.nodes.get(nodeId)
+    if (!address) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `unknown node ${nodeId}`)
+    const res = await this.call(address, KV_SERVICE.checksum, { rangeId }, Date.now() + this.timeoutMs)
+    if (res.error) throw new KvError(res.error.code, res.error.message)
+    return { appliedIndex: res.appliedIndex ?? 0, checksum: res.checksum ?? '', keys: res.keys ?? 0 }
+  }
+
+  /** Closes every connection. */
+  close(): void {
+    for (const c of this.channels.values()) c.close()
+    this.channels.clear()
+  }
+
+  private async route<Req, Res extends WireResponse>(key: Uint8Array, method: MethodDefinition<Req, Res>, request: (rangeId: number) => Req, retryAmbiguous: boolean): Promise<Res> {
+    return (await this.routeWithRange(key, method, request, retryAmbiguous)).res
+  }
+
+  private async routeWithRange<Req, Res extends WireResponse>(
+    key: Uint8Array,
+    method: MethodDefinition<Req, Res>,
+    request: (rangeId: number) => Req,
+    retryAmbiguous: boolean,
+  ): Promise<{ range: RangeDescriptor; res: Res }> {
+    const deadline = Date.now() + this.timeoutMs
+    let lastError: KvError | undefined
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) {
+        if (Date.now() >= deadline) throw new KvError(KvErrorCode.TIMEOUT, `no answer before the deadline; last error: ${lastError?.message ?? 'none'}`)
+        await sleep(Math.min(MAX_BACKOFF_MS, 10 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2))
+      }
+      let cached: CachedRange | undefined
+      try {
+        cached = await this.lookup(key)
+      } catch (err) {
+        lastError = err instanceof KvError ? err : new KvError(KvErrorCode.UNAVAILABLE, String(err))
+        continue
+      }
+      const target = cached.leaderNodeId || this.pickReplica(cached.descriptor)
+      const address = this.nodes.get(target)
+      if (!address) {
+        this.ranges = []
+        lastError = new KvError(KvErrorCode.UNAVAILABLE, `no address for node ${target}`)
+        continue
+      }
+      let res: Res
+      try {
+        res = await this.call(address, method, request(cached.descriptor.rangeId), deadline)
+      } catch (err) {
+        const grpcCode = (err as ServiceError).code
+        const sent = grpcCode !== GrpcStatus.UNAVAILABLE
+        lastError = new KvError(sent ? KvErrorCode.TIMEOUT : KvErrorCode.UNAVAILABLE, `node ${target} at ${address}: ${(err as Error).message}`)
+        cached.leaderNodeId = 0
+        if (sent && !retryAmbiguous) throw lastError
+        continue
+      }
+      const e = res.error
+      if (!e) return { range: cached.descriptor, res }
+      lastError = new KvError(e.code, e.message, e.leaderHint)
+      switch (e.code) {
+        case KvErrorCode.NOT_LEADER:
+          cached.leaderNodeId = e.leaderHint ?? 0
+          break
+        case KvErrorCode.RANGE_NOT_FOUND:
+        case KvErrorCode.KEY_NOT_IN_RANGE:
+          this.ranges = []
+          break
+        case KvErrorCode.UNAVAILABLE:
+        case KvErrorCode.KEY_LOCKED:
+          cached.leaderNodeId = 0
+          break
+        case KvErrorCode.TIMEOUT:
+          if (!retryAmbiguous) throw lastError
+          break
+        default:
+          throw lastError
+      }
+    }
+  }
+
+  private async lookup(key: Uint8Array): Promise<CachedRange> {
+    let hit = this.ranges.find((r) => rangeContains(r.descriptor, key))
+    if (!hit) {
+      await this.describe()
+      hit = this.ranges.find((r) => rangeContains(r.descriptor, key))
+    }
+    if (!hit) throw new KvError(KvErrorCode.RANGE_NOT_FOUND, `no range holds key ${Buffer.from(key).toString('hex')}`)
+    return hit
+  }
+
+  private pickReplica(d: RangeDescriptor): number {
+    const voters = d.replicas.filter((r) => r.role === 'voter')
+    return voters[this.rotation++ % voters.length]?.nodeId ?? 0
+  }
+
+  private call<Req, Res>(address: string, method: MethodDefinition<Req, Res>, request: Req, deadline: number): Promise<Res> {
+    let channel = this.channels.get(address)
+    if (!channel) this.channels.set(address, (channel = new Client(address, credentials.createInsecure())))
+    return unaryCall(channel, method, request, deadline)
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}

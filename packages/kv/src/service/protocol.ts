@@ -1,0 +1,99 @@
+// The KV service's wire format: one gRPC method per operation, bodies as JSON with byte
+// strings in base64. Errors travel in the body with their KV code, so clients can branch
+// on NOT_LEADER and friends without parsing gRPC status text.
+
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js'
+import type { KvErrorCode } from '../errors.js'
+import type { RangeDescriptorJson } from '../range-descriptor.js'
+
+/** An error as it travels in a response body. */
+export interface WireError {
+  code: KvErrorCode
+  message: string
+  leaderHint?: number
+}
+
+/** Every response may carry an error instead of its result. */
+export interface WireResponse {
+  error?: WireError
+}
+
+export interface KeyRequest {
+  rangeId: number
+  key: string
+}
+export interface PutRequest extends KeyRequest {
+  value: string
+}
+export interface CasRequest extends KeyRequest {
+  /** Absent: the key must not exist. */
+  expected?: string
+  /** Absent: delete on success. */
+  value?: string
+}
+export interface SpanRequest {
+  rangeId: number
+  start: string
+  /** Empty: to the end of the range. */
+  end: string
+  limit?: number
+}
+export interface RangeRequest {
+  rangeId: number
+}
+
+export interface GetResponse extends WireResponse {
+  value?: string
+}
+export interface CasResponse extends WireResponse {
+  succeeded?: boolean
+  current?: string
+}
+export interface ScanResponse extends WireResponse {
+  pairs?: Array<[string, string]>
+}
+export interface DeleteRangeResponse extends WireResponse {
+  deleted?: number
+}
+export interface ChecksumResponse extends WireResponse {
+  appliedIndex?: number
+  checksum?: string
+  keys?: number
+}
+/** What a node knows of the cluster: ranges with their leaders, and node addresses. */
+export interface RangesResponse extends WireResponse {
+  ranges?: Array<{ descriptor: RangeDescriptorJson; leaderNodeId: number }>
+  nodes?: Array<{ nodeId: number; address: string }>
+}
+
+/** A unary gRPC method of `service` whose bodies are JSON. */
+export function jsonMethod<Req, Res>(service: string, name: string): MethodDefinition<Req, Res> {
+  return {
+    path: `/${service}/${name}`,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (v: Req) => Buffer.from(JSON.stringify(v)),
+    requestDeserialize: (b: Buffer) => JSON.parse(b.toString('utf8')) as Req,
+    responseSerialize: (v: Res) => Buffer.from(JSON.stringify(v)),
+    responseDeserialize: (b: Buffer) => JSON.parse(b.toString('utf8')) as Res,
+  }
+}
+
+const method = <Req, Res>(name: string) => jsonMethod<Req, Res>('mrdb.kv.Kv', name)
+
+/** The KV service's methods. */
+export const KV_SERVICE = {
+  get: method<KeyRequest, GetResponse>('Get'),
+  put: method<PutRequest, WireResponse>('Put'),
+  delete: method<KeyRequest, WireResponse>('Delete'),
+  cas: method<CasRequest, CasResponse>('CompareAndSwap'),
+  scan: method<SpanRequest, ScanResponse>('Scan'),
+  deleteRange: method<SpanRequest, DeleteRangeResponse>('DeleteRange'),
+  ranges: method<Record<string, never>, RangesResponse>('Ranges'),
+  checksum: method<RangeRequest, ChecksumResponse>('RangeChecksum'),
+} satisfies ServiceDefinition
+
+/** Bytes to the wire. */
+export const toWire = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
+/** Bytes from the wire. */
+export const fromWire = (s: string): Uint8Array => Buffer.from(s, 'base64')
