@@ -164,6 +164,9 @@ test('decoded entry data are views of the input, and decoding copes with an offs
   assert.deepStrictEqual(out, frame)
   const data = out.messages[0]!.msg.entries[0]!.data
   assert.equal(data.buffer, padded.buffer)
+  // A Buffer input still yields plain Uint8Array views (Buffer#slice would not copy).
+  const fromBuffer = decodeFrame(Buffer.from(enc)).messages[0]!.msg.entries[0]!.data
+  assert.equal(Object.getPrototypeOf(fromBuffer), Uint8Array.prototype)
 })
 
 test('random frames from a seeded generator round-trip (seeds 1..300)', () => {

@@ -306,13 +306,17 @@ export function encodeSnapshotHeader(header: SnapshotHeader): Uint8Array {
 // Decoding
 
 class Reader {
+  private readonly input: Uint8Array
   private readonly dv: DataView
   pos = 0
   readonly end: number
 
-  constructor(private readonly input: Uint8Array) {
-    this.dv = new DataView(input.buffer, input.byteOffset, input.byteLength)
-    this.end = input.byteLength
+  constructor(bytes: Uint8Array) {
+    // A plain Uint8Array view even when given a Buffer, so decoded byte strings are plain
+    // Uint8Arrays too (Buffer#slice shares memory where Uint8Array#slice copies).
+    this.input = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    this.end = bytes.byteLength
   }
 
   need(n: number): void {

@@ -12,6 +12,8 @@ export const TransportErrorCode = {
   INVALID_FRAME: 'ERR_INVALID_FRAME',
   /** The transport could not listen on its address. */
   LISTEN_FAILED: 'ERR_TRANSPORT_LISTEN_FAILED',
+  /** Constructor options are out of range. */
+  INVALID_OPTIONS: 'ERR_TRANSPORT_INVALID_OPTIONS',
   /** The transport was used in the wrong state (started twice, started after close). */
   INVALID_STATE: 'ERR_TRANSPORT_INVALID_STATE',
 } as const
