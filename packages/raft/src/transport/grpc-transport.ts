@@ -123,6 +123,9 @@ export class GrpcTransport implements Transport {
       'grpc.keepalive_permit_without_calls': 1,
       // The transport reconnects on its own; grpc-js retries would only buffer copies.
       'grpc.enable_retries': 0,
+      // No retry buffer: a write's callback then means "handed to the socket", which is what
+      // PeerStream's in-flight limit (and thus its batching) relies on.
+      'grpc.per_rpc_retry_buffer_size': 0,
     }
     this.snapshotHost = {
       nodeId: this.nodeId,
