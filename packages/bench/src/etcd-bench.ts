@@ -61,16 +61,14 @@ async function main(): Promise<number> {
     const leader = await findEtcdLeader(cluster.endpoints)
     console.log(`${cluster.version} (${cluster.binary}), members ${cluster.endpoints.join(' ')}, leader ${leader}`)
     const specs = standardWorkloads({ seconds, clients, valueBytes, keySpace })
-    const cpu0 = process.cpuUsage()
     const results = await runSuite(target, specs, ({ row, result }) => {
       const note = result.firstError === undefined ? '' : ` (first error: ${String(result.firstError)})`
       console.log(
         `  ${row.system} ${row.workload}: ${Math.round(row.opsPerSec)} ops/s, p50 ${row.p50Ms.toFixed(2)} ms, ` +
-          `p99 ${row.p99Ms.toFixed(2)} ms, ${result.ops} ops, ${row.errors} errors, ${result.misses} misses${note}`,
+          `p99 ${row.p99Ms.toFixed(2)} ms, ${result.ops} ops, ${row.errors} errors, ${result.misses} misses, ` +
+          `client CPU ${Math.round((result.cpuSeconds / Math.max(1, result.ops + result.errors)) * 1e6)} µs/op${note}`,
       )
     })
-    const cpu = process.cpuUsage(cpu0)
-    console.log(`  client process CPU: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`)
     console.log()
     console.log(formatReport(results.map((r) => r.row)))
     return results.some((r) => r.result.errors > 0) ? 1 : 0

@@ -87,3 +87,9 @@ test('percentile uses nearest rank', () => {
   assert.equal(percentile(sorted, 99), 99)
   assert.equal(percentile(new Float64Array(0), 99), 0)
 })
+
+test('the key index is stored big-endian after the spread byte', () => {
+  const key = benchKey(0x0102_0304_0506)
+  assert.deepEqual([...key.subarray(1)], [0, 0, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06])
+  assert.deepEqual([...benchKey(0).subarray(1)], [0, 0, 0, 0, 0, 0, 0, 0])
+})

@@ -51,6 +51,11 @@ export interface WorkloadResult {
   readonly errors: number
   /** For 'get': reads that found no value although the key had been preloaded. */
   readonly misses: number
+  /**
+   * CPU time this process spent during the timed phase (user + system, all threads), in
+   * seconds: the client's own cost, which competes with the system under test on a small machine.
+   */
+  readonly cpuSeconds: number
   /** The first error seen in the timed phase, if any, to help explain `errors`. */
   readonly firstError?: unknown
 }
@@ -73,10 +78,15 @@ export const KEY_BYTES = 9
  * big-endian follows, so keys are distinct.
  */
 export function benchKey(i: number): Uint8Array {
+  if (!Number.isSafeInteger(i) || i < 0) throw new WorkloadError(`key index must be a non-negative safe integer, got ${i}`)
   const key = new Uint8Array(KEY_BYTES)
-  const view = new DataView(key.buffer)
-  view.setBigUint64(1, BigInt(i))
   key[0] = mix32(i) & 0xff
+  const high = Math.floor(i / 0x1_0000_0000)
+  const low = i >>> 0
+  for (let b = 0; b < 4; b++) {
+    key[4 - b] = (high >>> (8 * b)) & 0xff
+    key[8 - b] = (low >>> (8 * b)) & 0xff
+  }
   return key
 }
 
@@ -161,6 +171,7 @@ export async function runWorkload(target: KvTarget, options: WorkloadOptions): P
     }
   }
 
+  const cpuStart = process.cpuUsage()
   const start = process.hrtime.bigint()
   const deadline = Number.isFinite(seconds) ? start + BigInt(Math.round(seconds * 1e9)) : undefined
   const loop = async (): Promise<void> => {
@@ -183,6 +194,7 @@ export async function runWorkload(target: KvTarget, options: WorkloadOptions): P
   }
   await Promise.all(Array.from({ length: clients }, loop))
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9
+  const cpu = process.cpuUsage(cpuStart)
 
   const sorted = samples.subarray(0, sampleCount).sort()
   const result: WorkloadResult = {
@@ -195,6 +207,7 @@ export async function runWorkload(target: KvTarget, options: WorkloadOptions): P
     p99Ms: percentile(sorted, 99),
     errors,
     misses,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
   }
   return firstError === undefined ? result : { ...result, firstError }
 }
