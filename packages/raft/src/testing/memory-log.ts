@@ -37,18 +37,26 @@ export class MemoryLogWriter implements RaftLogWriter {
   }
 }
 
-/** A state machine that records applied normal entries as strings. */
+/** A state machine that records applied entries with data as strings; it survives host restarts like a disk would. */
 export class RecordingStateMachine implements GroupStateMachine {
   readonly applied: string[] = []
+  appliedIndex = 1
 
   async restore(snapshot: Snapshot): Promise<void> {
     this.applied.length = 0
     if (snapshot.data.length > 0) this.applied.push(...new TextDecoder().decode(snapshot.data).split('\n'))
+    this.appliedIndex = snapshot.metadata.index
   }
 
   async apply(entries: readonly Entry[]): Promise<void> {
-    for (const e of entries) if (e.data.length > 0) this.applied.push(new TextDecoder().decode(e.data))
+    for (const e of entries) {
+      if (e.index !== this.appliedIndex + 1) throw new Error(`applied ${e.index} after ${this.appliedIndex}`)
+      if (e.data.length > 0) this.applied.push(new TextDecoder().decode(e.data))
+      this.appliedIndex = e.index
+    }
   }
 
-  async applyConfChange(): Promise<void> {}
+  async applyConfChange(entry: Entry): Promise<void> {
+    this.appliedIndex = entry.index
+  }
 }
