@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import * as net from 'node:net'
 import { test } from 'node:test'
 
 import * as grpc from '@grpc/grpc-js'
@@ -367,6 +368,17 @@ test('garbage from a raw client is dropped; the server and other peers keep work
       call.end()
     })
     assert.equal(snapErr?.code, grpc.status.INVALID_ARGUMENT)
+    // Raw TCP junk (not even HTTP/2) on the server's port.
+    await new Promise<void>((resolve) => {
+      const [host, port] = [b.address.slice(0, b.address.lastIndexOf(':')), Number(b.address.slice(b.address.lastIndexOf(':') + 1))]
+      const sock = net.connect(port, host, () => {
+        sock.end(Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x04\x99garbage-garbage-garbage'))
+      })
+      sock.resume() // read (and discard) the server's answer so 'close' can arrive
+      sock.setTimeout(2000, () => sock.destroy())
+      sock.on('error', () => resolve())
+      sock.on('close', () => resolve())
+    })
     // Other peers are unaffected.
     a.send(seqFrame(1, 2, 1))
     c.transports.get(3)!.send(seqFrame(3, 2, 2))

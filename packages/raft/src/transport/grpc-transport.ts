@@ -178,7 +178,10 @@ export class GrpcTransport implements Transport {
       this.handler = undefined
       this.server = undefined
       server.forceShutdown()
-      if (this.state === 'starting') this.state = 'new'
+      if (this.state !== 'starting') {
+        throw new TransportError(TransportErrorCode.INVALID_STATE, 'transport closed while starting', { cause: e })
+      }
+      this.state = 'new'
       throw new TransportError(
         TransportErrorCode.LISTEN_FAILED,
         `cannot listen on ${this.listen}: ${e instanceof Error ? e.message : String(e)}`,
@@ -186,7 +189,8 @@ export class GrpcTransport implements Transport {
       )
     }
     if (this.state !== 'starting') {
-      // close() ran while binding; it already shut the server down.
+      // close() ran while binding; make sure nothing stays bound.
+      server.forceShutdown()
       throw new TransportError(TransportErrorCode.INVALID_STATE, 'transport closed while starting')
     }
     const colon = this.listen.lastIndexOf(':')
