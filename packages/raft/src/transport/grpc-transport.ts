@@ -23,8 +23,14 @@ import type { TransportLogger } from './transport-logger.js'
 export interface GrpcTransportOptions {
   /** This node's (store's) id; frames addressed to another id are dropped. */
   nodeId: number
-  /** host:port to listen on; port 0 picks a free port (see `address`). */
-  listen: string
+  /** host:port to listen on; port 0 picks a free port (see `address`). Give this or `server`. */
+  listen?: string
+  /**
+   * A gRPC server the caller owns, binds and shuts down (a node serves everything on one
+   * port). The transport adds its service at construction, so construct it before binding.
+   * Give this or `listen`.
+   */
+  server?: grpc.Server
   /** The address (host:port) of a node, or undefined if unknown; asked at every (re)connect. */
   resolve: (nodeId: number) => string | undefined
   /** Largest gRPC message sent or accepted (one frame, or a batch of frames). Default 64 MiB. */
@@ -70,7 +76,7 @@ function positiveInt(name: string, v: number | undefined, dflt: number): number 
  */
 export class GrpcTransport implements Transport {
   private readonly nodeId: number
-  private readonly listen: string
+  private readonly listen: string | undefined
   private readonly resolve: (nodeId: number) => string | undefined
   private readonly maxFrameBytes: number
   private readonly snapshotChunkBytes: number
@@ -96,6 +102,9 @@ export class GrpcTransport implements Transport {
     this.nodeId = options.nodeId
     if (!Number.isSafeInteger(this.nodeId) || this.nodeId <= 0) {
       throw new TransportError(TransportErrorCode.INVALID_OPTIONS, `nodeId must be a positive integer, got ${options.nodeId}`)
+    }
+    if ((options.listen === undefined) === (options.server === undefined)) {
+      throw new TransportError(TransportErrorCode.INVALID_OPTIONS, 'give exactly one of listen and server')
     }
     this.listen = options.listen
     this.resolve = options.resolve
@@ -137,9 +146,10 @@ export class GrpcTransport implements Transport {
       },
       warn: (msg) => this.logger.warn(msg),
     }
+    options.server?.addService(raftTransportService(this.maxFrameBytes), { frames: this.onFramesCall, snapshot: this.onSnapshotCall })
   }
 
-  /** The bound host:port (the real port when `listen` asked for port 0). Only after start(). */
+  /** The bound host:port (the real port when `listen` asked for port 0). Only after start(), and only with `listen`. */
   get address(): string {
     if (this.boundAddress === undefined) {
       throw new TransportError(TransportErrorCode.INVALID_STATE, 'GrpcTransport.address is known only after start()')
@@ -155,6 +165,13 @@ export class GrpcTransport implements Transport {
   async start(handler: TransportHandler): Promise<void> {
     if (this.state !== 'new') {
       throw new TransportError(TransportErrorCode.INVALID_STATE, `cannot start a transport that is ${this.state}`)
+    }
+    const listen = this.listen
+    if (listen === undefined) {
+      // On the caller's server: the service is there already; frames flow from now on.
+      this.handler = handler
+      this.state = 'running'
+      return
     }
     this.state = 'starting'
     const server = new grpc.Server({
@@ -172,7 +189,7 @@ export class GrpcTransport implements Transport {
     let port: number
     try {
       port = await new Promise<number>((resolve, reject) => {
-        server.bindAsync(this.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)))
+        server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)))
       })
     } catch (e) {
       this.handler = undefined
@@ -184,7 +201,7 @@ export class GrpcTransport implements Transport {
       this.state = 'new'
       throw new TransportError(
         TransportErrorCode.LISTEN_FAILED,
-        `cannot listen on ${this.listen}: ${e instanceof Error ? e.message : String(e)}`,
+        `cannot listen on ${listen}: ${e instanceof Error ? e.message : String(e)}`,
         { cause: e },
       )
     }
@@ -193,8 +210,8 @@ export class GrpcTransport implements Transport {
       server.forceShutdown()
       throw new TransportError(TransportErrorCode.INVALID_STATE, 'transport closed while starting')
     }
-    const colon = this.listen.lastIndexOf(':')
-    this.boundAddress = `${colon < 0 ? this.listen : this.listen.slice(0, colon)}:${port}`
+    const colon = listen.lastIndexOf(':')
+    this.boundAddress = `${colon < 0 ? listen : listen.slice(0, colon)}:${port}`
     this.state = 'running'
     this.logger.info(`raft transport: node ${this.nodeId} listening on ${this.boundAddress}`)
   }

@@ -1,0 +1,100 @@
+// Real node processes on 127.0.0.1: replicated KV writes and reads, leader failure and
+// recovery, and the cost of many idle ranges.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Client, credentials } from '@grpc/grpc-js'
+import { KvClient, unaryCall } from '@mrdb/kv'
+import { NODE_SERVICE, type NodeStatusResponse } from '@mrdb/server'
+import { ProcessCluster } from '../testing/process-cluster.js'
+
+const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString())
+
+async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      if (await cond()) return
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+async function nodeStatus(address: string): Promise<NodeStatusResponse> {
+  const channel = new Client(address, credentials.createInsecure())
+  try {
+    return await unaryCall(channel, NODE_SERVICE.status, {}, Date.now() + 5000)
+  } finally {
+    channel.close()
+  }
+}
+
+test('3 node processes: writes through any node, read-your-writes, kill -9 a leader, restart it, checksums match', async () => {
+  const cluster = await ProcessCluster.start({ nodes: 3, ranges: 4 })
+  const client = new KvClient({ hosts: cluster.addresses(), timeoutMs: 20_000 })
+  try {
+    // Through each node's CLI, then read back through another node.
+    for (const [i, address] of cluster.addresses().entries()) {
+      await cluster.mrdb(['kv', 'put', `key-${i}`, `value-${i}`, '--host', address])
+      const other = cluster.addresses()[(i + 1) % 3]!
+      assert.equal((await cluster.mrdb(['kv', 'get', `key-${i}`, '--host', other])).trim(), `value-${i}`)
+    }
+    for (let i = 0; i < 50; i++) await client.put(`k${i}`, `v${i}`)
+    assert.equal(text(await client.get('k7')), 'v7')
+
+    // Kill the leader of the range holding "k7"; writes to it resume under a new leader.
+    const ranges = (await client.describe()).ranges!
+    const key = Buffer.from('k7')
+    const range = ranges.find((r) => Buffer.from(r.descriptor.startKey, 'hex').compare(key) <= 0 && (r.descriptor.endKey === '' || Buffer.from(r.descriptor.endKey, 'hex').compare(key) > 0))!
+    const victim = range.leaderNodeId
+    assert.ok(victim > 0, 'the range has a leader')
+    await cluster.kill(victim)
+    for (let i = 0; i < 50; i++) await client.put(`k${i}`, `after-${i}`)
+    assert.equal(text(await client.get('k7')), 'after-7')
+    const newLeader = (await client.describe()).ranges!.find((r) => r.descriptor.rangeId === range.descriptor.rangeId)!.leaderNodeId
+    assert.notEqual(newLeader, victim)
+
+    // Restart it from its data directory: it catches up and its copy matches the others.
+    await cluster.startNode(victim)
+    const rangeId = range.descriptor.rangeId
+    await waitFor('replicas agree', async () => {
+      const sums = await Promise.all([1, 2, 3].map((n) => client.checksum(rangeId, n)))
+      return new Set(sums.map((s) => `${s.appliedIndex}/${s.checksum}`)).size === 1 && sums[0]!.keys > 0
+    })
+  } finally {
+    client.close()
+    await cluster.stop()
+  }
+})
+
+test('1,000 ranges on 3 nodes: idle ranges quiesce and frames between two nodes stay bounded', async () => {
+  const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1000 })
+  try {
+    const address = cluster.address(1)
+    await waitFor(
+      'every range elected and quiesced',
+      async () => {
+        const st = await nodeStatus(address)
+        return (st.ranges ?? []).length === 1000 && st.metrics!.quiesced === 1000
+      },
+      120_000,
+    )
+    const before = await nodeStatus(address)
+    const started = Date.now()
+    await new Promise((r) => setTimeout(r, 3000))
+    const after = await nodeStatus(address)
+    const seconds = (Date.now() - started) / 1000
+    const framesPerPeerPerSecond = (after.metrics!.framesSent! - before.metrics!.framesSent!) / 2 / seconds
+    const heartbeats = after.metrics!.heartbeatsCoalesced! - before.metrics!.heartbeatsCoalesced!
+    const cpu = (after.metrics!.cpuUserMicros! + after.metrics!.cpuSystemMicros! - before.metrics!.cpuUserMicros! - before.metrics!.cpuSystemMicros!) / 1e6 / seconds
+    console.log(`1,000 idle ranges: ${framesPerPeerPerSecond.toFixed(1)} frames/s from node 1 to each peer, ${heartbeats} range heartbeats sent, idle CPU ${(cpu * 100).toFixed(1)}% of a core`)
+    // One keepalive frame per peer per 50 ms tick, whatever the number of ranges.
+    assert.ok(framesPerPeerPerSecond <= 3 * 20, `${framesPerPeerPerSecond} frames/s per peer`)
+    assert.equal(heartbeats, 0, 'quiesced ranges send no heartbeats')
+  } finally {
+    await cluster.stop()
+  }
+})

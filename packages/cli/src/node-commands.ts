@@ -1,0 +1,59 @@
+// `mrdb start` and `mrdb init`.
+
+import { Client, credentials } from '@grpc/grpc-js'
+import { unaryCall } from '@mrdb/kv'
+import { NODE_SERVICE, NodeServer } from '@mrdb/server'
+import type { Command } from 'commander'
+import { CliError, positiveInt } from './output.js'
+
+/** Adds `start` and `init` to the program. */
+export function addNodeCommands(program: Command): void {
+  program
+    .command('start')
+    .description('run a node until SIGTERM or SIGINT')
+    .requiredOption('--store-id <n>', 'this node\'s store id (a positive integer, unique in the cluster)')
+    .requiredOption('--listen <host:port>', 'address to serve on (port 0 picks a free port)')
+    .option('--join <addresses>', 'comma-separated addresses of nodes to join', '')
+    .requiredOption('--data <dir>', 'data directory (created if missing)')
+    .option('--tick-ms <ms>', 'Raft tick in milliseconds', '50')
+    .option('--no-sync', 'do not fsync the Raft log (unsafe: for tests only)')
+    .action(async (opts: { storeId: string; listen: string; join: string; data: string; tickMs: string; sync: boolean }) => {
+      const node = await NodeServer.start({
+        storeId: positiveInt(opts.storeId, '--store-id'),
+        listen: opts.listen,
+        join: opts.join.split(',').filter((a) => a.length > 0),
+        dataDir: opts.data,
+        tickMs: positiveInt(opts.tickMs, '--tick-ms'),
+        sync: opts.sync,
+      })
+      process.stdout.write(`node ${opts.storeId} listening on ${node.address}\n`)
+      await new Promise<void>((resolve) => {
+        const shutdown = () => resolve()
+        process.once('SIGTERM', shutdown)
+        process.once('SIGINT', shutdown)
+      })
+      await node.stop()
+      process.stdout.write(`node ${opts.storeId} stopped\n`)
+    })
+
+  program
+    .command('init')
+    .description('bootstrap a new cluster, once, through one of its nodes')
+    .requiredOption('--host <host:port>', 'a node of the cluster')
+    .option('--ranges <n>', 'number of ranges to pre-split the keyspace into', '8')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { host: string; ranges: string; json?: boolean }) => {
+      const channel = new Client(opts.host, credentials.createInsecure())
+      try {
+        const res = await unaryCall(channel, NODE_SERVICE.init, { ranges: positiveInt(opts.ranges, '--ranges') }, Date.now() + 30_000)
+        if (res.error) throw new CliError(res.error.code, res.error.message)
+        if (opts.json) process.stdout.write(`${JSON.stringify(res)}\n`)
+        else process.stdout.write(`cluster ${res.clusterId} initialized: ${res.ranges} ranges on nodes ${res.replicaNodes?.join(', ')}\n`)
+      } catch (err) {
+        if (err instanceof CliError) throw err
+        throw new CliError('UNAVAILABLE', `cannot reach ${opts.host}: ${err instanceof Error ? err.message : String(err)}`)
+      } finally {
+        channel.close()
+      }
+    })
+}

@@ -1,0 +1,11 @@
+import { Command } from 'commander'
+import { addKvCommands } from './kv-commands.js'
+import { addNodeCommands } from './node-commands.js'
+
+/** The whole `mrdb` command tree. */
+export function buildProgram(): Command {
+  const program = new Command('mrdb').description('mrdb: a MultiRaft sharded SQL database').showHelpAfterError()
+  addNodeCommands(program)
+  addKvCommands(program)
+  return program
+}

@@ -1,0 +1,156 @@
+// Real mrdb node processes on 127.0.0.1 for tests and benchmarks: each node runs
+// `mrdb start` in its own process with its own data directory, picks a free port itself,
+// and is killed when the cluster stops — including when a test fails.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** The `mrdb` entry point this package builds. */
+export const MRDB_BIN = fileURLToPath(new URL('../mrdb.js', import.meta.url))
+
+/** Options of a {@link ProcessCluster}. */
+export interface ProcessClusterOptions {
+  nodes: number
+  /** Ranges to pre-split into at init; default 8. */
+  ranges?: number
+  tickMs?: number
+  /** fsync the Raft log; default true. */
+  sync?: boolean
+}
+
+interface NodeProcess {
+  storeId: number
+  address: string
+  dataDir: string
+  child: ChildProcess | undefined
+  log: string[]
+}
+
+const live = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL')
+})
+
+/** A cluster of node processes; see the file comment. */
+export class ProcessCluster {
+  private readonly nodes = new Map<number, NodeProcess>()
+
+  private constructor(
+    readonly dir: string,
+    private readonly o: ProcessClusterOptions,
+  ) {}
+
+  /** Starts the nodes (the first, then the rest joining it) and initializes the cluster. */
+  static async start(o: ProcessClusterOptions): Promise<ProcessCluster> {
+    const cluster = new ProcessCluster(await mkdtemp(join(tmpdir(), 'mrdb-cluster-')), o)
+    try {
+      for (let id = 1; id <= o.nodes; id++) await cluster.startNode(id)
+      await cluster.mrdb(['init', '--host', cluster.address(1), '--ranges', String(o.ranges ?? 8)])
+      return cluster
+    } catch (err) {
+      await cluster.stop()
+      throw err
+    }
+  }
+
+  /** The address of a node. */
+  address(storeId: number): string {
+    const n = this.nodes.get(storeId)
+    if (!n) throw new Error(`no node ${storeId}`)
+    return n.address
+  }
+
+  /** Every node's address. */
+  addresses(): string[] {
+    return [...this.nodes.values()].map((n) => n.address)
+  }
+
+  /** Whether a node's process is running. */
+  isRunning(storeId: number): boolean {
+    return this.nodes.get(storeId)?.child !== undefined
+  }
+
+  /** Starts (or restarts, on its old address and data) node `storeId`. */
+  async startNode(storeId: number): Promise<void> {
+    const existing = this.nodes.get(storeId)
+    if (existing?.child) throw new Error(`node ${storeId} is already running`)
+    const first = [...this.nodes.values()].find((n) => n.storeId !== storeId)
+    const dataDir = existing?.dataDir ?? join(this.dir, `node${storeId}`)
+    const args = ['start', '--store-id', String(storeId), '--listen', existing?.address ?? '127.0.0.1:0', '--data', dataDir, '--tick-ms', String(this.o.tickMs ?? 50)]
+    if (first) args.push('--join', first.address)
+    if (this.o.sync === false) args.push('--no-sync')
+    const child = spawn(process.execPath, [MRDB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    live.add(child)
+    const node: NodeProcess = existing ?? { storeId, address: '', dataDir, child, log: [] }
+    node.child = child
+    this.nodes.set(storeId, node)
+    child.stderr!.on('data', (d: Buffer) => node.log.push(d.toString()))
+    child.once('exit', (code, signal) => {
+      live.delete(child)
+      node.log.push(`[exited: ${code ?? signal}]`)
+      if (node.child === child) node.child = undefined
+    })
+    node.address = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      const timer = setTimeout(() => reject(new Error(`node ${storeId} did not start: ${node.log.join('')}`)), 20_000)
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString()
+        const m = /listening on (\S+)/.exec(out)
+        if (m) {
+          clearTimeout(timer)
+          resolve(m[1]!)
+        }
+      })
+      child.once('exit', () => {
+        clearTimeout(timer)
+        reject(new Error(`node ${storeId} exited while starting: ${node.log.join('')}`))
+      })
+    })
+  }
+
+  /** Kills node `storeId` with SIGKILL (no clean shutdown) and waits for it to die. */
+  async kill(storeId: number): Promise<void> {
+    await this.signal(storeId, 'SIGKILL')
+  }
+
+  /** Stops node `storeId` with SIGTERM (clean shutdown) and waits for it to exit. */
+  async terminate(storeId: number): Promise<void> {
+    await this.signal(storeId, 'SIGTERM')
+  }
+
+  /** Runs an `mrdb` command and returns its stdout; rejects with stderr on a non-zero exit. */
+  async mrdb(args: string[]): Promise<string> {
+    const child = spawn(process.execPath, [MRDB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    live.add(child)
+    let out = ''
+    let err = ''
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
+    live.delete(child)
+    if (code !== 0) throw Object.assign(new Error(`mrdb ${args.join(' ')} exited ${code}: ${err.trim()}`), { stderr: err, stdout: out, exitCode: code })
+    return out
+  }
+
+  /** Everything a node wrote to stderr (for failure messages). */
+  logs(storeId: number): string {
+    return this.nodes.get(storeId)?.log.join('') ?? ''
+  }
+
+  /** Kills every node and removes the data directories. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.nodes.keys()].map((id) => this.signal(id, 'SIGKILL')))
+    await rm(this.dir, { recursive: true, force: true })
+  }
+
+  private async signal(storeId: number, signal: NodeJS.Signals): Promise<void> {
+    const child = this.nodes.get(storeId)?.child
+    if (!child) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill(signal)
+    await exited
+  }
+}

@@ -1,0 +1,44 @@
+// What a node remembers about itself and the cluster across restarts, in its engine
+// (range-local keyspace): its store id, the cluster it joined, peers' addresses, and the
+// static range layout it was bootstrapped with.
+
+import { descriptorFromJson, descriptorToJson, type RangeDescriptor, type RangeDescriptorJson } from '@mrdb/kv'
+import { StorageError, StorageErrorCode, type Engine } from '@mrdb/storage'
+
+/** A node's persistent metadata. */
+export interface NodeMeta {
+  storeId: number
+  /** Set once the cluster is bootstrapped. */
+  clusterId: string | undefined
+  /** Node id → address, this node's included. */
+  nodes: Map<number, string>
+  /** The cluster's ranges as of bootstrap. */
+  ranges: RangeDescriptor[]
+}
+
+const META_KEY = Uint8Array.of(0x01, 0x03, 0x6d, 0x65, 0x74, 0x61) // 01 03 "meta"
+
+interface Json {
+  storeId: number
+  clusterId?: string
+  nodes: Array<[number, string]>
+  ranges: RangeDescriptorJson[]
+}
+
+/** Loads the metadata, or undefined on a fresh data directory. */
+export async function loadNodeMeta(engine: Engine): Promise<NodeMeta | undefined> {
+  const raw = await engine.get(META_KEY)
+  if (!raw) return undefined
+  try {
+    const j = JSON.parse(Buffer.from(raw).toString('utf8')) as Json
+    return { storeId: j.storeId, clusterId: j.clusterId, nodes: new Map(j.nodes), ranges: j.ranges.map(descriptorFromJson) }
+  } catch (cause) {
+    throw new StorageError(StorageErrorCode.CORRUPTION, 'node metadata is damaged', { cause })
+  }
+}
+
+/** Saves the metadata durably. */
+export async function saveNodeMeta(engine: Engine, meta: NodeMeta): Promise<void> {
+  const j: Json = { storeId: meta.storeId, clusterId: meta.clusterId, nodes: [...meta.nodes], ranges: meta.ranges.map(descriptorToJson) }
+  await engine.put(META_KEY, JSON.stringify(j), { sync: true })
+}
