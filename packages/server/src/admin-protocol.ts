@@ -42,7 +42,7 @@ export interface NodeStatusResponse {
   nodeId?: number
   address?: string
   clusterId?: string
-  ranges?: Array<{ rangeId: number; leader: boolean; appliedIndex: number; quiesced: boolean }>
+  ranges?: Array<{ rangeId: number; leader: boolean; appliedIndex: number; quiesced: boolean; role: string; term: number; leaderReplica: number; commit: number }>
   metrics?: Record<string, number>
   error?: AdminError
 }

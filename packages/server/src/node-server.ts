@@ -190,12 +190,19 @@ export class NodeServer {
         nodeId: this.o.storeId,
         address: this.address,
         clusterId: this.meta.clusterId,
-        ranges: this.store.descriptors().map((d) => ({
-          rangeId: d.rangeId,
-          leader: this.store.raft.leaderOf(d.rangeId) === this.store.replica(d.rangeId).replicaId,
-          appliedIndex: this.store.replica(d.rangeId).appliedIndex,
-          quiesced: this.store.raft.isQuiesced(d.rangeId),
-        })),
+        ranges: this.store.descriptors().map((d) => {
+          const st = this.store.raft.status(d.rangeId)
+          return {
+            rangeId: d.rangeId,
+            leader: this.store.raft.leaderOf(d.rangeId) === this.store.replica(d.rangeId).replicaId,
+            appliedIndex: this.store.replica(d.rangeId).appliedIndex,
+            quiesced: this.store.raft.isQuiesced(d.rangeId),
+            role: st.state,
+            term: st.term,
+            leaderReplica: st.lead,
+            commit: st.commit,
+          }
+        }),
         metrics: { ...this.store.raft.metrics, cpuUserMicros: process.cpuUsage().user, cpuSystemMicros: process.cpuUsage().system },
       })),
     }

@@ -30,6 +30,13 @@ export interface MultiRaftOptions {
   heartbeatTick?: number
   /** fsync log writes; default true. Turn off only for tests that do not crash. */
   sync?: boolean
+  /**
+   * How long a node may go unheard before quiesced followers of ranges it leads wake up and
+   * may campaign; default 2000 ms. Far longer than an election timeout on purpose: a busy
+   * node's keepalives arrive late, and waking hundreds of followers whose leader is alive
+   * but quiesced lets their leases lapse and depose it.
+   */
+  livenessTimeoutMs?: number
   /** Called for a message to a group this node does not host (e.g. a replica being added). */
   onUnknownGroup?: (groupId: number, msg: Message, fromNode: number) => void
   /** Called when a group's known leader changes (replica id, 0 when unknown). */
@@ -97,7 +104,7 @@ export class MultiRaft {
   private idle: Promise<void> = Promise.resolve()
 
   constructor(options: MultiRaftOptions) {
-    this.o = { tickMs: 50, electionTick: 3, heartbeatTick: 1, sync: true, ...options }
+    this.o = { tickMs: 50, electionTick: 3, heartbeatTick: 1, sync: true, livenessTimeoutMs: 2000, ...options }
   }
 
   /** Starts the transport and the ticker. */
@@ -309,7 +316,7 @@ export class MultiRaft {
 
   private nodeAlive(node: number): boolean {
     const heard = this.lastHeard.get(node)
-    return heard !== undefined && this.ticks - heard <= 2 * this.o.electionTick
+    return heard !== undefined && (this.ticks - heard) * this.o.tickMs <= this.o.livenessTimeoutMs
   }
 
   /**

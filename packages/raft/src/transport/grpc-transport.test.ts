@@ -148,6 +148,19 @@ test('frames flow both ways between 2 and 3 nodes and arrive intact', async () =
   }
 })
 
+test('an empty frame is delivered: it is the keepalive quiesced ranges rely on', async () => {
+  const c = cluster()
+  try {
+    await c.add(1)
+    await c.add(2)
+    c.transports.get(1)!.send({ from: 1, to: 2, messages: [], heartbeats: [], heartbeatResponses: [], quiesce: [] })
+    await waitFor(() => c.recorders.get(2)!.frames.length === 1, 5000, 'the empty frame')
+    assert.deepStrictEqual(c.recorders.get(2)!.frames[0], { from: 1, to: 2, messages: [], heartbeats: [], heartbeatResponses: [], quiesce: [] })
+  } finally {
+    await c.closeAll()
+  }
+})
+
 test('per-destination order holds over 10,000 frames sent in one turn, both directions at once', async () => {
   const c = cluster()
   try {

@@ -229,14 +229,7 @@ export class GrpcTransport implements Transport {
         break
       }
     }
-    if (
-      frame.messages.length === 0 &&
-      frame.heartbeats.length === 0 &&
-      frame.heartbeatResponses.length === 0 &&
-      frame.quiesce.length === 0
-    ) {
-      return
-    }
+    // An empty frame is still sent: it is the node-level keepalive quiesced ranges rely on.
     let bytes: Uint8Array
     try {
       bytes = encodeFrame(frame, this.maxFrameBytes)
