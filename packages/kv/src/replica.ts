@@ -17,12 +17,18 @@ import {
   type MvccWriter,
   type RaftLogStore,
 } from '@mrdb/storage'
-import { decodeCommand, encodeCommand, type Command } from './command.js'
+import { decodeCommand, encodeCommand, type Command, type CommandEnvelope } from './command.js'
 import { KvError, KvErrorCode } from './errors.js'
 import { rangeContains, type RangeDescriptor } from './range-descriptor.js'
 import { RangeLogStorage } from './range-log-storage.js'
 import { decodeRangeSnapshot, encodeRangeSnapshot } from './range-snapshot.js'
 import { decodeReplicaState, encodeReplicaState, replicaStateKey, type ReplicaState } from './replica-state.js'
+
+/** A committed entry and its command (none for the empty entries leaders append). */
+interface Decoded {
+  entry: Entry
+  env: CommandEnvelope | undefined
+}
 
 /** What applying a command produced. */
 export type CommandResult = { ok: true; succeeded?: boolean; current?: Uint8Array; deleted?: number } | { ok: false; error: KvError }
@@ -180,14 +186,15 @@ export class Replica {
 
   /** Applies committed entries: each run between DeleteRanges is one atomic engine batch with the applied index. */
   async apply(entries: readonly Entry[]): Promise<void> {
-    let run: Entry[] = []
+    let run: Decoded[] = []
     for (const e of entries) {
-      const isDeleteRange = e.data.length > 0 && decodeCommand(e.data).command.kind === 'deleteRange'
+      const env = e.data.length === 0 ? undefined : decodeCommand(e.data)
+      const isDeleteRange = env?.command.kind === 'deleteRange'
       if (isDeleteRange && run.length > 0) {
         await this.applyRun(run)
         run = []
       }
-      run.push(e)
+      run.push({ entry: e, env })
       if (isDeleteRange) {
         await this.applyRun(run)
         run = []
@@ -211,16 +218,16 @@ export class Replica {
     return rangeSnapshotOps(this.engine, this.mvcc, snapshot)
   }
 
-  private async applyRun(run: readonly Entry[]): Promise<void> {
+  private async applyRun(run: readonly Decoded[]): Promise<void> {
     const results: Array<[number, CommandResult]> = []
     let lastTs = this.state.lastTs
-    const last = run.at(-1)!
+    const last = run.at(-1)!.entry
     const next = (): ReplicaState => ({ ...this.state, appliedIndex: last.index, appliedTerm: last.term, lastTs })
     await this.mvcc.write(
       async (w) => {
-        for (const e of run) {
-          if (e.data.length === 0) continue
-          const env = decodeCommand(e.data)
+        await w.prefetch(run.flatMap(({ env }) => (env && env.command.kind !== 'deleteRange' ? [env.command.key] : [])))
+        for (const { env } of run) {
+          if (!env) continue
           const physical = composeTimestamp(env.ms)
           const ts = physical > lastTs ? physical : lastTs + 1n
           lastTs = ts

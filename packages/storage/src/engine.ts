@@ -115,6 +115,17 @@ export class Engine implements Reader {
     }
   }
 
+  /** The values at many keys in one call (undefined where absent), in the order asked. */
+  async getMany(keys: readonly BytesLike[]): Promise<Array<Uint8Array | undefined>> {
+    this.checkOpen('getMany')
+    const ks = keys.map(checkKey)
+    try {
+      return await this.db.getMany(ks)
+    } catch (err) {
+      throw fromLevelError(err, 'getMany')
+    }
+  }
+
   /**
    * `get` for internal layers that built `key` themselves: no validation, and classic-level
    * errors are not converted (pass them to {@link fromLevelError}).

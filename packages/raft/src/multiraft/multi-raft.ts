@@ -11,7 +11,7 @@ import { RaftError, RaftErrorCode } from '../core/errors.js'
 import { RawNode } from '../core/raw-node.js'
 import type { Rng } from '../core/rng.js'
 import type { Status } from '../core/status.js'
-import type { ConfChangeV2, Message, Ready } from '../core/types.js'
+import type { ConfChangeV2, Message, RaftStateType, Ready } from '../core/types.js'
 import type { CoalescedHeartbeat, RaftFrame, Transport } from '../transport/transport.js'
 import type { GroupOptions, GroupStateMachine, LogUpdate, RaftLogWriter } from './types.js'
 
@@ -68,6 +68,8 @@ interface Group {
   readonly stateMachine: GroupStateMachine
   quiesced: boolean
   lead: number
+  /** The role as of the last Ready taken from the core. */
+  role: RaftStateType
   /** ReadIndex requests waiting for their ReadState, by context. */
   readonly reads: Map<string, { resolve: (index: number) => void; reject: (err: Error) => void; deadlineTick: number }>
   /** Callers waiting for the applied index to reach a value. */
@@ -104,7 +106,15 @@ export class MultiRaft {
   private idle: Promise<void> = Promise.resolve()
 
   constructor(options: MultiRaftOptions) {
-    this.o = { tickMs: 50, electionTick: 3, heartbeatTick: 1, sync: true, livenessTimeoutMs: 2000, ...options }
+    // `??`, not a spread: an option passed as undefined must not erase its default.
+    this.o = {
+      ...options,
+      tickMs: options.tickMs ?? 50,
+      electionTick: options.electionTick ?? 3,
+      heartbeatTick: options.heartbeatTick ?? 1,
+      sync: options.sync ?? true,
+      livenessTimeoutMs: options.livenessTimeoutMs ?? 2000,
+    }
   }
 
   /** Starts the transport and the ticker. */
@@ -154,6 +164,7 @@ export class MultiRaft {
       stateMachine: opts.stateMachine,
       quiesced: false,
       lead: 0,
+      role: 'follower',
       reads: new Map(),
       appliedWaiters: [],
       applied: opts.applied,
@@ -410,13 +421,27 @@ export class MultiRaft {
     })
   }
 
-  /** One pass: persist all, send all, apply all, advance all. */
+  /**
+   * One pass: persist all, send all, apply all, advance all. Leaders send before their own
+   * write (Raft thesis §10.2.1): what a leader sends does not depend on its own durability
+   * (it counts its entries toward commit only once persisted, and its term and vote were
+   * made durable when it was a candidate), so its disk and its followers' work overlap.
+   */
   private async iterate(): Promise<void> {
     const batch: Array<[Group, Ready]> = []
     for (const g of this.dirty) if (this.groups.get(g.id) === g && g.raw.hasReady()) batch.push([g, g.raw.ready()])
     this.dirty.clear()
     if (batch.length === 0) return
     this.metrics.iterations++
+
+    const leaders: Array<[Group, Ready]> = []
+    const others: Array<[Group, Ready]> = []
+    for (const entry of batch) {
+      const [g, rd] = entry
+      if (rd.softState) this.observe(g, rd.softState.lead, rd.softState.state)
+      ;(g.role === 'leader' ? leaders : others).push(entry)
+    }
+    this.send(leaders)
 
     const updates: LogUpdate[] = []
     let mustSync = false
@@ -433,12 +458,20 @@ export class MultiRaft {
       if (sync) this.metrics.fsyncs++
     }
 
-    this.send(batch)
+    this.send(others)
     await Promise.all(batch.map(([g, rd]) => this.apply(g, rd)))
     for (const [g, rd] of batch) {
       g.raw.advance(rd)
       if (g.raw.hasReady()) this.dirty.add(g)
     }
+  }
+
+  /** Records a role or leader change from a Ready. */
+  private observe(g: Group, lead: number, role: RaftStateType): void {
+    g.role = role
+    if (lead === g.lead) return
+    g.lead = lead
+    this.o.onLeaderChange?.(g.id, lead)
   }
 
   private send(batch: ReadonlyArray<[Group, Ready]>): void {
@@ -468,10 +501,6 @@ export class MultiRaft {
   }
 
   private async apply(g: Group, rd: Ready): Promise<void> {
-    if (rd.softState && rd.softState.lead !== g.lead) {
-      g.lead = rd.softState.lead
-      this.o.onLeaderChange?.(g.id, g.lead)
-    }
     if (rd.snapshot) {
       await g.stateMachine.restore(rd.snapshot)
       g.applied = rd.snapshot.metadata.index
