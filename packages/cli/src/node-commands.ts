@@ -17,7 +17,8 @@ export function addNodeCommands(program: Command): void {
     .requiredOption('--data <dir>', 'data directory (created if missing)')
     .option('--tick-ms <ms>', 'Raft tick in milliseconds', '50')
     .option('--no-sync', 'do not fsync the Raft log (unsafe: for tests only)')
-    .action(async (opts: { storeId: string; listen: string; join: string; data: string; tickMs: string; sync: boolean }) => {
+    .option('--lease-reads', 'serve reads from leader leases instead of ReadIndex rounds (needs bounded clock drift)')
+    .action(async (opts: { storeId: string; listen: string; join: string; data: string; tickMs: string; sync: boolean; leaseReads?: boolean }) => {
       const node = await NodeServer.start({
         storeId: positiveInt(opts.storeId, '--store-id'),
         listen: opts.listen,
@@ -25,6 +26,7 @@ export function addNodeCommands(program: Command): void {
         dataDir: opts.data,
         tickMs: positiveInt(opts.tickMs, '--tick-ms'),
         sync: opts.sync,
+        leaseReads: opts.leaseReads === true,
       })
       process.stdout.write(`node ${opts.storeId} listening on ${node.address}\n`)
       await new Promise<void>((resolve) => {

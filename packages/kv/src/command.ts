@@ -10,6 +10,15 @@ export type Command =
   /** Writes `value` (or deletes, if undefined) only if the current value equals `expected` (undefined: absent). */
   | { kind: 'cas'; key: Uint8Array; expected: Uint8Array | undefined; value: Uint8Array | undefined }
   | { kind: 'deleteRange'; start: Uint8Array; end: Uint8Array }
+  /** Puts (value present) and deletes (value undefined) applied atomically together. */
+  | { kind: 'batch'; writes: BatchWrite[] }
+
+/** One write of a batch command. */
+export interface BatchWrite {
+  key: Uint8Array
+  /** Undefined: delete the key. */
+  value: Uint8Array | undefined
+}
 
 /** A command with its envelope. */
 export interface CommandEnvelope {
@@ -22,14 +31,13 @@ export interface CommandEnvelope {
   command: Command
 }
 
-const KINDS = ['put', 'delete', 'cas', 'deleteRange'] as const
+const KINDS = ['put', 'delete', 'cas', 'deleteRange', 'batch'] as const
 const ABSENT = 0xffff_ffff
 
 /** Encodes a command envelope for a Raft entry. */
 export function encodeCommand(env: CommandEnvelope): Uint8Array {
   const c = env.command
-  const parts: Array<Uint8Array | undefined> =
-    c.kind === 'put' ? [c.key, c.value] : c.kind === 'delete' ? [c.key] : c.kind === 'cas' ? [c.key, c.expected, c.value] : [c.start, c.end]
+  const parts = commandParts(c)
   let size = 1 + 8 + 4 + 8
   for (const p of parts) size += 4 + (p?.length ?? 0)
   const out = new Uint8Array(size)
@@ -78,9 +86,31 @@ export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
     case 'deleteRange':
       command = { kind, start: need(next()), end: need(next()) }
       break
+    case 'batch': {
+      const writes: BatchWrite[] = []
+      while (at < bytes.length) writes.push({ key: need(next()), value: next() })
+      command = { kind, writes }
+      break
+    }
   }
   if (at !== bytes.length) throw corrupt()
   return { proposalId: view.getFloat64(1), nodeId: view.getUint32(9), ms: view.getFloat64(13), command }
+}
+
+/** The length-prefixed byte strings a command is made of, in order (undefined: absent). */
+function commandParts(c: Command): Array<Uint8Array | undefined> {
+  switch (c.kind) {
+    case 'put':
+      return [c.key, c.value]
+    case 'delete':
+      return [c.key]
+    case 'cas':
+      return [c.key, c.expected, c.value]
+    case 'deleteRange':
+      return [c.start, c.end]
+    case 'batch':
+      return c.writes.flatMap((w) => [w.key, w.value])
+  }
 }
 
 function corrupt(): KvError {

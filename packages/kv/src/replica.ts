@@ -225,7 +225,7 @@ export class Replica {
     const next = (): ReplicaState => ({ ...this.state, appliedIndex: last.index, appliedTerm: last.term, lastTs })
     await this.mvcc.write(
       async (w) => {
-        await w.prefetch(run.flatMap(({ env }) => (env && env.command.kind !== 'deleteRange' ? [env.command.key] : [])))
+        await w.prefetch(run.flatMap(({ env }) => (env ? keysOf(env.command) : [])))
         for (const { env } of run) {
           if (!env) continue
           const physical = composeTimestamp(env.ms)
@@ -264,6 +264,12 @@ export class Replica {
           else await w.put(c.key, c.value, ts)
           return { ok: true, succeeded: true, current }
         }
+        case 'batch':
+          for (const write of c.writes) {
+            if (write.value === undefined) await w.delete(write.key, ts)
+            else await w.put(write.key, write.value, ts)
+          }
+          return { ok: true }
         case 'deleteRange': {
           let deleted = 0
           for await (const [k] of this.mvcc.scan({ start: c.start, end: c.end.length === 0 ? undefined : c.end, ts: MAX_TIMESTAMP })) {
@@ -303,6 +309,18 @@ export class Replica {
     } catch (err) {
       throw toKvError(err)
     }
+  }
+}
+
+/** The keys a command writes (for prefetching; a DeleteRange's are found by scanning). */
+function keysOf(c: Command): Uint8Array[] {
+  switch (c.kind) {
+    case 'deleteRange':
+      return []
+    case 'batch':
+      return c.writes.map((w) => w.key)
+    default:
+      return [c.key]
   }
 }
 

@@ -26,19 +26,21 @@ class TestCluster {
 
   private constructor(readonly dir: string) {}
 
-  static async start(maxLogEntries?: number): Promise<TestCluster> {
+  static async start(maxLogEntries?: number, leaseReads = false): Promise<TestCluster> {
     const c = new TestCluster(await mkdtemp(join(tmpdir(), 'mrdb-kv-')))
     c.maxLogEntries = maxLogEntries
+    c.leaseReads = leaseReads
     for (const id of [1, 2, 3]) await c.startNode(id)
     for (const s of c.stores.values()) for (const d of RANGES) await s.bootstrapRange(d)
     return c
   }
 
   maxLogEntries: number | undefined
+  leaseReads = false
 
   async startNode(id: number): Promise<Store> {
     const engine = await open(join(this.dir, `n${id}`))
-    const store = await Store.open({ nodeId: id, engine, transport: this.network.transport(id), tickMs: 10, sync: false, maxLogEntries: this.maxLogEntries })
+    const store = await Store.open({ nodeId: id, engine, transport: this.network.transport(id), tickMs: 10, sync: false, maxLogEntries: this.maxLogEntries, leaseReads: this.leaseReads })
     this.engines.set(id, engine)
     this.stores.set(id, store)
     return store
@@ -123,6 +125,38 @@ test('a stopped node misses writes and a compacted log, restarts from disk, catc
     })
     assert.equal(new Set(sums.map((s) => s.checksum)).size, 1, `checksums differ: ${JSON.stringify(sums)}`)
     assert.equal(sums[0]!.keys > 0, true)
+  } finally {
+    await c.stop()
+  }
+})
+
+test('a batch applies its puts and deletes atomically, as one command', async () => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    const l = c.leader(1)!
+    await l.write(1, { kind: 'put', key: b('gone'), value: b('x') })
+    const applied = l.replica(1).appliedIndex
+    const r = await l.write(1, { kind: 'batch', writes: [{ key: b('b1'), value: b('1') }, { key: b('b2'), value: b('2') }, { key: b('gone'), value: undefined }] })
+    assert.deepEqual(r, { ok: true })
+    assert.equal(l.replica(1).appliedIndex, applied + 1, 'the whole batch is one log entry')
+    assert.deepEqual((await l.scan(1, new Uint8Array(0), new Uint8Array(0), 10)).map(([k, v]) => `${text(k)}=${text(v)}`), ['b1=1', 'b2=2'])
+    await assert.rejects(l.write(1, { kind: 'batch', writes: [{ key: b('b3'), value: b('3') }, { key: b('zz'), value: b('4') }] }), hasCode(KvErrorCode.KEY_NOT_IN_RANGE))
+    assert.equal(await l.get(1, b('b3')), undefined, 'a batch with a key outside the range writes nothing')
+  } finally {
+    await c.stop()
+  }
+})
+
+test('lease reads, when enabled, serve linearizable reads on the leader', async () => {
+  const c = await TestCluster.start(undefined, true)
+  try {
+    await c.waitLeaders()
+    const l = c.leader(1)!
+    for (let i = 0; i < 20; i++) {
+      await l.write(1, { kind: 'put', key: b('lease'), value: b(String(i)) })
+      assert.equal(text(await l.get(1, b('lease'))), String(i))
+    }
   } finally {
     await c.stop()
   }

@@ -22,6 +22,11 @@ export interface StoreOptions {
   sync?: boolean
   /** How long a write waits to apply before TIMEOUT; default 5 s. */
   proposalTimeoutMs?: number
+  /**
+   * Serve linearizable reads from the leader's lease instead of a ReadIndex heartbeat round
+   * (faster; safe only while clock drift stays within the lease margin). Default false.
+   */
+  leaseReads?: boolean
   /** Raft log entries a range keeps before it is compacted; default 10,000. */
   maxLogEntries?: number
   logger?: RaftLogger
@@ -62,6 +67,7 @@ export class Store {
       rng: o.rng ?? new SeededRng((o.nodeId * 2654435761 + Date.now()) >>> 0),
       tickMs: o.tickMs,
       sync: o.sync,
+      readOnlyOption: o.leaseReads ? 'lease-based' : 'safe',
       logger: o.logger,
       onUnknownGroup: (groupId, msg, fromNode) => store?.onUnknownGroup(groupId, msg, fromNode),
     })
@@ -139,6 +145,7 @@ export class Store {
   async write(rangeId: number, command: Command): Promise<CommandResult> {
     const r = this.replica(rangeId)
     if (command.kind === 'deleteRange') r.checkKeys(command.start)
+    else if (command.kind === 'batch') r.checkKeys(...command.writes.map((w) => w.key))
     else r.checkKeys(command.key)
     return r.propose(command, this.o.proposalTimeoutMs ?? 5000)
   }

@@ -25,6 +25,8 @@ export interface NodeServerOptions {
   tickMs?: number
   /** fsync the Raft log; default true. */
   sync?: boolean
+  /** Serve linearizable reads from leader leases instead of ReadIndex rounds; default false. */
+  leaseReads?: boolean
   logger?: RaftLogger
 }
 
@@ -62,7 +64,7 @@ export class NodeServer {
       }
       const grpc = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 })
       const transport = new GrpcTransport({ nodeId: o.storeId, server: grpc, resolve: (id) => meta.nodes.get(id), logger: o.logger })
-      const store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, logger: o.logger })
+      const store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: o.logger })
       const port = await new Promise<number>((resolve, reject) =>
         grpc.bindAsync(o.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       )

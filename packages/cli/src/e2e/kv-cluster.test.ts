@@ -44,6 +44,18 @@ test('3 node processes: writes through any node, read-your-writes, kill -9 a lea
     }
     for (let i = 0; i < 50; i++) await client.put(`k${i}`, `v${i}`)
     assert.equal(text(await client.get('k7')), 'v7')
+    // A batch across ranges (keys spread over the first byte), and a swap.
+    await client.batch([{ key: '\x01a', value: '1' }, { key: '\xf0b', value: '2' }, { key: 'k0', value: undefined }])
+    assert.deepEqual([text(await client.get('\x01a')), text(await client.get('\xf0b')), await client.get('k0')], ['1', '2', undefined])
+    assert.deepEqual(await client.compareAndSwap('k1', 'v1', 'w1'), { succeeded: true, current: Buffer.from('v1') })
+    const failed = await client.compareAndSwap('k1', 'v1', 'x1')
+    assert.equal(failed.succeeded, false)
+    assert.equal(text(failed.current), 'w1')
+
+    // Bad input through the CLI: a clear error with a code and a non-zero exit, no stack trace.
+    await assert.rejects(cluster.mrdb(['kv', 'scan', '--limit', 'zero', '--host', cluster.address(1)]), (e: { stderr?: string; exitCode?: number }) => {
+      return e.exitCode === 1 && /^error: INVALID_ARGUMENT: --limit must be a positive integer/.test(e.stderr ?? '') && !/\bat \S+:\d+/.test(e.stderr ?? '')
+    })
 
     // Kill the leader of the range holding "k7"; writes to it resume under a new leader.
     const ranges = (await client.describe()).ranges!

@@ -79,6 +79,27 @@ export class KvClient {
     return { succeeded: res.succeeded === true, current: res.current === undefined ? undefined : fromWire(res.current) }
   }
 
+  /**
+   * Writes many keys (a value puts, `undefined` deletes). The writes that fall in one range
+   * apply atomically, as one Raft command; across ranges each range's part is independent
+   * (cross-range atomicity comes with transactions).
+   */
+  async batch(writes: ReadonlyArray<{ key: KeyLike; value: KeyLike | undefined }>): Promise<void> {
+    const byRange = new Map<number, Array<{ key: Uint8Array; value: string | undefined }>>()
+    for (const w of writes) {
+      const key = toBytes(w.key)
+      const range = (await this.lookup(key)).descriptor.rangeId
+      const list = byRange.get(range) ?? []
+      list.push({ key, value: w.value === undefined ? undefined : toWire(toBytes(w.value)) })
+      byRange.set(range, list)
+    }
+    await Promise.all(
+      [...byRange.values()].map((group) =>
+        this.route(group[0]!.key, KV_SERVICE.batch, (rangeId) => ({ rangeId, writes: group.map((w) => ({ key: toWire(w.key), value: w.value })) }), true),
+      ),
+    )
+  }
+
   /** Live pairs in [start, end) (empty end: no bound), in key order, across ranges, up to `limit`. */
   async scan(start: KeyLike, end: KeyLike, limit = 1000): Promise<KeyValue[]> {
     const s = toBytes(start)

@@ -11,6 +11,7 @@ import {
   KV_SERVICE,
   fromWire,
   toWire,
+  type BatchRequest,
   type CasRequest,
   type KeyRequest,
   type PutRequest,
@@ -54,6 +55,11 @@ export function addKvService(server: Server, store: Store, cluster: ClusterView)
     deleteRange: handle(async (req: SpanRequest) => {
       const r = await store.write(rangeId(req), { kind: 'deleteRange', start: bytes(req.start ?? '', 'start'), end: bytes(req.end ?? '', 'end') })
       return r.ok ? { deleted: r.deleted } : { error: wireError(r.error) }
+    }),
+    batch: handle(async (req: BatchRequest) => {
+      if (!Array.isArray(req.writes) || req.writes.length === 0) throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'writes must be a non-empty array')
+      const writes = req.writes.map((w) => ({ key: key(w?.key), value: w.value === undefined ? undefined : bytes(w.value, 'value') }))
+      return writeResult(await store.write(rangeId(req), { kind: 'batch', writes }))
     }),
     ranges: handle(async () => ({
       ranges: cluster.ranges().map((d) => {

@@ -38,6 +38,11 @@ export interface SpanRequest {
   end: string
   limit?: number
 }
+/** Writes applied atomically in one range: a value puts, no value deletes. */
+export interface BatchRequest {
+  rangeId: number
+  writes: Array<{ key: string; value?: string }>
+}
 export interface RangeRequest {
   rangeId: number
 }
@@ -89,6 +94,7 @@ export const KV_SERVICE = {
   cas: method<CasRequest, CasResponse>('CompareAndSwap'),
   scan: method<SpanRequest, ScanResponse>('Scan'),
   deleteRange: method<SpanRequest, DeleteRangeResponse>('DeleteRange'),
+  batch: method<BatchRequest, WireResponse>('Batch'),
   ranges: method<Record<string, never>, RangesResponse>('Ranges'),
   checksum: method<RangeRequest, ChecksumResponse>('RangeChecksum'),
 } satisfies ServiceDefinition

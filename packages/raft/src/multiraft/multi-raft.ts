@@ -7,6 +7,7 @@
 
 import { decodeConfChange } from '../core/confchange/codec.js'
 import type { RaftLogger } from '../core/config.js'
+import type { ReadOnlyOption } from '../core/read-only.js'
 import { RaftError, RaftErrorCode } from '../core/errors.js'
 import { RawNode } from '../core/raw-node.js'
 import type { Rng } from '../core/rng.js'
@@ -28,6 +29,8 @@ export interface MultiRaftOptions {
   electionTick?: number
   /** Heartbeat interval in ticks; default 1. */
   heartbeatTick?: number
+  /** How leaders confirm linearizable reads: 'safe' (a ReadIndex heartbeat round, the default) or 'lease-based'. */
+  readOnlyOption?: ReadOnlyOption
   /** fsync log writes; default true. Turn off only for tests that do not crash. */
   sync?: boolean
   /**
@@ -89,7 +92,7 @@ export class MultiRaft {
   readonly metrics: MultiRaftMetrics = { iterations: 0, logWrites: 0, fsyncs: 0, framesSent: 0, heartbeatsCoalesced: 0, groupTicks: 0, quiesced: 0 }
   private readonly groups = new Map<number, Group>()
   private readonly dirty = new Set<Group>()
-  private readonly o: Required<Omit<MultiRaftOptions, 'onUnknownGroup' | 'onLeaderChange' | 'logger'>> & MultiRaftOptions
+  private readonly o: Required<Omit<MultiRaftOptions, 'onUnknownGroup' | 'onLeaderChange' | 'logger' | 'readOnlyOption'>> & MultiRaftOptions
   private ticks = 0
   private timer: NodeJS.Timeout | undefined
   private loopScheduled = false
@@ -154,6 +157,7 @@ export class MultiRaft {
       applied: opts.applied,
       checkQuorum: true,
       preVote: true,
+      readOnlyOption: this.o.readOnlyOption ?? 'safe',
       logger: this.o.logger,
     })
     const g: Group = {
