@@ -1,7 +1,7 @@
 // Runs the KV benchmark's workloads against a 3-member etcd cluster on loopback and prints the
 // report with etcd rows only. Usage:
 //   node packages/bench/dist/etcd-bench.js [--seconds 10] [--clients 64] [--value-bytes 256]
-//                                          [--keys 10000] [--dir PATH] [--keep]
+//                                          [--keys 10000] [--warmup 1] [--dir PATH] [--keep]
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '64' },
     'value-bytes': { type: 'string', default: '256' },
     keys: { type: 'string', default: '10000' },
+    warmup: { type: 'string', default: '1' },
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
@@ -37,18 +38,28 @@ const seconds = num('seconds', values.seconds)
 const clients = num('clients', values.clients)
 const valueBytes = num('value-bytes', values['value-bytes'])
 const keySpace = num('keys', values.keys)
+const warmupSeconds = Number(values.warmup)
+if (!(warmupSeconds >= 0)) {
+  console.error(`--warmup must be a non-negative number, got ${values.warmup}`)
+  process.exit(2)
+}
 const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'mrdb-bench-etcd-'))
 const keep = values.keep === true
 
 // The data dir goes however the run ends (etcd itself is killed by startEtcdCluster's handlers).
 process.on('exit', () => {
-  if (!keep) rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
+  if (keep) return
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 })
+  } catch (err) {
+    console.error(`could not remove ${dir}: ${String(err)}`)
+  }
 })
 process.on('SIGINT', () => process.exit(130))
 process.on('SIGTERM', () => process.exit(143))
 
 async function main(): Promise<number> {
-  console.log(`etcd bench: ${clients} clients, ${valueBytes} B values, ${keySpace} keys, ${seconds} s a workload, dir ${dir}`)
+  console.log(`etcd bench: ${clients} clients, ${valueBytes} B values, ${keySpace} keys, ${seconds} s a workload after ${warmupSeconds} s warm-up, dir ${dir}`)
   let cluster: EtcdCluster
   try {
     cluster = await startEtcdCluster({ dir, members: 3 })
@@ -60,7 +71,7 @@ async function main(): Promise<number> {
   try {
     const leader = await findEtcdLeader(cluster.endpoints)
     console.log(`${cluster.version} (${cluster.binary}), members ${cluster.endpoints.join(' ')}, leader ${leader}`)
-    const specs = standardWorkloads({ seconds, clients, valueBytes, keySpace })
+    const specs = standardWorkloads({ seconds, clients, valueBytes, keySpace, warmupSeconds })
     const results = await runSuite(target, specs, ({ row, result }) => {
       const note = result.firstError === undefined ? '' : ` (first error: ${String(result.firstError)})`
       console.log(

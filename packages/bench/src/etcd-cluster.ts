@@ -167,9 +167,10 @@ function onSignal(signal: NodeJS.Signals): void {
 function installHandlers(): void {
   if (handlersInstalled) return
   handlersInstalled = true
-  process.on('exit', killAllNow)
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  // First in line, so the kill happens even if a later listener throws or exits.
+  process.prependListener('exit', killAllNow)
+  process.prependListener('SIGINT', onSignal)
+  process.prependListener('SIGTERM', onSignal)
 }
 
 function uninstallHandlersIfIdle(): void {
@@ -245,12 +246,16 @@ async function startOnce(
 ): Promise<EtcdCluster> {
   const ports = await freePorts(2 * members)
   const token = `mrdb-bench-${process.pid}-${Date.now().toString(36)}-${attempt}`
-  const names = Array.from({ length: members }, (_, i) => `m${i}-${token}`)
+  const names = Array.from({ length: members }, (_, i) => `m${i}`)
   const clientUrl = (i: number): string => `http://127.0.0.1:${ports[i]}`
   const peerUrl = (i: number): string => `http://127.0.0.1:${ports[members + i]}`
   const initialCluster = names.map((name, i) => `${name}=${peerUrl(i)}`).join(',')
   const endpoints = names.map((_, i) => clientUrl(i))
-  const logFiles = names.map((_, i) => join(dir, `etcd-m${i}-${attempt}.log`))
+  // A fresh directory per start: etcd ignores --initial-cluster when a data dir already holds a
+  // member, so reusing one from an earlier run would never form the new cluster.
+  const runDir = join(dir, token)
+  mkdirSync(runDir, { recursive: true })
+  const logFiles = names.map((_, i) => join(runDir, `m${i}.log`))
 
   const children: ChildProcess[] = []
   const spawnErrors: (Error | undefined)[] = []
@@ -271,7 +276,7 @@ async function startOnce(
           binary,
           [
             '--name', name,
-            '--data-dir', join(dir, `m${i}-${attempt}.etcd`),
+            '--data-dir', join(runDir, `m${i}.etcd`),
             '--listen-client-urls', clientUrl(i),
             '--advertise-client-urls', clientUrl(i),
             '--listen-peer-urls', peerUrl(i),

@@ -20,6 +20,8 @@ export interface WorkloadSpec {
   readonly keySpace: number
   /** PRNG seed. */
   readonly seed: number
+  /** Untimed warm-up before the timed phase, seconds. */
+  readonly warmupSeconds: number
 }
 
 /** Parameters of {@link standardWorkloads}. */
@@ -34,6 +36,8 @@ export interface StandardOptions {
   readonly keySpace?: number
   /** PRNG seed. Default 1. */
   readonly seed?: number
+  /** Untimed warm-up per workload, seconds. Default 1. */
+  readonly warmupSeconds?: number
 }
 
 /** The KV benchmark's workloads: put, then linearizable get, with the same clients and value size. */
@@ -46,6 +50,7 @@ export function standardWorkloads(options: StandardOptions = {}): WorkloadSpec[]
     valueBytes,
     keySpace: options.keySpace ?? 10_000,
     seed: options.seed ?? 1,
+    warmupSeconds: options.warmupSeconds ?? 1,
   }
   return [
     { label: `put ${clients}c ${valueBytes}B`, kind: 'put', ...common },
@@ -79,6 +84,7 @@ export async function runSuite(
       valueBytes: spec.valueBytes,
       keySpace: spec.keySpace,
       seed: spec.seed,
+      warmupSeconds: spec.warmupSeconds,
     })
     const done = { row: toRow(result, spec.label), result }
     onResult?.(done)

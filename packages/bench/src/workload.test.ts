@@ -93,3 +93,21 @@ test('the key index is stored big-endian after the spread byte', () => {
   assert.deepEqual([...key.subarray(1)], [0, 0, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06])
   assert.deepEqual([...benchKey(0).subarray(1)], [0, 0, 0, 0, 0, 0, 0, 0])
 })
+
+test('warm-up runs before the timed phase and is not counted', async () => {
+  let puts = 0
+  const counting: KvTarget = {
+    name: 'counting',
+    async put() {
+      puts++
+      await new Promise((resolve) => setImmediate(resolve))
+    },
+    async get() {
+      return undefined
+    },
+    async close() {},
+  }
+  const result = await runWorkload(counting, { kind: 'put', clients: 4, ops: 50, warmupSeconds: 0.1 })
+  assert.equal(result.ops, 50)
+  assert.ok(puts > 50, `warm-up should have issued puts too (${puts})`)
+})

@@ -22,6 +22,12 @@ export interface WorkloadOptions {
   readonly kind: WorkloadKind
   /** Seed of the PRNG that picks keys and value bytes, so runs are repeatable. Default 1. */
   readonly seed?: number
+  /**
+   * Seconds of untimed warm-up with the same clients and operation before the timed phase (JIT,
+   * connections, caches); its results are discarded, except that its failures are ignored too.
+   * Default 0.
+   */
+  readonly warmupSeconds?: number
   /** Clients used to preload the key space for 'get' (untimed). Defaults to `clients`. */
   readonly preloadClients?: number
   /**
@@ -155,6 +161,26 @@ export async function runWorkload(target: KvTarget, options: WorkloadOptions): P
   const valueAt = (i: number): Uint8Array => values[i % values.length] as Uint8Array
 
   if (kind === 'get') await preload(target, keySpace, options.preloadClients ?? clients, valueAt)
+
+  const warmupSeconds = options.warmupSeconds ?? 0
+  if (!(warmupSeconds >= 0)) throw new WorkloadError(`warmupSeconds must be non-negative, got ${warmupSeconds}`)
+  if (warmupSeconds > 0) {
+    const warmRandom = seededRandom((options.seed ?? 1) ^ 0x5bd1e995)
+    const warmEnd = process.hrtime.bigint() + BigInt(Math.round(warmupSeconds * 1e9))
+    let n = 0
+    const warm = async (): Promise<void> => {
+      while (process.hrtime.bigint() < warmEnd) {
+        const key = benchKey(Math.floor(warmRandom() * keySpace))
+        try {
+          if (kind === 'put') await target.put(key, valueAt(n++))
+          else await target.get(key)
+        } catch {
+          // warm-up failures do not count; the timed phase will show them
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: clients }, warm))
+  }
 
   const samples = new Float64Array(Math.min(maxSamples, Number.isFinite(maxOps) ? maxOps : maxSamples))
   let sampleCount = 0
