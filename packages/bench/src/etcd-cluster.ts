@@ -309,13 +309,18 @@ async function startOnce(
 async function waitReady(
   children: ChildProcess[],
   spawnErrors: (Error | undefined)[],
-  endpoints: string[], logFiles: string[], timeoutMs: number): Promise<void> {
+  endpoints: string[],
+  logFiles: string[],
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
   while (Date.now() < deadline) {
     children.forEach((child, i) => {
       const spawnError = spawnErrors[i]
-      if (spawnError !== undefined) throw new EtcdStartError(`cannot run etcd member ${i}: ${spawnError.message}`, { cause: spawnError })
+      if (spawnError !== undefined) {
+        throw new EtcdStartError(`cannot run etcd member ${i}: ${spawnError.message}`, { cause: spawnError })
+      }
       if (child.exitCode !== null || child.signalCode !== null) {
         const log = logFiles[i] as string
         throw new EtcdStartError(
