@@ -234,8 +234,11 @@ export class Replica {
           const result = await this.applyCommand(w, env.command, ts)
           if (env.nodeId === this.nodeId && env.proposalId !== 0) results.push([env.proposalId, result])
         }
+        // Built after the commands ran: it must carry the last timestamp they used.
+        w.ops.push({ type: 'put', key: replicaStateKey(this.rangeId), value: encodeReplicaState(next()) })
       },
-      { extraOps: [{ type: 'put', key: replicaStateKey(this.rangeId), value: encodeReplicaState(next()) }] },
+      // Ranges are disjoint, so the applies of many replicas may share one engine write.
+      { shareBatch: true },
     )
     this.state = next()
     for (const [id, result] of results) {

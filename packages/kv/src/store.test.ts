@@ -8,6 +8,8 @@ import { open, type Engine } from '@mrdb/storage'
 import { KvErrorCode } from './errors.js'
 import type { RangeDescriptor } from './range-descriptor.js'
 import { Store } from './store.js'
+import { decodeReplicaState, replicaStateKey } from './replica-state.js'
+import { MvccStore } from '@mrdb/storage'
 import { waitFor } from './testing/wait.js'
 
 const b = (s: string) => Buffer.from(s)
@@ -156,6 +158,24 @@ test('lease reads, when enabled, serve linearizable reads on the leader', async 
     for (let i = 0; i < 20; i++) {
       await l.write(1, { kind: 'put', key: b('lease'), value: b(String(i)) })
       assert.equal(text(await l.get(1, b('lease'))), String(i))
+    }
+  } finally {
+    await c.stop()
+  }
+})
+
+test('the persisted replica state carries the timestamp of the last write it applied', async () => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    const l = c.leader(1)!
+    await Promise.all(Array.from({ length: 20 }, (_, i) => l.write(1, { kind: 'put', key: b('abc'), value: b(String(i)) })))
+    for (const [id, engine] of c.engines) {
+      await waitFor(`node ${id} applied`, () => c.stores.get(id)!.replica(1).appliedIndex === l.replica(1).appliedIndex)
+      const state = decodeReplicaState((await engine.get(replicaStateKey(1)))!)
+      const mvcc = new MvccStore(engine)
+      const newest = text(await mvcc.get(b('abc'), state.lastTs))
+      assert.notEqual(text(await mvcc.get(b('abc'), state.lastTs - 1n)), newest, `node ${id}: the newest version was committed at lastTs exactly`)
     }
   } finally {
     await c.stop()

@@ -307,3 +307,23 @@ test('GC keeps what reads at or above the safe point need and removes the rest',
     assert.equal(left, 1 + 5, 'the latest record of k and its five history versions from v5 on')
   })
 })
+
+test('writers that share a batch all land together; a failing one writes nothing; others run alone', async () => {
+  await withStore(async (engine) => {
+    const mvcc = new MvccStore(engine)
+    const writes = Array.from({ length: 10 }, (_, i) =>
+      mvcc.write(async (w) => {
+        if (i === 3) throw new Error('this one fails')
+        await w.put(`g${i}`, `v${i}`, 10n)
+      }, { shareBatch: true, extraOps: [{ type: 'put', key: `meta${i}`, value: 'x' }] }),
+    )
+    const alone = mvcc.put('alone', 'v', 10n)
+    const results = await Promise.allSettled([...writes, alone])
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', ...Array(7).fill('fulfilled')])
+    for (let i = 0; i < 10; i++) {
+      assert.equal(text(await mvcc.get(`g${i}`, 20n)), i === 3 ? undefined : `v${i}`)
+      assert.equal(text(await engine.get(`meta${i}`)), i === 3 ? undefined : 'x')
+    }
+    assert.equal(text(await mvcc.get('alone', 20n)), 'v')
+  })
+})

@@ -75,7 +75,24 @@ export interface MvccWriteOptions {
   sync?: boolean
   /** Engine operations written in the same atomic batch (e.g. a replica's applied index). */
   extraOps?: BatchOp[]
+  /**
+   * May share one engine batch with other queued writers that set it too (group commit: one
+   * engine write for the applies of many ranges). Such writers must touch disjoint keys, as
+   * replicas of different ranges do: a writer does not see what another wrote in the same
+   * batch. Without it a writer is written on its own.
+   */
+  shareBatch?: boolean
 }
+
+interface QueuedWrite {
+  fn: (w: MvccWriter) => Promise<void>
+  options: MvccWriteOptions
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+/** Most engine operations one group commit carries before it is written. */
+const GROUP_OPS_LIMIT = 10_000
 
 /** How many keys a GC pass handles per batch before it yields to writers. */
 const GC_CHUNK = 512
@@ -88,7 +105,8 @@ const GC_CHUNK = 512
  */
 export class MvccStore {
   private readonly prefix: Uint8Array
-  private writeQueue: Promise<unknown> = Promise.resolve()
+  private readonly queue: QueuedWrite[] = []
+  private pumping = false
 
   constructor(
     private readonly engine: Engine,
@@ -167,18 +185,57 @@ export class MvccStore {
   }
 
   /**
-   * Runs `fn` with a writer whose changes are written in one atomic engine batch (with
-   * `extraOps`) when it returns; if it throws, nothing is written. Calls are serialized.
+   * Runs `fn` with a writer whose changes (with `extraOps`) are written atomically when it
+   * returns; if it throws, nothing of it is written. Calls run one at a time, in order;
+   * queued calls with `shareBatch` are written together in one engine batch.
    */
   write(fn: (w: MvccWriter) => Promise<void>, options: MvccWriteOptions = {}): Promise<void> {
-    const run = async () => {
-      const writer = new MvccWriter(this.engine, this.prefix)
-      await fn(writer)
-      await this.engine.batch([...writer.ops, ...(options.extraOps ?? [])], { sync: options.sync })
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ fn, options, resolve, reject })
+      void this.pump()
+    })
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return
+    this.pumping = true
+    try {
+      while (this.queue.length > 0) await this.commitGroup()
+    } finally {
+      this.pumping = false
     }
-    const result = this.writeQueue.then(run, run)
-    this.writeQueue = result.catch(() => {})
-    return result
+  }
+
+  /** Runs the next writer, and the sharing writers queued after it if it shares, then writes them in one batch. */
+  private async commitGroup(): Promise<void> {
+    const ops: BatchOp[] = []
+    const done: QueuedWrite[] = []
+    let sync = false
+    let sharing = true
+    while (this.queue.length > 0 && ops.length < GROUP_OPS_LIMIT && sharing) {
+      const item = this.queue[0]!
+      if (!item.options.shareBatch && done.length > 0) break
+      this.queue.shift()
+      sharing = item.options.shareBatch === true
+      const writer = new MvccWriter(this.engine, this.prefix)
+      try {
+        await item.fn(writer)
+      } catch (err) {
+        item.reject(err)
+        continue
+      }
+      ops.push(...writer.ops, ...(item.options.extraOps ?? []))
+      sync ||= item.options.sync === true
+      done.push(item)
+    }
+    if (done.length === 0) return
+    try {
+      await this.engine.batch(ops, { sync })
+    } catch (err) {
+      for (const item of done) item.reject(err)
+      return
+    }
+    for (const item of done) item.resolve()
   }
 
   /** The state of the transaction at `startTs`, read from its primary key; `nowTs` decides lock expiry. */
