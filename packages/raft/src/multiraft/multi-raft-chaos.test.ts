@@ -1,12 +1,16 @@
 // The simulator's safety properties, rechecked at the multiraft level: many groups per node,
 // real timers, the in-memory network dropping and delaying frames, partitions, and hosts
-// that stop and restart from their logs. Per group, every node must apply the same
-// sequence (one is a prefix of the other), and every write a leader applied must be on
-// every node once the faults heal.
+// that stop and restart from their logs. Checked every round, per group: at most one leader
+// per term (election safety), and its log holds everything applied anywhere (leader
+// completeness); stored logs that agree on an entry's term agree on its data
+// and on everything before it (log matching); every node applies the same sequence (state
+// machine safety). At the end: every write a leader applied is on every node once the
+// faults heal (nothing acknowledged is lost).
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SeededRng } from '../core/rng.js'
+import type { MemoryStorage } from '../core/storage.js'
 import { MemoryNetwork } from '../transport/memory-transport.js'
 import { MemoryLogWriter, RecordingStateMachine } from '../testing/memory-log.js'
 import { MultiRaft } from './multi-raft.js'
@@ -46,6 +50,23 @@ class ChaosNode {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** Two stored logs holding an entry of the same index and term hold the same entries up to it. */
+function assertLogsMatch(group: number, a: MemoryStorage, b: MemoryStorage): void {
+  const lo = Math.max(a.firstIndex(), b.firstIndex())
+  const hi = Math.min(a.lastIndex(), b.lastIndex())
+  if (hi < lo) return
+  const ea = a.entries(lo, hi + 1, Infinity)
+  const eb = b.entries(lo, hi + 1, Infinity)
+  // From the highest index where the terms agree, everything below must be identical.
+  let i = ea.length - 1
+  while (i >= 0 && ea[i]!.term !== eb[i]!.term) i--
+  for (; i >= 0; i--) {
+    const x = ea[i]!
+    const y = eb[i]!
+    assert.ok(x.term === y.term && Buffer.compare(x.data, y.data) === 0, `group ${group}: logs differ at ${x.index} below a matching entry`)
+  }
+}
+
 function isPrefix(a: string[], b: string[]): boolean {
   return a.every((x, i) => b[i] === x)
 }
@@ -55,6 +76,7 @@ test('multiraft under faults: per-group apply order agrees on every node and ack
   const network = new MemoryNetwork()
   const nodes = NODES.map((id) => new ChaosNode(id, network))
   const acknowledged = new Map<number, Set<string>>()
+  const leaders = new Map<string, number>()
   try {
     for (const n of nodes) await n.start(n.id)
     let proposal = 0
@@ -90,10 +112,27 @@ test('multiraft under faults: per-group apply order agrees on every node and ack
         })
       }
       await sleep(15)
-      // Safety at every round: one node's applied sequence is a prefix of another's.
       for (let g = 1; g <= GROUPS; g++) {
+        // Election safety.
+        for (const n of nodes) {
+          const st = n.host?.hasGroup(g) ? n.host.status(g) : undefined
+          if (st?.state !== 'leader') continue
+          const key = `${g}/${st.term}`
+          const other = leaders.get(key)
+          assert.ok(other === undefined || other === n.id, `group ${g}: nodes ${other} and ${n.id} both led term ${st.term}`)
+          leaders.set(key, n.id)
+          // Leader completeness: its log holds every index any node has applied.
+          const applied = Math.max(...nodes.map((m) => m.machines.get(g)!.appliedIndex))
+          assert.ok(n.log.storage(g).lastIndex() >= applied, `group ${g}: leader ${n.id} of term ${st.term} lacks applied entries up to ${applied}`)
+        }
+        // Log matching, over the stored logs.
+        const logs = nodes.map((n) => n.log.storage(g))
+        for (let a = 0; a < logs.length; a++) {
+          for (let b = a + 1; b < logs.length; b++) assertLogsMatch(g, logs[a]!, logs[b]!)
+        }
+        // State machine safety: one node's applied sequence is a prefix of another's.
         const seqs = nodes.map((n) => n.machines.get(g)!.applied)
-        for (const a of seqs) for (const b of seqs) assert.ok(isPrefix(a, b) || isPrefix(b, a), `group ${g}: nodes applied diverging sequences`)
+        for (const x of seqs) for (const y of seqs) assert.ok(isPrefix(x, y) || isPrefix(y, x), `group ${g}: nodes applied diverging sequences`)
       }
     }
     // Heal everything; every acknowledged write must reach every node.
