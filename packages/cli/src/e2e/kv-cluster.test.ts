@@ -52,6 +52,21 @@ test('3 node processes: writes through any node, read-your-writes, kill -9 a lea
     assert.equal(failed.succeeded, false)
     assert.equal(text(failed.current), 'w1')
 
+    // Garbage and malformed requests on the command stream: answered with codes or dropped; the node serves on.
+    const raw = new Client(cluster.address(1), credentials.createInsecure())
+    const junk = raw.makeBidiStreamRequest('/mrdb.kv.Kv/Commands', (b: Buffer) => b, (b: Buffer) => b)
+    const answers: string[] = []
+    junk.on('data', (b: Buffer) => answers.push(b.toString()))
+    junk.on('error', () => {})
+    junk.write(Buffer.from(JSON.stringify([{ id: 1, op: 'nope', body: {} }, { id: 2, op: 'get', body: null }, { id: 3, op: 'put', body: { rangeId: -1 } }])))
+    await waitFor('answers to malformed requests', () => answers.length > 0, 5000)
+    const codes = answers.flatMap((a) => (JSON.parse(a) as Array<{ body: { error?: { code: string } } }>).map((r) => r.body.error?.code))
+    assert.deepEqual(codes.sort(), ['INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'INVALID_ARGUMENT'])
+    junk.write(Buffer.from('this is not json'))
+    junk.end()
+    raw.close()
+    assert.equal(text(await client.get('k7')), 'v7', 'the node still serves')
+
     // Bad input through the CLI: a clear error with a code and a non-zero exit, no stack trace.
     await assert.rejects(cluster.mrdb(['kv', 'scan', '--limit', 'zero', '--host', cluster.address(1)]), (e: { stderr?: string; exitCode?: number }) => {
       return e.exitCode === 1 && /^error: INVALID_ARGUMENT: --limit must be a positive integer/.test(e.stderr ?? '') && !/\bat \S+:\d+/.test(e.stderr ?? '')

@@ -7,7 +7,8 @@ import { compareBytes } from '@mrdb/storage'
 import { KvError, KvErrorCode } from '../errors.js'
 import { descriptorFromJson, rangeContains, type RangeDescriptor } from '../range-descriptor.js'
 import type { KeyValue } from '../replica.js'
-import { KV_SERVICE, fromWire, toWire, type RangesResponse, type WireResponse } from '../service/protocol.js'
+import { KV_SERVICE, fromWire, toWire, type CommandOp, type RangesResponse, type WireResponse } from '../service/protocol.js'
+import { CommandStream } from './command-stream.js'
 import { unaryCall } from '../service/unary-call.js'
 
 /** Options of a {@link KvClient}. */
@@ -26,6 +27,11 @@ interface CachedRange {
 /** Keys as the client accepts them. */
 export type KeyLike = Uint8Array | string
 
+/** Request and response bodies of an operation, as its unary method defines them. */
+type Bodies<Op extends CommandOp> = (typeof KV_SERVICE)[Op] extends MethodDefinition<infer Req, infer Res> ? [Req, Res] : never
+type RequestOf<Op extends CommandOp> = Bodies<Op>[0]
+type ResponseOf<Op extends CommandOp> = Bodies<Op>[1]
+
 const toBytes = (k: KeyLike): Uint8Array => (typeof k === 'string' ? Buffer.from(k) : k)
 const MAX_BACKOFF_MS = 500
 
@@ -34,6 +40,7 @@ export class KvClient {
   private ranges: CachedRange[] = []
   private readonly nodes = new Map<number, string>()
   private readonly channels = new Map<string, Client>()
+  private readonly streams = new Map<string, CommandStream>()
   private readonly timeoutMs: number
   private rotation = 0
 
@@ -45,7 +52,7 @@ export class KvClient {
   /** The value of `key`, read linearizably. */
   async get(key: KeyLike): Promise<Uint8Array | undefined> {
     const k = toBytes(key)
-    const res = await this.route(k, KV_SERVICE.get, (rangeId) => ({ rangeId, key: toWire(k) }), true)
+    const res = await this.route(k, 'get', (rangeId) => ({ rangeId, key: toWire(k) }), true)
     return res.value === undefined ? undefined : fromWire(res.value)
   }
 
@@ -53,13 +60,13 @@ export class KvClient {
   async put(key: KeyLike, value: KeyLike): Promise<void> {
     const k = toBytes(key)
     const v = toWire(toBytes(value))
-    await this.route(k, KV_SERVICE.put, (rangeId) => ({ rangeId, key: toWire(k), value: v }), true)
+    await this.route(k, 'put', (rangeId) => ({ rangeId, key: toWire(k), value: v }), true)
   }
 
   /** Deletes `key`. */
   async delete(key: KeyLike): Promise<void> {
     const k = toBytes(key)
-    await this.route(k, KV_SERVICE.delete, (rangeId) => ({ rangeId, key: toWire(k) }), true)
+    await this.route(k, 'delete', (rangeId) => ({ rangeId, key: toWire(k) }), true)
   }
 
   /**
@@ -75,7 +82,7 @@ export class KvClient {
       expected: expected === undefined ? undefined : toWire(toBytes(expected)),
       value: value === undefined ? undefined : toWire(toBytes(value)),
     })
-    const res = await this.route(k, KV_SERVICE.cas, req, false)
+    const res = await this.route(k, 'cas', req, false)
     return { succeeded: res.succeeded === true, current: res.current === undefined ? undefined : fromWire(res.current) }
   }
 
@@ -95,7 +102,7 @@ export class KvClient {
     }
     await Promise.all(
       [...byRange.values()].map((group) =>
-        this.route(group[0]!.key, KV_SERVICE.batch, (rangeId) => ({ rangeId, writes: group.map((w) => ({ key: toWire(w.key), value: w.value })) }), true),
+        this.route(group[0]!.key, 'batch', (rangeId) => ({ rangeId, writes: group.map((w) => ({ key: toWire(w.key), value: w.value })) }), true),
       ),
     )
   }
@@ -107,7 +114,7 @@ export class KvClient {
     const rows: KeyValue[] = []
     let from = s
     while (rows.length < limit) {
-      const { range, res } = await this.routeWithRange(from, KV_SERVICE.scan, (rangeId) => ({ rangeId, start: toWire(from), end: toWire(e), limit: limit - rows.length }), true)
+      const { range, res } = await this.routeWithRange(from, 'scan', (rangeId) => ({ rangeId, start: toWire(from), end: toWire(e), limit: limit - rows.length }), true)
       for (const [k, v] of res.pairs ?? []) rows.push([fromWire(k), fromWire(v)])
       const next = range.endKey
       if (next.length === 0 || (e.length > 0 && compareBytes(next, e) >= 0)) break
@@ -120,7 +127,7 @@ export class KvClient {
   async deleteRange(start: KeyLike, end: KeyLike): Promise<number> {
     const s = toBytes(start)
     const e = toBytes(end)
-    const res = await this.route(s, KV_SERVICE.deleteRange, (rangeId) => ({ rangeId, start: toWire(s), end: toWire(e) }), true)
+    const res = await this.route(s, 'deleteRange', (rangeId) => ({ rangeId, start: toWire(s), end: toWire(e) }), true)
     return res.deleted ?? 0
   }
 
@@ -155,20 +162,22 @@ export class KvClient {
 
   /** Closes every connection. */
   close(): void {
+    for (const s of this.streams.values()) s.close()
+    this.streams.clear()
     for (const c of this.channels.values()) c.close()
     this.channels.clear()
   }
 
-  private async route<Req, Res extends WireResponse>(key: Uint8Array, method: MethodDefinition<Req, Res>, request: (rangeId: number) => Req, retryAmbiguous: boolean): Promise<Res> {
-    return (await this.routeWithRange(key, method, request, retryAmbiguous)).res
+  private async route<Op extends CommandOp>(key: Uint8Array, op: Op, request: (rangeId: number) => RequestOf<Op>, retryAmbiguous: boolean): Promise<ResponseOf<Op>> {
+    return (await this.routeWithRange(key, op, request, retryAmbiguous)).res
   }
 
-  private async routeWithRange<Req, Res extends WireResponse>(
+  private async routeWithRange<Op extends CommandOp>(
     key: Uint8Array,
-    method: MethodDefinition<Req, Res>,
-    request: (rangeId: number) => Req,
+    op: Op,
+    request: (rangeId: number) => RequestOf<Op>,
     retryAmbiguous: boolean,
-  ): Promise<{ range: RangeDescriptor; res: Res }> {
+  ): Promise<{ range: RangeDescriptor; res: ResponseOf<Op> }> {
     const deadline = Date.now() + this.timeoutMs
     let lastError: KvError | undefined
     for (let attempt = 0; ; attempt++) {
@@ -190,9 +199,9 @@ export class KvClient {
         lastError = new KvError(KvErrorCode.UNAVAILABLE, `no address for node ${target}`)
         continue
       }
-      let res: Res
+      let res: ResponseOf<Op>
       try {
-        res = await this.call(address, method, request(cached.descriptor.rangeId), deadline)
+        res = (await this.streamTo(address).send(op, request(cached.descriptor.rangeId), deadline)) as ResponseOf<Op>
       } catch (err) {
         const grpcCode = (err as ServiceError).code
         const sent = grpcCode !== GrpcStatus.UNAVAILABLE
@@ -201,7 +210,7 @@ export class KvClient {
         if (sent && !retryAmbiguous) throw lastError
         continue
       }
-      const e = res.error
+      const e = (res as WireResponse).error
       if (!e) return { range: cached.descriptor, res }
       lastError = new KvError(e.code, e.message, e.leaderHint)
       switch (e.code) {
@@ -241,9 +250,19 @@ export class KvClient {
   }
 
   private call<Req, Res>(address: string, method: MethodDefinition<Req, Res>, request: Req, deadline: number): Promise<Res> {
+    return unaryCall(this.channel(address), method, request, deadline)
+  }
+
+  private streamTo(address: string): CommandStream {
+    let s = this.streams.get(address)
+    if (!s) this.streams.set(address, (s = new CommandStream(this.channel(address))))
+    return s
+  }
+
+  private channel(address: string): Client {
     let channel = this.channels.get(address)
     if (!channel) this.channels.set(address, (channel = new Client(address, credentials.createInsecure())))
-    return unaryCall(channel, method, request, deadline)
+    return channel
   }
 }
 

@@ -2,7 +2,7 @@
 // names, which must lead the range. Bad requests get INVALID_ARGUMENT; nothing is thrown
 // past this boundary.
 
-import type { Server, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js'
+import type { Server, ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js'
 import { KvError, KvErrorCode } from '../errors.js'
 import { descriptorToJson, type RangeDescriptor } from '../range-descriptor.js'
 import { toKvError, type CommandResult } from '../replica.js'
@@ -13,6 +13,15 @@ import {
   toWire,
   type BatchRequest,
   type CasRequest,
+  type CommandOp,
+  type CommandRequest,
+  type CommandResponse,
+  type CasResponse,
+  type DeleteRangeResponse,
+  type GetResponse,
+  type ChecksumResponse,
+  type RangesResponse,
+  type ScanResponse,
   type KeyRequest,
   type PutRequest,
   type RangeRequest,
@@ -31,14 +40,39 @@ export interface ClusterView {
 
 /** Adds the KV service for `store` to a gRPC server. */
 export function addKvService(server: Server, store: Store, cluster: ClusterView): void {
+  const ops = dataOperations(store)
   const impl: UntypedServiceImplementation = {
-    get: handle(async (req: KeyRequest) => {
+    get: handle(ops.get),
+    put: handle(ops.put),
+    delete: handle(ops.delete),
+    cas: handle(ops.cas),
+    scan: handle(ops.scan),
+    deleteRange: handle(ops.deleteRange),
+    batch: handle(ops.batch),
+    ranges: handle(async (): Promise<RangesResponse> => ({
+      ranges: cluster.ranges().map((d) => {
+        const local = store.raft.hasGroup(d.rangeId)
+        const leaderNodeId = local ? (store.raft.nodeOf(d.rangeId, store.raft.leaderOf(d.rangeId)) ?? 0) : 0
+        return { descriptor: descriptorToJson(local ? store.replica(d.rangeId).descriptor : d), leaderNodeId }
+      }),
+      nodes: cluster.nodes(),
+    })),
+    checksum: handle(async (req: RangeRequest): Promise<ChecksumResponse> => store.replica(rangeId(req)).checksum()),
+    commands: (call: ServerDuplexStream<CommandRequest[], CommandResponse[]>) => serveCommands(call, ops),
+  }
+  server.addService(KV_SERVICE, impl)
+}
+
+/** The data operations, shared by the unary methods and the command stream. */
+function dataOperations(store: Store): Record<CommandOp, (req: never) => Promise<WireResponse>> {
+  return {
+    get: async (req: KeyRequest): Promise<GetResponse> => {
       const value = await store.get(rangeId(req), key(req.key))
       return value === undefined ? {} : { value: toWire(value) }
-    }),
-    put: handle(async (req: PutRequest) => writeResult(await store.write(rangeId(req), { kind: 'put', key: key(req.key), value: bytes(req.value, 'value') }))),
-    delete: handle(async (req: KeyRequest) => writeResult(await store.write(rangeId(req), { kind: 'delete', key: key(req.key) }))),
-    cas: handle(async (req: CasRequest) => {
+    },
+    put: async (req: PutRequest) => writeResult(await store.write(rangeId(req), { kind: 'put', key: key(req.key), value: bytes(req.value, 'value') })),
+    delete: async (req: KeyRequest) => writeResult(await store.write(rangeId(req), { kind: 'delete', key: key(req.key) })),
+    cas: async (req: CasRequest): Promise<CasResponse> => {
       const r = await store.write(rangeId(req), {
         kind: 'cas',
         key: key(req.key),
@@ -47,47 +81,73 @@ export function addKvService(server: Server, store: Store, cluster: ClusterView)
       })
       if (!r.ok) return { error: wireError(r.error) }
       return { succeeded: r.succeeded, current: r.current === undefined ? undefined : toWire(r.current) }
-    }),
-    scan: handle(async (req: SpanRequest) => {
+    },
+    scan: async (req: SpanRequest): Promise<ScanResponse> => {
       const rows = await store.scan(rangeId(req), bytes(req.start ?? '', 'start'), bytes(req.end ?? '', 'end'), limit(req.limit))
       return { pairs: rows.map(([k, v]) => [toWire(k), toWire(v)] as [string, string]) }
-    }),
-    deleteRange: handle(async (req: SpanRequest) => {
+    },
+    deleteRange: async (req: SpanRequest): Promise<DeleteRangeResponse> => {
       const r = await store.write(rangeId(req), { kind: 'deleteRange', start: bytes(req.start ?? '', 'start'), end: bytes(req.end ?? '', 'end') })
       return r.ok ? { deleted: r.deleted } : { error: wireError(r.error) }
-    }),
-    batch: handle(async (req: BatchRequest) => {
+    },
+    batch: async (req: BatchRequest) => {
       if (!Array.isArray(req.writes) || req.writes.length === 0) throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'writes must be a non-empty array')
       const writes = req.writes.map((w) => ({ key: key(w?.key), value: w.value === undefined ? undefined : bytes(w.value, 'value') }))
       return writeResult(await store.write(rangeId(req), { kind: 'batch', writes }))
-    }),
-    ranges: handle(async () => ({
-      ranges: cluster.ranges().map((d) => {
-        const local = store.raft.hasGroup(d.rangeId)
-        const leaderNodeId = local ? (store.raft.nodeOf(d.rangeId, store.raft.leaderOf(d.rangeId)) ?? 0) : 0
-        return { descriptor: descriptorToJson(local ? store.replica(d.rangeId).descriptor : d), leaderNodeId }
-      }),
-      nodes: cluster.nodes(),
-    })),
-    checksum: handle(async (req: RangeRequest) => store.replica(rangeId(req)).checksum()),
+    },
   }
-  server.addService(KV_SERVICE, impl)
 }
 
-function handle<Req, Res>(fn: (req: Req) => Promise<Res>) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    let request: Req
-    try {
-      request = call.request
-      if (request === null || typeof request !== 'object') throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'request body must be an object')
-    } catch (err) {
-      callback(null, { error: wireError(toKvError(err)) } as unknown as Res)
-      return
+/** Serves one command stream: runs every request as it arrives, answers each in the next batch out. */
+function serveCommands(call: ServerDuplexStream<CommandRequest[], CommandResponse[]>, ops: Record<CommandOp, (req: never) => Promise<WireResponse>>): void {
+  let out: CommandResponse[] = []
+  let flushScheduled = false
+  const flush = () => {
+    flushScheduled = false
+    if (out.length === 0 || call.destroyed) return
+    const batch = out
+    out = []
+    call.write(batch)
+  }
+  const answer = (id: number, body: WireResponse) => {
+    out.push({ id, body })
+    if (!flushScheduled) {
+      flushScheduled = true
+      setImmediate(flush)
     }
-    fn(request).then(
-      (res) => callback(null, res),
-      (err) => callback(null, { error: wireError(toKvError(err)) } as unknown as Res),
-    )
+  }
+  call.on('data', (requests: unknown) => {
+    if (!Array.isArray(requests)) return
+    for (const r of requests as Array<Partial<CommandRequest> | null>) {
+      const id = r?.id
+      if (typeof id !== 'number') continue
+      const op = typeof r?.op === 'string' && Object.hasOwn(ops, r.op) ? ops[r.op as CommandOp] : undefined
+      if (!op) {
+        answer(id, { error: { code: KvErrorCode.INVALID_ARGUMENT, message: `unknown operation ${String(r?.op)}` } })
+        continue
+      }
+      void runOperation(op, r?.body).then((body) => answer(id, body))
+    }
+  })
+  call.on('error', () => {
+    // the client went away; its requests' outcomes are unknown to it, as with any dropped call
+  })
+  call.on('end', () => call.end())
+}
+
+/** Runs an operation on a request body; every failure becomes an error body. */
+async function runOperation(fn: (req: never) => Promise<WireResponse>, request: unknown): Promise<WireResponse> {
+  try {
+    if (request === null || typeof request !== 'object') throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'request body must be an object')
+    return await fn(request as never)
+  } catch (err) {
+    return { error: wireError(toKvError(err)) }
+  }
+}
+/** A unary handler running `fn` on the request; failures become error bodies, never gRPC errors. */
+function handle(fn: (req: never) => Promise<WireResponse>) {
+  return (call: ServerUnaryCall<unknown, WireResponse>, callback: sendUnaryData<WireResponse>): void => {
+    void runOperation(fn, call.request).then((res) => callback(null, res))
   }
 }
 

@@ -86,6 +86,38 @@ export function jsonMethod<Req, Res>(service: string, name: string): MethodDefin
 
 const method = <Req, Res>(name: string) => jsonMethod<Req, Res>('mrdb.kv.Kv', name)
 
+/** The data operations a command stream carries; each has the unary method of the same name's bodies. */
+export type CommandOp = 'get' | 'put' | 'delete' | 'cas' | 'scan' | 'deleteRange' | 'batch'
+
+/** One request on a command stream; `id` matches it with its response. */
+export interface CommandRequest {
+  id: number
+  op: CommandOp
+  body: unknown
+}
+
+/** One response on a command stream. */
+export interface CommandResponse {
+  id: number
+  body: WireResponse
+}
+
+/**
+ * The command stream (TiKV calls its twin BatchCommands): one long-lived bidirectional
+ * stream per client and node; each message carries many requests, or many responses, so the
+ * per-call cost of gRPC is paid once per batch instead of once per request. Responses go out
+ * as soon as they are ready, in any order.
+ */
+const commands: MethodDefinition<CommandRequest[], CommandResponse[]> = {
+  path: '/mrdb.kv.Kv/Commands',
+  requestStream: true,
+  responseStream: true,
+  requestSerialize: (v) => Buffer.from(JSON.stringify(v)),
+  requestDeserialize: (b) => JSON.parse(b.toString('utf8')) as CommandRequest[],
+  responseSerialize: (v) => Buffer.from(JSON.stringify(v)),
+  responseDeserialize: (b) => JSON.parse(b.toString('utf8')) as CommandResponse[],
+}
+
 /** The KV service's methods. */
 export const KV_SERVICE = {
   get: method<KeyRequest, GetResponse>('Get'),
@@ -97,6 +129,7 @@ export const KV_SERVICE = {
   batch: method<BatchRequest, WireResponse>('Batch'),
   ranges: method<Record<string, never>, RangesResponse>('Ranges'),
   checksum: method<RangeRequest, ChecksumResponse>('RangeChecksum'),
+  commands,
 } satisfies ServiceDefinition
 
 /** Bytes to the wire. */
