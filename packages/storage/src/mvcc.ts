@@ -82,6 +82,18 @@ export interface MvccWriteOptions {
    * batch. Without it a writer is written on its own.
    */
   shareBatch?: boolean
+  /**
+   * Records read ahead with {@link MvccStore.readRecords}, so the writer does not wait for
+   * reads inside the write queue. Only for writers whose keys no other writer touches in the
+   * meantime (the contract of `shareBatch`).
+   */
+  prefetched?: PrefetchedRecords
+}
+
+/** Latest records of some keys, read ahead of a write; see {@link MvccStore.readRecords}. */
+export class PrefetchedRecords {
+  /** @internal */
+  constructor(readonly records: ReadonlyMap<string, LatestRecord | undefined>) {}
 }
 
 interface QueuedWrite {
@@ -217,7 +229,7 @@ export class MvccStore {
       if (!item.options.shareBatch && done.length > 0) break
       this.queue.shift()
       sharing = item.options.shareBatch === true
-      const writer = new MvccWriter(this.engine, this.prefix)
+      const writer = new MvccWriter(this.engine, this.prefix, item.options.prefetched)
       try {
         await item.fn(writer)
       } catch (err) {
@@ -236,6 +248,18 @@ export class MvccStore {
       return
     }
     for (const item of done) item.resolve()
+  }
+
+  /** Reads the latest records of `keys` in one engine call, for a later {@link write}. */
+  async readRecords(keys: readonly Uint8Array[]): Promise<PrefetchedRecords> {
+    const records = new Map<string, LatestRecord | undefined>()
+    if (keys.length === 0) return new PrefetchedRecords(records)
+    const raws = await this.engine.getMany(keys.map((k) => latestKey(this.prefix, k)))
+    keys.forEach((k, i) => {
+      const raw = raws[i]
+      records.set(toHex(k), raw === undefined ? undefined : decodeLatest(raw))
+    })
+    return new PrefetchedRecords(records)
   }
 
   /** The state of the transaction at `startTs`, read from its primary key; `nowTs` decides lock expiry. */
@@ -364,14 +388,17 @@ export class MvccWriter {
   /** Engine operations accumulated so far, written by {@link MvccStore.write}. */
   readonly ops: BatchOp[] = []
   private readonly pending = new Map<string, LatestRecord | undefined>()
-  /** Records read ahead by {@link prefetch}, as stored before this writer changed them. */
-  private readonly prefetched = new Map<string, LatestRecord | undefined>()
+  /** Records read ahead of this write, as stored before it changed them. */
+  private readonly prefetched: ReadonlyMap<string, LatestRecord | undefined>
 
   /** @internal */
   constructor(
     private readonly engine: Engine,
     private readonly prefix: Uint8Array,
-  ) {}
+    prefetched?: PrefetchedRecords,
+  ) {
+    this.prefetched = prefetched?.records ?? new Map()
+  }
 
   /** Writes a version committed at `ts`. Fails on a lock (KEY_LOCKED) or a version at or after ts (WRITE_CONFLICT). */
   async put(key: BytesLike, value: BytesLike, ts: Timestamp): Promise<void> {
@@ -461,20 +488,6 @@ export class MvccWriter {
     const rec = await this.record(k)
     if (rec?.lock && rec.lock.kind !== 'lock') throw new KeyLockedError(k, rec.lock)
     return rec?.version?.value
-  }
-
-  /**
-   * Reads the records of many keys in one engine call, so that the writes that follow do not
-   * each wait for a read of their own. Purely an optimization: results are the same without it.
-   */
-  async prefetch(keys: readonly Uint8Array[]): Promise<void> {
-    const todo = keys.filter((k) => !this.pending.has(toHex(k)) && !this.prefetched.has(toHex(k)))
-    if (todo.length === 0) return
-    const raws = await this.engine.getMany(todo.map((k) => latestKey(this.prefix, k)))
-    todo.forEach((k, i) => {
-      const raw = raws[i]
-      this.prefetched.set(toHex(k), raw === undefined ? undefined : decodeLatest(raw))
-    })
   }
 
   /** @internal The key's latest record as this writer sees it. */
