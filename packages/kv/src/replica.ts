@@ -113,6 +113,7 @@ export class Replica {
         this.pending.delete(proposalId)
         resolve({ ok: false, error: new KvError(KvErrorCode.TIMEOUT, `write to range ${this.rangeId} did not apply within ${timeoutMs} ms; it may or may not have`) })
       }, timeoutMs)
+      timer.unref() // a waiting proposal must not keep a stopping node's process alive
       this.pending.set(proposalId, { resolve, timer })
       try {
         this.raft.propose(this.rangeId, data)
