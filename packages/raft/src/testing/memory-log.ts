@@ -41,11 +41,14 @@ export class MemoryLogWriter implements RaftLogWriter {
 export class RecordingStateMachine implements GroupStateMachine {
   readonly applied: string[] = []
   appliedIndex = 1
+  /** The term of every entry applied (or restored) here, by index. */
+  readonly appliedTerms = new Map<number, number>()
 
   async restore(snapshot: Snapshot): Promise<void> {
     this.applied.length = 0
     if (snapshot.data.length > 0) this.applied.push(...new TextDecoder().decode(snapshot.data).split('\n'))
     this.appliedIndex = snapshot.metadata.index
+    this.appliedTerms.set(snapshot.metadata.index, snapshot.metadata.term)
   }
 
   async apply(entries: readonly Entry[]): Promise<void> {
@@ -53,10 +56,12 @@ export class RecordingStateMachine implements GroupStateMachine {
       if (e.index !== this.appliedIndex + 1) throw new Error(`applied ${e.index} after ${this.appliedIndex}`)
       if (e.data.length > 0) this.applied.push(new TextDecoder().decode(e.data))
       this.appliedIndex = e.index
+      this.appliedTerms.set(e.index, e.term)
     }
   }
 
   async applyConfChange(entry: Entry): Promise<void> {
     this.appliedIndex = entry.index
+    this.appliedTerms.set(entry.index, entry.term)
   }
 }
