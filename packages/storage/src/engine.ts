@@ -315,21 +315,21 @@ function levelRange(options: ScanOptions): Record<string, unknown> {
   return range
 }
 
-/** Validates a key: bytes or string, non-empty, at most {@link MAX_KEY_SIZE} bytes. */
-export function checkKey(key: unknown): Uint8Array {
+/** Validates a key: bytes or string, non-empty, at most `max` bytes (default {@link MAX_KEY_SIZE}). */
+export function checkKey(key: unknown, max = MAX_KEY_SIZE): Uint8Array {
   const bytes = toBytes(key, StorageErrorCode.INVALID_KEY, 'key')
   if (bytes.length === 0) throw new StorageError(StorageErrorCode.INVALID_KEY, 'key must not be empty')
-  if (bytes.length > MAX_KEY_SIZE) {
-    throw new StorageError(StorageErrorCode.TOO_LARGE, `key of ${bytes.length} bytes is over the ${MAX_KEY_SIZE}-byte limit`)
+  if (bytes.length > max) {
+    throw new StorageError(StorageErrorCode.TOO_LARGE, `key of ${bytes.length} bytes is over the ${max}-byte limit`)
   }
   return bytes
 }
 
-/** Validates a value: bytes or string, at most {@link MAX_VALUE_SIZE} bytes. */
-export function checkValue(value: unknown): Uint8Array {
+/** Validates a value: bytes or string, at most `max` bytes (default {@link MAX_VALUE_SIZE}). */
+export function checkValue(value: unknown, max = MAX_VALUE_SIZE): Uint8Array {
   const bytes = toBytes(value, StorageErrorCode.INVALID_VALUE, 'value')
-  if (bytes.length > MAX_VALUE_SIZE) {
-    throw new StorageError(StorageErrorCode.TOO_LARGE, `value of ${bytes.length} bytes is over the ${MAX_VALUE_SIZE}-byte limit`)
+  if (bytes.length > max) {
+    throw new StorageError(StorageErrorCode.TOO_LARGE, `value of ${bytes.length} bytes is over the ${max}-byte limit`)
   }
   return bytes
 }

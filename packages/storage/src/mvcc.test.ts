@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { open, type Engine } from './engine.js'
 import { StorageError, StorageErrorCode } from './errors.js'
-import { KeyLockedError, MvccStore, type TxnStatus } from './mvcc.js'
+import { KeyLockedError, MAX_MVCC_KEY_SIZE, MAX_MVCC_VALUE_SIZE, MvccStore, type TxnStatus } from './mvcc.js'
 import type { MutationKind } from './mvcc-record.js'
 import { composeTimestamp, MAX_TIMESTAMP } from './timestamp.js'
 import { SeededRandom } from './testing/random.js'
@@ -90,6 +90,49 @@ test('a failed write callback writes nothing, and extra ops share the batch', as
     assert.equal(text(await engine.get('applied')), '7')
     await assert.rejects(mvcc.put('x', '2', 'nope' as never), hasCode(StorageErrorCode.INVALID_ARGUMENT))
     await assert.rejects(mvcc.write((w) => w.prewrite({ key: 'y', kind: 'put', value: 'v' }, 'y', 20n, -1)), hasCode(StorageErrorCode.INVALID_ARGUMENT))
+  })
+})
+
+test('atomic undoes everything a failing step wrote, and the writer goes on', async () => {
+  await withStore(async (engine) => {
+    const mvcc = new MvccStore(engine)
+    await mvcc.write((w) => w.prewrite({ key: 'locked', kind: 'put', value: 'v' }, 'locked', 5n, 1000))
+    await mvcc.write(async (w) => {
+      await w.put('a', 'before', 10n)
+      await assert.rejects(
+        w.atomic(async () => {
+          await w.put('a', 'inside', 11n)
+          await w.put('b', 'inside', 11n)
+          await w.put('locked', 'x', 11n) // meets the lock
+        }),
+        KeyLockedError,
+      )
+      assert.equal(text(await w.latest('a')), 'before')
+      assert.equal(await w.latest('b'), undefined)
+      await w.atomic(() => w.put('c', 'kept', 12n))
+    })
+    assert.equal(text(await mvcc.get('a', 100n)), 'before')
+    assert.equal(await mvcc.get('b', 100n), undefined)
+    assert.equal(text(await mvcc.get('c', 100n)), 'kept')
+    // The undone put of 'a' at 11 left no history behind: the version at 10 is the only one.
+    assert.equal(await mvcc.get('a', 9n), undefined)
+  })
+})
+
+test('MVCC keys and values are limited so that every engine key and record they make fits', async () => {
+  await withStore(async (engine) => {
+    const mvcc = new MvccStore(engine)
+    // The worst case for escaping: every byte 0x00. Its history key must still fit the engine.
+    const longest = new Uint8Array(MAX_MVCC_KEY_SIZE)
+    await mvcc.put(longest, 'v1', 10n)
+    await mvcc.put(longest, 'v2', 20n)
+    await mvcc.write((w) => w.prewrite({ key: longest, kind: 'put', value: 'v3' }, longest, 30n, 1000))
+    await mvcc.write((w) => w.rollback(longest, 30n))
+    assert.equal(text(await mvcc.get(longest, 15n)), 'v1')
+    await assert.rejects(mvcc.put(new Uint8Array(MAX_MVCC_KEY_SIZE + 1), 'v', 40n), hasCode(StorageErrorCode.TOO_LARGE))
+    await assert.rejects(mvcc.put('k', new Uint8Array(MAX_MVCC_VALUE_SIZE + 1), 40n), hasCode(StorageErrorCode.TOO_LARGE))
+    await assert.rejects(mvcc.readRecords([new Uint8Array(MAX_MVCC_KEY_SIZE + 1)]), hasCode(StorageErrorCode.TOO_LARGE))
+    assert.throws(() => new MvccStore(engine, { prefix: new Uint8Array(17) }), hasCode(StorageErrorCode.INVALID_ARGUMENT))
   })
 })
 

@@ -1,5 +1,5 @@
 import { compareBytes, concatBytes, prefixEnd, toHex, type BytesLike } from './bytes.js'
-import { checkKey, checkValue, type BatchOp, type Engine, type Entry } from './engine.js'
+import { checkKey, checkValue, MAX_KEY_SIZE, MAX_VALUE_SIZE, type BatchOp, type Engine, type Entry } from './engine.js'
 import { StorageError, StorageErrorCode, fromLevelError } from './errors.js'
 import { decodeBytesPart, encodeBytesPart } from './key-codec.js'
 import {
@@ -19,6 +19,31 @@ import { checkTimestamp, MAX_TIMESTAMP, physicalMs, type Timestamp } from './tim
 
 /** The key prefix MVCC data lives under by default, apart from the Raft log's 0x01. */
 export const DEFAULT_MVCC_PREFIX = Uint8Array.of(0x02)
+
+/** Longest MVCC prefix a store accepts. */
+const MAX_PREFIX_SIZE = 16
+/** Engine bytes a history or rollback key adds to its user key, beyond the prefix and the escaping. */
+const KEY_FRAMING = 1 + 2 + 8
+/**
+ * Largest user key MVCC accepts: its history key (prefix, tag, the key escaped to at most
+ * twice its length, a timestamp) must still fit the engine's {@link MAX_KEY_SIZE}.
+ */
+export const MAX_MVCC_KEY_SIZE = Math.floor((MAX_KEY_SIZE - MAX_PREFIX_SIZE - KEY_FRAMING) / 2 / 64) * 64
+/**
+ * Largest value MVCC accepts: a key's record may hold a committed value and a lock's value
+ * at once, and must fit the engine's {@link MAX_VALUE_SIZE}.
+ */
+export const MAX_MVCC_VALUE_SIZE = MAX_VALUE_SIZE / 4
+
+/** Validates an MVCC user key (non-empty, at most {@link MAX_MVCC_KEY_SIZE} bytes). */
+export function checkMvccKey(key: unknown): Uint8Array {
+  return checkKey(key, MAX_MVCC_KEY_SIZE)
+}
+
+/** Validates an MVCC value (at most {@link MAX_MVCC_VALUE_SIZE} bytes). */
+export function checkMvccValue(value: unknown): Uint8Array {
+  return checkValue(value, MAX_MVCC_VALUE_SIZE)
+}
 
 const LATEST = 0x6d // 'm'
 const HISTORY = 0x68 // 'h'
@@ -105,6 +130,8 @@ interface QueuedWrite {
 
 /** Most engine operations one group commit carries before it is written. */
 const GROUP_OPS_LIMIT = 10_000
+/** Most bytes (keys and values) one group commit carries, well inside the engine's batch limit. */
+const GROUP_BYTES_LIMIT = 64 * 1024 * 1024
 
 /** How many keys a GC pass handles per batch before it yields to writers. */
 const GC_CHUNK = 512
@@ -125,6 +152,9 @@ export class MvccStore {
     options: { prefix?: Uint8Array } = {},
   ) {
     this.prefix = options.prefix ?? DEFAULT_MVCC_PREFIX
+    if (this.prefix.length > MAX_PREFIX_SIZE) {
+      throw new StorageError(StorageErrorCode.INVALID_ARGUMENT, `MVCC prefix must be at most ${MAX_PREFIX_SIZE} bytes, got ${this.prefix.length}`)
+    }
   }
 
   /** The value of `key` as of `ts`: its newest version with commitTs ≤ ts. Meets a lock → KeyLockedError. */
@@ -132,7 +162,7 @@ export class MvccStore {
     // Not `async`: a read of a current version settles with one promise beyond the engine's.
     let k: Uint8Array
     try {
-      k = checkKey(key)
+      k = checkMvccKey(key)
       checkTimestamp(ts, 'read timestamp')
     } catch (err) {
       return Promise.reject(err)
@@ -151,8 +181,8 @@ export class MvccStore {
   async *scan(options: MvccScanOptions): AsyncGenerator<Entry> {
     const ts = checkTimestamp(options.ts, 'read timestamp')
     const base = Uint8Array.of(...this.prefix, LATEST)
-    const gte = options.start === undefined ? base : concatBytes(base, checkKey(options.start))
-    const lt = options.end === undefined ? prefixEnd(base)! : concatBytes(base, checkKey(options.end))
+    const gte = options.start === undefined ? base : concatBytes(base, checkMvccKey(options.start))
+    const lt = options.end === undefined ? prefixEnd(base)! : concatBytes(base, checkMvccKey(options.end))
     const limit = options.limit ?? Infinity
     if (limit <= 0) return
     let yielded = 0
@@ -182,7 +212,7 @@ export class MvccStore {
 
   /** The lock on `key`, if any. */
   async lockOf(key: BytesLike): Promise<Lock | undefined> {
-    const raw = await this.engine.get(this.latestKey(checkKey(key)))
+    const raw = await this.engine.get(this.latestKey(checkMvccKey(key)))
     return raw === undefined ? undefined : decodeLatest(raw).lock
   }
 
@@ -224,7 +254,8 @@ export class MvccStore {
     const done: QueuedWrite[] = []
     let sync = false
     let sharing = true
-    while (this.queue.length > 0 && ops.length < GROUP_OPS_LIMIT && sharing) {
+    let bytes = 0
+    while (this.queue.length > 0 && ops.length < GROUP_OPS_LIMIT && bytes < GROUP_BYTES_LIMIT && sharing) {
       const item = this.queue[0]!
       if (!item.options.shareBatch && done.length > 0) break
       this.queue.shift()
@@ -236,7 +267,9 @@ export class MvccStore {
         item.reject(err)
         continue
       }
-      ops.push(...writer.ops, ...(item.options.extraOps ?? []))
+      const itemOps = [...writer.ops, ...(item.options.extraOps ?? [])]
+      for (const op of itemOps) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0)
+      ops.push(...itemOps)
       sync ||= item.options.sync === true
       done.push(item)
     }
@@ -254,7 +287,7 @@ export class MvccStore {
   async readRecords(keys: readonly Uint8Array[]): Promise<PrefetchedRecords> {
     const records = new Map<string, LatestRecord | undefined>()
     if (keys.length === 0) return new PrefetchedRecords(records)
-    const raws = await this.engine.getMany(keys.map((k) => latestKey(this.prefix, k)))
+    const raws = await this.engine.getMany(keys.map((k) => latestKey(this.prefix, checkMvccKey(k))))
     keys.forEach((k, i) => {
       const raw = raws[i]
       records.set(toHex(k), raw === undefined ? undefined : decodeLatest(raw))
@@ -264,7 +297,7 @@ export class MvccStore {
 
   /** The state of the transaction at `startTs`, read from its primary key; `nowTs` decides lock expiry. */
   async checkTxnStatus(primary: BytesLike, startTs: Timestamp, nowTs: Timestamp): Promise<TxnStatus> {
-    const k = checkKey(primary)
+    const k = checkMvccKey(primary)
     const reader = new MvccWriter(this.engine, this.prefix)
     const rec = await reader.record(k)
     if (rec?.lock?.startTs === startTs) {
@@ -388,6 +421,8 @@ export class MvccWriter {
   /** Engine operations accumulated so far, written by {@link MvccStore.write}. */
   readonly ops: BatchOp[] = []
   private readonly pending = new Map<string, LatestRecord | undefined>()
+  /** While {@link atomic} runs: how to restore `pending` (key, had an entry, its value), oldest first. */
+  private undo: Array<[string, boolean, LatestRecord | undefined]> | undefined
   /** Records read ahead of this write, as stored before it changed them. */
   private readonly prefetched: ReadonlyMap<string, LatestRecord | undefined>
 
@@ -400,14 +435,38 @@ export class MvccWriter {
     this.prefetched = prefetched?.records ?? new Map()
   }
 
+  /**
+   * Runs `fn` against this writer all or nothing: if it throws, every change it made is
+   * undone before the error propagates, and the writer stays usable. Calls do not nest.
+   */
+  async atomic<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.undo) throw new StorageError(StorageErrorCode.INVALID_ARGUMENT, 'MvccWriter.atomic calls do not nest')
+    const opsBefore = this.ops.length
+    const undo: Array<[string, boolean, LatestRecord | undefined]> = []
+    this.undo = undo
+    try {
+      return await fn()
+    } catch (err) {
+      this.ops.length = opsBefore
+      for (let i = undo.length - 1; i >= 0; i--) {
+        const [id, had, rec] = undo[i]!
+        if (had) this.pending.set(id, rec)
+        else this.pending.delete(id)
+      }
+      throw err
+    } finally {
+      this.undo = undefined
+    }
+  }
+
   /** Writes a version committed at `ts`. Fails on a lock (KEY_LOCKED) or a version at or after ts (WRITE_CONFLICT). */
   async put(key: BytesLike, value: BytesLike, ts: Timestamp): Promise<void> {
-    await this.writeCommitted(checkKey(key), checkValue(value), ts)
+    await this.writeCommitted(checkMvccKey(key), checkMvccValue(value), ts)
   }
 
   /** Deletes as of `ts`; same conflicts as {@link put}. */
   async delete(key: BytesLike, ts: Timestamp): Promise<void> {
-    await this.writeCommitted(checkKey(key), undefined, ts)
+    await this.writeCommitted(checkMvccKey(key), undefined, ts)
   }
 
   /**
@@ -417,8 +476,8 @@ export class MvccWriter {
    * the transaction was already rolled back here.
    */
   async prewrite(mutation: Mutation, primary: BytesLike, startTs: Timestamp, ttlMs: number): Promise<void> {
-    const k = checkKey(mutation.key)
-    const primaryKey = checkKey(primary)
+    const k = checkMvccKey(mutation.key)
+    const primaryKey = checkMvccKey(primary)
     checkTimestamp(startTs, 'start timestamp')
     if (!Number.isInteger(ttlMs) || ttlMs < 0 || ttlMs > 0xffff_ffff) {
       throw new StorageError(StorageErrorCode.INVALID_ARGUMENT, `lock TTL must be a 32-bit count of ms, got ${ttlMs}`)
@@ -426,7 +485,7 @@ export class MvccWriter {
     if (mutation.kind !== 'put' && mutation.kind !== 'delete' && mutation.kind !== 'lock') {
       throw new StorageError(StorageErrorCode.INVALID_ARGUMENT, `mutation kind must be put, delete or lock, got ${String(mutation.kind)}`)
     }
-    const value = mutation.kind === 'put' ? checkValue(mutation.value) : undefined
+    const value = mutation.kind === 'put' ? checkMvccValue(mutation.value) : undefined
     const rec = await this.record(k)
     if (rec?.lock) {
       if (rec.lock.startTs === startTs) return
@@ -446,7 +505,7 @@ export class MvccWriter {
    * Fails with TXN_NOT_FOUND when its lock is gone without a commit (rolled back or never written).
    */
   async commit(key: BytesLike, startTs: Timestamp, commitTs: Timestamp): Promise<void> {
-    const k = checkKey(key)
+    const k = checkMvccKey(key)
     checkTimestamp(startTs, 'start timestamp')
     checkTimestamp(commitTs, 'commit timestamp')
     if (commitTs <= startTs) {
@@ -471,7 +530,7 @@ export class MvccWriter {
    * late prewrite cannot succeed. Fails with ALREADY_COMMITTED if it committed here.
    */
   async rollback(key: BytesLike, startTs: Timestamp): Promise<void> {
-    const k = checkKey(key)
+    const k = checkMvccKey(key)
     checkTimestamp(startTs, 'start timestamp')
     const rec = await this.record(k)
     if (rec?.lock?.startTs === startTs) {
@@ -484,7 +543,7 @@ export class MvccWriter {
 
   /** The newest committed value of `key` as this writer sees it (its own changes included). Meets a lock → KeyLockedError. */
   async latest(key: BytesLike): Promise<Uint8Array | undefined> {
-    const k = checkKey(key)
+    const k = checkMvccKey(key)
     const rec = await this.record(k)
     if (rec?.lock && rec.lock.kind !== 'lock') throw new KeyLockedError(k, rec.lock)
     return rec?.version?.value
@@ -536,7 +595,9 @@ export class MvccWriter {
 
   private setRecord(k: Uint8Array, rec: LatestRecord): void {
     const empty = rec.version === undefined && rec.lock === undefined
-    this.pending.set(toHex(k), empty ? undefined : rec)
+    const id = toHex(k)
+    this.undo?.push([id, this.pending.has(id), this.pending.get(id)])
+    this.pending.set(id, empty ? undefined : rec)
     const key = latestKey(this.prefix, k)
     this.ops.push(empty ? { type: 'del', key } : { type: 'put', key, value: encodeLatest(rec) })
   }
