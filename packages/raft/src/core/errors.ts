@@ -21,6 +21,8 @@ export const RaftErrorCode = {
   CONF_CHANGE_INVALID: 'ERR_CONF_CHANGE_INVALID',
   /** The Config passed to RawNode is not usable. */
   CONFIG_INVALID: 'ERR_CONFIG_INVALID',
+  /** The host was stopped, or stopped itself after a failure it cannot go on from (e.g. a failed log write). */
+  STOPPED: 'ERR_STOPPED',
   /** Internal state contradicts a Raft invariant: a bug or corrupted storage. */
   INVARIANT_VIOLATED: 'ERR_RAFT_INVARIANT_VIOLATED',
 } as const

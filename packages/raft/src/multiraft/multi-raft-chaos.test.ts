@@ -113,14 +113,17 @@ test('multiraft under faults: per-group apply order agrees on every node and ack
         } catch {
           continue
         }
-        // Acknowledged once this leader applies it (as a client would be told).
-        void leader.host!.waitApplied(g, leader.host!.status(g).commit + 1).then(() => {
-          if (leader.machines.get(g)!.applied.includes(value)) {
-            const set = acknowledged.get(g) ?? new Set<string>()
-            set.add(value)
-            acknowledged.set(g, set)
-          }
-        })
+        // Acknowledged once this leader applies it (as a client would be told); not if it stops first.
+        void leader.host!.waitApplied(g, leader.host!.status(g).commit + 1).then(
+          () => {
+            if (leader.machines.get(g)!.applied.includes(value)) {
+              const set = acknowledged.get(g) ?? new Set<string>()
+              set.add(value)
+              acknowledged.set(g, set)
+            }
+          },
+          () => undefined,
+        )
       }
       await sleep(15)
       for (let g = 1; g <= GROUPS; g++) {

@@ -1,26 +1,62 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { RaftErrorCode } from '../core/errors.js'
 import { SeededRng } from '../core/rng.js'
 import { MemoryNetwork } from '../transport/memory-transport.js'
+import type { RaftFrame, Transport } from '../transport/transport.js'
 import { MemoryLogWriter, RecordingStateMachine } from '../testing/memory-log.js'
 import { MultiRaft } from './multi-raft.js'
+import type { MultiRaftOptions } from './multi-raft.js'
+import type { LogUpdate } from './types.js'
 
 const TICK_MS = 10
 
 interface Node {
   id: number
   host: MultiRaft
-  log: MemoryLogWriter
+  log: FailingLogWriter
+  /** This node's outgoing frames pass through it (tests drop messages with it). */
+  transport: FilteringTransport
   machines: Map<number, RecordingStateMachine>
 }
 
+/** A MemoryLogWriter whose writes throw once `failure` is set, like a dying disk. */
+class FailingLogWriter extends MemoryLogWriter {
+  failure: Error | undefined
+
+  override async write(updates: readonly LogUpdate[], sync: boolean): Promise<void> {
+    if (this.failure) throw this.failure
+    return super.write(updates, sync)
+  }
+}
+
+/** A transport that drops the outgoing group messages `drop` selects, and passes everything else on. */
+class FilteringTransport implements Transport {
+  drop: (msg: RaftFrame['messages'][number]) => boolean = () => false
+
+  constructor(private readonly inner: Transport) {}
+
+  start(...args: Parameters<Transport['start']>): Promise<void> {
+    return this.inner.start(...args)
+  }
+
+  send(frame: RaftFrame): void {
+    this.inner.send({ ...frame, messages: frame.messages.filter((m) => !this.drop(m)) })
+  }
+
+  close(): Promise<void> {
+    return this.inner.close()
+  }
+}
+
 /** Starts `nodeIds` hosting `groups` groups (ids 1..groups), replica id = node id. */
-async function cluster(network: MemoryNetwork, nodeIds: number[], groups: number): Promise<Node[]> {
+async function cluster(network: MemoryNetwork, nodeIds: number[], groups: number, options: Partial<MultiRaftOptions> = {}): Promise<Node[]> {
   const peers = new Map(nodeIds.map((id) => [id, id]))
   const nodes: Node[] = []
   for (const id of nodeIds) {
-    const log = new MemoryLogWriter()
-    const host = new MultiRaft({ nodeId: id, transport: network.transport(id), logWriter: log, rng: new SeededRng(id), tickMs: TICK_MS, sync: false })
+    const log = new FailingLogWriter()
+    const transport = new FilteringTransport(network.transport(id))
+    const host = new MultiRaft({ nodeId: id, transport, logWriter: log, rng: new SeededRng(id), tickMs: TICK_MS, sync: false, ...options })
     const machines = new Map<number, RecordingStateMachine>()
     for (let g = 1; g <= groups; g++) {
       const sm = new RecordingStateMachine()
@@ -28,7 +64,7 @@ async function cluster(network: MemoryNetwork, nodeIds: number[], groups: number
       host.addGroup({ groupId: g, replicaId: id, peers, storage: log.storage(g, nodeIds), stateMachine: sm, applied: 1 })
     }
     await host.start()
-    nodes.push({ id, host, log, machines })
+    nodes.push({ id, host, log, transport, machines })
   }
   return nodes
 }
@@ -46,6 +82,25 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): P
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** How a promise settles, or 'pending' if it has not within `timeoutMs` (generous: only a hang hits it). */
+async function outcome<T>(p: Promise<T>, timeoutMs = 5_000): Promise<{ value: T } | { error: unknown } | 'pending'> {
+  let timer: NodeJS.Timeout | undefined
+  const pending = new Promise<'pending'>((r) => (timer = setTimeout(() => r('pending'), timeoutMs)))
+  try {
+    return await Promise.race([p.then((value) => ({ value }), (error: unknown) => ({ error })), pending])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function assertRejectedWith(o: Awaited<ReturnType<typeof outcome>>, code: string, what: string): void {
+  assert.ok(o !== 'pending', `${what} never settled`)
+  assert.ok('error' in o, `${what} resolved instead of failing`)
+  assert.equal((o.error as { code?: unknown }).code, code, `${what} failed with ${String(o.error)}`)
+}
+
+const allQuiesced = (nodes: Node[]) => () => nodes.every((n) => n.host.groupIds().every((g) => n.host.isQuiesced(g)))
 
 function leaderNode(nodes: Node[], group: number): Node | undefined {
   return nodes.find((n) => n.host.hasGroup(group) && n.host.status(group).state === 'leader')
@@ -129,6 +184,52 @@ test('readIndex answers at or past every write acknowledged before it, on leader
     assert.ok(atFollower >= committed)
     await follower.host.waitApplied(1, atFollower)
     assert.ok(follower.machines.get(1)!.applied.includes('x'), 'a follower that waits for the read index sees the write')
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
+test('stop() fails pending reads and applied-waiters with ERR_STOPPED; later calls fail at once', async () => {
+  const network = new MemoryNetwork()
+  const nodes = await cluster(network, [1, 2, 3], 1)
+  try {
+    nodes[0]!.host.campaign(1)
+    await waitFor('leader', () => leaderNode(nodes, 1) !== undefined)
+    const follower = nodes.find((n) => n !== leaderNode(nodes, 1))!
+    network.partition([follower.id], nodes.filter((n) => n !== follower).map((n) => n.id))
+    const read = follower.host.readIndex(1) // forwarded into the partition: no answer comes
+    const applied = follower.host.waitApplied(1, 1_000)
+    await follower.host.stop()
+    assertRejectedWith(await outcome(read), RaftErrorCode.STOPPED, 'a pending readIndex')
+    assertRejectedWith(await outcome(applied), RaftErrorCode.STOPPED, 'a pending waitApplied')
+
+    assertRejectedWith(await outcome(follower.host.readIndex(1)), RaftErrorCode.STOPPED, 'readIndex after stop')
+    assertRejectedWith(await outcome(follower.host.waitApplied(1, 1_000)), RaftErrorCode.STOPPED, 'waitApplied after stop')
+    assert.throws(() => follower.host.propose(1, new TextEncoder().encode('late')), (e: { code?: unknown }) => e.code === RaftErrorCode.STOPPED)
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
+test('a failed log write stops the host: pending reads and applied-waiters fail with ERR_STOPPED', async () => {
+  const network = new MemoryNetwork()
+  const nodes = await cluster(network, [1, 2, 3], 1)
+  try {
+    nodes[0]!.host.campaign(1)
+    await waitFor('leader', () => leaderNode(nodes, 1) !== undefined)
+    const leader = leaderNode(nodes, 1)!
+    const diskError = new Error('disk on fire')
+    leader.log.failure = diskError
+    const applied = leader.host.waitApplied(1, leader.host.status(1).commit + 1)
+    const read = leader.host.readIndex(1)
+    leader.host.propose(1, new TextEncoder().encode('never durable')) // its write throws
+    assertRejectedWith(await outcome(applied), RaftErrorCode.STOPPED, 'a pending waitApplied')
+    // The read's heartbeat round needs another loop iteration, which never comes.
+    assertRejectedWith(await outcome(read), RaftErrorCode.STOPPED, 'a pending readIndex')
+    const late = await outcome(leader.host.readIndex(1))
+    assertRejectedWith(late, RaftErrorCode.STOPPED, 'readIndex after the loop failed')
+    assert.equal(((late as { error: { cause?: unknown } }).error).cause, diskError, 'the error names what stopped the host')
+    assert.throws(() => leader.host.propose(1, new TextEncoder().encode('late')), (e: { code?: unknown }) => e.code === RaftErrorCode.STOPPED)
   } finally {
     await stopAll(nodes)
   }

@@ -3,7 +3,8 @@
 // message in one frame per destination node (heartbeats coalesced), applies committed
 // entries, then advances. Idle groups quiesce: no ticks, no heartbeats, until a proposal
 // or a message wakes them; node-level liveness (any frame from a node) lets a quiesced
-// follower notice that its leader's node died.
+// follower notice that its leader's node died. A failed log write stops the host for good:
+// like stop(), it fails every caller still waiting, and every later call, with ERR_STOPPED.
 
 import { decodeConfChange } from '../core/confchange/codec.js'
 import type { RaftLogger } from '../core/config.js'
@@ -76,7 +77,7 @@ interface Group {
   /** ReadIndex requests waiting for their ReadState, by context. */
   readonly reads: Map<string, { resolve: (index: number) => void; reject: (err: Error) => void; deadlineTick: number }>
   /** Callers waiting for the applied index to reach a value. */
-  readonly appliedWaiters: Array<{ index: number; resolve: () => void }>
+  readonly appliedWaiters: Array<{ index: number; resolve: () => void; reject: (err: Error) => void }>
   applied: number
 }
 
@@ -97,7 +98,10 @@ export class MultiRaft {
   private timer: NodeJS.Timeout | undefined
   private loopScheduled = false
   private looping = false
-  private stopped = false
+  /** Why the host stopped (stop() or a failed loop run); once set, it does no more work. */
+  private stopReason: { message: string; cause?: unknown } | undefined
+  /** The run of stop(), shared by repeated calls. */
+  private closing: Promise<void> | undefined
   private readContext = 0
   /** Tick at which each peer node was last heard from (any frame). */
   private readonly lastHeard = new Map<number, number>()
@@ -135,14 +139,40 @@ export class MultiRaft {
     this.timer = setInterval(() => this.tick(), this.o.tickMs)
   }
 
-  /** Stops ticking and the transport; pending reads fail. Waits for the current loop run. */
-  async stop(): Promise<void> {
-    if (this.stopped) return
-    this.stopped = true
-    if (this.timer) clearInterval(this.timer)
-    await this.idle
-    for (const g of this.groups.values()) failReads(g, new RaftError(RaftErrorCode.PROPOSAL_DROPPED, 'node is stopping'))
+  /**
+   * Stops ticking and the transport, after the current loop run. Pending reads and
+   * applied-waiters fail with ERR_STOPPED, and so do later proposals, reads and waits.
+   */
+  stop(): Promise<void> {
+    this.closing ??= this.close()
+    return this.closing
+  }
+
+  private async close(): Promise<void> {
+    this.halt(`multiraft node ${this.o.nodeId} is stopped`)
+    // A failed run has been logged and has halted the host already.
+    await this.idle.catch(() => undefined)
+    this.failAllWaiters()
     await this.o.transport.close()
+  }
+
+  /** Stops all work for good: no more ticks, frames or loop runs. The first reason stays. */
+  private halt(message: string, cause?: unknown): void {
+    this.stopReason ??= { message, cause }
+    if (this.timer) clearInterval(this.timer)
+  }
+
+  private get stopped(): boolean {
+    return this.stopReason !== undefined
+  }
+
+  private stoppedError(): RaftError {
+    const reason = this.stopReason ?? { message: `multiraft node ${this.o.nodeId} is stopped` }
+    return new RaftError(RaftErrorCode.STOPPED, reason.message, { cause: reason.cause })
+  }
+
+  private failAllWaiters(): void {
+    for (const g of this.groups.values()) failWaiters(g, this.stoppedError())
   }
 
   /** Hosts a group. Its storage must already hold what the core needs to restart. */
@@ -183,7 +213,7 @@ export class MultiRaft {
     if (!g) return
     this.groups.delete(groupId)
     this.dirty.delete(g)
-    failReads(g, new RaftError(RaftErrorCode.PROPOSAL_DROPPED, `group ${groupId} was removed from this node`))
+    failWaiters(g, new RaftError(RaftErrorCode.PROPOSAL_DROPPED, `group ${groupId} was removed from this node`))
   }
 
   /** Whether this node hosts the group. */
@@ -206,30 +236,33 @@ export class MultiRaft {
     return this.groups.get(groupId)?.peers.get(replicaId)
   }
 
-  /** Proposes a command; throws a RaftError with code ERR_PROPOSAL_DROPPED if it cannot be accepted now. */
+  /**
+   * Proposes a command; throws a RaftError with code ERR_PROPOSAL_DROPPED if it cannot be
+   * accepted now, ERR_STOPPED once the host stopped.
+   */
   propose(groupId: number, data: Uint8Array): void {
-    const g = this.wake(this.group(groupId))
+    const g = this.wake(this.liveGroup(groupId))
     g.raw.propose(data)
     this.markDirty(g)
   }
 
   /** Proposes a membership change (one in flight at a time). */
   proposeConfChange(groupId: number, cc: ConfChangeV2): void {
-    const g = this.wake(this.group(groupId))
+    const g = this.wake(this.liveGroup(groupId))
     g.raw.proposeConfChange(cc)
     this.markDirty(g)
   }
 
   /** Asks the group's leader to hand leadership to replica `to`. */
   transferLeader(groupId: number, to: number): void {
-    const g = this.wake(this.group(groupId))
+    const g = this.wake(this.liveGroup(groupId))
     g.raw.transferLeader(to)
     this.markDirty(g)
   }
 
   /** Starts an election for this node's replica now. */
   campaign(groupId: number): void {
-    const g = this.wake(this.group(groupId))
+    const g = this.wake(this.liveGroup(groupId))
     g.raw.campaign()
     this.markDirty(g)
   }
@@ -237,9 +270,11 @@ export class MultiRaft {
   /**
    * A linearizable read point: resolves with a commit index that covers every write
    * acknowledged before the call, once the group's leader confirmed it still leads.
-   * Rejects with ERR_PROPOSAL_DROPPED if no answer comes within two election timeouts.
+   * Rejects with ERR_PROPOSAL_DROPPED if no answer comes within two election timeouts,
+   * with ERR_STOPPED once the host stopped.
    */
   readIndex(groupId: number): Promise<number> {
+    if (this.stopped) return Promise.reject(this.stoppedError())
     const g = this.wake(this.group(groupId))
     const key = `${this.o.nodeId}:${++this.readContext}`
     return new Promise<number>((resolve, reject) => {
@@ -249,11 +284,15 @@ export class MultiRaft {
     })
   }
 
-  /** Resolves once the group's state machine has applied `index`. */
+  /**
+   * Resolves once the group's state machine has applied `index`. Rejects with ERR_STOPPED
+   * once the host stopped, and with ERR_PROPOSAL_DROPPED if the group is removed first.
+   */
   waitApplied(groupId: number, index: number): Promise<void> {
+    if (this.stopped) return Promise.reject(this.stoppedError())
     const g = this.group(groupId)
     if (g.applied >= index) return Promise.resolve()
-    return new Promise((resolve) => g.appliedWaiters.push({ index, resolve }))
+    return new Promise((resolve, reject) => g.appliedWaiters.push({ index, resolve, reject }))
   }
 
   /** The core's view of a group (role, term, leader, commit, progress on the leader). */
@@ -418,10 +457,10 @@ export class MultiRaft {
         this.looping = false
       }
     })()
-    this.idle.catch(() => {
-      // reported above; the node cannot go on safely after a failed log write
-      this.stopped = true
-      if (this.timer) clearInterval(this.timer)
+    this.idle.catch((err: unknown) => {
+      // Logged above. The node cannot go on safely after a failed log write.
+      this.halt(`multiraft node ${this.o.nodeId} stopped: its loop failed`, err)
+      this.failAllWaiters()
     })
   }
 
@@ -539,6 +578,12 @@ export class MultiRaft {
     g.appliedWaiters.push(...still)
   }
 
+  /** The group, for calls that make it work: throws ERR_STOPPED once the host stopped. */
+  private liveGroup(groupId: number): Group {
+    if (this.stopped) throw this.stoppedError()
+    return this.group(groupId)
+  }
+
   private group(groupId: number): Group {
     const g = this.groups.get(groupId)
     if (!g) throw new RaftError(RaftErrorCode.CONFIG_INVALID, `group ${groupId} is not hosted on node ${this.o.nodeId}`)
@@ -568,7 +613,10 @@ function heartbeatMessage(type: 'MsgHeartbeat' | 'MsgHeartbeatResp', hb: Coalesc
   }
 }
 
-function failReads(g: Group, err: Error): void {
+/** Fails every read and applied-waiter of a group. */
+function failWaiters(g: Group, err: Error): void {
   for (const r of g.reads.values()) r.reject(err)
   g.reads.clear()
+  for (const w of g.appliedWaiters) w.reject(err)
+  g.appliedWaiters.length = 0
 }
