@@ -234,3 +234,22 @@ test('a failed log write stops the host: pending reads and applied-waiters fail 
     await stopAll(nodes)
   }
 })
+
+test('a quiesce notice does not freeze a follower\'s pending read: it still times out', async () => {
+  const network = new MemoryNetwork()
+  const nodes = await cluster(network, [1, 2, 3], 1)
+  try {
+    nodes[0]!.host.campaign(1)
+    await waitFor('quiesced', allQuiesced(nodes))
+    const leader = leaderNode(nodes, 1)!
+    const follower = nodes.find((n) => n !== leader)!
+    // The follower's forwarded ReadIndex is lost; the leader, knowing nothing of it, quiesces.
+    follower.transport.drop = ({ msg }) => msg.type === 'MsgReadIndex'
+    leader.host.propose(1, new TextEncoder().encode('wake'))
+    const read = follower.host.readIndex(1)
+    await waitFor('quiesced again', allQuiesced(nodes))
+    assertRejectedWith(await outcome(read), RaftErrorCode.PROPOSAL_DROPPED, 'a read lost on its way to the leader')
+  } finally {
+    await stopAll(nodes)
+  }
+})

@@ -317,6 +317,8 @@ export class MultiRaft {
     this.ticks++
     let quiesced = 0
     for (const g of this.groups.values()) {
+      // Quiesced groups too: a follower's forwarded read may be lost while its leader quiesces.
+      this.expireReads(g)
       if (g.quiesced) {
         const leaderNode = g.peers.get(g.lead)
         if (leaderNode === undefined || leaderNode === this.o.nodeId || this.nodeAlive(leaderNode)) {
@@ -333,7 +335,6 @@ export class MultiRaft {
       }
       g.raw.tick()
       this.metrics.groupTicks++
-      this.expireReads(g)
       this.markDirty(g)
     }
     this.metrics.quiesced = quiesced
