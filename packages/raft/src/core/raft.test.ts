@@ -419,4 +419,40 @@ describe('lease reads (thesis §6.4.1)', () => {
     run(env, 'isolate 3', 'transfer-leadership from=1 to=3')
     assert.equal(r.leaseValid(), false)
   })
+
+  test('a suspended lease: reads take the safe path until a full election timeout has passed', () => {
+    const env = quietEnv()
+    run(env, 'add-nodes 3 voters=(1,2,3) index=2 read-only=lease-based', 'campaign 1', 'stabilize')
+    const rn = env.node(1).rawNode
+    const r = rn.internal
+    assert.equal(r.leaseValid(), true)
+    rn.suspendLease() // as a host does that did not tick the node for a while
+    assert.equal(r.leaseValid(), false)
+    rn.readIndex(enc.encode('r1'))
+    assert.equal(r.readStates.length, 0, 'not answered from the lease')
+    assert.deepEqual(
+      r.msgs.filter((m) => m.type === 'MsgHeartbeat').map((m) => [m.to, new TextDecoder().decode(m.context)]),
+      [[2, 'r1'], [3, 'r1']],
+      'a heartbeat round confirms the leadership instead',
+    )
+    run(env, 'stabilize')
+    for (let tick = 1; tick < 3; tick++) {
+      run(env, 'tick 1', 'stabilize')
+      assert.equal(r.leaseValid(), false, `a quorum answered, but only ${tick} of 3 ticks passed`)
+    }
+    run(env, 'tick 1', 'stabilize')
+    assert.equal(r.leaseValid(), true)
+  })
+
+  test('a suspended lease comes back only with a quorum heard after the suspension', () => {
+    const env = quietEnv()
+    run(env, 'add-nodes 3 voters=(1,2,3) index=2 read-only=lease-based', 'campaign 1', 'stabilize')
+    const rn = env.node(1).rawNode
+    rn.suspendLease()
+    run(env, 'tick 1', 'tick 1', 'tick 1') // heartbeats go out, no answer arrives yet
+    assert.equal(rn.internal.state, 'leader')
+    assert.equal(rn.internal.leaseValid(), false, 'answers heard before the suspension do not count')
+    run(env, 'stabilize')
+    assert.equal(rn.internal.leaseValid(), true)
+  })
 })

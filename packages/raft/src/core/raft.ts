@@ -120,6 +120,8 @@ export class Raft {
   heartbeatElapsed = 0
   /** Ticks since this node was created; lease reads are measured in it. */
   ticks = 0
+  /** No lease before this tick (see suspendLease). */
+  private leaseSuspendedUntil = 0
   /**
    * The election timeout for the current term, drawn from [electionTimeout, 2*electionTimeout).
    * Tests may overwrite it.
@@ -1181,8 +1183,18 @@ export class Raft {
    * no leadership transfer (which bypasses leases) is under way.
    */
   leaseValid(): boolean {
-    if (this.leadTransferee !== NONE) return false
+    if (this.leadTransferee !== NONE || this.ticks < this.leaseSuspendedUntil) return false
     return this.trk.quorumHeardSince(this.id, this.ticks - this.leaseTicks + 1)
+  }
+
+  /**
+   * Voids the lease until this node has ticked electionTimeout more times. By then the
+   * lease window (leaseTicks <= electionTimeout) holds only ticks after this call, so only
+   * followers heard from since count. For hosts that stopped ticking the node while real
+   * time went on: contacts recorded before the pause prove nothing about the present.
+   */
+  suspendLease(): void {
+    this.leaseSuspendedUntil = this.ticks + this.electionTimeout
   }
 
   private releasePendingReadIndexMessages(): void {

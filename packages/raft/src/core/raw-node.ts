@@ -99,6 +99,17 @@ export class RawNode {
   }
 
   /**
+   * Voids a lease-based leader's lease until the node has ticked a full election timeout
+   * from now and heard from a quorum since: reads meanwhile take the safe ReadIndex path (a
+   * heartbeat round). Call it when the node was not ticked for a while (a quiesced group
+   * waking up): its lease is counted in ticks, so it looks fresh however long the pause was,
+   * and another leader may have been elected meanwhile. No effect with readOnlyOption 'safe'.
+   */
+  suspendLease(): void {
+    this.raft.suspendLease()
+  }
+
+  /**
    * Asks the leader to hand leadership to `to`: it catches `to` up, then tells it to
    * campaign (MsgTimeoutNow). Abandoned after an election timeout. Proposals are dropped
    * while a transfer is under way.

@@ -253,3 +253,28 @@ test('a quiesce notice does not freeze a follower\'s pending read: it still time
     await stopAll(nodes)
   }
 })
+
+test('lease-based reads: a leader woken from quiescence confirms its leadership before serving a read', async () => {
+  const network = new MemoryNetwork()
+  const nodes = await cluster(network, [1, 2, 3], 1, { readOnlyOption: 'lease-based', livenessTimeoutMs: 10 * TICK_MS })
+  try {
+    nodes[0]!.host.campaign(1)
+    await waitFor('leader', () => leaderNode(nodes, 1) === nodes[0])
+    await waitFor('quiesced', allQuiesced(nodes))
+    const [old, ...rest] = nodes as [Node, ...Node[]]
+    // The quiesced leader's clock stands still; the others notice its node went silent and elect another.
+    network.partition([old.id], rest.map((n) => n.id))
+    await waitFor('a new leader', () => leaderNode(rest, 1) !== undefined)
+    const newLeader = leaderNode(rest, 1)!
+    newLeader.host.propose(1, new TextEncoder().encode('acknowledged'))
+    await waitFor('write applied', () => rest.every((n) => n.machines.get(1)!.applied.includes('acknowledged')))
+    const acknowledgedAt = newLeader.host.status(1).commit
+    assert.equal(old.host.status(1).state, 'leader', 'the old leader has not noticed yet')
+
+    const r = await outcome(old.host.readIndex(1))
+    assert.ok(r !== 'pending', 'the read never settled')
+    if ('value' in r) assert.ok(r.value >= acknowledgedAt, `stale lease read at ${r.value}, before the write acknowledged at ${acknowledgedAt}`)
+  } finally {
+    await stopAll(nodes)
+  }
+})

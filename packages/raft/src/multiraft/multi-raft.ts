@@ -326,7 +326,7 @@ export class MultiRaft {
           continue
         }
         this.o.logger?.info(`group ${g.id}: leader node ${leaderNode} went silent; unquiescing`)
-        g.quiesced = false
+        this.wake(g)
       }
       // A leader decides before ticking: its heartbeats of the previous tick carried the final commit.
       if (this.maybeQuiesce(g)) {
@@ -364,8 +364,16 @@ export class MultiRaft {
     return true
   }
 
+  /**
+   * Unquiesces a group. Its core was not ticked while quiesced, so a leader's lease, counted
+   * in ticks, looks as fresh as when it quiesced, however long ago that was: another leader
+   * may have been elected since. Until the group has ticked a full election timeout awake
+   * (and heard from a quorum meanwhile), its reads take the safe ReadIndex path.
+   */
   private wake(g: Group): Group {
+    if (!g.quiesced) return g
     g.quiesced = false
+    g.raw.suspendLease()
     return g
   }
 
