@@ -22,7 +22,7 @@ export interface BatchWrite {
 
 /** A command with its envelope. */
 export interface CommandEnvelope {
-  /** Unique per proposal on the proposing node; 0 when nobody waits. */
+  /** Unique per proposal on the proposing replica, across its restarts too; 0 when nobody waits. */
   proposalId: number
   /** Node that proposed it. */
   nodeId: number
@@ -34,19 +34,27 @@ export interface CommandEnvelope {
 const KINDS = ['put', 'delete', 'cas', 'deleteRange', 'batch'] as const
 const ABSENT = 0xffff_ffff
 
+/** Fixed bytes of an encoded envelope: kind, proposal id, node id, clock. */
+const HEADER_SIZE = 1 + 8 + 4 + 8
+
+/** The size of the Raft entry a command makes, without encoding it. */
+export function encodedCommandSize(c: Command): number {
+  let size = HEADER_SIZE
+  for (const p of commandParts(c)) size += 4 + (p?.length ?? 0)
+  return size
+}
+
 /** Encodes a command envelope for a Raft entry. */
 export function encodeCommand(env: CommandEnvelope): Uint8Array {
   const c = env.command
   const parts = commandParts(c)
-  let size = 1 + 8 + 4 + 8
-  for (const p of parts) size += 4 + (p?.length ?? 0)
-  const out = new Uint8Array(size)
+  const out = new Uint8Array(encodedCommandSize(c))
   const view = new DataView(out.buffer)
   out[0] = KINDS.indexOf(c.kind)
   view.setFloat64(1, env.proposalId)
   view.setUint32(9, env.nodeId)
   view.setFloat64(13, env.ms)
-  let at = 21
+  let at = HEADER_SIZE
   for (const p of parts) {
     view.setUint32(at, p === undefined ? ABSENT : p.length)
     if (p) out.set(p, at + 4)
@@ -59,8 +67,8 @@ export function encodeCommand(env: CommandEnvelope): Uint8Array {
 export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const kind = KINDS[bytes[0] ?? 255]
-  if (kind === undefined || bytes.length < 21) throw corrupt()
-  let at = 21
+  if (kind === undefined || bytes.length < HEADER_SIZE) throw corrupt()
+  let at = HEADER_SIZE
   const next = (): Uint8Array | undefined => {
     if (at + 4 > bytes.length) throw corrupt()
     const len = view.getUint32(at)

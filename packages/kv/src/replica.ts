@@ -2,6 +2,7 @@
 // (commands → MVCC writes, with the applied index in the same engine batch), the proposer
 // that waits for its commands to apply, and the linearizable read path.
 
+import { randomInt } from 'node:crypto'
 import { ProposalDroppedError, RaftError, type ConfState, type Entry, type MultiRaft, type Snapshot } from '@mrdb/raft'
 import {
   KeyLockedError,
@@ -18,6 +19,7 @@ import {
   type RaftLogStore,
 } from '@mrdb/storage'
 import { decodeCommand, encodeCommand, type Command, type CommandEnvelope } from './command.js'
+import { checkCommand, clampEnd } from './command-check.js'
 import { KvError, KvErrorCode } from './errors.js'
 import { rangeContains, type RangeDescriptor } from './range-descriptor.js'
 import { RangeLogStorage } from './range-log-storage.js'
@@ -30,8 +32,15 @@ interface Decoded {
   env: CommandEnvelope | undefined
 }
 
-/** What applying a command produced. */
-export type CommandResult = { ok: true; succeeded?: boolean; current?: Uint8Array; deleted?: number } | { ok: false; error: KvError }
+/**
+ * What applying a command produced: for a CAS whether it swapped and the value it found;
+ * for a DeleteRange how many keys it deleted and, if it stopped early (at the range's end
+ * or after {@link DELETE_RANGE_MAX_KEYS}), the key to resume from.
+ */
+export type CommandResult = { ok: true; succeeded?: boolean; current?: Uint8Array; deleted?: number; resume?: Uint8Array } | { ok: false; error: KvError }
+
+/** Most keys one DeleteRange command deletes; the client resumes for the rest. Keeps a command's batch bounded. */
+export const DELETE_RANGE_MAX_KEYS = 10_000
 
 interface Pending {
   resolve: (r: CommandResult) => void
@@ -47,7 +56,11 @@ export class Replica {
   readonly logStorage: RangeLogStorage
   private state: ReplicaState
   private readonly pending = new Map<number, Pending>()
-  private nextProposalId = 1
+  /**
+   * Starts at random, so ids of this incarnation do not repeat those of an earlier one still
+   * in the log (results are matched to waiters by node and proposal id). 2^48 ids of room.
+   */
+  private nextProposalId = randomInt(1, 2 ** 48)
 
   constructor(
     private readonly nodeId: number,
@@ -226,7 +239,8 @@ export class Replica {
     const next = (): ReplicaState => ({ ...this.state, appliedIndex: last.index, appliedTerm: last.term, lastTs })
     // Read ahead outside the write queue, so the reads of many ranges run at once: this
     // replica is its range's only writer and has awaited its previous run.
-    const prefetched = await this.mvcc.readRecords(run.flatMap(({ env }) => (env ? keysOf(env.command) : [])))
+    const d = this.state.descriptor
+    const prefetched = await this.mvcc.readRecords(run.flatMap(({ env }) => (env && !checkCommand(env.command, d) ? keysOf(env.command) : [])))
     await this.mvcc.write(
       async (w) => {
         for (const { env } of run) {
@@ -253,40 +267,57 @@ export class Replica {
     }
   }
 
+  /**
+   * Applies one command all or nothing. Rejections that every replica reaches alike (a
+   * failed check, a lock in the way) become its result; anything else (I/O, corruption)
+   * propagates and stops the apply loop, so no replica moves past an entry it did not apply.
+   */
   private async applyCommand(w: MvccWriter, c: Command, ts: bigint): Promise<CommandResult> {
+    const rejected = checkCommand(c, this.state.descriptor)
+    if (rejected) return { ok: false, error: rejected }
     try {
-      switch (c.kind) {
-        case 'put':
-          await w.put(c.key, c.value, ts)
-          return { ok: true }
-        case 'delete':
-          await w.delete(c.key, ts)
-          return { ok: true }
-        case 'cas': {
-          const current = await w.latest(c.key)
-          const matches = current === undefined || c.expected === undefined ? current === c.expected : compareBytes(current, c.expected) === 0
-          if (!matches) return { ok: true, succeeded: false, current }
-          if (c.value === undefined) await w.delete(c.key, ts)
-          else await w.put(c.key, c.value, ts)
-          return { ok: true, succeeded: true, current }
-        }
-        case 'batch':
-          for (const write of c.writes) {
-            if (write.value === undefined) await w.delete(write.key, ts)
-            else await w.put(write.key, write.value, ts)
-          }
-          return { ok: true }
-        case 'deleteRange': {
-          let deleted = 0
-          for await (const [k] of this.mvcc.scan({ start: c.start, end: c.end.length === 0 ? undefined : c.end, ts: MAX_TIMESTAMP })) {
-            await w.delete(k, ts)
-            deleted++
-          }
-          return { ok: true, deleted }
-        }
-      }
+      return await w.atomic(() => this.execute(w, c, ts))
     } catch (err) {
-      return { ok: false, error: toKvError(err) }
+      if (err instanceof KeyLockedError || (err instanceof StorageError && err.code === StorageErrorCode.WRITE_CONFLICT)) {
+        return { ok: false, error: toKvError(err) }
+      }
+      throw err
+    }
+  }
+
+  private async execute(w: MvccWriter, c: Command, ts: bigint): Promise<CommandResult> {
+    switch (c.kind) {
+      case 'put':
+        await w.put(c.key, c.value, ts)
+        return { ok: true }
+      case 'delete':
+        await w.delete(c.key, ts)
+        return { ok: true }
+      case 'cas': {
+        const current = await w.latest(c.key)
+        const matches = current === undefined || c.expected === undefined ? current === c.expected : compareBytes(current, c.expected) === 0
+        if (!matches) return { ok: true, succeeded: false, current }
+        if (c.value === undefined) await w.delete(c.key, ts)
+        else await w.put(c.key, c.value, ts)
+        return { ok: true, succeeded: true, current }
+      }
+      case 'batch':
+        for (const write of c.writes) {
+          if (write.value === undefined) await w.delete(write.key, ts)
+          else await w.put(write.key, write.value, ts)
+        }
+        return { ok: true }
+      case 'deleteRange': {
+        const { end, resume } = clampEnd(c.end, this.state.descriptor)
+        let deleted = 0
+        const bounds = { start: c.start.length === 0 ? undefined : c.start, end: end.length === 0 ? undefined : end }
+        for await (const [k] of this.mvcc.scan({ ...bounds, ts: MAX_TIMESTAMP, limit: DELETE_RANGE_MAX_KEYS + 1 })) {
+          if (deleted === DELETE_RANGE_MAX_KEYS) return { ok: true, deleted, resume: k }
+          await w.delete(k, ts)
+          deleted++
+        }
+        return { ok: true, deleted, resume }
+      }
     }
   }
 

@@ -4,12 +4,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryNetwork } from '@mrdb/raft'
-import { open, type Engine } from '@mrdb/storage'
+import { MAX_MVCC_KEY_SIZE, MAX_TIMESTAMP, MvccStore, open, type Engine } from '@mrdb/storage'
+import { MAX_COMMAND_SIZE } from './command-check.js'
 import { KvErrorCode } from './errors.js'
 import type { RangeDescriptor } from './range-descriptor.js'
+import type { Command } from './command.js'
+import { DELETE_RANGE_MAX_KEYS, type CommandResult } from './replica.js'
 import { Store } from './store.js'
 import { decodeReplicaState, replicaStateKey } from './replica-state.js'
-import { MvccStore } from '@mrdb/storage'
 import { waitFor } from './testing/wait.js'
 
 const b = (s: string) => Buffer.from(s)
@@ -61,6 +63,21 @@ class TestCluster {
 
   async waitLeaders(): Promise<void> {
     await waitFor('leaders', () => RANGES.every((d) => this.leader(d.rangeId) !== undefined))
+  }
+
+  /** Writes through whoever leads the range, retrying while leadership moves. */
+  async writeRetrying(rangeId: number, command: Command): Promise<CommandResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const l = this.leader(rangeId)
+        if (l) return await l.write(rangeId, command)
+        if (attempt > 250) throw new Error(`range ${rangeId} has no leader`)
+      } catch (err) {
+        const code = (err as { code?: string }).code
+        if (attempt > 250 || (code !== KvErrorCode.NOT_LEADER && code !== KvErrorCode.UNAVAILABLE)) throw err
+      }
+      await new Promise((r) => setTimeout(r, 20))
+    }
   }
 
   async stop(): Promise<void> {
@@ -177,6 +194,82 @@ test('the persisted replica state carries the timestamp of the last write it app
       const newest = text(await mvcc.get(b('abc'), state.lastTs))
       assert.notEqual(text(await mvcc.get(b('abc'), state.lastTs - 1n)), newest, `node ${id}: the newest version was committed at lastTs exactly`)
     }
+  } finally {
+    await c.stop()
+  }
+})
+
+test('commands that fail their checks are refused before proposal and, if they reach the log anyway, become results on every replica', async () => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    const l = c.leader(1)!
+    const huge = new Uint8Array(MAX_MVCC_KEY_SIZE + 1).fill(0x61)
+    await assert.rejects(l.write(1, { kind: 'put', key: huge, value: b('v') }), hasCode(KvErrorCode.INVALID_ARGUMENT))
+    await assert.rejects(l.write(1, { kind: 'put', key: b('a'), value: new Uint8Array(MAX_COMMAND_SIZE) }), hasCode(KvErrorCode.INVALID_ARGUMENT))
+    await assert.rejects(l.write(1, { kind: 'deleteRange', start: b('b'), end: b('a') }), hasCode(KvErrorCode.INVALID_ARGUMENT))
+    // Straight to the Raft log, as a command proposed before a range change would arrive:
+    // every replica rejects it alike, keeps applying, and replays it alike after a restart.
+    const r = await l.replica(1).propose({ kind: 'batch', writes: [{ key: b('fine'), value: b('1') }, { key: huge, value: b('2') }] }, 5000)
+    assert.ok(!r.ok && r.error.code === KvErrorCode.INVALID_ARGUMENT, JSON.stringify(r))
+    const outside = await l.replica(1).propose({ kind: 'put', key: b('zebra'), value: b('x') }, 5000)
+    assert.ok(!outside.ok && outside.error.code === KvErrorCode.KEY_NOT_IN_RANGE)
+    assert.deepEqual(await l.write(1, { kind: 'put', key: b('after'), value: b('ok') }), { ok: true })
+    assert.equal(await l.get(1, b('fine')), undefined, 'nothing of a rejected batch is written')
+    for (const id of [1, 2, 3]) {
+      await c.stopNode(id)
+      await c.startNode(id)
+    }
+    await c.waitLeaders()
+    assert.equal(text(await c.leader(1)!.get(1, b('after'))), 'ok')
+  } finally {
+    await c.stop()
+  }
+})
+
+test('a batch meeting a lock writes nothing; a DeleteRange stays inside its range and resumes after its key limit', async () => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    const l = c.leader(1)!
+    // A transaction's lock, written beside the replica as a prewrite would leave it.
+    const lockedBy = new MvccStore(c.engines.get(l.nodeId)!)
+    await l.write(1, { kind: 'put', key: b('free'), value: b('old') })
+    await Promise.all([...c.engines.values()].map((e) => new MvccStore(e).write((w) => w.prewrite({ key: b('held'), kind: 'put', value: b('v') }, b('held'), 1n, 60_000))))
+    const r = await l.write(1, { kind: 'batch', writes: [{ key: b('free'), value: b('new') }, { key: b('held'), value: b('x') }] })
+    assert.ok(!r.ok && r.error.code === KvErrorCode.KEY_LOCKED, JSON.stringify(r))
+    assert.equal(text(await lockedBy.get(b('free'), MAX_TIMESTAMP)), 'old')
+    await Promise.all([...c.engines.values()].map((e) => new MvccStore(e).write((w) => w.rollback(b('held'), 1n))))
+
+    // Range 1 is ['', 'm'): a DeleteRange from 'k' with no end stops at 'm' and says so.
+    await c.leader(2)!.write(2, { kind: 'put', key: b('zebra'), value: b('z') })
+    await l.write(1, { kind: 'put', key: b('kiwi'), value: b('k') })
+    const del = await l.write(1, { kind: 'deleteRange', start: b('k'), end: new Uint8Array(0) })
+    assert.ok(del.ok && del.deleted === 1 && text(del.resume) === 'm', JSON.stringify(del))
+    assert.equal(text(await c.leader(2)!.get(2, b('zebra'))), 'z', 'the next range keeps its keys')
+
+    // Big applies block this one process's three nodes long enough for elections: retry as a client would.
+    const keys = Array.from({ length: DELETE_RANGE_MAX_KEYS + 1 }, (_, i) => b(`d${String(i).padStart(6, '0')}`))
+    for (let i = 0; i < keys.length; i += 1000) {
+      assert.deepEqual(await c.writeRetrying(1, { kind: 'batch', writes: keys.slice(i, i + 1000).map((key) => ({ key, value: b('x') })) }), { ok: true })
+    }
+    const first = await c.writeRetrying(1, { kind: 'deleteRange', start: b('d'), end: b('e') })
+    assert.ok(first.ok && first.deleted === DELETE_RANGE_MAX_KEYS && text(first.resume) === text(keys.at(-1)), JSON.stringify({ ...first, resume: text(first.ok ? first.resume : undefined) }))
+    const rest = await c.writeRetrying(1, { kind: 'deleteRange', start: first.resume!, end: b('e') })
+    assert.ok(rest.ok && rest.deleted === 1 && rest.resume === undefined)
+  } finally {
+    await c.stop()
+  }
+})
+
+test('concurrent bootstraps of one range host it once', async () => {
+  const c = await TestCluster.start()
+  try {
+    const d: RangeDescriptor = { ...RANGES[1]!, rangeId: 3, startKey: b('zz') }
+    const s = c.stores.get(1)!
+    await Promise.all([s.bootstrapRange(d), s.bootstrapRange(d), s.bootstrapRange(d)])
+    assert.equal(s.descriptors().filter((x) => x.rangeId === 3).length, 1)
+    assert.ok(s.raft.hasGroup(3))
   } finally {
     await c.stop()
   }

@@ -9,6 +9,7 @@ import { rangeContains, replicaOnNode, type RangeDescriptor } from './range-desc
 import { Replica, rangeSnapshotOps, type CommandResult, type KeyValue } from './replica.js'
 import { decodeReplicaState, encodeReplicaState, REPLICA_STATE_SPAN, replicaStateKey, type ReplicaState } from './replica-state.js'
 import type { Command } from './command.js'
+import { checkCommand } from './command-check.js'
 
 /** Options of {@link Store.open}. */
 export interface StoreOptions {
@@ -40,6 +41,8 @@ const BOOTSTRAP_TERM = 1
 export class Store {
   private readonly replicas = new Map<number, Replica>()
   private compactionTimer: NodeJS.Timeout | undefined
+  /** Bootstraps run one at a time, so two requests for one range cannot both create it. */
+  private bootstraps: Promise<void> = Promise.resolve()
 
   private constructor(
     readonly nodeId: number,
@@ -85,7 +88,13 @@ export class Store {
    * no state for it yet (idempotent). Every replica of a new range is bootstrapped the same
    * way, so they start from an identical snapshot at index 1.
    */
-  async bootstrapRange(d: RangeDescriptor): Promise<void> {
+  bootstrapRange(d: RangeDescriptor): Promise<void> {
+    const run = this.bootstraps.then(() => this.bootstrapOne(d))
+    this.bootstraps = run.catch(() => undefined)
+    return run
+  }
+
+  private async bootstrapOne(d: RangeDescriptor): Promise<void> {
     const mine = replicaOnNode(d, this.nodeId)
     if (!mine || this.replicas.has(d.rangeId) || this.log.hasGroup(d.rangeId)) return
     const voters = d.replicas.filter((r) => r.role === 'voter').map((r) => r.replicaId)
@@ -144,9 +153,8 @@ export class Store {
   /** Replicates and applies a write on the range; resolves with its result. */
   async write(rangeId: number, command: Command): Promise<CommandResult> {
     const r = this.replica(rangeId)
-    if (command.kind === 'deleteRange') r.checkKeys(command.start)
-    else if (command.kind === 'batch') r.checkKeys(...command.writes.map((w) => w.key))
-    else r.checkKeys(command.key)
+    const rejected = checkCommand(command, r.descriptor)
+    if (rejected) throw rejected
     return r.propose(command, this.o.proposalTimeoutMs ?? 5000)
   }
 
@@ -158,7 +166,6 @@ export class Store {
 
   private host(state: ReplicaState): void {
     const replica = new Replica(this.nodeId, state, this.engine, this.mvcc, this.log, this.raft)
-    this.replicas.set(state.descriptor.rangeId, replica)
     this.raft.addGroup({
       groupId: state.descriptor.rangeId,
       replicaId: replica.replicaId,
@@ -167,6 +174,7 @@ export class Store {
       stateMachine: replica,
       applied: state.appliedIndex,
     })
+    this.replicas.set(state.descriptor.rangeId, replica)
   }
 
   private onUnknownGroup(groupId: number, msg: Message, fromNode: number): void {

@@ -118,7 +118,7 @@ export class Engine implements Reader {
   /** The values at many keys in one call (undefined where absent), in the order asked. */
   async getMany(keys: readonly BytesLike[]): Promise<Array<Uint8Array | undefined>> {
     this.checkOpen('getMany')
-    const ks = keys.map(checkKey)
+    const ks = keys.map((k) => checkKey(k))
     try {
       return await this.db.getMany(ks)
     } catch (err) {

@@ -123,12 +123,21 @@ export class KvClient {
     return rows
   }
 
-  /** Deletes every key in [start, end) of one range (the range holding `start`); returns how many. */
+  /**
+   * Deletes every key in [start, end) (empty end: no bound), across ranges; returns how many.
+   * Each range deletes its part in commands of bounded size, so a big span is not atomic.
+   */
   async deleteRange(start: KeyLike, end: KeyLike): Promise<number> {
-    const s = toBytes(start)
-    const e = toBytes(end)
-    const res = await this.route(s, 'deleteRange', (rangeId) => ({ rangeId, start: toWire(s), end: toWire(e) }), true)
-    return res.deleted ?? 0
+    const e = toWire(toBytes(end))
+    let from: Uint8Array | undefined = toBytes(start)
+    let deleted = 0
+    while (from !== undefined) {
+      const s: Uint8Array = from
+      const res = await this.route(s, 'deleteRange', (rangeId) => ({ rangeId, start: toWire(s), end: e }), true)
+      deleted += res.deleted ?? 0
+      from = res.resume === undefined ? undefined : fromWire(res.resume)
+    }
+    return deleted
   }
 
   /** The cluster as a node sees it: ranges with leaders, and node addresses. Refreshes the cache. */

@@ -88,7 +88,8 @@ function dataOperations(store: Store): Record<CommandOp, (req: never) => Promise
     },
     deleteRange: async (req: SpanRequest): Promise<DeleteRangeResponse> => {
       const r = await store.write(rangeId(req), { kind: 'deleteRange', start: bytes(req.start ?? '', 'start'), end: bytes(req.end ?? '', 'end') })
-      return r.ok ? { deleted: r.deleted } : { error: wireError(r.error) }
+      if (!r.ok) return { error: wireError(r.error) }
+      return r.resume === undefined ? { deleted: r.deleted } : { deleted: r.deleted, resume: toWire(r.resume) }
     },
     batch: async (req: BatchRequest) => {
       if (!Array.isArray(req.writes) || req.writes.length === 0) throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'writes must be a non-empty array')

@@ -59,6 +59,8 @@ export interface ScanResponse extends WireResponse {
 }
 export interface DeleteRangeResponse extends WireResponse {
   deleted?: number
+  /** Present when the command stopped early (range end or key limit): the rest of the span starts here. */
+  resume?: string
 }
 export interface ChecksumResponse extends WireResponse {
   appliedIndex?: number
