@@ -36,6 +36,8 @@ const DEFAULT_RANGES = 8
 /** Split points use the first two key bytes. */
 const MAX_RANGES = 65536
 const HELLO_INTERVAL_MS = 1000
+/** How long stop() lets calls in flight finish before it cuts them off. */
+const SHUTDOWN_GRACE_MS = 2000
 
 /** A running node; see the file comment. */
 export class NodeServer {
@@ -57,27 +59,31 @@ export class NodeServer {
   static async start(o: NodeServerOptions): Promise<NodeServer> {
     if (!Number.isSafeInteger(o.storeId) || o.storeId <= 0) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `store id must be a positive integer, got ${o.storeId}`)
     const engine = await open(o.dataDir)
+    let grpc: Server | undefined
+    let store: Store | undefined
     try {
       const meta = (await loadNodeMeta(engine)) ?? { storeId: o.storeId, clusterId: undefined, nodes: new Map(), ranges: [] }
       if (meta.storeId !== o.storeId) {
         throw new NodeError(NodeErrorCode.STORE_ID_MISMATCH, `${o.dataDir} belongs to store ${meta.storeId}, not ${o.storeId}`)
       }
-      const grpc = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 })
-      const transport = new GrpcTransport({ nodeId: o.storeId, server: grpc, resolve: (id) => meta.nodes.get(id), logger: o.logger })
-      const store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: o.logger })
+      const server = (grpc = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 }))
+      const transport = new GrpcTransport({ nodeId: o.storeId, server, resolve: (id) => meta.nodes.get(id), logger: o.logger })
+      store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: o.logger })
       const port = await new Promise<number>((resolve, reject) =>
-        grpc.bindAsync(o.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+        server.bindAsync(o.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       )
       const address = `${o.listen.slice(0, o.listen.lastIndexOf(':'))}:${port}`
       meta.nodes.set(o.storeId, address)
       await saveNodeMeta(engine, meta)
-      const node = new NodeServer(o, engine, meta, grpc, store, address)
-      addKvService(grpc, store, { nodes: () => node.nodeList(), ranges: () => node.meta.ranges })
-      grpc.addService(NODE_SERVICE, node.adminService())
+      const node: NodeServer = new NodeServer(o, engine, meta, server, store, address)
+      addKvService(server, store, { nodes: () => node.nodeList(), ranges: () => node.meta.ranges })
+      server.addService(NODE_SERVICE, node.adminService())
       node.helloTimer = setInterval(() => void node.helloRound(), HELLO_INTERVAL_MS)
       void node.helloRound()
       return node
     } catch (err) {
+      grpc?.forceShutdown()
+      await store?.close()
       await engine.close()
       throw err
     }
@@ -95,7 +101,10 @@ export class NodeServer {
     if (this.helloTimer) clearInterval(this.helloTimer)
     for (const c of this.channels.values()) c.close()
     await this.store.close()
+    // Calls in flight get a grace period to finish; then the server closes regardless.
+    const grace = setTimeout(() => this.grpc.forceShutdown(), SHUTDOWN_GRACE_MS)
     await new Promise<void>((resolve) => this.grpc.tryShutdown(() => resolve()))
+    clearTimeout(grace)
     await this.engine.close()
   }
 

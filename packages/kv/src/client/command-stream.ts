@@ -22,7 +22,8 @@ export class CommandStream {
 
   /**
    * Sends one request and resolves with its response body. Rejects with a gRPC-style error:
-   * DEADLINE_EXCEEDED at `deadline`, or UNKNOWN if the stream broke — in both cases the
+   * UNAVAILABLE if no connection to the node could be made (the request never left), else
+   * DEADLINE_EXCEEDED at `deadline` or UNKNOWN if the stream broke — in those two cases the
    * request may or may not have been carried out.
    */
   send(op: CommandOp, body: unknown, deadline: number): Promise<WireResponse> {
@@ -66,20 +67,29 @@ export class CommandStream {
         w.resolve(r.body)
       }
     })
-    const broken = (reason: string) => {
+    const broken = (code: status, reason: string) => {
       if (this.call !== call) return
       this.call = undefined
       for (const w of this.waiting.values()) {
         clearTimeout(w.timer)
-        w.reject(serviceError(status.UNKNOWN, `command stream broke: ${reason}`))
+        w.reject(serviceError(code, `command stream broke: ${reason}`))
       }
       this.waiting.clear()
     }
-    call.on('error', (err: Error) => broken(err.message))
-    call.on('end', () => broken('the node ended it'))
+    call.on('error', (err: ServiceError) => broken(neverConnected(err) ? status.UNAVAILABLE : status.UNKNOWN, err.message))
+    call.on('end', () => broken(status.UNKNOWN, 'the node ended it'))
     this.call = call
     return call
   }
+}
+
+/**
+ * Whether a stream failed before any connection to the node existed, so nothing it carried
+ * can have arrived. grpc-js says so only in the text of the UNAVAILABLE it raises when no
+ * subchannel could connect; a connection lost later is UNAVAILABLE too, but ambiguous.
+ */
+function neverConnected(err: ServiceError): boolean {
+  return err.code === status.UNAVAILABLE && /No connection established/.test(err.details ?? err.message)
 }
 
 function serviceError(code: status, details: string): ServiceError {
