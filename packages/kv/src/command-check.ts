@@ -28,6 +28,11 @@ export function checkCommand(c: Command, d: RangeDescriptor): KvError | undefine
         if (err) return err
       }
       return undefined
+    case 'split':
+      if (!Number.isSafeInteger(c.newRangeId) || c.newRangeId <= 0) return invalid(`a new range id must be a positive integer, got ${c.newRangeId}`)
+      if (c.newRangeId === d.rangeId) return invalid('a range cannot split into itself')
+      if (c.splitKey.length === 0 || compareBytes(c.splitKey, d.startKey) <= 0) return invalid(`range ${d.rangeId} cannot split at its start key`)
+      return checkKey(c.splitKey, d)
     case 'deleteRange':
       if (c.end.length > 0 && compareBytes(c.start, c.end) >= 0) return invalid('a range to delete must have start < end')
       return checkKey(c.start, d, true) ?? (c.end.length > MAX_MVCC_KEY_SIZE ? tooLong('end key', c.end.length) : undefined)

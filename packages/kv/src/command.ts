@@ -12,6 +12,8 @@ export type Command =
   | { kind: 'deleteRange'; start: Uint8Array; end: Uint8Array }
   /** Puts (value present) and deletes (value undefined) applied atomically together. */
   | { kind: 'batch'; writes: BatchWrite[] }
+  /** Cuts the range at `splitKey`: it keeps [start, splitKey); range `newRangeId` takes the rest, on the same replicas. */
+  | { kind: 'split'; splitKey: Uint8Array; newRangeId: number }
 
 /** One write of a batch command. */
 export interface BatchWrite {
@@ -31,7 +33,7 @@ export interface CommandEnvelope {
   command: Command
 }
 
-const KINDS = ['put', 'delete', 'cas', 'deleteRange', 'batch'] as const
+const KINDS = ['put', 'delete', 'cas', 'deleteRange', 'batch', 'split'] as const
 const ABSENT = 0xffff_ffff
 
 /** Fixed bytes of an encoded envelope: kind, proposal id, node id, clock. */
@@ -94,6 +96,13 @@ export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
     case 'deleteRange':
       command = { kind, start: need(next()), end: need(next()) }
       break
+    case 'split': {
+      const splitKey = need(next())
+      const id = need(next())
+      if (id.length !== 8) throw corrupt()
+      command = { kind, splitKey, newRangeId: Number(new DataView(id.buffer, id.byteOffset, 8).getBigUint64(0)) }
+      break
+    }
     case 'batch': {
       const writes: BatchWrite[] = []
       while (at < bytes.length) writes.push({ key: need(next()), value: next() })
@@ -118,6 +127,11 @@ function commandParts(c: Command): Array<Uint8Array | undefined> {
       return [c.start, c.end]
     case 'batch':
       return c.writes.flatMap((w) => [w.key, w.value])
+    case 'split': {
+      const id = new Uint8Array(8)
+      new DataView(id.buffer).setBigUint64(0, BigInt(c.newRangeId))
+      return [c.splitKey, id]
+    }
   }
 }
 

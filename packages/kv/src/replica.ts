@@ -20,6 +20,7 @@ import {
 } from '@mrdb/storage'
 import { decodeCommand, encodeCommand, type Command, type CommandEnvelope } from './command.js'
 import { checkCommand, clampEnd } from './command-check.js'
+import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, bootstrapOps } from './range-bootstrap.js'
 import { KvError, KvErrorCode } from './errors.js'
 import { rangeContains, type RangeDescriptor } from './range-descriptor.js'
 import { RangeLogStorage } from './range-log-storage.js'
@@ -47,6 +48,12 @@ interface Pending {
   timer: NodeJS.Timeout
 }
 
+/** What a replica asks of the store that hosts it. */
+export interface ReplicaHost {
+  /** A split applied here created the right-hand range's replica (its state is on disk): host it. */
+  hostSplit(right: ReplicaState): void
+}
+
 /** One row of a scan. */
 export type KeyValue = [key: Uint8Array, value: Uint8Array]
 
@@ -67,8 +74,9 @@ export class Replica {
     state: ReplicaState,
     private readonly engine: Engine,
     private readonly mvcc: MvccStore,
-    log: RaftLogStore,
+    private readonly log: RaftLogStore,
     private readonly raft: MultiRaft,
+    private readonly host: ReplicaHost,
   ) {
     this.state = state
     this.logStorage = new RangeLogStorage(state.descriptor.rangeId, log, () => this.state.confState, () => this.makeSnapshot())
@@ -198,18 +206,21 @@ export class Replica {
     this.state = decodeReplicaState(raw)
   }
 
-  /** Applies committed entries: each run between DeleteRanges is one atomic engine batch with the applied index. */
+  /**
+   * Applies committed entries: each run is one atomic engine batch with the applied index. A
+   * DeleteRange (it scans committed data) and a split (it changes the range) run alone.
+   */
   async apply(entries: readonly Entry[]): Promise<void> {
     let run: Decoded[] = []
     for (const e of entries) {
       const env = e.data.length === 0 ? undefined : decodeCommand(e.data)
-      const isDeleteRange = env?.command.kind === 'deleteRange'
-      if (isDeleteRange && run.length > 0) {
+      const alone = env?.command.kind === 'deleteRange' || env?.command.kind === 'split'
+      if (alone && run.length > 0) {
         await this.applyRun(run)
         run = []
       }
       run.push({ entry: e, env })
-      if (isDeleteRange) {
+      if (alone) {
         await this.applyRun(run)
         run = []
       }
@@ -235,8 +246,10 @@ export class Replica {
   private async applyRun(run: readonly Decoded[]): Promise<void> {
     const results: Array<[number, CommandResult]> = []
     let lastTs = this.state.lastTs
+    let descriptor = this.state.descriptor
+    let created: ReturnType<typeof bootstrapOps> & { right: ReplicaState } | undefined
     const last = run.at(-1)!.entry
-    const next = (): ReplicaState => ({ ...this.state, appliedIndex: last.index, appliedTerm: last.term, lastTs })
+    const next = (): ReplicaState => ({ ...this.state, descriptor, appliedIndex: last.index, appliedTerm: last.term, lastTs })
     // Read ahead outside the write queue, so the reads of many ranges run at once: this
     // replica is its range's only writer and has awaited its previous run.
     const d = this.state.descriptor
@@ -248,7 +261,18 @@ export class Replica {
           const physical = composeTimestamp(env.ms)
           const ts = physical > lastTs ? physical : lastTs + 1n
           lastTs = ts
-          const result = await this.applyCommand(w, env.command, ts)
+          let result: CommandResult
+          if (env.command.kind === 'split') {
+            const split = this.split(env.command, lastTs)
+            result = split.result
+            if (split.left) descriptor = split.left
+            if (split.right) {
+              created = { ...bootstrapOps(this.log, split.right), right: split.right }
+              w.ops.push(...created.ops)
+            }
+          } else {
+            result = await this.applyCommand(w, env.command, ts)
+          }
           if (env.nodeId === this.nodeId && env.proposalId !== 0) results.push([env.proposalId, result])
         }
         // Built after the commands ran: it must carry the last timestamp they used.
@@ -258,6 +282,10 @@ export class Replica {
       { shareBatch: true, prefetched },
     )
     this.state = next()
+    if (created) {
+      created.committed()
+      this.host.hostSplit(created.right)
+    }
     for (const [id, result] of results) {
       const p = this.pending.get(id)
       if (!p) continue
@@ -268,11 +296,34 @@ export class Replica {
   }
 
   /**
+   * A split of this range at `c.splitKey`: the left part's new descriptor and the right
+   * range's first state, on the same replicas with the same membership. Both halves' data
+   * stays where it is (ranges share the node's MVCC keyspace). If the right range already
+   * has a log here (it got there first, by snapshot), only the left side changes.
+   */
+  private split(c: Command & { kind: 'split' }, lastTs: bigint): { result: CommandResult; left?: RangeDescriptor; right?: ReplicaState } {
+    const d = this.state.descriptor
+    const rejected = checkCommand(c, d)
+    if (rejected) return { result: { ok: false, error: rejected } }
+    const generation = d.generation + 1
+    const left: RangeDescriptor = { ...d, endKey: c.splitKey, generation }
+    if (this.log.hasGroup(c.newRangeId)) return { result: { ok: true }, left }
+    const right: ReplicaState = {
+      appliedIndex: BOOTSTRAP_INDEX,
+      appliedTerm: BOOTSTRAP_TERM,
+      lastTs,
+      confState: structuredClone(this.state.confState),
+      descriptor: { ...d, rangeId: c.newRangeId, startKey: c.splitKey, generation, replicas: d.replicas.map((r) => ({ ...r })) },
+    }
+    return { result: { ok: true }, left, right }
+  }
+
+  /**
    * Applies one command all or nothing. Rejections that every replica reaches alike (a
    * failed check, a lock in the way) become its result; anything else (I/O, corruption)
    * propagates and stops the apply loop, so no replica moves past an entry it did not apply.
    */
-  private async applyCommand(w: MvccWriter, c: Command, ts: bigint): Promise<CommandResult> {
+  private async applyCommand(w: MvccWriter, c: Exclude<Command, { kind: 'split' }>, ts: bigint): Promise<CommandResult> {
     const rejected = checkCommand(c, this.state.descriptor)
     if (rejected) return { ok: false, error: rejected }
     try {
@@ -285,7 +336,7 @@ export class Replica {
     }
   }
 
-  private async execute(w: MvccWriter, c: Command, ts: bigint): Promise<CommandResult> {
+  private async execute(w: MvccWriter, c: Exclude<Command, { kind: 'split' }>, ts: bigint): Promise<CommandResult> {
     switch (c.kind) {
       case 'put':
         await w.put(c.key, c.value, ts)
@@ -353,6 +404,7 @@ export class Replica {
 function keysOf(c: Command): Uint8Array[] {
   switch (c.kind) {
     case 'deleteRange':
+    case 'split':
       return []
     case 'batch':
       return c.writes.map((w) => w.key)

@@ -274,3 +274,37 @@ test('concurrent bootstraps of one range host it once', async () => {
     await c.stop()
   }
 })
+
+test('a split cuts a range in two on the same replicas: both halves serve their keys, through restarts', async () => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    for (const k of ['n1', 'p1', 's1', 't1', 'x1']) await c.writeRetrying(2, { kind: 'put', key: b(k), value: b(k.toUpperCase()) })
+    assert.ok((await c.writeRetrying(2, { kind: 'split', splitKey: b('t'), newRangeId: 3 })).ok)
+    await assert.rejects(c.leader(2)!.write(2, { kind: 'split', splitKey: b('t'), newRangeId: 4 }), hasCode(KvErrorCode.KEY_NOT_IN_RANGE), 't is no longer in range 2')
+    for (const s of c.stores.values()) {
+      await waitFor(`node ${s.nodeId} hosts range 3`, () => s.raft.hasGroup(3))
+      assert.equal(text(s.replica(2).descriptor.endKey), 't')
+      assert.equal(s.replica(3).descriptor.generation, 2)
+    }
+    await waitFor('range 3 has a leader', () => c.leader(3) !== undefined)
+    assert.equal(text(await c.leader(3)!.get(3, b('x1'))), 'X1')
+    await assert.rejects(c.leader(3)!.write(3, { kind: 'split', splitKey: b('t'), newRangeId: 4 }), hasCode(KvErrorCode.INVALID_ARGUMENT), 't is already a boundary')
+    assert.equal(text(await c.leader(2)!.get(2, b('s1'))), 'S1')
+    await assert.rejects(c.leader(2)!.write(2, { kind: 'put', key: b('u'), value: b('1') }), hasCode(KvErrorCode.KEY_NOT_IN_RANGE))
+    assert.deepEqual(await c.writeRetrying(3, { kind: 'put', key: b('u'), value: b('2') }), { ok: true })
+    assert.deepEqual((await c.leader(3)!.scan(3, new Uint8Array(0), new Uint8Array(0), 10)).map(([k]) => text(k)), ['t1', 'u', 'x1'])
+    assert.deepEqual((await c.leader(2)!.scan(2, new Uint8Array(0), new Uint8Array(0), 10)).map(([k]) => text(k)), ['n1', 'p1', 's1'])
+
+    for (const id of [1, 2, 3]) {
+      await c.stopNode(id)
+      await c.startNode(id)
+    }
+    await waitFor('range 3 has a leader after restarts', () => c.leader(3) !== undefined)
+    assert.equal(text(await c.leader(3)!.get(3, b('u'))), '2')
+    const sums = await Promise.all([...c.stores.values()].map((s) => s.replica(3).checksum()))
+    assert.equal(new Set(sums.map((x) => `${x.appliedIndex}/${x.checksum}`)).size, 1, JSON.stringify(sums))
+  } finally {
+    await c.stop()
+  }
+})

@@ -6,10 +6,11 @@ import { MvccStore, RaftLogStore, type Engine } from '@mrdb/storage'
 import { EngineLogWriter } from './engine-log-writer.js'
 import { KvError, KvErrorCode } from './errors.js'
 import { rangeContains, replicaOnNode, type RangeDescriptor } from './range-descriptor.js'
-import { Replica, rangeSnapshotOps, type CommandResult, type KeyValue } from './replica.js'
+import { Replica, rangeSnapshotOps, type CommandResult, type KeyValue, type ReplicaHost } from './replica.js'
 import { decodeReplicaState, encodeReplicaState, REPLICA_STATE_SPAN, replicaStateKey, type ReplicaState } from './replica-state.js'
 import type { Command } from './command.js'
 import { checkCommand } from './command-check.js'
+import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, bootstrapOps } from './range-bootstrap.js'
 
 /** Options of {@link Store.open}. */
 export interface StoreOptions {
@@ -33,12 +34,8 @@ export interface StoreOptions {
   logger?: RaftLogger
 }
 
-/** The first Raft index and term of a bootstrapped range. */
-const BOOTSTRAP_INDEX = 1
-const BOOTSTRAP_TERM = 1
-
 /** The replicas of one node; see the file comment. */
-export class Store {
+export class Store implements ReplicaHost {
   private readonly replicas = new Map<number, Replica>()
   private compactionTimer: NodeJS.Timeout | undefined
   /** Bootstraps run one at a time, so two requests for one range cannot both create it. */
@@ -106,12 +103,9 @@ export class Store {
       confState: { voters, learners, votersOutgoing: [], learnersNext: [], autoLeave: false },
       descriptor: d,
     }
-    const batch = this.log
-      .batch()
-      .installSnapshot(d.rangeId, { index: BOOTSTRAP_INDEX, term: BOOTSTRAP_TERM, data: new Uint8Array(0) })
-      .setHardState(d.rangeId, { term: BOOTSTRAP_TERM, vote: 0, commit: BOOTSTRAP_INDEX })
-    await this.engine.batch([...batch.operations, { type: 'put', key: replicaStateKey(d.rangeId), value: encodeReplicaState(state) }], { sync: true })
-    batch.committed()
+    const { ops, committed } = bootstrapOps(this.log, state)
+    await this.engine.batch(ops, { sync: true })
+    committed()
     this.host(state)
   }
 
@@ -164,8 +158,13 @@ export class Store {
     await this.raft.stop()
   }
 
+  /** Hosts the right-hand range a local split created (see {@link ReplicaHost}). */
+  hostSplit(right: ReplicaState): void {
+    this.host(right)
+  }
+
   private host(state: ReplicaState): void {
-    const replica = new Replica(this.nodeId, state, this.engine, this.mvcc, this.log, this.raft)
+    const replica = new Replica(this.nodeId, state, this.engine, this.mvcc, this.log, this.raft, this)
     this.raft.addGroup({
       groupId: state.descriptor.rangeId,
       replicaId: replica.replicaId,
