@@ -28,6 +28,15 @@ export class EngineLogWriter implements RaftLogWriter {
     })
   }
 
+  /** Deletes a group's log together with `dataOps()` (its data and state), after any write under way. */
+  destroyGroup(groupId: number, dataOps: () => Promise<BatchOp[]>): Promise<void> {
+    return this.enqueue(async () => {
+      const batch = this.log.batch().destroyGroup(groupId)
+      await this.engine.batch([...batch.operations, ...(await dataOps())], { sync: true })
+      batch.committed()
+    })
+  }
+
   write(updates: readonly LogUpdate[], sync: boolean): Promise<void> {
     return this.enqueue(async () => {
       const batch = this.log.batch()

@@ -1,13 +1,16 @@
-// @mrdb/kv — range replicas, the per-node store, and (soon) the KV service and client.
+// @mrdb/kv — range replicas, the per-node store, the KV service and the KV client.
 
 export { Store } from './store.js'
 export type { StoreOptions } from './store.js'
 export { Replica, toKvError } from './replica.js'
-export type { CommandResult, KeyValue } from './replica.js'
+export type { CommandResult, KeyValue, ReplicaChange } from './replica.js'
+export { addReplica, removeReplica, moveReplica } from './replica-changes.js'
+export type { CreateReplica } from './replica-changes.js'
+export { MAX_COMMAND_SIZE } from './command-check.js'
 export type { Command, CommandEnvelope } from './command.js'
 export { encodeCommand, decodeCommand } from './command.js'
 export { KvError, KvErrorCode, RETRYABLE_CODES } from './errors.js'
-export { rangeContains, replicaOnNode, descriptorToJson, descriptorFromJson } from './range-descriptor.js'
+export { rangeContains, rangesOverlap, replicaOnNode, nextReplicaId, descriptorToJson, descriptorFromJson } from './range-descriptor.js'
 export type { RangeDescriptor, ReplicaDescriptor, ReplicaRole, RangeDescriptorJson } from './range-descriptor.js'
 export { EngineLogWriter } from './engine-log-writer.js'
 export { addKvService } from './service/kv-service.js'

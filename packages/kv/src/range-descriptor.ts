@@ -21,6 +21,20 @@ export interface RangeDescriptor {
   endKey: Uint8Array
   generation: number
   replicas: ReplicaDescriptor[]
+  /** The replica id the next added replica gets; ids are never reused. Absent: one above the highest. */
+  nextReplicaId?: number
+}
+
+/** The replica id a replica added to `d` gets. */
+export function nextReplicaId(d: RangeDescriptor): number {
+  return Math.max(d.nextReplicaId ?? 0, ...d.replicas.map((r) => r.replicaId + 1), 1)
+}
+
+/** Whether two ranges' key spans overlap. */
+export function rangesOverlap(a: RangeDescriptor, b: RangeDescriptor): boolean {
+  const aBeforeB = a.endKey.length > 0 && compareBytes(a.endKey, b.startKey) <= 0
+  const bBeforeA = b.endKey.length > 0 && compareBytes(b.endKey, a.startKey) <= 0
+  return !aBeforeB && !bBeforeA
 }
 
 /** Whether `key` falls inside the range. */
@@ -40,6 +54,7 @@ export interface RangeDescriptorJson {
   endKey: string
   generation: number
   replicas: ReplicaDescriptor[]
+  nextReplicaId?: number
 }
 
 /** Converts a descriptor to JSON-safe data. */

@@ -3,7 +3,7 @@
 // that waits for its commands to apply, and the linearizable read path.
 
 import { randomInt } from 'node:crypto'
-import { ProposalDroppedError, RaftError, type ConfState, type Entry, type MultiRaft, type Snapshot } from '@mrdb/raft'
+import { ProposalDroppedError, RaftError, decodeConfChange, type ConfChangeSingle, type ConfState, type Entry, type MultiRaft, type Snapshot } from '@mrdb/raft'
 import {
   KeyLockedError,
   MAX_TIMESTAMP,
@@ -22,7 +22,15 @@ import { decodeCommand, encodeCommand, type Command, type CommandEnvelope } from
 import { checkCommand, clampEnd } from './command-check.js'
 import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, bootstrapOps } from './range-bootstrap.js'
 import { KvError, KvErrorCode } from './errors.js'
-import { rangeContains, type RangeDescriptor } from './range-descriptor.js'
+import {
+  descriptorFromJson,
+  descriptorToJson,
+  nextReplicaId,
+  rangeContains,
+  type RangeDescriptor,
+  type RangeDescriptorJson,
+  type ReplicaDescriptor,
+} from './range-descriptor.js'
 import { RangeLogStorage } from './range-log-storage.js'
 import { decodeRangeSnapshot, encodeRangeSnapshot } from './range-snapshot.js'
 import { decodeReplicaState, encodeReplicaState, replicaStateKey, type ReplicaState } from './replica-state.js'
@@ -52,6 +60,14 @@ interface Pending {
 export interface ReplicaHost {
   /** A split applied here created the right-hand range's replica (its state is on disk): host it. */
   hostSplit(right: ReplicaState): void
+  /** The replica's membership changed (a conf change or a snapshot): route to its new peers, or drop it if it left. */
+  membershipChanged(replica: Replica): void
+}
+
+/** One step of a membership change, by node: add a learner there, promote or demote its replica, or remove it. */
+export interface ReplicaChange {
+  op: 'addLearner' | 'promote' | 'demote' | 'remove'
+  nodeId: number
 }
 
 /** One row of a scan. */
@@ -204,6 +220,7 @@ export class Replica {
     const raw = await this.engine.get(replicaStateKey(this.rangeId))
     if (!raw) throw new StorageError(StorageErrorCode.CORRUPTION, `range ${this.rangeId}: snapshot ${snapshot.metadata.index} installed without its replica state`)
     this.state = decodeReplicaState(raw)
+    this.host.membershipChanged(this)
   }
 
   /**
@@ -228,11 +245,75 @@ export class Replica {
     if (run.length > 0) await this.applyRun(run)
   }
 
-  /** Persists the new membership with the applied index of its entry. */
+  /** Persists the new membership, and the descriptor that follows from it, with the applied index of its entry. */
   async applyConfChange(entry: Entry, confState: ConfState): Promise<void> {
-    const next: ReplicaState = { ...this.state, appliedIndex: entry.index, appliedTerm: entry.term, confState }
+    const context = decodeConfChange(entry.data).context
+    const proposed = context && context.length > 0 ? descriptorFromJson(JSON.parse(new TextDecoder().decode(context)) as RangeDescriptorJson) : undefined
+    const descriptor = describeMembership(this.state.descriptor, proposed, confState)
+    const next: ReplicaState = { ...this.state, appliedIndex: entry.index, appliedTerm: entry.term, confState, descriptor }
     await this.engine.batch([{ type: 'put', key: replicaStateKey(this.rangeId), value: encodeReplicaState(next) }])
     this.state = next
+    this.host.membershipChanged(this)
+  }
+
+  /**
+   * Changes the range's membership (on its leader) and resolves with the descriptor once the
+   * change is applied here, joint configuration left. Changes touching more than one voter go
+   * through joint consensus; the joint configuration is left automatically.
+   */
+  async changeReplicas(changes: readonly ReplicaChange[], timeoutMs: number): Promise<RangeDescriptor> {
+    this.checkLeader()
+    if (this.state.confState.votersOutgoing.length > 0) throw new KvError(KvErrorCode.UNAVAILABLE, `range ${this.rangeId} is still leaving a joint configuration`)
+    const d = this.state.descriptor
+    const target: RangeDescriptor = { ...d, replicas: d.replicas.map((r) => ({ ...r })) }
+    let id = nextReplicaId(d)
+    const singles: ConfChangeSingle[] = []
+    for (const c of changes) {
+      const existing = target.replicas.find((r) => r.nodeId === c.nodeId)
+      if (c.op === 'addLearner') {
+        if (existing) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `node ${c.nodeId} already holds a replica of range ${this.rangeId}`)
+        target.replicas.push({ replicaId: id, nodeId: c.nodeId, role: 'learner' })
+        singles.push({ type: 'addLearner', nodeId: id++ })
+        continue
+      }
+      if (!existing) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `node ${c.nodeId} holds no replica of range ${this.rangeId}`)
+      if (c.op === 'promote' && existing.role !== 'learner') throw new KvError(KvErrorCode.INVALID_ARGUMENT, `the replica on node ${c.nodeId} is already a voter`)
+      if (c.op === 'demote' && existing.role !== 'voter') throw new KvError(KvErrorCode.INVALID_ARGUMENT, `the replica on node ${c.nodeId} is not a voter`)
+      if (c.op === 'remove' && existing.replicaId === this.replicaId) {
+        throw new KvError(KvErrorCode.INVALID_ARGUMENT, `node ${c.nodeId} leads range ${this.rangeId}: transfer its leadership first`)
+      }
+      singles.push({ type: c.op === 'promote' ? 'addVoter' : c.op === 'demote' ? 'addLearner' : 'removeNode', nodeId: existing.replicaId })
+    }
+    target.nextReplicaId = id
+    const context = new TextEncoder().encode(JSON.stringify(descriptorToJson(target)))
+    try {
+      this.raft.proposeConfChange(this.rangeId, { transition: 'auto', changes: singles, context })
+    } catch (err) {
+      if (err instanceof RaftError) throw new KvError(KvErrorCode.UNAVAILABLE, `range ${this.rangeId} refused the change: ${err.message}`)
+      throw err
+    }
+    const deadline = Date.now() + timeoutMs
+    while (this.state.descriptor.generation === d.generation || this.state.confState.votersOutgoing.length > 0) {
+      if (Date.now() > deadline) throw new KvError(KvErrorCode.TIMEOUT, `the membership change of range ${this.rangeId} did not apply within ${timeoutMs} ms; it may still`)
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    return this.state.descriptor
+  }
+
+  /** On the leader: whether the replica on `nodeId` has every committed entry in its log. */
+  caughtUp(nodeId: number): boolean {
+    const r = this.state.descriptor.replicas.find((x) => x.nodeId === nodeId)
+    const st = this.raft.status(this.rangeId)
+    const pr = r && st.progress?.get(r.replicaId)
+    return pr !== undefined && pr.match >= st.commit
+  }
+
+  /** Asks the replica on `nodeId` to take over leadership (on the leader). */
+  transferLeader(nodeId: number): void {
+    this.checkLeader()
+    const to = this.state.descriptor.replicas.find((r) => r.nodeId === nodeId)
+    if (!to || to.role !== 'voter') throw new KvError(KvErrorCode.INVALID_ARGUMENT, `node ${nodeId} holds no voter of range ${this.rangeId}`)
+    this.raft.transferLeader(this.rangeId, to.replicaId)
   }
 
   /**
@@ -413,16 +494,41 @@ function keysOf(c: Command): Uint8Array[] {
   }
 }
 
+/** Engine operations deleting every MVCC pair of a range's span. */
+export async function clearRangeOps(engine: Engine, mvcc: MvccStore, d: RangeDescriptor): Promise<BatchOp[]> {
+  const ops: BatchOp[] = []
+  for (const [gte, lt] of mvcc.engineSpans(d.startKey, d.endKey)) {
+    for await (const [k] of engine.scan({ gte, lt })) ops.push({ type: 'del', key: k })
+  }
+  return ops
+}
+
 /** Engine operations replacing a range's data with a snapshot's (clear its spans, write the pairs and the state). */
 export async function rangeSnapshotOps(engine: Engine, mvcc: MvccStore, snapshot: Snapshot): Promise<BatchOp[]> {
   const { state, pairs } = decodeRangeSnapshot(snapshot.data)
-  const ops: BatchOp[] = []
-  for (const [gte, lt] of mvcc.engineSpans(state.descriptor.startKey, state.descriptor.endKey)) {
-    for await (const [k] of engine.scan({ gte, lt })) ops.push({ type: 'del', key: k })
-  }
+  const ops = await clearRangeOps(engine, mvcc, state.descriptor)
   for (const [key, value] of pairs) ops.push({ type: 'put', key, value })
   ops.push({ type: 'put', key: replicaStateKey(state.descriptor.rangeId), value: encodeReplicaState(state) })
   return ops
+}
+
+/**
+ * The descriptor after a membership change: the replicas of `cs` (nodes from the previous
+ * descriptor or, for new ones, the proposed one), voters of the incoming majority and
+ * outgoing voters being removed as voters, the rest learners; one generation later.
+ */
+function describeMembership(prev: RangeDescriptor, proposed: RangeDescriptor | undefined, cs: ConfState): RangeDescriptor {
+  const nodeOf = new Map(prev.replicas.map((r) => [r.replicaId, r.nodeId]))
+  for (const r of proposed?.replicas ?? []) if (!nodeOf.has(r.replicaId)) nodeOf.set(r.replicaId, r.nodeId)
+  const ids = [...new Set([...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext])].sort((a, b) => a - b)
+  const replicas = ids.map((replicaId): ReplicaDescriptor => {
+    const nodeId = nodeOf.get(replicaId)
+    if (nodeId === undefined) throw new StorageError(StorageErrorCode.CORRUPTION, `range ${prev.rangeId}: replica ${replicaId} joined without a node`)
+    const learner = cs.learners.includes(replicaId) || cs.learnersNext.includes(replicaId)
+    return { replicaId, nodeId, role: cs.voters.includes(replicaId) || !learner ? 'voter' : 'learner' }
+  })
+  const next = Math.max(nextReplicaId(prev), proposed ? nextReplicaId(proposed) : 0)
+  return { ...prev, replicas, generation: prev.generation + 1, nextReplicaId: next }
 }
 
 /** Maps storage errors to KV error codes. */

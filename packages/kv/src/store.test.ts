@@ -10,6 +10,7 @@ import { KvErrorCode } from './errors.js'
 import type { RangeDescriptor } from './range-descriptor.js'
 import type { Command } from './command.js'
 import { DELETE_RANGE_MAX_KEYS, type CommandResult } from './replica.js'
+import { addReplica, moveReplica, removeReplica, type CreateReplica } from './replica-changes.js'
 import { Store } from './store.js'
 import { decodeReplicaState, replicaStateKey } from './replica-state.js'
 import { waitFor } from './testing/wait.js'
@@ -58,7 +59,7 @@ class TestCluster {
   }
 
   leader(rangeId: number): Store | undefined {
-    return [...this.stores.values()].find((s) => s.raft.leaderOf(rangeId) === s.replica(rangeId).replicaId)
+    return [...this.stores.values()].find((s) => s.raft.hasGroup(rangeId) && s.raft.leaderOf(rangeId) === s.replica(rangeId).replicaId)
   }
 
   async waitLeaders(): Promise<void> {
@@ -304,6 +305,52 @@ test('a split cuts a range in two on the same replicas: both halves serve their 
     assert.equal(text(await c.leader(3)!.get(3, b('u'))), '2')
     const sums = await Promise.all([...c.stores.values()].map((s) => s.replica(3).checksum()))
     assert.equal(new Set(sums.map((x) => `${x.appliedIndex}/${x.checksum}`)).size, 1, JSON.stringify(sums))
+  } finally {
+    await c.stop()
+  }
+})
+
+test('membership: a learner joins by snapshot and is promoted; a voter moves by joint consensus; a removed replica is destroyed', async () => {
+  const c = await TestCluster.start(30)
+  try {
+    await c.waitLeaders()
+    for (let i = 0; i < 60; i++) await c.writeRetrying(1, { kind: 'put', key: b(`k${i % 20}`), value: b(`v${i}`) })
+    await waitFor('range 1 log compacted', () => c.leader(1)!.replica(1).logStorage.firstIndex() > 2)
+    const four = await c.startNode(4)
+    const create: CreateReplica = (nodeId, d) => c.stores.get(nodeId)!.createReplica(d)
+    const viaLeader = async <T>(fn: (s: Store) => Promise<T>): Promise<T> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await fn(c.leader(1) ?? [...c.stores.values()][0]!)
+        } catch (err) {
+          if (attempt > 100 || !['NOT_LEADER', 'UNAVAILABLE'].includes((err as { code?: string }).code ?? '')) throw err
+          await new Promise((r) => setTimeout(r, 50))
+        }
+      }
+    }
+    let d = await viaLeader((s) => addReplica(s, 1, 4, false, create))
+    assert.deepEqual(d.replicas.map((r) => `${r.nodeId}:${r.replicaId}:${r.role}`), ['1:1:voter', '2:2:voter', '3:3:voter', '4:4:voter'])
+    await waitFor('node 4 applied range 1', () => four.replica(1).appliedIndex >= c.leader(1)!.replica(1).appliedIndex)
+
+    // Move the replica of a follower node to... nowhere new: remove it, and watch it go.
+    const gone = [1, 2, 3].find((n) => n !== c.leader(1)!.nodeId)!
+    d = await viaLeader((s) => removeReplica(s, 1, gone))
+    assert.equal(d.replicas.length, 3)
+    await waitFor(`node ${gone} dropped range 1`, () => !c.stores.get(gone)!.raft.hasGroup(1))
+    const goneEngine = new MvccStore(c.engines.get(gone)!)
+    await waitFor(`node ${gone} deleted range 1's data`, async () => (await goneEngine.get(b('k1'), MAX_TIMESTAMP)) === undefined)
+
+    // A joint move back onto the node that left, with a new replica id.
+    const from = [...d.replicas].find((r) => r.nodeId !== c.leader(1)!.nodeId)!.nodeId
+    d = await viaLeader((s) => moveReplica(s, 1, from, gone, create))
+    assert.deepEqual(d.replicas.map((r) => r.nodeId).sort(), [1, 2, 3, 4].filter((n) => n !== from))
+    assert.ok(d.replicas.find((r) => r.nodeId === gone)!.replicaId >= 5, 'replica ids are never reused')
+    await c.writeRetrying(1, { kind: 'put', key: b('after-move'), value: b('1') })
+    const members = d.replicas.map((r) => c.stores.get(r.nodeId)!)
+    await waitFor('members agree', async () => {
+      const sums = await Promise.all(members.map((s) => s.replica(1).checksum()))
+      return new Set(sums.map((x) => `${x.appliedIndex}/${x.checksum}`)).size === 1
+    })
   } finally {
     await c.stop()
   }

@@ -5,8 +5,8 @@ import { MultiRaft, SeededRng, type Message, type RaftLogger, type Rng, type Tra
 import { MvccStore, RaftLogStore, type Engine } from '@mrdb/storage'
 import { EngineLogWriter } from './engine-log-writer.js'
 import { KvError, KvErrorCode } from './errors.js'
-import { rangeContains, replicaOnNode, type RangeDescriptor } from './range-descriptor.js'
-import { Replica, rangeSnapshotOps, type CommandResult, type KeyValue, type ReplicaHost } from './replica.js'
+import { rangeContains, rangesOverlap, replicaOnNode, type RangeDescriptor } from './range-descriptor.js'
+import { Replica, clearRangeOps, rangeSnapshotOps, type CommandResult, type KeyValue, type ReplicaChange, type ReplicaHost } from './replica.js'
 import { decodeReplicaState, encodeReplicaState, REPLICA_STATE_SPAN, replicaStateKey, type ReplicaState } from './replica-state.js'
 import type { Command } from './command.js'
 import { checkCommand } from './command-check.js'
@@ -156,6 +156,52 @@ export class Store implements ReplicaHost {
   async close(): Promise<void> {
     if (this.compactionTimer) clearInterval(this.compactionTimer)
     await this.raft.stop()
+  }
+
+  /**
+   * Creates an empty replica of a range this node is joining (it must be in `d`): it waits
+   * for a snapshot from the range's leader once the membership change that adds it applies.
+   * Idempotent; refused while a local replica of another range overlaps the span.
+   */
+  createReplica(d: RangeDescriptor): Promise<void> {
+    const run = this.bootstraps.then(() => this.createOne(d))
+    this.bootstraps = run.catch(() => undefined)
+    return run
+  }
+
+  private async createOne(d: RangeDescriptor): Promise<void> {
+    const mine = replicaOnNode(d, this.nodeId)
+    if (!mine) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `range ${d.rangeId} has no replica on node ${this.nodeId}`)
+    const existing = this.replicas.get(d.rangeId)
+    if (existing) {
+      if (existing.replicaId === mine.replicaId) return
+      throw new KvError(KvErrorCode.UNAVAILABLE, `node ${this.nodeId} still holds an older replica of range ${d.rangeId}`)
+    }
+    const overlapping = [...this.replicas.values()].find((r) => rangesOverlap(r.descriptor, d))
+    if (overlapping) throw new KvError(KvErrorCode.UNAVAILABLE, `range ${d.rangeId} overlaps range ${overlapping.rangeId} on node ${this.nodeId}`)
+    const state: ReplicaState = { appliedIndex: 0, appliedTerm: 0, lastTs: 0n, confState: { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }, descriptor: d }
+    await this.engine.put(replicaStateKey(d.rangeId), encodeReplicaState(state))
+    this.host(state)
+  }
+
+  /** Changes a range's membership on its leader here (see {@link Replica.changeReplicas}). */
+  changeReplicas(rangeId: number, changes: readonly ReplicaChange[]): Promise<RangeDescriptor> {
+    return this.replica(rangeId).changeReplicas(changes, this.o.proposalTimeoutMs ?? 5000)
+  }
+
+  /** Routes a replica to its peers after a membership change, or destroys it once it is no longer a member. */
+  membershipChanged(replica: Replica): void {
+    const d = replica.descriptor
+    if (this.replicas.get(d.rangeId) !== replica) return
+    if (replicaOnNode(d, this.nodeId)) {
+      this.raft.setPeers(d.rangeId, new Map(d.replicas.map((r) => [r.replicaId, r.nodeId])))
+      return
+    }
+    this.replicas.delete(d.rangeId)
+    this.raft.removeGroup(d.rangeId)
+    this.writer
+      .destroyGroup(d.rangeId, async () => [...(await clearRangeOps(this.engine, this.mvcc, d)), { type: 'del', key: replicaStateKey(d.rangeId) }])
+      .catch((err: unknown) => this.o.logger?.warn(`range ${d.rangeId}: removing the replica's data failed: ${err instanceof Error ? err.message : String(err)}`))
   }
 
   /** Hosts the right-hand range a local split created (see {@link ReplicaHost}). */
