@@ -1,16 +1,17 @@
 // A node's store: one engine holding every local replica's Raft log and MVCC data, the
 // multiraft host that drives their groups, and the routing of KV requests to replicas.
 
-import { MultiRaft, SeededRng, type Message, type RaftLogger, type Rng, type Transport } from '@mrdb/raft'
-import { MvccStore, RaftLogStore, type Engine } from '@mrdb/storage'
+import { MultiRaft, SeededRng, type ConfState, type GroupStateMachine, type Message, type RaftLogger, type Rng, type Snapshot, type Transport } from '@mrdb/raft'
+import { MvccStore, RaftLogStore, type BatchOp, type Engine } from '@mrdb/storage'
 import { EngineLogWriter } from './engine-log-writer.js'
+import { RangeLogStorage } from './range-log-storage.js'
 import { KvError, KvErrorCode } from './errors.js'
 import { rangeContains, rangesOverlap, replicaOnNode, type RangeDescriptor } from './range-descriptor.js'
 import { Replica, clearRangeOps, rangeSnapshotOps, type CommandResult, type KeyValue, type ReplicaChange, type ReplicaHost } from './replica.js'
 import { decodeReplicaState, encodeReplicaState, REPLICA_STATE_SPAN, replicaStateKey, type ReplicaState } from './replica-state.js'
 import type { Command } from './command.js'
 import { checkCommand } from './command-check.js'
-import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, bootstrapOps } from './range-bootstrap.js'
+import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, bootstrapLog, bootstrapOps } from './range-bootstrap.js'
 
 /** Options of {@link Store.open}. */
 export interface StoreOptions {
@@ -34,9 +35,29 @@ export interface StoreOptions {
   logger?: RaftLogger
 }
 
+/**
+ * A Raft group the store hosts beside its ranges, with a state machine of its own (the
+ * placement driver's); it shares the node's engine, log writer and multiraft loop.
+ */
+export interface SystemGroup extends GroupStateMachine {
+  readonly groupId: number
+  /** This node's replica id in the group, and the node of every replica id. */
+  readonly replicaId: number
+  readonly peers: ReadonlyMap<number, number>
+  /** The index applied durably before this start. */
+  readonly appliedIndex: number
+  /** The membership as of the applied index. */
+  confState(): ConfState
+  /** A snapshot of the state at the applied index. */
+  makeSnapshot(): Promise<Snapshot>
+  /** Engine operations that replace this node's state with a snapshot's. */
+  snapshotOps(snapshot: Snapshot): Promise<BatchOp[]>
+}
+
 /** The replicas of one node; see the file comment. */
 export class Store implements ReplicaHost {
   private readonly replicas = new Map<number, Replica>()
+  private readonly systemGroups = new Map<number, SystemGroup>()
   private compactionTimer: NodeJS.Timeout | undefined
   /** Bootstraps run one at a time, so two requests for one range cannot both create it. */
   private bootstraps: Promise<void> = Promise.resolve()
@@ -57,8 +78,8 @@ export class Store implements ReplicaHost {
     const mvcc = new MvccStore(o.engine)
     let store: Store | undefined
     const writer = new EngineLogWriter(o.engine, log, (groupId, snap) => {
-      const replica = store?.replicas.get(groupId)
-      return replica ? replica.snapshotOps(snap) : rangeSnapshotOps(o.engine, mvcc, snap)
+      const hosted = store?.replicas.get(groupId) ?? store?.systemGroups.get(groupId)
+      return hosted ? hosted.snapshotOps(snap) : rangeSnapshotOps(o.engine, mvcc, snap)
     })
     const raft = new MultiRaft({
       nodeId: o.nodeId,
@@ -202,6 +223,24 @@ export class Store implements ReplicaHost {
     this.writer
       .destroyGroup(d.rangeId, async () => [...(await clearRangeOps(this.engine, this.mvcc, d)), { type: 'del', key: replicaStateKey(d.rangeId) }])
       .catch((err: unknown) => this.o.logger?.warn(`range ${d.rangeId}: removing the replica's data failed: ${err instanceof Error ? err.message : String(err)}`))
+  }
+
+  /**
+   * Starts a new system group here from Raft index 1 (like a new range), with `dataOps`
+   * (its state machine's initial state) in the same engine batch. Idempotent.
+   */
+  async bootstrapSystemGroup(groupId: number, dataOps: BatchOp[]): Promise<void> {
+    if (this.log.hasGroup(groupId)) return
+    const batch = bootstrapLog(this.log, groupId)
+    await this.engine.batch([...batch.operations, ...dataOps], { sync: true })
+    batch.committed()
+  }
+
+  /** Hosts a system group (its log and state must be on disk: bootstrapped, or left by an earlier run). */
+  hostSystemGroup(g: SystemGroup): void {
+    const storage = new RangeLogStorage(g.groupId, this.log, () => g.confState(), () => g.makeSnapshot())
+    this.raft.addGroup({ groupId: g.groupId, replicaId: g.replicaId, peers: g.peers, storage, stateMachine: g, applied: g.appliedIndex })
+    this.systemGroups.set(g.groupId, g)
   }
 
   /** Hosts the right-hand range a local split created (see {@link ReplicaHost}). */
