@@ -1,0 +1,267 @@
+// One node's replica of the PD group: the state machine its Raft group applies to (commands
+// → PD records, with the applied index in the same engine batch), the proposer that waits
+// for its commands to apply, the linearizable read barrier, and PD snapshots.
+
+import { randomInt } from 'node:crypto'
+import { RaftError, type ConfState, type Entry, type GroupOptions, type GroupStateMachine, type MultiRaft, type Snapshot, type Storage } from '@mrdb/raft'
+import { compareBytes, type BatchOp, type Engine } from '@mrdb/storage'
+import { PdError, PdErrorCode } from './errors.js'
+import { applyPdCommand, checkInitialState } from './pd-apply.js'
+import { decodePdEntry, encodePdCommand, MAX_CLUSTER_ID_LENGTH, type PdCommand, type PdResult } from './pd-command.js'
+import { cloneRange, cloneStore, parseRange, parseStore, PD_GROUP_ID, PdState, PdStateEdit, rangeToJson, type PdStateData, type RangeRecord, type StoreRecord } from './pd-state.js'
+import { clearPdStateOps, decodePdSnapshot, encodePdSnapshot, pdEditOps, pdStateOps, readPdState, type PdApplied } from './pd-storage.js'
+
+/** The Raft index and term a new PD group starts at: its log begins with a snapshot there. */
+export const PD_BOOTSTRAP = { index: 1, term: 1 } as const
+
+/** What a {@link PdReplica} runs on. */
+export interface PdReplicaOptions {
+  /** This node's (store's) id, which is also its replica id in the PD group. */
+  nodeId: number
+  /** The node's engine, which holds the PD state under its own prefix. */
+  engine: Engine
+  /** The node's multiraft host, through which proposals and reads go. */
+  raft: MultiRaft
+}
+
+interface Pending {
+  resolve: (r: PdResult) => void
+  timer: NodeJS.Timeout
+}
+
+/**
+ * The PD replica of one node; see the file comment. In the PD group a node's replica id is
+ * its store id, so the group's membership (its ConfState) says where every replica lives.
+ * A store removed from the PD group must not be added back under the same id.
+ */
+export class PdReplica implements GroupStateMachine {
+  private readonly pending = new Map<number, Pending>()
+  /**
+   * Starts at random, so ids of this incarnation do not repeat those of an earlier one still
+   * in the log (results are matched to waiters by node and proposal id). 2^48 ids of room.
+   */
+  private nextProposalId = randomInt(1, 2 ** 48)
+
+  private constructor(
+    private readonly o: PdReplicaOptions,
+    private applied: PdApplied,
+    private state: PdState,
+  ) {}
+
+  /** Loads this node's PD replica from its engine; undefined when the node holds no PD state. */
+  static async load(options: PdReplicaOptions): Promise<PdReplica | undefined> {
+    const stored = await readPdState(options.engine)
+    return stored && new PdReplica(options, stored.applied, PdState.from(stored.data))
+  }
+
+  /**
+   * The engine ops of the state a new PD group starts from, at {@link PD_BOOTSTRAP}. Write them
+   * in the same batch as the Raft log's bootstrap snapshot record of group {@link PD_GROUP_ID}
+   * (index 1, term 1, hard state commit 1) on every initial member. `initial` is usually
+   * {@link emptyPdState} (then a `bootstrap` command sets the cluster up) or a whole
+   * bootstrapped state. Throws a PdError if it breaks an invariant of the PD state.
+   */
+  static bootstrapOps(initial: PdStateData, confState: ConfState): BatchOp[] {
+    const checked = checkData(initial)
+    const rejected = checkInitialState(checked.clusterId, checked.stores, checked.ranges, checked.nextRangeId)
+    if (rejected) throw rejected
+    return pdStateOps({ appliedIndex: PD_BOOTSTRAP.index, appliedTerm: PD_BOOTSTRAP.term, confState }, checked)
+  }
+
+  /** The index of the last entry applied (durably) here. */
+  get appliedIndex(): number {
+    return this.applied.appliedIndex
+  }
+
+  /** This node's replica id in the PD group: its node id. */
+  get replicaId(): number {
+    return this.o.nodeId
+  }
+
+  /** The PD group's membership as of the applied index. */
+  confState(): ConfState {
+    return structuredClone(this.applied.confState)
+  }
+
+  /** The node of every replica of the PD group (the replica id is the node id). */
+  peers(): Map<number, number> {
+    const cs = this.applied.confState
+    const ids = new Set([...cs.voters, ...cs.learners, ...cs.votersOutgoing, ...cs.learnersNext])
+    return new Map([...ids].map((id) => [id, id]))
+  }
+
+  /** How to host this replica's group on the node's MultiRaft, over the group's log `storage`. */
+  groupOptions(storage: Storage): GroupOptions {
+    return { groupId: PD_GROUP_ID, replicaId: this.replicaId, peers: this.peers(), storage, stateMachine: this, applied: this.appliedIndex }
+  }
+
+  // ---- reading the state (call readBarrier first for a linearizable read) ----------------
+
+  /** The cluster's id; empty before bootstrap. */
+  get clusterId(): string {
+    return this.state.counters.clusterId
+  }
+
+  /** The TSO's persisted upper bound. */
+  get tsoLimit(): bigint {
+    return this.state.counters.tsoLimit
+  }
+
+  /** Every store, by id. */
+  stores(): StoreRecord[] {
+    return [...this.state.allStores()].sort((a, b) => a.storeId - b.storeId).map(cloneStore)
+  }
+
+  /** Every range, by start key. */
+  ranges(): RangeRecord[] {
+    return [...this.state.allRanges()].sort((a, b) => compareBytes(a.startKey, b.startKey)).map(cloneRange)
+  }
+
+  /** A store's record, if known. */
+  storeById(storeId: number): StoreRecord | undefined {
+    const s = this.state.store(storeId)
+    return s && cloneStore(s)
+  }
+
+  /** A range's record, if known. */
+  rangeById(rangeId: number): RangeRecord | undefined {
+    const r = this.state.range(rangeId)
+    return r && cloneRange(r)
+  }
+
+  // ---- serving ----------------------------------------------------------------------------
+
+  /** Throws NOT_LEADER (with a hint) unless this replica leads the PD group, as of the host's last Ready. */
+  checkLeader(): void {
+    const lead = this.o.raft.leaderOf(PD_GROUP_ID)
+    if (lead !== 0 && lead === this.replicaId) return
+    throw new PdError(PdErrorCode.NOT_LEADER, `node ${this.o.nodeId} does not lead the PD group`, lead === 0 ? undefined : lead)
+  }
+
+  /**
+   * Proposes a command and resolves with its result once applied here: the values of its
+   * kind, or the error that rejected it. A TIMEOUT result after `timeoutMs` means the outcome
+   * is unknown. Throws NOT_LEADER before proposing on a follower, UNAVAILABLE if Raft refuses.
+   */
+  propose<C extends PdCommand>(command: C, timeoutMs: number): Promise<PdResult<C['kind']>> {
+    this.checkLeader()
+    const proposalId = this.nextProposalId++
+    const data = encodePdCommand({ proposalId, nodeId: this.o.nodeId, command })
+    return new Promise<PdResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(proposalId)
+        resolve({ ok: false, error: new PdError(PdErrorCode.TIMEOUT, `${command.kind} did not apply within ${timeoutMs} ms; it may or may not have`) })
+      }, timeoutMs)
+      timer.unref() // a waiting proposal must not keep a stopping node's process alive
+      this.pending.set(proposalId, { resolve, timer })
+      try {
+        this.o.raft.propose(PD_GROUP_ID, data)
+      } catch (err) {
+        clearTimeout(timer)
+        this.pending.delete(proposalId)
+        reject(err instanceof RaftError ? new PdError(PdErrorCode.UNAVAILABLE, `the PD group dropped the proposal: ${err.message}`, undefined, { cause: err }) : err)
+      }
+    }) as Promise<PdResult<C['kind']>>
+  }
+
+  /** Raises the TSO's persisted bound through the group: a TimestampOracle's `raiseLimit`. Throws the command's PdError. */
+  async raiseTsoLimit(limit: bigint, timeoutMs: number): Promise<bigint> {
+    const r = await this.propose({ kind: 'raiseTsoLimit', limit }, timeoutMs)
+    if (!r.ok) throw r.error
+    return r.limit
+  }
+
+  /** Waits until this leader may serve a linearizable read (ReadIndex, then apply up to it). */
+  async readBarrier(): Promise<void> {
+    this.checkLeader()
+    try {
+      await this.o.raft.waitApplied(PD_GROUP_ID, await this.o.raft.readIndex(PD_GROUP_ID))
+    } catch (err) {
+      if (err instanceof RaftError) throw new PdError(PdErrorCode.UNAVAILABLE, `the PD group could not confirm its leader: ${err.message}`, undefined, { cause: err })
+      throw err
+    }
+  }
+
+  // ---- the state machine ----------------------------------------------------------------
+
+  /** Applies committed entries: their changes and the new applied index in one engine batch. */
+  async apply(entries: readonly Entry[]): Promise<void> {
+    const last = entries.at(-1)
+    if (!last) return
+    const edit = new PdStateEdit(this.state)
+    const results: Array<[number, PdResult]> = []
+    for (const e of entries) {
+      const decoded = e.data.length === 0 ? undefined : decodePdEntry(e.data)
+      if (!decoded) continue
+      const { command } = decoded
+      const result: PdResult = command instanceof PdError ? { ok: false, error: command } : applyPdCommand(edit, command)
+      if (decoded.nodeId === this.o.nodeId && decoded.proposalId !== 0) results.push([decoded.proposalId, result])
+    }
+    const applied: PdApplied = { ...this.applied, appliedIndex: last.index, appliedTerm: last.term }
+    await this.o.engine.batch(pdEditOps(applied, edit))
+    this.state.commit(edit)
+    this.applied = applied
+    for (const [id, result] of results) {
+      const p = this.pending.get(id)
+      if (!p) continue
+      clearTimeout(p.timer)
+      this.pending.delete(id)
+      p.resolve(result)
+    }
+  }
+
+  /** Persists the new membership with the applied index of its entry, and tells the host where the replicas live. */
+  async applyConfChange(entry: Entry, confState: ConfState): Promise<void> {
+    const applied: PdApplied = { appliedIndex: entry.index, appliedTerm: entry.term, confState }
+    await this.o.engine.batch(pdEditOps(applied, new PdStateEdit(this.state)))
+    this.applied = applied
+    this.updatePeers()
+  }
+
+  /** Reloads the in-memory state after the log writer installed a snapshot (with {@link snapshotOps}). */
+  async restore(snapshot: Snapshot): Promise<void> {
+    const stored = await readPdState(this.o.engine)
+    if (!stored || stored.applied.appliedIndex !== snapshot.metadata.index) {
+      throw new PdError(PdErrorCode.CORRUPTION, `PD snapshot ${snapshot.metadata.index} was installed without its state`)
+    }
+    this.applied = stored.applied
+    this.state = PdState.from(stored.data)
+    this.updatePeers()
+  }
+
+  /** The whole PD state at the applied index, from a consistent engine snapshot. */
+  async makeSnapshot(): Promise<Snapshot> {
+    const snap = this.o.engine.snapshot()
+    try {
+      const stored = await readPdState(snap)
+      if (!stored) throw new PdError(PdErrorCode.CORRUPTION, `node ${this.o.nodeId} has no PD state`)
+      const { appliedIndex, appliedTerm, confState } = stored.applied
+      return { data: encodePdSnapshot(stored.data), metadata: { index: appliedIndex, term: appliedTerm, confState } }
+    } finally {
+      snap.release()
+    }
+  }
+
+  /**
+   * Engine ops replacing this node's PD state with a snapshot's. The log writer writes them
+   * in the same batch as the Raft log's snapshot record; {@link restore} follows.
+   */
+  async snapshotOps(snapshot: Snapshot): Promise<BatchOp[]> {
+    const data = decodePdSnapshot(snapshot.data)
+    const { index, term, confState } = snapshot.metadata
+    return [...(await clearPdStateOps(this.o.engine)), ...pdStateOps({ appliedIndex: index, appliedTerm: term, confState }, data)]
+  }
+
+  private updatePeers(): void {
+    if (this.o.raft.hasGroup(PD_GROUP_ID)) this.o.raft.setPeers(PD_GROUP_ID, this.peers())
+  }
+}
+
+/** Checks every record and counter of a state given in code, as commands are checked; throws a PdError. */
+function checkData(d: PdStateData): PdStateData {
+  const invalid = (message: string): PdError => new PdError(PdErrorCode.INVALID_ARGUMENT, message)
+  if (typeof d.clusterId !== 'string' || d.clusterId.length > MAX_CLUSTER_ID_LENGTH) throw invalid(`cluster id must be a string of at most ${MAX_CLUSTER_ID_LENGTH} characters`)
+  if (!Number.isSafeInteger(d.nextRangeId) || d.nextRangeId < 1 || !Number.isSafeInteger(d.nextReplicaId) || d.nextReplicaId < 1) throw invalid('next ids must be positive integers')
+  if (typeof d.tsoLimit !== 'bigint' || d.tsoLimit < 0n) throw invalid('the TSO limit must be a non-negative bigint')
+  return { ...d, stores: d.stores.map(parseStore), ranges: d.ranges.map((r) => parseRange(rangeToJson(r))) }
+}
