@@ -96,8 +96,14 @@ test('ranges: newer generations win, stale ones are no-ops, overlapped older ran
   assert.deepEqual(h.run({ kind: 'putRange', range: range(1, '', 'm', 2) }), { ok: true, stale: false, replaced: [] })
   assert.deepEqual(h.run({ kind: 'putRange', range: range(1, '', 'm', 3, [1, 2]) }), { ok: true, stale: false, replaced: [] })
   assert.deepEqual(h.state.range(1)?.replicas.map((r) => r.nodeId), [1, 2])
+  assert.deepEqual(h.run({ kind: 'putRange', range: range(1, '', 'm', 2) }), { ok: true, stale: true, replaced: [] }, 'older than the stored record of its id')
+  assert.deepEqual(h.state.range(1)?.generation, 3)
+  // An id the PD does not hold, overlapping a newer range (a late report of a range merged away): stale.
+  assert.deepEqual(h.run({ kind: 'allocIds', idKind: 'range', count: 1 }), { ok: true, first: 3 })
+  assert.deepEqual(h.run({ kind: 'putRange', range: range(3, 'a', 'b', 2) }), { ok: true, stale: true, replaced: [] })
+  assert.equal(h.state.range(3), undefined)
 
-  h.rejects({ kind: 'putRange', range: range(3, 'x', 'y', 1) }, PdErrorCode.INVALID_ARGUMENT) // id 3 never allocated
+  h.rejects({ kind: 'putRange', range: range(4, 'x', 'y', 1) }, PdErrorCode.INVALID_ARGUMENT) // id 4 never allocated
   h.rejects({ kind: 'putRange', range: range(2, 'm', '', 3, [1, 9]) }, PdErrorCode.STORE_NOT_FOUND)
   h.rejects({ kind: 'putRange', range: range(2, 'z', 'm', 3) }, PdErrorCode.INVALID_ARGUMENT)
   h.rejects({ kind: 'putRange', range: { ...range(2, 'm', '', 3), replicas: [] } }, PdErrorCode.INVALID_ARGUMENT)

@@ -194,3 +194,25 @@ test('the oracle on the PD leader persists its bound through the group before ha
     await c.stop()
   }
 })
+
+test('a replica added to the PD group is routed to, catches up, and every replica records the membership', async () => {
+  const c = await PdTestCluster.start([1, 2, 3], emptyPdState())
+  try {
+    assert.deepEqual(await c.propose(BOOTSTRAP), { ok: true })
+    // Node 4 starts where every member started: the group's state at index 1.
+    await c.bootstrapNode(4, emptyPdState(), VOTERS)
+    const joining = await c.startNode(4)
+    const l = await c.waitLeader()
+    l.raft.proposeConfChange(PD_GROUP_ID, { transition: 'auto', changes: [{ type: 'addLearner', nodeId: 4 }] })
+    await waitFor('the new replica to catch up', () => joining.pd.clusterId === 'test-cluster')
+    for (const n of c.nodes.values()) {
+      assert.deepEqual(n.pd.confState().learners, [4], `node ${n.id} applied the change`)
+      assert.deepEqual([...n.pd.peers()].sort(([a], [b]) => a - b), [[1, 1], [2, 2], [3, 3], [4, 4]])
+      assert.deepEqual((await readPdState(n.engine))?.applied.confState.learners, [4], `node ${n.id} persisted it`)
+    }
+    assert.deepEqual(await c.propose({ kind: 'putStore', store: store(4) }), { ok: true })
+    await assertSameEverywhere(c)
+  } finally {
+    await c.stop()
+  }
+})

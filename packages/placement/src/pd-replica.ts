@@ -3,7 +3,7 @@
 // for its commands to apply, the linearizable read barrier, and PD snapshots.
 
 import { randomInt } from 'node:crypto'
-import { RaftError, type ConfState, type Entry, type GroupOptions, type GroupStateMachine, type MultiRaft, type Snapshot, type Storage } from '@mrdb/raft'
+import { RaftError, type ConfState, type Entry, type GroupStateMachine, type MultiRaft, type Snapshot } from '@mrdb/raft'
 import { compareBytes, type BatchOp, type Engine } from '@mrdb/storage'
 import { PdError, PdErrorCode } from './errors.js'
 import { applyPdCommand, checkInitialState } from './pd-apply.js'
@@ -32,7 +32,8 @@ interface Pending {
 /**
  * The PD replica of one node; see the file comment. In the PD group a node's replica id is
  * its store id, so the group's membership (its ConfState) says where every replica lives.
- * A store removed from the PD group must not be added back under the same id.
+ * A store removed from the PD group must not be added back under the same id. Shaped as a
+ * kv Store's SystemGroup, which hosts it beside the node's ranges.
  */
 export class PdReplica implements GroupStateMachine {
   private readonly pending = new Map<number, Pending>()
@@ -84,15 +85,10 @@ export class PdReplica implements GroupStateMachine {
   }
 
   /** The node of every replica of the PD group (the replica id is the node id). */
-  peers(): Map<number, number> {
+  peers(): ReadonlyMap<number, number> {
     const cs = this.applied.confState
     const ids = new Set([...cs.voters, ...cs.learners, ...cs.votersOutgoing, ...cs.learnersNext])
     return new Map([...ids].map((id) => [id, id]))
-  }
-
-  /** How to host this replica's group on the node's MultiRaft, over the group's log `storage`. */
-  groupOptions(storage: Storage): GroupOptions {
-    return { groupId: PD_GROUP_ID, replicaId: this.replicaId, peers: this.peers(), storage, stateMachine: this, applied: this.appliedIndex }
   }
 
   // ---- reading the state (call readBarrier first for a linearizable read) ----------------

@@ -12,12 +12,14 @@
 //       the fewest while their difference exceeds balanceThreshold.
 //   (d) leader balance: leadership moves likewise, to a store holding a voter of the range.
 //   (e) split: a range over splitBytes or splitKeys is to be split (its leader picks the key).
-// Membership changes need a quorum of live voters before and after; no rule removes a voter
-// that would leave fewer. A replica that leads its range hands leadership to a healthy voter
-// (transferLeader) before a later pass removes or moves it. Adding a replica means sending it
-// a snapshot, so a store takes at most maxConcurrentSnapshotsPerStore pending and new
-// additions at once. A range with no known live leader gets nothing: its leader carries out
-// every operator.
+// Membership changes need a quorum of live voters before and after. Only ranges with one
+// before get any, and removals keep it after: a range with a replica off a healthy store
+// loses its worst one first (dead before decommissioning), which leaves the live voters as
+// many (it was dead) or all of them (none was dead); rule (b) sees only healthy ranges. A replica that leads its range hands leadership to a healthy
+// voter (transferLeader) before a later pass removes or moves it. Adding a replica means
+// sending it a snapshot, so a store takes at most maxConcurrentSnapshotsPerStore pending and
+// new additions at once. A range gets nothing without a known live leader (which carries out
+// every operator) or without a quorum of live voters (Raft cannot commit there).
 
 import { PdError, PdErrorCode } from './errors.js'
 import type { RangeRecord, StoreState } from './pd-state.js'
@@ -25,7 +27,7 @@ import type { RangeRecord, StoreState } from './pd-state.js'
 /**
  * Something to do to one range.
  * - addReplica: add a learner on `nodeId`, catch it up by snapshot, then promote it to voter.
- * - promoteLearner: make the range's learner on `nodeId` a voter.
+ * - promoteLearner: make the range's learner on `nodeId` a voter (once it has caught up).
  * - removeReplica: remove the replica (voter or learner) on `nodeId`; never its leader.
  * - moveReplica: add a learner on `toNodeId`, catch it up by snapshot, then one joint
  *   configuration change promotes it and removes the replica on `fromNodeId` (never the
@@ -152,7 +154,7 @@ class Planner {
   }
 
   run(): Operator[] {
-    for (const r of this.schedulable()) this.repair(r) || this.replicate(r)
+    for (const r of this.schedulable()) if (!this.repair(r)) this.replicate(r)
     this.balanceReplicas()
     this.balanceLeaders()
     for (const r of this.schedulable()) this.split(r)
@@ -168,16 +170,15 @@ class Planner {
       .sort((a, b) => Number(this.live(a.nodeId)) - Number(this.live(b.nodeId)) || a.nodeId - b.nodeId)[0]
     if (!bad) return false
     const why = this.badReason(bad.nodeId)
+    const voters = this.voters(r)
     if (bad.role === 'learner') {
       this.add(r, { kind: 'removeReplica', rangeId: r.record.rangeId, nodeId: bad.nodeId, reason: `learner on ${why}` })
       return true
     }
-    const voters = this.voters(r)
     if (voters.length > this.c.replicationFactor) {
-      if (this.hasQuorum(voters.filter((n) => n !== bad.nodeId))) this.removeOrHandOff(r, bad.nodeId, `voter on ${why}; range has ${voters.length} voters`)
+      this.removeOrHandOff(r, bad.nodeId, `voter on ${why}; range has ${voters.length} voters`)
       return true
     }
-    if (!this.hasQuorum(voters)) return true // no quorum: Raft cannot change membership
     const target = this.pickTarget(r)
     if (target === undefined) return true
     if (bad.nodeId === r.leaderNodeId) this.handOff(r, bad.nodeId, `leader on ${why}, to be replaced`)
@@ -191,7 +192,6 @@ class Planner {
     const voters = this.voters(r)
     const want = this.c.replicationFactor
     if (voters.length < want) {
-      if (!this.hasQuorum(voters)) return
       const reason = `range has ${voters.length} voters, wants ${want}`
       const learner = r.record.replicas.find((x) => x.role === 'learner')
       if (learner) return this.add(r, { kind: 'promoteLearner', rangeId, nodeId: learner.nodeId, reason })
@@ -203,27 +203,19 @@ class Planner {
       const victim = voters
         .filter((n) => n !== r.leaderNodeId)
         .sort((a, b) => this.count(this.replicas, b) - this.count(this.replicas, a) || a - b)[0]
-      if (victim !== undefined && this.hasQuorum(voters.filter((n) => n !== victim))) {
-        this.add(r, { kind: 'removeReplica', rangeId, nodeId: victim, reason: `range has ${voters.length} voters, wants ${want}` })
-      }
+      if (victim !== undefined) this.add(r, { kind: 'removeReplica', rangeId, nodeId: victim, reason: `range has ${voters.length} voters, wants ${want}` })
       return
     }
     const stray = r.record.replicas.find((x) => x.role === 'learner')
     if (stray) this.add(r, { kind: 'removeReplica', rangeId, nodeId: stray.nodeId, reason: `stray learner; range has its ${want} voters` })
   }
 
-  /** (c) Moves replicas from the fullest healthy store toward the emptiest while the gap exceeds the threshold. */
+  /** (c) Moves replicas from fuller healthy stores to emptier ones while their gap exceeds the threshold. */
   private balanceReplicas(): void {
     for (;;) {
-      const stores = this.healthyStores()
-      const src = maxBy(stores, (s) => this.count(this.replicas, s))
-      if (src === undefined) return
-      const dsts = stores
-        .filter((s) => s !== src && this.hasSnapshotRoom(s) && this.count(this.replicas, src) - this.count(this.replicas, s) > this.c.balanceThreshold)
-        .sort((a, b) => this.count(this.replicas, a) - this.count(this.replicas, b) || this.free(b) - this.free(a) || a - b)
-      const found = this.findMove(src, dsts)
+      const found = this.findMove()
       if (!found) return
-      const [r, dst] = found
+      const [r, src, dst] = found
       const reason = `store ${src} holds ${this.count(this.replicas, src)} replicas, store ${dst} ${this.count(this.replicas, dst)}`
       if (r.leaderNodeId === src) {
         this.handOff(r, src, `${reason}; its leader moves first`)
@@ -233,25 +225,14 @@ class Planner {
     }
   }
 
-  /** (d) Moves leadership from the healthy store leading the most ranges toward the one leading the fewest. */
+  /** (d) Moves leadership from healthy stores leading more ranges to voters on stores leading fewer. */
   private balanceLeaders(): void {
     for (;;) {
-      const stores = this.healthyStores()
-      const src = maxBy(stores, (s) => this.count(this.leaders, s))
-      if (src === undefined) return
-      const dsts = stores
-        .filter((s) => s !== src && this.count(this.leaders, src) - this.count(this.leaders, s) > this.c.balanceThreshold)
-        .sort((a, b) => this.count(this.leaders, a) - this.count(this.leaders, b) || a - b)
-      let moved = false
-      for (const dst of dsts) {
-        const r = this.schedulable().find((x) => x.leaderNodeId === src && this.voters(x).includes(dst))
-        if (!r) continue
-        const reason = `store ${src} leads ${this.count(this.leaders, src)} ranges, store ${dst} ${this.count(this.leaders, dst)}`
-        this.add(r, { kind: 'transferLeader', rangeId: r.record.rangeId, toNodeId: dst, reason })
-        moved = true
-        break
-      }
-      if (!moved) return
+      const found = this.findTransfer()
+      if (!found) return
+      const [r, src, dst] = found
+      const reason = `store ${src} leads ${this.count(this.leaders, src)} ranges, store ${dst} ${this.count(this.leaders, dst)}`
+      this.add(r, { kind: 'transferLeader', rangeId: r.record.rangeId, toNodeId: dst, reason })
     }
   }
 
@@ -268,24 +249,50 @@ class Planner {
 
   // ---- helpers -----------------------------------------------------------------------------
 
-  /** Ranges that may get an operator now: none pending or decided, and a live leader. */
+  /** Ranges that may get an operator now: none pending or decided, a live leader, a quorum of live voters. */
   private schedulable(): RangeStats[] {
-    return this.ranges.filter((r) => !this.busy.has(r.record.rangeId) && r.leaderNodeId !== undefined && this.live(r.leaderNodeId))
+    return this.ranges.filter(
+      (r) => !this.busy.has(r.record.rangeId) && r.leaderNodeId !== undefined && this.live(r.leaderNodeId) && this.hasQuorum(this.voters(r)),
+    )
   }
 
-  /** A range that may move a replica from `src` to one of `dsts` (tried in order): fully healthy, at the replication factor. */
-  private findMove(src: number, dsts: readonly number[]): [RangeStats, number] | undefined {
-    const candidates = this.schedulable().filter(
-      (r) =>
-        r.record.replicas.every((x) => x.role === 'voter' && this.healthy(x.nodeId)) &&
-        r.record.replicas.length === this.c.replicationFactor &&
-        r.record.replicas.some((x) => x.nodeId === src),
+  /**
+   * The first replica move that narrows a gap over the threshold: sources from the fullest
+   * store down, targets from the emptiest (with snapshot room) up, ranges by id among those
+   * fully healthy at the replication factor, preferring ranges the source does not lead.
+   */
+  private findMove(): [RangeStats, number, number] | undefined {
+    const stores = this.healthyStores()
+    const n = (s: number): number => this.count(this.replicas, s)
+    const ranges = this.schedulable().filter(
+      (r) => r.record.replicas.length === this.c.replicationFactor && r.record.replicas.every((x) => x.role === 'voter' && this.healthy(x.nodeId)),
     )
-    // Ranges src does not lead first: they move at once, the others need a leader transfer.
-    candidates.sort((a, b) => Number(a.leaderNodeId === src) - Number(b.leaderNodeId === src))
-    for (const dst of dsts) {
-      const r = candidates.find((x) => !x.record.replicas.some((y) => y.nodeId === dst))
-      if (r) return [r, dst]
+    for (const src of [...stores].sort((a, b) => n(b) - n(a) || a - b)) {
+      const dsts = stores
+        .filter((s) => s !== src && this.hasSnapshotRoom(s) && n(src) - n(s) > this.c.balanceThreshold)
+        .sort((a, b) => n(a) - n(b) || this.free(b) - this.free(a) || a - b)
+      const held = ranges.filter((r) => r.record.replicas.some((x) => x.nodeId === src))
+      // Ranges src does not lead first: they move at once, the others need a leader transfer.
+      held.sort((a, b) => Number(a.leaderNodeId === src) - Number(b.leaderNodeId === src))
+      for (const dst of dsts) {
+        const r = held.find((x) => !x.record.replicas.some((y) => y.nodeId === dst))
+        if (r) return [r, src, dst]
+      }
+    }
+    return undefined
+  }
+
+  /** The first leader transfer that narrows a gap over the threshold: sources from the store leading most down, targets up. */
+  private findTransfer(): [RangeStats, number, number] | undefined {
+    const stores = this.healthyStores()
+    const n = (s: number): number => this.count(this.leaders, s)
+    const ranges = this.schedulable()
+    for (const src of [...stores].sort((a, b) => n(b) - n(a) || a - b)) {
+      const dsts = stores.filter((s) => s !== src && n(src) - n(s) > this.c.balanceThreshold).sort((a, b) => n(a) - n(b) || a - b)
+      for (const dst of dsts) {
+        const r = ranges.find((x) => x.leaderNodeId === src && this.voters(x).includes(dst))
+        if (r) return [r, src, dst]
+      }
     }
     return undefined
   }
@@ -386,11 +393,4 @@ class Planner {
   private bump(counts: Map<number, number>, storeId: number, by: number): void {
     counts.set(storeId, this.count(counts, storeId) + by)
   }
-}
-
-/** The item with the largest key (the first of equals), or undefined for none. */
-function maxBy<T>(items: readonly T[], key: (item: T) => number): T | undefined {
-  let best: T | undefined
-  for (const item of items) if (best === undefined || key(item) > key(best)) best = item
-  return best
 }

@@ -56,17 +56,20 @@ export class PdTestCluster {
   static async start(ids: number[], initial: PdStateData): Promise<PdTestCluster> {
     const c = new PdTestCluster(await mkdtemp(join(tmpdir(), 'mrdb-pd-')))
     const confState: ConfState = { voters: ids, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }
-    for (const id of ids) {
-      const engine = await open(join(c.dir, `n${id}`))
-      await engine.batch(PdReplica.bootstrapOps(initial, confState))
-      await engine.close()
-      const log = new MemoryStorage()
-      log.applySnapshot({ data: new Uint8Array(0), metadata: { ...PD_BOOTSTRAP, confState } })
-      log.setHardState({ term: PD_BOOTSTRAP.term, vote: 0, commit: PD_BOOTSTRAP.index })
-      c.logs.set(id, log)
-    }
+    for (const id of ids) await c.bootstrapNode(id, initial, confState)
     for (const id of ids) await c.startNode(id)
     return c
+  }
+
+  /** Writes a node's PD state and log as the group started them: `initial` at index 1 with `confState`. */
+  async bootstrapNode(id: number, initial: PdStateData, confState: ConfState): Promise<void> {
+    const engine = await open(join(this.dir, `n${id}`))
+    await engine.batch(PdReplica.bootstrapOps(initial, confState))
+    await engine.close()
+    const log = new MemoryStorage()
+    log.applySnapshot({ data: new Uint8Array(0), metadata: { ...PD_BOOTSTRAP, confState } })
+    log.setHardState({ term: PD_BOOTSTRAP.term, vote: 0, commit: PD_BOOTSTRAP.index })
+    this.logs.set(id, log)
   }
 
   /** Starts (or restarts) a node from its engine directory and its log. */
@@ -78,7 +81,7 @@ export class PdTestCluster {
     const pd = await PdReplica.load({ nodeId: id, engine, raft })
     if (!pd) throw new Error(`node ${id} has no PD state`)
     writer.pd = pd
-    raft.addGroup(pd.groupOptions(log))
+    raft.addGroup({ groupId: PD_GROUP_ID, replicaId: pd.replicaId, peers: pd.peers(), storage: log, stateMachine: pd, applied: pd.appliedIndex })
     await raft.start()
     const node = { id, engine, raft, pd }
     this.nodes.set(id, node)

@@ -1,0 +1,166 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { PdErrorCode } from './errors.js'
+import { schedule, type Operator, type RangeStats, type ScheduleInput, type StoreStats } from './scheduler.js'
+
+const NOW = 10_000_000
+const GB = 1e9
+
+const store = (storeId: number, over: Partial<StoreStats> = {}): StoreStats => ({
+  storeId,
+  state: 'up',
+  lastHeartbeatMs: NOW - 1000,
+  capacityBytes: 100 * GB,
+  usedBytes: 10 * GB,
+  replicaCount: 10,
+  leaderCount: 3,
+  ...over,
+})
+const dead = (storeId: number, over: Partial<StoreStats> = {}): StoreStats => store(storeId, { lastHeartbeatMs: NOW - 31_000, ...over })
+
+/** A range with voters on `voters` (led by the first unless said otherwise) and learners on `learners`. */
+function range(rangeId: number, voters: number[], over: Partial<RangeStats> & { learners?: number[] } = {}): RangeStats {
+  const { learners = [], ...rest } = over
+  return {
+    record: {
+      rangeId,
+      startKey: Uint8Array.of(rangeId),
+      endKey: Uint8Array.of(rangeId + 1),
+      generation: 1,
+      replicas: [
+        ...voters.map((nodeId) => ({ replicaId: nodeId, nodeId, role: 'voter' as const })),
+        ...learners.map((nodeId) => ({ replicaId: nodeId, nodeId, role: 'learner' as const })),
+      ],
+    },
+    leaderNodeId: voters[0],
+    approximateBytes: 1_000_000,
+    approximateKeys: 1000,
+    ...rest,
+  }
+}
+
+const run = (stores: StoreStats[], ranges: RangeStats[], config: ScheduleInput['config'] = {}): Operator[] => schedule({ stores, ranges, nowMs: NOW, config })
+/** Operators without their reasons, for comparing. */
+const plain = (ops: Operator[]) => ops.map(({ reason: _reason, ...op }) => op)
+
+test('(a) a replica on a dead store is replaced on the live store with the fewest replicas, then the most free space', () => {
+  const stores = [store(1), store(2), dead(3), store(4, { replicaCount: 5, usedBytes: 90 * GB }), store(5, { replicaCount: 5, usedBytes: 20 * GB }), store(6, { replicaCount: 8 })]
+  const ops = run(stores, [range(1, [1, 2, 3])])
+  assert.deepEqual(plain(ops), [{ kind: 'moveReplica', rangeId: 1, fromNodeId: 3, toNodeId: 5 }])
+  assert.match(ops[0]!.reason, /dead store 3/)
+  // A store heard from exactly storeDeadMs ago is still alive.
+  assert.deepEqual(run([store(1), store(2), store(3, { lastHeartbeatMs: NOW - 30_000 }), store(4)], [range(1, [1, 2, 3])]), [])
+})
+
+test('(a) a leader on a decommissioning store hands leadership over first, then its replica moves; removed stores count as dead', () => {
+  const stores = [store(1, { leaderCount: 9 }), store(2, { leaderCount: 2 }), store(3, { state: 'decommissioning' }), store(4)]
+  const first = run(stores, [range(1, [3, 1, 2])])
+  assert.deepEqual(plain(first), [{ kind: 'transferLeader', rangeId: 1, toNodeId: 2 }], 'to the healthy voter leading the fewest ranges')
+  assert.match(first[0]!.reason, /decommissioning store 3/)
+  assert.deepEqual(plain(run(stores, [range(1, [3, 1, 2], { leaderNodeId: 2 })])), [{ kind: 'moveReplica', rangeId: 1, fromNodeId: 3, toNodeId: 4 }])
+  const removed = [store(1), store(2), store(3, { state: 'removed' }), store(4)]
+  assert.deepEqual(plain(run(removed, [range(1, [1, 2, 3])])), [{ kind: 'moveReplica', rangeId: 1, fromNodeId: 3, toNodeId: 4 }])
+  assert.deepEqual(plain(run(removed, [range(1, [1, 2], { learners: [3] })])), [{ kind: 'removeReplica', rangeId: 1, nodeId: 3 }], 'a learner there just goes')
+})
+
+test('(a) repairs never cost a quorum: no change without one, and an extra voter on a dead store is removed only when a quorum stays', () => {
+  const stores = [store(1), store(2), dead(3), dead(4), store(5), store(6)]
+  assert.deepEqual(run(stores, [range(1, [1, 3, 4])]), [], 'one live voter of three: Raft cannot commit a change')
+  assert.deepEqual(run(stores, [range(2, [1, 2, 3, 4])]), [], 'two live voters of four are no quorum either')
+  assert.deepEqual(plain(run(stores, [range(3, [1, 2, 5, 3])])), [{ kind: 'removeReplica', rangeId: 3, nodeId: 3 }], 'over the factor: removed, not replaced')
+  // With nowhere to put a replacement, a dead replica stays (removing it would not add safety).
+  assert.deepEqual(run([store(1), store(2), dead(3)], [range(4, [1, 2, 3])]), [])
+})
+
+test('(b) a range short of voters gets one: its learner promoted, else a replica on the emptiest store; not without a store to put it on', () => {
+  const stores = [store(1), store(2), store(3, { replicaCount: 12 }), store(4, { replicaCount: 4 })]
+  const ops = run(stores, [range(1, [1, 2])])
+  assert.deepEqual(plain(ops), [{ kind: 'addReplica', rangeId: 1, nodeId: 4 }])
+  assert.match(ops[0]!.reason, /2 voters, wants 3/)
+  assert.deepEqual(plain(run(stores, [range(1, [1, 2], { learners: [3] })])), [{ kind: 'promoteLearner', rangeId: 1, nodeId: 3 }])
+  assert.deepEqual(run([store(1), store(2), dead(3)], [range(1, [1, 2])]), [], 'the only other store is dead')
+  assert.deepEqual(run([store(1), store(2)], [range(1, [1])], { replicationFactor: 1 }), [], 'a factor of 1 is met')
+})
+
+test('(b) a range over the factor loses a non-leader voter on the fullest store; a stray learner goes', () => {
+  const stores = [store(1, { replicaCount: 30 }), store(2, { replicaCount: 12 }), store(3, { replicaCount: 20 }), store(4, { replicaCount: 11 })]
+  assert.deepEqual(plain(run(stores, [range(1, [1, 2, 3, 4])])), [{ kind: 'removeReplica', rangeId: 1, nodeId: 3 }], 'never the leader on store 1')
+  assert.deepEqual(plain(run(stores, [range(1, [1, 2, 3], { learners: [4] })])), [{ kind: 'removeReplica', rangeId: 1, nodeId: 4 }])
+})
+
+test('(c) replicas move from the fullest store to the emptiest until the gap is within the threshold', () => {
+  const stores = [store(1, { replicaCount: 20 }), store(2), store(3), store(4, { replicaCount: 5 })]
+  const ranges = Array.from({ length: 10 }, (_, i) => range(i + 1, [2, 3, 1]))
+  const ops = run(stores, ranges, { maxConcurrentSnapshotsPerStore: 100 })
+  // 20/5 → 13/12: each move shrinks the gap by two; 13 − 12 is within 2, and stores 2 and 3 hold every range already.
+  assert.deepEqual(plain(ops), Array.from({ length: 7 }, (_, i) => ({ kind: 'moveReplica', rangeId: i + 1, fromNodeId: 1, toNodeId: 4 })))
+  assert.match(ops[0]!.reason, /store 1 holds 20 replicas, store 4 5/)
+  assert.deepEqual(run(stores, ranges, { balanceThreshold: 15, maxConcurrentSnapshotsPerStore: 100 }), [], 'a gap of 15 is within a threshold of 15')
+  // Where the fullest store leads every candidate, leadership moves off it first.
+  const led = run(stores, [range(1, [1, 2, 3])], { maxConcurrentSnapshotsPerStore: 100 })
+  assert.deepEqual(plain(led), [{ kind: 'transferLeader', rangeId: 1, toNodeId: 2 }])
+})
+
+test('(d) leadership moves from the store leading the most ranges to voters on stores leading the fewest', () => {
+  const stores = [store(1, { leaderCount: 10 }), store(2, { leaderCount: 4 }), store(3, { leaderCount: 4 })]
+  const ranges = Array.from({ length: 10 }, (_, i) => range(i + 1, [1, 2, 3]))
+  const ops = run(stores, ranges)
+  // 10/4/4 → 9/5/4 → 8/5/5 → 7/6/5: within the threshold of 2.
+  assert.deepEqual(plain(ops), [
+    { kind: 'transferLeader', rangeId: 1, toNodeId: 2 },
+    { kind: 'transferLeader', rangeId: 2, toNodeId: 3 },
+    { kind: 'transferLeader', rangeId: 3, toNodeId: 2 },
+  ])
+  // Only to a store holding a voter of the range: store 3 leads nothing but holds none of these.
+  const twoWay = run([store(1, { leaderCount: 10 }), store(2, { leaderCount: 4 }), store(3, { leaderCount: 0 })], ranges.map((r) => range(r.record.rangeId, [1, 2])), { replicationFactor: 2 })
+  assert.deepEqual(plain(twoWay), [
+    { kind: 'transferLeader', rangeId: 1, toNodeId: 2 },
+    { kind: 'transferLeader', rangeId: 2, toNodeId: 2 },
+  ])
+})
+
+test('(e) a range over the split size or key count is to be split', () => {
+  const stores = [store(1), store(2), store(3)]
+  const config = { splitBytes: 1000, splitKeys: 100 }
+  assert.deepEqual(
+    plain(run(stores, [range(1, [1, 2, 3], { approximateBytes: 1001 }), range(2, [1, 2, 3], { approximateKeys: 101 }), range(3, [1, 2, 3], { approximateBytes: 1000, approximateKeys: 100 })], config)),
+    [
+      { kind: 'splitRange', rangeId: 1 },
+      { kind: 'splitRange', rangeId: 2 },
+    ],
+  )
+})
+
+test('one operator per range at a time: the first rule that acts wins, and a pending operator blocks the rest', () => {
+  const stores = [store(1), store(2), dead(3), store(4)]
+  const needsAll = range(1, [1, 2, 3], { approximateBytes: 1e12 })
+  assert.deepEqual(plain(run(stores, [needsAll])), [{ kind: 'moveReplica', rangeId: 1, fromNodeId: 3, toNodeId: 4 }])
+  const pending: Operator = { kind: 'moveReplica', rangeId: 1, fromNodeId: 3, toNodeId: 4, reason: 'earlier pass' }
+  assert.deepEqual(run(stores, [{ ...needsAll, pendingOperator: pending }]), [])
+  assert.deepEqual(run(stores, [{ ...needsAll, leaderNodeId: undefined }]), [], 'no known leader')
+  const ops = run(stores, Array.from({ length: 20 }, (_, i) => range(i + 1, [1, 2, 3], { approximateBytes: 1e12 })), { maxConcurrentSnapshotsPerStore: 100 })
+  const perRange = new Map<number, number>()
+  for (const op of ops) perRange.set(op.rangeId, (perRange.get(op.rangeId) ?? 0) + 1)
+  assert.ok([...perRange.values()].every((n) => n === 1), JSON.stringify(plain(ops)))
+  assert.equal(perRange.size, 20)
+})
+
+test('a store receives at most maxConcurrentSnapshotsPerStore snapshots, pending ones included', () => {
+  const stores = [store(1), store(2), dead(3), store(4), store(5, { replicaCount: 50 })]
+  const ranges = Array.from({ length: 6 }, (_, i) => range(i + 1, [1, 2, 3]))
+  const targets = (ops: Operator[]) => ops.map((op) => (op.kind === 'moveReplica' ? op.toNodeId : -1))
+  assert.deepEqual(targets(run(stores, ranges)), [4, 4, 5, 5], 'two each, to the emptier store first; the rest wait')
+  const pending: Operator = { kind: 'addReplica', rangeId: 9, nodeId: 4, reason: 'earlier pass' }
+  const withPending = [...ranges, { ...range(9, [1, 2]), pendingOperator: pending }]
+  assert.deepEqual(targets(run(stores, withPending)), [4, 5, 5])
+})
+
+test('the same input gives the same operators whatever the order of its lists; a bad config is refused', () => {
+  const stores = [store(1, { replicaCount: 30, leaderCount: 20 }), store(2), dead(3), store(4, { replicaCount: 2, leaderCount: 0 }), store(5, { state: 'decommissioning' })]
+  const ranges = Array.from({ length: 12 }, (_, i) => range(i + 1, i % 3 === 0 ? [1, 2, 3] : i % 3 === 1 ? [1, 2, 5] : [1, 2], { approximateKeys: i * 200_000 }))
+  const a = run(stores, ranges)
+  assert.ok(a.length > 5)
+  assert.deepEqual(run([...stores].reverse(), [...ranges].reverse()), a)
+  assert.throws(() => run(stores, ranges, { balanceThreshold: 0 }), (e: { code?: string }) => e.code === PdErrorCode.INVALID_ARGUMENT)
+  assert.throws(() => run(stores, ranges, { replicationFactor: 0 }), (e: { code?: string }) => e.code === PdErrorCode.INVALID_ARGUMENT)
+})
