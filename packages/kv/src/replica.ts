@@ -70,6 +70,17 @@ export interface ReplicaChange {
   nodeId: number
 }
 
+/** A range's size, as {@link Replica.approximateStats} counts it. */
+export interface RangeStats {
+  keys: number
+  bytes: number
+  /** The key in the middle of the range, if it holds two keys or more. */
+  middleKey: Uint8Array | undefined
+}
+
+/** How long counted range stats are reused. */
+const STATS_TTL_MS = 10_000
+
 /** One row of a scan. */
 export type KeyValue = [key: Uint8Array, value: Uint8Array]
 
@@ -79,6 +90,7 @@ export class Replica {
   readonly logStorage: RangeLogStorage
   private state: ReplicaState
   private readonly pending = new Map<number, Pending>()
+  private stats: { at: number; value: RangeStats } | undefined
   /**
    * Starts at random, so ids of this incarnation do not repeat those of an earlier one still
    * in the log (results are matched to waiters by node and proposal id). 2^48 ids of room.
@@ -191,6 +203,27 @@ export class Replica {
       for await (const row of this.mvcc.scan({ ...bounds, ts: MAX_TIMESTAMP, limit })) rows.push(row)
       return rows
     })
+  }
+
+  /**
+   * The range's live keys and their bytes (keys and values), counted by a scan at most every
+   * {@link STATS_TTL_MS}, and its middle key (where a split would halve it), if it has two keys.
+   */
+  async approximateStats(): Promise<RangeStats> {
+    const now = Date.now()
+    if (this.stats && now - this.stats.at < STATS_TTL_MS) return this.stats.value
+    const d = this.state.descriptor
+    const keys: Uint8Array[] = []
+    let bytes = 0
+    const bounds = { start: d.startKey.length === 0 ? undefined : d.startKey, end: d.endKey.length === 0 ? undefined : d.endKey }
+    for await (const [k, v] of this.mvcc.scan({ ...bounds, ts: MAX_TIMESTAMP })) {
+      keys.push(k)
+      bytes += k.length + v.length
+    }
+    const middle = keys.length >= 2 ? keys[keys.length >> 1] : undefined
+    const value: RangeStats = { keys: keys.length, bytes, middleKey: middle }
+    this.stats = { at: now, value }
+    return value
   }
 
   /** A checksum of the range's MVCC data and the applied index it reflects. */

@@ -40,10 +40,10 @@ export interface StoreOptions {
  * placement driver's); it shares the node's engine, log writer and multiraft loop.
  */
 export interface SystemGroup extends GroupStateMachine {
-  readonly groupId: number
-  /** This node's replica id in the group, and the node of every replica id. */
+  /** This node's replica id in the group. */
   readonly replicaId: number
-  readonly peers: ReadonlyMap<number, number>
+  /** The node of every replica id. */
+  peers(): ReadonlyMap<number, number>
   /** The index applied durably before this start. */
   readonly appliedIndex: number
   /** The membership as of the applied index. */
@@ -237,10 +237,10 @@ export class Store implements ReplicaHost {
   }
 
   /** Hosts a system group (its log and state must be on disk: bootstrapped, or left by an earlier run). */
-  hostSystemGroup(g: SystemGroup): void {
-    const storage = new RangeLogStorage(g.groupId, this.log, () => g.confState(), () => g.makeSnapshot())
-    this.raft.addGroup({ groupId: g.groupId, replicaId: g.replicaId, peers: g.peers, storage, stateMachine: g, applied: g.appliedIndex })
-    this.systemGroups.set(g.groupId, g)
+  hostSystemGroup(groupId: number, g: SystemGroup): void {
+    const storage = new RangeLogStorage(groupId, this.log, () => g.confState(), () => g.makeSnapshot())
+    this.raft.addGroup({ groupId, replicaId: g.replicaId, peers: g.peers(), storage, stateMachine: g, applied: g.appliedIndex })
+    this.systemGroups.set(groupId, g)
   }
 
   /** Hosts the right-hand range a local split created (see {@link ReplicaHost}). */

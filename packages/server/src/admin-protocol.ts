@@ -3,13 +3,16 @@
 // range layout (Bootstrap). JSON bodies; errors travel in the body with a code.
 
 import type { ServiceDefinition } from '@grpc/grpc-js'
-import { jsonMethod, type RangeDescriptorJson } from '@mrdb/kv'
+import { jsonMethod, type KvErrorCode, type RangeDescriptorJson } from '@mrdb/kv'
+import type { PdErrorCode } from '@mrdb/placement'
 import type { NodeErrorCode } from './errors.js'
 
-/** An error in a response body. */
+/** An error in a response body: a node code, a KV code (NOT_LEADER, TIMEOUT, …) from a range action, or a PD code. */
 export interface AdminError {
-  code: NodeErrorCode
+  code: NodeErrorCode | KvErrorCode | PdErrorCode
   message: string
+  /** For NOT_LEADER codes: the node that may lead. */
+  leaderHint?: number
 }
 
 export interface HelloRequest {
@@ -19,21 +22,29 @@ export interface HelloRequest {
 }
 export interface HelloResponse {
   nodes?: Array<[number, string]>
+  /** The cluster this node belongs to, once bootstrapped, and where its PD group lives. */
+  clusterId?: string
+  pdNodes?: number[]
   error?: AdminError
 }
 export interface InitRequest {
-  /** How many ranges to pre-split the keyspace into (on the first key byte). */
+  /** How many ranges to pre-split the keyspace into (on the first two key bytes); default 1. */
   ranges?: number
 }
 export interface InitResponse {
   clusterId?: string
   ranges?: number
   replicaNodes?: number[]
+  pdNodes?: number[]
   error?: AdminError
 }
 export interface BootstrapRequest {
   clusterId: string
   ranges: RangeDescriptorJson[]
+  /** Every node known at bootstrap, with its address: the PD's first stores. */
+  nodes: Array<[number, string]>
+  /** The stores that hold the PD group. */
+  pdNodes: number[]
 }
 export interface BootstrapResponse {
   error?: AdminError
@@ -42,8 +53,40 @@ export interface NodeStatusResponse {
   nodeId?: number
   address?: string
   clusterId?: string
-  ranges?: Array<{ rangeId: number; leader: boolean; appliedIndex: number; quiesced: boolean; role: string; term: number; leaderReplica: number; commit: number }>
+  ranges?: Array<{ rangeId: number; leader: boolean; appliedIndex: number; quiesced: boolean; role: string; term: number; leaderReplica: number; commit: number; descriptor: RangeDescriptorJson }>
+  /** This node's replica of the PD group, if it holds one. */
+  pd?: { role: string; term: number; commit: number; applied: number; quiesced: boolean }
   metrics?: Record<string, number>
+  error?: AdminError
+}
+
+/** Split the range holding `key` (base64) at `key`, or range `rangeId` at its middle key. */
+export interface SplitRequest {
+  key?: string
+  rangeId?: number
+  /** Id of the new right-hand range; default: allocated by the placement driver. */
+  newRangeId?: number
+  /** Set on a call forwarded to the range's leader (forwarded at most once). */
+  forwarded?: boolean
+}
+/** A membership action on a range: `storeId` is the replica's node (for `move`, the one that leaves). */
+export interface MemberRequest {
+  rangeId: number
+  op: 'add' | 'addLearner' | 'remove' | 'move' | 'transferLeader'
+  storeId: number
+  /** For `move`: the node that gets the replica. */
+  toStoreId?: number
+  forwarded?: boolean
+}
+/** Create an empty replica on the receiving node, which joins the range. */
+export interface CreateReplicaRequest {
+  descriptor: RangeDescriptorJson
+}
+export interface RangeAdminResponse {
+  /** The range's descriptor after the action. */
+  descriptor?: RangeDescriptorJson
+  /** For a split: the new right-hand range. */
+  created?: RangeDescriptorJson
   error?: AdminError
 }
 
@@ -55,4 +98,7 @@ export const NODE_SERVICE = {
   init: method<InitRequest, InitResponse>('Init'),
   bootstrap: method<BootstrapRequest, BootstrapResponse>('Bootstrap'),
   status: method<Record<string, never>, NodeStatusResponse>('Status'),
+  split: method<SplitRequest, RangeAdminResponse>('SplitRange'),
+  member: method<MemberRequest, RangeAdminResponse>('ChangeMember'),
+  createReplica: method<CreateReplicaRequest, RangeAdminResponse>('CreateReplica'),
 } satisfies ServiceDefinition

@@ -1,3 +1,7 @@
+import { KvError, KvErrorCode } from '@mrdb/kv'
+import { PdError, PdErrorCode } from '@mrdb/placement'
+import type { AdminError } from './admin-protocol.js'
+
 /** Stable error codes of node administration (start, join, init). */
 export const NodeErrorCode = {
   /** The data directory belongs to another store id. */
@@ -28,4 +32,20 @@ export class NodeError extends Error {
   ) {
     super(message, options)
   }
+}
+
+/** The error body an admin call answers with: the code of a NodeError or KvError, else UNAVAILABLE. */
+export function adminError(err: unknown): AdminError {
+  if (err instanceof NodeError) return { code: err.code, message: err.message }
+  if (err instanceof KvError || err instanceof PdError) return err.leaderHint === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, leaderHint: err.leaderHint }
+  return { code: NodeErrorCode.UNAVAILABLE, message: err instanceof Error ? err.message : String(err) }
+}
+
+/** The error an admin error body stands for, with its code kept (a KvError or PdError for their codes). */
+export function fromAdminError(e: AdminError): NodeError | KvError | PdError {
+  const kvCodes: readonly string[] = Object.values(KvErrorCode)
+  const pdCodes: readonly string[] = Object.values(PdErrorCode)
+  if (kvCodes.includes(e.code)) return new KvError(e.code as KvErrorCode, e.message, e.leaderHint)
+  if (pdCodes.includes(e.code)) return new PdError(e.code as PdErrorCode, e.message, e.leaderHint)
+  return new NodeError(e.code as NodeErrorCode, e.message)
 }

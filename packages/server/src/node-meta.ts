@@ -1,8 +1,7 @@
 // What a node remembers about itself and the cluster across restarts, in its engine
-// (range-local keyspace): its store id, the cluster it joined, peers' addresses, and the
-// static range layout it was bootstrapped with.
+// (range-local keyspace): its store id, the cluster it joined, peers' addresses, and which
+// stores hold the placement driver's group.
 
-import { descriptorFromJson, descriptorToJson, type RangeDescriptor, type RangeDescriptorJson } from '@mrdb/kv'
 import { StorageError, StorageErrorCode, type Engine } from '@mrdb/storage'
 
 /** A node's persistent metadata. */
@@ -12,8 +11,8 @@ export interface NodeMeta {
   clusterId: string | undefined
   /** Node id → address, this node's included. */
   nodes: Map<number, string>
-  /** The cluster's ranges as of bootstrap. */
-  ranges: RangeDescriptor[]
+  /** The stores that hold replicas of the PD group, as of bootstrap. */
+  pdNodes: number[]
 }
 
 const META_KEY = Uint8Array.of(0x01, 0x03, 0x6d, 0x65, 0x74, 0x61) // 01 03 "meta"
@@ -22,7 +21,7 @@ interface Json {
   storeId: number
   clusterId?: string
   nodes: Array<[number, string]>
-  ranges: RangeDescriptorJson[]
+  pdNodes?: number[]
 }
 
 /** Loads the metadata, or undefined on a fresh data directory. */
@@ -31,7 +30,7 @@ export async function loadNodeMeta(engine: Engine): Promise<NodeMeta | undefined
   if (!raw) return undefined
   try {
     const j = JSON.parse(Buffer.from(raw).toString('utf8')) as Json
-    return { storeId: j.storeId, clusterId: j.clusterId, nodes: new Map(j.nodes), ranges: j.ranges.map(descriptorFromJson) }
+    return { storeId: j.storeId, clusterId: j.clusterId, nodes: new Map(j.nodes), pdNodes: j.pdNodes ?? [] }
   } catch (cause) {
     throw new StorageError(StorageErrorCode.CORRUPTION, 'node metadata is damaged', { cause })
   }
@@ -39,6 +38,6 @@ export async function loadNodeMeta(engine: Engine): Promise<NodeMeta | undefined
 
 /** Saves the metadata durably. */
 export async function saveNodeMeta(engine: Engine, meta: NodeMeta): Promise<void> {
-  const j: Json = { storeId: meta.storeId, clusterId: meta.clusterId, nodes: [...meta.nodes], ranges: meta.ranges.map(descriptorToJson) }
+  const j: Json = { storeId: meta.storeId, clusterId: meta.clusterId, nodes: [...meta.nodes], pdNodes: meta.pdNodes }
   await engine.put(META_KEY, JSON.stringify(j), { sync: true })
 }

@@ -1,17 +1,24 @@
 // One mrdb node: its engine, its store of replicas, and one gRPC server on --listen that
-// carries the Raft transport, the KV service and node administration. Nodes learn each
-// other's addresses by Hello; `init` bootstraps a static layout (ranges pre-split evenly on
-// the first two key bytes, replicas on the three lowest store ids) that the placement
-// driver will later make dynamic.
+// carries the Raft transport, the KV service, node administration and the placement
+// driver's service. Nodes learn each other's addresses by Hello. `init` bootstraps the
+// cluster once: the PD group on the first three stores (five when there are five) and the
+// first ranges; from then on every node heartbeats to the PD leader, which keeps the range
+// table and moves replicas, and a node holding a PD replica runs the placement driver.
 
 import { randomUUID } from 'node:crypto'
-import { Client, Server, ServerCredentials, credentials, type MethodDefinition, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js'
-import { KvError, Store, addKvService, descriptorFromJson, descriptorToJson, unaryCall, type RangeDescriptor } from '@mrdb/kv'
+import { Client, Server, ServerCredentials, credentials, type MethodDefinition } from '@grpc/grpc-js'
+import { Store, addKvService, descriptorFromJson, descriptorToJson, unaryCall, type RangeDescriptor } from '@mrdb/kv'
+import { PD_GROUP_ID, PdReplica, PlacementDriver, type SchedulerConfig } from '@mrdb/placement'
 import { GrpcTransport, type RaftLogger } from '@mrdb/raft'
 import { open, type Engine } from '@mrdb/storage'
-import { NODE_SERVICE, type AdminError, type BootstrapRequest, type HelloRequest, type InitRequest, type NodeStatusResponse } from './admin-protocol.js'
-import { NodeError, NodeErrorCode } from './errors.js'
+import { admin } from './admin-handler.js'
+import { NODE_SERVICE, type BootstrapRequest, type HelloRequest, type HelloResponse, type InitRequest, type NodeStatusResponse } from './admin-protocol.js'
+import { NodeError, NodeErrorCode, fromAdminError } from './errors.js'
 import { loadNodeMeta, saveNodeMeta, type NodeMeta } from './node-meta.js'
+import { runOperator } from './operator-runner.js'
+import { PdEndpoint } from './pd-endpoint.js'
+import { RangeAdmin } from './range-admin.js'
+import { storeHeartbeat } from './store-heartbeat.js'
 
 /** Options of {@link NodeServer.start}. */
 export interface NodeServerOptions {
@@ -27,23 +34,34 @@ export interface NodeServerOptions {
   sync?: boolean
   /** Serve linearizable reads from leader leases instead of ReadIndex rounds; default false. */
   leaseReads?: boolean
+  /** The placement driver's scheduling knobs (used while this node leads the PD group). */
+  placement?: Partial<SchedulerConfig>
+  /** How often this node heartbeats to the PD and the PD schedules; default 1000 ms. */
+  heartbeatMs?: number
   logger?: RaftLogger
 }
 
-/** Replicas per range in the static layout. */
+/** Replicas per range when the cluster starts. */
 const REPLICATION = 3
-const DEFAULT_RANGES = 8
+const DEFAULT_RANGES = 1
 /** Split points use the first two key bytes. */
 const MAX_RANGES = 65536
 const HELLO_INTERVAL_MS = 1000
 /** How long stop() lets calls in flight finish before it cuts them off. */
 const SHUTDOWN_GRACE_MS = 2000
+/** Deadline of admin calls between nodes; membership changes wait for a snapshot to land. */
+const CALL_TIMEOUT_MS = 60_000
 
 /** A running node; see the file comment. */
 export class NodeServer {
   private helloTimer: NodeJS.Timeout | undefined
+  private heartbeatTimer: NodeJS.Timeout | undefined
   private readonly channels = new Map<string, Client>()
   private stopped = false
+  private driver: PlacementDriver | undefined
+  /** The node's way to the placement driver (and the PD service it serves). */
+  readonly pd: PdEndpoint
+  private readonly ranges: RangeAdmin
 
   private constructor(
     private readonly o: NodeServerOptions,
@@ -53,7 +71,23 @@ export class NodeServer {
     readonly store: Store,
     /** The address peers and clients reach this node at. */
     readonly address: string,
-  ) {}
+  ) {
+    this.pd = new PdEndpoint({
+      nodeId: o.storeId,
+      driver: () => this.driver,
+      pdNodes: () => this.meta.pdNodes,
+      call: (nodeId, method, req) => this.callNode(nodeId, method, req),
+    })
+    this.ranges = new RangeAdmin(
+      store,
+      { call: (nodeId, method, req) => this.callNode(nodeId, method, req), nodeIds: () => [...this.meta.nodes.keys()] },
+      async () => {
+        const res = await this.pd.allocRangeId()
+        if (res.error || res.rangeId === undefined) throw fromAdminError(res.error ?? { code: NodeErrorCode.UNAVAILABLE, message: 'no range id' })
+        return res.rangeId
+      },
+    )
+  }
 
   /** Opens the data directory, starts serving, and begins exchanging addresses with peers. */
   static async start(o: NodeServerOptions): Promise<NodeServer> {
@@ -62,7 +96,7 @@ export class NodeServer {
     let grpc: Server | undefined
     let store: Store | undefined
     try {
-      const meta = (await loadNodeMeta(engine)) ?? { storeId: o.storeId, clusterId: undefined, nodes: new Map(), ranges: [] }
+      const meta = (await loadNodeMeta(engine)) ?? { storeId: o.storeId, clusterId: undefined, nodes: new Map(), pdNodes: [] }
       if (meta.storeId !== o.storeId) {
         throw new NodeError(NodeErrorCode.STORE_ID_MISMATCH, `${o.dataDir} belongs to store ${meta.storeId}, not ${o.storeId}`)
       }
@@ -76,9 +110,13 @@ export class NodeServer {
       meta.nodes.set(o.storeId, address)
       await saveNodeMeta(engine, meta)
       const node: NodeServer = new NodeServer(o, engine, meta, server, store, address)
-      addKvService(server, store, { nodes: () => node.nodeList(), ranges: () => node.meta.ranges })
+      const pd = await PdReplica.load({ nodeId: o.storeId, engine, raft: store.raft })
+      if (pd) node.hostPd(pd)
+      addKvService(server, store, { nodes: () => node.nodeList(), ranges: () => node.routing() })
       server.addService(NODE_SERVICE, node.adminService())
+      node.pd.serve(server)
       node.helloTimer = setInterval(() => void node.helloRound(), HELLO_INTERVAL_MS)
+      node.heartbeatTimer = setInterval(() => void node.heartbeat(), o.heartbeatMs ?? 1000)
       void node.helloRound()
       return node
     } catch (err) {
@@ -99,6 +137,8 @@ export class NodeServer {
     if (this.stopped) return
     this.stopped = true
     if (this.helloTimer) clearInterval(this.helloTimer)
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
+    this.driver?.stop()
     for (const c of this.channels.values()) c.close()
     await this.store.close()
     // Calls in flight get a grace period to finish; then the server closes regardless.
@@ -109,10 +149,11 @@ export class NodeServer {
   }
 
   /**
-   * Bootstraps the cluster once: pre-splits the keyspace into `ranges` ranges and places
-   * every range on the three lowest store ids known (waiting briefly for them to join).
+   * Bootstraps the cluster once: the PD group on the first three stores known (five when
+   * five are known), and `ranges` ranges (pre-split on the first two key bytes; default one
+   * covering the whole keyspace) on the first three, waiting briefly for them to join.
    */
-  async init(ranges = DEFAULT_RANGES): Promise<{ clusterId: string; ranges: number; replicaNodes: number[] }> {
+  async init(ranges = DEFAULT_RANGES): Promise<{ clusterId: string; ranges: number; replicaNodes: number[]; pdNodes: number[] }> {
     if (this.meta.clusterId) throw new NodeError(NodeErrorCode.ALREADY_INITIALIZED, `the cluster is already initialized (${this.meta.clusterId})`)
     if (!Number.isSafeInteger(ranges) || ranges < 1 || ranges > MAX_RANGES) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `ranges must be 1..${MAX_RANGES}, got ${ranges}`)
     const deadline = Date.now() + 15_000
@@ -123,43 +164,94 @@ export class NodeServer {
     if (this.meta.nodes.size < REPLICATION) {
       throw new NodeError(NodeErrorCode.NOT_ENOUGH_NODES, `need ${REPLICATION} nodes to place replicas, know ${this.meta.nodes.size}`)
     }
-    const replicaNodes = [...this.meta.nodes.keys()].sort((a, b) => a - b).slice(0, REPLICATION)
+    const ids = [...this.meta.nodes.keys()].sort((a, b) => a - b)
+    const replicaNodes = ids.slice(0, REPLICATION)
+    const pdNodes = ids.slice(0, ids.length >= 5 ? 5 : 3)
     const layout = staticLayout(ranges, replicaNodes)
     const clusterId = randomUUID()
-    const request: BootstrapRequest = { clusterId, ranges: layout.map(descriptorToJson) }
+    const request: BootstrapRequest = { clusterId, ranges: layout.map(descriptorToJson), nodes: [...this.meta.nodes], pdNodes }
     const targets = [...this.meta.nodes]
     const results = await Promise.allSettled(
       targets.map(async ([id, address]) => {
         if (id === this.o.storeId) return this.bootstrap(request)
         const res = await this.call(address, NODE_SERVICE.bootstrap, request)
-        if (res.error) throw new NodeError(res.error.code, res.error.message)
+        if (res.error) throw fromAdminError(res.error)
       }),
     )
     results.forEach((r, i) => {
-      if (r.status === 'rejected' && replicaNodes.includes(targets[i]![0])) {
+      const id = targets[i]![0]
+      if (r.status === 'rejected' && (replicaNodes.includes(id) || pdNodes.includes(id))) {
         const reason = r.reason instanceof Error ? r.reason.message : String(r.reason)
-        throw new NodeError(NodeErrorCode.UNAVAILABLE, `bootstrap of replica node ${targets[i]![0]} failed: ${reason}`)
+        throw new NodeError(NodeErrorCode.UNAVAILABLE, `bootstrap of node ${id} failed: ${reason}`)
       }
     })
-    return { clusterId, ranges, replicaNodes }
+    return { clusterId, ranges, replicaNodes, pdNodes }
   }
 
+  /** Takes this node's part of the cluster's bootstrap: its first replicas and, on PD members, the PD group. */
   private async bootstrap(req: BootstrapRequest): Promise<void> {
     if (this.meta.clusterId && this.meta.clusterId !== req.clusterId) {
       throw new NodeError(NodeErrorCode.CLUSTER_MISMATCH, `this node belongs to cluster ${this.meta.clusterId}`)
     }
     const layout = req.ranges.map(descriptorFromJson)
     for (const d of layout) await this.store.bootstrapRange(d)
+    if (req.pdNodes.includes(this.o.storeId) && !this.driver) {
+      const initial = {
+        clusterId: req.clusterId,
+        nextRangeId: Math.max(...layout.map((d) => d.rangeId)) + 1,
+        nextReplicaId: 1,
+        tsoLimit: 0n,
+        stores: req.nodes.map(([storeId, address]) => ({ storeId, address, state: 'up' as const })),
+        ranges: layout,
+      }
+      const confState = { voters: req.pdNodes, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }
+      await this.store.bootstrapSystemGroup(PD_GROUP_ID, PdReplica.bootstrapOps(initial, confState))
+      const pd = await PdReplica.load({ nodeId: this.o.storeId, engine: this.engine, raft: this.store.raft })
+      if (!pd) throw new NodeError(NodeErrorCode.UNAVAILABLE, 'the PD state vanished after its bootstrap')
+      this.hostPd(pd)
+    }
     this.meta.clusterId = req.clusterId
-    this.meta.ranges = layout
+    this.meta.pdNodes = req.pdNodes
     await saveNodeMeta(this.engine, this.meta)
+  }
+
+  /** Hosts this node's PD replica and runs the placement driver beside it. */
+  private hostPd(pd: PdReplica): void {
+    this.store.hostSystemGroup(PD_GROUP_ID, pd)
+    this.driver = new PlacementDriver({
+      replica: pd,
+      raft: this.store.raft,
+      config: this.o.placement,
+      intervalMs: this.o.heartbeatMs,
+      runner: (op) => runOperator(this.ranges, op),
+      onOperatorError: (op, err) => this.o.logger?.info?.(`placement: ${op.kind} on range ${op.rangeId} failed: ${err instanceof Error ? err.message : String(err)}`),
+    })
+    this.driver.start()
+  }
+
+  /** Reports this node to the PD leader. */
+  private async heartbeat(): Promise<void> {
+    if (!this.meta.clusterId || this.stopped) return
+    try {
+      const res = await this.pd.heartbeat(await storeHeartbeat(this.store, this.address, this.o.dataDir))
+      if (res.error) this.o.logger?.debug?.(`heartbeat: ${res.error.code}: ${res.error.message}`)
+    } catch (err) {
+      this.o.logger?.debug?.(`heartbeat: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+
+  /** The range table from the PD, for clients filling their caches. */
+  private async routing(): Promise<Array<{ descriptor: RangeDescriptor; leaderNodeId: number }>> {
+    const res = await this.pd.routing()
+    if (res.error) throw fromAdminError(res.error)
+    return (res.ranges ?? []).map((r) => ({ descriptor: descriptorFromJson(r.descriptor), leaderNodeId: r.leaderNodeId }))
   }
 
   private nodeList(): Array<{ nodeId: number; address: string }> {
     return [...this.meta.nodes].map(([nodeId, address]) => ({ nodeId, address }))
   }
 
-  /** Exchanges address books with every join address and known peer. */
+  /** Exchanges address books (and the cluster's identity) with every join address and known peer. */
   private async helloRound(): Promise<void> {
     const targets = new Set([...this.o.join, ...[...this.meta.nodes].filter(([id]) => id !== this.o.storeId).map(([, a]) => a)])
     targets.delete(this.address)
@@ -167,8 +259,7 @@ export class NodeServer {
     await Promise.all(
       [...targets].map(async (address) => {
         try {
-          const res = await this.call(address, NODE_SERVICE.hello, req)
-          if (res.nodes) await this.learn(res.nodes)
+          await this.learn(await this.call(address, NODE_SERVICE.hello, req))
         } catch {
           // unreachable peers are retried next round
         }
@@ -176,11 +267,16 @@ export class NodeServer {
     )
   }
 
-  private async learn(nodes: Array<[number, string]>): Promise<void> {
+  private async learn(res: HelloResponse): Promise<void> {
     let changed = false
-    for (const [id, address] of nodes) {
+    for (const [id, address] of res.nodes ?? []) {
       if (id === this.o.storeId || this.meta.nodes.get(id) === address) continue
       this.meta.nodes.set(id, address)
+      changed = true
+    }
+    if (res.clusterId && !this.meta.clusterId) {
+      this.meta.clusterId = res.clusterId
+      this.meta.pdNodes = res.pdNodes ?? []
       changed = true
     }
     if (changed && !this.stopped) await saveNodeMeta(this.engine, this.meta)
@@ -188,41 +284,62 @@ export class NodeServer {
 
   private adminService() {
     return {
-      hello: admin(async (req: HelloRequest) => {
-        await this.learn([[req.nodeId, req.address], ...(req.nodes ?? [])])
-        return { nodes: [...this.meta.nodes] }
+      hello: admin(async (req: HelloRequest): Promise<HelloResponse> => {
+        await this.learn({ nodes: [[req.nodeId, req.address], ...(req.nodes ?? [])] })
+        return { nodes: [...this.meta.nodes], clusterId: this.meta.clusterId, pdNodes: this.meta.pdNodes }
       }),
       init: admin(async (req: InitRequest) => this.init(req.ranges ?? DEFAULT_RANGES)),
       bootstrap: admin(async (req: BootstrapRequest) => {
         await this.bootstrap(req)
         return {}
       }),
-      status: admin(async (): Promise<NodeStatusResponse> => ({
-        nodeId: this.o.storeId,
-        address: this.address,
-        clusterId: this.meta.clusterId,
-        ranges: this.store.descriptors().map((d) => {
-          const st = this.store.raft.status(d.rangeId)
-          return {
-            rangeId: d.rangeId,
-            leader: this.store.raft.leaderOf(d.rangeId) === this.store.replica(d.rangeId).replicaId,
-            appliedIndex: this.store.replica(d.rangeId).appliedIndex,
-            quiesced: this.store.raft.isQuiesced(d.rangeId),
-            role: st.state,
-            term: st.term,
-            leaderReplica: st.lead,
-            commit: st.commit,
-          }
-        }),
-        metrics: { ...this.store.raft.metrics, cpuUserMicros: process.cpuUsage().user, cpuSystemMicros: process.cpuUsage().system },
-      })),
+      status: admin(async (): Promise<NodeStatusResponse> => this.status()),
+      split: admin((req) => this.ranges.split(req as never)),
+      member: admin((req) => this.ranges.member(req as never)),
+      createReplica: admin((req) => this.ranges.createReplica(req as never)),
     }
   }
 
-  private call<Req, Res>(address: string, method: MethodDefinition<Req, Res>, req: Req): Promise<Res> {
+  private status(): NodeStatusResponse {
+    return {
+      nodeId: this.o.storeId,
+      address: this.address,
+      clusterId: this.meta.clusterId,
+      ranges: this.store.descriptors().map((d) => {
+        const st = this.store.raft.status(d.rangeId)
+        return {
+          rangeId: d.rangeId,
+          leader: this.store.raft.leaderOf(d.rangeId) === this.store.replica(d.rangeId).replicaId,
+          appliedIndex: this.store.replica(d.rangeId).appliedIndex,
+          quiesced: this.store.raft.isQuiesced(d.rangeId),
+          role: st.state,
+          term: st.term,
+          leaderReplica: st.lead,
+          commit: st.commit,
+          descriptor: descriptorToJson(d),
+        }
+      }),
+      pd: this.store.raft.hasGroup(PD_GROUP_ID) ? this.pdStatus() : undefined,
+      metrics: { ...this.store.raft.metrics, cpuUserMicros: process.cpuUsage().user, cpuSystemMicros: process.cpuUsage().system },
+    }
+  }
+
+  private pdStatus(): NonNullable<NodeStatusResponse['pd']> {
+    const st = this.store.raft.status(PD_GROUP_ID)
+    return { role: st.state, term: st.term, commit: st.commit, applied: st.applied, quiesced: this.store.raft.isQuiesced(PD_GROUP_ID) }
+  }
+
+  /** Calls a method on node `nodeId` (by its known address). */
+  private callNode<Req, Res>(nodeId: number, method: MethodDefinition<Req, Res>, req: Req): Promise<Res> {
+    const address = this.meta.nodes.get(nodeId)
+    if (!address) return Promise.reject(new NodeError(NodeErrorCode.UNAVAILABLE, `the address of node ${nodeId} is unknown here`))
+    return this.call(address, method, req, CALL_TIMEOUT_MS)
+  }
+
+  private call<Req, Res>(address: string, method: MethodDefinition<Req, Res>, req: Req, timeoutMs = 5000): Promise<Res> {
     let channel = this.channels.get(address)
     if (!channel) this.channels.set(address, (channel = new Client(address, credentials.createInsecure())))
-    return unaryCall(channel, method, req, Date.now() + 5000)
+    return unaryCall(channel, method, req, Date.now() + timeoutMs)
   }
 }
 
@@ -240,19 +357,4 @@ export function staticLayout(ranges: number, nodes: number[]): RangeDescriptor[]
     generation: 1,
     replicas: nodes.map((nodeId, r) => ({ replicaId: r + 1, nodeId, role: 'voter' as const })),
   }))
-}
-
-function admin<Req, Res>(fn: (req: Req) => Promise<Res>) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    fn(call.request ?? ({} as Req)).then(
-      (res) => callback(null, res),
-      (err: unknown) => callback(null, { error: adminError(err) } as unknown as Res),
-    )
-  }
-}
-
-function adminError(err: unknown): AdminError {
-  if (err instanceof NodeError) return { code: err.code, message: err.message }
-  if (err instanceof KvError) return { code: NodeErrorCode.UNAVAILABLE, message: err.message }
-  return { code: NodeErrorCode.UNAVAILABLE, message: err instanceof Error ? err.message : String(err) }
 }

@@ -34,8 +34,8 @@ import {
 export interface ClusterView {
   /** Every node's address. */
   nodes(): Array<{ nodeId: number; address: string }>
-  /** Every range of the cluster (this node's replicas and the others). */
-  ranges(): RangeDescriptor[]
+  /** Every range of the cluster with the node its leader is on (0: unknown). */
+  ranges(): Promise<Array<{ descriptor: RangeDescriptor; leaderNodeId: number }>>
 }
 
 /** Adds the KV service for `store` to a gRPC server. */
@@ -50,10 +50,12 @@ export function addKvService(server: Server, store: Store, cluster: ClusterView)
     deleteRange: handle(ops.deleteRange),
     batch: handle(ops.batch),
     ranges: handle(async (): Promise<RangesResponse> => ({
-      ranges: cluster.ranges().map((d) => {
-        const local = store.raft.hasGroup(d.rangeId)
-        const leaderNodeId = local ? (store.raft.nodeOf(d.rangeId, store.raft.leaderOf(d.rangeId)) ?? 0) : 0
-        return { descriptor: descriptorToJson(local ? store.replica(d.rangeId).descriptor : d), leaderNodeId }
+      // Where this node holds a replica, its own view of the leader is the freshest.
+      ranges: (await cluster.ranges()).map(({ descriptor, leaderNodeId }) => {
+        const local = store.raft.hasGroup(descriptor.rangeId) ? store.replica(descriptor.rangeId).descriptor : undefined
+        const fresher = local && local.generation >= descriptor.generation ? local : descriptor
+        const localLeader = local ? (store.raft.nodeOf(descriptor.rangeId, store.raft.leaderOf(descriptor.rangeId)) ?? 0) : 0
+        return { descriptor: descriptorToJson(fresher), leaderNodeId: localLeader || leaderNodeId }
       }),
       nodes: cluster.nodes(),
     })),

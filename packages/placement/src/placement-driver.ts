@@ -1,0 +1,251 @@
+// The placement driver at work on the node that leads the PD group: it takes the stores'
+// heartbeats (liveness, load, and the ranges each store leads), keeps the replicated range
+// table current from them, hands out timestamps and ids, and runs the scheduler every
+// interval, carrying its operators out through the nodes. Liveness and load live in memory
+// only: a new PD leader starts by treating every store as just heard from, and learns the
+// rest within a heartbeat interval.
+
+import type { MultiRaft } from '@mrdb/raft'
+import { PdError, PdErrorCode } from './errors.js'
+import type { PdReplica } from './pd-replica.js'
+import { PD_GROUP_ID, type RangeRecord, type StoreRecord, type StoreState } from './pd-state.js'
+import { DEFAULT_SCHEDULER_CONFIG, schedule, type Operator, type SchedulerConfig, type StoreStats } from './scheduler.js'
+import { TimestampOracle, type TimestampBatch } from './tso.js'
+
+/** A range as its leader reports it. */
+export interface RangeReport {
+  range: RangeRecord
+  approximateBytes: number
+  approximateKeys: number
+}
+
+/** What a store tells the PD every heartbeat interval. */
+export interface StoreHeartbeat {
+  storeId: number
+  address: string
+  capacityBytes: number
+  usedBytes: number
+  /** Every range whose leader is on this store. */
+  leading: RangeReport[]
+  /** How many replicas the store holds. */
+  replicaCount: number
+}
+
+/** A range with the store its leader was last reported on (0: unknown). */
+export interface RoutedRange {
+  range: RangeRecord
+  leaderNodeId: number
+}
+
+/** A store with the PD leader's view of its liveness and load. */
+export interface StoreView extends StoreStats {
+  address: string
+  live: boolean
+}
+
+/** Carries an operator out on the cluster (through the range's leader node). */
+export type OperatorRunner = (op: Operator, range: RoutedRange) => Promise<void>
+
+/** Options of {@link PlacementDriver}. */
+export interface PlacementDriverOptions {
+  replica: PdReplica
+  raft: MultiRaft
+  runner: OperatorRunner
+  config?: Partial<SchedulerConfig>
+  /** How often the scheduler runs; default 1000 ms. */
+  intervalMs?: number
+  /** How long one PD command may take; default 5000 ms. */
+  commandTimeoutMs?: number
+  /** Membership and split operators carried out at once, cluster-wide; default 4. */
+  maxRunningOperators?: number
+  /** Leadership transfers (cheap: no data moves) carried out at once; default 64. */
+  maxRunningTransfers?: number
+  clock?: () => number
+  /** Told of operators that failed (they are tried again when the scheduler still wants them). */
+  onOperatorError?: (op: Operator, err: unknown) => void
+}
+
+interface Load {
+  leaderNodeId: number
+  approximateBytes: number
+  approximateKeys: number
+}
+
+interface StoreLoad {
+  lastHeartbeatMs: number
+  capacityBytes: number
+  usedBytes: number
+  replicaCount: number
+}
+
+/** See the file comment. Every public method throws PdError NOT_LEADER (with a hint) on a node that does not lead the PD group. */
+export class PlacementDriver {
+  private readonly config: SchedulerConfig
+  private readonly clock: () => number
+  private readonly timeoutMs: number
+  private readonly storeLoad = new Map<number, StoreLoad>()
+  private readonly rangeLoad = new Map<number, Load>()
+  private readonly running = new Map<number, Operator>()
+  /** The PD term this node's in-memory view belongs to; a new term starts it afresh. */
+  private term = 0
+  private leaderSinceMs = 0
+  private tso: TimestampOracle | undefined
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(private readonly o: PlacementDriverOptions) {
+    this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...o.config }
+    this.clock = o.clock ?? Date.now
+    this.timeoutMs = o.commandTimeoutMs ?? 5000
+  }
+
+  /** Starts the scheduler loop (it acts only while this node leads the PD group). */
+  start(): void {
+    this.timer = setInterval(() => void this.tick().catch(() => {}), this.o.intervalMs ?? 1000)
+    this.timer.unref()
+  }
+
+  /** Stops the scheduler loop; operators under way finish on their own. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+  }
+
+  /** Takes a store's heartbeat: registers the store, records its load, and brings the range table up to date with what it leads. */
+  async heartbeat(h: StoreHeartbeat): Promise<void> {
+    this.lead()
+    const known = this.o.replica.storeById(h.storeId)
+    if (known?.state === 'removed') throw new PdError(PdErrorCode.STORE_REMOVED, `store ${h.storeId} was removed from the cluster`)
+    if (!known || known.address !== h.address) await this.command({ kind: 'putStore', store: { storeId: h.storeId, address: h.address, state: known?.state ?? 'up' } })
+    this.storeLoad.set(h.storeId, { lastHeartbeatMs: this.clock(), capacityBytes: h.capacityBytes, usedBytes: h.usedBytes, replicaCount: h.replicaCount })
+    for (const r of h.leading) {
+      this.rangeLoad.set(r.range.rangeId, { leaderNodeId: h.storeId, approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys })
+      const stored = this.o.replica.rangeById(r.range.rangeId)
+      if (!stored || stored.generation < r.range.generation) await this.command({ kind: 'putRange', range: r.range })
+    }
+  }
+
+  /** Every range with its leader's store, and every store (a linearizable read of the table). */
+  async routing(): Promise<{ ranges: RoutedRange[]; stores: StoreRecord[] }> {
+    this.lead()
+    await this.o.replica.readBarrier()
+    return { ranges: this.o.replica.ranges().map((range) => ({ range, leaderNodeId: this.rangeLoad.get(range.rangeId)?.leaderNodeId ?? 0 })), stores: this.o.replica.stores() }
+  }
+
+  /** `count` fresh timestamps. */
+  async timestamps(count: number): Promise<TimestampBatch> {
+    this.lead()
+    if (!this.tso) {
+      const tso = new TimestampOracle({ raiseLimit: (limit) => this.o.replica.raiseTsoLimit(limit, this.timeoutMs) })
+      await this.o.replica.readBarrier()
+      tso.start(this.o.replica.tsoLimit)
+      this.tso ??= tso
+    }
+    return this.tso.next(count)
+  }
+
+  /** A fresh range id. */
+  async allocateRangeId(): Promise<number> {
+    this.lead()
+    const r = await this.command({ kind: 'allocIds', idKind: 'range', count: 1 })
+    return (r as { first: number }).first
+  }
+
+  /** Every store with its liveness and load as this PD leader knows them. */
+  async stores(): Promise<StoreView[]> {
+    this.lead()
+    await this.o.replica.readBarrier()
+    return this.storeStats().map((s) => ({ ...s, address: this.o.replica.storeById(s.storeId)?.address ?? '', live: this.isLive(s) }))
+  }
+
+  /** Moves a store to `state` (decommissioning drains it; removed is final). */
+  async setStoreState(storeId: number, state: StoreState): Promise<void> {
+    this.lead()
+    await this.command({ kind: 'setStoreState', storeId, state })
+  }
+
+  /** One scheduler pass: decide, then start the operators there is room for. */
+  async tick(): Promise<void> {
+    if (!this.isLeader()) return
+    this.lead()
+    // No read barrier: the leader's applied state is recent enough to decide on, every
+    // operator is checked again by the range it changes, and an idle PD group can quiesce.
+    const now = this.clock()
+    const ranges = this.o.replica.ranges().map((record) => {
+      const load = this.rangeLoad.get(record.rangeId)
+      return {
+        record,
+        leaderNodeId: load?.leaderNodeId,
+        approximateBytes: load?.approximateBytes ?? 0,
+        approximateKeys: load?.approximateKeys ?? 0,
+        pendingOperator: this.running.get(record.rangeId),
+      }
+    })
+    const ops = schedule({ stores: this.storeStats(), ranges, nowMs: now, config: this.config })
+    const running = (transfers: boolean) => [...this.running.values()].filter((op) => (op.kind === 'transferLeader') === transfers).length
+    for (const op of ops) {
+      const transfer = op.kind === 'transferLeader'
+      if (running(transfer) >= (transfer ? (this.o.maxRunningTransfers ?? 64) : (this.o.maxRunningOperators ?? 4))) continue
+      if (this.running.has(op.rangeId)) continue
+      const range = ranges.find((r) => r.record.rangeId === op.rangeId)!
+      this.running.set(op.rangeId, op)
+      this.o
+        .runner(op, { range: range.record, leaderNodeId: range.leaderNodeId ?? 0 })
+        .catch((err: unknown) => this.o.onOperatorError?.(op, err))
+        .finally(() => {
+          this.running.delete(op.rangeId)
+          // The range changed or failed to: its leader's next heartbeat says how it is now.
+          this.rangeLoad.delete(op.rangeId)
+        })
+    }
+  }
+
+  private storeStats(): StoreStats[] {
+    const leaders = new Map<number, number>()
+    for (const load of this.rangeLoad.values()) leaders.set(load.leaderNodeId, (leaders.get(load.leaderNodeId) ?? 0) + 1)
+    const replicas = new Map<number, number>()
+    for (const r of this.o.replica.ranges()) for (const rep of r.replicas) replicas.set(rep.nodeId, (replicas.get(rep.nodeId) ?? 0) + 1)
+    return this.o.replica.stores().map((s) => {
+      const load = this.storeLoad.get(s.storeId)
+      return {
+        storeId: s.storeId,
+        state: s.state,
+        // A store not heard from since this node took over counts from the takeover.
+        lastHeartbeatMs: load?.lastHeartbeatMs ?? this.leaderSinceMs,
+        capacityBytes: load?.capacityBytes ?? 0,
+        usedBytes: load?.usedBytes ?? 0,
+        replicaCount: replicas.get(s.storeId) ?? 0,
+        leaderCount: leaders.get(s.storeId) ?? 0,
+      }
+    })
+  }
+
+  private isLive(s: StoreStats): boolean {
+    return s.state !== 'removed' && this.clock() - s.lastHeartbeatMs < this.config.storeDeadMs
+  }
+
+  private isLeader(): boolean {
+    try {
+      this.o.replica.checkLeader()
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** Throws NOT_LEADER on a follower; on a new term, forgets the previous term's view. */
+  private lead(): void {
+    this.o.replica.checkLeader()
+    const term = this.o.raft.status(PD_GROUP_ID).term
+    if (term === this.term) return
+    this.term = term
+    this.leaderSinceMs = this.clock()
+    this.storeLoad.clear()
+    this.rangeLoad.clear()
+    this.tso = undefined
+  }
+
+  private async command(c: Parameters<PdReplica['propose']>[0]): Promise<unknown> {
+    const r = await this.o.replica.propose(c, this.timeoutMs)
+    if (!r.ok) throw r.error
+    return r
+  }
+}

@@ -1,0 +1,129 @@
+// Where a node's PD calls go: to its own PlacementDriver when it leads the PD group,
+// otherwise once to the PD leader (named by the NOT_LEADER hint, else found among the PD
+// group's members). The node's own calls (heartbeats, routing, ids) and the PD service it
+// serves to clients both come through here.
+
+import type { MethodDefinition, Server } from '@grpc/grpc-js'
+import { descriptorFromJson, descriptorToJson } from '@mrdb/kv'
+import { PdError, PdErrorCode, type PlacementDriver, type StoreState } from '@mrdb/placement'
+import type { AdminError } from './admin-protocol.js'
+import { fromAdminError } from './errors.js'
+import { admin } from './admin-handler.js'
+import {
+  PD_SERVICE,
+  type PdAllocResponse,
+  type PdEmptyResponse,
+  type PdHeartbeatRequest,
+  type PdRoutingResponse,
+  type PdSetStoreStateRequest,
+  type PdStoresResponse,
+  type PdTsoRequest,
+  type PdTsoResponse,
+} from './pd-protocol.js'
+
+/** What the endpoint needs from its node. */
+export interface PdEndpointOptions {
+  nodeId: number
+  /** This node's placement driver, if it holds a PD replica. */
+  driver: () => PlacementDriver | undefined
+  /** The PD group's members. */
+  pdNodes: () => readonly number[]
+  /** Calls a PD method on another node. */
+  call: <Req, Res>(nodeId: number, method: MethodDefinition<Req, Res>, req: Req) => Promise<Res>
+}
+
+/** See the file comment. */
+export class PdEndpoint {
+  constructor(private readonly o: PdEndpointOptions) {}
+
+  /** Reports this store's liveness, load and leaderships. */
+  heartbeat(req: PdHeartbeatRequest): Promise<PdEmptyResponse> {
+    return this.run(PD_SERVICE.heartbeat, req, async (d) => {
+      await d.heartbeat({
+        storeId: req.storeId,
+        address: req.address,
+        capacityBytes: req.capacityBytes,
+        usedBytes: req.usedBytes,
+        replicaCount: req.replicaCount,
+        leading: req.leading.map((r) => ({ range: descriptorFromJson(r.descriptor), approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys })),
+      })
+      return {}
+    })
+  }
+
+  /** The range table with leaders, and the stores. */
+  routing(req: { forwarded?: boolean } = {}): Promise<PdRoutingResponse> {
+    return this.run(PD_SERVICE.routing, req, async (d) => {
+      const { ranges, stores } = await d.routing()
+      return { ranges: ranges.map((r) => ({ descriptor: descriptorToJson(r.range), leaderNodeId: r.leaderNodeId })), stores }
+    })
+  }
+
+  /** `count` fresh timestamps. */
+  tso(req: PdTsoRequest): Promise<PdTsoResponse> {
+    return this.run(PD_SERVICE.tso, req, async (d) => {
+      const batch = await d.timestamps(req.count)
+      return { first: batch.first.toString(), count: batch.count }
+    })
+  }
+
+  /** A fresh range id. */
+  allocRangeId(req: { forwarded?: boolean } = {}): Promise<PdAllocResponse> {
+    return this.run(PD_SERVICE.allocRangeId, req, async (d) => ({ rangeId: await d.allocateRangeId() }))
+  }
+
+  /** Every store with its liveness and load. */
+  stores(req: { forwarded?: boolean } = {}): Promise<PdStoresResponse> {
+    return this.run(PD_SERVICE.stores, req, async (d) => ({ stores: await d.stores() }))
+  }
+
+  /** Moves a store to another state (decommission). */
+  setStoreState(req: PdSetStoreStateRequest): Promise<PdEmptyResponse> {
+    return this.run(PD_SERVICE.setStoreState, req, async (d) => {
+      await d.setStoreState(req.storeId, req.state as StoreState)
+      return {}
+    })
+  }
+
+  /** Adds the PD service, answered through this endpoint, to a gRPC server. */
+  serve(server: Server): void {
+    server.addService(PD_SERVICE, {
+      heartbeat: admin((req: PdHeartbeatRequest) => this.heartbeat(req)),
+      routing: admin((req: { forwarded?: boolean }) => this.routing(req)),
+      tso: admin((req: PdTsoRequest) => this.tso(req)),
+      allocRangeId: admin((req: { forwarded?: boolean }) => this.allocRangeId(req)),
+      stores: admin((req: { forwarded?: boolean }) => this.stores(req)),
+      setStoreState: admin((req: PdSetStoreStateRequest) => this.setStoreState(req)),
+    })
+  }
+
+  /** Runs `local` on the PD leader: here if this node leads the PD group, else there (forwarded once). */
+  private async run<Req extends { forwarded?: boolean }, Res extends object>(method: MethodDefinition<Req, Res>, req: Req, local: (d: PlacementDriver) => Promise<Res>): Promise<Res> {
+    const d = this.o.driver()
+    let hint: number | undefined
+    if (d) {
+      try {
+        return await local(d)
+      } catch (err) {
+        if (!(err instanceof PdError) || err.code !== PdErrorCode.NOT_LEADER || req.forwarded) throw err
+        hint = err.leaderHint
+      }
+    }
+    if (req.forwarded) throw new PdError(PdErrorCode.NOT_LEADER, `node ${this.o.nodeId} holds no PD replica`)
+    const candidates = [...new Set([...(hint === undefined ? [] : [hint]), ...this.o.pdNodes()])].filter((n) => n !== this.o.nodeId)
+    let last: unknown
+    for (const nodeId of candidates) {
+      try {
+        const res = await this.o.call(nodeId, method, { ...req, forwarded: true })
+        const error = (res as { error?: AdminError }).error
+        if (!error) return res
+        last = fromAdminError(error)
+        if (error.code !== PdErrorCode.NOT_LEADER && error.code !== PdErrorCode.UNAVAILABLE) throw last
+      } catch (err) {
+        if (err instanceof PdError && err.code !== PdErrorCode.NOT_LEADER && err.code !== PdErrorCode.UNAVAILABLE) throw err
+        last = err
+      }
+    }
+    throw new PdError(PdErrorCode.UNAVAILABLE, `no PD leader answered: ${last instanceof Error ? last.message : 'the PD group has no members known here'}`)
+  }
+}

@@ -1,0 +1,78 @@
+// The placement driver's service, served by every node: calls are answered by the PD leader
+// (a node forwards them there once). JSON bodies; errors travel in the body with a code.
+
+import type { ServiceDefinition } from '@grpc/grpc-js'
+import { jsonMethod, type RangeDescriptorJson } from '@mrdb/kv'
+import type { StoreState } from '@mrdb/placement'
+import type { AdminError } from './admin-protocol.js'
+
+/** Set on a call a node forwarded to the PD leader (forwarded at most once). */
+interface Forwardable {
+  forwarded?: boolean
+}
+
+export interface PdHeartbeatRequest extends Forwardable {
+  storeId: number
+  address: string
+  capacityBytes: number
+  usedBytes: number
+  replicaCount: number
+  /** The ranges whose leader is on this store, with their approximate size. */
+  leading: Array<{ descriptor: RangeDescriptorJson; approximateBytes: number; approximateKeys: number }>
+}
+export interface PdEmptyResponse {
+  error?: AdminError
+}
+export type PdRoutingRequest = Forwardable
+export interface PdRoutingResponse {
+  ranges?: Array<{ descriptor: RangeDescriptorJson; leaderNodeId: number }>
+  stores?: Array<{ storeId: number; address: string; state: StoreState }>
+  error?: AdminError
+}
+export interface PdTsoRequest extends Forwardable {
+  count: number
+}
+export interface PdTsoResponse {
+  /** The first timestamp (a decimal bigint) of `count` consecutive ones. */
+  first?: string
+  count?: number
+  error?: AdminError
+}
+export type PdAllocRequest = Forwardable
+export interface PdAllocResponse {
+  rangeId?: number
+  error?: AdminError
+}
+export type PdStoresRequest = Forwardable
+/** A store as the PD leader sees it. */
+export interface StoreViewJson {
+  storeId: number
+  address: string
+  state: StoreState
+  live: boolean
+  lastHeartbeatMs: number
+  capacityBytes: number
+  usedBytes: number
+  replicaCount: number
+  leaderCount: number
+}
+export interface PdStoresResponse {
+  stores?: StoreViewJson[]
+  error?: AdminError
+}
+export interface PdSetStoreStateRequest extends Forwardable {
+  storeId: number
+  state: StoreState
+}
+
+const method = <Req, Res>(name: string) => jsonMethod<Req, Res>('mrdb.pd.Pd', name)
+
+/** The PD service's methods. */
+export const PD_SERVICE = {
+  heartbeat: method<PdHeartbeatRequest, PdEmptyResponse>('Heartbeat'),
+  routing: method<PdRoutingRequest, PdRoutingResponse>('Routing'),
+  tso: method<PdTsoRequest, PdTsoResponse>('Tso'),
+  allocRangeId: method<PdAllocRequest, PdAllocResponse>('AllocRangeId'),
+  stores: method<PdStoresRequest, PdStoresResponse>('Stores'),
+  setStoreState: method<PdSetStoreStateRequest, PdEmptyResponse>('SetStoreState'),
+} satisfies ServiceDefinition

@@ -1,0 +1,148 @@
+// Operator and placement actions on ranges, served by every node: each runs on the range's
+// leader, so a node that does not lead the range forwards the call there once (found from
+// its own replica's leader hint, or by asking every node which of them leads it).
+
+import type { MethodDefinition } from '@grpc/grpc-js'
+import { KvError, KvErrorCode, addReplica, descriptorFromJson, descriptorToJson, fromWire, moveReplica, removeReplica, type RangeDescriptor, type Store } from '@mrdb/kv'
+import { NODE_SERVICE, type CreateReplicaRequest, type MemberRequest, type RangeAdminResponse, type SplitRequest } from './admin-protocol.js'
+import { NodeError, NodeErrorCode, fromAdminError } from './errors.js'
+
+/** How this node reaches its peers' admin service. */
+export interface PeerCalls {
+  /** Calls `method` on node `nodeId`; rejects if it is unknown or unreachable. */
+  call<Req, Res>(nodeId: number, method: MethodDefinition<Req, Res>, req: Req): Promise<Res>
+  /** Every node this node knows. */
+  nodeIds(): number[]
+}
+
+/** Hands out ids for new ranges (the placement driver). */
+export type RangeIdAllocator = () => Promise<number>
+
+/** Range actions for the node's admin service; see the file comment. */
+export class RangeAdmin {
+  constructor(
+    private readonly store: Store,
+    private readonly peers: PeerCalls,
+    private readonly allocateRangeId: RangeIdAllocator,
+  ) {}
+
+  /** Splits the range holding `key` at `key`, or range `rangeId` at its middle key (found by its leader). */
+  async split(req: SplitRequest): Promise<RangeAdminResponse> {
+    const key = req.key === undefined ? undefined : fromWire(req.key)
+    if (key === undefined && req.rangeId === undefined) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, 'a split needs a key or a range id')
+    if (key?.length === 0) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, 'a split key must not be empty')
+    const rangeId = key === undefined ? positive(req.rangeId, 'rangeId') : this.localForKey(key)?.rangeId
+    return this.onLeader(rangeId, req, NODE_SERVICE.split, async (rangeId) => {
+      const splitKey = key ?? (await this.store.replica(rangeId).approximateStats()).middleKey
+      if (!splitKey) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `range ${rangeId} holds too few keys to split`)
+      const newRangeId = req.newRangeId ?? (await this.allocateRangeId())
+      const result = await this.store.write(rangeId, { kind: 'split', splitKey, newRangeId })
+      if (!result.ok) throw result.error
+      return { descriptor: descriptorToJson(this.store.replica(rangeId).descriptor), created: descriptorToJson(this.store.replica(newRangeId).descriptor) }
+    })
+  }
+
+  /** Adds, removes or moves a replica, or transfers leadership, on the range's leader. */
+  async member(req: MemberRequest): Promise<RangeAdminResponse> {
+    const rangeId = positive(req.rangeId, 'rangeId')
+    const storeId = positive(req.storeId, 'storeId')
+    return this.onLeader(rangeId, req, NODE_SERVICE.member, async () => {
+      const create = (nodeId: number, d: RangeDescriptor) => this.createOn(nodeId, d)
+      let d: RangeDescriptor
+      switch (req.op) {
+        case 'add':
+        case 'addLearner':
+          d = await addReplica(this.store, rangeId, storeId, req.op === 'addLearner', create)
+          break
+        case 'remove':
+          d = await removeReplica(this.store, rangeId, storeId)
+          break
+        case 'move':
+          d = await moveReplica(this.store, rangeId, storeId, positive(req.toStoreId, 'toStoreId'), create)
+          break
+        case 'transferLeader':
+          this.store.replica(rangeId).transferLeader(storeId)
+          d = this.store.replica(rangeId).descriptor
+          break
+        default:
+          throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `unknown member operation ${String(req.op)}`)
+      }
+      return { descriptor: descriptorToJson(d) }
+    })
+  }
+
+  /** Creates an empty replica here for a range this node joins. */
+  async createReplica(req: CreateReplicaRequest): Promise<RangeAdminResponse> {
+    const d = descriptorFromJson(req.descriptor)
+    await this.store.createReplica(d)
+    return { descriptor: req.descriptor }
+  }
+
+  private async createOn(nodeId: number, d: RangeDescriptor): Promise<void> {
+    if (nodeId === this.store.nodeId) return this.store.createReplica(d)
+    const res = await this.peers.call<CreateReplicaRequest, RangeAdminResponse>(nodeId, NODE_SERVICE.createReplica, { descriptor: descriptorToJson(d) })
+    if (res.error) throw fromAdminError(res.error)
+  }
+
+  /**
+   * Runs `act` if this node leads the range; otherwise forwards the request (once) to the
+   * node that does. A range this node has no replica of is found by asking every node.
+   */
+  private async onLeader<Req extends { forwarded?: boolean; key?: string }>(
+    rangeId: number | undefined,
+    req: Req,
+    method: MethodDefinition<Req, RangeAdminResponse>,
+    act: (rangeId: number) => Promise<RangeAdminResponse>,
+  ): Promise<RangeAdminResponse> {
+    let hint: number | undefined
+    if (rangeId !== undefined && this.store.raft.hasGroup(rangeId)) {
+      try {
+        this.store.replica(rangeId).checkLeader()
+        return await act(rangeId)
+      } catch (err) {
+        if (!(err instanceof KvError) || err.code !== KvErrorCode.NOT_LEADER || req.forwarded) throw err
+        hint = err.leaderHint
+      }
+    }
+    if (req.forwarded) throw new KvError(KvErrorCode.NOT_LEADER, `node ${this.store.nodeId} does not lead range ${rangeId ?? '(for that key)'}`)
+    const leader = hint ?? (await this.findLeader(rangeId, req))
+    const res = await this.peers.call<Req, RangeAdminResponse>(leader, method, { ...req, forwarded: true })
+    if (res.error) throw fromAdminError(res.error)
+    return res
+  }
+
+  /** Asks every node which of them leads the range (by id, or for a split the range holding its key). */
+  private async findLeader(rangeId: number | undefined, req: { key?: string }): Promise<number> {
+    const key = req.key === undefined ? undefined : fromWire(req.key)
+    for (const nodeId of this.peers.nodeIds()) {
+      if (nodeId === this.store.nodeId) continue
+      try {
+        const st = await this.peers.call(nodeId, NODE_SERVICE.status, {})
+        const led = st.ranges?.find((r) => r.leader && (r.rangeId === rangeId || (key !== undefined && holds(r.descriptor, key))))
+        if (led) return nodeId
+      } catch {
+        // an unreachable node leads nothing we can use
+      }
+    }
+    throw new KvError(KvErrorCode.UNAVAILABLE, `no node leads range ${rangeId ?? 'for that key'} right now`)
+  }
+
+  private localForKey(key: Uint8Array): RangeDescriptor | undefined {
+    try {
+      return this.store.replicaForKey(key).descriptor
+    } catch {
+      return undefined
+    }
+  }
+}
+
+/** Whether a status entry's hex bounds hold `key`. */
+function holds(d: { startKey: string; endKey: string }, key: Uint8Array): boolean {
+  const k = Buffer.from(key)
+  return Buffer.compare(k, Buffer.from(d.startKey, 'hex')) >= 0 && (d.endKey.length === 0 || Buffer.compare(k, Buffer.from(d.endKey, 'hex')) < 0)
+}
+
+function positive(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `${what} must be a positive integer, got ${String(v)}`)
+  return v
+}

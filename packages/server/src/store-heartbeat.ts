@@ -1,0 +1,26 @@
+// What a node tells the placement driver about itself every heartbeat: its address, disk
+// capacity and use, how many replicas it holds, and the ranges it leads with their size.
+
+import { statfs } from 'node:fs/promises'
+import { descriptorToJson, type Store } from '@mrdb/kv'
+import type { PdHeartbeatRequest } from './pd-protocol.js'
+
+/** Builds this node's heartbeat. */
+export async function storeHeartbeat(store: Store, address: string, dataDir: string): Promise<PdHeartbeatRequest> {
+  const fs = await statfs(dataDir)
+  const leading: PdHeartbeatRequest['leading'] = []
+  for (const d of store.descriptors()) {
+    const replica = store.replica(d.rangeId)
+    if (store.raft.leaderOf(d.rangeId) !== replica.replicaId) continue
+    const stats = await replica.approximateStats()
+    leading.push({ descriptor: descriptorToJson(replica.descriptor), approximateBytes: stats.bytes, approximateKeys: stats.keys })
+  }
+  return {
+    storeId: store.nodeId,
+    address,
+    capacityBytes: fs.blocks * fs.bsize,
+    usedBytes: (fs.blocks - fs.bavail) * fs.bsize,
+    replicaCount: store.descriptors().length,
+    leading,
+  }
+}
