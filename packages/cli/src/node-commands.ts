@@ -6,6 +6,20 @@ import { NODE_SERVICE, NodeServer } from '@mrdb/server'
 import type { Command } from 'commander'
 import { CliError, positiveInt } from './output.js'
 
+interface StartOptions {
+  storeId: string
+  listen: string
+  join: string
+  data: string
+  tickMs: string
+  sync: boolean
+  leaseReads?: boolean
+  heartbeatMs: string
+  storeDeadMs: string
+  splitKeys: string
+  splitBytes: string
+}
+
 /** Adds `start` and `init` to the program. */
 export function addNodeCommands(program: Command): void {
   program
@@ -18,7 +32,11 @@ export function addNodeCommands(program: Command): void {
     .option('--tick-ms <ms>', 'Raft tick in milliseconds', '50')
     .option('--no-sync', 'do not fsync the Raft log (unsafe: for tests only)')
     .option('--lease-reads', 'serve reads from leader leases instead of ReadIndex rounds (needs bounded clock drift)')
-    .action(async (opts: { storeId: string; listen: string; join: string; data: string; tickMs: string; sync: boolean; leaseReads?: boolean }) => {
+    .option('--heartbeat-ms <ms>', 'how often the node reports to the placement driver, and the driver schedules', '1000')
+    .option('--store-dead-ms <ms>', 'a store not heard from this long is dead: its replicas are re-created elsewhere', '30000')
+    .option('--split-keys <n>', 'split a range above this many keys', '1000000')
+    .option('--split-bytes <n>', 'split a range above this many bytes', String(64 * 1024 * 1024))
+    .action(async (opts: StartOptions) => {
       const node = await NodeServer.start({
         storeId: positiveInt(opts.storeId, '--store-id'),
         listen: opts.listen,
@@ -27,6 +45,12 @@ export function addNodeCommands(program: Command): void {
         tickMs: positiveInt(opts.tickMs, '--tick-ms'),
         sync: opts.sync,
         leaseReads: opts.leaseReads === true,
+        heartbeatMs: positiveInt(opts.heartbeatMs, '--heartbeat-ms'),
+        placement: {
+          storeDeadMs: positiveInt(opts.storeDeadMs, '--store-dead-ms'),
+          splitKeys: positiveInt(opts.splitKeys, '--split-keys'),
+          splitBytes: positiveInt(opts.splitBytes, '--split-bytes'),
+        },
       })
       process.stdout.write(`node ${opts.storeId} listening on ${node.address}\n`)
       await new Promise<void>((resolve) => {
@@ -42,7 +66,7 @@ export function addNodeCommands(program: Command): void {
     .command('init')
     .description('bootstrap a new cluster, once, through one of its nodes')
     .requiredOption('--host <host:port>', 'a node of the cluster')
-    .option('--ranges <n>', 'number of ranges to pre-split the keyspace into', '8')
+    .option('--ranges <n>', 'number of ranges to pre-split the keyspace into (the placement driver splits further as they grow)', '1')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { host: string; ranges: string; json?: boolean }) => {
       const channel = new Client(opts.host, credentials.createInsecure())
@@ -50,7 +74,7 @@ export function addNodeCommands(program: Command): void {
         const res = await unaryCall(channel, NODE_SERVICE.init, { ranges: positiveInt(opts.ranges, '--ranges') }, Date.now() + 30_000)
         if (res.error) throw new CliError(res.error.code, res.error.message)
         if (opts.json) process.stdout.write(`${JSON.stringify(res)}\n`)
-        else process.stdout.write(`cluster ${res.clusterId} initialized: ${res.ranges} ranges on nodes ${res.replicaNodes?.join(', ')}\n`)
+        else process.stdout.write(`cluster ${res.clusterId} initialized: ${res.ranges} range(s) on nodes ${res.replicaNodes?.join(', ')}; placement driver on nodes ${res.pdNodes?.join(', ')}\n`)
       } catch (err) {
         if (err instanceof CliError) throw err
         throw new CliError('UNAVAILABLE', `cannot reach ${opts.host}: ${err instanceof Error ? err.message : String(err)}`)

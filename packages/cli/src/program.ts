@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { addClusterCommands } from './cluster-commands.js'
 import { addKvCommands } from './kv-commands.js'
 import { addNodeCommands } from './node-commands.js'
 
@@ -7,5 +8,6 @@ export function buildProgram(): Command {
   const program = new Command('mrdb').description('mrdb: a MultiRaft sharded SQL database').showHelpAfterError()
   addNodeCommands(program)
   addKvCommands(program)
+  addClusterCommands(program)
   return program
 }

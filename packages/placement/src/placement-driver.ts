@@ -123,6 +123,17 @@ export class PlacementDriver {
     }
   }
 
+  /** Records ranges that just changed (a split, a membership change), as reported by the node that led the change. */
+  async reportRanges(ranges: readonly RangeRecord[], leaderNodeId: number): Promise<void> {
+    this.lead()
+    for (const range of ranges) {
+      const stored = this.o.replica.rangeById(range.rangeId)
+      if (!stored || stored.generation < range.generation) await this.command({ kind: 'putRange', range })
+      const load = this.rangeLoad.get(range.rangeId)
+      this.rangeLoad.set(range.rangeId, { leaderNodeId, approximateBytes: load?.approximateBytes ?? 0, approximateKeys: load?.approximateKeys ?? 0 })
+    }
+  }
+
   /** Every range with its leader's store, and every store (a linearizable read of the table). */
   async routing(): Promise<{ ranges: RoutedRange[]; stores: StoreRecord[] }> {
     this.lead()

@@ -3,5 +3,7 @@
 export { NodeServer, staticLayout } from './node-server.js'
 export type { NodeServerOptions } from './node-server.js'
 export { NODE_SERVICE } from './admin-protocol.js'
-export type { InitResponse, NodeStatusResponse } from './admin-protocol.js'
+export type { InitResponse, NodeStatusResponse, RangeAdminResponse } from './admin-protocol.js'
 export { NodeError, NodeErrorCode } from './errors.js'
+export { PD_SERVICE } from './pd-protocol.js'
+export type { PdRoutingResponse, PdStoresResponse, StoreViewJson } from './pd-protocol.js'

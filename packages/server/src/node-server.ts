@@ -81,10 +81,16 @@ export class NodeServer {
     this.ranges = new RangeAdmin(
       store,
       { call: (nodeId, method, req) => this.callNode(nodeId, method, req), nodeIds: () => [...this.meta.nodes.keys()] },
-      async () => {
-        const res = await this.pd.allocRangeId()
-        if (res.error || res.rangeId === undefined) throw fromAdminError(res.error ?? { code: NodeErrorCode.UNAVAILABLE, message: 'no range id' })
-        return res.rangeId
+      {
+        allocateRangeId: async () => {
+          const res = await this.pd.allocRangeId()
+          if (res.error || res.rangeId === undefined) throw fromAdminError(res.error ?? { code: NodeErrorCode.UNAVAILABLE, message: 'no range id' })
+          return res.rangeId
+        },
+        report: async (ranges) => {
+          const res = await this.pd.reportRanges({ ranges: ranges.map(descriptorToJson), leaderNodeId: o.storeId })
+          if (res.error) throw fromAdminError(res.error)
+        },
       },
     )
   }

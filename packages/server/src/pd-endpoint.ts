@@ -14,6 +14,7 @@ import {
   type PdAllocResponse,
   type PdEmptyResponse,
   type PdHeartbeatRequest,
+  type PdReportRangesRequest,
   type PdRoutingResponse,
   type PdSetStoreStateRequest,
   type PdStoresResponse,
@@ -59,6 +60,14 @@ export class PdEndpoint {
     })
   }
 
+  /** Records ranges that just changed (split, membership). */
+  reportRanges(req: PdReportRangesRequest): Promise<PdEmptyResponse> {
+    return this.run(PD_SERVICE.reportRanges, req, async (d) => {
+      await d.reportRanges(req.ranges.map(descriptorFromJson), req.leaderNodeId)
+      return {}
+    })
+  }
+
   /** `count` fresh timestamps. */
   tso(req: PdTsoRequest): Promise<PdTsoResponse> {
     return this.run(PD_SERVICE.tso, req, async (d) => {
@@ -90,6 +99,7 @@ export class PdEndpoint {
     server.addService(PD_SERVICE, {
       heartbeat: admin((req: PdHeartbeatRequest) => this.heartbeat(req)),
       routing: admin((req: { forwarded?: boolean }) => this.routing(req)),
+      reportRanges: admin((req: PdReportRangesRequest) => this.reportRanges(req)),
       tso: admin((req: PdTsoRequest) => this.tso(req)),
       allocRangeId: admin((req: { forwarded?: boolean }) => this.allocRangeId(req)),
       stores: admin((req: { forwarded?: boolean }) => this.stores(req)),

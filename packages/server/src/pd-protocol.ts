@@ -60,6 +60,11 @@ export interface PdStoresResponse {
   stores?: StoreViewJson[]
   error?: AdminError
 }
+export interface PdReportRangesRequest extends Forwardable {
+  /** Ranges that just changed, by the node that led the change (which leads them, as far as it knows). */
+  ranges: RangeDescriptorJson[]
+  leaderNodeId: number
+}
 export interface PdSetStoreStateRequest extends Forwardable {
   storeId: number
   state: StoreState
@@ -71,6 +76,7 @@ const method = <Req, Res>(name: string) => jsonMethod<Req, Res>('mrdb.pd.Pd', na
 export const PD_SERVICE = {
   heartbeat: method<PdHeartbeatRequest, PdEmptyResponse>('Heartbeat'),
   routing: method<PdRoutingRequest, PdRoutingResponse>('Routing'),
+  reportRanges: method<PdReportRangesRequest, PdEmptyResponse>('ReportRanges'),
   tso: method<PdTsoRequest, PdTsoResponse>('Tso'),
   allocRangeId: method<PdAllocRequest, PdAllocResponse>('AllocRangeId'),
   stores: method<PdStoresRequest, PdStoresResponse>('Stores'),

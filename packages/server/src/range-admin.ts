@@ -15,15 +15,20 @@ export interface PeerCalls {
   nodeIds(): number[]
 }
 
-/** Hands out ids for new ranges (the placement driver). */
-export type RangeIdAllocator = () => Promise<number>
+/** What range actions need from the placement driver. */
+export interface PlacementCalls {
+  /** A fresh range id. */
+  allocateRangeId(): Promise<number>
+  /** Tells the PD of ranges that just changed here (best effort: heartbeats catch up anyway). */
+  report(ranges: RangeDescriptor[]): Promise<void>
+}
 
 /** Range actions for the node's admin service; see the file comment. */
 export class RangeAdmin {
   constructor(
     private readonly store: Store,
     private readonly peers: PeerCalls,
-    private readonly allocateRangeId: RangeIdAllocator,
+    private readonly placement: PlacementCalls,
   ) {}
 
   /** Splits the range holding `key` at `key`, or range `rangeId` at its middle key (found by its leader). */
@@ -35,10 +40,13 @@ export class RangeAdmin {
     return this.onLeader(rangeId, req, NODE_SERVICE.split, async (rangeId) => {
       const splitKey = key ?? (await this.store.replica(rangeId).approximateStats()).middleKey
       if (!splitKey) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `range ${rangeId} holds too few keys to split`)
-      const newRangeId = req.newRangeId ?? (await this.allocateRangeId())
+      const newRangeId = req.newRangeId ?? (await this.placement.allocateRangeId())
       const result = await this.store.write(rangeId, { kind: 'split', splitKey, newRangeId })
       if (!result.ok) throw result.error
-      return { descriptor: descriptorToJson(this.store.replica(rangeId).descriptor), created: descriptorToJson(this.store.replica(newRangeId).descriptor) }
+      const left = this.store.replica(rangeId).descriptor
+      const right = this.store.replica(newRangeId).descriptor
+      await this.report(left, right)
+      return { descriptor: descriptorToJson(left), created: descriptorToJson(right) }
     })
   }
 
@@ -67,8 +75,17 @@ export class RangeAdmin {
         default:
           throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `unknown member operation ${String(req.op)}`)
       }
+      await this.report(d)
       return { descriptor: descriptorToJson(d) }
     })
+  }
+
+  private async report(...ranges: RangeDescriptor[]): Promise<void> {
+    try {
+      await this.placement.report(ranges)
+    } catch {
+      // the next heartbeat of the ranges' leaders tells the PD the same
+    }
   }
 
   /** Creates an empty replica here for a range this node joins. */

@@ -4,33 +4,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Client, credentials } from '@grpc/grpc-js'
-import { KvClient, unaryCall } from '@mrdb/kv'
-import { NODE_SERVICE, type NodeStatusResponse } from '@mrdb/server'
+import { KvClient } from '@mrdb/kv'
 import { ProcessCluster } from '../testing/process-cluster.js'
+import { nodeStatus, waitFor } from './helpers.js'
 
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString())
-
-async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      if (await cond()) return
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
-async function nodeStatus(address: string): Promise<NodeStatusResponse> {
-  const channel = new Client(address, credentials.createInsecure())
-  try {
-    return await unaryCall(channel, NODE_SERVICE.status, {}, Date.now() + 5000)
-  } finally {
-    channel.close()
-  }
-}
 
 test('3 node processes: writes through any node, read-your-writes, kill -9 a leader, restart it, checksums match', async () => {
   const cluster = await ProcessCluster.start({ nodes: 3, ranges: 4 })

@@ -19,6 +19,8 @@ export interface ProcessClusterOptions {
   tickMs?: number
   /** fsync the Raft log; default true. */
   sync?: boolean
+  /** More `mrdb start` options for every node (placement knobs, say). */
+  startArgs?: string[]
 }
 
 interface NodeProcess {
@@ -82,6 +84,7 @@ export class ProcessCluster {
     const args = ['start', '--store-id', String(storeId), '--listen', existing?.address ?? '127.0.0.1:0', '--data', dataDir, '--tick-ms', String(this.o.tickMs ?? 50)]
     if (first) args.push('--join', first.address)
     if (this.o.sync === false) args.push('--no-sync')
+    args.push(...(this.o.startArgs ?? []))
     const child = spawn(process.execPath, [MRDB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     live.add(child)
     const node: NodeProcess = existing ?? { storeId, address: '', dataDir, child, log: [] }

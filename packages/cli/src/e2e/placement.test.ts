@@ -1,0 +1,184 @@
+// The placement driver on real node processes: automatic splits, scale-out (replicas and
+// leaders spread to new nodes), repair after a node dies, operator splits under load, and
+// the timestamp oracle across PD leader deaths. Writers run throughout; every write they
+// were told succeeded must be readable at the end.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Client, credentials } from '@grpc/grpc-js'
+import { KvClient, unaryCall, type RangeDescriptorJson } from '@mrdb/kv'
+import { PD_SERVICE, type StoreViewJson } from '@mrdb/server'
+import { ProcessCluster } from '../testing/process-cluster.js'
+import { nodeStatus, waitFor } from './helpers.js'
+
+/** Placement knobs small enough for a test: dead after 4 s, split above 150 keys. */
+const FAST_PLACEMENT = ['--heartbeat-ms', '300', '--store-dead-ms', '4000', '--split-keys', '150']
+
+type RangeRow = RangeDescriptorJson & { leaderNodeId: number }
+
+async function ranges(cluster: ProcessCluster, host: string): Promise<RangeRow[]> {
+  return JSON.parse(await cluster.mrdb(['range', 'list', '--host', host, '--json'])) as RangeRow[]
+}
+
+async function stores(cluster: ProcessCluster, host: string): Promise<StoreViewJson[]> {
+  return JSON.parse(await cluster.mrdb(['node', 'list', '--host', host, '--json'])) as StoreViewJson[]
+}
+
+function counts(list: StoreViewJson[]): string {
+  return list.map((s) => `store ${s.storeId}: ${s.replicaCount} replicas, ${s.leaderCount} leaders${s.live ? '' : ' (dead)'}`).join('; ')
+}
+
+/** Writes unique keys through the client until stopped; remembers every acknowledged one. */
+class Writer {
+  readonly acknowledged: string[] = []
+  readonly errors: string[] = []
+  private stopped = false
+  private readonly done: Promise<void>
+
+  constructor(client: KvClient, prefix: string, spread: string[]) {
+    this.done = (async () => {
+      for (let i = 0; !this.stopped; i++) {
+        const key = `${spread[i % spread.length]}${prefix}-${String(i).padStart(6, '0')}`
+        try {
+          await client.put(key, `v${i}`)
+          this.acknowledged.push(key)
+        } catch (err) {
+          this.errors.push(`${key}: ${err instanceof Error ? err.message : String(err)}`)
+        }
+      }
+    })()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    await this.done
+  }
+}
+
+async function assertAllReadable(client: KvClient, writers: Writer[]): Promise<void> {
+  for (const w of writers) {
+    for (const key of w.acknowledged) {
+      assert.ok((await client.get(key)) !== undefined, `acknowledged key ${key} is missing`)
+    }
+  }
+}
+
+test('placement: ranges split as they grow, spread to new nodes, and are repaired when a node dies; no acknowledged write is lost', async () => {
+  const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1, startArgs: FAST_PLACEMENT })
+  const client = new KvClient({ hosts: cluster.addresses(), timeoutMs: 30_000 })
+  const writer = new Writer(client, 'w', ['a', 'f', 'k', 'p', 'u'])
+  try {
+    const host = cluster.address(1)
+    await waitFor('automatic splits', async () => (await ranges(cluster, host)).length >= 4, 90_000)
+    console.log(`before scale-out: ${counts(await stores(cluster, host))}`)
+
+    await cluster.startNode(4)
+    await cluster.startNode(5)
+    await waitFor(
+      'replicas and leaders on the new nodes',
+      async () => {
+        const s = await stores(cluster, host)
+        return [4, 5].every((id) => {
+          const store = s.find((x) => x.storeId === id)
+          return store !== undefined && store.replicaCount > 0 && store.leaderCount > 0
+        })
+      },
+      120_000,
+    )
+    console.log(`after scale-out: ${counts(await stores(cluster, host))}`)
+
+    // Kill a node that is not in the PD group (stores 1-3 hold it): every range must end
+    // with three voters, all on live stores.
+    await cluster.kill(5)
+    await waitFor(
+      'every range back to 3 live voters',
+      async () => {
+        const list = await ranges(cluster, host)
+        return list.every((r) => r.replicas.filter((x) => x.role === 'voter' && x.nodeId !== 5).length === 3 && r.replicas.every((x) => x.nodeId !== 5))
+      },
+      120_000,
+    )
+    console.log(`after node 5 died: ${counts(await stores(cluster, host))}`)
+    await writer.stop()
+    assert.ok(writer.acknowledged.length > 100, `only ${writer.acknowledged.length} writes were acknowledged`)
+    await assertAllReadable(client, [writer])
+  } finally {
+    await writer.stop()
+    client.close()
+    await cluster.stop()
+  }
+})
+
+test('placement: 20 operator splits while 8 writers write across the split points; writers see no errors and lose nothing', async () => {
+  const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1 })
+  const client = new KvClient({ hosts: cluster.addresses(), timeoutMs: 30_000 })
+  const letters = 'abcdefghijklmnopqrstuvwxyz'.split('')
+  const writers = Array.from({ length: 8 }, (_, i) => new Writer(client, `s${i}`, letters))
+  try {
+    const host = cluster.address(1)
+    const splitKeys = letters.slice(1, 21)
+    for (const [i, key] of splitKeys.entries()) {
+      await cluster.mrdb(['range', 'split', '--key', key, '--host', cluster.address(1 + (i % 3)), '--json'])
+    }
+    const list = await ranges(cluster, host)
+    assert.equal(list.length, 21, `ranges: ${list.map((r) => r.rangeId).join(',')}`)
+    await new Promise((r) => setTimeout(r, 1000))
+    for (const w of writers) await w.stop()
+    assert.deepEqual(
+      writers.flatMap((w) => w.errors),
+      [],
+    )
+    await assertAllReadable(client, writers)
+    // Splits at keys that already are boundaries are refused with a code.
+    await assert.rejects(cluster.mrdb(['range', 'split', '--key', 'b', '--host', host]), /INVALID_ARGUMENT/)
+  } finally {
+    for (const w of writers) await w.stop()
+    client.close()
+    await cluster.stop()
+  }
+})
+
+test('placement: the timestamp oracle stays strictly increasing across PD leader kills', async () => {
+  const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1 })
+  try {
+    let last = 0n
+    const take = async (): Promise<void> => {
+      for (const id of [1, 2, 3]) {
+        if (!cluster.isRunning(id)) continue
+        const channel = new Client(cluster.address(id), credentials.createInsecure())
+        try {
+          const res = await unaryCall(channel, PD_SERVICE.tso, { count: 10 }, Date.now() + 5000)
+          if (res.error || res.first === undefined) continue
+          const first = BigInt(res.first)
+          assert.ok(first > last, `timestamp ${first} is not above ${last}`)
+          last = first + BigInt((res.count ?? 1) - 1)
+          return
+        } finally {
+          channel.close()
+        }
+      }
+      throw new Error('no node handed out timestamps')
+    }
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 20; i++) await waitFor('timestamps', async () => (await take(), true), 20_000)
+      const leader = await pdLeader(cluster)
+      await cluster.kill(leader)
+      for (let i = 0; i < 20; i++) await waitFor('timestamps after the PD leader died', async () => (await take(), true), 20_000)
+      await cluster.startNode(leader)
+    }
+  } finally {
+    await cluster.stop()
+  }
+})
+
+async function pdLeader(cluster: ProcessCluster): Promise<number> {
+  let leader = 0
+  await waitFor('a PD leader', async () => {
+    for (const id of [1, 2, 3]) {
+      if (!cluster.isRunning(id)) continue
+      if ((await nodeStatus(cluster.address(id))).pd?.role === 'leader') leader = id
+    }
+    return leader !== 0
+  })
+  return leader
+}
