@@ -102,32 +102,36 @@ export class Store implements ReplicaHost {
   }
 
   /**
-   * Creates a range's initial state here if this node holds one of its replicas and has
-   * no state for it yet (idempotent). Every replica of a new range is bootstrapped the same
+   * Creates ranges' initial state here where this node holds one of their replicas and has
+   * no state for them yet (idempotent). Every replica of a new range is bootstrapped the same
    * way, so they start from an identical snapshot at index 1.
    */
-  bootstrapRange(d: RangeDescriptor): Promise<void> {
-    const run = this.bootstraps.then(() => this.bootstrapOne(d))
+  bootstrapRange(...ds: RangeDescriptor[]): Promise<void> {
+    const run = this.bootstraps.then(() => this.bootstrapMany(ds))
     this.bootstraps = run.catch(() => undefined)
     return run
   }
 
-  private async bootstrapOne(d: RangeDescriptor): Promise<void> {
-    const mine = replicaOnNode(d, this.nodeId)
-    if (!mine || this.replicas.has(d.rangeId) || this.log.hasGroup(d.rangeId)) return
-    const voters = d.replicas.filter((r) => r.role === 'voter').map((r) => r.replicaId)
-    const learners = d.replicas.filter((r) => r.role === 'learner').map((r) => r.replicaId)
-    const state: ReplicaState = {
-      appliedIndex: BOOTSTRAP_INDEX,
-      appliedTerm: BOOTSTRAP_TERM,
-      lastTs: 0n,
-      confState: { voters, learners, votersOutgoing: [], learnersNext: [], autoLeave: false },
-      descriptor: d,
+  /** Bootstraps the given ranges' replicas here in one engine batch (one fsync). */
+  private async bootstrapMany(ds: readonly RangeDescriptor[]): Promise<void> {
+    const states: ReplicaState[] = []
+    for (const d of ds) {
+      if (!replicaOnNode(d, this.nodeId) || this.replicas.has(d.rangeId) || this.log.hasGroup(d.rangeId)) continue
+      const voters = d.replicas.filter((r) => r.role === 'voter').map((r) => r.replicaId)
+      const learners = d.replicas.filter((r) => r.role === 'learner').map((r) => r.replicaId)
+      states.push({
+        appliedIndex: BOOTSTRAP_INDEX,
+        appliedTerm: BOOTSTRAP_TERM,
+        lastTs: 0n,
+        confState: { voters, learners, votersOutgoing: [], learnersNext: [], autoLeave: false },
+        descriptor: d,
+      })
     }
-    const { ops, committed } = bootstrapOps(this.log, state)
-    await this.engine.batch(ops, { sync: true })
-    committed()
-    this.host(state)
+    if (states.length === 0) return
+    const parts = states.map((state) => bootstrapOps(this.log, state))
+    await this.engine.batch(parts.flatMap((p) => p.ops), { sync: true })
+    for (const p of parts) p.committed()
+    for (const state of states) this.host(state)
   }
 
   /** Descriptors of every range with a replica here. */

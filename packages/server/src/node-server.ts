@@ -180,7 +180,7 @@ export class NodeServer {
     const results = await Promise.allSettled(
       targets.map(async ([id, address]) => {
         if (id === this.o.storeId) return this.bootstrap(request)
-        const res = await this.call(address, NODE_SERVICE.bootstrap, request)
+        const res = await this.call(address, NODE_SERVICE.bootstrap, request, CALL_TIMEOUT_MS)
         if (res.error) throw fromAdminError(res.error)
       }),
     )
@@ -200,7 +200,7 @@ export class NodeServer {
       throw new NodeError(NodeErrorCode.CLUSTER_MISMATCH, `this node belongs to cluster ${this.meta.clusterId}`)
     }
     const layout = req.ranges.map(descriptorFromJson)
-    for (const d of layout) await this.store.bootstrapRange(d)
+    await this.store.bootstrapRange(...layout)
     if (req.pdNodes.includes(this.o.storeId) && !this.driver) {
       const initial = {
         clusterId: req.clusterId,
