@@ -52,7 +52,7 @@ function printDescriptor(d: RangeDescriptorJson | undefined, json: boolean | und
 export function addClusterCommands(program: Command): void {
   const host = (c: Command) => c.requiredOption('--host <host:port>', 'any node of the cluster').option('--json', 'print JSON')
 
-  const range = program.command('range').description('list and split ranges')
+  const range = program.command('range').description('list, split and merge ranges')
   host(range.command('list').description('every range with its bounds, replicas and leader (* marks the leader)')).action(async (opts: HostOptions) => {
     const res = await call(opts.host, PD_SERVICE.routing, {})
     const ranges = (res.ranges ?? []).sort((a, b) => a.descriptor.startKey.localeCompare(b.descriptor.startKey))
@@ -76,6 +76,11 @@ export function addClusterCommands(program: Command): void {
         printDescriptor(res.created, false)
       }
     })
+
+  host(range.command('merge <id>').description('merge range ID with its right-hand neighbour (both on the same stores)')).action(async (id: string, opts: HostOptions) => {
+    const res = await call(opts.host, NODE_SERVICE.merge, { rangeId: positiveInt(id, 'range id') }, LONG_CALL_MS)
+    printDescriptor(res.descriptor, opts.json)
+  })
 
   const member = program.command('member').description("change a range's replicas (joint consensus) and leadership")
   const memberAction = (op: 'add' | 'addLearner' | 'remove' | 'transferLeader') => async (opts: HostOptions & { range: string; store: string; learner?: boolean }) => {

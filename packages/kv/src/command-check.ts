@@ -28,6 +28,9 @@ export function checkCommand(c: Command, d: RangeDescriptor): KvError | undefine
         if (err) return err
       }
       return undefined
+    case 'freeze':
+    case 'merge':
+      return undefined
     case 'split':
       if (!Number.isSafeInteger(c.newRangeId) || c.newRangeId <= 0) return invalid(`a new range id must be a positive integer, got ${c.newRangeId}`)
       if (c.newRangeId === d.rangeId) return invalid('a range cannot split into itself')

@@ -14,6 +14,13 @@ export type Command =
   | { kind: 'batch'; writes: BatchWrite[] }
   /** Cuts the range at `splitKey`: it keeps [start, splitKey); range `newRangeId` takes the rest, on the same replicas. */
   | { kind: 'split'; splitKey: Uint8Array; newRangeId: number }
+  /** Stops the range for good, ahead of its merge into its left neighbour: no command applies after this one. */
+  | { kind: 'freeze' }
+  /**
+   * Takes in the frozen right-hand neighbour `right` (its descriptor as frozen, JSON) whose
+   * writes used timestamps up to `rightLastTs`; every replica of `right` has applied its freeze.
+   */
+  | { kind: 'merge'; right: Uint8Array; rightLastTs: bigint }
 
 /** One write of a batch command. */
 export interface BatchWrite {
@@ -33,7 +40,7 @@ export interface CommandEnvelope {
   command: Command
 }
 
-const KINDS = ['put', 'delete', 'cas', 'deleteRange', 'batch', 'split'] as const
+const KINDS = ['put', 'delete', 'cas', 'deleteRange', 'batch', 'split', 'freeze', 'merge'] as const
 const ABSENT = 0xffff_ffff
 
 /** Fixed bytes of an encoded envelope: kind, proposal id, node id, clock. */
@@ -103,6 +110,16 @@ export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
       command = { kind, splitKey, newRangeId: Number(new DataView(id.buffer, id.byteOffset, 8).getBigUint64(0)) }
       break
     }
+    case 'freeze':
+      command = { kind }
+      break
+    case 'merge': {
+      const right = need(next())
+      const ts = need(next())
+      if (ts.length !== 8) throw corrupt()
+      command = { kind, right, rightLastTs: new DataView(ts.buffer, ts.byteOffset, 8).getBigUint64(0) }
+      break
+    }
     case 'batch': {
       const writes: BatchWrite[] = []
       while (at < bytes.length) writes.push({ key: need(next()), value: next() })
@@ -131,6 +148,13 @@ function commandParts(c: Command): Array<Uint8Array | undefined> {
       const id = new Uint8Array(8)
       new DataView(id.buffer).setBigUint64(0, BigInt(c.newRangeId))
       return [c.splitKey, id]
+    }
+    case 'freeze':
+      return []
+    case 'merge': {
+      const ts = new Uint8Array(8)
+      new DataView(ts.buffer).setBigUint64(0, c.rightLastTs)
+      return [c.right, ts]
     }
   }
 }

@@ -13,6 +13,8 @@ export interface ReplicaState {
   lastTs: bigint
   confState: ConfState
   descriptor: RangeDescriptor
+  /** The index of the freeze command, once the range is frozen ahead of a merge: nothing applies after it. */
+  frozenAt?: number
 }
 
 /** Range-local, unreplicated: `01 02 <range id u64>` → the replica state. */
@@ -35,11 +37,12 @@ interface Json {
   lastTs: string
   confState: ConfState
   descriptor: RangeDescriptorJson
+  frozenAt?: number
 }
 
 /** Encodes a replica state. */
 export function encodeReplicaState(s: ReplicaState): Uint8Array {
-  const json: Json = { appliedIndex: s.appliedIndex, appliedTerm: s.appliedTerm, lastTs: s.lastTs.toString(), confState: s.confState, descriptor: descriptorToJson(s.descriptor) }
+  const json: Json = { appliedIndex: s.appliedIndex, appliedTerm: s.appliedTerm, lastTs: s.lastTs.toString(), confState: s.confState, descriptor: descriptorToJson(s.descriptor), frozenAt: s.frozenAt }
   return new TextEncoder().encode(JSON.stringify(json))
 }
 
@@ -47,7 +50,9 @@ export function encodeReplicaState(s: ReplicaState): Uint8Array {
 export function decodeReplicaState(bytes: Uint8Array): ReplicaState {
   try {
     const j = JSON.parse(new TextDecoder().decode(bytes)) as Json
-    return { appliedIndex: j.appliedIndex, appliedTerm: j.appliedTerm, lastTs: BigInt(j.lastTs), confState: j.confState, descriptor: descriptorFromJson(j.descriptor) }
+    const state: ReplicaState = { appliedIndex: j.appliedIndex, appliedTerm: j.appliedTerm, lastTs: BigInt(j.lastTs), confState: j.confState, descriptor: descriptorFromJson(j.descriptor) }
+    if (j.frozenAt !== undefined) state.frozenAt = j.frozenAt
+    return state
   } catch (cause) {
     throw new StorageError(StorageErrorCode.CORRUPTION, 'replica state is damaged', { cause })
   }

@@ -44,9 +44,12 @@ interface Decoded {
 /**
  * What applying a command produced: for a CAS whether it swapped and the value it found;
  * for a DeleteRange how many keys it deleted and, if it stopped early (at the range's end
- * or after {@link DELETE_RANGE_MAX_KEYS}), the key to resume from.
+ * or after {@link DELETE_RANGE_MAX_KEYS}), the key to resume from; for a freeze, its index
+ * and the range's last write timestamp.
  */
-export type CommandResult = { ok: true; succeeded?: boolean; current?: Uint8Array; deleted?: number; resume?: Uint8Array } | { ok: false; error: KvError }
+export type CommandResult =
+  | { ok: true; succeeded?: boolean; current?: Uint8Array; deleted?: number; resume?: Uint8Array; frozen?: { index: number; lastTs: bigint } }
+  | { ok: false; error: KvError }
 
 /** Most keys one DeleteRange command deletes; the client resumes for the rest. Keeps a command's batch bounded. */
 export const DELETE_RANGE_MAX_KEYS = 10_000
@@ -62,6 +65,10 @@ export interface ReplicaHost {
   hostSplit(right: ReplicaState): void
   /** The replica's membership changed (a conf change or a snapshot): route to its new peers, or drop it if it left. */
   membershipChanged(replica: Replica): void
+  /** This node's replica of a range, if it hosts one. */
+  localReplica(rangeId: number): Replica | undefined
+  /** A merge applied here took in range `rangeId`: stop hosting it and drop its log, keeping its data. */
+  absorbMerged(rangeId: number): void
 }
 
 /** One step of a membership change, by node: add a learner there, promote or demote its replica, or remove it. */
@@ -69,6 +76,9 @@ export interface ReplicaChange {
   op: 'addLearner' | 'promote' | 'demote' | 'remove'
   nodeId: number
 }
+
+/** The commands that read and write data (the others change the range itself). */
+type DataCommand = Exclude<Command, { kind: 'split' | 'freeze' | 'merge' }>
 
 /** A range's size, as {@link Replica.approximateStats} counts it. */
 export interface RangeStats {
@@ -120,6 +130,16 @@ export class Replica {
 
   get appliedIndex(): number {
     return this.state.appliedIndex
+  }
+
+  /** The index of the freeze that stopped this range ahead of a merge, if it is frozen. */
+  get frozenAt(): number | undefined {
+    return this.state.frozenAt
+  }
+
+  /** The last timestamp a write here used. */
+  get lastTs(): bigint {
+    return this.state.lastTs
   }
 
   /** This node's Raft replica id in the range. */
@@ -258,13 +278,15 @@ export class Replica {
 
   /**
    * Applies committed entries: each run is one atomic engine batch with the applied index. A
-   * DeleteRange (it scans committed data) and a split (it changes the range) run alone.
+   * DeleteRange (it scans committed data) and a split, freeze or merge (they change the
+   * range) run alone.
    */
   async apply(entries: readonly Entry[]): Promise<void> {
     let run: Decoded[] = []
     for (const e of entries) {
       const env = e.data.length === 0 ? undefined : decodeCommand(e.data)
-      const alone = env?.command.kind === 'deleteRange' || env?.command.kind === 'split'
+      const kind = env?.command.kind
+      const alone = kind === 'deleteRange' || kind === 'split' || kind === 'freeze' || kind === 'merge'
       if (alone && run.length > 0) {
         await this.applyRun(run)
         run = []
@@ -361,22 +383,41 @@ export class Replica {
     const results: Array<[number, CommandResult]> = []
     let lastTs = this.state.lastTs
     let descriptor = this.state.descriptor
+    let frozenAt = this.state.frozenAt
     let created: ReturnType<typeof bootstrapOps> & { right: ReplicaState } | undefined
+    let absorbed: number | undefined
     const last = run.at(-1)!.entry
-    const next = (): ReplicaState => ({ ...this.state, descriptor, appliedIndex: last.index, appliedTerm: last.term, lastTs })
+    const next = (): ReplicaState => {
+      const state: ReplicaState = { ...this.state, descriptor, appliedIndex: last.index, appliedTerm: last.term, lastTs }
+      if (frozenAt !== undefined) state.frozenAt = frozenAt
+      return state
+    }
     // Read ahead outside the write queue, so the reads of many ranges run at once: this
     // replica is its range's only writer and has awaited its previous run.
     const d = this.state.descriptor
     const prefetched = await this.mvcc.readRecords(run.flatMap(({ env }) => (env && !checkCommand(env.command, d) ? keysOf(env.command) : [])))
     await this.mvcc.write(
       async (w) => {
-        for (const { env } of run) {
+        for (const { entry, env } of run) {
           if (!env) continue
           const physical = composeTimestamp(env.ms)
           const ts = physical > lastTs ? physical : lastTs + 1n
           lastTs = ts
           let result: CommandResult
-          if (env.command.kind === 'split') {
+          if (frozenAt !== undefined) {
+            result = { ok: false, error: new KvError(KvErrorCode.UNAVAILABLE, `range ${this.rangeId} is frozen: it is merging into its left neighbour`) }
+          } else if (env.command.kind === 'freeze') {
+            frozenAt = entry.index
+            result = { ok: true, frozen: { index: entry.index, lastTs } }
+          } else if (env.command.kind === 'merge') {
+            const merge = this.merge(env.command)
+            result = merge.result
+            if (merge.merged) {
+              descriptor = merge.merged
+              absorbed = merge.rightId
+              if (env.command.rightLastTs > lastTs) lastTs = env.command.rightLastTs
+            }
+          } else if (env.command.kind === 'split') {
             const split = this.split(env.command, lastTs)
             result = split.result
             if (split.left) descriptor = split.left
@@ -400,6 +441,7 @@ export class Replica {
       created.committed()
       this.host.hostSplit(created.right)
     }
+    if (absorbed !== undefined) this.host.absorbMerged(absorbed)
     for (const [id, result] of results) {
       const p = this.pending.get(id)
       if (!p) continue
@@ -433,11 +475,42 @@ export class Replica {
   }
 
   /**
+   * A merge of the frozen right-hand neighbour into this range. Whether it applies depends
+   * only on the command and this range (so every replica decides alike): the neighbour must
+   * start where this range ends and sit on the same nodes. Its data is already in this node's
+   * MVCC keyspace, complete because its replica here applied the freeze (the merge is proposed
+   * only once every replica has) — if it has not, this node stops applying rather than serve
+   * a range with missing data.
+   */
+  private merge(c: Command & { kind: 'merge' }): { result: CommandResult; merged?: RangeDescriptor; rightId?: number } {
+    const d = this.state.descriptor
+    let right: RangeDescriptor
+    try {
+      right = descriptorFromJson(JSON.parse(new TextDecoder().decode(c.right)) as RangeDescriptorJson)
+    } catch {
+      return { result: { ok: false, error: new KvError(KvErrorCode.INVALID_ARGUMENT, 'the merged range descriptor is malformed') } }
+    }
+    const nodes = (x: RangeDescriptor) => x.replicas.map((r) => `${r.nodeId}:${r.role}`).sort().join(',')
+    if (d.endKey.length === 0 || compareBytes(right.startKey, d.endKey) !== 0) {
+      return { result: { ok: false, error: new KvError(KvErrorCode.INVALID_ARGUMENT, `range ${right.rangeId} does not start where range ${d.rangeId} ends`) } }
+    }
+    if (nodes(right) !== nodes(d)) {
+      return { result: { ok: false, error: new KvError(KvErrorCode.INVALID_ARGUMENT, `ranges ${d.rangeId} and ${right.rangeId} are not on the same stores; move replicas first`) } }
+    }
+    const local = this.host.localReplica(right.rangeId)
+    if (!local || local.frozenAt === undefined || local.descriptor.generation !== right.generation) {
+      throw new KvError(KvErrorCode.UNAVAILABLE, `node ${this.nodeId} cannot merge range ${right.rangeId} into ${d.rangeId}: its replica here has not applied the freeze`)
+    }
+    const merged: RangeDescriptor = { ...d, endKey: right.endKey, generation: Math.max(d.generation, right.generation) + 1 }
+    return { result: { ok: true }, merged, rightId: right.rangeId }
+  }
+
+  /**
    * Applies one command all or nothing. Rejections that every replica reaches alike (a
    * failed check, a lock in the way) become its result; anything else (I/O, corruption)
    * propagates and stops the apply loop, so no replica moves past an entry it did not apply.
    */
-  private async applyCommand(w: MvccWriter, c: Exclude<Command, { kind: 'split' }>, ts: bigint): Promise<CommandResult> {
+  private async applyCommand(w: MvccWriter, c: DataCommand, ts: bigint): Promise<CommandResult> {
     const rejected = checkCommand(c, this.state.descriptor)
     if (rejected) return { ok: false, error: rejected }
     try {
@@ -450,7 +523,7 @@ export class Replica {
     }
   }
 
-  private async execute(w: MvccWriter, c: Exclude<Command, { kind: 'split' }>, ts: bigint): Promise<CommandResult> {
+  private async execute(w: MvccWriter, c: DataCommand, ts: bigint): Promise<CommandResult> {
     switch (c.kind) {
       case 'put':
         await w.put(c.key, c.value, ts)
@@ -519,6 +592,8 @@ function keysOf(c: Command): Uint8Array[] {
   switch (c.kind) {
     case 'deleteRange':
     case 'split':
+    case 'freeze':
+    case 'merge':
       return []
     case 'batch':
       return c.writes.map((w) => w.key)

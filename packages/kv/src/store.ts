@@ -172,6 +172,7 @@ export class Store implements ReplicaHost {
   /** Replicates and applies a write on the range; resolves with its result. */
   async write(rangeId: number, command: Command): Promise<CommandResult> {
     const r = this.replica(rangeId)
+    if (r.frozenAt !== undefined) throw new KvError(KvErrorCode.UNAVAILABLE, `range ${rangeId} is frozen: it is merging into its left neighbour`)
     const rejected = checkCommand(command, r.descriptor)
     if (rejected) throw rejected
     return r.propose(command, this.o.proposalTimeoutMs ?? 5000)
@@ -245,6 +246,20 @@ export class Store implements ReplicaHost {
     const storage = new RangeLogStorage(groupId, this.log, () => g.confState(), () => g.makeSnapshot())
     this.raft.addGroup({ groupId, replicaId: g.replicaId, peers: g.peers(), storage, stateMachine: g, applied: g.appliedIndex })
     this.systemGroups.set(groupId, g)
+  }
+
+  /** This node's replica of a range, if it hosts one. */
+  localReplica(rangeId: number): Replica | undefined {
+    return this.replicas.get(rangeId)
+  }
+
+  /** Stops hosting a range a local merge took in: its group and log go, its data now belongs to the merged range. */
+  absorbMerged(rangeId: number): void {
+    if (!this.replicas.delete(rangeId)) return
+    this.raft.removeGroup(rangeId)
+    this.writer
+      .destroyGroup(rangeId, async () => [{ type: 'del', key: replicaStateKey(rangeId) }])
+      .catch((err: unknown) => this.o.logger?.warn(`range ${rangeId}: dropping the merged range's log failed: ${err instanceof Error ? err.message : String(err)}`))
   }
 
   /** Hosts the right-hand range a local split created (see {@link ReplicaHost}). */

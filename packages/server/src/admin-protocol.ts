@@ -78,6 +78,17 @@ export interface MemberRequest {
   toStoreId?: number
   forwarded?: boolean
 }
+/** Merge range `rangeId` with its right-hand neighbour (which must sit on the same stores). */
+export interface MergeRequest {
+  rangeId: number
+  forwarded?: boolean
+}
+/** Freeze range `rangeId` ahead of its merge into its left neighbour (on its leader). */
+export interface FreezeRequest {
+  rangeId: number
+  forwarded?: boolean
+}
+
 /** Create an empty replica on the receiving node, which joins the range. */
 export interface CreateReplicaRequest {
   descriptor: RangeDescriptorJson
@@ -87,6 +98,9 @@ export interface RangeAdminResponse {
   descriptor?: RangeDescriptorJson
   /** For a split: the new right-hand range. */
   created?: RangeDescriptorJson
+  /** For a freeze: the freeze's Raft index and the range's last write timestamp (a decimal bigint). */
+  frozenAt?: number
+  lastTs?: string
   error?: AdminError
 }
 
@@ -101,4 +115,6 @@ export const NODE_SERVICE = {
   split: method<SplitRequest, RangeAdminResponse>('SplitRange'),
   member: method<MemberRequest, RangeAdminResponse>('ChangeMember'),
   createReplica: method<CreateReplicaRequest, RangeAdminResponse>('CreateReplica'),
+  merge: method<MergeRequest, RangeAdminResponse>('MergeRanges'),
+  freeze: method<FreezeRequest, RangeAdminResponse>('FreezeRange'),
 } satisfies ServiceDefinition

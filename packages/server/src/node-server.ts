@@ -303,6 +303,8 @@ export class NodeServer {
       split: admin((req) => this.ranges.split(req as never)),
       member: admin((req) => this.ranges.member(req as never)),
       createReplica: admin((req) => this.ranges.createReplica(req as never)),
+      merge: admin((req) => this.ranges.merge(req as never)),
+      freeze: admin((req) => this.ranges.freeze(req as never)),
     }
   }
 

@@ -4,7 +4,7 @@
 
 import type { MethodDefinition } from '@grpc/grpc-js'
 import { KvError, KvErrorCode, addReplica, descriptorFromJson, descriptorToJson, fromWire, moveReplica, removeReplica, type RangeDescriptor, type Store } from '@mrdb/kv'
-import { NODE_SERVICE, type CreateReplicaRequest, type MemberRequest, type RangeAdminResponse, type SplitRequest } from './admin-protocol.js'
+import { NODE_SERVICE, type CreateReplicaRequest, type FreezeRequest, type MergeRequest, type MemberRequest, type RangeAdminResponse, type SplitRequest } from './admin-protocol.js'
 import { NodeError, NodeErrorCode, fromAdminError } from './errors.js'
 
 /** How this node reaches its peers' admin service. */
@@ -85,6 +85,66 @@ export class RangeAdmin {
       await this.placement.report(ranges)
     } catch {
       // the next heartbeat of the ranges' leaders tells the PD the same
+    }
+  }
+
+  /**
+   * Merges range `rangeId` with its right-hand neighbour: freezes the neighbour on its
+   * leader, waits until every replica of it has applied the freeze, then has this range take
+   * it in. Both must sit on the same stores. A merge that stops halfway leaves the neighbour
+   * frozen; running the merge again finishes it.
+   */
+  async merge(req: MergeRequest): Promise<RangeAdminResponse> {
+    const rangeId = positive(req.rangeId, 'rangeId')
+    return this.onLeader(rangeId, req, NODE_SERVICE.merge, async () => {
+      const left = this.store.replica(rangeId).descriptor
+      if (left.endKey.length === 0) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `range ${rangeId} is the last range: it has no right-hand neighbour`)
+      const right = this.localForKey(left.endKey)
+      const nodes = (d: RangeDescriptor) => d.replicas.map((r) => `${r.nodeId}:${r.role}`).sort().join(',')
+      if (!right || nodes(right) !== nodes(left)) {
+        throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `range ${rangeId} and its right-hand neighbour are not on the same stores; move replicas first`)
+      }
+      const frozen = await this.freeze({ rangeId: right.rangeId })
+      const at = frozen.frozenAt ?? 0
+      await this.waitApplied(right, at)
+      const descriptor = frozen.descriptor ?? descriptorToJson(right)
+      const command = { kind: 'merge' as const, right: new TextEncoder().encode(JSON.stringify(descriptor)), rightLastTs: BigInt(frozen.lastTs ?? '0') }
+      const result = await this.store.write(rangeId, command)
+      if (!result.ok) throw result.error
+      const merged = this.store.replica(rangeId).descriptor
+      await this.report(merged)
+      return { descriptor: descriptorToJson(merged) }
+    })
+  }
+
+  /** Freezes a range ahead of its merge, on its leader; says where, if it already is. */
+  async freeze(req: FreezeRequest): Promise<RangeAdminResponse> {
+    const rangeId = positive(req.rangeId, 'rangeId')
+    return this.onLeader(rangeId, req, NODE_SERVICE.freeze, async () => {
+      const replica = this.store.replica(rangeId)
+      let frozenAt = replica.frozenAt
+      if (frozenAt === undefined) {
+        const result = await this.store.write(rangeId, { kind: 'freeze' })
+        if (!result.ok) throw result.error
+        frozenAt = result.frozen?.index
+      }
+      return { descriptor: descriptorToJson(replica.descriptor), frozenAt, lastTs: replica.lastTs.toString() }
+    })
+  }
+
+  /** Waits until every replica of `d` has applied index `at` (asking each node). */
+  private async waitApplied(d: RangeDescriptor, at: number): Promise<void> {
+    const deadline = Date.now() + 30_000
+    for (const r of d.replicas) {
+      for (;;) {
+        const applied =
+          r.nodeId === this.store.nodeId
+            ? this.store.replica(d.rangeId).appliedIndex
+            : ((await this.peers.call(r.nodeId, NODE_SERVICE.status, {}).catch(() => undefined))?.ranges?.find((x) => x.rangeId === d.rangeId)?.appliedIndex ?? 0)
+        if (applied >= at) break
+        if (Date.now() > deadline) throw new KvError(KvErrorCode.TIMEOUT, `the replica of range ${d.rangeId} on node ${r.nodeId} has not applied its freeze; run the merge again`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
     }
   }
 

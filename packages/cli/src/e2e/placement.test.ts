@@ -109,7 +109,7 @@ test('placement: ranges split as they grow, spread to new nodes, and are repaire
   }
 })
 
-test('placement: 20 operator splits while 8 writers write across the split points; writers see no errors and lose nothing', async () => {
+test('placement: 20 operator splits and 2 merges while 8 writers write across the boundaries; writers see no errors and lose nothing', async () => {
   const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1 })
   const client = new KvClient({ hosts: cluster.addresses(), timeoutMs: 30_000 })
   const letters = 'abcdefghijklmnopqrstuvwxyz'.split('')
@@ -122,6 +122,13 @@ test('placement: 20 operator splits while 8 writers write across the split point
     }
     const list = await ranges(cluster, host)
     assert.equal(list.length, 21, `ranges: ${list.map((r) => r.rangeId).join(',')}`)
+    // Two merges back, still under the writers: [c, d) + [d, e), then [m, n) + [n, o).
+    for (const start of ['c', 'm']) {
+      const left = list.find((r) => r.startKey === Buffer.from(start).toString('hex'))!
+      const merged = JSON.parse(await cluster.mrdb(['range', 'merge', String(left.rangeId), '--host', host, '--json'])) as RangeDescriptorJson
+      assert.equal(Buffer.from(merged.endKey, 'hex').toString(), String.fromCharCode(start.charCodeAt(0) + 2))
+    }
+    await waitFor('the PD table shows the merges', async () => (await ranges(cluster, host)).length === 19)
     await new Promise((r) => setTimeout(r, 1000))
     for (const w of writers) await w.stop()
     assert.deepEqual(
