@@ -356,3 +356,85 @@ test('membership: a learner joins by snapshot and is promoted; a voter moves by 
     await c.stop()
   }
 })
+
+test('a replica move survives its leader dying at each step: learner added, joint entered, joint left', async () => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    await c.startNode(4)
+    const keys: string[] = []
+    const write = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const key = `a${keys.length}`
+        assert.deepEqual(await c.writeRetrying(1, { kind: 'put', key: b(key), value: b(key) }), { ok: true })
+        keys.push(key)
+      }
+    }
+    const killLeaderAndWait = async (): Promise<number> => {
+      const dead = c.leader(1)!.nodeId
+      await c.stopNode(dead)
+      await waitFor('a new leader', () => c.leader(1) !== undefined)
+      return dead
+    }
+    const assertValid = async (step: string) => {
+      const l = c.leader(1)!
+      await waitFor(`${step}: the joint configuration is left`, () => l.replica(1).descriptor && l.raft.status(1).config.voters.outgoing.length === 0)
+      const d = l.replica(1).descriptor
+      const voters = d.replicas.filter((r) => r.role === 'voter')
+      assert.ok(voters.length >= 3, `${step}: ${JSON.stringify(d.replicas)}`)
+      await write(5)
+      for (const key of keys) assert.equal(text(await l.get(1, b(key))), key, `${step}: ${key}`)
+    }
+    await write(20)
+
+    // Step 1: the learner is added; the leader dies before it is promoted.
+    let l = c.leader(1)!
+    let d = await l.changeReplicas(1, [{ op: 'addLearner', nodeId: 4 }])
+    await c.stores.get(4)!.createReplica(d)
+    let dead = await killLeaderAndWait()
+    await assertValid('learner added')
+    await c.startNode(dead)
+
+    // Step 2: the joint configuration (promote 4, remove another voter) is entered; the leader dies in it.
+    l = c.leader(1)!
+    await waitFor('the learner caught up', () => l.replica(1).caughtUp(4))
+    const leaving = l.replica(1).descriptor.replicas.find((r) => r.role === 'voter' && r.nodeId !== l.nodeId && r.nodeId !== 4)!.nodeId
+    // The leader is cut off the moment it applies the joint configuration, before it can
+    // propose leaving it; then it dies. The others hold the joint entry (it committed).
+    const leader = l
+    const observe = leader.membershipChanged.bind(leader)
+    let cutOff = false
+    leader.membershipChanged = (replica) => {
+      if (!cutOff && replica.rangeId === 1 && leader.raft.status(1).config.voters.outgoing.length > 0) {
+        cutOff = true
+        c.network.partition([leader.nodeId], [1, 2, 3, 4].filter((n) => n !== leader.nodeId))
+      }
+      observe(replica)
+    }
+    const change = leader.changeReplicas(1, [
+      { op: 'promote', nodeId: 4 },
+      { op: 'remove', nodeId: leaving },
+    ])
+    change.catch(() => {}) // its leader dies under it
+    await waitFor('joint entered', () => cutOff, 10_000)
+    await c.stopNode(leader.nodeId)
+    dead = leader.nodeId
+    c.network.heal()
+    await waitFor('a new leader', () => c.leader(1) !== undefined)
+    await assertValid('joint entered')
+    d = c.leader(1)!.replica(1).descriptor
+    assert.ok(d.replicas.some((r) => r.nodeId === 4 && r.role === 'voter'), 'the new leader finished the move')
+    assert.ok(!d.replicas.some((r) => r.nodeId === leaving), 'the old voter is gone')
+    await c.startNode(dead)
+
+    // Step 3: a move back onto the node that left completes (joint left); then the leader dies.
+    l = c.leader(1)!
+    const out = l.replica(1).descriptor.replicas.find((r) => r.nodeId !== l.nodeId)!.nodeId
+    await waitFor(`node ${leaving} dropped its old replica`, () => !c.stores.get(leaving)!.raft.hasGroup(1))
+    await moveReplica(l, 1, out, leaving, (nodeId, desc) => c.stores.get(nodeId)!.createReplica(desc))
+    await killLeaderAndWait()
+    await assertValid('joint left')
+  } finally {
+    await c.stop()
+  }
+})
