@@ -25,7 +25,7 @@ async function stores(cluster: ProcessCluster, host: string): Promise<StoreViewJ
 }
 
 function counts(list: StoreViewJson[]): string {
-  return list.map((s) => `store ${s.storeId}: ${s.replicaCount} replicas, ${s.leaderCount} leaders${s.live ? '' : ' (dead)'}`).join('; ')
+  return list.map((s) => `store ${s.storeId}: ${s.replicaCount} replicas, ${s.leaderCount} leaders${s.state !== 'up' ? ` (${s.state})` : s.live ? '' : ' (dead)'}`).join('; ')
 }
 
 /** Writes unique keys through the client until stopped; remembers every acknowledged one. */
@@ -63,7 +63,7 @@ async function assertAllReadable(client: KvClient, writers: Writer[]): Promise<v
   }
 }
 
-test('placement: ranges split as they grow, spread to new nodes, and are repaired when a node dies; no acknowledged write is lost', async () => {
+test('placement: ranges split as they grow, spread to new nodes, are repaired when a node dies and drain off a decommissioned one; no acknowledged write is lost', async () => {
   const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1, startArgs: FAST_PLACEMENT })
   const client = new KvClient({ hosts: cluster.addresses(), timeoutMs: 30_000 })
   const writer = new Writer(client, 'w', ['a', 'f', 'k', 'p', 'u'])
@@ -99,6 +99,16 @@ test('placement: ranges split as they grow, spread to new nodes, and are repaire
       120_000,
     )
     console.log(`after node 5 died: ${counts(await stores(cluster, host))}`)
+
+    // Decommission store 4: its replicas drain to the others, then it is marked removed.
+    const out = JSON.parse(await cluster.mrdb(['node', 'decommission', '4', '--wait', '--host', host, '--json'])) as { state: string }
+    assert.equal(out.state, 'removed')
+    const after = await ranges(cluster, host)
+    assert.ok(
+      after.every((r) => r.replicas.filter((x) => x.role === 'voter').length === 3 && r.replicas.every((x) => x.nodeId <= 3)),
+      JSON.stringify(after.map((r) => r.replicas)),
+    )
+    console.log(`after store 4 was decommissioned: ${counts(await stores(cluster, host))}`)
     await writer.stop()
     assert.ok(writer.acknowledged.length > 100, `only ${writer.acknowledged.length} writes were acknowledged`)
     await assertAllReadable(client, [writer])
