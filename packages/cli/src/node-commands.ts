@@ -18,6 +18,7 @@ interface StartOptions {
   storeDeadMs: string
   splitKeys: string
   splitBytes: string
+  splitQps: string
 }
 
 /** Adds `start` and `init` to the program. */
@@ -36,6 +37,7 @@ export function addNodeCommands(program: Command): void {
     .option('--store-dead-ms <ms>', 'a store not heard from this long is dead: its replicas are re-created elsewhere', '30000')
     .option('--split-keys <n>', 'split a range above this many keys', '1000000')
     .option('--split-bytes <n>', 'split a range above this many bytes', String(64 * 1024 * 1024))
+    .option('--split-qps <n>', 'split a range serving more reads and writes per second than this', '2500')
     .action(async (opts: StartOptions) => {
       const node = await NodeServer.start({
         storeId: positiveInt(opts.storeId, '--store-id'),
@@ -50,6 +52,7 @@ export function addNodeCommands(program: Command): void {
           storeDeadMs: positiveInt(opts.storeDeadMs, '--store-dead-ms'),
           splitKeys: positiveInt(opts.splitKeys, '--split-keys'),
           splitBytes: positiveInt(opts.splitBytes, '--split-bytes'),
+          splitQps: positiveInt(opts.splitQps, '--split-qps'),
         },
       })
       process.stdout.write(`node ${opts.storeId} listening on ${node.address}\n`)

@@ -101,6 +101,8 @@ export class Replica {
   private state: ReplicaState
   private readonly pending = new Map<number, Pending>()
   private stats: { at: number; value: RangeStats } | undefined
+  /** Reads and writes served as leader since {@link takeLoad} last ran. */
+  private served = 0
   /**
    * Starts at random, so ids of this incarnation do not repeat those of an earlier one still
    * in the log (results are matched to waiters by node and proposal id). 2^48 ids of room.
@@ -175,6 +177,7 @@ export class Replica {
   /** Proposes a command and resolves with its result once applied here; TIMEOUT after `timeoutMs` (outcome unknown). */
   propose(command: Command, timeoutMs: number): Promise<CommandResult> {
     this.checkLeader()
+    this.served++
     const proposalId = this.nextProposalId++
     const data = encodeCommand({ proposalId, nodeId: this.nodeId, ms: Date.now(), command })
     return new Promise<CommandResult>((resolve, reject) => {
@@ -197,6 +200,7 @@ export class Replica {
   /** Waits until this leader may serve a linearizable read (ReadIndex, then apply up to it). */
   async readBarrier(): Promise<void> {
     this.checkLeader()
+    this.served++
     let index: number
     try {
       index = await this.raft.readIndex(this.rangeId)
@@ -244,6 +248,13 @@ export class Replica {
     const value: RangeStats = { keys: keys.length, bytes, middleKey: middle }
     this.stats = { at: now, value }
     return value
+  }
+
+  /** How many reads and writes this replica served as leader since the last call (load, for load-based splits). */
+  takeLoad(): number {
+    const n = this.served
+    this.served = 0
+    return n
   }
 
   /** A checksum of the range's MVCC data and the applied index it reflects. */

@@ -17,6 +17,8 @@ export interface RangeReport {
   range: RangeRecord
   approximateBytes: number
   approximateKeys: number
+  /** Reads and writes per second its leader served since the last report. */
+  queriesPerSecond: number
 }
 
 /** What a store tells the PD every heartbeat interval. */
@@ -69,6 +71,7 @@ interface Load {
   leaderNodeId: number
   approximateBytes: number
   approximateKeys: number
+  queriesPerSecond: number
 }
 
 interface StoreLoad {
@@ -117,7 +120,7 @@ export class PlacementDriver {
     if (!known || known.address !== h.address) await this.command({ kind: 'putStore', store: { storeId: h.storeId, address: h.address, state: known?.state ?? 'up' } })
     this.storeLoad.set(h.storeId, { lastHeartbeatMs: this.clock(), capacityBytes: h.capacityBytes, usedBytes: h.usedBytes, replicaCount: h.replicaCount })
     for (const r of h.leading) {
-      this.rangeLoad.set(r.range.rangeId, { leaderNodeId: h.storeId, approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys })
+      this.rangeLoad.set(r.range.rangeId, { leaderNodeId: h.storeId, approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys, queriesPerSecond: r.queriesPerSecond })
       const stored = this.o.replica.rangeById(r.range.rangeId)
       if (!stored || stored.generation < r.range.generation) await this.command({ kind: 'putRange', range: r.range })
     }
@@ -130,7 +133,7 @@ export class PlacementDriver {
       const stored = this.o.replica.rangeById(range.rangeId)
       if (!stored || stored.generation < range.generation) await this.command({ kind: 'putRange', range })
       const load = this.rangeLoad.get(range.rangeId)
-      this.rangeLoad.set(range.rangeId, { leaderNodeId, approximateBytes: load?.approximateBytes ?? 0, approximateKeys: load?.approximateKeys ?? 0 })
+      this.rangeLoad.set(range.rangeId, { leaderNodeId, approximateBytes: load?.approximateBytes ?? 0, approximateKeys: load?.approximateKeys ?? 0, queriesPerSecond: 0 })
     }
   }
 
@@ -187,6 +190,7 @@ export class PlacementDriver {
         leaderNodeId: load?.leaderNodeId,
         approximateBytes: load?.approximateBytes ?? 0,
         approximateKeys: load?.approximateKeys ?? 0,
+        queriesPerSecond: load?.queriesPerSecond ?? 0,
         pendingOperator: this.running.get(record.rangeId),
       }
     })

@@ -119,16 +119,20 @@ test('(d) leadership moves from the store leading the most ranges to voters on s
   ])
 })
 
-test('(e) a range over the split size or key count is to be split', () => {
+test('(e) a range over the split size, key count or load is to be split', () => {
   const stores = [store(1), store(2), store(3)]
-  const config = { splitBytes: 1000, splitKeys: 100 }
-  assert.deepEqual(
-    plain(run(stores, [range(1, [1, 2, 3], { approximateBytes: 1001 }), range(2, [1, 2, 3], { approximateKeys: 101 }), range(3, [1, 2, 3], { approximateBytes: 1000, approximateKeys: 100 })], config)),
-    [
-      { kind: 'splitRange', rangeId: 1 },
-      { kind: 'splitRange', rangeId: 2 },
-    ],
-  )
+  const config = { splitBytes: 1000, splitKeys: 100, splitQps: 50 }
+  const ranges = [
+    range(1, [1, 2, 3], { approximateBytes: 1001 }),
+    range(2, [1, 2, 3], { approximateKeys: 101 }),
+    range(3, [1, 2, 3], { approximateBytes: 1000, approximateKeys: 100, queriesPerSecond: 50 }),
+    range(4, [1, 2, 3], { queriesPerSecond: 51 }),
+  ]
+  assert.deepEqual(plain(run(stores, ranges, config)), [
+    { kind: 'splitRange', rangeId: 1 },
+    { kind: 'splitRange', rangeId: 2 },
+    { kind: 'splitRange', rangeId: 4 },
+  ])
 })
 
 test('one operator per range at a time: the first rule that acts wins, and a pending operator blocks the rest', () => {

@@ -11,7 +11,8 @@
 //   (c) replica balance: a replica moves from the store with the most replicas to one with
 //       the fewest while their difference exceeds balanceThreshold.
 //   (d) leader balance: leadership moves likewise, to a store holding a voter of the range.
-//   (e) split: a range over splitBytes or splitKeys is to be split (its leader picks the key).
+//   (e) split: a range over splitBytes, splitKeys or splitQps is to be split (its leader
+//       picks the key: the middle of its keys, which halves load spread evenly over them).
 // Membership changes need a quorum of live voters before and after. Only ranges with one
 // before get any, and removals keep it after: a range with a replica off a healthy store
 // loses its worst one first (dead before decommissioning), which leaves the live voters as
@@ -62,6 +63,8 @@ export interface RangeStats {
   leaderNodeId?: number
   approximateBytes: number
   approximateKeys: number
+  /** Reads and writes per second its leader served lately; absent: unknown. */
+  queriesPerSecond?: number
   /** An operator on this range still being carried out: the range gets no other. */
   pendingOperator?: Operator
 }
@@ -78,6 +81,8 @@ export interface SchedulerConfig {
   splitBytes: number
   /** A range over this many keys is split. */
   splitKeys: number
+  /** A range serving more reads and writes per second than this is split (load-based splitting). */
+  splitQps: number
   /** Replica or leader counts of two stores may differ by this much before a move; at least 1 (0 would ping-pong). */
   balanceThreshold: number
 }
@@ -89,6 +94,7 @@ export const DEFAULT_SCHEDULER_CONFIG: Readonly<SchedulerConfig> = {
   maxConcurrentSnapshotsPerStore: 2,
   splitBytes: 64 * 1024 * 1024,
   splitKeys: 1_000_000,
+  splitQps: 2500,
   balanceThreshold: 2,
 }
 
@@ -116,8 +122,8 @@ function checkConfig(c: SchedulerConfig): SchedulerConfig {
   if (!positiveInt(c.replicationFactor) || !positiveInt(c.maxConcurrentSnapshotsPerStore) || !positiveInt(c.balanceThreshold)) {
     throw new PdError(PdErrorCode.INVALID_ARGUMENT, 'replicationFactor, maxConcurrentSnapshotsPerStore and balanceThreshold must be positive integers')
   }
-  if (!(c.storeDeadMs >= 0) || !(c.splitBytes > 0) || !(c.splitKeys > 0)) {
-    throw new PdError(PdErrorCode.INVALID_ARGUMENT, 'storeDeadMs must be non-negative, splitBytes and splitKeys positive')
+  if (!(c.storeDeadMs >= 0) || !(c.splitBytes > 0) || !(c.splitKeys > 0) || !(c.splitQps > 0)) {
+    throw new PdError(PdErrorCode.INVALID_ARGUMENT, 'storeDeadMs must be non-negative, splitBytes, splitKeys and splitQps positive')
   }
   return c
 }
@@ -236,14 +242,17 @@ class Planner {
     }
   }
 
-  /** (e) Suggests splitting a range over a size or key threshold. */
+  /** (e) Suggests splitting a range over a size, key-count or load threshold. */
   private split(r: RangeStats): void {
+    const qps = r.queriesPerSecond ?? 0
     const over =
       r.approximateBytes > this.c.splitBytes
         ? `~${r.approximateBytes} bytes, over ${this.c.splitBytes}`
         : r.approximateKeys > this.c.splitKeys
           ? `~${r.approximateKeys} keys, over ${this.c.splitKeys}`
-          : undefined
+          : qps > this.c.splitQps
+            ? `~${Math.round(qps)} reads and writes per second, over ${this.c.splitQps}`
+            : undefined
     if (over) this.add(r, { kind: 'splitRange', rangeId: r.record.rangeId, reason: `range has ${over}` })
   }
 

@@ -59,6 +59,7 @@ export class NodeServer {
   private readonly channels = new Map<string, Client>()
   private stopped = false
   private driver: PlacementDriver | undefined
+  private lastHeartbeatMs = Date.now()
   /** The node's way to the placement driver (and the PD service it serves). */
   readonly pd: PdEndpoint
   private readonly ranges: RangeAdmin
@@ -239,7 +240,10 @@ export class NodeServer {
   private async heartbeat(): Promise<void> {
     if (!this.meta.clusterId || this.stopped) return
     try {
-      const res = await this.pd.heartbeat(await storeHeartbeat(this.store, this.address, this.o.dataDir))
+      const now = Date.now()
+      const report = await storeHeartbeat(this.store, this.address, this.o.dataDir, now - this.lastHeartbeatMs)
+      this.lastHeartbeatMs = now
+      const res = await this.pd.heartbeat(report)
       if (res.error) this.o.logger?.debug?.(`heartbeat: ${res.error.code}: ${res.error.message}`)
     } catch (err) {
       this.o.logger?.debug?.(`heartbeat: ${err instanceof Error ? err.message : String(err)}`)

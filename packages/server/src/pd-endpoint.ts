@@ -46,7 +46,12 @@ export class PdEndpoint {
         capacityBytes: req.capacityBytes,
         usedBytes: req.usedBytes,
         replicaCount: req.replicaCount,
-        leading: req.leading.map((r) => ({ range: descriptorFromJson(r.descriptor), approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys })),
+        leading: req.leading.map((r) => ({
+          range: descriptorFromJson(r.descriptor),
+          approximateBytes: r.approximateBytes,
+          approximateKeys: r.approximateKeys,
+          queriesPerSecond: r.queriesPerSecond,
+        })),
       })
       return {}
     })

@@ -1,19 +1,22 @@
 // What a node tells the placement driver about itself every heartbeat: its address, disk
-// capacity and use, how many replicas it holds, and the ranges it leads with their size.
+// capacity and use, how many replicas it holds, and the ranges it leads with their size and
+// load (reads and writes served per second).
 
 import { statfs } from 'node:fs/promises'
 import { descriptorToJson, type Store } from '@mrdb/kv'
 import type { PdHeartbeatRequest } from './pd-protocol.js'
 
-/** Builds this node's heartbeat. */
-export async function storeHeartbeat(store: Store, address: string, dataDir: string): Promise<PdHeartbeatRequest> {
+/** Builds this node's heartbeat; `elapsedMs` since the last one turns served requests into rates. */
+export async function storeHeartbeat(store: Store, address: string, dataDir: string, elapsedMs: number): Promise<PdHeartbeatRequest> {
   const fs = await statfs(dataDir)
   const leading: PdHeartbeatRequest['leading'] = []
   for (const d of store.descriptors()) {
     const replica = store.replica(d.rangeId)
+    const served = replica.takeLoad()
     if (store.raft.leaderOf(d.rangeId) !== replica.replicaId) continue
     const stats = await replica.approximateStats()
-    leading.push({ descriptor: descriptorToJson(replica.descriptor), approximateBytes: stats.bytes, approximateKeys: stats.keys })
+    const queriesPerSecond = elapsedMs > 0 ? (served * 1000) / elapsedMs : 0
+    leading.push({ descriptor: descriptorToJson(replica.descriptor), approximateBytes: stats.bytes, approximateKeys: stats.keys, queriesPerSecond })
   }
   return {
     storeId: store.nodeId,

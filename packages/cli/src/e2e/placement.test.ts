@@ -1,5 +1,6 @@
-// The placement driver on real node processes: automatic splits, scale-out (replicas and
-// leaders spread to new nodes), repair after a node dies, operator splits under load, and
+// The placement driver on real node processes: automatic splits (by size and by load),
+// scale-out (replicas and leaders spread to new nodes), repair after a node dies,
+// decommissioning, operator splits and merges under load, and
 // the timestamp oracle across PD leader deaths. Writers run throughout; every write they
 // were told succeeded must be readable at the end.
 
@@ -150,6 +151,23 @@ test('placement: 20 operator splits and 2 merges while 8 writers write across th
     await assert.rejects(cluster.mrdb(['range', 'split', '--key', 'b', '--host', host]), /INVALID_ARGUMENT/)
   } finally {
     for (const w of writers) await w.stop()
+    client.close()
+    await cluster.stop()
+  }
+})
+
+test('placement: a range under load splits though it holds few keys', async () => {
+  const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1, startArgs: ['--heartbeat-ms', '300', '--split-qps', '30'] })
+  const client = new KvClient({ hosts: cluster.addresses(), timeoutMs: 30_000 })
+  try {
+    let stop = false
+    const hot = (async () => {
+      for (let i = 0; !stop; i++) await client.put(`hot${i % 10}`, String(i))
+    })()
+    await waitFor('a load-based split', async () => (await ranges(cluster, cluster.address(1))).length >= 2, 60_000)
+    stop = true
+    await hot
+  } finally {
     client.close()
     await cluster.stop()
   }
