@@ -36,15 +36,17 @@ class Writer {
   private stopped = false
   private readonly done: Promise<void>
 
-  constructor(client: KvClient, prefix: string, spread: string[]) {
+  /** `batchSize` > 1: each write is a batch of that many keys spread over `spread` (so over several ranges). */
+  constructor(client: KvClient, prefix: string, spread: string[], batchSize = 1) {
     this.done = (async () => {
       for (let i = 0; !this.stopped; i++) {
-        const key = `${spread[i % spread.length]}${prefix}-${String(i).padStart(6, '0')}`
+        const keys = Array.from({ length: batchSize }, (_, j) => `${spread[(i * batchSize + j) % spread.length]}${prefix}-${String(i).padStart(6, '0')}-${j}`)
         try {
-          await client.put(key, `v${i}`)
-          this.acknowledged.push(key)
+          if (batchSize === 1) await client.put(keys[0]!, `v${i}`)
+          else await client.batch(keys.map((key) => ({ key, value: `v${i}` })))
+          this.acknowledged.push(...keys)
         } catch (err) {
-          this.errors.push(`${key}: ${err instanceof Error ? err.message : String(err)}`)
+          this.errors.push(`${keys[0]}: ${err instanceof Error ? err.message : String(err)}`)
         }
       }
     })()
@@ -124,7 +126,8 @@ test('placement: 20 operator splits and 2 merges while 8 writers write across th
   const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1 })
   const client = new KvClient({ hosts: cluster.addresses(), timeoutMs: 30_000 })
   const letters = 'abcdefghijklmnopqrstuvwxyz'.split('')
-  const writers = Array.from({ length: 8 }, (_, i) => new Writer(client, `s${i}`, letters))
+  // Seven writers of single keys and one of batches that span several ranges.
+  const writers = Array.from({ length: 8 }, (_, i) => new Writer(client, `s${i}`, letters, i === 7 ? 5 : 1))
   try {
     const host = cluster.address(1)
     const splitKeys = letters.slice(1, 21)

@@ -92,19 +92,32 @@ export class KvClient {
    * (cross-range atomicity comes with transactions).
    */
   async batch(writes: ReadonlyArray<{ key: KeyLike; value: KeyLike | undefined }>): Promise<void> {
-    const byRange = new Map<number, Array<{ key: Uint8Array; value: string | undefined }>>()
-    for (const w of writes) {
-      const key = toBytes(w.key)
-      const range = (await this.lookup(key)).descriptor.rangeId
-      const list = byRange.get(range) ?? []
-      list.push({ key, value: w.value === undefined ? undefined : toWire(toBytes(w.value)) })
-      byRange.set(range, list)
+    let pending = writes.map((w) => ({ key: toBytes(w.key), value: w.value === undefined ? undefined : toWire(toBytes(w.value)) }))
+    // Each round sends, per range, the writes that fall in it as the range is known when the
+    // request goes out; writes a split moved elsewhere meanwhile wait for the next round.
+    while (pending.length > 0) {
+      const byRange = new Map<number, typeof pending>()
+      for (const w of pending) {
+        const range = (await this.lookup(w.key)).descriptor.rangeId
+        byRange.set(range, [...(byRange.get(range) ?? []), w])
+      }
+      const sent = new Set<(typeof pending)[number]>()
+      await Promise.all(
+        [...byRange.values()].map((group) =>
+          this.route(
+            group[0]!.key,
+            'batch',
+            (rangeId, range) => {
+              const inRange = group.filter((w) => rangeContains(range, w.key))
+              for (const w of group) (inRange.includes(w) ? sent.add(w) : sent.delete(w))
+              return { rangeId, writes: inRange.map((w) => ({ key: toWire(w.key), value: w.value })) }
+            },
+            true,
+          ),
+        ),
+      )
+      pending = pending.filter((w) => !sent.has(w))
     }
-    await Promise.all(
-      [...byRange.values()].map((group) =>
-        this.route(group[0]!.key, 'batch', (rangeId) => ({ rangeId, writes: group.map((w) => ({ key: toWire(w.key), value: w.value })) }), true),
-      ),
-    )
   }
 
   /** Live pairs in [start, end) (empty end: no bound), in key order, across ranges, up to `limit`. */
@@ -177,14 +190,14 @@ export class KvClient {
     this.channels.clear()
   }
 
-  private async route<Op extends CommandOp>(key: Uint8Array, op: Op, request: (rangeId: number) => RequestOf<Op>, retryAmbiguous: boolean): Promise<ResponseOf<Op>> {
+  private async route<Op extends CommandOp>(key: Uint8Array, op: Op, request: (rangeId: number, range: RangeDescriptor) => RequestOf<Op>, retryAmbiguous: boolean): Promise<ResponseOf<Op>> {
     return (await this.routeWithRange(key, op, request, retryAmbiguous)).res
   }
 
   private async routeWithRange<Op extends CommandOp>(
     key: Uint8Array,
     op: Op,
-    request: (rangeId: number) => RequestOf<Op>,
+    request: (rangeId: number, range: RangeDescriptor) => RequestOf<Op>,
     retryAmbiguous: boolean,
   ): Promise<{ range: RangeDescriptor; res: ResponseOf<Op> }> {
     const deadline = Date.now() + this.timeoutMs
@@ -210,7 +223,7 @@ export class KvClient {
       }
       let res: ResponseOf<Op>
       try {
-        res = (await this.streamTo(address).send(op, request(cached.descriptor.rangeId), deadline)) as ResponseOf<Op>
+        res = (await this.streamTo(address).send(op, request(cached.descriptor.rangeId, cached.descriptor), deadline)) as ResponseOf<Op>
       } catch (err) {
         const grpcCode = (err as ServiceError).code
         const sent = grpcCode !== GrpcStatus.UNAVAILABLE
