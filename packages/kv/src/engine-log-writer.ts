@@ -6,6 +6,9 @@
 import type { LogUpdate, RaftLogWriter, Snapshot } from '@mrdb/raft'
 import type { BatchOp, Engine, RaftLogStore } from '@mrdb/storage'
 
+/** Bytes of entries and snapshot data one engine batch carries, well inside the engine's batch limit. */
+const WRITE_CHUNK_BYTES = 64 * 1024 * 1024
+
 /** Produces the engine operations that install a snapshot's data for a group. */
 export type SnapshotInstaller = (groupId: number, snapshot: Snapshot) => Promise<BatchOp[]>
 
@@ -37,22 +40,38 @@ export class EngineLogWriter implements RaftLogWriter {
     })
   }
 
+  /**
+   * Writes every group's update. Updates beyond {@link WRITE_CHUNK_BYTES} go out in several
+   * engine batches (each group's update whole in one of them), and only the last one syncs:
+   * its fsync of the engine's write-ahead log covers the earlier ones.
+   */
   write(updates: readonly LogUpdate[], sync: boolean): Promise<void> {
     return this.enqueue(async () => {
-      const batch = this.log.batch()
-      const data: BatchOp[] = []
-      for (const u of updates) {
+      let batch = this.log.batch()
+      let data: BatchOp[] = []
+      let bytes = 0
+      const flush = async (last: boolean) => {
+        await this.engine.batch([...batch.operations, ...data], { sync: last && sync })
+        batch.committed()
+        batch = this.log.batch()
+        data = []
+        bytes = 0
+      }
+      for (const [i, u] of updates.entries()) {
         if (u.snapshot) {
           const { index, term } = u.snapshot.metadata
           // The membership lives in the replica state the installer writes, not here.
           batch.installSnapshot(u.groupId, { index, term, data: new Uint8Array(0) })
           data.push(...(await this.installSnapshot(u.groupId, u.snapshot)))
+          bytes += u.snapshot.data.length
         }
         if (u.entries.length > 0) batch.append(u.groupId, u.entries)
         if (u.hardState) batch.setHardState(u.groupId, u.hardState)
+        for (const e of u.entries) bytes += e.data.length
+        // Never the last update: the final batch, the synced one, must not be empty.
+        if (bytes > WRITE_CHUNK_BYTES && i < updates.length - 1) await flush(false)
       }
-      await this.engine.batch([...batch.operations, ...data], { sync })
-      batch.committed()
+      await flush(true)
     })
   }
 
