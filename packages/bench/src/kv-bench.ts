@@ -44,13 +44,34 @@ async function measure(target: KvTarget, workloads: WorkloadSpec[]): Promise<voi
 }
 
 async function mrdb(ranges: number, name: string): Promise<void> {
-  console.log(`${name}: 3 node processes, ${ranges} range(s), fsync on`)
-  const cluster = await ProcessCluster.start({ nodes: 3, ranges })
+  console.log(`${name}: 3 node processes, ${ranges} range(s), fsync on, load-based splits off`)
+  // The range count is the benchmark's subject: no splits by load while it runs.
+  const cluster = await ProcessCluster.start({ nodes: 3, ranges, startArgs: ['--split-qps', String(Number.MAX_SAFE_INTEGER)] })
   try {
+    await settled(cluster, ranges)
     await measure(mrdbTarget(cluster.addresses(), name), specs)
   } finally {
     await cluster.stop()
   }
+}
+
+/**
+ * Waits (up to 60 s) until every range has a leader and the placement driver has balanced
+ * leadership across the nodes, so that no leader moves while the benchmark measures.
+ */
+async function settled(cluster: ProcessCluster, ranges: number): Promise<void> {
+  const deadline = Date.now() + 60_000
+  let previous = ''
+  while (Date.now() < deadline) {
+    const stores = JSON.parse(await cluster.mrdb(['node', 'list', '--json', '--host', cluster.address(1)])) as Array<{ leaderCount: number }>
+    const leaders = stores.map((s) => s.leaderCount)
+    const now = leaders.join(',')
+    const total = leaders.reduce((a, b) => a + b, 0)
+    if (total === ranges && Math.max(...leaders) - Math.min(...leaders) <= 2 && now === previous) return
+    previous = now
+    await new Promise((r) => setTimeout(r, 2000))
+  }
+  console.log('  (placement did not settle within 60 s; measuring anyway)')
 }
 
 async function etcd(): Promise<void> {

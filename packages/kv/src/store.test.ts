@@ -438,3 +438,20 @@ test('a replica move survives its leader dying at each step: learner added, join
     await c.stop()
   }
 })
+
+test('an empty replica left by a change that never committed gives way to the next one', async () => {
+  const c = await TestCluster.start()
+  try {
+    const four = await c.startNode(4)
+    const base = RANGES[0]!
+    const first: RangeDescriptor = { ...base, generation: 2, replicas: [...base.replicas, { replicaId: 4, nodeId: 4, role: 'learner' }] }
+    await four.createReplica(first)
+    await four.createReplica(first) // idempotent
+    const second: RangeDescriptor = { ...base, generation: 3, replicas: [...base.replicas, { replicaId: 5, nodeId: 4, role: 'learner' }] }
+    await four.createReplica(second)
+    assert.equal(four.replica(1).replicaId, 5)
+    await assert.rejects(four.createReplica({ ...RANGES[1]!, startKey: b('a'), rangeId: 9, replicas: [{ replicaId: 1, nodeId: 4, role: 'learner' }] }), hasCode(KvErrorCode.UNAVAILABLE), 'overlaps range 1 here')
+  } finally {
+    await c.stop()
+  }
+})

@@ -201,7 +201,12 @@ export class Store implements ReplicaHost {
     const existing = this.replicas.get(d.rangeId)
     if (existing) {
       if (existing.replicaId === mine.replicaId) return
-      throw new KvError(KvErrorCode.UNAVAILABLE, `node ${this.nodeId} still holds an older replica of range ${d.rangeId}`)
+      // A replica under another id that never got data (its change never committed), or one
+      // from an older descriptor (removed while this node was away), goes first.
+      if (existing.appliedIndex > 0 && existing.descriptor.generation >= d.generation) {
+        throw new KvError(KvErrorCode.UNAVAILABLE, `node ${this.nodeId} holds a replica of range ${d.rangeId} as new as the one asked for`)
+      }
+      await this.destroy(existing)
     }
     const overlapping = [...this.replicas.values()].find((r) => rangesOverlap(r.descriptor, d))
     if (overlapping) throw new KvError(KvErrorCode.UNAVAILABLE, `range ${d.rangeId} overlaps range ${overlapping.rangeId} on node ${this.nodeId}`)
@@ -223,11 +228,15 @@ export class Store implements ReplicaHost {
       this.raft.setPeers(d.rangeId, new Map(d.replicas.map((r) => [r.replicaId, r.nodeId])))
       return
     }
+    this.destroy(replica).catch((err: unknown) => this.o.logger?.warn(`range ${d.rangeId}: removing the replica's data failed: ${err instanceof Error ? err.message : String(err)}`))
+  }
+
+  /** Stops hosting a replica and deletes its log, state and data. */
+  private destroy(replica: Replica): Promise<void> {
+    const d = replica.descriptor
     this.replicas.delete(d.rangeId)
     this.raft.removeGroup(d.rangeId)
-    this.writer
-      .destroyGroup(d.rangeId, async () => [...(await clearRangeOps(this.engine, this.mvcc, d)), { type: 'del', key: replicaStateKey(d.rangeId) }])
-      .catch((err: unknown) => this.o.logger?.warn(`range ${d.rangeId}: removing the replica's data failed: ${err instanceof Error ? err.message : String(err)}`))
+    return this.writer.destroyGroup(d.rangeId, async () => [...(await clearRangeOps(this.engine, this.mvcc, d)), { type: 'del', key: replicaStateKey(d.rangeId) }])
   }
 
   /**

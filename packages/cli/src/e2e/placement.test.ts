@@ -1,6 +1,7 @@
 // The placement driver on real node processes: automatic splits (by size and by load),
 // scale-out (replicas and leaders spread to new nodes), repair after a node dies,
-// decommissioning, operator splits and merges under load, and
+// decommissioning, operator splits and merges under load, a replica move whose leader dies
+// part-way, and
 // the timestamp oracle across PD leader deaths. Writers run throughout; every write they
 // were told succeeded must be readable at the end.
 
@@ -159,6 +160,53 @@ test('placement: 20 operator splits and 2 merges while 8 writers write across th
   }
 })
 
+test('placement: a replica move whose range leader is killed part-way ends, by the PD, in a valid configuration with the data intact', async () => {
+  const cluster = await ProcessCluster.start({ nodes: 4, ranges: 1, startArgs: ['--heartbeat-ms', '300'] })
+  const client = new KvClient({ hosts: cluster.addresses(), timeoutMs: 30_000 })
+  try {
+    const host = cluster.address(1)
+    const keys: string[] = []
+    const write = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        keys.push(`mv${keys.length}`)
+        await client.put(keys.at(-1)!, 'x')
+      }
+    }
+    await write(100)
+    // Kill the leader at different points of `member add` (learner added, catching up, joint).
+    for (const delayMs of [50, 300, 800]) {
+      const [range] = await ranges(cluster, host)
+      const target = [1, 2, 3, 4].find((n) => !range!.replicas.some((r) => r.nodeId === n))!
+      await waitFor('a known leader', async () => (await ranges(cluster, host))[0]!.leaderNodeId !== 0)
+      const leader = (await ranges(cluster, host))[0]!.leaderNodeId
+      const adding = cluster.mrdb(['member', 'add', '--range', String(range!.rangeId), '--store', String(target), '--host', cluster.address(target)]).catch(() => '')
+      await new Promise((r) => setTimeout(r, delayMs))
+      await cluster.kill(leader)
+      await adding
+      await write(20)
+      await cluster.startNode(leader)
+      // The PD finishes or undoes what was left: three voters, no learner, everyone caught up.
+      await waitFor(
+        `a valid configuration after the leader died ${delayMs} ms into the move`,
+        async () => {
+          const [r] = await ranges(cluster, host)
+          return r!.replicas.length === 3 && r!.replicas.every((x) => x.role === 'voter') && r!.leaderNodeId !== 0
+        },
+        90_000,
+      )
+    }
+    for (const key of keys) assert.equal(Buffer.from((await client.get(key)) ?? []).toString(), 'x', key)
+    const [r] = await ranges(cluster, host)
+    await waitFor('replicas agree', async () => {
+      const sums = await Promise.all(r!.replicas.map((x) => client.checksum(r!.rangeId, x.nodeId)))
+      return new Set(sums.map((x) => `${x.appliedIndex}/${x.checksum}`)).size === 1
+    })
+  } finally {
+    client.close()
+    await cluster.stop()
+  }
+})
+
 test('placement: a range under load splits though it holds few keys', async () => {
   const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1, startArgs: ['--heartbeat-ms', '300', '--split-qps', '30'] })
   const client = new KvClient({ hosts: cluster.addresses(), timeoutMs: 30_000 })
@@ -201,6 +249,9 @@ test('placement: the timestamp oracle stays strictly increasing across PD leader
       for (let i = 0; i < 20; i++) await waitFor('timestamps', async () => (await take(), true), 20_000)
       const leader = await pdLeader(cluster)
       await cluster.kill(leader)
+      const killed = Date.now()
+      await waitFor('timestamps after the PD leader died', async () => (await take(), true), 20_000)
+      console.log(`PD leader ${leader} killed: timestamps again after ${Date.now() - killed} ms`)
       for (let i = 0; i < 20; i++) await waitFor('timestamps after the PD leader died', async () => (await take(), true), 20_000)
       await cluster.startNode(leader)
     }
