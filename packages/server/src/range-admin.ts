@@ -191,16 +191,19 @@ export class RangeAdmin {
   /** Asks every node which of them leads the range (by id, or for a split the range holding its key). */
   private async findLeader(rangeId: number | undefined, req: { key?: string }): Promise<number> {
     const key = req.key === undefined ? undefined : fromWire(req.key)
+    const wanted = (r: { rangeId: number; descriptor: { startKey: string; endKey: string } }) => r.rangeId === rangeId || (key !== undefined && holds(r.descriptor, key))
+    let held = rangeId !== undefined && this.store.raft.hasGroup(rangeId)
     for (const nodeId of this.peers.nodeIds()) {
       if (nodeId === this.store.nodeId) continue
       try {
         const st = await this.peers.call(nodeId, NODE_SERVICE.status, {})
-        const led = st.ranges?.find((r) => r.leader && (r.rangeId === rangeId || (key !== undefined && holds(r.descriptor, key))))
-        if (led) return nodeId
+        held ||= st.ranges?.some(wanted) ?? false
+        if (st.ranges?.some((r) => r.leader && wanted(r))) return nodeId
       } catch {
         // an unreachable node leads nothing we can use
       }
     }
+    if (!held) throw new KvError(KvErrorCode.RANGE_NOT_FOUND, `no node holds range ${rangeId ?? 'for that key'}`)
     throw new KvError(KvErrorCode.UNAVAILABLE, `no node leads range ${rangeId ?? 'for that key'} right now`)
   }
 

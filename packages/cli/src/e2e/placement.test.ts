@@ -153,6 +153,11 @@ test('placement: 20 operator splits and 2 merges while 8 writers write across th
     await assertAllReadable(client, writers)
     // Splits at keys that already are boundaries are refused with a code.
     await assert.rejects(cluster.mrdb(['range', 'split', '--key', 'b', '--host', host]), /INVALID_ARGUMENT/)
+    // Bad operator input gets a code, never a stack trace.
+    await assert.rejects(cluster.mrdb(['member', 'add', '--range', '999', '--store', '1', '--host', host]), /error: RANGE_NOT_FOUND/)
+    const last = (await ranges(cluster, host)).find((r) => r.endKey === '')!
+    await assert.rejects(cluster.mrdb(['range', 'merge', String(last.rangeId), '--host', host]), /error: INVALID_ARGUMENT: .*no right-hand neighbour/)
+    await assert.rejects(cluster.mrdb(['member', 'add', '--range', 'x', '--store', '1', '--host', host]), /error: INVALID_ARGUMENT/)
   } finally {
     for (const w of writers) await w.stop()
     client.close()
