@@ -102,7 +102,7 @@ export class Replica {
   private readonly pending = new Map<number, Pending>()
   private stats: { at: number; value: RangeStats } | undefined
   /** Reads and writes served as leader since {@link takeLoad} last ran. */
-  private served = 0
+  private served = { reads: 0, writes: 0 }
   /**
    * Starts at random, so ids of this incarnation do not repeat those of an earlier one still
    * in the log (results are matched to waiters by node and proposal id). 2^48 ids of room.
@@ -177,7 +177,7 @@ export class Replica {
   /** Proposes a command and resolves with its result once applied here; TIMEOUT after `timeoutMs` (outcome unknown). */
   propose(command: Command, timeoutMs: number): Promise<CommandResult> {
     this.checkLeader()
-    this.served++
+    this.served.writes++
     const proposalId = this.nextProposalId++
     const data = encodeCommand({ proposalId, nodeId: this.nodeId, ms: Date.now(), command })
     return new Promise<CommandResult>((resolve, reject) => {
@@ -200,7 +200,7 @@ export class Replica {
   /** Waits until this leader may serve a linearizable read (ReadIndex, then apply up to it). */
   async readBarrier(): Promise<void> {
     this.checkLeader()
-    this.served++
+    this.served.reads++
     let index: number
     try {
       index = await this.raft.readIndex(this.rangeId)
@@ -250,11 +250,11 @@ export class Replica {
     return value
   }
 
-  /** How many reads and writes this replica served as leader since the last call (load, for load-based splits). */
-  takeLoad(): number {
-    const n = this.served
-    this.served = 0
-    return n
+  /** How many reads and writes this replica served as leader since the last call (its load, for load-based splits). */
+  takeLoad(): { reads: number; writes: number } {
+    const load = this.served
+    this.served = { reads: 0, writes: 0 }
+    return load
   }
 
   /** A checksum of the range's MVCC data and the applied index it reflects. */

@@ -17,8 +17,10 @@ export interface RangeReport {
   range: RangeRecord
   approximateBytes: number
   approximateKeys: number
-  /** Reads and writes per second its leader served since the last report. */
-  queriesPerSecond: number
+  /** Reads per second its leader served since the last report. */
+  readsPerSecond: number
+  /** Writes per second its leader served since the last report. */
+  writesPerSecond: number
 }
 
 /** What a store tells the PD every heartbeat interval. */
@@ -120,7 +122,8 @@ export class PlacementDriver {
     if (!known || known.address !== h.address) await this.command({ kind: 'putStore', store: { storeId: h.storeId, address: h.address, state: known?.state ?? 'up' } })
     this.storeLoad.set(h.storeId, { lastHeartbeatMs: this.clock(), capacityBytes: h.capacityBytes, usedBytes: h.usedBytes, replicaCount: h.replicaCount })
     for (const r of h.leading) {
-      this.rangeLoad.set(r.range.rangeId, { leaderNodeId: h.storeId, approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys, queriesPerSecond: r.queriesPerSecond })
+      const queriesPerSecond = r.readsPerSecond + r.writesPerSecond
+      this.rangeLoad.set(r.range.rangeId, { leaderNodeId: h.storeId, approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys, queriesPerSecond })
       const stored = this.o.replica.rangeById(r.range.rangeId)
       if (!stored || stored.generation < r.range.generation) await this.command({ kind: 'putRange', range: r.range })
     }

@@ -50,7 +50,8 @@ export class PdEndpoint {
           range: descriptorFromJson(r.descriptor),
           approximateBytes: r.approximateBytes,
           approximateKeys: r.approximateKeys,
-          queriesPerSecond: r.queriesPerSecond,
+          readsPerSecond: r.readsPerSecond,
+          writesPerSecond: r.writesPerSecond,
         })),
       })
       return {}

@@ -18,7 +18,7 @@ export interface PdHeartbeatRequest extends Forwardable {
   usedBytes: number
   replicaCount: number
   /** The ranges whose leader is on this store, with their approximate size. */
-  leading: Array<{ descriptor: RangeDescriptorJson; approximateBytes: number; approximateKeys: number; queriesPerSecond: number }>
+  leading: Array<{ descriptor: RangeDescriptorJson; approximateBytes: number; approximateKeys: number; readsPerSecond: number; writesPerSecond: number }>
 }
 export interface PdEmptyResponse {
   error?: AdminError

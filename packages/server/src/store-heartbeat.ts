@@ -15,8 +15,14 @@ export async function storeHeartbeat(store: Store, address: string, dataDir: str
     const served = replica.takeLoad()
     if (store.raft.leaderOf(d.rangeId) !== replica.replicaId) continue
     const stats = await replica.approximateStats()
-    const queriesPerSecond = elapsedMs > 0 ? (served * 1000) / elapsedMs : 0
-    leading.push({ descriptor: descriptorToJson(replica.descriptor), approximateBytes: stats.bytes, approximateKeys: stats.keys, queriesPerSecond })
+    const perSecond = (n: number) => (elapsedMs > 0 ? (n * 1000) / elapsedMs : 0)
+    leading.push({
+      descriptor: descriptorToJson(replica.descriptor),
+      approximateBytes: stats.bytes,
+      approximateKeys: stats.keys,
+      readsPerSecond: perSecond(served.reads),
+      writesPerSecond: perSecond(served.writes),
+    })
   }
   return {
     storeId: store.nodeId,
