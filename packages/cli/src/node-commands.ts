@@ -19,6 +19,7 @@ interface StartOptions {
   splitKeys: string
   splitBytes: string
   splitQps: string
+  balanceThreshold: string
 }
 
 /** Adds `start` and `init` to the program. */
@@ -38,6 +39,7 @@ export function addNodeCommands(program: Command): void {
     .option('--split-keys <n>', 'split a range above this many keys', '1000000')
     .option('--split-bytes <n>', 'split a range above this many bytes', String(64 * 1024 * 1024))
     .option('--split-qps <n>', 'split a range serving more reads and writes per second than this', '2500')
+    .option('--balance-threshold <n>', 'move replicas or leaders between two stores once their counts differ by more than this', '2')
     .action(async (opts: StartOptions) => {
       const node = await NodeServer.start({
         storeId: positiveInt(opts.storeId, '--store-id'),
@@ -53,6 +55,7 @@ export function addNodeCommands(program: Command): void {
           splitKeys: positiveInt(opts.splitKeys, '--split-keys'),
           splitBytes: positiveInt(opts.splitBytes, '--split-bytes'),
           splitQps: positiveInt(opts.splitQps, '--split-qps'),
+          balanceThreshold: positiveInt(opts.balanceThreshold, '--balance-threshold'),
         },
       })
       process.stdout.write(`node ${opts.storeId} listening on ${node.address}\n`)
