@@ -4,7 +4,7 @@
 
 import { Client, credentials, status as GrpcStatus, type MethodDefinition, type ServiceError } from '@grpc/grpc-js'
 import { compareBytes } from '@mrdb/storage'
-import { KvError, KvErrorCode } from '../errors.js'
+import { KvError, KvErrorCode, RETRYABLE_CODES } from '../errors.js'
 import { descriptorFromJson, rangeContains, type RangeDescriptor } from '../range-descriptor.js'
 import type { KeyValue } from '../replica.js'
 import { KV_SERVICE, fromWire, toWire, type CommandOp, type RangesResponse, type WireResponse } from '../service/protocol.js'
@@ -98,7 +98,7 @@ export class KvClient {
     while (pending.length > 0) {
       const byRange = new Map<number, typeof pending>()
       for (const w of pending) {
-        const range = (await this.lookup(w.key)).descriptor.rangeId
+        const range = (await this.lookupRetrying(w.key)).descriptor.rangeId
         byRange.set(range, [...(byRange.get(range) ?? []), w])
       }
       const sent = new Set<(typeof pending)[number]>()
@@ -252,6 +252,20 @@ export class KvClient {
           break
         default:
           throw lastError
+      }
+    }
+  }
+
+  /** {@link lookup}, retried with backoff while the cluster map has no range for the key (a split or merge under way). */
+  private async lookupRetrying(key: Uint8Array): Promise<CachedRange> {
+    const deadline = Date.now() + this.timeoutMs
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.lookup(key)
+      } catch (err) {
+        if (Date.now() >= deadline || !(err instanceof KvError) || !RETRYABLE_CODES.has(err.code)) throw err
+        this.ranges = []
+        await sleep(Math.min(MAX_BACKOFF_MS, 10 * 2 ** Math.min(attempt, 6)))
       }
     }
   }

@@ -4,7 +4,7 @@
 
 import type { Server, ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js'
 import { KvError, KvErrorCode } from '../errors.js'
-import { descriptorToJson, type RangeDescriptor } from '../range-descriptor.js'
+import { descriptorToJson, rangesOverlap, type RangeDescriptor } from '../range-descriptor.js'
 import { toKvError, type CommandResult } from '../replica.js'
 import type { Store } from '../store.js'
 import {
@@ -50,19 +50,36 @@ export function addKvService(server: Server, store: Store, cluster: ClusterView)
     deleteRange: handle(ops.deleteRange),
     batch: handle(ops.batch),
     ranges: handle(async (): Promise<RangesResponse> => ({
-      // Where this node holds a replica, its own view of the leader is the freshest.
-      ranges: (await cluster.ranges()).map(({ descriptor, leaderNodeId }) => {
-        const local = store.raft.hasGroup(descriptor.rangeId) ? store.replica(descriptor.rangeId).descriptor : undefined
-        const fresher = local && local.generation >= descriptor.generation ? local : descriptor
-        const localLeader = local ? (store.raft.nodeOf(descriptor.rangeId, store.raft.leaderOf(descriptor.rangeId)) ?? 0) : 0
-        return { descriptor: descriptorToJson(fresher), leaderNodeId: localLeader || leaderNodeId }
-      }),
+      ranges: routingView(store, await cluster.ranges()).map(({ descriptor, leaderNodeId }) => ({ descriptor: descriptorToJson(descriptor), leaderNodeId })),
       nodes: cluster.nodes(),
     })),
     checksum: handle(async (req: RangeRequest): Promise<ChecksumResponse> => store.replica(rangeId(req)).checksum()),
     commands: (call: ServerDuplexStream<CommandRequest[], CommandResponse[]>) => serveCommands(call, ops),
   }
   server.addService(KV_SERVICE, impl)
+}
+
+/**
+ * The cluster's ranges as this node tells clients: the PD's table, with this node's own
+ * replicas where they are newer (a split or merge applied here before the PD heard of it),
+ * minus entries a newer range overlaps; where this node holds a replica, its view of the
+ * leader is the freshest.
+ */
+function routingView(store: Store, pd: Array<{ descriptor: RangeDescriptor; leaderNodeId: number }>): Array<{ descriptor: RangeDescriptor; leaderNodeId: number }> {
+  const view = new Map(pd.map((r) => [r.descriptor.rangeId, r]))
+  for (const d of store.descriptors()) {
+    if (store.replica(d.rangeId).appliedIndex === 0) continue // still empty: its descriptor is only a target
+    const known = view.get(d.rangeId)
+    if (!known || known.descriptor.generation < d.generation) view.set(d.rangeId, { descriptor: d, leaderNodeId: known?.leaderNodeId ?? 0 })
+  }
+  const all = [...view.values()]
+  return all
+    .filter((a) => !all.some((b) => b !== a && b.descriptor.generation > a.descriptor.generation && rangesOverlap(a.descriptor, b.descriptor)))
+    .map((r) => {
+      const id = r.descriptor.rangeId
+      const localLeader = store.raft.hasGroup(id) ? (store.raft.nodeOf(id, store.raft.leaderOf(id)) ?? 0) : 0
+      return { descriptor: r.descriptor, leaderNodeId: localLeader || r.leaderNodeId }
+    })
 }
 
 /** The data operations, shared by the unary methods and the command stream. */
