@@ -45,8 +45,9 @@ class TestCluster {
 
   async startNode(id: number): Promise<Store> {
     const engine = await open(join(this.dir, `n${id}`))
-    // A generous proposal timeout: the big batches of some tests stall this one process's three nodes under CI load.
-    const store = await Store.open({ nodeId: id, engine, transport: this.network.transport(id), tickMs: 10, sync: false, maxLogEntries: this.maxLogEntries, leaseReads: this.leaseReads, proposalTimeoutMs: 30_000 })
+    // The real tick (elections after 150-300 ms) and a generous proposal timeout: three
+    // nodes share this one process, and CI machines run other tests beside it.
+    const store = await Store.open({ nodeId: id, engine, transport: this.network.transport(id), tickMs: 50, sync: false, maxLogEntries: this.maxLogEntries, leaseReads: this.leaseReads, proposalTimeoutMs: 30_000 })
     this.engines.set(id, engine)
     this.stores.set(id, store)
     return store
