@@ -39,6 +39,10 @@ export interface StoreHeartbeat {
 export interface RoutedRange {
   range: RangeRecord
   leaderNodeId: number
+  /** Size and load as its leader last reported them (zeros until it has). */
+  approximateBytes: number
+  approximateKeys: number
+  queriesPerSecond: number
 }
 
 /** A store with the PD leader's view of its liveness and load. */
@@ -48,7 +52,7 @@ export interface StoreView extends StoreStats {
 }
 
 /** Carries an operator out on the cluster (through the range's leader node). */
-export type OperatorRunner = (op: Operator, range: RoutedRange) => Promise<void>
+export type OperatorRunner = (op: Operator) => Promise<void>
 
 /** Options of {@link PlacementDriver}. */
 export interface PlacementDriverOptions {
@@ -144,7 +148,17 @@ export class PlacementDriver {
   async routing(): Promise<{ ranges: RoutedRange[]; stores: StoreRecord[] }> {
     this.lead()
     await this.o.replica.readBarrier()
-    return { ranges: this.o.replica.ranges().map((range) => ({ range, leaderNodeId: this.rangeLoad.get(range.rangeId)?.leaderNodeId ?? 0 })), stores: this.o.replica.stores() }
+    const ranges = this.o.replica.ranges().map((range) => {
+      const load = this.rangeLoad.get(range.rangeId)
+      return {
+        range,
+        leaderNodeId: load?.leaderNodeId ?? 0,
+        approximateBytes: load?.approximateBytes ?? 0,
+        approximateKeys: load?.approximateKeys ?? 0,
+        queriesPerSecond: load?.queriesPerSecond ?? 0,
+      }
+    })
+    return { ranges, stores: this.o.replica.stores() }
   }
 
   /** `count` fresh timestamps. */
@@ -203,10 +217,9 @@ export class PlacementDriver {
       const transfer = op.kind === 'transferLeader'
       if (running(transfer) >= (transfer ? (this.o.maxRunningTransfers ?? 64) : (this.o.maxRunningOperators ?? 4))) continue
       if (this.running.has(op.rangeId)) continue
-      const range = ranges.find((r) => r.record.rangeId === op.rangeId)!
       this.running.set(op.rangeId, op)
       this.o
-        .runner(op, { range: range.record, leaderNodeId: range.leaderNodeId ?? 0 })
+        .runner(op)
         .catch((err: unknown) => this.o.onOperatorError?.(op, err))
         .finally(() => {
           this.running.delete(op.rangeId)

@@ -62,7 +62,7 @@ export class PdEndpoint {
   routing(req: { forwarded?: boolean } = {}): Promise<PdRoutingResponse> {
     return this.run(PD_SERVICE.routing, req, async (d) => {
       const { ranges, stores } = await d.routing()
-      return { ranges: ranges.map((r) => ({ descriptor: descriptorToJson(r.range), leaderNodeId: r.leaderNodeId })), stores }
+      return { ranges: ranges.map(({ range, ...rest }) => ({ descriptor: descriptorToJson(range), ...rest })), stores }
     })
   }
 

@@ -25,7 +25,8 @@ export interface PdEmptyResponse {
 }
 export type PdRoutingRequest = Forwardable
 export interface PdRoutingResponse {
-  ranges?: Array<{ descriptor: RangeDescriptorJson; leaderNodeId: number }>
+  /** Every range, with its leader's store and its size and load as last reported (zeros until then). */
+  ranges?: Array<{ descriptor: RangeDescriptorJson; leaderNodeId: number; approximateBytes: number; approximateKeys: number; queriesPerSecond: number }>
   stores?: Array<{ storeId: number; address: string; state: StoreState }>
   error?: AdminError
 }

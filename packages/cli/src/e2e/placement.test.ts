@@ -16,7 +16,7 @@ import { nodeStatus, waitFor } from './helpers.js'
 /** Placement knobs small enough for a test: dead after 4 s, split above 150 keys. */
 const FAST_PLACEMENT = ['--heartbeat-ms', '300', '--store-dead-ms', '4000', '--split-keys', '150']
 
-type RangeRow = RangeDescriptorJson & { leaderNodeId: number }
+type RangeRow = RangeDescriptorJson & { leaderNodeId: number; approximateKeys: number; approximateBytes: number; queriesPerSecond: number }
 
 async function ranges(cluster: ProcessCluster, host: string): Promise<RangeRow[]> {
   return JSON.parse(await cluster.mrdb(['range', 'list', '--host', host, '--json'])) as RangeRow[]
@@ -74,6 +74,10 @@ test('placement: ranges split as they grow, spread to new nodes, are repaired wh
   try {
     const host = cluster.address(1)
     await waitFor('automatic splits', async () => (await ranges(cluster, host)).length >= 4, 90_000)
+    await waitFor('range sizes and load in the range list', async () => {
+      const list = await ranges(cluster, host)
+      return list.some((r) => r.approximateKeys > 0 && r.approximateBytes > 0 && r.queriesPerSecond > 0)
+    })
     console.log(`before scale-out: ${counts(await stores(cluster, host))}`)
 
     await cluster.startNode(4)
