@@ -1,12 +1,12 @@
-// Operator commands: `mrdb range list|split`, `mrdb member add|remove|transfer-leader` and
+// Operator commands: `mrdb range list|split|merge`, `mrdb member add|remove|transfer-leader` and
 // `mrdb node list|decommission`. Each talks to any node (--host), which forwards to the
 // range's leader or the PD leader; `--json` prints machine-readable output.
 
-import { Client, credentials, type MethodDefinition } from '@grpc/grpc-js'
-import { toWire, unaryCall, type RangeDescriptorJson } from '@mrdb/kv'
+import { toWire, type RangeDescriptorJson } from '@mrdb/kv'
 import { NODE_SERVICE, PD_SERVICE, type RangeAdminResponse } from '@mrdb/server'
 import type { Command } from 'commander'
-import { CliError, positiveInt } from './output.js'
+import { callNode as call } from './node-call.js'
+import { positiveInt } from './output.js'
 
 interface HostOptions {
   host: string
@@ -15,20 +15,6 @@ interface HostOptions {
 
 /** Membership changes wait for snapshots; give them time. */
 const LONG_CALL_MS = 120_000
-
-async function call<Req, Res extends { error?: { code: string; message: string } }>(host: string, method: MethodDefinition<Req, Res>, req: Req, timeoutMs = 10_000): Promise<Res> {
-  const channel = new Client(host, credentials.createInsecure())
-  try {
-    const res = await unaryCall(channel, method, req, Date.now() + timeoutMs)
-    if (res.error) throw new CliError(res.error.code, res.error.message)
-    return res
-  } catch (err) {
-    if (err instanceof CliError) throw err
-    throw new CliError('UNAVAILABLE', `cannot reach ${host}: ${err instanceof Error ? err.message : String(err)}`)
-  } finally {
-    channel.close()
-  }
-}
 
 /** A key for people: UTF-8 text when it is printable, else 0x-prefixed hex; empty bounds as -∞/+∞. */
 function showKey(hex: string, empty: string): string {

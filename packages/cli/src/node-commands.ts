@@ -1,10 +1,9 @@
 // `mrdb start` and `mrdb init`.
 
-import { Client, credentials } from '@grpc/grpc-js'
-import { unaryCall } from '@mrdb/kv'
 import { NODE_SERVICE, NodeServer } from '@mrdb/server'
 import type { Command } from 'commander'
-import { CliError, positiveInt } from './output.js'
+import { callNode } from './node-call.js'
+import { positiveInt } from './output.js'
 
 interface StartOptions {
   storeId: string
@@ -75,17 +74,8 @@ export function addNodeCommands(program: Command): void {
     .option('--ranges <n>', 'number of ranges to pre-split the keyspace into (the placement driver splits further as they grow)', '1')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { host: string; ranges: string; json?: boolean }) => {
-      const channel = new Client(opts.host, credentials.createInsecure())
-      try {
-        const res = await unaryCall(channel, NODE_SERVICE.init, { ranges: positiveInt(opts.ranges, '--ranges') }, Date.now() + 30_000)
-        if (res.error) throw new CliError(res.error.code, res.error.message)
-        if (opts.json) process.stdout.write(`${JSON.stringify(res)}\n`)
-        else process.stdout.write(`cluster ${res.clusterId} initialized: ${res.ranges} range(s) on nodes ${res.replicaNodes?.join(', ')}; placement driver on nodes ${res.pdNodes?.join(', ')}\n`)
-      } catch (err) {
-        if (err instanceof CliError) throw err
-        throw new CliError('UNAVAILABLE', `cannot reach ${opts.host}: ${err instanceof Error ? err.message : String(err)}`)
-      } finally {
-        channel.close()
-      }
+      const res = await callNode(opts.host, NODE_SERVICE.init, { ranges: positiveInt(opts.ranges, '--ranges') }, 30_000)
+      if (opts.json) process.stdout.write(`${JSON.stringify(res)}\n`)
+      else process.stdout.write(`cluster ${res.clusterId} initialized: ${res.ranges} range(s) on nodes ${res.replicaNodes?.join(', ')}; placement driver on nodes ${res.pdNodes?.join(', ')}\n`)
     })
 }

@@ -11,9 +11,11 @@ import { rangeContains, type RangeDescriptor } from './range-descriptor.js'
 /** Largest encoded command a range accepts (TiKV's raft-entry-max-size is the same 8 MiB). */
 export const MAX_COMMAND_SIZE = 8 * 1024 * 1024
 
-/** Why `c` cannot apply to the range `d`, or undefined if it can. */
-export function checkCommand(c: Command, d: RangeDescriptor): KvError | undefined {
-  const size = encodedCommandSize(c)
+/**
+ * Why `c` cannot apply to the range `d`, or undefined if it can. `size` is its encoded size,
+ * when known already (a replica applying an entry has its bytes).
+ */
+export function checkCommand(c: Command, d: RangeDescriptor, size = encodedCommandSize(c)): KvError | undefined {
   if (size > MAX_COMMAND_SIZE) return invalid(`the command is ${size} bytes, over the ${MAX_COMMAND_SIZE}-byte limit`)
   switch (c.kind) {
     case 'put':

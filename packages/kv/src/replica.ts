@@ -403,20 +403,26 @@ export class Replica {
       if (frozenAt !== undefined) state.frozenAt = frozenAt
       return state
     }
+    // Checked once, against the range as this run starts: only a split or a merge changes the
+    // range, and those run alone.
+    const d = this.state.descriptor
+    const rejections = run.map(({ entry, env }) => (env ? checkCommand(env.command, d, entry.data.length) : undefined))
     // Read ahead outside the write queue, so the reads of many ranges run at once: this
     // replica is its range's only writer and has awaited its previous run.
-    const d = this.state.descriptor
-    const prefetched = await this.mvcc.readRecords(run.flatMap(({ env }) => (env && !checkCommand(env.command, d) ? keysOf(env.command) : [])))
+    const prefetched = await this.mvcc.readRecords(run.flatMap(({ env }, i) => (env && !rejections[i] ? keysOf(env.command) : [])))
     await this.mvcc.write(
       async (w) => {
-        for (const { entry, env } of run) {
+        for (const [i, { entry, env }] of run.entries()) {
           if (!env) continue
           const physical = composeTimestamp(env.ms)
           const ts = physical > lastTs ? physical : lastTs + 1n
           lastTs = ts
           let result: CommandResult
+          const rejected = rejections[i]
           if (frozenAt !== undefined) {
             result = { ok: false, error: new KvError(KvErrorCode.UNAVAILABLE, `range ${this.rangeId} is frozen: it is merging into its left neighbour`) }
+          } else if (rejected) {
+            result = { ok: false, error: rejected }
           } else if (env.command.kind === 'freeze') {
             frozenAt = entry.index
             result = { ok: true, frozen: { index: entry.index, lastTs } }
@@ -430,8 +436,8 @@ export class Replica {
             }
           } else if (env.command.kind === 'split') {
             const split = this.split(env.command, lastTs)
-            result = split.result
-            if (split.left) descriptor = split.left
+            result = { ok: true }
+            descriptor = split.left
             if (split.right) {
               created = { ...bootstrapOps(this.log, split.right), right: split.right }
               w.ops.push(...created.ops)
@@ -463,18 +469,17 @@ export class Replica {
   }
 
   /**
-   * A split of this range at `c.splitKey`: the left part's new descriptor and the right
-   * range's first state, on the same replicas with the same membership. Both halves' data
-   * stays where it is (ranges share the node's MVCC keyspace). If the right range already
-   * has a log here (it got there first, by snapshot), only the left side changes.
+   * A split of this range at `c.splitKey` (a checked command): the left part's new
+   * descriptor and the right range's first state, on the same replicas with the same
+   * membership. Both halves' data stays where it is (ranges share the node's MVCC keyspace).
+   * If the right range already has a log here (it got there first, by snapshot), only the
+   * left side changes.
    */
-  private split(c: Command & { kind: 'split' }, lastTs: bigint): { result: CommandResult; left?: RangeDescriptor; right?: ReplicaState } {
+  private split(c: Command & { kind: 'split' }, lastTs: bigint): { left: RangeDescriptor; right?: ReplicaState } {
     const d = this.state.descriptor
-    const rejected = checkCommand(c, d)
-    if (rejected) return { result: { ok: false, error: rejected } }
     const generation = d.generation + 1
     const left: RangeDescriptor = { ...d, endKey: c.splitKey, generation }
-    if (this.log.hasGroup(c.newRangeId)) return { result: { ok: true }, left }
+    if (this.log.hasGroup(c.newRangeId)) return { left }
     const right: ReplicaState = {
       appliedIndex: BOOTSTRAP_INDEX,
       appliedTerm: BOOTSTRAP_TERM,
@@ -482,7 +487,7 @@ export class Replica {
       confState: structuredClone(this.state.confState),
       descriptor: { ...d, rangeId: c.newRangeId, startKey: c.splitKey, generation, replicas: d.replicas.map((r) => ({ ...r })) },
     }
-    return { result: { ok: true }, left, right }
+    return { left, right }
   }
 
   /**
@@ -517,13 +522,11 @@ export class Replica {
   }
 
   /**
-   * Applies one command all or nothing. Rejections that every replica reaches alike (a
-   * failed check, a lock in the way) become its result; anything else (I/O, corruption)
-   * propagates and stops the apply loop, so no replica moves past an entry it did not apply.
+   * Applies one checked command all or nothing. Rejections that every replica reaches alike
+   * (a lock in the way) become its result; anything else (I/O, corruption) propagates and
+   * stops the apply loop, so no replica moves past an entry it did not apply.
    */
   private async applyCommand(w: MvccWriter, c: DataCommand, ts: bigint): Promise<CommandResult> {
-    const rejected = checkCommand(c, this.state.descriptor)
-    if (rejected) return { ok: false, error: rejected }
     try {
       return await w.atomic(() => this.execute(w, c, ts))
     } catch (err) {

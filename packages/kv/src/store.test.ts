@@ -69,30 +69,24 @@ class TestCluster {
   }
 
   /** Writes through whoever leads the range, retrying while leadership moves. */
-  async writeRetrying(rangeId: number, command: Command): Promise<CommandResult> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const l = this.leader(rangeId)
-        if (l) return await l.write(rangeId, command)
-        if (attempt > 250) throw new Error(`range ${rangeId} has no leader`)
-      } catch (err) {
-        const code = (err as { code?: string }).code
-        if (attempt > 250 || (code !== KvErrorCode.NOT_LEADER && code !== KvErrorCode.UNAVAILABLE)) throw err
-      }
-      await new Promise((r) => setTimeout(r, 20))
-    }
+  writeRetrying(rangeId: number, command: Command): Promise<CommandResult> {
+    return this.onLeader(rangeId, (l) => l.write(rangeId, command), [KvErrorCode.NOT_LEADER, KvErrorCode.UNAVAILABLE])
   }
 
   /** Reads through whoever leads the range, retrying while leadership moves. */
-  async getRetrying(rangeId: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+  getRetrying(rangeId: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.onLeader(rangeId, (l) => l.get(rangeId, key), [KvErrorCode.NOT_LEADER, KvErrorCode.UNAVAILABLE, KvErrorCode.RANGE_NOT_FOUND])
+  }
+
+  /** Runs `fn` on the range's leader, again on the next one after an error with one of `retryOn`; gives up after about 5 s. */
+  private async onLeader<T>(rangeId: number, fn: (leader: Store) => Promise<T>, retryOn: readonly string[]): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         const l = this.leader(rangeId)
-        if (l) return await l.get(rangeId, key)
+        if (l) return await fn(l)
         if (attempt > 250) throw new Error(`range ${rangeId} has no leader`)
       } catch (err) {
-        const code = (err as { code?: string }).code
-        if (attempt > 250 || (code !== KvErrorCode.NOT_LEADER && code !== KvErrorCode.UNAVAILABLE && code !== KvErrorCode.RANGE_NOT_FOUND)) throw err
+        if (attempt > 250 || !retryOn.includes((err as { code?: string }).code ?? '')) throw err
       }
       await new Promise((r) => setTimeout(r, 20))
     }

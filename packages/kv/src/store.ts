@@ -59,8 +59,8 @@ export class Store implements ReplicaHost {
   private readonly replicas = new Map<number, Replica>()
   private readonly systemGroups = new Map<number, SystemGroup>()
   private compactionTimer: NodeJS.Timeout | undefined
-  /** Bootstraps run one at a time, so two requests for one range cannot both create it. */
-  private bootstraps: Promise<void> = Promise.resolve()
+  /** Bootstraps and replica creations run one at a time, so two requests for one range cannot both create it. */
+  private creations: Promise<void> = Promise.resolve()
 
   private constructor(
     readonly nodeId: number,
@@ -107,9 +107,7 @@ export class Store implements ReplicaHost {
    * way, so they start from an identical snapshot at index 1.
    */
   bootstrapRange(...ds: RangeDescriptor[]): Promise<void> {
-    const run = this.bootstraps.then(() => this.bootstrapMany(ds))
-    this.bootstraps = run.catch(() => undefined)
-    return run
+    return this.oneAtATime(() => this.bootstrapMany(ds))
   }
 
   /** Bootstraps the given ranges' replicas here in one engine batch (one fsync). */
@@ -190,8 +188,13 @@ export class Store implements ReplicaHost {
    * Idempotent; refused while a local replica of another range overlaps the span.
    */
   createReplica(d: RangeDescriptor): Promise<void> {
-    const run = this.bootstraps.then(() => this.createOne(d))
-    this.bootstraps = run.catch(() => undefined)
+    return this.oneAtATime(() => this.createOne(d))
+  }
+
+  /** Runs `create` after every creation queued before it. */
+  private oneAtATime(create: () => Promise<void>): Promise<void> {
+    const run = this.creations.then(create)
+    this.creations = run.catch(() => undefined)
     return run
   }
 
@@ -234,9 +237,14 @@ export class Store implements ReplicaHost {
   /** Stops hosting a replica and deletes its log, state and data. */
   private destroy(replica: Replica): Promise<void> {
     const d = replica.descriptor
-    this.replicas.delete(d.rangeId)
-    this.raft.removeGroup(d.rangeId)
-    return this.writer.destroyGroup(d.rangeId, async () => [...(await clearRangeOps(this.engine, this.mvcc, d)), { type: 'del', key: replicaStateKey(d.rangeId) }])
+    return this.drop(d.rangeId, async () => clearRangeOps(this.engine, this.mvcc, d))
+  }
+
+  /** Stops hosting a range's replica and deletes its log and state with `dataOps()` (its data, or nothing). */
+  private drop(rangeId: number, dataOps: () => Promise<BatchOp[]>): Promise<void> {
+    this.replicas.delete(rangeId)
+    this.raft.removeGroup(rangeId)
+    return this.writer.destroyGroup(rangeId, async () => [...(await dataOps()), { type: 'del', key: replicaStateKey(rangeId) }])
   }
 
   /**
@@ -264,10 +272,8 @@ export class Store implements ReplicaHost {
 
   /** Stops hosting a range a local merge took in: its group and log go, its data now belongs to the merged range. */
   absorbMerged(rangeId: number): void {
-    if (!this.replicas.delete(rangeId)) return
-    this.raft.removeGroup(rangeId)
-    this.writer
-      .destroyGroup(rangeId, async () => [{ type: 'del', key: replicaStateKey(rangeId) }])
+    if (!this.replicas.has(rangeId)) return
+    this.drop(rangeId, async () => [])
       .catch((err: unknown) => this.o.logger?.warn(`range ${rangeId}: dropping the merged range's log failed: ${err instanceof Error ? err.message : String(err)}`))
   }
 

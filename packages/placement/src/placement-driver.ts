@@ -7,6 +7,7 @@
 
 import type { MultiRaft } from '@mrdb/raft'
 import { PdError, PdErrorCode } from './errors.js'
+import type { PdCommand, PdResultValues } from './pd-command.js'
 import type { PdReplica } from './pd-replica.js'
 import { PD_GROUP_ID, type RangeRecord, type StoreRecord, type StoreState } from './pd-state.js'
 import { DEFAULT_SCHEDULER_CONFIG, schedule, type Operator, type SchedulerConfig, type StoreStats } from './scheduler.js'
@@ -176,8 +177,7 @@ export class PlacementDriver {
   /** A fresh range id. */
   async allocateRangeId(): Promise<number> {
     this.lead()
-    const r = await this.command({ kind: 'allocIds', idKind: 'range', count: 1 })
-    return (r as { first: number }).first
+    return (await this.command({ kind: 'allocIds', idKind: 'range', count: 1 })).first
   }
 
   /** Every store with its liveness and load as this PD leader knows them. */
@@ -274,7 +274,8 @@ export class PlacementDriver {
     this.tso = undefined
   }
 
-  private async command(c: Parameters<PdReplica['propose']>[0]): Promise<unknown> {
+  /** Proposes a PD command; resolves with its values, throws the PdError that rejected it. */
+  private async command<C extends PdCommand>(c: C): Promise<PdResultValues[C['kind']]> {
     const r = await this.o.replica.propose(c, this.timeoutMs)
     if (!r.ok) throw r.error
     return r

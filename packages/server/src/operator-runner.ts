@@ -15,9 +15,7 @@ export async function runOperator(actions: RangeActions, op: Operator): Promise<
   const rangeId = op.rangeId
   switch (op.kind) {
     case 'addReplica':
-      await actions.member({ rangeId, op: 'add', storeId: op.nodeId })
-      return
-    case 'promoteLearner':
+    case 'promoteLearner': // `add` promotes a learner that is already there
       await actions.member({ rangeId, op: 'add', storeId: op.nodeId })
       return
     case 'removeReplica':

@@ -10,7 +10,8 @@ import type { PdHeartbeatRequest } from './pd-protocol.js'
 export async function storeHeartbeat(store: Store, address: string, dataDir: string, elapsedMs: number): Promise<PdHeartbeatRequest> {
   const fs = await statfs(dataDir)
   const leading: PdHeartbeatRequest['leading'] = []
-  for (const d of store.descriptors()) {
+  const held = store.descriptors()
+  for (const d of held) {
     const replica = store.replica(d.rangeId)
     const served = replica.takeLoad()
     if (store.raft.leaderOf(d.rangeId) !== replica.replicaId) continue
@@ -29,7 +30,7 @@ export async function storeHeartbeat(store: Store, address: string, dataDir: str
     address,
     capacityBytes: fs.blocks * fs.bsize,
     usedBytes: (fs.blocks - fs.bavail) * fs.bsize,
-    replicaCount: store.descriptors().length,
+    replicaCount: held.length,
     leading,
   }
 }

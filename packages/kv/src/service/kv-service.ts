@@ -67,14 +67,17 @@ export function addKvService(server: Server, store: Store, cluster: ClusterView)
  */
 function routingView(store: Store, pd: Array<{ descriptor: RangeDescriptor; leaderNodeId: number }>): Array<{ descriptor: RangeDescriptor; leaderNodeId: number }> {
   const view = new Map(pd.map((r) => [r.descriptor.rangeId, r]))
+  // The PD's table has no overlaps of its own; only these local overlays can overlap it.
+  const newer: RangeDescriptor[] = []
   for (const d of store.descriptors()) {
     if (store.replica(d.rangeId).appliedIndex === 0) continue // still empty: its descriptor is only a target
     const known = view.get(d.rangeId)
-    if (!known || known.descriptor.generation < d.generation) view.set(d.rangeId, { descriptor: d, leaderNodeId: known?.leaderNodeId ?? 0 })
+    if (known && known.descriptor.generation >= d.generation) continue
+    view.set(d.rangeId, { descriptor: d, leaderNodeId: known?.leaderNodeId ?? 0 })
+    newer.push(d)
   }
-  const all = [...view.values()]
-  return all
-    .filter((a) => !all.some((b) => b !== a && b.descriptor.generation > a.descriptor.generation && rangesOverlap(a.descriptor, b.descriptor)))
+  return [...view.values()]
+    .filter((a) => !newer.some((b) => b !== a.descriptor && b.generation > a.descriptor.generation && rangesOverlap(a.descriptor, b)))
     .map((r) => {
       const id = r.descriptor.rangeId
       const localLeader = store.raft.hasGroup(id) ? (store.raft.nodeOf(id, store.raft.leaderOf(id)) ?? 0) : 0

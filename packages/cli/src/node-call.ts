@@ -1,0 +1,21 @@
+// One admin or PD call from the CLI to a node: an unreachable node becomes UNAVAILABLE and
+// an error in the answer becomes a CliError with the node's code.
+
+import { Client, credentials, type MethodDefinition } from '@grpc/grpc-js'
+import { unaryCall } from '@mrdb/kv'
+import { CliError } from './output.js'
+
+/** Calls `method` on the node at `host`; resolves with the answer unless it carries an error. */
+export async function callNode<Req, Res extends { error?: { code: string; message: string } }>(host: string, method: MethodDefinition<Req, Res>, req: Req, timeoutMs = 10_000): Promise<Res> {
+  const channel = new Client(host, credentials.createInsecure())
+  try {
+    const res = await unaryCall(channel, method, req, Date.now() + timeoutMs)
+    if (res.error) throw new CliError(res.error.code, res.error.message)
+    return res
+  } catch (err) {
+    if (err instanceof CliError) throw err
+    throw new CliError('UNAVAILABLE', `cannot reach ${host}: ${err instanceof Error ? err.message : String(err)}`)
+  } finally {
+    channel.close()
+  }
+}
