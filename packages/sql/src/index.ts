@@ -1,0 +1,1 @@
+export type { KvDatabase, KvTransaction, KvPair, RangeSpan } from "./kv-port.js"

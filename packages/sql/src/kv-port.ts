@@ -1,0 +1,52 @@
+// What the SQL layer needs from the KV layer: snapshot-isolated transactions and the range
+// layout. @mrdb/kv's distributed transactions implement it over a real cluster; tests may
+// implement it in memory.
+
+/** One key-value pair. */
+export type KvPair = [key: Uint8Array, value: Uint8Array]
+
+/** A span of keys [start, end) held by one range; an empty end means "to the end of the keyspace". */
+export interface RangeSpan {
+  rangeId: number
+  start: Uint8Array
+  end: Uint8Array
+}
+
+/**
+ * A snapshot-isolated transaction: reads see the database as of `startTs` plus this
+ * transaction's own writes; writes are buffered until {@link commit}, which commits all of
+ * them atomically or none (two-phase commit across ranges).
+ *
+ * Errors are `KvError`s from @mrdb/kv with a `code`; those a SQL user must tell apart:
+ * `WRITE_CONFLICT` (another transaction wrote a key this one writes after it started: retry
+ * the transaction), `KEY_EXISTS` (an {@link insert} found the key present, `key` names it),
+ * `TXN_ABORTED` (the transaction was rolled back by someone else, e.g. its locks expired).
+ */
+export interface KvTransaction {
+  /** The snapshot timestamp every read of this transaction uses. */
+  readonly startTs: bigint
+  /** The value of `key`, or undefined. */
+  get(key: Uint8Array): Promise<Uint8Array | undefined>
+  /** The values of many keys at once, in the order asked. */
+  getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>>
+  /** Live pairs in [start, end) (empty end: no bound) in key order, at most `limit` (default 1000). */
+  scan(start: Uint8Array, end: Uint8Array, limit?: number): Promise<KvPair[]>
+  /** Buffers a write of `value` at `key`. */
+  put(key: Uint8Array, value: Uint8Array): void
+  /** Buffers a write of `value` at `key` that must find the key absent: commit fails with KEY_EXISTS otherwise. */
+  insert(key: Uint8Array, value: Uint8Array): void
+  /** Buffers a deletion of `key`. */
+  delete(key: Uint8Array): void
+  /** Commits every buffered write atomically. A transaction that wrote nothing commits at once. */
+  commit(): Promise<void>
+  /** Drops the buffered writes (and any locks left by a failed commit). */
+  rollback(): Promise<void>
+}
+
+/** The database as the SQL layer sees it. */
+export interface KvDatabase {
+  /** Starts a transaction at a fresh timestamp from the cluster's timestamp oracle. */
+  begin(): Promise<KvTransaction>
+  /** The ranges covering [start, end), in key order, each clipped to the span. */
+  rangesOf(start: Uint8Array, end: Uint8Array): Promise<RangeSpan[]>
+}
