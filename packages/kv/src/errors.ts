@@ -14,6 +14,12 @@ export const KvErrorCode = {
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   /** A transaction lock is in the way (SQL transactions); retry after it resolves. */
   KEY_LOCKED: 'KEY_LOCKED',
+  /** Transactions: another transaction wrote a key this one writes, after this one started. Retry the whole transaction. */
+  WRITE_CONFLICT: 'WRITE_CONFLICT',
+  /** Transactions: an insert found its key already present. */
+  KEY_EXISTS: 'KEY_EXISTS',
+  /** Transactions: the transaction was rolled back (its locks expired and a reader resolved them, or its commit failed). */
+  TXN_ABORTED: 'TXN_ABORTED',
   /** Stored data failed its checksum: the replica stops serving rather than return bad data. */
   CORRUPTION: 'CORRUPTION',
 } as const
