@@ -22,6 +22,8 @@ export const StorageErrorCode = {
   KEY_LOCKED: 'ERR_KEY_LOCKED',
   /** MVCC: the transaction's lock is gone (rolled back or resolved) so it cannot commit. */
   TXN_NOT_FOUND: 'ERR_TXN_NOT_FOUND',
+  /** MVCC: a prewrite that asserts its key absent found a live value there. */
+  KEY_EXISTS: 'ERR_KEY_EXISTS',
   /** MVCC: a rollback was asked for a transaction that already committed. */
   ALREADY_COMMITTED: 'ERR_ALREADY_COMMITTED',
   /** Raft log: the requested entries were compacted away. */

@@ -76,6 +76,26 @@ test('lock expiry is judged on the physical part of timestamps', async () => {
   })
 })
 
+test('a prewrite asserting absence fails on a live value only; a heartbeat raises the primary lock TTL', async () => {
+  await withStore(async (engine) => {
+    const mvcc = new MvccStore(engine)
+    await mvcc.put('live', 'v', 5n)
+    await mvcc.put('gone', 'v', 5n)
+    await mvcc.delete('gone', 6n)
+    await assert.rejects(mvcc.write((w) => w.prewrite({ key: 'live', kind: 'put', value: 'x', assertAbsent: true }, 'live', 10n, 100)), hasCode(StorageErrorCode.KEY_EXISTS))
+    assert.equal(await mvcc.lockOf('live'), undefined, 'the failed prewrite left no lock')
+    await mvcc.write(async (w) => {
+      await w.prewrite({ key: 'gone', kind: 'put', value: 'x', assertAbsent: true }, 'gone', 10n, 100)
+      await w.prewrite({ key: 'never', kind: 'put', value: 'y', assertAbsent: true }, 'gone', 10n, 100)
+    })
+    await mvcc.write((w) => w.heartbeat('gone', 10n, 5000))
+    assert.equal((await mvcc.lockOf('gone'))?.ttlMs, 5000)
+    await mvcc.write((w) => w.heartbeat('gone', 10n, 1000))
+    assert.equal((await mvcc.lockOf('gone'))?.ttlMs, 5000, 'a heartbeat never shortens the TTL')
+    await assert.rejects(mvcc.write((w) => w.heartbeat('gone', 11n, 5000)), hasCode(StorageErrorCode.TXN_NOT_FOUND))
+  })
+})
+
 test('a failed write callback writes nothing, and extra ops share the batch', async () => {
   await withStore(async (engine) => {
     const mvcc = new MvccStore(engine)

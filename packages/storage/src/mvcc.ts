@@ -69,6 +69,8 @@ export interface Mutation {
   kind: MutationKind
   /** Required for 'put'. */
   value?: BytesLike
+  /** The prewrite fails with KEY_EXISTS if the key's newest committed version is a live value (an SQL insert). */
+  assertAbsent?: boolean
 }
 
 /** What is known of a transaction from its primary key. */
@@ -479,9 +481,7 @@ export class MvccWriter {
     const k = checkMvccKey(mutation.key)
     const primaryKey = checkMvccKey(primary)
     checkTimestamp(startTs, 'start timestamp')
-    if (!Number.isInteger(ttlMs) || ttlMs < 0 || ttlMs > 0xffff_ffff) {
-      throw new StorageError(StorageErrorCode.INVALID_ARGUMENT, `lock TTL must be a 32-bit count of ms, got ${ttlMs}`)
-    }
+    checkTtl(ttlMs)
     if (mutation.kind !== 'put' && mutation.kind !== 'delete' && mutation.kind !== 'lock') {
       throw new StorageError(StorageErrorCode.INVALID_ARGUMENT, `mutation kind must be put, delete or lock, got ${String(mutation.kind)}`)
     }
@@ -496,6 +496,9 @@ export class MvccWriter {
     }
     if (await this.isRolledBack(k, startTs)) {
       throw new StorageError(StorageErrorCode.WRITE_CONFLICT, `transaction at ${startTs} was already rolled back on ${toHex(k)}`)
+    }
+    if (mutation.assertAbsent && rec?.version?.value !== undefined) {
+      throw new StorageError(StorageErrorCode.KEY_EXISTS, `key ${toHex(k)} already exists`)
     }
     this.setRecord(k, { version: rec?.version, lock: { startTs, ttlMs, kind: mutation.kind, primary: primaryKey, value } })
   }
@@ -523,6 +526,19 @@ export class MvccWriter {
     }
     this.pushHistory(k, rec?.version)
     this.setRecord(k, { version: { commitTs, startTs, value: lock.value }, lock: undefined })
+  }
+
+  /**
+   * Keeps the transaction at `startTs` alive: raises the TTL of its lock on `primary` to
+   * `ttlMs` (never lowers it). Fails with TXN_NOT_FOUND when that lock is gone.
+   */
+  async heartbeat(primary: BytesLike, startTs: Timestamp, ttlMs: number): Promise<void> {
+    const k = checkMvccKey(primary)
+    checkTimestamp(startTs, 'start timestamp')
+    checkTtl(ttlMs)
+    const rec = await this.record(k)
+    if (rec?.lock?.startTs !== startTs) throw new StorageError(StorageErrorCode.TXN_NOT_FOUND, `no lock of the transaction at ${startTs} on ${toHex(k)}`)
+    if (ttlMs > rec.lock.ttlMs) this.setRecord(k, { version: rec.version, lock: { ...rec.lock, ttlMs } })
   }
 
   /**
@@ -605,6 +621,12 @@ export class MvccWriter {
 
 function rethrowLevelError(err: unknown): never {
   throw fromLevelError(err, 'MVCC get')
+}
+
+function checkTtl(ttlMs: number): void {
+  if (!Number.isInteger(ttlMs) || ttlMs < 0 || ttlMs > 0xffff_ffff) {
+    throw new StorageError(StorageErrorCode.INVALID_ARGUMENT, `lock TTL must be a 32-bit count of ms, got ${ttlMs}`)
+  }
 }
 
 function checkReadLock(key: Uint8Array, lock: Lock | undefined, ts: Timestamp): void {
