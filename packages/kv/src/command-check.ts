@@ -3,7 +3,7 @@
 // every replica runs them again at apply time, against the descriptor as of that entry —
 // the range may have changed between proposal and apply — with the same outcome on all.
 
-import { MAX_MVCC_KEY_SIZE, MAX_MVCC_VALUE_SIZE, compareBytes } from '@mrdb/storage'
+import { MAX_MVCC_KEY_SIZE, MAX_MVCC_VALUE_SIZE, MAX_TIMESTAMP, compareBytes } from '@mrdb/storage'
 import { encodedCommandSize, type Command } from './command.js'
 import { KvError, KvErrorCode } from './errors.js'
 import { rangeContains, type RangeDescriptor } from './range-descriptor.js'
@@ -38,6 +38,22 @@ export function checkCommand(c: Command, d: RangeDescriptor, size = encodedComma
       if (c.newRangeId === d.rangeId) return invalid('a range cannot split into itself')
       if (c.splitKey.length === 0 || compareBytes(c.splitKey, d.startKey) <= 0) return invalid(`range ${d.rangeId} cannot split at its start key`)
       return checkKey(c.splitKey, d)
+    case 'prewrite':
+      if (c.mutations.length === 0) return invalid('a prewrite needs at least one mutation')
+      for (const m of c.mutations) {
+        const err = checkKey(m.key, d) ?? (m.kind === 'put' ? (m.value ? checkValue(m.value) : invalid('a put mutation needs a value')) : undefined)
+        if (err) return err
+      }
+      return checkTs(c.startTs, 'start') ?? checkUserKey(c.primary) ?? checkTtl(c.ttlMs)
+    case 'commit':
+      if (c.commitTs <= c.startTs) return invalid(`commit timestamp ${c.commitTs} must be after start ${c.startTs}`)
+      return checkTs(c.startTs, 'start') ?? checkTs(c.commitTs, 'commit') ?? checkKeys(c.keys, d)
+    case 'rollback':
+      return checkTs(c.startTs, 'start') ?? checkKeys(c.keys, d)
+    case 'checkTxn':
+      return checkTs(c.startTs, 'start') ?? checkTs(c.nowTs, 'current') ?? checkKey(c.primary, d)
+    case 'heartbeat':
+      return checkTs(c.startTs, 'start') ?? checkTtl(c.ttlMs) ?? checkKey(c.primary, d)
     case 'deleteRange':
       if (c.end.length > 0 && compareBytes(c.start, c.end) >= 0) return invalid('a range to delete must have start < end')
       return checkKey(c.start, d, true) ?? (c.end.length > MAX_MVCC_KEY_SIZE ? tooLong('end key', c.end.length) : undefined)
@@ -60,6 +76,29 @@ function checkKey(key: Uint8Array, d: RangeDescriptor, emptyAllowed = false): Kv
     return new KvError(KvErrorCode.KEY_NOT_IN_RANGE, `key ${Buffer.from(key).toString('hex')} is not in range ${d.rangeId}`)
   }
   return undefined
+}
+
+function checkKeys(keys: readonly Uint8Array[], d: RangeDescriptor): KvError | undefined {
+  if (keys.length === 0) return invalid('at least one key is needed')
+  for (const k of keys) {
+    const err = checkKey(k, d)
+    if (err) return err
+  }
+  return undefined
+}
+
+/** A key that may live in another range (a transaction's primary). */
+function checkUserKey(key: Uint8Array): KvError | undefined {
+  if (key.length === 0) return invalid('key must not be empty')
+  return key.length > MAX_MVCC_KEY_SIZE ? tooLong('key', key.length) : undefined
+}
+
+function checkTs(ts: bigint, what: string): KvError | undefined {
+  return ts > 0n && ts < MAX_TIMESTAMP ? undefined : invalid(`the ${what} timestamp ${ts} is out of range`)
+}
+
+function checkTtl(ttlMs: number): KvError | undefined {
+  return Number.isInteger(ttlMs) && ttlMs >= 0 && ttlMs <= 0xffff_ffff ? undefined : invalid(`a lock TTL must be a 32-bit count of ms, got ${ttlMs}`)
 }
 
 function checkValue(value: Uint8Array): KvError | undefined {

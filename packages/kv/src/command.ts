@@ -1,6 +1,7 @@
 // The replicated commands of a range, as they travel in Raft entries: a small binary
 // format, tagged by kind, with the proposer's id so it can be told of the outcome.
 
+import type { MutationKind } from '@mrdb/storage'
 import { KvError, KvErrorCode } from './errors.js'
 
 /** A write a range applies. `ms` is the proposer's clock; the applied timestamp is derived from it deterministically. */
@@ -21,6 +22,29 @@ export type Command =
    * writes used timestamps up to `rightLastTs`; every replica of `right` has applied its freeze.
    */
   | { kind: 'merge'; right: Uint8Array; rightLastTs: bigint }
+  /** Percolator prewrite: locks every key for the transaction at `startTs`, all or none. */
+  | { kind: 'prewrite'; startTs: bigint; primary: Uint8Array; ttlMs: number; mutations: TxnMutation[] }
+  /** Commits the transaction at `startTs` on `keys` at `commitTs`. */
+  | { kind: 'commit'; startTs: bigint; commitTs: bigint; keys: Uint8Array[] }
+  /** Rolls back the transaction at `startTs` on `keys`. */
+  | { kind: 'rollback'; startTs: bigint; keys: Uint8Array[] }
+  /**
+   * Decides the transaction at `startTs` from its primary key: committed, rolled back, or
+   * alive. A lock expired as of `nowTs`, or no trace of the transaction at all, is rolled back.
+   */
+  | { kind: 'checkTxn'; primary: Uint8Array; startTs: bigint; nowTs: bigint }
+  /** Raises the TTL of the transaction's primary lock, keeping it alive. */
+  | { kind: 'heartbeat'; primary: Uint8Array; startTs: bigint; ttlMs: number }
+
+/** One write a transaction prewrites. */
+export interface TxnMutation {
+  key: Uint8Array
+  kind: MutationKind
+  /** The value of a put. */
+  value: Uint8Array | undefined
+  /** Fail with KEY_EXISTS if the key holds a live value (an insert). */
+  assertAbsent: boolean
+}
 
 /** One write of a batch command. */
 export interface BatchWrite {
@@ -40,7 +64,9 @@ export interface CommandEnvelope {
   command: Command
 }
 
-const KINDS = ['put', 'delete', 'cas', 'deleteRange', 'batch', 'split', 'freeze', 'merge'] as const
+const KINDS = ['put', 'delete', 'cas', 'deleteRange', 'batch', 'split', 'freeze', 'merge', 'prewrite', 'commit', 'rollback', 'checkTxn', 'heartbeat'] as const
+const MUTATION_KINDS: readonly MutationKind[] = ['put', 'delete', 'lock']
+const ASSERT_ABSENT = 0x80
 const ABSENT = 0xffff_ffff
 
 /** Fixed bytes of an encoded envelope: kind, proposal id, node id, clock. */
@@ -89,6 +115,11 @@ export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
     return part
   }
   const need = (p: Uint8Array | undefined): Uint8Array => p ?? (() => { throw corrupt() })()
+  const rest = (read: typeof next): Uint8Array[] => {
+    const out: Uint8Array[] = []
+    while (at < bytes.length) out.push(need(read()))
+    return out
+  }
   let command: Command
   switch (kind) {
     case 'put':
@@ -103,23 +134,48 @@ export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
     case 'deleteRange':
       command = { kind, start: need(next()), end: need(next()) }
       break
-    case 'split': {
-      const splitKey = need(next())
-      const id = need(next())
-      if (id.length !== 8) throw corrupt()
-      command = { kind, splitKey, newRangeId: Number(new DataView(id.buffer, id.byteOffset, 8).getBigUint64(0)) }
+    case 'split':
+      command = { kind, splitKey: need(next()), newRangeId: Number(u64(need(next()))) }
       break
-    }
     case 'freeze':
       command = { kind }
       break
     case 'merge': {
       const right = need(next())
-      const ts = need(next())
-      if (ts.length !== 8) throw corrupt()
-      command = { kind, right, rightLastTs: new DataView(ts.buffer, ts.byteOffset, 8).getBigUint64(0) }
+      command = { kind, right, rightLastTs: u64(need(next())) }
       break
     }
+    case 'prewrite': {
+      const startTs = u64(need(next()))
+      const primary = need(next())
+      const ttlMs = u32(need(next()))
+      const mutations: TxnMutation[] = []
+      while (at < bytes.length) {
+        const flags = need(next())
+        const mutationKind = MUTATION_KINDS[(flags[0] ?? 255) & ~ASSERT_ABSENT]
+        if (flags.length !== 1 || mutationKind === undefined) throw corrupt()
+        mutations.push({ kind: mutationKind, assertAbsent: (flags[0]! & ASSERT_ABSENT) !== 0, key: need(next()), value: next() })
+      }
+      command = { kind, startTs, primary, ttlMs, mutations }
+      break
+    }
+    case 'commit': {
+      const startTs = u64(need(next()))
+      const commitTs = u64(need(next()))
+      command = { kind, startTs, commitTs, keys: rest(next) }
+      break
+    }
+    case 'rollback': {
+      const startTs = u64(need(next()))
+      command = { kind, startTs, keys: rest(next) }
+      break
+    }
+    case 'checkTxn':
+      command = { kind, primary: need(next()), startTs: u64(need(next())), nowTs: u64(need(next())) }
+      break
+    case 'heartbeat':
+      command = { kind, primary: need(next()), startTs: u64(need(next())), ttlMs: u32(need(next())) }
+      break
     case 'batch': {
       const writes: BatchWrite[] = []
       while (at < bytes.length) writes.push({ key: need(next()), value: next() })
@@ -144,19 +200,50 @@ function commandParts(c: Command): Array<Uint8Array | undefined> {
       return [c.start, c.end]
     case 'batch':
       return c.writes.flatMap((w) => [w.key, w.value])
-    case 'split': {
-      const id = new Uint8Array(8)
-      new DataView(id.buffer).setBigUint64(0, BigInt(c.newRangeId))
-      return [c.splitKey, id]
-    }
+    case 'split':
+      return [c.splitKey, be64(BigInt(c.newRangeId))]
     case 'freeze':
       return []
-    case 'merge': {
-      const ts = new Uint8Array(8)
-      new DataView(ts.buffer).setBigUint64(0, c.rightLastTs)
-      return [c.right, ts]
-    }
+    case 'merge':
+      return [c.right, be64(c.rightLastTs)]
+    case 'prewrite':
+      return [
+        be64(c.startTs),
+        c.primary,
+        be32(c.ttlMs),
+        ...c.mutations.flatMap((m) => [Uint8Array.of(MUTATION_KINDS.indexOf(m.kind) | (m.assertAbsent ? ASSERT_ABSENT : 0)), m.key, m.value]),
+      ]
+    case 'commit':
+      return [be64(c.startTs), be64(c.commitTs), ...c.keys]
+    case 'rollback':
+      return [be64(c.startTs), ...c.keys]
+    case 'checkTxn':
+      return [c.primary, be64(c.startTs), be64(c.nowTs)]
+    case 'heartbeat':
+      return [c.primary, be64(c.startTs), be32(c.ttlMs)]
   }
+}
+
+function be64(n: bigint): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, n)
+  return out
+}
+
+function be32(n: number): Uint8Array {
+  const out = new Uint8Array(4)
+  new DataView(out.buffer).setUint32(0, n)
+  return out
+}
+
+function u64(b: Uint8Array): bigint {
+  if (b.length !== 8) throw corrupt()
+  return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0)
+}
+
+function u32(b: Uint8Array): number {
+  if (b.length !== 4) throw corrupt()
+  return new DataView(b.buffer, b.byteOffset, 4).getUint32(0)
 }
 
 function corrupt(): KvError {

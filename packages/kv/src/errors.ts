@@ -30,17 +30,31 @@ export type KvErrorCode = (typeof KvErrorCode)[keyof typeof KvErrorCode]
 /** Codes a client retries (after refreshing its range cache or backing off). */
 export const RETRYABLE_CODES: ReadonlySet<KvErrorCode> = new Set([KvErrorCode.NOT_LEADER, KvErrorCode.RANGE_NOT_FOUND, KvErrorCode.KEY_NOT_IN_RANGE, KvErrorCode.UNAVAILABLE, KvErrorCode.KEY_LOCKED])
 
+/** The transaction lock a KEY_LOCKED error met: resolve it through its primary key. */
+export interface LockInfo {
+  key: Uint8Array
+  primary: Uint8Array
+  startTs: bigint
+  ttlMs: number
+}
+
 /** Every error the KV layer raises on purpose. */
 export class KvError extends Error {
   override readonly name = 'KvError'
+  /** For KEY_LOCKED: the lock in the way. */
+  readonly lock: LockInfo | undefined
+  /** For KEY_EXISTS: the key found present. */
+  readonly key: Uint8Array | undefined
 
   constructor(
     readonly code: KvErrorCode,
     message: string,
     /** For NOT_LEADER: the node id believed to lead the range, if known. */
     readonly leaderHint?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; lock?: LockInfo; key?: Uint8Array },
   ) {
     super(message, options)
+    this.lock = options?.lock
+    this.key = options?.key
   }
 }

@@ -11,6 +11,7 @@ import {
   StorageErrorCode,
   composeTimestamp,
   compareBytes,
+  physicalMs,
   crc32c,
   type BatchOp,
   type Engine,
@@ -48,8 +49,11 @@ interface Decoded {
  * and the range's last write timestamp.
  */
 export type CommandResult =
-  | { ok: true; succeeded?: boolean; current?: Uint8Array; deleted?: number; resume?: Uint8Array; frozen?: { index: number; lastTs: bigint } }
+  | { ok: true; succeeded?: boolean; current?: Uint8Array; deleted?: number; resume?: Uint8Array; frozen?: { index: number; lastTs: bigint }; txn?: TxnState }
   | { ok: false; error: KvError }
+
+/** A transaction's fate as its primary key tells it (the result of a checkTxn command). */
+export type TxnState = { state: 'committed'; commitTs: bigint } | { state: 'rolled-back' } | { state: 'locked'; ttlMs: number }
 
 /** Most keys one DeleteRange command deletes; the client resumes for the rest. Keeps a command's batch bounded. */
 export const DELETE_RANGE_MAX_KEYS = 10_000
@@ -211,20 +215,23 @@ export class Replica {
     await this.raft.waitApplied(this.rangeId, index)
   }
 
-  /** The latest value of `key` (call {@link readBarrier} first for a linearizable read). */
-  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.translate(() => this.mvcc.get(key, MAX_TIMESTAMP))
+  /**
+   * The value of `key` as of `ts` (default: the latest); call {@link readBarrier} first for a
+   * linearizable read. A transaction's lock at or below `ts` → KEY_LOCKED with the lock.
+   */
+  async get(key: Uint8Array, ts = MAX_TIMESTAMP): Promise<Uint8Array | undefined> {
+    return this.translate(() => this.mvcc.get(key, ts))
   }
 
-  /** Latest live pairs in [start, end) ∩ this range, up to `limit`. */
-  async scan(start: Uint8Array, end: Uint8Array, limit: number): Promise<KeyValue[]> {
+  /** Live pairs in [start, end) ∩ this range as of `ts` (default: the latest), up to `limit`. */
+  async scan(start: Uint8Array, end: Uint8Array, limit: number, ts = MAX_TIMESTAMP): Promise<KeyValue[]> {
     const d = this.state.descriptor
     const from = compareBytes(start, d.startKey) > 0 ? start : d.startKey
     const to = d.endKey.length === 0 ? end : end.length === 0 || compareBytes(end, d.endKey) > 0 ? d.endKey : end
     return this.translate(async () => {
       const rows: KeyValue[] = []
       const bounds = { start: from.length === 0 ? undefined : from, end: to.length === 0 ? undefined : to }
-      for await (const row of this.mvcc.scan({ ...bounds, ts: MAX_TIMESTAMP, limit })) rows.push(row)
+      for await (const row of this.mvcc.scan({ ...bounds, ts, limit })) rows.push(row)
       return rows
     })
   }
@@ -444,6 +451,8 @@ export class Replica {
             }
           } else {
             result = await this.applyCommand(w, env.command, ts)
+            // Later writes here must stay above a transaction's commit timestamp.
+            if (result.ok && env.command.kind === 'commit' && env.command.commitTs > lastTs) lastTs = env.command.commitTs
           }
           if (env.nodeId === this.nodeId && env.proposalId !== 0) results.push([env.proposalId, result])
         }
@@ -530,9 +539,7 @@ export class Replica {
     try {
       return await w.atomic(() => this.execute(w, c, ts))
     } catch (err) {
-      if (err instanceof KeyLockedError || (err instanceof StorageError && err.code === StorageErrorCode.WRITE_CONFLICT)) {
-        return { ok: false, error: toKvError(err) }
-      }
+      if (err instanceof KvError || err instanceof KeyLockedError || (err instanceof StorageError && REJECTIONS.has(err.code))) return { ok: false, error: toKvError(err) }
       throw err
     }
   }
@@ -570,6 +577,27 @@ export class Replica {
         }
         return { ok: true, deleted, resume }
       }
+      case 'prewrite':
+        for (const m of c.mutations) {
+          try {
+            await w.prewrite(m, c.primary, c.startTs, c.ttlMs)
+          } catch (err) {
+            if (err instanceof StorageError && err.code === StorageErrorCode.KEY_EXISTS) throw new KvError(KvErrorCode.KEY_EXISTS, err.message, undefined, { key: m.key })
+            throw err
+          }
+        }
+        return { ok: true }
+      case 'commit':
+        for (const k of c.keys) await w.commit(k, c.startTs, c.commitTs)
+        return { ok: true }
+      case 'rollback':
+        for (const k of c.keys) await w.rollback(k, c.startTs)
+        return { ok: true }
+      case 'heartbeat':
+        await w.heartbeat(c.primary, c.startTs, c.ttlMs)
+        return { ok: true }
+      case 'checkTxn':
+        return { ok: true, txn: await checkTxn(w, c) }
     }
   }
 
@@ -601,6 +629,31 @@ export class Replica {
   }
 }
 
+/** Storage errors that are a command's deterministic outcome on every replica (not a fault of this node). */
+const REJECTIONS: ReadonlySet<StorageErrorCode> = new Set([
+  StorageErrorCode.WRITE_CONFLICT,
+  StorageErrorCode.TXN_NOT_FOUND,
+  StorageErrorCode.ALREADY_COMMITTED,
+])
+
+/**
+ * The fate of the transaction at `c.startTs`, from its primary key. A live lock that expired
+ * as of `c.nowTs` is rolled back; so is a transaction with no trace here at all (its primary
+ * prewrite never applied: the marker left by the rollback makes sure it never will).
+ */
+async function checkTxn(w: MvccWriter, c: Command & { kind: 'checkTxn' }): Promise<TxnState> {
+  const rec = await w.record(c.primary)
+  if (rec?.lock?.startTs === c.startTs) {
+    if (physicalMs(c.nowTs) < physicalMs(c.startTs) + rec.lock.ttlMs) return { state: 'locked', ttlMs: rec.lock.ttlMs }
+    await w.rollback(c.primary, c.startTs)
+    return { state: 'rolled-back' }
+  }
+  const committed = await w.findCommit(c.primary, rec, c.startTs)
+  if (committed) return { state: 'committed', commitTs: committed.commitTs }
+  if (!(await w.isRolledBack(c.primary, c.startTs))) await w.rollback(c.primary, c.startTs)
+  return { state: 'rolled-back' }
+}
+
 /** The keys a command writes (for prefetching; a DeleteRange's are found by scanning). */
 function keysOf(c: Command): Uint8Array[] {
   switch (c.kind) {
@@ -611,6 +664,14 @@ function keysOf(c: Command): Uint8Array[] {
       return []
     case 'batch':
       return c.writes.map((w) => w.key)
+    case 'prewrite':
+      return c.mutations.map((m) => m.key)
+    case 'commit':
+    case 'rollback':
+      return c.keys
+    case 'checkTxn':
+    case 'heartbeat':
+      return [c.primary]
     default:
       return [c.key]
   }
@@ -653,20 +714,26 @@ function describeMembership(prev: RangeDescriptor, proposed: RangeDescriptor | u
   return { ...prev, replicas, generation: prev.generation + 1, nextReplicaId: next }
 }
 
+/** The KV code of each storage error; others map to UNAVAILABLE. */
+const STORAGE_TO_KV: Partial<Record<StorageErrorCode, KvErrorCode>> = {
+  [StorageErrorCode.CORRUPTION]: KvErrorCode.CORRUPTION,
+  [StorageErrorCode.INVALID_KEY]: KvErrorCode.INVALID_ARGUMENT,
+  [StorageErrorCode.INVALID_VALUE]: KvErrorCode.INVALID_ARGUMENT,
+  [StorageErrorCode.TOO_LARGE]: KvErrorCode.INVALID_ARGUMENT,
+  [StorageErrorCode.INVALID_ARGUMENT]: KvErrorCode.INVALID_ARGUMENT,
+  [StorageErrorCode.WRITE_CONFLICT]: KvErrorCode.WRITE_CONFLICT,
+  [StorageErrorCode.KEY_EXISTS]: KvErrorCode.KEY_EXISTS,
+  [StorageErrorCode.TXN_NOT_FOUND]: KvErrorCode.TXN_ABORTED,
+  [StorageErrorCode.ALREADY_COMMITTED]: KvErrorCode.INVALID_ARGUMENT,
+}
+
 /** Maps storage errors to KV error codes. */
 export function toKvError(err: unknown): KvError {
   if (err instanceof KvError) return err
-  if (err instanceof KeyLockedError) return new KvError(KvErrorCode.KEY_LOCKED, err.message, undefined, { cause: err })
-  if (err instanceof StorageError) {
-    const code =
-      err.code === StorageErrorCode.CORRUPTION
-        ? KvErrorCode.CORRUPTION
-        : err.code === StorageErrorCode.CLOSED
-          ? KvErrorCode.UNAVAILABLE
-          : err.code === StorageErrorCode.INVALID_KEY || err.code === StorageErrorCode.INVALID_VALUE || err.code === StorageErrorCode.TOO_LARGE
-            ? KvErrorCode.INVALID_ARGUMENT
-            : KvErrorCode.UNAVAILABLE
-    return new KvError(code, err.message, undefined, { cause: err })
+  if (err instanceof KeyLockedError) {
+    const lock = { key: err.key, primary: err.lock.primary, startTs: err.lock.startTs, ttlMs: err.lock.ttlMs }
+    return new KvError(KvErrorCode.KEY_LOCKED, err.message, undefined, { cause: err, lock })
   }
+  if (err instanceof StorageError) return new KvError(STORAGE_TO_KV[err.code] ?? KvErrorCode.UNAVAILABLE, err.message, undefined, { cause: err })
   return new KvError(KvErrorCode.UNAVAILABLE, err instanceof Error ? err.message : String(err), undefined, { cause: err })
 }

@@ -2,7 +2,7 @@
 // multiraft host that drives their groups, and the routing of KV requests to replicas.
 
 import { MultiRaft, SeededRng, type ConfState, type GroupStateMachine, type Message, type RaftLogger, type Rng, type Snapshot, type Transport } from '@mrdb/raft'
-import { MvccStore, RaftLogStore, type BatchOp, type Engine } from '@mrdb/storage'
+import { MAX_TIMESTAMP, MvccStore, RaftLogStore, type BatchOp, type Engine } from '@mrdb/storage'
 import { EngineLogWriter } from './engine-log-writer.js'
 import { RangeLogStorage } from './range-log-storage.js'
 import { KvError, KvErrorCode } from './errors.js'
@@ -152,19 +152,19 @@ export class Store implements ReplicaHost {
 
   // ---- KV operations on a range (the service calls these) -------------------------------
 
-  /** Linearizable read of one key on the range's leader. */
-  async get(rangeId: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+  /** Linearizable read of one key on the range's leader, as of `ts` (default: the latest). */
+  async get(rangeId: number, key: Uint8Array, ts = MAX_TIMESTAMP): Promise<Uint8Array | undefined> {
     const r = this.replica(rangeId)
     r.checkKeys(key)
     await r.readBarrier()
-    return r.get(key)
+    return r.get(key, ts)
   }
 
-  /** Linearizable scan of [start, end) ∩ the range on its leader. */
-  async scan(rangeId: number, start: Uint8Array, end: Uint8Array, limit: number): Promise<KeyValue[]> {
+  /** Linearizable scan of [start, end) ∩ the range on its leader, as of `ts` (default: the latest). */
+  async scan(rangeId: number, start: Uint8Array, end: Uint8Array, limit: number, ts = MAX_TIMESTAMP): Promise<KeyValue[]> {
     const r = this.replica(rangeId)
     await r.readBarrier()
-    return r.scan(start, end, limit)
+    return r.scan(start, end, limit, ts)
   }
 
   /** Replicates and applies a write on the range; resolves with its result. */

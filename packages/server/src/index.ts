@@ -7,3 +7,4 @@ export type { InitResponse, NodeStatusResponse, RangeAdminResponse } from './adm
 export { NodeError, NodeErrorCode } from './errors.js'
 export { PD_SERVICE } from './pd-protocol.js'
 export type { PdRoutingResponse, PdStoresResponse, StoreViewJson } from './pd-protocol.js'
+export { TimestampBatcher, remoteTimestamps } from './timestamp-batcher.js'

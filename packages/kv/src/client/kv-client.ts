@@ -6,8 +6,9 @@ import { Client, credentials, status as GrpcStatus, type MethodDefinition, type 
 import { compareBytes } from '@mrdb/storage'
 import { KvError, KvErrorCode, RETRYABLE_CODES } from '../errors.js'
 import { descriptorFromJson, rangeContains, type RangeDescriptor } from '../range-descriptor.js'
-import type { KeyValue } from '../replica.js'
-import { KV_SERVICE, fromWire, toWire, type CommandOp, type RangesResponse, type WireResponse } from '../service/protocol.js'
+import type { TxnMutation } from '../command.js'
+import type { KeyValue, TxnState } from '../replica.js'
+import { KV_SERVICE, fromWire, toWire, type CommandOp, type RangesResponse, type WireError, type WireResponse } from '../service/protocol.js'
 import { CommandStream } from './command-stream.js'
 import { unaryCall } from '../service/unary-call.js'
 
@@ -22,6 +23,13 @@ export interface KvClientOptions {
 interface CachedRange {
   descriptor: RangeDescriptor
   leaderNodeId: number
+}
+
+/** A span of keys [start, end) held by one range (empty end: no bound). */
+export interface RangeSpan {
+  rangeId: number
+  start: Uint8Array
+  end: Uint8Array
 }
 
 /** Keys as the client accepts them. */
@@ -49,10 +57,15 @@ export class KvClient {
     this.timeoutMs = o.timeoutMs ?? 10_000
   }
 
-  /** The value of `key`, read linearizably. */
-  async get(key: KeyLike): Promise<Uint8Array | undefined> {
+  /**
+   * The value of `key`, read linearizably: the latest, or as of `ts`. A read as of `ts` that
+   * meets a transaction's lock throws KEY_LOCKED with the lock, for the caller to resolve; a
+   * read of the latest value waits for the lock to go.
+   */
+  async get(key: KeyLike, options: ReadOptions = {}): Promise<Uint8Array | undefined> {
     const k = toBytes(key)
-    const res = await this.route(k, 'get', (rangeId) => ({ rangeId, key: toWire(k) }), true)
+    const ts = options.ts?.toString()
+    const res = await this.route(k, 'get', (rangeId) => ({ rangeId, key: toWire(k), ts }), { surfaceLocks: ts !== undefined })
     return res.value === undefined ? undefined : fromWire(res.value)
   }
 
@@ -60,13 +73,13 @@ export class KvClient {
   async put(key: KeyLike, value: KeyLike): Promise<void> {
     const k = toBytes(key)
     const v = toWire(toBytes(value))
-    await this.route(k, 'put', (rangeId) => ({ rangeId, key: toWire(k), value: v }), true)
+    await this.route(k, 'put', (rangeId) => ({ rangeId, key: toWire(k), value: v }))
   }
 
   /** Deletes `key`. */
   async delete(key: KeyLike): Promise<void> {
     const k = toBytes(key)
-    await this.route(k, 'delete', (rangeId) => ({ rangeId, key: toWire(k) }), true)
+    await this.route(k, 'delete', (rangeId) => ({ rangeId, key: toWire(k) }))
   }
 
   /**
@@ -82,7 +95,7 @@ export class KvClient {
       expected: expected === undefined ? undefined : toWire(toBytes(expected)),
       value: value === undefined ? undefined : toWire(toBytes(value)),
     })
-    const res = await this.route(k, 'cas', req, false)
+    const res = await this.route(k, 'cas', req, { ambiguousFails: true })
     return { succeeded: res.succeeded === true, current: res.current === undefined ? undefined : fromWire(res.current) }
   }
 
@@ -92,42 +105,23 @@ export class KvClient {
    * (cross-range atomicity comes with transactions).
    */
   async batch(writes: ReadonlyArray<{ key: KeyLike; value: KeyLike | undefined }>): Promise<void> {
-    let pending = writes.map((w) => ({ key: toBytes(w.key), value: w.value === undefined ? undefined : toWire(toBytes(w.value)) }))
-    // Each round sends, per range, the writes that fall in it as the range is known when the
-    // request goes out; writes a split moved elsewhere meanwhile wait for the next round.
-    while (pending.length > 0) {
-      const byRange = new Map<number, typeof pending>()
-      for (const w of pending) {
-        const range = (await this.lookupRetrying(w.key)).descriptor.rangeId
-        byRange.set(range, [...(byRange.get(range) ?? []), w])
-      }
-      const sent = new Set<(typeof pending)[number]>()
-      await Promise.all(
-        [...byRange.values()].map((group) =>
-          this.route(
-            group[0]!.key,
-            'batch',
-            (rangeId, range) => {
-              const inRange = group.filter((w) => rangeContains(range, w.key))
-              for (const w of group) (inRange.includes(w) ? sent.add(w) : sent.delete(w))
-              return { rangeId, writes: inRange.map((w) => ({ key: toWire(w.key), value: w.value })) }
-            },
-            true,
-          ),
-        ),
-      )
-      pending = pending.filter((w) => !sent.has(w))
-    }
+    const items = writes.map((w) => ({ key: toBytes(w.key), value: w.value === undefined ? undefined : toWire(toBytes(w.value)) }))
+    await this.forEachRange(items, 'batch', (rangeId, group) => ({ rangeId, writes: group.map((w) => ({ key: toWire(w.key), value: w.value })) }))
   }
 
-  /** Live pairs in [start, end) (empty end: no bound), in key order, across ranges, up to `limit`. */
-  async scan(start: KeyLike, end: KeyLike, limit = 1000): Promise<KeyValue[]> {
+  /**
+   * Live pairs in [start, end) (empty end: no bound), in key order, across ranges, up to
+   * `limit`: the latest, or as of `options.ts` (locks are then thrown, as by {@link get}).
+   */
+  async scan(start: KeyLike, end: KeyLike, limit = 1000, options: ReadOptions = {}): Promise<KeyValue[]> {
     const s = toBytes(start)
     const e = toBytes(end)
+    const ts = options.ts?.toString()
     const rows: KeyValue[] = []
     let from = s
     while (rows.length < limit) {
-      const { range, res } = await this.routeWithRange(from, 'scan', (rangeId) => ({ rangeId, start: toWire(from), end: toWire(e), limit: limit - rows.length }), true)
+      const req = (rangeId: number) => ({ rangeId, start: toWire(from), end: toWire(e), limit: limit - rows.length, ts })
+      const { range, res } = await this.routeWithRange(from, 'scan', req, { surfaceLocks: ts !== undefined })
       for (const [k, v] of res.pairs ?? []) rows.push([fromWire(k), fromWire(v)])
       const next = range.endKey
       if (next.length === 0 || (e.length > 0 && compareBytes(next, e) >= 0)) break
@@ -146,11 +140,94 @@ export class KvClient {
     let deleted = 0
     while (from !== undefined) {
       const s: Uint8Array = from
-      const res = await this.route(s, 'deleteRange', (rangeId) => ({ rangeId, start: toWire(s), end: e }), true)
+      const res = await this.route(s, 'deleteRange', (rangeId) => ({ rangeId, start: toWire(s), end: e }))
       deleted += res.deleted ?? 0
       from = res.resume === undefined ? undefined : fromWire(res.resume)
     }
     return deleted
+  }
+
+  /**
+   * Percolator prewrite of `mutations` for the transaction at `startTs`, one command per range
+   * (each all or none). Throws KEY_LOCKED (with the lock), WRITE_CONFLICT or KEY_EXISTS (with
+   * the key) as the first range that refused reports it, once every range has answered.
+   */
+  async prewrite(primary: Uint8Array, startTs: bigint, ttlMs: number, mutations: readonly TxnMutation[]): Promise<void> {
+    const p = toWire(primary)
+    const st = startTs.toString()
+    await this.forEachRange(
+      mutations,
+      'prewrite',
+      (rangeId, group) => ({
+        rangeId,
+        startTs: st,
+        primary: p,
+        ttlMs,
+        mutations: group.map((m) => ({ key: toWire(m.key), kind: m.kind, value: m.value && toWire(m.value), assertAbsent: m.assertAbsent })),
+      }),
+      { surfaceLocks: true },
+    )
+  }
+
+  /** Commits the transaction at `startTs` on `keys` at `commitTs` (idempotent, so retried when the outcome is unknown). */
+  async commitKeys(keys: readonly Uint8Array[], startTs: bigint, commitTs: bigint): Promise<void> {
+    const st = startTs.toString()
+    const ct = commitTs.toString()
+    await this.forEachRange(keys.map((key) => ({ key })), 'commit', (rangeId, group) => ({ rangeId, startTs: st, commitTs: ct, keys: group.map((k) => toWire(k.key)) }))
+  }
+
+  /** Rolls back the transaction at `startTs` on `keys`. */
+  async rollbackKeys(keys: readonly Uint8Array[], startTs: bigint): Promise<void> {
+    const st = startTs.toString()
+    await this.forEachRange(keys.map((key) => ({ key })), 'rollback', (rangeId, group) => ({ rangeId, startTs: st, keys: group.map((k) => toWire(k.key)) }))
+  }
+
+  /** The fate of the transaction at `startTs`, from its primary key; a lock expired as of `nowTs` is rolled back. */
+  async checkTxn(primary: Uint8Array, startTs: bigint, nowTs: bigint): Promise<TxnState> {
+    const req = (rangeId: number) => ({ rangeId, primary: toWire(primary), startTs: startTs.toString(), nowTs: nowTs.toString() })
+    const res = await this.route(primary, 'checkTxn', req)
+    if (res.state === 'committed') return { state: 'committed', commitTs: BigInt(res.commitTs ?? '0') }
+    if (res.state === 'locked') return { state: 'locked', ttlMs: res.ttlMs ?? 0 }
+    return { state: 'rolled-back' }
+  }
+
+  /** Raises the TTL of the transaction's primary lock to `ttlMs`. */
+  async heartbeat(primary: Uint8Array, startTs: bigint, ttlMs: number): Promise<void> {
+    await this.route(primary, 'heartbeat', (rangeId) => ({ rangeId, primary: toWire(primary), startTs: startTs.toString(), ttlMs }))
+  }
+
+  /** The ranges covering [start, end) (empty end: no bound), in key order, each clipped to the span. */
+  async rangesOf(start: KeyLike, end: KeyLike): Promise<RangeSpan[]> {
+    const s = toBytes(start)
+    const e = toBytes(end)
+    const deadline = Date.now() + this.timeoutMs
+    for (let attempt = 0; ; attempt++) {
+      let reason: unknown = 'the range map has a gap: a split or merge is under way'
+      try {
+        if (this.ranges.length === 0 || attempt > 0) await this.describe()
+        const spans = this.spansOf(s, e)
+        if (spans) return spans
+      } catch (err) {
+        reason = err
+      }
+      if (Date.now() >= deadline) throw reason instanceof KvError ? reason : new KvError(KvErrorCode.UNAVAILABLE, String(reason))
+      await sleep(Math.min(MAX_BACKOFF_MS, 10 * 2 ** Math.min(attempt, 6)))
+    }
+  }
+
+  /** The cached ranges covering [s, e), clipped; undefined if the cache has a gap there. */
+  private spansOf(s: Uint8Array, e: Uint8Array): RangeSpan[] | undefined {
+    const spans: RangeSpan[] = []
+    let from = s
+    for (;;) {
+      const hit = this.ranges.find((r) => rangeContains(r.descriptor, from))
+      if (!hit) return undefined
+      const rEnd = hit.descriptor.endKey
+      const last = rEnd.length === 0 || (e.length > 0 && compareBytes(rEnd, e) >= 0)
+      spans.push({ rangeId: hit.descriptor.rangeId, start: from, end: last ? e : rEnd })
+      if (last) return spans
+      from = rEnd
+    }
   }
 
   /** The cluster as a node sees it: ranges with leaders, and node addresses. Refreshes the cache. */
@@ -190,16 +267,57 @@ export class KvClient {
     this.channels.clear()
   }
 
-  private async route<Op extends CommandOp>(key: Uint8Array, op: Op, request: (rangeId: number, range: RangeDescriptor) => RequestOf<Op>, retryAmbiguous: boolean): Promise<ResponseOf<Op>> {
-    return (await this.routeWithRange(key, op, request, retryAmbiguous)).res
+  /**
+   * Sends `items` to the ranges holding their keys, one request per range (built by
+   * `request` from the items that fall in it), in parallel; items that a split moved
+   * elsewhere meanwhile go in the next round. Waits for every range, then throws the first
+   * error if any.
+   */
+  private async forEachRange<T extends { key: Uint8Array }, Op extends CommandOp>(
+    items: readonly T[],
+    op: Op,
+    request: (rangeId: number, group: T[]) => RequestOf<Op>,
+    options: RouteOptions = {},
+  ): Promise<void> {
+    let pending = [...items]
+    while (pending.length > 0) {
+      const byRange = new Map<number, T[]>()
+      for (const item of pending) {
+        const range = (await this.lookupRetrying(item.key)).descriptor.rangeId
+        byRange.set(range, [...(byRange.get(range) ?? []), item])
+      }
+      const sent = new Set<T>()
+      const outcomes = await Promise.allSettled(
+        [...byRange.values()].map((group) =>
+          this.route(
+            group[0]!.key,
+            op,
+            (rangeId, range) => {
+              const inRange = group.filter((item) => rangeContains(range, item.key))
+              for (const item of group) (inRange.includes(item) ? sent.add(item) : sent.delete(item))
+              return request(rangeId, inRange)
+            },
+            options,
+          ),
+        ),
+      )
+      const failed = outcomes.find((o) => o.status === 'rejected')
+      if (failed) throw failed.reason
+      pending = pending.filter((item) => !sent.has(item))
+    }
+  }
+
+  private async route<Op extends CommandOp>(key: Uint8Array, op: Op, request: (rangeId: number, range: RangeDescriptor) => RequestOf<Op>, options: RouteOptions = {}): Promise<ResponseOf<Op>> {
+    return (await this.routeWithRange(key, op, request, options)).res
   }
 
   private async routeWithRange<Op extends CommandOp>(
     key: Uint8Array,
     op: Op,
     request: (rangeId: number, range: RangeDescriptor) => RequestOf<Op>,
-    retryAmbiguous: boolean,
+    options: RouteOptions = {},
   ): Promise<{ range: RangeDescriptor; res: ResponseOf<Op> }> {
+    const retryAmbiguous = options.ambiguousFails !== true
     const deadline = Date.now() + this.timeoutMs
     let lastError: KvError | undefined
     for (let attempt = 0; ; attempt++) {
@@ -234,7 +352,8 @@ export class KvClient {
       }
       const e = (res as WireResponse).error
       if (!e) return { range: cached.descriptor, res }
-      lastError = new KvError(e.code, e.message, e.leaderHint)
+      lastError = fromWireError(e)
+      if (e.code === KvErrorCode.KEY_LOCKED && options.surfaceLocks) throw lastError
       switch (e.code) {
         case KvErrorCode.NOT_LEADER:
           cached.leaderNodeId = e.leaderHint ?? 0
@@ -300,6 +419,25 @@ export class KvClient {
     if (!channel) this.channels.set(address, (channel = new Client(address, credentials.createInsecure())))
     return channel
   }
+}
+
+/** How a request is retried. */
+interface RouteOptions {
+  /** Fail at once, rather than retry, when a sent request's outcome is unknown (not idempotent). */
+  ambiguousFails?: boolean
+  /** Throw KEY_LOCKED (the caller resolves the lock) instead of waiting for the lock to go. */
+  surfaceLocks?: boolean
+}
+
+/** Options of reads. */
+export interface ReadOptions {
+  /** Read as of this timestamp (a transaction's snapshot) instead of the latest. */
+  ts?: bigint
+}
+
+function fromWireError(e: WireError): KvError {
+  const lock = e.lock && { key: fromWire(e.lock.key), primary: fromWire(e.lock.primary), startTs: BigInt(e.lock.startTs), ttlMs: e.lock.ttlMs }
+  return new KvError(e.code, e.message, e.leaderHint, { lock, key: e.key === undefined ? undefined : fromWire(e.key) })
 }
 
 function sleep(ms: number): Promise<void> {

@@ -2,9 +2,11 @@
 // names, which must lead the range. Bad requests get INVALID_ARGUMENT; nothing is thrown
 // past this boundary.
 
+import { MAX_TIMESTAMP } from '@mrdb/storage'
 import type { Server, ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js'
 import { KvError, KvErrorCode } from '../errors.js'
 import { descriptorToJson, rangesOverlap, type RangeDescriptor } from '../range-descriptor.js'
+import type { TxnMutation } from '../command.js'
 import { toKvError, type CommandResult } from '../replica.js'
 import type { Store } from '../store.js'
 import {
@@ -13,6 +15,12 @@ import {
   toWire,
   type BatchRequest,
   type CasRequest,
+  type CheckTxnRequest,
+  type CheckTxnResponse,
+  type CommitRequest,
+  type HeartbeatRequest,
+  type PrewriteRequest,
+  type RollbackRequest,
   type CommandOp,
   type CommandRequest,
   type CommandResponse,
@@ -49,6 +57,11 @@ export function addKvService(server: Server, store: Store, cluster: ClusterView)
     scan: handle(ops.scan),
     deleteRange: handle(ops.deleteRange),
     batch: handle(ops.batch),
+    prewrite: handle(ops.prewrite),
+    commit: handle(ops.commit),
+    rollback: handle(ops.rollback),
+    checkTxn: handle(ops.checkTxn),
+    heartbeat: handle(ops.heartbeat),
     ranges: handle(async (): Promise<RangesResponse> => ({
       ranges: routingView(store, await cluster.ranges()).map(({ descriptor, leaderNodeId }) => ({ descriptor: descriptorToJson(descriptor), leaderNodeId })),
       nodes: cluster.nodes(),
@@ -89,7 +102,7 @@ function routingView(store: Store, pd: Array<{ descriptor: RangeDescriptor; lead
 function dataOperations(store: Store): Record<CommandOp, (req: never) => Promise<WireResponse>> {
   return {
     get: async (req: KeyRequest): Promise<GetResponse> => {
-      const value = await store.get(rangeId(req), key(req.key))
+      const value = await store.get(rangeId(req), key(req.key), readTs(req.ts))
       return value === undefined ? {} : { value: toWire(value) }
     },
     put: async (req: PutRequest) => writeResult(await store.write(rangeId(req), { kind: 'put', key: key(req.key), value: bytes(req.value, 'value') })),
@@ -105,7 +118,7 @@ function dataOperations(store: Store): Record<CommandOp, (req: never) => Promise
       return { succeeded: r.succeeded, current: r.current === undefined ? undefined : toWire(r.current) }
     },
     scan: async (req: SpanRequest): Promise<ScanResponse> => {
-      const rows = await store.scan(rangeId(req), bytes(req.start ?? '', 'start'), bytes(req.end ?? '', 'end'), limit(req.limit))
+      const rows = await store.scan(rangeId(req), bytes(req.start ?? '', 'start'), bytes(req.end ?? '', 'end'), limit(req.limit), readTs(req.ts))
       return { pairs: rows.map(([k, v]) => [toWire(k), toWire(v)] as [string, string]) }
     },
     deleteRange: async (req: SpanRequest): Promise<DeleteRangeResponse> => {
@@ -117,6 +130,25 @@ function dataOperations(store: Store): Record<CommandOp, (req: never) => Promise
       if (!Array.isArray(req.writes) || req.writes.length === 0) throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'writes must be a non-empty array')
       const writes = req.writes.map((w) => ({ key: key(w?.key), value: w.value === undefined ? undefined : bytes(w.value, 'value') }))
       return writeResult(await store.write(rangeId(req), { kind: 'batch', writes }))
+    },
+    prewrite: async (req: PrewriteRequest) => {
+      if (!Array.isArray(req.mutations) || req.mutations.length === 0) throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'mutations must be a non-empty array')
+      const mutations = req.mutations.map((m): TxnMutation => {
+        if (m?.kind !== 'put' && m?.kind !== 'delete' && m?.kind !== 'lock') throw new KvError(KvErrorCode.INVALID_ARGUMENT, `a mutation's kind must be put, delete or lock, got ${String(m?.kind)}`)
+        return { key: key(m.key), kind: m.kind, value: m.value === undefined ? undefined : bytes(m.value, 'value'), assertAbsent: m.assertAbsent === true }
+      })
+      return writeResult(await store.write(rangeId(req), { kind: 'prewrite', startTs: ts(req.startTs), primary: key(req.primary), ttlMs: ttl(req.ttlMs), mutations }))
+    },
+    commit: async (req: CommitRequest) =>
+      writeResult(await store.write(rangeId(req), { kind: 'commit', startTs: ts(req.startTs), commitTs: ts(req.commitTs), keys: keys(req.keys) })),
+    rollback: async (req: RollbackRequest) => writeResult(await store.write(rangeId(req), { kind: 'rollback', startTs: ts(req.startTs), keys: keys(req.keys) })),
+    heartbeat: async (req: HeartbeatRequest) =>
+      writeResult(await store.write(rangeId(req), { kind: 'heartbeat', primary: key(req.primary), startTs: ts(req.startTs), ttlMs: ttl(req.ttlMs) })),
+    checkTxn: async (req: CheckTxnRequest): Promise<CheckTxnResponse> => {
+      const r = await store.write(rangeId(req), { kind: 'checkTxn', primary: key(req.primary), startTs: ts(req.startTs), nowTs: ts(req.nowTs) })
+      if (!r.ok) return { error: wireError(r.error) }
+      const txn = r.txn!
+      return txn.state === 'committed' ? { state: txn.state, commitTs: txn.commitTs.toString() } : txn.state === 'locked' ? { state: txn.state, ttlMs: txn.ttlMs } : { state: txn.state }
     },
   }
 }
@@ -179,7 +211,11 @@ function writeResult(r: CommandResult): WireResponse {
 }
 
 function wireError(e: KvError): WireError {
-  return e.leaderHint === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, leaderHint: e.leaderHint }
+  const out: WireError = { code: e.code, message: e.message }
+  if (e.leaderHint !== undefined) out.leaderHint = e.leaderHint
+  if (e.lock) out.lock = { key: toWire(e.lock.key), primary: toWire(e.lock.primary), startTs: e.lock.startTs.toString(), ttlMs: e.lock.ttlMs }
+  if (e.key) out.key = toWire(e.key)
+  return out
 }
 
 function rangeId(req: { rangeId?: unknown }): number {
@@ -198,6 +234,29 @@ function key(v: unknown): Uint8Array {
   const k = bytes(v, 'key')
   if (k.length === 0) throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'key must not be empty')
   return k
+}
+
+function keys(v: unknown): Uint8Array[] {
+  if (!Array.isArray(v) || v.length === 0) throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'keys must be a non-empty array')
+  return v.map(key)
+}
+
+/** A timestamp sent as a decimal string. */
+function ts(v: unknown): bigint {
+  if (typeof v !== 'string' || !/^[0-9]{1,20}$/.test(v)) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `a timestamp must be a decimal string, got ${String(v)}`)
+  return BigInt(v)
+}
+
+function readTs(v: unknown): bigint {
+  if (v === undefined) return MAX_TIMESTAMP
+  const t = ts(v)
+  if (t > MAX_TIMESTAMP) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `a read timestamp must be below 2^64, got ${t}`)
+  return t
+}
+
+function ttl(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `ttlMs must be a 32-bit count of ms, got ${String(v)}`)
+  return v
 }
 
 function limit(v: unknown): number {

@@ -11,6 +11,10 @@ export interface WireError {
   code: KvErrorCode
   message: string
   leaderHint?: number
+  /** KEY_LOCKED: the lock in the way (timestamps as decimal strings). */
+  lock?: { key: string; primary: string; startTs: string; ttlMs: number }
+  /** KEY_EXISTS: the key found present. */
+  key?: string
 }
 
 /** Every response may carry an error instead of its result. */
@@ -21,6 +25,8 @@ export interface WireResponse {
 export interface KeyRequest {
   rangeId: number
   key: string
+  /** Read as of this timestamp (a decimal bigint); absent: the latest. */
+  ts?: string
 }
 export interface PutRequest extends KeyRequest {
   value: string
@@ -37,6 +43,8 @@ export interface SpanRequest {
   /** Empty: to the end of the range. */
   end: string
   limit?: number
+  /** Read as of this timestamp (a decimal bigint); absent: the latest. */
+  ts?: string
 }
 /** Writes applied atomically in one range: a value puts, no value deletes. */
 export interface BatchRequest {
@@ -45,6 +53,38 @@ export interface BatchRequest {
 }
 export interface RangeRequest {
   rangeId: number
+}
+/** Percolator prewrite of some keys of one range; timestamps are decimal bigints. */
+export interface PrewriteRequest {
+  rangeId: number
+  startTs: string
+  primary: string
+  ttlMs: number
+  mutations: Array<{ key: string; kind: 'put' | 'delete' | 'lock'; value?: string; assertAbsent?: boolean }>
+}
+export interface CommitRequest {
+  rangeId: number
+  startTs: string
+  commitTs: string
+  keys: string[]
+}
+export interface RollbackRequest {
+  rangeId: number
+  startTs: string
+  keys: string[]
+}
+export interface CheckTxnRequest {
+  rangeId: number
+  primary: string
+  startTs: string
+  /** The caller's current timestamp: locks whose TTL ran out by then are rolled back. */
+  nowTs: string
+}
+export interface HeartbeatRequest {
+  rangeId: number
+  primary: string
+  startTs: string
+  ttlMs: number
 }
 
 export interface GetResponse extends WireResponse {
@@ -61,6 +101,11 @@ export interface DeleteRangeResponse extends WireResponse {
   deleted?: number
   /** Present when the command stopped early (range end or key limit): the rest of the span starts here. */
   resume?: string
+}
+export interface CheckTxnResponse extends WireResponse {
+  state?: 'committed' | 'rolled-back' | 'locked'
+  commitTs?: string
+  ttlMs?: number
 }
 export interface ChecksumResponse extends WireResponse {
   appliedIndex?: number
@@ -89,7 +134,7 @@ export function jsonMethod<Req, Res>(service: string, name: string): MethodDefin
 const method = <Req, Res>(name: string) => jsonMethod<Req, Res>('mrdb.kv.Kv', name)
 
 /** The data operations a command stream carries; each has the unary method of the same name's bodies. */
-export type CommandOp = 'get' | 'put' | 'delete' | 'cas' | 'scan' | 'deleteRange' | 'batch'
+export type CommandOp = 'get' | 'put' | 'delete' | 'cas' | 'scan' | 'deleteRange' | 'batch' | 'prewrite' | 'commit' | 'rollback' | 'checkTxn' | 'heartbeat'
 
 /** One request on a command stream; `id` matches it with its response. */
 export interface CommandRequest {
@@ -129,6 +174,11 @@ export const KV_SERVICE = {
   scan: method<SpanRequest, ScanResponse>('Scan'),
   deleteRange: method<SpanRequest, DeleteRangeResponse>('DeleteRange'),
   batch: method<BatchRequest, WireResponse>('Batch'),
+  prewrite: method<PrewriteRequest, WireResponse>('Prewrite'),
+  commit: method<CommitRequest, WireResponse>('Commit'),
+  rollback: method<RollbackRequest, WireResponse>('Rollback'),
+  checkTxn: method<CheckTxnRequest, CheckTxnResponse>('CheckTxnStatus'),
+  heartbeat: method<HeartbeatRequest, WireResponse>('TxnHeartbeat'),
   ranges: method<Record<string, never>, RangesResponse>('Ranges'),
   checksum: method<RangeRequest, ChecksumResponse>('RangeChecksum'),
   commands,

@@ -1,0 +1,278 @@
+// Distributed transactions over the KV client, Percolator style: snapshot reads at a start
+// timestamp from the timestamp oracle, writes buffered on the client, and a two-phase
+// commit. Prewrite locks every key (the primary key's range first); a commit timestamp comes
+// from the oracle; committing the primary key is the commit point; the other keys are
+// committed afterwards without waiting (readers that meet their locks resolve them through
+// the primary). A reader that meets a lock asks the primary's range for the transaction's
+// fate, rolling back a transaction whose lock outlived its TTL.
+
+import { compareBytes, physicalMs } from '@mrdb/storage'
+import type { TxnMutation } from '../command.js'
+import { KvError, KvErrorCode, type LockInfo } from '../errors.js'
+import type { KeyValue } from '../replica.js'
+import type { KvClient, RangeSpan } from './kv-client.js'
+
+/** Where transactions get their timestamps: the placement driver's timestamp oracle. */
+export interface TimestampSource {
+  /** A timestamp greater than every one handed out before this call began. */
+  timestamp(): Promise<bigint>
+}
+
+/** A lock's lifetime past the moment it is written, unless its transaction heartbeats. */
+export const LOCK_TTL_MS = 3000
+/** How long a transaction waits, in all, for other transactions' live locks before it gives up. */
+const LOCK_WAIT_MS = 10_000
+
+/** A buffered write: a put (value), a delete (no value), or, for an insert that was deleted again, only the absence check. */
+interface BufferedWrite {
+  key: Uint8Array
+  kind: TxnMutation['kind']
+  value: Uint8Array | undefined
+  assertAbsent: boolean
+}
+
+/** Transactions over one cluster: {@link begin} starts one. */
+export class TransactionalKv {
+  constructor(
+    /** The client every transaction uses. */
+    readonly client: KvClient,
+    private readonly tso: TimestampSource,
+  ) {}
+
+  /** Starts a transaction at a fresh timestamp. */
+  async begin(): Promise<Transaction> {
+    return new Transaction(this.client, this.tso, await this.tso.timestamp())
+  }
+
+  /** The ranges covering [start, end), clipped to it. */
+  rangesOf(start: Uint8Array, end: Uint8Array): Promise<RangeSpan[]> {
+    return this.client.rangesOf(start, end)
+  }
+}
+
+/**
+ * One snapshot-isolated transaction; see the file comment. Not for concurrent use by
+ * several callers: each SQL session has its own.
+ */
+export class Transaction {
+  private readonly writes = new Map<string, BufferedWrite>()
+  private finished = false
+  /** Keys that may hold this transaction's locks (prewrite was sent), for a rollback. */
+  private prewritten: Uint8Array[] = []
+
+  constructor(
+    private readonly client: KvClient,
+    private readonly tso: TimestampSource,
+    /** The snapshot every read sees. */
+    readonly startTs: bigint,
+  ) {}
+
+  /** The value of `key`: this transaction's own write, else the snapshot's. */
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.checkOpen()
+    const own = this.writes.get(hex(key))
+    if (own) return own.value
+    return this.withLockResolution(() => this.client.get(key, { ts: this.startTs }))
+  }
+
+  /** The values of many keys, in the order asked. */
+  getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    return Promise.all(keys.map((k) => this.get(k)))
+  }
+
+  /** Live pairs in [start, end) (empty end: no bound), the snapshot's merged with this transaction's writes, up to `limit`. */
+  async scan(start: Uint8Array, end: Uint8Array, limit = 1000): Promise<KeyValue[]> {
+    this.checkOpen()
+    const out: KeyValue[] = []
+    let from = start
+    for (;;) {
+      const page = await this.withLockResolution(() => this.client.scan(from, end, limit, { ts: this.startTs }))
+      const exhausted = page.length < limit
+      // Stored rows are complete up to the last one read: merge own writes only that far.
+      const upTo = exhausted ? end : successor(page.at(-1)![0])
+      for (const pair of this.mergeOwnWrites(page, from, upTo)) {
+        out.push(pair)
+        if (out.length === limit) return out
+      }
+      if (exhausted) return out
+      from = upTo
+    }
+  }
+
+  /** Buffers a put. */
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.buffer(key, 'put', value, false)
+  }
+
+  /** Buffers a put that requires the key absent in the snapshot: the commit fails with KEY_EXISTS otherwise. */
+  insert(key: Uint8Array, value: Uint8Array): void {
+    this.buffer(key, 'put', value, true)
+  }
+
+  /** Buffers a deletion. */
+  delete(key: Uint8Array): void {
+    this.buffer(key, 'delete', undefined, false)
+  }
+
+  /**
+   * Commits every buffered write atomically. Throws WRITE_CONFLICT when another
+   * transaction committed one of the keys after this one started (or holds it locked too
+   * long), KEY_EXISTS for a failed insert, TXN_ABORTED when another transaction's reader
+   * rolled this one back, TIMEOUT when the outcome is unknown. On any other outcome than
+   * TIMEOUT the transaction left nothing behind.
+   */
+  async commit(): Promise<void> {
+    this.checkOpen()
+    this.finished = true
+    const mutations = [...this.writes.values()].sort((a, b) => compareBytes(a.key, b.key))
+    if (mutations.length === 0) return
+    const primary = mutations[0]!.key
+    const heartbeat = setInterval(() => {
+      this.client.heartbeat(primary, this.startTs, this.ttl()).catch(() => {
+        // a failed heartbeat only shortens the lock's life; the commit finds out if it was lost
+      })
+    }, LOCK_TTL_MS / 3)
+    heartbeat.unref()
+    try {
+      try {
+        await this.prewrite(primary, mutations)
+      } catch (err) {
+        await this.rollbackLocks()
+        throw err
+      }
+      const commitTs = await this.tso.timestamp()
+      try {
+        await this.client.commitKeys([primary], this.startTs, commitTs)
+      } catch (err) {
+        if (err instanceof KvError && err.code === KvErrorCode.TIMEOUT) {
+          throw new KvError(KvErrorCode.TIMEOUT, `the commit of the transaction at ${this.startTs} has an unknown outcome: ${err.message}`, undefined, { cause: err })
+        }
+        await this.rollbackLocks()
+        throw err instanceof KvError && err.code === KvErrorCode.TXN_ABORTED ? err : new KvError(KvErrorCode.TXN_ABORTED, `the transaction at ${this.startTs} could not commit: ${String(err)}`, undefined, { cause: err })
+      }
+      const secondaries = mutations.slice(1).map((m) => m.key)
+      if (secondaries.length > 0) {
+        this.client.commitKeys(secondaries, this.startTs, commitTs).catch(() => {
+          // committed already (the primary decides); readers resolve what is left
+        })
+      }
+    } finally {
+      clearInterval(heartbeat)
+    }
+  }
+
+  /** Drops the buffered writes, and the locks of a commit that failed. */
+  async rollback(): Promise<void> {
+    this.finished = true
+    this.writes.clear()
+    await this.rollbackLocks()
+  }
+
+  /** Prewrites the primary key's range first, then the other ranges in parallel; waits out (or resolves) others' locks. */
+  private async prewrite(primary: Uint8Array, mutations: BufferedWrite[]): Promise<void> {
+    const primaryRange = (await this.client.rangesOf(primary, successor(primary)))[0]
+    const first = primaryRange ? mutations.filter((m) => inSpan(m.key, primaryRange)) : [mutations[0]!]
+    const rest = mutations.filter((m) => !first.includes(m))
+    for (const group of [first, rest]) {
+      if (group.length === 0) continue
+      this.prewritten.push(...group.map((m) => m.key))
+      await this.withLockResolution(() => this.client.prewrite(primary, this.startTs, this.ttl(), group))
+    }
+  }
+
+  private async rollbackLocks(): Promise<void> {
+    const keys = this.prewritten
+    this.prewritten = []
+    if (keys.length === 0) return
+    await this.client.rollbackKeys(keys, this.startTs).catch(() => {
+      // what is left expires and is rolled back by the readers that meet it
+    })
+  }
+
+  /** Runs `op`, resolving the locks it meets and running it again, until it passes or {@link LOCK_WAIT_MS} runs out. */
+  private async withLockResolution<T>(op: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + LOCK_WAIT_MS
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await op()
+      } catch (err) {
+        if (!(err instanceof KvError) || err.code !== KvErrorCode.KEY_LOCKED || !err.lock) throw err
+        if (err.lock.startTs === this.startTs) throw err // our own lock: a retried prewrite meets itself only through a bug
+        const resolved = await this.resolve(err.lock)
+        if (resolved) continue
+        if (Date.now() >= deadline) {
+          throw new KvError(KvErrorCode.WRITE_CONFLICT, `key ${hex(err.lock.key)} stayed locked by the transaction at ${err.lock.startTs}`, undefined, { cause: err })
+        }
+        await sleep(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2))
+      }
+    }
+  }
+
+  /** Settles a lock through its primary; false while its transaction is still alive. */
+  private async resolve(lock: LockInfo): Promise<boolean> {
+    const status = await this.client.checkTxn(lock.primary, lock.startTs, await this.tso.timestamp())
+    switch (status.state) {
+      case 'committed':
+        await this.client.commitKeys([lock.key], lock.startTs, status.commitTs)
+        return true
+      case 'rolled-back':
+        await this.client.rollbackKeys([lock.key], lock.startTs)
+        return true
+      case 'locked':
+        return false
+    }
+  }
+
+  /** A lock TTL counted from the start timestamp (which lock expiry is judged against): elapsed time plus {@link LOCK_TTL_MS}. */
+  private ttl(): number {
+    return Math.max(0, Date.now() - physicalMs(this.startTs)) + LOCK_TTL_MS
+  }
+
+  private buffer(key: Uint8Array, kind: 'put' | 'delete', value: Uint8Array | undefined, assertAbsent: boolean): void {
+    this.checkOpen()
+    const id = hex(key)
+    // An insert's absence check survives later writes of the same key in this transaction.
+    const asserted = assertAbsent || (this.writes.get(id)?.assertAbsent ?? false)
+    this.writes.set(id, { key, kind: kind === 'delete' && asserted ? 'lock' : kind, value, assertAbsent: asserted })
+  }
+
+  /** `page` (stored pairs in [from, upTo)) with this transaction's writes in that span applied. */
+  private mergeOwnWrites(page: KeyValue[], from: Uint8Array, upTo: Uint8Array): KeyValue[] {
+    const own = [...this.writes.values()]
+      .filter((w) => compareBytes(w.key, from) >= 0 && (upTo.length === 0 || compareBytes(w.key, upTo) < 0))
+      .sort((a, b) => compareBytes(a.key, b.key))
+    if (own.length === 0) return page
+    const out: KeyValue[] = []
+    let i = 0
+    for (const w of own) {
+      while (i < page.length && compareBytes(page[i]![0], w.key) < 0) out.push(page[i++]!)
+      if (i < page.length && compareBytes(page[i]![0], w.key) === 0) i++
+      if (w.value !== undefined) out.push([w.key, w.value])
+    }
+    while (i < page.length) out.push(page[i++]!)
+    return out
+  }
+
+  private checkOpen(): void {
+    if (this.finished) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `the transaction at ${this.startTs} has already committed or rolled back`)
+  }
+}
+
+function inSpan(key: Uint8Array, span: RangeSpan): boolean {
+  return compareBytes(key, span.start) >= 0 && (span.end.length === 0 || compareBytes(key, span.end) < 0)
+}
+
+/** The smallest key after `key`. */
+function successor(key: Uint8Array): Uint8Array {
+  const out = new Uint8Array(key.length + 1)
+  out.set(key)
+  return out
+}
+
+function hex(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}

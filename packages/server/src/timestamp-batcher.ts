@@ -1,0 +1,74 @@
+// Timestamps for transactions, fetched from the placement driver's oracle in batches: every
+// request that arrives while one fetch is in flight waits for the next fetch, which asks for
+// all of them at once. A timestamp is therefore always handed out by a fetch that began
+// after it was requested, so it is greater than every timestamp handed out before the
+// request (what snapshot isolation needs), at the cost of one PD round trip per batch.
+
+import { Client, credentials } from '@grpc/grpc-js'
+import { KvError, KvErrorCode, unaryCall, type TimestampSource } from '@mrdb/kv'
+import { PD_SERVICE, type PdTsoRequest, type PdTsoResponse } from './pd-protocol.js'
+
+/** Most timestamps one fetch asks for (the oracle's batch limit is 2^18). */
+const MAX_BATCH = 4096
+
+/** See the file comment. */
+export class TimestampBatcher implements TimestampSource {
+  private queue: Array<{ resolve: (ts: bigint) => void; reject: (err: unknown) => void }> = []
+  private fetching = false
+
+  /** `fetch(count)` gets `count` consecutive fresh timestamps from the oracle, as its PD service answers. */
+  constructor(private readonly fetch: (req: PdTsoRequest) => Promise<PdTsoResponse>) {}
+
+  /** A fresh timestamp. */
+  timestamp(): Promise<bigint> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ resolve, reject })
+      if (!this.fetching) void this.pump()
+    })
+  }
+
+  private async pump(): Promise<void> {
+    this.fetching = true
+    while (this.queue.length > 0) {
+      const waiting = this.queue.splice(0, MAX_BATCH)
+      try {
+        const res = await this.fetch({ count: waiting.length })
+        if (res.error || res.first === undefined || (res.count ?? 0) < waiting.length) {
+          throw new KvError(KvErrorCode.UNAVAILABLE, `no timestamps from the placement driver: ${res.error?.message ?? 'short batch'}`)
+        }
+        const first = BigInt(res.first)
+        waiting.forEach((w, i) => w.resolve(first + BigInt(i)))
+      } catch (err) {
+        for (const w of waiting) w.reject(err)
+      }
+    }
+    this.fetching = false
+  }
+}
+
+/**
+ * Timestamps for a client outside the cluster: fetched through the PD service of `hosts`,
+ * trying them in turn and again (the PD may be electing a leader) for up to `timeoutMs`.
+ */
+export function remoteTimestamps(hosts: readonly string[], timeoutMs = 10_000): TimestampBatcher & { close(): void } {
+  const channels = hosts.map((h) => new Client(h, credentials.createInsecure()))
+  let next = 0
+  const batcher = new TimestampBatcher(async (req) => {
+    const deadline = Date.now() + timeoutMs
+    let last: unknown
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+      const channel = channels[next % channels.length]!
+      try {
+        const res = await unaryCall(channel, PD_SERVICE.tso, req, deadline)
+        if (!res.error) return res
+        last = res.error.message
+      } catch (err) {
+        last = err instanceof Error ? err.message : err
+        next++
+      }
+      await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** Math.min(attempt, 5))))
+    }
+    throw new KvError(KvErrorCode.UNAVAILABLE, `no node handed out timestamps: ${String(last)}`)
+  })
+  return Object.assign(batcher, { close: () => channels.forEach((c) => c.close()) })
+}
