@@ -16,6 +16,11 @@ interface HostOptions {
 /** Membership changes wait for snapshots; give them time. */
 const LONG_CALL_MS = 120_000
 
+/** A key from the command line: 0x-prefixed hex (binary keys, as {@link showKey} prints them), else UTF-8 text. */
+function parseKey(key: string): Uint8Array {
+  return /^0x([0-9a-fA-F]{2})+$/.test(key) ? Buffer.from(key.slice(2), 'hex') : Buffer.from(key, 'utf8')
+}
+
 /** A key for people: UTF-8 text when it is printable, else 0x-prefixed hex; empty bounds as -∞/+∞. */
 function showKey(hex: string, empty: string): string {
   if (hex.length === 0) return empty
@@ -54,9 +59,9 @@ export function addClusterCommands(program: Command): void {
     }
   })
   host(range.command('split').description('split the range holding KEY at KEY'))
-    .requiredOption('--key <key>', 'the split key (UTF-8 text): the new range starts here')
+    .requiredOption('--key <key>', 'the split key: the new range starts here (UTF-8 text, or 0x-prefixed hex as `range list` shows binary keys)')
     .action(async (opts: HostOptions & { key: string }) => {
-      const res: RangeAdminResponse = await call(opts.host, NODE_SERVICE.split, { key: toWire(Buffer.from(opts.key, 'utf8')) }, LONG_CALL_MS)
+      const res: RangeAdminResponse = await call(opts.host, NODE_SERVICE.split, { key: toWire(parseKey(opts.key)) }, LONG_CALL_MS)
       if (opts.json) process.stdout.write(`${JSON.stringify({ left: res.descriptor, right: res.created })}\n`)
       else {
         printDescriptor(res.descriptor, false)

@@ -2,6 +2,7 @@ import { Command } from 'commander'
 import { addClusterCommands } from './cluster-commands.js'
 import { addKvCommands } from './kv-commands.js'
 import { addNodeCommands } from './node-commands.js'
+import { addSqlCommand } from './sql-command.js'
 
 /** The whole `mrdb` command tree. */
 export function buildProgram(): Command {
@@ -9,5 +10,6 @@ export function buildProgram(): Command {
   addNodeCommands(program)
   addKvCommands(program)
   addClusterCommands(program)
+  addSqlCommand(program)
   return program
 }

@@ -57,7 +57,13 @@ export interface NodeStatusResponse {
   /** This node's replica of the PD group, if it holds one. */
   pd?: { role: string; term: number; commit: number; applied: number; quiesced: boolean }
   metrics?: Record<string, number>
+  /** How late this node's event loop ran timers since the last reset (or its start), in ms. */
+  loopDelay?: { p50Ms: number; p99Ms: number; maxMs: number; sinceMs: number }
   error?: AdminError
+}
+/** A status request; `resetLoopDelay` starts a new event-loop delay measurement after this answer. */
+export interface NodeStatusRequest {
+  resetLoopDelay?: boolean
 }
 
 /** Split the range holding `key` (base64) at `key`, or range `rangeId` at its middle key. */
@@ -111,7 +117,7 @@ export const NODE_SERVICE = {
   hello: method<HelloRequest, HelloResponse>('Hello'),
   init: method<InitRequest, InitResponse>('Init'),
   bootstrap: method<BootstrapRequest, BootstrapResponse>('Bootstrap'),
-  status: method<Record<string, never>, NodeStatusResponse>('Status'),
+  status: method<NodeStatusRequest, NodeStatusResponse>('Status'),
   split: method<SplitRequest, RangeAdminResponse>('SplitRange'),
   member: method<MemberRequest, RangeAdminResponse>('ChangeMember'),
   createReplica: method<CreateReplicaRequest, RangeAdminResponse>('CreateReplica'),

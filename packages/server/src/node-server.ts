@@ -6,19 +6,23 @@
 // table and moves replicas, and a node holding a PD replica runs the placement driver.
 
 import { randomUUID } from 'node:crypto'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Client, Server, ServerCredentials, credentials, type MethodDefinition } from '@grpc/grpc-js'
-import { Store, addKvService, descriptorFromJson, descriptorToJson, unaryCall, type RangeDescriptor } from '@mrdb/kv'
+import { KvClient, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, unaryCall, type RangeDescriptor } from '@mrdb/kv'
 import { PD_GROUP_ID, PdReplica, PlacementDriver, type SchedulerConfig } from '@mrdb/placement'
 import { GrpcTransport, type RaftLogger } from '@mrdb/raft'
+import { SqlEngine } from '@mrdb/sql'
 import { open, type Engine } from '@mrdb/storage'
 import { admin } from './admin-handler.js'
-import { NODE_SERVICE, type BootstrapRequest, type HelloRequest, type HelloResponse, type InitRequest, type NodeStatusResponse } from './admin-protocol.js'
+import { NODE_SERVICE, type BootstrapRequest, type HelloRequest, type HelloResponse, type InitRequest, type NodeStatusRequest, type NodeStatusResponse } from './admin-protocol.js'
 import { NodeError, NodeErrorCode, fromAdminError } from './errors.js'
 import { loadNodeMeta, saveNodeMeta, type NodeMeta } from './node-meta.js'
 import { runOperator } from './operator-runner.js'
 import { PdEndpoint } from './pd-endpoint.js'
 import { RangeAdmin } from './range-admin.js'
+import { addSqlService } from './sql-service.js'
 import { storeHeartbeat } from './store-heartbeat.js'
+import { TimestampBatcher } from './timestamp-batcher.js'
 
 /** Options of {@link NodeServer.start}. */
 export interface NodeServerOptions {
@@ -63,6 +67,11 @@ export class NodeServer {
   /** The node's way to the placement driver (and the PD service it serves). */
   readonly pd: PdEndpoint
   private readonly ranges: RangeAdmin
+  /** How late the event loop runs (Raft ticks share it with everything else). */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 })
+  private loopDelaySince = Date.now()
+  /** The SQL gateway's way into the cluster: a KV client of this node's own address. */
+  private sqlKv: KvClient | undefined
 
   private constructor(
     private readonly o: NodeServerOptions,
@@ -120,10 +129,14 @@ export class NodeServer {
       const pd = await PdReplica.load({ nodeId: o.storeId, engine, raft: store.raft })
       if (pd) node.hostPd(pd)
       addKvService(server, store, { nodes: () => node.nodeList(), ranges: () => node.routing() })
+      node.sqlKv = new KvClient({ hosts: [address] })
+      const timestamps = new TimestampBatcher((req) => node.pd.tso(req))
+      addSqlService(server, new SqlEngine(new TransactionalKv(node.sqlKv, timestamps)))
       server.addService(NODE_SERVICE, node.adminService())
       node.pd.serve(server)
       node.helloTimer = setInterval(() => void node.helloRound(), HELLO_INTERVAL_MS)
       node.heartbeatTimer = setInterval(() => void node.heartbeat(), o.heartbeatMs ?? 1000)
+      node.loopDelay.enable()
       void node.helloRound()
       return node
     } catch (err) {
@@ -146,6 +159,8 @@ export class NodeServer {
     if (this.helloTimer) clearInterval(this.helloTimer)
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
     this.driver?.stop()
+    this.loopDelay.disable()
+    this.sqlKv?.close()
     for (const c of this.channels.values()) c.close()
     await this.store.close()
     // Calls in flight get a grace period to finish; then the server closes regardless.
@@ -303,7 +318,7 @@ export class NodeServer {
         await this.bootstrap(req)
         return {}
       }),
-      status: admin(async (): Promise<NodeStatusResponse> => this.status()),
+      status: admin(async (req: NodeStatusRequest): Promise<NodeStatusResponse> => this.status(req.resetLoopDelay === true)),
       split: admin((req) => this.ranges.split(req as never)),
       member: admin((req) => this.ranges.member(req as never)),
       createReplica: admin((req) => this.ranges.createReplica(req as never)),
@@ -312,8 +327,15 @@ export class NodeServer {
     }
   }
 
-  private status(): NodeStatusResponse {
+  private status(resetLoopDelay: boolean): NodeStatusResponse {
+    const h = this.loopDelay
+    const loopDelay = { p50Ms: h.percentile(50) / 1e6, p99Ms: h.percentile(99) / 1e6, maxMs: h.max / 1e6, sinceMs: Date.now() - this.loopDelaySince }
+    if (resetLoopDelay) {
+      h.reset()
+      this.loopDelaySince = Date.now()
+    }
     return {
+      loopDelay,
       nodeId: this.o.storeId,
       address: this.address,
       clusterId: this.meta.clusterId,

@@ -1,0 +1,56 @@
+// Cuts a script into statements at the semicolons that end them: not those inside quoted
+// strings ('…' with '' or \' escapes, "…", `…`) or comments (-- to the end of the line,
+// /* … */). A shell uses it to know when a statement is complete.
+
+/** The result of {@link splitStatements}: complete statements, and the unterminated tail. */
+export interface SplitScript {
+  /** Statements that ended with `;`, trimmed, without the `;`; empty ones are dropped. */
+  statements: string[]
+  /** Text after the last `;`, trimmed (a statement still being typed, or the last one of a file). */
+  rest: string
+}
+
+/** Splits `text` into statements; see the file comment. */
+export function splitStatements(text: string): SplitScript {
+  const statements: string[] = []
+  let start = 0
+  let i = 0
+  const n = text.length
+  while (i < n) {
+    const c = text[i]!
+    if (c === "'" || c === '"' || c === '`') {
+      i = skipQuoted(text, i, c)
+    } else if (c === '-' && text[i + 1] === '-') {
+      const eol = text.indexOf('\n', i)
+      i = eol === -1 ? n : eol + 1
+    } else if (c === '/' && text[i + 1] === '*') {
+      const close = text.indexOf('*/', i + 2)
+      i = close === -1 ? n : close + 2
+    } else if (c === ';') {
+      const statement = text.slice(start, i).trim()
+      if (statement.length > 0 && !isOnlyComments(statement)) statements.push(statement)
+      start = ++i
+    } else {
+      i++
+    }
+  }
+  const rest = text.slice(start).trim()
+  return { statements, rest: isOnlyComments(rest) ? '' : rest }
+}
+
+/** The index just past the string literal opened by `quote` at `from` (the end of the text if it never closes). */
+function skipQuoted(text: string, from: number, quote: string): number {
+  let i = from + 1
+  while (i < text.length) {
+    const c = text[i]!
+    if (c === '\\' && quote === "'") i += 2
+    else if (c === quote && text[i + 1] === quote) i += 2
+    else if (c === quote) return i + 1
+    else i++
+  }
+  return text.length
+}
+
+function isOnlyComments(text: string): boolean {
+  return text.replace(/--[^\n]*(\n|$)/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim().length === 0
+}
