@@ -3,6 +3,7 @@ import { addClusterCommands } from './cluster-commands.js'
 import { addKvCommands } from './kv-commands.js'
 import { addNodeCommands } from './node-commands.js'
 import { addSqlCommand } from './sql-command.js'
+import { addStatusCommand } from './status-command.js'
 
 /** The whole `mrdb` command tree. */
 export function buildProgram(): Command {
@@ -11,5 +12,6 @@ export function buildProgram(): Command {
   addKvCommands(program)
   addClusterCommands(program)
   addSqlCommand(program)
+  addStatusCommand(program)
   return program
 }

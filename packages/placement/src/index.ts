@@ -14,3 +14,5 @@ export { DEFAULT_SCHEDULER_CONFIG, schedule, snapshotTarget } from './scheduler.
 export type { Operator, RangeStats, ScheduleInput, SchedulerConfig, StoreStats } from './scheduler.js'
 export { PlacementDriver } from './placement-driver.js'
 export type { OperatorRunner, PlacementDriverOptions, RangeReport, RoutedRange, StoreHeartbeat, StoreView } from './placement-driver.js'
+export { clusterHealth } from './cluster-health.js'
+export type { ClusterHealth, RangeHealth } from './cluster-health.js'

@@ -12,6 +12,7 @@ import type { PdReplica } from './pd-replica.js'
 import { PD_GROUP_ID, type RangeRecord, type StoreRecord, type StoreState } from './pd-state.js'
 import { DEFAULT_SCHEDULER_CONFIG, schedule, type Operator, type SchedulerConfig, type StoreStats } from './scheduler.js'
 import { TimestampOracle, type TimestampBatch } from './tso.js'
+import { clusterHealth, type ClusterHealth } from './cluster-health.js'
 
 /** A range as its leader reports it. */
 export interface RangeReport {
@@ -185,6 +186,12 @@ export class PlacementDriver {
     this.lead()
     await this.o.replica.readBarrier()
     return this.storeStats().map((s) => ({ ...s, address: this.o.replica.storeById(s.storeId)?.address ?? '', live: this.isLive(s) }))
+  }
+
+  /** The cluster's health: unavailable and under-replicated ranges, live and dead stores. */
+  async health(): Promise<ClusterHealth> {
+    const { ranges } = await this.routing()
+    return clusterHealth(ranges, await this.stores(), this.config.replicationFactor)
   }
 
   /** Moves a store to `state` (decommissioning drains it; removed is final). */

@@ -13,6 +13,7 @@ import {
   PD_SERVICE,
   type PdAllocResponse,
   type PdEmptyResponse,
+  type PdHealthResponse,
   type PdHeartbeatRequest,
   type PdReportRangesRequest,
   type PdRoutingResponse,
@@ -92,6 +93,11 @@ export class PdEndpoint {
     return this.run(PD_SERVICE.stores, req, async (d) => ({ stores: await d.stores() }))
   }
 
+  /** The cluster's health, and every store. */
+  health(req: { forwarded?: boolean } = {}): Promise<PdHealthResponse> {
+    return this.run(PD_SERVICE.health, req, async (d) => ({ health: await d.health(), stores: await d.stores() }))
+  }
+
   /** Moves a store to another state (decommission). */
   setStoreState(req: PdSetStoreStateRequest): Promise<PdEmptyResponse> {
     return this.run(PD_SERVICE.setStoreState, req, async (d) => {
@@ -109,6 +115,7 @@ export class PdEndpoint {
       tso: admin((req: PdTsoRequest) => this.tso(req)),
       allocRangeId: admin((req: { forwarded?: boolean }) => this.allocRangeId(req)),
       stores: admin((req: { forwarded?: boolean }) => this.stores(req)),
+      health: admin((req: { forwarded?: boolean }) => this.health(req)),
       setStoreState: admin((req: PdSetStoreStateRequest) => this.setStoreState(req)),
     })
   }

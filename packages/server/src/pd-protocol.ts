@@ -3,7 +3,7 @@
 
 import type { ServiceDefinition } from '@grpc/grpc-js'
 import { jsonMethod, type RangeDescriptorJson } from '@mrdb/kv'
-import type { StoreState } from '@mrdb/placement'
+import type { ClusterHealth, StoreState } from '@mrdb/placement'
 import type { AdminError } from './admin-protocol.js'
 
 /** Set on a call a node forwarded to the PD leader (forwarded at most once). */
@@ -61,6 +61,11 @@ export interface PdStoresResponse {
   stores?: StoreViewJson[]
   error?: AdminError
 }
+export interface PdHealthResponse {
+  health?: ClusterHealth
+  stores?: StoreViewJson[]
+  error?: AdminError
+}
 export interface PdReportRangesRequest extends Forwardable {
   /** Ranges that just changed, by the node that led the change (which leads them, as far as it knows). */
   ranges: RangeDescriptorJson[]
@@ -79,6 +84,7 @@ export const PD_SERVICE = {
   routing: method<PdRoutingRequest, PdRoutingResponse>('Routing'),
   reportRanges: method<PdReportRangesRequest, PdEmptyResponse>('ReportRanges'),
   tso: method<PdTsoRequest, PdTsoResponse>('Tso'),
+  health: method<Forwardable, PdHealthResponse>('Health'),
   allocRangeId: method<PdAllocRequest, PdAllocResponse>('AllocRangeId'),
   stores: method<PdStoresRequest, PdStoresResponse>('Stores'),
   setStoreState: method<PdSetStoreStateRequest, PdEmptyResponse>('SetStoreState'),
