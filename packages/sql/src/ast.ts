@@ -211,3 +211,39 @@ export function literalToSql(v: SqlValue): string {
   if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE'
   return String(v)
 }
+
+/** `e` with each direct child replaced by `f(child)` (same node when it has no children). */
+export function mapChildren(e: Expr, f: (child: Expr) => Expr): Expr {
+  switch (e.kind) {
+    case 'literal':
+    case 'column':
+    case 'slot':
+    case 'aggregate':
+      return e
+    case 'negate':
+    case 'not':
+    case 'is-null':
+    case 'value-set':
+    case 'in-subquery':
+      return { ...e, operand: f(e.operand) }
+    case 'arithmetic':
+    case 'concat':
+    case 'compare':
+    case 'and':
+    case 'or':
+      return { ...e, left: f(e.left), right: f(e.right) }
+    case 'between':
+      return { ...e, operand: f(e.operand), low: f(e.low), high: f(e.high) }
+    case 'in-list':
+      return { ...e, operand: f(e.operand), list: e.list.map(f) }
+    case 'like':
+      return { ...e, operand: f(e.operand), pattern: f(e.pattern) }
+    case 'function':
+      return { ...e, args: e.args.map(f) }
+  }
+}
+
+/** A string equal for structurally equal expressions. */
+export function exprKey(e: Expr): string {
+  return JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))
+}
