@@ -1,0 +1,249 @@
+// mrdb's own SQL syntax tree: readonly tagged unions (`kind`), produced from node-sql-parser's
+// output by parse.ts. Nothing else in the engine sees the parser's shapes. Expressions are
+// plain data (structured-cloneable), so they can be sent to worker threads.
+
+import type { ArithmeticOp, ColumnType, SqlValue } from './values.js'
+
+/** Comparison operators. */
+export type CompareOp = '=' | '<>' | '<' | '<=' | '>' | '>='
+
+/** Aggregate function names. */
+export type AggregateFn = 'COUNT' | 'SUM' | 'AVG' | 'MIN' | 'MAX'
+
+/** A scalar or aggregate expression. `slot` and `value-set` appear only after binding. */
+export type Expr =
+  | { readonly kind: 'literal'; readonly value: SqlValue }
+  | { readonly kind: 'column'; readonly table: string | null; readonly name: string }
+  | { readonly kind: 'slot'; readonly index: number; readonly label: string }
+  | { readonly kind: 'negate'; readonly operand: Expr }
+  | { readonly kind: 'not'; readonly operand: Expr }
+  | { readonly kind: 'arithmetic'; readonly op: ArithmeticOp; readonly left: Expr; readonly right: Expr }
+  | { readonly kind: 'concat'; readonly left: Expr; readonly right: Expr }
+  | { readonly kind: 'compare'; readonly op: CompareOp; readonly left: Expr; readonly right: Expr }
+  | { readonly kind: 'and'; readonly left: Expr; readonly right: Expr }
+  | { readonly kind: 'or'; readonly left: Expr; readonly right: Expr }
+  | { readonly kind: 'between'; readonly operand: Expr; readonly low: Expr; readonly high: Expr; readonly negated: boolean }
+  | { readonly kind: 'in-list'; readonly operand: Expr; readonly list: readonly Expr[]; readonly negated: boolean }
+  | { readonly kind: 'in-subquery'; readonly operand: Expr; readonly query: SelectStmt; readonly negated: boolean }
+  | { readonly kind: 'value-set'; readonly operand: Expr; readonly keys: readonly string[]; readonly hasNull: boolean; readonly negated: boolean }
+  | { readonly kind: 'like'; readonly operand: Expr; readonly pattern: Expr; readonly negated: boolean }
+  | { readonly kind: 'is-null'; readonly operand: Expr; readonly negated: boolean }
+  | { readonly kind: 'function'; readonly name: string; readonly args: readonly Expr[] }
+  | { readonly kind: 'aggregate'; readonly fn: AggregateFn; readonly arg: Expr | null; readonly distinct: boolean }
+
+/** A column in CREATE TABLE. */
+export interface ColumnDef {
+  readonly name: string
+  readonly type: ColumnType
+  readonly notNull: boolean
+  readonly primaryKey: boolean
+  readonly unique: boolean
+  readonly defaultValue: Expr | null
+}
+
+/** One item of a SELECT list: `*`, `t.*`, or an expression with an optional alias. */
+export type SelectItem =
+  | { readonly kind: 'star'; readonly table: string | null }
+  | { readonly kind: 'expr'; readonly expr: Expr; readonly alias: string | null }
+
+/** A table in FROM; every one after the first carries how it is joined. */
+export interface TableRef {
+  readonly table: string
+  readonly alias: string | null
+  readonly join: 'first' | 'inner' | 'left' | 'cross'
+  readonly on: Expr | null
+}
+
+/** ORDER BY key. */
+export interface OrderKey {
+  readonly expr: Expr
+  readonly desc: boolean
+}
+
+/** SET column = expr. */
+export interface Assignment {
+  readonly column: string
+  readonly value: Expr
+}
+
+/** SELECT. */
+export interface SelectStmt {
+  readonly kind: 'select'
+  readonly distinct: boolean
+  readonly items: readonly SelectItem[]
+  readonly from: readonly TableRef[]
+  readonly where: Expr | null
+  readonly groupBy: readonly Expr[]
+  readonly having: Expr | null
+  readonly orderBy: readonly OrderKey[]
+  readonly limit: Expr | null
+  readonly offset: Expr | null
+}
+
+/** A statement mrdb executes. */
+export type Statement =
+  | {
+      readonly kind: 'create-table'
+      readonly name: string
+      readonly ifNotExists: boolean
+      readonly columns: readonly ColumnDef[]
+      readonly primaryKey: readonly string[] | null
+      readonly uniques: readonly (readonly string[])[]
+    }
+  | { readonly kind: 'drop-table'; readonly names: readonly string[]; readonly ifExists: boolean }
+  | { readonly kind: 'create-index'; readonly name: string; readonly table: string; readonly columns: readonly string[]; readonly unique: boolean }
+  | { readonly kind: 'drop-index'; readonly name: string; readonly table: string | null }
+  | { readonly kind: 'show-tables' }
+  | { readonly kind: 'show-columns'; readonly table: string }
+  | {
+      readonly kind: 'insert'
+      readonly table: string
+      readonly columns: readonly string[] | null
+      readonly rows: readonly (readonly Expr[])[]
+      readonly onDuplicate: readonly Assignment[] | null
+      readonly replace: boolean
+    }
+  | { readonly kind: 'update'; readonly table: string; readonly assignments: readonly Assignment[]; readonly where: Expr | null }
+  | { readonly kind: 'delete'; readonly table: string; readonly where: Expr | null }
+  | SelectStmt
+  | { readonly kind: 'explain'; readonly statement: Statement }
+  | { readonly kind: 'begin' }
+  | { readonly kind: 'commit' }
+  | { readonly kind: 'rollback' }
+
+/** Visits every direct child expression of `e`. */
+export function childExprs(e: Expr): readonly Expr[] {
+  switch (e.kind) {
+    case 'literal':
+    case 'column':
+    case 'slot':
+      return []
+    case 'negate':
+    case 'not':
+    case 'is-null':
+    case 'value-set':
+      return [e.operand]
+    case 'arithmetic':
+    case 'concat':
+    case 'compare':
+    case 'and':
+    case 'or':
+      return [e.left, e.right]
+    case 'between':
+      return [e.operand, e.low, e.high]
+    case 'in-list':
+      return [e.operand, ...e.list]
+    case 'in-subquery':
+      return [e.operand]
+    case 'like':
+      return [e.operand, e.pattern]
+    case 'function':
+      return e.args
+    case 'aggregate':
+      return e.arg === null ? [] : [e.arg]
+  }
+}
+
+/** Whether `e` contains an aggregate call. */
+export function hasAggregate(e: Expr): boolean {
+  return e.kind === 'aggregate' || childExprs(e).some(hasAggregate)
+}
+
+/** Whether `e` refers to no column (so it can be evaluated once, at plan time). */
+export function isConstant(e: Expr): boolean {
+  if (e.kind === 'column' || e.kind === 'slot' || e.kind === 'aggregate' || e.kind === 'in-subquery') return false
+  return childExprs(e).every(isConstant)
+}
+
+/** Splits a condition into its AND-ed parts. */
+export function conjuncts(e: Expr | null): Expr[] {
+  if (e === null) return []
+  if (e.kind === 'and') return [...conjuncts(e.left), ...conjuncts(e.right)]
+  return [e]
+}
+
+/** SQL text of an expression, for column names and EXPLAIN. */
+export function exprToSql(e: Expr): string {
+  switch (e.kind) {
+    case 'literal':
+      return literalToSql(e.value)
+    case 'column':
+      return e.table === null ? e.name : `${e.table}.${e.name}`
+    case 'slot':
+      return e.label
+    case 'negate':
+      return `-${exprToSql(e.operand)}`
+    case 'not':
+      return `NOT ${exprToSql(e.operand)}`
+    case 'arithmetic':
+      return `(${exprToSql(e.left)} ${e.op} ${exprToSql(e.right)})`
+    case 'concat':
+      return `(${exprToSql(e.left)} || ${exprToSql(e.right)})`
+    case 'compare':
+      return `(${exprToSql(e.left)} ${e.op} ${exprToSql(e.right)})`
+    case 'and':
+      return `(${exprToSql(e.left)} AND ${exprToSql(e.right)})`
+    case 'or':
+      return `(${exprToSql(e.left)} OR ${exprToSql(e.right)})`
+    case 'between':
+      return `(${exprToSql(e.operand)}${e.negated ? ' NOT' : ''} BETWEEN ${exprToSql(e.low)} AND ${exprToSql(e.high)})`
+    case 'in-list':
+      return `(${exprToSql(e.operand)}${e.negated ? ' NOT' : ''} IN (${e.list.map(exprToSql).join(', ')}))`
+    case 'in-subquery':
+      return `(${exprToSql(e.operand)}${e.negated ? ' NOT' : ''} IN (subquery))`
+    case 'value-set':
+      return `(${exprToSql(e.operand)}${e.negated ? ' NOT' : ''} IN (${e.keys.length + (e.hasNull ? 1 : 0)} values))`
+    case 'like':
+      return `(${exprToSql(e.operand)}${e.negated ? ' NOT' : ''} LIKE ${exprToSql(e.pattern)})`
+    case 'is-null':
+      return `(${exprToSql(e.operand)} IS ${e.negated ? 'NOT ' : ''}NULL)`
+    case 'function':
+      return `${e.name.toLowerCase()}(${e.args.map(exprToSql).join(', ')})`
+    case 'aggregate':
+      return `${e.fn.toLowerCase()}(${e.distinct ? 'DISTINCT ' : ''}${e.arg === null ? '*' : exprToSql(e.arg)})`
+  }
+}
+
+/** SQL text of a value. */
+export function literalToSql(v: SqlValue): string {
+  if (v === null) return 'NULL'
+  if (typeof v === 'string') return `'${v.replaceAll("'", "''")}'`
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE'
+  return String(v)
+}
+
+/** `e` with each direct child replaced by `f(child)` (same node when it has no children). */
+export function mapChildren(e: Expr, f: (child: Expr) => Expr): Expr {
+  switch (e.kind) {
+    case 'literal':
+    case 'column':
+    case 'slot':
+    case 'aggregate':
+      return e
+    case 'negate':
+    case 'not':
+    case 'is-null':
+    case 'value-set':
+    case 'in-subquery':
+      return { ...e, operand: f(e.operand) }
+    case 'arithmetic':
+    case 'concat':
+    case 'compare':
+    case 'and':
+    case 'or':
+      return { ...e, left: f(e.left), right: f(e.right) }
+    case 'between':
+      return { ...e, operand: f(e.operand), low: f(e.low), high: f(e.high) }
+    case 'in-list':
+      return { ...e, operand: f(e.operand), list: e.list.map(f) }
+    case 'like':
+      return { ...e, operand: f(e.operand), pattern: f(e.pattern) }
+    case 'function':
+      return { ...e, args: e.args.map(f) }
+  }
+}
+
+/** A string equal for structurally equal expressions. */
+export function exprKey(e: Expr): string {
+  return JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))
+}

@@ -1,0 +1,244 @@
+// INSERT (with ON DUPLICATE KEY UPDATE and REPLACE), UPDATE and DELETE. Writes go to the
+// statement's buffer; unique checks are KvTransaction.insert (duplicates fail at commit with
+// KEY_EXISTS) plus an immediate check against the statement's own writes.
+
+import { randomBytes } from 'node:crypto'
+import { decodeKey } from '@mrdb/storage'
+import { conjuncts, mapChildren, type Assignment, type Expr, type Statement } from './ast.js'
+import { bind, EMPTY_SCOPE, Scope, typeCheck } from './binder.js'
+import type { TableDesc } from './catalog.js'
+import { fail, SqlState } from './errors.js'
+import { evaluate } from './eval.js'
+import { chooseAccessPath, type AccessPath } from './planner.js'
+import { readRows } from './access.js'
+import { resolveSubqueries } from './select.js'
+import type { StatementContext } from './statement-context.js'
+import { decodeRow, encodeRow, indexEntryOf, indexKey, rowLayout } from './table-codec.js'
+import { coerceToColumn, rowKey, type SqlValue } from './values.js'
+
+type InsertStmt = Extract<Statement, { kind: 'insert' }>
+type UpdateStmt = Extract<Statement, { kind: 'update' }>
+type DeleteStmt = Extract<Statement, { kind: 'delete' }>
+
+/** A random positive 63-bit row id for a table without a primary key. */
+function newRowId(): bigint {
+  return randomBytes(8).readBigUInt64BE() >> 1n
+}
+
+/** Raises 23502 if a NOT NULL (or primary key) column of `row` is NULL. */
+function checkNotNull(table: TableDesc, row: readonly SqlValue[]): void {
+  table.columns.forEach((c, i) => {
+    if (row[i] === null && (!c.nullable || table.primaryKey.includes(i))) {
+      fail(SqlState.NOT_NULL_VIOLATION, `null value in column "${c.name}" of relation "${table.name}" violates not-null constraint`)
+    }
+  })
+}
+
+function tableScope(table: TableDesc, alias = table.name): Scope {
+  return new Scope(table.columns.map((c) => ({ table: alias, name: c.name, type: c.type, hidden: c.hidden })))
+}
+
+/** Buffers the writes of a new row (row key and index entries, with uniqueness checks). */
+function writeNewRow(ctx: StatementContext, table: TableDesc, row: readonly SqlValue[]): void {
+  const { key, value } = encodeRow(table, rowLayout(table), row)
+  const dup = (k: Uint8Array): never => ctx.duplicateKey(k)
+  ctx.buffer.insert(key, value, dup)
+  for (const index of table.indexes) {
+    const e = indexEntryOf(table, index, row)
+    if (e.unique) ctx.buffer.insert(e.key, e.value, dup)
+    else ctx.buffer.put(e.key, e.value)
+  }
+}
+
+function deleteRow(ctx: StatementContext, table: TableDesc, row: readonly SqlValue[]): void {
+  ctx.buffer.delete(encodeRow(table, rowLayout(table), row).key)
+  for (const index of table.indexes) ctx.buffer.delete(indexEntryOf(table, index, row).key)
+}
+
+/** Executes INSERT / REPLACE; returns the number of rows affected. */
+export async function executeInsert(ctx: StatementContext, stmt: InsertStmt): Promise<number> {
+  const table = ctx.catalog.table(stmt.table)
+  const visible = table.columns.map((c, i) => ({ c, i })).filter(({ c }) => !c.hidden)
+  let targets: number[]
+  if (stmt.columns === null) targets = visible.map(({ i }) => i)
+  else {
+    targets = stmt.columns.map((name) => {
+      const i = table.columns.findIndex((c) => c.name === name && !c.hidden)
+      if (i < 0) fail(SqlState.UNDEFINED_COLUMN, `column "${name}" of relation "${table.name}" does not exist`)
+      return i
+    })
+    if (new Set(targets).size !== targets.length) fail(SqlState.DUPLICATE_COLUMN, 'column specified more than once')
+  }
+  const rows: SqlValue[][] = []
+  for (const values of stmt.rows) {
+    if (values.length !== targets.length) fail(SqlState.SYNTAX_ERROR, `INSERT has ${values.length} expressions but ${targets.length} target columns`)
+    const row = table.columns.map((c) => (c.hidden ? newRowId() : c.defaultValue))
+    values.forEach((expr, j) => {
+      const col = table.columns[targets[j]!]!
+      const bound = bind(expr, EMPTY_SCOPE, 'VALUES')
+      const v = evaluate(bound, [])
+      row[targets[j]!] = coerceToColumn(v, col.type, col.name, expr.kind === 'literal')
+    })
+    checkNotNull(table, row)
+    rows.push(row)
+  }
+  if (stmt.onDuplicate === null && !stmt.replace) {
+    for (const row of rows) writeNewRow(ctx, table, row)
+    await ctx.ensureValidated()
+    return rows.length
+  }
+  // Upsert / replace: look for the rows each new row collides with (by primary key and unique indexes).
+  let affected = 0
+  const scope = tableScope(table)
+  const assignments = stmt.onDuplicate === null ? [] : bindAssignments(table, stmt.onDuplicate, scope, true)
+  for (const row of rows) {
+    const existing = await conflictingRows(ctx, table, row)
+    if (existing.length === 0) {
+      writeNewRow(ctx, table, row)
+      affected++
+    } else if (stmt.replace) {
+      for (const old of existing) deleteRow(ctx, table, old)
+      writeNewRow(ctx, table, row)
+      affected += existing.length + 1
+    } else {
+      const old = existing[0]!
+      const updated = applyAssignments(table, assignments, [...old, ...row])
+      if (rowKey(updated) !== rowKey(old)) {
+        deleteRow(ctx, table, old)
+        writeNewRow(ctx, table, updated)
+        affected += 2
+      }
+    }
+  }
+  await ctx.ensureValidated()
+  return affected
+}
+
+/** Existing rows (seen through this statement's own writes) that `row` would collide with. */
+async function conflictingRows(ctx: StatementContext, table: TableDesc, row: readonly SqlValue[]): Promise<SqlValue[][]> {
+  const layout = rowLayout(table)
+  const rowKeyBytes = encodeRow(table, layout, row).key
+  const candidates: Uint8Array[] = [rowKeyBytes]
+  const uniqueEntries = table.indexes.filter((i) => i.unique).map((i) => indexEntryOf(table, i, row)).filter((e) => e.unique)
+  const entryValues = await readThrough(ctx, uniqueEntries.map((e) => e.key))
+  for (const v of entryValues) if (v !== undefined) candidates.push(indexKey(table.id, 1, decodePk(v)))
+  const values = await readThrough(ctx, candidates)
+  const out: SqlValue[][] = []
+  const seen = new Set<string>()
+  values.forEach((v, i) => {
+    if (v === undefined) return
+    const r = decodeRow(layout, candidates[i]!, v)
+    const k = rowKey(r)
+    if (!seen.has(k)) out.push(r)
+    seen.add(k)
+  })
+  return out
+}
+
+function decodePk(bytes: Uint8Array): SqlValue[] {
+  return decodeKey(bytes) as SqlValue[]
+}
+
+async function readThrough(ctx: StatementContext, keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+  if (keys.length === 0) return []
+  const own = keys.map((k) => ctx.buffer.lookup(k))
+  const missing = keys.filter((_, i) => own[i] === undefined)
+  const fetched = missing.length > 0 ? await ctx.getMany(missing) : []
+  let j = 0
+  return own.map((o) => (o === undefined ? fetched[j++] : o === null ? undefined : o))
+}
+
+interface BoundAssignment {
+  readonly column: number
+  readonly value: Expr
+  readonly literal: boolean
+}
+
+function bindAssignments(table: TableDesc, assignments: readonly Assignment[], scope: Scope, withValues: boolean): BoundAssignment[] {
+  const width = table.columns.length
+  return assignments.map((a) => {
+    const column = table.columns.findIndex((c) => c.name === a.column && !c.hidden)
+    if (column < 0) fail(SqlState.UNDEFINED_COLUMN, `column "${a.column}" of relation "${table.name}" does not exist`)
+    // VALUES(col) in ON DUPLICATE KEY UPDATE is the value the insert proposed: slots after the old row.
+    const rewrite = (e: Expr): Expr => {
+      if (e.kind === 'function' && e.name === 'VALUES') {
+        const arg = e.args[0]
+        if (!withValues || e.args.length !== 1 || arg?.kind !== 'column') fail(SqlState.SYNTAX_ERROR, 'VALUES() takes one column, only in ON DUPLICATE KEY UPDATE')
+        return { kind: 'slot', index: width + scope.resolve(null, arg.name), label: `values(${arg.name})` }
+      }
+      if (e.kind === 'column' || e.kind === 'literal' || e.kind === 'slot') return e
+      return mapChildren(e, rewrite)
+    }
+    const value = bind(rewrite(a.value), scope, 'UPDATE')
+    const t = typeCheck(value, [...table.columns, ...table.columns].map((c) => c.type.base))
+    const colType = table.columns[column]!.type.base
+    if (t !== null && t !== 'null' && t !== colType && !(colType === 'float' && t === 'int') && !(colType === 'int' && t === 'float') && !(a.value.kind === 'literal')) {
+      fail(SqlState.DATATYPE_MISMATCH, `column ${a.column} is of type ${colType.toUpperCase()} but expression is of type ${t.toUpperCase()}`)
+    }
+    return { column, value, literal: a.value.kind === 'literal' }
+  })
+}
+
+
+function applyAssignments(table: TableDesc, assignments: readonly BoundAssignment[], input: readonly SqlValue[]): SqlValue[] {
+  const row = input.slice(0, table.columns.length)
+  const computed = assignments.map((a) => evaluate(a.value, input))
+  assignments.forEach((a, i) => {
+    const col = table.columns[a.column]!
+    row[a.column] = coerceToColumn(computed[i]!, col.type, col.name, a.literal)
+  })
+  checkNotNull(table, row)
+  return row
+}
+
+/** The rows a WHERE selects in `table`, and the path used to find them. */
+export async function planRowSelection(ctx: StatementContext, table: TableDesc, where: Expr | null): Promise<{ path: AccessPath; filter: Expr | null }> {
+  const scope = tableScope(table)
+  const filter = where === null ? null : bind(await resolveSubqueries(ctx, where), scope, 'WHERE')
+  if (filter !== null) {
+    const t = typeCheck(filter, table.columns.map((c) => c.type.base))
+    if (t !== null && t !== 'null' && t !== 'bool') fail(SqlState.DATATYPE_MISMATCH, `argument of WHERE must be BOOLEAN`)
+  }
+  return { path: chooseAccessPath(table, conjuncts(filter)), filter }
+}
+
+/** Executes UPDATE; returns the number of rows updated. */
+export async function executeUpdate(ctx: StatementContext, stmt: UpdateStmt): Promise<number> {
+  const table = ctx.catalog.table(stmt.table)
+  const assignments = bindAssignments(table, stmt.assignments, tableScope(table), false)
+  const { path, filter } = await planRowSelection(ctx, table, stmt.where)
+  const rows = await readRows(ctx, table, path, filter)
+  const layout = rowLayout(table)
+  const changes = rows.map((old) => ({ old, next: applyAssignments(table, assignments, old) }))
+  // Deletions first, then writes: a row may move to a key another row of this statement leaves.
+  const writes: Array<() => void> = []
+  for (const { old, next } of changes) {
+    const oldKey = encodeRow(table, layout, old).key
+    const nextRow = encodeRow(table, layout, next)
+    const pkChanged = Buffer.compare(oldKey, nextRow.key) !== 0
+    if (pkChanged) {
+      ctx.buffer.delete(oldKey)
+      writes.push(() => ctx.buffer.insert(nextRow.key, nextRow.value, (k) => ctx.duplicateKey(k)))
+    } else writes.push(() => ctx.buffer.put(nextRow.key, nextRow.value))
+    for (const index of table.indexes) {
+      const before = indexEntryOf(table, index, old)
+      const after = indexEntryOf(table, index, next)
+      if (Buffer.compare(before.key, after.key) === 0 && Buffer.compare(before.value, after.value) === 0) continue
+      ctx.buffer.delete(before.key)
+      writes.push(() => (after.unique ? ctx.buffer.insert(after.key, after.value, (k) => ctx.duplicateKey(k)) : ctx.buffer.put(after.key, after.value)))
+    }
+  }
+  for (const w of writes) w()
+  await ctx.ensureValidated()
+  return changes.length
+}
+
+/** Executes DELETE; returns the number of rows deleted. */
+export async function executeDelete(ctx: StatementContext, stmt: DeleteStmt): Promise<number> {
+  const table = ctx.catalog.table(stmt.table)
+  const { path, filter } = await planRowSelection(ctx, table, stmt.where)
+  const rows = await readRows(ctx, table, path, filter)
+  for (const row of rows) deleteRow(ctx, table, row)
+  await ctx.ensureValidated()
+  return rows.length
+}

@@ -1,0 +1,272 @@
+// SqlEngine (one per node: the KV database, the statement and catalog caches) and SqlSession
+// (one per client connection: autocommit or an explicit transaction).
+
+import type { Statement } from './ast.js'
+import { Catalog, EMPTY_CATALOG, loadCatalog } from './catalog.js'
+import { createIndex, createTable, dropIndex, dropTable, showColumns, showTables } from './ddl.js'
+import { executeDelete, executeInsert, executeUpdate } from './dml.js'
+import { fail, SqlError, SqlState } from './errors.js'
+import { explain } from './explain.js'
+import type { KvDatabase, KvTransaction } from './kv-port.js'
+import { StatementCache } from './parse.js'
+import { executeSelect, planSelect } from './select.js'
+import { duplicateMessage, StaleCatalogError, StatementContext, type ExecutionOptions } from './statement-context.js'
+import type { SqlValue } from './values.js'
+
+/** The result of one statement. */
+export interface SqlResult {
+  /** What ran: 'SELECT', 'INSERT', 'CREATE TABLE', 'BEGIN', … */
+  command: string
+  columns: Array<{ name: string; type: string }>
+  rows: SqlValue[][]
+  rowsAffected: number
+}
+
+/** Options of {@link SqlEngine}. */
+export interface SqlEngineOptions {
+  /** How many times an autocommit statement is retried after a write conflict (default 3). */
+  readonly maxRetries?: number
+  /** Pairs per scan call (default 1000). */
+  readonly scanChunkSize?: number
+  /** How many distinct statement texts the parse cache keeps (default 1000). */
+  readonly statementCacheSize?: number
+}
+
+/** The SQL engine of one node: hands out sessions that share its caches. */
+export class SqlEngine {
+  /** Parsed statements by text. */
+  readonly statements: StatementCache
+  /** @internal The newest catalog seen (validated by each statement against its snapshot). */
+  catalog: Catalog = EMPTY_CATALOG
+  /** @internal */
+  readonly maxRetries: number
+  /** @internal */
+  readonly execution: ExecutionOptions
+
+  constructor(
+    readonly db: KvDatabase,
+    options: SqlEngineOptions = {},
+  ) {
+    this.maxRetries = options.maxRetries ?? 3
+    this.execution = { scanChunkSize: options.scanChunkSize ?? 1000 }
+    this.statements = new StatementCache(options.statementCacheSize ?? 1000)
+  }
+
+  /** A new session (one per client connection). */
+  session(): SqlSession {
+    return new SqlSession(this)
+  }
+
+  /** @internal Keeps the newest catalog. */
+  remember(catalog: Catalog): void {
+    if (catalog.version >= this.catalog.version) this.catalog = catalog
+  }
+}
+
+interface OpenTransaction {
+  readonly txn: KvTransaction
+  /** The catalog as this transaction sees it, once validated against its snapshot. */
+  catalog: Catalog | null
+  aborted: boolean
+}
+
+/**
+ * A client connection. Statements outside BEGIN run in their own transaction (retried on
+ * write conflicts); between BEGIN and COMMIT/ROLLBACK they share one. After an error inside a
+ * transaction, only ROLLBACK (or COMMIT, which then rolls back) is accepted (25P02).
+ * COMMIT and ROLLBACK without a transaction are no-ops. Several `;`-separated statements
+ * run in order and the last result is returned; the first error stops them.
+ */
+export class SqlSession {
+  private open: OpenTransaction | null = null
+  private closed = false
+
+  constructor(private readonly engine: SqlEngine) {}
+
+  /** Whether an explicit transaction is open. */
+  get inTransaction(): boolean {
+    return this.open !== null
+  }
+
+  /** Runs SQL text; raises SqlError. */
+  async execute(sql: string): Promise<SqlResult> {
+    if (this.closed) fail(SqlState.CONNECTION_FAILURE, 'session is closed')
+    let statements: readonly Statement[]
+    try {
+      statements = this.engine.statements.parse(sql)
+    } catch (e) {
+      if (this.open !== null) this.open.aborted = true
+      throw e
+    }
+    let result: SqlResult | undefined
+    for (const s of statements) result = await this.run(s)
+    return result!
+  }
+
+  /** Rolls back an open transaction and ends the session. */
+  async close(): Promise<void> {
+    if (this.open !== null) await this.open.txn.rollback().catch(() => undefined)
+    this.open = null
+    this.closed = true
+  }
+
+  private async run(stmt: Statement): Promise<SqlResult> {
+    switch (stmt.kind) {
+      case 'begin':
+        if (this.open !== null) {
+          this.open.aborted = true
+          fail(SqlState.ACTIVE_SQL_TRANSACTION, 'there is already a transaction in progress')
+        }
+        this.open = { txn: await this.engine.db.begin(), catalog: null, aborted: false }
+        return command('BEGIN')
+      case 'commit': {
+        const open = this.open
+        if (open === null) return command('COMMIT')
+        this.open = null
+        if (open.aborted) {
+          await open.txn.rollback().catch(() => undefined)
+          return command('ROLLBACK')
+        }
+        try {
+          await open.txn.commit()
+        } catch (e) {
+          await open.txn.rollback().catch(() => undefined)
+          throw toSqlError(e, open.catalog ?? this.engine.catalog)
+        }
+        if (open.catalog !== null) this.engine.remember(open.catalog)
+        return command('COMMIT')
+      }
+      case 'rollback':
+        if (this.open !== null) await this.open.txn.rollback().catch(() => undefined)
+        this.open = null
+        return command('ROLLBACK')
+      default:
+        return this.open === null ? this.autocommit(stmt) : this.inOpenTransaction(this.open, stmt)
+    }
+  }
+
+  private async inOpenTransaction(open: OpenTransaction, stmt: Statement): Promise<SqlResult> {
+    if (open.aborted) fail(SqlState.IN_FAILED_SQL_TRANSACTION, 'current transaction is aborted, commands ignored until end of transaction block')
+    try {
+      const { result, ctx } = await this.runWithCatalog(open.txn, open.catalog, stmt)
+      ctx.buffer.flush(open.txn)
+      open.catalog = ctx.newCatalog ?? ctx.catalog
+      return result
+    } catch (e) {
+      open.aborted = true
+      throw toSqlError(e, open.catalog ?? this.engine.catalog)
+    }
+  }
+
+  private async autocommit(stmt: Statement): Promise<SqlResult> {
+    for (let attempt = 0; ; attempt++) {
+      const txn = await this.engine.db.begin()
+      let wrote = false
+      try {
+        const { result, ctx } = await this.runWithCatalog(txn, null, stmt)
+        if (ctx.buffer.size > 0) {
+          wrote = true
+          ctx.buffer.flush(txn)
+          await txn.commit()
+        }
+        if (ctx.newCatalog !== null) this.engine.remember(ctx.newCatalog)
+        return result
+      } catch (e) {
+        if (wrote) await txn.rollback().catch(() => undefined)
+        const code = kvCode(e)
+        if ((code === 'WRITE_CONFLICT' || code === 'TXN_ABORTED') && attempt < this.engine.maxRetries) continue
+        throw toSqlError(e, this.engine.catalog)
+      }
+    }
+  }
+
+  /** Runs a statement against `catalog` (validated) or the engine's cached one (checked, re-planned once if stale). */
+  private async runWithCatalog(txn: KvTransaction, catalog: Catalog | null, stmt: Statement): Promise<{ result: SqlResult; ctx: StatementContext }> {
+    const first = new StatementContext(this.engine.db, txn, catalog ?? this.engine.catalog, this.engine.execution, catalog !== null)
+    try {
+      return { result: await execute(first, stmt), ctx: first }
+    } catch (e) {
+      if (!(e instanceof StaleCatalogError)) throw e
+    }
+    const fresh = await loadCatalog(txn)
+    this.engine.remember(fresh)
+    const second = new StatementContext(this.engine.db, txn, fresh, this.engine.execution, true)
+    return { result: await execute(second, stmt), ctx: second }
+  }
+}
+
+function command(name: string, rowsAffected = 0): SqlResult {
+  return { command: name, columns: [], rows: [], rowsAffected }
+}
+
+async function execute(ctx: StatementContext, stmt: Statement): Promise<SqlResult> {
+  switch (stmt.kind) {
+    case 'select': {
+      const plan = await planSelect(ctx, stmt)
+      const rows = await executeSelect(ctx, plan)
+      await ctx.ensureValidated()
+      return { command: 'SELECT', columns: plan.columns.map((c) => ({ ...c })), rows, rowsAffected: 0 }
+    }
+    case 'insert':
+      return command(stmt.replace ? 'REPLACE' : 'INSERT', await executeInsert(ctx, stmt))
+    case 'update':
+      return command('UPDATE', await executeUpdate(ctx, stmt))
+    case 'delete':
+      return command('DELETE', await executeDelete(ctx, stmt))
+    case 'create-table':
+      await createTable(ctx, stmt)
+      return command('CREATE TABLE')
+    case 'drop-table':
+      return command('DROP TABLE', await dropTable(ctx, stmt))
+    case 'create-index':
+      await createIndex(ctx, stmt)
+      return command('CREATE INDEX')
+    case 'drop-index':
+      await dropIndex(ctx, stmt)
+      return command('DROP INDEX')
+    case 'show-tables':
+      return { command: 'SHOW', columns: [{ name: 'table_name', type: 'TEXT' }], rows: await showTables(ctx), rowsAffected: 0 }
+    case 'show-columns':
+      return {
+        command: 'SHOW',
+        columns: ['Field', 'Type', 'Null', 'Key', 'Default'].map((name) => ({ name, type: 'TEXT' })),
+        rows: await showColumns(ctx, stmt.table),
+        rowsAffected: 0,
+      }
+    case 'explain': {
+      const lines = await explain(ctx, stmt.statement)
+      await ctx.ensureValidated()
+      return { command: 'EXPLAIN', columns: [{ name: 'plan', type: 'TEXT' }], rows: lines.map((l) => [l]), rowsAffected: 0 }
+    }
+    case 'begin':
+    case 'commit':
+    case 'rollback':
+      return fail(SqlState.INTERNAL_ERROR, `${stmt.kind} reached the executor`)
+  }
+}
+
+function kvCode(e: unknown): string | undefined {
+  if (e instanceof SqlError) return undefined
+  const code = (e as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/** Converts any error a statement raised into the SqlError a client sees. */
+function toSqlError(e: unknown, catalog: Catalog): SqlError {
+  if (e instanceof SqlError) return e
+  const code = kvCode(e)
+  const message = e instanceof Error ? e.message : String(e)
+  switch (code) {
+    case 'WRITE_CONFLICT':
+    case 'TXN_ABORTED':
+      return new SqlError(SqlState.SERIALIZATION_FAILURE, `restart transaction: ${message}`, { cause: e })
+    case 'KEY_EXISTS':
+      return new SqlError(SqlState.UNIQUE_VIOLATION, duplicateMessage(catalog, (e as { key?: Uint8Array }).key), { cause: e })
+    case 'TIMEOUT':
+      return new SqlError(SqlState.STATEMENT_COMPLETION_UNKNOWN, `the outcome of the statement is unknown: ${message}`, { cause: e })
+    case 'UNAVAILABLE':
+      return new SqlError(SqlState.CONNECTION_FAILURE, `the database is unavailable: ${message}`, { cause: e })
+    default:
+      return new SqlError(SqlState.INTERNAL_ERROR, `internal error: ${message}`, { cause: e })
+  }
+}

@@ -1,0 +1,177 @@
+// Evaluation of bound expressions over one row: pure functions over plain data, with SQL's
+// three-valued logic (NULL is "unknown"; WHERE keeps only TRUE).
+
+import type { Expr } from './ast.js'
+import { fail, SqlState } from './errors.js'
+import { arithmetic, codePointLength, compareValues, negate, valueKey, valueTypeName, type SqlValue } from './values.js'
+
+/** The value of a bound expression (columns already resolved to slots) over `row`. */
+export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
+  switch (e.kind) {
+    case 'literal':
+      return e.value
+    case 'slot':
+      return row[e.index] ?? null
+    case 'negate':
+      return negate(evaluate(e.operand, row))
+    case 'not': {
+      const v = asBool(evaluate(e.operand, row), 'NOT')
+      return v === null ? null : !v
+    }
+    case 'arithmetic':
+      return arithmetic(e.op, evaluate(e.left, row), evaluate(e.right, row))
+    case 'concat': {
+      const l = evaluate(e.left, row)
+      const r = evaluate(e.right, row)
+      return l === null || r === null ? null : toText(l) + toText(r)
+    }
+    case 'compare': {
+      const l = evaluate(e.left, row)
+      const r = evaluate(e.right, row)
+      if (l === null || r === null) return null
+      const c = compareValues(l, r)
+      switch (e.op) {
+        case '=':
+          return c === 0
+        case '<>':
+          return c !== 0
+        case '<':
+          return c < 0
+        case '<=':
+          return c <= 0
+        case '>':
+          return c > 0
+        case '>=':
+          return c >= 0
+      }
+    }
+    case 'and': {
+      const l = asBool(evaluate(e.left, row), 'AND')
+      if (l === false) return false
+      const r = asBool(evaluate(e.right, row), 'AND')
+      if (r === false) return false
+      return l === null || r === null ? null : true
+    }
+    case 'or': {
+      const l = asBool(evaluate(e.left, row), 'OR')
+      if (l === true) return true
+      const r = asBool(evaluate(e.right, row), 'OR')
+      if (r === true) return true
+      return l === null || r === null ? null : false
+    }
+    case 'between': {
+      const v = evaluate(e.operand, row)
+      const lo = evaluate(e.low, row)
+      const hi = evaluate(e.high, row)
+      const geLow = v === null || lo === null ? null : compareValues(v, lo) >= 0
+      const leHigh = v === null || hi === null ? null : compareValues(v, hi) <= 0
+      const inside = geLow === false || leHigh === false ? false : geLow === null || leHigh === null ? null : true
+      return inside === null ? null : inside !== e.negated
+    }
+    case 'in-list': {
+      const v = evaluate(e.operand, row)
+      if (v === null) return null
+      let sawNull = false
+      for (const item of e.list) {
+        const x = evaluate(item, row)
+        if (x === null) sawNull = true
+        else if (compareValues(v, x) === 0) return !e.negated
+      }
+      return sawNull ? null : e.negated
+    }
+    case 'value-set': {
+      const v = evaluate(e.operand, row)
+      if (v === null) return null
+      if (e.keys.includes(valueKey(v))) return !e.negated
+      return e.hasNull ? null : e.negated
+    }
+    case 'like': {
+      const v = evaluate(e.operand, row)
+      const p = evaluate(e.pattern, row)
+      if (v === null || p === null) return null
+      if (typeof v !== 'string' || typeof p !== 'string') fail(SqlState.DATATYPE_MISMATCH, `LIKE needs TEXT operands, not ${valueTypeName(v)} and ${valueTypeName(p)}`)
+      return likeRegex(p).test(v) !== e.negated
+    }
+    case 'is-null':
+      return (evaluate(e.operand, row) === null) !== e.negated
+    case 'function':
+      return callFunction(e.name, e.args.map((a) => evaluate(a, row)))
+    case 'column':
+    case 'in-subquery':
+    case 'aggregate':
+      return fail(SqlState.INTERNAL_ERROR, `unbound ${e.kind} in evaluation`)
+  }
+}
+
+/** Whether a bound condition is TRUE over `row` (FALSE and NULL both reject). */
+export function isTrue(e: Expr, row: readonly SqlValue[]): boolean {
+  return asBool(evaluate(e, row), 'WHERE') === true
+}
+
+function asBool(v: SqlValue, context: string): boolean | null {
+  if (v === null || typeof v === 'boolean') return v
+  return fail(SqlState.DATATYPE_MISMATCH, `argument of ${context} must be BOOLEAN, not ${valueTypeName(v)}`)
+}
+
+function toText(v: Exclude<SqlValue, null>): string {
+  return String(v)
+}
+
+const likeCache = new Map<string, RegExp>()
+
+function likeRegex(pattern: string): RegExp {
+  let re = likeCache.get(pattern)
+  if (re !== undefined) return re
+  let src = '^'
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!
+    if (c === '\\' && i + 1 < pattern.length) src += escapeRegex(pattern[++i]!)
+    else if (c === '%') src += '[\\s\\S]*'
+    else if (c === '_') src += '[\\s\\S]'
+    else src += escapeRegex(c)
+  }
+  re = new RegExp(src + '$', 'u')
+  if (likeCache.size > 1000) likeCache.clear()
+  likeCache.set(pattern, re)
+  return re
+}
+
+function escapeRegex(c: string): string {
+  return /[\\^$.*+?()[\]{}|/]/.test(c) ? '\\' + c : c
+}
+
+function callFunction(name: string, args: SqlValue[]): SqlValue {
+  switch (name) {
+    case 'COALESCE':
+      return args.find((a) => a !== null) ?? null
+    case 'CONCAT':
+      return args.some((a) => a === null) ? null : args.map((a) => String(a)).join('')
+  }
+  arity(name, args, 1)
+  const v = args[0]!
+  if (v === null) return null
+  switch (name) {
+    case 'LOWER':
+      return text(name, v).toLowerCase()
+    case 'UPPER':
+      return text(name, v).toUpperCase()
+    case 'LENGTH':
+    case 'CHAR_LENGTH':
+      return BigInt(codePointLength(text(name, v)))
+    case 'ABS':
+      if (typeof v === 'bigint') return v < 0n ? negate(v) : v
+      if (typeof v === 'number') return Math.abs(v)
+      return fail(SqlState.DATATYPE_MISMATCH, `abs needs a number, not ${valueTypeName(v)}`)
+    default:
+      return fail(SqlState.UNDEFINED_FUNCTION, `function ${name.toLowerCase()} does not exist`)
+  }
+}
+
+function arity(name: string, args: readonly SqlValue[], n: number): void {
+  if (args.length !== n) fail(SqlState.UNDEFINED_FUNCTION, `function ${name.toLowerCase()} takes ${n} argument(s), not ${args.length}`)
+}
+
+function text(name: string, v: Exclude<SqlValue, null>): string {
+  if (typeof v !== 'string') fail(SqlState.DATATYPE_MISMATCH, `${name.toLowerCase()} needs TEXT, not ${valueTypeName(v)}`)
+  return v
+}

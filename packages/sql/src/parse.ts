@@ -1,0 +1,440 @@
+// The parser adapter: node-sql-parser (mysql mode) → mrdb's AST (ast.ts). The parser's loose
+// output shapes live only in this file; anything not understood is rejected with 0A000.
+
+import sqlParser from 'node-sql-parser/build/mysql.js'
+import type { AggregateFn, Assignment, ColumnDef, CompareOp, Expr, OrderKey, SelectItem, SelectStmt, Statement, TableRef } from './ast.js'
+import { fail, SqlError, SqlState } from './errors.js'
+import { LruCache } from './lru-cache.js'
+import { INT64_MAX, INT64_MIN, type ColumnType } from './values.js'
+
+/** The largest SQL text (in UTF-16 code units) a statement may have: 1 MiB. Longer raises 54000. */
+export const MAX_STATEMENT_SIZE = 1 << 20
+
+/** Scalar functions the engine evaluates (see eval.ts). */
+export const SCALAR_FUNCTIONS: ReadonlySet<string> = new Set(['LOWER', 'UPPER', 'LENGTH', 'CHAR_LENGTH', 'ABS', 'COALESCE', 'CONCAT'])
+
+// The parser's output: untyped JSON-like objects. Only this file touches them.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Raw = any
+
+const parser = new sqlParser.Parser()
+const PARSE_OPTIONS = { database: 'mysql' }
+
+/** Parses SQL text into statements, remembering the last `capacity` distinct texts. */
+export class StatementCache {
+  private readonly cache: LruCache<string, readonly Statement[]>
+
+  constructor(capacity = 1000) {
+    this.cache = new LruCache(capacity)
+  }
+
+  /** The statements of `sql` (one or more separated by `;`); raises 54000, 42601 or 0A000. */
+  parse(sql: string): readonly Statement[] {
+    const hit = this.cache.get(sql)
+    if (hit !== undefined) return hit
+    const parsed = parseSql(sql)
+    this.cache.set(sql, parsed)
+    return parsed
+  }
+}
+
+/** Parses SQL text without caching (see {@link StatementCache}). */
+export function parseSql(sql: string): readonly Statement[] {
+  if (sql.length > MAX_STATEMENT_SIZE) {
+    fail(SqlState.PROGRAM_LIMIT_EXCEEDED, `statement is ${sql.length} characters long; the limit is ${MAX_STATEMENT_SIZE}`)
+  }
+  const explain = /^\s*explain\s+/i.exec(sql)
+  if (explain !== null) {
+    const inner = parseSql(sql.slice(explain[0].length))
+    if (inner.length !== 1) fail(SqlState.FEATURE_NOT_SUPPORTED, 'EXPLAIN takes exactly one statement')
+    const statement = inner[0]!
+    if (statement.kind === 'explain' || statement.kind === 'begin' || statement.kind === 'commit' || statement.kind === 'rollback') {
+      fail(SqlState.FEATURE_NOT_SUPPORTED, `EXPLAIN ${statement.kind.toUpperCase()} is not supported`)
+    }
+    return [{ kind: 'explain', statement }]
+  }
+  // The parser requires ON for DROP INDEX; index names are unique per database, so it is optional here.
+  const dropIndex = /^\s*drop\s+index\s+`?([A-Za-z_][A-Za-z0-9_]*)`?\s*;?\s*$/i.exec(sql)
+  if (dropIndex !== null) return [{ kind: 'drop-index', name: dropIndex[1]!.toLowerCase(), table: null }]
+  // The parser does not know the REAL type; it is a DOUBLE.
+  const text = /^\s*create\s+table/i.test(sql) ? replaceOutsideQuotes(sql, /\breal\b/gi, 'DOUBLE') : sql
+  let raw: Raw
+  try {
+    raw = parser.astify(text, PARSE_OPTIONS)
+  } catch (cause) {
+    throw syntaxError(cause)
+  }
+  const list: Raw[] = Array.isArray(raw) ? raw : [raw]
+  const statements = list.filter((s) => s !== null && s !== undefined).map(convertStatement)
+  if (statements.length === 0) fail(SqlState.SYNTAX_ERROR, 'empty statement')
+  return statements
+}
+
+function syntaxError(cause: unknown): SqlError {
+  const e = cause as { message?: string; location?: { start?: { line?: number; column?: number } } }
+  const where = e.location?.start?.line !== undefined ? ` at line ${e.location.start.line}, column ${e.location.start.column}` : ''
+  const found = /but (.*) found\.?$/.exec(e.message ?? '')
+  const detail = found !== null ? `: unexpected ${found[1]}` : ''
+  return new SqlError(SqlState.SYNTAX_ERROR, `syntax error${where}${detail}`, { cause })
+}
+
+function replaceOutsideQuotes(sql: string, pattern: RegExp, replacement: string): string {
+  // Split into quoted ('…', "…", `…`) and unquoted parts; rewrite only the unquoted ones.
+  return sql.replace(/('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`[^`]*`)|([^'"`]+)/g, (m, quoted: string | undefined) =>
+    quoted !== undefined ? m : m.replace(pattern, replacement),
+  )
+}
+
+function unsupported(what: string): never {
+  return fail(SqlState.FEATURE_NOT_SUPPORTED, `${what} is not supported`)
+}
+
+function ident(name: unknown): string {
+  if (typeof name === 'string') return name.toLowerCase()
+  const n = name as Raw
+  if (n !== null && typeof n === 'object') {
+    if (typeof n.value === 'string') return n.value.toLowerCase()
+    if (n.expr !== undefined) return ident(n.expr)
+    if (typeof n.column === 'string' || typeof n.column === 'object') return ident(n.column)
+  }
+  return unsupported('this identifier form')
+}
+
+function convertStatement(s: Raw): Statement {
+  switch (s.type) {
+    case 'select':
+      return convertSelect(s)
+    case 'insert':
+    case 'replace':
+      return convertInsert(s)
+    case 'update':
+      return convertUpdate(s)
+    case 'delete':
+      return convertDelete(s)
+    case 'create':
+      if (s.keyword === 'table') return convertCreateTable(s)
+      if (s.keyword === 'index') return convertCreateIndex(s)
+      return unsupported(`CREATE ${String(s.keyword).toUpperCase()}`)
+    case 'drop':
+      if (s.keyword === 'table') {
+        return { kind: 'drop-table', names: (s.name as Raw[]).map((t) => tableName(t)), ifExists: /if exists/i.test(s.prefix ?? '') }
+      }
+      if (s.keyword === 'index') return { kind: 'drop-index', name: ident(s.name), table: s.table ? tableName(s.table) : null }
+      return unsupported(`DROP ${String(s.keyword).toUpperCase()}`)
+    case 'show':
+      if (s.keyword === 'tables') return { kind: 'show-tables' }
+      if (s.keyword === 'columns' && Array.isArray(s.from) && s.from.length === 1) return { kind: 'show-columns', table: tableName(s.from[0]) }
+      return unsupported(`SHOW ${String(s.keyword).toUpperCase()}`)
+    case 'desc':
+      return { kind: 'show-columns', table: ident(s.table) }
+    case 'transaction': {
+      const action = String(s.expr?.action?.value ?? '').toLowerCase()
+      if (action === 'begin' || action === 'start') return { kind: 'begin' }
+      if (action === 'commit') return { kind: 'commit' }
+      if (action === 'rollback') return { kind: 'rollback' }
+      return unsupported(`transaction statement ${action}`)
+    }
+    case 'explain':
+      return { kind: 'explain', statement: convertStatement(s.expr) }
+    default:
+      return unsupported(`the ${String(s.type).toUpperCase()} statement`)
+  }
+}
+
+function tableName(t: Raw): string {
+  if (t.db !== null && t.db !== undefined) unsupported('a database-qualified table name')
+  if (t.expr !== undefined) unsupported('a subquery in FROM')
+  return ident(t.table)
+}
+
+function convertSelect(s: Raw): SelectStmt {
+  if (s.with) unsupported('WITH')
+  if (s._next || s.set_op) unsupported('UNION / INTERSECT / EXCEPT')
+  if (s.into?.position) unsupported('SELECT … INTO')
+  if (s.locking_read) unsupported('locking reads (FOR UPDATE / FOR SHARE)')
+  if (s.window) unsupported('window functions')
+  const from: TableRef[] = ((s.from ?? []) as Raw[]).map((f, i) => convertFrom(f, i))
+  const groupRaw: Raw[] = s.groupby === null || s.groupby === undefined ? [] : Array.isArray(s.groupby) ? s.groupby : (s.groupby.columns ?? [])
+  const [limit, offset] = convertLimit(s.limit)
+  const items: SelectItem[] = (s.columns as Raw[]).map((c): SelectItem => {
+    const e = c.expr
+    if (e?.type === 'column_ref' && e.column === '*') return { kind: 'star', table: e.table ? ident(e.table) : null }
+    if (e?.type === 'star') return { kind: 'star', table: null }
+    return { kind: 'expr', expr: convertExpr(e), alias: c.as ? ident(c.as) : null }
+  })
+  return {
+    kind: 'select',
+    distinct: s.distinct === 'DISTINCT',
+    items,
+    from,
+    where: s.where ? convertExpr(s.where) : null,
+    groupBy: groupRaw.map(convertExpr),
+    having: s.having ? convertExpr(s.having) : null,
+    orderBy: ((s.orderby ?? []) as Raw[]).map((o): OrderKey => ({ expr: convertExpr(o.expr), desc: String(o.type ?? '').toUpperCase() === 'DESC' })),
+    limit,
+    offset,
+  }
+}
+
+function convertFrom(f: Raw, index: number): TableRef {
+  const table = tableName(f)
+  const alias = f.as ? ident(f.as) : null
+  if (index === 0) return { table, alias, join: 'first', on: null }
+  if (f.using) unsupported('JOIN … USING')
+  const join = String(f.join ?? '').toUpperCase()
+  if (join === '') return { table, alias, join: 'cross', on: null }
+  if (join === 'INNER JOIN' || join === 'JOIN') return { table, alias, join: 'inner', on: f.on ? convertExpr(f.on) : null }
+  if (join === 'LEFT JOIN' || join === 'LEFT OUTER JOIN') {
+    if (!f.on) fail(SqlState.SYNTAX_ERROR, 'LEFT JOIN needs an ON condition')
+    return { table, alias, join: 'left', on: convertExpr(f.on) }
+  }
+  if (join === 'CROSS JOIN') return { table, alias, join: 'cross', on: f.on ? convertExpr(f.on) : null }
+  return unsupported(join)
+}
+
+function convertLimit(limit: Raw): [Expr | null, Expr | null] {
+  if (!limit || !Array.isArray(limit.value) || limit.value.length === 0) return [null, null]
+  const values = (limit.value as Raw[]).map(convertExpr)
+  if (values.length === 1) return [values[0]!, null]
+  if (limit.seperator === ',') return [values[1]!, values[0]!]
+  return [values[0]!, values[1]!]
+}
+
+function convertInsert(s: Raw): Statement {
+  if (!Array.isArray(s.table) || s.table.length !== 1) unsupported('INSERT into several tables')
+  if (s.partition) unsupported('PARTITION')
+  if (s.values?.type !== 'values') unsupported('INSERT … SELECT')
+  const rows = (s.values.values as Raw[]).map((r) => (r.value as Raw[]).map(convertExpr))
+  const onDuplicate: Assignment[] | null = s.on_duplicate_update ? (s.on_duplicate_update.set as Raw[]).map(convertAssignment) : null
+  return {
+    kind: 'insert',
+    table: tableName(s.table[0]),
+    columns: Array.isArray(s.columns) ? (s.columns as Raw[]).map(ident) : null,
+    rows,
+    onDuplicate,
+    replace: s.type === 'replace',
+  }
+}
+
+function convertAssignment(a: Raw): Assignment {
+  return { column: ident(a.column), value: convertExpr(a.value) }
+}
+
+function convertUpdate(s: Raw): Statement {
+  if (s.with) unsupported('WITH')
+  if (!Array.isArray(s.table) || s.table.length !== 1 || s.from) unsupported('UPDATE of several tables')
+  if (s.orderby || s.limit) unsupported('UPDATE … ORDER BY / LIMIT')
+  return { kind: 'update', table: tableName(s.table[0]), assignments: (s.set as Raw[]).map(convertAssignment), where: s.where ? convertExpr(s.where) : null }
+}
+
+function convertDelete(s: Raw): Statement {
+  if (s.with) unsupported('WITH')
+  if (!Array.isArray(s.from) || s.from.length !== 1) unsupported('DELETE from several tables')
+  if (s.orderby || s.limit) unsupported('DELETE … ORDER BY / LIMIT')
+  return { kind: 'delete', table: tableName(s.from[0]), where: s.where ? convertExpr(s.where) : null }
+}
+
+function convertType(def: Raw, column: string): ColumnType {
+  const t = String(def?.dataType ?? '').toUpperCase()
+  switch (t) {
+    case 'INT':
+    case 'INTEGER':
+    case 'BIGINT':
+      return { base: 'int' }
+    case 'FLOAT':
+    case 'DOUBLE':
+      return { base: 'float' }
+    case 'TEXT':
+      return { base: 'text' }
+    case 'VARCHAR': {
+      const n = Number(def.length)
+      if (!Number.isInteger(n) || n <= 0) fail(SqlState.SYNTAX_ERROR, `VARCHAR of column ${column} needs a positive length`)
+      return { base: 'text', maxLength: n }
+    }
+    case 'BOOLEAN':
+    case 'BOOL':
+      return { base: 'bool' }
+    default:
+      return unsupported(`type ${t} (column ${column})`)
+  }
+}
+
+function convertCreateTable(s: Raw): Statement {
+  if (s.temporary) unsupported('TEMPORARY tables')
+  if (s.as || s.query_expr) unsupported('CREATE TABLE … AS')
+  if (s.like) unsupported('CREATE TABLE … LIKE')
+  if (!Array.isArray(s.table) || s.table.length !== 1) unsupported('this CREATE TABLE form')
+  const columns: ColumnDef[] = []
+  let primaryKey: string[] | null = null
+  const uniques: string[][] = []
+  for (const d of (s.create_definitions ?? []) as Raw[]) {
+    if (d.resource === 'column') {
+      const name = ident(d.column)
+      if (d.auto_increment) unsupported('AUTO_INCREMENT')
+      if (d.check || d.reference_definition) unsupported('CHECK / REFERENCES')
+      columns.push({
+        name,
+        type: convertType(d.definition, name),
+        notNull: d.nullable?.type === 'not null',
+        primaryKey: Boolean(d.primary_key),
+        unique: Boolean(d.unique),
+        defaultValue: d.default_val ? convertExpr(d.default_val.value) : null,
+      })
+    } else if (d.resource === 'constraint') {
+      const kind = String(d.constraint_type ?? '').toLowerCase()
+      const cols = (d.definition as Raw[]).map(ident)
+      if (kind === 'primary key') {
+        if (primaryKey !== null) fail(SqlState.INVALID_TABLE_DEFINITION, 'multiple primary keys are not allowed')
+        primaryKey = cols
+      } else if (kind.startsWith('unique')) uniques.push(cols)
+      else unsupported(`${kind.toUpperCase()} constraints`)
+    } else unsupported(`${String(d.resource)} in CREATE TABLE`)
+  }
+  return { kind: 'create-table', name: tableName(s.table[0]), ifNotExists: Boolean(s.if_not_exists), columns, primaryKey, uniques }
+}
+
+function convertCreateIndex(s: Raw): Statement {
+  const type = String(s.index_type ?? '').toLowerCase()
+  if (type !== '' && type !== 'unique') unsupported(`${type.toUpperCase()} indexes`)
+  if (s.index_using) unsupported('USING in CREATE INDEX')
+  return {
+    kind: 'create-index',
+    name: ident(s.index),
+    table: tableName(s.table),
+    columns: (s.index_columns as Raw[]).map(ident),
+    unique: type === 'unique',
+  }
+}
+
+const COMPARE_OPS: Record<string, CompareOp> = { '=': '=', '<>': '<>', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' }
+const AGGREGATES: ReadonlySet<string> = new Set(['COUNT', 'SUM', 'AVG', 'MIN', 'MAX'])
+
+function convertExpr(e: Raw): Expr {
+  if (e === null || e === undefined) return unsupported('an empty expression')
+  switch (e.type) {
+    case 'number':
+      return { kind: 'literal', value: numberLiteral(e.value) }
+    case 'bigint':
+      return { kind: 'literal', value: numberLiteral(e.value) }
+    case 'single_quote_string':
+    case 'double_quote_string':
+    case 'string':
+      return { kind: 'literal', value: String(e.value).replaceAll("''", "'").replaceAll("\\'", "'") }
+    case 'bool':
+      return { kind: 'literal', value: Boolean(e.value) }
+    case 'null':
+      return { kind: 'literal', value: null }
+    case 'column_ref': {
+      const name = typeof e.column === 'string' ? e.column : ident(e.column)
+      // The parser reads an exponent literal such as 3e2 as a column name.
+      if (e.table === null && /^\d+(\.\d*)?e[+-]?\d+$/i.test(name)) return { kind: 'literal', value: Number(name) }
+      if (name === '*') unsupported('* here')
+      return { kind: 'column', table: e.table ? ident(e.table) : null, name: name.toLowerCase() }
+    }
+    case 'unary_expr': {
+      const operand = convertExpr(e.expr)
+      const op = String(e.operator).toUpperCase()
+      if (op === '-') {
+        if (operand.kind === 'literal' && (typeof operand.value === 'bigint' || typeof operand.value === 'number')) {
+          return { kind: 'literal', value: -operand.value }
+        }
+        return { kind: 'negate', operand }
+      }
+      if (op === '+') return operand
+      if (op === 'NOT' || op === '!') return { kind: 'not', operand }
+      return unsupported(`unary operator ${op}`)
+    }
+    case 'binary_expr':
+      return convertBinary(e)
+    case 'function': {
+      const name = String(e.name?.name?.[0]?.value ?? e.name ?? '').toUpperCase()
+      const args = ((e.args?.value ?? []) as Raw[]).map(convertExpr)
+      if (name === 'VALUES') return { kind: 'function', name, args }
+      if (!SCALAR_FUNCTIONS.has(name)) fail(SqlState.UNDEFINED_FUNCTION, `function ${name.toLowerCase()} does not exist`)
+      return { kind: 'function', name, args }
+    }
+    case 'aggr_func': {
+      const fn = String(e.name).toUpperCase()
+      if (!AGGREGATES.has(fn)) fail(SqlState.UNDEFINED_FUNCTION, `aggregate ${fn.toLowerCase()} does not exist`)
+      if (e.over) unsupported('window functions')
+      const argRaw = e.args?.expr
+      const star = argRaw?.type === 'star' || (argRaw?.type === 'column_ref' && argRaw.column === '*')
+      if (star && fn !== 'COUNT') fail(SqlState.SYNTAX_ERROR, `${fn}(*) is not valid`)
+      return { kind: 'aggregate', fn: fn as AggregateFn, arg: star ? null : convertExpr(argRaw), distinct: Boolean(e.args?.distinct) }
+    }
+    default:
+      return unsupported(`expression type ${String(e.type)}`)
+  }
+}
+
+function numberLiteral(v: unknown): bigint | number {
+  if (typeof v === 'number') {
+    if (Number.isInteger(v)) {
+      if (!Number.isSafeInteger(v)) {
+        fail(SqlState.NUMERIC_VALUE_OUT_OF_RANGE, `integer literal ${v} cannot be represented exactly (write it as an expression, e.g. -9223372036854775807 - 1)`)
+      }
+      return BigInt(v)
+    }
+    return v
+  }
+  const text = String(v)
+  if (/^[+-]?\d+$/.test(text)) {
+    const n = BigInt(text)
+    if (n < INT64_MIN || n > INT64_MAX) fail(SqlState.NUMERIC_VALUE_OUT_OF_RANGE, `integer literal ${text} is out of range for BIGINT`)
+    return n
+  }
+  const f = Number(text)
+  if (Number.isNaN(f)) fail(SqlState.SYNTAX_ERROR, `bad number literal ${text}`)
+  return f
+}
+
+function convertBinary(e: Raw): Expr {
+  const op = String(e.operator).toUpperCase()
+  const left = convertExpr(e.left)
+  const compare = COMPARE_OPS[op]
+  if (compare !== undefined) return { kind: 'compare', op: compare, left, right: convertExpr(e.right) }
+  switch (op) {
+    case '+':
+    case '-':
+    case '*':
+    case '/':
+    case '%':
+      return { kind: 'arithmetic', op, left, right: convertExpr(e.right) }
+    case 'MOD':
+      return { kind: 'arithmetic', op: '%', left, right: convertExpr(e.right) }
+    case '||':
+      return { kind: 'concat', left, right: convertExpr(e.right) }
+    case 'AND':
+    case '&&':
+      return { kind: 'and', left, right: convertExpr(e.right) }
+    case 'OR':
+      return { kind: 'or', left, right: convertExpr(e.right) }
+    case 'BETWEEN':
+    case 'NOT BETWEEN': {
+      const [low, high] = (e.right.value as Raw[]).map(convertExpr)
+      return { kind: 'between', operand: left, low: low!, high: high!, negated: op === 'NOT BETWEEN' }
+    }
+    case 'IN':
+    case 'NOT IN': {
+      const negated = op === 'NOT IN'
+      const list = (e.right?.value ?? []) as Raw[]
+      if (list.length === 1 && list[0]?.ast) {
+        const sub = list[0].ast
+        if (sub.type !== 'select') unsupported('this subquery')
+        return { kind: 'in-subquery', operand: left, query: convertSelect(sub), negated }
+      }
+      if (e.right?.ast) return { kind: 'in-subquery', operand: left, query: convertSelect(e.right.ast), negated }
+      return { kind: 'in-list', operand: left, list: list.map(convertExpr), negated }
+    }
+    case 'LIKE':
+    case 'NOT LIKE':
+      if (e.right?.type === 'expr_list' || e.escape) unsupported('LIKE … ESCAPE')
+      return { kind: 'like', operand: left, pattern: convertExpr(e.right), negated: op === 'NOT LIKE' }
+    case 'IS':
+    case 'IS NOT':
+      if (e.right?.type !== 'null') unsupported(`IS ${op === 'IS NOT' ? 'NOT ' : ''}${String(e.right?.value ?? '').toUpperCase()}`)
+      return { kind: 'is-null', operand: left, negated: op === 'IS NOT' }
+    default:
+      return unsupported(`operator ${op}`)
+  }
+}

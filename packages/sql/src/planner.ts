@@ -1,0 +1,219 @@
+// Access path selection for one table: a point get, a primary-key range scan, a secondary
+// index scan plus row lookups, or a full scan. The chosen path only narrows what is read: the
+// statement's whole condition is always applied to the rows it returns.
+
+import { prefixEnd } from '@mrdb/storage'
+import { isConstant, literalToSql, type Expr } from './ast.js'
+import { PRIMARY_INDEX_ID, type IndexDesc, type TableDesc } from './catalog.js'
+import { evaluate } from './eval.js'
+import { indexKey, primaryKeyOf } from './table-codec.js'
+import { compareValues, type ColumnType, type SqlValue } from './values.js'
+
+/** A key span [start, end) with a readable form for EXPLAIN. */
+export interface KeySpan {
+  readonly start: Uint8Array
+  readonly end: Uint8Array
+  readonly text: string
+}
+
+/** How one table's rows are fetched. */
+export type AccessPath =
+  | { readonly kind: 'point-get'; readonly keys: readonly Uint8Array[]; readonly texts: readonly string[] }
+  | { readonly kind: 'primary-range'; readonly spans: readonly KeySpan[] }
+  | { readonly kind: 'index-scan'; readonly index: IndexDesc; readonly spans: readonly KeySpan[] }
+  | { readonly kind: 'full-scan'; readonly spans: readonly KeySpan[] }
+
+/** The most combinations of IN-list values a plan expands into separate keys or spans. */
+const MAX_KEY_COMBINATIONS = 256
+
+interface Bound {
+  readonly value: SqlValue
+  readonly inclusive: boolean
+}
+
+interface ColumnConstraint {
+  eq: SqlValue[] | null
+  lower: Bound | null
+  upper: Bound | null
+}
+
+/** Chooses how to read `table` given the conjuncts of its condition (bound to the table's row layout). */
+export function chooseAccessPath(table: TableDesc, conditions: readonly Expr[]): AccessPath {
+  const constraints = collectConstraints(table, conditions)
+  let best: { score: number; path: AccessPath } | null = null
+  const candidates: Array<{ index: IndexDesc | null; columns: readonly number[] }> = [
+    { index: null, columns: table.primaryKey },
+    ...table.indexes.map((index) => ({ index, columns: index.columns })),
+  ]
+  for (const c of candidates) {
+    const shape = keyShape(c.columns, constraints)
+    if (shape === null) continue
+    const indexId = c.index?.id ?? PRIMARY_INDEX_ID
+    const name = `/Table/${table.name}/${c.index?.name ?? 'primary'}`
+    if (c.index === null && shape.combos.length > 0 && shape.eqColumns === c.columns.length) {
+      const keys = shape.combos.map((combo) => primaryKeyOf(table, combo))
+      const texts = shape.combos.map((combo) => `${name}/${combo.map(partText).join('/')}`)
+      return { kind: 'point-get', keys, texts }
+    }
+    const score = shape.eqColumns * 10 + (shape.range === null ? 0 : 5) + (c.index === null ? 1 : 0)
+    if (best !== null && best.score >= score) continue
+    const spans = shape.combos.map((combo) => spanFor(table.id, indexId, name, combo, shape.range, nullable(table, c.columns[combo.length])))
+    best = { score, path: c.index === null ? { kind: 'primary-range', spans } : { kind: 'index-scan', index: c.index, spans } }
+  }
+  return best?.path ?? { kind: 'full-scan', spans: [fullSpan(table)] }
+}
+
+/** The span of every row of a table. */
+export function fullSpan(table: TableDesc): KeySpan {
+  const start = indexKey(table.id, PRIMARY_INDEX_ID, [])
+  const name = `/Table/${table.name}/primary`
+  return { start, end: prefixEnd(start)!, text: `[${name}/min - ${name}/max]` }
+}
+
+function nullable(table: TableDesc, column: number | undefined): boolean {
+  return column === undefined ? false : table.columns[column]!.nullable
+}
+
+function partText(v: SqlValue): string {
+  return typeof v === 'string' ? literalToSql(v) : String(v)
+}
+
+function spanFor(tableId: number, indexId: number, name: string, combo: readonly SqlValue[], range: ColumnConstraint | null, skipNulls: boolean): KeySpan {
+  const prefix = indexKey(tableId, indexId, combo)
+  const prefixText = combo.length === 0 ? name : `${name}/${combo.map(partText).join('/')}`
+  if (range === null) return { start: prefix, end: prefixEnd(prefix)!, text: `[${prefixText} - ${prefixText}]` }
+  const at = (v: SqlValue): Uint8Array => indexKey(tableId, indexId, [...combo, v])
+  let start: Uint8Array
+  let startText: string
+  if (range.lower !== null) {
+    start = range.lower.inclusive ? at(range.lower.value) : prefixEnd(at(range.lower.value))!
+    startText = `${range.lower.inclusive ? '[' : '('}${prefixText}/${partText(range.lower.value)}`
+  } else {
+    // NULLs sort first; a bound comparison never matches NULL.
+    start = skipNulls ? prefixEnd(at(null))! : prefix
+    startText = `(${prefixText}/NULL`
+    if (!skipNulls) startText = `[${prefixText}/min`
+  }
+  let end: Uint8Array
+  let endText: string
+  if (range.upper !== null) {
+    end = range.upper.inclusive ? prefixEnd(at(range.upper.value))! : at(range.upper.value)
+    endText = `${prefixText}/${partText(range.upper.value)}${range.upper.inclusive ? ']' : ')'}`
+  } else {
+    end = prefixEnd(prefix)!
+    endText = `${prefixText}/max]`
+  }
+  return { start, end, text: `${startText} - ${endText}` }
+}
+
+interface KeyShape {
+  readonly eqColumns: number
+  readonly combos: readonly (readonly SqlValue[])[]
+  readonly range: ColumnConstraint | null
+}
+
+function keyShape(columns: readonly number[], constraints: ReadonlyMap<number, ColumnConstraint>): KeyShape | null {
+  let combos: SqlValue[][] = [[]]
+  let eqColumns = 0
+  for (const col of columns) {
+    const c = constraints.get(col)
+    if (c?.eq != null && combos.length * c.eq.length <= MAX_KEY_COMBINATIONS) {
+      combos = combos.flatMap((combo) => c.eq!.map((v) => [...combo, v]))
+      eqColumns++
+      continue
+    }
+    if (c !== undefined && (c.lower !== null || c.upper !== null)) return { eqColumns, combos, range: c }
+    break
+  }
+  return eqColumns === 0 ? null : { eqColumns, combos, range: null }
+}
+
+function collectConstraints(table: TableDesc, conditions: readonly Expr[]): Map<number, ColumnConstraint> {
+  const out = new Map<number, ColumnConstraint>()
+  const get = (slot: number): ColumnConstraint => {
+    let c = out.get(slot)
+    if (c === undefined) out.set(slot, (c = { eq: null, lower: null, upper: null }))
+    return c
+  }
+  const keyValue = (slot: number, e: Expr): SqlValue | undefined => {
+    if (!isConstant(e)) return undefined
+    let v: SqlValue
+    try {
+      v = evaluate(e, [])
+    } catch {
+      return undefined
+    }
+    return asKeyPart(v, table.columns[slot]!.type)
+  }
+  const tighten = (slot: number, side: 'lower' | 'upper', e: Expr, inclusive: boolean): void => {
+    const v = keyValue(slot, e)
+    if (v === undefined) return
+    const c = get(slot)
+    const prior = c[side]
+    if (prior !== null) {
+      const cmp = compareValues(v as Exclude<SqlValue, null>, prior.value as Exclude<SqlValue, null>)
+      const tighter = side === 'lower' ? cmp > 0 || (cmp === 0 && !inclusive) : cmp < 0 || (cmp === 0 && !inclusive)
+      if (!tighter) return
+    }
+    c[side] = { value: v, inclusive }
+  }
+  for (const cond of conditions) {
+    if (cond.kind === 'compare') {
+      let { left, right } = cond
+      let op = cond.op
+      if (left.kind !== 'slot' && right.kind === 'slot') {
+        ;[left, right] = [right, left]
+        op = op === '<' ? '>' : op === '<=' ? '>=' : op === '>' ? '<' : op === '>=' ? '<=' : op
+      }
+      if (left.kind !== 'slot') continue
+      const slot = left.index
+      if (op === '=') {
+        const v = keyValue(slot, right)
+        if (v !== undefined && get(slot).eq === null) get(slot).eq = [v]
+      } else if (op === '>' || op === '>=') tighten(slot, 'lower', right, op === '>=')
+      else if (op === '<' || op === '<=') tighten(slot, 'upper', right, op === '<=')
+    } else if (cond.kind === 'between' && !cond.negated && cond.operand.kind === 'slot') {
+      tighten(cond.operand.index, 'lower', cond.low, true)
+      tighten(cond.operand.index, 'upper', cond.high, true)
+    } else if (cond.kind === 'in-list' && !cond.negated && cond.operand.kind === 'slot') {
+      const slot = cond.operand.index
+      const values: SqlValue[] = []
+      const seen = new Set<string>()
+      let usable = true
+      for (const item of cond.list) {
+        const v = keyValue(slot, item)
+        if (v === undefined) {
+          usable = false
+          break
+        }
+        const k = String(v) + typeof v
+        if (!seen.has(k)) values.push(v)
+        seen.add(k)
+      }
+      if (usable && values.length > 0 && get(slot).eq === null) {
+        values.sort((a, b) => compareValues(a as Exclude<SqlValue, null>, b as Exclude<SqlValue, null>))
+        get(slot).eq = values
+      }
+    }
+  }
+  return out
+}
+
+/** `v` as the key part a column of `type` stores, or undefined when it cannot be one exactly (or is NULL). */
+function asKeyPart(v: SqlValue, type: ColumnType): SqlValue | undefined {
+  if (v === null) return undefined
+  switch (type.base) {
+    case 'int':
+      if (typeof v === 'bigint') return v
+      if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER) return BigInt(v)
+      return undefined
+    case 'float':
+      if (typeof v === 'number') return v
+      if (typeof v === 'bigint' && v >= -(2n ** 53n) && v <= 2n ** 53n) return Number(v)
+      return undefined
+    case 'text':
+      return typeof v === 'string' ? v : undefined
+    case 'bool':
+      return typeof v === 'boolean' ? v : undefined
+  }
+}

@@ -1,0 +1,139 @@
+// The value half of a row: every non-primary-key column, in column order.
+// Layout: format byte 0x01, varint column count, then per column a tag byte and payload:
+// 0 NULL | 1 INT (8 bytes, big-endian two's complement) | 2 FLOAT (8 bytes IEEE 754)
+// | 3 TEXT (varint byte length + UTF-8) | 4 FALSE | 5 TRUE.
+// The count lets a later format add columns: missing trailing columns decode as NULL.
+
+import { fail, SqlState } from './errors.js'
+import type { SqlValue } from './values.js'
+
+const FORMAT_V1 = 0x01
+const enum Tag {
+  NULL = 0,
+  INT = 1,
+  FLOAT = 2,
+  TEXT = 3,
+  FALSE = 4,
+  TRUE = 5,
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** Encodes `values` (the non-key columns of one row) into a row value. */
+export function encodeRowValue(values: readonly SqlValue[]): Uint8Array {
+  let size = 1 + 5
+  const texts: Array<Uint8Array | null> = []
+  for (const v of values) {
+    if (typeof v === 'string') {
+      const bytes = encoder.encode(v)
+      texts.push(bytes)
+      size += 1 + 5 + bytes.length
+    } else {
+      texts.push(null)
+      size += 9
+    }
+  }
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  let pos = 0
+  out[pos++] = FORMAT_V1
+  pos = writeVarint(out, pos, values.length)
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!
+    switch (typeof v) {
+      case 'bigint':
+        out[pos++] = Tag.INT
+        view.setBigInt64(pos, v)
+        pos += 8
+        break
+      case 'number':
+        out[pos++] = Tag.FLOAT
+        view.setFloat64(pos, v)
+        pos += 8
+        break
+      case 'string': {
+        const bytes = texts[i]!
+        out[pos++] = Tag.TEXT
+        pos = writeVarint(out, pos, bytes.length)
+        out.set(bytes, pos)
+        pos += bytes.length
+        break
+      }
+      case 'boolean':
+        out[pos++] = v ? Tag.TRUE : Tag.FALSE
+        break
+      default:
+        out[pos++] = Tag.NULL
+    }
+  }
+  return out.slice(0, pos)
+}
+
+/** Decodes a row value into `into` at the positions `slots` (the non-key columns' places in the row). */
+export function decodeRowValue(bytes: Uint8Array, slots: readonly number[], into: SqlValue[]): void {
+  if (bytes[0] !== FORMAT_V1) corrupt(`unknown row format ${bytes[0]}`)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let pos = 1
+  const [count, afterCount] = readVarint(bytes, pos)
+  pos = afterCount
+  for (let i = 0; i < count; i++) {
+    const tag = bytes[pos++]
+    let v: SqlValue
+    switch (tag) {
+      case Tag.NULL:
+        v = null
+        break
+      case Tag.INT:
+        v = view.getBigInt64(pos)
+        pos += 8
+        break
+      case Tag.FLOAT:
+        v = view.getFloat64(pos)
+        pos += 8
+        break
+      case Tag.TEXT: {
+        const [len, start] = readVarint(bytes, pos)
+        v = decoder.decode(bytes.subarray(start, start + len))
+        pos = start + len
+        break
+      }
+      case Tag.FALSE:
+        v = false
+        break
+      case Tag.TRUE:
+        v = true
+        break
+      default:
+        return corrupt(`unknown value tag ${tag}`)
+    }
+    if (i < slots.length) into[slots[i]!] = v
+  }
+  for (let i = count; i < slots.length; i++) into[slots[i]!] = null
+}
+
+function writeVarint(out: Uint8Array, pos: number, n: number): number {
+  while (n >= 0x80) {
+    out[pos++] = (n & 0x7f) | 0x80
+    n >>>= 7
+  }
+  out[pos++] = n
+  return pos
+}
+
+function readVarint(bytes: Uint8Array, pos: number): [number, number] {
+  let n = 0
+  let shift = 0
+  for (;;) {
+    if (pos >= bytes.length) corrupt('truncated varint')
+    const b = bytes[pos++]!
+    n |= (b & 0x7f) << shift
+    if (b < 0x80) return [n >>> 0, pos]
+    shift += 7
+    if (shift > 28) corrupt('varint too long')
+  }
+}
+
+function corrupt(message: string): never {
+  return fail(SqlState.INTERNAL_ERROR, `corrupt row value: ${message}`)
+}

@@ -1,0 +1,147 @@
+// The CPU-heavy steps of query execution as pure functions over plain, structured-cloneable
+// data (rows are arrays of SqlValue, expressions are AST objects), so they can move to a
+// worker pool without change: decoding and filtering a chunk of pairs, partial aggregation,
+// sorting, and duplicate elimination.
+
+import type { AggregateFn, Expr } from './ast.js'
+import { evaluate, isTrue } from './eval.js'
+import { decodeRow, type RowLayout } from './table-codec.js'
+import { fail, SqlState } from './errors.js'
+import { checkInt64, compareValues, rowKey, valueKey, valueTypeName, type SqlValue } from './values.js'
+
+/** Decodes a chunk of row pairs and keeps those passing `filter` (all if null), at most `limit`. */
+export function decodeAndFilter(layout: RowLayout, pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>, filter: Expr | null, limit = Infinity): SqlValue[][] {
+  const rows: SqlValue[][] = []
+  for (const [key, value] of pairs) {
+    if (rows.length >= limit) break
+    const row = decodeRow(layout, key, value)
+    if (filter === null || isTrue(filter, row)) rows.push(row)
+  }
+  return rows
+}
+
+/** Keeps the rows passing `filter`. */
+export function filterRows(rows: readonly SqlValue[][], filter: Expr | null): SqlValue[][] {
+  return filter === null ? [...rows] : rows.filter((r) => isTrue(filter, r))
+}
+
+/** One aggregate call, bound to the input rows. */
+export interface AggregateSpec {
+  readonly fn: AggregateFn
+  readonly arg: Expr | null
+  readonly distinct: boolean
+}
+
+/** The running state of one aggregate in one group. */
+export interface AggregateState {
+  count: number
+  sum: bigint | number | null
+  best: SqlValue
+  seen: Set<string> | null
+}
+
+/** Groups being aggregated: group key → the group's key values and aggregate states. */
+export type GroupTable = Map<string, { readonly keys: SqlValue[]; readonly states: AggregateState[] }>
+
+/** Folds `rows` into `groups` (partial aggregation; call once per chunk). */
+export function accumulate(groups: GroupTable, rows: readonly SqlValue[][], groupBy: readonly Expr[], aggregates: readonly AggregateSpec[]): void {
+  for (const row of rows) {
+    const keys = groupBy.map((g) => evaluate(g, row))
+    const k = rowKey(keys)
+    let group = groups.get(k)
+    if (group === undefined) {
+      group = { keys, states: aggregates.map(newState) }
+      groups.set(k, group)
+    }
+    for (let i = 0; i < aggregates.length; i++) step(aggregates[i]!, group.states[i]!, row)
+  }
+}
+
+/** A fresh state for `spec`. */
+export function newState(spec: AggregateSpec): AggregateState {
+  return { count: 0, sum: null, best: null, seen: spec.distinct ? new Set() : null }
+}
+
+function step(spec: AggregateSpec, state: AggregateState, row: readonly SqlValue[]): void {
+  if (spec.arg === null) {
+    state.count++
+    return
+  }
+  const v = evaluate(spec.arg, row)
+  if (v === null) return
+  if (state.seen !== null) {
+    const k = valueKey(v)
+    if (state.seen.has(k)) return
+    state.seen.add(k)
+  }
+  state.count++
+  switch (spec.fn) {
+    case 'COUNT':
+      return
+    case 'SUM':
+    case 'AVG':
+      if (typeof v === 'bigint') state.sum = state.sum === null ? v : typeof state.sum === 'bigint' ? checkInt64(state.sum + v) : state.sum + Number(v)
+      else if (typeof v === 'number') state.sum = state.sum === null ? v : Number(state.sum) + v
+      else numericOnly(spec.fn, v)
+      return
+    case 'MIN':
+      if (state.best === null || compareValues(v, state.best) < 0) state.best = v
+      return
+    case 'MAX':
+      if (state.best === null || compareValues(v, state.best) > 0) state.best = v
+      return
+  }
+}
+
+function numericOnly(fn: string, v: SqlValue): never {
+  return fail(SqlState.DATATYPE_MISMATCH, `${fn.toLowerCase()} needs numbers, not ${valueTypeName(v)}`)
+}
+
+/** The value of a finished aggregate. */
+export function finish(spec: AggregateSpec, state: AggregateState): SqlValue {
+  switch (spec.fn) {
+    case 'COUNT':
+      return BigInt(state.count)
+    case 'SUM':
+      return state.sum
+    case 'AVG':
+      return state.sum === null ? null : Number(state.sum) / state.count
+    case 'MIN':
+    case 'MAX':
+      return state.best
+  }
+}
+
+/** A sort key: a position in the row and its direction. */
+export interface SortKey {
+  readonly index: number
+  readonly desc: boolean
+}
+
+/** Sorts rows by `keys` (stable); NULLs sort first ascending and last descending, as in MySQL. */
+export function sortRows(rows: SqlValue[][], keys: readonly SortKey[]): SqlValue[][] {
+  return rows.sort((a, b) => {
+    for (const k of keys) {
+      const x = a[k.index] ?? null
+      const y = b[k.index] ?? null
+      let c: number
+      if (x === null || y === null) c = x === y ? 0 : x === null ? -1 : 1
+      else c = compareValues(x, y)
+      if (c !== 0) return k.desc ? -c : c
+    }
+    return 0
+  })
+}
+
+/** The rows with duplicates (by the first `width` values) removed, first occurrence kept. */
+export function distinctRows(rows: readonly SqlValue[][], width: number): SqlValue[][] {
+  const seen = new Set<string>()
+  const out: SqlValue[][] = []
+  for (const r of rows) {
+    const k = rowKey(r.slice(0, width))
+    if (seen.has(k)) continue
+    seen.add(k)
+    out.push(r)
+  }
+  return out
+}

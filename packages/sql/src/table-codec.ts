@@ -1,0 +1,89 @@
+// Keys and values of rows and index entries.
+//   row:            /table/<tableId>/1/<pk columns…>                    → row value (row-codec.ts)
+//   index entry:    /table/<tableId>/<indexId>/<index columns…>/<pk…>   → empty
+//   unique entry:   /table/<tableId>/<indexId>/<index columns…>         → encoded pk tuple
+// A unique index keeps the pk in the key when an indexed value is NULL (NULLs are not equal).
+
+import { decodeKey, encodeKey, type KeyPart } from '@mrdb/storage'
+import { PRIMARY_INDEX_ID, TABLE_KEY_HEADER_PARTS, type IndexDesc, type TableDesc } from './catalog.js'
+import { decodeRowValue, encodeRowValue } from './row-codec.js'
+import type { SqlValue } from './values.js'
+
+/** How a table's rows decode: plain data, so decoding can run in a worker. */
+export interface RowLayout {
+  readonly columnCount: number
+  /** Row positions of the primary-key columns, in key order. */
+  readonly keySlots: readonly number[]
+  /** Row positions of the other columns, in value order. */
+  readonly valueSlots: readonly number[]
+}
+
+/** The {@link RowLayout} of a table. */
+export function rowLayout(table: TableDesc): RowLayout {
+  const pk = new Set(table.primaryKey)
+  return {
+    columnCount: table.columns.length,
+    keySlots: table.primaryKey,
+    valueSlots: table.columns.map((_, i) => i).filter((i) => !pk.has(i)),
+  }
+}
+
+/** The key parts of the primary index prefix of a table. */
+function header(tableId: number, indexId: number): KeyPart[] {
+  return ['/table', BigInt(tableId), BigInt(indexId)]
+}
+
+/** The primary key of a row given its key column values. */
+export function primaryKeyOf(table: TableDesc, pkValues: readonly SqlValue[]): Uint8Array {
+  return encodeKey([...header(table.id, PRIMARY_INDEX_ID), ...pkValues])
+}
+
+/** The primary key values of a full row. */
+export function pkValuesOf(table: TableDesc, row: readonly SqlValue[]): SqlValue[] {
+  return table.primaryKey.map((i) => row[i] ?? null)
+}
+
+/** Encodes a full row into its key and value. */
+export function encodeRow(table: TableDesc, layout: RowLayout, row: readonly SqlValue[]): { key: Uint8Array; value: Uint8Array } {
+  return {
+    key: primaryKeyOf(table, pkValuesOf(table, row)),
+    value: encodeRowValue(layout.valueSlots.map((i) => row[i] ?? null)),
+  }
+}
+
+/** Decodes a row from its key and value. */
+export function decodeRow(layout: RowLayout, key: Uint8Array, value: Uint8Array): SqlValue[] {
+  const row = new Array<SqlValue>(layout.columnCount).fill(null)
+  const parts = decodeKey(key)
+  for (let i = 0; i < layout.keySlots.length; i++) row[layout.keySlots[i]!] = parts[TABLE_KEY_HEADER_PARTS + i] as SqlValue
+  decodeRowValue(value, layout.valueSlots, row)
+  return row
+}
+
+/** An index entry of a row; `unique` says whether it must be written with a uniqueness check. */
+export interface IndexEntry {
+  readonly key: Uint8Array
+  readonly value: Uint8Array
+  readonly unique: boolean
+}
+
+/** The entry `index` holds for `row`. */
+export function indexEntryOf(table: TableDesc, index: IndexDesc, row: readonly SqlValue[]): IndexEntry {
+  const values = index.columns.map((i) => row[i] ?? null)
+  const pk = pkValuesOf(table, row)
+  const enforce = index.unique && !values.includes(null)
+  if (enforce) return { key: encodeKey([...header(table.id, index.id), ...values]), value: encodeKey(pk), unique: true }
+  return { key: encodeKey([...header(table.id, index.id), ...values, ...pk]), value: new Uint8Array(0), unique: false }
+}
+
+/** The primary key of the row an index entry points at. */
+export function rowKeyOfEntry(table: TableDesc, index: IndexDesc, key: Uint8Array, value: Uint8Array): Uint8Array {
+  if (value.length > 0) return encodeKey([...header(table.id, PRIMARY_INDEX_ID), ...decodeKey(value)])
+  const parts = decodeKey(key)
+  return encodeKey([...header(table.id, PRIMARY_INDEX_ID), ...parts.slice(TABLE_KEY_HEADER_PARTS + index.columns.length)])
+}
+
+/** The key prefix of one index of a table followed by `values`. */
+export function indexKey(tableId: number, indexId: number, values: readonly SqlValue[]): Uint8Array {
+  return encodeKey([...header(tableId, indexId), ...values])
+}

@@ -1,0 +1,228 @@
+// An in-memory KvDatabase for tests: snapshot isolation with first-committer-wins, faithful
+// to the contract in kv-port.ts. A test double only: production code never imports it.
+
+import { KvError, KvErrorCode } from '@mrdb/kv'
+import { compareBytes } from '@mrdb/storage'
+import type { KvDatabase, KvPair, KvTransaction, RangeSpan } from '../kv-port.js'
+
+interface Version {
+  readonly ts: bigint
+  /** undefined: a deletion. */
+  readonly value: Uint8Array | undefined
+}
+
+interface Entry {
+  readonly key: Uint8Array
+  /** Newest first. */
+  readonly versions: Version[]
+}
+
+type Write = { op: 'put' | 'insert'; key: Uint8Array; value: Uint8Array } | { op: 'delete'; key: Uint8Array }
+
+/** Counts of calls, so tests can check how many round trips a statement costs. */
+export interface MemoryKvStats {
+  begin: number
+  get: number
+  getMany: number
+  scan: number
+  commit: number
+  rollback: number
+  rangesOf: number
+}
+
+/** Options of {@link MemoryKv}. */
+export interface MemoryKvOptions {
+  /** Keys at which the keyspace is split into fake ranges (ids 1, 2, …). */
+  readonly splitKeys?: readonly Uint8Array[]
+}
+
+function hex(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
+}
+
+/** A single-process, snapshot-isolated key-value database. */
+export class MemoryKv implements KvDatabase {
+  private readonly entries = new Map<string, Entry>()
+  /** Keys in order, for scans. */
+  private sorted: Entry[] = []
+  private clock = 0n
+  private readonly splits: Uint8Array[]
+  /** Call counters. */
+  readonly stats: MemoryKvStats = { begin: 0, get: 0, getMany: 0, scan: 0, commit: 0, rollback: 0, rangesOf: 0 }
+
+  constructor(options: MemoryKvOptions = {}) {
+    this.splits = [...(options.splitKeys ?? [])].sort(compareBytes)
+  }
+
+  /** Starts a transaction reading at a fresh timestamp. */
+  async begin(): Promise<KvTransaction> {
+    this.stats.begin++
+    return new MemoryTxn(this, ++this.clock)
+  }
+
+  /** The fake ranges overlapping [start, end), clipped to it. */
+  async rangesOf(start: Uint8Array, end: Uint8Array): Promise<RangeSpan[]> {
+    this.stats.rangesOf++
+    const bounds = [new Uint8Array(0), ...this.splits]
+    const out: RangeSpan[] = []
+    for (let i = 0; i < bounds.length; i++) {
+      const rs = bounds[i]!
+      const re = this.splits[i] ?? new Uint8Array(0)
+      const s = compareBytes(rs, start) > 0 ? rs : start
+      const e = re.length === 0 ? end : end.length === 0 || compareBytes(re, end) < 0 ? re : end
+      if (e.length !== 0 && compareBytes(s, e) >= 0) continue
+      out.push({ rangeId: i + 1, start: s, end: e })
+    }
+    return out
+  }
+
+  /** The value visible at `ts`, or undefined. */
+  read(key: Uint8Array, ts: bigint): Uint8Array | undefined {
+    const entry = this.entries.get(hex(key))
+    return entry?.versions.find((v) => v.ts <= ts)?.value
+  }
+
+  /** Committed pairs visible at `ts` in [start, end). */
+  scanAt(start: Uint8Array, end: Uint8Array, ts: bigint): KvPair[] {
+    const out: KvPair[] = []
+    let lo = 0
+    let hi = this.sorted.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (compareBytes(this.sorted[mid]!.key, start) < 0) lo = mid + 1
+      else hi = mid
+    }
+    for (let i = lo; i < this.sorted.length; i++) {
+      const e = this.sorted[i]!
+      if (end.length !== 0 && compareBytes(e.key, end) >= 0) break
+      const v = e.versions.find((x) => x.ts <= ts)?.value
+      if (v !== undefined) out.push([e.key, v])
+    }
+    return out
+  }
+
+  /** Applies a transaction's writes atomically, or raises WRITE_CONFLICT / KEY_EXISTS. */
+  commitWrites(startTs: bigint, writes: readonly Write[], duplicateInsert: Uint8Array | undefined): void {
+    for (const w of writes) {
+      const newest = this.entries.get(hex(w.key))?.versions[0]
+      if (newest !== undefined && newest.ts > startTs) {
+        throw new KvError(KvErrorCode.WRITE_CONFLICT, `write conflict on key ${hex(w.key)}`)
+      }
+    }
+    if (duplicateInsert !== undefined) throw keyExists(duplicateInsert)
+    for (const w of writes) {
+      if (w.op === 'insert' && this.entries.get(hex(w.key))?.versions[0]?.value !== undefined) throw keyExists(w.key)
+    }
+    const ts = ++this.clock
+    for (const w of writes) {
+      const h = hex(w.key)
+      let entry = this.entries.get(h)
+      if (entry === undefined) {
+        entry = { key: w.key, versions: [] }
+        this.entries.set(h, entry)
+        this.insertSorted(entry)
+      }
+      entry.versions.unshift({ ts, value: w.op === 'delete' ? undefined : w.value })
+    }
+  }
+
+  private insertSorted(entry: Entry): void {
+    let lo = 0
+    let hi = this.sorted.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (compareBytes(this.sorted[mid]!.key, entry.key) < 0) lo = mid + 1
+      else hi = mid
+    }
+    this.sorted.splice(lo, 0, entry)
+  }
+}
+
+function keyExists(key: Uint8Array): KvError {
+  return Object.assign(new KvError(KvErrorCode.KEY_EXISTS, `key ${hex(key)} exists`), { key })
+}
+
+class MemoryTxn implements KvTransaction {
+  private readonly writes = new Map<string, Write>()
+  private duplicateInsert: Uint8Array | undefined
+  private done = false
+
+  constructor(
+    private readonly db: MemoryKv,
+    readonly startTs: bigint,
+  ) {}
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.check()
+    this.db.stats.get++
+    return this.readOne(key)
+  }
+
+  async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    this.check()
+    this.db.stats.getMany++
+    return keys.map((k) => this.readOne(k))
+  }
+
+  async scan(start: Uint8Array, end: Uint8Array, limit = 1000): Promise<KvPair[]> {
+    this.check()
+    this.db.stats.scan++
+    const merged = new Map<string, KvPair | undefined>()
+    for (const pair of this.db.scanAt(start, end, this.startTs)) merged.set(hex(pair[0]), pair)
+    for (const [h, w] of this.writes) {
+      if (compareBytes(w.key, start) < 0 || (end.length !== 0 && compareBytes(w.key, end) >= 0)) continue
+      merged.set(h, w.op === 'delete' ? undefined : [w.key, w.value])
+    }
+    const pairs = [...merged.values()].filter((p): p is KvPair => p !== undefined)
+    pairs.sort((a, b) => compareBytes(a[0], b[0]))
+    return pairs.slice(0, limit)
+  }
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.check()
+    const h = hex(key)
+    const prior = this.writes.get(h)
+    this.writes.set(h, { op: prior?.op === 'insert' ? 'insert' : 'put', key, value })
+  }
+
+  insert(key: Uint8Array, value: Uint8Array): void {
+    this.check()
+    const h = hex(key)
+    const prior = this.writes.get(h)
+    // Inserting over this transaction's own deletion replaces the row; over its own write, it is a duplicate.
+    if (prior?.op === 'delete') this.writes.set(h, { op: 'put', key, value })
+    else {
+      if (prior !== undefined) this.duplicateInsert ??= key
+      this.writes.set(h, { op: 'insert', key, value })
+    }
+  }
+
+  delete(key: Uint8Array): void {
+    this.check()
+    this.writes.set(hex(key), { op: 'delete', key })
+  }
+
+  async commit(): Promise<void> {
+    this.check()
+    this.done = true
+    this.db.stats.commit++
+    if (this.writes.size === 0) return
+    this.db.commitWrites(this.startTs, [...this.writes.values()], this.duplicateInsert)
+  }
+
+  async rollback(): Promise<void> {
+    this.db.stats.rollback++
+    this.done = true
+    this.writes.clear()
+  }
+
+  private readOne(key: Uint8Array): Uint8Array | undefined {
+    const w = this.writes.get(hex(key))
+    if (w !== undefined) return w.op === 'delete' ? undefined : w.value
+    return this.db.read(key, this.startTs)
+  }
+
+  private check(): void {
+    if (this.done) throw new KvError(KvErrorCode.TXN_ABORTED, 'transaction already finished')
+  }
+}
