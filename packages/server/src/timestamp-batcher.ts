@@ -16,8 +16,15 @@ export class TimestampBatcher implements TimestampSource {
   private queue: Array<{ resolve: (ts: bigint) => void; reject: (err: unknown) => void }> = []
   private fetching = false
 
-  /** `fetch(count)` gets `count` consecutive fresh timestamps from the oracle, as its PD service answers. */
-  constructor(private readonly fetch: (req: PdTsoRequest) => Promise<PdTsoResponse>) {}
+  /**
+   * `fetch(count)` gets `count` consecutive fresh timestamps from the oracle, as its PD
+   * service answers. A failed fetch is tried again (the PD may be electing a leader) for up
+   * to `timeoutMs`.
+   */
+  constructor(
+    private readonly fetch: (req: PdTsoRequest) => Promise<PdTsoResponse>,
+    private readonly timeoutMs = 10_000,
+  ) {}
 
   /** A fresh timestamp. */
   timestamp(): Promise<bigint> {
@@ -32,11 +39,7 @@ export class TimestampBatcher implements TimestampSource {
     while (this.queue.length > 0) {
       const waiting = this.queue.splice(0, MAX_BATCH)
       try {
-        const res = await this.fetch({ count: waiting.length })
-        if (res.error || res.first === undefined || (res.count ?? 0) < waiting.length) {
-          throw new KvError(KvErrorCode.UNAVAILABLE, `no timestamps from the placement driver: ${res.error?.message ?? 'short batch'}`)
-        }
-        const first = BigInt(res.first)
+        const first = await this.fetchRetrying(waiting.length)
         waiting.forEach((w, i) => w.resolve(first + BigInt(i)))
       } catch (err) {
         for (const w of waiting) w.reject(err)
@@ -44,31 +47,36 @@ export class TimestampBatcher implements TimestampSource {
     }
     this.fetching = false
   }
+
+  /** The first of `count` fresh timestamps; UNAVAILABLE when none came within the timeout. */
+  private async fetchRetrying(count: number): Promise<bigint> {
+    const deadline = Date.now() + this.timeoutMs
+    for (let attempt = 0; ; attempt++) {
+      let reason: string
+      try {
+        const res = await this.fetch({ count })
+        if (!res.error && res.first !== undefined && (res.count ?? 0) >= count) return BigInt(res.first)
+        reason = res.error?.message ?? 'a short batch'
+      } catch (err) {
+        reason = err instanceof Error ? err.message : String(err)
+      }
+      if (Date.now() >= deadline) throw new KvError(KvErrorCode.UNAVAILABLE, `no timestamps from the placement driver: ${reason}`)
+      await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** Math.min(attempt, 5))))
+    }
+  }
 }
 
-/**
- * Timestamps for a client outside the cluster: fetched through the PD service of `hosts`,
- * trying them in turn and again (the PD may be electing a leader) for up to `timeoutMs`.
- */
+/** Timestamps for a client outside the cluster: fetched through the PD service of `hosts`, moving to the next host when one fails. */
 export function remoteTimestamps(hosts: readonly string[], timeoutMs = 10_000): TimestampBatcher & { close(): void } {
   const channels = hosts.map((h) => new Client(h, credentials.createInsecure()))
   let next = 0
   const batcher = new TimestampBatcher(async (req) => {
-    const deadline = Date.now() + timeoutMs
-    let last: unknown
-    for (let attempt = 0; Date.now() < deadline; attempt++) {
-      const channel = channels[next % channels.length]!
-      try {
-        const res = await unaryCall(channel, PD_SERVICE.tso, req, deadline)
-        if (!res.error) return res
-        last = res.error.message
-      } catch (err) {
-        last = err instanceof Error ? err.message : err
-        next++
-      }
-      await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** Math.min(attempt, 5))))
+    try {
+      return await unaryCall(channels[next % channels.length]!, PD_SERVICE.tso, req, Date.now() + timeoutMs)
+    } catch (err) {
+      next++
+      throw err
     }
-    throw new KvError(KvErrorCode.UNAVAILABLE, `no node handed out timestamps: ${String(last)}`)
-  })
+  }, timeoutMs)
   return Object.assign(batcher, { close: () => channels.forEach((c) => c.close()) })
 }

@@ -186,12 +186,25 @@ export class SqlSession {
     try {
       return { result: await execute(first, stmt), ctx: first }
     } catch (e) {
-      if (!(e instanceof StaleCatalogError)) throw e
+      // An error found while planning against the cached catalog (an unknown table, say)
+      // may only mean the cache is stale: it stands only if the catalog is current.
+      if (!(e instanceof StaleCatalogError) && !(catalog === null && e instanceof SqlError && (await isStale(first)))) throw e
     }
     const fresh = await loadCatalog(txn)
     this.engine.remember(fresh)
     const second = new StatementContext(this.engine.db, txn, fresh, this.engine.execution, true)
     return { result: await execute(second, stmt), ctx: second }
+  }
+}
+
+/** Whether the statement's catalog is older than its snapshot. */
+async function isStale(ctx: StatementContext): Promise<boolean> {
+  try {
+    await ctx.ensureValidated()
+    return false
+  } catch (e) {
+    if (e instanceof StaleCatalogError) return true
+    throw e
   }
 }
 

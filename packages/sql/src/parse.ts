@@ -350,6 +350,8 @@ function convertExpr(e: Raw): Expr {
       const name = String(e.name?.name?.[0]?.value ?? e.name ?? '').toUpperCase()
       const args = ((e.args?.value ?? []) as Raw[]).map(convertExpr)
       if (name === 'VALUES') return { kind: 'function', name, args }
+      // The parser reads `NOT (…)` as a call of a function named NOT.
+      if (name === 'NOT' && args.length === 1) return { kind: 'not', operand: args[0]! }
       if (!SCALAR_FUNCTIONS.has(name)) fail(SqlState.UNDEFINED_FUNCTION, `function ${name.toLowerCase()} does not exist`)
       return { kind: 'function', name, args }
     }

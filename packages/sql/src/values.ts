@@ -79,7 +79,7 @@ export function compareValues(a: Exclude<SqlValue, null>, b: Exclude<SqlValue, n
     return a < b ? -1 : a > b ? 1 : 0
   }
   if (ta === 'bigint' && tb === 'number') return compareIntFloat(a as bigint, b as number)
-  if (ta === 'number' && tb === 'bigint') return -compareIntFloat(b as bigint, a as number)
+  if (ta === 'number' && tb === 'bigint') return 0 - compareIntFloat(b as bigint, a as number)
   return fail(SqlState.DATATYPE_MISMATCH, `cannot compare ${valueTypeName(a)} with ${valueTypeName(b)}`)
 }
 

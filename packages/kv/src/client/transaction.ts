@@ -57,6 +57,8 @@ export class TransactionalKv {
 export class Transaction {
   private readonly writes = new Map<string, BufferedWrite>()
   private finished = false
+  /** A key this transaction inserted over its own write: the commit fails with KEY_EXISTS. */
+  private duplicateInsert: Uint8Array | undefined
   /** Keys that may hold this transaction's locks (prewrite was sent), for a rollback. */
   private prewritten: Uint8Array[] = []
 
@@ -101,17 +103,23 @@ export class Transaction {
 
   /** Buffers a put. */
   put(key: Uint8Array, value: Uint8Array): void {
-    this.buffer(key, 'put', value, false)
+    this.buffer(key, value, false)
   }
 
-  /** Buffers a put that requires the key absent in the snapshot: the commit fails with KEY_EXISTS otherwise. */
+  /**
+   * Buffers a put that requires the key absent: the commit fails with KEY_EXISTS if it is
+   * present in the snapshot, or if this transaction wrote it already. Over this
+   * transaction's own deletion it is a plain put (a row replaced).
+   */
   insert(key: Uint8Array, value: Uint8Array): void {
-    this.buffer(key, 'put', value, true)
+    const prior = this.writes.get(hex(key))
+    if (prior?.value !== undefined) this.duplicateInsert ??= key
+    this.buffer(key, value, prior === undefined)
   }
 
   /** Buffers a deletion. */
   delete(key: Uint8Array): void {
-    this.buffer(key, 'delete', undefined, false)
+    this.buffer(key, undefined, false)
   }
 
   /**
@@ -124,6 +132,7 @@ export class Transaction {
   async commit(): Promise<void> {
     this.checkOpen()
     this.finished = true
+    if (this.duplicateInsert) throw new KvError(KvErrorCode.KEY_EXISTS, `key ${hex(this.duplicateInsert)} was inserted twice`, undefined, { key: this.duplicateInsert })
     const mutations = [...this.writes.values()].sort((a, b) => compareBytes(a.key, b.key))
     if (mutations.length === 0) return
     const primary = mutations[0]!.key
@@ -228,12 +237,14 @@ export class Transaction {
     return Math.max(0, Date.now() - physicalMs(this.startTs)) + LOCK_TTL_MS
   }
 
-  private buffer(key: Uint8Array, kind: 'put' | 'delete', value: Uint8Array | undefined, assertAbsent: boolean): void {
+  /** Buffers a put (a value) or a deletion; an earlier insert's absence check survives later writes of the key. */
+  private buffer(key: Uint8Array, value: Uint8Array | undefined, assertAbsent: boolean): void {
     this.checkOpen()
     const id = hex(key)
-    // An insert's absence check survives later writes of the same key in this transaction.
     const asserted = assertAbsent || (this.writes.get(id)?.assertAbsent ?? false)
-    this.writes.set(id, { key, kind: kind === 'delete' && asserted ? 'lock' : kind, value, assertAbsent: asserted })
+    // Deleting what this transaction inserted leaves only the check that the key was absent.
+    const kind = value !== undefined ? 'put' : asserted ? 'lock' : 'delete'
+    this.writes.set(id, { key, kind, value, assertAbsent: asserted })
   }
 
   /** `page` (stored pairs in [from, upTo)) with this transaction's writes in that span applied. */

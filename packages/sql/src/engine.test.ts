@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { SqlEngine } from './engine.js'
+import { MAX_STATEMENT_SIZE } from './parse.js'
+import { MemoryKv } from './testing/memory-kv.js'
+
+async function setup(): Promise<{ kv: MemoryKv; engine: SqlEngine }> {
+  const kv = new MemoryKv()
+  const engine = new SqlEngine(kv)
+  const s = engine.session()
+  await s.execute('CREATE TABLE t (id INT PRIMARY KEY, v INT)')
+  await s.execute('INSERT INTO t VALUES (1, 10), (2, 20)')
+  return { kv, engine }
+}
+
+test('an autocommit point SELECT costs one begin and one getMany (schema version included), no commit', async () => {
+  const { kv, engine } = await setup()
+  const s = engine.session()
+  await s.execute('SELECT v FROM t WHERE id = 1')
+  const before = { ...kv.stats }
+  const r = await s.execute('SELECT v FROM t WHERE id = 2')
+  assert.deepEqual(r.rows, [[20n]])
+  assert.equal(kv.stats.begin - before.begin, 1)
+  assert.equal(kv.stats.getMany - before.getMany, 1)
+  assert.equal(kv.stats.get + kv.stats.scan - before.get - before.scan, 0)
+  assert.equal(kv.stats.commit - before.commit, 0)
+})
+
+test('an autocommit single-row INSERT reads only the schema version and commits once', async () => {
+  const { kv, engine } = await setup()
+  const s = engine.session()
+  const before = { ...kv.stats }
+  await s.execute('INSERT INTO t VALUES (3, 30)')
+  assert.equal(kv.stats.begin - before.begin, 1)
+  assert.equal(kv.stats.get - before.get, 1)
+  assert.equal(kv.stats.getMany + kv.stats.scan - before.getMany - before.scan, 0)
+  assert.equal(kv.stats.commit - before.commit, 1)
+})
+
+test('a schema change made through another engine is noticed and the statement re-planned', async () => {
+  const { kv, engine } = await setup()
+  const other = new SqlEngine(kv).session()
+  await engine.session().execute('SELECT * FROM t')
+  await other.execute('DROP TABLE t')
+  await other.execute('CREATE TABLE t (id INT PRIMARY KEY, name TEXT)')
+  await other.execute("INSERT INTO t VALUES (7, 'seven')")
+  const r = await engine.session().execute('SELECT * FROM t')
+  assert.deepEqual(r.columns.map((c) => c.name), ['id', 'name'])
+  assert.deepEqual(r.rows, [[7n, 'seven']])
+})
+
+test('a table created through another engine is found although the cached catalog does not know it', async () => {
+  const { kv, engine } = await setup()
+  const other = new SqlEngine(kv).session()
+  await engine.session().execute('SELECT * FROM t')
+  await other.execute('CREATE TABLE u (id INT PRIMARY KEY)')
+  await other.execute('INSERT INTO u VALUES (1)')
+  assert.deepEqual((await engine.session().execute('SELECT id FROM u')).rows, [[1n]])
+  await assert.rejects(engine.session().execute('SELECT * FROM nope'), (e: { code?: string }) => e.code === '42P01')
+})
+
+test('concurrent explicit transactions: the second writer to commit gets 40001', async () => {
+  const { engine } = await setup()
+  const a = engine.session()
+  const b = engine.session()
+  await a.execute('BEGIN')
+  await b.execute('BEGIN')
+  await a.execute('UPDATE t SET v = v + 1 WHERE id = 1')
+  await b.execute('UPDATE t SET v = v + 100 WHERE id = 1')
+  await a.execute('COMMIT')
+  await assert.rejects(b.execute('COMMIT'), { code: '40001' })
+  assert.equal(b.inTransaction, false)
+  const r = await engine.session().execute('SELECT v FROM t WHERE id = 1')
+  assert.deepEqual(r.rows, [[11n]])
+})
+
+test('an autocommit statement that meets a write conflict is retried with a fresh transaction', async () => {
+  const { engine } = await setup()
+  const a = engine.session()
+  await a.execute('BEGIN')
+  await a.execute('UPDATE t SET v = 0 WHERE id = 1')
+  // Interleave: the autocommit UPDATE reads, then `a` commits before it does.
+  const b = engine.session()
+  const pending = b.execute('UPDATE t SET v = v + 5 WHERE id = 1')
+  await a.execute('COMMIT')
+  await pending
+  const r = await engine.session().execute('SELECT v FROM t WHERE id = 1')
+  assert.ok([5n, 15n].includes(r.rows[0]![0] as bigint))
+})
+
+test('a statement over MAX_STATEMENT_SIZE is 54000; close() rolls back', async () => {
+  const { engine } = await setup()
+  const s = engine.session()
+  await assert.rejects(s.execute(`SELECT '${'x'.repeat(MAX_STATEMENT_SIZE)}'`), { code: '54000' })
+  await s.execute('BEGIN')
+  await s.execute('INSERT INTO t VALUES (9, 9)')
+  await s.close()
+  const r = await engine.session().execute('SELECT COUNT(*) FROM t')
+  assert.deepEqual(r.rows, [[2n]])
+})
