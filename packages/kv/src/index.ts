@@ -3,7 +3,7 @@
 export { Store } from './store.js'
 export type { StoreOptions, SystemGroup } from './store.js'
 export { Replica, toKvError } from './replica.js'
-export type { CommandResult, KeyValue, RangeStats, ReplicaChange, TxnState } from './replica.js'
+export type { CommandResult, KeyValue, RangeStats, ReplicaChange, ScanResult, TxnState } from './replica.js'
 export { addReplica, removeReplica, moveReplica } from './replica-changes.js'
 export type { CreateReplica } from './replica-changes.js'
 export { MAX_COMMAND_SIZE } from './command-check.js'

@@ -98,6 +98,12 @@ const STATS_TTL_MS = 10_000
 /** One row of a scan. */
 export type KeyValue = [key: Uint8Array, value: Uint8Array]
 
+/** What a range's scan returned: its rows, and the range's end key as the scan saw it (empty: no bound). */
+export interface ScanResult {
+  rows: KeyValue[]
+  rangeEnd: Uint8Array
+}
+
 /** A replica of one range; see the file comment. */
 export class Replica {
   /** The core's view of this range's Raft log. */
@@ -223,8 +229,12 @@ export class Replica {
     return this.translate(() => this.mvcc.get(key, ts))
   }
 
-  /** Live pairs in [start, end) ∩ this range as of `ts` (default: the latest), up to `limit`. */
-  async scan(start: Uint8Array, end: Uint8Array, limit: number, ts = MAX_TIMESTAMP): Promise<KeyValue[]> {
+  /**
+   * Live pairs in [start, end) ∩ this range as of `ts` (default: the latest), up to `limit`,
+   * and where this range ended when the scan began: a caller continuing into the next range
+   * starts there, even if the range has split or merged since it was looked up.
+   */
+  async scan(start: Uint8Array, end: Uint8Array, limit: number, ts = MAX_TIMESTAMP): Promise<ScanResult> {
     const d = this.state.descriptor
     const from = compareBytes(start, d.startKey) > 0 ? start : d.startKey
     const to = d.endKey.length === 0 ? end : end.length === 0 || compareBytes(end, d.endKey) > 0 ? d.endKey : end
@@ -232,7 +242,7 @@ export class Replica {
       const rows: KeyValue[] = []
       const bounds = { start: from.length === 0 ? undefined : from, end: to.length === 0 ? undefined : to }
       for await (const row of this.mvcc.scan({ ...bounds, ts, limit })) rows.push(row)
-      return rows
+      return { rows, rangeEnd: d.endKey }
     })
   }
 

@@ -119,7 +119,7 @@ test('writes and linearizable reads on range leaders; typed errors elsewhere', a
     for (const k of ['a1', 'a2', 'a3', 'b1']) await l1.write(1, { kind: 'put', key: b(k), value: b(k) })
     const del = await l1.write(1, { kind: 'deleteRange', start: b('a'), end: b('b') })
     assert.ok(del.ok && del.deleted === 4, JSON.stringify(del))
-    assert.deepEqual((await l1.scan(1, new Uint8Array(0), new Uint8Array(0), 100)).map(([k]) => text(k)), ['b1', 'cherry'])
+    assert.deepEqual((await l1.scan(1, new Uint8Array(0), new Uint8Array(0), 100)).rows.map(([k]) => text(k)), ['b1', 'cherry'])
 
     const follower = [...c.stores.values()].find((s) => s !== l1)!
     await assert.rejects(follower.get(1, b('apple')), (e: { code?: string; leaderHint?: number }) => e.code === KvErrorCode.NOT_LEADER && e.leaderHint === l1.nodeId)
@@ -171,7 +171,7 @@ test('a batch applies its puts and deletes atomically, as one command', async ()
     const r = await l.write(1, { kind: 'batch', writes: [{ key: b('b1'), value: b('1') }, { key: b('b2'), value: b('2') }, { key: b('gone'), value: undefined }] })
     assert.deepEqual(r, { ok: true })
     assert.equal(l.replica(1).appliedIndex, applied + 1, 'the whole batch is one log entry')
-    assert.deepEqual((await l.scan(1, new Uint8Array(0), new Uint8Array(0), 10)).map(([k, v]) => `${text(k)}=${text(v)}`), ['b1=1', 'b2=2'])
+    assert.deepEqual((await l.scan(1, new Uint8Array(0), new Uint8Array(0), 10)).rows.map(([k, v]) => `${text(k)}=${text(v)}`), ['b1=1', 'b2=2'])
     await assert.rejects(l.write(1, { kind: 'batch', writes: [{ key: b('b3'), value: b('3') }, { key: b('zz'), value: b('4') }] }), hasCode(KvErrorCode.KEY_NOT_IN_RANGE))
     assert.equal(await l.get(1, b('b3')), undefined, 'a batch with a key outside the range writes nothing')
   } finally {
@@ -305,8 +305,10 @@ test('a split cuts a range in two on the same replicas: both halves serve their 
     assert.equal(text(await c.leader(2)!.get(2, b('s1'))), 'S1')
     await assert.rejects(c.leader(2)!.write(2, { kind: 'put', key: b('u'), value: b('1') }), hasCode(KvErrorCode.KEY_NOT_IN_RANGE))
     assert.deepEqual(await c.writeRetrying(3, { kind: 'put', key: b('u'), value: b('2') }), { ok: true })
-    assert.deepEqual((await c.leader(3)!.scan(3, new Uint8Array(0), new Uint8Array(0), 10)).map(([k]) => text(k)), ['t1', 'u', 'x1'])
-    assert.deepEqual((await c.leader(2)!.scan(2, new Uint8Array(0), new Uint8Array(0), 10)).map(([k]) => text(k)), ['n1', 'p1', 's1'])
+    assert.deepEqual((await c.leader(3)!.scan(3, new Uint8Array(0), new Uint8Array(0), 10)).rows.map(([k]) => text(k)), ['t1', 'u', 'x1'])
+    const left = await c.leader(2)!.scan(2, new Uint8Array(0), new Uint8Array(0), 10)
+    assert.deepEqual(left.rows.map(([k]) => text(k)), ['n1', 'p1', 's1'])
+    assert.equal(text(left.rangeEnd), 't', 'a scan says where its range ends now, so a client with a stale cache continues there')
 
     for (const id of [1, 2, 3]) {
       await c.stopNode(id)

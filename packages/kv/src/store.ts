@@ -7,7 +7,7 @@ import { EngineLogWriter } from './engine-log-writer.js'
 import { RangeLogStorage } from './range-log-storage.js'
 import { KvError, KvErrorCode } from './errors.js'
 import { rangeContains, rangesOverlap, replicaOnNode, type RangeDescriptor } from './range-descriptor.js'
-import { Replica, clearRangeOps, rangeSnapshotOps, type CommandResult, type KeyValue, type ReplicaChange, type ReplicaHost } from './replica.js'
+import { Replica, clearRangeOps, rangeSnapshotOps, type CommandResult, type ReplicaChange, type ScanResult, type ReplicaHost } from './replica.js'
 import { decodeReplicaState, encodeReplicaState, REPLICA_STATE_SPAN, replicaStateKey, type ReplicaState } from './replica-state.js'
 import type { Command } from './command.js'
 import { checkCommand } from './command-check.js'
@@ -161,7 +161,7 @@ export class Store implements ReplicaHost {
   }
 
   /** Linearizable scan of [start, end) ∩ the range on its leader, as of `ts` (default: the latest). */
-  async scan(rangeId: number, start: Uint8Array, end: Uint8Array, limit: number, ts = MAX_TIMESTAMP): Promise<KeyValue[]> {
+  async scan(rangeId: number, start: Uint8Array, end: Uint8Array, limit: number, ts = MAX_TIMESTAMP): Promise<ScanResult> {
     const r = this.replica(rangeId)
     await r.readBarrier()
     return r.scan(start, end, limit, ts)

@@ -121,9 +121,10 @@ export class KvClient {
     let from = s
     while (rows.length < limit) {
       const req = (rangeId: number) => ({ rangeId, start: toWire(from), end: toWire(e), limit: limit - rows.length, ts })
-      const { range, res } = await this.routeWithRange(from, 'scan', req, { surfaceLocks: ts !== undefined })
+      const res = await this.route(from, 'scan', req, { surfaceLocks: ts !== undefined })
       for (const [k, v] of res.pairs ?? []) rows.push([fromWire(k), fromWire(v)])
-      const next = range.endKey
+      // Where the range ended as the replica saw it: the cached descriptor may predate a split.
+      const next = fromWire(res.rangeEnd ?? '')
       if (next.length === 0 || (e.length > 0 && compareBytes(next, e) >= 0)) break
       from = next
     }
@@ -307,16 +308,8 @@ export class KvClient {
     }
   }
 
+  /** Sends `request` for `key`'s range to its leader, retrying as the file comment says. */
   private async route<Op extends CommandOp>(key: Uint8Array, op: Op, request: (rangeId: number, range: RangeDescriptor) => RequestOf<Op>, options: RouteOptions = {}): Promise<ResponseOf<Op>> {
-    return (await this.routeWithRange(key, op, request, options)).res
-  }
-
-  private async routeWithRange<Op extends CommandOp>(
-    key: Uint8Array,
-    op: Op,
-    request: (rangeId: number, range: RangeDescriptor) => RequestOf<Op>,
-    options: RouteOptions = {},
-  ): Promise<{ range: RangeDescriptor; res: ResponseOf<Op> }> {
     const retryAmbiguous = options.ambiguousFails !== true
     const deadline = Date.now() + this.timeoutMs
     let lastError: KvError | undefined
@@ -351,7 +344,7 @@ export class KvClient {
         continue
       }
       const e = (res as WireResponse).error
-      if (!e) return { range: cached.descriptor, res }
+      if (!e) return res
       lastError = fromWireError(e)
       if (e.code === KvErrorCode.KEY_LOCKED && options.surfaceLocks) throw lastError
       switch (e.code) {

@@ -96,6 +96,8 @@ export interface CasResponse extends WireResponse {
 }
 export interface ScanResponse extends WireResponse {
   pairs?: Array<[string, string]>
+  /** The end key of the range as the scan saw it (empty: no bound); a scan continues into the next range from here. */
+  rangeEnd?: string
 }
 export interface DeleteRangeResponse extends WireResponse {
   deleted?: number
