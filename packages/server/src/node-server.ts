@@ -11,7 +11,7 @@ import { Client, Server, ServerCredentials, credentials, type MethodDefinition }
 import { KvClient, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, unaryCall, type RangeDescriptor } from '@mrdb/kv'
 import { PD_GROUP_ID, PdReplica, PlacementDriver, type SchedulerConfig } from '@mrdb/placement'
 import { GrpcTransport, type RaftLogger } from '@mrdb/raft'
-import { SqlEngine } from '@mrdb/sql'
+import { ExecutorPool, SqlEngine } from '@mrdb/sql'
 import { open, type Engine } from '@mrdb/storage'
 import { admin } from './admin-handler.js'
 import { NODE_SERVICE, type BootstrapRequest, type HelloRequest, type HelloResponse, type InitRequest, type NodeStatusRequest, type NodeStatusResponse } from './admin-protocol.js'
@@ -70,6 +70,8 @@ export class NodeServer {
   /** How late the event loop runs (Raft ticks share it with everything else). */
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 })
   private loopDelaySince = Date.now()
+  /** Worker threads for the SQL executor's big scans. */
+  private executorPool: ExecutorPool | undefined
   /** The SQL gateway's way into the cluster: a KV client of this node's own address. */
   private sqlKv: KvClient | undefined
 
@@ -111,6 +113,7 @@ export class NodeServer {
     const engine = await open(o.dataDir)
     let grpc: Server | undefined
     let store: Store | undefined
+    let pool: ExecutorPool | undefined
     try {
       const meta = (await loadNodeMeta(engine)) ?? { storeId: o.storeId, clusterId: undefined, nodes: new Map(), pdNodes: [] }
       if (meta.storeId !== o.storeId) {
@@ -131,7 +134,8 @@ export class NodeServer {
       addKvService(server, store, { nodes: () => node.nodeList(), ranges: () => node.routing() })
       node.sqlKv = new KvClient({ hosts: [address] })
       const timestamps = new TimestampBatcher((req) => node.pd.tso(req))
-      addSqlService(server, new SqlEngine(new TransactionalKv(node.sqlKv, timestamps)))
+      node.executorPool = pool = new ExecutorPool()
+      addSqlService(server, new SqlEngine(new TransactionalKv(node.sqlKv, timestamps), { pool }))
       server.addService(NODE_SERVICE, node.adminService())
       node.pd.serve(server)
       node.helloTimer = setInterval(() => void node.helloRound(), HELLO_INTERVAL_MS)
@@ -141,6 +145,7 @@ export class NodeServer {
       return node
     } catch (err) {
       grpc?.forceShutdown()
+      await pool?.close()
       await store?.close()
       await engine.close()
       throw err
@@ -161,6 +166,7 @@ export class NodeServer {
     this.driver?.stop()
     this.loopDelay.disable()
     this.sqlKv?.close()
+    await this.executorPool?.close()
     for (const c of this.channels.values()) c.close()
     await this.store.close()
     // Calls in flight get a grace period to finish; then the server closes regardless.

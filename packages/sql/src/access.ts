@@ -5,7 +5,8 @@ import type { Expr } from './ast.js'
 import type { TableDesc } from './catalog.js'
 import type { KvPair } from './kv-port.js'
 import type { AccessPath, KeySpan } from './planner.js'
-import { decodeAndFilter } from './row-ops.js'
+import { aggregateChunk, mergeGroups, type AggregateChunk } from './chunk-aggregate.js'
+import { decodeAndFilter, type AggregateSpec, type GroupTable } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
 import { rowKeyOfEntry, rowLayout, type RowLayout } from './table-codec.js'
 import type { SqlValue } from './values.js'
@@ -35,6 +36,64 @@ export async function readRows(ctx: StatementContext, table: TableDesc, path: Ac
       return out
     }
   }
+}
+
+/** An access path that scans spans of the primary index. */
+export type ScanPath = AccessPath & { kind: 'primary-range' | 'full-scan' }
+
+/**
+ * Aggregates the rows a scan path reaches without materializing them: each scanned chunk is
+ * decoded, filtered and folded into partial groups — on the executor pool when the statement
+ * has one, the next chunk's fetch overlapping the work — and the partial groups are merged.
+ * For aggregates without DISTINCT (their partial states merge).
+ */
+export async function aggregateRows(
+  ctx: StatementContext,
+  table: TableDesc,
+  path: ScanPath,
+  filters: readonly Expr[],
+  groupBy: readonly Expr[],
+  aggregates: readonly AggregateSpec[],
+): Promise<GroupTable> {
+  const layout = rowLayout(table)
+  const pool = ctx.options.pool
+  const fold = (pairs: KvPair[]): Promise<GroupTable> | GroupTable => {
+    const chunk: AggregateChunk = { layout, pairs, filters, groupBy, aggregates }
+    return pool ? pool.aggregate(chunk) : aggregateChunk(chunk)
+  }
+  const groups: GroupTable = new Map()
+  const merge = (part: GroupTable) => mergeGroups(groups, part, aggregates)
+  let failed = false
+  for (const span of path.spans) {
+    const ranges = await ctx.db.rangesOf(span.start, span.end)
+    const outcomes = await Promise.allSettled(
+      ranges.map(async (r) => {
+        // Up to two chunks of each range are folded while the next one is fetched; all of
+        // them settle before an error propagates, so no task outlives the statement.
+        const folding: Array<Promise<void>> = []
+        try {
+          let from = r.start
+          const size = ctx.options.scanChunkSize
+          while (!failed) {
+            if (folding.length >= 2) await folding.shift()
+            const pairs = await ctx.scan(from, r.end, size)
+            const task = Promise.resolve(fold(pairs)).then(merge)
+            task.catch(() => (failed = true))
+            folding.push(task)
+            if (pairs.length < size) break
+            from = successor(pairs[pairs.length - 1]![0])
+          }
+        } finally {
+          const settled = await Promise.allSettled(folding)
+          const error = settled.find((o) => o.status === 'rejected')
+          if (error) throw error.reason
+        }
+      }),
+    )
+    const error = outcomes.find((o) => o.status === 'rejected')
+    if (error) throw error.reason
+  }
+  return groups
 }
 
 async function lookupRows(ctx: StatementContext, layout: RowLayout, keys: readonly Uint8Array[], filter: Expr | null, limit: number): Promise<SqlValue[][]> {

@@ -108,6 +108,8 @@ export type Statement =
   | SelectStmt
   | { readonly kind: 'explain'; readonly statement: Statement }
   | { readonly kind: 'begin' }
+  /** A session setting: `SET name = value`. */
+  | { readonly kind: 'set'; readonly name: string; readonly value: string }
   | { readonly kind: 'commit' }
   | { readonly kind: 'rollback' }
 

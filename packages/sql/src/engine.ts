@@ -6,6 +6,7 @@ import { Catalog, EMPTY_CATALOG, loadCatalog } from './catalog.js'
 import { createIndex, createTable, dropIndex, dropTable, showColumns, showTables } from './ddl.js'
 import { executeDelete, executeInsert, executeUpdate } from './dml.js'
 import { fail, SqlError, SqlState } from './errors.js'
+import type { ExecutorPool } from './executor-pool.js'
 import { explain } from './explain.js'
 import type { KvDatabase, KvTransaction } from './kv-port.js'
 import { StatementCache } from './parse.js'
@@ -30,6 +31,12 @@ export interface SqlEngineOptions {
   readonly scanChunkSize?: number
   /** How many distinct statement texts the parse cache keeps (default 1000). */
   readonly statementCacheSize?: number
+  /**
+   * Worker threads for big scans' decoding, filtering and aggregation, so the event loop
+   * stays free for Raft; sessions use it unless they `SET executor_pool = off`. Without one,
+   * that work runs inline, one scanned chunk at a time.
+   */
+  readonly pool?: ExecutorPool
 }
 
 /** The SQL engine of one node: hands out sessions that share its caches. */
@@ -48,7 +55,7 @@ export class SqlEngine {
     options: SqlEngineOptions = {},
   ) {
     this.maxRetries = options.maxRetries ?? 3
-    this.execution = { scanChunkSize: options.scanChunkSize ?? 1000 }
+    this.execution = { scanChunkSize: options.scanChunkSize ?? 1000, pool: options.pool ?? null }
     this.statements = new StatementCache(options.statementCacheSize ?? 1000)
   }
 
@@ -75,11 +82,14 @@ interface OpenTransaction {
  * write conflicts); between BEGIN and COMMIT/ROLLBACK they share one. After an error inside a
  * transaction, only ROLLBACK (or COMMIT, which then rolls back) is accepted (25P02).
  * COMMIT and ROLLBACK without a transaction are no-ops. Several `;`-separated statements
- * run in order and the last result is returned; the first error stops them.
+ * run in order and the last result is returned; the first error stops them. The one session
+ * setting, `SET executor_pool = on|off`, says whether big scans use the engine's worker pool.
  */
 export class SqlSession {
   private open: OpenTransaction | null = null
   private closed = false
+  /** `SET executor_pool`: whether this session's statements use the engine's worker pool. */
+  private usePool = true
 
   constructor(private readonly engine: SqlEngine) {}
 
@@ -140,9 +150,20 @@ export class SqlSession {
         if (this.open !== null) await this.open.txn.rollback().catch(() => undefined)
         this.open = null
         return command('ROLLBACK')
+      case 'set':
+        this.set(stmt.name, stmt.value)
+        return command('SET')
       default:
         return this.open === null ? this.autocommit(stmt) : this.inOpenTransaction(this.open, stmt)
     }
+  }
+
+  /** Applies a session setting; see {@link SqlSession}. */
+  private set(name: string, value: string): void {
+    if (name !== 'executor_pool') fail(SqlState.UNDEFINED_OBJECT, `unrecognized setting "${name}" (settings: executor_pool)`)
+    if (['on', 'true', '1'].includes(value)) this.usePool = true
+    else if (['off', 'false', '0'].includes(value)) this.usePool = false
+    else fail(SqlState.INVALID_PARAMETER_VALUE, `executor_pool must be on or off, not "${value}"`)
   }
 
   private async inOpenTransaction(open: OpenTransaction, stmt: Statement): Promise<SqlResult> {
@@ -182,7 +203,8 @@ export class SqlSession {
 
   /** Runs a statement against `catalog` (validated) or the engine's cached one (checked, re-planned once if stale). */
   private async runWithCatalog(txn: KvTransaction, catalog: Catalog | null, stmt: Statement): Promise<{ result: SqlResult; ctx: StatementContext }> {
-    const first = new StatementContext(this.engine.db, txn, catalog ?? this.engine.catalog, this.engine.execution, catalog !== null)
+    const options = this.usePool ? this.engine.execution : { ...this.engine.execution, pool: null }
+    const first = new StatementContext(this.engine.db, txn, catalog ?? this.engine.catalog, options, catalog !== null)
     try {
       return { result: await execute(first, stmt), ctx: first }
     } catch (e) {
@@ -192,7 +214,7 @@ export class SqlSession {
     }
     const fresh = await loadCatalog(txn)
     this.engine.remember(fresh)
-    const second = new StatementContext(this.engine.db, txn, fresh, this.engine.execution, true)
+    const second = new StatementContext(this.engine.db, txn, fresh, options, true)
     return { result: await execute(second, stmt), ctx: second }
   }
 }
@@ -254,6 +276,7 @@ async function execute(ctx: StatementContext, stmt: Statement): Promise<SqlResul
     case 'begin':
     case 'commit':
     case 'rollback':
+    case 'set':
       return fail(SqlState.INTERNAL_ERROR, `${stmt.kind} reached the executor`)
   }
 }

@@ -5,7 +5,7 @@ import type { TableDesc } from './catalog.js'
 import { planRowSelection } from './dml.js'
 import { fail, SqlState } from './errors.js'
 import type { AccessPath } from './planner.js'
-import { planSelect, type TablePlan } from './select.js'
+import { planSelect, streamsAggregate, type TablePlan } from './select.js'
 import type { StatementContext } from './statement-context.js'
 
 /** How every read of a statement is served. */
@@ -29,7 +29,8 @@ export async function explain(ctx: StatementContext, stmt: Statement): Promise<s
       if (plan.aggregate !== null) {
         const groups = plan.aggregate.groupBy.map(exprToSql).join(', ')
         const aggs = plan.aggregate.aggregates.map((a) => `${a.fn.toLowerCase()}(${a.distinct ? 'DISTINCT ' : ''}${a.arg === null ? '*' : exprToSql(a.arg)})`).join(', ')
-        add(d++, `aggregate ${aggs}${groups === '' ? '' : ` group by ${groups}`}`)
+        const how = !streamsAggregate(plan) ? '' : ctx.options.pool ? ' (streamed: per scanned chunk, on the executor pool)' : ' (streamed: per scanned chunk, inline)'
+        add(d++, `aggregate ${aggs}${groups === '' ? '' : ` group by ${groups}`}${how}`)
       }
       if (plan.where !== null) add(d++, `filter ${exprToSql(plan.where)}`)
       if (plan.tables.length === 0) add(d, 'values (one row, no table)')

@@ -1,5 +1,6 @@
 export type { KvDatabase, KvTransaction, KvPair, RangeSpan } from './kv-port.js'
 export { SqlEngine, SqlSession } from './engine.js'
+export { ExecutorPool } from './executor-pool.js'
 export type { SqlResult, SqlEngineOptions } from './engine.js'
 export { SqlError, SqlState } from './errors.js'
 export type { SqlValue } from './values.js'

@@ -48,11 +48,14 @@ export function parseSql(sql: string): readonly Statement[] {
     const inner = parseSql(sql.slice(explain[0].length))
     if (inner.length !== 1) fail(SqlState.FEATURE_NOT_SUPPORTED, 'EXPLAIN takes exactly one statement')
     const statement = inner[0]!
-    if (statement.kind === 'explain' || statement.kind === 'begin' || statement.kind === 'commit' || statement.kind === 'rollback') {
+    if (statement.kind === 'explain' || statement.kind === 'begin' || statement.kind === 'commit' || statement.kind === 'rollback' || statement.kind === 'set') {
       fail(SqlState.FEATURE_NOT_SUPPORTED, `EXPLAIN ${statement.kind.toUpperCase()} is not supported`)
     }
     return [{ kind: 'explain', statement }]
   }
+  // The parser takes ON for a keyword, so `SET name = on` does not parse.
+  const setWord = /^\s*set\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(on|off)\s*;?\s*$/i.exec(sql)
+  if (setWord !== null) return [{ kind: 'set', name: setWord[1]!.toLowerCase(), value: setWord[2]!.toLowerCase() }]
   // The parser requires ON for DROP INDEX; index names are unique per database, so it is optional here.
   const dropIndex = /^\s*drop\s+index\s+`?([A-Za-z_][A-Za-z0-9_]*)`?\s*;?\s*$/i.exec(sql)
   if (dropIndex !== null) return [{ kind: 'drop-index', name: dropIndex[1]!.toLowerCase(), table: null }]
@@ -136,9 +139,23 @@ function convertStatement(s: Raw): Statement {
     }
     case 'explain':
       return { kind: 'explain', statement: convertStatement(s.expr) }
+    case 'set':
+      return convertSet(s)
     default:
       return unsupported(`the ${String(s.type).toUpperCase()} statement`)
   }
+}
+
+/** `SET name = value`: one setting, its value a word, a string or a number (kept as lower-case text). */
+function convertSet(s: Raw): Statement {
+  const assigns = (s.expr ?? []) as Raw[]
+  const a = assigns[0]
+  if (assigns.length !== 1 || a?.type !== 'assign' || a.left?.type !== 'var' || a.left.prefix !== null || (a.left.members ?? []).length > 0) {
+    return unsupported('this form of SET (use SET name = value)')
+  }
+  const r = a.right as Raw
+  const value = r.type === 'column_ref' ? r.column : r.type === 'number' || r.type === 'bool' || /string/.test(String(r.type)) ? r.value : unsupported('this SET value')
+  return { kind: 'set', name: String(a.left.name).toLowerCase(), value: String(value).toLowerCase() }
 }
 
 function tableName(t: Raw): string {

@@ -6,7 +6,7 @@ import type { TableDesc } from './catalog.js'
 import { fail, SqlState } from './errors.js'
 import { evaluate, isTrue } from './eval.js'
 import { chooseAccessPath, type AccessPath } from './planner.js'
-import { readRows } from './access.js'
+import { aggregateRows, readRows, type ScanPath } from './access.js'
 import { accumulate, distinctRows, filterRows, finish, newState, sortRows, type AggregateSpec, type GroupTable, type SortKey } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
 import { rowKey, typeName, valueKey, type BaseType, type SqlValue } from './values.js'
@@ -273,20 +273,41 @@ function containsSubquery(e: Expr): boolean {
   return e.kind === 'in-subquery' || childExprs(e).some(containsSubquery)
 }
 
+/**
+ * Whether the plan aggregates while it scans (one table read by a scan, no DISTINCT
+ * aggregate), chunk by chunk — on the executor pool if the statement has one — rather than
+ * after reading every row.
+ */
+export function streamsAggregate(plan: SelectPlan): boolean {
+  const t = plan.tables[0]
+  return (
+    plan.aggregate !== null &&
+    plan.tables.length === 1 &&
+    (t!.path.kind === 'primary-range' || t!.path.kind === 'full-scan') &&
+    plan.aggregate.aggregates.every((a) => !a.distinct)
+  )
+}
+
 /** Runs a planned SELECT; returns the output rows. */
 export async function executeSelect(ctx: StatementContext, plan: SelectPlan): Promise<SqlValue[][]> {
   let rows: SqlValue[][]
-  if (plan.tables.length === 0) rows = [[]]
+  let streamed: GroupTable | null = null
+  if (plan.aggregate !== null && streamsAggregate(plan)) {
+    const t = plan.tables[0]!
+    const filters = [t.filter, plan.where].filter((f): f is Expr => f !== null)
+    streamed = await aggregateRows(ctx, t.table, t.path as ScanPath, filters, plan.aggregate.groupBy, plan.aggregate.aggregates)
+    rows = []
+  } else if (plan.tables.length === 0) rows = [[]]
   else {
     const fetched = await Promise.all(plan.tables.map((t, i) => readRows(ctx, t.table, t.path, t.filter, i === 0 ? plan.scanLimit : Infinity)))
     rows = fetched[0]!
     for (let i = 1; i < plan.tables.length; i++) rows = hashJoin(rows, fetched[i]!, plan.tables[i]!)
   }
-  rows = filterRows(rows, plan.where)
+  if (streamed === null) rows = filterRows(rows, plan.where)
 
   if (plan.aggregate !== null) {
-    const groups: GroupTable = new Map()
-    accumulate(groups, rows, plan.aggregate.groupBy, plan.aggregate.aggregates)
+    const groups: GroupTable = streamed ?? new Map()
+    if (streamed === null) accumulate(groups, rows, plan.aggregate.groupBy, plan.aggregate.aggregates)
     if (groups.size === 0 && plan.aggregate.groupBy.length === 0) {
       groups.set('', { keys: [], states: plan.aggregate.aggregates.map(newState) })
     }

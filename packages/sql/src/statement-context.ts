@@ -6,6 +6,7 @@ import { decodeKey } from '@mrdb/storage'
 import { Catalog, decodeCounter, VERSION_KEY } from './catalog.js'
 import { fail, SqlState } from './errors.js'
 import type { KvDatabase, KvPair, KvTransaction } from './kv-port.js'
+import type { ExecutorPool } from './executor-pool.js'
 import { WriteBuffer } from './write-buffer.js'
 
 /** Raised when the statement's cached catalog is older than its snapshot: re-plan with a fresh one. */
@@ -17,6 +18,8 @@ export class StaleCatalogError extends Error {
 export interface ExecutionOptions {
   /** Pairs fetched per scan call. */
   readonly scanChunkSize: number
+  /** Worker threads for CPU-heavy steps; null: run them inline, chunk by chunk. */
+  readonly pool: ExecutorPool | null
 }
 
 /** One statement's view of its transaction. */

@@ -1,5 +1,5 @@
 import { encodeKey } from '@mrdb/storage'
-import { SqlEngine } from '../engine.js'
+import { SqlEngine, type SqlEngineOptions } from '../engine.js'
 import { MemoryKv } from './memory-kv.js'
 
 /**
@@ -7,8 +7,8 @@ import { MemoryKv } from './memory-kv.js'
  * the primary index of each of the first tables (ids 100–129) splits at key values 10 and 20,
  * so scans fan out over ranges as they would on a cluster.
  */
-export function memoryEngine(): SqlEngine {
+export function memoryEngine(options: SqlEngineOptions = {}): SqlEngine {
   const splitKeys: Uint8Array[] = []
   for (let id = 100n; id < 130n; id++) for (const at of [10n, 20n]) splitKeys.push(encodeKey(['/table', id, 1n, at]))
-  return new SqlEngine(new MemoryKv({ splitKeys }))
+  return new SqlEngine(new MemoryKv({ splitKeys }), options)
 }

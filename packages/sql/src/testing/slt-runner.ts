@@ -1,10 +1,15 @@
 // A sqllogictest runner: `statement ok`, `statement error [pattern]`, `query <types>
 // [nosort|rowsort|valuesort] [label]` with `----` and expected values one per line, `halt`;
-// `skipif`/`onlyif` records are skipped. It drives any session, so it can run against the
-// in-memory database or a real cluster.
+// `skipif <engine>` / `onlyif <engine>` before a record skip it on (or run it only on) the
+// named engine: `memory` (the in-memory test database, whose range layout is fixed) or
+// `cluster` (a real cluster). It drives any session, so it runs against either.
 
+import { fileURLToPath } from 'node:url'
 import type { SqlResult } from '../engine.js'
 import type { SqlValue } from '../values.js'
+
+/** The directory of mrdb's own sqllogictest files. */
+export const SLT_DIR = fileURLToPath(new URL('../../testdata/', import.meta.url))
 
 /** What the runner needs from a SQL connection. */
 export interface SltSession {
@@ -39,7 +44,7 @@ interface SltRecord {
 }
 
 /** Parses sqllogictest text into records. */
-function parseSlt(text: string): SltRecord[] {
+function parseSlt(text: string, engine: string): SltRecord[] {
   const lines = text.split(/\r?\n/)
   const records: SltRecord[] = []
   let i = 0
@@ -55,7 +60,7 @@ function parseSlt(text: string): SltRecord[] {
       continue
     }
     if (words[0] === 'skipif' || words[0] === 'onlyif') {
-      skipNext = true
+      skipNext ||= (words[0] === 'skipif') === (words[1] === engine)
       continue
     }
     if (words[0] === 'hash-threshold') continue
@@ -93,14 +98,14 @@ export function formatValue(v: SqlValue, type: string): string {
   return String(v)
 }
 
-/** Runs one file's text on a fresh session from `open`. */
-export async function runSlt(file: string, text: string, open: () => Promise<SltSession> | SltSession): Promise<SltFileResult> {
+/** Runs one file's text on a fresh session from `open`, as engine `engine` (for skipif/onlyif). */
+export async function runSlt(file: string, text: string, open: () => Promise<SltSession> | SltSession, engine = 'memory'): Promise<SltFileResult> {
   const session = await open()
   let passed = 0
   let skipped = 0
   const failures: SltFailure[] = []
   try {
-    for (const r of parseSlt(text)) {
+    for (const r of parseSlt(text, engine)) {
       if (r.kind === 'halt') break
       if (r.kind === 'skip') {
         skipped++

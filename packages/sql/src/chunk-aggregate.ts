@@ -1,0 +1,54 @@
+// Partial aggregation of one chunk of scanned rows — decode, filter, fold into groups — and
+// the merge of partial results. A pure function over plain data, so it runs the same inline
+// or in a worker thread (executor-pool.ts).
+
+import type { Expr } from './ast.js'
+import type { KvPair } from './kv-port.js'
+import { accumulate, decodeAndFilter, filterRows, type AggregateSpec, type AggregateState, type GroupTable } from './row-ops.js'
+import type { RowLayout } from './table-codec.js'
+import { checkInt64, compareValues } from './values.js'
+
+/** One chunk's aggregation: what to decode, which rows to keep, how to group and fold them. */
+export interface AggregateChunk {
+  readonly layout: RowLayout
+  readonly pairs: readonly KvPair[]
+  /** Conditions a row must meet (each null-free; all must be true). */
+  readonly filters: readonly Expr[]
+  readonly groupBy: readonly Expr[]
+  /** Without DISTINCT: partial states of distinct aggregates cannot be merged. */
+  readonly aggregates: readonly AggregateSpec[]
+}
+
+/** The groups of one chunk, with partial aggregate states; see {@link mergeGroups}. */
+export function aggregateChunk(chunk: AggregateChunk): GroupTable {
+  let rows = decodeAndFilter(chunk.layout, chunk.pairs, chunk.filters[0] ?? null)
+  for (const f of chunk.filters.slice(1)) rows = filterRows(rows, f)
+  const groups: GroupTable = new Map()
+  accumulate(groups, rows, chunk.groupBy, chunk.aggregates)
+  return groups
+}
+
+/** Folds the partial groups `part` into `into` (aggregates without DISTINCT only). */
+export function mergeGroups(into: GroupTable, part: GroupTable, aggregates: readonly AggregateSpec[]): void {
+  for (const [key, group] of part) {
+    const existing = into.get(key)
+    if (existing === undefined) {
+      into.set(key, group)
+      continue
+    }
+    aggregates.forEach((spec, i) => mergeState(spec, existing.states[i]!, group.states[i]!))
+  }
+}
+
+function mergeState(spec: AggregateSpec, into: AggregateState, part: AggregateState): void {
+  into.count += part.count
+  if (part.sum !== null) {
+    if (into.sum === null) into.sum = part.sum
+    else if (typeof into.sum === 'bigint' && typeof part.sum === 'bigint') into.sum = checkInt64(into.sum + part.sum)
+    else into.sum = Number(into.sum) + Number(part.sum)
+  }
+  if (part.best !== null) {
+    const better = spec.fn === 'MIN' ? compareValues(part.best, into.best ?? part.best) < 0 : compareValues(part.best, into.best ?? part.best) > 0
+    if (into.best === null || better) into.best = part.best
+  }
+}
