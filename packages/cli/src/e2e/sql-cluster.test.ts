@@ -42,7 +42,7 @@ test('the sqllogictest suite passes on a 3-node cluster; mrdb sql prints tables,
     const explain = await cluster.mrdb(['sql', '--host', host, '-e', 'EXPLAIN SELECT * FROM cli WHERE id > 0'])
     assert.match(explain, /ranges \d/)
     assert.match(explain, /linearizable/)
-    await assert.rejects(cluster.mrdb(['sql', '--host', host, '-e', 'SELEC 1']), (e: { stderr?: string; exitCode?: number }) => e.exitCode === 1 && /^error: 42601: /m.test(e.stderr ?? '') && !/ at /.test(e.stderr ?? ''))
+    await assert.rejects(cluster.mrdb(['sql', '--host', host, '-e', 'SELEC 1']), (e: { stderr?: string; exitCode?: number }) => e.exitCode === 1 && /^error: 42601: /m.test(e.stderr ?? '') && !/\n\s+at /.test(e.stderr ?? ''))
     await assert.rejects(cluster.mrdb(['sql', '--host', host, '-e', "INSERT INTO cli VALUES (3, 'c', 1); INSERT INTO cli VALUES (1, 'dup', 2)"]), (e: { stderr?: string }) => /23505/.test(e.stderr ?? ''))
     assert.match(await cluster.mrdb(['sql', '--host', host, '-e', 'SELECT COUNT(*) FROM cli']), / 3\n/, 'statements before the failing one ran; the failing one wrote nothing')
   } finally {
