@@ -426,7 +426,10 @@ export class Replica {
     const rejections = run.map(({ entry, env }) => (env ? checkCommand(env.command, d, entry.data.length) : undefined))
     // Read ahead outside the write queue, so the reads of many ranges run at once: this
     // replica is its range's only writer and has awaited its previous run.
-    const prefetched = await this.mvcc.readRecords(run.flatMap(({ env }, i) => (env && !rejections[i] ? keysOf(env.command) : [])))
+    const keys = run.flatMap(({ env }, i) => (env && !rejections[i] ? keysOf(env.command) : []))
+    // A lone prewrite (the common case) also gets its rollback checks read ahead.
+    const only = run.length === 1 ? run[0]!.env?.command : undefined
+    const prefetched = await this.mvcc.readRecords(keys, only?.kind === 'prewrite' ? only.startTs : undefined)
     await this.mvcc.write(
       async (w) => {
         for (const [i, { entry, env }] of run.entries()) {

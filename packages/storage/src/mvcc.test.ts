@@ -96,6 +96,35 @@ test('a prewrite asserting absence fails on a live value only; a heartbeat raise
   })
 })
 
+test('a rollback stops a later prewrite of that transaction, in the same write, from an earlier one, or read ahead', async () => {
+  await withStore(async (engine) => {
+    const mvcc = new MvccStore(engine)
+    const conflict = hasCode(StorageErrorCode.WRITE_CONFLICT)
+    await assert.rejects(
+      mvcc.write(async (w) => {
+        await w.rollback('a', 10n)
+        await w.prewrite({ key: 'a', kind: 'put', value: 'v' }, 'a', 10n, 100)
+      }),
+      conflict,
+    )
+    // A rollback undone by `atomic` no longer counts.
+    await mvcc.write(async (w) => {
+      await assert.rejects(
+        w.atomic(async () => {
+          await w.rollback('b', 10n)
+          throw new Error('undo')
+        }),
+      )
+      await w.prewrite({ key: 'b', kind: 'put', value: 'v' }, 'b', 10n, 100)
+    })
+    await mvcc.write((w) => w.rollback('c', 10n))
+    await assert.rejects(mvcc.write((w) => w.prewrite({ key: 'c', kind: 'put', value: 'v' }, 'c', 10n, 100)), conflict)
+    const prefetched = await mvcc.readRecords([Buffer.from('c'), Buffer.from('d')], 10n)
+    await assert.rejects(mvcc.write((w) => w.prewrite({ key: 'c', kind: 'put', value: 'v' }, 'c', 10n, 100), { prefetched }), conflict)
+    await mvcc.write((w) => w.prewrite({ key: 'd', kind: 'put', value: 'v' }, 'c', 10n, 100), { prefetched })
+  })
+})
+
 test('a failed write callback writes nothing, and extra ops share the batch', async () => {
   await withStore(async (engine) => {
     const mvcc = new MvccStore(engine)

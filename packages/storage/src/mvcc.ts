@@ -117,10 +117,14 @@ export interface MvccWriteOptions {
   prefetched?: PrefetchedRecords
 }
 
-/** Latest records of some keys, read ahead of a write; see {@link MvccStore.readRecords}. */
+/** Latest records of some keys (and whether some transactions were rolled back on them), read ahead of a write; see {@link MvccStore.readRecords}. */
 export class PrefetchedRecords {
   /** @internal */
-  constructor(readonly records: ReadonlyMap<string, LatestRecord | undefined>) {}
+  constructor(
+    readonly records: ReadonlyMap<string, LatestRecord | undefined>,
+    /** Rollback markers looked up, by engine key in hex: whether each exists. */
+    readonly rollbacks: ReadonlyMap<string, boolean> = new Map(),
+  ) {}
 }
 
 interface QueuedWrite {
@@ -285,16 +289,23 @@ export class MvccStore {
     for (const item of done) item.resolve()
   }
 
-  /** Reads the latest records of `keys` in one engine call, for a later {@link write}. */
-  async readRecords(keys: readonly Uint8Array[]): Promise<PrefetchedRecords> {
+  /**
+   * Reads the latest records of `keys` in one engine call, for a later {@link write}; with
+   * `rolledBackAt`, also whether the transaction at that start timestamp was rolled back on
+   * each key (what a prewrite checks), in one more.
+   */
+  async readRecords(keys: readonly Uint8Array[], rolledBackAt?: Timestamp): Promise<PrefetchedRecords> {
     const records = new Map<string, LatestRecord | undefined>()
+    const rollbacks = new Map<string, boolean>()
     if (keys.length === 0) return new PrefetchedRecords(records)
-    const raws = await this.engine.getMany(keys.map((k) => latestKey(this.prefix, checkMvccKey(k))))
+    const markers = rolledBackAt === undefined ? [] : keys.map((k) => rollbackKey(this.prefix, checkMvccKey(k), rolledBackAt))
+    const [raws, found] = await Promise.all([this.engine.getMany(keys.map((k) => latestKey(this.prefix, checkMvccKey(k)))), markers.length > 0 ? this.engine.getMany(markers) : []])
     keys.forEach((k, i) => {
       const raw = raws[i]
       records.set(toHex(k), raw === undefined ? undefined : decodeLatest(raw))
     })
-    return new PrefetchedRecords(records)
+    markers.forEach((m, i) => rollbacks.set(toHex(m), found[i] !== undefined))
+    return new PrefetchedRecords(records, rollbacks)
   }
 
   /** The state of the transaction at `startTs`, read from its primary key; `nowTs` decides lock expiry. */
@@ -427,6 +438,10 @@ export class MvccWriter {
   private undo: Array<[string, boolean, LatestRecord | undefined]> | undefined
   /** Records read ahead of this write, as stored before it changed them. */
   private readonly prefetched: ReadonlyMap<string, LatestRecord | undefined>
+  /** Rollback markers looked up ahead of this write. */
+  private readonly prefetchedRollbacks: ReadonlyMap<string, boolean>
+  /** Rollback markers this writer added: engine key in hex → its index in `ops` and the key object there. */
+  private readonly ownRollbacks = new Map<string, { at: number; key: Uint8Array }>()
 
   /** @internal */
   constructor(
@@ -435,6 +450,7 @@ export class MvccWriter {
     prefetched?: PrefetchedRecords,
   ) {
     this.prefetched = prefetched?.records ?? new Map()
+    this.prefetchedRollbacks = prefetched?.rollbacks ?? new Map()
   }
 
   /**
@@ -554,7 +570,9 @@ export class MvccWriter {
     } else if (await this.findCommit(k, rec, startTs)) {
       throw new StorageError(StorageErrorCode.ALREADY_COMMITTED, `the transaction at ${startTs} already committed on ${toHex(k)}`)
     }
-    this.ops.push({ type: 'put', key: rollbackKey(this.prefix, k, startTs), value: new Uint8Array(0) })
+    const marker = rollbackKey(this.prefix, k, startTs)
+    this.ownRollbacks.set(toHex(marker), { at: this.ops.length, key: marker })
+    this.ops.push({ type: 'put', key: marker, value: new Uint8Array(0) })
   }
 
   /** The newest committed value of `key` as this writer sees it (its own changes included). Meets a lock → KeyLockedError. */
@@ -588,7 +606,15 @@ export class MvccWriter {
 
   /** @internal Whether a rollback marker exists for the transaction at `startTs`. */
   async isRolledBack(userKey: Uint8Array, startTs: Timestamp): Promise<boolean> {
-    return (await this.engine.get(rollbackKey(this.prefix, userKey, startTs))) !== undefined
+    const key = rollbackKey(this.prefix, userKey, startTs)
+    const id = toHex(key)
+    const known = this.prefetchedRollbacks.get(id)
+    if (known === true) return true
+    // A marker this writer added itself is not in the engine yet (and is gone if `atomic` undid it).
+    const own = this.ownRollbacks.get(id)
+    if (own !== undefined && this.ops[own.at]?.key === own.key) return true
+    if (known === false) return false
+    return (await this.engine.get(key)) !== undefined
   }
 
   private async writeCommitted(k: Uint8Array, value: Uint8Array | undefined, ts: Timestamp): Promise<void> {
