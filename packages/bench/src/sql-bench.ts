@@ -44,10 +44,11 @@ try {
   report('kv get', await closedLoop(clients, seconds, async () => void (await kv.get(benchKey(Math.floor(random() * 100_000))))))
 
   await sessions[0]!.query('CREATE TABLE bench (id INT PRIMARY KEY, v TEXT)')
-  const batch = 500
-  for (let from = 0; from < ROWS; from += batch * clients) {
+  const batch = 100
+  const loaders = sessions.slice(0, 8)
+  for (let from = 0; from < ROWS; from += batch * loaders.length) {
     await Promise.all(
-      sessions.map(async (s, c) => {
+      loaders.map(async (s, c) => {
         const first = from + c * batch
         if (first >= ROWS) return
         const rows = Array.from({ length: Math.min(batch, ROWS - first) }, (_, i) => `(${first + i}, '${VALUE}')`)

@@ -51,6 +51,8 @@ const DEFAULT_RANGES = 1
 /** Split points use the first two key bytes. */
 const MAX_RANGES = 65536
 const HELLO_INTERVAL_MS = 1000
+/** The event-loop delay monitor's timer period. */
+const LOOP_DELAY_RESOLUTION_MS = 10
 /** How long stop() lets calls in flight finish before it cuts them off. */
 const SHUTDOWN_GRACE_MS = 2000
 /** Deadline of admin calls between nodes; membership changes wait for a snapshot to land. */
@@ -68,7 +70,7 @@ export class NodeServer {
   readonly pd: PdEndpoint
   private readonly ranges: RangeAdmin
   /** How late the event loop runs (Raft ticks share it with everything else). */
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 })
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS })
   private loopDelaySince = Date.now()
   /** Worker threads for the SQL executor's big scans. */
   private executorPool: ExecutorPool | undefined
@@ -335,7 +337,9 @@ export class NodeServer {
 
   private status(resetLoopDelay: boolean): NodeStatusResponse {
     const h = this.loopDelay
-    const loopDelay = { p50Ms: h.percentile(50) / 1e6, p99Ms: h.percentile(99) / 1e6, maxMs: h.max / 1e6, sinceMs: Date.now() - this.loopDelaySince }
+    // The histogram records whole timer periods: the delay is what exceeds the resolution.
+    const late = (ns: number) => Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS)
+    const loopDelay = { p50Ms: late(h.percentile(50)), p99Ms: late(h.percentile(99)), maxMs: late(h.max), sinceMs: Date.now() - this.loopDelaySince }
     if (resetLoopDelay) {
       h.reset()
       this.loopDelaySince = Date.now()

@@ -1,8 +1,8 @@
-// Timestamps for transactions, fetched from the placement driver's oracle in batches: every
-// request that arrives while one fetch is in flight waits for the next fetch, which asks for
-// all of them at once. A timestamp is therefore always handed out by a fetch that began
-// after it was requested, so it is greater than every timestamp handed out before the
-// request (what snapshot isolation needs), at the cost of one PD round trip per batch.
+// Timestamps for transactions, fetched from the placement driver's oracle in batches: the
+// requests of one event-loop turn share one fetch, and a fetch starts as soon as its turn
+// ends, without waiting for earlier fetches. A timestamp is therefore always handed out by a
+// fetch that began after it was requested, so it is greater than every timestamp handed out
+// before the request (what snapshot isolation needs).
 
 import { Client, credentials } from '@grpc/grpc-js'
 import { KvError, KvErrorCode, unaryCall, type TimestampSource } from '@mrdb/kv'
@@ -14,7 +14,7 @@ const MAX_BATCH = 4096
 /** See the file comment. */
 export class TimestampBatcher implements TimestampSource {
   private queue: Array<{ resolve: (ts: bigint) => void; reject: (err: unknown) => void }> = []
-  private fetching = false
+  private scheduled = false
 
   /**
    * `fetch(count)` gets `count` consecutive fresh timestamps from the oracle, as its PD
@@ -30,22 +30,23 @@ export class TimestampBatcher implements TimestampSource {
   timestamp(): Promise<bigint> {
     return new Promise((resolve, reject) => {
       this.queue.push({ resolve, reject })
-      if (!this.fetching) void this.pump()
+      if (this.scheduled) return
+      this.scheduled = true
+      setImmediate(() => {
+        this.scheduled = false
+        while (this.queue.length > 0) void this.serve(this.queue.splice(0, MAX_BATCH))
+      })
     })
   }
 
-  private async pump(): Promise<void> {
-    this.fetching = true
-    while (this.queue.length > 0) {
-      const waiting = this.queue.splice(0, MAX_BATCH)
-      try {
-        const first = await this.fetchRetrying(waiting.length)
-        waiting.forEach((w, i) => w.resolve(first + BigInt(i)))
-      } catch (err) {
-        for (const w of waiting) w.reject(err)
-      }
+  /** Fetches timestamps for `waiting`, which asked before this call. */
+  private async serve(waiting: Array<{ resolve: (ts: bigint) => void; reject: (err: unknown) => void }>): Promise<void> {
+    try {
+      const first = await this.fetchRetrying(waiting.length)
+      waiting.forEach((w, i) => w.resolve(first + BigInt(i)))
+    } catch (err) {
+      for (const w of waiting) w.reject(err)
     }
-    this.fetching = false
   }
 
   /** The first of `count` fresh timestamps; UNAVAILABLE when none came within the timeout. */
