@@ -6,20 +6,24 @@
 //   sql point select          — SELECT by primary key
 //   sql range select          — 100 rows by a primary-key range
 //   sql txn                   — BEGIN; UPDATE; UPDATE; COMMIT on random rows
-// and prints throughput, p50 and p99 of each, and the SQL/KV ratios (aim: ≤ 1.5×).
-// Usage: node packages/bench/dist/sql-bench.js [--seconds 10] [--clients 32]
+// and prints throughput, p50 and p99 of each, and the SQL/KV ratios (aim: ≤ 1.5×). Then a
+// GROUP BY over --agg-rows rows (default 1,000,000; 0 skips it) with the executor pool and
+// without, with the gateway's event-loop delay and any Raft elections (aggregate-bench.ts).
+// Usage: node packages/bench/dist/sql-bench.js [--seconds 10] [--clients 32] [--agg-rows N]
 import { parseArgs } from 'node:util'
 import { ProcessCluster } from '@mrdb/cli/testing'
 import { KvClient } from '@mrdb/kv'
 import { SqlClient } from '@mrdb/server'
+import { loadAggregateTable, runAggregate } from './aggregate-bench.js'
 import { closedLoop, type LoopResult } from './closed-loop.js'
 import { benchKey, seededRandom } from './workload.js'
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, clients: { type: 'string', default: '32' } } })
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, clients: { type: 'string', default: '32' }, 'agg-rows': { type: 'string', default: '1000000' } } })
 const seconds = Number(values.seconds)
 const clients = Number(values.clients)
-if (!(seconds > 0) || !Number.isSafeInteger(clients) || clients <= 0) {
-  console.error('--seconds and --clients must be positive numbers')
+const aggRows = Number(values['agg-rows'])
+if (!(seconds > 0) || !Number.isSafeInteger(clients) || clients <= 0 || !Number.isSafeInteger(aggRows) || aggRows < 0) {
+  console.error('--seconds and --clients must be positive numbers, --agg-rows a count')
   process.exit(2)
 }
 /** Rows preloaded for the reads; the insert workload adds its own above them. */
@@ -91,6 +95,26 @@ try {
   console.log('SQL/KV overhead (kv ÷ sql throughput, sql ÷ kv p99):')
   console.log(`  ${ratio('sql insert', 'kv put')}`)
   console.log(`  ${ratio('sql point select', 'kv get')}`)
+
+  if (aggRows > 0) {
+    console.log()
+    console.log(`Aggregate over ${aggRows} rows (GROUP BY over a full scan), with and without the executor pool:`)
+    const t0 = performance.now()
+    await loadAggregateTable(sessions.slice(0, 16), aggRows, (n) => console.log(`  (loaded ${n} rows, ${Math.round(n / ((performance.now() - t0) / 1000))} rows/s)`))
+    // The gateway is the node leading the most ranges: the one the scan and the aggregate load most.
+    const nodes = JSON.parse(await cluster.mrdb(['node', 'list', '--json', '--host', cluster.address(1)])) as Array<{ storeId: number; leaderCount: number }>
+    const busiest = nodes.reduce((a, b) => (b.leaderCount > a.leaderCount ? b : a)).storeId
+    const gatewayAddress = cluster.address(busiest)
+    const gateway = new SqlClient(gatewayAddress)
+    try {
+      for (const pool of [true, false, true, false]) {
+        const r = await runAggregate(gateway, gatewayAddress, cluster.addresses(), pool, aggRows)
+        console.log(`  pool ${pool ? 'on ' : 'off'}: ${r.seconds.toFixed(2)} s, gateway (node ${busiest}) event-loop delay p99 ${r.loopDelayP99Ms.toFixed(1)} ms, max ${r.loopDelayMaxMs.toFixed(1)} ms, Raft elections ${r.elections}`)
+      }
+    } finally {
+      gateway.close()
+    }
+  }
 } finally {
   for (const s of sessions) s.close()
   kv.close()

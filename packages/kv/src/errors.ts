@@ -20,6 +20,8 @@ export const KvErrorCode = {
   KEY_EXISTS: 'KEY_EXISTS',
   /** Transactions: the transaction was rolled back (its locks expired and a reader resolved them, or its commit failed). */
   TXN_ABORTED: 'TXN_ABORTED',
+  /** Transactions: a rollback was asked for a transaction that committed on that key. */
+  ALREADY_COMMITTED: 'ALREADY_COMMITTED',
   /** Stored data failed its checksum: the replica stops serving rather than return bad data. */
   CORRUPTION: 'CORRUPTION',
 } as const

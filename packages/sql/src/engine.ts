@@ -9,7 +9,7 @@ import { fail, SqlError, SqlState } from './errors.js'
 import type { ExecutorPool } from './executor-pool.js'
 import { explain } from './explain.js'
 import type { KvDatabase, KvTransaction } from './kv-port.js'
-import { StatementCache } from './parse.js'
+import { MAX_STATEMENT_SIZE, StatementCache } from './parse.js'
 import { executeSelect, planSelect } from './select.js'
 import { duplicateMessage, StaleCatalogError, StatementContext, type ExecutionOptions } from './statement-context.js'
 import type { SqlValue } from './values.js'
@@ -38,6 +38,9 @@ export interface SqlEngineOptions {
    */
   readonly pool?: ExecutorPool
 }
+
+/** Statements at least this long (in characters) are parsed on the executor pool. */
+const POOL_PARSE_MIN_LENGTH = 16 * 1024
 
 /** The SQL engine of one node: hands out sessions that share its caches. */
 export class SqlEngine {
@@ -103,7 +106,9 @@ export class SqlSession {
     if (this.closed) fail(SqlState.CONNECTION_FAILURE, 'session is closed')
     let statements: readonly Statement[]
     try {
-      statements = this.engine.statements.parse(sql)
+      // A big statement (a many-row INSERT) is parsed off the event loop, and not cached.
+      const pool = this.usePool ? this.engine.execution.pool : null
+      statements = pool && sql.length >= POOL_PARSE_MIN_LENGTH && sql.length <= MAX_STATEMENT_SIZE ? await pool.parse(sql) : this.engine.statements.parse(sql)
     } catch (e) {
       if (this.open !== null) this.open.aborted = true
       throw e

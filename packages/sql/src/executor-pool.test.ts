@@ -27,6 +27,12 @@ test('aggregates on the executor pool equal the inline ones, errors raised in wo
     assert.deepEqual(materialized.rows, inline.rows)
 
     await s.execute('SET executor_pool = on')
+    // Statements of 16 KB or more are parsed on the pool; their errors keep their codes.
+    const big = Array.from({ length: 400 }, (_, i) => `(${2000 + i}, 1, 1, 1.5, '${'y'.repeat(40)}')`).join(', ')
+    assert.ok(big.length > 16 * 1024)
+    assert.equal((await s.execute(`INSERT INTO m VALUES ${big}`)).rowsAffected, 400)
+    await assert.rejects(s.execute(`INSERT INTO m VALUES ${big},`), { code: '42601' })
+    await s.execute('DELETE FROM m WHERE id >= 2000')
     await s.execute('INSERT INTO m VALUES (1000, 9, 9223372036854775807, 0, NULL), (1001, 9, 9223372036854775807, 0, NULL)')
     await assert.rejects(s.execute('SELECT SUM(v) FROM m WHERE grp = 9'), { code: '22003' })
     await assert.rejects(s.execute('SET executor_pool = maybe'), { code: '22023' })

@@ -1,17 +1,22 @@
 // The worker side of the executor pool: runs one task and answers with its result, or with
 // the SQL error it raised (as plain data: error classes do not survive the thread boundary).
 
+import type { Statement } from './ast.js'
 import { aggregateChunk, type AggregateChunk } from './chunk-aggregate.js'
 import { SqlError } from './errors.js'
+import { parseSql } from './parse.js'
 import type { GroupTable } from './row-ops.js'
 
-/** A worker's answer: the groups, or the error the task raised. */
-export type WorkerAnswer = { groups: GroupTable } | { error: { code: string; message: string } }
+/** A task for a worker: fold a chunk of rows, or parse a (big) statement text. */
+export type WorkerTask = { kind: 'aggregate'; chunk: AggregateChunk } | { kind: 'parse'; sql: string }
+
+/** A worker's answer: the task's result, or the SQL error it raised. */
+export type WorkerAnswer = { groups: GroupTable } | { statements: readonly Statement[] } | { error: { code: string; message: string } }
 
 /** Piscina calls this with each task. */
-export default function run(task: AggregateChunk): WorkerAnswer {
+export default function run(task: WorkerTask): WorkerAnswer {
   try {
-    return { groups: aggregateChunk(task) }
+    return task.kind === 'aggregate' ? { groups: aggregateChunk(task.chunk) } : { statements: parseSql(task.sql) }
   } catch (e) {
     if (e instanceof SqlError) return { error: { code: e.code, message: e.message } }
     throw e

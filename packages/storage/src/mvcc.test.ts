@@ -119,7 +119,7 @@ test('a rollback stops a later prewrite of that transaction, in the same write, 
     })
     await mvcc.write((w) => w.rollback('c', 10n))
     await assert.rejects(mvcc.write((w) => w.prewrite({ key: 'c', kind: 'put', value: 'v' }, 'c', 10n, 100)), conflict)
-    const prefetched = await mvcc.readRecords([Buffer.from('c'), Buffer.from('d')], 10n)
+    const prefetched = await mvcc.readRecords([Buffer.from('c'), Buffer.from('d')], [[Buffer.from('c'), 10n], [Buffer.from('d'), 10n]])
     await assert.rejects(mvcc.write((w) => w.prewrite({ key: 'c', kind: 'put', value: 'v' }, 'c', 10n, 100), { prefetched }), conflict)
     await mvcc.write((w) => w.prewrite({ key: 'd', kind: 'put', value: 'v' }, 'c', 10n, 100), { prefetched })
   })

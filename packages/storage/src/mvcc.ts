@@ -291,15 +291,17 @@ export class MvccStore {
 
   /**
    * Reads the latest records of `keys` in one engine call, for a later {@link write}; with
-   * `rolledBackAt`, also whether the transaction at that start timestamp was rolled back on
-   * each key (what a prewrite checks), in one more.
+   * `rollbackChecks`, also whether each (key, start timestamp) has a rollback marker (what a
+   * prewrite checks), in one more.
    */
-  async readRecords(keys: readonly Uint8Array[], rolledBackAt?: Timestamp): Promise<PrefetchedRecords> {
+  async readRecords(keys: readonly Uint8Array[], rollbackChecks: ReadonlyArray<readonly [Uint8Array, Timestamp]> = []): Promise<PrefetchedRecords> {
     const records = new Map<string, LatestRecord | undefined>()
     const rollbacks = new Map<string, boolean>()
-    if (keys.length === 0) return new PrefetchedRecords(records)
-    const markers = rolledBackAt === undefined ? [] : keys.map((k) => rollbackKey(this.prefix, checkMvccKey(k), rolledBackAt))
-    const [raws, found] = await Promise.all([this.engine.getMany(keys.map((k) => latestKey(this.prefix, checkMvccKey(k)))), markers.length > 0 ? this.engine.getMany(markers) : []])
+    const markers = rollbackChecks.map(([k, ts]) => rollbackKey(this.prefix, checkMvccKey(k), ts))
+    const [raws, found] = await Promise.all([
+      keys.length > 0 ? this.engine.getMany(keys.map((k) => latestKey(this.prefix, checkMvccKey(k)))) : [],
+      markers.length > 0 ? this.engine.getMany(markers) : [],
+    ])
     keys.forEach((k, i) => {
       const raw = raws[i]
       records.set(toHex(k), raw === undefined ? undefined : decodeLatest(raw))

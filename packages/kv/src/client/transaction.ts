@@ -150,16 +150,17 @@ export class Transaction {
         throw err
       }
       const commitTs = await this.tso.timestamp()
-      try {
-        await this.client.commitKeys([primary], this.startTs, commitTs)
-      } catch (err) {
-        if (err instanceof KvError && err.code === KvErrorCode.TIMEOUT) {
-          throw new KvError(KvErrorCode.TIMEOUT, `the commit of the transaction at ${this.startTs} has an unknown outcome: ${err.message}`, undefined, { cause: err })
-        }
-        await this.rollbackLocks()
-        throw err instanceof KvError && err.code === KvErrorCode.TXN_ABORTED ? err : new KvError(KvErrorCode.TXN_ABORTED, `the transaction at ${this.startTs} could not commit: ${String(err)}`, undefined, { cause: err })
+      // From here the primary decides the transaction's fate: locks are rolled back only
+      // once it is known not to have committed.
+      const locked = this.prewritten
+      this.prewritten = []
+      const secondaries = locked.filter((k) => k !== primary)
+      if (!(await this.commitPrimary(primary, commitTs))) {
+        await this.client.rollbackKeys(secondaries, this.startTs).catch(() => {
+          // readers roll back what is left, through the rolled-back primary
+        })
+        throw new KvError(KvErrorCode.TXN_ABORTED, `the transaction at ${this.startTs} was rolled back before it could commit`)
       }
-      const secondaries = mutations.slice(1).map((m) => m.key)
       if (secondaries.length > 0) {
         this.client.commitKeys(secondaries, this.startTs, commitTs).catch(() => {
           // committed already (the primary decides); readers resolve what is left
@@ -167,6 +168,27 @@ export class Transaction {
       }
     } finally {
       clearInterval(heartbeat)
+    }
+  }
+
+  /**
+   * Commits the primary key: true once it committed, false once it is known rolled back.
+   * When the answer is lost, the transaction is settled by rolling the primary back, which
+   * fails if it did commit; if even that gets no answer, the outcome is unknown (TIMEOUT).
+   */
+  private async commitPrimary(primary: Uint8Array, commitTs: bigint): Promise<boolean> {
+    try {
+      await this.client.commitKeys([primary], this.startTs, commitTs)
+      return true
+    } catch (err) {
+      if (err instanceof KvError && err.code === KvErrorCode.TXN_ABORTED) return false
+      try {
+        await this.client.rollbackKeys([primary], this.startTs)
+        return false
+      } catch (settle) {
+        if (settle instanceof KvError && settle.code === KvErrorCode.ALREADY_COMMITTED) return true
+        throw new KvError(KvErrorCode.TIMEOUT, `the commit of the transaction at ${this.startTs} has an unknown outcome: ${String(err)}`, undefined, { cause: err })
+      }
     }
   }
 

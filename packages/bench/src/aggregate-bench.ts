@@ -1,0 +1,76 @@
+// The executor pool's reason to exist, measured: a GROUP BY over a big table on a running
+// cluster, with the pool and without it (the same streamed aggregation, run inline on the
+// gateway's event loop). For each, the gateway node's event-loop delay while the query runs,
+// and the Raft terms of every group before and after (an unchanged term means no election).
+
+import { Client, credentials } from '@grpc/grpc-js'
+import { unaryCall } from '@mrdb/kv'
+import { NODE_SERVICE, SqlClient, type NodeStatusResponse } from '@mrdb/server'
+
+/** One run of the aggregate. */
+export interface AggregateRun {
+  pool: boolean
+  seconds: number
+  /** The gateway node's event-loop delay beyond its timer period while the query ran, ms. */
+  loopDelayP99Ms: number
+  loopDelayMaxMs: number
+  /** Groups (ranges and the PD) whose Raft term changed on any node while the query ran. */
+  elections: number
+}
+
+/** Loads `rows` rows into table `agg` through SQL: multi-row INSERTs from `sessions` in parallel. */
+export async function loadAggregateTable(sessions: readonly SqlClient[], rows: number, onProgress: (loaded: number) => void): Promise<void> {
+  await sessions[0]!.query('CREATE TABLE agg (id INT PRIMARY KEY, grp INT NOT NULL, amount INT NOT NULL)')
+  const perStatement = 1000
+  let next = 0
+  let loaded = 0
+  await Promise.all(
+    sessions.map(async (s) => {
+      while (next < rows) {
+        const first = next
+        next += perStatement
+        const values = Array.from({ length: Math.min(perStatement, rows - first) }, (_, i) => `(${first + i}, ${(first + i) % 16}, ${(first + i) % 1000})`)
+        await s.query(`INSERT INTO agg (id, grp, amount) VALUES ${values.join(', ')}`)
+        loaded += values.length
+        if (loaded % 100_000 < perStatement) onProgress(loaded)
+      }
+    }),
+  )
+}
+
+/** Runs the aggregate through `gateway` (its node at `gatewayAddress`) with the pool on or off; `addresses` are every node's. */
+export async function runAggregate(gateway: SqlClient, gatewayAddress: string, addresses: readonly string[], pool: boolean, expectRows: number): Promise<AggregateRun> {
+  await gateway.query(`SET executor_pool = ${pool ? 'on' : 'off'}`)
+  const before = await Promise.all(addresses.map((a) => status(a, a === gatewayAddress)))
+  const t0 = performance.now()
+  const r = await gateway.query('SELECT grp, COUNT(*), SUM(amount), MIN(amount), MAX(amount) FROM agg GROUP BY grp ORDER BY grp')
+  const seconds = (performance.now() - t0) / 1000
+  const after = await Promise.all(addresses.map((a) => status(a, false)))
+  const counted = r.rows.reduce((n, row) => n + Number(row[1]), 0)
+  if (counted !== expectRows) throw new Error(`the aggregate counted ${counted} rows, not ${expectRows}`)
+  const delay = after[addresses.indexOf(gatewayAddress)]!.loopDelay!
+  return { pool, seconds, loopDelayP99Ms: delay.p99Ms, loopDelayMaxMs: delay.maxMs, elections: termChanges(before, after) }
+}
+
+async function status(address: string, resetLoopDelay: boolean): Promise<NodeStatusResponse> {
+  const channel = new Client(address, credentials.createInsecure())
+  try {
+    return await unaryCall(channel, NODE_SERVICE.status, { resetLoopDelay }, Date.now() + 10_000)
+  } finally {
+    channel.close()
+  }
+}
+
+/** How many (node, group) terms differ between two status snapshots. */
+function termChanges(before: NodeStatusResponse[], after: NodeStatusResponse[]): number {
+  let changed = 0
+  before.forEach((b, i) => {
+    const a = after[i]!
+    if (b.pd && a.pd && b.pd.term !== a.pd.term) changed++
+    for (const r of b.ranges ?? []) {
+      const now = a.ranges?.find((x) => x.rangeId === r.rangeId)
+      if (now && now.term !== r.term) changed++
+    }
+  })
+  return changed
+}
