@@ -247,27 +247,19 @@ export class Replica {
   }
 
   /**
-   * The range's live keys and their bytes (keys and values), counted by a scan at most every
-   * {@link STATS_TTL_MS}, and its middle key (where a split would halve it), if it has two keys.
+   * The range's keys and bytes, and its middle key (where a split would halve it) if it has
+   * two keys: {@link MvccStore.approximateStats}, counted at most every {@link STATS_TTL_MS}.
    */
   async approximateStats(): Promise<RangeStats> {
     const now = Date.now()
     if (this.stats && now - this.stats.at < STATS_TTL_MS) return this.stats.value
     const d = this.state.descriptor
-    const keys: Uint8Array[] = []
-    let bytes = 0
-    const bounds = { start: d.startKey.length === 0 ? undefined : d.startKey, end: d.endKey.length === 0 ? undefined : d.endKey }
-    for await (const [k, v] of this.mvcc.scan({ ...bounds, ts: MAX_TIMESTAMP })) {
-      keys.push(k)
-      bytes += k.length + v.length
-    }
-    const middle = keys.length >= 2 ? keys[keys.length >> 1] : undefined
-    const value: RangeStats = { keys: keys.length, bytes, middleKey: middle }
+    const value = await this.mvcc.approximateStats(d.startKey.length === 0 ? undefined : d.startKey, d.endKey.length === 0 ? undefined : d.endKey)
     this.stats = { at: now, value }
     return value
   }
 
-  /** How many reads and writes this replica served as leader since the last call (its load, for load-based splits). */
+  /** Reads and writes served as leader since the last call (the load a heartbeat reports). */
   takeLoad(): { reads: number; writes: number } {
     const load = this.served
     this.served = { reads: 0, writes: 0 }
@@ -574,7 +566,8 @@ export class Replica {
         return { ok: true, succeeded: true, current }
       }
       case 'batch':
-        for (const write of c.writes) {
+        for (const [i, write] of c.writes.entries()) {
+          await yieldEvery(i)
           if (write.value === undefined) await w.delete(write.key, ts)
           else await w.put(write.key, write.value, ts)
         }
@@ -585,13 +578,15 @@ export class Replica {
         const bounds = { start: c.start.length === 0 ? undefined : c.start, end: end.length === 0 ? undefined : end }
         for await (const [k] of this.mvcc.scan({ ...bounds, ts: MAX_TIMESTAMP, limit: DELETE_RANGE_MAX_KEYS + 1 })) {
           if (deleted === DELETE_RANGE_MAX_KEYS) return { ok: true, deleted, resume: k }
+          await yieldEvery(deleted)
           await w.delete(k, ts)
           deleted++
         }
         return { ok: true, deleted, resume }
       }
       case 'prewrite':
-        for (const m of c.mutations) {
+        for (const [i, m] of c.mutations.entries()) {
+          await yieldEvery(i)
           try {
             await w.prewrite(m, c.primary, c.startTs, c.ttlMs)
           } catch (err) {
@@ -601,10 +596,16 @@ export class Replica {
         }
         return { ok: true }
       case 'commit':
-        for (const k of c.keys) await w.commit(k, c.startTs, c.commitTs)
+        for (const [i, k] of c.keys.entries()) {
+          await yieldEvery(i)
+          await w.commit(k, c.startTs, c.commitTs)
+        }
         return { ok: true }
       case 'rollback':
-        for (const k of c.keys) await w.rollback(k, c.startTs)
+        for (const [i, k] of c.keys.entries()) {
+          await yieldEvery(i)
+          await w.rollback(k, c.startTs)
+        }
         return { ok: true }
       case 'heartbeat':
         await w.heartbeat(c.primary, c.startTs, c.ttlMs)
@@ -640,6 +641,14 @@ export class Replica {
       throw toKvError(err)
     }
   }
+}
+
+/** Keys a command applies between two turns of the event loop (Raft ticks and heartbeats run in between). */
+const APPLY_YIELD_EVERY = 256
+
+/** Yields to the event loop before the `i`th key of a command when its turn has come. */
+async function yieldEvery(i: number): Promise<void> {
+  if (i > 0 && i % APPLY_YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve))
 }
 
 /** Storage errors that are a command's deterministic outcome on every replica (not a fault of this node). */

@@ -139,6 +139,11 @@ const GROUP_OPS_LIMIT = 10_000
 /** Most bytes (keys and values) one group commit carries, well inside the engine's batch limit. */
 const GROUP_BYTES_LIMIT = 64 * 1024 * 1024
 
+/** {@link MvccStore.approximateStats} keeps every this many keys as a middle-key candidate. */
+const STATS_SAMPLE_EVERY = 64
+/** {@link MvccStore.approximateStats} yields to the event loop after this many records. */
+const STATS_YIELD_EVERY = 1000
+
 /** How many keys a GC pass handles per batch before it yields to writers. */
 const GC_CHUNK = 512
 
@@ -181,6 +186,29 @@ export class MvccStore {
       checkReadLock(k, rec.lock, ts)
       return this.versionAt(k, rec, ts).then((version) => version?.value)
     }, rethrowLevelError)
+  }
+
+  /**
+   * The size of the user keys in [start, end), cheaply: every key's latest record counts
+   * (deletions not yet collected and locked keys too), bytes are the records' stored sizes,
+   * and the middle key is taken from a sample of every {@link STATS_SAMPLE_EVERY}th key. Nothing
+   * is decoded and no lock stops it; it yields to the event loop every {@link STATS_YIELD_EVERY}
+   * records, so a big range does not hold up the node.
+   */
+  async approximateStats(start?: BytesLike, end?: BytesLike): Promise<{ keys: number; bytes: number; middleKey: Uint8Array | undefined }> {
+    const base = Uint8Array.of(...this.prefix, LATEST)
+    const gte = start === undefined ? base : concatBytes(base, checkMvccKey(start))
+    const lt = end === undefined ? prefixEnd(base)! : concatBytes(base, checkMvccKey(end))
+    let keys = 0
+    let bytes = 0
+    const samples: Uint8Array[] = []
+    for await (const [k, v] of this.engine.scan({ gte, lt })) {
+      if (keys % STATS_SAMPLE_EVERY === 0) samples.push(k.slice(base.length))
+      keys++
+      bytes += k.length - base.length + v.length
+      if (keys % STATS_YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+    return { keys, bytes, middleKey: keys >= 2 ? samples[samples.length >> 1] : undefined }
   }
 
   /** Live keys and values in [start, end) as of `ts`, in key order. Meets a lock → KeyLockedError. */

@@ -26,7 +26,12 @@ export interface MultiRaftOptions {
   rng: Rng
   /** Milliseconds per tick; default 50. */
   tickMs?: number
-  /** Election timeout base in ticks; default 3 (150–300 ms at 50 ms). */
+  /**
+   * Election timeout base in ticks; default 10 (500–1000 ms at 50 ms). Raft's own ticks share
+   * Node's one thread with the work they order: a node busy applying, serving and parsing runs
+   * its timers 100–300 ms late at the 99th percentile, and shorter timeouts then depose healthy
+   * leaders (see docs/decisions.md).
+   */
   electionTick?: number
   /** Heartbeat interval in ticks; default 1. */
   heartbeatTick?: number
@@ -117,7 +122,7 @@ export class MultiRaft {
     this.o = {
       ...options,
       tickMs: options.tickMs ?? 50,
-      electionTick: options.electionTick ?? 3,
+      electionTick: options.electionTick ?? 10,
       heartbeatTick: options.heartbeatTick ?? 1,
       sync: options.sync ?? true,
       livenessTimeoutMs: options.livenessTimeoutMs ?? 2000,
