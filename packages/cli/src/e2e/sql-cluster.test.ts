@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SqlClient } from '@mrdb/server'
+import { MAX_STATEMENT_SIZE } from '@mrdb/sql'
 import { SLT_DIR, formatReport, runSlt, type SltFileResult } from '@mrdb/sql/testing'
 import { ProcessCluster } from '../testing/process-cluster.js'
 
@@ -45,6 +46,10 @@ test('the sqllogictest suite passes on a 3-node cluster; mrdb sql prints tables,
     await assert.rejects(cluster.mrdb(['sql', '--host', host, '-e', 'SELEC 1']), (e: { stderr?: string; exitCode?: number }) => e.exitCode === 1 && /^error: 42601: /m.test(e.stderr ?? '') && !/\n\s+at /.test(e.stderr ?? ''))
     await assert.rejects(cluster.mrdb(['sql', '--host', host, '-e', "INSERT INTO cli VALUES (3, 'c', 1); INSERT INTO cli VALUES (1, 'dup', 2)"]), (e: { stderr?: string }) => /23505/.test(e.stderr ?? ''))
     assert.match(await cluster.mrdb(['sql', '--host', host, '-e', 'SELECT COUNT(*) FROM cli']), / 3\n/, 'statements before the failing one ran; the failing one wrote nothing')
+    // Over the statement size limit: refused with 54000, nothing written.
+    const session = open(3)
+    await assert.rejects(session.execute(`INSERT INTO cli VALUES (9, '${'x'.repeat(MAX_STATEMENT_SIZE)}', 1)`), { code: '54000' })
+    assert.deepEqual((await session.execute('SELECT COUNT(*) FROM cli WHERE id = 9')).rows, [[0n]])
   } finally {
     for (const c of clients) c.close()
     await cluster.stop()

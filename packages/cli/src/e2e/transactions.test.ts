@@ -73,6 +73,17 @@ test('transactions across ranges on 3 node processes: atomicity, snapshot isolat
     await client.commitKeys([b('\x20half')], halfTs, await tso.timestamp())
     assert.equal(await read('\xa0half'), 's', 'the reader resolved the secondary from the committed primary')
 
+    // A transaction bigger than a range's command limit (8 MiB) commits in several prewrites.
+    const big = await kv.begin()
+    const chunk = Buffer.alloc(256 * 1024, 7)
+    for (let i = 0; i < 40; i++) big.put(b(`\x60big${String(i).padStart(2, '0')}`), chunk)
+    await big.commit()
+    const check = await kv.begin()
+    const rows = await check.scan(b('\x60big'), b('\x60bih'), 100)
+    await check.rollback()
+    assert.equal(rows.length, 40)
+    assert.ok(rows.every(([, v]) => v.length === chunk.length))
+
     // Contended read-modify-write across two ranges: every increment that committed counts.
     const counters = ['\x05count', '\xe5count']
     const setup = await kv.begin()

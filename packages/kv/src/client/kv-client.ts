@@ -295,7 +295,8 @@ export class KvClient {
             op,
             (rangeId, range) => {
               const inRange = group.filter((item) => rangeContains(range, item.key))
-              for (const item of group) (inRange.includes(item) ? sent.add(item) : sent.delete(item))
+              const kept = new Set(inRange)
+              for (const item of group) (kept.has(item) ? sent.add(item) : sent.delete(item))
               return request(rangeId, inRange)
             },
             options,

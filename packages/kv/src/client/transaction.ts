@@ -156,13 +156,11 @@ export class Transaction {
       this.prewritten = []
       const secondaries = locked.filter((k) => k !== primary)
       if (!(await this.commitPrimary(primary, commitTs))) {
-        await this.client.rollbackKeys(secondaries, this.startTs).catch(() => {
-          // readers roll back what is left, through the rolled-back primary
-        })
+        await this.rollbackKeys(secondaries)
         throw new KvError(KvErrorCode.TXN_ABORTED, `the transaction at ${this.startTs} was rolled back before it could commit`)
       }
-      if (secondaries.length > 0) {
-        this.client.commitKeys(secondaries, this.startTs, commitTs).catch(() => {
+      for (const group of chunks(secondaries, (k) => k.length)) {
+        this.client.commitKeys(group, this.startTs, commitTs).catch(() => {
           // committed already (the primary decides); readers resolve what is left
         })
       }
@@ -202,22 +200,30 @@ export class Transaction {
   /** Prewrites the primary key's range first, then the other ranges in parallel; waits out (or resolves) others' locks. */
   private async prewrite(primary: Uint8Array, mutations: BufferedWrite[]): Promise<void> {
     const primaryRange = (await this.client.rangesOf(primary, successor(primary)))[0]
-    const first = primaryRange ? mutations.filter((m) => inSpan(m.key, primaryRange)) : [mutations[0]!]
-    const rest = mutations.filter((m) => !first.includes(m))
-    for (const group of [first, rest]) {
-      if (group.length === 0) continue
+    const inPrimaryRange = new Set(primaryRange ? mutations.filter((m) => inSpan(m.key, primaryRange)) : [mutations[0]!])
+    // Sorted, so the primary key is in the first chunk, which goes first.
+    const [head, ...tail] = chunks([...inPrimaryRange], (m) => m.key.length + (m.value?.length ?? 0))
+    const rest = chunks(
+      mutations.filter((m) => !inPrimaryRange.has(m)),
+      (m) => m.key.length + (m.value?.length ?? 0),
+    )
+    const send = (group: BufferedWrite[]) => {
       this.prewritten.push(...group.map((m) => m.key))
-      await this.withLockResolution(() => this.client.prewrite(primary, this.startTs, this.ttl(), group))
+      return this.withLockResolution(() => this.client.prewrite(primary, this.startTs, this.ttl(), group))
     }
+    await send(head!)
+    await settleAll([...tail, ...rest].map(send))
   }
 
   private async rollbackLocks(): Promise<void> {
     const keys = this.prewritten
     this.prewritten = []
-    if (keys.length === 0) return
-    await this.client.rollbackKeys(keys, this.startTs).catch(() => {
-      // what is left expires and is rolled back by the readers that meet it
-    })
+    await this.rollbackKeys(keys)
+  }
+
+  /** Rolls back this transaction on `keys`, as far as it can: what is left expires and is rolled back by the readers that meet it. */
+  private async rollbackKeys(keys: Uint8Array[]): Promise<void> {
+    await Promise.allSettled(chunks(keys, (k) => k.length).map((group) => this.client.rollbackKeys(group, this.startTs)))
   }
 
   /** Runs `op`, resolving the locks it meets and running it again, until it passes or {@link LOCK_WAIT_MS} runs out. */
@@ -289,6 +295,35 @@ export class Transaction {
   private checkOpen(): void {
     if (this.finished) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `the transaction at ${this.startTs} has already committed or rolled back`)
   }
+}
+
+/** Most bytes and keys one prewrite, commit or rollback request carries (a range's command limit is 8 MiB). */
+const CHUNK_BYTES = 4 * 1024 * 1024
+const CHUNK_KEYS = 10_000
+
+/** `items` cut, in order, into runs of at most {@link CHUNK_KEYS} items and about {@link CHUNK_BYTES} bytes. */
+function chunks<T>(items: readonly T[], size: (item: T) => number): T[][] {
+  const out: T[][] = []
+  let current: T[] = []
+  let bytes = 0
+  for (const item of items) {
+    const n = size(item) + 64
+    if (current.length > 0 && (current.length >= CHUNK_KEYS || bytes + n > CHUNK_BYTES)) {
+      out.push(current)
+      current = []
+      bytes = 0
+    }
+    current.push(item)
+    bytes += n
+  }
+  if (current.length > 0) out.push(current)
+  return out
+}
+
+/** Waits for every promise to settle, then throws the first rejection, if any. */
+async function settleAll(promises: ReadonlyArray<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((o) => o.status === 'rejected')
+  if (failed) throw failed.reason
 }
 
 function inSpan(key: Uint8Array, span: RangeSpan): boolean {
