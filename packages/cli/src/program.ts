@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { addBenchCommand } from './bench-command.js'
 import { addClusterCommands } from './cluster-commands.js'
 import { addDemoCommand } from './demo-command.js'
 import { addKvCommands } from './kv-commands.js'
@@ -15,5 +16,6 @@ export function buildProgram(): Command {
   addClusterCommands(program)
   addSqlCommand(program)
   addStatusCommand(program)
+  addBenchCommand(program)
   return program
 }

@@ -15,6 +15,8 @@ const DESCRIPTOR: Shape = { rangeId: 'number', startKey: 'string', endKey: 'stri
 const STORE: Shape = { storeId: 'number', address: 'string', state: 'string', live: 'boolean', lastHeartbeatMs: 'number', capacityBytes: 'number', usedBytes: 'number', replicaCount: 'number', leaderCount: 'number' }
 const RANGE_HEALTH: Shape = { rangeId: 'number', voters: 'number', liveVoters: 'number', leaderNodeId: 'number' }
 
+const BENCH_RESULT: Shape = { name: 'string', ops: 'number', seconds: 'number', opsPerSec: 'number', p50Ms: 'number', p99Ms: 'number', errors: 'number', 'firstError?': 'string' }
+
 /** The schema of each command's --json output. */
 export const SCHEMAS = {
   init: { clusterId: 'string', ranges: 'number', replicaNodes: { arrayOf: 'number' }, pdNodes: { arrayOf: 'number' } },
@@ -38,6 +40,8 @@ export const SCHEMAS = {
     underReplicated: { arrayOf: RANGE_HEALTH },
     storeList: { arrayOf: STORE },
   },
+  'bench kv': { arrayOf: BENCH_RESULT },
+  'bench sql': { arrayOf: BENCH_RESULT },
   'sql --format json': { command: 'string', columns: { arrayOf: { name: 'string', type: 'string' } }, rows: { arrayOf: { arrayOf: 'any' } }, rowsAffected: 'number' },
 } satisfies Record<string, Shape>
 
@@ -52,7 +56,9 @@ test('every --json output matches its schema', { timeout: 300_000 }, async () =>
   const fresh: NodeProcess[] = []
   const seen = new Set<string>()
   const check = async (name: keyof typeof SCHEMAS, args: string[]) => {
-    const out = await cluster.mrdb(args)
+    const out = await cluster.mrdb(args).catch((err: Error) => {
+      throw new Error(`mrdb ${args.join(' ')}: ${err.message}\nnode 1: ${cluster.logs(1)}`)
+    })
     const lines = out.trim().split('\n')
     assert.ok(lines.length >= 1)
     for (const line of lines) {
@@ -64,6 +70,7 @@ test('every --json output matches its schema', { timeout: 300_000 }, async () =>
   }
   try {
     const host = ['--host', cluster.address(1), '--json']
+    await cluster.mrdb(['status', '--wait', '--host', cluster.address(1)])
     await check('kv put', ['kv', 'put', 'k1', 'v1', ...host])
     await check('kv get', ['kv', 'get', 'k1', ...host])
     await check('kv get', ['kv', 'get', 'absent', ...host])
@@ -79,6 +86,12 @@ test('every --json output matches its schema', { timeout: 300_000 }, async () =>
     await check('status', ['status', ...host])
     await check('status', ['status', '--wait', ...host])
     await check('sql --format json', ['sql', '--host', cluster.address(2), '--format', 'json', '-e', 'CREATE TABLE j (id INT PRIMARY KEY, s TEXT)', '-e', "INSERT INTO j VALUES (1, 'a')", '-e', 'SELECT * FROM j'])
+    const benchHosts = ['--host', cluster.addresses().join(','), '--clients', '4', '--seconds', '1', '--json']
+    const kvBench = (await check('bench kv', ['bench', 'kv', ...benchHosts])) as Array<{ name: string; ops: number }>
+    assert.deepEqual(kvBench.map((r) => r.name), ['kv put', 'kv get'])
+    const sqlBench = (await check('bench sql', ['bench', 'sql', ...benchHosts])) as Array<{ name: string; ops: number }>
+    assert.deepEqual(sqlBench.map((r) => r.name), ['sql insert', 'sql point select', 'sql range select', 'sql txn'])
+    assert.ok([...kvBench, ...sqlBench].every((r) => r.ops > 0))
     await check('node decommission', ['node', 'decommission', '3', ...host])
 
     // init needs nodes that are not initialised yet: three fresh ones (the others stop first).
