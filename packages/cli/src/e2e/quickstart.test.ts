@@ -33,7 +33,9 @@ test('the Quickstart commands succeed in a fresh clone with an empty HOME', { sk
   const dir = await mkdtemp(join(tmpdir(), 'mrdb-quickstart-'))
   const home = join(dir, 'home')
   const repo = join(dir, 'mrdb')
-  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: home, TMPDIR: dir, LANG: 'C.UTF-8', [NESTED]: '1' }
+  // A clean environment, except for what reaching the npm registry may need.
+  const passed = Object.entries(process.env).filter(([k]) => /^(PATH|https?_proxy|no_proxy|npm_config_registry)$/i.test(k))
+  const env: NodeJS.ProcessEnv = { ...Object.fromEntries(passed), HOME: home, TMPDIR: dir, LANG: 'C.UTF-8', [NESTED]: '1' }
   try {
     const clone = await sh(`mkdir -p '${home}' && git clone -q '${ROOT}' '${repo}'`, dir, env)
     assert.equal(clone.code, 0, clone.out)
