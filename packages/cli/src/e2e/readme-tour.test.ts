@@ -88,7 +88,13 @@ test('the README tour runs against mrdb demo --no-shell: SQL, split, move, kill 
     assert.match(out, /mrdb demo: stopped/)
     for (const pid of pids) assert.ok(!alive(pid), `node process ${pid} exited with the demo`)
   } finally {
-    if (demo.exitCode === null) demo.kill('SIGKILL')
+    if (demo.exitCode === null) {
+      // A clean stop removes the demo's temporary directory; SIGKILL only if it hangs.
+      demo.kill('SIGTERM')
+      const timer = setTimeout(() => demo.kill('SIGKILL'), 20_000)
+      await demoExit
+      clearTimeout(timer)
+    }
     for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL')
   }
 })
