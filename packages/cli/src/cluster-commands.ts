@@ -5,7 +5,7 @@
 import { toWire, type RangeDescriptorJson } from '@mrdb/kv'
 import { NODE_SERVICE, PD_SERVICE, type RangeAdminResponse } from '@mrdb/server'
 import type { Command } from 'commander'
-import { callNode as call } from './node-call.js'
+import { callLeader, callNode as call } from './node-call.js'
 import { positiveInt } from './output.js'
 
 interface HostOptions {
@@ -77,7 +77,7 @@ export function addClusterCommands(program: Command): void {
   const member = program.command('member').description("change a range's replicas (joint consensus) and leadership")
   const memberAction = (op: 'add' | 'addLearner' | 'remove' | 'transferLeader') => async (opts: HostOptions & { range: string; store: string; learner?: boolean }) => {
     const req = { rangeId: positiveInt(opts.range, '--range'), storeId: positiveInt(opts.store, '--store'), op: op === 'add' && opts.learner ? ('addLearner' as const) : op }
-    const res = await call(opts.host, NODE_SERVICE.member, req, LONG_CALL_MS)
+    const res = await callLeader(opts.host, NODE_SERVICE.member, req, LONG_CALL_MS)
     printDescriptor(res.descriptor, opts.json)
   }
   host(member.command('add').description('add a replica on a store: a learner caught up by snapshot, then a voter'))

@@ -1,7 +1,7 @@
 // `mrdb start` and `mrdb init`.
 
 import { NODE_SERVICE, NodeServer } from '@mrdb/server'
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { callNode } from './node-call.js'
 import { positiveInt } from './output.js'
 
@@ -19,6 +19,7 @@ interface StartOptions {
   splitBytes: string
   splitQps: string
   balanceThreshold: string
+  stopOnStdinClose?: boolean
 }
 
 /** Adds `start` and `init` to the program. */
@@ -39,6 +40,7 @@ export function addNodeCommands(program: Command): void {
     .option('--split-bytes <n>', 'split a range above this many bytes', String(64 * 1024 * 1024))
     .option('--split-qps <n>', 'split a range serving more reads and writes per second than this', '2500')
     .option('--balance-threshold <n>', 'move replicas or leaders between two stores once their counts differ by more than this', '2')
+    .addOption(new Option('--stop-on-stdin-close', 'stop when standard input closes (how a parent process ties a node\'s life to its own)').hideHelp())
     .action(async (opts: StartOptions) => {
       const node = await NodeServer.start({
         storeId: positiveInt(opts.storeId, '--store-id'),
@@ -62,7 +64,13 @@ export function addNodeCommands(program: Command): void {
         const shutdown = () => resolve()
         process.once('SIGTERM', shutdown)
         process.once('SIGINT', shutdown)
+        if (opts.stopOnStdinClose) {
+          process.stdin.once('end', shutdown)
+          process.stdin.once('error', shutdown)
+          process.stdin.resume()
+        }
       })
+      process.stdin.pause()
       await node.stop()
       process.stdout.write(`node ${opts.storeId} stopped\n`)
     })

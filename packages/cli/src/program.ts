@@ -1,5 +1,7 @@
 import { Command } from 'commander'
+import { addBenchCommand } from './bench-command.js'
 import { addClusterCommands } from './cluster-commands.js'
+import { addDemoCommand } from './demo-command.js'
 import { addKvCommands } from './kv-commands.js'
 import { addNodeCommands } from './node-commands.js'
 import { addSqlCommand } from './sql-command.js'
@@ -9,9 +11,11 @@ import { addStatusCommand } from './status-command.js'
 export function buildProgram(): Command {
   const program = new Command('mrdb').description('mrdb: a MultiRaft sharded SQL database').showHelpAfterError()
   addNodeCommands(program)
+  addDemoCommand(program)
   addKvCommands(program)
   addClusterCommands(program)
   addSqlCommand(program)
   addStatusCommand(program)
+  addBenchCommand(program)
   return program
 }

@@ -2,14 +2,13 @@
 // `mrdb start` in its own process with its own data directory, picks a free port itself,
 // and is killed when the cluster stops — including when a test fails.
 
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { MRDB_BIN, NodeProcess } from '../node-process.js'
 
-/** The `mrdb` entry point this package builds. */
-export const MRDB_BIN = fileURLToPath(new URL('../mrdb.js', import.meta.url))
+export { MRDB_BIN }
 
 /** Options of a {@link ProcessCluster}. */
 export interface ProcessClusterOptions {
@@ -23,22 +22,18 @@ export interface ProcessClusterOptions {
   startArgs?: string[]
 }
 
-interface NodeProcess {
+interface NodeSlot {
   storeId: number
   address: string
   dataDir: string
-  child: ChildProcess | undefined
-  log: string[]
+  process: NodeProcess | undefined
+  /** Logs of earlier incarnations. */
+  oldLogs: string[]
 }
-
-const live = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const c of live) c.kill('SIGKILL')
-})
 
 /** A cluster of node processes; see the file comment. */
 export class ProcessCluster {
-  private readonly nodes = new Map<number, NodeProcess>()
+  private readonly nodes = new Map<number, NodeSlot>()
 
   private constructor(
     readonly dir: string,
@@ -72,46 +67,21 @@ export class ProcessCluster {
 
   /** Whether a node's process is running. */
   isRunning(storeId: number): boolean {
-    return this.nodes.get(storeId)?.child !== undefined
+    return this.nodes.get(storeId)?.process?.isRunning === true
   }
 
   /** Starts (or restarts, on its old address and data) node `storeId`. */
   async startNode(storeId: number): Promise<void> {
     const existing = this.nodes.get(storeId)
-    if (existing?.child) throw new Error(`node ${storeId} is already running`)
+    if (existing?.process?.isRunning) throw new Error(`node ${storeId} is already running`)
     const first = [...this.nodes.values()].find((n) => n.storeId !== storeId)
     const dataDir = existing?.dataDir ?? join(this.dir, `node${storeId}`)
-    const args = ['start', '--store-id', String(storeId), '--listen', existing?.address ?? '127.0.0.1:0', '--data', dataDir, '--tick-ms', String(this.o.tickMs ?? 50)]
-    if (first) args.push('--join', first.address)
+    const args = ['--tick-ms', String(this.o.tickMs ?? 50)]
     if (this.o.sync === false) args.push('--no-sync')
     args.push(...(this.o.startArgs ?? []))
-    const child = spawn(process.execPath, [MRDB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    live.add(child)
-    const node: NodeProcess = existing ?? { storeId, address: '', dataDir, child, log: [] }
-    node.child = child
-    this.nodes.set(storeId, node)
-    child.stderr!.on('data', (d: Buffer) => node.log.push(d.toString()))
-    child.once('exit', (code, signal) => {
-      live.delete(child)
-      node.log.push(`[exited: ${code ?? signal}]`)
-      if (node.child === child) node.child = undefined
-    })
-    node.address = await new Promise<string>((resolve, reject) => {
-      let out = ''
-      const timer = setTimeout(() => reject(new Error(`node ${storeId} did not start: ${node.log.join('')}`)), 20_000)
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString()
-        const m = /listening on (\S+)/.exec(out)
-        if (m) {
-          clearTimeout(timer)
-          resolve(m[1]!)
-        }
-      })
-      child.once('exit', () => {
-        clearTimeout(timer)
-        reject(new Error(`node ${storeId} exited while starting: ${node.log.join('')}`))
-      })
-    })
+    if (existing?.process) existing.oldLogs.push(...existing.process.log)
+    const node = await NodeProcess.start({ storeId, listen: existing?.address || '127.0.0.1:0', dataDir, join: first ? [first.address] : [], args })
+    this.nodes.set(storeId, { storeId, address: node.address, dataDir, process: node, oldLogs: existing?.oldLogs ?? [] })
   }
 
   /** Kills node `storeId` with SIGKILL (no clean shutdown) and waits for it to die. */
@@ -127,20 +97,19 @@ export class ProcessCluster {
   /** Runs an `mrdb` command and returns its stdout; rejects with stderr on a non-zero exit. */
   async mrdb(args: string[]): Promise<string> {
     const child = spawn(process.execPath, [MRDB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    live.add(child)
     let out = ''
     let err = ''
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
     const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
-    live.delete(child)
     if (code !== 0) throw Object.assign(new Error(`mrdb ${args.join(' ')} exited ${code}: ${err.trim()}`), { stderr: err, stdout: out, exitCode: code })
     return out
   }
 
   /** Everything a node wrote to stderr (for failure messages). */
   logs(storeId: number): string {
-    return this.nodes.get(storeId)?.log.join('') ?? ''
+    const n = this.nodes.get(storeId)
+    return n ? [...n.oldLogs, ...(n.process?.log ?? [])].join('') : ''
   }
 
   /** Kills every node and removes the data directories. */
@@ -150,10 +119,6 @@ export class ProcessCluster {
   }
 
   private async signal(storeId: number, signal: NodeJS.Signals): Promise<void> {
-    const child = this.nodes.get(storeId)?.child
-    if (!child) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill(signal)
-    await exited
+    await this.nodes.get(storeId)?.process?.signal(signal)
   }
 }

@@ -1,0 +1,117 @@
+// One `mrdb start` node in a child process, as `mrdb demo` and the test harness run them:
+// spawned with this package's entry point, its address learned from the "listening on" line
+// it prints (so `--listen 127.0.0.1:0` lets it pick a free port), and never left behind —
+// the child stops when its stdin closes (so even a SIGKILLed parent leaves no orphan), and
+// every child still running is killed when this process exits.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+/** The `mrdb` entry point this package builds. */
+export const MRDB_BIN = fileURLToPath(new URL('./mrdb.js', import.meta.url))
+
+/** How long {@link NodeProcess.stop} waits after SIGTERM before it sends SIGKILL. */
+export const STOP_GRACE_MS = 10_000
+
+/** How to start one node. */
+export interface NodeProcessOptions {
+  storeId: number
+  /** `host:port` to listen on; port 0 picks a free port. */
+  listen: string
+  dataDir: string
+  /** Addresses of nodes to join (none for the first node). */
+  join?: string[]
+  /** More `mrdb start` options. */
+  args?: string[]
+  /** How long to wait for the node to listen; default 20 s. */
+  startTimeoutMs?: number
+}
+
+const live = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL')
+})
+
+/** A running (or exited) node process; see the file comment. */
+export class NodeProcess {
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>
+
+  private constructor(
+    readonly storeId: number,
+    readonly address: string,
+    readonly child: ChildProcess,
+    /** Everything the node wrote to stderr, and its exit. */
+    readonly log: string[],
+  ) {
+    this.exited = new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve()
+      else child.once('exit', () => resolve())
+    })
+  }
+
+  /** Starts a node and resolves once it listens; rejects (with its stderr) if it exits or hangs first. */
+  static async start(o: NodeProcessOptions): Promise<NodeProcess> {
+    const args = ['start', '--store-id', String(o.storeId), '--listen', o.listen, '--data', o.dataDir, '--stop-on-stdin-close']
+    if (o.join && o.join.length > 0) args.push('--join', o.join.join(','))
+    args.push(...(o.args ?? []))
+    const child = spawn(process.execPath, [MRDB_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    live.add(child)
+    const log: string[] = []
+    child.stderr!.on('data', (d: Buffer) => log.push(d.toString()))
+    child.stdin!.on('error', () => undefined)
+    child.once('exit', (code, signal) => {
+      live.delete(child)
+      log.push(`[exited: ${code ?? signal}]`)
+    })
+    let out = ''
+    const address = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL')
+        reject(new Error(`node ${o.storeId} did not start: ${log.join('')}`))
+      }, o.startTimeoutMs ?? 20_000)
+      const onData = (d: Buffer) => {
+        out += d.toString()
+        const m = /listening on (\S+)/.exec(out)
+        if (m) {
+          clearTimeout(timer)
+          child.stdout!.off('data', onData)
+          child.stdout!.resume()
+          resolve(m[1]!)
+        }
+      }
+      child.stdout!.on('data', onData)
+      child.once('exit', () => {
+        clearTimeout(timer)
+        reject(new Error(`node ${o.storeId} exited while starting: ${log.join('')}`))
+      })
+    })
+    return new NodeProcess(o.storeId, address, child, log)
+  }
+
+  /** Whether the process is still running. */
+  get isRunning(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null
+  }
+
+  /** The process id. */
+  get pid(): number {
+    return this.child.pid ?? 0
+  }
+
+  /** Sends `signal` and waits for the process to exit. */
+  async signal(signal: NodeJS.Signals): Promise<void> {
+    if (!this.isRunning) return
+    this.child.kill(signal)
+    await this.exited
+  }
+
+  /** Stops the node cleanly (SIGTERM), with SIGKILL after `graceMs`; resolves once it exited. */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
+    if (!this.isRunning) return
+    this.child.kill('SIGTERM')
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs)
+    await this.exited
+    clearTimeout(timer)
+  }
+}
