@@ -61,7 +61,7 @@ export function addClusterCommands(program: Command): void {
   host(range.command('split').description('split the range holding KEY at KEY'))
     .requiredOption('--key <key>', 'the split key: the new range starts here (UTF-8 text, or 0x-prefixed hex as `range list` shows binary keys)')
     .action(async (opts: HostOptions & { key: string }) => {
-      const res: RangeAdminResponse = await call(opts.host, NODE_SERVICE.split, { key: toWire(parseKey(opts.key)) }, LONG_CALL_MS)
+      const res: RangeAdminResponse = await callLeader(opts.host, NODE_SERVICE.split, { key: toWire(parseKey(opts.key)) }, LONG_CALL_MS)
       if (opts.json) process.stdout.write(`${JSON.stringify({ left: res.descriptor, right: res.created })}\n`)
       else {
         printDescriptor(res.descriptor, false)

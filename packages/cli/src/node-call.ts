@@ -20,17 +20,21 @@ export async function callNode<Req, Res extends { error?: { code: string; messag
   }
 }
 
+/** Answers after which {@link callLeader} tries again. */
+const RETRIED = new Set(['NOT_LEADER', 'UNAVAILABLE'])
+
 /**
  * {@link callNode}, retried while the answer is NOT_LEADER (leadership moved, as `member remove`
- * does on purpose before removing a leader): the node forwards the retry to the new leader.
- * Only for calls that did nothing when they answered NOT_LEADER.
+ * does on purpose before removing a leader: the node forwards the retry to the new leader) or
+ * UNAVAILABLE (the range dropped the proposal, say during a leadership transfer). Only for
+ * calls that did nothing when they answered so.
  */
 export async function callLeader<Req, Res extends { error?: { code: string; message: string } }>(host: string, method: MethodDefinition<Req, Res>, req: Req, timeoutMs = 10_000, attempts = 10): Promise<Res> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await callNode(host, method, req, timeoutMs)
     } catch (err) {
-      if (!(err instanceof CliError) || err.code !== 'NOT_LEADER' || attempt >= attempts) throw err
+      if (!(err instanceof CliError) || !RETRIED.has(err.code) || attempt >= attempts) throw err
       await new Promise((r) => setTimeout(r, 200 * attempt))
     }
   }
