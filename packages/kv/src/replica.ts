@@ -102,7 +102,12 @@ export type KeyValue = [key: Uint8Array, value: Uint8Array]
 export interface ScanResult {
   rows: KeyValue[]
   rangeEnd: Uint8Array
+  /** Set when the scan stopped at its byte budget: the rest of the span starts here. */
+  resume?: Uint8Array
 }
+
+/** About how many bytes one scan returns (keys and values), so that a response stays far below gRPC's message limit. */
+export const SCAN_MAX_BYTES = 2 * 1024 * 1024
 
 /** A replica of one range; see the file comment. */
 export class Replica {
@@ -230,9 +235,11 @@ export class Replica {
   }
 
   /**
-   * Live pairs in [start, end) ∩ this range as of `ts` (default: the latest), up to `limit`,
-   * and where this range ended when the scan began: a caller continuing into the next range
-   * starts there, even if the range has split or merged since it was looked up.
+   * Live pairs in [start, end) ∩ this range as of `ts` (default: the latest), up to `limit`
+   * pairs and about {@link SCAN_MAX_BYTES} bytes, and where this range ended when the scan
+   * began: a caller continuing into the next range starts there, even if the range has split
+   * or merged since it was looked up. When the byte budget cut the scan short, `resume` is
+   * where the rest of it starts.
    */
   async scan(start: Uint8Array, end: Uint8Array, limit: number, ts = MAX_TIMESTAMP): Promise<ScanResult> {
     const d = this.state.descriptor
@@ -240,8 +247,13 @@ export class Replica {
     const to = d.endKey.length === 0 ? end : end.length === 0 || compareBytes(end, d.endKey) > 0 ? d.endKey : end
     return this.translate(async () => {
       const rows: KeyValue[] = []
+      let bytes = 0
       const bounds = { start: from.length === 0 ? undefined : from, end: to.length === 0 ? undefined : to }
-      for await (const row of this.mvcc.scan({ ...bounds, ts, limit })) rows.push(row)
+      for await (const row of this.mvcc.scan({ ...bounds, ts, limit })) {
+        rows.push(row)
+        bytes += row[0].length + row[1].length
+        if (bytes >= SCAN_MAX_BYTES && rows.length < limit) return { rows, rangeEnd: d.endKey, resume: successor(row[0]) }
+      }
       return { rows, rangeEnd: d.endKey }
     })
   }
@@ -641,6 +653,13 @@ export class Replica {
       throw toKvError(err)
     }
   }
+}
+
+/** The smallest key after `key`. */
+function successor(key: Uint8Array): Uint8Array {
+  const out = new Uint8Array(key.length + 1)
+  out.set(key)
+  return out
 }
 
 /** Keys a command applies between two turns of the event loop (Raft ticks and heartbeats run in between). */

@@ -38,7 +38,8 @@ export class SqlClient {
 
   /** Opens a session with the node at `address` (host:port). */
   constructor(readonly address: string) {
-    this.channel = new Client(address, credentials.createInsecure())
+    // A big result travels as one message: accept what the node accepts.
+    this.channel = new Client(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 })
     this.stream = this.channel.makeBidiStreamRequest(SQL_SERVICE.session.path, SQL_SERVICE.session.requestSerialize, SQL_SERVICE.session.responseDeserialize)
     this.stream.on('data', (res: SqlResponse) => {
       const w = this.waiting.get(res.id)

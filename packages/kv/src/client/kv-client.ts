@@ -42,6 +42,8 @@ type ResponseOf<Op extends CommandOp> = Bodies<Op>[1]
 
 const toBytes = (k: KeyLike): Uint8Array => (typeof k === 'string' ? Buffer.from(k) : k)
 const MAX_BACKOFF_MS = 500
+/** Largest response a client accepts (a node accepts requests as large). */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 /** A client of the whole cluster; see the file comment. */
 export class KvClient {
@@ -123,8 +125,9 @@ export class KvClient {
       const req = (rangeId: number) => ({ rangeId, start: toWire(from), end: toWire(e), limit: limit - rows.length, ts })
       const res = await this.route(from, 'scan', req, { surfaceLocks: ts !== undefined })
       for (const [k, v] of res.pairs ?? []) rows.push([fromWire(k), fromWire(v)])
-      // Where the range ended as the replica saw it: the cached descriptor may predate a split.
-      const next = fromWire(res.rangeEnd ?? '')
+      // Where the range's answer stopped: at its byte budget, or where the range ended as the
+      // replica saw it (the cached descriptor may predate a split).
+      const next = fromWire(res.resume ?? res.rangeEnd ?? '')
       if (next.length === 0 || (e.length > 0 && compareBytes(next, e) >= 0)) break
       from = next
     }
@@ -410,7 +413,7 @@ export class KvClient {
 
   private channel(address: string): Client {
     let channel = this.channels.get(address)
-    if (!channel) this.channels.set(address, (channel = new Client(address, credentials.createInsecure())))
+    if (!channel) this.channels.set(address, (channel = new Client(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES })))
     return channel
   }
 }

@@ -118,8 +118,9 @@ function dataOperations(store: Store): Record<CommandOp, (req: never) => Promise
       return { succeeded: r.succeeded, current: r.current === undefined ? undefined : toWire(r.current) }
     },
     scan: async (req: SpanRequest): Promise<ScanResponse> => {
-      const { rows, rangeEnd } = await store.scan(rangeId(req), bytes(req.start ?? '', 'start'), bytes(req.end ?? '', 'end'), limit(req.limit), readTs(req.ts))
-      return { pairs: rows.map(([k, v]) => [toWire(k), toWire(v)] as [string, string]), rangeEnd: toWire(rangeEnd) }
+      const { rows, rangeEnd, resume } = await store.scan(rangeId(req), bytes(req.start ?? '', 'start'), bytes(req.end ?? '', 'end'), limit(req.limit), readTs(req.ts))
+      const pairs = rows.map(([k, v]) => [toWire(k), toWire(v)] as [string, string])
+      return resume === undefined ? { pairs, rangeEnd: toWire(rangeEnd) } : { pairs, rangeEnd: toWire(rangeEnd), resume: toWire(resume) }
     },
     deleteRange: async (req: SpanRequest): Promise<DeleteRangeResponse> => {
       const r = await store.write(rangeId(req), { kind: 'deleteRange', start: bytes(req.start ?? '', 'start'), end: bytes(req.end ?? '', 'end') })

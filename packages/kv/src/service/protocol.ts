@@ -98,6 +98,8 @@ export interface ScanResponse extends WireResponse {
   pairs?: Array<[string, string]>
   /** The end key of the range as the scan saw it (empty: no bound); a scan continues into the next range from here. */
   rangeEnd?: string
+  /** Present when the scan stopped at its byte budget inside the range: it continues here. */
+  resume?: string
 }
 export interface DeleteRangeResponse extends WireResponse {
   deleted?: number
