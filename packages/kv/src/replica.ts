@@ -116,6 +116,11 @@ export class Replica {
   private state: ReplicaState
   private readonly pending = new Map<number, Pending>()
   private stats: { at: number; value: RangeStats } | undefined
+  /**
+   * Bytes of the log entries applied since the store last compacted this range's log (it
+   * resets the count): with big entries, the log grows large long before it grows long.
+   */
+  appliedLogBytes = 0
   /** Reads and writes served as leader since {@link takeLoad} last ran. */
   private served = { reads: 0, writes: 0 }
   /**
@@ -316,6 +321,7 @@ export class Replica {
   async apply(entries: readonly Entry[]): Promise<void> {
     let run: Decoded[] = []
     for (const e of entries) {
+      this.appliedLogBytes += e.data.length
       const env = e.data.length === 0 ? undefined : decodeCommand(e.data)
       const kind = env?.command.kind
       const alone = kind === 'deleteRange' || kind === 'split' || kind === 'freeze' || kind === 'merge'

@@ -13,6 +13,9 @@ import type { Command } from './command.js'
 import { checkCommand } from './command-check.js'
 import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, bootstrapLog, bootstrapOps } from './range-bootstrap.js'
 
+/** Bytes of applied log entries after which a range's log is compacted, however few they are. */
+const MAX_LOG_BYTES = 64 * 1024 * 1024
+
 /** Options of {@link Store.open}. */
 export interface StoreOptions {
   nodeId: number
@@ -299,13 +302,21 @@ export class Store implements ReplicaHost {
     this.o.logger?.debug?.(`node ${this.nodeId}: ${msg.type} from node ${fromNode} for range ${groupId}, which has no replica here`)
   }
 
-  /** Cuts each range's log behind its applied index once it is longer than maxLogEntries. */
+  /**
+   * Cuts each range's log behind its applied index once it is longer than maxLogEntries, or
+   * once more than {@link MAX_LOG_BYTES} of entries were applied since the last cut (TiKV
+   * bounds its Raft logs by size too). A tenth of the allowance stays, for followers a little
+   * behind.
+   */
   private compactLogs(): void {
     const max = this.o.maxLogEntries ?? 10_000
     for (const r of this.replicas.values()) {
       const first = this.log.firstIndex(r.rangeId)
-      const upTo = r.appliedIndex - Math.floor(max / 10)
-      if (r.appliedIndex - first < max || upTo < first) continue
+      const long = r.appliedIndex - first >= max
+      const large = r.appliedLogBytes >= MAX_LOG_BYTES
+      const upTo = r.appliedIndex - Math.floor(Math.min(max, r.appliedIndex - first) / 10)
+      if ((!long && !large) || upTo <= first) continue
+      r.appliedLogBytes = 0
       this.writer.compact(r.rangeId, upTo, this.log.term(r.rangeId, upTo)).catch((err) => {
         this.o.logger?.warn(`range ${r.rangeId}: log compaction failed: ${err instanceof Error ? err.message : String(err)}`)
       })
