@@ -98,3 +98,12 @@ test('a statement over MAX_STATEMENT_SIZE is 54000; close() rolls back', async (
   const r = await engine.session().execute('SELECT COUNT(*) FROM t')
   assert.deepEqual(r.rows, [[2n]])
 })
+
+test('a transaction that cannot start (no timestamps) is a coded error, in and out of BEGIN', async () => {
+  const { kv } = await setup()
+  const unavailable = Object.assign(new Error('no timestamps from the placement driver'), { code: 'UNAVAILABLE' })
+  const engine = new SqlEngine({ begin: () => Promise.reject(unavailable), rangesOf: (s, e) => kv.rangesOf(s, e) })
+  const s = engine.session()
+  await assert.rejects(s.execute('SELECT 1'), { code: '08006' })
+  await assert.rejects(s.execute('BEGIN'), { code: '08006' })
+})

@@ -111,10 +111,15 @@ export class SqlSession {
       statements = pool && sql.length >= POOL_PARSE_MIN_LENGTH && sql.length <= MAX_STATEMENT_SIZE ? await pool.parse(sql) : this.engine.statements.parse(sql)
     } catch (e) {
       if (this.open !== null) this.open.aborted = true
-      throw e
+      throw toSqlError(e, this.engine.catalog)
     }
     let result: SqlResult | undefined
-    for (const s of statements) result = await this.run(s)
+    try {
+      for (const s of statements) result = await this.run(s)
+    } catch (e) {
+      // Errors from outside a statement's own handling (starting a transaction) get their code here.
+      throw toSqlError(e, this.engine.catalog)
+    }
     return result!
   }
 
