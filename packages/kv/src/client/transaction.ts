@@ -20,6 +20,8 @@ export interface TimestampSource {
 
 /** A lock's lifetime past the moment it is written, unless its transaction heartbeats. */
 export const LOCK_TTL_MS = 3000
+/** How long a committed transaction keeps trying to commit its secondary keys in the background. */
+const SECONDARY_COMMIT_MS = 60_000
 /** How long a transaction waits, in all, for other transactions' live locks before it gives up. */
 const LOCK_WAIT_MS = 10_000
 
@@ -159,13 +161,27 @@ export class Transaction {
         await this.rollbackKeys(secondaries)
         throw new KvError(KvErrorCode.TXN_ABORTED, `the transaction at ${this.startTs} was rolled back before it could commit`)
       }
-      for (const group of chunks(secondaries, (k) => k.length)) {
-        this.client.commitKeys(group, this.startTs, commitTs).catch(() => {
-          // committed already (the primary decides); readers resolve what is left
-        })
-      }
+      for (const group of chunks(secondaries, (k) => k.length)) void this.commitSecondaries(group, commitTs)
     } finally {
       clearInterval(heartbeat)
+    }
+  }
+
+  /**
+   * Commits secondary keys in the background, trying again for up to
+   * {@link SECONDARY_COMMIT_MS}: the transaction committed already (the primary decides), but
+   * every lock left behind costs each reader that meets it a resolution round.
+   */
+  private async commitSecondaries(keys: Uint8Array[], commitTs: bigint): Promise<void> {
+    const deadline = Date.now() + SECONDARY_COMMIT_MS
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.commitKeys(keys, this.startTs, commitTs)
+        return
+      } catch {
+        if (Date.now() >= deadline) return // readers resolve what is left
+        await sleep(Math.min(2000, 100 * 2 ** attempt))
+      }
     }
   }
 
