@@ -43,8 +43,10 @@ export interface LockInfo {
 /** Every error the KV layer raises on purpose. */
 export class KvError extends Error {
   override readonly name = 'KvError'
-  /** For KEY_LOCKED: the lock in the way. */
+  /** For KEY_LOCKED: the lock in the way (the first, when there are several). */
   readonly lock: LockInfo | undefined
+  /** For KEY_LOCKED from a scan: every lock it met (a bounded number). */
+  readonly locks: LockInfo[] | undefined
   /** For KEY_EXISTS: the key found present. */
   readonly key: Uint8Array | undefined
 
@@ -53,10 +55,11 @@ export class KvError extends Error {
     message: string,
     /** For NOT_LEADER: the node id believed to lead the range, if known. */
     readonly leaderHint?: number,
-    options?: { cause?: unknown; lock?: LockInfo; key?: Uint8Array },
+    options?: { cause?: unknown; lock?: LockInfo; locks?: LockInfo[]; key?: Uint8Array },
   ) {
     super(message, options)
-    this.lock = options?.lock
+    this.lock = options?.lock ?? options?.locks?.[0]
+    this.locks = options?.locks
     this.key = options?.key
   }
 }

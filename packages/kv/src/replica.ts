@@ -106,6 +106,9 @@ export interface ScanResult {
   resume?: Uint8Array
 }
 
+/** Most locks one scan reports, for the reader to resolve together. */
+const SCAN_MAX_LOCKS = 1000
+
 /** About how many bytes one scan returns (keys and values), so that a response stays far below gRPC's message limit. */
 export const SCAN_MAX_BYTES = 2 * 1024 * 1024
 
@@ -251,15 +254,13 @@ export class Replica {
     const from = compareBytes(start, d.startKey) > 0 ? start : d.startKey
     const to = d.endKey.length === 0 ? end : end.length === 0 || compareBytes(end, d.endKey) > 0 ? d.endKey : end
     return this.translate(async () => {
-      const rows: KeyValue[] = []
-      let bytes = 0
       const bounds = { start: from.length === 0 ? undefined : from, end: to.length === 0 ? undefined : to }
-      for await (const row of this.mvcc.scan({ ...bounds, ts, limit })) {
-        rows.push(row)
-        bytes += row[0].length + row[1].length
-        if (bytes >= SCAN_MAX_BYTES && rows.length < limit) return { rows, rangeEnd: d.endKey, resume: successor(row[0]) }
+      const { rows, locks, full } = await this.mvcc.scanPage({ ...bounds, ts, limit, maxLocks: SCAN_MAX_LOCKS, maxBytes: SCAN_MAX_BYTES })
+      if (locks.length > 0) {
+        const infos = locks.map((l) => ({ key: l.key, primary: l.lock.primary, startTs: l.lock.startTs, ttlMs: l.lock.ttlMs }))
+        throw new KvError(KvErrorCode.KEY_LOCKED, `${locks.length} key(s) in range ${this.rangeId} are locked; the first: ${locks[0]!.message}`, undefined, { locks: infos })
       }
-      return { rows, rangeEnd: d.endKey }
+      return full && rows.length < limit ? { rows, rangeEnd: d.endKey, resume: successor(rows.at(-1)![0]) } : { rows, rangeEnd: d.endKey }
     })
   }
 

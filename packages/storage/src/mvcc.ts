@@ -211,6 +211,45 @@ export class MvccStore {
     return { keys, bytes, middleKey: keys >= 2 ? samples[samples.length >> 1] : undefined }
   }
 
+  /**
+   * Like {@link scan}, but a lock does not stop it: it goes on past locks, collecting up to
+   * `maxLocks` of them (then stops), so that a reader can resolve a page's locks at once.
+   * The rows are complete only when no lock was met. It also stops once its rows reach
+   * `maxBytes` (keys and values), saying so in `full`.
+   */
+  async scanPage(options: MvccScanOptions & { maxLocks: number; maxBytes?: number }): Promise<{ rows: Entry[]; locks: KeyLockedError[]; full: boolean }> {
+    const ts = checkTimestamp(options.ts, 'read timestamp')
+    const base = Uint8Array.of(...this.prefix, LATEST)
+    const gte = options.start === undefined ? base : concatBytes(base, checkMvccKey(options.start))
+    const lt = options.end === undefined ? prefixEnd(base)! : concatBytes(base, checkMvccKey(options.end))
+    const limit = options.limit ?? Infinity
+    const maxBytes = options.maxBytes ?? Infinity
+    const rows: Entry[] = []
+    const locks: KeyLockedError[] = []
+    let bytes = 0
+    if (limit <= 0) return { rows, locks, full: false }
+    // Past the first lock, only `limit` more records are looked at, for their locks.
+    let afterLock = 0
+    for await (const [k, v] of this.engine.scan({ gte, lt, reverse: options.reverse })) {
+      const userKey = k.subarray(base.length)
+      const rec = decodeLatest(v)
+      if (locks.length > 0 && ++afterLock > limit) break
+      if (rec.lock && rec.lock.kind !== 'lock' && rec.lock.startTs <= ts) {
+        locks.push(new KeyLockedError(userKey, rec.lock))
+        if (locks.length >= options.maxLocks) break
+        continue
+      }
+      if (locks.length > 0) continue // the rows will be read again once the locks are resolved
+      const value = (await this.versionAt(userKey, rec, ts))?.value
+      if (value === undefined) continue
+      rows.push([userKey, value])
+      bytes += userKey.length + value.length
+      if (bytes >= maxBytes) return { rows, locks, full: true }
+      if (rows.length >= limit) break
+    }
+    return { rows, locks, full: false }
+  }
+
   /** Live keys and values in [start, end) as of `ts`, in key order. Meets a lock → KeyLockedError. */
   async *scan(options: MvccScanOptions): AsyncGenerator<Entry> {
     const ts = checkTimestamp(options.ts, 'read timestamp')

@@ -72,6 +72,16 @@ test('transactions across ranges on 3 node processes: atomicity, snapshot isolat
     await client.prewrite(b('\x20half'), halfTs, 60_000, [mutation('\x20half', 'p'), mutation('\xa0half', 's')])
     await client.commitKeys([b('\x20half')], halfTs, await tso.timestamp())
     assert.equal(await read('\xa0half'), 's', 'the reader resolved the secondary from the committed primary')
+    // Many secondaries left locked by a client that died after its commit point: a scan
+    // meets them all and settles them together (one decision, one commit per range).
+    const manyTs = await tso.timestamp()
+    const many = Array.from({ length: 300 }, (_, i) => mutation(`\xb0many${String(i).padStart(3, '0')}`, `m${i}`))
+    await client.prewrite(many[0]!.key, manyTs, 60_000, many)
+    await client.commitKeys([many[0]!.key], manyTs, await tso.timestamp())
+    const reader = await kv.begin()
+    const seen = await reader.scan(b('\xb0many'), b('\xb0manz'), 1000)
+    await reader.rollback()
+    assert.deepEqual(seen.map(([, v]) => text(v)), many.map((m) => text(m.value)))
 
     // A transaction bigger than a range's command limit (8 MiB) commits in several prewrites.
     const big = await kv.begin()

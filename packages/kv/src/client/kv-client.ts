@@ -4,11 +4,11 @@
 
 import { Client, credentials, status as GrpcStatus, type MethodDefinition, type ServiceError } from '@grpc/grpc-js'
 import { compareBytes } from '@mrdb/storage'
-import { KvError, KvErrorCode, RETRYABLE_CODES } from '../errors.js'
+import { KvError, KvErrorCode, RETRYABLE_CODES, type LockInfo } from '../errors.js'
 import { descriptorFromJson, rangeContains, type RangeDescriptor } from '../range-descriptor.js'
 import type { TxnMutation } from '../command.js'
 import type { KeyValue, TxnState } from '../replica.js'
-import { KV_SERVICE, fromWire, toWire, type CommandOp, type RangesResponse, type WireError, type WireResponse } from '../service/protocol.js'
+import { KV_SERVICE, fromWire, toWire, type CommandOp, type RangesResponse, type WireError, type WireLock, type WireResponse } from '../service/protocol.js'
 import { CommandStream } from './command-stream.js'
 import { unaryCall } from '../service/unary-call.js'
 
@@ -433,8 +433,12 @@ export interface ReadOptions {
 }
 
 function fromWireError(e: WireError): KvError {
-  const lock = e.lock && { key: fromWire(e.lock.key), primary: fromWire(e.lock.primary), startTs: BigInt(e.lock.startTs), ttlMs: e.lock.ttlMs }
-  return new KvError(e.code, e.message, e.leaderHint, { lock, key: e.key === undefined ? undefined : fromWire(e.key) })
+  const lock = (l: WireLock): LockInfo => ({ key: fromWire(l.key), primary: fromWire(l.primary), startTs: BigInt(l.startTs), ttlMs: l.ttlMs })
+  return new KvError(e.code, e.message, e.leaderHint, {
+    lock: e.lock && lock(e.lock),
+    locks: e.locks?.map(lock),
+    key: e.key === undefined ? undefined : fromWire(e.key),
+  })
 }
 
 function sleep(ms: number): Promise<void> {

@@ -9,7 +9,7 @@
 import { compareBytes, physicalMs } from '@mrdb/storage'
 import type { TxnMutation } from '../command.js'
 import { KvError, KvErrorCode, type LockInfo } from '../errors.js'
-import type { KeyValue } from '../replica.js'
+import type { KeyValue, TxnState } from '../replica.js'
 import type { KvClient, RangeSpan } from './kv-client.js'
 
 /** Where transactions get their timestamps: the placement driver's timestamp oracle. */
@@ -61,6 +61,8 @@ export class Transaction {
   private finished = false
   /** A key this transaction inserted over its own write: the commit fails with KEY_EXISTS. */
   private duplicateInsert: Uint8Array | undefined
+  /** Other transactions this one has seen decided (committed or rolled back), by start timestamp. */
+  private readonly decided = new Map<bigint, Exclude<TxnState, { state: 'locked' }>>()
   /** Keys that may hold this transaction's locks (prewrite was sent), for a rollback. */
   private prewritten: Uint8Array[] = []
 
@@ -250,9 +252,9 @@ export class Transaction {
         return await op()
       } catch (err) {
         if (!(err instanceof KvError) || err.code !== KvErrorCode.KEY_LOCKED || !err.lock) throw err
-        if (err.lock.startTs === this.startTs) throw err // our own lock: a retried prewrite meets itself only through a bug
-        const resolved = await this.resolve(err.lock)
-        if (resolved) continue
+        const locks = err.locks ?? [err.lock]
+        if (locks.some((l) => l.startTs === this.startTs)) throw err // our own lock: a retried prewrite meets itself only through a bug
+        if (await this.resolve(locks)) continue
         if (Date.now() >= deadline) {
           throw new KvError(KvErrorCode.WRITE_CONFLICT, `key ${hex(err.lock.key)} stayed locked by the transaction at ${err.lock.startTs}`, undefined, { cause: err })
         }
@@ -261,19 +263,29 @@ export class Transaction {
     }
   }
 
-  /** Settles a lock through its primary; false while its transaction is still alive. */
-  private async resolve(lock: LockInfo): Promise<boolean> {
-    const status = await this.client.checkTxn(lock.primary, lock.startTs, await this.tso.timestamp())
-    switch (status.state) {
-      case 'committed':
-        await this.client.commitKeys([lock.key], lock.startTs, status.commitTs)
+  /**
+   * Settles `locks` through their transactions' primaries: one decision per transaction,
+   * then one commit or rollback of all its keys here. False if one of them is still alive.
+   */
+  private async resolve(locks: readonly LockInfo[]): Promise<boolean> {
+    const byTxn = new Map<bigint, LockInfo[]>()
+    for (const l of locks) byTxn.set(l.startTs, [...(byTxn.get(l.startTs) ?? []), l])
+    const now = await this.tso.timestamp()
+    const settled = await Promise.all(
+      [...byTxn.values()].map(async (txnLocks) => {
+        const { primary, startTs } = txnLocks[0]!
+        const status = this.decided.get(startTs) ?? (await this.client.checkTxn(primary, startTs, now))
+        if (status.state === 'locked') return false
+        this.decided.set(startTs, status)
+        const keys = txnLocks.map((l) => l.key)
+        for (const group of chunks(keys, (k) => k.length)) {
+          if (status.state === 'committed') await this.client.commitKeys(group, startTs, status.commitTs)
+          else await this.client.rollbackKeys(group, startTs)
+        }
         return true
-      case 'rolled-back':
-        await this.client.rollbackKeys([lock.key], lock.startTs)
-        return true
-      case 'locked':
-        return false
-    }
+      }),
+    )
+    return settled.every(Boolean)
   }
 
   /** A lock TTL counted from the start timestamp (which lock expiry is judged against): elapsed time plus {@link LOCK_TTL_MS}. */

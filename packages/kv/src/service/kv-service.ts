@@ -4,7 +4,7 @@
 
 import { MAX_TIMESTAMP } from '@mrdb/storage'
 import type { Server, ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js'
-import { KvError, KvErrorCode } from '../errors.js'
+import { KvError, KvErrorCode, type LockInfo } from '../errors.js'
 import { descriptorToJson, rangesOverlap, type RangeDescriptor } from '../range-descriptor.js'
 import type { TxnMutation } from '../command.js'
 import { toKvError, type CommandResult } from '../replica.js'
@@ -35,6 +35,7 @@ import {
   type RangeRequest,
   type SpanRequest,
   type WireError,
+  type WireLock,
   type WireResponse,
 } from './protocol.js'
 
@@ -214,7 +215,9 @@ function writeResult(r: CommandResult): WireResponse {
 function wireError(e: KvError): WireError {
   const out: WireError = { code: e.code, message: e.message }
   if (e.leaderHint !== undefined) out.leaderHint = e.leaderHint
-  if (e.lock) out.lock = { key: toWire(e.lock.key), primary: toWire(e.lock.primary), startTs: e.lock.startTs.toString(), ttlMs: e.lock.ttlMs }
+  const lock = (l: LockInfo): WireLock => ({ key: toWire(l.key), primary: toWire(l.primary), startTs: l.startTs.toString(), ttlMs: l.ttlMs })
+  if (e.lock) out.lock = lock(e.lock)
+  if (e.locks) out.locks = e.locks.map(lock)
   if (e.key) out.key = toWire(e.key)
   return out
 }

@@ -12,9 +12,19 @@ export interface WireError {
   message: string
   leaderHint?: number
   /** KEY_LOCKED: the lock in the way (timestamps as decimal strings). */
-  lock?: { key: string; primary: string; startTs: string; ttlMs: number }
+  lock?: WireLock
+  /** KEY_LOCKED from a scan: every lock it met. */
+  locks?: WireLock[]
   /** KEY_EXISTS: the key found present. */
   key?: string
+}
+
+/** A transaction's lock as it travels: keys in base64, the start timestamp as a decimal string. */
+export interface WireLock {
+  key: string
+  primary: string
+  startTs: string
+  ttlMs: number
 }
 
 /** Every response may carry an error instead of its result. */
