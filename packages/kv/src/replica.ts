@@ -11,6 +11,7 @@ import {
   StorageErrorCode,
   composeTimestamp,
   compareBytes,
+  keySuccessor,
   physicalMs,
   crc32c,
   type BatchOp,
@@ -260,7 +261,7 @@ export class Replica {
         const infos = locks.map((l) => ({ key: l.key, primary: l.lock.primary, startTs: l.lock.startTs, ttlMs: l.lock.ttlMs }))
         throw new KvError(KvErrorCode.KEY_LOCKED, `${locks.length} key(s) in range ${this.rangeId} are locked; the first: ${locks[0]!.message}`, undefined, { locks: infos })
       }
-      return full && rows.length < limit ? { rows, rangeEnd: d.endKey, resume: successor(rows.at(-1)![0]) } : { rows, rangeEnd: d.endKey }
+      return full && rows.length < limit ? { rows, rangeEnd: d.endKey, resume: keySuccessor(rows.at(-1)![0]) } : { rows, rangeEnd: d.endKey }
     })
   }
 
@@ -662,12 +663,6 @@ export class Replica {
   }
 }
 
-/** The smallest key after `key`. */
-function successor(key: Uint8Array): Uint8Array {
-  const out = new Uint8Array(key.length + 1)
-  out.set(key)
-  return out
-}
 
 /** Keys a command applies between two turns of the event loop (Raft ticks and heartbeats run in between). */
 const APPLY_YIELD_EVERY = 256

@@ -1,6 +1,7 @@
 // Runs an access path: fetches a table's rows (decoded, filtered, at most `limit`).
 // Scans page through the KV store in chunks and fan out over the ranges a span touches.
 
+import { keySuccessor } from '@mrdb/storage'
 import type { Expr } from './ast.js'
 import type { TableDesc } from './catalog.js'
 import type { KvPair } from './kv-port.js'
@@ -81,7 +82,7 @@ export async function aggregateRows(
             task.catch(() => (failed = true))
             folding.push(task)
             if (pairs.length < size) break
-            from = successor(pairs[pairs.length - 1]![0])
+            from = keySuccessor(pairs[pairs.length - 1]![0])
           }
         } finally {
           const settled = await Promise.allSettled(folding)
@@ -126,7 +127,7 @@ export async function scanSpan<T>(ctx: StatementContext, span: KeySpan, convert:
         const pairs = await ctx.scan(from, r.end, chunk)
         out.push(...convert(pairs, limit - out.length))
         if (pairs.length < chunk || out.length >= limit) return out
-        from = successor(pairs[pairs.length - 1]![0])
+        from = keySuccessor(pairs[pairs.length - 1]![0])
       }
     }),
   )
@@ -134,8 +135,3 @@ export async function scanSpan<T>(ctx: StatementContext, span: KeySpan, convert:
   return all.length > limit ? all.slice(0, limit) : all
 }
 
-function successor(key: Uint8Array): Uint8Array {
-  const next = new Uint8Array(key.length + 1)
-  next.set(key)
-  return next
-}

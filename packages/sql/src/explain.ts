@@ -1,5 +1,6 @@
 // EXPLAIN: the plan of a statement as rows of text, one operator per line, children indented.
 
+import { keySuccessor } from '@mrdb/storage'
 import { exprToSql, type Expr, type Statement } from './ast.js'
 import type { TableDesc } from './catalog.js'
 import { planRowSelection } from './dml.js'
@@ -78,7 +79,7 @@ async function describePath(ctx: StatementContext, add: (d: number, t: string) =
   switch (path.kind) {
     case 'point-get':
       add(depth, `point get ${name}@primary (${path.keys.length} key${path.keys.length === 1 ? '' : 's'})`)
-      spans = path.keys.map((k, i) => ({ start: k, end: successor(k), text: path.texts[i]! }))
+      spans = path.keys.map((k, i) => ({ start: k, end: keySuccessor(k), text: path.texts[i]! }))
       break
     case 'primary-range':
       add(depth, `range scan ${name}@primary`)
@@ -102,8 +103,3 @@ async function describePath(ctx: StatementContext, add: (d: number, t: string) =
   add(depth + 1, `read ${READ_MODE}`)
 }
 
-function successor(key: Uint8Array): Uint8Array {
-  const next = new Uint8Array(key.length + 1)
-  next.set(key)
-  return next
-}

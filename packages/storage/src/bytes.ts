@@ -48,6 +48,13 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   return undefined
 }
 
+/** The smallest key after `key` (`key` followed by a zero byte): where a scan resumes past it. */
+export function keySuccessor(key: Uint8Array): Uint8Array {
+  const out = new Uint8Array(key.length + 1)
+  out.set(key)
+  return out
+}
+
 /** Hex text of bytes, for messages and map keys. */
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')

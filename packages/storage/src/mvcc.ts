@@ -122,7 +122,7 @@ export class PrefetchedRecords {
   /** @internal */
   constructor(
     readonly records: ReadonlyMap<string, LatestRecord | undefined>,
-    /** Rollback markers looked up, by engine key in hex: whether each exists. */
+    /** Rollback markers looked up, by (user key, start timestamp) id: whether each exists. */
     readonly rollbacks: ReadonlyMap<string, boolean> = new Map(),
   ) {}
 }
@@ -196,9 +196,7 @@ export class MvccStore {
    * records, so a big range does not hold up the node.
    */
   async approximateStats(start?: BytesLike, end?: BytesLike): Promise<{ keys: number; bytes: number; middleKey: Uint8Array | undefined }> {
-    const base = Uint8Array.of(...this.prefix, LATEST)
-    const gte = start === undefined ? base : concatBytes(base, checkMvccKey(start))
-    const lt = end === undefined ? prefixEnd(base)! : concatBytes(base, checkMvccKey(end))
+    const { base, gte, lt } = this.latestSpan(start, end)
     let keys = 0
     let bytes = 0
     const samples: Uint8Array[] = []
@@ -219,9 +217,7 @@ export class MvccStore {
    */
   async scanPage(options: MvccScanOptions & { maxLocks: number; maxBytes?: number }): Promise<{ rows: Entry[]; locks: KeyLockedError[]; full: boolean }> {
     const ts = checkTimestamp(options.ts, 'read timestamp')
-    const base = Uint8Array.of(...this.prefix, LATEST)
-    const gte = options.start === undefined ? base : concatBytes(base, checkMvccKey(options.start))
-    const lt = options.end === undefined ? prefixEnd(base)! : concatBytes(base, checkMvccKey(options.end))
+    const { base, gte, lt } = this.latestSpan(options.start, options.end)
     const limit = options.limit ?? Infinity
     const maxBytes = options.maxBytes ?? Infinity
     const rows: Entry[] = []
@@ -234,7 +230,7 @@ export class MvccStore {
       const userKey = k.subarray(base.length)
       const rec = decodeLatest(v)
       if (locks.length > 0 && ++afterLock > limit) break
-      if (rec.lock && rec.lock.kind !== 'lock' && rec.lock.startTs <= ts) {
+      if (blocksRead(rec.lock, ts)) {
         locks.push(new KeyLockedError(userKey, rec.lock))
         if (locks.length >= options.maxLocks) break
         continue
@@ -253,9 +249,7 @@ export class MvccStore {
   /** Live keys and values in [start, end) as of `ts`, in key order. Meets a lock → KeyLockedError. */
   async *scan(options: MvccScanOptions): AsyncGenerator<Entry> {
     const ts = checkTimestamp(options.ts, 'read timestamp')
-    const base = Uint8Array.of(...this.prefix, LATEST)
-    const gte = options.start === undefined ? base : concatBytes(base, checkMvccKey(options.start))
-    const lt = options.end === undefined ? prefixEnd(base)! : concatBytes(base, checkMvccKey(options.end))
+    const { base, gte, lt } = this.latestSpan(options.start, options.end)
     const limit = options.limit ?? Infinity
     if (limit <= 0) return
     let yielded = 0
@@ -268,6 +262,14 @@ export class MvccStore {
       yield [userKey, value]
       if (++yielded >= limit) return
     }
+  }
+
+  /** The engine span [gte, lt) of the latest records of user keys in [start, end) (no bound where undefined), and its prefix. */
+  private latestSpan(start: BytesLike | undefined, end: BytesLike | undefined): { base: Uint8Array; gte: Uint8Array; lt: Uint8Array } {
+    const base = Uint8Array.of(...this.prefix, LATEST)
+    const gte = start === undefined ? base : concatBytes(base, checkMvccKey(start))
+    const lt = end === undefined ? prefixEnd(base)! : concatBytes(base, checkMvccKey(end))
+    return { base, gte, lt }
   }
 
   /**
@@ -373,7 +375,7 @@ export class MvccStore {
       const raw = raws[i]
       records.set(toHex(k), raw === undefined ? undefined : decodeLatest(raw))
     })
-    markers.forEach((m, i) => rollbacks.set(toHex(m), found[i] !== undefined))
+    rollbackChecks.forEach(([k, ts], i) => rollbacks.set(rollbackId(k, ts), found[i] !== undefined))
     return new PrefetchedRecords(records, rollbacks)
   }
 
@@ -509,7 +511,7 @@ export class MvccWriter {
   private readonly prefetched: ReadonlyMap<string, LatestRecord | undefined>
   /** Rollback markers looked up ahead of this write. */
   private readonly prefetchedRollbacks: ReadonlyMap<string, boolean>
-  /** Rollback markers this writer added: engine key in hex → its index in `ops` and the key object there. */
+  /** Rollback markers this writer added, by (user key, start timestamp) id: their index in `ops` and the key object there. */
   private readonly ownRollbacks = new Map<string, { at: number; key: Uint8Array }>()
 
   /** @internal */
@@ -640,7 +642,7 @@ export class MvccWriter {
       throw new StorageError(StorageErrorCode.ALREADY_COMMITTED, `the transaction at ${startTs} already committed on ${toHex(k)}`)
     }
     const marker = rollbackKey(this.prefix, k, startTs)
-    this.ownRollbacks.set(toHex(marker), { at: this.ops.length, key: marker })
+    this.ownRollbacks.set(rollbackId(k, startTs), { at: this.ops.length, key: marker })
     this.ops.push({ type: 'put', key: marker, value: new Uint8Array(0) })
   }
 
@@ -675,15 +677,14 @@ export class MvccWriter {
 
   /** @internal Whether a rollback marker exists for the transaction at `startTs`. */
   async isRolledBack(userKey: Uint8Array, startTs: Timestamp): Promise<boolean> {
-    const key = rollbackKey(this.prefix, userKey, startTs)
-    const id = toHex(key)
+    const id = rollbackId(userKey, startTs)
     const known = this.prefetchedRollbacks.get(id)
     if (known === true) return true
     // A marker this writer added itself is not in the engine yet (and is gone if `atomic` undid it).
     const own = this.ownRollbacks.get(id)
     if (own !== undefined && this.ops[own.at]?.key === own.key) return true
     if (known === false) return false
-    return (await this.engine.get(key)) !== undefined
+    return (await this.engine.get(rollbackKey(this.prefix, userKey, startTs))) !== undefined
   }
 
   private async writeCommitted(k: Uint8Array, value: Uint8Array | undefined, ts: Timestamp): Promise<void> {
@@ -724,8 +725,18 @@ function checkTtl(ttlMs: number): void {
   }
 }
 
+/** Whether `lock` stops a read at `ts`: a write lock of a transaction that started at or before it. */
+function blocksRead(lock: Lock | undefined, ts: Timestamp): lock is Lock {
+  return lock !== undefined && lock.kind !== 'lock' && lock.startTs <= ts
+}
+
 function checkReadLock(key: Uint8Array, lock: Lock | undefined, ts: Timestamp): void {
-  if (lock && lock.kind !== 'lock' && lock.startTs <= ts) throw new KeyLockedError(key, lock)
+  if (blocksRead(lock, ts)) throw new KeyLockedError(key, lock)
+}
+
+/** How a (user key, start timestamp) rollback check is named in maps, without building its engine key. */
+function rollbackId(userKey: Uint8Array, startTs: Timestamp): string {
+  return `${toHex(userKey)}@${startTs}`
 }
 
 function latestKey(prefix: Uint8Array, userKey: Uint8Array): Uint8Array {

@@ -4,31 +4,14 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MRDB_BIN } from '../node-process.js'
+import { alive, run } from './helpers.js'
 
 function demo(args: string[], input: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MRDB_BIN, 'demo', ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    child.once('exit', (code) => resolve({ code, out, err }))
-    child.stdin.end(input)
-  })
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
+  return run(process.execPath, [MRDB_BIN, 'demo', ...args], input)
 }
 
 test('mrdb demo --data keeps the data across runs; statements from stdin; errors exit 1', { timeout: 600_000 }, async () => {

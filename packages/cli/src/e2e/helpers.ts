@@ -1,5 +1,7 @@
-// Shared pieces of the end-to-end tests: polling for a condition, and a node's status.
+// Shared pieces of the end-to-end tests: polling for a condition, a node's status, running
+// a command to its end, and whether a process is alive.
 
+import { spawn } from 'node:child_process'
 import { Client, credentials } from '@grpc/grpc-js'
 import { unaryCall } from '@mrdb/kv'
 import { NODE_SERVICE, type NodeStatusResponse } from '@mrdb/server'
@@ -25,5 +27,28 @@ export async function nodeStatus(address: string): Promise<NodeStatusResponse> {
     return await unaryCall(channel, NODE_SERVICE.status, {}, Date.now() + 5000)
   } finally {
     channel.close()
+  }
+}
+
+/** Runs a command to its end with `input` on its stdin; resolves with its exit code and output. */
+export function run(cmd: string, args: string[], input = ''): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    child.once('exit', (code) => resolve({ code, out, err }))
+    child.stdin.end(input)
+  })
+}
+
+/** Whether process `pid` is still running. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
   }
 }

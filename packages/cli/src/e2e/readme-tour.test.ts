@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MRDB_BIN } from '../node-process.js'
-import { waitFor } from './helpers.js'
+import { alive, run, waitFor } from './helpers.js'
 
 const README = readFileSync(fileURLToPath(new URL('../../../../README.md', import.meta.url)), 'utf8')
 
@@ -18,28 +18,6 @@ function block(name: string): string {
   const m = new RegExp(`<!-- tour:${name} -->\\n\`\`\`\\w*\\n([\\s\\S]*?)\`\`\``).exec(README)
   assert.ok(m, `README.md has no tour:${name} block`)
   return m[1]!
-}
-
-/** Runs a command to its end; resolves with its exit code and output. */
-function run(cmd: string, args: string[], input = ''): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    child.once('exit', (code) => resolve({ code, out, err }))
-    child.stdin.end(input)
-  })
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 test('the README tour runs against mrdb demo --no-shell: SQL, split, move, kill a node, heal; SIGINT stops every node', { timeout: 600_000 }, async () => {

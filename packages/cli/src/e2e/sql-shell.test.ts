@@ -10,16 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MRDB_BIN } from '../node-process.js'
 import { KEYS, PtySession } from '../testing/pty-session.js'
-import { waitFor } from './helpers.js'
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
+import { alive, waitFor } from './helpers.js'
 
 test('the shell in mrdb demo: prompt, tables, errors with codes, \\d, Ctrl-C, history; Ctrl-D stops every node', async () => {
   const home = await mkdtemp(join(tmpdir(), 'mrdb-home-'))

@@ -6,7 +6,7 @@
 // the primary). A reader that meets a lock asks the primary's range for the transaction's
 // fate, rolling back a transaction whose lock outlived its TTL.
 
-import { compareBytes, physicalMs } from '@mrdb/storage'
+import { compareBytes, keySuccessor, physicalMs } from '@mrdb/storage'
 import type { TxnMutation } from '../command.js'
 import { KvError, KvErrorCode, type LockInfo } from '../errors.js'
 import type { KeyValue, TxnState } from '../replica.js'
@@ -95,7 +95,7 @@ export class Transaction {
       const page = await this.withLockResolution(() => this.client.scan(from, end, limit, { ts: this.startTs }))
       const exhausted = page.length < limit
       // Stored rows are complete up to the last one read: merge own writes only that far.
-      const upTo = exhausted ? end : successor(page.at(-1)![0])
+      const upTo = exhausted ? end : keySuccessor(page.at(-1)![0])
       for (const pair of this.mergeOwnWrites(page, from, upTo)) {
         out.push(pair)
         if (out.length === limit) return out
@@ -217,7 +217,7 @@ export class Transaction {
 
   /** Prewrites the primary key's range first, then the other ranges in parallel; waits out (or resolves) others' locks. */
   private async prewrite(primary: Uint8Array, mutations: BufferedWrite[]): Promise<void> {
-    const primaryRange = (await this.client.rangesOf(primary, successor(primary)))[0]
+    const primaryRange = (await this.client.rangesOf(primary, keySuccessor(primary)))[0]
     const inPrimaryRange = new Set(primaryRange ? mutations.filter((m) => inSpan(m.key, primaryRange)) : [mutations[0]!])
     // Sorted, so the primary key is in the first chunk, which goes first.
     const [head, ...tail] = chunks([...inPrimaryRange], (m) => m.key.length + (m.value?.length ?? 0))
@@ -358,12 +358,6 @@ function inSpan(key: Uint8Array, span: RangeSpan): boolean {
   return compareBytes(key, span.start) >= 0 && (span.end.length === 0 || compareBytes(key, span.end) < 0)
 }
 
-/** The smallest key after `key`. */
-function successor(key: Uint8Array): Uint8Array {
-  const out = new Uint8Array(key.length + 1)
-  out.set(key)
-  return out
-}
 
 function hex(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
