@@ -110,6 +110,16 @@ export interface RangeAdminResponse {
   error?: AdminError
 }
 
+/** Sets the peer addresses a node cannot reach (fault injection; empty heals); without `blocked`, only reads them. */
+export interface NetworkFaultsRequest {
+  blocked?: string[]
+}
+export interface NetworkFaultsResponse {
+  /** The addresses the node cannot reach now. */
+  blocked?: string[]
+  error?: AdminError
+}
+
 const method = <Req, Res>(name: string) => jsonMethod<Req, Res>('mrdb.node.Node', name)
 
 /** The node administration service's methods. */
@@ -123,4 +133,5 @@ export const NODE_SERVICE = {
   createReplica: method<CreateReplicaRequest, RangeAdminResponse>('CreateReplica'),
   merge: method<MergeRequest, RangeAdminResponse>('MergeRanges'),
   freeze: method<FreezeRequest, RangeAdminResponse>('FreezeRange'),
+  networkFaults: method<NetworkFaultsRequest, NetworkFaultsResponse>('NetworkFaults'),
 } satisfies ServiceDefinition

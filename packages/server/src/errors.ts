@@ -14,6 +14,8 @@ export const NodeErrorCode = {
   NOT_ENOUGH_NODES: 'NOT_ENOUGH_NODES',
   /** A malformed request or option. */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** A fault-injection call to a node not started with `--fault-injection`. */
+  FAULT_INJECTION_DISABLED: 'FAULT_INJECTION_DISABLED',
   /** A peer could not be reached. */
   UNAVAILABLE: 'UNAVAILABLE',
 } as const

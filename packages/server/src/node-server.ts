@@ -10,11 +10,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Client, Server, ServerCredentials, credentials, type MethodDefinition } from '@grpc/grpc-js'
 import { KvClient, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, unaryCall, type RangeDescriptor } from '@mrdb/kv'
 import { PD_GROUP_ID, PdReplica, PlacementDriver, type SchedulerConfig } from '@mrdb/placement'
-import { GrpcTransport, type RaftLogger } from '@mrdb/raft'
+import { GrpcTransport, NetworkFaults, type RaftLogger } from '@mrdb/raft'
 import { ExecutorPool, SqlEngine } from '@mrdb/sql'
 import { open, type Engine } from '@mrdb/storage'
 import { admin } from './admin-handler.js'
-import { NODE_SERVICE, type BootstrapRequest, type HelloRequest, type HelloResponse, type InitRequest, type NodeStatusRequest, type NodeStatusResponse } from './admin-protocol.js'
+import { NODE_SERVICE, type BootstrapRequest, type HelloRequest, type HelloResponse, type InitRequest, type NetworkFaultsRequest, type NetworkFaultsResponse, type NodeStatusRequest, type NodeStatusResponse } from './admin-protocol.js'
 import { NodeError, NodeErrorCode, fromAdminError } from './errors.js'
 import { loadNodeMeta, saveNodeMeta, type NodeMeta } from './node-meta.js'
 import { runOperator } from './operator-runner.js'
@@ -42,6 +42,8 @@ export interface NodeServerOptions {
   placement?: Partial<SchedulerConfig>
   /** How often this node heartbeats to the PD and the PD schedules; default 1000 ms. */
   heartbeatMs?: number
+  /** Accept injected network partitions over the admin service (`mrdb check`); default false. */
+  faultInjection?: boolean
   logger?: RaftLogger
 }
 
@@ -76,6 +78,8 @@ export class NodeServer {
   private executorPool: ExecutorPool | undefined
   /** The SQL gateway's way into the cluster: a KV client of this node's own address. */
   private sqlKv: KvClient | undefined
+  /** The peers this node cannot reach while a fault-injection test partitions it. */
+  private readonly faults: NetworkFaults
 
   private constructor(
     private readonly o: NodeServerOptions,
@@ -85,7 +89,9 @@ export class NodeServer {
     readonly store: Store,
     /** The address peers and clients reach this node at. */
     readonly address: string,
+    faults: NetworkFaults,
   ) {
+    this.faults = faults
     this.pd = new PdEndpoint({
       nodeId: o.storeId,
       driver: () => this.driver,
@@ -122,7 +128,8 @@ export class NodeServer {
         throw new NodeError(NodeErrorCode.STORE_ID_MISMATCH, `${o.dataDir} belongs to store ${meta.storeId}, not ${o.storeId}`)
       }
       const server = (grpc = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 }))
-      const transport = new GrpcTransport({ nodeId: o.storeId, server, resolve: (id) => meta.nodes.get(id), logger: o.logger })
+      const faults = new NetworkFaults()
+      const transport = new GrpcTransport({ nodeId: o.storeId, server, resolve: (id) => meta.nodes.get(id), logger: o.logger, faults })
       store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: o.logger })
       const port = await new Promise<number>((resolve, reject) =>
         server.bindAsync(o.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
@@ -130,11 +137,11 @@ export class NodeServer {
       const address = `${o.listen.slice(0, o.listen.lastIndexOf(':'))}:${port}`
       meta.nodes.set(o.storeId, address)
       await saveNodeMeta(engine, meta)
-      const node: NodeServer = new NodeServer(o, engine, meta, server, store, address)
+      const node: NodeServer = new NodeServer(o, engine, meta, server, store, address, faults)
       const pd = await PdReplica.load({ nodeId: o.storeId, engine, raft: store.raft })
       if (pd) node.hostPd(pd)
       addKvService(server, store, { nodes: () => node.nodeList(), ranges: () => node.routing() })
-      node.sqlKv = new KvClient({ hosts: [address] })
+      node.sqlKv = new KvClient({ hosts: [address], faults })
       const timestamps = new TimestampBatcher((req) => node.pd.tso(req))
       node.executorPool = pool = new ExecutorPool()
       addSqlService(server, new SqlEngine(new TransactionalKv(node.sqlKv, timestamps), { pool }))
@@ -332,6 +339,15 @@ export class NodeServer {
       createReplica: admin((req) => this.ranges.createReplica(req as never)),
       merge: admin((req) => this.ranges.merge(req as never)),
       freeze: admin((req) => this.ranges.freeze(req as never)),
+      networkFaults: admin(async (req: NetworkFaultsRequest): Promise<NetworkFaultsResponse> => {
+        if (!this.o.faultInjection) throw new NodeError(NodeErrorCode.FAULT_INJECTION_DISABLED, 'this node was not started with --fault-injection')
+        if (req.blocked !== undefined) {
+          if (!Array.isArray(req.blocked) || !req.blocked.every((a) => typeof a === 'string')) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, 'blocked must be a list of host:port addresses')
+          this.faults.setBlocked(req.blocked)
+          this.o.logger?.info?.(`fault injection: unreachable peers now ${this.faults.blockedAddresses().join(', ') || 'none'}`)
+        }
+        return { blocked: this.faults.blockedAddresses() }
+      }),
     }
   }
 
@@ -382,7 +398,7 @@ export class NodeServer {
 
   private call<Req, Res>(address: string, method: MethodDefinition<Req, Res>, req: Req, timeoutMs = 5000): Promise<Res> {
     let channel = this.channels.get(address)
-    if (!channel) this.channels.set(address, (channel = new Client(address, credentials.createInsecure())))
+    if (!channel) this.channels.set(address, (channel = new Client(address, credentials.createInsecure(), { interceptors: [this.faults.interceptor(address)] })))
     return unaryCall(channel, method, req, Date.now() + timeoutMs)
   }
 }

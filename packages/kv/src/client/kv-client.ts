@@ -3,6 +3,7 @@
 // RANGE_NOT_FOUND, KEY_NOT_IN_RANGE and UNAVAILABLE until the request's deadline.
 
 import { Client, credentials, status as GrpcStatus, type MethodDefinition, type ServiceError } from '@grpc/grpc-js'
+import type { NetworkFaults } from '@mrdb/raft'
 import { compareBytes } from '@mrdb/storage'
 import { KvError, KvErrorCode, RETRYABLE_CODES, type LockInfo } from '../errors.js'
 import { descriptorFromJson, rangeContains, type RangeDescriptor } from '../range-descriptor.js'
@@ -18,6 +19,8 @@ export interface KvClientOptions {
   hosts: string[]
   /** Deadline of each operation, retries included; default 10 s. */
   timeoutMs?: number
+  /** Injected partitions (a node's own client under fault-injection tests). Default: none. */
+  faults?: NetworkFaults
 }
 
 interface CachedRange {
@@ -413,7 +416,11 @@ export class KvClient {
 
   private channel(address: string): Client {
     let channel = this.channels.get(address)
-    if (!channel) this.channels.set(address, (channel = new Client(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES })))
+    if (!channel) {
+      const interceptors = this.o.faults ? [this.o.faults.interceptor(address)] : []
+      channel = new Client(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, interceptors })
+      this.channels.set(address, channel)
+    }
     return channel
   }
 }

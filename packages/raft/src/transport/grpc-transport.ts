@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js'
 import type { Message } from '../core/types.js'
 import { ExponentialBackoff } from './backoff.js'
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame } from './frame-codec.js'
+import type { NetworkFaults } from './network-faults.js'
 import { PeerStream } from './peer-stream.js'
 import { raftTransportService } from './raft-service.js'
 import type { DecodedFrames } from './raft-service.js'
@@ -47,6 +48,8 @@ export interface GrpcTransportOptions {
   maxQueuedBytes?: number
   /** Receives connection changes and rejected input. Default: discards. */
   logger?: TransportLogger
+  /** Injected partitions (fault-injection tests): calls to blocked peers fail. Default: none. */
+  faults?: NetworkFaults
 }
 
 const DEFAULT_SNAPSHOT_CHUNK_BYTES = 64 * 1024
@@ -85,6 +88,7 @@ export class GrpcTransport implements Transport {
   private readonly maxQueuedFrames: number
   private readonly maxQueuedBytes: number
   private readonly logger: TransportLogger
+  private readonly faults: NetworkFaults | undefined
   private readonly channelOptions: grpc.ChannelOptions
   private readonly limiter: ByteRateLimiter
 
@@ -118,6 +122,7 @@ export class GrpcTransport implements Transport {
     this.maxQueuedFrames = positiveInt('maxQueuedFrames', options.maxQueuedFrames, DEFAULT_MAX_QUEUED_FRAMES)
     this.maxQueuedBytes = positiveInt('maxQueuedBytes', options.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES)
     this.logger = options.logger ?? NOOP_TRANSPORT_LOGGER
+    this.faults = options.faults
     this.limiter = new ByteRateLimiter(this.snapshotBytesPerSec)
     this.channelOptions = {
       // Each transport (and each of its two channels per peer) gets its own connection, even
@@ -278,7 +283,7 @@ export class GrpcTransport implements Transport {
         nodeId: this.nodeId,
         peer: to,
         resolve: this.resolve,
-        channelOptions: this.channelOptions,
+        clientOptions: (address) => this.clientOptions(address),
         maxQueuedFrames: this.maxQueuedFrames,
         maxQueuedBytes: this.maxQueuedBytes,
         maxBatchBytes: this.maxFrameBytes,
@@ -368,6 +373,11 @@ export class GrpcTransport implements Transport {
     else this.snapshotCalls.delete(call)
   }
 
+  /** Options of a client to `address`: the channel options, and the fault interceptor if any. */
+  private clientOptions(address: string): grpc.ClientOptions {
+    return this.faults ? { ...this.channelOptions, interceptors: [this.faults.interceptor(address)] } : this.channelOptions
+  }
+
   /** The channel snapshots to `to` use: separate from its frame stream's connection. */
   private snapshotClient(to: number): grpc.Client | undefined {
     const address = this.resolve(to)
@@ -375,7 +385,7 @@ export class GrpcTransport implements Transport {
     const known = this.snapshotClients.get(to)
     if (known !== undefined && known.address === address) return known.client
     known?.client.close()
-    const client = new grpc.Client(address, grpc.credentials.createInsecure(), this.channelOptions)
+    const client = new grpc.Client(address, grpc.credentials.createInsecure(), this.clientOptions(address))
     this.snapshotClients.set(to, { address, client })
     return client
   }

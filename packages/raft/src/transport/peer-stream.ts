@@ -16,8 +16,8 @@ export interface PeerStreamOptions {
   peer: number
   /** The peer's current address, looked up again at every (re)connection. */
   resolve: (nodeId: number) => string | undefined
-  /** Options for the channel to the peer. */
-  channelOptions: grpc.ChannelOptions
+  /** The options of a client to the peer at `address`. */
+  clientOptions: (address: string) => grpc.ClientOptions
   /** Frames waiting for the stream beyond this count are dropped, oldest first. */
   maxQueuedFrames: number
   /** Bytes waiting for the stream beyond this total are dropped, oldest frames first. */
@@ -199,7 +199,7 @@ export class PeerStream {
     }
     if (address !== this.clientAddress || this.client === undefined) {
       this.client?.close()
-      this.client = new grpc.Client(address, grpc.credentials.createInsecure(), this.o.channelOptions)
+      this.client = new grpc.Client(address, grpc.credentials.createInsecure(), this.o.clientOptions(address))
       this.clientAddress = address
     }
     let call: grpc.ClientDuplexStream<Uint8Array, Buffer>
