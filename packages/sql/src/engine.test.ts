@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { SqlEngine } from './engine.js'
+import { SqlError, SqlState } from './errors.js'
+import type { KvDatabase, KvTransaction } from './kv-port.js'
 import { MAX_STATEMENT_SIZE } from './parse.js'
 import { MemoryKv } from './testing/memory-kv.js'
 
@@ -106,4 +108,30 @@ test('a transaction that cannot start (no timestamps) is a coded error, in and o
   const s = engine.session()
   await assert.rejects(s.execute('SELECT 1'), { code: '08006' })
   await assert.rejects(s.execute('BEGIN'), { code: '08006' })
+})
+
+test('a read that fails alongside the schema version check fails the statement and leaves no unhandled rejection', async () => {
+  const { kv } = await setup()
+  const unhandled: unknown[] = []
+  const onUnhandled = (reason: unknown) => unhandled.push(reason)
+  process.on('unhandledRejection', onUnhandled)
+  try {
+    const timeout = Object.assign(new Error('no answer before the deadline'), { code: 'TIMEOUT' })
+    let failing = false
+    const flaky: KvDatabase = {
+      begin: async () => {
+        const txn = await kv.begin()
+        return failing ? Object.assign(Object.create(txn) as KvTransaction, { getMany: () => Promise.reject(timeout) }) : txn
+      },
+      rangesOf: (start, end) => kv.rangesOf(start, end),
+    }
+    const s = new SqlEngine(flaky).session()
+    await s.execute('SELECT v FROM t WHERE id = 1') // caches the catalog: the next statement checks its version in its first read
+    failing = true
+    await assert.rejects(s.execute('SELECT v FROM t WHERE id = 1'), (err: SqlError) => err.code === SqlState.STATEMENT_COMPLETION_UNKNOWN)
+    await new Promise((r) => setTimeout(r, 10))
+    assert.deepEqual(unhandled, [])
+  } finally {
+    process.off('unhandledRejection', onUnhandled)
+  }
 })

@@ -48,9 +48,10 @@ export class StatementContext {
       return values
     }
     const combined = this.txn.getMany([VERSION_KEY, ...keys])
-    this.versionCheck = combined.then((values) => this.verify(values[0]))
-    const values = await combined
-    await this.versionCheck
+    const check = combined.then((values) => this.verify(values[0]))
+    this.versionCheck = check
+    // Awaited together: a failed read rejects both, and neither may go unhandled.
+    const [values] = await Promise.all([combined, check])
     return values.slice(1)
   }
 
