@@ -99,6 +99,16 @@ export class NodeProcess {
     return this.child.pid ?? 0
   }
 
+  /** Freezes the process (SIGSTOP): it keeps its sockets open and answers nothing. */
+  pause(): void {
+    if (this.isRunning) this.child.kill('SIGSTOP')
+  }
+
+  /** Continues a paused process (SIGCONT). */
+  resume(): void {
+    if (this.isRunning) this.child.kill('SIGCONT')
+  }
+
   /** Sends `signal` and waits for the process to exit. */
   async signal(signal: NodeJS.Signals): Promise<void> {
     if (!this.isRunning) return

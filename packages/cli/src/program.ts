@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { addBenchCommand } from './bench-command.js'
+import { addCheckCommand } from './check-command.js'
 import { addClusterCommands } from './cluster-commands.js'
 import { addDemoCommand } from './demo-command.js'
 import { addKvCommands } from './kv-commands.js'
@@ -17,5 +18,6 @@ export function buildProgram(): Command {
   addSqlCommand(program)
   addStatusCommand(program)
   addBenchCommand(program)
+  addCheckCommand(program)
   return program
 }

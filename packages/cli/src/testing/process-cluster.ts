@@ -89,6 +89,16 @@ export class ProcessCluster {
     await this.signal(storeId, 'SIGKILL')
   }
 
+  /** Freezes node `storeId` with SIGSTOP (see {@link NodeProcess.pause}). */
+  pause(storeId: number): void {
+    this.nodes.get(storeId)?.process?.pause()
+  }
+
+  /** Continues node `storeId` after {@link pause}. */
+  resume(storeId: number): void {
+    this.nodes.get(storeId)?.process?.resume()
+  }
+
   /** Stops node `storeId` with SIGTERM (clean shutdown) and waits for it to exit. */
   async terminate(storeId: number): Promise<void> {
     await this.signal(storeId, 'SIGTERM')

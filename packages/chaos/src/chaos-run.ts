@@ -1,0 +1,139 @@
+// One chaos run: create the workloads' schema, start the clients and the nemesis, stop the
+// faults when the time is up (healing everything), let the clients finish, read the final
+// state, and judge the history with the checkers.
+
+import { SeededRng } from '@mrdb/raft'
+import { checkBank } from './bank-checker.js'
+import { ClusterControl, type ChaosProcesses } from './cluster-control.js'
+import type { Anomaly, Outcome } from './history.js'
+import { checkRegister, type LinearizabilityResult } from './linearizability.js'
+import { Nemesis, type FaultKind, type FaultRecord } from './nemesis.js'
+import { checkSet, type SetVerdict } from './set-checker.js'
+import { createSchema, readBank, readSet, runClient, type ChaosHistory, type WorkloadName } from './workloads.js'
+
+/** Options of {@link runChaos}. */
+export interface ChaosOptions {
+  /** How long faults are injected. */
+  seconds: number
+  /** Logical clients (at least 4: one per workload). */
+  clients: number
+  /** Seeds the nemesis's schedule and the clients' choices. */
+  seed: number
+  /** Time between the starts of two faults, [min, max] ms; default 5–10 s. */
+  faultIntervalMs?: readonly [number, number]
+  /** The faults to choose from; default all. */
+  faults?: readonly FaultKind[]
+  /** Progress lines (faults as they happen). */
+  log: (line: string) => void
+}
+
+/** What a run did and what the checkers found. */
+export interface ChaosReport {
+  seed: number
+  seconds: number
+  clients: Record<WorkloadName, number>
+  faults: FaultRecord[]
+  history: ChaosHistory
+  linearizability: LinearizabilityResult[]
+  bank: { reads: number; finalTotal: bigint }
+  set: SetVerdict & { attempted: number }
+  anomalies: Anomaly[]
+}
+
+/** Registers per register workload; few keys make clients collide often. */
+const REGISTERS = 5
+const ACCOUNTS = 5
+const OPENING_BALANCE = 100
+const OPERATION_TIMEOUT_MS = 5000
+/** After the faults stop, clients run this long on the healed cluster. */
+const SETTLE_MS = 3000
+/** How long setup and the final reads keep retrying. */
+const RETRY_FOR_MS = 60_000
+const WORKLOAD_CYCLE: readonly WorkloadName[] = ['kv-register', 'sql-register', 'bank', 'set']
+
+/** Runs the workloads under the nemesis against `processes` and checks the result. */
+export async function runChaos(processes: ChaosProcesses, o: ChaosOptions): Promise<ChaosReport> {
+  if (o.clients < WORKLOAD_CYCLE.length) throw new RangeError(`need at least ${WORKLOAD_CYCLE.length} clients, one per workload`)
+  const control = new ClusterControl(processes)
+  const t0 = performance.now()
+  const now = () => performance.now() - t0
+  const hosts = processes.nodeIds().map((id) => processes.address(id))
+  try {
+    await retrying(() => createSchema(hosts[0]!, REGISTERS, ACCOUNTS, OPENING_BALANCE))
+    const history: ChaosHistory = { registers: [], bankReads: [], transfers: { ok: 0, fail: 0, unknown: 0 }, setAdds: [] }
+    let clientsStopped = false
+    let faultsStopped = false
+    const ctx = { history, hosts, registers: REGISTERS, accounts: ACCOUNTS, operationTimeoutMs: OPERATION_TIMEOUT_MS, now, stopped: () => clientsStopped }
+    const workloads = Array.from({ length: o.clients }, (_, i) => WORKLOAD_CYCLE[i % WORKLOAD_CYCLE.length]!)
+    const clients = workloads.map((w, i) => runClient(w, i, o.seed, ctx))
+    const nemesis = new Nemesis(control, new SeededRng(o.seed), {
+      intervalMs: o.faultIntervalMs ?? [5000, 10_000],
+      holdMs: [2000, 4000],
+      kinds: o.faults,
+      now,
+      log: o.log,
+    })
+    const faulting = nemesis.run(() => faultsStopped)
+    try {
+      await sleep(o.seconds * 1000)
+    } finally {
+      faultsStopped = true
+      await faulting.catch(() => undefined)
+      await sleep(SETTLE_MS)
+      clientsStopped = true
+      await Promise.allSettled(clients)
+    }
+    for (const c of await Promise.allSettled(clients)) if (c.status === 'rejected') throw c.reason
+    o.log(`[+${(now() / 1000).toFixed(1)}s] faults stopped and healed; reading the final state`)
+    const finalBank = await retrying(() => readBank(hosts[0]!))
+    const finalSet = await retrying(() => readSet(hosts[hosts.length - 1]!))
+    // SQL registers start as rows holding 0; KV registers start absent.
+    const keys = [...new Set(history.registers.map((op) => op.key))].sort()
+    const linearizability = keys.map((key) => checkRegister(key, history.registers, { initial: key.startsWith('sql/') ? '0' : null }))
+    const bankAnomalies = checkBank({ accounts: Array.from({ length: ACCOUNTS }, (_, i) => i + 1), total: BigInt(ACCOUNTS * OPENING_BALANCE) }, [
+      ...history.bankReads,
+      { client: -1, invokeMs: now(), completeMs: now(), balances: finalBank },
+    ])
+    const setVerdict = checkSet(history.setAdds, finalSet)
+    const anomalies: Anomaly[] = [
+      ...linearizability.filter((r) => r.linearizable === false).map((r) => ({ checker: 'linearizability', message: `register ${r.key} is not linearizable`, evidence: r.explanation ?? [] })),
+      ...bankAnomalies,
+      ...setVerdict.anomalies,
+    ]
+    const count = (w: WorkloadName) => workloads.filter((x) => x === w).length
+    return {
+      seed: o.seed,
+      seconds: o.seconds,
+      clients: { 'kv-register': count('kv-register'), 'sql-register': count('sql-register'), bank: count('bank'), set: count('set') },
+      faults: nemesis.faults,
+      history,
+      linearizability,
+      bank: { reads: history.bankReads.length + 1, finalTotal: [...finalBank.values()].reduce((a, b) => a + b, 0n) },
+      set: { ...setVerdict, attempted: history.setAdds.length },
+      anomalies,
+    }
+  } finally {
+    control.close()
+  }
+}
+
+/** Counts of a workload's outcomes. */
+export function outcomes<T extends { outcome: Outcome }>(items: readonly T[]): Record<Outcome, number> {
+  const counts: Record<Outcome, number> = { ok: 0, fail: 0, unknown: 0 }
+  for (const item of items) counts[item.outcome]++
+  return counts
+}
+
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + RETRY_FOR_MS
+  for (;;) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (Date.now() >= deadline) throw err
+      await sleep(500)
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))

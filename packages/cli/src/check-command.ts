@@ -1,0 +1,68 @@
+// `mrdb check`: a chaos run. Starts a cluster of node processes on loopback that accept
+// injected faults, runs the workloads of @mrdb/chaos under its nemesis, prints the faults,
+// the operations and each checker's verdict, and exits 1 on any anomaly.
+
+import { writeFile } from 'node:fs/promises'
+import { FAULT_KINDS, formatReport, runChaos, type ChaosReport, type FaultKind } from '@mrdb/chaos'
+import type { Command } from 'commander'
+import { CliError, positiveInt } from './output.js'
+import { ProcessCluster } from './testing/process-cluster.js'
+
+interface CheckOptions {
+  minutes: string
+  nodes: string
+  clients: string
+  seed?: string
+  faults?: string
+  saveHistory?: string
+}
+
+/** Adds `check` to the program. */
+export function addCheckCommand(program: Command): void {
+  program
+    .command('check')
+    .description('chaos test: a local cluster under faults (kill -9, pauses, partitions, moves, splits, merges) while clients check linearizability, the bank invariant and set completeness')
+    .option('--minutes <n>', 'how long to inject faults (fractions allowed)', '2')
+    .option('--nodes <n>', 'node processes', '5')
+    .option('--clients <n>', 'concurrent clients, spread over the workloads', '12')
+    .option('--seed <n>', 'seed of the fault schedule and the clients (default: random, printed)')
+    .option('--faults <kinds>', `comma-separated faults to use (default all: ${FAULT_KINDS.join(',')})`)
+    .option('--save-history <file>', 'write every operation and fault as JSON')
+    .action(async (opts: CheckOptions) => {
+      const minutes = Number(opts.minutes)
+      if (!(minutes > 0)) throw new CliError('INVALID_ARGUMENT', `--minutes must be a positive number, got '${opts.minutes}'`)
+      const nodes = positiveInt(opts.nodes, '--nodes')
+      if (nodes < 3) throw new CliError('INVALID_ARGUMENT', '--nodes must be at least 3')
+      const seed = opts.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : positiveInt(opts.seed, '--seed')
+      const faults = opts.faults?.split(',').map((f) => f.trim())
+      const unknownFault = faults?.find((f) => !(FAULT_KINDS as readonly string[]).includes(f))
+      if (unknownFault !== undefined) throw new CliError('INVALID_ARGUMENT', `unknown fault '${unknownFault}'; known: ${FAULT_KINDS.join(', ')}`)
+      const clients = positiveInt(opts.clients, '--clients')
+      const say = (line: string) => void process.stdout.write(`${line}\n`)
+      say(`mrdb check: ${nodes} nodes, ${clients} clients, ${minutes} minute(s) of faults, seed ${seed}`)
+      say(`replay: mrdb check --seed ${seed} --minutes ${opts.minutes} --nodes ${nodes} --clients ${clients}${opts.faults ? ` --faults ${opts.faults}` : ''}`)
+      const cluster = await ProcessCluster.start({ nodes, ranges: 8, startArgs: ['--fault-injection'] })
+      let report: ChaosReport
+      try {
+        report = await runChaos(
+          {
+            nodeIds: () => Array.from({ length: nodes }, (_, i) => i + 1),
+            address: (id) => cluster.address(id),
+            kill: (id) => cluster.kill(id),
+            restart: (id) => cluster.startNode(id),
+            pause: (id) => cluster.pause(id),
+            resume: (id) => cluster.resume(id),
+          },
+          { seconds: minutes * 60, clients, seed, faults: faults as FaultKind[] | undefined, log: say },
+        )
+      } catch (err) {
+        for (let id = 1; id <= nodes; id++) process.stderr.write(`--- node ${id} log (tail) ---\n${cluster.logs(id).slice(-3000)}\n`)
+        throw err
+      } finally {
+        await cluster.stop()
+      }
+      for (const line of formatReport(report)) say(line)
+      if (opts.saveHistory) await writeFile(opts.saveHistory, JSON.stringify(report, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Map ? Object.fromEntries(v) : v), 1))
+      if (report.anomalies.length > 0) throw new CliError('ANOMALIES', `${report.anomalies.length} anomalies found; replay with --seed ${seed}`)
+    })
+}
