@@ -9,7 +9,7 @@ import type { Anomaly, Outcome } from './history.js'
 import { checkRegister, type LinearizabilityResult } from './linearizability.js'
 import { Nemesis, type FaultKind, type FaultRecord } from './nemesis.js'
 import { checkSet, type SetVerdict } from './set-checker.js'
-import { createSchema, readBank, readSet, runClient, type ChaosHistory, type WorkloadName } from './workloads.js'
+import { createSchema, readBank, readSet, runClient, WORKLOAD_SCHEMA, type ChaosHistory, type WorkloadName } from './workloads.js'
 
 /** Options of {@link runChaos}. */
 export interface ChaosOptions {
@@ -70,6 +70,7 @@ export async function runChaos(processes: ChaosProcesses, o: ChaosOptions): Prom
       intervalMs: o.faultIntervalMs ?? [5000, 10_000],
       holdMs: [2000, 4000],
       kinds: o.faults,
+      splitKeys: Array.from({ length: REGISTERS - 1 }, (_, i) => WORKLOAD_SCHEMA.kvRegisterKey(i + 1)),
       now,
       log: o.log,
     })

@@ -72,9 +72,9 @@ export class ClusterControl {
     return [...byRange.values()].sort((a, b) => a.descriptor.rangeId - b.descriptor.rangeId)
   }
 
-  /** Splits range `rangeId` at its middle key, through node `via` (which forwards to the leader). */
-  async split(via: number, rangeId: number): Promise<void> {
-    await this.call(via, NODE_SERVICE.split, { rangeId })
+  /** Splits the range holding `key` at `key`, through node `via` (which forwards to the leader). */
+  async split(via: number, key: Uint8Array): Promise<void> {
+    await this.call(via, NODE_SERVICE.split, { key: Buffer.from(key).toString('base64') })
   }
 
   /** Merges range `rangeId` with its right-hand neighbour, through node `via`. */

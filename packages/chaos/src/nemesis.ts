@@ -1,5 +1,6 @@
-// The nemesis: every few seconds it picks a fault at random (from a seeded generator, so a
-// seed replays the same schedule) and applies it to the cluster under test. Faults that
+// The nemesis: every few seconds it deals the next fault from a shuffled deck of every
+// kind (so even a short run meets each kind; the shuffle is seeded, so a seed replays the
+// same schedule) and applies it to the cluster under test. Faults that
 // last — a killed or paused process, a partition — are held for a few seconds and then
 // healed; operator actions — moving a replica, a split, a merge, a leadership transfer —
 // happen at once and stay. At most one lasting fault is active at a time.
@@ -33,6 +34,8 @@ export interface NemesisOptions {
   holdMs: readonly [number, number]
   /** The faults to choose from; default all. */
   kinds?: readonly FaultKind[]
+  /** Keys to split ranges at. */
+  splitKeys: readonly string[]
   /** Milliseconds on the run's clock. */
   now: () => number
   /** Told of each fault as it starts and heals. */
@@ -55,13 +58,15 @@ export class Nemesis {
   /** Applies faults until `stopped()`, then heals everything. */
   async run(stopped: () => boolean): Promise<void> {
     const kinds = this.o.kinds ?? FAULT_KINDS
+    let deck: FaultKind[] = []
     try {
       while (!stopped()) {
         const start = this.o.now()
         const interval = this.between(this.o.intervalMs)
         await sleepUntil(() => this.o.now() >= start + interval / 3 || stopped())
         if (stopped()) break
-        await this.apply(kinds[this.rng.nextInt(kinds.length)]!)
+        if (deck.length === 0) deck = this.shuffle(kinds)
+        await this.apply(deck.pop()!)
         await sleepUntil(() => this.o.now() >= start + interval || stopped())
       }
     } finally {
@@ -97,7 +102,6 @@ export class Nemesis {
       record.error = err instanceof Error ? err.message : String(err)
       this.o.log(`${this.stamp(this.o.now())} ${record.description} failed: ${record.error}`)
       await this.healAll()
-      record.healedMs = this.o.now()
     }
   }
 
@@ -159,9 +163,10 @@ export class Nemesis {
         return undefined
       }
       case 'split': {
-        const range = this.pick(await this.control.ranges())
-        record.description = `split range ${range.descriptor.rangeId} at its middle key`
-        await this.control.split(range.leader ?? range.descriptor.replicas[0]!.nodeId, range.descriptor.rangeId)
+        // At a key the clients use, so that operations keep crossing the new boundary.
+        const key = this.pick(this.o.splitKeys)
+        record.description = `split the range holding ${key} at it`
+        await this.control.split(this.pick(ids), Buffer.from(key))
         return undefined
       }
       case 'merge': {

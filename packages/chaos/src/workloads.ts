@@ -53,6 +53,11 @@ const KV_DEFINITE = new Set(['INVALID_ARGUMENT', 'KEY_EXISTS', 'WRITE_CONFLICT',
 /** SQLSTATEs after which the statement certainly did nothing: rolled back, refused, or invalid. */
 const SQL_DEFINITE = new Set(['40001', '23505', '25P02', '42601', '42P01', '42703'])
 
+/** How grpc-js words a connection that never came up: nothing was sent on it. */
+const NEVER_CONNECTED = /No connection established/
+/** A client pauses this long after a failed operation, so a down node is not hammered. */
+const BACKOFF_MS = 100
+
 /** Runs client `id` of workload `workload` until the run stops. */
 export async function runClient(workload: WorkloadName, id: number, seed: number, ctx: ClientContext): Promise<void> {
   const rng = new SeededRng(seed * 1000 + id)
@@ -105,6 +110,7 @@ async function kvRegisterClient(id: number, rng: SeededRng, ctx: ClientContext):
         op.outcome = KV_DEFINITE.has(code) ? 'fail' : 'unknown'
         if (op.outcome === 'fail') op.completeMs = ctx.now()
         op.error = err instanceof Error ? err.message.slice(0, 200) : String(err)
+        await sleep(BACKOFF_MS)
       }
       ctx.history.registers.push(op)
     }
@@ -146,7 +152,8 @@ async function sqlClientLoop(id: number, ctx: ClientContext, step: (sql: Sql) =>
     } catch (err) {
       if (err instanceof SqlClientError) {
         if (err.code === '08006') dropSession()
-        throw new StatementFailed(SQL_DEFINITE.has(err.code) ? 'fail' : 'unknown', `${err.code}: ${err.message.slice(0, 200)}`)
+        const definite = SQL_DEFINITE.has(err.code) || (err.code === '08006' && NEVER_CONNECTED.test(err.message))
+        throw new StatementFailed(definite ? 'fail' : 'unknown', `${err.code}: ${err.message.slice(0, 200)}`)
       }
       dropSession()
       throw err
@@ -166,6 +173,7 @@ async function sqlClientLoop(id: number, ctx: ClientContext, step: (sql: Sql) =>
         // A failed BEGIN … COMMIT leaves the session in a transaction: start afresh.
         if (!(err instanceof StatementFailed)) throw err
         dropSession()
+        await sleep(BACKOFF_MS)
       }
     }
   } finally {
@@ -288,3 +296,5 @@ export async function readBank(address: string): Promise<Map<number, bigint>> {
     session.close()
   }
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
