@@ -74,17 +74,22 @@ export class KvClient {
     return res.value === undefined ? undefined : fromWire(res.value)
   }
 
-  /** Stores `value` at `key` (retried until the deadline: a repeated put has the same effect). */
+  /**
+   * Stores `value` at `key`. Like every write, not retried after an ambiguous failure, which
+   * is thrown as TIMEOUT or UNAVAILABLE: the put may or may not have happened. (A put
+   * repeated after another client's write would undo that write, and a reader could see the
+   * register go back in time.)
+   */
   async put(key: KeyLike, value: KeyLike): Promise<void> {
     const k = toBytes(key)
     const v = toWire(toBytes(value))
-    await this.route(k, 'put', (rangeId) => ({ rangeId, key: toWire(k), value: v }))
+    await this.route(k, 'put', (rangeId) => ({ rangeId, key: toWire(k), value: v }), { ambiguousFails: true })
   }
 
-  /** Deletes `key`. */
+  /** Deletes `key`; an ambiguous failure is thrown, as by {@link put}. */
   async delete(key: KeyLike): Promise<void> {
     const k = toBytes(key)
-    await this.route(k, 'delete', (rangeId) => ({ rangeId, key: toWire(k) }))
+    await this.route(k, 'delete', (rangeId) => ({ rangeId, key: toWire(k) }), { ambiguousFails: true })
   }
 
   /**
@@ -107,11 +112,12 @@ export class KvClient {
   /**
    * Writes many keys (a value puts, `undefined` deletes). The writes that fall in one range
    * apply atomically, as one Raft command; across ranges each range's part is independent
-   * (cross-range atomicity comes with transactions).
+   * (cross-range atomicity comes with transactions). An ambiguous failure is thrown, as by
+   * {@link put}.
    */
   async batch(writes: ReadonlyArray<{ key: KeyLike; value: KeyLike | undefined }>): Promise<void> {
     const items = writes.map((w) => ({ key: toBytes(w.key), value: w.value === undefined ? undefined : toWire(toBytes(w.value)) }))
-    await this.forEachRange(items, 'batch', (rangeId, group) => ({ rangeId, writes: group.map((w) => ({ key: toWire(w.key), value: w.value })) }))
+    await this.forEachRange(items, 'batch', (rangeId, group) => ({ rangeId, writes: group.map((w) => ({ key: toWire(w.key), value: w.value })) }), { ambiguousFails: true })
   }
 
   /**

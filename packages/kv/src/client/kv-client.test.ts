@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict'
+import { after, before, beforeEach, describe, it } from 'node:test'
+import { Server, ServerCredentials, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js'
+import { KvError, KvErrorCode } from '../errors.js'
+import { KV_SERVICE, type CommandRequest, type CommandResponse, type RangesResponse, type WireResponse } from '../service/protocol.js'
+import { KvClient } from './kv-client.js'
+
+/**
+ * A one-node KV service whose answers to writes the test scripts: each write is counted as
+ * carried out, then answered with the next scripted response.
+ */
+describe('KvClient retries', () => {
+  let server: Server
+  let address: string
+  let writes: string[] = []
+  let script: WireResponse[] = []
+
+  before(async () => {
+    server = new Server()
+    const unimplemented = (_: unknown, cb: sendUnaryData<unknown>) => cb(null, { error: { code: KvErrorCode.INVALID_ARGUMENT, message: 'not in this test' } })
+    const impl: Record<string, unknown> = Object.fromEntries(Object.keys(KV_SERVICE).map((k) => [k, unimplemented]))
+    impl['ranges'] = (_: ServerUnaryCall<unknown, RangesResponse>, cb: sendUnaryData<RangesResponse>) =>
+      cb(null, {
+        ranges: [{ descriptor: { rangeId: 1, startKey: '', endKey: '', generation: 1, replicas: [{ replicaId: 1, nodeId: 1, role: 'voter' }] }, leaderNodeId: 1 }],
+        nodes: [{ nodeId: 1, address }],
+      })
+    impl['commands'] = (call: ServerDuplexStream<CommandRequest[], CommandResponse[]>) => {
+      call.on('data', (requests: CommandRequest[]) => {
+        call.write(
+          requests.map((r) => {
+            writes.push(r.op)
+            return { id: r.id, body: script.shift() ?? {} }
+          }),
+        )
+      })
+      call.on('end', () => call.end())
+    }
+    server.addService(KV_SERVICE, impl as never)
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))))
+    address = `127.0.0.1:${port}`
+  })
+  after(() => server.forceShutdown())
+  beforeEach(() => {
+    writes = []
+    script = []
+  })
+
+  const timedOut = { error: { code: KvErrorCode.TIMEOUT, message: 'the proposal got no answer in time' } }
+
+  for (const [name, write] of [
+    ['put', (kv: KvClient) => kv.put('k', 'v')],
+    ['delete', (kv: KvClient) => kv.delete('k')],
+    ['batch', (kv: KvClient) => kv.batch([{ key: 'k', value: 'v' }])],
+    ['compareAndSwap', (kv: KvClient) => kv.compareAndSwap('k', undefined, 'v')],
+  ] as const) {
+    it(`${name} is not repeated after an ambiguous TIMEOUT: repeating it could undo a later write`, async () => {
+      const kv = new KvClient({ hosts: [address], timeoutMs: 3000 })
+      try {
+        script = [timedOut, {}]
+        await assert.rejects(write(kv), (err: KvError) => err.code === KvErrorCode.TIMEOUT)
+        assert.equal(writes.length, 1)
+      } finally {
+        kv.close()
+      }
+    })
+  }
+
+  it('a write refused as NOT_LEADER (never proposed) is retried', async () => {
+    const kv = new KvClient({ hosts: [address], timeoutMs: 3000 })
+    try {
+      script = [{ error: { code: KvErrorCode.NOT_LEADER, message: 'not the leader', leaderHint: 1 } }, {}]
+      await kv.put('k', 'v')
+      assert.deepEqual(writes, ['put', 'put'])
+    } finally {
+      kv.close()
+    }
+  })
+})
