@@ -25,10 +25,12 @@ export interface ChaosProcesses {
 
 /** An admin answer's error body. */
 interface WithError {
-  error?: { code: string; message: string }
+  error?: { code: string; message: string; leaderHint?: number }
 }
 
 const ADMIN_TIMEOUT_MS = 10_000
+/** Tries of a range action that meets NOT_LEADER or UNAVAILABLE. */
+const LEADER_ATTEMPTS = 5
 
 /** The admin side of a chaos run; see the file comment. */
 export class ClusterControl {
@@ -74,22 +76,22 @@ export class ClusterControl {
 
   /** Splits the range holding `key` at `key`, through node `via` (which forwards to the leader). */
   async split(via: number, key: Uint8Array): Promise<void> {
-    await this.call(via, NODE_SERVICE.split, { key: Buffer.from(key).toString('base64') })
+    await this.callLeader(via, NODE_SERVICE.split, { key: Buffer.from(key).toString('base64') })
   }
 
   /** Merges range `rangeId` with its right-hand neighbour, through node `via`. */
   async merge(via: number, rangeId: number): Promise<void> {
-    await this.call(via, NODE_SERVICE.merge, { rangeId })
+    await this.callLeader(via, NODE_SERVICE.merge, { rangeId })
   }
 
   /** Moves range `rangeId`'s replica from store `from` to store `to` (joint consensus), through node `via`. */
   async moveReplica(via: number, rangeId: number, from: number, to: number): Promise<void> {
-    await this.call(via, NODE_SERVICE.member, { rangeId, op: 'move', storeId: from, toStoreId: to })
+    await this.callLeader(via, NODE_SERVICE.member, { rangeId, op: 'move', storeId: from, toStoreId: to })
   }
 
   /** Transfers range `rangeId`'s leadership to store `to`, through node `via`. */
   async transferLeader(via: number, rangeId: number, to: number): Promise<void> {
-    await this.call(via, NODE_SERVICE.member, { rangeId, op: 'transferLeader', storeId: to })
+    await this.callLeader(via, NODE_SERVICE.member, { rangeId, op: 'transferLeader', storeId: to })
   }
 
   /** Closes the admin connections. */
@@ -98,12 +100,31 @@ export class ClusterControl {
     this.channels.clear()
   }
 
+  /**
+   * {@link call} for a range action, tried again (at the hinted leader, else the next node) while
+   * the answer is NOT_LEADER or UNAVAILABLE: answers after which the action did nothing.
+   */
+  private async callLeader<Req, Res extends WithError>(via: number, method: MethodDefinition<Req, Res>, req: Req): Promise<Res> {
+    const ids = this.processes.nodeIds()
+    let target = via
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.call(target, method, req)
+      } catch (err) {
+        const { code, leaderHint } = err as { code?: string; leaderHint?: number }
+        if ((code !== 'NOT_LEADER' && code !== 'UNAVAILABLE') || attempt >= LEADER_ATTEMPTS) throw err
+        target = leaderHint !== undefined && ids.includes(leaderHint) ? leaderHint : ids[(ids.indexOf(target) + 1) % ids.length]!
+        await new Promise((r) => setTimeout(r, 200 * attempt))
+      }
+    }
+  }
+
   private async call<Req, Res extends WithError>(id: number, method: MethodDefinition<Req, Res>, req: Req): Promise<Res> {
     const address = this.processes.address(id)
     let channel = this.channels.get(address)
     if (!channel) this.channels.set(address, (channel = new Client(address, credentials.createInsecure())))
     const res = await unaryCall(channel, method, req, Date.now() + ADMIN_TIMEOUT_MS)
-    if (res.error) throw Object.assign(new Error(`node ${id}: ${res.error.code}: ${res.error.message}`), { code: res.error.code })
+    if (res.error) throw Object.assign(new Error(`node ${id}: ${res.error.code}: ${res.error.message}`), { code: res.error.code, leaderHint: res.error.leaderHint })
     return res
   }
 }
