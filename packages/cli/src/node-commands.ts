@@ -1,6 +1,6 @@
 // `mrdb start` and `mrdb init`.
 
-import { NODE_SERVICE, NodeServer } from '@mrdb/server'
+import { NODE_SERVICE, NodeServer, type NodeServerOptions } from '@mrdb/server'
 import { Option, type Command } from 'commander'
 import { callNode } from './node-call.js'
 import { positiveInt } from './output.js'
@@ -54,6 +54,7 @@ export function addNodeCommands(program: Command): void {
         leaseReads: opts.leaseReads === true,
         heartbeatMs: positiveInt(opts.heartbeatMs, '--heartbeat-ms'),
         faultInjection: opts.faultInjection === true,
+        logger: stderrLogger(),
         placement: {
           storeDeadMs: positiveInt(opts.storeDeadMs, '--store-dead-ms'),
           splitKeys: positiveInt(opts.splitKeys, '--split-keys'),
@@ -89,4 +90,16 @@ export function addNodeCommands(program: Command): void {
       if (opts.json) process.stdout.write(`${JSON.stringify(res)}\n`)
       else process.stdout.write(`cluster ${res.clusterId} initialized: ${res.ranges} range(s) on nodes ${res.replicaNodes?.join(', ')}; placement driver on nodes ${res.pdNodes?.join(', ')}\n`)
     })
+}
+
+/**
+ * A node's log: warnings (a damaged replica quarantined, a lost peer, a failed loop) go to
+ * stderr, one line each with the time. Info and debug lines are dropped: Raft writes one for
+ * every vote and election of every range.
+ */
+function stderrLogger(): NonNullable<NodeServerOptions['logger']> {
+  return {
+    info: () => {},
+    warn: (msg) => void process.stderr.write(`${new Date().toISOString()} warning: ${msg}\n`),
+  }
 }

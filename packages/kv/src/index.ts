@@ -1,7 +1,7 @@
 // @mrdb/kv — range replicas, the per-node store, the KV service and the KV client.
 
 export { Store } from './store.js'
-export type { StoreOptions, SystemGroup } from './store.js'
+export type { QuarantinedReplica, StoreOptions, SystemGroup } from './store.js'
 export { Replica, toKvError } from './replica.js'
 export type { CommandResult, KeyValue, RangeStats, ReplicaChange, ScanResult, TxnState } from './replica.js'
 export { addReplica, removeReplica, moveReplica } from './replica-changes.js'

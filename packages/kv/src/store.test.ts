@@ -3,16 +3,16 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MemoryNetwork } from '@mrdb/raft'
-import { MAX_MVCC_KEY_SIZE, MAX_TIMESTAMP, MvccStore, open, type Engine } from '@mrdb/storage'
+import { MemoryNetwork, type RaftLogger } from '@mrdb/raft'
+import { MAX_MVCC_KEY_SIZE, MAX_TIMESTAMP, MvccStore, RaftLogStore, open, raftLogEntryKey, type Engine } from '@mrdb/storage'
 import { MAX_COMMAND_SIZE } from './command-check.js'
 import { KvErrorCode } from './errors.js'
 import type { RangeDescriptor } from './range-descriptor.js'
 import type { Command } from './command.js'
 import { DELETE_RANGE_MAX_KEYS, type CommandResult } from './replica.js'
 import { addReplica, moveReplica, removeReplica, type CreateReplica } from './replica-changes.js'
-import { Store } from './store.js'
-import { decodeReplicaState, replicaStateKey } from './replica-state.js'
+import { Store, type SystemGroup } from './store.js'
+import { decodeReplicaState, encodeReplicaState, replicaStateKey } from './replica-state.js'
 import { waitFor } from './testing/wait.js'
 
 const b = (s: string) => Buffer.from(s)
@@ -42,12 +42,13 @@ class TestCluster {
 
   maxLogEntries: number | undefined
   leaseReads = false
+  logger: RaftLogger | undefined
 
   async startNode(id: number): Promise<Store> {
     const engine = await open(join(this.dir, `n${id}`))
     // The real tick (elections after 150-300 ms) and a generous proposal timeout: three
     // nodes share this one process, and CI machines run other tests beside it.
-    const store = await Store.open({ nodeId: id, engine, transport: this.network.transport(id), tickMs: 50, sync: false, maxLogEntries: this.maxLogEntries, leaseReads: this.leaseReads, proposalTimeoutMs: 30_000 })
+    const store = await Store.open({ nodeId: id, engine, transport: this.network.transport(id), tickMs: 50, sync: false, maxLogEntries: this.maxLogEntries, leaseReads: this.leaseReads, proposalTimeoutMs: 30_000, logger: this.logger })
     this.engines.set(id, engine)
     this.stores.set(id, store)
     return store
@@ -76,6 +77,11 @@ class TestCluster {
   /** Reads through whoever leads the range, retrying while leadership moves. */
   getRetrying(rangeId: number, key: Uint8Array): Promise<Uint8Array | undefined> {
     return this.onLeader(rangeId, (l) => l.get(rangeId, key), [KvErrorCode.NOT_LEADER, KvErrorCode.UNAVAILABLE, KvErrorCode.RANGE_NOT_FOUND])
+  }
+
+  /** Runs a change on whoever leads the range, again while leadership moves or the range refuses the proposal. */
+  changeRetrying<T>(rangeId: number, fn: (leader: Store) => Promise<T>): Promise<T> {
+    return this.onLeader(rangeId, fn, [KvErrorCode.NOT_LEADER, KvErrorCode.UNAVAILABLE])
   }
 
   /** Runs `fn` on the range's leader, again on the next one after an error with one of `retryOn`; gives up after about 5 s. */
@@ -470,6 +476,162 @@ test('an empty replica left by a change that never committed gives way to the ne
     await four.createReplica(second)
     assert.equal(four.replica(1).replicaId, 5)
     await assert.rejects(four.createReplica({ ...RANGES[1]!, startKey: b('a'), rangeId: 9, replicas: [{ replicaId: 1, nodeId: 4, role: 'learner' }] }), hasCode(KvErrorCode.UNAVAILABLE), 'overlaps range 1 here')
+  } finally {
+    await c.stop()
+  }
+})
+
+/** Flips a bit of the stored bytes of one Raft log entry in a stopped node's data directory (the engine's own block checksums stay valid). */
+async function damageLogEntry(dir: string, groupId: number, index: number): Promise<void> {
+  const engine = await open(dir)
+  try {
+    const key = raftLogEntryKey(groupId, index)
+    const raw = Uint8Array.from((await engine.get(key))!)
+    raw[raw.length - 1]! ^= 0x10
+    await engine.put(key, raw)
+  } finally {
+    await engine.close()
+  }
+}
+
+/** A logger that keeps warnings. */
+function warnings(): RaftLogger & { lines: string[] } {
+  const lines: string[] = []
+  return { lines, info: () => {}, warn: (msg) => lines.push(msg) }
+}
+
+test('a replica whose Raft log has a damaged entry is quarantined at start: no group, no votes or acks, RANGE_NOT_FOUND; replaced, it catches up by snapshot', async () => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    for (let i = 0; i < 30; i++) await c.writeRetrying(1, { kind: 'put', key: b(`k${i}`), value: b(`v${i}`) })
+    await c.writeRetrying(2, { kind: 'put', key: b('x'), value: b('1') })
+    await waitFor('node 3 applied range 1', () => c.stores.get(3)!.replica(1).appliedIndex === c.leader(1)?.replica(1).appliedIndex)
+    const oldReplicaId = c.stores.get(3)!.replica(1).replicaId
+    await c.stopNode(3)
+    const dir = join(c.dir, 'n3')
+    const before = await (async () => {
+      const engine = await open(dir)
+      try {
+        const log = await RaftLogStore.open(engine)
+        return { first: log.firstIndex(1), last: log.lastIndex(1), hardState: log.hardState(1) }
+      } finally {
+        await engine.close()
+      }
+    })()
+    const damaged = Math.floor((before.first + before.last) / 2)
+    await damageLogEntry(dir, 1, damaged)
+
+    const logged = warnings()
+    c.logger = logged
+    const three = await c.startNode(3)
+    assert.deepEqual(three.quarantined().map((q) => ({ rangeId: q.rangeId, replicaId: q.replicaId, index: q.index })), [{ rangeId: 1, replicaId: oldReplicaId, index: damaged }])
+    assert.ok(logged.lines.some((l) => l.includes('range 1: quarantined') && l.includes(`entry ${damaged}`)), logged.lines.join('\n'))
+    assert.equal(three.raft.hasGroup(1), false, 'no Raft group runs for it: it cannot vote or acknowledge')
+    assert.ok(three.raft.hasGroup(2), 'the node\'s other ranges run')
+    assert.deepEqual(three.descriptors().map((d) => d.rangeId), [2])
+    await assert.rejects(three.get(1, b('k1')), hasCode(KvErrorCode.RANGE_NOT_FOUND))
+    await assert.rejects(three.scan(1, new Uint8Array(0), new Uint8Array(0), 10), hasCode(KvErrorCode.RANGE_NOT_FOUND))
+    await assert.rejects(three.write(1, { kind: 'put', key: b('k1'), value: b('bad') }), hasCode(KvErrorCode.RANGE_NOT_FOUND))
+    assert.throws(() => three.replica(1), (e: { code?: string; message?: string }) => e.code === KvErrorCode.RANGE_NOT_FOUND && /quarantined/.test(e.message ?? ''))
+    assert.throws(() => three.replicaForKey(b('k1')), hasCode(KvErrorCode.RANGE_NOT_FOUND))
+
+    // The other two carry on: writes commit, leadership moves (an election asks node 3 for
+    // its vote too); node 3's log and vote for range 1 stay exactly as they were.
+    for (let i = 30; i < 40; i++) await c.writeRetrying(1, { kind: 'put', key: b(`k${i}`), value: b(`v${i}`) })
+    await waitFor('range 1 has a leader', () => c.leader(1) !== undefined)
+    const other = [1, 2].find((n) => n !== c.leader(1)!.nodeId)!
+    // Asked again while it has not happened: a transfer that times out is dropped.
+    await waitFor('leadership moved', async () => {
+      if (c.leader(1)?.nodeId === other) return true
+      try {
+        c.leader(1)?.replica(1).transferLeader(other)
+      } catch {
+        // leadership is moving anyway
+      }
+      await new Promise((r) => setTimeout(r, 200))
+      return false
+    })
+    await c.writeRetrying(1, { kind: 'put', key: b('after-election'), value: b('1') })
+    const engine3 = c.engines.get(3)!
+    const now = await RaftLogStore.open(engine3)
+    assert.deepEqual({ first: now.firstIndex(1), last: now.lastIndex(1), hardState: now.hardState(1) }, before)
+    assert.ok(c.stores.get(other)!.raft.status(1).term > before.hardState.term, 'a new term began without node 3')
+
+    // Creating a replica on node 3 while the damaged one is still a member is refused, as is an overlapping range.
+    const current = c.stores.get(other)!.replica(1).descriptor
+    await assert.rejects(three.createReplica(current), hasCode(KvErrorCode.UNAVAILABLE))
+    await assert.rejects(three.createReplica({ ...RANGES[1]!, rangeId: 9, startKey: b('a'), endKey: b('b') }), hasCode(KvErrorCode.UNAVAILABLE), 'overlaps the quarantined range')
+    assert.deepEqual(await three.destroyRemovedQuarantined([current]), [], 'the range still holds it')
+
+    // The placement driver's steps: remove the damaged replica through the healthy majority,
+    // then add a fresh one on the same node (the creation deletes the old one's data first).
+    let d = await c.changeRetrying(1, (s) => removeReplica(s, 1, 3))
+    assert.ok(!d.replicas.some((r) => r.nodeId === 3))
+    d = await c.changeRetrying(1, (s) => addReplica(s, 1, 3, false, (nodeId, desc) => c.stores.get(nodeId)!.createReplica(desc)))
+    const fresh = d.replicas.find((r) => r.nodeId === 3)!
+    assert.ok(fresh.replicaId > oldReplicaId && fresh.role === 'voter', JSON.stringify(d.replicas))
+    assert.deepEqual(three.quarantined(), [])
+    assert.ok(logged.lines.some((line) => line.includes(`range 1: deleted quarantined replica ${oldReplicaId}`)), logged.lines.join('\n'))
+    await waitFor('range 1 agrees on every node', async () => {
+      const sums = await Promise.all([...c.stores.values()].map((s) => s.replica(1).checksum()))
+      return new Set(sums.map((x) => `${x.appliedIndex}/${x.checksum}`)).size === 1
+    })
+    const filled = await RaftLogStore.open(engine3)
+    assert.ok((filled.snapshotMeta(1)?.index ?? 0) > 1, 'the fresh replica was filled by a snapshot')
+    for (let i = 0; i < 40; i++) assert.equal(text(await c.getRetrying(1, b(`k${i}`))), `v${i}`)
+
+    // Restarted, the node finds nothing damaged.
+    await c.stopNode(3)
+    const again = await c.startNode(3)
+    assert.deepEqual(again.quarantined(), [])
+    assert.ok(again.raft.hasGroup(1))
+  } finally {
+    await c.stop()
+  }
+})
+
+test('a quarantined replica is deleted once the cluster\'s descriptors show it removed, at once if its own state does; a damaged system group is refused', async () => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    await c.writeRetrying(2, { kind: 'put', key: b('n1'), value: b('1') })
+    await c.stores.get(3)!.bootstrapSystemGroup(99, [])
+    await waitFor('node 3 applied range 2', () => c.stores.get(3)!.replica(2).appliedIndex === c.leader(2)?.replica(2).appliedIndex)
+    await c.stopNode(3)
+    const dir = join(c.dir, 'n3')
+    const engine = await open(dir)
+    const log = await RaftLogStore.open(engine)
+    const [last1, last2] = [log.lastIndex(1), log.lastIndex(2)]
+    // Range 1's replica as a crash may leave it: its removal applied, its deletion lost.
+    const state1 = decodeReplicaState((await engine.get(replicaStateKey(1)))!)
+    const without3 = { ...state1.descriptor, generation: state1.descriptor.generation + 1, replicas: state1.descriptor.replicas.filter((r) => r.nodeId !== 3) }
+    await engine.put(replicaStateKey(1), encodeReplicaState({ ...state1, descriptor: without3 }))
+    // A damaged system group's hard state (bootstrapSystemGroup wrote one at index 1).
+    await engine.put(Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 0, 99, 1), new Uint8Array(28))
+    await engine.close()
+    await damageLogEntry(dir, 1, last1)
+    await damageLogEntry(dir, 2, last2)
+
+    const logged = warnings()
+    c.logger = logged
+    const three = await c.startNode(3)
+    assert.deepEqual(three.quarantined().map((q) => q.rangeId), [2])
+    assert.ok(logged.lines.some((l) => /range 1: deleted node 3's damaged replica .*shows it removed/.test(l)), logged.lines.join('\n'))
+    assert.equal((await RaftLogStore.open(c.engines.get(3)!)).hasGroup(1), false, 'range 1 is gone from node 3 at once')
+    assert.equal(await c.engines.get(3)!.get(replicaStateKey(1)), undefined)
+    assert.match(three.logDamage(99)?.reason ?? '', /hard state fails its checksum/)
+    assert.throws(() => three.hostSystemGroup(99, {} as SystemGroup), hasCode(KvErrorCode.CORRUPTION))
+
+    const d = await c.changeRetrying(2, (l) => l.changeReplicas(2, [{ op: 'remove', nodeId: 3 }]))
+    assert.deepEqual(await three.destroyRemovedQuarantined([RANGES[1]!]), [], 'an older descriptor proves nothing')
+    assert.deepEqual(await three.destroyRemovedQuarantined([d]), [2])
+    assert.deepEqual(three.quarantined(), [])
+    assert.equal(three.logDamage(2), undefined)
+    const left = await RaftLogStore.open(c.engines.get(3)!)
+    assert.equal(left.hasGroup(2), false, 'its log is gone')
+    assert.equal(await new MvccStore(c.engines.get(3)!).get(b('n1'), MAX_TIMESTAMP), undefined, 'its data is gone')
+    assert.equal(text(await c.getRetrying(2, b('n1'))), '1')
   } finally {
     await c.stop()
   }

@@ -1,8 +1,9 @@
 // A node's store: one engine holding every local replica's Raft log and MVCC data, the
 // multiraft host that drives their groups, and the routing of KV requests to replicas.
+// Replicas whose stored Raft log fails verification at start are quarantined, not run.
 
 import { MultiRaft, SeededRng, type ConfState, type GroupStateMachine, type Message, type RaftLogger, type Rng, type Snapshot, type Transport } from '@mrdb/raft'
-import { MAX_TIMESTAMP, MvccStore, RaftLogStore, type BatchOp, type Engine } from '@mrdb/storage'
+import { MAX_TIMESTAMP, MvccStore, RaftLogStore, type BatchOp, type Engine, type RaftLogDamage } from '@mrdb/storage'
 import { EngineLogWriter } from './engine-log-writer.js'
 import { RangeLogStorage } from './range-log-storage.js'
 import { KvError, KvErrorCode } from './errors.js'
@@ -57,13 +58,37 @@ export interface SystemGroup extends GroupStateMachine {
   snapshotOps(snapshot: Snapshot): Promise<BatchOp[]>
 }
 
+/**
+ * A range replica this node does not run because its stored Raft state failed verification
+ * at start: it never votes, acknowledges, or serves. It waits to be removed from its range
+ * (by the placement driver, through the range's healthy majority); then its data is deleted.
+ */
+export interface QuarantinedReplica {
+  rangeId: number
+  /** This node's replica id in the range, as of the last state it applied. */
+  replicaId: number
+  /** The range as the replica last applied it. */
+  descriptor: RangeDescriptor
+  /** The first damaged log index; absent when the log's metadata is damaged. */
+  index?: number
+  /** What is wrong. */
+  reason: string
+}
+
 /** The replicas of one node; see the file comment. */
 export class Store implements ReplicaHost {
   private readonly replicas = new Map<number, Replica>()
+  /** Replicas with damaged Raft state, by range id; never in {@link replicas}. */
+  private readonly quarantine = new Map<number, QuarantinedReplica>()
+  /** Damage found at start in groups' Raft state (ranges' and system groups'), by group id. */
+  private readonly damage = new Map<number, RaftLogDamage>()
   private readonly systemGroups = new Map<number, SystemGroup>()
   private compactionTimer: NodeJS.Timeout | undefined
-  /** Bootstraps and replica creations run one at a time, so two requests for one range cannot both create it. */
-  private creations: Promise<void> = Promise.resolve()
+  /**
+   * Bootstraps, replica creations and deletions of quarantined replicas run one at a time, so
+   * two requests for one range cannot both create (or delete) it.
+   */
+  private creations: Promise<unknown> = Promise.resolve()
 
   private constructor(
     readonly nodeId: number,
@@ -75,9 +100,13 @@ export class Store implements ReplicaHost {
     private readonly o: StoreOptions,
   ) {}
 
-  /** Opens the store: loads every replica from the engine and starts their groups. */
+  /**
+   * Opens the store: verifies every stored Raft log entry, loads every replica from the engine
+   * and starts their groups — except replicas whose log is damaged, which are quarantined.
+   */
   static async open(o: StoreOptions): Promise<Store> {
     const log = await RaftLogStore.open(o.engine)
+    const damage = await log.verify()
     const mvcc = new MvccStore(o.engine)
     let store: Store | undefined
     const writer = new EngineLogWriter(o.engine, log, (groupId, snap) => {
@@ -96,8 +125,13 @@ export class Store implements ReplicaHost {
       onUnknownGroup: (groupId, msg, fromNode) => store?.onUnknownGroup(groupId, msg, fromNode),
     })
     store = new Store(o.nodeId, o.engine, log, mvcc, writer, raft, o)
-    for await (const [, value] of o.engine.scan({ gte: REPLICA_STATE_SPAN[0], lt: REPLICA_STATE_SPAN[1] })) {
-      store.host(decodeReplicaState(value))
+    for (const d of damage) store.damage.set(d.groupId, d)
+    const states: ReplicaState[] = []
+    for await (const [, value] of o.engine.scan({ gte: REPLICA_STATE_SPAN[0], lt: REPLICA_STATE_SPAN[1] })) states.push(decodeReplicaState(value))
+    for (const state of states) {
+      const found = store.damage.get(state.descriptor.rangeId)
+      if (found) await store.quarantineReplica(state, found)
+      else store.host(state)
     }
     await raft.start()
     store.compactionTimer = setInterval(() => store.compactLogs(), 1000)
@@ -140,11 +174,49 @@ export class Store implements ReplicaHost {
     return [...this.replicas.values()].map((r) => r.descriptor).sort((a, b) => a.rangeId - b.rangeId)
   }
 
-  /** The local replica of a range, or RANGE_NOT_FOUND. */
+  /** The local replica of a range, or RANGE_NOT_FOUND (also for a quarantined replica: it serves nothing). */
   replica(rangeId: number): Replica {
     const r = this.replicas.get(rangeId)
-    if (!r) throw new KvError(KvErrorCode.RANGE_NOT_FOUND, `node ${this.nodeId} has no replica of range ${rangeId}`)
-    return r
+    if (r) return r
+    const q = this.quarantine.get(rangeId)
+    if (q) throw new KvError(KvErrorCode.RANGE_NOT_FOUND, `node ${this.nodeId}'s replica of range ${rangeId} is quarantined (${q.reason}); it serves nothing until it is replaced`)
+    throw new KvError(KvErrorCode.RANGE_NOT_FOUND, `node ${this.nodeId} has no replica of range ${rangeId}`)
+  }
+
+  /** The replicas quarantined here, by range id. */
+  quarantined(): QuarantinedReplica[] {
+    return [...this.quarantine.values()].sort((a, b) => a.rangeId - b.rangeId)
+  }
+
+  /** Damage found at start in a group's stored Raft state (a range's or a system group's), if any: such a group does not run here. */
+  logDamage(groupId: number): RaftLogDamage | undefined {
+    return this.damage.get(groupId)
+  }
+
+  /**
+   * Deletes the log, state and data of every quarantined replica that `ranges` (current
+   * descriptors of the cluster's ranges, e.g. the placement driver's table) show removed from
+   * its range: a newer generation without its replica id. Replica ids are never reused, so
+   * such a replica is out of its group for good and nothing needs its data. Resolves with the
+   * ids of the ranges whose replica went.
+   */
+  destroyRemovedQuarantined(ranges: readonly RangeDescriptor[]): Promise<number[]> {
+    const current = new Map(ranges.map((d) => [d.rangeId, d]))
+    const removed = this.quarantined().filter((q) => {
+      const d = current.get(q.rangeId)
+      return d !== undefined && removedFrom(q, d)
+    })
+    if (removed.length === 0) return Promise.resolve([])
+    return this.oneAtATime(async () => {
+      const gone: number[] = []
+      for (const q of removed) {
+        const d = current.get(q.rangeId)!
+        if (this.quarantine.get(q.rangeId) !== q) continue
+        await this.destroyQuarantined(q, `the range no longer holds it (generation ${d.generation})`)
+        gone.push(q.rangeId)
+      }
+      return gone
+    })
   }
 
   /** The local replica whose range holds `key`, or RANGE_NOT_FOUND. */
@@ -194,9 +266,9 @@ export class Store implements ReplicaHost {
     return this.oneAtATime(() => this.createOne(d))
   }
 
-  /** Runs `create` after every creation queued before it. */
-  private oneAtATime(create: () => Promise<void>): Promise<void> {
-    const run = this.creations.then(create)
+  /** Runs `work` after every creation or deletion queued before it. */
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.creations.then(work)
     this.creations = run.catch(() => undefined)
     return run
   }
@@ -204,6 +276,15 @@ export class Store implements ReplicaHost {
   private async createOne(d: RangeDescriptor): Promise<void> {
     const mine = replicaOnNode(d, this.nodeId)
     if (!mine) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `range ${d.rangeId} has no replica on node ${this.nodeId}`)
+    const quarantined = this.quarantine.get(d.rangeId)
+    if (quarantined) {
+      // The damaged replica must be out of the group before its data goes: `d` (committed by
+      // the range's leader) showing a newer configuration without it proves that.
+      if (!removedFrom(quarantined, d)) {
+        throw new KvError(KvErrorCode.UNAVAILABLE, `node ${this.nodeId}'s replica of range ${d.rangeId} is quarantined and still a member; remove it from the range first`)
+      }
+      await this.destroyQuarantined(quarantined, `replaced by replica ${mine.replicaId}`)
+    }
     const existing = this.replicas.get(d.rangeId)
     if (existing) {
       if (existing.replicaId === mine.replicaId) return
@@ -212,9 +293,10 @@ export class Store implements ReplicaHost {
       if (existing.appliedIndex > 0 && existing.descriptor.generation >= d.generation) {
         throw new KvError(KvErrorCode.UNAVAILABLE, `node ${this.nodeId} holds a replica of range ${d.rangeId} as new as the one asked for`)
       }
-      await this.destroy(existing)
+      await this.destroy(existing.descriptor)
     }
-    const overlapping = [...this.replicas.values()].find((r) => rangesOverlap(r.descriptor, d))
+    // Quarantined replicas count: their data still occupies their span.
+    const overlapping = [...this.replicas.values(), ...this.quarantine.values()].find((r) => rangesOverlap(r.descriptor, d))
     if (overlapping) throw new KvError(KvErrorCode.UNAVAILABLE, `range ${d.rangeId} overlaps range ${overlapping.rangeId} on node ${this.nodeId}`)
     const state: ReplicaState = { appliedIndex: 0, appliedTerm: 0, lastTs: 0n, confState: { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }, descriptor: d }
     await this.engine.put(replicaStateKey(d.rangeId), encodeReplicaState(state))
@@ -234,13 +316,45 @@ export class Store implements ReplicaHost {
       this.raft.setPeers(d.rangeId, new Map(d.replicas.map((r) => [r.replicaId, r.nodeId])))
       return
     }
-    this.destroy(replica).catch((err: unknown) => this.o.logger?.warn(`range ${d.rangeId}: removing the replica's data failed: ${err instanceof Error ? err.message : String(err)}`))
+    this.destroy(d).catch((err: unknown) => this.o.logger?.warn(`range ${d.rangeId}: removing the replica's data failed: ${err instanceof Error ? err.message : String(err)}`))
   }
 
-  /** Stops hosting a replica and deletes its log, state and data. */
-  private destroy(replica: Replica): Promise<void> {
-    const d = replica.descriptor
+  /** Stops hosting the range's replica and deletes its log, state and data (the span of `d`). */
+  private destroy(d: RangeDescriptor): Promise<void> {
     return this.drop(d.rangeId, async () => clearRangeOps(this.engine, this.mvcc, d))
+  }
+
+  /**
+   * Keeps a replica whose Raft state is damaged out of its group: no Raft group runs for it,
+   * so it never votes or acknowledges (its log may lack entries it acknowledged before), and
+   * requests for its range get RANGE_NOT_FOUND. A state that no longer lists this node (its
+   * removal applied, its deletion did not) is deleted at once.
+   */
+  private async quarantineReplica(state: ReplicaState, damage: RaftLogDamage): Promise<void> {
+    const d = state.descriptor
+    const mine = replicaOnNode(d, this.nodeId)
+    if (!mine) {
+      await this.destroy(d)
+      this.damage.delete(d.rangeId)
+      this.o.logger?.warn(`range ${d.rangeId}: deleted node ${this.nodeId}'s damaged replica (${damage.reason}): its last applied state shows it removed`)
+      return
+    }
+    const q: QuarantinedReplica = { rangeId: d.rangeId, replicaId: mine.replicaId, descriptor: d, reason: damage.reason }
+    if (damage.index !== undefined) q.index = damage.index
+    this.quarantine.set(d.rangeId, q)
+    const where = damage.index === undefined ? 'its Raft log metadata' : `Raft log entry ${damage.index}`
+    this.o.logger?.warn(
+      `range ${d.rangeId}: quarantined replica ${q.replicaId} on node ${this.nodeId}: ${where} is damaged (${damage.reason}). ` +
+        'It does not vote, acknowledge or serve; the placement driver removes it from the range, then a fresh replica is added and filled by a snapshot',
+    )
+  }
+
+  /** Deletes a quarantined replica's log, state and data. */
+  private async destroyQuarantined(q: QuarantinedReplica, why: string): Promise<void> {
+    await this.destroy(q.descriptor)
+    this.quarantine.delete(q.rangeId)
+    this.damage.delete(q.rangeId)
+    this.o.logger?.warn(`range ${q.rangeId}: deleted quarantined replica ${q.replicaId} on node ${this.nodeId}: ${why}`)
   }
 
   /** Stops hosting a range's replica and deletes its log and state with `dataOps()` (its data, or nothing). */
@@ -261,8 +375,14 @@ export class Store implements ReplicaHost {
     batch.committed()
   }
 
-  /** Hosts a system group (its log and state must be on disk: bootstrapped, or left by an earlier run). */
+  /**
+   * Hosts a system group (its log and state must be on disk: bootstrapped, or left by an
+   * earlier run). A group whose Raft state is damaged ({@link logDamage}) is refused with
+   * CORRUPTION: it must not take part in its group.
+   */
   hostSystemGroup(groupId: number, g: SystemGroup): void {
+    const damage = this.damage.get(groupId)
+    if (damage) throw new KvError(KvErrorCode.CORRUPTION, `group ${groupId}'s Raft state on node ${this.nodeId} is damaged: ${damage.reason}`)
     const storage = new RangeLogStorage(groupId, this.log, () => g.confState(), () => g.makeSnapshot())
     this.raft.addGroup({ groupId, replicaId: g.replicaId, peers: g.peers(), storage, stateMachine: g, applied: g.appliedIndex })
     this.systemGroups.set(groupId, g)
@@ -322,4 +442,9 @@ export class Store implements ReplicaHost {
       })
     }
   }
+}
+
+/** Whether `d`, a newer configuration of the quarantined replica's range, no longer holds it. */
+function removedFrom(q: QuarantinedReplica, d: RangeDescriptor): boolean {
+  return d.generation > q.descriptor.generation && !d.replicas.some((r) => r.replicaId === q.replicaId)
 }

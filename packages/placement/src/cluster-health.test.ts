@@ -18,3 +18,10 @@ test('health: unavailable without a live quorum or leader, under-replicated belo
   const allLive = stores.map((s) => ({ ...s, live: true }))
   assert.equal(clusterHealth([range(1, [1, 2, 4], 4)], allLive, 3).status, 'healthy')
 })
+
+test('health: a quarantined voter is not live, though its store is', () => {
+  const stores = [1, 2, 3].map((storeId) => ({ storeId, live: true, state: 'up' as const }))
+  const h = clusterHealth([{ ...range(1, [1, 2, 3], 1), quarantinedReplicas: [3] }, { ...range(2, [1, 2, 3], 1), quarantinedReplicas: [2, 3] }], stores, 3)
+  assert.deepEqual(h.underReplicated.map((r) => [r.rangeId, r.liveVoters]), [[1, 2]])
+  assert.deepEqual(h.unavailable.map((r) => [r.rangeId, r.liveVoters]), [[2, 1]])
+})

@@ -1,6 +1,7 @@
 // The cluster's health as an operator asks for it (`mrdb status`): which ranges cannot
 // serve (no quorum of live voters, or no leader), which have fewer live voters than the
-// replication factor, and how many stores are live, dead or leaving.
+// replication factor (a voter on a dead store or quarantined is not live), and how many
+// stores are live, dead or leaving.
 
 import type { ReplicaRecord, StoreState } from './pd-state.js'
 
@@ -27,16 +28,18 @@ export interface ClusterHealth {
 
 /** The health of `ranges` on `stores`; see the file comment. */
 export function clusterHealth(
-  ranges: ReadonlyArray<{ range: { rangeId: number; replicas: readonly ReplicaRecord[] }; leaderNodeId: number }>,
+  ranges: ReadonlyArray<{ range: { rangeId: number; replicas: readonly ReplicaRecord[] }; leaderNodeId: number; quarantinedReplicas?: readonly number[] }>,
   stores: ReadonlyArray<{ storeId: number; live: boolean; state: StoreState }>,
   replicationFactor: number,
 ): ClusterHealth {
   const live = new Set(stores.filter((s) => s.live).map((s) => s.storeId))
   const unavailable: RangeHealth[] = []
   const underReplicated: RangeHealth[] = []
-  for (const { range, leaderNodeId } of ranges) {
+  for (const { range, leaderNodeId, quarantinedReplicas = [] } of ranges) {
     const voters = range.replicas.filter((r) => r.role === 'voter')
-    const h: RangeHealth = { rangeId: range.rangeId, voters: voters.length, liveVoters: voters.filter((r) => live.has(r.nodeId)).length, leaderNodeId }
+    // A quarantined voter's store is live, but the replica takes no part in the range.
+    const liveVoters = voters.filter((r) => live.has(r.nodeId) && !quarantinedReplicas.includes(r.replicaId)).length
+    const h: RangeHealth = { rangeId: range.rangeId, voters: voters.length, liveVoters, leaderNodeId }
     if (h.liveVoters <= voters.length / 2 || !live.has(leaderNodeId)) unavailable.push(h)
     else if (h.liveVoters < replicationFactor) underReplicated.push(h)
   }

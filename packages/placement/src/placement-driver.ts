@@ -1,9 +1,9 @@
 // The placement driver at work on the node that leads the PD group: it takes the stores'
 // heartbeats (liveness, load, and the ranges each store leads), keeps the replicated range
 // table current from them, hands out timestamps and ids, and runs the scheduler every
-// interval, carrying its operators out through the nodes. Liveness and load live in memory
-// only: a new PD leader starts by treating every store as just heard from, and learns the
-// rest within a heartbeat interval.
+// interval, carrying its operators out through the nodes. Liveness, load and the replicas
+// stores quarantined live in memory only: a new PD leader starts by treating every store as
+// just heard from, and learns the rest within a heartbeat interval.
 
 import type { MultiRaft } from '@mrdb/raft'
 import { PdError, PdErrorCode } from './errors.js'
@@ -25,6 +25,12 @@ export interface RangeReport {
   writesPerSecond: number
 }
 
+/** A replica a store keeps out of its range because its stored Raft state is damaged. */
+export interface QuarantineReport {
+  rangeId: number
+  replicaId: number
+}
+
 /** What a store tells the PD every heartbeat interval. */
 export interface StoreHeartbeat {
   storeId: number
@@ -35,6 +41,8 @@ export interface StoreHeartbeat {
   leading: RangeReport[]
   /** How many replicas the store holds. */
   replicaCount: number
+  /** Replicas the store quarantined (it says so until their data is deleted); absent: none. */
+  quarantined?: QuarantineReport[]
 }
 
 /** A range with the store its leader was last reported on (0: unknown). */
@@ -96,6 +104,8 @@ export class PlacementDriver {
   private readonly timeoutMs: number
   private readonly storeLoad = new Map<number, StoreLoad>()
   private readonly rangeLoad = new Map<number, Load>()
+  /** Quarantined replicas by store, as each store's last heartbeat listed them. */
+  private readonly quarantined = new Map<number, readonly QuarantineReport[]>()
   private readonly running = new Map<number, Operator>()
   /** The PD term this node's in-memory view belongs to; a new term starts it afresh. */
   private term = 0
@@ -127,6 +137,8 @@ export class PlacementDriver {
     if (known?.state === 'removed') throw new PdError(PdErrorCode.STORE_REMOVED, `store ${h.storeId} was removed from the cluster`)
     if (!known || known.address !== h.address) await this.command({ kind: 'putStore', store: { storeId: h.storeId, address: h.address, state: known?.state ?? 'up' } })
     this.storeLoad.set(h.storeId, { lastHeartbeatMs: this.clock(), capacityBytes: h.capacityBytes, usedBytes: h.usedBytes, replicaCount: h.replicaCount })
+    if (h.quarantined && h.quarantined.length > 0) this.quarantined.set(h.storeId, h.quarantined)
+    else this.quarantined.delete(h.storeId)
     for (const r of h.leading) {
       const queriesPerSecond = r.readsPerSecond + r.writesPerSecond
       this.rangeLoad.set(r.range.rangeId, { leaderNodeId: h.storeId, approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys, queriesPerSecond })
@@ -188,10 +200,11 @@ export class PlacementDriver {
     return this.storeStats().map((s) => ({ ...s, address: this.o.replica.storeById(s.storeId)?.address ?? '', live: this.isLive(s) }))
   }
 
-  /** The cluster's health: unavailable and under-replicated ranges, live and dead stores. */
+  /** The cluster's health: unavailable and under-replicated ranges (a quarantined voter is not live), live and dead stores. */
   async health(): Promise<ClusterHealth> {
     const { ranges } = await this.routing()
-    return clusterHealth(ranges, await this.stores(), this.config.replicationFactor)
+    const withQuarantine = ranges.map((r) => ({ ...r, quarantinedReplicas: this.quarantinedReplicas(r.range) }))
+    return clusterHealth(withQuarantine, await this.stores(), this.config.replicationFactor)
   }
 
   /** Moves a store to `state` (decommissioning drains it; removed is final). */
@@ -216,6 +229,7 @@ export class PlacementDriver {
         approximateKeys: load?.approximateKeys ?? 0,
         queriesPerSecond: load?.queriesPerSecond ?? 0,
         pendingOperator: this.running.get(record.rangeId),
+        quarantinedReplicas: this.quarantinedReplicas(record),
       }
     })
     const ops = schedule({ stores: this.storeStats(), ranges, nowMs: now, config: this.config })
@@ -234,6 +248,13 @@ export class PlacementDriver {
           this.rangeLoad.delete(op.rangeId)
         })
     }
+  }
+
+  /** Ids of the range's replicas that their stores report quarantined. */
+  private quarantinedReplicas(range: RangeRecord): number[] {
+    return range.replicas
+      .filter((x) => this.quarantined.get(x.nodeId)?.some((q) => q.rangeId === range.rangeId && q.replicaId === x.replicaId))
+      .map((x) => x.replicaId)
   }
 
   private storeStats(): StoreStats[] {
@@ -278,6 +299,7 @@ export class PlacementDriver {
     this.leaderSinceMs = this.clock()
     this.storeLoad.clear()
     this.rangeLoad.clear()
+    this.quarantined.clear()
     this.tso = undefined
   }
 

@@ -72,6 +72,44 @@ test('(a) repairs never cost a quorum: no change without one, and an extra voter
   assert.deepEqual(run([store(1), store(2), dead(3)], [range(4, [1, 2, 3])]), [])
 })
 
+test('(a) a quarantined replica is removed when no other store can take it; then (b) adds a fresh one, on the same store', () => {
+  const stores = [store(1), store(2), store(3)]
+  const ops = run(stores, [range(1, [1, 2, 3], { quarantinedReplicas: [3] })])
+  assert.deepEqual(plain(ops), [{ kind: 'removeReplica', rangeId: 1, nodeId: 3 }])
+  assert.match(ops[0]!.reason, /quarantined on store 3 .*damaged/)
+  // Removed (the record no longer holds replica 3); store 3 still reports it until its data
+  // is gone, which must not stop the fresh replica from going there.
+  assert.deepEqual(plain(run(stores, [range(1, [1, 2], { quarantinedReplicas: [3] })])), [{ kind: 'addReplica', rangeId: 1, nodeId: 3 }])
+  // The fresh replica (id 4 on store 3) is not the quarantined one.
+  const fresh = range(1, [1, 2])
+  fresh.record.replicas.push({ replicaId: 4, nodeId: 3, role: 'voter' })
+  assert.deepEqual(run(stores, [{ ...fresh, quarantinedReplicas: [3] }]), [])
+  // A dead replica in the same place stays: its store may come back.
+  assert.deepEqual(run([store(1), store(2), dead(3)], [range(1, [1, 2, 3])]), [])
+})
+
+test('(a) a quarantined replica moves to another store when there is one; a quarantined learner goes; the leader never goes to one', () => {
+  const stores = [store(1), store(2, { leaderCount: 0 }), store(3), store(4)]
+  const ops = run(stores, [range(1, [1, 2, 3], { quarantinedReplicas: [2] })])
+  assert.deepEqual(plain(ops), [{ kind: 'moveReplica', rangeId: 1, fromNodeId: 2, toNodeId: 4 }])
+  assert.match(ops[0]!.reason, /replace replica quarantined on store 2/)
+  assert.deepEqual(plain(run(stores, [range(1, [1, 2, 3], { learners: [4], quarantinedReplicas: [4] })])), [{ kind: 'removeReplica', rangeId: 1, nodeId: 4 }])
+  // With store 4 busy receiving a snapshot the move waits, rather than drop to two voters;
+  // and leadership, however unbalanced, never goes to the quarantined replica on store 2.
+  const unbalanced = [store(1, { leaderCount: 10 }), store(2, { leaderCount: 0 }), store(3, { leaderCount: 10 }), store(4)]
+  const busy: Operator = { kind: 'addReplica', rangeId: 9, nodeId: 4, reason: 'earlier pass' }
+  const waiting = [range(1, [1, 2, 3], { quarantinedReplicas: [2] }), { ...range(9, [1, 3]), pendingOperator: busy }]
+  assert.deepEqual(run(unbalanced, waiting, { maxConcurrentSnapshotsPerStore: 1 }), [])
+  assert.deepEqual(plain(run(unbalanced, [range(1, [1, 2, 3])])), [{ kind: 'transferLeader', rangeId: 1, toNodeId: 2 }], 'without the quarantine it would')
+})
+
+test('(a) a quarantined replica does not count toward a quorum: with one voter dead too, nothing changes', () => {
+  const stores = [store(1), store(2), dead(3), store(4), store(5)]
+  assert.deepEqual(run(stores, [range(1, [1, 2, 3], { quarantinedReplicas: [2] })]), [], 'one live voter of three')
+  assert.deepEqual(run(stores, [range(1, [1, 2, 3, 4], { quarantinedReplicas: [2] })]), [], 'two live voters of four')
+  assert.deepEqual(plain(run(stores, [range(1, [1, 2, 3, 4, 5], { quarantinedReplicas: [2] })])), [{ kind: 'removeReplica', rangeId: 1, nodeId: 2 }], 'three of five: an extra voter that is not live goes')
+})
+
 test('(b) a range short of voters gets one: its learner promoted, else a replica on the emptiest store; not without a store to put it on', () => {
   const stores = [store(1), store(2), store(3, { replicaCount: 12 }), store(4, { replicaCount: 4 })]
   const ops = run(stores, [range(1, [1, 2])])

@@ -3,9 +3,12 @@
 // (`nowMs` comes in), and the same input always gives the same operators in the same order.
 //
 // Rules, in priority order; a range gets at most one operator, from the first rule that acts:
-//   (a) repair: a replica on a dead, removed or decommissioning store is replaced by a new one
-//       on a healthy store (moveReplica), or just removed when the range has more voters than
-//       it needs; learners there are removed.
+//   (a) repair: a replica on a dead, removed or decommissioning store, or one its store
+//       quarantined (its Raft log is damaged), is replaced by a new one on a healthy store
+//       (moveReplica), or just removed when the range has more voters than it needs; learners
+//       there are removed. A quarantined replica with no other store to move to is removed
+//       too: unlike a dead store it never comes back, and rule (b) then adds a fresh replica,
+//       on its own store if need be.
 //   (b) replication factor: a range with too few voters gets one (a learner it has is
 //       promoted, else a replica added); one with too many loses one; stray learners go.
 //   (c) replica balance: a replica moves from the store with the most replicas to one with
@@ -13,17 +16,18 @@
 //   (d) leader balance: leadership moves likewise, to a store holding a voter of the range.
 //   (e) split: a range over splitBytes, splitKeys or splitQps is to be split (its leader
 //       picks the key: the middle of its keys, which halves load spread evenly over them).
-// Membership changes need a quorum of live voters before and after. Only ranges with one
-// before get any, and removals keep it after: a range with a replica off a healthy store
-// loses its worst one first (dead before decommissioning), which leaves the live voters as
-// many (it was dead) or all of them (none was dead); rule (b) sees only healthy ranges. A replica that leads its range hands leadership to a healthy
+// Membership changes need a quorum of live voters before and after (a quarantined replica
+// is not live: it does not vote). Only ranges with one before get any, and removals keep it
+// after: a range with a bad replica loses its worst one first (dead or quarantined before
+// decommissioning), which leaves the live voters as many (it was not live) or all of them
+// (none was dead); rule (b) sees only healthy ranges. A replica that leads its range hands leadership to a healthy
 // voter (transferLeader) before a later pass removes or moves it. Adding a replica means
 // sending it a snapshot, so a store takes at most maxConcurrentSnapshotsPerStore pending and
 // new additions at once. A range gets nothing without a known live leader (which carries out
 // every operator) or without a quorum of live voters (Raft cannot commit there).
 
 import { PdError, PdErrorCode } from './errors.js'
-import type { RangeRecord, StoreState } from './pd-state.js'
+import type { RangeRecord, ReplicaRecord, StoreState } from './pd-state.js'
 
 /**
  * Something to do to one range.
@@ -67,6 +71,8 @@ export interface RangeStats {
   queriesPerSecond?: number
   /** An operator on this range still being carried out: the range gets no other. */
   pendingOperator?: Operator
+  /** Ids of its replicas that their stores quarantined (damaged Raft state): they take no part in the range and never will. */
+  quarantinedReplicas?: readonly number[]
 }
 
 /** Knobs of {@link schedule}. */
@@ -169,26 +175,31 @@ class Planner {
 
   // ---- the rules ---------------------------------------------------------------------------
 
-  /** (a) Replaces or removes the replica on the worst store of the range; true if the range has one. */
+  /** (a) Replaces or removes the range's worst replica (quarantined, or on the worst store); true if the range has one. */
   private repair(r: RangeStats): boolean {
     const bad = r.record.replicas
-      .filter((x) => !this.healthy(x.nodeId))
-      .sort((a, b) => Number(this.live(a.nodeId)) - Number(this.live(b.nodeId)) || a.nodeId - b.nodeId)[0]
+      .filter((x) => this.isQuarantined(r, x) || !this.healthy(x.nodeId))
+      .sort((a, b) => Number(this.replicaLive(r, a)) - Number(this.replicaLive(r, b)) || a.nodeId - b.nodeId)[0]
     if (!bad) return false
-    const why = this.badReason(bad.nodeId)
+    const quarantined = this.isQuarantined(r, bad)
+    const why = quarantined ? `quarantined on store ${bad.nodeId} (its Raft log is damaged)` : `on ${this.badReason(bad.nodeId)}`
     const voters = this.voters(r)
     if (bad.role === 'learner') {
-      this.add(r, { kind: 'removeReplica', rangeId: r.record.rangeId, nodeId: bad.nodeId, reason: `learner on ${why}` })
+      this.add(r, { kind: 'removeReplica', rangeId: r.record.rangeId, nodeId: bad.nodeId, reason: `learner ${why}` })
       return true
     }
     if (voters.length > this.c.replicationFactor) {
-      this.removeOrHandOff(r, bad.nodeId, `voter on ${why}; range has ${voters.length} voters`)
+      this.removeOrHandOff(r, bad.nodeId, `voter ${why}; range has ${voters.length} voters`)
       return true
     }
     const target = this.pickTarget(r)
-    if (target === undefined) return true
-    if (bad.nodeId === r.leaderNodeId) this.handOff(r, bad.nodeId, `leader on ${why}, to be replaced`)
-    else this.add(r, { kind: 'moveReplica', rangeId: r.record.rangeId, fromNodeId: bad.nodeId, toNodeId: target, reason: `replace replica on ${why}` })
+    if (target === undefined) {
+      // Nowhere to move it. A dead store may come back; a quarantined replica never does.
+      if (quarantined && this.outsiders(r).length === 0) this.removeOrHandOff(r, bad.nodeId, `voter ${why}; no other store to move it to, a fresh replica follows`)
+      return true
+    }
+    if (bad.nodeId === r.leaderNodeId) this.handOff(r, bad.nodeId, `leader ${why}, to be replaced`)
+    else this.add(r, { kind: 'moveReplica', rangeId: r.record.rangeId, fromNodeId: bad.nodeId, toNodeId: target, reason: `replace replica ${why}` })
     return true
   }
 
@@ -260,9 +271,7 @@ class Planner {
 
   /** Ranges that may get an operator now: none pending or decided, a live leader, a quorum of live voters. */
   private schedulable(): RangeStats[] {
-    return this.ranges.filter(
-      (r) => !this.busy.has(r.record.rangeId) && r.leaderNodeId !== undefined && this.live(r.leaderNodeId) && this.hasQuorum(this.voters(r)),
-    )
+    return this.ranges.filter((r) => !this.busy.has(r.record.rangeId) && r.leaderNodeId !== undefined && this.live(r.leaderNodeId) && this.hasQuorum(r))
   }
 
   /**
@@ -274,7 +283,7 @@ class Planner {
     const stores = this.healthyStores()
     const n = (s: number): number => this.count(this.replicas, s)
     const ranges = this.schedulable().filter(
-      (r) => r.record.replicas.length === this.c.replicationFactor && r.record.replicas.every((x) => x.role === 'voter' && this.healthy(x.nodeId)),
+      (r) => r.record.replicas.length === this.c.replicationFactor && r.record.replicas.every((x) => x.role === 'voter' && this.healthy(x.nodeId) && !this.isQuarantined(r, x)),
     )
     for (const src of [...stores].sort((a, b) => n(b) - n(a) || a - b)) {
       const dsts = stores
@@ -299,7 +308,7 @@ class Planner {
     for (const src of [...stores].sort((a, b) => n(b) - n(a) || a - b)) {
       const dsts = stores.filter((s) => s !== src && n(src) - n(s) > this.c.balanceThreshold).sort((a, b) => n(a) - n(b) || a - b)
       for (const dst of dsts) {
-        const r = ranges.find((x) => x.leaderNodeId === src && this.voters(x).includes(dst))
+        const r = ranges.find((x) => x.leaderNodeId === src && this.healthyVoters(x).includes(dst))
         if (r) return [r, src, dst]
       }
     }
@@ -314,18 +323,23 @@ class Planner {
 
   /** Transfers leadership from `from` to the healthy voter leading the fewest ranges, if any. */
   private handOff(r: RangeStats, from: number, reason: string): void {
-    const to = this.voters(r)
-      .filter((n) => n !== from && this.healthy(n))
+    const to = this.healthyVoters(r)
+      .filter((n) => n !== from)
       .sort((a, b) => this.count(this.leaders, a) - this.count(this.leaders, b) || a - b)[0]
     if (to !== undefined) this.add(r, { kind: 'transferLeader', rangeId: r.record.rangeId, toNodeId: to, reason })
   }
 
   /** The healthy store without a replica of the range and with snapshot room that holds the fewest replicas (then has most free space). */
   private pickTarget(r: RangeStats): number | undefined {
-    const holders = new Set(r.record.replicas.map((x) => x.nodeId))
-    return this.healthyStores()
-      .filter((s) => !holders.has(s) && this.hasSnapshotRoom(s))
+    return this.outsiders(r)
+      .filter((s) => this.hasSnapshotRoom(s))
       .sort((a, b) => this.count(this.replicas, a) - this.count(this.replicas, b) || this.free(b) - this.free(a) || a - b)[0]
+  }
+
+  /** Healthy stores holding no replica of the range. */
+  private outsiders(r: RangeStats): number[] {
+    const holders = new Set(r.record.replicas.map((x) => x.nodeId))
+    return this.healthyStores().filter((s) => !holders.has(s))
   }
 
   /** Records an operator and what it will change. */
@@ -359,9 +373,24 @@ class Planner {
     return r.record.replicas.filter((x) => x.role === 'voter').map((x) => x.nodeId)
   }
 
-  /** Whether a majority of `voters` are on live stores. */
-  private hasQuorum(voters: readonly number[]): boolean {
-    return voters.filter((n) => this.live(n)).length > voters.length / 2
+  /** Stores of the range's voters that may lead it: healthy, and not quarantined. */
+  private healthyVoters(r: RangeStats): number[] {
+    return r.record.replicas.filter((x) => x.role === 'voter' && this.healthy(x.nodeId) && !this.isQuarantined(r, x)).map((x) => x.nodeId)
+  }
+
+  /** Whether a majority of the range's voters are live replicas. */
+  private hasQuorum(r: RangeStats): boolean {
+    const voters = r.record.replicas.filter((x) => x.role === 'voter')
+    return voters.filter((x) => this.replicaLive(r, x)).length > voters.length / 2
+  }
+
+  /** Whether the replica takes part in its range: on a live store and not quarantined. */
+  private replicaLive(r: RangeStats, x: ReplicaRecord): boolean {
+    return this.live(x.nodeId) && !this.isQuarantined(r, x)
+  }
+
+  private isQuarantined(r: RangeStats, x: ReplicaRecord): boolean {
+    return r.quarantinedReplicas?.includes(x.replicaId) ?? false
   }
 
   /** Known, not removed, and heard from within storeDeadMs (a decommissioning store is live). */

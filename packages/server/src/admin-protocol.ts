@@ -56,6 +56,8 @@ export interface NodeStatusResponse {
   ranges?: Array<{ rangeId: number; leader: boolean; appliedIndex: number; quiesced: boolean; role: string; term: number; leaderReplica: number; commit: number; descriptor: RangeDescriptorJson }>
   /** This node's replica of the PD group, if it holds one. */
   pd?: { role: string; term: number; commit: number; applied: number; quiesced: boolean }
+  /** Replicas this node keeps out of their ranges because their Raft log is damaged (`index`: the first damaged entry). */
+  quarantined?: Array<{ rangeId: number; replicaId: number; index?: number; reason: string }>
   metrics?: Record<string, number>
   /** How late this node's event loop ran timers since the last reset (or its start), in ms. */
   loopDelay?: { p50Ms: number; p99Ms: number; maxMs: number; sinceMs: number }

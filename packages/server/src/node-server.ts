@@ -139,7 +139,11 @@ export class NodeServer {
       await saveNodeMeta(engine, meta)
       const node: NodeServer = new NodeServer(o, engine, meta, server, store, address, faults)
       const pd = await PdReplica.load({ nodeId: o.storeId, engine, raft: store.raft })
-      if (pd) node.hostPd(pd)
+      const pdDamage = store.logDamage(PD_GROUP_ID)
+      if (pd && pdDamage) {
+        // PD membership changes are not built, so it cannot be replaced as a range's replica is.
+        o.logger?.warn(`the placement driver's replica on node ${o.storeId} is damaged (${pdDamage.reason}); it stays out of the PD group, which goes on with its other members; it is not replaced automatically`)
+      } else if (pd) node.hostPd(pd)
       addKvService(server, store, { nodes: () => node.nodeList(), ranges: () => node.routing() })
       node.sqlKv = new KvClient({ hosts: [address], faults })
       const timestamps = new TimestampBatcher((req) => node.pd.tso(req))
@@ -266,7 +270,10 @@ export class NodeServer {
     this.driver.start()
   }
 
-  /** Reports this node to the PD leader. */
+  /**
+   * Reports this node to the PD leader. While it holds quarantined replicas, it also looks
+   * them up in the PD's range table and deletes those their ranges no longer hold.
+   */
   private async heartbeat(): Promise<void> {
     if (!this.meta.clusterId || this.stopped) return
     try {
@@ -275,6 +282,7 @@ export class NodeServer {
       this.lastHeartbeatMs = now
       const res = await this.pd.heartbeat(report)
       if (res.error) this.o.logger?.debug?.(`heartbeat: ${res.error.code}: ${res.error.message}`)
+      if (this.store.quarantined().length > 0) await this.store.destroyRemovedQuarantined((await this.routing()).map((r) => r.descriptor))
     } catch (err) {
       this.o.logger?.debug?.(`heartbeat: ${err instanceof Error ? err.message : String(err)}`)
     }
@@ -380,6 +388,7 @@ export class NodeServer {
         }
       }),
       pd: this.store.raft.hasGroup(PD_GROUP_ID) ? this.pdStatus() : undefined,
+      quarantined: this.store.quarantined().map(({ rangeId, replicaId, index, reason }) => ({ rangeId, replicaId, index, reason })),
       metrics: { ...this.store.raft.metrics, cpuUserMicros: process.cpuUsage().user, cpuSystemMicros: process.cpuUsage().system },
     }
   }

@@ -54,6 +54,7 @@ export class PdEndpoint {
           readsPerSecond: r.readsPerSecond,
           writesPerSecond: r.writesPerSecond,
         })),
+        quarantined: Array.isArray(req.quarantined) ? req.quarantined.map((q) => ({ rangeId: q.rangeId, replicaId: q.replicaId })) : undefined,
       })
       return {}
     })

@@ -19,6 +19,8 @@ export interface PdHeartbeatRequest extends Forwardable {
   replicaCount: number
   /** The ranges whose leader is on this store, with their approximate size. */
   leading: Array<{ descriptor: RangeDescriptorJson; approximateBytes: number; approximateKeys: number; readsPerSecond: number; writesPerSecond: number }>
+  /** Replicas this store quarantined (damaged Raft log): the PD replaces them. Absent: none. */
+  quarantined?: Array<{ rangeId: number; replicaId: number }>
 }
 export interface PdEmptyResponse {
   error?: AdminError

@@ -1,6 +1,6 @@
 // What a node tells the placement driver about itself every heartbeat: its address, disk
-// capacity and use, how many replicas it holds, and the ranges it leads with their size and
-// load (reads and writes served per second).
+// capacity and use, how many replicas it holds, the ranges it leads with their size and
+// load (reads and writes served per second), and the replicas it quarantined.
 
 import { statfs } from 'node:fs/promises'
 import { descriptorToJson, type Store } from '@mrdb/kv'
@@ -32,5 +32,6 @@ export async function storeHeartbeat(store: Store, address: string, dataDir: str
     usedBytes: (fs.blocks - fs.bavail) * fs.bsize,
     replicaCount: held.length,
     leading,
+    quarantined: store.quarantined().map((q) => ({ rangeId: q.rangeId, replicaId: q.replicaId })),
   }
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { open, type Engine } from './engine.js'
 import { StorageErrorCode } from './errors.js'
-import { RaftLogStore, type RaftLogEntry } from './raft-log-store.js'
+import { RaftLogStore, raftLogEntryKey, type RaftLogEntry } from './raft-log-store.js'
 import { tempDir } from './testing/temp-dir.js'
 
 const hasCode = (code: string) => (e: { code?: string }) => e.code === code
@@ -126,9 +126,53 @@ test('a corrupted entry raises ERR_CORRUPTION instead of returning wrong data', 
     // An entry moved to another index fails too: the CRC covers the index.
     await e.put(damaged[2]![0], (await e.get(damaged[0]![0]))!)
     assert.throws(() => log.term(9, 3), hasCode(StorageErrorCode.CORRUPTION))
-    // A damaged hard state is found when the store opens.
+    // A damaged hard state is found when the store opens: that group's reads fail, the others' work.
+    await log.batch().append(10, range(1, 2, 1)).write()
     await e.put(Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1), new Uint8Array(28))
-    await assert.rejects(RaftLogStore.open(e), hasCode(StorageErrorCode.CORRUPTION))
+    log = await RaftLogStore.open(e)
+    assert.throws(() => log.hardState(9), hasCode(StorageErrorCode.CORRUPTION))
+    assert.throws(() => log.term(9, 1), hasCode(StorageErrorCode.CORRUPTION))
+    assert.deepEqual(summary(log.entries(10, 1, 3)), ['1/1:e1', '2/1:e2'])
+  })
+})
+
+test('verify finds the first damaged or missing entry of each group, and damaged metadata, and passes intact logs', async () => {
+  await withEngine(async (engine, reopen) => {
+    let log = await RaftLogStore.open(engine)
+    const batch = log.batch()
+    for (const g of [1, 2, 3, 4, 5]) batch.append(g, range(1, 3000, 1)).setHardState(g, { term: 1, vote: 1, commit: 3000 })
+    await batch.write()
+    await log.batch().compact(5, 1000, 1).write()
+    assert.deepEqual(await log.verify(), [], 'an intact store')
+
+    const e = await reopen()
+    const flip = async (g: number, index: number) => {
+      const raw = Uint8Array.from((await e.get(raftLogEntryKey(g, index)))!)
+      raw[raw.length - 1]! ^= 0x40
+      await e.put(raftLogEntryKey(g, index), raw)
+    }
+    await flip(1, 2500)
+    await flip(1, 2700) // only the first damage of a group is reported
+    await e.del(raftLogEntryKey(2, 1500))
+    await flip(5, 1001) // the first entry after a compaction is checked too
+    await e.put(Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 0, 4, 3), Uint8Array.of(1, 2, 3)) // group 4's snapshot record
+    log = await RaftLogStore.open(e)
+    const damage = await log.verify()
+    assert.deepEqual(
+      damage.map(({ groupId, index }) => ({ groupId, index })),
+      [{ groupId: 1, index: 2500 }, { groupId: 2, index: 1500 }, { groupId: 4, index: undefined }, { groupId: 5, index: 1001 }],
+    )
+    assert.match(damage[0]!.reason, /group 1: entry 2500 fails its checksum/)
+    assert.match(damage[1]!.reason, /entry 1500 is missing/)
+    assert.match(damage[2]!.reason, /snapshot metadata fails its checksum/)
+    assert.equal(log.entries(3, 1, 3001).length, 3000, 'group 3 is intact')
+
+    // A damaged group can still be destroyed, and then verify passes.
+    await log.batch().destroyGroup(1).destroyGroup(2).destroyGroup(4).destroyGroup(5).write()
+    assert.deepEqual(await log.verify(), [])
+    const others = new Set<number>()
+    for await (const [k] of e.scan({ gte: Uint8Array.of(1, 0), lt: Uint8Array.of(1, 2) })) if (k[9] !== 3) others.add(k[9]!)
+    assert.deepEqual([...others], [], 'nothing of the destroyed groups is left')
   })
 })
 

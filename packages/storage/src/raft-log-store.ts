@@ -39,6 +39,17 @@ const KIND_TRUNCATED = 2
 const KIND_SNAPSHOT = 3
 const TYPE_CODES = { normal: 0, confChange: 1 } as const
 const EMPTY = new Uint8Array(0)
+/** Entries {@link RaftLogStore.verify} checks between two turns of the event loop. */
+const VERIFY_YIELD_EVERY = 1024
+
+/** Damage {@link RaftLogStore.verify} found in one group's stored Raft state. */
+export interface RaftLogDamage {
+  groupId: number
+  /** The first damaged (or missing) log index; absent when the group's metadata (hard state, truncated point, snapshot record) is damaged. */
+  index?: number
+  /** What is wrong, for people. */
+  reason: string
+}
 
 interface GroupState {
   /** Index and term of the last entry removed by compaction or covered by a snapshot (0/0 at first). */
@@ -48,12 +59,15 @@ interface GroupState {
   lastIndex: number
   hardState: RaftHardState
   snapshot: RaftSnapshotMeta | undefined
+  /** Set when the group's metadata failed its checks at open: every read of the group then fails with ERR_CORRUPTION. */
+  damage?: string
 }
 
 /**
  * The durable Raft log of many groups in one engine. Reads are synchronous (from LevelDB's
  * cache or the page cache) so the Raft core can call them; writes of any number of groups
- * go through one {@link RaftLogBatch}, one engine batch and, when synced, one fsync.
+ * go through one {@link RaftLogBatch}, one engine batch and, when synced, one fsync. Every
+ * read of a group whose metadata was found damaged at open fails with ERR_CORRUPTION.
  */
 export class RaftLogStore {
   private constructor(
@@ -61,7 +75,11 @@ export class RaftLogStore {
     private readonly groups: Map<number, GroupState>,
   ) {}
 
-  /** Loads the metadata of every group stored in `engine`. */
+  /**
+   * Loads the metadata of every group stored in `engine`. A group whose metadata is damaged
+   * is loaded as damaged (see {@link verify}) rather than failing the whole store: the other
+   * groups stay usable.
+   */
   static async open(engine: Engine): Promise<RaftLogStore> {
     const groups = new Map<number, GroupState>()
     for await (const [key, value] of engine.scan({ gte: META, lt: prefixEnd(META)! })) {
@@ -69,29 +87,87 @@ export class RaftLogStore {
       const groupId = getU64(view, META.length)
       let group = groups.get(groupId)
       if (!group) groups.set(groupId, (group = emptyGroup()))
-      switch (key[META.length + 8]) {
-        case KIND_HARD_STATE:
-          group.hardState = decodeHardState(value, groupId)
-          break
-        case KIND_TRUNCATED: {
-          const [index, term] = decodeIndexTerm(value, groupId)
-          group.truncatedIndex = index
-          group.truncatedTerm = term
-          break
+      try {
+        switch (key[META.length + 8]) {
+          case KIND_HARD_STATE:
+            group.hardState = decodeHardState(value, groupId)
+            break
+          case KIND_TRUNCATED: {
+            const [index, term] = decodeIndexTerm(value, groupId)
+            group.truncatedIndex = index
+            group.truncatedTerm = term
+            break
+          }
+          case KIND_SNAPSHOT:
+            group.snapshot = decodeSnapshotMeta(value, groupId)
+            break
         }
-        case KIND_SNAPSHOT:
-          group.snapshot = decodeSnapshotMeta(value, groupId)
-          break
+      } catch (err) {
+        if (!(err instanceof StorageError) || err.code !== StorageErrorCode.CORRUPTION) throw err
+        group.damage ??= err.message
       }
     }
     for (const [groupId, group] of groups) {
-      group.lastIndex = group.truncatedIndex
       const base = concatBytes(LOG, u64(groupId))
+      if (group.damage !== undefined) {
+        // Nothing reads a damaged group; its stored entries only bound what destroying it deletes.
+        for await (const [key] of engine.scan({ gt: base, lt: prefixEnd(base)!, limit: 1 })) {
+          group.truncatedIndex = getU64(new DataView(key.buffer, key.byteOffset, key.byteLength), base.length) - 1
+        }
+      }
+      group.lastIndex = group.truncatedIndex
       for await (const [key] of engine.scan({ gt: base, lt: prefixEnd(base)!, reverse: true, limit: 1 })) {
         group.lastIndex = getU64(new DataView(key.buffer, key.byteOffset, key.byteLength), base.length)
       }
     }
     return new RaftLogStore(engine, groups)
+  }
+
+  /**
+   * Reads every stored entry of every group and checks it: its CRC (over index and bytes),
+   * its type, and that no index between a group's first and last is missing. Yields to the
+   * event loop every {@link VERIFY_YIELD_EVERY} entries, so a big log does not stall timers.
+   * Returns the first damage of each damaged group (metadata damage found at open included),
+   * by group id; an empty list when every group is intact.
+   */
+  async verify(): Promise<RaftLogDamage[]> {
+    const found = new Map<number, RaftLogDamage>()
+    for (const [groupId, g] of this.groups) if (g.damage !== undefined) found.set(groupId, { groupId, reason: g.damage })
+    // The group being scanned and the next index it must have.
+    let current: { groupId: number; g: GroupState; next: number } | undefined
+    const finish = () => {
+      if (current && !found.has(current.groupId) && current.next <= current.g.lastIndex) {
+        found.set(current.groupId, { groupId: current.groupId, index: current.next, reason: `raft log of group ${current.groupId}: entry ${current.next} is missing inside the log` })
+      }
+    }
+    let seen = 0
+    for await (const [key, value] of this.engine.scan({ gte: LOG, lt: prefixEnd(LOG)! })) {
+      if (++seen % VERIFY_YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve))
+      if (key.length !== LOG.length + 16) continue
+      const view = new DataView(key.buffer, key.byteOffset, key.byteLength)
+      const groupId = getU64(view, LOG.length)
+      const index = getU64(view, LOG.length + 8)
+      if (current?.groupId !== groupId) {
+        finish()
+        const g = this.groups.get(groupId)
+        // Entries of a group without metadata are no group's log: nothing reads them.
+        current = g ? { groupId, g, next: g.truncatedIndex + 1 } : undefined
+      }
+      if (!current || found.has(groupId) || index < current.next) continue
+      if (index > current.next) {
+        found.set(groupId, { groupId, index: current.next, reason: `raft log of group ${groupId}: entry ${current.next} is missing inside the log` })
+        continue
+      }
+      try {
+        decodeEntry(value, groupId, index)
+      } catch (err) {
+        if (!(err instanceof StorageError) || err.code !== StorageErrorCode.CORRUPTION) throw err
+        found.set(groupId, { groupId, index, reason: err.message })
+      }
+      current.next = index + 1
+    }
+    finish()
+    return [...found.values()].sort((a, b) => a.groupId - b.groupId)
   }
 
   /** Ids of every group with stored state. */
@@ -158,7 +234,9 @@ export class RaftLogStore {
   }
 
   private group(groupId: number): GroupState {
-    return this.groups.get(groupId) ?? emptyGroup()
+    const g = this.groups.get(groupId) ?? emptyGroup()
+    if (g.damage !== undefined) throw new StorageError(StorageErrorCode.CORRUPTION, g.damage)
+    return g
   }
 
   private readEntry(groupId: number, g: GroupState, index: number): RaftLogEntry {
@@ -168,7 +246,7 @@ export class RaftLogStore {
     if (index > g.lastIndex) {
       throw new StorageError(StorageErrorCode.UNAVAILABLE, `group ${groupId}: entry ${index} is past the last index ${g.lastIndex}`)
     }
-    const raw = this.engine.getSync(entryKey(groupId, index))
+    const raw = this.engine.getSync(raftLogEntryKey(groupId, index))
     if (raw === undefined) {
       throw new StorageError(StorageErrorCode.CORRUPTION, `group ${groupId}: entry ${index} is missing inside the log`)
     }
@@ -207,10 +285,10 @@ export class RaftLogBatch {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!
       if (e.index !== first + i) throw new StorageError(StorageErrorCode.INVALID_ARGUMENT, `group ${groupId}: entry indexes are not consecutive at ${e.index}`)
-      this.ops.push({ type: 'put', key: entryKey(groupId, e.index), value: encodeEntry(e) })
+      this.ops.push({ type: 'put', key: raftLogEntryKey(groupId, e.index), value: encodeEntry(e) })
     }
     const newLast = first + entries.length - 1
-    for (let i = newLast + 1; i <= g.lastIndex; i++) this.ops.push({ type: 'del', key: entryKey(groupId, i) })
+    for (let i = newLast + 1; i <= g.lastIndex; i++) this.ops.push({ type: 'del', key: raftLogEntryKey(groupId, i) })
     g.lastIndex = newLast
     return this
   }
@@ -230,7 +308,7 @@ export class RaftLogBatch {
     if (index > g.lastIndex) {
       throw new StorageError(StorageErrorCode.UNAVAILABLE, `group ${groupId}: cannot compact to ${index} past the last index ${g.lastIndex}`)
     }
-    for (let i = g.truncatedIndex + 1; i <= index; i++) this.ops.push({ type: 'del', key: entryKey(groupId, i) })
+    for (let i = g.truncatedIndex + 1; i <= index; i++) this.ops.push({ type: 'del', key: raftLogEntryKey(groupId, i) })
     this.setTruncated(groupId, g, index, termAtIndex)
     return this
   }
@@ -238,7 +316,7 @@ export class RaftLogBatch {
   /** Records an installed snapshot: the whole log is replaced by the point it covers. */
   installSnapshot(groupId: number, meta: RaftSnapshotMeta): this {
     const g = this.state(groupId)
-    for (let i = g.truncatedIndex + 1; i <= g.lastIndex; i++) this.ops.push({ type: 'del', key: entryKey(groupId, i) })
+    for (let i = g.truncatedIndex + 1; i <= g.lastIndex; i++) this.ops.push({ type: 'del', key: raftLogEntryKey(groupId, i) })
     this.setTruncated(groupId, g, meta.index, meta.term)
     g.lastIndex = meta.index
     this.setSnapshotMeta(groupId, meta)
@@ -256,7 +334,7 @@ export class RaftLogBatch {
   /** Removes every trace of the group (a replica that left). */
   destroyGroup(groupId: number): this {
     const g = this.state(groupId)
-    for (let i = g.truncatedIndex + 1; i <= g.lastIndex; i++) this.ops.push({ type: 'del', key: entryKey(groupId, i) })
+    for (let i = g.truncatedIndex + 1; i <= g.lastIndex; i++) this.ops.push({ type: 'del', key: raftLogEntryKey(groupId, i) })
     for (const kind of [KIND_EXISTS, KIND_HARD_STATE, KIND_TRUNCATED, KIND_SNAPSHOT]) this.ops.push({ type: 'del', key: metaKey(groupId, kind) })
     this.pending.set(groupId, DESTROYED)
     return this
@@ -340,7 +418,8 @@ function metaKey(groupId: number, kind: number): Uint8Array {
   return key
 }
 
-function entryKey(groupId: number, index: number): Uint8Array {
+/** The engine key of a group's log entry, for tools that inspect or repair a data directory. */
+export function raftLogEntryKey(groupId: number, index: number): Uint8Array {
   const key = new Uint8Array(LOG.length + 16)
   key.set(LOG)
   const view = new DataView(key.buffer)

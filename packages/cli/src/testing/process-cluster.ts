@@ -60,6 +60,13 @@ export class ProcessCluster {
     return n.address
   }
 
+  /** The data directory of a node. */
+  dataDir(storeId: number): string {
+    const n = this.nodes.get(storeId)
+    if (!n) throw new Error(`no node ${storeId}`)
+    return n.dataDir
+  }
+
   /** Every node's address. */
   addresses(): string[] {
     return [...this.nodes.values()].map((n) => n.address)

@@ -1,0 +1,143 @@
+// A Raft log entry damaged on disk, on real node processes: one node is stopped, a byte of
+// one entry of a range in its data directory is flipped (through the engine, so LevelDB's own
+// block checksums stay valid: bad data that passed the disk layer), and the node restarts.
+// It must find the damage at start, keep that replica out of its range (it serves nothing
+// for it), and the placement driver must replace the replica with a fresh one, filled by a
+// snapshot from the leader. Every acknowledged write reads back, and the replicas agree.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Client, credentials } from '@grpc/grpc-js'
+import { KV_SERVICE, KvClient, toWire, unaryCall, type RangeDescriptorJson } from '@mrdb/kv'
+import { RaftLogStore, open, raftLogEntryKey } from '@mrdb/storage'
+import { ProcessCluster } from '../testing/process-cluster.js'
+import { nodeStatus, waitFor } from './helpers.js'
+
+/** The range the test damages: with two ranges split at 0x80, it holds every ASCII key. */
+const RANGE = 1
+const NODE = 3
+
+type RangeRow = RangeDescriptorJson & { leaderNodeId: number }
+
+/** What one read of the damaged range on the damaged node answered, and whether the node said it was quarantined before and after. */
+interface Probe {
+  quarantinedBefore: boolean
+  quarantinedAfter: boolean
+  key: string
+  value?: string
+  code?: string
+}
+
+test('a damaged Raft log entry is found at start: the replica is quarantined and serves nothing, then replaced by a fresh one filled by snapshot; no acknowledged write is lost', async () => {
+  const cluster = await ProcessCluster.start({ nodes: 3, ranges: 2, startArgs: ['--heartbeat-ms', '300'] })
+  const client = new KvClient({ hosts: cluster.addresses(), timeoutMs: 30_000 })
+  const channel = new Client(cluster.address(NODE), credentials.createInsecure())
+  const written = new Map<string, string>()
+  const put = async (key: string, value: string) => {
+    await client.put(key, value)
+    written.set(key, value)
+  }
+  try {
+    for (let i = 0; i < 150; i++) await put(`k${String(i).padStart(4, '0')}`, `v${i}`)
+    for (let i = 0; i < 10; i++) await put(`\u00e0${i}`, `right${i}`) // range 2 (UTF-8 0xc3 0xa0 …)
+    const before = await nodeStatus(cluster.address(NODE))
+    const oldReplicaId = before.ranges!.find((r) => r.rangeId === RANGE)!.descriptor.replicas.find((r) => r.nodeId === NODE)!.replicaId
+
+    await cluster.terminate(NODE)
+    const damaged = await damageMiddleEntry(cluster.dataDir(NODE), RANGE)
+    // The range goes on with its two other replicas meanwhile.
+    for (let i = 150; i < 200; i++) await put(`k${String(i).padStart(4, '0')}`, `v${i}`)
+
+    await cluster.startNode(NODE)
+    const probes: Probe[] = []
+    let probing = true
+    const prober = (async () => {
+      for (let i = 0; probing; i++) {
+        probes.push(await probe(channel, cluster.address(NODE), `k${String(i % 200).padStart(4, '0')}`))
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    })()
+
+    await waitFor('the node to log the quarantine', () => new RegExp(`range ${RANGE}: quarantined replica ${oldReplicaId} on node ${NODE}: Raft log entry ${damaged} is damaged`).test(cluster.logs(NODE)), 10_000)
+    const fresh = await waitForValue('a fresh replica of the range on the node, and no quarantine left', async () => {
+      const rows = JSON.parse(await cluster.mrdb(['range', 'list', '--host', cluster.address(1), '--json'])) as RangeRow[]
+      const mine = rows.find((r) => r.rangeId === RANGE)?.replicas.find((r) => r.nodeId === NODE)
+      const status = await nodeStatus(cluster.address(NODE))
+      return mine && mine.replicaId !== oldReplicaId && mine.role === 'voter' && (status.quarantined ?? []).length === 0 ? mine : undefined
+    })
+    probing = false
+    await prober
+    assert.ok(fresh.replicaId > oldReplicaId, 'replica ids are never reused')
+    assert.match(cluster.logs(NODE), new RegExp(`range ${RANGE}: deleted quarantined replica ${oldReplicaId} on node ${NODE}`))
+
+    // While the node said the replica was quarantined, it answered every read of the range with RANGE_NOT_FOUND.
+    const during = probes.filter((p) => p.quarantinedBefore && p.quarantinedAfter)
+    assert.deepEqual(during.filter((p) => p.code !== 'RANGE_NOT_FOUND'), [], 'a quarantined replica serves nothing')
+    // And no read on it ever returned a wrong value (a fresh replica that leads may answer).
+    assert.deepEqual(probes.filter((p) => p.value !== undefined && p.value !== written.get(p.key)), [])
+    console.log(`${probes.length} reads on node ${NODE}: ${during.length} while quarantined; the damaged entry was ${damaged}`)
+
+    await waitFor('the three replicas agree', async () => {
+      const sums = await Promise.all([1, 2, 3].map((n) => client.checksum(RANGE, n)))
+      return new Set(sums.map((s) => `${s.appliedIndex}/${s.checksum}`)).size === 1 && sums[0]!.keys >= 200
+    })
+    for (const [key, value] of written) assert.equal(Buffer.from((await client.get(key)) ?? []).toString(), value, key)
+    const right = await unaryCall(channel, KV_SERVICE.checksum, { rangeId: 2 }, Date.now() + 5000)
+    assert.equal(right.error, undefined, 'the node\'s other range kept its replica')
+
+    // On disk: the fresh replica began from a snapshot (not from the bootstrap point at index
+    // 1), and nothing of the damage is left.
+    await cluster.terminate(NODE)
+    const engine = await open(cluster.dataDir(NODE))
+    try {
+      const log = await RaftLogStore.open(engine)
+      assert.deepEqual(await log.verify(), [])
+      assert.ok((log.snapshotMeta(RANGE)?.index ?? 0) > 1, `snapshot record: ${JSON.stringify(log.snapshotMeta(RANGE))}`)
+    } finally {
+      await engine.close()
+    }
+  } finally {
+    channel.close()
+    client.close()
+    await cluster.stop()
+  }
+})
+
+/** Flips a byte of the entry halfway through a range's Raft log in a stopped node's data directory; returns its index. */
+async function damageMiddleEntry(dataDir: string, rangeId: number): Promise<number> {
+  const engine = await open(dataDir)
+  try {
+    const log = await RaftLogStore.open(engine)
+    const index = Math.floor((log.firstIndex(rangeId) + log.lastIndex(rangeId)) / 2)
+    assert.ok(index > 1 && index <= log.lastIndex(rangeId), `range ${rangeId}'s log on this node: ${log.firstIndex(rangeId)}..${log.lastIndex(rangeId)}`)
+    const key = raftLogEntryKey(rangeId, index)
+    const raw = Uint8Array.from((await engine.get(key))!)
+    raw[raw.length - 1]! ^= 0x20
+    await engine.put(key, raw)
+    return index
+  } finally {
+    await engine.close()
+  }
+}
+
+/** Reads `key` from the damaged range on the node directly, between two looks at whether the node says the replica is quarantined. */
+async function probe(channel: Client, address: string, key: string): Promise<Probe> {
+  const quarantined = async () => ((await nodeStatus(address).catch(() => undefined))?.quarantined ?? []).some((q) => q.rangeId === RANGE)
+  const quarantinedBefore = await quarantined()
+  const res = await unaryCall(channel, KV_SERVICE.get, { rangeId: RANGE, key: toWire(Buffer.from(key)) }, Date.now() + 5000).catch((err: unknown) => ({
+    error: { code: 'CALL_FAILED', message: String(err) },
+    value: undefined,
+  }))
+  const quarantinedAfter = await quarantined()
+  const p: Probe = { quarantinedBefore, quarantinedAfter, key }
+  if (res.error) p.code = res.error.code
+  else if (res.value !== undefined) p.value = Buffer.from(res.value, 'base64').toString()
+  return p
+}
+
+/** Polls `get` until it returns a value (errors count as "not yet"); throws after 45 s. */
+async function waitForValue<T>(what: string, get: () => Promise<T | undefined>): Promise<T> {
+  let found: T | undefined
+  await waitFor(what, async () => (found = await get()) !== undefined, 45_000)
+  return found!
+}
