@@ -4,7 +4,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Client, credentials } from '@grpc/grpc-js'
+import { NODE_SERVICE } from './admin-protocol.js'
 import { NodeServer } from './node-server.js'
+import { PD_SERVICE } from './pd-protocol.js'
 
 test('a node that fails to start releases its data directory and stops its store', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mrdb-node-'))
@@ -20,4 +23,37 @@ test('a node that fails to start releases its data directory and stops its store
     await new Promise((resolve) => taken.close(resolve))
     await rm(dir, { recursive: true, force: true })
   }
+})
+
+/** A fresh, uninitialized node on a free port, and a client that sends it raw bytes. */
+async function withNode(fn: (node: NodeServer, client: Client) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'mrdb-node-'))
+  const node = await NodeServer.start({ storeId: 1, listen: '127.0.0.1:0', join: [], dataDir: dir, sync: false })
+  const client = new Client(node.address, credentials.createInsecure())
+  try {
+    await fn(node, client)
+  } finally {
+    client.close()
+    await node.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const raw = (b: Buffer) => b
+
+function unary(client: Client, path: string, body: unknown): Promise<{ nodes?: unknown; error?: { code: string } }> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(path, raw, raw, Buffer.from(JSON.stringify(body)), { deadline: Date.now() + 10_000 }, (err, value) => (err || !value ? reject(err) : resolve(JSON.parse(value.toString()))))
+  })
+}
+
+test('a hello with a malformed body is refused and leaves the address book as it was', async () => {
+  await withNode(async (node, client) => {
+    for (const body of [{ nodeId: 'x', address: 5 }, { nodeId: 2, address: 'nowhere' }, { nodeId: 2, address: '127.0.0.1:7', nodes: [[3, 7]] }, { nodeId: 2, address: '127.0.0.1:7', nodes: 'all' }]) {
+      assert.equal((await unary(client, NODE_SERVICE.hello.path, body)).error?.code, 'INVALID_ARGUMENT', JSON.stringify(body))
+    }
+    assert.equal((await unary(client, PD_SERVICE.heartbeat.path, { storeId: 'x' })).error?.code, 'PD_INVALID_ARGUMENT')
+    const status = await unary(client, NODE_SERVICE.hello.path, { nodeId: 2, address: '127.0.0.1:7' })
+    assert.deepEqual(status.nodes, [[1, node.address], [2, '127.0.0.1:7']])
+  })
 })

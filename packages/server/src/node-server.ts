@@ -14,12 +14,13 @@ import { GrpcTransport, type RaftLogger } from '@mrdb/raft'
 import { ExecutorPool, SqlEngine } from '@mrdb/sql'
 import { open, type Engine } from '@mrdb/storage'
 import { admin } from './admin-handler.js'
-import { NODE_SERVICE, type BootstrapRequest, type HelloRequest, type HelloResponse, type InitRequest, type NodeStatusRequest, type NodeStatusResponse } from './admin-protocol.js'
+import { NODE_SERVICE, type BootstrapRequest, type HelloRequest, type HelloResponse, type NodeStatusResponse } from './admin-protocol.js'
 import { NodeError, NodeErrorCode, fromAdminError } from './errors.js'
 import { loadNodeMeta, saveNodeMeta, type NodeMeta } from './node-meta.js'
 import { runOperator } from './operator-runner.js'
 import { PdEndpoint } from './pd-endpoint.js'
 import { RangeAdmin } from './range-admin.js'
+import { NODE_REQUESTS } from './request-check.js'
 import { addSqlService } from './sql-service.js'
 import { storeHeartbeat } from './store-heartbeat.js'
 import { TimestampBatcher } from './timestamp-batcher.js'
@@ -316,22 +317,23 @@ export class NodeServer {
   }
 
   private adminService() {
+    const check = NODE_REQUESTS
     return {
-      hello: admin(async (req: HelloRequest): Promise<HelloResponse> => {
-        await this.learn({ nodes: [[req.nodeId, req.address], ...(req.nodes ?? [])] })
+      hello: admin(check.hello, async (req) => {
+        await this.learn({ nodes: [[req.nodeId, req.address], ...req.nodes] })
         return { nodes: [...this.meta.nodes], clusterId: this.meta.clusterId, pdNodes: this.meta.pdNodes }
       }),
-      init: admin(async (req: InitRequest) => this.init(req.ranges ?? DEFAULT_RANGES)),
-      bootstrap: admin(async (req: BootstrapRequest) => {
+      init: admin(check.init, async (req) => this.init(req.ranges ?? DEFAULT_RANGES)),
+      bootstrap: admin(check.bootstrap, async (req) => {
         await this.bootstrap(req)
         return {}
       }),
-      status: admin(async (req: NodeStatusRequest): Promise<NodeStatusResponse> => this.status(req.resetLoopDelay === true)),
-      split: admin((req) => this.ranges.split(req as never)),
-      member: admin((req) => this.ranges.member(req as never)),
-      createReplica: admin((req) => this.ranges.createReplica(req as never)),
-      merge: admin((req) => this.ranges.merge(req as never)),
-      freeze: admin((req) => this.ranges.freeze(req as never)),
+      status: admin(check.status, async (req): Promise<NodeStatusResponse> => this.status(req.resetLoopDelay === true)),
+      split: admin(check.split, (req) => this.ranges.split(req)),
+      member: admin(check.member, (req) => this.ranges.member(req)),
+      createReplica: admin(check.createReplica, (req) => this.ranges.createReplica(req)),
+      merge: admin(check.merge, (req) => this.ranges.merge(req)),
+      freeze: admin(check.freeze, (req) => this.ranges.freeze(req)),
     }
   }
 
