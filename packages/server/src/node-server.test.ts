@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client, credentials } from '@grpc/grpc-js'
@@ -27,9 +27,9 @@ test('a node that fails to start releases its data directory and stops its store
 })
 
 /** A fresh, uninitialized node on a free port, and a client that sends it raw bytes. */
-async function withNode(fn: (node: NodeServer, client: Client) => Promise<void>): Promise<void> {
+async function withNode(fn: (node: NodeServer, client: Client) => Promise<void>, keepaliveMs?: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'mrdb-node-'))
-  const node = await NodeServer.start({ storeId: 1, listen: '127.0.0.1:0', join: [], dataDir: dir, sync: false })
+  const node = await NodeServer.start({ storeId: 1, listen: '127.0.0.1:0', join: [], dataDir: dir, sync: false, keepaliveMs })
   const client = new Client(node.address, credentials.createInsecure())
   try {
     await fn(node, client)
@@ -78,4 +78,15 @@ test('a SQL session answers a message that is no request with 08P01, in order, a
     const codes = answers.map((a) => [(a as { id: number }).id, (a as { error?: { code: string } }).error?.code])
     assert.deepEqual(codes, [[0, '08P01'], [2, '08P01'], [3, '42601']])
   })
+})
+
+test('the server drops a connection that never answers its keepalive pings', { timeout: 30_000 }, async () => {
+  await withNode(async (node) => {
+    const at = node.address.lastIndexOf(':')
+    const socket = connect(Number(node.address.slice(at + 1)), node.address.slice(0, at))
+    socket.on('error', () => {})
+    socket.on('data', () => {}) // the server's SETTINGS and pings, never answered
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    await closed // after about two keepalive periods; before the fix, never
+  }, 200)
 })

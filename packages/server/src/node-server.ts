@@ -43,6 +43,12 @@ export interface NodeServerOptions {
   placement?: Partial<SchedulerConfig>
   /** How often this node heartbeats to the PD and the PD schedules; default 1000 ms. */
   heartbeatMs?: number
+  /**
+   * How often the server pings each connection; one that has not answered within as long
+   * again is dropped (a peer that vanished, a socket that never spoke, a client that broke
+   * HTTP/2 and never hung up). Default 10,000 ms.
+   */
+  keepaliveMs?: number
   logger?: RaftLogger
 }
 
@@ -58,6 +64,9 @@ const LOOP_DELAY_RESOLUTION_MS = 10
 const SHUTDOWN_GRACE_MS = 2000
 /** Deadline of admin calls between nodes; membership changes wait for a snapshot to land. */
 const CALL_TIMEOUT_MS = 60_000
+/** The largest message the server accepts (a batch of Raft frames, a KV command batch). */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+const KEEPALIVE_MS = 10_000
 
 /** A running node; see the file comment. */
 export class NodeServer {
@@ -113,6 +122,7 @@ export class NodeServer {
   /** Opens the data directory, starts serving, and begins exchanging addresses with peers. */
   static async start(o: NodeServerOptions): Promise<NodeServer> {
     if (!Number.isSafeInteger(o.storeId) || o.storeId <= 0) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `store id must be a positive integer, got ${o.storeId}`)
+    if (o.keepaliveMs !== undefined && (!Number.isSafeInteger(o.keepaliveMs) || o.keepaliveMs <= 0)) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `keepaliveMs must be a positive integer, got ${o.keepaliveMs}`)
     const engine = await open(o.dataDir)
     let grpc: Server | undefined
     let store: Store | undefined
@@ -122,7 +132,12 @@ export class NodeServer {
       if (meta.storeId !== o.storeId) {
         throw new NodeError(NodeErrorCode.STORE_ID_MISMATCH, `${o.dataDir} belongs to store ${meta.storeId}, not ${o.storeId}`)
       }
-      const server = (grpc = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 }))
+      const keepalive = o.keepaliveMs ?? KEEPALIVE_MS
+      const server = (grpc = new Server({
+        'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+        'grpc.keepalive_time_ms': keepalive,
+        'grpc.keepalive_timeout_ms': keepalive,
+      }))
       const transport = new GrpcTransport({ nodeId: o.storeId, server, resolve: (id) => meta.nodes.get(id), logger: o.logger })
       store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: o.logger })
       const port = await new Promise<number>((resolve, reject) =>
