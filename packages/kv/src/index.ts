@@ -16,7 +16,7 @@ export type { RangeDescriptor, ReplicaDescriptor, ReplicaRole, RangeDescriptorJs
 export { EngineLogWriter } from './engine-log-writer.js'
 export { addKvService } from './service/kv-service.js'
 export type { ClusterView } from './service/kv-service.js'
-export { KV_SERVICE, jsonMethod, toWire, fromWire } from './service/protocol.js'
+export { KV_SERVICE, decodeRequestBody, jsonMethod, toWire, fromWire } from './service/protocol.js'
 export { unaryCall } from './service/unary-call.js'
 export { KvClient } from './client/kv-client.js'
 export type { KvClientOptions, KeyLike, RangeSpan, ReadOptions } from './client/kv-client.js'

@@ -2,7 +2,7 @@
 // oracle and the scheduler. The package's front door; nothing else is public.
 
 export { PdError, PdErrorCode } from './errors.js'
-export { PD_GROUP_ID, MAX_RANGE_ID, emptyPdState } from './pd-state.js'
+export { PD_GROUP_ID, MAX_RANGE_ID, emptyPdState, parseRange, parseStoreState } from './pd-state.js'
 export type { PdCounters, PdStateData, RangeRecord, ReplicaRecord, ReplicaRole, StoreRecord, StoreState } from './pd-state.js'
 export { MAX_ALLOC_COUNT, MAX_CLUSTER_ID_LENGTH } from './pd-command.js'
 export type { IdKind, PdCommand, PdCommandKind, PdResult, PdResultValues } from './pd-command.js'

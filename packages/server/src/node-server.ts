@@ -14,12 +14,13 @@ import { GrpcTransport, NetworkFaults, type RaftLogger } from '@mrdb/raft'
 import { ExecutorPool, SqlEngine } from '@mrdb/sql'
 import { open, type Engine } from '@mrdb/storage'
 import { admin } from './admin-handler.js'
-import { NODE_SERVICE, type BootstrapRequest, type HelloRequest, type HelloResponse, type InitRequest, type NetworkFaultsRequest, type NetworkFaultsResponse, type NodeStatusRequest, type NodeStatusResponse } from './admin-protocol.js'
+import { NODE_SERVICE, type BootstrapRequest, type HelloRequest, type HelloResponse, type NetworkFaultsResponse, type NodeStatusResponse } from './admin-protocol.js'
 import { NodeError, NodeErrorCode, fromAdminError } from './errors.js'
 import { loadNodeMeta, saveNodeMeta, type NodeMeta } from './node-meta.js'
 import { runOperator } from './operator-runner.js'
 import { PdEndpoint } from './pd-endpoint.js'
 import { RangeAdmin } from './range-admin.js'
+import { NODE_REQUESTS } from './request-check.js'
 import { addSqlService } from './sql-service.js'
 import { storeHeartbeat } from './store-heartbeat.js'
 import { TimestampBatcher } from './timestamp-batcher.js'
@@ -44,6 +45,12 @@ export interface NodeServerOptions {
   heartbeatMs?: number
   /** Accept injected network partitions over the admin service (`mrdb check`); default false. */
   faultInjection?: boolean
+  /**
+   * How often the server pings each connection; one that has not answered within as long
+   * again is dropped (a peer that vanished, a socket that never spoke, a client that broke
+   * HTTP/2 and never hung up). Default 10,000 ms.
+   */
+  keepaliveMs?: number
   logger?: RaftLogger
 }
 
@@ -59,6 +66,9 @@ const LOOP_DELAY_RESOLUTION_MS = 10
 const SHUTDOWN_GRACE_MS = 2000
 /** Deadline of admin calls between nodes; membership changes wait for a snapshot to land. */
 const CALL_TIMEOUT_MS = 60_000
+/** The largest message the server accepts (a batch of Raft frames, a KV command batch). */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+const KEEPALIVE_MS = 10_000
 
 /** A running node; see the file comment. */
 export class NodeServer {
@@ -118,6 +128,7 @@ export class NodeServer {
   /** Opens the data directory, starts serving, and begins exchanging addresses with peers. */
   static async start(o: NodeServerOptions): Promise<NodeServer> {
     if (!Number.isSafeInteger(o.storeId) || o.storeId <= 0) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `store id must be a positive integer, got ${o.storeId}`)
+    if (o.keepaliveMs !== undefined && (!Number.isSafeInteger(o.keepaliveMs) || o.keepaliveMs <= 0)) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `keepaliveMs must be a positive integer, got ${o.keepaliveMs}`)
     const engine = await open(o.dataDir)
     let grpc: Server | undefined
     let store: Store | undefined
@@ -127,7 +138,12 @@ export class NodeServer {
       if (meta.storeId !== o.storeId) {
         throw new NodeError(NodeErrorCode.STORE_ID_MISMATCH, `${o.dataDir} belongs to store ${meta.storeId}, not ${o.storeId}`)
       }
-      const server = (grpc = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 }))
+      const keepalive = o.keepaliveMs ?? KEEPALIVE_MS
+      const server = (grpc = new Server({
+        'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+        'grpc.keepalive_time_ms': keepalive,
+        'grpc.keepalive_timeout_ms': keepalive,
+      }))
       const faults = new NetworkFaults()
       const transport = new GrpcTransport({ nodeId: o.storeId, server, resolve: (id) => meta.nodes.get(id), logger: o.logger, faults })
       store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: o.logger })
@@ -331,26 +347,26 @@ export class NodeServer {
   }
 
   private adminService() {
+    const check = NODE_REQUESTS
     return {
-      hello: admin(async (req: HelloRequest): Promise<HelloResponse> => {
-        await this.learn({ nodes: [[req.nodeId, req.address], ...(req.nodes ?? [])] })
+      hello: admin(check.hello, async (req) => {
+        await this.learn({ nodes: [[req.nodeId, req.address], ...req.nodes] })
         return { nodes: [...this.meta.nodes], clusterId: this.meta.clusterId, pdNodes: this.meta.pdNodes }
       }),
-      init: admin(async (req: InitRequest) => this.init(req.ranges ?? DEFAULT_RANGES)),
-      bootstrap: admin(async (req: BootstrapRequest) => {
+      init: admin(check.init, async (req) => this.init(req.ranges ?? DEFAULT_RANGES)),
+      bootstrap: admin(check.bootstrap, async (req) => {
         await this.bootstrap(req)
         return {}
       }),
-      status: admin(async (req: NodeStatusRequest): Promise<NodeStatusResponse> => this.status(req.resetLoopDelay === true)),
-      split: admin((req) => this.ranges.split(req as never)),
-      member: admin((req) => this.ranges.member(req as never)),
-      createReplica: admin((req) => this.ranges.createReplica(req as never)),
-      merge: admin((req) => this.ranges.merge(req as never)),
-      freeze: admin((req) => this.ranges.freeze(req as never)),
-      networkFaults: admin(async (req: NetworkFaultsRequest): Promise<NetworkFaultsResponse> => {
+      status: admin(check.status, async (req): Promise<NodeStatusResponse> => this.status(req.resetLoopDelay === true)),
+      split: admin(check.split, (req) => this.ranges.split(req)),
+      member: admin(check.member, (req) => this.ranges.member(req)),
+      createReplica: admin(check.createReplica, (req) => this.ranges.createReplica(req)),
+      merge: admin(check.merge, (req) => this.ranges.merge(req)),
+      freeze: admin(check.freeze, (req) => this.ranges.freeze(req)),
+      networkFaults: admin(check.networkFaults, async (req): Promise<NetworkFaultsResponse> => {
         if (!this.o.faultInjection) throw new NodeError(NodeErrorCode.FAULT_INJECTION_DISABLED, 'this node was not started with --fault-injection')
         if (req.blocked !== undefined) {
-          if (!Array.isArray(req.blocked) || !req.blocked.every((a) => typeof a === 'string')) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, 'blocked must be a list of host:port addresses')
           this.faults.setBlocked(req.blocked)
           this.o.logger?.info?.(`fault injection: unreachable peers now ${this.faults.blockedAddresses().join(', ') || 'none'}`)
         }

@@ -9,6 +9,7 @@ import { PdError, PdErrorCode, type PlacementDriver, type StoreState } from '@mr
 import type { AdminError } from './admin-protocol.js'
 import { fromAdminError } from './errors.js'
 import { admin } from './admin-handler.js'
+import { PD_REQUESTS } from './request-check.js'
 import {
   PD_SERVICE,
   type PdAllocResponse,
@@ -109,15 +110,16 @@ export class PdEndpoint {
 
   /** Adds the PD service, answered through this endpoint, to a gRPC server. */
   serve(server: Server): void {
+    const check = PD_REQUESTS
     server.addService(PD_SERVICE, {
-      heartbeat: admin((req: PdHeartbeatRequest) => this.heartbeat(req)),
-      routing: admin((req: { forwarded?: boolean }) => this.routing(req)),
-      reportRanges: admin((req: PdReportRangesRequest) => this.reportRanges(req)),
-      tso: admin((req: PdTsoRequest) => this.tso(req)),
-      allocRangeId: admin((req: { forwarded?: boolean }) => this.allocRangeId(req)),
-      stores: admin((req: { forwarded?: boolean }) => this.stores(req)),
-      health: admin((req: { forwarded?: boolean }) => this.health(req)),
-      setStoreState: admin((req: PdSetStoreStateRequest) => this.setStoreState(req)),
+      heartbeat: admin(check.heartbeat, (req) => this.heartbeat(req)),
+      routing: admin(check.routing, (req) => this.routing(req)),
+      reportRanges: admin(check.reportRanges, (req) => this.reportRanges(req)),
+      tso: admin(check.tso, (req) => this.tso(req)),
+      allocRangeId: admin(check.allocRangeId, (req) => this.allocRangeId(req)),
+      stores: admin(check.stores, (req) => this.stores(req)),
+      health: admin(check.health, (req) => this.health(req)),
+      setStoreState: admin(check.setStoreState, (req) => this.setStoreState(req)),
     })
   }
 

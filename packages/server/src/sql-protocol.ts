@@ -4,6 +4,7 @@
 // value is decoded by its column's type.
 
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js'
+import { decodeRequestBody } from '@mrdb/kv'
 
 /** One statement sent on a session. */
 export interface SqlRequest {
@@ -26,22 +27,20 @@ export interface SqlResponse {
   error?: { code: string; message: string }
 }
 
-const json = <T>() => ({
-  serialize: (v: T) => Buffer.from(JSON.stringify(v)),
-  deserialize: (b: Buffer) => JSON.parse(b.toString('utf8')) as T,
-})
-const req = json<SqlRequest>()
-const res = json<SqlResponse>()
+const serialize = (v: unknown) => Buffer.from(JSON.stringify(v))
 
-/** The SQL service: `Session`, a stream of statements and their answers. */
+/**
+ * The SQL service: `Session`, a stream of statements and their answers. The server gets each
+ * message through decodeRequestBody: unchecked, or the error to answer a malformed one with.
+ */
 export const SQL_SERVICE = {
   session: {
     path: '/mrdb.sql.Sql/Session',
     requestStream: true,
     responseStream: true,
-    requestSerialize: req.serialize,
-    requestDeserialize: req.deserialize,
-    responseSerialize: res.serialize,
-    responseDeserialize: res.deserialize,
+    requestSerialize: serialize,
+    requestDeserialize: (b: Buffer) => decodeRequestBody(b) as SqlRequest,
+    responseSerialize: serialize,
+    responseDeserialize: (b: Buffer) => JSON.parse(b.toString('utf8')) as SqlResponse,
   } satisfies MethodDefinition<SqlRequest, SqlResponse>,
 } satisfies ServiceDefinition

@@ -4,11 +4,14 @@
 // never as stack traces.
 
 import type { Server, ServerDuplexStream } from '@grpc/grpc-js'
+import { KvError } from '@mrdb/kv'
 import { SqlError, type SqlEngine, type SqlValue } from '@mrdb/sql'
 import { SQL_SERVICE, type SqlRequest, type SqlResponse, type WireValue } from './sql-protocol.js'
 
 /** SQLSTATE of failures that are not the statement's fault (a bug or an I/O error). */
 const INTERNAL_ERROR = 'XX000'
+/** SQLSTATE of a message that is no request. */
+const PROTOCOL_VIOLATION = '08P01'
 
 /** Adds the SQL service, answered by `engine`, to a gRPC server. */
 export function addSqlService(server: Server, engine: SqlEngine): void {
@@ -26,11 +29,14 @@ function serveSession(call: ServerDuplexStream<SqlRequest, SqlResponse>, engine:
       // the session's transaction is rolled back by its locks' TTL if this fails
     })
   }
-  call.on('data', (request: Partial<SqlRequest> | null) => {
-    const id = typeof request?.id === 'number' ? request.id : 0
-    const sql = request?.sql
+  call.on('data', (request: unknown) => {
+    // Every message is answered, in order: a malformed one with 08P01 (and id 0 if it has none).
+    const fields = request !== null && typeof request === 'object' && !(request instanceof KvError) ? (request as Partial<Record<keyof SqlRequest, unknown>>) : {}
+    const id = typeof fields.id === 'number' ? fields.id : 0
+    const sql = fields.sql
+    const refusal = request instanceof KvError ? request.message : 'a request needs a sql string'
     queue = queue.then(async () => {
-      const response = typeof sql === 'string' ? await execute(id, sql) : { id, error: { code: '08P01', message: 'a request needs a sql string' } }
+      const response = typeof sql === 'string' ? await execute(id, sql) : { id, error: { code: PROTOCOL_VIOLATION, message: refusal } }
       if (!call.destroyed) call.write(response)
     })
   })

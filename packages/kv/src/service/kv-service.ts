@@ -195,7 +195,8 @@ function serveCommands(call: ServerDuplexStream<CommandRequest[], CommandRespons
 /** Runs an operation on a request body; every failure becomes an error body. */
 async function runOperation(fn: (req: never) => Promise<WireResponse>, request: unknown): Promise<WireResponse> {
   try {
-    if (request === null || typeof request !== 'object') throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'request body must be an object')
+    if (request instanceof KvError) throw request // the body did not decode
+    if (request === null || typeof request !== 'object' || Array.isArray(request)) throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'request body must be an object')
     return await fn(request as never)
   } catch (err) {
     return { error: wireError(toKvError(err)) }

@@ -3,8 +3,9 @@
 // on NOT_LEADER and friends without parsing gRPC status text.
 
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js'
-import type { KvErrorCode } from '../errors.js'
+import { KvError, type KvErrorCode } from '../errors.js'
 import type { RangeDescriptorJson } from '../range-descriptor.js'
+import { decodeJsonBody } from './json-body.js'
 
 /** An error as it travels in a response body. */
 export interface WireError {
@@ -132,14 +133,32 @@ export interface RangesResponse extends WireResponse {
   nodes?: Array<{ nodeId: number; address: string }>
 }
 
-/** A unary gRPC method of `service` whose bodies are JSON. */
+/**
+ * The server side of a JSON request: the body, decoded but unchecked (see
+ * {@link decodeJsonBody}), or — for bytes that are no acceptable body — the INVALID_ARGUMENT
+ * error to answer with. Never throws: grpc-js answers a throwing deserializer with INTERNAL,
+ * and ends a whole stream over one bad message.
+ */
+export function decodeRequestBody(bytes: Buffer): object | KvError {
+  try {
+    return decodeJsonBody(bytes)
+  } catch (err) {
+    if (err instanceof KvError) return err
+    throw err
+  }
+}
+
+/**
+ * A unary gRPC method of `service` whose bodies are JSON. `Req` types what clients send; a
+ * server handler gets whatever arrived, through {@link decodeRequestBody}, and must check it.
+ */
 export function jsonMethod<Req, Res>(service: string, name: string): MethodDefinition<Req, Res> {
   return {
     path: `/${service}/${name}`,
     requestStream: false,
     responseStream: false,
     requestSerialize: (v: Req) => Buffer.from(JSON.stringify(v)),
-    requestDeserialize: (b: Buffer) => JSON.parse(b.toString('utf8')) as Req,
+    requestDeserialize: (b: Buffer) => decodeRequestBody(b) as Req,
     responseSerialize: (v: Res) => Buffer.from(JSON.stringify(v)),
     responseDeserialize: (b: Buffer) => JSON.parse(b.toString('utf8')) as Res,
   }
@@ -167,14 +186,15 @@ export interface CommandResponse {
  * The command stream (TiKV calls its twin BatchCommands): one long-lived bidirectional
  * stream per client and node; each message carries many requests, or many responses, so the
  * per-call cost of gRPC is paid once per batch instead of once per request. Responses go out
- * as soon as they are ready, in any order.
+ * as soon as they are ready, in any order. A message that is not an array of requests is
+ * dropped: it names no request to answer.
  */
 const commands: MethodDefinition<CommandRequest[], CommandResponse[]> = {
   path: '/mrdb.kv.Kv/Commands',
   requestStream: true,
   responseStream: true,
   requestSerialize: (v) => Buffer.from(JSON.stringify(v)),
-  requestDeserialize: (b) => JSON.parse(b.toString('utf8')) as CommandRequest[],
+  requestDeserialize: (b) => decodeRequestBody(b) as CommandRequest[],
   responseSerialize: (v) => Buffer.from(JSON.stringify(v)),
   responseDeserialize: (b) => JSON.parse(b.toString('utf8')) as CommandResponse[],
 }
