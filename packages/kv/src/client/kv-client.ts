@@ -328,8 +328,10 @@ export class KvClient {
     let lastError: KvError | undefined
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) {
+        // No attempt after the deadline: it could only time out.
+        const backoff = Math.min(MAX_BACKOFF_MS, 10 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2)
+        await sleep(Math.min(backoff, deadline - Date.now()))
         if (Date.now() >= deadline) throw new KvError(KvErrorCode.TIMEOUT, `no answer before the deadline; last error: ${lastError?.message ?? 'none'}`)
-        await sleep(Math.min(MAX_BACKOFF_MS, 10 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2))
       }
       let cached: CachedRange | undefined
       try {
@@ -351,8 +353,12 @@ export class KvClient {
       } catch (err) {
         const grpcCode = (err as ServiceError).code
         const sent = grpcCode !== GrpcStatus.UNAVAILABLE
-        lastError = new KvError(sent ? KvErrorCode.TIMEOUT : KvErrorCode.UNAVAILABLE, `node ${target} at ${address}: ${(err as Error).message}`)
         cached.leaderNodeId = 0
+        if (grpcCode === GrpcStatus.DEADLINE_EXCEEDED) {
+          // The deadline cut this attempt short; the last answer before it says more.
+          throw new KvError(KvErrorCode.TIMEOUT, `no answer before the deadline; last error: ${lastError?.message ?? 'none'}; the last attempt (node ${target} at ${address}) got no answer in time`)
+        }
+        lastError = new KvError(sent ? KvErrorCode.TIMEOUT : KvErrorCode.UNAVAILABLE, `node ${target} at ${address}: ${(err as Error).message}`)
         if (sent && !retryAmbiguous) throw lastError
         continue
       }

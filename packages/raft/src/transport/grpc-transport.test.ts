@@ -223,6 +223,27 @@ test('a peer that is down gets onUnreachable; once it is up, queued and new fram
   }
 })
 
+test('a frame from a peer that came back cuts the reconnect backoff short', async () => {
+  const c = cluster()
+  try {
+    const downAddress = await freeAddress()
+    c.addresses.set(2, downAddress)
+    // Without the cut, node 1 would next try node 2 some 8 to 10 minutes after its first failure.
+    const a = await c.add(1, { reconnectBackoffMs: { initial: 600_000, max: 600_000 } })
+    a.send(seqFrame(1, 2, 0))
+    await waitFor(() => c.recorders.get(1)!.unreachable.includes(2), 5000, 'onUnreachable(2)')
+    a.send(seqFrame(1, 2, 1))
+    const b = await c.add(2, {}, downAddress)
+    b.send(seqFrame(2, 1, 7))
+    await waitFor(() => c.recorders.get(1)!.frames.length === 1, 10_000, "node 2's frame")
+    const rb = c.recorders.get(2)!
+    await waitFor(() => rb.frames.length === 2, 20_000, 'the frames node 1 queued while node 2 was down')
+    assert.deepStrictEqual(rb.seqs(), [0, 1])
+  } finally {
+    await c.closeAll()
+  }
+})
+
 test('a full queue drops the oldest frames, reports unreachable, and keeps the newest in order', async () => {
   const c = cluster()
   try {
@@ -467,6 +488,10 @@ test('lifecycle: address before start, double start, close is idempotent, send a
   }
   assert.throws(
     () => new GrpcTransport({ nodeId: 0, listen: '127.0.0.1:0', resolve: () => undefined }),
+    (e: unknown) => e instanceof TransportError && e.code === TransportErrorCode.INVALID_OPTIONS,
+  )
+  assert.throws(
+    () => new GrpcTransport({ nodeId: 1, listen: '127.0.0.1:0', resolve: () => undefined, reconnectBackoffMs: { initial: 500, max: 100 } }),
     (e: unknown) => e instanceof TransportError && e.code === TransportErrorCode.INVALID_OPTIONS,
   )
 })

@@ -46,6 +46,12 @@ export interface GrpcTransportOptions {
   maxQueuedFrames?: number
   /** Per peer: bytes waiting for the stream beyond this total drop, oldest first. Default 64 MiB. */
   maxQueuedBytes?: number
+  /**
+   * Reconnect backoff of a stream to a peer that cannot be reached: the first delay and the
+   * cap it doubles up to, in ms. A frame arriving from that peer cuts the wait short. Default
+   * 50 and 2,000.
+   */
+  reconnectBackoffMs?: { initial: number; max: number }
   /** Receives connection changes and rejected input. Default: discards. */
   logger?: TransportLogger
   /** Injected partitions (fault-injection tests): calls to blocked peers fail. Default: none. */
@@ -57,6 +63,7 @@ const DEFAULT_SNAPSHOT_BYTES_PER_SEC = 64 * 1024 * 1024
 const DEFAULT_MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024
 const DEFAULT_MAX_QUEUED_FRAMES = 4096
 const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024
+const DEFAULT_RECONNECT_BACKOFF_MS = { initial: 50, max: 2000 }
 /** A snapshot RPC gets this long plus 4x its transfer time at the configured rate. */
 const SNAPSHOT_BASE_DEADLINE_MS = 30_000
 /** close() waits at most this long for the server's sockets to close. */
@@ -87,6 +94,7 @@ export class GrpcTransport implements Transport {
   private readonly maxSnapshotBytes: number
   private readonly maxQueuedFrames: number
   private readonly maxQueuedBytes: number
+  private readonly reconnectBackoffMs: { initial: number; max: number }
   private readonly logger: TransportLogger
   private readonly faults: NetworkFaults | undefined
   private readonly channelOptions: grpc.ChannelOptions
@@ -121,6 +129,13 @@ export class GrpcTransport implements Transport {
     this.maxSnapshotBytes = positiveInt('maxSnapshotBytes', options.maxSnapshotBytes, DEFAULT_MAX_SNAPSHOT_BYTES)
     this.maxQueuedFrames = positiveInt('maxQueuedFrames', options.maxQueuedFrames, DEFAULT_MAX_QUEUED_FRAMES)
     this.maxQueuedBytes = positiveInt('maxQueuedBytes', options.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES)
+    this.reconnectBackoffMs = {
+      initial: positiveInt('reconnectBackoffMs.initial', options.reconnectBackoffMs?.initial, DEFAULT_RECONNECT_BACKOFF_MS.initial),
+      max: positiveInt('reconnectBackoffMs.max', options.reconnectBackoffMs?.max, DEFAULT_RECONNECT_BACKOFF_MS.max),
+    }
+    if (this.reconnectBackoffMs.initial > this.reconnectBackoffMs.max) {
+      throw new TransportError(TransportErrorCode.INVALID_OPTIONS, 'reconnectBackoffMs.initial must not exceed reconnectBackoffMs.max')
+    }
     this.logger = options.logger ?? NOOP_TRANSPORT_LOGGER
     this.faults = options.faults
     this.limiter = new ByteRateLimiter(this.snapshotBytesPerSec)
@@ -287,7 +302,7 @@ export class GrpcTransport implements Transport {
         maxQueuedFrames: this.maxQueuedFrames,
         maxQueuedBytes: this.maxQueuedBytes,
         maxBatchBytes: this.maxFrameBytes,
-        backoff: new ExponentialBackoff(50, 2000),
+        backoff: new ExponentialBackoff(this.reconnectBackoffMs.initial, this.reconnectBackoffMs.max),
         logger: this.logger,
         onUnreachable: this.reportUnreachable,
       })
@@ -419,6 +434,8 @@ export class GrpcTransport implements Transport {
         this.logger.warn(`raft transport: node ${this.nodeId} dropped a frame addressed to node ${f.to}`)
         continue
       }
+      // A frame from a peer shows it is up: a stream to it that is backing off reconnects.
+      this.peers.get(f.from)?.peerIsUp()
       try {
         h.onFrame(f)
       } catch (e) {

@@ -71,6 +71,8 @@ export class PeerStream {
   private lastUnreachableAt = Number.NEGATIVE_INFINITY
   /** Whether the last attempt failed (so the next success is logged as a recovery). */
   private down = false
+  /** Whether {@link peerIsUp} already cut this outage's backoff short (once per outage). */
+  private hurried = false
 
   constructor(options: PeerStreamOptions) {
     this.o = options
@@ -92,6 +94,25 @@ export class PeerStream {
     this.enqueue(bytes)
     if (state === 'open') this.flush()
     else if (state === 'idle') this.connectWhenAllowed()
+  }
+
+  /**
+   * Tells the stream that the peer is up (a frame from it arrived). If the stream is down
+   * and waiting out its reconnect backoff, it reconnects now, on a fresh channel, so a
+   * restarted peer hears from this node at once instead of up to a backoff later. Once per
+   * outage: if that attempt fails too, the backoff goes on as before.
+   */
+  peerIsUp(): void {
+    if (!this.down || this.hurried || (this.state !== 'idle' && this.state !== 'waiting')) return
+    this.hurried = true
+    this.retryAt = 0
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    // The old channel may be waiting out grpc-js's own reconnect backoff.
+    this.client?.close()
+    this.client = undefined
+    if (this.head < this.queue.length) this.connect()
+    else this.state = 'idle'
   }
 
   /** Cancels the stream, drops queued frames and closes the channel. */
@@ -224,6 +245,7 @@ export class PeerStream {
       this.o.backoff.reset()
       if (this.down) this.o.logger.info(`raft transport: node ${this.o.nodeId} reconnected to node ${this.o.peer} at ${address}`)
       this.down = false
+      this.hurried = false
       this.flush()
     })
     call.on('status', (status: grpc.StatusObject) => {
