@@ -53,8 +53,11 @@ const KV_DEFINITE = new Set(['INVALID_ARGUMENT', 'KEY_EXISTS', 'WRITE_CONFLICT',
 /** SQLSTATEs after which the statement certainly did nothing: rolled back, refused, or invalid. */
 const SQL_DEFINITE = new Set(['40001', '23505', '25P02', '42601', '42P01', '42703'])
 
-/** How grpc-js words a connection that never came up: nothing was sent on it. */
-const NEVER_CONNECTED = /No connection established/
+/**
+ * A session whose connection never came up (SqlClient's own 08006, worded by grpc-js):
+ * nothing was sent on it. A node's 08006 ("the database is unavailable") stays unknown.
+ */
+const NEVER_CONNECTED = /^the connection to \S+ broke: .*No connection established/
 /** A client pauses this long after a failed operation, so a down node is not hammered. */
 const BACKOFF_MS = 100
 
