@@ -12,6 +12,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { KvClient } from '@mrdb/kv'
+import { SeededRng } from '@mrdb/raft'
 import { CONNECTION_FAILURE, SqlClient } from '@mrdb/server'
 import { ProcessCluster } from '../testing/process-cluster.js'
 import { nodeStatus, waitFor } from './helpers.js'
@@ -39,17 +40,6 @@ function valueOf(key: Uint8Array): Buffer {
   return Buffer.from(digest.toString('hex').repeat(17).slice(0, 64 + digest[0]! * 4))
 }
 
-/** mulberry32: a small seeded PRNG yielding floats in [0, 1). */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
@@ -103,7 +93,8 @@ test('crash loop: 50 rounds of kill -9 (one node, a majority, the whole cluster)
   const seed = process.env.CRASH_LOOP_SEED ? Number(process.env.CRASH_LOOP_SEED) : Math.floor(Math.random() * 2 ** 31)
   assert.ok(Number.isSafeInteger(seed), `CRASH_LOOP_SEED must be an integer, got ${process.env.CRASH_LOOP_SEED}`)
   console.log(`crash loop seed ${seed} (replay the schedule: CRASH_LOOP_SEED=${seed} node scripts/run-tests.mjs crash-loop)`)
-  const random = seeded(seed)
+  const rng = new SeededRng(seed)
+  const random = () => rng.nextUint32() / 4294967296
   const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1))
   const started = Date.now()
 
