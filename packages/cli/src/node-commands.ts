@@ -41,7 +41,7 @@ export function addNodeCommands(program: Command): void {
     .option('--split-bytes <n>', 'split a range above this many bytes', String(64 * 1024 * 1024))
     .option('--split-qps <n>', 'split a range serving more reads and writes per second than this', '2500')
     .option('--balance-threshold <n>', 'move replicas or leaders between two stores once their counts differ by more than this', '2')
-    .addOption(new Option('--fault-injection', 'accept injected network partitions from `mrdb check` (testing only)').hideHelp())
+    .addOption(new Option('--fault-injection', 'accept injected faults — network partitions, damaged Raft log entries — from `mrdb check` and tests (testing only)').hideHelp())
     .addOption(new Option('--stop-on-stdin-close', 'stop when standard input closes (how a parent process ties a node\'s life to its own)').hideHelp())
     .action(async (opts: StartOptions) => {
       const node = await NodeServer.start({

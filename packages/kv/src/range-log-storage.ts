@@ -1,9 +1,10 @@
 // The Raft core's synchronous Storage for one range, over the engine's RaftLogStore.
 // Snapshots are made on demand from a consistent engine snapshot: the first request starts
-// the work and answers "temporarily unavailable"; the core asks again later.
+// the work and answers "temporarily unavailable"; the core asks again later. A damaged entry
+// becomes the core's CorruptionError, on which the multiraft host stops this range's group.
 
-import { CompactedError, SnapshotTemporarilyUnavailableError, UnavailableError, type ConfState, type Entry, type InitialState, type Snapshot, type Storage } from '@mrdb/raft'
-import { StorageError, StorageErrorCode, type RaftLogStore } from '@mrdb/storage'
+import { CompactedError, CorruptionError, SnapshotTemporarilyUnavailableError, UnavailableError, type ConfState, type Entry, type InitialState, type Snapshot, type Storage } from '@mrdb/raft'
+import { RaftLogCorruptionError, StorageError, StorageErrorCode, type RaftLogStore } from '@mrdb/storage'
 
 /** Produces a snapshot of the range as of its current applied index. */
 export type SnapshotMaker = () => Promise<Snapshot>
@@ -65,6 +66,10 @@ export class RangeLogStorage implements Storage {
     } catch (err) {
       if (err instanceof StorageError && err.code === StorageErrorCode.COMPACTED) throw new CompactedError(index)
       if (err instanceof StorageError && err.code === StorageErrorCode.UNAVAILABLE) throw new UnavailableError(index)
+      // The log store names the damaged entry; damage LevelDB itself found names none.
+      if (err instanceof StorageError && err.code === StorageErrorCode.CORRUPTION) {
+        throw new CorruptionError(err instanceof RaftLogCorruptionError ? err.index : undefined, err.message, { cause: err })
+      }
       throw err
     }
   }

@@ -221,6 +221,18 @@ export class Replica {
     })
   }
 
+  /**
+   * Ends every write waiting to apply here at once, with TIMEOUT: this replica stopped (`why`)
+   * and applies nothing more, while the range's other replicas may still commit the writes.
+   */
+  abandonProposals(why: string): void {
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer)
+      p.resolve({ ok: false, error: new KvError(KvErrorCode.TIMEOUT, `write to range ${this.rangeId} did not apply here: ${why}; it may or may not have`) })
+    }
+    this.pending.clear()
+  }
+
   /** Waits until this leader may serve a linearizable read (ReadIndex, then apply up to it). */
   async readBarrier(): Promise<void> {
     this.checkLeader()

@@ -31,10 +31,11 @@ class TestCluster {
 
   private constructor(readonly dir: string) {}
 
-  static async start(maxLogEntries?: number, leaseReads = false): Promise<TestCluster> {
+  static async start(maxLogEntries?: number, leaseReads = false, logger?: RaftLogger): Promise<TestCluster> {
     const c = new TestCluster(await mkdtemp(join(tmpdir(), 'mrdb-kv-')))
     c.maxLogEntries = maxLogEntries
     c.leaseReads = leaseReads
+    c.logger = logger
     for (const id of [1, 2, 3]) await c.startNode(id)
     for (const s of c.stores.values()) for (const d of RANGES) await s.bootstrapRange(d)
     return c
@@ -481,16 +482,19 @@ test('an empty replica left by a change that never committed gives way to the ne
   }
 })
 
-/** Flips a bit of the stored bytes of one Raft log entry in a stopped node's data directory (the engine's own block checksums stay valid). */
-async function damageLogEntry(dir: string, groupId: number, index: number): Promise<void> {
-  const engine = await open(dir)
+/**
+ * Flips a bit of the stored bytes of one Raft log entry, in a stopped node's data directory
+ * or through a running node's engine (the engine's own block checksums stay valid).
+ */
+async function damageLogEntry(where: string | Engine, groupId: number, index: number): Promise<void> {
+  const engine = typeof where === 'string' ? await open(where) : where
   try {
     const key = raftLogEntryKey(groupId, index)
     const raw = Uint8Array.from((await engine.get(key))!)
     raw[raw.length - 1]! ^= 0x10
     await engine.put(key, raw)
   } finally {
-    await engine.close()
+    if (typeof where === 'string') await engine.close()
   }
 }
 
@@ -586,6 +590,116 @@ test('a replica whose Raft log has a damaged entry is quarantined at start: no g
     const again = await c.startNode(3)
     assert.deepEqual(again.quarantined(), [])
     assert.ok(again.raft.hasGroup(1))
+  } finally {
+    await c.stop()
+  }
+})
+
+test('an entry damaged while the node runs is caught when read: only that replica stops and is quarantined, the node\'s other range and the range\'s other replicas go on', async () => {
+  const logged = warnings()
+  const c = await TestCluster.start(undefined, false, logged)
+  const written = new Map<string, string>()
+  const put = async (rangeId: number, key: string, value: string) => {
+    const r = await c.writeRetrying(rangeId, { kind: 'put', key: b(key), value: b(value) })
+    assert.deepEqual(r, { ok: true }, key)
+    written.set(key, value)
+  }
+  try {
+    await c.waitLeaders()
+    for (let i = 0; i < 10; i++) await put(1, `k${i}`, `v${i}`)
+    await put(2, 'x0', '0')
+    const applied = (n: number, rangeId: number) => c.stores.get(n)!.localReplica(rangeId)?.appliedIndex
+    await waitFor('every replica applied', () => [1, 2].every((r) => [1, 2, 3].every((n) => applied(n, r) === c.leader(r)?.replica(r).appliedIndex)))
+
+    // A follower falls behind range 1's log.
+    const lagging = [1, 2, 3].find((n) => n !== c.leader(1)!.nodeId)!
+    const connected = [1, 2, 3].filter((n) => n !== lagging)
+    c.network.partition([lagging], connected)
+    for (let i = 10; i < 30; i++) await put(1, `k${i}`, `v${i}`)
+    await waitFor('the connected replicas applied range 1', () => connected.every((n) => applied(n, 1) === c.leader(1)?.replica(1).appliedIndex))
+
+    // The leader's last entry, which the lagging follower still needs, is damaged on disk
+    // under the running node. Whoever leads next, that node reads it: to send it to the
+    // follower, or to check it before the next append it takes.
+    const damagedNode = c.leader(1)!.nodeId
+    const damaged = c.stores.get(damagedNode)!
+    const oldReplicaId = damaged.replica(1).replicaId
+    const last = (await RaftLogStore.open(c.engines.get(damagedNode)!)).lastIndex(1)
+    assert.ok(applied(lagging, 1)! < last, 'the follower lacks the entry')
+    await damageLogEntry(c.engines.get(damagedNode)!, 1, last)
+    c.network.heal()
+
+    await waitFor('the replica is quarantined', () => damaged.quarantined().length > 0)
+    assert.deepEqual(damaged.quarantined().map((q) => ({ rangeId: q.rangeId, replicaId: q.replicaId, index: q.index })), [{ rangeId: 1, replicaId: oldReplicaId, index: last }])
+    assert.ok(
+      logged.lines.some((l) => l.includes(`range 1: quarantined replica ${oldReplicaId} on node ${damagedNode}: Raft log entry ${last} is damaged`) && l.includes('found while running')),
+      logged.lines.join('\n'),
+    )
+    assert.equal(damaged.raft.hasGroup(1), false, 'no Raft group runs for it: it cannot vote or acknowledge')
+    assert.deepEqual(damaged.descriptors().map((d) => d.rangeId), [2])
+    await assert.rejects(damaged.get(1, b('k1')), hasCode(KvErrorCode.RANGE_NOT_FOUND))
+    await assert.rejects(damaged.write(1, { kind: 'put', key: b('k1'), value: b('bad') }), hasCode(KvErrorCode.RANGE_NOT_FOUND))
+
+    // Range 1 goes on with the other two (the lagging one catches up); the damaged node's
+    // other range keeps committing and applying there.
+    for (let i = 30; i < 40; i++) await put(1, `k${i}`, `v${i}`)
+    for (let i = 1; i < 10; i++) await put(2, `x${i}`, `${i}`)
+    await waitFor('range 2 applied on the damaged node too', () => applied(damagedNode, 2) === c.leader(2)?.replica(2).appliedIndex)
+    await waitFor('range 1 agrees on its two running replicas', async () => {
+      const sums = await Promise.all([lagging, ...connected.filter((n) => n !== damagedNode)].map((n) => c.stores.get(n)!.replica(1).checksum()))
+      return new Set(sums.map((x) => `${x.appliedIndex}/${x.checksum}`)).size === 1
+    })
+
+    // Replaced like a replica quarantined at start: removed through the healthy majority,
+    // then a fresh replica filled by a snapshot.
+    let d = await c.changeRetrying(1, (s) => removeReplica(s, 1, damagedNode))
+    d = await c.changeRetrying(1, (s) => addReplica(s, 1, damagedNode, false, (nodeId, desc) => c.stores.get(nodeId)!.createReplica(desc)))
+    assert.ok(d.replicas.find((r) => r.nodeId === damagedNode)!.replicaId > oldReplicaId)
+    assert.deepEqual(damaged.quarantined(), [])
+    await waitFor('range 1 agrees on every node', async () => {
+      const sums = await Promise.all([...c.stores.values()].map((s) => s.replica(1).checksum()))
+      return new Set(sums.map((x) => `${x.appliedIndex}/${x.checksum}`)).size === 1
+    })
+    assert.deepEqual(await (await RaftLogStore.open(c.engines.get(damagedNode)!)).verify(), [], 'nothing damaged is left')
+    for (const [key, value] of written) assert.equal(text(await c.getRetrying(key < 'm' ? 1 : 2, b(key))), value, key)
+  } finally {
+    await c.stop()
+  }
+})
+
+test('an entry damaged under a running follower, which only compaction reads again, quarantines the replica there; the node goes on', async () => {
+  const logged = warnings()
+  const c = await TestCluster.start(20, false, logged)
+  try {
+    await c.waitLeaders()
+    const node = [1, 2, 3].find((n) => n !== c.leader(1)!.nodeId)!
+    const store = c.stores.get(node)!
+    const engine = c.engines.get(node)!
+    const damaged = new Set<number>()
+    // Each entry the follower applied, but its last, is damaged once applied: Raft reads only
+    // the last one again (to check the next append), but compaction reads the term where it
+    // cuts, behind the applied index.
+    for (let i = 0; store.quarantined().length === 0; i++) {
+      assert.ok(i < 200, 'the follower compacts its log')
+      await c.writeRetrying(1, { kind: 'put', key: b(`k${i}`), value: b(`v${i}`) })
+      await waitFor('the follower applied', () => store.localReplica(1) === undefined || store.localReplica(1)!.appliedIndex === c.leader(1)?.replica(1).appliedIndex)
+      const applied = store.localReplica(1)?.appliedIndex ?? 0
+      for (let index = (await RaftLogStore.open(engine)).firstIndex(1); index < applied; index++) {
+        if (damaged.has(index) || (await engine.get(raftLogEntryKey(1, index))) === undefined) continue
+        await damageLogEntry(engine, 1, index)
+        damaged.add(index)
+      }
+    }
+    const [q] = store.quarantined()
+    assert.ok(q && q.rangeId === 1 && damaged.has(q.index ?? -1), JSON.stringify(store.quarantined()))
+    assert.ok(logged.lines.some((l) => l.includes(`range 1: quarantined replica ${q.replicaId} on node ${node}: Raft log entry ${q.index} is damaged`)), logged.lines.join('\n'))
+    assert.equal(store.raft.hasGroup(1), false)
+    await assert.rejects(store.get(1, b('k0')), hasCode(KvErrorCode.RANGE_NOT_FOUND))
+    // The node's other range and the range's other replicas go on.
+    await c.writeRetrying(2, { kind: 'put', key: b('x'), value: b('1') })
+    await c.writeRetrying(1, { kind: 'put', key: b('after'), value: b('1') })
+    await waitFor('range 2 applied on the node', () => store.replica(2).appliedIndex === c.leader(2)?.replica(2).appliedIndex)
+    assert.equal(text(await c.getRetrying(1, b('after'))), '1')
   } finally {
     await c.stop()
   }

@@ -1,8 +1,9 @@
 // A node's store: one engine holding every local replica's Raft log and MVCC data, the
 // multiraft host that drives their groups, and the routing of KV requests to replicas.
-// Replicas whose stored Raft log fails verification at start are quarantined, not run.
+// Replicas whose stored Raft log fails verification at start are quarantined, not run; a
+// replica whose log turns out damaged while it runs is stopped and quarantined the same way.
 
-import { MultiRaft, SeededRng, type ConfState, type GroupStateMachine, type Message, type RaftLogger, type Rng, type Snapshot, type Transport } from '@mrdb/raft'
+import { CorruptionError, MultiRaft, SeededRng, type ConfState, type GroupStateMachine, type Message, type RaftLogger, type Rng, type Snapshot, type Transport } from '@mrdb/raft'
 import { MAX_TIMESTAMP, MvccStore, RaftLogStore, type BatchOp, type Engine, type RaftLogDamage } from '@mrdb/storage'
 import { EngineLogWriter } from './engine-log-writer.js'
 import { RangeLogStorage } from './range-log-storage.js'
@@ -59,9 +60,10 @@ export interface SystemGroup extends GroupStateMachine {
 }
 
 /**
- * A range replica this node does not run because its stored Raft state failed verification
- * at start: it never votes, acknowledges, or serves. It waits to be removed from its range
- * (by the placement driver, through the range's healthy majority); then its data is deleted.
+ * A range replica this node does not run because its stored Raft state is damaged (found by
+ * the verification at start, or by a read while it ran): it never votes, acknowledges, or
+ * serves. It waits to be removed from its range (by the placement driver, through the
+ * range's healthy majority); then its data is deleted.
  */
 export interface QuarantinedReplica {
   rangeId: number
@@ -69,7 +71,7 @@ export interface QuarantinedReplica {
   replicaId: number
   /** The range as the replica last applied it. */
   descriptor: RangeDescriptor
-  /** The first damaged log index; absent when the log's metadata is damaged. */
+  /** The first damaged log index; absent when the damage is not pinned to an entry (the log's metadata). */
   index?: number
   /** What is wrong. */
   reason: string
@@ -80,7 +82,7 @@ export class Store implements ReplicaHost {
   private readonly replicas = new Map<number, Replica>()
   /** Replicas with damaged Raft state, by range id; never in {@link replicas}. */
   private readonly quarantine = new Map<number, QuarantinedReplica>()
-  /** Damage found at start in groups' Raft state (ranges' and system groups'), by group id. */
+  /** Damage found in groups' Raft state (ranges' and system groups'), at start or while running, by group id. */
   private readonly damage = new Map<number, RaftLogDamage>()
   private readonly systemGroups = new Map<number, SystemGroup>()
   private compactionTimer: NodeJS.Timeout | undefined
@@ -123,6 +125,7 @@ export class Store implements ReplicaHost {
       readOnlyOption: o.leaseReads ? 'lease-based' : 'safe',
       logger: o.logger,
       onUnknownGroup: (groupId, msg, fromNode) => store?.onUnknownGroup(groupId, msg, fromNode),
+      onGroupDamaged: (groupId, _replicaId, err) => store?.groupDamaged(groupId, err),
     })
     store = new Store(o.nodeId, o.engine, log, mvcc, writer, raft, o)
     for (const d of damage) store.damage.set(d.groupId, d)
@@ -130,7 +133,7 @@ export class Store implements ReplicaHost {
     for await (const [, value] of o.engine.scan({ gte: REPLICA_STATE_SPAN[0], lt: REPLICA_STATE_SPAN[1] })) states.push(decodeReplicaState(value))
     for (const state of states) {
       const found = store.damage.get(state.descriptor.rangeId)
-      if (found) await store.quarantineReplica(state, found)
+      if (found) await store.quarantineReplica(state.descriptor, found, 'at start')
       else store.host(state)
     }
     await raft.start()
@@ -188,7 +191,7 @@ export class Store implements ReplicaHost {
     return [...this.quarantine.values()].sort((a, b) => a.rangeId - b.rangeId)
   }
 
-  /** Damage found at start in a group's stored Raft state (a range's or a system group's), if any: such a group does not run here. */
+  /** Damage found in a group's stored Raft state (a range's or a system group's), at start or while running, if any: such a group does not run here. */
   logDamage(groupId: number): RaftLogDamage | undefined {
     return this.damage.get(groupId)
   }
@@ -328,10 +331,11 @@ export class Store implements ReplicaHost {
    * Keeps a replica whose Raft state is damaged out of its group: no Raft group runs for it,
    * so it never votes or acknowledges (its log may lack entries it acknowledged before), and
    * requests for its range get RANGE_NOT_FOUND. A state that no longer lists this node (its
-   * removal applied, its deletion did not) is deleted at once.
+   * removal applied, its deletion did not) is deleted at once. `found` says when the damage
+   * was found, for the log.
    */
-  private async quarantineReplica(state: ReplicaState, damage: RaftLogDamage): Promise<void> {
-    const d = state.descriptor
+  private async quarantineReplica(d: RangeDescriptor, damage: RaftLogDamage, found: 'at start' | 'while running'): Promise<void> {
+    this.damage.set(d.rangeId, damage)
     const mine = replicaOnNode(d, this.nodeId)
     if (!mine) {
       await this.destroy(d)
@@ -344,14 +348,41 @@ export class Store implements ReplicaHost {
     this.quarantine.set(d.rangeId, q)
     const where = damage.index === undefined ? 'its Raft log metadata' : `Raft log entry ${damage.index}`
     this.o.logger?.warn(
-      `range ${d.rangeId}: quarantined replica ${q.replicaId} on node ${this.nodeId}: ${where} is damaged (${damage.reason}). ` +
+      `range ${d.rangeId}: quarantined replica ${q.replicaId} on node ${this.nodeId}: ${where} is damaged (${damage.reason}), found ${found}. ` +
         'It does not vote, acknowledge or serve; the placement driver removes it from the range, then a fresh replica is added and filled by a snapshot',
     )
   }
 
-  /** Deletes a quarantined replica's log, state and data. */
+  /**
+   * The multiraft host stopped a group whose stored log a read found damaged while it ran. A
+   * range's replica leaves service and is quarantined, as if found at start: writes waiting
+   * on it end with TIMEOUT (the range's other replicas may still commit them). A system
+   * group's replica stays out of its group.
+   */
+  private groupDamaged(groupId: number, err: CorruptionError): void {
+    const damage: RaftLogDamage = { groupId, reason: err.message }
+    if (err.index !== undefined) damage.index = err.index
+    const replica = this.replicas.get(groupId)
+    if (replica) {
+      this.replicas.delete(groupId)
+      replica.abandonProposals('its replica here stopped: its Raft log is damaged')
+      this.quarantineReplica(replica.descriptor, damage, 'while running').catch((e: unknown) =>
+        this.o.logger?.warn(`range ${groupId}: deleting the damaged replica failed: ${e instanceof Error ? e.message : String(e)}`),
+      )
+      return
+    }
+    if (!this.systemGroups.delete(groupId)) return
+    this.damage.set(groupId, damage)
+    this.o.logger?.warn(`group ${groupId}: node ${this.nodeId}'s replica of this system group stopped: its Raft state is damaged (${damage.reason}); it stays out of the group, which goes on with its other members; it is not replaced automatically`)
+  }
+
+  /**
+   * Deletes a quarantined replica's log, state and data: the span of its state as persisted,
+   * which an apply under way when it stopped at runtime may have split or merged since.
+   */
   private async destroyQuarantined(q: QuarantinedReplica, why: string): Promise<void> {
-    await this.destroy(q.descriptor)
+    const persisted = await this.engine.get(replicaStateKey(q.rangeId))
+    await this.destroy(persisted ? decodeReplicaState(persisted).descriptor : q.descriptor)
     this.quarantine.delete(q.rangeId)
     this.damage.delete(q.rangeId)
     this.o.logger?.warn(`range ${q.rangeId}: deleted quarantined replica ${q.replicaId} on node ${this.nodeId}: ${why}`)
@@ -436,8 +467,17 @@ export class Store implements ReplicaHost {
       const large = r.appliedLogBytes >= MAX_LOG_BYTES
       const upTo = r.appliedIndex - Math.floor(Math.min(max, r.appliedIndex - first) / 10)
       if ((!long && !large) || upTo <= first) continue
+      let term: number
+      try {
+        term = r.logStorage.term(upTo)
+      } catch (err) {
+        // Nothing else may have read that entry since it was applied.
+        if (!(err instanceof CorruptionError)) throw err
+        this.raft.stopDamagedGroup(r.rangeId, err)
+        continue
+      }
       r.appliedLogBytes = 0
-      this.writer.compact(r.rangeId, upTo, this.log.term(r.rangeId, upTo)).catch((err) => {
+      this.writer.compact(r.rangeId, upTo, term).catch((err) => {
         this.o.logger?.warn(`range ${r.rangeId}: log compaction failed: ${err instanceof Error ? err.message : String(err)}`)
       })
     }

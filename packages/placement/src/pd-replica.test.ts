@@ -76,6 +76,9 @@ test('proposals through the leader apply on all three replicas with identical pe
     const follower = [...c.nodes.values()].find((n) => n !== l)!
     assert.throws(() => follower.pd.propose({ kind: 'putStore', store: store(5) }, 1000), (e: { code?: string; leaderHint?: number }) => e.code === PdErrorCode.NOT_LEADER && e.leaderHint === l.id)
     await assert.rejects(follower.pd.readBarrier(), (e: { code?: string }) => e.code === PdErrorCode.NOT_LEADER)
+    // A replica whose group stopped here (its Raft log turned out damaged) sends callers elsewhere, with no hint.
+    l.raft.removeGroup(PD_GROUP_ID)
+    assert.throws(() => l.pd.checkLeader(), (e: { code?: string; leaderHint?: number }) => e.code === PdErrorCode.NOT_LEADER && e.leaderHint === undefined)
   } finally {
     await c.stop()
   }

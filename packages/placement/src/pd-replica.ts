@@ -127,8 +127,13 @@ export class PdReplica implements GroupStateMachine {
 
   // ---- serving ----------------------------------------------------------------------------
 
-  /** Throws NOT_LEADER (with a hint) unless this replica leads the PD group, as of the host's last Ready. */
+  /**
+   * Throws NOT_LEADER (with a hint) unless this replica leads the PD group, as of the host's
+   * last Ready; NOT_LEADER without a hint once the group no longer runs here (its Raft log
+   * turned out damaged), so that callers go to the other PD nodes.
+   */
   checkLeader(): void {
+    if (!this.o.raft.hasGroup(PD_GROUP_ID)) throw new PdError(PdErrorCode.NOT_LEADER, `node ${this.o.nodeId}'s PD replica no longer runs`)
     const lead = this.o.raft.leaderOf(PD_GROUP_ID)
     if (lead !== 0 && lead === this.replicaId) return
     throw new PdError(PdErrorCode.NOT_LEADER, `node ${this.o.nodeId} does not lead the PD group`, lead === 0 ? undefined : lead)

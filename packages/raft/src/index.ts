@@ -41,6 +41,7 @@ export {
   CompactedError,
   ConfChangeInvalidError,
   ConfigInvalidError,
+  CorruptionError,
   ProposalDroppedError,
   RaftError,
   RaftErrorCode,

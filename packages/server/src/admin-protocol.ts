@@ -122,6 +122,22 @@ export interface NetworkFaultsResponse {
   error?: AdminError
 }
 
+/**
+ * Flips a bit of one stored Raft log entry of a range on the node, through its engine, while
+ * the node runs (fault injection): the entry then fails its checksum when next read. The
+ * engine's own block checksums stay valid, as for damage that got past the disk layer.
+ */
+export interface DamageLogEntryRequest {
+  rangeId: number
+  /** The entry; absent: the range's last stored entry, the one the node reads before its next append. */
+  index?: number
+}
+export interface DamageLogEntryResponse {
+  /** The entry damaged. */
+  index?: number
+  error?: AdminError
+}
+
 const method = <Req, Res>(name: string) => jsonMethod<Req, Res>('mrdb.node.Node', name)
 
 /** The node administration service's methods. */
@@ -136,4 +152,5 @@ export const NODE_SERVICE = {
   merge: method<MergeRequest, RangeAdminResponse>('MergeRanges'),
   freeze: method<FreezeRequest, RangeAdminResponse>('FreezeRange'),
   networkFaults: method<NetworkFaultsRequest, NetworkFaultsResponse>('NetworkFaults'),
+  damageLogEntry: method<DamageLogEntryRequest, DamageLogEntryResponse>('DamageLogEntry'),
 } satisfies ServiceDefinition

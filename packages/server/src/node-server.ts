@@ -12,9 +12,9 @@ import { KvClient, Store, TransactionalKv, addKvService, descriptorFromJson, des
 import { PD_GROUP_ID, PdReplica, PlacementDriver, type SchedulerConfig } from '@mrdb/placement'
 import { GrpcTransport, NetworkFaults, type RaftLogger } from '@mrdb/raft'
 import { ExecutorPool, SqlEngine } from '@mrdb/sql'
-import { open, type Engine } from '@mrdb/storage'
+import { open, raftLogEntryKey, type Engine } from '@mrdb/storage'
 import { admin } from './admin-handler.js'
-import { NODE_SERVICE, type BootstrapRequest, type HelloRequest, type HelloResponse, type NetworkFaultsResponse, type NodeStatusResponse } from './admin-protocol.js'
+import { NODE_SERVICE, type BootstrapRequest, type DamageLogEntryRequest, type HelloRequest, type HelloResponse, type NetworkFaultsResponse, type NodeStatusResponse } from './admin-protocol.js'
 import { NodeError, NodeErrorCode, fromAdminError } from './errors.js'
 import { loadNodeMeta, saveNodeMeta, type NodeMeta } from './node-meta.js'
 import { runOperator } from './operator-runner.js'
@@ -43,7 +43,7 @@ export interface NodeServerOptions {
   placement?: Partial<SchedulerConfig>
   /** How often this node heartbeats to the PD and the PD schedules; default 1000 ms. */
   heartbeatMs?: number
-  /** Accept injected network partitions over the admin service (`mrdb check`); default false. */
+  /** Accept injected faults over the admin service: network partitions (`mrdb check`), damaged Raft log entries (tests); default false. */
   faultInjection?: boolean
   /**
    * How often the server pings each connection; one that has not answered within as long
@@ -365,14 +365,38 @@ export class NodeServer {
       merge: admin(check.merge, (req) => this.ranges.merge(req)),
       freeze: admin(check.freeze, (req) => this.ranges.freeze(req)),
       networkFaults: admin(check.networkFaults, async (req): Promise<NetworkFaultsResponse> => {
-        if (!this.o.faultInjection) throw new NodeError(NodeErrorCode.FAULT_INJECTION_DISABLED, 'this node was not started with --fault-injection')
+        this.checkFaultInjection()
         if (req.blocked !== undefined) {
           this.faults.setBlocked(req.blocked)
           this.o.logger?.info?.(`fault injection: unreachable peers now ${this.faults.blockedAddresses().join(', ') || 'none'}`)
         }
         return { blocked: this.faults.blockedAddresses() }
       }),
+      damageLogEntry: admin(check.damageLogEntry, async (req) => ({ index: await this.damageLogEntry(req) })),
     }
+  }
+
+  private checkFaultInjection(): void {
+    if (!this.o.faultInjection) throw new NodeError(NodeErrorCode.FAULT_INJECTION_DISABLED, 'this node was not started with --fault-injection')
+  }
+
+  /** Flips a bit of a stored Raft log entry under the running node (see {@link DamageLogEntryRequest}); resolves with its index. */
+  private async damageLogEntry(req: DamageLogEntryRequest): Promise<number> {
+    this.checkFaultInjection()
+    const { rangeId, index } = req
+    let key = index === undefined ? undefined : raftLogEntryKey(rangeId, index)
+    if (!key) {
+      for await (const [k] of this.engine.scan({ gte: raftLogEntryKey(rangeId, 0), lt: raftLogEntryKey(rangeId + 1, 0), reverse: true, limit: 1 })) key = k
+    }
+    const stored = key && (await this.engine.get(key))
+    if (!key || !stored) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `node ${this.o.storeId} stores no Raft log entry ${index === undefined ? '' : `${index} `}of range ${rangeId}`)
+    const damaged = Uint8Array.from(stored)
+    damaged[damaged.length - 1]! ^= 0x20
+    await this.engine.put(key, damaged)
+    // The entry's index is the key's last 8 bytes (big-endian).
+    const at = Number(Buffer.from(key).readBigUInt64BE(key.length - 8))
+    this.o.logger?.warn(`fault injection: damaged Raft log entry ${at} of range ${rangeId}`)
+    return at
   }
 
   private status(resetLoopDelay: boolean): NodeStatusResponse {

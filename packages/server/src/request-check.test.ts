@@ -74,9 +74,11 @@ test('real placement driver requests pass; malformed ones are refused with PD_IN
     usedBytes: 10 ** 9,
     replicaCount: 4,
     leading: [{ descriptor: layout[0]!, approximateBytes: 0, approximateKeys: 0, readsPerSecond: 0.5, writesPerSecond: 12.25 }],
+    quarantined: [{ rangeId: 2, replicaId: 5 }],
     forwarded: undefined,
   }
-  assert.deepEqual(PD_REQUESTS.heartbeat(heartbeat), heartbeat)
+  assert.deepEqual(PD_REQUESTS.heartbeat(heartbeat), heartbeat, 'a heartbeat keeps its quarantined replicas (the PD replaces them)')
+  assert.deepEqual(PD_REQUESTS.heartbeat({ ...heartbeat, quarantined: undefined }), { ...heartbeat, quarantined: undefined })
   assert.deepEqual(PD_REQUESTS.tso({ count: 16 }), { count: 16, forwarded: undefined })
   assert.deepEqual(PD_REQUESTS.routing({ forwarded: true }), { forwarded: true })
   assert.deepEqual(PD_REQUESTS.setStoreState({ storeId: 3, state: 'decommissioning' }), { storeId: 3, state: 'decommissioning', forwarded: undefined })
@@ -87,6 +89,7 @@ test('real placement driver requests pass; malformed ones are refused with PD_IN
     ['heartbeat', { ...heartbeat, leading: 'all' }],
     ['heartbeat', { ...heartbeat, capacityBytes: -1 }],
     ['heartbeat', { ...heartbeat, storeId: 'x' }],
+    ['heartbeat', { ...heartbeat, quarantined: [{ rangeId: 2 }] }],
     ['heartbeat', { ...heartbeat, leading: [{ ...heartbeat.leading[0], readsPerSecond: '1' }] }],
     ['heartbeat', { ...heartbeat, leading: [{ ...heartbeat.leading[0], descriptor: { rangeId: 1 } }] }],
     ['reportRanges', { ranges: {}, leaderNodeId: 1 }],

@@ -6,7 +6,7 @@
 
 import { descriptorToJson, type RangeDescriptorJson } from '@mrdb/kv'
 import { MAX_CLUSTER_ID_LENGTH, PdError, PdErrorCode, parseRange, parseStoreState } from '@mrdb/placement'
-import type { BootstrapRequest, CreateReplicaRequest, FreezeRequest, HelloRequest, InitRequest, MemberRequest, MergeRequest, NetworkFaultsRequest, NODE_SERVICE, NodeStatusRequest, SplitRequest } from './admin-protocol.js'
+import type { BootstrapRequest, CreateReplicaRequest, DamageLogEntryRequest, FreezeRequest, HelloRequest, InitRequest, MemberRequest, MergeRequest, NetworkFaultsRequest, NODE_SERVICE, NodeStatusRequest, SplitRequest } from './admin-protocol.js'
 import { NodeError, NodeErrorCode } from './errors.js'
 import type { PD_SERVICE, PdHeartbeatRequest, PdReportRangesRequest, PdSetStoreStateRequest, PdTsoRequest } from './pd-protocol.js'
 
@@ -136,6 +136,10 @@ export const NODE_REQUESTS = {
   createReplica: (j: unknown): CreateReplicaRequest => ({ descriptor: node.descriptor(node.object(j, 'a create-replica request').descriptor, 'descriptor') }),
   merge: (j: unknown): MergeRequest => rangeAction(j, 'a merge'),
   freeze: (j: unknown): FreezeRequest => rangeAction(j, 'a freeze'),
+  damageLogEntry: (j: unknown): DamageLogEntryRequest => {
+    const o = node.object(j, 'a damage-log-entry request')
+    return { rangeId: node.id(o.rangeId, 'rangeId'), index: node.optionalId(o.index, 'index') }
+  },
   networkFaults: (j: unknown): NetworkFaultsRequest => {
     const o = node.object(j, 'a network-faults request')
     return { blocked: o.blocked === undefined ? undefined : node.array(o.blocked, 'blocked').map((a, i) => node.address(a, `blocked[${i}]`)) }
@@ -172,6 +176,13 @@ export const PD_REQUESTS = {
           writesPerSecond: pd.rate(r.writesPerSecond, `leading[${i}].writesPerSecond`),
         }
       }),
+      quarantined:
+        o.quarantined === undefined
+          ? undefined
+          : pd.array(o.quarantined, 'quarantined').map((x, i) => {
+              const q = pd.object(x, `quarantined[${i}]`)
+              return { rangeId: pd.id(q.rangeId, `quarantined[${i}].rangeId`), replicaId: pd.id(q.replicaId, `quarantined[${i}].replicaId`) }
+            }),
       forwarded: pd.optionalBoolean(o.forwarded, 'forwarded'),
     }
   },

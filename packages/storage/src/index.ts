@@ -11,5 +11,5 @@ export type { Mutation, TxnStatus, MvccScanOptions, GcStats, MvccWriteOptions } 
 export type { Lock, Version, MutationKind } from './mvcc-record.js'
 export { composeTimestamp, physicalMs, MAX_TIMESTAMP, LOGICAL_BITS } from './timestamp.js'
 export type { Timestamp } from './timestamp.js'
-export { RaftLogStore, RaftLogBatch, raftLogEntryKey } from './raft-log-store.js'
+export { RaftLogStore, RaftLogBatch, RaftLogCorruptionError, raftLogEntryKey } from './raft-log-store.js'
 export type { RaftLogEntry, RaftHardState, RaftSnapshotMeta, RaftLogDamage } from './raft-log-store.js'

@@ -2,10 +2,13 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { open, type Engine } from './engine.js'
 import { StorageErrorCode } from './errors.js'
-import { RaftLogStore, raftLogEntryKey, type RaftLogEntry } from './raft-log-store.js'
+import { RaftLogCorruptionError, RaftLogStore, raftLogEntryKey, type RaftLogEntry } from './raft-log-store.js'
 import { tempDir } from './testing/temp-dir.js'
 
 const hasCode = (code: string) => (e: { code?: string }) => e.code === code
+/** ERR_CORRUPTION naming the group and the damaged entry (undefined: the group's metadata). */
+const damageOf = (groupId: number, index: number | undefined) => (e: unknown) =>
+  e instanceof RaftLogCorruptionError && e.code === StorageErrorCode.CORRUPTION && e.groupId === groupId && e.index === index
 const entry = (index: number, term: number, data = `e${index}`): RaftLogEntry => ({ index, term, type: 'normal', data: Buffer.from(data) })
 const range = (lo: number, hi: number, term: number) => Array.from({ length: hi - lo + 1 }, (_, i) => entry(lo + i, term))
 const summary = (es: RaftLogEntry[]) => es.map((e) => `${e.index}/${e.term}:${Buffer.from(e.data).toString()}`)
@@ -107,7 +110,7 @@ test('thousands of groups in one batch, written with one sync', async () => {
   })
 })
 
-test('a corrupted entry raises ERR_CORRUPTION instead of returning wrong data', async () => {
+test('a corrupted entry raises ERR_CORRUPTION, naming its group and index, instead of returning wrong data', async () => {
   await withEngine(async (engine, reopen) => {
     let log = await RaftLogStore.open(engine)
     await log.batch().append(9, range(1, 3, 1)).setHardState(9, { term: 1, vote: 1, commit: 3 }).write()
@@ -121,17 +124,21 @@ test('a corrupted entry raises ERR_CORRUPTION instead of returning wrong data', 
     await e.put(damaged[1]![0], damaged[1]![1])
     log = await RaftLogStore.open(e)
     assert.equal(log.term(9, 1), 1)
-    assert.throws(() => log.term(9, 2), hasCode(StorageErrorCode.CORRUPTION))
-    assert.throws(() => log.entries(9, 1, 4), hasCode(StorageErrorCode.CORRUPTION))
-    // An entry moved to another index fails too: the CRC covers the index.
+    assert.throws(() => log.term(9, 2), damageOf(9, 2))
+    assert.throws(() => log.entries(9, 1, 4), damageOf(9, 2))
+    // An entry moved to another index fails too (the CRC covers the index), also when it is
+    // damaged while the store is open: every read goes to the engine.
     await e.put(damaged[2]![0], (await e.get(damaged[0]![0]))!)
-    assert.throws(() => log.term(9, 3), hasCode(StorageErrorCode.CORRUPTION))
+    assert.throws(() => log.term(9, 3), damageOf(9, 3))
+    // An entry missing inside the log.
+    await e.del(damaged[2]![0])
+    assert.throws(() => log.entries(9, 3, 4), damageOf(9, 3))
     // A damaged hard state is found when the store opens: that group's reads fail, the others' work.
     await log.batch().append(10, range(1, 2, 1)).write()
     await e.put(Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1), new Uint8Array(28))
     log = await RaftLogStore.open(e)
-    assert.throws(() => log.hardState(9), hasCode(StorageErrorCode.CORRUPTION))
-    assert.throws(() => log.term(9, 1), hasCode(StorageErrorCode.CORRUPTION))
+    assert.throws(() => log.hardState(9), damageOf(9, undefined))
+    assert.throws(() => log.term(9, 1), damageOf(9, undefined))
     assert.deepEqual(summary(log.entries(10, 1, 3)), ['1/1:e1', '2/1:e2'])
   })
 })

@@ -42,6 +42,23 @@ const EMPTY = new Uint8Array(0)
 /** Entries {@link RaftLogStore.verify} checks between two turns of the event loop. */
 const VERIFY_YIELD_EVERY = 1024
 
+/**
+ * ERR_CORRUPTION from a read of one group's stored Raft state: it names the group and, when
+ * a log entry (not the group's metadata) is damaged, the entry. Other groups are unaffected.
+ */
+export class RaftLogCorruptionError extends StorageError {
+  override readonly name: string = 'RaftLogCorruptionError'
+
+  constructor(
+    readonly groupId: number,
+    /** The damaged (or missing) entry; undefined when the group's metadata is damaged. */
+    readonly index: number | undefined,
+    message: string,
+  ) {
+    super(StorageErrorCode.CORRUPTION, message)
+  }
+}
+
 /** Damage {@link RaftLogStore.verify} found in one group's stored Raft state. */
 export interface RaftLogDamage {
   groupId: number
@@ -67,7 +84,8 @@ interface GroupState {
  * The durable Raft log of many groups in one engine. Reads are synchronous (from LevelDB's
  * cache or the page cache) so the Raft core can call them; writes of any number of groups
  * go through one {@link RaftLogBatch}, one engine batch and, when synced, one fsync. Every
- * read of a group whose metadata was found damaged at open fails with ERR_CORRUPTION.
+ * read of a group whose metadata was found damaged at open, and every read of a damaged
+ * entry, fails with a {@link RaftLogCorruptionError} (ERR_CORRUPTION).
  */
 export class RaftLogStore {
   private constructor(
@@ -202,7 +220,7 @@ export class RaftLogStore {
 
   /**
    * The term of entry `index`; valid for [truncated index, last index]. Below: ERR_COMPACTED;
-   * above: ERR_UNAVAILABLE; a damaged entry: ERR_CORRUPTION.
+   * above: ERR_UNAVAILABLE; a damaged entry: a {@link RaftLogCorruptionError}.
    */
   term(groupId: number, index: number): number {
     const g = this.group(groupId)
@@ -235,7 +253,7 @@ export class RaftLogStore {
 
   private group(groupId: number): GroupState {
     const g = this.groups.get(groupId) ?? emptyGroup()
-    if (g.damage !== undefined) throw new StorageError(StorageErrorCode.CORRUPTION, g.damage)
+    if (g.damage !== undefined) throw new RaftLogCorruptionError(groupId, undefined, g.damage)
     return g
   }
 
@@ -248,7 +266,7 @@ export class RaftLogStore {
     }
     const raw = this.engine.getSync(raftLogEntryKey(groupId, index))
     if (raw === undefined) {
-      throw new StorageError(StorageErrorCode.CORRUPTION, `group ${groupId}: entry ${index} is missing inside the log`)
+      throw corrupt(groupId, `entry ${index} is missing inside the log`, index)
     }
     return decodeEntry(raw, groupId, index)
   }
@@ -440,13 +458,13 @@ function encodeEntry(e: RaftLogEntry): Uint8Array {
 }
 
 function decodeEntry(raw: Uint8Array, groupId: number, index: number): RaftLogEntry {
-  if (raw.length < 13) throw corrupt(groupId, `entry ${index} is truncated`)
+  if (raw.length < 13) throw corrupt(groupId, `entry ${index} is truncated`, index)
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength)
   const want = view.getUint32(0)
   const got = crc32c(raw.subarray(4), crc32c(u64(index)))
-  if (want !== got) throw corrupt(groupId, `entry ${index} fails its checksum`)
+  if (want !== got) throw corrupt(groupId, `entry ${index} fails its checksum`, index)
   const type = raw[12] === 0 ? 'normal' : raw[12] === 1 ? 'confChange' : undefined
-  if (type === undefined) throw corrupt(groupId, `entry ${index} has unknown type ${raw[12]}`)
+  if (type === undefined) throw corrupt(groupId, `entry ${index} has unknown type ${raw[12]}`, index)
   return { index, term: getU64(view, 4), type, data: raw.subarray(13) }
 }
 
@@ -488,6 +506,6 @@ function decodeSnapshotMeta(raw: Uint8Array, groupId: number): RaftSnapshotMeta 
   return { index: getU64(view, 4), term: getU64(view, 12), data: raw.slice(20) }
 }
 
-function corrupt(groupId: number, what: string): StorageError {
-  return new StorageError(StorageErrorCode.CORRUPTION, `raft log of group ${groupId}: ${what}`)
+function corrupt(groupId: number, what: string, index?: number): RaftLogCorruptionError {
+  return new RaftLogCorruptionError(groupId, index, `raft log of group ${groupId}: ${what}`)
 }

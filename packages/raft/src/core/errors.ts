@@ -25,6 +25,8 @@ export const RaftErrorCode = {
   STOPPED: 'ERR_STOPPED',
   /** Internal state contradicts a Raft invariant: a bug or corrupted storage. */
   INVARIANT_VIOLATED: 'ERR_RAFT_INVARIANT_VIOLATED',
+  /** Storage found the group's stored log damaged (a failed checksum): that group cannot go on, the others can. */
+  CORRUPTION: 'ERR_CORRUPTION',
 } as const
 
 /** One of the values of RaftErrorCode. */
@@ -109,6 +111,22 @@ export class ConfigInvalidError extends RaftError {
   constructor(reason: string) {
     super(RaftErrorCode.CONFIG_INVALID, `invalid raft config: ${reason}`)
     this.name = 'ConfigInvalidError'
+  }
+}
+
+/**
+ * Storage found this group's stored log damaged: an entry (`index`, when known) failed its
+ * checksum. Wrong data was not returned, but the group cannot go on on this node: a
+ * multiraft host stops that group alone and reports it.
+ */
+export class CorruptionError extends RaftError {
+  constructor(
+    readonly index: number | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(RaftErrorCode.CORRUPTION, message, options)
+    this.name = 'CorruptionError'
   }
 }
 

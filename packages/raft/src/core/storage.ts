@@ -19,8 +19,9 @@ export interface InitialState {
 /**
  * Synchronous access to the persisted Raft log. Entries [firstIndex(), lastIndex()] are
  * available; entry firstIndex()-1 is the last one folded into snapshot() (its term is still
- * answered by term()). Implementations throw CompactedError / UnavailableError as stated;
- * any other error is fatal to the node.
+ * answered by term()). Implementations throw CompactedError / UnavailableError as stated,
+ * and CorruptionError when stored data of this group is damaged (the core passes it on, and
+ * a multiraft host stops this group alone); any other error is fatal to the node.
  */
 export interface Storage {
   /** The persisted HardState and the ConfState of the latest applied membership. */

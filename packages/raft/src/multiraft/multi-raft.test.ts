@@ -1,7 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { RaftErrorCode } from '../core/errors.js'
+import { CorruptionError, RaftErrorCode } from '../core/errors.js'
 import { SeededRng } from '../core/rng.js'
+import { MemoryStorage } from '../core/storage.js'
+import type { Entry } from '../core/types.js'
 import { MemoryNetwork } from '../transport/memory-transport.js'
 import type { RaftFrame, Transport } from '../transport/transport.js'
 import { MemoryLogWriter, RecordingStateMachine } from '../testing/memory-log.js'
@@ -288,6 +290,127 @@ test('lease-based reads: a leader woken from quiescence confirms its leadership 
     const r = await outcome(old.host.readIndex(1))
     assert.ok(r !== 'pending', 'the read never settled')
     if ('value' in r) assert.ok(r.value >= acknowledgedAt, `stale lease read at ${r.value}, before the write acknowledged at ${acknowledgedAt}`)
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
+/** A group's MemoryStorage whose reads of `damaged` entries fail with CorruptionError, as a checksummed log's do. */
+class DamageableStorage extends MemoryStorage {
+  readonly damaged = new Set<number>()
+  /** Answer term() for damaged entries anyway, as a log that caches terms would: only entries() fails. */
+  termsCached = false
+
+  constructor(voters: number[]) {
+    super()
+    this.applySnapshot({ data: new Uint8Array(0), metadata: { index: 1, term: 1, confState: { voters, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } } })
+    this.setHardState({ term: 1, vote: 0, commit: 1 })
+  }
+
+  override entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    for (let i = lo; i < hi; i++) if (this.damaged.has(i)) throw new CorruptionError(i, `entry ${i} fails its checksum`)
+    return super.entries(lo, hi, maxBytes)
+  }
+
+  override term(i: number): number {
+    if (this.damaged.has(i) && !this.termsCached) throw new CorruptionError(i, `entry ${i} fails its checksum`)
+    return super.term(i)
+  }
+}
+
+test('a group whose storage finds its log damaged stops alone, wherever the core reads it; every other group on the node goes on', async () => {
+  const network = new MemoryNetwork()
+  const ids = [1, 2, 3]
+  const peers = new Map(ids.map((id) => [id, id]))
+  /** Groups the hosts stopped, as "node/group/replica@index". */
+  const reports: string[] = []
+  const nodes: Node[] = []
+  const storages = new Map<string, DamageableStorage>()
+  const host = (n: Node, groupId: number, voters: number[]) => {
+    const storage = new DamageableStorage(voters)
+    n.log.storages.set(groupId, storage)
+    storages.set(`${n.id}/${groupId}`, storage)
+    const sm = new RecordingStateMachine()
+    n.machines.set(groupId, sm)
+    n.host.addGroup({ groupId, replicaId: n.id, peers: new Map(voters.map((v) => [v, v])), storage, stateMachine: sm, applied: 1 })
+  }
+  for (const id of ids) {
+    const log = new FailingLogWriter()
+    const transport = new FilteringTransport(network.transport(id))
+    const onGroupDamaged = (groupId: number, replicaId: number, err: CorruptionError) => reports.push(`${id}/${groupId}/${replicaId}@${err.index}`)
+    const n: Node = { id, host: new MultiRaft({ nodeId: id, transport, logWriter: log, rng: new SeededRng(id), tickMs: TICK_MS, sync: false, onGroupDamaged }), log, transport, machines: new Map() }
+    for (const g of [1, 2, 3]) host(n, g, ids)
+    await n.host.start()
+    nodes.push(n)
+  }
+  const [one] = nodes as [Node]
+  // Groups 4 and 5 have one voter, on node 1: the leader's own reads, with no peer involved.
+  host(one, 4, [1])
+  host(one, 5, [1])
+  const enc = (v: string) => new TextEncoder().encode(v)
+  const appliedOn = (n: Node, g: number, v: string) => n.machines.get(g)!.applied.includes(v)
+  const lastIndex = (n: Node, g: number) => storages.get(`${n.id}/${g}`)!.lastIndex()
+  try {
+    for (const g of [1, 2, 3, 4, 5]) one.host.campaign(g)
+    await waitFor('leaders', () => [1, 2, 3].every((g) => leaderNode(nodes, g) !== undefined) && [4, 5].every((g) => one.host.status(g).state === 'leader'))
+    for (const g of [1, 2, 3]) leaderNode(nodes, g)!.host.propose(g, enc('a'))
+    for (const g of [4, 5]) one.host.propose(g, enc('a'))
+    await waitFor('a applied everywhere', () => nodes.every((n) => [...n.machines.keys()].every((g) => appliedOn(n, g, 'a'))))
+
+    // A follower checks the entry before a leader's next append against its own last entry:
+    // damaged, its group stops (a step); the frame's other messages are still delivered.
+    const follower = nodes.find((n) => n !== leaderNode(nodes, 1))!
+    const followerLast = lastIndex(follower, 1)
+    storages.get(`${follower.id}/1`)!.damaged.add(followerLast)
+    const waiting = outcome(follower.host.waitApplied(1, followerLast + 100), 20_000)
+    for (const g of [1, 3]) leaderNode(nodes, g)!.host.propose(g, enc('b'))
+    await waitFor('the follower stopped group 1', () => reports.includes(`${follower.id}/1/${follower.id}@${followerLast}`))
+    assert.equal(follower.host.hasGroup(1), false)
+    assertRejectedWith(await waiting, RaftErrorCode.PROPOSAL_DROPPED, 'a waiter of the stopped group')
+    await waitFor('group 1 commits on the other two; group 3 on all three', () =>
+      nodes.every((n) => (n === follower || appliedOn(n, 1, 'b')) && appliedOn(n, 3, 'b')))
+
+    // A leader reads its last entry to send a new one to its followers (in ready()): the
+    // group stops before anything of the proposal leaves the node; another leader takes over.
+    const leader2 = leaderNode(nodes, 2)!
+    storages.get(`${leader2.id}/2`)!.damaged.add(lastIndex(leader2, 2))
+    leader2.host.propose(2, enc('lost'))
+    await waitFor('the leader stopped group 2', () => reports.some((r) => r.startsWith(`${leader2.id}/2/`)))
+    const rest = nodes.filter((n) => n !== leader2)
+    await waitFor('a new leader of group 2', () => leaderNode(rest, 2) !== undefined)
+    let written = false
+    for (const deadline = Date.now() + 20_000; !written; ) {
+      assert.ok(Date.now() < deadline, 'group 2 commits without its old leader')
+      try {
+        leaderNode(rest, 2)?.host.propose(2, enc('c'))
+      } catch {
+        // leadership is still moving: propose again
+      }
+      await sleep(100)
+      written = rest.every((n) => appliedOn(n, 2, 'c'))
+    }
+    assert.ok(rest.every((n) => !appliedOn(n, 2, 'lost')), 'the proposal never left the stopped leader')
+
+    // Committed entries read for apply (ready) and the commit check after a write (advance).
+    const four = storages.get('1/4')!
+    four.termsCached = true
+    four.damaged.add(lastIndex(one, 4) + 1)
+    storages.get('1/5')!.damaged.add(lastIndex(one, 5) + 1)
+    one.host.propose(4, enc('x'))
+    one.host.propose(5, enc('x'))
+    await waitFor('groups 4 and 5 stopped', () => !one.host.hasGroup(4) && !one.host.hasGroup(5))
+    assert.ok(!appliedOn(one, 4, 'x') && !appliedOn(one, 5, 'x'), 'nothing damaged was applied')
+    assert.throws(() => one.host.propose(4, enc('y')), (e: { code?: unknown }) => e.code === RaftErrorCode.CONFIG_INVALID)
+
+    // Node 1's host still runs its other groups.
+    const l3 = leaderNode(nodes, 3)!
+    l3.host.propose(3, enc('after'))
+    await waitFor('group 3 still commits everywhere', () => nodes.every((n) => appliedOn(n, 3, 'after')))
+    assert.deepEqual(
+      reports.map((r) => r.split('@')[0]).sort(),
+      [`${follower.id}/1/${follower.id}`, `${leader2.id}/2/${leader2.id}`, '1/4/1', '1/5/1'].sort(),
+      'each damaged group is reported once',
+    )
   } finally {
     await stopAll(nodes)
   }

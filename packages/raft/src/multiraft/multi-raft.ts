@@ -5,11 +5,14 @@
 // or a message wakes them; node-level liveness (any frame from a node) lets a quiesced
 // follower notice that its leader's node died. A failed log write stops the host for good:
 // like stop(), it fails every caller still waiting, and every later call, with ERR_STOPPED.
+// A group whose storage reports its stored log damaged (CorruptionError, wherever the core
+// read it: a step, a tick, a Ready, an advance) is stopped alone: it does no more work, its
+// waiters fail, the host reports it, and every other group goes on.
 
 import { decodeConfChange } from '../core/confchange/codec.js'
 import type { RaftLogger } from '../core/config.js'
 import type { ReadOnlyOption } from '../core/read-only.js'
-import { RaftError, RaftErrorCode } from '../core/errors.js'
+import { CorruptionError, ProposalDroppedError, RaftError, RaftErrorCode } from '../core/errors.js'
 import { RawNode } from '../core/raw-node.js'
 import type { Rng } from '../core/rng.js'
 import type { Status } from '../core/status.js'
@@ -50,6 +53,11 @@ export interface MultiRaftOptions {
   onUnknownGroup?: (groupId: number, msg: Message, fromNode: number) => void
   /** Called when a group's known leader changes (replica id, 0 when unknown). */
   onLeaderChange?: (groupId: number, leaderReplicaId: number) => void
+  /**
+   * Called when the host stopped a group because its storage reported the group's stored log
+   * damaged: the group is no longer hosted (see the file comment). Called once per group.
+   */
+  onGroupDamaged?: (groupId: number, replicaId: number, err: CorruptionError) => void
   logger?: RaftLogger
 }
 
@@ -84,6 +92,8 @@ interface Group {
   /** Callers waiting for the applied index to reach a value. */
   readonly appliedWaiters: Array<{ index: number; resolve: () => void; reject: (err: Error) => void }>
   applied: number
+  /** Set once the group was stopped for a damaged log: it does no more work, even in the loop run under way. */
+  damaged: boolean
 }
 
 const EMPTY_FRAME_LISTS = (): Pick<RaftFrame, 'messages' | 'heartbeats' | 'heartbeatResponses' | 'quiesce'> => ({
@@ -98,7 +108,7 @@ export class MultiRaft {
   readonly metrics: MultiRaftMetrics = { iterations: 0, logWrites: 0, fsyncs: 0, framesSent: 0, heartbeatsCoalesced: 0, groupTicks: 0, quiesced: 0 }
   private readonly groups = new Map<number, Group>()
   private readonly dirty = new Set<Group>()
-  private readonly o: Required<Omit<MultiRaftOptions, 'onUnknownGroup' | 'onLeaderChange' | 'logger' | 'readOnlyOption'>> & MultiRaftOptions
+  private readonly o: Required<Omit<MultiRaftOptions, 'onUnknownGroup' | 'onLeaderChange' | 'onGroupDamaged' | 'logger' | 'readOnlyOption'>> & MultiRaftOptions
   private ticks = 0
   private timer: NodeJS.Timeout | undefined
   private loopScheduled = false
@@ -136,9 +146,7 @@ export class MultiRaft {
       onUnreachable: (node) => this.onUnreachable(node),
       onSnapshotStatus: (groupId, to, status) => {
         const g = this.groups.get(groupId)
-        if (!g) return
-        g.raw.reportSnapshot(to, status)
-        this.markDirty(g)
+        if (g && this.contained(g, () => g.raw.reportSnapshot(to, status))) this.markDirty(g)
       },
     })
     this.timer = setInterval(() => this.tick(), this.o.tickMs)
@@ -180,6 +188,15 @@ export class MultiRaft {
     for (const g of this.groups.values()) failWaiters(g, this.stoppedError())
   }
 
+  /**
+   * Stops a group whose stored log its host found damaged outside the core's own reads (while
+   * compacting the log, say), as the host does when the core finds it: see onGroupDamaged.
+   */
+  stopDamagedGroup(groupId: number, err: CorruptionError): void {
+    const g = this.groups.get(groupId)
+    if (g) this.stopDamaged(g, err)
+  }
+
   /** Hosts a group. Its storage must already hold what the core needs to restart. */
   addGroup(opts: GroupOptions): void {
     if (this.groups.has(opts.groupId)) throw new RaftError(RaftErrorCode.CONFIG_INVALID, `group ${opts.groupId} is already hosted`)
@@ -207,6 +224,7 @@ export class MultiRaft {
       reads: new Map(),
       appliedWaiters: [],
       applied: opts.applied,
+      damaged: false,
     }
     this.groups.set(opts.groupId, g)
     this.markDirty(g)
@@ -247,28 +265,34 @@ export class MultiRaft {
    */
   propose(groupId: number, data: Uint8Array): void {
     const g = this.wake(this.liveGroup(groupId))
-    g.raw.propose(data)
-    this.markDirty(g)
+    this.drive(g, () => g.raw.propose(data))
   }
 
-  /** Proposes a membership change (one in flight at a time). */
+  /** Proposes a membership change (one in flight at a time); throws like {@link propose}. */
   proposeConfChange(groupId: number, cc: ConfChangeV2): void {
     const g = this.wake(this.liveGroup(groupId))
-    g.raw.proposeConfChange(cc)
-    this.markDirty(g)
+    this.drive(g, () => g.raw.proposeConfChange(cc))
   }
 
   /** Asks the group's leader to hand leadership to replica `to`. */
   transferLeader(groupId: number, to: number): void {
     const g = this.wake(this.liveGroup(groupId))
-    g.raw.transferLeader(to)
-    this.markDirty(g)
+    this.drive(g, () => g.raw.transferLeader(to))
   }
 
   /** Starts an election for this node's replica now. */
   campaign(groupId: number): void {
     const g = this.wake(this.liveGroup(groupId))
-    g.raw.campaign()
+    this.drive(g, () => g.raw.campaign())
+  }
+
+  /**
+   * Runs a caller's request on a group's core. If the core found the group's log damaged,
+   * the group is stopped and the caller gets ERR_PROPOSAL_DROPPED: nothing the core did for
+   * the request can leave this node, since the group never hands out another Ready.
+   */
+  private drive(g: Group, request: () => void): void {
+    if (!this.contained(g, request)) throw new ProposalDroppedError(`group ${g.id} stopped on node ${this.o.nodeId}: its stored log is damaged`)
     this.markDirty(g)
   }
 
@@ -284,8 +308,8 @@ export class MultiRaft {
     const key = `${this.o.nodeId}:${++this.readContext}`
     return new Promise<number>((resolve, reject) => {
       g.reads.set(key, { resolve, reject, deadlineTick: this.ticks + 4 * this.o.electionTick })
-      g.raw.readIndex(new TextEncoder().encode(key))
-      this.markDirty(g)
+      // If the group stops for a damaged log, stopping it fails this read too.
+      if (this.contained(g, () => g.raw.readIndex(new TextEncoder().encode(key)))) this.markDirty(g)
     })
   }
 
@@ -321,29 +345,32 @@ export class MultiRaft {
     if (this.stopped) return
     this.ticks++
     let quiesced = 0
+    // A group stopped for a damaged log leaves the map during the pass; deleting while iterating a Map is safe.
     for (const g of this.groups.values()) {
       // Quiesced groups too: a follower's forwarded read may be lost while its leader quiesces.
       this.expireReads(g)
-      if (g.quiesced) {
-        const leaderNode = g.peers.get(g.lead)
-        if (leaderNode === undefined || leaderNode === this.o.nodeId || this.nodeAlive(leaderNode)) {
-          quiesced++
-          continue
-        }
-        this.o.logger?.info(`group ${g.id}: leader node ${leaderNode} went silent; unquiescing`)
-        this.wake(g)
-      }
-      // A leader decides before ticking: its heartbeats of the previous tick carried the final commit.
-      if (this.maybeQuiesce(g)) {
-        quiesced++
-        continue
-      }
-      g.raw.tick()
-      this.metrics.groupTicks++
-      this.markDirty(g)
+      this.contained(g, () => {
+        if (this.tickGroup(g)) quiesced++
+      })
     }
     this.metrics.quiesced = quiesced
     this.sendKeepalives()
+  }
+
+  /** Ticks one group unless it is (or now becomes) quiesced; returns whether it is quiesced. */
+  private tickGroup(g: Group): boolean {
+    if (g.quiesced) {
+      const leaderNode = g.peers.get(g.lead)
+      if (leaderNode === undefined || leaderNode === this.o.nodeId || this.nodeAlive(leaderNode)) return true
+      this.o.logger?.info(`group ${g.id}: leader node ${leaderNode} went silent; unquiescing`)
+      this.wake(g)
+    }
+    // A leader decides before ticking: its heartbeats of the previous tick carried the final commit.
+    if (this.maybeQuiesce(g)) return true
+    g.raw.tick()
+    this.metrics.groupTicks++
+    this.markDirty(g)
+    return false
   }
 
   /** A leader quiesces a group that is fully replicated, applied and idle, with every follower's node alive. */
@@ -432,20 +459,77 @@ export class MultiRaft {
       return
     }
     this.wake(g)
-    try {
-      g.raw.step(msg)
-    } catch (err) {
-      if (!(err instanceof RaftError)) throw err
-      this.o.logger?.debug?.(`group ${groupId}: dropped ${msg.type} from ${msg.from}: ${err.message}`)
-    }
-    this.markDirty(g)
+    const stepped = this.contained(g, () => {
+      try {
+        g.raw.step(msg)
+      } catch (err) {
+        // A message the core refuses is dropped; a damaged log stops the group (contained).
+        if (!(err instanceof RaftError) || err instanceof CorruptionError) throw err
+        this.o.logger?.debug?.(`group ${groupId}: dropped ${msg.type} from ${msg.from}: ${err.message}`)
+      }
+    })
+    if (stepped) this.markDirty(g)
   }
 
   private onUnreachable(node: number): void {
     for (const g of this.groups.values()) {
       if (g.lead !== g.replicaId) continue
-      for (const [replica, n] of g.peers) if (n === node) g.raw.reportUnreachable(replica)
+      this.contained(g, () => {
+        for (const [replica, n] of g.peers) if (n === node) g.raw.reportUnreachable(replica)
+      })
     }
+  }
+
+  // ---- damaged groups --------------------------------------------------------------------
+
+  /**
+   * Runs one group's work on its core. A CorruptionError (its storage found the group's log
+   * damaged) stops that group alone and returns false; any other error propagates.
+   */
+  private contained(g: Group, work: () => void): boolean {
+    try {
+      work()
+      return true
+    } catch (err) {
+      if (!(err instanceof CorruptionError)) throw err
+      this.stopDamaged(g, err)
+      return false
+    }
+  }
+
+  /**
+   * Stops a group whose log is damaged: it leaves the host (its core, with whatever the
+   * failed call left half done, is dropped unread: no message or Ready of it goes out), its
+   * reads and applied-waiters fail, and the host reports it.
+   */
+  private stopDamaged(g: Group, err: CorruptionError): void {
+    if (g.damaged) return
+    g.damaged = true
+    if (this.groups.get(g.id) === g) this.groups.delete(g.id)
+    this.dirty.delete(g)
+    this.o.logger?.warn(`group ${g.id}: stopped replica ${g.replicaId} on node ${this.o.nodeId}: ${err.message}`)
+    if (g.role === 'leader') this.handOff(g)
+    failWaiters(g, new RaftError(RaftErrorCode.PROPOSAL_DROPPED, `group ${g.id} stopped on node ${this.o.nodeId}: its stored log is damaged`, { cause: err }))
+    this.o.onGroupDamaged?.(g.id, g.replicaId, err)
+  }
+
+  /**
+   * A stopped leader's followers may be quiesced, and this node stays alive: nothing would
+   * tell them their leader is gone. As at the end of a leadership transfer, the voter with the
+   * longest log is told to campaign now (MsgTimeoutNow); the vote rules decide as in any
+   * election, and the campaign wakes the other followers.
+   */
+  private handOff(g: Group): void {
+    const st = g.raw.status()
+    let to: { replica: number; match: number } | undefined
+    for (const [replica, pr] of st.progress ?? []) {
+      if (replica === g.replicaId || pr.isLearner || (to && to.match >= pr.match)) continue
+      to = { replica, match: pr.match }
+    }
+    const node = to && g.peers.get(to.replica)
+    if (!to || node === undefined) return
+    const msg: Message = { type: 'MsgTimeoutNow', from: g.replicaId, to: to.replica, term: st.term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 }
+    this.sendFrame({ from: this.o.nodeId, to: node, ...EMPTY_FRAME_LISTS(), messages: [{ groupId: g.id, msg }] })
   }
 
   // ---- the loop --------------------------------------------------------------------------
@@ -486,7 +570,13 @@ export class MultiRaft {
    */
   private async iterate(): Promise<void> {
     const batch: Array<[Group, Ready]> = []
-    for (const g of this.dirty) if (this.groups.get(g.id) === g && g.raw.hasReady()) batch.push([g, g.raw.ready()])
+    for (const g of this.dirty) {
+      if (this.groups.get(g.id) !== g) continue
+      // ready() reads the log: committed entries to apply, entries for appends to followers.
+      this.contained(g, () => {
+        if (g.raw.hasReady()) batch.push([g, g.raw.ready()])
+      })
+    }
     this.dirty.clear()
     if (batch.length === 0) return
     this.metrics.iterations++
@@ -515,11 +605,16 @@ export class MultiRaft {
       if (sync) this.metrics.fsyncs++
     }
 
-    this.send(others)
-    await Promise.all(batch.map(([g, rd]) => this.apply(g, rd)))
-    for (const [g, rd] of batch) {
-      g.raw.advance(rd)
-      if (g.raw.hasReady()) this.dirty.add(g)
+    // A group stopped during the write (a frame stepped into it meanwhile) does no more work.
+    const live = (entry: [Group, Ready]) => !entry[0].damaged
+    this.send(others.filter(live))
+    await Promise.all(batch.filter(live).map(([g, rd]) => this.apply(g, rd)))
+    for (const [g, rd] of batch.filter(live)) {
+      // advance() reads the log too: a leader checks the term of the entry it may now commit.
+      this.contained(g, () => {
+        g.raw.advance(rd)
+        if (g.raw.hasReady()) this.dirty.add(g)
+      })
     }
   }
 
