@@ -1,7 +1,7 @@
 // How a chaos run acts on the cluster under test. Processes (kill, restart, pause, resume)
 // are the caller's: it started them. Everything else goes over the nodes' own admin
-// service: partitions (nodes started with --fault-injection), range status, splits,
-// merges and membership changes.
+// service: partitions and damaged log entries (nodes started with --fault-injection), range
+// status, splits, merges and membership changes.
 
 import { Client, credentials, type MethodDefinition } from '@grpc/grpc-js'
 import { unaryCall, type RangeDescriptorJson } from '@mrdb/kv'
@@ -92,6 +92,12 @@ export class ClusterControl {
   /** Transfers range `rangeId`'s leadership to store `to`, through node `via`. */
   async transferLeader(via: number, rangeId: number, to: number): Promise<void> {
     await this.callLeader(via, NODE_SERVICE.member, { rangeId, op: 'transferLeader', storeId: to })
+  }
+
+  /** Flips a bit of range `rangeId`'s last stored Raft log entry on node `id`; returns the entry's index. */
+  async damageLogEntry(id: number, rangeId: number): Promise<number> {
+    const res = await this.call(id, NODE_SERVICE.damageLogEntry, { rangeId })
+    return res.index ?? 0
   }
 
   /** Closes the admin connections. */

@@ -21,7 +21,7 @@ interface CheckOptions {
 export function addCheckCommand(program: Command): void {
   program
     .command('check')
-    .description('chaos test: a local cluster under faults (kill -9, pauses, partitions, moves, splits, merges) while clients check linearizability, the bank invariant and set completeness')
+    .description('chaos test: a local cluster under faults (kill -9, pauses, partitions, moves, splits, merges, damaged log entries) while clients check linearizability, the bank invariant and set completeness')
     .option('--minutes <n>', 'how long to inject faults (fractions allowed)', '2')
     .option('--nodes <n>', 'node processes', '5')
     .option('--clients <n>', 'concurrent clients, spread over the workloads', '12')
