@@ -39,6 +39,8 @@ export function run(cmd: string, args: string[], input = ''): Promise<{ code: nu
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
     child.stderr.on('data', (d: Buffer) => (err += d.toString()))
     child.once('exit', (code) => resolve({ code, out, err }))
+    // A command that exits without reading its input closes the pipe: not an error here.
+    child.stdin.on('error', () => undefined)
     child.stdin.end(input)
   })
 }
