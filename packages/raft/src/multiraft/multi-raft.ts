@@ -140,6 +140,7 @@ export class MultiRaft {
         g.raw.reportSnapshot(to, status)
         this.markDirty(g)
       },
+      hostsReplica: (groupId, replicaId) => !this.stopped && this.groups.get(groupId)?.replicaId === replicaId,
     })
     this.timer = setInterval(() => this.tick(), this.o.tickMs)
   }
