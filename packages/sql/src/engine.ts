@@ -9,7 +9,7 @@ import { fail, SqlError, SqlState } from './errors.js'
 import type { ExecutorPool } from './executor-pool.js'
 import { explain } from './explain.js'
 import type { KvDatabase, KvTransaction } from './kv-port.js'
-import { MAX_STATEMENT_SIZE, StatementCache } from './parse.js'
+import { StatementCache } from './parse.js'
 import { executeSelect, planSelect } from './select.js'
 import { duplicateMessage, StaleCatalogError, StatementContext, type ExecutionOptions } from './statement-context.js'
 import type { SqlValue } from './values.js'
@@ -32,15 +32,13 @@ export interface SqlEngineOptions {
   /** How many distinct statement texts the parse cache keeps (default 1000). */
   readonly statementCacheSize?: number
   /**
-   * Worker threads for big scans' decoding, filtering and aggregation, so the event loop
-   * stays free for Raft; sessions use it unless they `SET executor_pool = off`. Without one,
-   * that work runs inline, one scanned chunk at a time.
+   * Worker threads for parsing and for big scans' decoding, filtering and aggregation, so
+   * the event loop stays free for Raft. Every statement not in the parse cache is parsed
+   * there; scans use it unless their session says `SET executor_pool = off`. Without one,
+   * that work runs inline (scans one chunk at a time).
    */
   readonly pool?: ExecutorPool
 }
-
-/** Statements at least this long (in characters) are parsed on the executor pool. */
-const POOL_PARSE_MIN_LENGTH = 16 * 1024
 
 /** The SQL engine of one node: hands out sessions that share its caches. */
 export class SqlEngine {
@@ -91,7 +89,7 @@ interface OpenTransaction {
 export class SqlSession {
   private open: OpenTransaction | null = null
   private closed = false
-  /** `SET executor_pool`: whether this session's statements use the engine's worker pool. */
+  /** `SET executor_pool`: whether this session's scans use the engine's worker pool (parsing always does). */
   private usePool = true
 
   constructor(private readonly engine: SqlEngine) {}
@@ -106,9 +104,10 @@ export class SqlSession {
     if (this.closed) fail(SqlState.CONNECTION_FAILURE, 'session is closed')
     let statements: readonly Statement[]
     try {
-      // A big statement (a many-row INSERT) is parsed off the event loop, and not cached.
-      const pool = this.usePool ? this.engine.execution.pool : null
-      statements = pool && sql.length >= POOL_PARSE_MIN_LENGTH && sql.length <= MAX_STATEMENT_SIZE ? await pool.parse(sql) : this.engine.statements.parse(sql)
+      // Off the event loop whatever the session's setting: the parser's cost is not bounded
+      // by the text's length (see ExecutorPool), and the loop also ticks Raft.
+      const pool = this.engine.execution.pool
+      statements = pool ? await this.engine.statements.parseWith(sql, (text) => pool.parse(text)) : this.engine.statements.parse(sql)
     } catch (e) {
       if (this.open !== null) this.open.aborted = true
       throw toSqlError(e, this.engine.catalog)

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ExecutorPool } from './executor-pool.js'
+import { parseSql } from './parse.js'
 import { memoryEngine } from './testing/memory-engine.js'
 
 test('aggregates on the executor pool equal the inline ones, errors raised in workers keep their code, SET switches it', async () => {
-  const pool = new ExecutorPool(2)
+  const pool = new ExecutorPool({ threads: 2 })
   try {
     const engine = memoryEngine({ pool, scanChunkSize: 7 })
     const s = engine.session()
@@ -37,6 +38,42 @@ test('aggregates on the executor pool equal the inline ones, errors raised in wo
     await assert.rejects(s.execute('SELECT SUM(v) FROM m WHERE grp = 9'), { code: '22003' })
     await assert.rejects(s.execute('SET executor_pool = maybe'), { code: '22023' })
     await assert.rejects(s.execute('SET nope = 1'), { code: '42704' })
+  } finally {
+    await pool.close()
+  }
+})
+
+/** CAST( nested 16 deep: the parser backtracks exponentially on it (12 deep took over 10 s). */
+const EXPONENTIAL = `SELECT ${'CAST('.repeat(16)}1${' AS INT)'.repeat(16)}`
+
+test('a parse that outruns its budget is stopped with 54001; the budget runs from the start of the parse, not the queue', async () => {
+  const pool = new ExecutorPool({ threads: 1, parseBaseMs: 300, parseMsPerKiB: 0 })
+  try {
+    // One worker: the second parse waits in the queue while the first burns its whole budget.
+    const [slow, queued] = await Promise.allSettled([pool.parse(EXPONENTIAL), pool.parse('SELECT 1')])
+    assert.equal(slow.status, 'rejected')
+    assert.equal((slow as PromiseRejectedResult).reason.code, '54001')
+    assert.match((slow as PromiseRejectedResult).reason.message, /parsing it took more than 300 ms/)
+    assert.deepEqual(queued, { status: 'fulfilled', value: parseSql('SELECT 1') })
+    // The stopped worker was replaced; errors keep their codes.
+    await assert.rejects(pool.parse('SELEC 1'), { code: '42601' })
+  } finally {
+    await pool.close()
+  }
+})
+
+test('sessions parse on the pool whatever their setting, so a statement the parser chokes on never blocks the event loop', async () => {
+  const pool = new ExecutorPool({ threads: 1, parseBaseMs: 300, parseMsPerKiB: 0 })
+  try {
+    const s = memoryEngine({ pool }).session()
+    await s.execute('SET executor_pool = off')
+    // Inline, this would hold the thread for hours; a timer set now must fire while it runs.
+    let ticked = false
+    const timer = setTimeout(() => (ticked = true), 10)
+    await assert.rejects(s.execute(EXPONENTIAL), { code: '54001' })
+    clearTimeout(timer)
+    assert.ok(ticked, 'the event loop was blocked')
+    assert.deepEqual((await s.execute('SELECT 1 + 1')).rows, [[2n]])
   } finally {
     await pool.close()
   }

@@ -1,22 +1,59 @@
 // A piscina pool of worker threads for the executor's CPU-heavy steps, so that the node's
 // event loop — which also ticks Raft and answers heartbeats — never waits on a big scan's
-// decoding and aggregation, or on parsing a statement of many kilobytes. A task costs ~60 µs
-// of overhead, so chunks of about a thousand rows go to it, never single rows.
+// decoding and aggregation, or on the SQL parser. A task costs ~60 µs of overhead, so chunks
+// of about a thousand rows go to it, never single rows.
+//
+// The parser (node-sql-parser, a backtracking PEG parser) can take exponential time in how
+// deeply some constructs nest: CAST( nested eight deep, 112 characters, takes over half a
+// second, twelve deep over ten seconds. So a parse runs under a time budget, counted from the
+// moment a worker starts it (not while it waits in the queue): once spent, the worker is
+// stopped (piscina replaces it) and the statement fails with 54001.
 
 import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
 import type { AggregateChunk } from './chunk-aggregate.js'
 import type { Statement } from './ast.js'
 import { SqlError, SqlState } from './errors.js'
-import type { WorkerAnswer, WorkerTask } from './executor-worker.js'
+import type { ParseStarted, WorkerAnswer, WorkerTask } from './executor-worker.js'
 import type { GroupTable } from './row-ops.js'
+
+/** How an {@link ExecutorPool} runs. */
+export interface ExecutorPoolOptions {
+  /** Worker threads; default one fewer than the cores, at least one. */
+  threads?: number
+  /**
+   * Milliseconds a worker may spend parsing one statement, plus `parseMsPerKiB` per KiB of its
+   * text; then the parse fails with 54001. Default 2000.
+   */
+  parseBaseMs?: number
+  /**
+   * Default 50: a 1 MiB statement may take 53 s. Measured, the parser needs 3–6 µs per
+   * character with a core to itself, and up to 20 (wall clock) on this project's 2-core test
+   * machine at a load average of 12; small statements up to 0.35 s per KiB there.
+   */
+  parseMsPerKiB?: number
+}
+
+/** A parse submitted to the pool: how to stop it, and its budget once a worker starts it. */
+interface PendingParse {
+  readonly abort: AbortController
+  readonly budgetMs: number
+  timer?: NodeJS.Timeout
+}
 
 /** See the file comment. */
 export class ExecutorPool {
   private readonly piscina: Piscina
+  private readonly parseBaseMs: number
+  private readonly parseMsPerKiB: number
+  private readonly parses = new Map<number, PendingParse>()
+  private lastParseId = 0
 
-  /** Starts `threads` workers (default: one fewer than the cores, at least one). */
-  constructor(threads = Math.max(1, availableParallelism() - 1)) {
+  /** Starts the workers; see {@link ExecutorPoolOptions}. */
+  constructor(options: ExecutorPoolOptions = {}) {
+    const threads = options.threads ?? Math.max(1, availableParallelism() - 1)
+    this.parseBaseMs = options.parseBaseMs ?? 2000
+    this.parseMsPerKiB = options.parseMsPerKiB ?? 50
     this.piscina = new Piscina({
       filename: new URL('./executor-worker.js', import.meta.url).href,
       minThreads: threads,
@@ -24,6 +61,7 @@ export class ExecutorPool {
       idleTimeout: 60_000,
       atomics: 'disabled',
     })
+    this.piscina.on('message', (m: ParseStarted) => this.startBudget(m.parseStarted))
   }
 
   /** {@link aggregateChunk} of `chunk`, on a worker thread. */
@@ -33,15 +71,38 @@ export class ExecutorPool {
     return answer.groups
   }
 
-  /** {@link parseSql} of `sql`, on a worker thread: parsing a statement of many kilobytes takes milliseconds. */
+  /**
+   * {@link parseSql} of `sql`, on a worker thread; raises its errors, and 54001 when the
+   * parse outruns its budget (see {@link ExecutorPoolOptions}).
+   */
   async parse(sql: string): Promise<readonly Statement[]> {
-    const answer = await this.run({ kind: 'parse', sql })
+    const id = ++this.lastParseId
+    const pending: PendingParse = { abort: new AbortController(), budgetMs: Math.ceil(this.parseBaseMs + (this.parseMsPerKiB * sql.length) / 1024) }
+    this.parses.set(id, pending)
+    let answer: Exclude<WorkerAnswer, { error: unknown }>
+    try {
+      answer = await this.run({ kind: 'parse', sql, id }, pending.abort.signal)
+    } catch (e) {
+      if (!pending.abort.signal.aborted) throw e
+      throw new SqlError(SqlState.STATEMENT_TOO_COMPLEX, `statement too complex: parsing it took more than ${pending.budgetMs} ms`, { cause: e })
+    } finally {
+      clearTimeout(pending.timer)
+      this.parses.delete(id)
+    }
     if (!('statements' in answer)) throw new SqlError(SqlState.INTERNAL_ERROR, 'the executor pool answered a parse with something else')
     return answer.statements
   }
 
-  private async run(task: WorkerTask): Promise<Exclude<WorkerAnswer, { error: unknown }>> {
-    const answer = (await this.piscina.run(task)) as WorkerAnswer
+  /** A worker started parse `id`: its budget runs from now. */
+  private startBudget(id: number): void {
+    const pending = this.parses.get(id)
+    if (pending === undefined) return // answered already: the answer came on another channel
+    pending.timer = setTimeout(() => pending.abort.abort(), pending.budgetMs)
+    pending.timer.unref()
+  }
+
+  private async run(task: WorkerTask, signal?: AbortSignal): Promise<Exclude<WorkerAnswer, { error: unknown }>> {
+    const answer = (await this.piscina.run(task, { signal })) as WorkerAnswer
     if ('error' in answer) throw new SqlError(answer.error.code as SqlState, answer.error.message)
     return answer
   }

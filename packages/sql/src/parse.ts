@@ -5,10 +5,29 @@ import sqlParser from 'node-sql-parser/build/mysql.js'
 import type { AggregateFn, Assignment, ColumnDef, CompareOp, Expr, OrderKey, SelectItem, SelectStmt, Statement, TableRef } from './ast.js'
 import { fail, SqlError, SqlState } from './errors.js'
 import { LruCache } from './lru-cache.js'
+import { skipQuotedOrComment } from './split-statements.js'
 import { INT64_MAX, INT64_MIN, type ColumnType } from './values.js'
 
 /** The largest SQL text (in UTF-16 code units) a statement may have: 1 MiB. Longer raises 54000. */
 export const MAX_STATEMENT_SIZE = 1 << 20
+
+/**
+ * How deep parentheses may nest in a statement (outside quoted strings and comments): 64.
+ * Deeper raises 54001 before the parser sees the text.
+ */
+export const MAX_NESTING_DEPTH = 64
+
+/**
+ * How deep a statement's syntax tree may be, in nested objects and arrays: 1000. Deeper
+ * raises 54001. Without parentheses the depth is unbounded (`1+1+…+1` is a tree as deep as it
+ * has terms), and Node's main thread, which receives the tree from the executor pool and
+ * binds and evaluates it recursively, runs out of stack deserializing one 1,600 to 2,000
+ * levels deep (the pool's message is then dropped, and the statement would hang).
+ */
+export const MAX_SYNTAX_TREE_DEPTH = 1000
+
+/** The longest statement text the {@link StatementCache} keeps: bigger ones are rarely repeated. */
+const MAX_CACHED_LENGTH = 16 * 1024
 
 /** Scalar functions the engine evaluates (see eval.ts). */
 export const SCALAR_FUNCTIONS: ReadonlySet<string> = new Set(['LOWER', 'UPPER', 'LENGTH', 'CHAR_LENGTH', 'ABS', 'COALESCE', 'CONCAT'])
@@ -28,24 +47,70 @@ export class StatementCache {
     this.cache = new LruCache(capacity)
   }
 
-  /** The statements of `sql` (one or more separated by `;`); raises 54000, 42601 or 0A000. */
+  /** The statements of `sql` (one or more separated by `;`); raises 54000, 54001, 42601 or 0A000. */
   parse(sql: string): readonly Statement[] {
-    const hit = this.cache.get(sql)
-    if (hit !== undefined) return hit
-    const parsed = parseSql(sql)
-    this.cache.set(sql, parsed)
-    return parsed
+    return this.cache.get(sql) ?? this.remember(sql, parseSql(sql))
+  }
+
+  /**
+   * {@link parse}, with a text not in the cache parsed by `parseElsewhere` (the executor pool,
+   * so that the parser's cost never falls on the caller's thread).
+   */
+  async parseWith(sql: string, parseElsewhere: (sql: string) => Promise<readonly Statement[]>): Promise<readonly Statement[]> {
+    checkSize(sql)
+    return this.cache.get(sql) ?? this.remember(sql, await parseElsewhere(sql))
+  }
+
+  private remember(sql: string, statements: readonly Statement[]): readonly Statement[] {
+    if (sql.length <= MAX_CACHED_LENGTH) this.cache.set(sql, statements)
+    return statements
   }
 }
 
-/** Parses SQL text without caching (see {@link StatementCache}). */
+/** Parses SQL text without caching (see {@link StatementCache}); raises 54000, 54001, 42601 or 0A000. */
 export function parseSql(sql: string): readonly Statement[] {
+  checkSize(sql)
+  const depth = nestingDepth(sql)
+  if (depth > MAX_NESTING_DEPTH) {
+    fail(SqlState.STATEMENT_TOO_COMPLEX, `statement too complex: parentheses nest ${depth} deep; the limit is ${MAX_NESTING_DEPTH}`)
+  }
+  return parseChecked(sql)
+}
+
+function checkSize(sql: string): void {
   if (sql.length > MAX_STATEMENT_SIZE) {
     fail(SqlState.PROGRAM_LIMIT_EXCEEDED, `statement is ${sql.length} characters long; the limit is ${MAX_STATEMENT_SIZE}`)
   }
+}
+
+/**
+ * How deep parentheses nest in `sql`, outside quoted strings and comments (as
+ * {@link skipQuotedOrComment} finds them). A parenthesis closing more than were opened is not counted.
+ */
+function nestingDepth(sql: string): number {
+  let depth = 0
+  let deepest = 0
+  for (let i = 0; i < sql.length; ) {
+    const next = skipQuotedOrComment(sql, i)
+    if (next !== i) {
+      i = next
+      continue
+    }
+    const c = sql.charCodeAt(i++)
+    if (c === OPEN_PAREN) deepest = Math.max(deepest, ++depth)
+    else if (c === CLOSE_PAREN && depth > 0) depth--
+  }
+  return deepest
+}
+
+const OPEN_PAREN = 0x28
+const CLOSE_PAREN = 0x29
+
+/** parseSql of a text whose size and nesting are checked. */
+function parseChecked(sql: string): readonly Statement[] {
   const explain = /^\s*explain\s+/i.exec(sql)
   if (explain !== null) {
-    const inner = parseSql(sql.slice(explain[0].length))
+    const inner = parseChecked(sql.slice(explain[0].length))
     if (inner.length !== 1) fail(SqlState.FEATURE_NOT_SUPPORTED, 'EXPLAIN takes exactly one statement')
     const statement = inner[0]!
     if (statement.kind === 'explain' || statement.kind === 'begin' || statement.kind === 'commit' || statement.kind === 'rollback' || statement.kind === 'set') {
@@ -65,12 +130,58 @@ export function parseSql(sql: string): readonly Statement[] {
   try {
     raw = parser.astify(text, PARSE_OPTIONS)
   } catch (cause) {
+    // The parser ran out of stack or memory (it backtracks, and recurses per nesting level).
+    if (cause instanceof RangeError) throw tooComplex(cause)
     throw syntaxError(cause)
   }
   const list: Raw[] = Array.isArray(raw) ? raw : [raw]
-  const statements = list.filter((s) => s !== null && s !== undefined).map(convertStatement)
+  let statements: Statement[]
+  try {
+    statements = list.filter((s) => s !== null && s !== undefined).map(convertStatement)
+  } catch (e) {
+    // A syntax tree too deep to convert recursively, e.g. 1+1+…+1 with thousands of terms.
+    if (e instanceof RangeError && e.message === STACK_OVERFLOW) throw tooComplex(e)
+    throw e
+  }
   if (statements.length === 0) fail(SqlState.SYNTAX_ERROR, 'empty statement')
+  for (const statement of statements) {
+    const depth = treeDepth(statement, MAX_SYNTAX_TREE_DEPTH)
+    if (depth > MAX_SYNTAX_TREE_DEPTH) {
+      fail(SqlState.STATEMENT_TOO_COMPLEX, `statement too complex: its syntax tree is over ${MAX_SYNTAX_TREE_DEPTH} levels deep`)
+    }
+  }
   return statements
+}
+
+/**
+ * How many objects and arrays deep `root` nests, counted without recursion (the tree may be
+ * deeper than the stack), up to `limit` + 1: the walk stops at the first level beyond it.
+ */
+function treeDepth(root: unknown, limit: number): number {
+  const isNode = (v: unknown): v is object => v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)
+  if (!isNode(root)) return 0
+  // Two parallel stacks of nodes still to visit and their depths.
+  const nodes: object[] = [root]
+  const depths: number[] = [1]
+  let deepest = 0
+  while (nodes.length > 0 && deepest <= limit) {
+    const node = nodes.pop()!
+    const depth = depths.pop()!
+    deepest = Math.max(deepest, depth)
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (!isNode(child)) continue
+      nodes.push(child)
+      depths.push(depth + 1)
+    }
+  }
+  return deepest
+}
+
+/** V8's message for a stack overflow. */
+const STACK_OVERFLOW = 'Maximum call stack size exceeded'
+
+function tooComplex(cause: RangeError): SqlError {
+  return new SqlError(SqlState.STATEMENT_TOO_COMPLEX, 'statement too complex: it nests too deeply to parse', { cause })
 }
 
 function syntaxError(cause: unknown): SqlError {

@@ -17,16 +17,10 @@ export function splitStatements(text: string): SplitScript {
   let i = 0
   const n = text.length
   while (i < n) {
-    const c = text[i]!
-    if (c === "'" || c === '"' || c === '`') {
-      i = skipQuoted(text, i, c)
-    } else if (c === '-' && text[i + 1] === '-') {
-      const eol = text.indexOf('\n', i)
-      i = eol === -1 ? n : eol + 1
-    } else if (c === '/' && text[i + 1] === '*') {
-      const close = text.indexOf('*/', i + 2)
-      i = close === -1 ? n : close + 2
-    } else if (c === ';') {
+    const next = skipQuotedOrComment(text, i)
+    if (next !== i) {
+      i = next
+    } else if (text[i] === ';') {
       const statement = text.slice(start, i).trim()
       if (statement.length > 0 && !isOnlyComments(statement)) statements.push(statement)
       start = ++i
@@ -36,6 +30,24 @@ export function splitStatements(text: string): SplitScript {
   }
   const rest = text.slice(start).trim()
   return { statements, rest: isOnlyComments(rest) ? '' : rest }
+}
+
+/**
+ * The index just past the quoted string or comment that starts at `i` (the end of the text if
+ * it never closes), or `i` itself when none starts there. The same rules as {@link splitStatements}.
+ */
+export function skipQuotedOrComment(text: string, i: number): number {
+  const c = text[i]
+  if (c === "'" || c === '"' || c === '`') return skipQuoted(text, i, c)
+  if (c === '-' && text[i + 1] === '-') {
+    const eol = text.indexOf('\n', i)
+    return eol === -1 ? text.length : eol + 1
+  }
+  if (c === '/' && text[i + 1] === '*') {
+    const close = text.indexOf('*/', i + 2)
+    return close === -1 ? text.length : close + 2
+  }
+  return i
 }
 
 /** The index just past the string literal opened by `quote` at `from` (the end of the text if it never closes). */

@@ -210,6 +210,13 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
   let traffic: Promise<void> | undefined
   let stopTraffic = false
   let served = 0
+  /** The cluster's ranges and where their replicas are. */
+  let rows: Array<{ rangeId: number; replicas: Array<{ nodeId: number; replicaId: number }> }>
+  /** A snapshot header for a replica node `id` hosts (of a range drawn at random), announcing `dataLength` bytes. */
+  const hostedHeader = (id: number, dataLength: number): Buffer => {
+    const range = rows[rng.nextInt(rows.length)]!
+    return Buffer.from(sampleSnapshotHeader(99, id, dataLength, range.rangeId, range.replicas.find((r) => r.nodeId === id)!.replicaId))
+  }
 
   /** Asserts every node process is still running. */
   const allRunning = (when: string) => {
@@ -253,6 +260,7 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
       setup.close()
     }
     await servesCorrectly('before')
+    rows = JSON.parse(await cluster.mrdb(['range', 'list', '--host', cluster.address(1), '--json'])) as typeof rows
     // Real clients keep working beside the garbage: KV and SQL through every node, checked.
     traffic = (async () => {
       const kv = new KvClient({ hosts: cluster.addresses(), timeoutMs: 30_000 })
@@ -418,15 +426,16 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
             ['a header cut short', [Buffer.from(header.subarray(0, header.length - 3))], [status.INVALID_ARGUMENT]],
             ['a header with trailing bytes', [Buffer.concat([header, Buffer.from([1, 2, 3])])], [status.INVALID_ARGUMENT]],
             ['a header for another node', [Buffer.from(sampleSnapshotHeader(99, 1 + (id % 3), 10))], [status.INVALID_ARGUMENT]],
-            ['too few data bytes', [Buffer.from(header), Buffer.alloc(5)], [status.INVALID_ARGUMENT]],
-            ['too many data bytes', [Buffer.from(header), Buffer.alloc(11)], [status.INVALID_ARGUMENT]],
+            // For a replica the node hosts, so that the header is accepted (the data never is).
+            ['too few data bytes', [hostedHeader(id, 10), Buffer.alloc(5)], [status.INVALID_ARGUMENT]],
+            ['too many data bytes', [hostedHeader(id, 10), Buffer.alloc(11)], [status.INVALID_ARGUMENT]],
             ['a snapshot over the size limit', [Buffer.from(sampleSnapshotHeader(99, id, 2 ** 40))], [status.RESOURCE_EXHAUSTED]],
-            ['a snapshot for a group the node does not have', [Buffer.from(header), Buffer.alloc(10)], [status.OK]],
+            ['a snapshot for a group the node does not have', [Buffer.from(header), Buffer.alloc(10)], [status.FAILED_PRECONDITION]],
           ]
           for (let i = 0; i < 4; i++) {
             const bad = Buffer.from(header)
             bad[rng.nextInt(bad.length)]! ^= 1 + rng.nextInt(255)
-            cases.push([`a header with a flipped byte #${i}`, [bad, Buffer.alloc(10)], [status.OK, status.INVALID_ARGUMENT, status.RESOURCE_EXHAUSTED]])
+            cases.push([`a header with a flipped byte #${i}`, [bad, Buffer.alloc(10)], [status.FAILED_PRECONDITION, status.INVALID_ARGUMENT, status.RESOURCE_EXHAUSTED]])
           }
           for (const [what, bodies, expected] of cases) {
             tasks.push(async () => {
@@ -475,6 +484,50 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
     assert.deepEqual(failures, [])
     allRunning('after the method sweep')
     await servesCorrectly('after the method sweep')
+  })
+
+  test('forged snapshot headers: one for a replica the node lacks is refused, held streams and announced bytes are bounded, and given back', async () => {
+    const snapshot = METHODS.find((m) => m.path === raftTransportService(MAX_MESSAGE_BYTES).snapshot.path)!
+    const MiB = 1024 * 1024
+    for (const id of nodes) {
+      const client = clients.get(id)!
+      const range = rows[rng.nextInt(rows.length)]!
+      const replicaId = range.replicas.find((r) => r.nodeId === id)!.replicaId
+      const where = `node ${id}, range ${range.rangeId}`
+      // A stream that announces a lot and then sends nothing stays open, holding its bytes.
+      const open: Array<{ cancel: () => void; ended: Promise<status> }> = []
+      const hold = (bodies: Buffer[]) => {
+        let cancel = () => {}
+        const ended = new Promise<status>((resolve) => {
+          const call = client.makeClientStreamRequest(snapshot.path, identity, identity, { deadline: Date.now() + CALL_DEADLINE_MS }, (err) => resolve(err?.code ?? status.OK))
+          call.on('error', () => {})
+          for (const b of bodies) call.write(b)
+          cancel = () => call.cancel()
+        })
+        open.push({ cancel, ended })
+        return ended
+      }
+      try {
+        const announced = (bytes: number, replica = replicaId) => Buffer.from(sampleSnapshotHeader(99, id, bytes, range.rangeId, replica))
+        const notHosted = await callRaw(client, snapshot, [announced(10, 1_000_000), Buffer.alloc(10)])
+        assert.equal(notHosted.code, status.FAILED_PRECONDITION, `${where}: ${status[notHosted.code]} ${notHosted.details}`)
+        // Two 700 MiB snapshots do not fit in one node's budget of 1 GiB together: whichever
+        // header comes second is refused, the other is held until its sender gives up.
+        const big = [hold([announced(700 * MiB)]), hold([announced(700 * MiB)])]
+        assert.equal(await Promise.race(big), status.RESOURCE_EXHAUSTED, `${where}: two 700 MiB snapshots`)
+        // Streams that never speak hold a slot each, up to the node's cap: the rest are refused.
+        const silent = Array.from({ length: 20 }, () => hold([]))
+        assert.equal(await Promise.race(silent), status.RESOURCE_EXHAUSTED, `${where}: 20 silent streams`)
+        for (const o of open) o.cancel()
+        assert.deepEqual((await Promise.all(big)).sort(), [status.CANCELLED, status.RESOURCE_EXHAUSTED].sort())
+        // Given back: a 700 MiB header is accepted again (then refused for its missing data).
+        await waitFor(`${where}: the held bytes given back`, async () => (await callRaw(client, snapshot, [announced(700 * MiB)])).code === status.INVALID_ARGUMENT, 20_000)
+      } finally {
+        for (const o of open) o.cancel()
+      }
+    }
+    allRunning('after forged snapshot headers')
+    await servesCorrectly('after forged snapshot headers')
   })
 
   test('messages over 64 MiB are refused with RESOURCE_EXHAUSTED; a dense 64 MiB body is refused unparsed', async () => {

@@ -162,11 +162,14 @@ export function corruptFrame(rng: SeededRng, frame: SampleFrame): Buffer {
   }
 }
 
-/** An encoded snapshot stream header from `from` to `to` announcing `dataLength` bytes, for a group no node has. */
-export function sampleSnapshotHeader(from: number, to: number, dataLength: number): Uint8Array {
+/**
+ * An encoded snapshot stream header from node `from` to node `to` announcing `dataLength`
+ * bytes, for replica `replicaId` of `groupId` (by default a group no node has).
+ */
+export function sampleSnapshotHeader(from: number, to: number, dataLength: number, groupId = NO_GROUP, replicaId = 2): Uint8Array {
   const message: Message = {
-    type: 'MsgSnap', from: 1, to: 2, term: 7, logTerm: 0, index: 0, commit: 0, reject: false, rejectHint: 0, entries: [],
+    type: 'MsgSnap', from: 1, to: replicaId, term: 7, logTerm: 0, index: 0, commit: 0, reject: false, rejectHint: 0, entries: [],
     snapshot: { data: new Uint8Array(0), metadata: { index: 9, term: 7, confState: { voters: [1, 2], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } } },
   }
-  return encodeSnapshotHeader({ from, to, groupId: NO_GROUP, message, dataLength })
+  return encodeSnapshotHeader({ from, to, groupId, message, dataLength })
 }

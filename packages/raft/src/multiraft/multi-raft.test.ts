@@ -415,3 +415,69 @@ test('a group whose storage finds its log damaged stops alone, wherever the core
     await stopAll(nodes)
   }
 })
+
+/** A frame from `from` to node 1 with one heartbeat for group 77, which no node hosts: node 1 steps it into onUnknownGroup. */
+function probe(from: number): RaftFrame {
+  return { from, to: 1, messages: [], heartbeats: [{ groupId: 77, from: 5, to: 1, term: 9, commit: 0 }], heartbeatResponses: [], quiesce: [] }
+}
+
+const NO_HANDLER = { onFrame: () => {}, onUnreachable: () => {}, onSnapshotStatus: () => {} }
+
+test('frames from sender ids that hold no replica here leave no liveness record; their messages are still stepped', async () => {
+  const network = new MemoryNetwork()
+  let unknown = 0
+  const nodes = await cluster(network, [1, 2, 3], 2, { onUnknownGroup: () => unknown++ })
+  const rogue = network.transport(999)
+  try {
+    await rogue.start(NO_HANDLER)
+    nodes[0]!.host.campaign(1)
+    await waitFor('a leader', () => leaderNode(nodes, 1) !== undefined)
+    const host = nodes[0]!.host
+    await waitFor('both peers heard', () => host.metrics.heardNodes === 2)
+    for (let id = 10_000; id < 20_000; id++) rogue.send(probe(id))
+    await waitFor('the forged frames stepped', () => unknown === 10_000)
+    assert.equal(host.metrics.heardNodes, 2)
+    // A node this one does not know of yet (the leader a membership change just added) is
+    // heard all the same: its heartbeat at a higher term makes this replica follow it.
+    const term = host.status(1).term + 5
+    rogue.send({ ...probe(4), heartbeats: [{ groupId: 1, from: 4, to: 1, term, commit: 0 }] })
+    await waitFor('the heartbeat stepped', () => host.status(1).term >= term)
+    assert.equal(host.metrics.heardNodes, 2)
+  } finally {
+    await rogue.close()
+    await stopAll(nodes)
+  }
+})
+
+test('a node is tracked from when a group here lists it (membership change, new replica) until none does', async () => {
+  const network = new MemoryNetwork()
+  let unknown = 0
+  const nodes = await cluster(network, [1, 2, 3], 1, { onUnknownGroup: () => unknown++ })
+  const node4 = network.transport(4)
+  const node5 = network.transport(5)
+  try {
+    for (const t of [node4, node5]) await t.start(NO_HANDLER)
+    const host = nodes[0]!.host
+    await waitFor('both peers heard', () => host.metrics.heardNodes === 2)
+    node4.send(probe(4))
+    node5.send(probe(5))
+    await waitFor('their frames stepped', () => unknown === 2)
+    assert.equal(host.metrics.heardNodes, 2)
+    // Node 4 joins group 1 (a membership change applied); node 5 holds the other replica of
+    // group 8, created here empty to wait for its snapshot.
+    host.setPeers(1, new Map([[1, 1], [2, 2], [3, 3], [4, 4]]))
+    host.addGroup({ groupId: 8, replicaId: 2, peers: new Map([[1, 5], [2, 1]]), storage: nodes[0]!.log.storage(8), stateMachine: new RecordingStateMachine(), applied: 0 })
+    node4.send(probe(4))
+    node5.send(probe(5))
+    await waitFor('their frames stepped', () => unknown === 4)
+    assert.equal(host.metrics.heardNodes, 4)
+    host.removeGroup(8)
+    assert.equal(host.metrics.heardNodes, 3)
+    host.setPeers(1, new Map([[1, 1], [2, 2], [3, 3]]))
+    assert.equal(host.metrics.heardNodes, 2)
+  } finally {
+    await node4.close()
+    await node5.close()
+    await stopAll(nodes)
+  }
+})

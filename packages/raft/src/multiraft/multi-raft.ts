@@ -75,6 +75,11 @@ export interface MultiRaftMetrics {
   groupTicks: number
   /** Groups currently quiesced. */
   quiesced: number
+  /**
+   * Nodes with a liveness record: nodes holding a replica of a hosted group that were heard
+   * from since they became one. Frames from other nodes leave no trace.
+   */
+  heardNodes: number
 }
 
 interface Group {
@@ -105,7 +110,7 @@ const EMPTY_FRAME_LISTS = (): Pick<RaftFrame, 'messages' | 'heartbeats' | 'heart
 
 /** Hosts the Raft groups of one node; see the file comment. */
 export class MultiRaft {
-  readonly metrics: MultiRaftMetrics = { iterations: 0, logWrites: 0, fsyncs: 0, framesSent: 0, heartbeatsCoalesced: 0, groupTicks: 0, quiesced: 0 }
+  readonly metrics: MultiRaftMetrics = { iterations: 0, logWrites: 0, fsyncs: 0, framesSent: 0, heartbeatsCoalesced: 0, groupTicks: 0, quiesced: 0, heardNodes: 0 }
   private readonly groups = new Map<number, Group>()
   private readonly dirty = new Set<Group>()
   private readonly o: Required<Omit<MultiRaftOptions, 'onUnknownGroup' | 'onLeaderChange' | 'onGroupDamaged' | 'logger' | 'readOnlyOption'>> & MultiRaftOptions
@@ -118,7 +123,15 @@ export class MultiRaft {
   /** The run of stop(), shared by repeated calls. */
   private closing: Promise<void> | undefined
   private readContext = 0
-  /** Tick at which each peer node was last heard from (any frame). */
+  /**
+   * Every node that holds a replica of a hosted group (this one included), with how many
+   * replicas of hosted groups it holds. Kept by addGroup, removeGroup and setPeers.
+   */
+  private readonly peerNodes = new Map<number, number>()
+  /**
+   * Tick at which each peer node was last heard from (any frame). Invariant: its keys are in
+   * peerNodes, so made-up sender ids cannot grow it.
+   */
   private readonly lastHeard = new Map<number, number>()
   /** Peer nodes sent a frame during the current tick (others get a keepalive). */
   private readonly sentThisTick = new Set<number>()
@@ -148,6 +161,7 @@ export class MultiRaft {
         const g = this.groups.get(groupId)
         if (g && this.contained(g, () => g.raw.reportSnapshot(to, status))) this.markDirty(g)
       },
+      hostsReplica: (groupId, replicaId) => !this.stopped && this.groups.get(groupId)?.replicaId === replicaId,
     })
     this.timer = setInterval(() => this.tick(), this.o.tickMs)
   }
@@ -227,6 +241,7 @@ export class MultiRaft {
       damaged: false,
     }
     this.groups.set(opts.groupId, g)
+    this.countPeers(opts.peers, 1)
     this.markDirty(g)
   }
 
@@ -235,6 +250,7 @@ export class MultiRaft {
     const g = this.groups.get(groupId)
     if (!g) return
     this.groups.delete(groupId)
+    this.countPeers(g.peers, -1)
     this.dirty.delete(g)
     failWaiters(g, new RaftError(RaftErrorCode.PROPOSAL_DROPPED, `group ${groupId} was removed from this node`))
   }
@@ -251,7 +267,24 @@ export class MultiRaft {
 
   /** Updates where a group's replicas live (after a membership change). */
   setPeers(groupId: number, peers: ReadonlyMap<number, number>): void {
-    this.group(groupId).peers = peers
+    const g = this.group(groupId)
+    this.countPeers(peers, 1)
+    this.countPeers(g.peers, -1)
+    g.peers = peers
+  }
+
+  /** Adds `delta` to the replica count of each node in `peers`; a node whose count reaches 0 is forgotten. */
+  private countPeers(peers: ReadonlyMap<number, number>, delta: 1 | -1): void {
+    for (const node of peers.values()) {
+      const n = (this.peerNodes.get(node) ?? 0) + delta
+      if (n > 0) {
+        this.peerNodes.set(node, n)
+        continue
+      }
+      this.peerNodes.delete(node)
+      this.lastHeard.delete(node)
+    }
+    this.metrics.heardNodes = this.lastHeard.size
   }
 
   /** The node id of a replica of a group, if known. */
@@ -419,9 +452,8 @@ export class MultiRaft {
    * quiesce notices, which follow the heartbeats of earlier ticks on the same ordered stream.
    */
   private sendKeepalives(): void {
-    const peers = new Set<number>()
-    for (const g of this.groups.values()) for (const node of g.peers.values()) if (node !== this.o.nodeId) peers.add(node)
-    for (const node of peers) {
+    for (const node of this.peerNodes.keys()) {
+      if (node === this.o.nodeId) continue
       const quiesce = this.quiesceNotices.get(node) ?? []
       if (this.sentThisTick.has(node) && quiesce.length === 0) continue
       this.sendFrame({ from: this.o.nodeId, to: node, ...EMPTY_FRAME_LISTS(), quiesce })
@@ -440,9 +472,18 @@ export class MultiRaft {
 
   // ---- receiving -------------------------------------------------------------------------
 
+  /**
+   * Steps every message of a frame into its group. Liveness is recorded only for nodes that
+   * hold a replica of a hosted group: a node that just joined one (by a membership change, or
+   * a new replica here waiting for its snapshot) is such a node as soon as this node learns of
+   * it, and until then its messages are stepped all the same.
+   */
   private onFrame(f: RaftFrame): void {
     if (this.stopped) return
-    this.lastHeard.set(f.from, this.ticks)
+    if (this.peerNodes.has(f.from)) {
+      this.lastHeard.set(f.from, this.ticks)
+      this.metrics.heardNodes = this.lastHeard.size
+    }
     for (const { groupId, msg } of f.messages) this.stepInto(groupId, msg, f.from)
     for (const hb of f.heartbeats) this.stepInto(hb.groupId, heartbeatMessage('MsgHeartbeat', hb), f.from)
     for (const hb of f.heartbeatResponses) this.stepInto(hb.groupId, heartbeatMessage('MsgHeartbeatResp', hb), f.from)

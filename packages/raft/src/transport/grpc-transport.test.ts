@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js'
 import type { Message } from '../core/types.js'
 import { GrpcTransport } from './grpc-transport.js'
 import type { GrpcTransportOptions } from './grpc-transport.js'
-import { encodeFrame } from './frame-codec.js'
+import { encodeFrame, encodeSnapshotHeader } from './frame-codec.js'
 import { FRAMES_METHOD_PATH, SNAPSHOT_METHOD_PATH } from './raft-service.js'
 import type { RaftFrame, TransportHandler } from './transport.js'
 import { TransportError, TransportErrorCode } from './transport-error.js'
@@ -23,6 +23,8 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
 
 /** Records everything a transport tells its host. */
 class Recorder implements TransportHandler {
+  /** Set by a test to answer the transport's hostsReplica; left unset, the method is absent. */
+  hostsReplica?: (groupId: number, replicaId: number) => boolean
   frames: RaftFrame[] = []
   unreachable: number[] = []
   snapshots: Array<{ groupId: number; to: number; status: 'finish' | 'failure' }> = []
@@ -494,4 +496,146 @@ test('lifecycle: address before start, double start, close is idempotent, send a
     () => new GrpcTransport({ nodeId: 1, listen: '127.0.0.1:0', resolve: () => undefined, reconnectBackoffMs: { initial: 500, max: 100 } }),
     (e: unknown) => e instanceof TransportError && e.code === TransportErrorCode.INVALID_OPTIONS,
   )
+})
+
+/** A MsgSnap of replica 7 to replica 8 carrying `data`. */
+function snapMsg(data: Uint8Array): Message {
+  return msg('MsgSnap', 7, 8, 0, {
+    snapshot: { data, metadata: { index: 50, term: 3, confState: { voters: [7, 8], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } } },
+  })
+}
+
+/** A Snapshot RPC opened by hand: write its parts, then end it; `status` is how it ended. */
+function rawSnapshotCall(client: grpc.Client): { call: grpc.ClientWritableStream<Buffer>; status: Promise<grpc.status> } {
+  const id = (x: Buffer) => x
+  let call!: grpc.ClientWritableStream<Buffer>
+  const status = new Promise<grpc.status>((resolve) => {
+    call = client.makeClientStreamRequest<Buffer, Buffer>(SNAPSHOT_METHOD_PATH, id, id, (err) => resolve(err?.code ?? grpc.status.OK))
+  })
+  call.on('error', () => {})
+  return { call, status }
+}
+
+/** The header of a snapshot from node 1 to node `to` for group `groupId` announcing `dataLength` bytes. */
+function rawHeader(to: number, groupId: number, dataLength: number): Buffer {
+  return Buffer.from(encodeSnapshotHeader({ from: 1, to, groupId, message: snapMsg(new Uint8Array(0)), dataLength }))
+}
+
+test('snapshots being received share a node-wide byte budget and a cap on streams; more are refused before their data', async () => {
+  const c = cluster()
+  let client: grpc.Client | undefined
+  try {
+    const b = await c.add(2, { maxSnapshotStreams: 2, maxSnapshotReceiveBytes: 1000 })
+    client = new grpc.Client(b.address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 })
+    const first = rawSnapshotCall(client)
+    first.call.write(rawHeader(2, 5, 600))
+    await waitFor(() => b.receivingSnapshots.bytes === 600, 5000, 'the first header accepted')
+    // 600 + 600 > 1000: refused at its header.
+    const tooBig = rawSnapshotCall(client)
+    tooBig.call.write(rawHeader(2, 5, 600))
+    assert.equal(await tooBig.status, grpc.status.RESOURCE_EXHAUSTED)
+    const second = rawSnapshotCall(client)
+    second.call.write(rawHeader(2, 6, 400))
+    await waitFor(() => b.receivingSnapshots.bytes === 1000, 5000, 'the second header accepted')
+    // Two streams are open: a third is refused before it says anything.
+    const third = rawSnapshotCall(client)
+    assert.equal(await third.status, grpc.status.RESOURCE_EXHAUSTED)
+    assert.deepStrictEqual(b.receivingSnapshots, { streams: 2, bytes: 1000 })
+    // The first completes and is delivered; its slot and bytes are free again.
+    first.call.write(Buffer.alloc(600, 1))
+    first.call.end()
+    assert.equal(await first.status, grpc.status.OK)
+    const rb = c.recorders.get(2)!
+    assert.deepStrictEqual(rb.frames.map((f) => [f.messages[0]!.groupId, f.messages[0]!.msg.snapshot!.data.byteLength]), [[5, 600]])
+    assert.deepStrictEqual(b.receivingSnapshots, { streams: 1, bytes: 400 })
+    // A client that gives up frees what it held.
+    second.call.cancel()
+    assert.equal(await second.status, grpc.status.CANCELLED)
+    await waitFor(() => b.receivingSnapshots.streams === 0, 5000, 'the cancelled stream released')
+    assert.equal(b.receivingSnapshots.bytes, 0)
+    // A real snapshot of the whole budget goes through.
+    const a = await c.add(1)
+    a.send({ from: 1, to: 2, messages: [{ groupId: 5, msg: snapMsg(new Uint8Array(1000).fill(7)) }], heartbeats: [], heartbeatResponses: [], quiesce: [] })
+    await waitFor(() => c.recorders.get(1)!.snapshots.length === 1, 10_000, 'snapshot status')
+    assert.deepStrictEqual(c.recorders.get(1)!.snapshots, [{ groupId: 5, to: 8, status: 'finish' }])
+  } finally {
+    client?.close()
+    await c.closeAll()
+  }
+})
+
+test('a snapshot for a replica the node does not host is refused at its header; one it hosts arrives', async () => {
+  const c = cluster()
+  let client: grpc.Client | undefined
+  try {
+    const a = await c.add(1)
+    const b = await c.add(2)
+    c.recorders.get(2)!.hostsReplica = (groupId, replicaId) => groupId === 5 && replicaId === 8
+    client = new grpc.Client(b.address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 })
+    // Refused before any data is sent: the client never writes more than the header.
+    const raw = rawSnapshotCall(client)
+    raw.call.write(rawHeader(2, 6, 10_000_000))
+    assert.equal(await raw.status, grpc.status.FAILED_PRECONDITION)
+    await waitFor(() => c.logs.some((l) => l.includes('node 2 hosts no replica 8 of group 6')), 5000, 'the refusal logged')
+    const snap = (groupId: number, to: number): RaftFrame => ({
+      from: 1,
+      to: 2,
+      messages: [{ groupId, msg: { ...snapMsg(new Uint8Array(5000)), to } }],
+      heartbeats: [],
+      heartbeatResponses: [],
+      quiesce: [],
+    })
+    a.send(snap(6, 8))
+    a.send(snap(5, 9))
+    a.send(snap(5, 8))
+    const ra = c.recorders.get(1)!
+    await waitFor(() => ra.snapshots.length === 3, 10_000, 'three snapshot statuses')
+    assert.deepStrictEqual(
+      [...ra.snapshots].sort((x, y) => x.groupId - y.groupId || x.to - y.to),
+      [
+        { groupId: 5, to: 8, status: 'finish' },
+        { groupId: 5, to: 9, status: 'failure' },
+        { groupId: 6, to: 8, status: 'failure' },
+      ],
+    )
+    assert.deepStrictEqual(c.recorders.get(2)!.frames.flatMap((f) => f.messages.map((m) => [m.groupId, m.msg.to])), [[5, 8]])
+  } finally {
+    client?.close()
+    await c.closeAll()
+  }
+})
+
+test('a snapshot stream that stalls, before or after its header, is refused and frees its slot', async () => {
+  const c = cluster()
+  let client: grpc.Client | undefined
+  try {
+    const b = await c.add(2, { maxSnapshotStreams: 1, snapshotStallMs: 200 })
+    client = new grpc.Client(b.address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 })
+    const silent = rawSnapshotCall(client)
+    assert.equal(await silent.status, grpc.status.DEADLINE_EXCEEDED)
+    const stalled = rawSnapshotCall(client)
+    stalled.call.write(rawHeader(2, 5, 100))
+    stalled.call.write(Buffer.alloc(50))
+    assert.equal(await stalled.status, grpc.status.DEADLINE_EXCEEDED)
+    assert.deepStrictEqual(b.receivingSnapshots, { streams: 0, bytes: 0 })
+    const whole = rawSnapshotCall(client)
+    whole.call.write(rawHeader(2, 5, 100))
+    whole.call.write(Buffer.alloc(100))
+    whole.call.end()
+    assert.equal(await whole.status, grpc.status.OK)
+  } finally {
+    client?.close()
+    await c.closeAll()
+  }
+})
+
+test('options: maxSnapshotBytes may not exceed the receive budget, and defaults to it when smaller', () => {
+  assert.throws(
+    () => new GrpcTransport({ nodeId: 1, listen: '127.0.0.1:0', resolve: () => undefined, maxSnapshotBytes: 2000, maxSnapshotReceiveBytes: 1000 }),
+    (e: unknown) => e instanceof TransportError && e.code === TransportErrorCode.INVALID_OPTIONS,
+  )
+  for (const bad of [{ maxSnapshotStreams: 0 }, { snapshotStallMs: -1 }, { maxSnapshotReceiveBytes: 1.5 }]) {
+    assert.throws(() => new GrpcTransport({ nodeId: 1, listen: '127.0.0.1:0', resolve: () => undefined, ...bad }), TransportError)
+  }
+  assert.ok(new GrpcTransport({ nodeId: 1, listen: '127.0.0.1:0', resolve: () => undefined, maxSnapshotReceiveBytes: 1000 }))
 })

@@ -13,6 +13,7 @@ import { PeerStream } from './peer-stream.js'
 import { raftTransportService } from './raft-service.js'
 import type { DecodedFrames } from './raft-service.js'
 import { ByteRateLimiter } from './rate-limiter.js'
+import { SnapshotReceiveBudget } from './snapshot-budget.js'
 import { receiveSnapshot, sendSnapshot } from './snapshot-stream.js'
 import type { SnapshotReceiverHost } from './snapshot-stream.js'
 import type { GroupMessage, RaftFrame, Transport, TransportHandler } from './transport.js'
@@ -40,8 +41,18 @@ export interface GrpcTransportOptions {
   snapshotChunkBytes?: number
   /** Rate limit of all snapshot data this node sends. Default 64 MiB/s. */
   snapshotBytesPerSec?: number
-  /** Largest snapshot accepted from a peer, in bytes. Default 1 GiB. */
+  /** Largest snapshot accepted from a peer, in bytes; at most maxSnapshotReceiveBytes. Default 1 GiB, or maxSnapshotReceiveBytes if less. */
   maxSnapshotBytes?: number
+  /**
+   * Bytes of data the snapshots being received may hold at once, between them: a snapshot
+   * whose announced length does not fit is refused (RESOURCE_EXHAUSTED) before its data.
+   * Default 1 GiB.
+   */
+  maxSnapshotReceiveBytes?: number
+  /** Snapshot streams received at once; more are refused (RESOURCE_EXHAUSTED). Default 8. */
+  maxSnapshotStreams?: number
+  /** An incoming snapshot stream that brings nothing for this long is refused. Default 30 s. */
+  snapshotStallMs?: number
   /** Per peer: frames waiting for the stream beyond this count drop, oldest first. Default 4096. */
   maxQueuedFrames?: number
   /** Per peer: bytes waiting for the stream beyond this total drop, oldest first. Default 64 MiB. */
@@ -61,6 +72,9 @@ export interface GrpcTransportOptions {
 const DEFAULT_SNAPSHOT_CHUNK_BYTES = 64 * 1024
 const DEFAULT_SNAPSHOT_BYTES_PER_SEC = 64 * 1024 * 1024
 const DEFAULT_MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024
+const DEFAULT_MAX_SNAPSHOT_RECEIVE_BYTES = 1024 * 1024 * 1024
+const DEFAULT_MAX_SNAPSHOT_STREAMS = 8
+const DEFAULT_SNAPSHOT_STALL_MS = 30_000
 const DEFAULT_MAX_QUEUED_FRAMES = 4096
 const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024
 const DEFAULT_RECONNECT_BACKOFF_MS = { initial: 50, max: 2000 }
@@ -91,7 +105,6 @@ export class GrpcTransport implements Transport {
   private readonly maxFrameBytes: number
   private readonly snapshotChunkBytes: number
   private readonly snapshotBytesPerSec: number
-  private readonly maxSnapshotBytes: number
   private readonly maxQueuedFrames: number
   private readonly maxQueuedBytes: number
   private readonly reconnectBackoffMs: { initial: number; max: number }
@@ -126,7 +139,12 @@ export class GrpcTransport implements Transport {
       throw new TransportError(TransportErrorCode.INVALID_OPTIONS, 'snapshotChunkBytes must not exceed maxFrameBytes')
     }
     this.snapshotBytesPerSec = positiveInt('snapshotBytesPerSec', options.snapshotBytesPerSec, DEFAULT_SNAPSHOT_BYTES_PER_SEC)
-    this.maxSnapshotBytes = positiveInt('maxSnapshotBytes', options.maxSnapshotBytes, DEFAULT_MAX_SNAPSHOT_BYTES)
+    const receiveBytes = positiveInt('maxSnapshotReceiveBytes', options.maxSnapshotReceiveBytes, DEFAULT_MAX_SNAPSHOT_RECEIVE_BYTES)
+    const maxSnapshotBytes = positiveInt('maxSnapshotBytes', options.maxSnapshotBytes, Math.min(DEFAULT_MAX_SNAPSHOT_BYTES, receiveBytes))
+    if (maxSnapshotBytes > receiveBytes) {
+      throw new TransportError(TransportErrorCode.INVALID_OPTIONS, 'maxSnapshotBytes must not exceed maxSnapshotReceiveBytes')
+    }
+    const streams = positiveInt('maxSnapshotStreams', options.maxSnapshotStreams, DEFAULT_MAX_SNAPSHOT_STREAMS)
     this.maxQueuedFrames = positiveInt('maxQueuedFrames', options.maxQueuedFrames, DEFAULT_MAX_QUEUED_FRAMES)
     this.maxQueuedBytes = positiveInt('maxQueuedBytes', options.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES)
     this.reconnectBackoffMs = {
@@ -158,7 +176,15 @@ export class GrpcTransport implements Transport {
     }
     this.snapshotHost = {
       nodeId: this.nodeId,
-      maxSnapshotBytes: this.maxSnapshotBytes,
+      maxSnapshotBytes,
+      budget: new SnapshotReceiveBudget(streams, receiveBytes),
+      stallMs: positiveInt('snapshotStallMs', options.snapshotStallMs, DEFAULT_SNAPSHOT_STALL_MS),
+      refusal: (groupId, to) => {
+        const h = this.handler
+        if (h === undefined) return 'the transport is closed'
+        if (h.hostsReplica !== undefined && !h.hostsReplica(groupId, to)) return `node ${this.nodeId} hosts no replica ${to} of group ${groupId}`
+        return undefined
+      },
       deliver: (from, to, message) => {
         const h = this.handler
         if (h === undefined) throw new Error('transport is closed')
@@ -167,6 +193,12 @@ export class GrpcTransport implements Transport {
       warn: (msg) => this.logger.warn(msg),
     }
     options.server?.addService(raftTransportService(this.maxFrameBytes), { frames: this.onFramesCall, snapshot: this.onSnapshotCall })
+  }
+
+  /** Snapshot streams being received now, and the data bytes they reserved (for tests and metrics). */
+  get receivingSnapshots(): { streams: number; bytes: number } {
+    const { budget } = this.snapshotHost
+    return { streams: budget.openStreams, bytes: budget.reservedBytes }
   }
 
   /** The bound host:port (the real port when `listen` asked for port 0). Only after start(), and only with `listen`. */

@@ -9,6 +9,7 @@ import { decodeSnapshotHeader, encodeSnapshotHeader } from './frame-codec.js'
 import type { SnapshotHeader } from './frame-codec.js'
 import { deserializeResponse, serializeSnapshotPart, SNAPSHOT_METHOD_PATH } from './raft-service.js'
 import type { ByteRateLimiter } from './rate-limiter.js'
+import type { SnapshotReceiveBudget } from './snapshot-budget.js'
 import type { GroupMessage } from './transport.js'
 import { TransportError } from './transport-error.js'
 
@@ -92,28 +93,64 @@ export interface SnapshotReceiverHost {
   nodeId: number
   /** Largest snapshot accepted, in data bytes. */
   maxSnapshotBytes: number
+  /**
+   * Shared by every stream this node receives: a stream needs a slot from its start, and
+   * reserves its announced data length before its data arrives.
+   */
+  budget: SnapshotReceiveBudget
+  /** A stream that brings nothing new for this long is refused, and frees its slot and bytes. */
+  stallMs: number
+  /**
+   * Why a snapshot for replica `to` of group `groupId` would not be taken in here, or
+   * undefined if it would. Asked once the header arrives, before any data.
+   */
+  refusal(groupId: number, to: number): string | undefined
   /** Hands the rebuilt MsgSnap to the host; throws if the host refuses it or is closed. */
   deliver(from: number, to: number, message: GroupMessage): void
   warn(msg: string): void
 }
 
 /**
- * Serves one Snapshot RPC: checks the header, collects exactly `dataLength` bytes, rebuilds
- * the MsgSnap and delivers it; answers OK only after delivery, an error status otherwise.
+ * Serves one Snapshot RPC: admits the stream, checks the header and reserves its data length,
+ * collects exactly `dataLength` bytes, rebuilds the MsgSnap and delivers it; answers OK only
+ * after delivery, an error status otherwise (RESOURCE_EXHAUSTED when the budget is spent).
  */
 export function receiveSnapshot(
   host: SnapshotReceiverHost,
   call: grpc.ServerReadableStream<Buffer, Buffer>,
   respond: grpc.sendUnaryData<Buffer>,
 ): void {
+  const admission = host.budget.admit()
+  if (admission === undefined) {
+    // An unhandled 'error' event would crash the process.
+    call.on('error', ignore)
+    host.warn(`raft transport: refused a snapshot from ${call.getPeer()}: ${host.budget.maxStreams} snapshot streams are open already`)
+    respond({ code: grpc.status.RESOURCE_EXHAUSTED, details: `node ${host.nodeId} is receiving ${host.budget.maxStreams} snapshots already` })
+    return
+  }
   let header: SnapshotHeader | undefined
-  let chunks: Buffer[] = []
+  /** The snapshot's data, allocated at its first chunk (only once the header was accepted). */
+  let data: Uint8Array | undefined
   let received = 0
   let over = false
+  /** `received` (plus one for the header) at the last stall check. */
+  let progress = 0
+  const stall = setTimeout(() => {
+    const now = received + (header === undefined ? 0 : 1)
+    if (now === progress) return fail(grpc.status.DEADLINE_EXCEEDED, `nothing arrived for ${host.stallMs} ms`)
+    progress = now
+    stall.refresh()
+  }, host.stallMs)
+  stall.unref()
+  const finish = (): void => {
+    over = true
+    data = undefined
+    clearTimeout(stall)
+    admission.release()
+  }
   const fail = (code: grpc.status, details: string): void => {
     if (over) return
-    over = true
-    chunks = []
+    finish()
     host.warn(`raft transport: refused a snapshot from ${call.getPeer()}: ${details}`)
     respond({ code, details })
   }
@@ -127,23 +164,22 @@ export function receiveSnapshot(
         fail(grpc.status.INVALID_ARGUMENT, e instanceof TransportError ? e.message : 'bad snapshot header')
         return
       }
-      if (h.to !== host.nodeId) {
-        fail(grpc.status.INVALID_ARGUMENT, `snapshot addressed to node ${h.to}, this is node ${host.nodeId}`)
-      } else if (h.message.type !== 'MsgSnap' || h.message.snapshot === undefined) {
-        fail(grpc.status.INVALID_ARGUMENT, `snapshot stream carries a ${h.message.type} without a snapshot`)
-      } else if (h.dataLength > host.maxSnapshotBytes) {
-        fail(grpc.status.RESOURCE_EXHAUSTED, `snapshot of ${h.dataLength} bytes exceeds ${host.maxSnapshotBytes}`)
-      } else {
-        header = h
+      const refused = checkHeader(host, h)
+      if (refused !== undefined) fail(refused.code, refused.details)
+      else if (admission.reserve(h.dataLength)) header = h
+      else {
+        const { reservedBytes, maxBytes } = host.budget
+        fail(grpc.status.RESOURCE_EXHAUSTED, `snapshot of ${h.dataLength} bytes does not fit: ${reservedBytes} of ${maxBytes} bytes are held by snapshots being received`)
       }
       return
     }
-    received += buf.byteLength
-    if (received > header.dataLength) {
+    if (received + buf.byteLength > header.dataLength) {
       fail(grpc.status.INVALID_ARGUMENT, `more than the announced ${header.dataLength} bytes`)
       return
     }
-    chunks.push(buf)
+    data ??= new Uint8Array(header.dataLength)
+    data.set(buf, received)
+    received += buf.byteLength
   })
   call.on('end', () => {
     if (over) return
@@ -151,29 +187,35 @@ export function receiveSnapshot(
     if (received !== header.dataLength) {
       return fail(grpc.status.INVALID_ARGUMENT, `got ${received} of ${header.dataLength} snapshot bytes`)
     }
-    const data = new Uint8Array(received)
-    let at = 0
-    for (const c of chunks) {
-      data.set(c, at)
-      at += c.byteLength
-    }
-    chunks = []
     const msg = header.message
-    msg.snapshot = { data, metadata: msg.snapshot!.metadata }
+    msg.snapshot = { data: data ?? new Uint8Array(0), metadata: msg.snapshot!.metadata }
+    finish()
     try {
       host.deliver(header.from, header.to, { groupId: header.groupId, msg })
     } catch (e) {
-      return fail(grpc.status.UNAVAILABLE, `not delivered: ${e instanceof Error ? e.message : String(e)}`)
+      const details = `not delivered: ${e instanceof Error ? e.message : String(e)}`
+      host.warn(`raft transport: refused a snapshot from ${call.getPeer()}: ${details}`)
+      return respond({ code: grpc.status.UNAVAILABLE, details })
     }
-    over = true
     respond(null, Buffer.alloc(0))
   })
-  const abandon = (): void => {
-    over = true
-    chunks = []
+  call.on('cancelled', finish)
+  call.on('error', finish)
+}
+
+/** The status refusing a snapshot with header `h` before its data, or undefined if it may come. */
+function checkHeader(host: SnapshotReceiverHost, h: SnapshotHeader): { code: grpc.status; details: string } | undefined {
+  if (h.to !== host.nodeId) {
+    return { code: grpc.status.INVALID_ARGUMENT, details: `snapshot addressed to node ${h.to}, this is node ${host.nodeId}` }
   }
-  call.on('cancelled', abandon)
-  call.on('error', abandon)
+  if (h.message.type !== 'MsgSnap' || h.message.snapshot === undefined) {
+    return { code: grpc.status.INVALID_ARGUMENT, details: `snapshot stream carries a ${h.message.type} without a snapshot` }
+  }
+  if (h.dataLength > host.maxSnapshotBytes) {
+    return { code: grpc.status.RESOURCE_EXHAUSTED, details: `snapshot of ${h.dataLength} bytes exceeds ${host.maxSnapshotBytes}` }
+  }
+  const refusal = host.refusal(h.groupId, h.message.to)
+  return refusal === undefined ? undefined : { code: grpc.status.FAILED_PRECONDITION, details: refusal }
 }
 
 function ignore(): void {}

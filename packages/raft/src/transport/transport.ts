@@ -51,6 +51,13 @@ export interface TransportHandler {
   onUnreachable(node: number): void
   /** A MsgSnap finished streaming to its destination, or failed to. */
   onSnapshotStatus(groupId: number, to: number, status: 'finish' | 'failure'): void
+  /**
+   * Whether this node hosts replica `replicaId` of group `groupId`. A transport that streams
+   * snapshots asks before it takes in one's data, and refuses a snapshot for a replica that
+   * is not here (it would be dropped on arrival). Optional: without it, every snapshot
+   * addressed to this node is received.
+   */
+  hostsReplica?(groupId: number, replicaId: number): boolean
 }
 
 /**
