@@ -86,8 +86,8 @@ export async function runChaos(processes: ChaosProcesses, o: ChaosOptions): Prom
     }
     for (const c of await Promise.allSettled(clients)) if (c.status === 'rejected') throw c.reason
     o.log(`[+${(now() / 1000).toFixed(1)}s] faults stopped and healed; reading the final state`)
-    const finalBank = await retrying(() => readBank(hosts[0]!))
-    const finalSet = await retrying(() => readSet(hosts[hosts.length - 1]!))
+    const finalBank = await finalRead(control, () => readBank(hosts[0]!))
+    const finalSet = await finalRead(control, () => readSet(hosts[hosts.length - 1]!))
     // SQL registers start as rows holding 0; KV registers start absent.
     const keys = [...new Set(history.registers.map((op) => op.key))].sort()
     const linearizability = keys.map((key) => checkRegister(key, history.registers, { initial: key.startsWith('sql/') ? '0' : null }))
@@ -123,6 +123,25 @@ export function outcomes<T extends { outcome: Outcome }>(items: readonly T[]): R
   const counts: Record<Outcome, number> = { ok: 0, fail: 0, unknown: 0 }
   for (const item of items) counts[item.outcome]++
   return counts
+}
+
+/**
+ * A read of the final state, retried; if the healed cluster still cannot serve it, the error
+ * carries every node's view of every range (role, term, leader, commit), to show which range
+ * is stuck and how.
+ */
+async function finalRead<T>(control: ClusterControl, read: () => Promise<T>): Promise<T> {
+  try {
+    return await retrying(read)
+  } catch (err) {
+    const views = await Promise.allSettled(control.processes.nodeIds().map(async (id) => ({ id, status: await control.status(id) })))
+    const lines = views.flatMap((v) =>
+      v.status === 'fulfilled'
+        ? (v.value.status.ranges ?? []).map((r) => `node ${v.value.id} range ${r.rangeId}: ${r.role} term ${r.term} leader replica ${r.leaderReplica} commit ${r.commit} applied ${r.appliedIndex}${r.quiesced ? ' quiesced' : ''} replicas ${r.descriptor.replicas.map((x) => `${x.replicaId}@${x.nodeId}`).join(',')}`)
+        : [`a node did not answer: ${String(v.reason)}`],
+    )
+    throw new Error(`the healed cluster did not serve the final read within ${RETRY_FOR_MS / 1000} s: ${err instanceof Error ? err.message : String(err)}\n${lines.join('\n')}`)
+  }
 }
 
 async function retrying<T>(fn: () => Promise<T>): Promise<T> {
