@@ -35,9 +35,17 @@ export interface ChaosReport {
   faults: FaultRecord[]
   history: ChaosHistory
   linearizability: LinearizabilityResult[]
-  bank: { reads: number; finalTotal: bigint }
-  set: SetVerdict & { attempted: number }
+  /** `finalTotal` is undefined when the final read failed. */
+  bank: { reads: number; finalTotal: bigint | undefined }
+  /** Undefined when the final read failed: completeness needs it. */
+  set: (SetVerdict & { attempted: number }) | undefined
   anomalies: Anomaly[]
+  /**
+   * Set when the healed cluster did not serve the final reads: an availability failure, not
+   * an anomaly (what was read during the run is still checked). Says why, with every node's
+   * view of every range.
+   */
+  unavailableAfterHeal?: string
 }
 
 /** Registers per register workload; few keys make clients collide often. */
@@ -87,19 +95,17 @@ export async function runChaos(processes: ChaosProcesses, o: ChaosOptions): Prom
     for (const c of await Promise.allSettled(clients)) if (c.status === 'rejected') throw c.reason
     o.log(`[+${(now() / 1000).toFixed(1)}s] faults stopped and healed; reading the final state`)
     const finalBank = await finalRead(control, () => readBank(hosts[0]!))
-    const finalSet = await finalRead(control, () => readSet(hosts[hosts.length - 1]!))
+    const finalSet = 'value' in finalBank ? await finalRead(control, () => readSet(hosts[hosts.length - 1]!)) : finalBank
     // SQL registers start as rows holding 0; KV registers start absent.
     const keys = [...new Set(history.registers.map((op) => op.key))].sort()
     const linearizability = keys.map((key) => checkRegister(key, history.registers, { initial: key.startsWith('sql/') ? '0' : null }))
-    const bankAnomalies = checkBank({ accounts: Array.from({ length: ACCOUNTS }, (_, i) => i + 1), total: BigInt(ACCOUNTS * OPENING_BALANCE) }, [
-      ...history.bankReads,
-      { client: -1, invokeMs: now(), completeMs: now(), balances: finalBank },
-    ])
-    const setVerdict = checkSet(history.setAdds, finalSet)
+    const bankReads = 'value' in finalBank ? [...history.bankReads, { client: -1, invokeMs: now(), completeMs: now(), balances: finalBank.value }] : history.bankReads
+    const bankAnomalies = checkBank({ accounts: Array.from({ length: ACCOUNTS }, (_, i) => i + 1), total: BigInt(ACCOUNTS * OPENING_BALANCE) }, bankReads)
+    const setVerdict = 'value' in finalSet ? checkSet(history.setAdds, finalSet.value) : undefined
     const anomalies: Anomaly[] = [
       ...linearizability.filter((r) => r.linearizable === false).map((r) => ({ checker: 'linearizability', message: `register ${r.key} is not linearizable`, evidence: r.explanation ?? [] })),
       ...bankAnomalies,
-      ...setVerdict.anomalies,
+      ...(setVerdict?.anomalies ?? []),
     ]
     const count = (w: WorkloadName) => workloads.filter((x) => x === w).length
     return {
@@ -109,9 +115,10 @@ export async function runChaos(processes: ChaosProcesses, o: ChaosOptions): Prom
       faults: nemesis.faults,
       history,
       linearizability,
-      bank: { reads: history.bankReads.length + 1, finalTotal: [...finalBank.values()].reduce((a, b) => a + b, 0n) },
-      set: { ...setVerdict, attempted: history.setAdds.length },
+      bank: { reads: bankReads.length, finalTotal: 'value' in finalBank ? [...finalBank.value.values()].reduce((a, b) => a + b, 0n) : undefined },
+      set: setVerdict && { ...setVerdict, attempted: history.setAdds.length },
       anomalies,
+      unavailableAfterHeal: 'error' in finalSet ? finalSet.error : undefined,
     }
   } finally {
     control.close()
@@ -127,12 +134,12 @@ export function outcomes<T extends { outcome: Outcome }>(items: readonly T[]): R
 
 /**
  * A read of the final state, retried; if the healed cluster still cannot serve it, the error
- * carries every node's view of every range (role, term, leader, commit), to show which range
+ * names every node's view of every range (role, term, leader, commit), to show which range
  * is stuck and how.
  */
-async function finalRead<T>(control: ClusterControl, read: () => Promise<T>): Promise<T> {
+async function finalRead<T>(control: ClusterControl, read: () => Promise<T>): Promise<{ value: T } | { error: string }> {
   try {
-    return await retrying(read)
+    return { value: await retrying(read) }
   } catch (err) {
     const views = await Promise.allSettled(control.processes.nodeIds().map(async (id) => ({ id, status: await control.status(id) })))
     const lines = views.flatMap((v) =>
@@ -140,7 +147,7 @@ async function finalRead<T>(control: ClusterControl, read: () => Promise<T>): Pr
         ? (v.value.status.ranges ?? []).map((r) => `node ${v.value.id} range ${r.rangeId}: ${r.role} term ${r.term} leader replica ${r.leaderReplica} commit ${r.commit} applied ${r.appliedIndex}${r.quiesced ? ' quiesced' : ''} replicas ${r.descriptor.replicas.map((x) => `${x.replicaId}@${x.nodeId}`).join(',')}`)
         : [`a node did not answer: ${String(v.reason)}`],
     )
-    throw new Error(`the healed cluster did not serve the final read within ${RETRY_FOR_MS / 1000} s: ${err instanceof Error ? err.message : String(err)}\n${lines.join('\n')}`)
+    return { error: `the healed cluster did not serve the final read within ${RETRY_FOR_MS / 1000} s: ${err instanceof Error ? err.message : String(err)}\n${lines.join('\n')}` }
   }
 }
 

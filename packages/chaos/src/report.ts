@@ -1,5 +1,6 @@
 // A chaos run's report as text: the faults, the operations by workload and outcome, each
-// checker's verdict, and every anomaly with its evidence.
+// checker's verdict, an availability failure after the heal, and every anomaly with its
+// evidence.
 
 import { outcomes, type ChaosReport } from './chaos-run.js'
 import type { Outcome } from './history.js'
@@ -21,7 +22,7 @@ export function formatReport(r: ChaosReport): string[] {
   lines.push(`  kv-register   ${r.clients['kv-register']} clients: ${kv.length} operations: ${counts(outcomes(kv))}`)
   lines.push(`  sql-register  ${r.clients['sql-register']} clients: ${sql.length} operations: ${counts(outcomes(sql))}`)
   lines.push(`  bank          ${r.clients.bank} clients: ${r.history.bankReads.length} reads; transfers ${counts(r.history.transfers)}`)
-  lines.push(`  set           ${r.clients.set} clients: ${r.set.attempted} adds: ${counts(outcomes(r.history.setAdds))}`)
+  lines.push(`  set           ${r.clients.set} clients: ${r.history.setAdds.length} adds: ${counts(outcomes(r.history.setAdds))}`)
   lines.push('checks:')
   const checked = r.linearizability.reduce((n, x) => n + x.operations, 0)
   const bad = r.linearizability.filter((x) => x.linearizable === false).map((x) => x.key)
@@ -30,9 +31,11 @@ export function formatReport(r: ChaosReport): string[] {
     `  linearizability  ${r.linearizability.length} registers, ${checked} operations checked: ${bad.length === 0 ? 'ok' : `NOT linearizable: ${bad.join(', ')}`}${open.length > 0 ? ` (search gave up on ${open.join(', ')})` : ''}`,
   )
   const bankBad = r.anomalies.filter((a) => a.checker === 'bank').length
-  lines.push(`  bank             ${r.bank.reads} reads, final total ${r.bank.finalTotal}: ${bankBad === 0 ? 'ok' : `${bankBad} anomalies`}`)
+  lines.push(`  bank             ${r.bank.reads} reads, final total ${r.bank.finalTotal ?? 'not read'}: ${bankBad === 0 ? 'ok' : `${bankBad} anomalies`}`)
   const setBad = r.anomalies.filter((a) => a.checker === 'set').length
-  lines.push(`  set              ${r.set.acknowledged} acknowledged adds, ${r.set.recovered} unknown ones present: ${setBad === 0 ? 'ok' : `${setBad} anomalies`}`)
+  if (r.set) lines.push(`  set              ${r.set.acknowledged} acknowledged adds, ${r.set.recovered} unknown ones present: ${setBad === 0 ? 'ok' : `${setBad} anomalies`}`)
+  else lines.push('  set              not checked: the final read failed')
+  if (r.unavailableAfterHeal) lines.push(`availability: FAILED: ${r.unavailableAfterHeal}`)
   if (r.anomalies.length === 0) {
     lines.push('anomalies: none')
     return lines

@@ -1,12 +1,16 @@
 // `mrdb check`: a chaos run. Starts a cluster of node processes on loopback that accept
 // injected faults, runs the workloads of @mrdb/chaos under its nemesis, prints the faults,
-// the operations and each checker's verdict, and exits 1 on any anomaly.
+// the operations and each checker's verdict, and exits 1 on any anomaly (3 when there is
+// none but the healed cluster did not serve the final reads).
 
 import { writeFile } from 'node:fs/promises'
 import { FAULT_KINDS, formatReport, runChaos, type ChaosReport, type FaultKind } from '@mrdb/chaos'
 import type { Command } from 'commander'
 import { CliError, positiveInt } from './output.js'
 import { ProcessCluster } from './testing/process-cluster.js'
+
+/** Exit code of a run with no anomaly whose healed cluster did not serve the final reads (anomalies exit 1). */
+export const EXIT_UNAVAILABLE = 3
 
 interface CheckOptions {
   minutes: string
@@ -64,5 +68,10 @@ export function addCheckCommand(program: Command): void {
       for (const line of formatReport(report)) say(line)
       if (opts.saveHistory) await writeFile(opts.saveHistory, JSON.stringify(report, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Map ? Object.fromEntries(v) : v), 1))
       if (report.anomalies.length > 0) throw new CliError('ANOMALIES', `${report.anomalies.length} anomalies found; replay with --seed ${seed}`)
+      if (report.unavailableAfterHeal) {
+        // Not an anomaly, but a failure: its own exit code, so that callers can tell them apart.
+        process.stderr.write(`error: UNAVAILABLE_AFTER_HEAL: the healed cluster did not serve the final reads; replay with --seed ${seed}\n`)
+        process.exitCode = EXIT_UNAVAILABLE
+      }
     })
 }
