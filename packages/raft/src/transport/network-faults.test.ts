@@ -64,6 +64,30 @@ describe('NetworkFaults', () => {
     }
   })
 
+  it('fails a stream whose next message arrives after the partition began, rather than leaving it open', async () => {
+    const faults = new NetworkFaults()
+    const client = new grpc.Client(address, grpc.credentials.createInsecure(), { interceptors: [faults.interceptor(address)] })
+    try {
+      const call = client.makeBidiStreamRequest(ECHO.stream.path, identity, identity)
+      const ended = new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve))
+      call.on('data', () => undefined)
+      // The echo is on its way back when the partition begins: only a received message meets it.
+      faults.setBlocked([])
+      const first = new Promise<void>((resolve) => call.once('data', () => resolve()))
+      call.write(Buffer.from('one'))
+      await first
+      const echoed = new Promise<void>((resolve) => call.once('data', () => resolve()))
+      setImmediate(() => faults.setBlocked([address]))
+      call.write(Buffer.from('two'))
+      await Promise.race([echoed, ended])
+      const err = await Promise.race([ended, new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), 3000))])
+      assert.notEqual(err, 'open', 'the call neither answered nor failed')
+      assert.equal((err as grpc.ServiceError).code, grpc.status.UNAVAILABLE)
+    } finally {
+      client.close()
+    }
+  })
+
   it('cuts off a stream that was open when the partition began', async () => {
     const faults = new NetworkFaults()
     const client = new grpc.Client(address, grpc.credentials.createInsecure(), { interceptors: [faults.interceptor(address)] })

@@ -5,7 +5,8 @@
 // calls. A call started towards a blocked address fails at once, as if no connection could
 // be made (nothing was sent); a call already under way when its peer becomes blocked is
 // cut off with UNAVAILABLE the next time it sends or receives, so whether its request
-// arrived stays unknown to the caller, as with a real partition.
+// arrived stays unknown to the caller, as with a real partition. (A message already on its
+// way in when the cut comes is still delivered, just before the call fails.)
 
 import { InterceptingCall, Metadata, status, type Interceptor, type Requester } from '@grpc/grpc-js'
 
@@ -45,8 +46,11 @@ export class NetworkFaults {
           }
           next(metadata, {
             onReceiveMessage: (message: unknown, nextMessage: (message: unknown) => void) => {
+              // Cut off, but the message still passes: grpc-js holds a call's status back until
+              // the message in hand is passed on, so a dropped one would leave the call open
+              // forever, neither answering nor failing.
               if (this.isBlocked(address)) call.cancelWithStatus(status.UNAVAILABLE, `the network to ${address} became partitioned (fault injection)`)
-              else nextMessage(message)
+              nextMessage(message)
             },
           })
         },
