@@ -2,6 +2,7 @@
 // faults when the time is up (healing everything), let the clients finish, read the final
 // state, and judge the history with the checkers.
 
+import { setTimeout as sleep } from 'node:timers/promises'
 import { SeededRng } from '@mrdb/raft'
 import { checkBank } from './bank-checker.js'
 import { ClusterControl, type ChaosProcesses } from './cluster-control.js'
@@ -83,6 +84,7 @@ export async function runChaos(processes: ChaosProcesses, o: ChaosOptions): Prom
       log: o.log,
     })
     const faulting = nemesis.run(() => faultsStopped)
+    let settled: Array<PromiseSettledResult<void>>
     try {
       await sleep(o.seconds * 1000)
     } finally {
@@ -90,9 +92,9 @@ export async function runChaos(processes: ChaosProcesses, o: ChaosOptions): Prom
       await faulting.catch(() => undefined)
       await sleep(SETTLE_MS)
       clientsStopped = true
-      await Promise.allSettled(clients)
+      settled = await Promise.allSettled(clients)
     }
-    for (const c of await Promise.allSettled(clients)) if (c.status === 'rejected') throw c.reason
+    for (const c of settled) if (c.status === 'rejected') throw c.reason
     o.log(`[+${(now() / 1000).toFixed(1)}s] faults stopped and healed; reading the final state`)
     const finalBank = await finalRead(control, () => readBank(hosts[0]!))
     const finalSet = 'value' in finalBank ? await finalRead(control, () => readSet(hosts[hosts.length - 1]!)) : finalBank
@@ -162,5 +164,3 @@ async function retrying<T>(fn: () => Promise<T>): Promise<T> {
     }
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))

@@ -6,6 +6,7 @@
 // happen at once and stay, and so does a damaged Raft log entry (its replica is
 // quarantined and replaced from its peers). At most one lasting fault is active at a time.
 
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { SeededRng } from '@mrdb/raft'
 import type { ClusterControl } from './cluster-control.js'
 
@@ -242,7 +243,6 @@ function across(a: readonly number[], b: readonly number[]): Array<[number, numb
 }
 
 const set = (ids: readonly number[]) => `{${[...ids].sort((x, y) => x - y).join(',')}}`
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 async function sleepUntil(done: () => boolean): Promise<void> {
   while (!done()) await sleep(100)

@@ -7,6 +7,7 @@
 // Values written are unique, so a read names the write it saw. Error codes that mean "this
 // certainly did not happen" make an outcome `fail`; every other failure is `unknown`.
 
+import { setTimeout as sleep } from 'node:timers/promises'
 import { SeededRng } from '@mrdb/raft'
 import { KvClient, KvError } from '@mrdb/kv'
 import { SqlClient, SqlClientError } from '@mrdb/server'
@@ -299,5 +300,3 @@ export async function readBank(address: string): Promise<Map<number, bigint>> {
     session.close()
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))

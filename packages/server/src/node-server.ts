@@ -88,8 +88,8 @@ export class NodeServer {
   private executorPool: ExecutorPool | undefined
   /** The SQL gateway's way into the cluster: a KV client of this node's own address. */
   private sqlKv: KvClient | undefined
-  /** The peers this node cannot reach while a fault-injection test partitions it. */
-  private readonly faults: NetworkFaults
+  /** The peers this node cannot reach while a fault-injection test partitions it (only with --fault-injection). */
+  private readonly faults: NetworkFaults | undefined
 
   private constructor(
     private readonly o: NodeServerOptions,
@@ -99,7 +99,7 @@ export class NodeServer {
     readonly store: Store,
     /** The address peers and clients reach this node at. */
     readonly address: string,
-    faults: NetworkFaults,
+    faults: NetworkFaults | undefined,
   ) {
     this.faults = faults
     this.pd = new PdEndpoint({
@@ -144,7 +144,8 @@ export class NodeServer {
         'grpc.keepalive_time_ms': keepalive,
         'grpc.keepalive_timeout_ms': keepalive,
       }))
-      const faults = new NetworkFaults()
+      // Without fault injection no channel carries the interceptor: Raft messages skip it.
+      const faults = o.faultInjection ? new NetworkFaults() : undefined
       const transport = new GrpcTransport({ nodeId: o.storeId, server, resolve: (id) => meta.nodes.get(id), logger: o.logger, faults })
       store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: o.logger })
       const port = await new Promise<number>((resolve, reject) =>
@@ -365,19 +366,20 @@ export class NodeServer {
       merge: admin(check.merge, (req) => this.ranges.merge(req)),
       freeze: admin(check.freeze, (req) => this.ranges.freeze(req)),
       networkFaults: admin(check.networkFaults, async (req): Promise<NetworkFaultsResponse> => {
-        this.checkFaultInjection()
+        const faults = this.checkFaultInjection()
         if (req.blocked !== undefined) {
-          this.faults.setBlocked(req.blocked)
-          this.o.logger?.info?.(`fault injection: unreachable peers now ${this.faults.blockedAddresses().join(', ') || 'none'}`)
+          faults.setBlocked(req.blocked)
+          this.o.logger?.info?.(`fault injection: unreachable peers now ${faults.blockedAddresses().join(', ') || 'none'}`)
         }
-        return { blocked: this.faults.blockedAddresses() }
+        return { blocked: faults.blockedAddresses() }
       }),
       damageLogEntry: admin(check.damageLogEntry, async (req) => ({ index: await this.damageLogEntry(req) })),
     }
   }
 
-  private checkFaultInjection(): void {
-    if (!this.o.faultInjection) throw new NodeError(NodeErrorCode.FAULT_INJECTION_DISABLED, 'this node was not started with --fault-injection')
+  private checkFaultInjection(): NetworkFaults {
+    if (!this.faults) throw new NodeError(NodeErrorCode.FAULT_INJECTION_DISABLED, 'this node was not started with --fault-injection')
+    return this.faults
   }
 
   /** Flips a bit of a stored Raft log entry under the running node (see {@link DamageLogEntryRequest}); resolves with its index. */
@@ -447,7 +449,7 @@ export class NodeServer {
 
   private call<Req, Res>(address: string, method: MethodDefinition<Req, Res>, req: Req, timeoutMs = 5000): Promise<Res> {
     let channel = this.channels.get(address)
-    if (!channel) this.channels.set(address, (channel = new Client(address, credentials.createInsecure(), { interceptors: [this.faults.interceptor(address)] })))
+    if (!channel) this.channels.set(address, (channel = new Client(address, credentials.createInsecure(), { interceptors: this.faults ? [this.faults.interceptor(address)] : [] })))
     return unaryCall(channel, method, req, Date.now() + timeoutMs)
   }
 }
