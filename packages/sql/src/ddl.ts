@@ -124,7 +124,8 @@ export async function createIndex(ctx: StatementContext, stmt: Ddl<'create-index
   ctx.newCatalog = newCatalog
   for (const row of rows) {
     const e = indexEntryOf(next, index, row)
-    if (e.unique) ctx.buffer.insert(e.key, e.value, (k) => ctx.duplicateKey(k))
+    // The index is new: its entries cannot exist yet, only collide with each other.
+    if (e.unique) ctx.buffer.insert(e.key, e.value, (k) => ctx.duplicateKey(k), true)
     else ctx.buffer.put(e.key, e.value)
   }
   ctx.buffer.put(descriptorKey(table.name), encodeDescriptor(next))

@@ -1,6 +1,8 @@
 // INSERT (with ON DUPLICATE KEY UPDATE and REPLACE), UPDATE and DELETE. Writes go to the
-// statement's buffer; unique checks are KvTransaction.insert (duplicates fail at commit with
-// KEY_EXISTS) plus an immediate check against the statement's own writes.
+// statement's buffer. Unique checks happen at three points: at once against the statement's
+// own writes (WriteBuffer.insert); before the statement returns against the transaction
+// (StatementContext.checkInserts, inside BEGIN … COMMIT); and at commit, where
+// KvTransaction.insert asserts the key absent (KEY_EXISTS) against concurrent inserts.
 
 import { randomBytes } from 'node:crypto'
 import { decodeKey } from '@mrdb/storage'
@@ -144,6 +146,9 @@ async function readThrough(ctx: StatementContext, keys: readonly Uint8Array[]): 
   const own = keys.map((k) => ctx.buffer.lookup(k))
   const missing = keys.filter((_, i) => own[i] === undefined)
   const fetched = missing.length > 0 ? await ctx.getMany(missing) : []
+  missing.forEach((k, i) => {
+    if (fetched[i] === undefined) ctx.buffer.noteAbsent(k)
+  })
   let j = 0
   return own.map((o) => (o === undefined ? fetched[j++] : o === null ? undefined : o))
 }

@@ -104,7 +104,7 @@ test('a statement over MAX_STATEMENT_SIZE is 54000; close() rolls back', async (
 test('a transaction that cannot start (no timestamps) is a coded error, in and out of BEGIN', async () => {
   const { kv } = await setup()
   const unavailable = Object.assign(new Error('no timestamps from the placement driver'), { code: 'UNAVAILABLE' })
-  const engine = new SqlEngine({ begin: () => Promise.reject(unavailable), rangesOf: (s, e) => kv.rangesOf(s, e) })
+  const engine = new SqlEngine({ limits: kv.limits, begin: () => Promise.reject(unavailable), rangesOf: (s, e) => kv.rangesOf(s, e) })
   const s = engine.session()
   await assert.rejects(s.execute('SELECT 1'), { code: '08006' })
   await assert.rejects(s.execute('BEGIN'), { code: '08006' })
@@ -119,6 +119,7 @@ test('a read that fails alongside the schema version check fails the statement a
     const timeout = Object.assign(new Error('no answer before the deadline'), { code: 'TIMEOUT' })
     let failing = false
     const flaky: KvDatabase = {
+      limits: kv.limits,
       begin: async () => {
         const txn = await kv.begin()
         return failing ? Object.assign(Object.create(txn) as KvTransaction, { getMany: () => Promise.reject(timeout) }) : txn

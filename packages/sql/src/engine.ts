@@ -130,12 +130,25 @@ export class SqlSession {
   }
 
   private async run(stmt: Statement): Promise<SqlResult> {
+    const open = this.open
+    if (open !== null && stmt.kind !== 'commit' && stmt.kind !== 'rollback') {
+      // PostgreSQL's rule: once a statement inside BEGIN fails, the transaction is aborted
+      // and only its end (ROLLBACK, or COMMIT, which then rolls back) is accepted.
+      if (open.aborted) fail(SqlState.IN_FAILED_SQL_TRANSACTION, 'current transaction is aborted, commands ignored until end of transaction block')
+      try {
+        return await this.runStatement(stmt)
+      } catch (e) {
+        open.aborted = true
+        throw toSqlError(e, open.catalog ?? this.engine.catalog)
+      }
+    }
+    return this.runStatement(stmt)
+  }
+
+  private async runStatement(stmt: Statement): Promise<SqlResult> {
     switch (stmt.kind) {
       case 'begin':
-        if (this.open !== null) {
-          this.open.aborted = true
-          fail(SqlState.ACTIVE_SQL_TRANSACTION, 'there is already a transaction in progress')
-        }
+        if (this.open !== null) fail(SqlState.ACTIVE_SQL_TRANSACTION, 'there is already a transaction in progress')
         this.open = { txn: await this.engine.db.begin(), catalog: null, aborted: false }
         return command('BEGIN')
       case 'commit': {
@@ -175,19 +188,23 @@ export class SqlSession {
     else fail(SqlState.INVALID_PARAMETER_VALUE, `executor_pool must be on or off, not "${value}"`)
   }
 
+  /**
+   * Runs a statement inside BEGIN … COMMIT (the caller aborts the transaction if it fails).
+   * Its writes reach the transaction only once it succeeded, after its inserts were checked
+   * against the transaction, so a unique violation is this statement's error, not COMMIT's.
+   */
   private async inOpenTransaction(open: OpenTransaction, stmt: Statement): Promise<SqlResult> {
-    if (open.aborted) fail(SqlState.IN_FAILED_SQL_TRANSACTION, 'current transaction is aborted, commands ignored until end of transaction block')
-    try {
-      const { result, ctx } = await this.runWithCatalog(open.txn, open.catalog, stmt)
-      ctx.buffer.flush(open.txn)
-      open.catalog = ctx.newCatalog ?? ctx.catalog
-      return result
-    } catch (e) {
-      open.aborted = true
-      throw toSqlError(e, open.catalog ?? this.engine.catalog)
-    }
+    const { result, ctx } = await this.runWithCatalog(open.txn, open.catalog, stmt)
+    await ctx.checkInserts()
+    ctx.buffer.flush(open.txn)
+    open.catalog = ctx.newCatalog ?? ctx.catalog
+    return result
   }
 
+  /**
+   * Runs a statement in a transaction of its own, retried on write conflicts. Its inserts are
+   * not read first: the commit's absence check reports a duplicate at this same statement.
+   */
   private async autocommit(stmt: Statement): Promise<SqlResult> {
     for (let attempt = 0; ; attempt++) {
       const txn = await this.engine.db.begin()

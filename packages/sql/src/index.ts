@@ -1,4 +1,4 @@
-export type { KvDatabase, KvTransaction, KvPair, RangeSpan } from './kv-port.js'
+export type { KvDatabase, KvLimits, KvTransaction, KvPair, RangeSpan } from './kv-port.js'
 export { SqlEngine, SqlSession } from './engine.js'
 export { ExecutorPool } from './executor-pool.js'
 export type { SqlResult, SqlEngineOptions } from './engine.js'

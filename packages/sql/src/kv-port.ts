@@ -43,8 +43,21 @@ export interface KvTransaction {
   rollback(): Promise<void>
 }
 
+/**
+ * How big one write may be. A write over these limits cannot commit (the KV layer refuses
+ * it with INVALID_ARGUMENT), so the SQL layer refuses it at the statement that makes it.
+ */
+export interface KvLimits {
+  /** The longest key a transaction can write, in bytes. */
+  readonly maxKeyBytes: number
+  /** The most bytes (key plus value) one write can carry: one range command holds it whole. */
+  readonly maxWriteBytes: number
+}
+
 /** The database as the SQL layer sees it. */
 export interface KvDatabase {
+  /** The size limits of one write. */
+  readonly limits: KvLimits
   /** Starts a transaction at a fresh timestamp from the cluster's timestamp oracle. */
   begin(): Promise<KvTransaction>
   /** The ranges covering [start, end), in key order, each clipped to the span. */

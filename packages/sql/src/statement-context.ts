@@ -3,7 +3,7 @@
 // statement's first read (in the same getMany, or in parallel with its first scan).
 
 import { decodeKey } from '@mrdb/storage'
-import { Catalog, decodeCounter, VERSION_KEY } from './catalog.js'
+import { Catalog, decodeCounter, PRIMARY_INDEX_ID, VERSION_KEY } from './catalog.js'
 import { fail, SqlState } from './errors.js'
 import type { KvDatabase, KvPair, KvTransaction } from './kv-port.js'
 import type { ExecutorPool } from './executor-pool.js'
@@ -24,8 +24,8 @@ export interface ExecutionOptions {
 
 /** One statement's view of its transaction. */
 export class StatementContext {
-  /** Writes held back until the statement succeeds. */
-  readonly buffer = new WriteBuffer()
+  /** Writes held back until the statement succeeds; every write's size is checked against the KV limits. */
+  readonly buffer = new WriteBuffer((key, value) => this.checkWriteSize(key, value))
   /** Set by DDL: the catalog as this statement leaves it. */
   newCatalog: Catalog | null = null
   private versionCheck: Promise<void> | null
@@ -41,8 +41,18 @@ export class StatementContext {
     this.versionCheck = validated ? Promise.resolve() : null
   }
 
-  /** Reads many keys (checking the schema version in the same call if not yet done). */
+  /**
+   * Reads many keys (checking the schema version in the same call if not yet done). A key
+   * longer than the KV layer can store is absent without asking (the KV layer would refuse it).
+   */
   async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    const max = this.db.limits.maxKeyBytes
+    if (keys.some((k) => k.length > max)) {
+      const storable = keys.filter((k) => k.length <= max)
+      const values = storable.length > 0 ? await this.getMany(storable) : (await this.ensureValidated(), [])
+      let j = 0
+      return keys.map((k) => (k.length > max ? undefined : values[j++]))
+    }
     if (this.versionCheck !== null) {
       const [values] = await Promise.all([this.txn.getMany(keys), this.versionCheck])
       return values
@@ -75,25 +85,53 @@ export class StatementContext {
   duplicateKey(key: Uint8Array): never {
     return fail(SqlState.UNIQUE_VIOLATION, duplicateMessage(this.newCatalog ?? this.catalog, key))
   }
+
+  /**
+   * Statement-time uniqueness: raises 23505 if a key this statement inserted without having
+   * read it is present in the transaction — its snapshot merged with its own earlier writes —
+   * in one read for all of them. The commit still asserts absence (KvTransaction.insert), which
+   * catches what a concurrent transaction committed after this snapshot.
+   */
+  async checkInserts(): Promise<void> {
+    const keys = this.buffer.unverifiedInserts()
+    if (keys.length === 0) return
+    const values = await this.getMany(keys)
+    const present = keys.findIndex((_, i) => values[i] !== undefined)
+    if (present >= 0) this.duplicateKey(keys[present]!)
+  }
+
+  /** Raises 54000 if a write of `key` and `value` is over the KV layer's limits (it could never commit). */
+  private checkWriteSize(key: Uint8Array, value: Uint8Array): void {
+    const { maxKeyBytes, maxWriteBytes } = this.db.limits
+    const size = key.length + value.length
+    if (key.length <= maxKeyBytes && size <= maxWriteBytes) return
+    const where = indexOfKey(this.newCatalog ?? this.catalog, key)
+    const what = where === undefined ? 'a write' : where.index === null ? `a row of table "${where.table}"` : `an entry of index "${where.index}"`
+    if (key.length > maxKeyBytes) fail(SqlState.PROGRAM_LIMIT_EXCEEDED, `the key of ${what} is ${key.length} bytes, over the ${maxKeyBytes}-byte limit of a key`)
+    fail(SqlState.PROGRAM_LIMIT_EXCEEDED, `${what} is ${size} bytes, over the ${maxWriteBytes}-byte limit of one write (key and value)`)
+  }
+}
+
+/** The table and index (null: the primary index, the rows) a row or index entry key belongs to. */
+function indexOfKey(catalog: Catalog, key: Uint8Array): { table: string; index: string | null } | undefined {
+  try {
+    const parts = decodeKey(key)
+    if (parts[0] !== '/table' || typeof parts[1] !== 'bigint' || typeof parts[2] !== 'bigint') return undefined
+    const tableId = Number(parts[1])
+    const indexId = Number(parts[2])
+    for (const t of catalog.tables.values()) {
+      if (t.id !== tableId) continue
+      return { table: t.name, index: indexId === PRIMARY_INDEX_ID ? null : (t.indexes.find((i) => i.id === indexId)?.name ?? `index ${indexId}`) }
+    }
+  } catch {
+    // Not a table key.
+  }
+  return undefined
 }
 
 /** The message of a unique violation on `key` (a row or index entry key). */
 export function duplicateMessage(catalog: Catalog, key: Uint8Array | undefined): string {
-  if (key !== undefined) {
-    try {
-      const parts = decodeKey(key)
-      if (parts[0] === '/table' && typeof parts[1] === 'bigint' && typeof parts[2] === 'bigint') {
-        const tableId = Number(parts[1])
-        const indexId = Number(parts[2])
-        for (const t of catalog.tables.values()) {
-          if (t.id !== tableId) continue
-          const name = indexId === 1 ? `${t.name}_pkey` : (t.indexes.find((i) => i.id === indexId)?.name ?? `index ${indexId}`)
-          return `duplicate key value violates unique constraint "${name}"`
-        }
-      }
-    } catch {
-      // Not a table key: fall through to the generic message.
-    }
-  }
-  return 'duplicate key value violates a unique constraint'
+  const where = key === undefined ? undefined : indexOfKey(catalog, key)
+  if (where === undefined) return 'duplicate key value violates a unique constraint'
+  return `duplicate key value violates unique constraint "${where.index ?? `${where.table}_pkey`}"`
 }

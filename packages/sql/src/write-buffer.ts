@@ -1,5 +1,9 @@
 // A statement's writes, held back until the statement has succeeded, so a failing statement
-// leaves nothing in its transaction. Duplicate inserts within the statement fail at once.
+// leaves nothing in its transaction: the buffer is the statement's savepoint, dropped on an
+// error and handed to the transaction only on success. Duplicate inserts within the statement
+// fail at once; inserts of keys the statement did not write are remembered, so their absence
+// in the transaction (its snapshot merged with its earlier statements' writes) can be checked
+// before the statement returns.
 
 import type { KvTransaction } from './kv-port.js'
 
@@ -12,9 +16,17 @@ function hex(key: Uint8Array): string {
 /** The writes of one statement, in order, merged per key. */
 export class WriteBuffer {
   private readonly writes = new Map<string, BufferedWrite>()
+  /** Keys inserted by this statement that it has not seen absent in the transaction: they must be checked. */
+  private readonly unverified = new Map<string, Uint8Array>()
+  /** Keys this statement read from the transaction and found absent. */
+  private readonly absent = new Set<string>()
+
+  /** @param checkSize raises if a key or value is too big to write (called on every put and insert). */
+  constructor(private readonly checkSize: (key: Uint8Array, value: Uint8Array) => void = () => undefined) {}
 
   /** Buffers an unconditional write. */
   put(key: Uint8Array, value: Uint8Array): void {
+    this.checkSize(key, value)
     const prior = this.writes.get(hex(key))
     this.writes.set(hex(key), { op: prior?.op === 'insert' ? 'insert' : 'put', key, value })
   }
@@ -22,18 +34,33 @@ export class WriteBuffer {
   /**
    * Buffers a write that must find the key absent. Over this statement's own deletion it is a
    * plain write; over this statement's own write it is a duplicate: `onDuplicate` raises.
+   * Otherwise the key joins {@link unverifiedInserts} unless the statement saw it absent
+   * ({@link noteAbsent}) or the caller knows it cannot exist (`knownAbsent`, e.g. a new index).
    */
-  insert(key: Uint8Array, value: Uint8Array, onDuplicate: (key: Uint8Array) => never): void {
+  insert(key: Uint8Array, value: Uint8Array, onDuplicate: (key: Uint8Array) => never, knownAbsent = false): void {
+    this.checkSize(key, value)
     const h = hex(key)
     const prior = this.writes.get(h)
-    if (prior === undefined) this.writes.set(h, { op: 'insert', key, value })
-    else if (prior.op === 'delete') this.writes.set(h, { op: 'put', key, value })
+    if (prior === undefined) {
+      this.writes.set(h, { op: 'insert', key, value })
+      if (!knownAbsent && !this.absent.has(h)) this.unverified.set(h, key)
+    } else if (prior.op === 'delete') this.writes.set(h, { op: 'put', key, value })
     else onDuplicate(key)
   }
 
   /** Buffers a deletion. */
   delete(key: Uint8Array): void {
     this.writes.set(hex(key), { op: 'delete', key })
+  }
+
+  /** Records that a read of the transaction (not of this buffer) found `key` absent. */
+  noteAbsent(key: Uint8Array): void {
+    this.absent.add(hex(key))
+  }
+
+  /** Keys this statement inserted without having seen them absent in the transaction, in insertion order. */
+  unverifiedInserts(): Uint8Array[] {
+    return [...this.unverified.values()]
   }
 
   /** What this statement wrote at `key`: undefined if nothing, null if deleted, else the value. */
@@ -56,5 +83,7 @@ export class WriteBuffer {
       else txn.delete(w.key)
     }
     this.writes.clear()
+    this.unverified.clear()
+    this.absent.clear()
   }
 }

@@ -6,7 +6,8 @@
 // the primary). A reader that meets a lock asks the primary's range for the transaction's
 // fate, rolling back a transaction whose lock outlived its TTL.
 
-import { compareBytes, keySuccessor, physicalMs } from '@mrdb/storage'
+import { MAX_MVCC_KEY_SIZE, MAX_MVCC_VALUE_SIZE, compareBytes, keySuccessor, physicalMs } from '@mrdb/storage'
+import { MAX_COMMAND_SIZE } from '../command-check.js'
 import type { TxnMutation } from '../command.js'
 import { KvError, KvErrorCode, type LockInfo } from '../errors.js'
 import type { KeyValue, TxnState } from '../replica.js'
@@ -33,8 +34,24 @@ interface BufferedWrite {
   assertAbsent: boolean
 }
 
+/** Bytes of a prewrite command beside one mutation's key and value: the header, the start timestamp, the TTL, the mutation's kind and the parts' lengths. */
+const PREWRITE_FRAMING = 1024
+
 /** Transactions over one cluster: {@link begin} starts one. */
 export class TransactionalKv {
+  /**
+   * The size limits of one write. A key is at most what the MVCC layer stores; a key plus
+   * its value must fit one prewrite command (the range's 8 MiB command limit) beside the
+   * primary key and the command's framing — a write that big travels in a prewrite of its own.
+   */
+  static readonly LIMITS = {
+    maxKeyBytes: MAX_MVCC_KEY_SIZE,
+    maxWriteBytes: Math.min(MAX_MVCC_VALUE_SIZE, MAX_COMMAND_SIZE - MAX_MVCC_KEY_SIZE - PREWRITE_FRAMING),
+  } as const
+
+  /** The size limits of one write: {@link TransactionalKv.LIMITS}. */
+  readonly limits = TransactionalKv.LIMITS
+
   constructor(
     /** The client every transaction uses. */
     readonly client: KvClient,

@@ -1,9 +1,9 @@
 // An in-memory KvDatabase for tests: snapshot isolation with first-committer-wins, faithful
 // to the contract in kv-port.ts. A test double only: production code never imports it.
 
-import { KvError, KvErrorCode } from '@mrdb/kv'
+import { KvError, KvErrorCode, TransactionalKv } from '@mrdb/kv'
 import { compareBytes } from '@mrdb/storage'
-import type { KvDatabase, KvPair, KvTransaction, RangeSpan } from '../kv-port.js'
+import type { KvDatabase, KvLimits, KvPair, KvTransaction, RangeSpan } from '../kv-port.js'
 
 interface Version {
   readonly ts: bigint
@@ -17,7 +17,16 @@ interface Entry {
   readonly versions: Version[]
 }
 
-type Write = { op: 'put' | 'insert'; key: Uint8Array; value: Uint8Array } | { op: 'delete'; key: Uint8Array }
+/**
+ * A buffered write, as @mrdb/kv's Transaction keeps it: a value (put) or none (delete), and
+ * whether the key must be absent at commit. An insert's absence check survives later writes
+ * of the key (an insert then a delete still asserts that the key was absent).
+ */
+interface Write {
+  readonly key: Uint8Array
+  readonly value: Uint8Array | undefined
+  readonly assertAbsent: boolean
+}
 
 /** Counts of calls, so tests can check how many round trips a statement costs. */
 export interface MemoryKvStats {
@@ -34,6 +43,8 @@ export interface MemoryKvStats {
 export interface MemoryKvOptions {
   /** Keys at which the keyspace is split into fake ranges (ids 1, 2, …). */
   readonly splitKeys?: readonly Uint8Array[]
+  /** The size limits of one write (default: the real cluster's, `TransactionalKv.LIMITS`). */
+  readonly limits?: KvLimits
 }
 
 function hex(key: Uint8Array): string {
@@ -49,9 +60,12 @@ export class MemoryKv implements KvDatabase {
   private readonly splits: Uint8Array[]
   /** Call counters. */
   readonly stats: MemoryKvStats = { begin: 0, get: 0, getMany: 0, scan: 0, commit: 0, rollback: 0, rangesOf: 0 }
+  /** The size limits of one write; commit refuses bigger writes with INVALID_ARGUMENT, as the real cluster does. */
+  readonly limits: KvLimits
 
   constructor(options: MemoryKvOptions = {}) {
     this.splits = [...(options.splitKeys ?? [])].sort(compareBytes)
+    this.limits = options.limits ?? TransactionalKv.LIMITS
   }
 
   /** Starts a transaction reading at a fresh timestamp. */
@@ -101,20 +115,29 @@ export class MemoryKv implements KvDatabase {
     return out
   }
 
-  /** Applies a transaction's writes atomically, or raises WRITE_CONFLICT / KEY_EXISTS. */
-  commitWrites(startTs: bigint, writes: readonly Write[], duplicateInsert: Uint8Array | undefined): void {
+  /**
+   * Applies a transaction's writes atomically, or raises (in the real cluster's order)
+   * INVALID_ARGUMENT for a write over the size limits, WRITE_CONFLICT, KEY_EXISTS.
+   */
+  commitWrites(startTs: bigint, writes: readonly Write[]): void {
+    for (const w of writes) {
+      const size = w.key.length + (w.value?.length ?? 0)
+      if (w.key.length > this.limits.maxKeyBytes) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `key of ${w.key.length} bytes is over the ${this.limits.maxKeyBytes}-byte limit`)
+      if (size > this.limits.maxWriteBytes) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `a write of ${size} bytes is over the ${this.limits.maxWriteBytes}-byte limit`)
+    }
     for (const w of writes) {
       const newest = this.entries.get(hex(w.key))?.versions[0]
       if (newest !== undefined && newest.ts > startTs) {
         throw new KvError(KvErrorCode.WRITE_CONFLICT, `write conflict on key ${hex(w.key)}`)
       }
     }
-    if (duplicateInsert !== undefined) throw keyExists(duplicateInsert)
     for (const w of writes) {
-      if (w.op === 'insert' && this.entries.get(hex(w.key))?.versions[0]?.value !== undefined) throw keyExists(w.key)
+      if (w.assertAbsent && this.entries.get(hex(w.key))?.versions[0]?.value !== undefined) throw keyExists(w.key)
     }
     const ts = ++this.clock
     for (const w of writes) {
+      // Deleting what the transaction inserted leaves only the absence check (a lock in the real cluster): nothing to write.
+      if (w.value === undefined && w.assertAbsent) continue
       const h = hex(w.key)
       let entry = this.entries.get(h)
       if (entry === undefined) {
@@ -122,7 +145,7 @@ export class MemoryKv implements KvDatabase {
         this.entries.set(h, entry)
         this.insertSorted(entry)
       }
-      entry.versions.unshift({ ts, value: w.op === 'delete' ? undefined : w.value })
+      entry.versions.unshift({ ts, value: w.value })
     }
   }
 
@@ -171,7 +194,7 @@ class MemoryTxn implements KvTransaction {
     for (const pair of this.db.scanAt(start, end, this.startTs)) merged.set(hex(pair[0]), pair)
     for (const [h, w] of this.writes) {
       if (compareBytes(w.key, start) < 0 || (end.length !== 0 && compareBytes(w.key, end) >= 0)) continue
-      merged.set(h, w.op === 'delete' ? undefined : [w.key, w.value])
+      merged.set(h, w.value === undefined ? undefined : [w.key, w.value])
     }
     const pairs = [...merged.values()].filter((p): p is KvPair => p !== undefined)
     pairs.sort((a, b) => compareBytes(a[0], b[0]))
@@ -179,35 +202,27 @@ class MemoryTxn implements KvTransaction {
   }
 
   put(key: Uint8Array, value: Uint8Array): void {
-    this.check()
-    const h = hex(key)
-    const prior = this.writes.get(h)
-    this.writes.set(h, { op: prior?.op === 'insert' ? 'insert' : 'put', key, value })
+    this.buffer(key, value, false)
   }
 
   insert(key: Uint8Array, value: Uint8Array): void {
-    this.check()
-    const h = hex(key)
-    const prior = this.writes.get(h)
-    // Inserting over this transaction's own deletion replaces the row; over its own write, it is a duplicate.
-    if (prior?.op === 'delete') this.writes.set(h, { op: 'put', key, value })
-    else {
-      if (prior !== undefined) this.duplicateInsert ??= key
-      this.writes.set(h, { op: 'insert', key, value })
-    }
+    const prior = this.writes.get(hex(key))
+    // Over this transaction's own deletion it is a plain put (a row replaced); over its own write, a duplicate.
+    if (prior?.value !== undefined) this.duplicateInsert ??= key
+    this.buffer(key, value, prior === undefined)
   }
 
   delete(key: Uint8Array): void {
-    this.check()
-    this.writes.set(hex(key), { op: 'delete', key })
+    this.buffer(key, undefined, false)
   }
 
   async commit(): Promise<void> {
     this.check()
     this.done = true
     this.db.stats.commit++
+    if (this.duplicateInsert !== undefined) throw keyExists(this.duplicateInsert)
     if (this.writes.size === 0) return
-    this.db.commitWrites(this.startTs, [...this.writes.values()], this.duplicateInsert)
+    this.db.commitWrites(this.startTs, [...this.writes.values()])
   }
 
   async rollback(): Promise<void> {
@@ -218,11 +233,17 @@ class MemoryTxn implements KvTransaction {
 
   private readOne(key: Uint8Array): Uint8Array | undefined {
     const w = this.writes.get(hex(key))
-    if (w !== undefined) return w.op === 'delete' ? undefined : w.value
+    if (w !== undefined) return w.value
     return this.db.read(key, this.startTs)
   }
 
+  private buffer(key: Uint8Array, value: Uint8Array | undefined, assertAbsent: boolean): void {
+    this.check()
+    const h = hex(key)
+    this.writes.set(h, { key, value, assertAbsent: assertAbsent || (this.writes.get(h)?.assertAbsent ?? false) })
+  }
+
   private check(): void {
-    if (this.done) throw new KvError(KvErrorCode.TXN_ABORTED, 'transaction already finished')
+    if (this.done) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `the transaction at ${this.startTs} has already committed or rolled back`)
   }
 }
