@@ -136,3 +136,48 @@ test('a read that fails alongside the schema version check fails the statement a
     process.off('unhandledRejection', onUnhandled)
   }
 })
+
+test('inside BEGIN an INSERT reads its keys in one getMany (the duplicate check) and fails there with 23505, not at COMMIT', async () => {
+  const { kv, engine } = await setup()
+  const s = engine.session()
+  await s.execute('BEGIN')
+  await s.execute('SELECT v FROM t WHERE id = 1') // validates the catalog for the transaction
+  const before = { ...kv.stats }
+  await s.execute('INSERT INTO t VALUES (3, 30), (4, 40)')
+  assert.equal(kv.stats.getMany - before.getMany, 1)
+  assert.equal(kv.stats.get + kv.stats.scan + kv.stats.commit - before.get - before.scan - before.commit, 0)
+  await assert.rejects(s.execute('INSERT INTO t VALUES (5, 50), (2, 99)'), { code: '23505', message: 'duplicate key value violates unique constraint "t_pkey"' })
+  await assert.rejects(s.execute('SELECT * FROM t'), { code: '25P02' })
+  assert.deepEqual(await s.execute('COMMIT'), { command: 'ROLLBACK', columns: [], rows: [], rowsAffected: 0 })
+  assert.deepEqual((await s.execute('SELECT id, v FROM t')).rows, [[1n, 10n], [2n, 20n]])
+})
+
+test('a row another transaction inserted after this one began passes the statement-time check and is caught at COMMIT (40001)', async () => {
+  const { engine } = await setup()
+  const a = engine.session()
+  await a.execute('BEGIN')
+  await a.execute('SELECT COUNT(*) FROM t') // pins a's snapshot
+  await engine.session().execute('INSERT INTO t VALUES (3, 300)')
+  await a.execute('INSERT INTO t VALUES (3, 3)') // absent at a's snapshot
+  await assert.rejects(a.execute('COMMIT'), { code: '40001' })
+  assert.deepEqual((await engine.session().execute('SELECT v FROM t WHERE id = 3')).rows, [[300n]])
+  // Committed before the transaction began: seen at the INSERT.
+  await a.execute('BEGIN')
+  await assert.rejects(a.execute('INSERT INTO t VALUES (3, 3)'), { code: '23505' })
+  await a.execute('ROLLBACK')
+})
+
+test('a write over the KV limits is 54000 naming the limit, in autocommit and inside BEGIN; nothing is written', async () => {
+  const kv = new MemoryKv({ limits: { maxKeyBytes: 100, maxWriteBytes: 1000 } })
+  const s = new SqlEngine(kv).session()
+  await s.execute('CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT)')
+  await assert.rejects(s.execute(`INSERT INTO t VALUES ('a', '${'x'.repeat(1000)}')`), { code: '54000', message: /a row of table "t" is \d+ bytes, over the 1000-byte limit of one write/ })
+  await assert.rejects(s.execute(`INSERT INTO t VALUES ('${'k'.repeat(100)}', 'v')`), { code: '54000', message: /over the 100-byte limit of a key/ })
+  await s.execute('BEGIN')
+  await s.execute("INSERT INTO t VALUES ('b', 'v')")
+  await assert.rejects(s.execute(`UPDATE t SET v = '${'x'.repeat(1000)}'`), { code: '54000' })
+  await s.execute('ROLLBACK')
+  assert.deepEqual((await s.execute('SELECT COUNT(*) FROM t')).rows, [[0n]])
+  // A key too long to be stored is simply absent to a read.
+  assert.deepEqual((await s.execute(`SELECT * FROM t WHERE k = '${'k'.repeat(100)}'`)).rows, [])
+})
