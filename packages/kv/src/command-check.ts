@@ -73,7 +73,7 @@ function checkKey(key: Uint8Array, d: RangeDescriptor, emptyAllowed = false): Kv
   if (key.length === 0 && !emptyAllowed) return invalid('key must not be empty')
   if (key.length > MAX_MVCC_KEY_SIZE) return tooLong('key', key.length)
   if (!rangeContains(d, key)) {
-    return new KvError(KvErrorCode.KEY_NOT_IN_RANGE, `key ${Buffer.from(key).toString('hex')} is not in range ${d.rangeId}`)
+    return new KvError(KvErrorCode.KEY_NOT_IN_RANGE, `key ${Buffer.from(key).toString('hex')} is not in range ${d.rangeId}`, undefined, { descriptor: d })
   }
   return undefined
 }

@@ -1,10 +1,16 @@
+import type { RangeDescriptor } from './range-descriptor.js'
+
 /** Stable error codes of the KV layer, carried over gRPC to clients. */
 export const KvErrorCode = {
   /** This node's replica is not the range's leader; `leaderHint` names the node that may be. */
   NOT_LEADER: 'NOT_LEADER',
   /** This node hosts no replica of the range (it moved, merged, or never lived here). */
   RANGE_NOT_FOUND: 'RANGE_NOT_FOUND',
-  /** The key is outside the range the request was sent to (the range split or the cache is stale). */
+  /**
+   * The key (a scan's start) is outside the range the request was sent to, as of the read or
+   * write (the range split or merged, or the cache is stale). Nothing was read or written;
+   * `descriptor` is the range as the replica holds it now: refresh the cache and retry.
+   */
   KEY_NOT_IN_RANGE: 'KEY_NOT_IN_RANGE',
   /** The request did not finish before its deadline; a write may or may not have applied. */
   TIMEOUT: 'TIMEOUT',
@@ -49,17 +55,20 @@ export class KvError extends Error {
   readonly locks: LockInfo[] | undefined
   /** For KEY_EXISTS: the key found present. */
   readonly key: Uint8Array | undefined
+  /** For KEY_NOT_IN_RANGE: the range as the replica that refused held it then (newer than the sender's cache). */
+  readonly descriptor: RangeDescriptor | undefined
 
   constructor(
     readonly code: KvErrorCode,
     message: string,
     /** For NOT_LEADER: the node id believed to lead the range, if known. */
     readonly leaderHint?: number,
-    options?: { cause?: unknown; lock?: LockInfo; locks?: LockInfo[]; key?: Uint8Array },
+    options?: { cause?: unknown; lock?: LockInfo; locks?: LockInfo[]; key?: Uint8Array; descriptor?: RangeDescriptor },
   ) {
     super(message, options)
     this.lock = options?.lock ?? options?.locks?.[0]
     this.locks = options?.locks
     this.key = options?.key
+    this.descriptor = options?.descriptor
   }
 }

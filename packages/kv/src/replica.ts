@@ -99,10 +99,16 @@ const STATS_TTL_MS = 10_000
 /** One row of a scan. */
 export type KeyValue = [key: Uint8Array, value: Uint8Array]
 
-/** What a range's scan returned: its rows, and the range's end key as the scan saw it (empty: no bound). */
+/**
+ * What a range's scan returned: its rows, all in [start, end) ∩ the range as the scan saw it,
+ * and that range. `rangeEnd` is its end key (empty: no bound), always past the scan's start,
+ * so a caller continuing into the next range from there only moves forward.
+ */
 export interface ScanResult {
   rows: KeyValue[]
   rangeEnd: Uint8Array
+  /** The range the scan read, as of the read. */
+  descriptor: RangeDescriptor
   /** Set when the scan stopped at its byte budget: the rest of the span starts here. */
   resume?: Uint8Array
 }
@@ -189,13 +195,25 @@ export class Replica {
     throw new KvError(KvErrorCode.NOT_LEADER, `node ${this.nodeId} does not lead range ${this.rangeId}`, hint)
   }
 
-  /** Throws KEY_NOT_IN_RANGE unless every key belongs to this range. */
+  /** Throws KEY_NOT_IN_RANGE, with the range's current descriptor, unless every key belongs to this range. */
   checkKeys(...keys: Uint8Array[]): void {
+    const d = this.state.descriptor
     for (const k of keys) {
-      if (!rangeContains(this.state.descriptor, k)) {
-        throw new KvError(KvErrorCode.KEY_NOT_IN_RANGE, `key ${Buffer.from(k).toString('hex')} is not in range ${this.rangeId}`)
+      if (!rangeContains(d, k)) {
+        throw new KvError(KvErrorCode.KEY_NOT_IN_RANGE, `key ${Buffer.from(k).toString('hex')} is not in range ${this.rangeId} (generation ${d.generation})`, undefined, { descriptor: d })
       }
     }
+  }
+
+  /**
+   * Throws unless a read starting at `key` may be served here now, against the range as
+   * applied at this moment (after {@link readBarrier}, as of the read's index): KEY_NOT_IN_RANGE
+   * with the current descriptor for a key outside the range; UNAVAILABLE while the range is
+   * frozen for a merge (its left neighbour may already hold its keys and have written them).
+   */
+  checkReadable(key: Uint8Array): void {
+    this.checkKeys(key)
+    if (this.state.frozenAt !== undefined) throw new KvError(KvErrorCode.UNAVAILABLE, `range ${this.rangeId} is frozen: it is merging into its left neighbour, which serves its keys once merged`)
   }
 
   /** Proposes a command and resolves with its result once applied here; TIMEOUT after `timeoutMs` (outcome unknown). */
@@ -249,31 +267,36 @@ export class Replica {
 
   /**
    * The value of `key` as of `ts` (default: the latest); call {@link readBarrier} first for a
-   * linearizable read. A transaction's lock at or below `ts` → KEY_LOCKED with the lock.
+   * linearizable read. A key outside the range as applied now → KEY_NOT_IN_RANGE (see
+   * {@link checkReadable}); a transaction's lock at or below `ts` → KEY_LOCKED with the lock.
    */
   async get(key: Uint8Array, ts = MAX_TIMESTAMP): Promise<Uint8Array | undefined> {
+    this.checkReadable(key)
     return this.translate(() => this.mvcc.get(key, ts))
   }
 
   /**
    * Live pairs in [start, end) ∩ this range as of `ts` (default: the latest), up to `limit`
-   * pairs and about {@link SCAN_MAX_BYTES} bytes, and where this range ended when the scan
-   * began: a caller continuing into the next range starts there, even if the range has split
-   * or merged since it was looked up. When the byte budget cut the scan short, `resume` is
-   * where the rest of it starts.
+   * pairs and about {@link SCAN_MAX_BYTES} bytes, and the range as the scan read it. `start`
+   * must lie in the range as applied now (else KEY_NOT_IN_RANGE with the current descriptor,
+   * see {@link checkReadable}): a scan is never answered for a span this range does not hold,
+   * so the range end it reports is past `start`, and a caller continuing into the next range
+   * from there only moves forward, even if its cache predates a split or merge. When the byte
+   * budget cut the scan short, `resume` is where the rest of it starts.
    */
   async scan(start: Uint8Array, end: Uint8Array, limit: number, ts = MAX_TIMESTAMP): Promise<ScanResult> {
+    this.checkReadable(start)
     const d = this.state.descriptor
-    const from = compareBytes(start, d.startKey) > 0 ? start : d.startKey
     const to = d.endKey.length === 0 ? end : end.length === 0 || compareBytes(end, d.endKey) > 0 ? d.endKey : end
+    if (to.length > 0 && compareBytes(to, start) <= 0) return { rows: [], rangeEnd: d.endKey, descriptor: d }
     return this.translate(async () => {
-      const bounds = { start: from.length === 0 ? undefined : from, end: to.length === 0 ? undefined : to }
+      const bounds = { start: start.length === 0 ? undefined : start, end: to.length === 0 ? undefined : to }
       const { rows, locks, full } = await this.mvcc.scanPage({ ...bounds, ts, limit, maxLocks: SCAN_MAX_LOCKS, maxBytes: SCAN_MAX_BYTES })
       if (locks.length > 0) {
         const infos = locks.map((l) => ({ key: l.key, primary: l.lock.primary, startTs: l.lock.startTs, ttlMs: l.lock.ttlMs }))
         throw new KvError(KvErrorCode.KEY_LOCKED, `${locks.length} key(s) in range ${this.rangeId} are locked; the first: ${locks[0]!.message}`, undefined, { locks: infos })
       }
-      return full && rows.length < limit ? { rows, rangeEnd: d.endKey, resume: keySuccessor(rows.at(-1)![0]) } : { rows, rangeEnd: d.endKey }
+      return full && rows.length < limit ? { rows, rangeEnd: d.endKey, descriptor: d, resume: keySuccessor(rows.at(-1)![0]) } : { rows, rangeEnd: d.endKey, descriptor: d }
     })
   }
 

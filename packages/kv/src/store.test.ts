@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { MemoryNetwork, type RaftLogger } from '@mrdb/raft'
 import { MAX_MVCC_KEY_SIZE, MAX_TIMESTAMP, MvccStore, RaftLogStore, open, raftLogEntryKey, type Engine } from '@mrdb/storage'
 import { MAX_COMMAND_SIZE } from './command-check.js'
-import { KvErrorCode } from './errors.js'
-import type { RangeDescriptor } from './range-descriptor.js'
+import { KvError, KvErrorCode } from './errors.js'
+import { descriptorToJson, type RangeDescriptor } from './range-descriptor.js'
 import type { Command } from './command.js'
 import { DELETE_RANGE_MAX_KEYS, type CommandResult } from './replica.js'
 import { addReplica, moveReplica, removeReplica, type CreateReplica } from './replica-changes.js'
@@ -312,8 +312,8 @@ test('a split cuts a range in two on the same replicas: both halves serve their 
     assert.equal(text(await c.leader(2)!.get(2, b('s1'))), 'S1')
     await assert.rejects(c.leader(2)!.write(2, { kind: 'put', key: b('u'), value: b('1') }), hasCode(KvErrorCode.KEY_NOT_IN_RANGE))
     assert.deepEqual(await c.writeRetrying(3, { kind: 'put', key: b('u'), value: b('2') }), { ok: true })
-    assert.deepEqual((await c.leader(3)!.scan(3, new Uint8Array(0), new Uint8Array(0), 10)).rows.map(([k]) => text(k)), ['t1', 'u', 'x1'])
-    const left = await c.leader(2)!.scan(2, new Uint8Array(0), new Uint8Array(0), 10)
+    assert.deepEqual((await c.leader(3)!.scan(3, b('t'), new Uint8Array(0), 10)).rows.map(([k]) => text(k)), ['t1', 'u', 'x1'])
+    const left = await c.leader(2)!.scan(2, b('m'), new Uint8Array(0), 10)
     assert.deepEqual(left.rows.map(([k]) => text(k)), ['n1', 'p1', 's1'])
     assert.equal(text(left.rangeEnd), 't', 'a scan says where its range ends now, so a client with a stale cache continues there')
 
@@ -746,6 +746,62 @@ test('a quarantined replica is deleted once the cluster\'s descriptors show it r
     assert.equal(left.hasGroup(2), false, 'its log is gone')
     assert.equal(await new MvccStore(c.engines.get(3)!).get(b('n1'), MAX_TIMESTAMP), undefined, 'its data is gone')
     assert.equal(text(await c.getRetrying(2, b('n1'))), '1')
+  } finally {
+    await c.stop()
+  }
+})
+
+/** KEY_NOT_IN_RANGE carrying the range as it is now: `[start, end)` at `generation`. */
+const notInRange = (rangeId: number, start: string, end: string, generation: number) => (e: unknown) =>
+  e instanceof KvError &&
+  e.code === KvErrorCode.KEY_NOT_IN_RANGE &&
+  e.descriptor?.rangeId === rangeId &&
+  text(e.descriptor.startKey) === start &&
+  text(e.descriptor.endKey) === end &&
+  e.descriptor.generation === generation
+
+test('reads never leave their range: after a split a read of keys given away gets KEY_NOT_IN_RANGE with the new descriptor, never an empty page ending behind its start; after a merge the grown range serves them', async () => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    for (const k of ['n1', 'p1', 's1', 't1', 'x1']) await c.writeRetrying(2, { kind: 'put', key: b(k), value: b(k.toUpperCase()) })
+    // Planned against range 2 = ['m', '') at generation 1; the split lands before they run.
+    assert.ok((await c.writeRetrying(2, { kind: 'split', splitKey: b('t'), newRangeId: 3 })).ok)
+    await waitFor('range 3 has a leader', () => c.leader(3) !== undefined)
+    const l2 = c.leader(2)!
+    const none = new Uint8Array(0)
+    for (const start of ['t', 'u', 't1', 'zz']) {
+      await assert.rejects(l2.scan(2, b(start), none, 10), notInRange(2, 'm', 't', 2), `a scan of range 2 from ${start}`)
+    }
+    await assert.rejects(l2.scan(2, b('a'), b('z'), 10), notInRange(2, 'm', 't', 2), 'a start before the range is refused, not clipped')
+    await assert.rejects(l2.get(2, b('x1')), notInRange(2, 'm', 't', 2))
+    const page = await l2.scan(2, b('p'), none, 10)
+    assert.deepEqual(page.rows.map(([k]) => text(k)), ['p1', 's1'])
+    assert.equal(text(page.rangeEnd), 't')
+    assert.equal(page.descriptor.generation, 2)
+    // Writes: refused before proposal, and at apply when they reach the log anyway.
+    await assert.rejects(l2.write(2, { kind: 'put', key: b('u'), value: b('1') }), notInRange(2, 'm', 't', 2))
+    const late = await l2.replica(2).propose({ kind: 'batch', writes: [{ key: b('p2'), value: b('1') }, { key: b('u'), value: b('1') }] }, 5000)
+    assert.ok(!late.ok && notInRange(2, 'm', 't', 2)(late.error), JSON.stringify(late))
+    assert.equal(await l2.get(2, b('p2')), undefined, 'nothing of the refused batch applied')
+
+    // A merge: range 3 freezes (it serves nothing more), then range 2 takes it in.
+    const frozen = await c.writeRetrying(3, { kind: 'freeze' })
+    assert.ok(frozen.ok && frozen.frozen)
+    for (const s of c.stores.values()) await waitFor(`node ${s.nodeId} applied the freeze`, () => s.replica(3).frozenAt !== undefined)
+    await assert.rejects(c.leader(3)!.get(3, b('x1')), hasCode(KvErrorCode.UNAVAILABLE), 'a frozen range serves no reads: its left neighbour may hold its keys already')
+    await assert.rejects(c.leader(3)!.scan(3, b('t'), none, 10), hasCode(KvErrorCode.UNAVAILABLE))
+    const right = c.leader(3)!.replica(3).descriptor
+    const merge = await c.writeRetrying(2, { kind: 'merge', right: new TextEncoder().encode(JSON.stringify(descriptorToJson(right))), rightLastTs: frozen.frozen.lastTs })
+    assert.ok(merge.ok, JSON.stringify(merge))
+    const merged = c.leader(2)!
+    assert.equal(text(await merged.get(2, b('x1'))), 'X1')
+    const all = await merged.scan(2, b('t'), none, 10)
+    assert.deepEqual(all.rows.map(([k]) => text(k)), ['t1', 'x1'])
+    assert.equal(all.rangeEnd.length, 0, 'the grown range reaches the end of the keyspace')
+    assert.equal(all.descriptor.generation, 3)
+    for (const s of c.stores.values()) await waitFor(`node ${s.nodeId} dropped range 3`, () => !s.raft.hasGroup(3))
+    await assert.rejects(merged.get(3, b('x1')), hasCode(KvErrorCode.RANGE_NOT_FOUND))
   } finally {
     await c.stop()
   }

@@ -230,19 +230,35 @@ export class Store implements ReplicaHost {
 
   // ---- KV operations on a range (the service calls these) -------------------------------
 
-  /** Linearizable read of one key on the range's leader, as of `ts` (default: the latest). */
+  /**
+   * Linearizable read of one key on the range's leader, as of `ts` (default: the latest). The
+   * key is checked against the range's bounds as of the read's index (after the ReadIndex
+   * barrier): a key the range no longer holds gets KEY_NOT_IN_RANGE with its descriptor.
+   */
   async get(rangeId: number, key: Uint8Array, ts = MAX_TIMESTAMP): Promise<Uint8Array | undefined> {
     const r = this.replica(rangeId)
-    r.checkKeys(key)
     await r.readBarrier()
-    return r.get(key, ts)
+    return this.stillHosted(r, await r.get(key, ts))
   }
 
-  /** Linearizable scan of [start, end) ∩ the range on its leader, as of `ts` (default: the latest). */
+  /**
+   * Linearizable scan of [start, end) ∩ the range on its leader, as of `ts` (default: the
+   * latest). `start` is checked against the range's bounds as of the read's index, as by
+   * {@link get}: never an answer for a span the range does not hold.
+   */
   async scan(rangeId: number, start: Uint8Array, end: Uint8Array, limit: number, ts = MAX_TIMESTAMP): Promise<ScanResult> {
     const r = this.replica(rangeId)
     await r.readBarrier()
-    return r.scan(start, end, limit, ts)
+    return this.stillHosted(r, await r.scan(start, end, limit, ts))
+  }
+
+  /**
+   * `result`, read from `r`, if this node still hosts `r`: a replica that left meanwhile (its
+   * data is being deleted) may have read a partial range, so its read gets RANGE_NOT_FOUND.
+   */
+  private stillHosted<T>(r: Replica, result: T): T {
+    if (this.replicas.get(r.rangeId) !== r) throw new KvError(KvErrorCode.RANGE_NOT_FOUND, `node ${this.nodeId}'s replica of range ${r.rangeId} left while it read`)
+    return result
   }
 
   /** Replicates and applies a write on the range; resolves with its result. */

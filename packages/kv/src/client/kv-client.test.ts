@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it, test } from 'node:test'
 import { Server, ServerCredentials, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js'
 import { KvError, KvErrorCode } from '../errors.js'
-import { KV_SERVICE, type CommandRequest, type CommandResponse, type RangesResponse, type WireResponse } from '../service/protocol.js'
+import { KV_SERVICE, type CommandRequest, type CommandResponse, type RangesResponse, type ScanResponse, type WireResponse } from '../service/protocol.js'
 import { KvClient } from './kv-client.js'
 
 /**
@@ -104,5 +104,100 @@ test('a request retried until its deadline fails TIMEOUT naming the last error a
   } finally {
     client.close()
     server.forceShutdown()
+  }
+})
+
+describe('KvClient scans across a split its cache predates', () => {
+  // One node. Its routing view starts stale: range 1 = ['', +inf) at generation 1. The range
+  // has split: range 1 = ['', 'm') and range 2 = ['m', +inf), both at generation 2. Scans are
+  // answered from `answer`, given each request; every request is recorded.
+  let server: Server
+  let address: string
+  let stale = true
+  let requests: Array<{ rangeId: number; generation?: number; start: string; end: string }> = []
+  let answer: (req: { rangeId: number; start: string }) => ScanResponse = () => ({})
+  const enc = (s: string) => Buffer.from(s).toString('base64')
+  const dec = (s: string) => Buffer.from(s, 'base64').toString()
+  const replicas = [{ replicaId: 1, nodeId: 1, role: 'voter' as const }]
+  const left = { rangeId: 1, startKey: '', endKey: Buffer.from('m').toString('hex'), generation: 2, replicas }
+  const right = { rangeId: 2, startKey: Buffer.from('m').toString('hex'), endKey: '', generation: 2, replicas }
+
+  before(async () => {
+    server = new Server()
+    server.addService(KV_SERVICE, {
+      ranges: (_: ServerUnaryCall<unknown, RangesResponse>, cb: sendUnaryData<RangesResponse>) =>
+        cb(null, {
+          ranges: stale ? [{ descriptor: { ...left, endKey: '', generation: 1 }, leaderNodeId: 1 }] : [left, right].map((descriptor) => ({ descriptor, leaderNodeId: 1 })),
+          nodes: [{ nodeId: 1, address }],
+        }),
+      commands: (call: ServerDuplexStream<CommandRequest[], CommandResponse[]>) => {
+        call.on('data', (batch: CommandRequest[]) => {
+          call.write(
+            batch.map((r) => {
+              const body = r.body as { rangeId: number; generation?: number; start: string; end: string }
+              requests.push({ rangeId: body.rangeId, generation: body.generation, start: dec(body.start), end: dec(body.end) })
+              return { id: r.id, body: answer(body) }
+            }),
+          )
+        })
+        call.on('end', () => call.end())
+      },
+    } as never)
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))))
+    address = `127.0.0.1:${port}`
+  })
+  after(() => server.forceShutdown())
+  beforeEach(() => {
+    stale = true
+    requests = []
+  })
+
+  /** The replicas as they are now: range 1 ends at 'm'; 'a1' and 'n1' are stored. */
+  const current = (req: { rangeId: number; start: string }): ScanResponse => {
+    const start = dec(req.start)
+    if (req.rangeId === 1 && start >= 'm') return { error: { code: KvErrorCode.KEY_NOT_IN_RANGE, message: `key ${start} is not in range 1`, descriptor: left } }
+    return req.rangeId === 1 ? { pairs: [[enc('a1'), enc('A')]], rangeEnd: enc('m') } : { pairs: [[enc('n1'), enc('N')]], rangeEnd: '' }
+  }
+
+  it('KEY_NOT_IN_RANGE with the replica\'s descriptor: the scan goes to the right range once the view has it, with exactly the span\'s rows', async () => {
+    const kv = new KvClient({ hosts: [address], timeoutMs: 5000 })
+    try {
+      await kv.describe() // the cache is warm, and stale
+      answer = (req) => {
+        stale = false // the node's view catches up after the first refusal
+        return current(req)
+      }
+      const rows = await kv.scan('n', 'p')
+      assert.deepEqual(rows.map(([k]) => Buffer.from(k).toString()), ['n1'])
+      assert.deepEqual(requests[0], { rangeId: 1, generation: 1, start: 'n', end: 'p' }, 'the request names the generation it was routed by')
+      assert.deepEqual(requests.at(-1), { rangeId: 2, generation: 2, start: 'n', end: 'p' })
+    } finally {
+      kv.close()
+    }
+  })
+
+  for (const [name, bad] of <Array<[string, ScanResponse]>>[
+    ['an empty page ending behind its start (as replicas answered before span checks)', { pairs: [], rangeEnd: enc('m') }],
+    ['rows of the neighbouring span', { pairs: [[enc('a1'), enc('A')]], rangeEnd: enc('m') }],
+    ['a row past the range end it reports', { pairs: [[enc('n1'), enc('N')], [enc('z1'), enc('Z')]], rangeEnd: enc('p') }],
+  ]) {
+    it(`${name}: never returned, never followed backwards; retried after a fresh lookup`, async () => {
+      const kv = new KvClient({ hosts: [address], timeoutMs: 5000 })
+      try {
+        await kv.describe()
+        let first = true
+        answer = (req) => {
+          if (!first) return current(req)
+          first = false
+          stale = false
+          return bad
+        }
+        const rows = await kv.scan('n', 'p')
+        assert.deepEqual(rows.map(([k]) => Buffer.from(k).toString()), ['n1'])
+        assert.ok(requests.every((r) => r.start >= 'n'), JSON.stringify(requests))
+      } finally {
+        kv.close()
+      }
+    })
   }
 })

@@ -1,15 +1,18 @@
 // The distributed KV client: a cache of range descriptors and leaders, filled from any node,
 // routing each request to its range's leader and retrying with backoff on NOT_LEADER,
 // RANGE_NOT_FOUND, KEY_NOT_IN_RANGE and UNAVAILABLE until the request's deadline.
+// Every request names the descriptor generation it was routed by; a replica serves only
+// inside its current bounds and sends back its current descriptor when the generation is
+// stale (with the answer, or with KEY_NOT_IN_RANGE), which the cache takes in.
 
 import { Client, credentials, status as GrpcStatus, type MethodDefinition, type ServiceError } from '@grpc/grpc-js'
 import type { NetworkFaults } from '@mrdb/raft'
 import { compareBytes } from '@mrdb/storage'
 import { KvError, KvErrorCode, RETRYABLE_CODES, type LockInfo } from '../errors.js'
-import { descriptorFromJson, rangeContains, type RangeDescriptor } from '../range-descriptor.js'
+import { descriptorFromJson, rangeContains, rangesOverlap, type RangeDescriptor, type RangeDescriptorJson } from '../range-descriptor.js'
 import type { TxnMutation } from '../command.js'
 import type { KeyValue, TxnState } from '../replica.js'
-import { KV_SERVICE, fromWire, toWire, type CommandOp, type RangesResponse, type WireError, type WireLock, type WireResponse } from '../service/protocol.js'
+import { KV_SERVICE, fromWire, toWire, type CommandOp, type RangesResponse, type ScanResponse, type WireError, type WireLock, type WireResponse } from '../service/protocol.js'
 import { CommandStream } from './command-stream.js'
 import { unaryCall } from '../service/unary-call.js'
 
@@ -123,6 +126,8 @@ export class KvClient {
   /**
    * Live pairs in [start, end) (empty end: no bound), in key order, across ranges, up to
    * `limit`: the latest, or as of `options.ts` (locks are then thrown, as by {@link get}).
+   * Each range answers only inside its bounds as of the read; every page is checked (see
+   * {@link scanPageError}), so the scan only moves forward and returns no key outside the span.
    */
   async scan(start: KeyLike, end: KeyLike, limit = 1000, options: ReadOptions = {}): Promise<KeyValue[]> {
     const s = toBytes(start)
@@ -130,14 +135,14 @@ export class KvClient {
     const ts = options.ts?.toString()
     const rows: KeyValue[] = []
     let from = s
-    while (rows.length < limit) {
+    while (rows.length < limit && (e.length === 0 || compareBytes(from, e) < 0)) {
       const req = (rangeId: number) => ({ rangeId, start: toWire(from), end: toWire(e), limit: limit - rows.length, ts })
-      const res = await this.route(from, 'scan', req, { surfaceLocks: ts !== undefined })
+      const res = await this.route(from, 'scan', req, { surfaceLocks: ts !== undefined, check: (page) => scanPageError(page, from, e) })
       for (const [k, v] of res.pairs ?? []) rows.push([fromWire(k), fromWire(v)])
       // Where the range's answer stopped: at its byte budget, or where the range ended as the
-      // replica saw it (the cached descriptor may predate a split).
+      // replica read it (past `from`: checked).
       const next = fromWire(res.resume ?? res.rangeEnd ?? '')
-      if (next.length === 0 || (e.length > 0 && compareBytes(next, e) >= 0)) break
+      if (next.length === 0) break
       from = next
     }
     return rows
@@ -243,7 +248,10 @@ export class KvClient {
     }
   }
 
-  /** The cluster as a node sees it: ranges with leaders, and node addresses. Refreshes the cache. */
+  /**
+   * The cluster as a node sees it: ranges with leaders, and node addresses. Refreshes the
+   * cache, keeping what it knew newer than the node's view (see {@link learn}).
+   */
   async describe(): Promise<RangesResponse> {
     let last: unknown
     for (const host of [...this.nodes.values(), ...this.o.hosts]) {
@@ -251,9 +259,13 @@ export class KvClient {
         const res = await this.call(host, KV_SERVICE.ranges, {}, Date.now() + 2000)
         if (res.error) throw new KvError(res.error.code, res.error.message)
         for (const n of res.nodes ?? []) this.nodes.set(n.nodeId, n.address)
+        const previous = this.ranges
         this.ranges = (res.ranges ?? [])
           .map((r) => ({ descriptor: descriptorFromJson(r.descriptor), leaderNodeId: r.leaderNodeId }))
           .sort((a, b) => compareBytes(a.descriptor.startKey, b.descriptor.startKey))
+        // A node's view can lag a split or merge a replica already told this client of.
+        const fresh = new Map(this.ranges.map((r) => [r.descriptor.rangeId, r.descriptor.generation]))
+        for (const p of previous) if ((fresh.get(p.descriptor.rangeId) ?? -1) < p.descriptor.generation) this.learn(p.descriptor, p.leaderNodeId)
         return res
       } catch (err) {
         last = err
@@ -321,8 +333,24 @@ export class KvClient {
     }
   }
 
+  /**
+   * Puts a range's descriptor, as a replica reported it, into the cache in place of every
+   * cached range it overlaps (or of its own older self); ignored if the cache holds a range as
+   * new or newer there. Along the ranges that ever held a key, generations only grow (a split
+   * or membership change adds one, a merge one above both halves), so of two overlapping
+   * descriptors the higher generation is the later.
+   */
+  private learn(d: RangeDescriptor, leaderNodeId: number): void {
+    const clashing = (r: CachedRange) => r.descriptor.rangeId === d.rangeId || rangesOverlap(r.descriptor, d)
+    if (this.ranges.some((r) => clashing(r) && r.descriptor.generation >= d.generation)) return
+    const kept = this.ranges.filter((r) => !clashing(r))
+    const at = kept.findIndex((r) => compareBytes(r.descriptor.startKey, d.startKey) > 0)
+    kept.splice(at === -1 ? kept.length : at, 0, { descriptor: d, leaderNodeId })
+    this.ranges = kept
+  }
+
   /** Sends `request` for `key`'s range to its leader, retrying as the file comment says. */
-  private async route<Op extends CommandOp>(key: Uint8Array, op: Op, request: (rangeId: number, range: RangeDescriptor) => RequestOf<Op>, options: RouteOptions = {}): Promise<ResponseOf<Op>> {
+  private async route<Op extends CommandOp>(key: Uint8Array, op: Op, request: (rangeId: number, range: RangeDescriptor) => RequestOf<Op>, options: RouteOptions<ResponseOf<Op>> = {}): Promise<ResponseOf<Op>> {
     const retryAmbiguous = options.ambiguousFails !== true
     const deadline = Date.now() + this.timeoutMs
     let lastError: KvError | undefined
@@ -349,7 +377,8 @@ export class KvClient {
       }
       let res: ResponseOf<Op>
       try {
-        res = (await this.streamTo(address).send(op, request(cached.descriptor.rangeId, cached.descriptor), deadline)) as ResponseOf<Op>
+        const body = { ...(request(cached.descriptor.rangeId, cached.descriptor) as object), generation: cached.descriptor.generation }
+        res = (await this.streamTo(address).send(op, body, deadline)) as ResponseOf<Op>
       } catch (err) {
         const grpcCode = (err as ServiceError).code
         const sent = grpcCode !== GrpcStatus.UNAVAILABLE
@@ -362,16 +391,33 @@ export class KvClient {
         if (sent && !retryAmbiguous) throw lastError
         continue
       }
-      const e = (res as WireResponse).error
-      if (!e) return res
+      const { error: e, descriptor: current } = res as WireResponse
+      // The range changed since the cache learned of it: the replica says how it is now.
+      const newer = current && parseDescriptor(current)
+      if (newer) this.learn(newer, newer.rangeId === cached.descriptor.rangeId ? target : 0)
+      if (!e) {
+        const wrong = options.check?.(res)
+        if (wrong === undefined) return res
+        // A replica answered outside what it was asked (one that predates span checks, say):
+        // never passed on; the range is looked up afresh.
+        lastError = new KvError(KvErrorCode.KEY_NOT_IN_RANGE, `range ${cached.descriptor.rangeId} on node ${target}: ${wrong}`)
+        this.ranges = []
+        continue
+      }
       lastError = fromWireError(e)
       if (e.code === KvErrorCode.KEY_LOCKED && options.surfaceLocks) throw lastError
       switch (e.code) {
         case KvErrorCode.NOT_LEADER:
           cached.leaderNodeId = e.leaderHint ?? 0
           break
+        case KvErrorCode.KEY_NOT_IN_RANGE: {
+          // The replica's descriptor replaces the stale one; without one, look everything up again.
+          const d = e.descriptor && parseDescriptor(e.descriptor)
+          if (d) this.learn(d, d.rangeId === cached.descriptor.rangeId ? target : 0)
+          if (!d || this.ranges.some((r) => r === cached)) this.ranges = []
+          break
+        }
         case KvErrorCode.RANGE_NOT_FOUND:
-        case KvErrorCode.KEY_NOT_IN_RANGE:
           this.ranges = []
           break
         case KvErrorCode.UNAVAILABLE:
@@ -438,7 +484,9 @@ export class KvClient {
 }
 
 /** How a request is retried. */
-interface RouteOptions {
+interface RouteOptions<Res = unknown> {
+  /** What is wrong with a successful answer, if anything: it is then retried after a fresh lookup, never returned. */
+  check?: (res: Res) => string | undefined
   /** Fail at once, rather than retry, when a sent request's outcome is unknown (not idempotent). */
   ambiguousFails?: boolean
   /** Throw KEY_LOCKED (the caller resolves the lock) instead of waiting for the lock to go. */
@@ -457,7 +505,45 @@ function fromWireError(e: WireError): KvError {
     lock: e.lock && lock(e.lock),
     locks: e.locks?.map(lock),
     key: e.key === undefined ? undefined : fromWire(e.key),
+    descriptor: e.descriptor && parseDescriptor(e.descriptor),
   })
+}
+
+/** A descriptor from a node's answer; undefined if it is malformed (then it teaches nothing). */
+function parseDescriptor(j: RangeDescriptorJson): RangeDescriptor | undefined {
+  try {
+    const d = descriptorFromJson(j)
+    return Number.isSafeInteger(d.rangeId) && Number.isSafeInteger(d.generation) && Array.isArray(d.replicas) ? d : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * What is wrong with a scan page for [from, end) (empty end: no bound), if anything: a pair
+ * outside the span or past the range's end, pairs out of order, or a place to continue from
+ * (`resume`, or the range's end) that does not lie past `from` and every pair returned.
+ */
+export function scanPageError(page: ScanResponse, from: Uint8Array, end: Uint8Array): string | undefined {
+  const rangeEnd = fromWire(page.rangeEnd ?? '')
+  let prev: Uint8Array | undefined
+  for (const [k] of page.pairs ?? []) {
+    const key = fromWire(k)
+    if (compareBytes(key, from) < 0 || (end.length > 0 && compareBytes(key, end) >= 0) || (rangeEnd.length > 0 && compareBytes(key, rangeEnd) >= 0)) {
+      return `the scan from ${hex(from)} returned key ${hex(key)}, outside the span asked for or the range`
+    }
+    if (prev && compareBytes(key, prev) <= 0) return `the scan from ${hex(from)} returned keys out of order`
+    prev = key
+  }
+  const next = page.resume === undefined ? rangeEnd : fromWire(page.resume)
+  if (next.length > 0 && (compareBytes(next, from) <= 0 || (prev && compareBytes(next, prev) <= 0))) {
+    return `the scan from ${hex(from)} would continue at ${hex(next)}, which is not past it`
+  }
+  return undefined
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 }
 
 function sleep(ms: number): Promise<void> {

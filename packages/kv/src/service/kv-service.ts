@@ -99,9 +99,13 @@ function routingView(store: Store, pd: Array<{ descriptor: RangeDescriptor; lead
     })
 }
 
-/** The data operations, shared by the unary methods and the command stream. */
+/**
+ * The data operations, shared by the unary methods and the command stream. Each answers a
+ * request routed by another generation of its range than the current one with the range's
+ * descriptor (see {@link withRange}).
+ */
 function dataOperations(store: Store): Record<CommandOp, (req: never) => Promise<WireResponse>> {
-  return {
+  const ops: Record<CommandOp, (req: never) => Promise<WireResponse>> = {
     get: async (req: KeyRequest): Promise<GetResponse> => {
       const value = await store.get(rangeId(req), key(req.key), readTs(req.ts))
       return value === undefined ? {} : { value: toWire(value) }
@@ -119,9 +123,13 @@ function dataOperations(store: Store): Record<CommandOp, (req: never) => Promise
       return { succeeded: r.succeeded, current: r.current === undefined ? undefined : toWire(r.current) }
     },
     scan: async (req: SpanRequest): Promise<ScanResponse> => {
-      const { rows, rangeEnd, resume } = await store.scan(rangeId(req), bytes(req.start ?? '', 'start'), bytes(req.end ?? '', 'end'), limit(req.limit), readTs(req.ts))
+      const { rows, rangeEnd, resume, descriptor } = await store.scan(rangeId(req), bytes(req.start ?? '', 'start'), bytes(req.end ?? '', 'end'), limit(req.limit), readTs(req.ts))
       const pairs = rows.map(([k, v]) => [toWire(k), toWire(v)] as [string, string])
-      return resume === undefined ? { pairs, rangeEnd: toWire(rangeEnd) } : { pairs, rangeEnd: toWire(rangeEnd), resume: toWire(resume) }
+      const res: ScanResponse = { pairs, rangeEnd: toWire(rangeEnd) }
+      if (resume !== undefined) res.resume = toWire(resume)
+      // The range the scan read, which its rangeEnd belongs to (not a later one).
+      if (req.generation !== undefined && descriptor.generation !== req.generation) res.descriptor = descriptorToJson(descriptor)
+      return res
     },
     deleteRange: async (req: SpanRequest): Promise<DeleteRangeResponse> => {
       const r = await store.write(rangeId(req), { kind: 'deleteRange', start: bytes(req.start ?? '', 'start'), end: bytes(req.end ?? '', 'end') })
@@ -152,6 +160,24 @@ function dataOperations(store: Store): Record<CommandOp, (req: never) => Promise
       const txn = r.txn!
       return txn.state === 'committed' ? { state: txn.state, commitTs: txn.commitTs.toString() } : txn.state === 'locked' ? { state: txn.state, ttlMs: txn.ttlMs } : { state: txn.state }
     },
+  }
+  for (const op of Object.keys(ops) as CommandOp[]) ops[op] = withRange(store, ops[op])
+  return ops
+}
+
+/**
+ * `op`, with the request's `generation` checked (absent, or a non-negative integer) and a
+ * successful answer to a request routed by another generation than the range's current one
+ * carrying the current descriptor, so the sender's cache catches up.
+ */
+function withRange(store: Store, op: (req: never) => Promise<WireResponse>): (req: never) => Promise<WireResponse> {
+  return async (req: never) => {
+    const r = req as { rangeId?: unknown; generation?: unknown }
+    const planned = generation(r.generation)
+    const res = await op(req)
+    if (planned === undefined || res.error || res.descriptor) return res
+    const d = store.localReplica(rangeId(r))?.descriptor
+    return d && d.generation !== planned ? { ...res, descriptor: descriptorToJson(d) } : res
   }
 }
 
@@ -220,6 +246,7 @@ function wireError(e: KvError): WireError {
   if (e.lock) out.lock = lock(e.lock)
   if (e.locks) out.locks = e.locks.map(lock)
   if (e.key) out.key = toWire(e.key)
+  if (e.descriptor) out.descriptor = descriptorToJson(e.descriptor)
   return out
 }
 
@@ -228,6 +255,13 @@ function rangeId(req: { rangeId?: unknown }): number {
     throw new KvError(KvErrorCode.INVALID_ARGUMENT, `rangeId must be a positive integer, got ${String(req.rangeId)}`)
   }
   return req.rangeId
+}
+
+/** A request's descriptor generation: absent, or a non-negative integer. */
+function generation(v: unknown): number | undefined {
+  if (v === undefined) return undefined
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `generation must be a non-negative integer, got ${String(v)}`)
+  return v
 }
 
 function bytes(v: unknown, what: string): Uint8Array {

@@ -18,6 +18,8 @@ export interface WireError {
   locks?: WireLock[]
   /** KEY_EXISTS: the key found present. */
   key?: string
+  /** KEY_NOT_IN_RANGE: the range as the refusing replica held it then. */
+  descriptor?: RangeDescriptorJson
 }
 
 /** A transaction's lock as it travels: keys in base64, the start timestamp as a decimal string. */
@@ -31,10 +33,25 @@ export interface WireLock {
 /** Every response may carry an error instead of its result. */
 export interface WireResponse {
   error?: WireError
+  /**
+   * Present when the request named another {@link RangeRequest.generation} than the range's
+   * current one (the sender's cache is stale): the range as the replica holds it now.
+   */
+  descriptor?: RangeDescriptorJson
 }
 
-export interface KeyRequest {
+/** What every request on a range carries: the range, and the generation the sender routed by. */
+export interface RangeRequest {
   rangeId: number
+  /**
+   * The generation of the range's descriptor the sender planned the request against (absent:
+   * unknown). Not a precondition: a replica serves only what lies in its current bounds,
+   * whatever the generation, and answers a stale one with its current descriptor.
+   */
+  generation?: number
+}
+
+export interface KeyRequest extends RangeRequest {
   key: string
   /** Read as of this timestamp (a decimal bigint); absent: the latest. */
   ts?: string
@@ -48,51 +65,42 @@ export interface CasRequest extends KeyRequest {
   /** Absent: delete on success. */
   value?: string
 }
-export interface SpanRequest {
-  rangeId: number
+/** A span [start, end) to read or delete; `start` must lie in the range (else KEY_NOT_IN_RANGE), `end` may lie beyond it. */
+export interface SpanRequest extends RangeRequest {
   start: string
-  /** Empty: to the end of the range. */
+  /** Empty: no bound (the range's end bounds the answer). */
   end: string
   limit?: number
   /** Read as of this timestamp (a decimal bigint); absent: the latest. */
   ts?: string
 }
 /** Writes applied atomically in one range: a value puts, no value deletes. */
-export interface BatchRequest {
-  rangeId: number
+export interface BatchRequest extends RangeRequest {
   writes: Array<{ key: string; value?: string }>
 }
-export interface RangeRequest {
-  rangeId: number
-}
 /** Percolator prewrite of some keys of one range; timestamps are decimal bigints. */
-export interface PrewriteRequest {
-  rangeId: number
+export interface PrewriteRequest extends RangeRequest {
   startTs: string
   primary: string
   ttlMs: number
   mutations: Array<{ key: string; kind: 'put' | 'delete' | 'lock'; value?: string; assertAbsent?: boolean }>
 }
-export interface CommitRequest {
-  rangeId: number
+export interface CommitRequest extends RangeRequest {
   startTs: string
   commitTs: string
   keys: string[]
 }
-export interface RollbackRequest {
-  rangeId: number
+export interface RollbackRequest extends RangeRequest {
   startTs: string
   keys: string[]
 }
-export interface CheckTxnRequest {
-  rangeId: number
+export interface CheckTxnRequest extends RangeRequest {
   primary: string
   startTs: string
   /** The caller's current timestamp: locks whose TTL ran out by then are rolled back. */
   nowTs: string
 }
-export interface HeartbeatRequest {
-  rangeId: number
+export interface HeartbeatRequest extends RangeRequest {
   primary: string
   startTs: string
   ttlMs: number
@@ -107,7 +115,10 @@ export interface CasResponse extends WireResponse {
 }
 export interface ScanResponse extends WireResponse {
   pairs?: Array<[string, string]>
-  /** The end key of the range as the scan saw it (empty: no bound); a scan continues into the next range from here. */
+  /**
+   * The end key of the range as the scan read it (empty: no bound), always past the request's
+   * start; a scan continues into the next range from here. Every pair is below it.
+   */
   rangeEnd?: string
   /** Present when the scan stopped at its byte budget inside the range: it continues here. */
   resume?: string
