@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { TransactionalKv } from '@mrdb/kv'
 import { SqlClient } from '@mrdb/server'
 import { MAX_STATEMENT_SIZE } from '@mrdb/sql'
 import { SLT_DIR, formatReport, runSlt, type SltFileResult } from '@mrdb/sql/testing'
@@ -50,6 +51,22 @@ test('the sqllogictest suite passes on a 3-node cluster; mrdb sql prints tables,
     const session = open(3)
     await assert.rejects(session.execute(`INSERT INTO cli VALUES (9, '${'x'.repeat(MAX_STATEMENT_SIZE)}', 1)`), { code: '54000' })
     assert.deepEqual((await session.execute('SELECT COUNT(*) FROM cli WHERE id = 9')).rows, [[0n]])
+    // Inside BEGIN, a duplicate primary key is the INSERT's error (23505), and the transaction is aborted.
+    await session.execute('BEGIN')
+    await session.execute("INSERT INTO cli VALUES (10, 'ten', 10)")
+    await assert.rejects(session.execute("INSERT INTO cli VALUES (11, 'eleven', 11), (1, 'dup', 1)"), { code: '23505' })
+    await assert.rejects(session.execute('SELECT * FROM cli'), { code: '25P02' })
+    assert.equal((await session.execute('COMMIT')).command, 'ROLLBACK')
+    assert.deepEqual((await session.execute('SELECT COUNT(*) FROM cli WHERE id >= 10')).rows, [[0n]])
+    // The write size limit the SQL layer enforces is the cluster's: a row just under it commits
+    // (in a prewrite of its own), a row over it is 54000 naming the limit.
+    const { maxWriteBytes } = TransactionalKv.LIMITS
+    const length = maxWriteBytes - 200
+    await session.execute('CREATE TABLE wide (id INT PRIMARY KEY, s TEXT)')
+    await session.execute(`INSERT INTO wide VALUES (1, '${'x'.repeat(1_000_000)}')`)
+    await session.execute(`UPDATE wide SET s = CONCAT(s, s, s, s, s, s, s, s, '${'y'.repeat(length - 8_000_000)}')`)
+    assert.deepEqual((await open(1).execute('SELECT LENGTH(s) FROM wide')).rows, [[BigInt(length)]])
+    await assert.rejects(session.execute(`UPDATE wide SET s = CONCAT(s, '${'z'.repeat(300)}')`), (e: { code?: string; message?: string }) => e.code === '54000' && (e.message ?? '').includes(`${maxWriteBytes}-byte limit`))
   } finally {
     for (const c of clients) c.close()
     await cluster.stop()
