@@ -86,7 +86,7 @@ export async function executeInsert(ctx: StatementContext, stmt: InsertStmt): Pr
   }
   if (stmt.onDuplicate === null && !stmt.replace) {
     for (const row of rows) writeNewRow(ctx, table, row)
-    await ctx.ensureValidated()
+    await ctx.finishWrites()
     return rows.length
   }
   // Upsert / replace: look for the rows each new row collides with (by primary key and unique indexes).
@@ -112,7 +112,7 @@ export async function executeInsert(ctx: StatementContext, stmt: InsertStmt): Pr
       }
     }
   }
-  await ctx.ensureValidated()
+  await ctx.finishWrites()
   return affected
 }
 
@@ -234,7 +234,7 @@ export async function executeUpdate(ctx: StatementContext, stmt: UpdateStmt): Pr
     }
   }
   for (const w of writes) w()
-  await ctx.ensureValidated()
+  await ctx.finishWrites()
   return changes.length
 }
 

@@ -195,7 +195,7 @@ export class SqlSession {
    */
   private async inOpenTransaction(open: OpenTransaction, stmt: Statement): Promise<SqlResult> {
     const { result, ctx } = await this.runWithCatalog(open.txn, open.catalog, stmt)
-    await ctx.checkInserts()
+    await ctx.checkInserts() // INSERT and UPDATE checked theirs already (StatementContext.finishWrites): a no-op then
     ctx.buffer.flush(open.txn)
     open.catalog = ctx.newCatalog ?? ctx.catalog
     return result
@@ -230,7 +230,8 @@ export class SqlSession {
   /** Runs a statement against `catalog` (validated) or the engine's cached one (checked, re-planned once if stale). */
   private async runWithCatalog(txn: KvTransaction, catalog: Catalog | null, stmt: Statement): Promise<{ result: SqlResult; ctx: StatementContext }> {
     const options = this.usePool ? this.engine.execution : { ...this.engine.execution, pool: null }
-    const first = new StatementContext(this.engine.db, txn, catalog ?? this.engine.catalog, options, catalog !== null)
+    const checksInserts = this.open !== null
+    const first = new StatementContext(this.engine.db, txn, catalog ?? this.engine.catalog, options, catalog !== null, checksInserts)
     try {
       return { result: await execute(first, stmt), ctx: first }
     } catch (e) {
@@ -240,7 +241,7 @@ export class SqlSession {
     }
     const fresh = await loadCatalog(txn)
     this.engine.remember(fresh)
-    const second = new StatementContext(this.engine.db, txn, fresh, options, true)
+    const second = new StatementContext(this.engine.db, txn, fresh, options, true, checksInserts)
     return { result: await execute(second, stmt), ctx: second }
   }
 }

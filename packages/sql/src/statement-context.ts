@@ -37,6 +37,8 @@ export class StatementContext {
     readonly options: ExecutionOptions,
     /** Whether the catalog is already known to match this transaction's snapshot. */
     validated: boolean,
+    /** Whether inserted keys are checked against the transaction before the statement returns ({@link checkInserts}). */
+    readonly checksInserts = false,
   ) {
     this.versionCheck = validated ? Promise.resolve() : null
   }
@@ -98,6 +100,16 @@ export class StatementContext {
     const values = await this.getMany(keys)
     const present = keys.findIndex((_, i) => values[i] !== undefined)
     if (present >= 0) this.duplicateKey(keys[present]!)
+    this.buffer.markVerified()
+  }
+
+  /**
+   * Ends a writing statement: validates the catalog and, when this statement checks its
+   * inserts ({@link checksInserts}), checks them — in one read for both.
+   */
+  async finishWrites(): Promise<void> {
+    if (this.checksInserts) await this.checkInserts()
+    await this.ensureValidated()
   }
 
   /** Raises 54000 if a write of `key` and `value` is over the KV layer's limits (it could never commit). */

@@ -63,6 +63,12 @@ export class WriteBuffer {
     return [...this.unverified.values()]
   }
 
+  /** Records that every key in {@link unverifiedInserts} was checked absent. */
+  markVerified(): void {
+    for (const h of this.unverified.keys()) this.absent.add(h)
+    this.unverified.clear()
+  }
+
   /** What this statement wrote at `key`: undefined if nothing, null if deleted, else the value. */
   lookup(key: Uint8Array): Uint8Array | null | undefined {
     const w = this.writes.get(hex(key))
