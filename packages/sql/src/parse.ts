@@ -5,6 +5,7 @@ import sqlParser from 'node-sql-parser/build/mysql.js'
 import type { AggregateFn, Assignment, ColumnDef, CompareOp, Expr, OrderKey, SelectItem, SelectStmt, Statement, TableRef } from './ast.js'
 import { fail, SqlError, SqlState } from './errors.js'
 import { LruCache } from './lru-cache.js'
+import { fixPrecedence } from './precedence.js'
 import { skipQuotedOrComment } from './split-statements.js'
 import { INT64_MAX, INT64_MIN, type ColumnType } from './values.js'
 
@@ -137,9 +138,9 @@ function parseChecked(sql: string): readonly Statement[] {
   const list: Raw[] = Array.isArray(raw) ? raw : [raw]
   let statements: Statement[]
   try {
-    statements = list.filter((s) => s !== null && s !== undefined).map(convertStatement)
+    statements = list.filter((s) => s !== null && s !== undefined).map((s) => convertStatement(fixPrecedence(s)))
   } catch (e) {
-    // A syntax tree too deep to convert recursively, e.g. 1+1+…+1 with thousands of terms.
+    // A syntax tree too deep to walk recursively, e.g. 1+1+…+1 with thousands of terms.
     if (e instanceof RangeError && e.message === STACK_OVERFLOW) throw tooComplex(e)
     throw e
   }
@@ -478,7 +479,7 @@ function convertExpr(e: Raw): Expr {
       const name = String(e.name?.name?.[0]?.value ?? e.name ?? '').toUpperCase()
       const args = ((e.args?.value ?? []) as Raw[]).map(convertExpr)
       if (name === 'VALUES') return { kind: 'function', name, args }
-      // The parser reads `NOT (…)` as a call of a function named NOT.
+      // The parser reads `NOT (…)` as a call of a function named NOT (see precedence.ts).
       if (name === 'NOT' && args.length === 1) return { kind: 'not', operand: args[0]! }
       if (!SCALAR_FUNCTIONS.has(name)) fail(SqlState.UNDEFINED_FUNCTION, `function ${name.toLowerCase()} does not exist`)
       return { kind: 'function', name, args }
