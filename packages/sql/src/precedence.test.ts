@@ -9,7 +9,7 @@ import { loadModule, parseSync } from 'libpg-query'
 import { SeededRandom } from '@mrdb/storage/testing'
 import type { Expr, Statement } from './ast.js'
 import { parseSql } from './parse.js'
-import { mrdbTree, pgTree, type PgNode } from './testing/expr-tree.js'
+import { mrdbTree, pgTree, sexpr, type PgNode } from './testing/expr-tree.js'
 import { RandomExpr } from './testing/random-expr.js'
 
 const COLUMNS = { int: ['a', 'b', 'c'], text: ['s'], bool: ['f'] }
@@ -71,8 +71,8 @@ test('expressions group as PostgreSQL groups them, in every clause', async () =>
     const sql = clause.sql.replace(/\bB\b/, () => gen.bool(4)).replace(/\bI\b/, () => gen.int(4))
     const pgStatement = parseSync(sql).stmts?.[0]?.stmt
     assert.ok(pgStatement !== undefined, `PostgreSQL read no statement in ${sql}`)
-    const expected = clause.pg(pgStatement).map(pgTree)
-    const actual = clause.mrdb(parseSql(sql)[0]!).map(mrdbTree)
+    const expected = clause.pg(pgStatement).map((e) => sexpr(pgTree(e)))
+    const actual = clause.mrdb(parseSql(sql)[0]!).map((e) => sexpr(mrdbTree(e)))
     if (JSON.stringify(actual) !== JSON.stringify(expected)) {
       failures.push(`${sql}\n  postgres: ${expected.join(' | ')}\n  mrdb:     ${actual.join(' | ')}`)
     }
