@@ -27,7 +27,7 @@ export interface DemoClusterOptions {
 }
 
 interface SavedLayout {
-  nodes: Array<{ storeId: number; address: string }>
+  nodes: Array<{ storeId: number; address: string; sqlAddress?: string }>
 }
 
 /** The demo's node processes; see the file comment. */
@@ -62,16 +62,18 @@ export class DemoCluster {
         const node = await NodeProcess.start({
           storeId,
           listen: saved?.nodes[storeId - 1]?.address ?? '127.0.0.1:0',
+          sqlListen: saved?.nodes[storeId - 1]?.sqlAddress ?? '127.0.0.1:0',
           dataDir: join(dir, `node${storeId}`),
           join: peers,
-          args: o.startArgs,
+          // A local demo lets SQL clients in without a password.
+          args: ['--insecure', ...(o.startArgs ?? [])],
         })
         cluster.nodes[storeId - 1] = node
         return node
       }
       const first = await start(1, [])
       await Promise.all(Array.from({ length: count - 1 }, (_, i) => start(i + 2, [first.address])))
-      if (!temporary) await writeFile(layoutFile, `${JSON.stringify({ nodes: cluster.nodes.map((n) => ({ storeId: n.storeId, address: n.address })) } satisfies SavedLayout, null, 2)}\n`)
+      if (!temporary) await writeFile(layoutFile, `${JSON.stringify({ nodes: cluster.nodes.map((n) => ({ storeId: n.storeId, address: n.address, sqlAddress: n.sqlAddress })) } satisfies SavedLayout, null, 2)}\n`)
       try {
         await callNode(first.address, NODE_SERVICE.init, { ranges: 1 }, 60_000)
         cluster.initialized = true

@@ -63,7 +63,8 @@ export function addDemoCommand(program: Command): void {
       })
 
       say(`mrdb demo: ${cluster.nodes.length} nodes ready`)
-      for (const n of cluster.nodes) say(`  node ${n.storeId}  ${n.address}  pid ${n.pid}`)
+      for (const n of cluster.nodes) say(`  node ${n.storeId}  ${n.address}  pid ${n.pid}  sql ${n.sqlAddress ?? "-"}`)
+      say(`Any PostgreSQL client, e.g.: psql postgresql://root@${cluster.nodes[0]!.sqlAddress}/mrdb`)
       say('In another terminal:')
       say(`  alias mrdb='${process.execPath} ${MRDB_BIN}'`)
       say(`  export HOST=${cluster.address} ${cluster.nodes.map((n) => `NODE${n.storeId}_PID=${n.pid}`).join(' ')}`)

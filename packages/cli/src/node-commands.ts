@@ -21,6 +21,11 @@ interface StartOptions {
   balanceThreshold: string
   stopOnStdinClose?: boolean
   faultInjection?: boolean
+  sqlListen?: string
+  insecure?: boolean
+  sqlMaxConnections: string
+  sqlStartupTimeoutMs: string
+  statementTimeout: string
 }
 
 /** Adds `start` and `init` to the program. */
@@ -32,6 +37,11 @@ export function addNodeCommands(program: Command): void {
     .requiredOption('--listen <host:port>', 'address to serve on (port 0 picks a free port)')
     .option('--join <addresses>', 'comma-separated addresses of nodes to join', '')
     .requiredOption('--data <dir>', 'data directory (created if missing)')
+    .option('--sql-listen <host:port>', 'serve SQL clients (psql, node-postgres) with the PostgreSQL wire protocol on this address (port 0 picks a free port)')
+    .option('--insecure', 'let SQL clients in without a password (no TLS, no authentication: for local clusters and tests); without it SQL logins are refused until passwords exist')
+    .option('--sql-max-connections <n>', 'most concurrent SQL sessions on this node (53300 past it)', '100')
+    .option('--statement-timeout <ms>', 'default statement_timeout of SQL sessions in milliseconds (0: none; sessions may SET their own)', '0')
+    .addOption(new Option('--sql-startup-timeout-ms <ms>', 'drop a SQL connection that has not finished its startup in this time').default('10000').hideHelp())
     .option('--tick-ms <ms>', 'Raft tick in milliseconds', '50')
     .option('--no-sync', 'do not fsync the Raft log (unsafe: for tests only)')
     .option('--lease-reads', 'serve reads from leader leases instead of ReadIndex rounds (needs bounded clock drift)')
@@ -55,6 +65,11 @@ export function addNodeCommands(program: Command): void {
         heartbeatMs: positiveInt(opts.heartbeatMs, '--heartbeat-ms'),
         faultInjection: opts.faultInjection === true,
         logger: stderrLogger(),
+        sqlListen: opts.sqlListen,
+        insecure: opts.insecure === true,
+        sqlMaxConnections: positiveInt(opts.sqlMaxConnections, '--sql-max-connections'),
+        sqlStartupTimeoutMs: positiveInt(opts.sqlStartupTimeoutMs, '--sql-startup-timeout-ms'),
+        statementTimeoutMs: opts.statementTimeout === '0' ? 0 : positiveInt(opts.statementTimeout, '--statement-timeout'),
         placement: {
           storeDeadMs: positiveInt(opts.storeDeadMs, '--store-dead-ms'),
           splitKeys: positiveInt(opts.splitKeys, '--split-keys'),
@@ -63,7 +78,7 @@ export function addNodeCommands(program: Command): void {
           balanceThreshold: positiveInt(opts.balanceThreshold, '--balance-threshold'),
         },
       })
-      process.stdout.write(`node ${opts.storeId} listening on ${node.address}\n`)
+      process.stdout.write(`node ${opts.storeId} listening on ${node.address}${node.sqlAddress === undefined ? '' : ` (sql on ${node.sqlAddress})`}\n`)
       await new Promise<void>((resolve) => {
         const shutdown = () => resolve()
         process.once('SIGTERM', shutdown)

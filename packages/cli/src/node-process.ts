@@ -23,6 +23,8 @@ export interface NodeProcessOptions {
   join?: string[]
   /** More `mrdb start` options. */
   args?: string[]
+  /** `host:port` for the PostgreSQL wire protocol (`--sql-listen`), if the node serves SQL clients. */
+  sqlListen?: string
   /** How long to wait for the node to listen; default 20 s. */
   startTimeoutMs?: number
 }
@@ -40,6 +42,8 @@ export class NodeProcess {
   private constructor(
     readonly storeId: number,
     readonly address: string,
+    /** The PostgreSQL wire protocol address (with `sqlListen`). */
+    readonly sqlAddress: string | undefined,
     readonly child: ChildProcess,
     /** Everything the node wrote to stderr, and its exit. */
     readonly log: string[],
@@ -54,6 +58,7 @@ export class NodeProcess {
   static async start(o: NodeProcessOptions): Promise<NodeProcess> {
     const args = ['start', '--store-id', String(o.storeId), '--listen', o.listen, '--data', o.dataDir, '--stop-on-stdin-close']
     if (o.join && o.join.length > 0) args.push('--join', o.join.join(','))
+    if (o.sqlListen !== undefined) args.push('--sql-listen', o.sqlListen)
     args.push(...(o.args ?? []))
     const child = spawn(process.execPath, [MRDB_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
     live.add(child)
@@ -65,6 +70,7 @@ export class NodeProcess {
       log.push(`[exited: ${code ?? signal}]`)
     })
     let out = ''
+    let sqlAddress: string | undefined
     const address = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL')
@@ -72,8 +78,9 @@ export class NodeProcess {
       }, o.startTimeoutMs ?? 20_000)
       const onData = (d: Buffer) => {
         out += d.toString()
-        const m = /listening on (\S+)/.exec(out)
+        const m = /listening on (\S+)(?: \(sql on (\S+)\))?\n/.exec(out)
         if (m) {
+          sqlAddress = m[2]
           clearTimeout(timer)
           child.stdout!.off('data', onData)
           child.stdout!.resume()
@@ -86,7 +93,7 @@ export class NodeProcess {
         reject(new Error(`node ${o.storeId} exited while starting: ${log.join('')}`))
       })
     })
-    return new NodeProcess(o.storeId, address, child, log)
+    return new NodeProcess(o.storeId, address, sqlAddress, child, log)
   }
 
   /** Whether the process is still running. */

@@ -19,6 +19,7 @@ import { NodeError, NodeErrorCode, fromAdminError } from './errors.js'
 import { loadNodeMeta, saveNodeMeta, type NodeMeta } from './node-meta.js'
 import { runOperator } from './operator-runner.js'
 import { PdEndpoint } from './pd-endpoint.js'
+import { PgServer } from './pgwire/server.js'
 import { RangeAdmin } from './range-admin.js'
 import { NODE_REQUESTS } from './request-check.js'
 import { addSqlService } from './sql-service.js'
@@ -51,6 +52,16 @@ export interface NodeServerOptions {
    * HTTP/2 and never hung up). Default 10,000 ms.
    */
   keepaliveMs?: number
+  /** host:port of the PostgreSQL wire protocol listener (port 0 picks a free one); none when absent. */
+  sqlListen?: string
+  /** Let SQL clients in without a password; without it every SQL login is refused (28000) until passwords exist. */
+  insecure?: boolean
+  /** Most concurrent SQL sessions; default 100. */
+  sqlMaxConnections?: number
+  /** Milliseconds a new SQL connection has to finish its startup; default 10,000. */
+  sqlStartupTimeoutMs?: number
+  /** The default statement_timeout of SQL sessions in ms; default 0 (none). */
+  statementTimeoutMs?: number
   logger?: RaftLogger
 }
 
@@ -90,6 +101,8 @@ export class NodeServer {
   private sqlKv: KvClient | undefined
   /** The peers this node cannot reach while a fault-injection test partitions it (only with --fault-injection). */
   private readonly faults: NetworkFaults | undefined
+  /** The PostgreSQL wire protocol listener (with --sql-listen). */
+  private pgServer: PgServer | undefined
 
   private constructor(
     private readonly o: NodeServerOptions,
@@ -165,7 +178,19 @@ export class NodeServer {
       node.sqlKv = new KvClient({ hosts: [address], faults })
       const timestamps = new TimestampBatcher((req) => node.pd.tso(req))
       node.executorPool = pool = new ExecutorPool()
-      addSqlService(server, new SqlEngine(new TransactionalKv(node.sqlKv, timestamps), { pool }))
+      const sqlEngine = new SqlEngine(new TransactionalKv(node.sqlKv, timestamps), { pool })
+      addSqlService(server, sqlEngine)
+      if (o.sqlListen !== undefined) {
+        node.pgServer = await PgServer.start({
+          engine: sqlEngine,
+          listen: o.sqlListen,
+          insecure: o.insecure === true,
+          maxConnections: o.sqlMaxConnections,
+          startupTimeoutMs: o.sqlStartupTimeoutMs,
+          statementTimeoutMs: o.statementTimeoutMs,
+          logger: o.logger,
+        })
+      }
       server.addService(NODE_SERVICE, node.adminService())
       node.pd.serve(server)
       node.helloTimer = setInterval(() => void node.helloRound(), HELLO_INTERVAL_MS)
@@ -182,6 +207,11 @@ export class NodeServer {
     }
   }
 
+  /** The address SQL clients (psql, node-postgres) reach this node at, if it serves SQL. */
+  get sqlAddress(): string | undefined {
+    return this.pgServer?.address
+  }
+
   /** The cluster id, once bootstrapped. */
   get clusterId(): string | undefined {
     return this.meta.clusterId
@@ -195,6 +225,7 @@ export class NodeServer {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
     this.driver?.stop()
     this.loopDelay.disable()
+    await this.pgServer?.stop()
     this.sqlKv?.close()
     await this.executorPool?.close()
     for (const c of this.channels.values()) c.close()

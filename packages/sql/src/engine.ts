@@ -14,6 +14,19 @@ import { executeSelect, planSelect } from './select.js'
 import { duplicateMessage, StaleCatalogError, StatementContext, type ExecutionOptions } from './statement-context.js'
 import type { SqlValue } from './values.js'
 
+/** Options of one {@link SqlSession.execute} call. */
+export interface ExecuteOptions {
+  /**
+   * Cancels the statement when aborted: it fails with 57014 (the signal's reason when that is
+   * a SqlError, else "canceling statement due to user request") at its next KV call, and an
+   * autocommit statement does not commit. Work already sent to the KV layer finishes there.
+   */
+  readonly signal?: AbortSignal
+}
+
+/** Where a session stands, as PostgreSQL's ReadyForQuery reports it. */
+export type TransactionStatus = 'idle' | 'in-transaction' | 'failed'
+
 /** The result of one statement. */
 export interface SqlResult {
   /** What ran: 'SELECT', 'INSERT', 'CREATE TABLE', 'BEGIN', … */
@@ -65,6 +78,16 @@ export class SqlEngine {
     return new SqlSession(this)
   }
 
+  /**
+   * The base types ('int', 'float', 'text', 'bool') of the columns named `column` in any table
+   * of the newest catalog this engine has seen (possibly stale; empty when none is known).
+   */
+  columnBaseTypes(column: string): string[] {
+    const types = new Set<string>()
+    for (const t of this.catalog.tables.values()) for (const c of t.columns) if (c.name === column && c.type !== undefined) types.add(c.type.base)
+    return [...types]
+  }
+
   /** @internal Keeps the newest catalog. */
   remember(catalog: Catalog): void {
     if (catalog.version >= this.catalog.version) this.catalog = catalog
@@ -91,6 +114,8 @@ export class SqlSession {
   private closed = false
   /** `SET executor_pool`: whether this session's scans use the engine's worker pool (parsing always does). */
   private usePool = true
+  /** The cancellation signal of the statement running now, if any. */
+  private signal: AbortSignal | undefined
 
   constructor(private readonly engine: SqlEngine) {}
 
@@ -99,9 +124,23 @@ export class SqlSession {
     return this.open !== null
   }
 
+  /** Idle, inside BEGIN, or inside BEGIN after an error (only ROLLBACK or COMMIT are accepted). */
+  get transactionStatus(): TransactionStatus {
+    return this.open === null ? 'idle' : this.open.aborted ? 'failed' : 'in-transaction'
+  }
+
   /** Runs SQL text; raises SqlError. */
-  async execute(sql: string): Promise<SqlResult> {
+  async execute(sql: string, options: ExecuteOptions = {}): Promise<SqlResult> {
     if (this.closed) fail(SqlState.CONNECTION_FAILURE, 'session is closed')
+    this.signal = options.signal
+    try {
+      return await this.executeText(sql)
+    } finally {
+      this.signal = undefined
+    }
+  }
+
+  private async executeText(sql: string): Promise<SqlResult> {
     let statements: readonly Statement[]
     try {
       // Off the event loop whatever the session's setting: the parser's cost is not bounded
@@ -114,7 +153,10 @@ export class SqlSession {
     }
     let result: SqlResult | undefined
     try {
-      for (const s of statements) result = await this.run(s)
+      for (const s of statements) {
+        this.checkCancel()
+        result = await this.run(s)
+      }
     } catch (e) {
       // Errors from outside a statement's own handling (starting a transaction) get their code here.
       throw toSqlError(e, this.engine.catalog)
@@ -127,6 +169,12 @@ export class SqlSession {
     if (this.open !== null) await this.open.txn.rollback().catch(() => undefined)
     this.open = null
     this.closed = true
+  }
+
+  /** Raises 57014 if the running statement was cancelled. */
+  private checkCancel(): void {
+    const signal = this.signal
+    if (signal?.aborted) throw cancelError(signal)
   }
 
   private async run(stmt: Statement): Promise<SqlResult> {
@@ -213,6 +261,7 @@ export class SqlSession {
         const { result, ctx } = await this.runWithCatalog(txn, null, stmt)
         if (ctx.buffer.size > 0) {
           wrote = true
+          this.checkCancel()
           ctx.buffer.flush(txn)
           await txn.commit()
         }
@@ -231,6 +280,7 @@ export class SqlSession {
   private async runWithCatalog(txn: KvTransaction, catalog: Catalog | null, stmt: Statement): Promise<{ result: SqlResult; ctx: StatementContext }> {
     const options = this.usePool ? this.engine.execution : { ...this.engine.execution, pool: null }
     const checksInserts = this.open !== null
+    if (this.signal !== undefined) txn = cancellable(txn, this.signal)
     const first = new StatementContext(this.engine.db, txn, catalog ?? this.engine.catalog, options, catalog !== null, checksInserts)
     try {
       return { result: await execute(first, stmt), ctx: first }
@@ -244,6 +294,50 @@ export class SqlSession {
     const second = new StatementContext(this.engine.db, txn, fresh, options, true, checksInserts)
     return { result: await execute(second, stmt), ctx: second }
   }
+}
+
+/** The 57014 error a cancelled statement fails with. */
+function cancelError(signal: AbortSignal): SqlError {
+  const reason: unknown = signal.reason
+  return reason instanceof SqlError ? reason : new SqlError(SqlState.QUERY_CANCELED, 'canceling statement due to user request')
+}
+
+/**
+ * `txn` for one statement: each read first checks `signal`, and a read in flight when it
+ * fires is abandoned (its answer ignored) so the statement ends at once. Writes are only
+ * buffered, and commit is the session's: they, and the rest, pass straight through.
+ */
+function cancellable(txn: KvTransaction, signal: AbortSignal): KvTransaction {
+  const guard = <T>(call: () => Promise<T>): Promise<T> => {
+    if (signal.aborted) return Promise.reject(cancelError(signal))
+    const work = call()
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(cancelError(signal))
+      signal.addEventListener('abort', onAbort, { once: true })
+      work.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort)
+          resolve(v)
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort)
+          reject(e)
+        },
+      )
+    })
+  }
+  const guarded: Partial<Record<keyof KvTransaction, unknown>> = {
+    get: (key: Uint8Array) => guard(() => txn.get(key)),
+    getMany: (keys: readonly Uint8Array[]) => guard(() => txn.getMany(keys)),
+    scan: (start: Uint8Array, end: Uint8Array, limit?: number) => guard(() => txn.scan(start, end, limit)),
+  }
+  return new Proxy(txn, {
+    get(target, prop, receiver) {
+      if (typeof prop === 'string' && prop in guarded) return guarded[prop as keyof KvTransaction]
+      const value: unknown = Reflect.get(target, prop, receiver)
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    },
+  })
 }
 
 /** Whether the statement's catalog is older than its snapshot. */

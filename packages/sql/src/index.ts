@@ -1,7 +1,7 @@
 export type { KvDatabase, KvLimits, KvTransaction, KvPair, RangeSpan } from './kv-port.js'
 export { SqlEngine, SqlSession } from './engine.js'
 export { ExecutorPool } from './executor-pool.js'
-export type { SqlResult, SqlEngineOptions } from './engine.js'
+export type { ExecuteOptions, SqlResult, SqlEngineOptions, TransactionStatus } from './engine.js'
 export { SqlError, SqlState } from './errors.js'
 export type { SqlValue } from './values.js'
 export { MAX_STATEMENT_SIZE } from './parse.js'

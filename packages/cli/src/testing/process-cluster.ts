@@ -18,6 +18,8 @@ export interface ProcessClusterOptions {
   tickMs?: number
   /** fsync the Raft log; default true. */
   sync?: boolean
+  /** Serve the PostgreSQL wire protocol on every node (a free port each, `--insecure`). */
+  sql?: boolean
   /** More `mrdb start` options for every node (placement knobs, say). */
   startArgs?: string[]
 }
@@ -25,6 +27,7 @@ export interface ProcessClusterOptions {
 interface NodeSlot {
   storeId: number
   address: string
+  sqlAddress: string | undefined
   dataDir: string
   process: NodeProcess | undefined
   /** Logs of earlier incarnations. */
@@ -60,6 +63,18 @@ export class ProcessCluster {
     return n.address
   }
 
+  /** The PostgreSQL wire protocol address of a node (clusters started with `sql`). */
+  sqlAddress(storeId: number): string {
+    const a = this.nodes.get(storeId)?.sqlAddress
+    if (a === undefined) throw new Error(`node ${storeId} serves no SQL clients`)
+    return a
+  }
+
+  /** A `postgresql://` URL of a node's SQL port, as psql and node-postgres take it. */
+  sqlUrl(storeId: number): string {
+    return `postgresql://root@${this.sqlAddress(storeId)}/mrdb`
+  }
+
   /** The data directory of a node. */
   dataDir(storeId: number): string {
     const n = this.nodes.get(storeId)
@@ -85,10 +100,12 @@ export class ProcessCluster {
     const dataDir = existing?.dataDir ?? join(this.dir, `node${storeId}`)
     const args = ['--tick-ms', String(this.o.tickMs ?? 50)]
     if (this.o.sync === false) args.push('--no-sync')
+    if (this.o.sql) args.push('--insecure')
     args.push(...(this.o.startArgs ?? []))
     if (existing?.process) existing.oldLogs.push(...existing.process.log)
-    const node = await NodeProcess.start({ storeId, listen: existing?.address || '127.0.0.1:0', dataDir, join: first ? [first.address] : [], args })
-    this.nodes.set(storeId, { storeId, address: node.address, dataDir, process: node, oldLogs: existing?.oldLogs ?? [] })
+    const sqlListen = this.o.sql ? (existing?.sqlAddress ?? '127.0.0.1:0') : undefined
+    const node = await NodeProcess.start({ storeId, listen: existing?.address || '127.0.0.1:0', sqlListen, dataDir, join: first ? [first.address] : [], args })
+    this.nodes.set(storeId, { storeId, address: node.address, sqlAddress: node.sqlAddress, dataDir, process: node, oldLogs: existing?.oldLogs ?? [] })
   }
 
   /** Kills node `storeId` with SIGKILL (no clean shutdown) and waits for it to die. */

@@ -1,0 +1,440 @@
+// One client connection of the PostgreSQL wire protocol (3.0): startup, then the simple and
+// extended query protocols over one SqlSession. Bytes come in through receive(); replies go
+// out through the `send` port in batches (at ReadyForQuery, Flush, or every 64 KiB). Messages
+// run strictly in order, one at a time. See docs/decisions.md, "PostgreSQL wire protocol".
+
+import { SqlError, SqlState, splitStatements, type SqlEngine, type SqlResult, type SqlSession, type SqlValue } from '@mrdb/sql'
+import * as be from './backend.js'
+import { PgWireError, PgWireState, protocolViolation } from './errors.js'
+import { decodeMessage, decodeStartup, FrameSplitter, type FrontendMessage } from './frontend.js'
+import { SessionSettings } from './settings.js'
+import { decodeParam, encodeValue, fieldOf, findPlaceholders, literalOf, PgType, type ParamContext, type Placeholder } from './types.js'
+
+/** What a connection needs from the server around it. */
+export interface ConnectionPorts {
+  readonly engine: SqlEngine
+  /** Let clients in without a password (nodes started with --insecure). */
+  readonly insecure: boolean
+  readonly processId: number
+  readonly secretKey: number
+  /** Default statement_timeout in ms (0: none). */
+  readonly statementTimeoutMs: number
+  /** The largest message accepted from the client. */
+  readonly maxMessageBytes: number
+  /** Writes bytes to the client. */
+  send(data: Buffer): void
+  /** Ends the connection once written data is out. */
+  end(): void
+  /** Whether another session may start (the node's connection limit); claims a slot if so. */
+  admit(): boolean
+  /** Cancels the session with this key pair, if any. */
+  cancel(processId: number, secretKey: number): void
+  /** Startup is over (the connection counts as a session or has been refused). */
+  started(): void
+}
+
+interface Prepared {
+  readonly sql: string
+  readonly paramTypes: readonly number[]
+  readonly placeholders: readonly Placeholder[]
+  readonly paramCount: number
+}
+
+interface Portal {
+  readonly statement: Prepared
+  readonly sql: string
+  readonly resultFormats: readonly number[]
+  /** Undefined until run; null for an empty query. */
+  result: SqlResult | null | undefined
+  /** Rows already sent. */
+  sent: number
+}
+
+const FLUSH_BYTES = 64 * 1024
+const CANCELED = 'canceling statement due to user request'
+
+/** A client connection; see the file comment. */
+export class PgConnection {
+  private readonly splitter: FrameSplitter
+  private readonly queue: Array<{ type: number | null; body: Buffer }> = []
+  private running = false
+  private phase: 'startup' | 'ready' | 'closed' = 'startup'
+  private session: SqlSession | undefined
+  private settings: SessionSettings | undefined
+  private readonly statements = new Map<string, Prepared>()
+  private readonly portals = new Map<string, Portal>()
+  /** After an error in an extended-protocol message, everything up to Sync is skipped. */
+  private skipping = false
+  private out: Buffer[] = []
+  private outBytes = 0
+  /** Aborts the statement running now. */
+  private running_statement: AbortController | undefined
+
+  constructor(private readonly ports: ConnectionPorts) {
+    this.splitter = new FrameSplitter(ports.maxMessageBytes)
+  }
+
+  /** Whether the connection finished its startup and serves statements. */
+  get ready(): boolean {
+    return this.phase === 'ready'
+  }
+
+  /** Messages received but not yet handled (the socket should pause while this grows). */
+  get backlog(): number {
+    return this.queue.length
+  }
+
+  /** Bytes from the client. */
+  receive(chunk: Buffer): void {
+    if (this.phase === 'closed') return
+    if (!this.frame(chunk)) return
+    void this.pump()
+  }
+
+  /** Cuts received bytes into queued frames; false after a framing error (reported, connection ended). */
+  private frame(chunk?: Buffer): boolean {
+    try {
+      for (let frame = this.splitter.next(chunk); frame !== null; frame = this.splitter.next()) {
+        this.queue.push(frame)
+        // A startup packet changes how the next bytes are framed: it is handled before reading on.
+        if (frame.type === null) break
+      }
+      return true
+    } catch (err) {
+      this.fail(err)
+      return false
+    }
+  }
+
+  /** Cancels the running statement (a CancelRequest with this session's key). */
+  cancel(): void {
+    this.running_statement?.abort(new SqlError(SqlState.QUERY_CANCELED, CANCELED))
+  }
+
+  /** The client went away: cancel what runs, roll back an open transaction, end the session. */
+  closed(): void {
+    if (this.phase === 'closed') return
+    this.phase = 'closed'
+    this.queue.length = 0
+    this.cancel()
+    const session = this.session
+    if (session !== undefined) void this.idle().then(() => session.close()).catch(() => undefined)
+  }
+
+  private idleWaiters: Array<() => void> = []
+
+  private idle(): Promise<void> {
+    return this.running ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve()
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return
+    this.running = true
+    try {
+      while (this.queue.length > 0 && this.phase !== 'closed') {
+        const frame = this.queue.shift()!
+        try {
+          if (frame.type === null) this.startup(frame.body)
+          else await this.message(decodeMessage(frame.type, frame.body))
+        } catch (err) {
+          this.fail(err)
+        }
+        // Bytes held back behind a startup packet are framed now.
+        if (this.queue.length === 0 && (this.phase as string) !== 'closed' && frame.type === null) this.frame()
+      }
+    } finally {
+      this.running = false
+      for (const w of this.idleWaiters.splice(0)) w()
+    }
+  }
+
+  /** Reports a fatal error and ends the connection. */
+  private fail(err: unknown): void {
+    if (this.phase === 'closed') return
+    const e = err instanceof PgWireError ? err : new PgWireError(PgWireState.INTERNAL_ERROR, `internal error: ${err instanceof Error ? err.message : String(err)}`, true)
+    this.emit(be.errorResponse({ severity: 'FATAL', code: e.code, message: e.message }))
+    this.flush()
+    this.ports.end()
+    if (this.session === undefined) this.ports.started()
+    this.closed()
+  }
+
+  private startup(body: Buffer): void {
+    if (this.phase !== 'startup') protocolViolation('unexpected startup packet')
+    const packet = decodeStartup(body)
+    switch (packet.kind) {
+      case 'ssl-request':
+      case 'gssenc-request':
+        this.ports.send(be.REFUSE_ENCRYPTION)
+        return
+      case 'cancel':
+        this.ports.cancel(packet.processId, packet.secretKey)
+        this.phase = 'closed'
+        this.ports.started()
+        this.ports.end()
+        return
+      case 'startup': {
+        const user = packet.parameters.get('user')
+        if (user === undefined || user === '') throw new PgWireError(PgWireState.INVALID_AUTHORIZATION, 'no PostgreSQL user name specified in startup packet', true)
+        if (!this.ports.insecure) {
+          throw new PgWireError(PgWireState.INVALID_AUTHORIZATION, `password authentication is not available yet: user "${user}" cannot log in; start the node with --insecure to let clients in without a password`, true)
+        }
+        if (!this.ports.admit()) throw new PgWireError(PgWireState.TOO_MANY_CONNECTIONS, 'sorry, too many clients already', true)
+        this.ports.started()
+        this.settings = new SessionSettings(user, packet.parameters.get('database') || user, this.ports.statementTimeoutMs, packet.parameters)
+        this.session = this.ports.engine.session()
+        this.phase = 'ready'
+        this.splitter.startupDone()
+        this.emit(be.authenticationOk())
+        for (const [name, value] of this.settings.reported()) this.emit(be.parameterStatus(name, value))
+        this.emit(be.backendKeyData(this.ports.processId, this.ports.secretKey))
+        this.readyForQuery()
+        return
+      }
+    }
+  }
+
+  private async message(m: FrontendMessage): Promise<void> {
+    if (this.skipping && m.kind !== 'sync' && m.kind !== 'terminate') return
+    try {
+      switch (m.kind) {
+        case 'query':
+          return await this.simpleQuery(m.sql)
+        case 'parse':
+          return this.parse(m.name, m.sql, m.paramTypes)
+        case 'bind':
+          return this.bind(m)
+        case 'describe':
+          return await this.describe(m.target, m.name)
+        case 'execute':
+          return await this.execute(m.portal, m.maxRows)
+        case 'close':
+          if (m.target === 'statement') this.statements.delete(m.name)
+          else this.portals.delete(m.name)
+          this.emit(be.closeComplete())
+          return
+        case 'sync':
+          this.skipping = false
+          if (this.session!.transactionStatus === 'idle') this.portals.clear()
+          this.readyForQuery()
+          return
+        case 'flush':
+          this.flush()
+          return
+        case 'terminate':
+          this.flush()
+          this.ports.end()
+          this.closed()
+          return
+        case 'password':
+          return protocolViolation('unexpected password message: no authentication was requested')
+        case 'copy':
+          return protocolViolation('unexpected COPY message: no COPY is in progress')
+      }
+    } catch (err) {
+      if (err instanceof PgWireError && err.fatal) throw err
+      this.error(err)
+      if (m.kind !== 'query') this.skipping = true
+    }
+  }
+
+  /** Sends an ErrorResponse for a statement's (or a message's) error. */
+  private error(err: unknown, sql?: string, offset = 0): void {
+    if (err instanceof SqlError || err instanceof PgWireError) {
+      this.emit(be.errorResponse({ severity: 'ERROR', code: err.code, message: err.message, position: sql === undefined ? undefined : positionOf(err.message, sql, offset) }))
+    } else {
+      this.emit(be.errorResponse({ severity: 'ERROR', code: PgWireState.INTERNAL_ERROR, message: `internal error: ${err instanceof Error ? err.message : String(err)}` }))
+    }
+  }
+
+  private async simpleQuery(sql: string): Promise<void> {
+    const { statements, rest } = splitStatements(sql)
+    if (rest !== '') statements.push(rest)
+    if (statements.length === 0) this.emit(be.emptyQueryResponse())
+    let from = 0
+    for (const text of statements) {
+      const offset = Math.max(0, sql.indexOf(text, from))
+      from = offset + text.length
+      try {
+        const result = await this.run(text)
+        if (result.columns.length > 0) {
+          const fields = result.columns.map((c) => fieldOf(c.name, c.type, 0))
+          this.emit(be.rowDescription(fields))
+          for (const row of result.rows) this.emit(be.dataRow(row.map((v, i) => encodeValue(v, fields[i]!.typeOid, 0))))
+        }
+        this.emit(be.commandComplete(tagOf(result, result.rows.length)))
+      } catch (err) {
+        if (err instanceof PgWireError && err.fatal) throw err
+        this.error(err, text, offset)
+        break
+      }
+    }
+    this.readyForQuery()
+  }
+
+  /** Runs one statement: a session-level one here, anything else in the engine, under statement_timeout and cancel. */
+  private async run(sql: string): Promise<SqlResult> {
+    const session = this.session!
+    const settings = this.settings!
+    const answered = settings.answer(sql)
+    if (answered !== undefined) {
+      if (session.transactionStatus === 'failed') throw new PgWireError(PgWireState.IN_FAILED_SQL_TRANSACTION, 'current transaction is aborted, commands ignored until end of transaction block')
+      if (answered.report) this.emit(be.parameterStatus(...answered.report))
+      return answered.result
+    }
+    const controller = new AbortController()
+    this.running_statement = controller
+    const ms = settings.statementTimeoutMs
+    const timer = ms > 0 ? setTimeout(() => controller.abort(new SqlError(SqlState.QUERY_CANCELED, 'canceling statement due to statement timeout')), ms) : undefined
+    try {
+      return await session.execute(sql, { signal: controller.signal })
+    } finally {
+      if (timer !== undefined) clearTimeout(timer)
+      this.running_statement = undefined
+    }
+  }
+
+  private parse(name: string, sql: string, declared: readonly number[]): void {
+    if (name !== '' && this.statements.has(name)) throw new PgWireError(PgWireState.DUPLICATE_PREPARED_STATEMENT, `prepared statement "${name}" already exists`)
+    const { statements, rest } = splitStatements(sql)
+    if (statements.length + (rest === '' ? 0 : 1) > 1) throw new SqlError(SqlState.SYNTAX_ERROR, 'cannot insert multiple commands into a prepared statement')
+    const placeholders = findPlaceholders(sql)
+    const paramCount = Math.max(declared.length, ...placeholders.map((p) => p.index))
+    if (placeholders.some((p) => p.index < 1)) throw new PgWireError(PgWireState.UNDEFINED_PARAMETER, 'there is no parameter $0')
+    const paramTypes = Array.from({ length: paramCount }, (_, i) => declared[i] ?? 0)
+    this.statements.set(name, { sql, paramTypes, placeholders, paramCount })
+    this.emit(be.parseComplete())
+  }
+
+  private bind(m: Extract<FrontendMessage, { kind: 'bind' }>): void {
+    const statement = this.statements.get(m.statement)
+    if (statement === undefined) throw new PgWireError(PgWireState.INVALID_SQL_STATEMENT_NAME, `prepared statement "${m.statement}" does not exist`)
+    if (m.params.length !== statement.paramCount) {
+      throw new PgWireError(PgWireState.PROTOCOL_VIOLATION, `bind message supplies ${m.params.length} parameters, but prepared statement "${m.statement}" requires ${statement.paramCount}`)
+    }
+    if (m.paramFormats.length > 1 && m.paramFormats.length !== m.params.length) throw new PgWireError(PgWireState.PROTOCOL_VIOLATION, `bind message has ${m.paramFormats.length} parameter formats but ${m.params.length} parameters`)
+    if (m.portal !== '' && this.portals.has(m.portal)) throw new PgWireError(PgWireState.DUPLICATE_CURSOR, `cursor "${m.portal}" already exists`)
+    const values = m.params.map((raw, i) => decodeParam(raw, statement.paramTypes[i] ?? 0, m.paramFormats.length === 0 ? 0 : (m.paramFormats[i] ?? m.paramFormats[0]!)))
+    let sql = ''
+    let at = 0
+    for (const p of statement.placeholders) {
+      sql += statement.sql.slice(at, p.start) + literalOf(values[p.index - 1]!, this.contextOf(p, statement.paramTypes[p.index - 1] ?? 0))
+      at = p.end
+    }
+    sql += statement.sql.slice(at)
+    for (const f of m.resultFormats) if (f !== 0 && f !== 1) throw new PgWireError(PgWireState.PROTOCOL_VIOLATION, `unsupported format code: ${f}`)
+    this.portals.set(m.portal, { statement, sql, resultFormats: m.resultFormats, result: undefined, sent: 0 })
+    this.emit(be.bindComplete())
+  }
+
+  /** What an untyped parameter is, from the column it is compared with (typed ones keep their type). */
+  private contextOf(p: Placeholder, typeOid: number): ParamContext {
+    if (typeOid !== 0 && typeOid !== PgType.UNKNOWN) return 'text'
+    if (p.neighbour === null) return 'none'
+    if (p.neighbour === '#limit') return 'number'
+    const types = this.ports.engine.columnBaseTypes(p.neighbour)
+    if (types.length !== 1) return 'compared'
+    return types[0] as ParamContext
+  }
+
+  private async describe(target: 'statement' | 'portal', name: string): Promise<void> {
+    if (target === 'statement') {
+      const statement = this.statements.get(name)
+      if (statement === undefined) throw new PgWireError(PgWireState.INVALID_SQL_STATEMENT_NAME, `prepared statement "${name}" does not exist`)
+      this.emit(be.parameterDescription(statement.paramTypes.map((t) => (t === 0 ? PgType.TEXT : t))))
+      // The columns are known only by running it: a query is run with NULL parameters (reads only).
+      if (!/^\s*(select|show|explain|values|with|table|describe)\b/i.test(statement.sql)) return void this.emit(be.noData())
+      let sql = ''
+      let at = 0
+      for (const p of statement.placeholders) {
+        sql += `${statement.sql.slice(at, p.start)}NULL`
+        at = p.end
+      }
+      const result = await this.run(sql + statement.sql.slice(at))
+      this.emit(result.columns.length > 0 ? be.rowDescription(result.columns.map((c) => fieldOf(c.name, c.type, 0))) : be.noData())
+      return
+    }
+    const portal = this.portals.get(name)
+    if (portal === undefined) throw new PgWireError(PgWireState.INVALID_CURSOR_NAME, `portal "${name}" does not exist`)
+    // Columns come from running the statement, so a described portal runs now; Execute sends its rows.
+    if (portal.result === undefined) portal.result = await this.runPortal(portal)
+    const result = portal.result
+    this.emit(result !== null && result.columns.length > 0 ? be.rowDescription(fieldsOf(result, portal.resultFormats)) : be.noData())
+  }
+
+  private async runPortal(portal: Portal): Promise<SqlResult | null> {
+    const split = splitStatements(portal.sql)
+    if (split.statements.length === 0 && split.rest === '') return null
+    return this.run(portal.sql)
+  }
+
+  private async execute(name: string, maxRows: number): Promise<void> {
+    const portal = this.portals.get(name)
+    if (portal === undefined) throw new PgWireError(PgWireState.INVALID_CURSOR_NAME, `portal "${name}" does not exist`)
+    if (portal.result === undefined) portal.result = await this.runPortal(portal)
+    const result = portal.result
+    if (result === null) return void this.emit(be.emptyQueryResponse())
+    const fields = result.columns.length > 0 ? fieldsOf(result, portal.resultFormats) : []
+    const end = maxRows > 0 ? Math.min(result.rows.length, portal.sent + maxRows) : result.rows.length
+    const from = Math.min(portal.sent, end)
+    for (let i = from; i < end; i++) this.emit(be.dataRow(result.rows[i]!.map((v: SqlValue, j) => encodeValue(v, fields[j]!.typeOid, fields[j]!.format))))
+    portal.sent = end
+    if (end < result.rows.length) this.emit(be.portalSuspended())
+    else this.emit(be.commandComplete(tagOf(result, end - from)))
+  }
+
+  private readyForQuery(): void {
+    const status = this.session?.transactionStatus ?? 'idle'
+    this.emit(be.readyForQuery(status === 'idle' ? 'I' : status === 'in-transaction' ? 'T' : 'E'))
+    this.flush()
+  }
+
+  private emit(message: Buffer): void {
+    this.out.push(message)
+    this.outBytes += message.length
+    if (this.outBytes >= FLUSH_BYTES) this.flush()
+  }
+
+  private flush(): void {
+    if (this.out.length === 0 || this.phase === 'closed') {
+      this.out = []
+      this.outBytes = 0
+      return
+    }
+    this.ports.send(this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out))
+    this.out = []
+    this.outBytes = 0
+  }
+}
+
+function fieldsOf(result: SqlResult, formats: readonly number[]): be.FieldDescription[] {
+  return result.columns.map((c, i) => fieldOf(c.name, c.type, formats.length === 0 ? 0 : (formats[i] ?? formats[0]!)))
+}
+
+/** The CommandComplete tag PostgreSQL gives the statement. */
+export function tagOf(result: SqlResult, rows: number): string {
+  switch (result.command) {
+    case 'SELECT':
+      return `SELECT ${rows}`
+    case 'INSERT':
+    case 'REPLACE':
+      return `INSERT 0 ${result.rowsAffected}`
+    case 'UPDATE':
+    case 'DELETE':
+      return `${result.command} ${result.rowsAffected}`
+    default:
+      return result.command
+  }
+}
+
+/** The 1-based character position an error message's "line L, column C" points at, in the whole query text. */
+export function positionOf(message: string, sql: string, offset: number): number | undefined {
+  const m = /\bline (\d+), column (\d+)/.exec(message)
+  if (!m) return undefined
+  const lines = sql.split('\n')
+  const line = Number(m[1])
+  if (line < 1 || line > lines.length) return undefined
+  let at = 0
+  for (let i = 0; i < line - 1; i++) at += lines[i]!.length + 1
+  return offset + at + Number(m[2])
+}

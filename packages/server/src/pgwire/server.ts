@@ -1,0 +1,139 @@
+// The node's PostgreSQL wire protocol listener (`--sql-listen`): one PgConnection per TCP
+// connection, a per-node session limit (53300 past it), a deadline for the startup (a client
+// that connects and says nothing is dropped), and the process id/secret key table that
+// CancelRequests are matched against. Stream glue only: the protocol is in connection.ts.
+
+import { randomInt } from 'node:crypto'
+import { createServer, type Server, type Socket } from 'node:net'
+import type { SqlEngine } from '@mrdb/sql'
+import { PgConnection } from './connection.js'
+
+/** Options of {@link PgServer.start}. */
+export interface PgServerOptions {
+  readonly engine: SqlEngine
+  /** host:port to listen on; port 0 picks a free one. */
+  readonly listen: string
+  /** Let clients in without a password (`--insecure`); otherwise every login is refused (28000) until passwords exist. */
+  readonly insecure: boolean
+  /** Most concurrent sessions (default 100). */
+  readonly maxConnections?: number
+  /** Milliseconds a new connection has to finish its startup (default 10,000). */
+  readonly startupTimeoutMs?: number
+  /** Default statement_timeout in ms (0, the default: none). */
+  readonly statementTimeoutMs?: number
+  /** The largest message accepted from a client (default 64 MiB). */
+  readonly maxMessageBytes?: number
+  readonly logger?: { warn(msg: string): void; debug?(msg: string): void }
+}
+
+/** Bytes of queued messages past which a connection stops reading its socket until it catches up. */
+const BACKLOG_PAUSE = 64
+
+/** A listening wire protocol server; see the file comment. */
+export class PgServer {
+  private readonly sessions = new Map<number, { connection: PgConnection; secretKey: number }>()
+  private readonly sockets = new Set<Socket>()
+  private admitted = 0
+
+  private constructor(
+    private readonly server: Server,
+    private readonly o: PgServerOptions,
+    /** The address clients reach the server at. */
+    readonly address: string,
+  ) {}
+
+  /** Starts listening. */
+  static async start(o: PgServerOptions): Promise<PgServer> {
+    const at = o.listen.lastIndexOf(':')
+    const host = o.listen.slice(0, at)
+    const port = Number(o.listen.slice(at + 1))
+    const server = createServer({ noDelay: true })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    const bound = server.address()
+    const address = `${host}:${typeof bound === 'object' && bound !== null ? bound.port : port}`
+    const pg = new PgServer(server, o, address)
+    server.on('connection', (socket) => pg.accept(socket))
+    server.on('error', (err) => o.logger?.warn(`sql listener: ${err.message}`))
+    return pg
+  }
+
+  /** Sessions serving statements now. */
+  get sessionCount(): number {
+    return this.admitted
+  }
+
+  /** Stops listening and ends every connection (running statements are cancelled, open transactions rolled back). */
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    for (const s of this.sockets) s.destroy()
+    await closed
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket)
+    let processId = 0
+    do processId = randomInt(1, 2 ** 31 - 1)
+    while (this.sessions.has(processId))
+    const secretKey = randomInt(0, 2 ** 31 - 1)
+    let admitted = false
+    let startupTimer: NodeJS.Timeout | undefined = setTimeout(() => {
+      this.o.logger?.debug?.(`sql: dropped ${socket.remoteAddress}:${socket.remotePort}: no startup in ${this.o.startupTimeoutMs ?? 10_000} ms`)
+      socket.destroy()
+    }, this.o.startupTimeoutMs ?? 10_000)
+    const connection = new PgConnection({
+      engine: this.o.engine,
+      insecure: this.o.insecure,
+      processId,
+      secretKey,
+      statementTimeoutMs: this.o.statementTimeoutMs ?? 0,
+      maxMessageBytes: this.o.maxMessageBytes ?? 64 * 1024 * 1024,
+      send: (data) => {
+        if (!socket.destroyed) socket.write(data)
+      },
+      end: () => socket.end(),
+      admit: () => {
+        if (this.admitted >= (this.o.maxConnections ?? 100)) return false
+        this.admitted++
+        admitted = true
+        this.sessions.set(processId, { connection, secretKey })
+        return true
+      },
+      cancel: (pid, key) => {
+        const target = this.sessions.get(pid)
+        if (target !== undefined && target.secretKey === key) target.connection.cancel()
+      },
+      started: () => {
+        clearTimeout(startupTimer)
+        startupTimer = undefined
+      },
+    })
+    socket.on('data', (chunk: Buffer) => {
+      connection.receive(chunk)
+      if (connection.backlog > BACKLOG_PAUSE) {
+        socket.pause()
+        const resume = setInterval(() => {
+          if (connection.backlog <= BACKLOG_PAUSE / 2 || socket.destroyed) {
+            clearInterval(resume)
+            socket.resume()
+          }
+        }, 5)
+      }
+    })
+    socket.on('error', () => undefined)
+    socket.once('close', () => {
+      clearTimeout(startupTimer)
+      this.sockets.delete(socket)
+      if (admitted) {
+        this.admitted--
+        this.sessions.delete(processId)
+      }
+      connection.closed()
+    })
+  }
+}
