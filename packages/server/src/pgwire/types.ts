@@ -264,12 +264,12 @@ export function findPlaceholders(sql: string): Placeholder[] {
   return out
 }
 
-/** The identifier on the other side of a comparison (or `=` of SET) around sql[start, end). */
+/** The identifier on the other side of a comparison, arithmetic operator or `=` of SET around sql[start, end). */
 function neighbourOf(sql: string, start: number, end: number): string | null {
   if (/\b(LIMIT|OFFSET)\s*$/i.test(sql.slice(Math.max(0, start - 20), start))) return '#limit'
-  const before = /([A-Za-z_][A-Za-z0-9_]*)["`]?\s*(?:=|<>|!=|<=|>=|<|>|\bLIKE|\bIN\s*\([^)]*)\s*$/i.exec(sql.slice(Math.max(0, start - 200), start))
+  const before = /([A-Za-z_][A-Za-z0-9_]*)["`]?\s*(?:=|<>|!=|<=|>=|<|>|\+|-|\*|\/|%|\bLIKE|\bIN\s*\([^)]*)\s*$/i.exec(sql.slice(Math.max(0, start - 200), start))
   if (before) return before[1]!.toLowerCase()
-  const after = /^\s*(?:=|<>|!=|<=|>=|<|>)\s*["`]?([A-Za-z_][A-Za-z0-9_]*)/.exec(sql.slice(end, end + 200))
+  const after = /^\s*(?:=|<>|!=|<=|>=|<|>|\+|-|\*|\/|%)\s*["`]?([A-Za-z_][A-Za-z0-9_]*)/.exec(sql.slice(end, end + 200))
   if (after && !/^(NULL|TRUE|FALSE)$/i.test(after[1]!)) return after[1]!.toLowerCase()
   return null
 }
