@@ -2,6 +2,7 @@ import { Command } from 'commander'
 import { addBenchCommand } from './bench-command.js'
 import { addCheckCommand } from './check-command.js'
 import { addClusterCommands } from './cluster-commands.js'
+import { addDebugCommand } from './debug-command.js'
 import { addDemoCommand } from './demo-command.js'
 import { addKvCommands } from './kv-commands.js'
 import { addNodeCommands } from './node-commands.js'
@@ -19,5 +20,6 @@ export function buildProgram(): Command {
   addStatusCommand(program)
   addBenchCommand(program)
   addCheckCommand(program)
+  addDebugCommand(program)
   return program
 }

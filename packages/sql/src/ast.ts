@@ -80,8 +80,25 @@ export interface SelectStmt {
   readonly offset: Expr | null
 }
 
+/** The one change an ALTER TABLE makes (schema-change.ts runs it as an online schema change). */
+export type AlterAction =
+  | { readonly kind: 'add-column'; readonly column: ColumnDef; readonly ifNotExists: boolean }
+  | { readonly kind: 'drop-column'; readonly name: string; readonly ifExists: boolean }
+  | { readonly kind: 'rename-column'; readonly from: string; readonly to: string }
+  | { readonly kind: 'rename-table'; readonly to: string }
+  | { readonly kind: 'add-unique'; readonly name: string | null; readonly columns: readonly string[] }
+  | { readonly kind: 'drop-constraint'; readonly name: string; readonly ifExists: boolean }
+
+/** Statements of online schema changes and their jobs: ALTER TABLE, SHOW JOBS, CHECK INDEXES. */
+export type SchemaChangeStatement =
+  | { readonly kind: 'alter-table'; readonly table: string; readonly action: AlterAction }
+  | { readonly kind: 'show-jobs' }
+  /** Verifies that every row has its index entries and every entry its row (all tables, or one). */
+  | { readonly kind: 'check-indexes'; readonly table: string | null }
+
 /** A statement mrdb executes. */
 export type Statement =
+  | SchemaChangeStatement
   | {
       readonly kind: 'create-table'
       readonly name: string

@@ -20,6 +20,11 @@ export interface ColumnDesc {
   readonly defaultValue: SqlValue
   /** The hidden row id of a table declared without a primary key: not in `*` nor SHOW COLUMNS. */
   readonly hidden: boolean
+  /**
+   * The column's id within its table, never reused: row values are laid out by it
+   * ({@link TableDesc.storage}). Absent in a table never altered: its position plus one.
+   */
+  readonly id?: number
 }
 
 /** A secondary index; `columns` are positions in the table's column list. */
@@ -30,13 +35,47 @@ export interface IndexDesc {
   readonly unique: boolean
 }
 
-/** A table: its columns, primary key (column positions) and secondary indexes. */
+/**
+ * The state of a column or index on its way in or out of a table (F1's online schema change,
+ * see schema-state.ts). Only public columns and indexes are in {@link TableDesc.columns} and
+ * {@link TableDesc.indexes}; the others are {@link TableDesc.mutations}.
+ */
+export type MutationState = 'delete-only' | 'write-only' | 'backfill'
+
+/**
+ * A column or index being added or dropped by a schema change job. An index's column
+ * positions refer to the table's *extended* row: its public columns, then its mutation
+ * columns in mutation order.
+ */
+export type Mutation =
+  | { readonly kind: 'column'; readonly direction: 'add' | 'drop'; readonly state: MutationState; readonly jobId: number; readonly column: ColumnDesc }
+  | { readonly kind: 'index'; readonly direction: 'add' | 'drop'; readonly state: MutationState; readonly jobId: number; readonly index: IndexDesc }
+
+/**
+ * A table: its public columns, primary key (column positions) and public secondary indexes,
+ * and the columns and indexes a schema change is adding or dropping.
+ */
 export interface TableDesc {
   readonly id: number
   readonly name: string
   readonly columns: readonly ColumnDesc[]
   readonly primaryKey: readonly number[]
   readonly indexes: readonly IndexDesc[]
+  /**
+   * Bumped by every change of this descriptor. A writing transaction commits only if the
+   * table's version at its commit timestamp is at most one above the version it planned with
+   * (StatementContext.noteWrite). Absent: 0.
+   */
+  readonly version?: number
+  /** Columns and indexes on their way in or out (absent: none). */
+  readonly mutations?: readonly Mutation[]
+  /** The next column id to hand out (absent: one past the columns, in a table never altered). */
+  readonly nextColumnId?: number
+  /**
+   * Column ids in row-value order, 0 for a dropped column's hole (absent: the non-key
+   * columns' ids in column order). Only ever appended to, so stored rows keep decoding.
+   */
+  readonly storage?: readonly number[]
 }
 
 /** The index id of every table's primary index. Secondary index ids come from the id counter. */

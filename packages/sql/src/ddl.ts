@@ -11,6 +11,7 @@ import { evaluate } from './eval.js'
 import { scanSpan } from './access.js'
 import { fullSpan } from './planner.js'
 import { decodeAndFilter } from './row-ops.js'
+import type { KvTransaction } from './kv-port.js'
 import type { StatementContext } from './statement-context.js'
 import { indexEntryOf, rowLayout } from './table-codec.js'
 import { coerceToColumn, typeName, type SqlValue } from './values.js'
@@ -77,6 +78,7 @@ export async function createTable(ctx: StatementContext, stmt: Ddl<'create-table
     return { id: ids[i + 1]!, name, columns: cols.map(position), unique: true }
   })
   const table: TableDesc = { id: ids[0]!, name: stmt.name, columns, primaryKey, indexes }
+  if (ctx.checksInserts) createdInTransaction.set(ctx.txn, new Set([...(createdInTransaction.get(ctx.txn) ?? []), table.id]))
   ctx.buffer.put(descriptorKey(table.name), encodeDescriptor(table))
   publish(ctx, catalog.with(table, catalog.version + 1n))
   return true
@@ -104,11 +106,22 @@ export async function dropTable(ctx: StatementContext, stmt: Ddl<'drop-table'>):
   return dropped
 }
 
-/** CREATE [UNIQUE] INDEX: records the index and backfills entries for the existing rows. */
+/** Ids of the tables each open transaction created: no other transaction can see them yet. */
+const createdInTransaction = new WeakMap<KvTransaction, Set<number>>()
+
+/**
+ * CREATE [UNIQUE] INDEX inside a transaction block, on a table created in the same
+ * transaction (no other transaction can write it): records the index and backfills entries
+ * for its rows in the transaction. On any other table it is 25001: outside a transaction
+ * block, CREATE INDEX is an online schema change (schema-change.ts).
+ */
 export async function createIndex(ctx: StatementContext, stmt: Ddl<'create-index'>): Promise<void> {
   await ctx.ensureValidated()
   const catalog = ctx.catalog
   const table = catalog.table(stmt.table)
+  if (!createdInTransaction.get(ctx.txn)?.has(table.id)) {
+    fail(SqlState.ACTIVE_SQL_TRANSACTION, `CREATE INDEX on "${table.name}" cannot run inside a transaction block unless the table was created in it (it is an online schema change: run it outside BEGIN … COMMIT)`)
+  }
   checkIndexName(catalog, stmt.name)
   const columns = stmt.columns.map((name) => {
     const i = table.columns.findIndex((c) => c.name === name && !c.hidden)
@@ -143,7 +156,8 @@ export async function dropIndex(ctx: StatementContext, stmt: Ddl<'drop-index'>):
   const span = { start, end: prefixEnd(start)!, text: '' }
   const keys = await scanSpan(ctx, span, (pairs) => pairs.map(([k]) => k), Infinity)
   for (const k of keys) ctx.buffer.delete(k)
-  const next: TableDesc = { ...table, indexes: table.indexes.filter((i) => i !== index) }
+  // Two versions on: a writer that planned with the index public cannot commit after this.
+  const next: TableDesc = { ...table, indexes: table.indexes.filter((i) => i !== index), version: (table.version ?? 0) + 2 }
   ctx.buffer.put(descriptorKey(table.name), encodeDescriptor(next))
   publish(ctx, catalog.with(next, catalog.version + 1n))
 }

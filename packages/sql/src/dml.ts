@@ -16,6 +16,7 @@ import { readRows } from './access.js'
 import { resolveSubqueries } from './select.js'
 import type { StatementContext } from './statement-context.js'
 import { decodeRow, encodeRow, indexEntryOf, indexKey, rowLayout } from './table-codec.js'
+import { extendRow } from './schema-state.js'
 import { coerceToColumn, rowKey, type SqlValue } from './values.js'
 
 type InsertStmt = Extract<Statement, { kind: 'insert' }>
@@ -40,21 +41,31 @@ function tableScope(table: TableDesc, alias = table.name): Scope {
   return new Scope(table.columns.map((c) => ({ table: alias, name: c.name, type: c.type, hidden: c.hidden })))
 }
 
-/** Buffers the writes of a new row (row key and index entries, with uniqueness checks). */
+/**
+ * Buffers the writes of a new row (row key and index entries, with uniqueness checks),
+ * including the entries and column values a schema change in progress needs (schema-state.ts).
+ */
 function writeNewRow(ctx: StatementContext, table: TableDesc, row: readonly SqlValue[]): void {
-  const { key, value } = encodeRow(table, rowLayout(table), row)
+  const view = ctx.writeView(table)
+  const t = view.table
+  const full = extendRow(view, row)
+  const { key, value } = encodeRow(t, rowLayout(t), full)
   const dup = (k: Uint8Array): never => ctx.duplicateKey(k)
   ctx.buffer.insert(key, value, dup)
-  for (const index of table.indexes) {
-    const e = indexEntryOf(table, index, row)
+  for (const index of t.indexes) {
+    const e = indexEntryOf(t, index, full)
     if (e.unique) ctx.buffer.insert(e.key, e.value, dup)
     else ctx.buffer.put(e.key, e.value)
   }
 }
 
+/** Buffers the deletion of a row and of its entries in every index, delete-only ones included. */
 function deleteRow(ctx: StatementContext, table: TableDesc, row: readonly SqlValue[]): void {
-  ctx.buffer.delete(encodeRow(table, rowLayout(table), row).key)
-  for (const index of table.indexes) ctx.buffer.delete(indexEntryOf(table, index, row).key)
+  const view = ctx.writeView(table)
+  const t = view.table
+  const full = extendRow(view, row)
+  ctx.buffer.delete(encodeRow(t, rowLayout(t), full).key)
+  for (const index of [...t.indexes, ...view.deleteOnly]) ctx.buffer.delete(indexEntryOf(t, index, full).key)
 }
 
 /** Executes INSERT / REPLACE; returns the number of rows affected. */
@@ -212,22 +223,29 @@ export async function executeUpdate(ctx: StatementContext, stmt: UpdateStmt): Pr
   const table = ctx.catalog.table(stmt.table)
   const assignments = bindAssignments(table, stmt.assignments, tableScope(table), false)
   const { path, filter } = await planRowSelection(ctx, table, stmt.where)
-  const rows = await readRows(ctx, table, path, filter)
-  const layout = rowLayout(table)
-  const changes = rows.map((old) => ({ old, next: applyAssignments(table, assignments, old) }))
+  // Rows as writers see them: with the columns a schema change is adding or dropping.
+  const view = ctx.writeView(table)
+  const t = view.table
+  const rows = await readRows(ctx, t, path, filter)
+  const layout = rowLayout(t)
+  const changes = rows.map((old) => ({ old, next: [...applyAssignments(table, assignments, old), ...old.slice(table.columns.length)] }))
   // Deletions first, then writes: a row may move to a key another row of this statement leaves.
   const writes: Array<() => void> = []
   for (const { old, next } of changes) {
-    const oldKey = encodeRow(table, layout, old).key
-    const nextRow = encodeRow(table, layout, next)
+    const oldKey = encodeRow(t, layout, old).key
+    const nextRow = encodeRow(t, layout, next)
     const pkChanged = Buffer.compare(oldKey, nextRow.key) !== 0
     if (pkChanged) {
       ctx.buffer.delete(oldKey)
       writes.push(() => ctx.buffer.insert(nextRow.key, nextRow.value, (k) => ctx.duplicateKey(k)))
     } else writes.push(() => ctx.buffer.put(nextRow.key, nextRow.value))
-    for (const index of table.indexes) {
-      const before = indexEntryOf(table, index, old)
-      const after = indexEntryOf(table, index, next)
+    for (const index of view.deleteOnly) {
+      const before = indexEntryOf(t, index, old)
+      if (Buffer.compare(before.key, indexEntryOf(t, index, next).key) !== 0) ctx.buffer.delete(before.key)
+    }
+    for (const index of t.indexes) {
+      const before = indexEntryOf(t, index, old)
+      const after = indexEntryOf(t, index, next)
       if (Buffer.compare(before.key, after.key) === 0 && Buffer.compare(before.value, after.value) === 0) continue
       ctx.buffer.delete(before.key)
       writes.push(() => (after.unique ? ctx.buffer.insert(after.key, after.value, (k) => ctx.duplicateKey(k)) : ctx.buffer.put(after.key, after.value)))
@@ -242,7 +260,7 @@ export async function executeUpdate(ctx: StatementContext, stmt: UpdateStmt): Pr
 export async function executeDelete(ctx: StatementContext, stmt: DeleteStmt): Promise<number> {
   const table = ctx.catalog.table(stmt.table)
   const { path, filter } = await planRowSelection(ctx, table, stmt.where)
-  const rows = await readRows(ctx, table, path, filter)
+  const rows = await readRows(ctx, ctx.writeView(table).table, path, filter)
   for (const row of rows) deleteRow(ctx, table, row)
   await ctx.ensureValidated()
   return rows.length

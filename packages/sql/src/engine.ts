@@ -11,6 +11,7 @@ import { explain } from './explain.js'
 import type { KvDatabase, KvTransaction } from './kv-port.js'
 import { StatementCache } from './parse.js'
 import { executeSelect, planSelect } from './select.js'
+import { executeSchemaStatement, isSchemaChange, runSchemaChange, schemaChangeTag } from './schema-change.js'
 import { duplicateMessage, StaleCatalogError, StatementContext, type ExecutionOptions } from './statement-context.js'
 import type { SqlValue } from './values.js'
 
@@ -224,6 +225,7 @@ export class SqlSession {
         this.set(stmt.name, stmt.value)
         return command('SET')
       default:
+        if (this.open === null && isSchemaChange(stmt)) return (await runSchemaChange(this.engine.db, stmt), command(schemaChangeTag(stmt)))
         return this.open === null ? this.autocommit(stmt) : this.inOpenTransaction(this.open, stmt)
     }
   }
@@ -394,6 +396,10 @@ async function execute(ctx: StatementContext, stmt: Statement): Promise<SqlResul
       await ctx.ensureValidated()
       return { command: 'EXPLAIN', columns: [{ name: 'plan', type: 'TEXT' }], rows: lines.map((l) => [l]), rowsAffected: 0 }
     }
+    case 'alter-table':
+    case 'show-jobs':
+    case 'check-indexes':
+      return executeSchemaStatement(ctx, stmt)
     case 'begin':
     case 'commit':
     case 'rollback':

@@ -37,6 +37,14 @@ export interface KvTransaction {
   insert(key: Uint8Array, value: Uint8Array): void
   /** Buffers a deletion of `key`. */
   delete(key: Uint8Array): void
+  /**
+   * Adds a condition on `key` that {@link commit} checks at the commit timestamp — after every
+   * write is locked and before the commit point — reading the newest committed value (waiting
+   * out other transactions' locks on it). If `accept` refuses that value, the commit rolls back
+   * and fails with WRITE_CONFLICT (retryable). A condition on a key this transaction writes is
+   * skipped: the write-write conflict check covers it. The first condition on a key is kept.
+   */
+  checkAtCommit(key: Uint8Array, accept: (value: Uint8Array | undefined) => boolean): void
   /** Commits every buffered write atomically. A transaction that wrote nothing commits at once. */
   commit(): Promise<void>
   /** Drops the buffered writes (and any locks left by a failed commit). */

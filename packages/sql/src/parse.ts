@@ -6,6 +6,7 @@ import type { AggregateFn, Assignment, ColumnDef, CompareOp, Expr, OrderKey, Sel
 import { fail, SqlError, SqlState } from './errors.js'
 import { LruCache } from './lru-cache.js'
 import { fixPrecedence } from './precedence.js'
+import { convertAlter, parseSchemaChangeText } from './parse-alter.js'
 import { skipQuotedOrComment } from './split-statements.js'
 import { INT64_MAX, INT64_MIN, type ColumnType } from './values.js'
 
@@ -122,6 +123,8 @@ function parseChecked(sql: string): readonly Statement[] {
   // The parser takes ON for a keyword, so `SET name = on` does not parse.
   const setWord = /^\s*set\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(on|off)\s*;?\s*$/i.exec(sql)
   if (setWord !== null) return [{ kind: 'set', name: setWord[1]!.toLowerCase(), value: setWord[2]!.toLowerCase() }]
+  const schemaChange = parseSchemaChangeText(sql) // forms the parser does not read (parse-alter.ts)
+  if (schemaChange !== null) return [schemaChange]
   // The parser requires ON for DROP INDEX; index names are unique per database, so it is optional here.
   const dropIndex = /^\s*drop\s+index\s+`?([A-Za-z_][A-Za-z0-9_]*)`?\s*;?\s*$/i.exec(sql)
   if (dropIndex !== null) return [{ kind: 'drop-index', name: dropIndex[1]!.toLowerCase(), table: null }]
@@ -249,6 +252,8 @@ function convertStatement(s: Raw): Statement {
       if (action === 'rollback') return { kind: 'rollback' }
       return unsupported(`transaction statement ${action}`)
     }
+    case 'alter':
+      return convertAlter(s, { ident, tableName, columnType: convertType, expr: convertExpr })
     case 'explain':
       return { kind: 'explain', statement: convertStatement(s.expr) }
     case 'set':

@@ -70,7 +70,7 @@ export function encodeRowValue(values: readonly SqlValue[]): Uint8Array {
   return out.slice(0, pos)
 }
 
-/** Decodes a row value into `into` at the positions `slots` (the non-key columns' places in the row). */
+/** Decodes a row value into `into` at the positions `slots` (the non-key columns' places in the row; -1: skip the value). */
 export function decodeRowValue(bytes: Uint8Array, slots: readonly number[], into: SqlValue[]): void {
   if (bytes[0] !== FORMAT_V1) corrupt(`unknown row format ${bytes[0]}`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -107,9 +107,10 @@ export function decodeRowValue(bytes: Uint8Array, slots: readonly number[], into
       default:
         return corrupt(`unknown value tag ${tag}`)
     }
-    if (i < slots.length) into[slots[i]!] = v
+    const slot = i < slots.length ? slots[i]! : -1
+    if (slot >= 0) into[slot] = v
   }
-  for (let i = count; i < slots.length; i++) into[slots[i]!] = null
+  for (let i = count; i < slots.length; i++) if (slots[i]! >= 0) into[slots[i]!] = null
 }
 
 function writeVarint(out: Uint8Array, pos: number, n: number): number {

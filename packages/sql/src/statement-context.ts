@@ -3,11 +3,12 @@
 // statement's first read (in the same getMany, or in parallel with its first scan).
 
 import { decodeKey } from '@mrdb/storage'
-import { Catalog, decodeCounter, PRIMARY_INDEX_ID, VERSION_KEY } from './catalog.js'
+import { Catalog, decodeCounter, decodeDescriptor, descriptorKey, PRIMARY_INDEX_ID, VERSION_KEY, type TableDesc } from './catalog.js'
 import { fail, SqlState } from './errors.js'
 import type { KvDatabase, KvPair, KvTransaction } from './kv-port.js'
 import type { ExecutorPool } from './executor-pool.js'
 import { WriteBuffer } from './write-buffer.js'
+import { writeView, type WriteView } from './schema-state.js'
 
 /** Raised when the statement's cached catalog is older than its snapshot: re-plan with a fresh one. */
 export class StaleCatalogError extends Error {
@@ -81,6 +82,23 @@ export class StatementContext {
 
   private verify(version: Uint8Array | undefined): void {
     if (decodeCounter(version) !== this.catalog.version) throw new StaleCatalogError('schema changed')
+  }
+
+  /**
+   * How this statement writes `table` (its mutation columns and indexes included), and the
+   * schema lease of the write: the transaction may commit only if, at its commit timestamp,
+   * the table is still the same table at most one descriptor version past `table`'s (one
+   * schema-change state, see schema-state.ts); otherwise its commit fails with a retryable
+   * write conflict, and an autocommit statement is planned again.
+   */
+  writeView(table: TableDesc): WriteView {
+    const planned = table.version ?? 0
+    this.txn.checkAtCommit(descriptorKey(table.name), (bytes) => {
+      if (bytes === undefined) return false
+      const now = decodeDescriptor(bytes)
+      return now.id === table.id && (now.version ?? 0) <= planned + 1
+    })
+    return writeView(table)
   }
 
   /** Raises 23505 naming the constraint a duplicate key belongs to. */

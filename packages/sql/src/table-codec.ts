@@ -7,6 +7,7 @@
 import { decodeKey, encodeKey, type KeyPart } from '@mrdb/storage'
 import { PRIMARY_INDEX_ID, TABLE_KEY_HEADER_PARTS, type IndexDesc, type TableDesc } from './catalog.js'
 import { decodeRowValue, encodeRowValue } from './row-codec.js'
+import { columnId, storageIds } from './schema-state.js'
 import type { SqlValue } from './values.js'
 
 /** How a table's rows decode: plain data, so decoding can run in a worker. */
@@ -14,18 +15,30 @@ export interface RowLayout {
   readonly columnCount: number
   /** Row positions of the primary-key columns, in key order. */
   readonly keySlots: readonly number[]
-  /** Row positions of the other columns, in value order. */
+  /**
+   * Row positions of the values stored in a row value, in value order; -1 for a value this
+   * layout skips (a dropped column's hole, or a column being added that readers do not see).
+   */
   readonly valueSlots: readonly number[]
 }
 
-/** The {@link RowLayout} of a table. */
+const layouts = new WeakMap<TableDesc, RowLayout>()
+
+/**
+ * The {@link RowLayout} of a table: values are stored in the order of the table's storage
+ * column ids (schema-state.ts), so adding and dropping columns never moves a stored value.
+ */
 export function rowLayout(table: TableDesc): RowLayout {
-  const pk = new Set(table.primaryKey)
-  return {
+  let layout = layouts.get(table)
+  if (layout !== undefined) return layout
+  const position = new Map(table.columns.map((c, i) => [columnId(c, i), i]))
+  layout = {
     columnCount: table.columns.length,
     keySlots: table.primaryKey,
-    valueSlots: table.columns.map((_, i) => i).filter((i) => !pk.has(i)),
+    valueSlots: storageIds(table).map((id) => (id === 0 ? -1 : (position.get(id) ?? -1))),
   }
+  layouts.set(table, layout)
+  return layout
 }
 
 /** The key parts of the primary index prefix of a table. */
@@ -47,7 +60,7 @@ export function pkValuesOf(table: TableDesc, row: readonly SqlValue[]): SqlValue
 export function encodeRow(table: TableDesc, layout: RowLayout, row: readonly SqlValue[]): { key: Uint8Array; value: Uint8Array } {
   return {
     key: primaryKeyOf(table, pkValuesOf(table, row)),
-    value: encodeRowValue(layout.valueSlots.map((i) => row[i] ?? null)),
+    value: encodeRowValue(layout.valueSlots.map((i) => (i < 0 ? null : (row[i] ?? null)))),
   }
 }
 

@@ -119,7 +119,7 @@ export class MemoryKv implements KvDatabase {
    * Applies a transaction's writes atomically, or raises (in the real cluster's order)
    * INVALID_ARGUMENT for a write over the size limits, WRITE_CONFLICT, KEY_EXISTS.
    */
-  commitWrites(startTs: bigint, writes: readonly Write[]): void {
+  commitWrites(startTs: bigint, writes: readonly Write[], checks: ReadonlyArray<{ key: Uint8Array; accept: (value: Uint8Array | undefined) => boolean }> = []): void {
     for (const w of writes) {
       const size = w.key.length + (w.value?.length ?? 0)
       if (w.key.length > this.limits.maxKeyBytes) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `key of ${w.key.length} bytes is over the ${this.limits.maxKeyBytes}-byte limit`)
@@ -133,6 +133,9 @@ export class MemoryKv implements KvDatabase {
     }
     for (const w of writes) {
       if (w.assertAbsent && this.entries.get(hex(w.key))?.versions[0]?.value !== undefined) throw keyExists(w.key)
+    }
+    for (const c of checks) {
+      if (!c.accept(this.entries.get(hex(c.key))?.versions[0]?.value)) throw new KvError(KvErrorCode.WRITE_CONFLICT, `key ${hex(c.key)} changed while the transaction ran`)
     }
     const ts = ++this.clock
     for (const w of writes) {
@@ -169,6 +172,7 @@ class MemoryTxn implements KvTransaction {
   private readonly writes = new Map<string, Write>()
   private duplicateInsert: Uint8Array | undefined
   private done = false
+  private readonly commitChecks = new Map<string, { key: Uint8Array; accept: (value: Uint8Array | undefined) => boolean }>()
 
   constructor(
     private readonly db: MemoryKv,
@@ -216,13 +220,18 @@ class MemoryTxn implements KvTransaction {
     this.buffer(key, undefined, false)
   }
 
+  checkAtCommit(key: Uint8Array, accept: (value: Uint8Array | undefined) => boolean): void {
+    this.check()
+    if (!this.commitChecks.has(hex(key))) this.commitChecks.set(hex(key), { key, accept })
+  }
+
   async commit(): Promise<void> {
     this.check()
     this.done = true
     this.db.stats.commit++
     if (this.duplicateInsert !== undefined) throw keyExists(this.duplicateInsert)
     if (this.writes.size === 0) return
-    this.db.commitWrites(this.startTs, [...this.writes.values()])
+    this.db.commitWrites(this.startTs, [...this.writes.values()], [...this.commitChecks].filter(([h]) => !this.writes.has(h)).map(([, c]) => c))
   }
 
   async rollback(): Promise<void> {
