@@ -124,3 +124,69 @@ test('bad input raises ERR_INVALID_KEY', () => {
   codeOf(() => decodeKey(Uint8Array.of(0x40, 0x00, 0x07)))
   codeOf(() => decodeKey(Uint8Array.of(0x40, 0xc3, 0x28, 0x00, 0x01)))
 })
+
+/** A decimal text as mantissa × 10^-scale, exactly (independent of the codec). */
+function rational(text: string): { m: bigint; scale: number } {
+  const [mant, exp] = text.toLowerCase().split('e') as [string, string | undefined]
+  const [int, frac = ''] = mant.split('.') as [string, string | undefined]
+  let m = BigInt((int === '' || int === '-' || int === '+' ? int + '0' : int) + frac)
+  if (int.startsWith('-') && m === 0n) m = 0n
+  let scale = frac.length - Number(exp ?? 0)
+  if (scale < 0) {
+    m *= 10n ** BigInt(-scale)
+    scale = 0
+  }
+  return { m: int.startsWith('-') && m > 0n ? -m : m, scale }
+}
+
+function compareDecimal(a: string, b: string): number {
+  const x = rational(a)
+  const y = rational(b)
+  const s = Math.max(x.scale, y.scale)
+  const l = x.m * 10n ** BigInt(s - x.scale)
+  const r = y.m * 10n ** BigInt(s - y.scale)
+  return l < r ? -1 : l > r ? 1 : 0
+}
+
+function randomDecimal(r: SeededRandom): string {
+  const digits = (n: number) => Array.from({ length: n }, () => String(r.int(10))).join('')
+  const sign = r.int(2) ? '-' : ''
+  switch (r.int(4)) {
+    case 0:
+      return `${sign}${digits(1 + r.int(6))}`
+    case 1:
+      return `${sign}${digits(1 + r.int(4))}.${digits(1 + r.int(6))}`
+    case 2:
+      return `${sign}0.${'0'.repeat(r.int(5))}${digits(1 + r.int(3))}`
+    default:
+      return `${sign}${digits(1 + r.int(3))}.${digits(r.int(3))}e${r.int(40) - 20}`
+  }
+}
+
+test('decimals: byte order equals numeric order (property, 20k random pairs, negatives and zeros)', () => {
+  const r = new SeededRandom(16005)
+  for (let i = 0; i < 20_000; i++) {
+    const a = randomDecimal(r)
+    const b = r.int(8) === 0 ? a.replace(/(\.\d*)$/, '$10') : randomDecimal(r)
+    const want = Math.sign(compareDecimal(a, b))
+    const got = Math.sign(compareBytes(encodeKey([{ decimal: a }, 1n]), encodeKey([{ decimal: b }, 0n])))
+    assert.equal(got === 0 ? 0 : got, want === 0 ? 1 : want, `order of ${a} vs ${b}`)
+    const back = decodeKey(encodeKey([{ decimal: a }]))[0] as { decimal: string }
+    assert.equal(compareDecimal(back.decimal, a), 0, `${a} decodes as ${back.decimal}`)
+  }
+})
+
+test('decimals: 1.5 < 10 < 100, equal values encode alike, and decode normalized', () => {
+  const ordered = ['-1000', '-100.5', '-100', '-10', '-1.5', '-0.001', '0', '0.001', '0.0011', '1.5', '10', '100', '1e20']
+  for (let i = 1; i < ordered.length; i++) {
+    assert.ok(compareBytes(encodeKey([{ decimal: ordered[i - 1]! }]), encodeKey([{ decimal: ordered[i]! }])) < 0, `${ordered[i - 1]} < ${ordered[i]}`)
+  }
+  assert.deepEqual(encodeKey([{ decimal: '1.50' }]), encodeKey([{ decimal: '15e-1' }]))
+  assert.deepEqual(encodeKey([{ decimal: '-0.00' }]), encodeKey([{ decimal: '0' }]))
+  assert.deepEqual(decodeKey(encodeKey([{ decimal: '-012.3400' }])), [{ decimal: '-0.1234e2' }])
+  assert.deepEqual(decodeKey(encodeKey([{ decimal: '0.000' }])), [{ decimal: '0' }])
+  const codeOf = (fn: () => unknown) => assert.throws(fn, (e: { code?: string }) => e.code === StorageErrorCode.INVALID_KEY)
+  codeOf(() => encodeKey([{ decimal: 'abc' }]))
+  codeOf(() => encodeKey([{ decimal: '.' }]))
+  codeOf(() => decodeKey(Uint8Array.of(0x16, 0x80, 0, 0, 1, 0x31)))
+})

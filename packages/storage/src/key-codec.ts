@@ -1,23 +1,37 @@
 import { StorageError, StorageErrorCode } from './errors.js'
 
 /**
+ * An exact decimal number as a key part: `decimal` is its text, `[-]digits[.digits][e[+-]digits]`.
+ * Numerically equal texts ('1.50', '1.5', '15e-1') encode to the same bytes; decoding gives
+ * the normalized form `[-]0.<digits>e<exponent>` (digits without trailing zeros), or '0'.
+ */
+export interface KeyDecimal {
+  readonly decimal: string
+}
+
+/**
  * One element of an encoded key tuple.
  * - `null`
  * - `bigint`: a signed 64-bit integer
  * - `number`: a 64-bit float (every JS number is encoded as a float; use bigint for integers)
+ * - {@link KeyDecimal}: an exact decimal of any size and precision
  * - `string`: Unicode text (must be well-formed: no lone surrogates), NUL allowed
  * - `Uint8Array`: raw bytes
  * - `boolean`
  */
-export type KeyPart = null | bigint | number | string | Uint8Array | boolean
+export type KeyPart = null | bigint | number | KeyDecimal | string | Uint8Array | boolean
 
 /**
  * Type tags, in the order values of different types sort:
- * null < integer < float < bytes < string < false < true.
+ * null < integer < decimal < float < bytes < string < false < true.
  */
 const Tag = {
   NULL: 0x05,
   INT: 0x10,
+  /** Decimals: negative < zero < positive (see {@link KeyWriter.decimal}). */
+  DECIMAL_NEG: 0x14,
+  DECIMAL_ZERO: 0x15,
+  DECIMAL_POS: 0x16,
   FLOAT: 0x20,
   BYTES: 0x30,
   STRING: 0x40,
@@ -42,7 +56,8 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
  * element by element, by type first (see {@link Tag}), then by value; a tuple sorts
  * before any longer tuple it is a prefix of. Integers order numerically, floats order
  * -Infinity < … < -0 < +0 < … < +Infinity < NaN (all NaNs are one value), strings by
- * Unicode code point, bytes bytewise, false < true.
+ * Unicode code point, bytes bytewise, false < true, decimals numerically (integers, decimals
+ * and floats are different types: 1n, {decimal: '1'} and 1 are three keys).
  */
 export function encodeKey(parts: readonly KeyPart[]): Uint8Array {
   const w = new KeyWriter()
@@ -95,6 +110,7 @@ class KeyWriter {
           this.byte(Tag.BYTES)
           return this.escaped(part)
         }
+        if (typeof part === 'object' && typeof (part as KeyDecimal).decimal === 'string') return this.decimal(part.decimal)
         invalid(`unsupported key part type ${typeof part}`)
     }
   }
@@ -113,6 +129,27 @@ class KeyWriter {
     const bits = this.scratch.getBigUint64(0)
     this.scratch.setBigUint64(0, bits & SIGN_BIT ? ~bits & 0xffff_ffff_ffff_ffffn : bits ^ SIGN_BIT)
     this.raw(new Uint8Array(this.scratch.buffer, 0, 8))
+  }
+
+  /**
+   * A decimal 0.d1d2…dn × 10^e (d1 ≠ 0, dn ≠ 0): the sign's tag, then for a positive number
+   * e as a 32-bit integer with its sign bit flipped and the digits as ASCII ending in 0x00;
+   * for a negative one -e and the digits mapped '0'→'9', '1'→'8', … ending in 0xff, so that
+   * bigger magnitudes sort first. A shorter digit string is a prefix of a longer one with the
+   * same leading digits, and its terminator sorts before (positive) or after (negative) any digit.
+   */
+  decimal(text: string): void {
+    const { negative, digits, exponent } = parseDecimal(text)
+    if (digits === '') return this.byte(Tag.DECIMAL_ZERO)
+    this.byte(negative ? Tag.DECIMAL_NEG : Tag.DECIMAL_POS)
+    this.scratch.setUint32(0, ((negative ? -exponent : exponent) ^ 0x8000_0000) >>> 0)
+    this.raw(new Uint8Array(this.scratch.buffer, 0, 4))
+    this.reserve(digits.length + 1)
+    for (let i = 0; i < digits.length; i++) {
+      const d = digits.charCodeAt(i)
+      this.buf[this.len++] = negative ? DIGIT_0 + DIGIT_9 - d : d
+    }
+    this.buf[this.len++] = negative ? 0xff : 0x00
   }
 
   escaped(bytes: Uint8Array): void {
@@ -166,6 +203,11 @@ class KeyReader {
         return null
       case Tag.INT:
         return BigInt.asIntN(64, this.fixed64() ^ SIGN_BIT)
+      case Tag.DECIMAL_ZERO:
+        return { decimal: '0' }
+      case Tag.DECIMAL_NEG:
+      case Tag.DECIMAL_POS:
+        return this.decimal(tag === Tag.DECIMAL_NEG)
       case Tag.FLOAT: {
         const enc = this.fixed64()
         const bits = enc & SIGN_BIT ? enc ^ SIGN_BIT : ~enc & 0xffff_ffff_ffff_ffffn
@@ -190,6 +232,24 @@ class KeyReader {
     }
   }
 
+  decimal(negative: boolean): KeyDecimal {
+    if (this.offset + 4 > this.bytes.length) invalid('truncated decimal exponent in key')
+    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.offset, 4)
+    const e = (view.getUint32(0) ^ 0x8000_0000) | 0
+    this.offset += 4
+    let digits = ''
+    for (;;) {
+      if (this.offset >= this.bytes.length) invalid('unterminated decimal in key')
+      const b = this.bytes[this.offset++]!
+      if (b === (negative ? 0xff : 0x00)) break
+      const d = negative ? DIGIT_0 + DIGIT_9 - b : b
+      if (d < DIGIT_0 || d > DIGIT_9) invalid('bad decimal digit in key')
+      digits += String.fromCharCode(d)
+    }
+    if (digits === '' || digits.startsWith('0') || digits.endsWith('0')) invalid('decimal digits in key are not normalized')
+    return { decimal: `${negative ? '-' : ''}0.${digits}e${negative ? -e : e}` }
+  }
+
   fixed64(): bigint {
     if (this.offset + 8 > this.bytes.length) invalid('truncated 8-byte key part')
     const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.offset, 8)
@@ -212,6 +272,22 @@ class KeyReader {
       out.push(0)
     }
   }
+}
+
+const DIGIT_0 = 0x30
+const DIGIT_9 = 0x39
+const DECIMAL_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:e([+-]?\d+))?$/i
+
+/** A decimal text as sign, significant digits (no leading or trailing zeros; '' for zero) and e in 0.digits × 10^e. */
+function parseDecimal(text: string): { negative: boolean; digits: string; exponent: number } {
+  const m = DECIMAL_TEXT.exec(text)
+  if (m === null || (m[2] === '' && (m[3] ?? '') === '')) return invalid(`decimal key part ${JSON.stringify(text.slice(0, 40))} is not a number`)
+  const all = m[2]! + (m[3] ?? '')
+  const lead = all.length - all.replace(/^0+/, '').length
+  const digits = all.slice(lead).replace(/0+$/, '')
+  const exponent = m[2]!.length - lead + Number(m[4] ?? 0)
+  if (!Number.isSafeInteger(exponent) || exponent > 0x3fff_ffff || exponent < -0x3fff_ffff) invalid(`decimal key part exponent out of range`)
+  return { negative: m[1] === '-' && digits !== '', digits, exponent }
 }
 
 function invalid(message: string): never {
