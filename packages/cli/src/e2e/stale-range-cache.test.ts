@@ -33,9 +33,27 @@ const READS: Array<[string, string]> = [
   ['SELECT id, w FROM b ORDER BY id', '1,1;2,2;3,0;4,1;5,2;6,0'],
 ]
 
-type Step = (sql: SqlClient, tag: number) => Promise<void>
+/** A gateway session whose statements fail after {@link STATEMENT_MS} rather than hang (a scan that never ends was one symptom). */
+interface Session {
+  query(statement: string): Promise<SqlClientResult>
+}
+const STATEMENT_MS = 20_000
 
-async function expect(sql: SqlClient, statement: string, answer: string, where: string): Promise<void> {
+function bounded(client: SqlClient): Session {
+  return {
+    query: (statement) => {
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer to ${statement} within ${STATEMENT_MS} ms`)), STATEMENT_MS)
+      })
+      return Promise.race([client.query(statement), late]).finally(() => clearTimeout(timer))
+    },
+  }
+}
+
+type Step = (sql: Session, tag: number) => Promise<void>
+
+async function expect(sql: Session, statement: string, answer: string, where: string): Promise<void> {
   assert.equal(show(await sql.query(statement)), answer, `${where}: ${statement}`)
 }
 
@@ -65,7 +83,8 @@ const STEPS: Array<[string, (where: string) => Step]> = [
 
 test('gateways with range caches from before a split, merge, leader move or replica move answer every read and write exactly', { timeout: 120_000 }, async () => {
   const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1 })
-  const gateways = [1, 2, 3].map((n) => new SqlClient(cluster.address(n)))
+  const clients = [1, 2, 3].map((n) => new SqlClient(cluster.address(n)))
+  const gateways = clients.map(bounded)
   const kv = new KvClient({ hosts: cluster.addresses() })
   try {
     const sql = gateways[0]!
@@ -154,7 +173,7 @@ test('gateways with range caches from before a split, merge, leader move or repl
     for (const n of [1, 2, 3]) process.stderr.write(`--- node ${n} ---\n${cluster.logs(n).slice(-4000)}\n`)
     throw err
   } finally {
-    for (const g of gateways) g.close()
+    for (const c of clients) c.close()
     kv.close()
     await cluster.stop()
   }

@@ -524,7 +524,7 @@ function parseDescriptor(j: RangeDescriptorJson): RangeDescriptor | undefined {
  * outside the span or past the range's end, pairs out of order, or a place to continue from
  * (`resume`, or the range's end) that does not lie past `from` and every pair returned.
  */
-export function scanPageError(page: ScanResponse, from: Uint8Array, end: Uint8Array): string | undefined {
+function scanPageError(page: ScanResponse, from: Uint8Array, end: Uint8Array): string | undefined {
   const rangeEnd = fromWire(page.rangeEnd ?? '')
   let prev: Uint8Array | undefined
   for (const [k] of page.pairs ?? []) {
