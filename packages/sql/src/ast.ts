@@ -2,7 +2,7 @@
 // output by parse.ts. Nothing else in the engine sees the parser's shapes. Expressions are
 // plain data (structured-cloneable), so they can be sent to worker threads.
 
-import type { ArithmeticOp, ColumnType, SqlValue } from './values.js'
+import { typeName, type ArithmeticOp, type ColumnType, type SqlValue } from './values.js'
 
 /** Comparison operators. */
 export type CompareOp = '=' | '<>' | '<' | '<=' | '>' | '>='
@@ -26,10 +26,21 @@ export type Expr =
   | { readonly kind: 'in-list'; readonly operand: Expr; readonly list: readonly Expr[]; readonly negated: boolean }
   | { readonly kind: 'in-subquery'; readonly operand: Expr; readonly query: SelectStmt; readonly negated: boolean }
   | { readonly kind: 'value-set'; readonly operand: Expr; readonly keys: readonly string[]; readonly hasNull: boolean; readonly negated: boolean }
-  | { readonly kind: 'like'; readonly operand: Expr; readonly pattern: Expr; readonly negated: boolean }
+  /** LIKE, or ILIKE when `caseInsensitive`. */
+  | { readonly kind: 'like'; readonly operand: Expr; readonly pattern: Expr; readonly negated: boolean; readonly caseInsensitive: boolean }
   | { readonly kind: 'is-null'; readonly operand: Expr; readonly negated: boolean }
   | { readonly kind: 'function'; readonly name: string; readonly args: readonly Expr[] }
   | { readonly kind: 'aggregate'; readonly fn: AggregateFn; readonly arg: Expr | null; readonly distinct: boolean }
+  /** CASE: with an operand, each `when` is compared to it (simple CASE); without, each is a condition. */
+  | { readonly kind: 'case'; readonly operand: Expr | null; readonly whens: readonly CaseWhen[]; readonly otherwise: Expr | null }
+  /** CAST(operand AS type), also written `operand::type`. */
+  | { readonly kind: 'cast'; readonly operand: Expr; readonly type: ColumnType }
+
+/** One WHEN … THEN … of a CASE. */
+export interface CaseWhen {
+  readonly when: Expr
+  readonly then: Expr
+}
 
 /** A column in CREATE TABLE. */
 export interface ColumnDef {
@@ -64,6 +75,19 @@ export interface OrderKey {
 export interface Assignment {
   readonly column: string
   readonly value: Expr
+}
+
+/**
+ * INSERT's `ON CONFLICT [target] DO NOTHING | DO UPDATE SET … [WHERE …]`. The target is the
+ * columns of the primary key or a unique index, or a constraint's name; DO UPDATE needs one.
+ * In `set` and `where`, `excluded.col` is the row the INSERT proposed, other columns the existing row's.
+ */
+export interface OnConflict {
+  readonly columns: readonly string[] | null
+  readonly constraint: string | null
+  readonly action: 'nothing' | 'update'
+  readonly set: readonly Assignment[]
+  readonly where: Expr | null
 }
 
 /** SELECT. */
@@ -117,8 +141,7 @@ export type Statement =
       readonly table: string
       readonly columns: readonly string[] | null
       readonly rows: readonly (readonly Expr[])[]
-      readonly onDuplicate: readonly Assignment[] | null
-      readonly replace: boolean
+      readonly onConflict: OnConflict | null
     }
   | { readonly kind: 'update'; readonly table: string; readonly assignments: readonly Assignment[]; readonly where: Expr | null }
   | { readonly kind: 'delete'; readonly table: string; readonly where: Expr | null }
@@ -160,6 +183,10 @@ export function childExprs(e: Expr): readonly Expr[] {
       return e.args
     case 'aggregate':
       return e.arg === null ? [] : [e.arg]
+    case 'case':
+      return [...(e.operand === null ? [] : [e.operand]), ...e.whens.flatMap((w) => [w.when, w.then]), ...(e.otherwise === null ? [] : [e.otherwise])]
+    case 'cast':
+      return [e.operand]
   }
 }
 
@@ -213,13 +240,19 @@ export function exprToSql(e: Expr): string {
     case 'value-set':
       return `(${exprToSql(e.operand)}${e.negated ? ' NOT' : ''} IN (${e.keys.length + (e.hasNull ? 1 : 0)} values))`
     case 'like':
-      return `(${exprToSql(e.operand)}${e.negated ? ' NOT' : ''} LIKE ${exprToSql(e.pattern)})`
+      return `(${exprToSql(e.operand)}${e.negated ? ' NOT' : ''} ${e.caseInsensitive ? 'ILIKE' : 'LIKE'} ${exprToSql(e.pattern)})`
     case 'is-null':
       return `(${exprToSql(e.operand)} IS ${e.negated ? 'NOT ' : ''}NULL)`
     case 'function':
       return `${e.name.toLowerCase()}(${e.args.map(exprToSql).join(', ')})`
     case 'aggregate':
       return `${e.fn.toLowerCase()}(${e.distinct ? 'DISTINCT ' : ''}${e.arg === null ? '*' : exprToSql(e.arg)})`
+    case 'case': {
+      const whens = e.whens.map((w) => ` WHEN ${exprToSql(w.when)} THEN ${exprToSql(w.then)}`).join('')
+      return `CASE${e.operand === null ? '' : ` ${exprToSql(e.operand)}`}${whens}${e.otherwise === null ? '' : ` ELSE ${exprToSql(e.otherwise)}`} END`
+    }
+    case 'cast':
+      return `CAST(${exprToSql(e.operand)} AS ${typeName(e.type)})`
   }
 }
 
@@ -259,6 +292,15 @@ export function mapChildren(e: Expr, f: (child: Expr) => Expr): Expr {
       return { ...e, operand: f(e.operand), pattern: f(e.pattern) }
     case 'function':
       return { ...e, args: e.args.map(f) }
+    case 'case':
+      return {
+        ...e,
+        operand: e.operand === null ? null : f(e.operand),
+        whens: e.whens.map((w) => ({ when: f(w.when), then: f(w.then) })),
+        otherwise: e.otherwise === null ? null : f(e.otherwise),
+      }
+    case 'cast':
+      return { ...e, operand: f(e.operand) }
   }
 }
 

@@ -1,8 +1,9 @@
 // Name resolution and static type checks: turns `column` references into `slot`s of a row
 // layout (a Scope) and rejects type mismatches before any row is read.
 
-import { childExprs, exprToSql, type Expr } from './ast.js'
+import { childExprs, exprToSql, mapChildren, type Expr } from './ast.js'
 import { fail, SqlState } from './errors.js'
+import { functionType } from './functions.js'
 import { comparable, typeName, type BaseType, type ColumnType } from './values.js'
 
 /** One column visible to expressions: which table (alias) it comes from and its type. */
@@ -48,32 +49,12 @@ export function bind(e: Expr, scope: Scope, context: string): Expr {
       const index = scope.resolve(e.table, e.name)
       return { kind: 'slot', index, label: exprToSql(e) }
     }
-    case 'literal':
-    case 'slot':
-    case 'value-set':
-      return e.kind === 'value-set' ? { ...e, operand: bind(e.operand, scope, context) } : e
     case 'aggregate':
       return fail(SqlState.GROUPING_ERROR, `aggregate functions are not allowed in ${context}`)
     case 'in-subquery':
       return fail(SqlState.INTERNAL_ERROR, 'subquery not evaluated before binding')
-    case 'negate':
-    case 'not':
-    case 'is-null':
-      return { ...e, operand: bind(e.operand, scope, context) }
-    case 'arithmetic':
-    case 'concat':
-    case 'compare':
-    case 'and':
-    case 'or':
-      return { ...e, left: bind(e.left, scope, context), right: bind(e.right, scope, context) }
-    case 'between':
-      return { ...e, operand: bind(e.operand, scope, context), low: bind(e.low, scope, context), high: bind(e.high, scope, context) }
-    case 'in-list':
-      return { ...e, operand: bind(e.operand, scope, context), list: e.list.map((x) => bind(x, scope, context)) }
-    case 'like':
-      return { ...e, operand: bind(e.operand, scope, context), pattern: bind(e.pattern, scope, context) }
-    case 'function':
-      return { ...e, args: e.args.map((x) => bind(x, scope, context)) }
+    default:
+      return mapChildren(e, (child) => bind(child, scope, context))
   }
 }
 
@@ -129,33 +110,46 @@ export function typeCheck(e: Expr, slotTypes: readonly (BaseType | null)[]): Sta
     case 'is-null':
       t(e.operand)
       return 'bool'
-    case 'like':
-      expectType(t(e.operand), 'text', 'LIKE')
-      expectType(t(e.pattern), 'text', 'LIKE')
+    case 'like': {
+      const op = e.caseInsensitive ? 'ILIKE' : 'LIKE'
+      expectType(t(e.operand), 'text', op)
+      expectType(t(e.pattern), 'text', op)
       return 'bool'
-    case 'function': {
-      const args = e.args.map(t)
-      switch (e.name) {
-        case 'LOWER':
-        case 'UPPER':
-        case 'CONCAT':
-          return 'text'
-        case 'LENGTH':
-        case 'CHAR_LENGTH':
-          return 'int'
-        case 'ABS':
-          return args[0] ?? null
-        case 'COALESCE':
-          return args.find((a) => a !== 'null' && a !== null) ?? null
-        default:
-          return null
-      }
     }
+    case 'case': {
+      const operand = e.operand === null ? null : t(e.operand)
+      for (const w of e.whens) {
+        if (e.operand === null) expectType(t(w.when), 'bool', 'CASE/WHEN')
+        else checkComparable(operand, t(w.when), 'CASE/WHEN')
+      }
+      return commonType([...e.whens.map((w) => t(w.then)), ...(e.otherwise === null ? [] : [t(e.otherwise)])], 'CASE')
+    }
+    case 'cast':
+      t(e.operand)
+      return e.type.base
+    case 'function':
+      return functionType(e.name, e.args.map(t))
     case 'column':
     case 'aggregate':
     case 'in-subquery':
       return null
   }
+}
+
+/**
+ * The type the values of several expressions share (CASE branches, COALESCE's arguments…):
+ * one type, or INT and FLOAT mixed (FLOAT); any other mix is 42804, as in PostgreSQL.
+ */
+export function commonType(types: readonly StaticType[], context: string): StaticType {
+  let common: StaticType = 'null'
+  for (const t of types) {
+    if (t === null) return null
+    if (t === 'null' || t === common) continue
+    if (common === 'null') common = t
+    else if (comparable(common, t) && (common === 'float' || t === 'float')) common = 'float'
+    else fail(SqlState.DATATYPE_MISMATCH, `${context} types ${typeName({ base: common })} and ${typeName({ base: t })} cannot be matched`)
+  }
+  return common
 }
 
 function expectNumeric(t: StaticType, op: string): StaticType {
@@ -177,30 +171,7 @@ function checkComparable(a: StaticType, b: StaticType, op: string): void {
 /** Replaces every `slot` with the slot `map[index]` (moving an expression to another row layout). */
 export function remapSlots(e: Expr, map: (index: number) => number): Expr {
   if (e.kind === 'slot') return { ...e, index: map(e.index) }
-  if (childExprs(e).length === 0) return e
-  switch (e.kind) {
-    case 'negate':
-    case 'not':
-    case 'is-null':
-    case 'value-set':
-      return { ...e, operand: remapSlots(e.operand, map) }
-    case 'arithmetic':
-    case 'concat':
-    case 'compare':
-    case 'and':
-    case 'or':
-      return { ...e, left: remapSlots(e.left, map), right: remapSlots(e.right, map) }
-    case 'between':
-      return { ...e, operand: remapSlots(e.operand, map), low: remapSlots(e.low, map), high: remapSlots(e.high, map) }
-    case 'in-list':
-      return { ...e, operand: remapSlots(e.operand, map), list: e.list.map((x) => remapSlots(x, map)) }
-    case 'like':
-      return { ...e, operand: remapSlots(e.operand, map), pattern: remapSlots(e.pattern, map) }
-    case 'function':
-      return { ...e, args: e.args.map((x) => remapSlots(x, map)) }
-    default:
-      return e
-  }
+  return mapChildren(e, (child) => remapSlots(child, map))
 }
 
 /** The slots a bound expression reads. */

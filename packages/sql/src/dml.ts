@@ -1,4 +1,4 @@
-// INSERT (with ON DUPLICATE KEY UPDATE and REPLACE), UPDATE and DELETE. Writes go to the
+// INSERT (with ON CONFLICT), UPDATE and DELETE. Writes go to the
 // statement's buffer. Unique checks happen at three points: at once against the statement's
 // own writes (WriteBuffer.insert); before the statement returns against the transaction
 // (StatementContext.checkInserts, inside BEGIN … COMMIT); and at commit, where
@@ -6,9 +6,9 @@
 
 import { randomBytes } from 'node:crypto'
 import { decodeKey } from '@mrdb/storage'
-import { conjuncts, mapChildren, type Assignment, type Expr, type Statement } from './ast.js'
+import { conjuncts, mapChildren, type Assignment, type Expr, type OnConflict, type Statement } from './ast.js'
 import { bind, EMPTY_SCOPE, Scope, typeCheck } from './binder.js'
-import type { TableDesc } from './catalog.js'
+import type { IndexDesc, TableDesc } from './catalog.js'
 import { fail, SqlState } from './errors.js'
 import { evaluate } from './eval.js'
 import { chooseAccessPath, type AccessPath } from './planner.js'
@@ -68,7 +68,7 @@ function deleteRow(ctx: StatementContext, table: TableDesc, row: readonly SqlVal
   for (const index of [...t.indexes, ...view.deleteOnly]) ctx.buffer.delete(indexEntryOf(t, index, full).key)
 }
 
-/** Executes INSERT / REPLACE; returns the number of rows affected. */
+/** Executes INSERT; returns the number of rows inserted or updated. */
 export async function executeInsert(ctx: StatementContext, stmt: InsertStmt): Promise<number> {
   const table = ctx.catalog.table(stmt.table)
   const visible = table.columns.map((c, i) => ({ c, i })).filter(({ c }) => !c.hidden)
@@ -95,44 +95,79 @@ export async function executeInsert(ctx: StatementContext, stmt: InsertStmt): Pr
     checkNotNull(table, row)
     rows.push(row)
   }
-  if (stmt.onDuplicate === null && !stmt.replace) {
+  const onConflict = stmt.onConflict
+  if (onConflict === null) {
     for (const row of rows) writeNewRow(ctx, table, row)
     await ctx.finishWrites()
     return rows.length
   }
-  // Upsert / replace: look for the rows each new row collides with (by primary key and unique indexes).
-  let affected = 0
+  // Upsert: look for the rows each new row collides with on the conflict target (any unique
+  // constraint for a DO NOTHING without one); a collision on another constraint is 23505.
+  const arbiter = conflictArbiter(table, onConflict)
   const scope = tableScope(table)
-  const assignments = stmt.onDuplicate === null ? [] : bindAssignments(table, stmt.onDuplicate, scope, true)
+  const assignments = bindAssignments(table, onConflict.set, scope, true)
+  const condition = onConflict.where === null ? null : bind(excludedSlots(table, scope, onConflict.where), scope, 'WHERE')
+  // PostgreSQL's rule: one statement proposes or updates each row at most once.
+  const touched = new Set<string>()
+  let affected = 0
   for (const row of rows) {
-    const existing = await conflictingRows(ctx, table, row)
+    const existing = await conflictingRows(ctx, table, row, arbiter)
     if (existing.length === 0) {
       writeNewRow(ctx, table, row)
+      touched.add(rowKey(row))
       affected++
-    } else if (stmt.replace) {
-      for (const old of existing) deleteRow(ctx, table, old)
-      writeNewRow(ctx, table, row)
-      affected += existing.length + 1
-    } else {
-      const old = existing[0]!
-      const updated = applyAssignments(table, assignments, [...old, ...row])
-      if (rowKey(updated) !== rowKey(old)) {
-        deleteRow(ctx, table, old)
-        writeNewRow(ctx, table, updated)
-        affected += 2
-      }
+      continue
     }
+    if (onConflict.action === 'nothing') continue
+    const old = existing[0]!
+    if (touched.has(rowKey(old))) {
+      fail(SqlState.CARDINALITY_VIOLATION, 'ON CONFLICT DO UPDATE command cannot affect row a second time (rows proposed by one INSERT share constrained values)')
+    }
+    if (condition !== null && evaluate(condition, [...old, ...row]) !== true) continue
+    const updated = applyAssignments(table, assignments, [...old, ...row])
+    if (rowKey(updated) !== rowKey(old)) {
+      deleteRow(ctx, table, old)
+      writeNewRow(ctx, table, updated)
+    }
+    touched.add(rowKey(updated))
+    affected++
   }
   await ctx.finishWrites()
   return affected
 }
 
-/** Existing rows (seen through this statement's own writes) that `row` would collide with. */
-async function conflictingRows(ctx: StatementContext, table: TableDesc, row: readonly SqlValue[]): Promise<SqlValue[][]> {
+/**
+ * The unique indexes an upsert's conflicts are looked for on: the one its target names
+ * (`'primary'` for the primary key), or every one for a DO NOTHING without a target.
+ * A target no unique constraint matches is 42P10, as in PostgreSQL.
+ */
+function conflictArbiter(table: TableDesc, onConflict: OnConflict): 'primary' | IndexDesc | 'any' {
+  if (onConflict.columns === null && onConflict.constraint === null) return 'any'
+  const pkeyName = `${table.name}_pkey`
+  if (onConflict.constraint !== null) {
+    if (onConflict.constraint === pkeyName && !table.columns[table.primaryKey[0]!]!.hidden) return 'primary'
+    const index = table.indexes.find((i) => i.unique && i.name === onConflict.constraint)
+    if (index === undefined) fail(SqlState.UNDEFINED_OBJECT, `constraint "${onConflict.constraint}" for table "${table.name}" does not exist`)
+    return index
+  }
+  const positions = onConflict.columns!.map((name) => {
+    const i = table.columns.findIndex((c) => c.name === name && !c.hidden)
+    if (i < 0) fail(SqlState.UNDEFINED_COLUMN, `column "${name}" does not exist`)
+    return i
+  })
+  const same = (cols: readonly number[]) => cols.length === positions.length && cols.every((c) => positions.includes(c))
+  if (same(table.primaryKey) && !table.columns[table.primaryKey[0]!]!.hidden) return 'primary'
+  const index = table.indexes.find((i) => i.unique && same(i.columns))
+  if (index === undefined) fail(SqlState.INVALID_COLUMN_REFERENCE, 'there is no unique or exclusion constraint matching the ON CONFLICT specification')
+  return index
+}
+
+/** Existing rows (seen through this statement's own writes) that `row` collides with on `arbiter`. */
+async function conflictingRows(ctx: StatementContext, table: TableDesc, row: readonly SqlValue[], arbiter: 'primary' | IndexDesc | 'any'): Promise<SqlValue[][]> {
   const layout = rowLayout(table)
-  const rowKeyBytes = encodeRow(table, layout, row).key
-  const candidates: Uint8Array[] = [rowKeyBytes]
-  const uniqueEntries = table.indexes.filter((i) => i.unique).map((i) => indexEntryOf(table, i, row)).filter((e) => e.unique)
+  const candidates: Uint8Array[] = arbiter === 'primary' || arbiter === 'any' ? [encodeRow(table, layout, row).key] : []
+  const arbiters = arbiter === 'any' ? table.indexes.filter((i) => i.unique) : arbiter === 'primary' ? [] : [arbiter]
+  const uniqueEntries = arbiters.map((i) => indexEntryOf(table, i, row)).filter((e) => e.unique)
   const entryValues = await readThrough(ctx, uniqueEntries.map((e) => e.key))
   for (const v of entryValues) if (v !== undefined) candidates.push(indexKey(table.id, 1, decodePk(v)))
   const values = await readThrough(ctx, candidates)
@@ -170,22 +205,23 @@ interface BoundAssignment {
   readonly literal: boolean
 }
 
-function bindAssignments(table: TableDesc, assignments: readonly Assignment[], scope: Scope, withValues: boolean): BoundAssignment[] {
-  const width = table.columns.length
+/**
+ * `e` with every `excluded.col` (in an upsert's SET and WHERE: the row the INSERT proposed)
+ * turned into a slot after the existing row's columns, where the upsert evaluates it.
+ */
+function excludedSlots(table: TableDesc, scope: Scope, e: Expr): Expr {
+  if (e.kind === 'column' && e.table === 'excluded') {
+    return { kind: 'slot', index: table.columns.length + scope.resolve(null, e.name), label: `excluded.${e.name}` }
+  }
+  if (e.kind === 'column' || e.kind === 'literal' || e.kind === 'slot') return e
+  return mapChildren(e, (child) => excludedSlots(table, scope, child))
+}
+
+function bindAssignments(table: TableDesc, assignments: readonly Assignment[], scope: Scope, withExcluded: boolean): BoundAssignment[] {
   return assignments.map((a) => {
     const column = table.columns.findIndex((c) => c.name === a.column && !c.hidden)
     if (column < 0) fail(SqlState.UNDEFINED_COLUMN, `column "${a.column}" of relation "${table.name}" does not exist`)
-    // VALUES(col) in ON DUPLICATE KEY UPDATE is the value the insert proposed: slots after the old row.
-    const rewrite = (e: Expr): Expr => {
-      if (e.kind === 'function' && e.name === 'VALUES') {
-        const arg = e.args[0]
-        if (!withValues || e.args.length !== 1 || arg?.kind !== 'column') fail(SqlState.SYNTAX_ERROR, 'VALUES() takes one column, only in ON DUPLICATE KEY UPDATE')
-        return { kind: 'slot', index: width + scope.resolve(null, arg.name), label: `values(${arg.name})` }
-      }
-      if (e.kind === 'column' || e.kind === 'literal' || e.kind === 'slot') return e
-      return mapChildren(e, rewrite)
-    }
-    const value = bind(rewrite(a.value), scope, 'UPDATE')
+    const value = bind(withExcluded ? excludedSlots(table, scope, a.value) : a.value, scope, 'UPDATE')
     const t = typeCheck(value, [...table.columns, ...table.columns].map((c) => c.type.base))
     const colType = table.columns[column]!.type.base
     if (t !== null && t !== 'null' && t !== colType && !(colType === 'float' && t === 'int') && !(colType === 'int' && t === 'float') && !(a.value.kind === 'literal')) {

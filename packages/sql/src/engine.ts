@@ -366,7 +366,7 @@ async function execute(ctx: StatementContext, stmt: Statement): Promise<SqlResul
       return { command: 'SELECT', columns: plan.columns.map((c) => ({ ...c })), rows, rowsAffected: 0 }
     }
     case 'insert':
-      return command(stmt.replace ? 'REPLACE' : 'INSERT', await executeInsert(ctx, stmt))
+      return command('INSERT', await executeInsert(ctx, stmt))
     case 'update':
       return command('UPDATE', await executeUpdate(ctx, stmt))
     case 'delete':

@@ -3,7 +3,9 @@
 
 import type { Expr } from './ast.js'
 import { fail, SqlState } from './errors.js'
-import { arithmetic, codePointLength, compareValues, negate, valueKey, valueTypeName, type SqlValue } from './values.js'
+import { castText, castValue } from './cast.js'
+import { callFunction } from './functions.js'
+import { arithmetic, compareValues, negate, valueKey, valueTypeName, type SqlValue } from './values.js'
 
 /** The value of a bound expression (columns already resolved to slots) over `row`. */
 export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
@@ -23,7 +25,7 @@ export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
     case 'concat': {
       const l = evaluate(e.left, row)
       const r = evaluate(e.right, row)
-      return l === null || r === null ? null : toText(l) + toText(r)
+      return l === null || r === null ? null : castText(l) + castText(r)
     }
     case 'compare': {
       const l = evaluate(e.left, row)
@@ -90,8 +92,19 @@ export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
       const p = evaluate(e.pattern, row)
       if (v === null || p === null) return null
       if (typeof v !== 'string' || typeof p !== 'string') fail(SqlState.DATATYPE_MISMATCH, `LIKE needs TEXT operands, not ${valueTypeName(v)} and ${valueTypeName(p)}`)
-      return likeRegex(p).test(v) !== e.negated
+      return likeRegex(p, e.caseInsensitive).test(v) !== e.negated
     }
+    case 'case': {
+      const operand = e.operand === null ? undefined : evaluate(e.operand, row)
+      for (const w of e.whens) {
+        const when = evaluate(w.when, row)
+        const hit = operand === undefined ? asBool(when, 'CASE/WHEN') === true : operand !== null && when !== null && compareValues(operand, when) === 0
+        if (hit) return evaluate(w.then, row)
+      }
+      return e.otherwise === null ? null : evaluate(e.otherwise, row)
+    }
+    case 'cast':
+      return castValue(evaluate(e.operand, row), e.type)
     case 'is-null':
       return (evaluate(e.operand, row) === null) !== e.negated
     case 'function':
@@ -113,14 +126,11 @@ function asBool(v: SqlValue, context: string): boolean | null {
   return fail(SqlState.DATATYPE_MISMATCH, `argument of ${context} must be BOOLEAN, not ${valueTypeName(v)}`)
 }
 
-function toText(v: Exclude<SqlValue, null>): string {
-  return String(v)
-}
-
 const likeCache = new Map<string, RegExp>()
 
-function likeRegex(pattern: string): RegExp {
-  let re = likeCache.get(pattern)
+function likeRegex(pattern: string, caseInsensitive: boolean): RegExp {
+  const cacheKey = caseInsensitive ? `i${pattern}` : `s${pattern}`
+  let re = likeCache.get(cacheKey)
   if (re !== undefined) return re
   let src = '^'
   for (let i = 0; i < pattern.length; i++) {
@@ -130,48 +140,12 @@ function likeRegex(pattern: string): RegExp {
     else if (c === '_') src += '[\\s\\S]'
     else src += escapeRegex(c)
   }
-  re = new RegExp(src + '$', 'u')
+  re = new RegExp(src + '$', caseInsensitive ? 'iu' : 'u')
   if (likeCache.size > 1000) likeCache.clear()
-  likeCache.set(pattern, re)
+  likeCache.set(cacheKey, re)
   return re
 }
 
 function escapeRegex(c: string): string {
   return /[\\^$.*+?()[\]{}|/]/.test(c) ? '\\' + c : c
-}
-
-function callFunction(name: string, args: SqlValue[]): SqlValue {
-  switch (name) {
-    case 'COALESCE':
-      return args.find((a) => a !== null) ?? null
-    case 'CONCAT':
-      return args.some((a) => a === null) ? null : args.map((a) => String(a)).join('')
-  }
-  arity(name, args, 1)
-  const v = args[0]!
-  if (v === null) return null
-  switch (name) {
-    case 'LOWER':
-      return text(name, v).toLowerCase()
-    case 'UPPER':
-      return text(name, v).toUpperCase()
-    case 'LENGTH':
-    case 'CHAR_LENGTH':
-      return BigInt(codePointLength(text(name, v)))
-    case 'ABS':
-      if (typeof v === 'bigint') return v < 0n ? negate(v) : v
-      if (typeof v === 'number') return Math.abs(v)
-      return fail(SqlState.DATATYPE_MISMATCH, `abs needs a number, not ${valueTypeName(v)}`)
-    default:
-      return fail(SqlState.UNDEFINED_FUNCTION, `function ${name.toLowerCase()} does not exist`)
-  }
-}
-
-function arity(name: string, args: readonly SqlValue[], n: number): void {
-  if (args.length !== n) fail(SqlState.UNDEFINED_FUNCTION, `function ${name.toLowerCase()} takes ${n} argument(s), not ${args.length}`)
-}
-
-function text(name: string, v: Exclude<SqlValue, null>): string {
-  if (typeof v !== 'string') fail(SqlState.DATATYPE_MISMATCH, `${name.toLowerCase()} needs TEXT, not ${valueTypeName(v)}`)
-  return v
 }

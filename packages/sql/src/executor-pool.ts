@@ -3,9 +3,9 @@
 // decoding and aggregation, or on the SQL parser. A task costs ~60 µs of overhead, so chunks
 // of about a thousand rows go to it, never single rows.
 //
-// The parser (node-sql-parser, a backtracking PEG parser) can take exponential time in how
-// deeply some constructs nest: CAST( nested eight deep, 112 characters, takes over half a
-// second, twelve deep over ten seconds. So a parse runs under a time budget, counted from the
+// The parser (node-sql-parser, a backtracking PEG parser) is slow and its cost hard to bound:
+// in its mysql mode CAST( nested twelve deep took over ten seconds; in the postgresql mode
+// used now a 1 MB statement takes about two seconds. So a parse runs under a time budget, counted from the
 // moment a worker starts it (not while it waits in the queue): once spent, the worker is
 // stopped (piscina replaces it) and the statement fails with 54001.
 

@@ -54,9 +54,9 @@ export async function explain(ctx: StatementContext, stmt: Statement): Promise<s
     }
     case 'insert': {
       const table = ctx.catalog.table(stmt.table)
-      const how = stmt.replace ? 'replace' : stmt.onDuplicate !== null ? 'upsert' : 'insert'
+      const how = stmt.onConflict !== null ? 'upsert' : 'insert'
       add(0, `${how} into ${table.name} (${stmt.rows.length} row${stmt.rows.length === 1 ? '' : 's'})`)
-      add(1, stmt.replace || stmt.onDuplicate !== null ? 'reads the colliding rows by primary key and unique indexes' : 'blind write: uniqueness checked at commit (KV insert)')
+      add(1, stmt.onConflict !== null ? 'reads the colliding rows by primary key and unique indexes' : 'blind write: uniqueness checked at commit (KV insert)')
       break
     }
     default:

@@ -1,13 +1,15 @@
-// The parser adapter: node-sql-parser (mysql mode) → mrdb's AST (ast.ts). The parser's loose
+// The parser adapter: node-sql-parser (postgresql mode) → mrdb's AST (ast.ts). The parser's loose
 // output shapes live only in this file; anything not understood is rejected with 0A000.
 
-import sqlParser from 'node-sql-parser/build/mysql.js'
-import type { AggregateFn, Assignment, ColumnDef, CompareOp, Expr, OrderKey, SelectItem, SelectStmt, Statement, TableRef } from './ast.js'
+import sqlParser from 'node-sql-parser/build/postgresql.js'
+import type { AggregateFn, Assignment, ColumnDef, CompareOp, Expr, OnConflict, OrderKey, SelectItem, SelectStmt, Statement, TableRef } from './ast.js'
 import { fail, SqlError, SqlState } from './errors.js'
 import { LruCache } from './lru-cache.js'
+import { scalarFunctionName } from './functions.js'
 import { fixPrecedence } from './precedence.js'
 import { convertAlter, parseSchemaChangeText } from './parse-alter.js'
-import { skipQuotedOrComment } from './split-statements.js'
+import { splitOnConflict, type OnConflictText } from './on-conflict.js'
+import { skipQuotedOrComment, splitStatements } from './split-statements.js'
 import { INT64_MAX, INT64_MIN, type ColumnType } from './values.js'
 
 /** The largest SQL text (in UTF-16 code units) a statement may have: 1 MiB. Longer raises 54000. */
@@ -31,15 +33,12 @@ export const MAX_SYNTAX_TREE_DEPTH = 1000
 /** The longest statement text the {@link StatementCache} keeps: bigger ones are rarely repeated. */
 const MAX_CACHED_LENGTH = 16 * 1024
 
-/** Scalar functions the engine evaluates (see eval.ts). */
-export const SCALAR_FUNCTIONS: ReadonlySet<string> = new Set(['LOWER', 'UPPER', 'LENGTH', 'CHAR_LENGTH', 'ABS', 'COALESCE', 'CONCAT'])
-
 // The parser's output: untyped JSON-like objects. Only this file touches them.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Raw = any
 
 const parser = new sqlParser.Parser()
-const PARSE_OPTIONS = { database: 'mysql' }
+const PARSE_OPTIONS = { database: 'postgresql' }
 
 /** Parses SQL text into statements, remembering the last `capacity` distinct texts. */
 export class StatementCache {
@@ -125,14 +124,22 @@ function parseChecked(sql: string): readonly Statement[] {
   if (setWord !== null) return [{ kind: 'set', name: setWord[1]!.toLowerCase(), value: setWord[2]!.toLowerCase() }]
   const schemaChange = parseSchemaChangeText(sql) // forms the parser does not read (parse-alter.ts)
   if (schemaChange !== null) return [schemaChange]
-  // The parser requires ON for DROP INDEX; index names are unique per database, so it is optional here.
-  const dropIndex = /^\s*drop\s+index\s+`?([A-Za-z_][A-Za-z0-9_]*)`?\s*;?\s*$/i.exec(sql)
+  // Index names are unique per database: PostgreSQL's DROP INDEX names no table.
+  const dropIndex = /^\s*drop\s+index\s+(?:if\s+exists\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*;?\s*$/i.exec(sql)
   if (dropIndex !== null) return [{ kind: 'drop-index', name: dropIndex[1]!.toLowerCase(), table: null }]
-  // The parser does not know the REAL type; it is a DOUBLE.
-  const text = /^\s*create\s+table/i.test(sql) ? replaceOutsideQuotes(sql, /\breal\b/gi, 'DOUBLE') : sql
+  // CockroachDB's SHOW COLUMNS FROM, which the parser does not read (the shell's \d uses it).
+  const showColumns = /^\s*show\s+columns\s+from\s+([A-Za-z_][A-Za-z0-9_]*)\s*;?\s*$/i.exec(sql)
+  if (showColumns !== null) return [{ kind: 'show-columns', table: showColumns[1]!.toLowerCase() }]
+  if (/\bon\s+conflict\b/i.test(sql)) {
+    // The parser does not read ON CONFLICT: cut it off (statement by statement).
+    const { statements, rest } = splitStatements(sql)
+    if (statements.length + (rest === '' ? 0 : 1) > 1) return [...statements, rest].filter((t) => t !== '').flatMap(parseChecked)
+    const upsert = splitOnConflict(sql)
+    if (upsert !== null) return [withOnConflict(upsert)]
+  }
   let raw: Raw
   try {
-    raw = parser.astify(text, PARSE_OPTIONS)
+    raw = parser.astify(sql, PARSE_OPTIONS)
   } catch (cause) {
     // The parser ran out of stack or memory (it backtracks, and recurses per nesting level).
     if (cause instanceof RangeError) throw tooComplex(cause)
@@ -184,6 +191,25 @@ function treeDepth(root: unknown, limit: number): number {
 /** V8's message for a stack overflow. */
 const STACK_OVERFLOW = 'Maximum call stack size exceeded'
 
+/** The INSERT of `upsert` with its ON CONFLICT clause. */
+function withOnConflict(upsert: OnConflictText): Statement {
+  const [insert, ...more] = parseChecked(upsert.insert)
+  if (insert?.kind !== 'insert' || more.length > 0) return fail(SqlState.SYNTAX_ERROR, 'ON CONFLICT belongs to a single INSERT statement')
+  let set: Assignment[] = []
+  let where: Expr | null = null
+  if (upsert.set !== null) {
+    if (upsert.columns === null && upsert.constraint === null) {
+      fail(SqlState.SYNTAX_ERROR, 'ON CONFLICT DO UPDATE requires inference specification or constraint name')
+    }
+    const [update] = parseChecked(`UPDATE excluded SET ${upsert.set}`)
+    if (update?.kind !== 'update') return fail(SqlState.SYNTAX_ERROR, 'syntax error in ON CONFLICT DO UPDATE SET')
+    set = [...update.assignments]
+    where = update.where
+  }
+  const onConflict: OnConflict = { columns: upsert.columns, constraint: upsert.constraint, action: upsert.set === null ? 'nothing' : 'update', set, where }
+  return { ...insert, onConflict }
+}
+
 function tooComplex(cause: RangeError): SqlError {
   return new SqlError(SqlState.STATEMENT_TOO_COMPLEX, 'statement too complex: it nests too deeply to parse', { cause })
 }
@@ -196,13 +222,6 @@ function syntaxError(cause: unknown): SqlError {
   return new SqlError(SqlState.SYNTAX_ERROR, `syntax error${where}${detail}`, { cause })
 }
 
-function replaceOutsideQuotes(sql: string, pattern: RegExp, replacement: string): string {
-  // Split into quoted ('…', "…", `…`) and unquoted parts; rewrite only the unquoted ones.
-  return sql.replace(/('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`[^`]*`)|([^'"`]+)/g, (m, quoted: string | undefined) =>
-    quoted !== undefined ? m : m.replace(pattern, replacement),
-  )
-}
-
 function unsupported(what: string): never {
   return fail(SqlState.FEATURE_NOT_SUPPORTED, `${what} is not supported`)
 }
@@ -211,6 +230,8 @@ function ident(name: unknown): string {
   if (typeof name === 'string') return name.toLowerCase()
   const n = name as Raw
   if (n !== null && typeof n === 'object') {
+    // A quoted identifier keeps its case; others fold to lower case, as in PostgreSQL.
+    if (n.type === 'double_quote_string' && typeof n.value === 'string') return n.value
     if (typeof n.value === 'string') return n.value.toLowerCase()
     if (n.expr !== undefined) return ident(n.expr)
     if (typeof n.column === 'string' || typeof n.column === 'object') return ident(n.column)
@@ -223,7 +244,6 @@ function convertStatement(s: Raw): Statement {
     case 'select':
       return convertSelect(s)
     case 'insert':
-    case 'replace':
       return convertInsert(s)
     case 'update':
       return convertUpdate(s)
@@ -243,8 +263,6 @@ function convertStatement(s: Raw): Statement {
       if (s.keyword === 'tables') return { kind: 'show-tables' }
       if (s.keyword === 'columns' && Array.isArray(s.from) && s.from.length === 1) return { kind: 'show-columns', table: tableName(s.from[0]) }
       return unsupported(`SHOW ${String(s.keyword).toUpperCase()}`)
-    case 'desc':
-      return { kind: 'show-columns', table: ident(s.table) }
     case 'transaction': {
       const action = String(s.expr?.action?.value ?? '').toLowerCase()
       if (action === 'begin' || action === 'start') return { kind: 'begin' }
@@ -271,7 +289,8 @@ function convertSet(s: Raw): Statement {
     return unsupported('this form of SET (use SET name = value)')
   }
   const r = a.right as Raw
-  const value = r.type === 'column_ref' ? r.column : r.type === 'number' || r.type === 'bool' || /string/.test(String(r.type)) ? r.value : unsupported('this SET value')
+  const value =
+    r.type === 'column_ref' ? ident(r.column) : r.type === 'var' ? r.name : r.type === 'number' || r.type === 'bool' || /string/.test(String(r.type)) ? r.value : unsupported('this SET value')
   return { kind: 'set', name: String(a.left.name).toLowerCase(), value: String(value).toLowerCase() }
 }
 
@@ -298,7 +317,7 @@ function convertSelect(s: Raw): SelectStmt {
   })
   return {
     kind: 'select',
-    distinct: s.distinct === 'DISTINCT',
+    distinct: distinctOf(s.distinct),
     items,
     from,
     where: s.where ? convertExpr(s.where) : null,
@@ -308,6 +327,15 @@ function convertSelect(s: Raw): SelectStmt {
     limit,
     offset,
   }
+}
+
+/** Whether a SELECT says DISTINCT (DISTINCT ON is not supported). */
+function distinctOf(d: Raw): boolean {
+  const type = typeof d === 'string' ? d : d?.type
+  if (type === null || type === undefined || type === '') return false
+  if (String(type).toUpperCase() !== 'DISTINCT') unsupported(String(type).toUpperCase())
+  if (Array.isArray(d?.columns) && d.columns.length > 0) unsupported('DISTINCT ON')
+  return true
 }
 
 function convertFrom(f: Raw, index: number): TableRef {
@@ -336,17 +364,15 @@ function convertLimit(limit: Raw): [Expr | null, Expr | null] {
 
 function convertInsert(s: Raw): Statement {
   if (!Array.isArray(s.table) || s.table.length !== 1) unsupported('INSERT into several tables')
-  if (s.partition) unsupported('PARTITION')
+  if (s.returning) unsupported('RETURNING')
   if (s.values?.type !== 'values') unsupported('INSERT … SELECT')
   const rows = (s.values.values as Raw[]).map((r) => (r.value as Raw[]).map(convertExpr))
-  const onDuplicate: Assignment[] | null = s.on_duplicate_update ? (s.on_duplicate_update.set as Raw[]).map(convertAssignment) : null
   return {
     kind: 'insert',
     table: tableName(s.table[0]),
     columns: Array.isArray(s.columns) ? (s.columns as Raw[]).map(ident) : null,
     rows,
-    onDuplicate,
-    replace: s.type === 'replace',
+    onConflict: null,
   }
 }
 
@@ -373,14 +399,23 @@ function convertType(def: Raw, column: string): ColumnType {
   switch (t) {
     case 'INT':
     case 'INTEGER':
+    case 'INT4':
     case 'BIGINT':
+    case 'INT8':
+    case 'SMALLINT':
+    case 'INT2':
       return { base: 'int' }
     case 'FLOAT':
+    case 'FLOAT4':
+    case 'FLOAT8':
+    case 'REAL':
     case 'DOUBLE':
+    case 'DOUBLE PRECISION':
       return { base: 'float' }
     case 'TEXT':
       return { base: 'text' }
-    case 'VARCHAR': {
+    case 'VARCHAR':
+    case 'CHARACTER VARYING': {
       const n = Number(def.length)
       if (!Number.isInteger(n) || n <= 0) fail(SqlState.SYNTAX_ERROR, `VARCHAR of column ${column} needs a positive length`)
       return { base: 'text', maxLength: n }
@@ -451,19 +486,23 @@ function convertExpr(e: Raw): Expr {
     case 'bigint':
       return { kind: 'literal', value: numberLiteral(e.value) }
     case 'single_quote_string':
-    case 'double_quote_string':
     case 'string':
-      return { kind: 'literal', value: String(e.value).replaceAll("''", "'").replaceAll("\\'", "'") }
+      return { kind: 'literal', value: stringLiteral(e.value) }
+    case 'double_quote_string':
+      // "name" is an identifier in PostgreSQL, never a string.
+      return { kind: 'column', table: null, name: String(e.value) }
     case 'bool':
       return { kind: 'literal', value: Boolean(e.value) }
     case 'null':
       return { kind: 'literal', value: null }
     case 'column_ref': {
+      // The parser reads some string literals (e.g. 'a\\' in a select list) as a column named by a string.
+      if (e.column?.expr?.type === 'single_quote_string') return { kind: 'literal', value: stringLiteral(e.column.expr.value) }
       const name = typeof e.column === 'string' ? e.column : ident(e.column)
       // The parser reads an exponent literal such as 3e2 as a column name.
       if (e.table === null && /^\d+(\.\d*)?e[+-]?\d+$/i.test(name)) return { kind: 'literal', value: Number(name) }
       if (name === '*') unsupported('* here')
-      return { kind: 'column', table: e.table ? ident(e.table) : null, name: name.toLowerCase() }
+      return { kind: 'column', table: e.table ? ident(e.table) : null, name }
     }
     case 'unary_expr': {
       const operand = convertExpr(e.expr)
@@ -480,14 +519,17 @@ function convertExpr(e: Raw): Expr {
     }
     case 'binary_expr':
       return convertBinary(e)
-    case 'function': {
-      const name = String(e.name?.name?.[0]?.value ?? e.name ?? '').toUpperCase()
-      const args = ((e.args?.value ?? []) as Raw[]).map(convertExpr)
-      if (name === 'VALUES') return { kind: 'function', name, args }
-      // The parser reads `NOT (…)` as a call of a function named NOT (see precedence.ts).
-      if (name === 'NOT' && args.length === 1) return { kind: 'not', operand: args[0]! }
-      if (!SCALAR_FUNCTIONS.has(name)) fail(SqlState.UNDEFINED_FUNCTION, `function ${name.toLowerCase()} does not exist`)
-      return { kind: 'function', name, args }
+    case 'function':
+      return convertFunction(e)
+    case 'case': {
+      const whens = ((e.args ?? []) as Raw[]).filter((a) => a.type === 'when').map((a) => ({ when: convertExpr(a.cond), then: convertExpr(a.result) }))
+      const otherwise = ((e.args ?? []) as Raw[]).find((a) => a.type === 'else')
+      return { kind: 'case', operand: e.expr ? convertExpr(e.expr) : null, whens, otherwise: otherwise ? convertExpr(otherwise.result) : null }
+    }
+    case 'cast': {
+      const targets = (e.target ?? []) as Raw[]
+      if (targets.length !== 1) unsupported('this CAST form')
+      return { kind: 'cast', operand: convertExpr(e.expr), type: convertType(targets[0], 'CAST') }
     }
     case 'aggr_func': {
       const fn = String(e.name).toUpperCase()
@@ -501,6 +543,38 @@ function convertExpr(e: Raw): Expr {
     default:
       return unsupported(`expression type ${String(e.type)}`)
   }
+}
+
+/**
+ * A function call. A few take SQL's special argument syntax, which the parser hands over as
+ * words between the arguments: TRIM([BOTH | LEADING | TRAILING] [chars] FROM s), POSITION(a IN s).
+ */
+function convertFunction(e: Raw): Expr {
+  const name = String(e.name?.name?.[0]?.value ?? e.name ?? '').toUpperCase()
+  const raw = (e.args?.value ?? []) as Raw[]
+  const isWord = (a: Raw, ...words: string[]) => a?.type === 'origin' && words.includes(String(a.value).toUpperCase())
+  if (name === 'TRIM' && raw.some((a) => isWord(a, 'FROM', 'BOTH', 'LEADING', 'TRAILING'))) {
+    const side = isWord(raw[0], 'BOTH', 'LEADING', 'TRAILING') ? String(raw[0].value).toUpperCase() : 'BOTH'
+    const rest = raw.filter((a) => !isWord(a, 'BOTH', 'LEADING', 'TRAILING'))
+    const from = rest.findIndex((a) => isWord(a, 'FROM'))
+    const chars = from > 0 ? rest.slice(0, from) : []
+    const source = rest.slice(from + 1)
+    if (source.length !== 1 || chars.length > 1) return fail(SqlState.SYNTAX_ERROR, 'syntax error in TRIM')
+    const fn = side === 'LEADING' ? 'LTRIM' : side === 'TRAILING' ? 'RTRIM' : 'TRIM'
+    return { kind: 'function', name: fn, args: [convertExpr(source[0]), ...chars.map(convertExpr)] }
+  }
+  if (name === 'POSITION' && raw.length === 3 && isWord(raw[1], 'IN')) return { kind: 'function', name: 'STRPOS', args: [convertExpr(raw[2]), convertExpr(raw[0])] }
+  const args = raw.map(convertExpr)
+  // The parser reads `NOT (…)` as a call of a function named NOT (see precedence.ts).
+  if (name === 'NOT' && args.length === 1) return { kind: 'not', operand: args[0]! }
+  const canonical = scalarFunctionName(name)
+  if (canonical === undefined) return fail(SqlState.UNDEFINED_FUNCTION, `function ${name.toLowerCase()} does not exist`)
+  return { kind: 'function', name: canonical, args }
+}
+
+/** The text of a quoted string literal as the parser hands it over (quotes still doubled). */
+function stringLiteral(v: unknown): string {
+  return String(v).replaceAll("''", "'").replaceAll("\\'", "'")
 }
 
 function numberLiteral(v: unknown): bigint | number {
@@ -564,8 +638,10 @@ function convertBinary(e: Raw): Expr {
     }
     case 'LIKE':
     case 'NOT LIKE':
+    case 'ILIKE':
+    case 'NOT ILIKE':
       if (e.right?.type === 'expr_list' || e.escape) unsupported('LIKE … ESCAPE')
-      return { kind: 'like', operand: left, pattern: convertExpr(e.right), negated: op === 'NOT LIKE' }
+      return { kind: 'like', operand: left, pattern: convertExpr(e.right), negated: op.startsWith('NOT '), caseInsensitive: op.endsWith('ILIKE') }
     case 'IS':
     case 'IS NOT':
       if (e.right?.type !== 'null') unsupported(`IS ${op === 'IS NOT' ? 'NOT ' : ''}${String(e.right?.value ?? '').toUpperCase()}`)
