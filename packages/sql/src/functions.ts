@@ -86,12 +86,15 @@ function pad(s: string, length: bigint, fill: string, left: boolean, name: strin
   return left ? padding + s : s + padding
 }
 
-/** Rounds half away from zero to `digits` decimal places (PostgreSQL's numeric rounding). */
+/**
+ * Rounds half away from zero to `digits` decimal places (PostgreSQL's numeric rounding), on
+ * the decimal the double was written as: 2.345 is stored as 2.34499…, yet rounds to 2.35.
+ */
 function roundTo(x: number, digits: number): number {
   if (!Number.isFinite(x)) return x
   const f = 10 ** digits
-  const r = Math.round(Math.abs(x) * f) / f
-  return Math.sign(x) * r
+  const scaled = Number((Math.abs(x) * f).toPrecision(15))
+  return (Math.sign(x) * Math.round(scaled)) / f
 }
 
 const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {

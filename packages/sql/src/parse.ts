@@ -526,11 +526,9 @@ function convertExpr(e: Raw): Expr {
       const otherwise = ((e.args ?? []) as Raw[]).find((a) => a.type === 'else')
       return { kind: 'case', operand: e.expr ? convertExpr(e.expr) : null, whens, otherwise: otherwise ? convertExpr(otherwise.result) : null }
     }
-    case 'cast': {
-      const targets = (e.target ?? []) as Raw[]
-      if (targets.length !== 1) unsupported('this CAST form')
-      return { kind: 'cast', operand: convertExpr(e.expr), type: convertType(targets[0], 'CAST') }
-    }
+    case 'cast':
+      // x::a::b comes as one cast with the targets in order.
+      return ((e.target ?? []) as Raw[]).reduce((operand: Expr, target: Raw): Expr => ({ kind: 'cast', operand, type: convertType(target, 'CAST') }), convertExpr(e.expr))
     case 'aggr_func': {
       const fn = String(e.name).toUpperCase()
       if (!AGGREGATES.has(fn)) fail(SqlState.UNDEFINED_FUNCTION, `aggregate ${fn.toLowerCase()} does not exist`)
