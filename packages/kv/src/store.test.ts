@@ -806,3 +806,42 @@ test('reads never leave their range: after a split a read of keys given away get
     await c.stop()
   }
 })
+
+test('a read waiting on its ReadIndex while a split applies is checked against the bounds it is served under: the old answer, or KEY_NOT_IN_RANGE with the new descriptor', async (t) => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    await c.writeRetrying(2, { kind: 'put', key: b('x1'), value: b('X1') })
+    const outcomes: string[] = []
+    // Each round splits the range holding 'x1' below it, and reads of 'x1' arrive right behind
+    // the split's proposal: their ReadIndex is confirmed in the round that commits the split.
+    let holder = 2
+    for (const [i, at] of ['t', 'v', 'w'].entries()) {
+      await waitFor(`range ${holder} has a leader`, () => c.leader(holder) !== undefined)
+      const l = c.leader(holder)!
+      const before = l.replica(holder).descriptor
+      const split = l.write(holder, { kind: 'split', splitKey: b(at), newRangeId: 3 + i })
+      const scan = l.scan(holder, b('x'), new Uint8Array(0), 10).then((p) => ({ keys: p.rows.map(([k]) => text(k)), end: text(p.rangeEnd), gen: p.descriptor.generation }))
+      const get = l.get(holder, b('x1')).then(text)
+      assert.ok((await split).ok)
+      const after = l.replica(holder).descriptor
+      const expected = { scan: { keys: ['x1'], end: '', gen: before.generation }, get: 'X1' }
+      for (const [what, read] of [['scan', scan], ['get', get]] as const) {
+        try {
+          // Served before the split applied: the old range, up to its old end.
+          assert.deepEqual(await read, expected[what], `${what} in round ${i}`)
+          outcomes.push(`${what}: served`)
+        } catch (err) {
+          if (err instanceof assert.AssertionError) throw err
+          assert.ok(notInRange(holder, text(before.startKey)!, at, after.generation)(err), `${what} in round ${i}: ${String(err)}`)
+          outcomes.push(`${what}: KEY_NOT_IN_RANGE`)
+        }
+      }
+      holder = 3 + i
+    }
+    assert.equal(outcomes.length, 6, outcomes.join('; '))
+    t.diagnostic(outcomes.join('; '))
+  } finally {
+    await c.stop()
+  }
+})
