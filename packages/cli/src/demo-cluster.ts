@@ -91,9 +91,14 @@ export class DemoCluster {
     }
   }
 
-  /** Node 1's address, where the shell connects. */
+  /** Node 1's address (what `--host` takes). */
   get address(): string {
     return this.nodes[0]!.address
+  }
+
+  /** Node 1's SQL address (PostgreSQL wire protocol), where the shell connects. */
+  get sqlAddress(): string {
+    return this.nodes[0]!.sqlAddress!
   }
 
   /** Stops every node (SIGTERM, SIGKILL after a grace period), waits for them, and removes a temporary directory. Idempotent. */
@@ -113,7 +118,7 @@ export class DemoCluster {
         const { health } = await callNode(this.address, PD_SERVICE.health, {}, 5000)
         last = `cluster status ${health?.status ?? 'unknown'}`
         if (health?.status === 'healthy') {
-          const client = new SqlClient(this.address)
+          const client = new SqlClient(this.sqlAddress)
           try {
             await client.query('SELECT 1')
             return

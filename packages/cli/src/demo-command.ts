@@ -10,6 +10,7 @@ import { MRDB_BIN } from './node-process.js'
 import { positiveInt, reportError } from './output.js'
 import { readStdin, resultFormat, runScript } from './sql-command.js'
 import { runShell } from './sql-shell.js'
+import type { SqlTarget } from './sql-target.js'
 
 interface DemoOptions {
   nodes: string
@@ -44,6 +45,7 @@ export function addDemoCommand(program: Command): void {
       process.off('SIGINT', early)
       process.off('SIGTERM', early)
 
+      const sqlTarget: SqlTarget = { kind: 'sql', address: cluster.sqlAddress, options: {} }
       let stopping = false
       for (const n of cluster.nodes) {
         void n.exited.then(() => {
@@ -75,9 +77,9 @@ export function addDemoCommand(program: Command): void {
           await signalled
         } else if (process.stdin.isTTY) {
           say(`SQL shell on node 1 (${cluster.address}). Statements end with ';'. \\? for help; Ctrl-D or \\q stops the demo.`)
-          await Promise.race([runShell({ host: cluster.address, format }), signalled])
+          await Promise.race([runShell({ target: sqlTarget, format }), signalled])
         } else {
-          await Promise.race([readStdin().then((script) => runScript(cluster.address, script, format)), signalled])
+          await Promise.race([readStdin().then((script) => runScript(sqlTarget, script, format, { cancelOnSigint: false })), signalled])
         }
       } catch (err) {
         reportError(err)

@@ -37,7 +37,7 @@ export function addNodeCommands(program: Command): void {
     .requiredOption('--listen <host:port>', 'address to serve on (port 0 picks a free port)')
     .option('--join <addresses>', 'comma-separated addresses of nodes to join', '')
     .requiredOption('--data <dir>', 'data directory (created if missing)')
-    .option('--sql-listen <host:port>', 'serve SQL clients (psql, node-postgres) with the PostgreSQL wire protocol on this address (port 0 picks a free port)')
+    .option('--sql-listen <host:port>', 'serve SQL clients (psql, node-postgres, mrdb sql) with the PostgreSQL wire protocol on this address (default: --listen\'s host with a free port; `mrdb sql --host` finds it)')
     .option('--insecure', 'let SQL clients in without a password (no TLS, no authentication: for local clusters and tests); without it SQL logins are refused until passwords exist')
     .option('--sql-max-connections <n>', 'most concurrent SQL sessions on this node (53300 past it)', '100')
     .option('--statement-timeout <ms>', 'default statement_timeout of SQL sessions in milliseconds (0: none; sessions may SET their own)', '0')
@@ -65,7 +65,7 @@ export function addNodeCommands(program: Command): void {
         heartbeatMs: positiveInt(opts.heartbeatMs, '--heartbeat-ms'),
         faultInjection: opts.faultInjection === true,
         logger: stderrLogger(),
-        sqlListen: opts.sqlListen,
+        sqlListen: opts.sqlListen ?? `${opts.listen.slice(0, opts.listen.lastIndexOf(':'))}:0`,
         insecure: opts.insecure === true,
         sqlMaxConnections: positiveInt(opts.sqlMaxConnections, '--sql-max-connections'),
         sqlStartupTimeoutMs: positiveInt(opts.sqlStartupTimeoutMs, '--sql-startup-timeout-ms'),

@@ -2,17 +2,25 @@
 // a line completes them with `;` (over as many lines as they take, `   -> ` prompting for
 // more), results as aligned tables with their row count, errors as `ERROR: CODE: message`
 // after which the shell goes on, backslash commands, and a history kept in ~/.mrdb_history.
+// It talks to the node over PostgreSQL's wire protocol (sql-command.ts: how it finds the SQL
+// port). The prompt shows the session's transaction state as psql does: `mrdb=>` idle,
+// `mrdb*>` in a transaction, `mrdb!>` in a failed transaction (ROLLBACK ends it). Ctrl-C while
+// a statement runs sends a CancelRequest (the statement ends with 57014) and comes back to the
+// prompt; Ctrl-C on input clears it, and on an empty line quits.
 
 import { appendFile, readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { SqlClient } from '@mrdb/server'
+import type { SqlClient, SqlTransactionStatus } from '@mrdb/server'
 import { splitStatements } from '@mrdb/sql'
 import { RESULT_FORMATS, formatResult, type ResultFormat } from './result-format.js'
+import { openSql, type SqlTarget } from './sql-target.js'
 
-/** The prompt for a new statement. */
-export const PROMPT = 'mrdb> '
+/** The prompt for a new statement, by the session's transaction state. */
+export const PROMPTS: Readonly<Record<SqlTransactionStatus, string>> = { idle: 'mrdb=> ', 'in-transaction': 'mrdb*> ', failed: 'mrdb!> ' }
+/** The prompt for a new statement outside a transaction. */
+export const PROMPT = PROMPTS.idle
 /** The prompt for a statement's next line. */
 export const CONTINUATION_PROMPT = '   -> '
 /** Lines of history kept. */
@@ -20,8 +28,8 @@ const HISTORY_SIZE = 1000
 
 /** Options of {@link runShell}. */
 export interface ShellOptions {
-  /** The node to talk to. */
-  host: string
+  /** Where the session goes. */
+  target: SqlTarget
   format: ResultFormat
   input?: NodeJS.ReadableStream
   output?: NodeJS.WritableStream
@@ -35,7 +43,8 @@ const HELP = `Statements end with ';' and may span lines. Backslash commands:
   \\timing       toggle printing each statement's time (or \\timing on|off)
   \\format F     print results as ${RESULT_FORMATS.join(', ')}
   \\?            this help
-  \\q            quit (so does Ctrl-D; Ctrl-C clears the current input, or quits on an empty line)
+  Ctrl-C        cancel the running statement, or clear the current input
+  \\q            quit (so does Ctrl-D, or Ctrl-C on an empty line)
 `
 
 /** Where the shell keeps its history unless told otherwise. */
@@ -70,8 +79,17 @@ export async function runShell(o: ShellOptions): Promise<void> {
   let format = o.format
   let timing = false
   let pending: string[] = []
+  /** The session, while a statement runs on it. */
+  let running: SqlClient | undefined
+  const prompt = () => (pending.length > 0 ? CONTINUATION_PROMPT : PROMPTS[client?.transactionStatus ?? 'idle'])
 
   rl.on('SIGINT', () => {
+    if (running !== undefined) {
+      // The statement's own error (57014) is printed when it comes back; the prompt follows.
+      write('^C\n')
+      void running.cancel()
+      return
+    }
     if (pending.length === 0 && rl.line.length === 0) {
       write('\n')
       rl.close()
@@ -81,7 +99,7 @@ export async function runShell(o: ShellOptions): Promise<void> {
     // Drop what was typed on this line, then start over.
     ;(rl as unknown as { line: string }).line = ''
     write('^C\n')
-    rl.setPrompt(PROMPT)
+    rl.setPrompt(prompt())
     rl.prompt()
   })
 
@@ -98,18 +116,21 @@ export async function runShell(o: ShellOptions): Promise<void> {
   }
 
   const run = async (sql: string) => {
-    client ??= new SqlClient(o.host)
     const t0 = performance.now()
     try {
+      client ??= await openSql(o.target)
+      running = client
       write(formatResult(await client.query(sql), format))
     } catch (err) {
       const code = (err as { code?: unknown }).code
       write(`ERROR: ${typeof code === 'string' ? `${code}: ` : ''}${err instanceof Error ? err.message : String(err)}\n`)
       if (code === '08006') {
         // The session broke (a node went away): the next statement opens a new one.
-        client.close()
+        client?.close()
         client = undefined
       }
+    } finally {
+      running = undefined
     }
     if (timing) write(`Time: ${(performance.now() - t0).toFixed(3)} ms\n`)
   }
@@ -155,7 +176,7 @@ export async function runShell(o: ShellOptions): Promise<void> {
           for (const statement of statements) await run(statement)
         }
       }
-      rl.setPrompt(pending.length > 0 ? CONTINUATION_PROMPT : PROMPT)
+      rl.setPrompt(prompt())
       rl.prompt()
     }
   } finally {

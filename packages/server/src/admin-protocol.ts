@@ -52,6 +52,8 @@ export interface BootstrapResponse {
 export interface NodeStatusResponse {
   nodeId?: number
   address?: string
+  /** Where this node serves SQL clients (the PostgreSQL wire protocol), if it does. */
+  sqlAddress?: string
   clusterId?: string
   ranges?: Array<{ rangeId: number; leader: boolean; appliedIndex: number; quiesced: boolean; role: string; term: number; leaderReplica: number; commit: number; descriptor: RangeDescriptorJson }>
   /** This node's replica of the PD group, if it holds one. */

@@ -445,6 +445,7 @@ export class NodeServer {
       loopDelay,
       nodeId: this.o.storeId,
       address: this.address,
+      sqlAddress: this.sqlAddress,
       clusterId: this.meta.clusterId,
       ranges: this.store.descriptors().map((d) => {
         const st = this.store.raft.status(d.rangeId)

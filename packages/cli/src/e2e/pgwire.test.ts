@@ -49,7 +49,7 @@ function sqlstate(reply: Buffer): string | undefined {
 }
 
 test('node-postgres and psql on real nodes; bad input on the SQL port never hurts other sessions', async () => {
-  const cluster = await ProcessCluster.start({ nodes: 3, ranges: 4, sql: true, startArgs: ['--sql-max-connections', String(MAX_CONNECTIONS), '--sql-startup-timeout-ms', '1500'] })
+  const cluster = await ProcessCluster.start({ nodes: 3, ranges: 4, startArgs: ['--sql-max-connections', String(MAX_CONNECTIONS), '--sql-startup-timeout-ms', '1500'] })
   const clients: pg.Client[] = []
   let pool: pg.Pool | undefined
   try {

@@ -18,8 +18,11 @@ export interface ProcessClusterOptions {
   tickMs?: number
   /** fsync the Raft log; default true. */
   sync?: boolean
-  /** Serve the PostgreSQL wire protocol on every node (a free port each, `--insecure`). */
-  sql?: boolean
+  /**
+   * Let SQL clients in without a password (`--insecure`); default true. Every node serves the
+   * PostgreSQL wire protocol on a free port, kept across restarts.
+   */
+  insecure?: boolean
   /** More `mrdb start` options for every node (placement knobs, say). */
   startArgs?: string[]
 }
@@ -63,7 +66,7 @@ export class ProcessCluster {
     return n.address
   }
 
-  /** The PostgreSQL wire protocol address of a node (clusters started with `sql`). */
+  /** The PostgreSQL wire protocol address of a node. */
   sqlAddress(storeId: number): string {
     const a = this.nodes.get(storeId)?.sqlAddress
     if (a === undefined) throw new Error(`node ${storeId} serves no SQL clients`)
@@ -80,6 +83,11 @@ export class ProcessCluster {
     const n = this.nodes.get(storeId)
     if (!n) throw new Error(`no node ${storeId}`)
     return n.dataDir
+  }
+
+  /** Every node's SQL address (PostgreSQL wire protocol), in store id order. */
+  sqlAddresses(): string[] {
+    return [...this.nodes.keys()].sort((a, b) => a - b).map((id) => this.sqlAddress(id))
   }
 
   /** Every node's address. */
@@ -100,10 +108,10 @@ export class ProcessCluster {
     const dataDir = existing?.dataDir ?? join(this.dir, `node${storeId}`)
     const args = ['--tick-ms', String(this.o.tickMs ?? 50)]
     if (this.o.sync === false) args.push('--no-sync')
-    if (this.o.sql) args.push('--insecure')
+    if (this.o.insecure !== false) args.push('--insecure')
     args.push(...(this.o.startArgs ?? []))
     if (existing?.process) existing.oldLogs.push(...existing.process.log)
-    const sqlListen = this.o.sql ? (existing?.sqlAddress ?? '127.0.0.1:0') : undefined
+    const sqlListen = existing?.sqlAddress ?? '127.0.0.1:0'
     const node = await NodeProcess.start({ storeId, listen: existing?.address || '127.0.0.1:0', sqlListen, dataDir, join: first ? [first.address] : [], args })
     this.nodes.set(storeId, { storeId, address: node.address, sqlAddress: node.sqlAddress, dataDir, process: node, oldLogs: existing?.oldLogs ?? [] })
   }

@@ -7,7 +7,7 @@ import { SqlError, SqlState, splitStatements, type SqlEngine, type SqlResult, ty
 import * as be from './backend.js'
 import { PgWireError, PgWireState, protocolViolation } from './errors.js'
 import { decodeMessage, decodeStartup, FrameSplitter, type FrontendMessage } from './frontend.js'
-import { SessionSettings } from './settings.js'
+import { pgSleepSeconds, SessionSettings } from './settings.js'
 import { decodeParam, encodeValue, fieldOf, findPlaceholders, literalOf, PgType, type ParamContext, type Placeholder } from './types.js'
 
 /** What a connection needs from the server around it. */
@@ -287,11 +287,30 @@ export class PgConnection {
     const ms = settings.statementTimeoutMs
     const timer = ms > 0 ? setTimeout(() => controller.abort(new SqlError(SqlState.QUERY_CANCELED, 'canceling statement due to statement timeout')), ms) : undefined
     try {
+      const sleep = pgSleepSeconds(sql)
+      if (sleep !== undefined) return await this.pgSleep(sleep, controller.signal)
       return await session.execute(sql, { signal: controller.signal })
     } finally {
       if (timer !== undefined) clearTimeout(timer)
       this.running_statement = undefined
     }
+  }
+
+  /** `SELECT pg_sleep(seconds)`: waits, or fails with the signal's reason (57014) when cancelled or timed out. */
+  private async pgSleep(seconds: number, signal: AbortSignal): Promise<SqlResult> {
+    if (this.session!.transactionStatus === 'failed') throw new PgWireError(PgWireState.IN_FAILED_SQL_TRANSACTION, 'current transaction is aborted, commands ignored until end of transaction block')
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer)
+        reject(signal.reason instanceof Error ? signal.reason : new SqlError(SqlState.QUERY_CANCELED, CANCELED))
+      }
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      }, seconds * 1000)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+    return { command: 'SELECT', columns: [{ name: 'pg_sleep', type: 'TEXT' }], rows: [['']], rowsAffected: 0 }
   }
 
   private parse(name: string, sql: string, declared: readonly number[]): void {

@@ -109,6 +109,18 @@ export class SessionSettings {
   }
 }
 
+/**
+ * The seconds of a `SELECT pg_sleep(N)` statement, if `sql` is one: PostgreSQL's way for a
+ * client (or a test) to run a statement that takes a while; cancel and statement_timeout end it.
+ */
+export function pgSleepSeconds(sql: string): number | undefined {
+  const m = /^\s*select\s+pg_sleep\s*\(\s*'?(\d+(?:\.\d*)?|\.\d+)'?\s*\)\s*;?\s*$/i.exec(sql)
+  if (!m) return undefined
+  const seconds = Number(m[1])
+  if (!(seconds <= 2_147_483)) throw new PgWireError(PgWireState.INVALID_PARAMETER_VALUE, `pg_sleep: ${m[1]} seconds is too long`)
+  return seconds
+}
+
 function unquote(v: string): string {
   const m = /^'((?:[^']|'')*)'$/.exec(v) ?? /^"([^"]*)"$/.exec(v)
   return m ? m[1]!.replaceAll("''", "'") : v
