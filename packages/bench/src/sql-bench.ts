@@ -50,7 +50,7 @@ try {
     console.log()
     console.log(`Aggregate over ${aggRows} rows (GROUP BY over a full scan), with and without the executor pool:`)
     // Two loaders: more oversubscribe this 2-core machine until statements time out.
-    const loaders = cluster.addresses().slice(0, 2).map((a) => new SqlClient(a))
+    const loaders = cluster.sqlAddresses().slice(0, 2).map((a) => new SqlClient(a))
     const t0 = performance.now()
     try {
       await loadAggregateTable(loaders, aggRows, (n) => console.log(`  (loaded ${n} rows, ${Math.round(n / ((performance.now() - t0) / 1000))} rows/s)`))
@@ -61,7 +61,7 @@ try {
     const nodes = JSON.parse(await cluster.mrdb(['node', 'list', '--json', '--host', cluster.address(1)])) as Array<{ storeId: number; leaderCount: number }>
     const busiest = nodes.reduce((a, b) => (b.leaderCount > a.leaderCount ? b : a)).storeId
     const gatewayAddress = cluster.address(busiest)
-    const gateway = new SqlClient(gatewayAddress)
+    const gateway = new SqlClient(cluster.sqlAddress(busiest))
     try {
       for (const pool of [true, false, true, false]) {
         const r = await runAggregate(gateway, gatewayAddress, cluster.addresses(), pool, aggRows)

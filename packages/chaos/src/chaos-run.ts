@@ -67,12 +67,13 @@ export async function runChaos(processes: ChaosProcesses, o: ChaosOptions): Prom
   const t0 = performance.now()
   const now = () => performance.now() - t0
   const hosts = processes.nodeIds().map((id) => processes.address(id))
+  const sqlHosts = processes.nodeIds().map((id) => processes.sqlAddress(id))
   try {
-    await retrying(() => createSchema(hosts[0]!, REGISTERS, ACCOUNTS, OPENING_BALANCE))
+    await retrying(() => createSchema(sqlHosts[0]!, REGISTERS, ACCOUNTS, OPENING_BALANCE))
     const history: ChaosHistory = { registers: [], bankReads: [], transfers: { ok: 0, fail: 0, unknown: 0 }, setAdds: [] }
     let clientsStopped = false
     let faultsStopped = false
-    const ctx = { history, hosts, registers: REGISTERS, accounts: ACCOUNTS, operationTimeoutMs: OPERATION_TIMEOUT_MS, now, stopped: () => clientsStopped }
+    const ctx = { history, hosts, sqlHosts, registers: REGISTERS, accounts: ACCOUNTS, operationTimeoutMs: OPERATION_TIMEOUT_MS, now, stopped: () => clientsStopped }
     const workloads = Array.from({ length: o.clients }, (_, i) => WORKLOAD_CYCLE[i % WORKLOAD_CYCLE.length]!)
     const clients = workloads.map((w, i) => runClient(w, i, o.seed, ctx))
     const nemesis = new Nemesis(control, new SeededRng(o.seed), {
@@ -96,8 +97,8 @@ export async function runChaos(processes: ChaosProcesses, o: ChaosOptions): Prom
     }
     for (const c of settled) if (c.status === 'rejected') throw c.reason
     o.log(`[+${(now() / 1000).toFixed(1)}s] faults stopped and healed; reading the final state`)
-    const finalBank = await finalRead(control, () => readBank(hosts[0]!))
-    const finalSet = 'value' in finalBank ? await finalRead(control, () => readSet(hosts[hosts.length - 1]!)) : finalBank
+    const finalBank = await finalRead(control, () => readBank(sqlHosts[0]!))
+    const finalSet = 'value' in finalBank ? await finalRead(control, () => readSet(sqlHosts[sqlHosts.length - 1]!)) : finalBank
     // SQL registers start as rows holding 0; KV registers start absent.
     const keys = [...new Set(history.registers.map((op) => op.key))].sort()
     const linearizability = keys.map((key) => checkRegister(key, history.registers, { initial: key.startsWith('sql/') ? '0' : null }))

@@ -13,6 +13,8 @@ export interface ChaosProcesses {
   nodeIds(): number[]
   /** The address (host:port) of node `id`; it keeps it across restarts. */
   address(id: number): string
+  /** Where node `id` serves SQL clients (PostgreSQL wire protocol, no password); kept across restarts. */
+  sqlAddress(id: number): string
   /** Kills node `id` with SIGKILL and waits for it to die. */
   kill(id: number): Promise<void>
   /** Starts node `id` again on its address and data; resolves once it listens. */

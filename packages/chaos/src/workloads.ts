@@ -37,6 +37,8 @@ export interface ClientContext {
   history: ChaosHistory
   /** Addresses of every node. */
   hosts: string[]
+  /** Every node's SQL address (PostgreSQL wire protocol), in the order of {@link hosts}. */
+  sqlHosts: string[]
   /** Keys (rows) per register workload. */
   registers: number
   /** Bank accounts, numbered 1..accounts. */
@@ -55,10 +57,10 @@ const KV_DEFINITE = new Set(['INVALID_ARGUMENT', 'KEY_EXISTS', 'WRITE_CONFLICT',
 const SQL_DEFINITE = new Set(['40001', '23505', '25P02', '42601', '42P01', '42703'])
 
 /**
- * A session whose connection never came up (SqlClient's own 08006, worded by grpc-js):
- * nothing was sent on it. A node's 08006 ("the database is unavailable") stays unknown.
+ * A session whose connection never came up (SqlClient's own 08006): nothing was sent on it.
+ * A connection that broke under a statement, or a node's 08006, stays unknown.
  */
-const NEVER_CONNECTED = /^the connection to \S+ broke: .*No connection established/
+const NEVER_CONNECTED = /^could not connect to /
 /** A client pauses this long after a failed operation, so a down node is not hammered. */
 const BACKOFF_MS = 100
 
@@ -142,7 +144,7 @@ type Sql = (statement: string) => Promise<{ rows: unknown[][]; rowsAffected: num
  * unknown, and the next step gets a new session.
  */
 async function sqlClientLoop(id: number, ctx: ClientContext, step: (sql: Sql) => Promise<void>): Promise<void> {
-  const address = ctx.hosts[id % ctx.hosts.length]!
+  const address = ctx.sqlHosts[id % ctx.sqlHosts.length]!
   let session: SqlClient | undefined
   const sql: Sql = async (statement) => {
     session ??= new SqlClient(address)

@@ -8,6 +8,7 @@
 
 import { KvClient } from '@mrdb/kv'
 import { SqlClient } from '@mrdb/server'
+import { sqlAddressOf } from './sql-target.js'
 
 /** What one workload measured. */
 export interface WorkloadResult {
@@ -95,7 +96,8 @@ const ROWS = 5000
 
 /** `sql insert`, `sql point select`, `sql range select` and `sql txn` on {@link SQL_BENCH_TABLE}. */
 export async function sqlWorkloads(o: BenchOptions): Promise<WorkloadResult[]> {
-  const sessions = Array.from({ length: o.clients }, (_, i) => new SqlClient(o.hosts[i % o.hosts.length]!))
+  const sqlHosts = await Promise.all(o.hosts.map(sqlAddressOf))
+  const sessions = Array.from({ length: o.clients }, (_, i) => new SqlClient(sqlHosts[i % sqlHosts.length]!))
   const random = () => Math.floor(Math.random() * ROWS)
   const t = SQL_BENCH_TABLE
   try {

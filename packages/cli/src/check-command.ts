@@ -52,6 +52,7 @@ export function addCheckCommand(program: Command): void {
           {
             nodeIds: () => Array.from({ length: nodes }, (_, i) => i + 1),
             address: (id) => cluster.address(id),
+            sqlAddress: (id) => cluster.sqlAddress(id),
             kill: (id) => cluster.kill(id),
             restart: (id) => cluster.startNode(id),
             pause: (id) => cluster.pause(id),

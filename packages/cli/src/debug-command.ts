@@ -4,6 +4,7 @@
 // index is inconsistent.
 
 import { SqlClient } from '@mrdb/server'
+import { sqlAddressOf } from './sql-target.js'
 import type { Command } from 'commander'
 import { CliError } from './output.js'
 import { DEFAULT_SQL_HOST } from './sql-command.js'
@@ -29,7 +30,7 @@ export interface IndexCheck {
 
 /** Runs CHECK INDEXES on the node at `host` (all tables, or `table`). */
 export async function checkIndexes(host: string, table?: string): Promise<IndexCheck[]> {
-  const client = new SqlClient(host)
+  const client = new SqlClient(await sqlAddressOf(host))
   try {
     const r = await client.query(table === undefined ? 'CHECK INDEXES' : `CHECK INDEXES "${table.replaceAll('"', '')}"`)
     return r.rows.map((row) => ({

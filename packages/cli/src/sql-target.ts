@@ -35,6 +35,18 @@ export function targetOfUrl(url: string, user?: string): SqlTarget {
   }
 }
 
+/** Where the node at `host` serves SQL clients, as it reports; throws {@link SqlClientError} (08006) when it cannot be reached or serves none. */
+export async function sqlAddressOf(host: string): Promise<string> {
+  let sqlAddress: string | undefined
+  try {
+    sqlAddress = (await callNode(host, NODE_SERVICE.status, {}, 10_000)).sqlAddress
+  } catch (err) {
+    throw new SqlClientError('08006', err instanceof Error ? err.message : String(err))
+  }
+  if (sqlAddress === undefined) throw new SqlClientError('08006', `the node at ${host} serves no SQL clients (start it with --sql-listen)`)
+  return sqlAddress
+}
+
 /**
  * Opens a SQL session on `target`: for a node, its SQL address comes from the node itself.
  * Throws {@link SqlClientError} (08006) when the node cannot be reached or serves no SQL.
@@ -46,14 +58,7 @@ export async function openSql(target: SqlTarget): Promise<SqlClient> {
     address = target.address
     options = target.options
   } else {
-    let sqlAddress: string | undefined
-    try {
-      sqlAddress = (await callNode(target.host, NODE_SERVICE.status, {}, 10_000)).sqlAddress
-    } catch (err) {
-      throw new SqlClientError('08006', err instanceof Error ? err.message : String(err))
-    }
-    if (sqlAddress === undefined) throw new SqlClientError('08006', `the node at ${target.host} serves no SQL clients (start it with --sql-listen)`)
-    address = sqlAddress
+    address = await sqlAddressOf(target.host)
     options = { user: target.user }
   }
   const client = new SqlClient(address, { ...options, applicationName: 'mrdb sql' })

@@ -10,7 +10,5 @@ export type { PdHealthResponse, PdRoutingResponse, PdStoresResponse, StoreViewJs
 export { TimestampBatcher, remoteTimestamps } from './timestamp-batcher.js'
 export { SqlClient, SqlClientError, CONNECTION_FAILURE, sendCancelRequest } from './sql-client.js'
 export type { SqlClientOptions, SqlClientResult, SqlTransactionStatus } from './sql-client.js'
-export { SQL_SERVICE } from './sql-protocol.js'
-export type { SqlRequest, SqlResponse, WireValue } from './sql-protocol.js'
 export { PgServer } from './pgwire/server.js'
 export type { PgServerOptions } from './pgwire/server.js'

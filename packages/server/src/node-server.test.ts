@@ -8,7 +8,6 @@ import { Client, credentials } from '@grpc/grpc-js'
 import { NODE_SERVICE } from './admin-protocol.js'
 import { NodeServer } from './node-server.js'
 import { PD_SERVICE } from './pd-protocol.js'
-import { SQL_SERVICE } from './sql-protocol.js'
 
 test('a node that fails to start releases its data directory and stops its store', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mrdb-node-'))
@@ -56,27 +55,6 @@ test('a hello with a malformed body is refused and leaves the address book as it
     assert.equal((await unary(client, PD_SERVICE.heartbeat.path, { storeId: 'x' })).error?.code, 'PD_INVALID_ARGUMENT')
     const status = await unary(client, NODE_SERVICE.hello.path, { nodeId: 2, address: '127.0.0.1:7' })
     assert.deepEqual(status.nodes, [[1, node.address], [2, '127.0.0.1:7']])
-  })
-})
-
-test('a SQL session answers a message that is no request with 08P01, in order, and goes on', async () => {
-  await withNode(async (_node, client) => {
-    const call = client.makeBidiStreamRequest(SQL_SERVICE.session.path, raw, raw, { deadline: Date.now() + 10_000 })
-    const answers: unknown[] = []
-    call.on('error', () => {})
-    const done = new Promise<void>((resolve) => {
-      call.on('data', (b: Buffer) => {
-        answers.push(JSON.parse(b.toString()))
-        if (answers.length === 3) resolve()
-      })
-    })
-    call.write(Buffer.from('{"id":1,"sql":'))
-    call.write(Buffer.from('{"id":2,"sql":7}'))
-    call.write(Buffer.from('{"id":3,"sql":"SELEC 1"}'))
-    await done
-    call.end()
-    const codes = answers.map((a) => [(a as { id: number }).id, (a as { error?: { code: string } }).error?.code])
-    assert.deepEqual(codes, [[0, '08P01'], [2, '08P01'], [3, '42601']])
   })
 })
 

@@ -22,7 +22,6 @@ import { PdEndpoint } from './pd-endpoint.js'
 import { PgServer } from './pgwire/server.js'
 import { RangeAdmin } from './range-admin.js'
 import { NODE_REQUESTS } from './request-check.js'
-import { addSqlService } from './sql-service.js'
 import { storeHeartbeat } from './store-heartbeat.js'
 import { TimestampBatcher } from './timestamp-batcher.js'
 
@@ -179,7 +178,6 @@ export class NodeServer {
       const timestamps = new TimestampBatcher((req) => node.pd.tso(req))
       node.executorPool = pool = new ExecutorPool()
       const sqlEngine = new SqlEngine(new TransactionalKv(node.sqlKv, timestamps), { pool })
-      addSqlService(server, sqlEngine)
       if (o.sqlListen !== undefined) {
         node.pgServer = await PgServer.start({
           engine: sqlEngine,

@@ -117,7 +117,7 @@ export class SqlClient {
     this.connecting ??= this.client.connect().then(
       () => undefined,
       (err: unknown) => {
-        this.broken = toClientError(err, this.address)
+        this.broken = toClientError(err, `could not connect to ${this.address}`)
         throw this.broken
       },
     )
@@ -133,7 +133,7 @@ export class SqlClient {
     try {
       r = await this.client.query({ text: sql, rowMode: 'array' })
     } catch (err) {
-      throw this.broken ?? toClientError(err, this.address)
+      throw this.broken ?? toClientError(err, `the connection to ${this.address} broke`)
     }
     // A simple query of several statements answers with one result each: the last one counts.
     const last = (Array.isArray(r) ? (r as pg.QueryArrayResult[]).at(-1) : r) ?? r
@@ -216,11 +216,12 @@ function decode(v: unknown, oid: number): SqlValue {
   }
 }
 
-function toClientError(err: unknown, address: string): SqlClientError {
+/** `err` as a SqlClientError: a server's ErrorResponse keeps its SQLSTATE; anything else is 08006, its message after `context`. */
+function toClientError(err: unknown, context: string): SqlClientError {
   if (err instanceof SqlClientError) return err
   const e = err as { code?: unknown; message?: unknown; severity?: unknown }
   const message = typeof e?.message === 'string' ? e.message : String(err)
   // A server's ErrorResponse carries a SQLSTATE (five characters); anything else is the connection's.
   if (typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && typeof e.severity === 'string') return new SqlClientError(e.code, message, { cause: err })
-  return new SqlClientError(CONNECTION_FAILURE, `cannot talk to ${address}: ${message}`, { cause: err })
+  return new SqlClientError(CONNECTION_FAILURE, `${context}: ${message}`, { cause: err })
 }

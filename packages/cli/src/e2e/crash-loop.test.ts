@@ -107,7 +107,7 @@ test('crash loop: 50 rounds of kill -9 (one node, a majority, the whole cluster)
   let stop = false
   let probes = 0
   try {
-    const setup = new SqlClient(cluster.address(1))
+    const setup = new SqlClient(cluster.sqlAddress(1))
     sessions.push(setup)
     await setup.query('CREATE TABLE crash_rows (id INT PRIMARY KEY, v TEXT NOT NULL)')
 
@@ -173,7 +173,7 @@ test('crash loop: 50 rounds of kill -9 (one node, a majority, the whole cluster)
         try {
           if (!session) {
             const running = ids.filter((id) => cluster.isRunning(id))
-            session = new SqlClient(cluster.address(running[Number(i) % running.length] ?? 1))
+            session = new SqlClient(cluster.sqlAddress(running[Number(i) % running.length] ?? 1))
             sessions.push(session)
           }
           await session.query(`INSERT INTO crash_rows (id, v) VALUES (${i}, '${v}')`)
@@ -284,7 +284,7 @@ test('crash loop: 50 rounds of kill -9 (one node, a majority, the whole cluster)
       }
       assert.deepEqual(ledger.violations, [], `reads during the crash loop (seed ${seed})`)
 
-      const sql = new SqlClient(cluster.address(1))
+      const sql = new SqlClient(cluster.sqlAddress(1))
       sessions.push(sql)
       const rows = new Map((await sql.query('SELECT id, v FROM crash_rows')).rows.map(([id, v]) => [id as bigint, v as string]))
       const lostRows = [...ledger.rows].filter(([id, v]) => rows.get(id) !== v).map(([id]) => id)

@@ -26,7 +26,7 @@ test('CREATE INDEX, ADD COLUMN and ADD CONSTRAINT UNIQUE under 8 writers: every 
   const cluster = await ProcessCluster.start({ nodes: 3, ranges: 4 })
   const clients: SqlClient[] = []
   const client = (node: number): SqlClient => {
-    const c = new SqlClient(cluster.address(node))
+    const c = new SqlClient(cluster.sqlAddress(node))
     clients.push(c)
     return c
   }

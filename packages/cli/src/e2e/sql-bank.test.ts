@@ -22,7 +22,7 @@ test('bank over SQL: transfers across 4+ ranges through a node kill and a split 
   const sessions: SqlClient[] = []
   const connect = (i: number): SqlClient => {
     const running = [1, 2, 3].filter((id) => cluster.isRunning(id))
-    const s = new SqlClient(cluster.address(running[i % running.length]!))
+    const s = new SqlClient(cluster.sqlAddress(running[i % running.length]!))
     sessions.push(s)
     return s
   }

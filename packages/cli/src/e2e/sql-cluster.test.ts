@@ -15,7 +15,7 @@ test('the sqllogictest suite passes on a 3-node cluster; mrdb sql prints tables,
   const cluster = await ProcessCluster.start({ nodes: 3, ranges: 4 })
   const clients: SqlClient[] = []
   const open = (node: number) => {
-    const c = new SqlClient(cluster.address(node))
+    const c = new SqlClient(cluster.sqlAddress(node))
     clients.push(c)
     return { execute: (sql: string) => c.query(sql), close: async () => c.close() }
   }

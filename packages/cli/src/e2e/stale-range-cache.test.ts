@@ -83,7 +83,7 @@ const STEPS: Array<[string, (where: string) => Step]> = [
 
 test('gateways with range caches from before a split, merge, leader move or replica move answer every read and write exactly', { timeout: 120_000 }, async () => {
   const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1 })
-  const clients = [1, 2, 3].map((n) => new SqlClient(cluster.address(n)))
+  const clients = [1, 2, 3].map((n) => new SqlClient(cluster.sqlAddress(n)))
   const gateways = clients.map(bounded)
   const kv = new KvClient({ hosts: cluster.addresses() })
   try {

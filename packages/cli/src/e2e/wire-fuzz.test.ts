@@ -14,7 +14,7 @@ import { gzipSync } from 'node:zlib'
 import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js'
 import { KV_SERVICE, KvClient } from '@mrdb/kv'
 import { SeededRng, raftTransportService } from '@mrdb/raft'
-import { NODE_SERVICE, PD_SERVICE, SQL_SERVICE, SqlClient } from '@mrdb/server'
+import { NODE_SERVICE, PD_SERVICE, SqlClient } from '@mrdb/server'
 import { ProcessCluster } from '../testing/process-cluster.js'
 import { waitFor } from './helpers.js'
 import { corruptFrame, garbageSql, nested, pick, randomBytes, sampleFrame, sampleSnapshotHeader, truncatedJson, wrongShape } from './wire-garbage.js'
@@ -28,7 +28,7 @@ const CALL_DEADLINE_MS = 20_000
 const CONCURRENCY = 16
 
 /** Every service a node serves on its port, as the packages define them. */
-const SERVICES = { kv: KV_SERVICE, node: NODE_SERVICE, pd: PD_SERVICE, sql: SQL_SERVICE, raft: raftTransportService(MAX_MESSAGE_BYTES) }
+const SERVICES = { kv: KV_SERVICE, node: NODE_SERVICE, pd: PD_SERVICE, raft: raftTransportService(MAX_MESSAGE_BYTES) }
 
 interface Method {
   service: keyof typeof SERVICES
@@ -58,8 +58,6 @@ const REFUSED = new Set(['INVALID_ARGUMENT', 'PD_INVALID_ARGUMENT'])
  * call while its leader moves, a network-faults call to a node started without --fault-injection.
  */
 const STATE_ANSWERS = new Set(['ALREADY_INITIALIZED', 'CLUSTER_MISMATCH', 'PD_NOT_LEADER', 'PD_UNAVAILABLE', 'FAULT_INJECTION_DISABLED'])
-/** SQLSTATE of a message that is not a request. */
-const PROTOCOL_VIOLATION = '08P01'
 /** SQLSTATE of a failure that is the server's fault. */
 const SQL_INTERNAL_ERROR = 'XX000'
 
@@ -228,8 +226,8 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
     for (const id of nodes) {
       const writer = new KvClient({ hosts: [cluster.address(id)], timeoutMs: 20_000 })
       const reader = new KvClient({ hosts: [cluster.address(1 + (id % nodes.length))], timeoutMs: 20_000 })
-      const sql = new SqlClient(cluster.address(id))
-      const other = new SqlClient(cluster.address(1 + (id % nodes.length)))
+      const sql = new SqlClient(cluster.sqlAddress(id))
+      const other = new SqlClient(cluster.sqlAddress(1 + (id % nodes.length)))
       try {
         const key = `wire/${label}/${id}`
         const value = `${label}-${id}-${rng.nextUint32()}`
@@ -253,7 +251,7 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
     cluster = await ProcessCluster.start({ nodes: 3, ranges: 4 })
     nodes = [1, 2, 3]
     for (const id of nodes) clients.set(id, new Client(cluster.address(id), credentials.createInsecure(), { 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 }))
-    const setup = new SqlClient(cluster.address(1))
+    const setup = new SqlClient(cluster.sqlAddress(1))
     try {
       await setup.query('CREATE TABLE wire_fuzz (id INT PRIMARY KEY, note TEXT)')
     } finally {
@@ -264,7 +262,7 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
     // Real clients keep working beside the garbage: KV and SQL through every node, checked.
     traffic = (async () => {
       const kv = new KvClient({ hosts: cluster.addresses(), timeoutMs: 30_000 })
-      const sessions = nodes.map((id) => new SqlClient(cluster.address(id)))
+      const sessions = nodes.map((id) => new SqlClient(cluster.sqlAddress(id)))
       try {
         for (let i = 0; !stopTraffic; i++) {
           const value = `traffic-${i}`
@@ -336,7 +334,7 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
           ['no content-type', { ':method': 'POST', ':path': get, te: 'trailers' }, grpcMessage(Buffer.from('{}')), () => true],
           ['a GET', { ':method': 'GET', ':path': get }, undefined, () => true],
           ['no body at all', { ...GRPC_HEADERS, ':path': get }, undefined, () => true],
-          ['a 5-byte prefix and nothing else', { ...GRPC_HEADERS, ':path': SQL_SERVICE.session.path }, Buffer.from([0, 0, 0, 0, 9]), () => true],
+          ['a 5-byte prefix and nothing else', { ...GRPC_HEADERS, ':path': raftTransportService(MAX_MESSAGE_BYTES).frames.path }, Buffer.from([0, 0, 0, 0, 9]), () => true],
         ]
         const outcomes = await Promise.all(cases.map(async ([what, headers, body, ok]) => ({ what, outcome: await http2Request(session, headers, body), ok })))
         for (const { what, outcome, ok } of outcomes) {
@@ -390,26 +388,6 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
               if (!fine) failures.push(`${where(m, what)}: answered ${code}: ${String(reply.error?.message).slice(0, 200)}`)
             })
           }
-        } else if (m.service === 'sql') {
-          const bodies: Array<[string, Buffer, boolean]> = [
-            ['random bytes', randomBytes(rng, 2048), true],
-            ['truncated', truncatedJson(rng, { id: 1, sql: 'SELECT 1' }), true],
-          ]
-          for (let i = 0; i < 6; i++) bodies.push([`wrong shape #${i}`, Buffer.from(JSON.stringify(wrongShape(rng))), false])
-          for (let i = 0; i < 8; i++) bodies.push([`garbage SQL #${i}`, Buffer.from(JSON.stringify({ id: 100 + i, sql: garbageSql(rng) })), false])
-          bodies.push(['random bytes again', randomBytes(rng, 2048), true])
-          tasks.push(async () => {
-            const o = await callRaw(client, m, bodies.map(([, b]) => b), (messages) => messages.length >= bodies.length)
-            if (o.code !== status.OK) failures.push(`${where(m, 'session')}: status ${status[o.code]} ${o.details}`)
-            if (o.messages.length !== bodies.length) failures.push(`${where(m, 'session')}: ${o.messages.length} answers to ${bodies.length} messages`)
-            o.messages.forEach((b, i) => {
-              const [what, , unparseable] = bodies[i]!
-              const reply = JSON.parse(b.toString()) as { result?: unknown; error?: { code: string; message: string } }
-              const code = reply.error?.code ?? 'ok'
-              count(`sql ${code}`)
-              if (code === SQL_INTERNAL_ERROR || (unparseable && code !== PROTOCOL_VIOLATION)) failures.push(`${where(m, what)}: answered ${code}: ${reply.error?.message.slice(0, 200)}`)
-            })
-          })
         } else if (m.name === 'frames') {
           const frame = sampleFrame(99, id, randomBytes(rng, 64), randomBytes(rng, 16))
           const bodies = [Buffer.from(frame.bytes), ...Array.from({ length: 40 }, () => corruptFrame(rng, frame)), randomBytes(rng, 4096), Buffer.alloc(0)]
@@ -486,6 +464,30 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
     await servesCorrectly('after the method sweep')
   })
 
+  test('garbage SQL on every node\'s SQL port gets a SQLSTATE that is the statement\'s fault, never XX000, and the session goes on', async () => {
+    const failures: string[] = []
+    await Promise.all(
+      nodes.map(async (id) => {
+        const session = new SqlClient(cluster.sqlAddress(id))
+        try {
+          for (let i = 0; i < 8; i++) {
+            const text = garbageSql(rng)
+            try {
+              await session.query(text)
+            } catch (err) {
+              const code = (err as { code?: unknown }).code
+              if (code === SQL_INTERNAL_ERROR || code === '08006') failures.push(`node ${id}, garbage SQL #${i} (${text.slice(0, 40)}…): ${String(code)} ${(err as Error).message.slice(0, 200)}`)
+            }
+          }
+          assert.equal((await session.query('SELECT 1')).rows.length, 1)
+        } finally {
+          session.close()
+        }
+      }),
+    )
+    assert.deepEqual(failures, [])
+  })
+
   test('forged snapshot headers: one for a replica the node lacks is refused, held streams and announced bytes are bounded, and given back', async () => {
     const snapshot = METHODS.find((m) => m.path === raftTransportService(MAX_MESSAGE_BYTES).snapshot.path)!
     const MiB = 1024 * 1024
@@ -532,7 +534,7 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
 
   test('messages over 64 MiB are refused with RESOURCE_EXHAUSTED; a dense 64 MiB body is refused unparsed', async () => {
     const over = Buffer.alloc(MAX_MESSAGE_BYTES + 1, 0x20)
-    const oversized = [KV_SERVICE.get.path, SQL_SERVICE.session.path, raftTransportService(MAX_MESSAGE_BYTES).frames.path]
+    const oversized = [KV_SERVICE.get.path, raftTransportService(MAX_MESSAGE_BYTES).frames.path]
     for (const [i, path] of oversized.entries()) {
       const m = METHODS.find((x) => x.path === path)!
       const id = nodes[i % nodes.length]!
