@@ -2,6 +2,7 @@
 // output by parse.ts. Nothing else in the engine sees the parser's shapes. Expressions are
 // plain data (structured-cloneable), so they can be sent to worker threads.
 
+import { formatTyped, isTypedValue, typedBaseOf } from './types/typed.js'
 import { typeName, type ArithmeticOp, type ColumnType, type SqlValue } from './values.js'
 
 /** Comparison operators. */
@@ -261,6 +262,10 @@ export function literalToSql(v: SqlValue): string {
   if (v === null) return 'NULL'
   if (typeof v === 'string') return `'${v.replaceAll("'", "''")}'`
   if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE'
+  if (isTypedValue(v)) {
+    const text = formatTyped(v)
+    return typedBaseOf(v) === 'numeric' ? text : `'${text.replaceAll("'", "''")}'::${typedBaseOf(v)}`
+  }
   return String(v)
 }
 

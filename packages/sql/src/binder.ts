@@ -4,7 +4,8 @@
 import { childExprs, exprToSql, mapChildren, type Expr } from './ast.js'
 import { fail, SqlState } from './errors.js'
 import { functionType } from './functions.js'
-import { comparable, typeName, type BaseType, type ColumnType } from './values.js'
+import { arithmeticType, isTypedBase } from './types/typed.js'
+import { baseTypeOf, comparable, typeName, type BaseType, type ColumnType } from './values.js'
 
 /** One column visible to expressions: which table (alias) it comes from and its type. */
 export interface ScopeColumn {
@@ -69,7 +70,7 @@ export function typeCheck(e: Expr, slotTypes: readonly (BaseType | null)[]): Sta
   const t = (x: Expr): StaticType => typeCheck(x, slotTypes)
   switch (e.kind) {
     case 'literal':
-      return e.value === null ? 'null' : typeof e.value === 'bigint' ? 'int' : typeof e.value === 'number' ? 'float' : typeof e.value === 'string' ? 'text' : 'bool'
+      return e.value === null ? 'null' : baseTypeOf(e.value)
     case 'slot':
       return slotTypes[e.index] ?? null
     case 'negate':
@@ -80,6 +81,10 @@ export function typeCheck(e: Expr, slotTypes: readonly (BaseType | null)[]): Sta
     case 'arithmetic': {
       const l = expectNumeric(t(e.left), e.op)
       const r = expectNumeric(t(e.right), e.op)
+      // NUMERIC, dates and times, intervals: PostgreSQL's operators (types/typed.ts).
+      if ((l !== null && l !== 'null' && isTypedBase(l)) || (r !== null && r !== 'null' && isTypedBase(r))) {
+        return l === null || r === null ? null : l === 'null' || r === 'null' ? 'null' : (arithmeticType(e.op, l, r) as BaseType)
+      }
       if (l === 'float' || r === 'float') return 'float'
       return l === 'int' && r === 'int' ? 'int' : l === 'null' || r === 'null' ? 'null' : null
     }
@@ -147,9 +152,16 @@ export function commonType(types: readonly StaticType[], context: string): Stati
     if (t === 'null' || t === common) continue
     if (common === 'null') common = t
     else if (comparable(common, t) && (common === 'float' || t === 'float')) common = 'float'
+    else if ((common === 'int' || common === 'numeric') && (t === 'int' || t === 'numeric')) common = 'numeric'
+    else if (isTemporalPair(common, t)) common = common === 'timestamptz' || t === 'timestamptz' ? 'timestamptz' : 'timestamp'
     else fail(SqlState.DATATYPE_MISMATCH, `${context} types ${typeName({ base: common })} and ${typeName({ base: t })} cannot be matched`)
   }
   return common
+}
+
+function isTemporalPair(a: BaseType, b: BaseType): boolean {
+  const temporal = (x: BaseType) => x === 'date' || x === 'timestamp' || x === 'timestamptz'
+  return temporal(a) && temporal(b)
 }
 
 function expectNumeric(t: StaticType, op: string): StaticType {

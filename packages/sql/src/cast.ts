@@ -1,14 +1,17 @@
 // CAST(x AS type) and x::type, with PostgreSQL's rules for the conversions between types.
 
 import { fail, SqlState } from './errors.js'
+import { castTyped, checkIntWidth, formatTyped, isTypedBase, isTypedValue } from './types/typed.js'
 import { checkInt64, codePointLength, typeName, valueTypeName, type ColumnType, type SqlValue } from './values.js'
 
 /** `v` converted to `type`; raises 22P02 for text that does not read as one, 22003 out of range. */
 export function castValue(v: SqlValue, type: ColumnType): SqlValue {
   if (v === null) return null
+  // NUMERIC, dates and times, INTERVAL, UUID, BYTEA and JSONB: types/typed.ts.
+  if (isTypedValue(v) || isTypedBase(type.base)) return castTyped(v, type)
   switch (type.base) {
     case 'int':
-      return toInt(v)
+      return checkIntWidth(toInt(v), type.intBytes)
     case 'float':
       return toFloat(v)
     case 'text': {
@@ -19,12 +22,14 @@ export function castValue(v: SqlValue, type: ColumnType): SqlValue {
     case 'bool':
       return toBool(v)
   }
+  return null
 }
 
 /** A value as text, the way PostgreSQL prints it (booleans as true/false). */
 export function castText(v: Exclude<SqlValue, null>): string {
   if (typeof v === 'boolean') return v ? 'true' : 'false'
   if (typeof v === 'number') return floatText(v)
+  if (isTypedValue(v)) return formatTyped(v)
   return String(v)
 }
 
@@ -65,6 +70,8 @@ function toInt(v: Exclude<SqlValue, null>): bigint {
       if (n !== BigInt.asIntN(64, n)) fail(SqlState.NUMERIC_VALUE_OUT_OF_RANGE, `value "${v}" is out of range for type bigint`)
       return checkInt64(n)
     }
+    default:
+      return fail(SqlState.CANNOT_COERCE, `cannot cast type ${valueTypeName(v)} to bigint`)
   }
 }
 
@@ -83,6 +90,8 @@ function toFloat(v: Exclude<SqlValue, null>): number {
       if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(s)) invalid('double precision', v)
       return Number(s)
     }
+    default:
+      return fail(SqlState.CANNOT_COERCE, `cannot cast type ${valueTypeName(v)} to ${typeName({ base: 'float' })}`)
   }
 }
 

@@ -4,9 +4,9 @@
 
 import type { Expr } from './ast.js'
 import type { KvPair } from './kv-port.js'
-import { accumulate, decodeAndFilter, filterRows, type AggregateSpec, type AggregateState, type GroupTable } from './row-ops.js'
+import { accumulate, addSums, decodeAndFilter, filterRows, type AggregateSpec, type AggregateState, type GroupTable } from './row-ops.js'
 import type { RowLayout } from './table-codec.js'
-import { checkInt64, compareValues } from './values.js'
+import { compareValues } from './values.js'
 
 /** One chunk's aggregation: what to decode, which rows to keep, how to group and fold them. */
 export interface AggregateChunk {
@@ -43,9 +43,7 @@ export function mergeGroups(into: GroupTable, part: GroupTable, aggregates: read
 function mergeState(spec: AggregateSpec, into: AggregateState, part: AggregateState): void {
   into.count += part.count
   if (part.sum !== null) {
-    if (into.sum === null) into.sum = part.sum
-    else if (typeof into.sum === 'bigint' && typeof part.sum === 'bigint') into.sum = checkInt64(into.sum + part.sum)
-    else into.sum = Number(into.sum) + Number(part.sum)
+    into.sum = addSums(into.sum, part.sum)
   }
   if (part.best !== null) {
     const better = spec.fn === 'MIN' ? compareValues(part.best, into.best ?? part.best) < 0 : compareValues(part.best, into.best ?? part.best) > 0

@@ -9,7 +9,7 @@ test('aggregates on the executor pool equal the inline ones, errors raised in wo
   try {
     const engine = memoryEngine({ pool, scanChunkSize: 7 })
     const s = engine.session()
-    await s.execute('CREATE TABLE m (id INT PRIMARY KEY, grp INT, v INT, f FLOAT, t TEXT)')
+    await s.execute('CREATE TABLE m (id INT PRIMARY KEY, grp INT, v BIGINT, f FLOAT, t TEXT)')
     const rows: string[] = []
     let seed = 42
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31)

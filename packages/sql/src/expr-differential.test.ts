@@ -24,6 +24,8 @@ function comparable(v: SqlValue | SqliteValue): number | string | null {
   if (typeof v === 'boolean') return v ? 1 : 0
   if (typeof v === 'bigint') return Number(v)
   if (v instanceof Uint8Array) return `bytes ${Buffer.from(v).toString('hex')}`
+  // Decimal literals are NUMERIC (exact) in mrdb as in PostgreSQL; SQLite has floats.
+  if (v !== null && typeof v === 'object') return v.type === 'numeric' ? Number(v.text) : JSON.stringify(v)
   return v
 }
 

@@ -4,6 +4,9 @@
 
 import type { StaticType } from './binder.js'
 import { fail, SqlState } from './errors.js'
+import { TYPE_FUNCTIONS } from './types/type-functions.js'
+import { absNumeric, floorNumeric, isNumericValue, numericToFloat, roundNumeric, signNumeric, truncNumeric } from './types/numeric.js'
+import { formatTyped, isTypedValue } from './types/typed.js'
 import { codePointLength, compareValues, negate, typeName, valueTypeName, type SqlValue } from './values.js'
 
 /** One scalar function: its argument count and how its result type follows from its arguments'. */
@@ -21,7 +24,7 @@ interface FunctionDef {
 const MANY = Number.POSITIVE_INFINITY
 
 const text = (t: StaticType, name: string): void => expect(t, ['text'], name)
-const numeric = (t: StaticType, name: string): void => expect(t, ['int', 'float'], name)
+const numeric = (t: StaticType, name: string): void => expect(t, ['int', 'float', 'numeric'], name)
 const integer = (t: StaticType, name: string): void => expect(t, ['int'], name)
 
 function expect(t: StaticType, allowed: readonly string[], name: string): void {
@@ -37,7 +40,7 @@ function sameType(args: readonly StaticType[], name: string): StaticType {
     if (t === null) return null
     if (t === 'null' || t === common) continue
     if (common === 'null') common = t
-    else if ((common === 'int' || common === 'float') && (t === 'int' || t === 'float')) common = 'float'
+    else if ((common === 'int' || common === 'float' || common === 'numeric') && (t === 'int' || t === 'float' || t === 'numeric')) common = common === 'float' || t === 'float' ? 'float' : 'numeric'
     else fail(SqlState.DATATYPE_MISMATCH, `${name} types ${typeName({ base: common })} and ${typeName({ base: t })} cannot be matched`)
   }
   return common
@@ -46,7 +49,7 @@ function sameType(args: readonly StaticType[], name: string): StaticType {
 const str = (v: SqlValue): string => v as string
 const int = (v: SqlValue): bigint => v as bigint
 /** `v` as a JavaScript number (INT or FLOAT). */
-const num = (v: SqlValue): number => Number(v)
+const num = (v: SqlValue): number => (isNumericValue(v) ? numericToFloat(v) : Number(v))
 
 /** Code points of `s` (so that characters above U+FFFF count once, as PostgreSQL counts them). */
 const chars = (s: string): string[] => Array.from(s)
@@ -98,6 +101,8 @@ function roundTo(x: number, digits: number): number {
 }
 
 const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
+  // The clock, uuids, extract/date_trunc and the JSONB operators (types/type-functions.ts).
+  ...TYPE_FUNCTIONS,
   COALESCE: { minArgs: 1, maxArgs: MANY, strict: false, type: (a) => sameType(a, 'COALESCE'), call: (a) => a.find((v) => v !== null) ?? null },
   NULLIF: {
     minArgs: 2,
@@ -185,21 +190,23 @@ const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
     maxArgs: 1,
     strict: true,
     type: ([x], n) => (numeric(x!, n), x ?? null),
-    call: ([x]) => (typeof x === 'bigint' ? (x < 0n ? negate(x) : x) : Math.abs(num(x!))),
+    call: ([x]) => (typeof x === 'bigint' ? (x < 0n ? negate(x) : x) : isNumericValue(x) ? absNumeric(x) : Math.abs(num(x!))),
   },
   SIGN: {
     minArgs: 1,
     maxArgs: 1,
     strict: true,
     type: ([x], n) => (numeric(x!, n), x ?? null),
-    call: ([x]) => (typeof x === 'bigint' ? (x > 0n ? 1n : x < 0n ? -1n : 0n) : Math.sign(num(x!))),
+    call: ([x]) => (typeof x === 'bigint' ? (x > 0n ? 1n : x < 0n ? -1n : 0n) : isNumericValue(x) ? signNumeric(x) : Math.sign(num(x!))),
   },
   ROUND: {
     minArgs: 1,
     maxArgs: 2,
     strict: true,
     type: ([x, d], n) => (numeric(x!, n), d !== undefined && integer(d, n), x ?? null),
-    call: ([x, d]) => (typeof x === 'bigint' ? x : d === undefined ? roundHalfEven(num(x!)) : roundTo(num(x!), Number(int(d)))),
+    // NUMERIC rounds half away from zero, exactly; a double half to even (PostgreSQL's rint).
+    call: ([x, d]) =>
+      typeof x === 'bigint' ? x : isNumericValue(x) ? roundNumeric(x, d === undefined ? 0 : Number(int(d))) : d === undefined ? roundHalfEven(num(x!)) : roundTo(num(x!), Number(int(d))),
   },
   TRUNC: {
     minArgs: 1,
@@ -208,12 +215,13 @@ const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
     type: ([x, d], n) => (numeric(x!, n), d !== undefined && integer(d, n), x ?? null),
     call: ([x, d]) => {
       if (typeof x === 'bigint') return x
+      if (isNumericValue(x)) return truncNumeric(x, d === undefined ? 0 : Number(int(d)))
       const f = 10 ** (d === undefined ? 0 : Number(int(d)))
       return Math.trunc(num(x!) * f) / f
     },
   },
-  FLOOR: { minArgs: 1, maxArgs: 1, strict: true, type: ([x], n) => (numeric(x!, n), x ?? null), call: ([x]) => (typeof x === 'bigint' ? x : Math.floor(num(x!))) },
-  CEIL: { minArgs: 1, maxArgs: 1, strict: true, type: ([x], n) => (numeric(x!, n), x ?? null), call: ([x]) => (typeof x === 'bigint' ? x : Math.ceil(num(x!))) },
+  FLOOR: { minArgs: 1, maxArgs: 1, strict: true, type: ([x], n) => (numeric(x!, n), x ?? null), call: ([x]) => (typeof x === 'bigint' ? x : isNumericValue(x) ? floorNumeric(x) : Math.floor(num(x!))) },
+  CEIL: { minArgs: 1, maxArgs: 1, strict: true, type: ([x], n) => (numeric(x!, n), x ?? null), call: ([x]) => (typeof x === 'bigint' ? x : isNumericValue(x) ? floorNumeric(x, true) : Math.ceil(num(x!))) },
   MOD: {
     minArgs: 2,
     maxArgs: 2,
@@ -285,6 +293,7 @@ function textOf(v: SqlValue): string {
   if (typeof v === 'boolean') return v ? 't' : 'f'
   if (typeof v === 'string') return v
   if (typeof v === 'bigint' || typeof v === 'number') return String(v)
+  if (isTypedValue(v)) return formatTyped(v)
   return fail(SqlState.DATATYPE_MISMATCH, `cannot convert ${valueTypeName(v)} to text`)
 }
 

@@ -10,6 +10,10 @@ import { fixPrecedence } from './precedence.js'
 import { convertAlter, parseSchemaChangeText } from './parse-alter.js'
 import { splitOnConflict, type OnConflictText } from './on-conflict.js'
 import { skipQuotedOrComment, splitStatements } from './split-statements.js'
+import { columnTypeOf } from './types/column-types.js'
+import { parseNumeric, type NumericValue } from './types/numeric.js'
+import { parseDate, parseTimestamp } from './types/datetime.js'
+import { parseIntervalLiteral } from './types/typed.js'
 import { INT64_MAX, INT64_MIN, type ColumnType } from './values.js'
 
 /** The largest SQL text (in UTF-16 code units) a statement may have: 1 MiB. Longer raises 54000. */
@@ -396,22 +400,11 @@ function convertDelete(s: Raw): Statement {
 
 function convertType(def: Raw, column: string): ColumnType {
   const t = String(def?.dataType ?? '').toUpperCase()
+  const length = def?.length === undefined || def?.length === null ? undefined : Number(def.length)
+  const scale = def?.scale === undefined || def?.scale === null ? undefined : Number(def.scale)
+  const known = columnTypeOf(t, length, scale, Array.isArray(def?.suffix) ? def.suffix.map(String) : [], column)
+  if (known !== undefined) return known
   switch (t) {
-    case 'INT':
-    case 'INTEGER':
-    case 'INT4':
-    case 'BIGINT':
-    case 'INT8':
-    case 'SMALLINT':
-    case 'INT2':
-      return { base: 'int' }
-    case 'FLOAT':
-    case 'FLOAT4':
-    case 'FLOAT8':
-    case 'REAL':
-    case 'DOUBLE':
-    case 'DOUBLE PRECISION':
-      return { base: 'float' }
     case 'TEXT':
       return { base: 'text' }
     case 'VARCHAR':
@@ -500,7 +493,7 @@ function convertExpr(e: Raw): Expr {
       if (e.column?.expr?.type === 'single_quote_string') return { kind: 'literal', value: stringLiteral(e.column.expr.value) }
       const name = typeof e.column === 'string' ? e.column : ident(e.column)
       // The parser reads an exponent literal such as 3e2 as a column name.
-      if (e.table === null && /^\d+(\.\d*)?e[+-]?\d+$/i.test(name)) return { kind: 'literal', value: Number(name) }
+      if (e.table === null && /^\d+(\.\d*)?e[+-]?\d+$/i.test(name)) return { kind: 'literal', value: parseNumeric(name) }
       if (name === '*') unsupported('* here')
       return { kind: 'column', table: e.table ? ident(e.table) : null, name }
     }
@@ -525,6 +518,19 @@ function convertExpr(e: Raw): Expr {
       const whens = ((e.args ?? []) as Raw[]).filter((a) => a.type === 'when').map((a) => ({ when: convertExpr(a.cond), then: convertExpr(a.result) }))
       const otherwise = ((e.args ?? []) as Raw[]).find((a) => a.type === 'else')
       return { kind: 'case', operand: e.expr ? convertExpr(e.expr) : null, whens, otherwise: otherwise ? convertExpr(otherwise.result) : null }
+    }
+    // Typed literals: DATE '…', TIMESTAMP '…', INTERVAL '…' [unit].
+    case 'date':
+      return { kind: 'literal', value: parseDate(String(e.value)) }
+    case 'timestamp':
+      return { kind: 'literal', value: parseTimestamp(String(e.value)) }
+    case 'interval':
+      if (e.expr?.type !== 'single_quote_string' && e.expr?.type !== 'string') return unsupported('this INTERVAL form')
+      return { kind: 'literal', value: parseIntervalLiteral(stringLiteral(e.expr.value), e.unit ? String(e.unit) : null) }
+    case 'extract': {
+      // EXTRACT(field FROM source): the field as a text argument.
+      const field = String(e.args?.field ?? '')
+      return { kind: 'function', name: 'EXTRACT', args: [{ kind: 'literal', value: field.toLowerCase() }, convertExpr(e.args?.source)] }
     }
     case 'cast':
       // x::a::b comes as one cast with the targets in order.
@@ -575,7 +581,11 @@ function stringLiteral(v: unknown): string {
   return String(v).replaceAll("''", "'").replaceAll("\\'", "'")
 }
 
-function numberLiteral(v: unknown): bigint | number {
+/**
+ * A number literal as PostgreSQL types it: an integer that fits 64 bits is an integer, any
+ * other number (a decimal point, an exponent, a bigger integer) is an exact NUMERIC.
+ */
+function numberLiteral(v: unknown): bigint | NumericValue {
   if (typeof v === 'number') {
     if (Number.isInteger(v)) {
       if (!Number.isSafeInteger(v)) {
@@ -583,17 +593,16 @@ function numberLiteral(v: unknown): bigint | number {
       }
       return BigInt(v)
     }
-    return v
+    return parseNumeric(String(v))
   }
   const text = String(v)
   if (/^[+-]?\d+$/.test(text)) {
     const n = BigInt(text)
-    if (n < INT64_MIN || n > INT64_MAX) fail(SqlState.NUMERIC_VALUE_OUT_OF_RANGE, `integer literal ${text} is out of range for BIGINT`)
+    if (n < INT64_MIN || n > INT64_MAX) return parseNumeric(text)
     return n
   }
-  const f = Number(text)
-  if (Number.isNaN(f)) fail(SqlState.SYNTAX_ERROR, `bad number literal ${text}`)
-  return f
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text)) fail(SqlState.SYNTAX_ERROR, `bad number literal ${text}`)
+  return parseNumeric(text)
 }
 
 function convertBinary(e: Raw): Expr {
@@ -612,6 +621,15 @@ function convertBinary(e: Raw): Expr {
       return { kind: 'arithmetic', op: '%', left, right: convertExpr(e.right) }
     case '||':
       return { kind: 'concat', left, right: convertExpr(e.right) }
+    // JSONB operators, as functions (types/type-functions.ts).
+    case '->':
+      return { kind: 'function', name: 'JSON_GET', args: [left, convertExpr(e.right)] }
+    case '->>':
+      return { kind: 'function', name: 'JSON_GET_TEXT', args: [left, convertExpr(e.right)] }
+    case '@>':
+      return { kind: 'function', name: 'JSON_CONTAINS', args: [left, convertExpr(e.right)] }
+    case '<@':
+      return { kind: 'function', name: 'JSON_CONTAINS', args: [convertExpr(e.right), left] }
     case 'AND':
     case '&&':
       return { kind: 'and', left, right: convertExpr(e.right) }

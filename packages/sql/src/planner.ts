@@ -2,12 +2,14 @@
 // index scan plus row lookups, or a full scan. The chosen path only narrows what is read: the
 // statement's whole condition is always applied to the rows it returns.
 
+import { castTyped, isTypedValue, typedBaseOf } from './types/typed.js'
+import { numericAsExactInt, numericFromInt, numericToFloat } from './types/numeric.js'
 import { prefixEnd } from '@mrdb/storage'
 import { isConstant, literalToSql, type Expr } from './ast.js'
 import { PRIMARY_INDEX_ID, type IndexDesc, type TableDesc } from './catalog.js'
 import { evaluate } from './eval.js'
 import { indexKey, primaryKeyOf } from './table-codec.js'
-import { compareValues, type ColumnType, type SqlValue } from './values.js'
+import { compareValues, valueKey, type ColumnType, type SqlValue } from './values.js'
 
 /** A key span [start, end) with a readable form for EXPLAIN. */
 export interface KeySpan {
@@ -186,7 +188,7 @@ function collectConstraints(table: TableDesc, conditions: readonly Expr[]): Map<
           usable = false
           break
         }
-        const k = String(v) + typeof v
+        const k = valueKey(v)
         if (!seen.has(k)) values.push(v)
         seen.add(k)
       }
@@ -206,14 +208,39 @@ function asKeyPart(v: SqlValue, type: ColumnType): SqlValue | undefined {
     case 'int':
       if (typeof v === 'bigint') return v
       if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER) return BigInt(v)
+      if (isTypedValue(v) && !(v instanceof Uint8Array) && v.type === 'numeric') return numericAsExactInt(v) ?? undefined
       return undefined
     case 'float':
       if (typeof v === 'number') return v
       if (typeof v === 'bigint' && v >= -(2n ** 53n) && v <= 2n ** 53n) return Number(v)
+      // FLOAT compares with NUMERIC as floats.
+      if (isTypedValue(v) && !(v instanceof Uint8Array) && v.type === 'numeric') return numericToFloat(v)
       return undefined
     case 'text':
       return typeof v === 'string' ? v : undefined
     case 'bool':
       return typeof v === 'boolean' ? v : undefined
+    default:
+      return typedKeyValue(v, type)
   }
+}
+
+/**
+ * `v` as a value of a typed column type, when that is exact: the same type, text read as the
+ * type (a literal such as '2024-01-01'), an integer for NUMERIC, a DATE for a TIMESTAMP,
+ * TIMESTAMP and TIMESTAMPTZ for each other (the session zone is UTC). Otherwise undefined.
+ */
+function typedKeyValue(v: SqlValue, type: ColumnType): SqlValue | undefined {
+  if (v === null) return undefined
+  try {
+    if (typeof v === 'string') return castTyped(v, { base: type.base })
+    if (type.base === 'numeric' && typeof v === 'bigint') return numericFromInt(v)
+    if (!isTypedValue(v)) return undefined
+    const base = typedBaseOf(v)
+    if (base === type.base) return v
+    if ((type.base === 'timestamp' || type.base === 'timestamptz') && (base === 'date' || base === 'timestamp' || base === 'timestamptz')) return castTyped(v, type)
+  } catch {
+    // Not a value of the type: the filter raises the error when it runs.
+  }
+  return undefined
 }

@@ -7,6 +7,8 @@ import type { AggregateFn, Expr } from './ast.js'
 import { evaluate, isTrue } from './eval.js'
 import { decodeRow, type RowLayout } from './table-codec.js'
 import { fail, SqlState } from './errors.js'
+import { numericArithmetic, numericFromInt, numericToFloat, type NumericValue } from './types/numeric.js'
+import { isTypedValue } from './types/typed.js'
 import { checkInt64, compareValues, rowKey, valueKey, valueTypeName, type SqlValue } from './values.js'
 
 /** Decodes a chunk of row pairs and keeps those passing `filter` (all if null), at most `limit`. */
@@ -35,7 +37,8 @@ export interface AggregateSpec {
 /** The running state of one aggregate in one group. */
 export interface AggregateState {
   count: number
-  sum: bigint | number | null
+  /** SUM/AVG so far: exact (bigint for INT, NUMERIC) or a float. */
+  sum: bigint | number | NumericValue | null
   best: SqlValue
   seen: Set<string> | null
 }
@@ -80,9 +83,8 @@ function step(spec: AggregateSpec, state: AggregateState, row: readonly SqlValue
       return
     case 'SUM':
     case 'AVG':
-      if (typeof v === 'bigint') state.sum = state.sum === null ? v : typeof state.sum === 'bigint' ? checkInt64(state.sum + v) : state.sum + Number(v)
-      else if (typeof v === 'number') state.sum = state.sum === null ? v : Number(state.sum) + v
-      else numericOnly(spec.fn, v)
+      if (typeof v !== 'bigint' && typeof v !== 'number' && !(isTypedValue(v) && !(v instanceof Uint8Array) && v.type === 'numeric')) numericOnly(spec.fn, v)
+      state.sum = addSums(state.sum, v as bigint | number | NumericValue)
       return
     case 'MIN':
       if (state.best === null || compareValues(v, state.best) < 0) state.best = v
@@ -91,6 +93,17 @@ function step(spec: AggregateSpec, state: AggregateState, row: readonly SqlValue
       if (state.best === null || compareValues(v, state.best) > 0) state.best = v
       return
   }
+}
+
+/**
+ * a + b for running sums: integers add exactly (unbounded: the 64-bit check is at the end,
+ * so only a final SUM out of range is 22003), NUMERICs exactly, anything with a float as floats.
+ */
+export function addSums(a: bigint | number | NumericValue | null, b: bigint | number | NumericValue): bigint | number | NumericValue {
+  if (a === null) return b
+  if (typeof a === 'bigint' && typeof b === 'bigint') return a + b
+  if (typeof a === 'number' || typeof b === 'number') return Number(typeof a === 'object' ? numericToFloat(a) : a) + Number(typeof b === 'object' ? numericToFloat(b) : b)
+  return numericArithmetic('+', typeof a === 'bigint' ? numericFromInt(a) : a, typeof b === 'bigint' ? numericFromInt(b) : b)
 }
 
 function numericOnly(fn: string, v: SqlValue): never {
@@ -103,9 +116,12 @@ export function finish(spec: AggregateSpec, state: AggregateState): SqlValue {
     case 'COUNT':
       return BigInt(state.count)
     case 'SUM':
-      return state.sum
+      return typeof state.sum === 'bigint' ? checkInt64(state.sum) : state.sum
     case 'AVG':
-      return state.sum === null ? null : Number(state.sum) / state.count
+      // AVG of integers and NUMERICs is an exact NUMERIC (PostgreSQL's division scale); of floats a float.
+      if (state.sum === null) return null
+      if (typeof state.sum === 'number') return state.sum / state.count
+      return numericArithmetic('/', typeof state.sum === 'bigint' ? numericFromInt(state.sum) : state.sum, numericFromInt(BigInt(state.count)))
     case 'MIN':
     case 'MAX':
       return state.best

@@ -138,7 +138,7 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt): Promi
         if (e.arg !== null && hasAggregate(e.arg)) fail(SqlState.GROUPING_ERROR, 'aggregate function calls cannot be nested')
         const arg = e.arg === null ? null : bind(e.arg, scope, 'an aggregate argument')
         const argType = arg === null ? null : typeCheck(arg, slotTypes)
-        if ((e.fn === 'SUM' || e.fn === 'AVG') && (argType === 'text' || argType === 'bool')) {
+        if ((e.fn === 'SUM' || e.fn === 'AVG') && argType !== null && argType !== 'null' && argType !== 'int' && argType !== 'float' && argType !== 'numeric') {
           fail(SqlState.DATATYPE_MISMATCH, `function ${e.fn.toLowerCase()} does not accept ${typeName({ base: argType })}`)
         }
         const spec: AggregateSpec = { fn: e.fn, arg, distinct: e.distinct }
@@ -147,7 +147,8 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt): Promi
         if (idx < 0) {
           idx = aggregates.push(spec) - 1
           aggKeys.push(key)
-          aggTypes.push(e.fn === 'COUNT' ? 'int' : e.fn === 'AVG' ? 'float' : argType === 'null' ? null : argType)
+          // AVG of INT or NUMERIC is NUMERIC, as in PostgreSQL (SUM of INT stays BIGINT: see docs/decisions.md).
+          aggTypes.push(e.fn === 'COUNT' ? 'int' : e.fn === 'AVG' ? (argType === 'float' ? 'float' : argType === null || argType === 'null' ? null : 'numeric') : argType === 'null' ? null : argType)
         }
         return { kind: 'slot', index: groupBy.length + idx, label: exprToSql(e) }
       }

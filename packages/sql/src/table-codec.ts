@@ -8,13 +8,16 @@ import { decodeKey, encodeKey, type KeyPart } from '@mrdb/storage'
 import { PRIMARY_INDEX_ID, TABLE_KEY_HEADER_PARTS, type IndexDesc, type TableDesc } from './catalog.js'
 import { decodeRowValue, encodeRowValue } from './row-codec.js'
 import { columnId, storageIds } from './schema-state.js'
-import type { SqlValue } from './values.js'
+import { isTypedBase, isTypedValue, typedFromKeyPart, typedKeyPart } from './types/typed.js'
+import type { ColumnType, SqlValue } from './values.js'
 
 /** How a table's rows decode: plain data, so decoding can run in a worker. */
 export interface RowLayout {
   readonly columnCount: number
   /** Row positions of the primary-key columns, in key order. */
   readonly keySlots: readonly number[]
+  /** The types of the primary-key columns, in key order (key parts decode by them). */
+  readonly keyTypes: readonly ColumnType[]
   /**
    * Row positions of the values stored in a row value, in value order; -1 for a value this
    * layout skips (a dropped column's hole, or a column being added that readers do not see).
@@ -35,6 +38,7 @@ export function rowLayout(table: TableDesc): RowLayout {
   layout = {
     columnCount: table.columns.length,
     keySlots: table.primaryKey,
+    keyTypes: table.primaryKey.map((i) => table.columns[i]!.type),
     valueSlots: storageIds(table).map((id) => (id === 0 ? -1 : (position.get(id) ?? -1))),
   }
   layouts.set(table, layout)
@@ -46,9 +50,27 @@ function header(tableId: number, indexId: number): KeyPart[] {
   return ['/table', BigInt(tableId), BigInt(indexId)]
 }
 
+/** A column value as the key part the order-preserving key codec stores (typed values by types/typed.ts). */
+export function keyPartOf(v: SqlValue): KeyPart {
+  // Key parts decoded from a key (a primary key kept in a unique index entry) pass through.
+  return isTypedValue(v) && !(v instanceof Uint8Array) && 'type' in v ? typedKeyPart(v) : (v as KeyPart)
+}
+
+/** Column values as key parts. */
+export function keyPartsOf(values: readonly SqlValue[]): KeyPart[] {
+  return values.map(keyPartOf)
+}
+
+/** The value of a key part stored for a column of `type`. */
+export function valueOfKeyPart(part: KeyPart, type: ColumnType | undefined): SqlValue {
+  if (part === null) return null
+  if (type !== undefined && isTypedBase(type.base)) return typedFromKeyPart(part, type)
+  return part as SqlValue
+}
+
 /** The primary key of a row given its key column values. */
 export function primaryKeyOf(table: TableDesc, pkValues: readonly SqlValue[]): Uint8Array {
-  return encodeKey([...header(table.id, PRIMARY_INDEX_ID), ...pkValues])
+  return encodeKey([...header(table.id, PRIMARY_INDEX_ID), ...keyPartsOf(pkValues)])
 }
 
 /** The primary key values of a full row. */
@@ -68,7 +90,7 @@ export function encodeRow(table: TableDesc, layout: RowLayout, row: readonly Sql
 export function decodeRow(layout: RowLayout, key: Uint8Array, value: Uint8Array): SqlValue[] {
   const row = new Array<SqlValue>(layout.columnCount).fill(null)
   const parts = decodeKey(key)
-  for (let i = 0; i < layout.keySlots.length; i++) row[layout.keySlots[i]!] = parts[TABLE_KEY_HEADER_PARTS + i] as SqlValue
+  for (let i = 0; i < layout.keySlots.length; i++) row[layout.keySlots[i]!] = valueOfKeyPart(parts[TABLE_KEY_HEADER_PARTS + i] ?? null, layout.keyTypes[i])
   decodeRowValue(value, layout.valueSlots, row)
   return row
 }
@@ -85,8 +107,8 @@ export function indexEntryOf(table: TableDesc, index: IndexDesc, row: readonly S
   const values = index.columns.map((i) => row[i] ?? null)
   const pk = pkValuesOf(table, row)
   const enforce = index.unique && !values.includes(null)
-  if (enforce) return { key: encodeKey([...header(table.id, index.id), ...values]), value: encodeKey(pk), unique: true }
-  return { key: encodeKey([...header(table.id, index.id), ...values, ...pk]), value: new Uint8Array(0), unique: false }
+  if (enforce) return { key: encodeKey([...header(table.id, index.id), ...keyPartsOf(values)]), value: encodeKey(keyPartsOf(pk)), unique: true }
+  return { key: encodeKey([...header(table.id, index.id), ...keyPartsOf(values), ...keyPartsOf(pk)]), value: new Uint8Array(0), unique: false }
 }
 
 /** The primary key of the row an index entry points at. */
@@ -98,5 +120,5 @@ export function rowKeyOfEntry(table: TableDesc, index: IndexDesc, key: Uint8Arra
 
 /** The key prefix of one index of a table followed by `values`. */
 export function indexKey(tableId: number, indexId: number, values: readonly SqlValue[]): Uint8Array {
-  return encodeKey([...header(tableId, indexId), ...values])
+  return encodeKey([...header(tableId, indexId), ...keyPartsOf(values)])
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { compareBytes, encodeKey, prefixEnd } from '@mrdb/storage'
+import { compareBytes, encodeKey, prefixEnd, type KeyPart } from '@mrdb/storage'
 import { SqlError } from './errors.js'
 import { decodeRowValue, encodeRowValue } from './row-codec.js'
 import { arithmetic, coerceToColumn, compareValues, sqlEquals, type SqlValue } from './values.js'
@@ -53,8 +53,8 @@ test('coercion to column types', () => {
 })
 
 test('a tuple encoding is a byte prefix of every longer tuple starting with it, and prefixEnd bounds them', () => {
-  const prefixes: Array<SqlValue[]> = [[1n], ['ab'], [null], [true], [1.5], ['a', 2n]]
-  const tails: SqlValue[] = [null, -5n, 0n, 7n, 'x', '', 'a\u0000b', 2.5, false, true]
+  const prefixes: Array<KeyPart[]> = [[1n], ['ab'], [null], [true], [1.5], ['a', 2n]]
+  const tails: KeyPart[] = [null, -5n, 0n, 7n, 'x', '', 'a\u0000b', 2.5, false, true]
   for (const p of prefixes) {
     const enc = encodeKey(['/table', 100n, 1n, ...p])
     const end = prefixEnd(enc)!

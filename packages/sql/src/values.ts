@@ -1,16 +1,50 @@
 import { fail, SqlState } from './errors.js'
+import {
+  assignTyped,
+  assignTypedToNumber,
+  checkIntWidth,
+  compareTyped,
+  isTypedBase,
+  isTypedValue,
+  nameOf,
+  parseTyped,
+  typedArithmetic,
+  typedBaseOf,
+  typedComparable,
+  typedKey,
+  typedNegate,
+  typedTypeName,
+  type TypedBase,
+  type TypedValue,
+} from './types/typed.js'
 
-/** A SQL value as the engine and its clients hold it: INT is bigint, FLOAT is number. */
-export type SqlValue = null | bigint | number | string | boolean
+/**
+ * A SQL value as the engine and its clients hold it: INT is bigint, FLOAT is number, TEXT
+ * string, BOOLEAN boolean, BYTEA Uint8Array, and NUMERIC, DATE, TIMESTAMP, TIMESTAMPTZ,
+ * INTERVAL, UUID and JSONB plain objects tagged by `type` (types/typed.ts). All of them are
+ * structured-cloneable, so rows cross worker threads as they are.
+ */
+export type SqlValue = null | bigint | number | string | boolean | Uint8Array | TypedValue
 
-/** The four storage types; VARCHAR(n) is `text` with a `maxLength`. */
-export type BaseType = 'int' | 'float' | 'text' | 'bool'
+/**
+ * The storage types. VARCHAR(n) is `text` with a `maxLength`; SMALLINT and INTEGER are `int`
+ * with `intBytes`; REAL is `float` (kept as a double) with `real`; NUMERIC(p,s) is `numeric`
+ * with `precision` and `scale`.
+ */
+export type BaseType = 'int' | 'float' | 'text' | 'bool' | TypedBase
 
 /** A column's declared type. */
 export interface ColumnType {
   readonly base: BaseType
   /** VARCHAR(n): the most code points a value may have. */
   readonly maxLength?: number
+  /** SMALLINT (2) or INTEGER (4); absent for BIGINT. */
+  readonly intBytes?: 2 | 4
+  /** REAL: stored and computed as a double, but named REAL. */
+  readonly real?: boolean
+  /** NUMERIC(precision, scale): values are rounded to `scale` places and must have at most precision - scale digits before the point. */
+  readonly precision?: number
+  readonly scale?: number
 }
 
 /** The smallest and largest 64-bit signed integers. */
@@ -21,13 +55,15 @@ export const INT64_MAX = (1n << 63n) - 1n
 export function typeName(type: ColumnType): string {
   switch (type.base) {
     case 'int':
-      return 'BIGINT'
+      return type.intBytes === 2 ? 'SMALLINT' : type.intBytes === 4 ? 'INTEGER' : 'BIGINT'
     case 'float':
-      return 'DOUBLE'
+      return type.real === true ? 'REAL' : 'DOUBLE'
     case 'text':
       return type.maxLength === undefined ? 'TEXT' : `VARCHAR(${type.maxLength})`
     case 'bool':
       return 'BOOLEAN'
+    default:
+      return typedTypeName(type.base, type)
   }
 }
 
@@ -40,14 +76,16 @@ export function baseTypeOf(value: Exclude<SqlValue, null>): BaseType {
       return 'float'
     case 'string':
       return 'text'
-    default:
+    case 'boolean':
       return 'bool'
+    default:
+      return typedBaseOf(value)
   }
 }
 
 /** The SQL name of a value's type, for messages. */
 export function valueTypeName(value: SqlValue): string {
-  return value === null ? 'NULL' : typeName({ base: baseTypeOf(value) })
+  return value === null ? 'NULL' : nameOf(value)
 }
 
 /** Raises 22003 unless `v` fits in 64 signed bits; returns it. */
@@ -58,7 +96,7 @@ export function checkInt64(v: bigint): bigint {
 
 /** Whether two base types can be compared (numbers with numbers, otherwise same type). */
 export function comparable(a: BaseType, b: BaseType): boolean {
-  return a === b || (isNumeric(a) && isNumeric(b))
+  return a === b || (isNumeric(a) && isNumeric(b)) || ((isTypedBase(a) || isTypedBase(b)) && typedComparable(a, b))
 }
 
 function isNumeric(t: BaseType): boolean {
@@ -71,6 +109,7 @@ function isNumeric(t: BaseType): boolean {
  * false < true. Incomparable types raise 42804.
  */
 export function compareValues(a: Exclude<SqlValue, null>, b: Exclude<SqlValue, null>): number {
+  if (isTypedValue(a) || isTypedValue(b)) return compareTyped(a, b)
   const ta = typeof a
   const tb = typeof b
   if (ta === tb) {
@@ -131,6 +170,8 @@ export function valueKey(v: SqlValue): string {
       return `s${v}`
     case 'boolean':
       return v ? 'T' : 'F'
+    case 'object':
+      return v === null ? 'N' : typedKey(v)
     default:
       return 'N'
   }
@@ -153,6 +194,7 @@ export type ArithmeticOp = '+' | '-' | '*' | '/' | '%'
  */
 export function arithmetic(op: ArithmeticOp, a: SqlValue, b: SqlValue): SqlValue {
   if (a === null || b === null) return null
+  if ((isTypedValue(a) && typeof b !== 'string') || (isTypedValue(b) && typeof a !== 'string')) return typedArithmetic(op, a, b)
   if (typeof a === 'bigint' && typeof b === 'bigint') {
     switch (op) {
       case '+':
@@ -203,6 +245,7 @@ export function negate(v: SqlValue): SqlValue {
   if (v === null) return null
   if (typeof v === 'bigint') return checkInt64(-v)
   if (typeof v === 'number') return -v
+  if (isTypedValue(v)) return typedNegate(v)
   return fail(SqlState.DATATYPE_MISMATCH, `unary minus does not apply to ${valueTypeName(v)}`)
 }
 
@@ -214,18 +257,27 @@ export function negate(v: SqlValue): SqlValue {
  */
 export function coerceToColumn(value: SqlValue, type: ColumnType, column: string, fromTextLiteral = false): SqlValue {
   if (value === null) return null
+  if (isTypedBase(type.base)) return assignTyped(value, type, column, fromTextLiteral)
   if (fromTextLiteral && typeof value === 'string' && type.base !== 'text') return parseLiteral(value, type, column)
   switch (type.base) {
     case 'int':
-      if (typeof value === 'bigint') return checkColumnInt(value, column)
+      if (typeof value === 'bigint') return checkColumnInt(value, type, column)
       if (typeof value === 'number') {
-        if (!Number.isFinite(value)) fail(SqlState.NUMERIC_VALUE_OUT_OF_RANGE, `value ${value} out of range for column ${column} (BIGINT)`)
-        return checkColumnInt(BigInt(Math.sign(value) * Math.round(Math.abs(value))), column)
+        if (!Number.isFinite(value)) fail(SqlState.NUMERIC_VALUE_OUT_OF_RANGE, `value ${value} out of range for column ${column} (${typeName(type)})`)
+        return checkColumnInt(BigInt(Math.sign(value) * Math.round(Math.abs(value))), type, column)
+      }
+      if (isTypedValue(value)) {
+        const n = assignTypedToNumber(value, type)
+        if (n !== undefined) return n
       }
       break
     case 'float':
       if (typeof value === 'number') return value
       if (typeof value === 'bigint') return Number(value)
+      if (isTypedValue(value)) {
+        const n = assignTypedToNumber(value, type)
+        if (n !== undefined) return n
+      }
       break
     case 'text':
       if (typeof value === 'string') {
@@ -242,16 +294,19 @@ export function coerceToColumn(value: SqlValue, type: ColumnType, column: string
   return fail(SqlState.DATATYPE_MISMATCH, `column ${column} is of type ${typeName(type)} but the value is of type ${valueTypeName(value)}`)
 }
 
-function checkColumnInt(v: bigint, column: string): bigint {
-  if (v < INT64_MIN || v > INT64_MAX) fail(SqlState.NUMERIC_VALUE_OUT_OF_RANGE, `value ${v} out of range for column ${column} (BIGINT)`)
-  return v
+function checkColumnInt(v: bigint, type: ColumnType, column: string): bigint {
+  try {
+    return checkIntWidth(v, type.intBytes)
+  } catch {
+    return fail(SqlState.NUMERIC_VALUE_OUT_OF_RANGE, `value ${v} out of range for column ${column} (${typeName(type)})`)
+  }
 }
 
 function parseLiteral(text: string, type: ColumnType, column: string): SqlValue {
   const t = text.trim()
   switch (type.base) {
     case 'int':
-      if (/^[+-]?\d+$/.test(t)) return checkColumnInt(BigInt(t), column)
+      if (/^[+-]?\d+$/.test(t)) return checkColumnInt(BigInt(t), type, column)
       break
     case 'float':
       if (t !== '' && !Number.isNaN(Number(t))) return Number(t)
@@ -264,6 +319,8 @@ function parseLiteral(text: string, type: ColumnType, column: string): SqlValue 
     }
     case 'text':
       return text
+    default:
+      return parseTyped(text, type)
   }
   return fail(SqlState.INVALID_TEXT_REPRESENTATION, `invalid input for column ${column} of type ${typeName(type)}: '${text}'`)
 }

@@ -1,7 +1,7 @@
 // PostgreSQL's view of mrdb's values: type OIDs for result columns, values in text and
 // binary format as PostgreSQL prints them, and bound parameters turned into SQL literals.
 
-import type { SqlValue } from '@mrdb/sql'
+import { formatTyped, isTypedValue, type SqlValue, type TypedValue } from '@mrdb/sql'
 import type { FieldDescription } from './backend.js'
 import { PgWireError, PgWireState } from './errors.js'
 
@@ -21,19 +21,52 @@ export const PgType = {
   BPCHAR: 1042,
   VARCHAR: 1043,
   NUMERIC: 1700,
+  JSON: 114,
+  DATE: 1082,
+  TIMESTAMP: 1114,
+  TIMESTAMPTZ: 1184,
+  INTERVAL: 1186,
+  UUID: 2950,
+  JSONB: 3802,
 } as const
 
 /** What a result column of the SQL layer's type name is on the wire. */
 export function fieldOf(name: string, sqlType: string, format: number): FieldDescription {
   const varchar = /^VARCHAR\((\d+)\)$/.exec(sqlType)
   if (varchar) return { name, typeOid: PgType.VARCHAR, typeSize: -1, typeModifier: Number(varchar[1]) + 4, format }
+  const numeric = /^NUMERIC(?:\((\d+),(\d+)\))?$/.exec(sqlType)
+  if (numeric) {
+    const typeModifier = numeric[1] === undefined ? -1 : ((Number(numeric[1]) << 16) | Number(numeric[2])) + 4
+    return { name, typeOid: PgType.NUMERIC, typeSize: -1, typeModifier, format }
+  }
+  const fixed = (typeOid: number, typeSize: number): FieldDescription => ({ name, typeOid, typeSize, typeModifier: -1, format })
   switch (sqlType) {
     case 'BIGINT':
-      return { name, typeOid: PgType.INT8, typeSize: 8, typeModifier: -1, format }
+      return fixed(PgType.INT8, 8)
+    case 'INTEGER':
+      return fixed(PgType.INT4, 4)
+    case 'SMALLINT':
+      return fixed(PgType.INT2, 2)
     case 'DOUBLE':
-      return { name, typeOid: PgType.FLOAT8, typeSize: 8, typeModifier: -1, format }
+      return fixed(PgType.FLOAT8, 8)
+    case 'REAL':
+      return fixed(PgType.FLOAT4, 4)
     case 'BOOLEAN':
-      return { name, typeOid: PgType.BOOL, typeSize: 1, typeModifier: -1, format }
+      return fixed(PgType.BOOL, 1)
+    case 'DATE':
+      return fixed(PgType.DATE, 4)
+    case 'TIMESTAMP':
+      return fixed(PgType.TIMESTAMP, 8)
+    case 'TIMESTAMPTZ':
+      return fixed(PgType.TIMESTAMPTZ, 8)
+    case 'INTERVAL':
+      return fixed(PgType.INTERVAL, 16)
+    case 'UUID':
+      return fixed(PgType.UUID, 16)
+    case 'BYTEA':
+      return fixed(PgType.BYTEA, -1)
+    case 'JSONB':
+      return fixed(PgType.JSONB, -1)
     default:
       // TEXT, and NULL (an untyped NULL is text to PostgreSQL clients, as in PostgreSQL 10+).
       return { name, typeOid: PgType.TEXT, typeSize: -1, typeModifier: -1, format }
@@ -60,8 +93,10 @@ export function textValue(v: Exclude<SqlValue, null>): string {
       return formatFloat(v)
     case 'boolean':
       return v ? 't' : 'f'
-    default:
+    case 'string':
       return v
+    default:
+      return formatTyped(v)
   }
 }
 
@@ -82,9 +117,82 @@ export function encodeValue(v: SqlValue, typeOid: number, format: number): Buffe
     }
     case PgType.BOOL:
       return Buffer.of(v === true ? 1 : 0)
+    case PgType.INT4:
+    case PgType.INT2: {
+      const b = Buffer.alloc(typeOid === PgType.INT4 ? 4 : 2)
+      if (typeOid === PgType.INT4) b.writeInt32BE(Number(v))
+      else b.writeInt16BE(Number(v))
+      return b
+    }
+    case PgType.FLOAT4: {
+      const b = Buffer.alloc(4)
+      b.writeFloatBE(Number(v))
+      return b
+    }
     default:
-      return Buffer.from(textValue(v), 'utf8')
+      return isTypedValue(v) ? binaryTyped(v) : Buffer.from(textValue(v), 'utf8')
   }
+}
+
+/** Microseconds and days from 1970-01-01 (mrdb) to 2000-01-01 (PostgreSQL's binary epoch). */
+const PG_EPOCH_MICROS = 946_684_800_000_000n
+const PG_EPOCH_DAYS = 10_957
+
+/** A typed value (NUMERIC, dates and times, INTERVAL, UUID, BYTEA, JSONB) in PostgreSQL's binary format. */
+function binaryTyped(v: TypedValue | Uint8Array): Buffer {
+  if (v instanceof Uint8Array) return Buffer.from(v)
+  switch (v.type) {
+    case 'date': {
+      const b = Buffer.alloc(4)
+      b.writeInt32BE(v.days - PG_EPOCH_DAYS)
+      return b
+    }
+    case 'timestamp':
+    case 'timestamptz': {
+      const b = Buffer.alloc(8)
+      b.writeBigInt64BE(v.micros - PG_EPOCH_MICROS)
+      return b
+    }
+    case 'interval': {
+      const b = Buffer.alloc(16)
+      b.writeBigInt64BE(v.micros)
+      b.writeInt32BE(v.days, 8)
+      b.writeInt32BE(v.months, 12)
+      return b
+    }
+    case 'uuid':
+      return Buffer.from(v.text.replaceAll('-', ''), 'hex')
+    case 'jsonb':
+      return Buffer.concat([Buffer.of(1), Buffer.from(v.text, 'utf8')])
+    case 'numeric':
+      return binaryNumeric(v.text)
+  }
+}
+
+/** NUMERIC's binary format: ndigits, weight, sign, dscale, then base-10000 digits (int16 each). */
+function binaryNumeric(text: string): Buffer {
+  const negative = text.startsWith('-')
+  const [int = '', frac = ''] = text.replace(/^-/, '').split('.')
+  const intPadded = int.padStart(Math.ceil(int.length / 4) * 4, '0')
+  const fracPadded = frac.padEnd(Math.ceil(frac.length / 4) * 4, '0')
+  let digits: number[] = []
+  for (let i = 0; i < intPadded.length; i += 4) digits.push(Number(intPadded.slice(i, i + 4)))
+  for (let i = 0; i < fracPadded.length; i += 4) digits.push(Number(fracPadded.slice(i, i + 4)))
+  let weight = intPadded.length / 4 - 1
+  while (digits.length > 0 && digits[0] === 0) {
+    digits.shift()
+    weight--
+  }
+  while (digits.length > 0 && digits[digits.length - 1] === 0) digits.pop()
+  if (digits.length === 0) weight = 0
+  digits = digits.length === 0 ? [] : digits
+  const b = Buffer.alloc(8 + digits.length * 2)
+  b.writeInt16BE(digits.length, 0)
+  b.writeInt16BE(weight, 2)
+  b.writeUInt16BE(negative && digits.length > 0 ? 0x4000 : 0, 4)
+  b.writeUInt16BE(frac.length, 6)
+  digits.forEach((d, i) => b.writeInt16BE(d, 8 + i * 2))
+  return b
 }
 
 /** A bound parameter as a typed value: what to put where its `$n` stands. */

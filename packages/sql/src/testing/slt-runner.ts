@@ -4,6 +4,7 @@
 // named engine: `memory` (the in-memory test database, whose range layout is fixed) or
 // `cluster` (a real cluster). It drives any session, so it runs against either.
 
+import { formatTyped, isTypedValue, typedBaseOf } from '../types/typed.js'
 import { fileURLToPath } from 'node:url'
 import type { SqlResult } from '../engine.js'
 import type { SqlValue } from '../values.js'
@@ -92,9 +93,12 @@ function parseSlt(text: string, engine: string): SltRecord[] {
 /** Formats a value the way expected results are written (R with 3 decimals, NULL, (empty)). */
 export function formatValue(v: SqlValue, type: string): string {
   if (v === null) return 'NULL'
-  if (type === 'R' && (typeof v === 'number' || typeof v === 'bigint')) return Number(v).toFixed(3)
+  const numeric = isTypedValue(v) && typedBaseOf(v) === 'numeric'
+  if (type === 'R' && (typeof v === 'number' || typeof v === 'bigint' || numeric)) return Number(numeric ? formatTyped(v) : v).toFixed(3)
   if (type === 'I' && typeof v === 'number') return String(Math.trunc(v))
+  if (type === 'I' && numeric) return formatTyped(v).replace(/\..*$/, '')
   if (v === '') return '(empty)'
+  if (isTypedValue(v)) return formatTyped(v)
   return String(v)
 }
 

@@ -211,3 +211,35 @@ export function numericFromKeyText(text: string, scale: number | undefined): Num
   const dot = plain.indexOf('.')
   return make(d, dot < 0 ? 0 : plain.length - dot - 1)
 }
+
+/** round(n [, places]): half away from zero, to `places` digits after the point (negative: before it). */
+export function roundNumeric(n: NumericValue, places = 0): NumericValue {
+  return toPlaces(n, places, Decimal.ROUND_HALF_UP)
+}
+
+/** trunc(n [, places]): toward zero. */
+export function truncNumeric(n: NumericValue, places = 0): NumericValue {
+  return toPlaces(n, places, Decimal.ROUND_DOWN)
+}
+
+function toPlaces(n: NumericValue, places: number, rounding: Decimal.Rounding): NumericValue {
+  const d = dec(n)
+  if (places >= 0) return make(d.toDecimalPlaces(Math.min(places, MAX_SCALE), rounding), Math.min(places, MAX_SCALE))
+  const unit = new Exact(10).pow(-places)
+  return make(d.div(unit).toDecimalPlaces(0, rounding).times(unit), 0)
+}
+
+/** floor(n) and ceil(n): the integral NUMERIC below or above. */
+export function floorNumeric(n: NumericValue, up = false): NumericValue {
+  return make(dec(n).toDecimalPlaces(0, up ? Decimal.ROUND_CEIL : Decimal.ROUND_FLOOR), 0)
+}
+
+/** sign(n): -1, 0 or 1 as a NUMERIC. */
+export function signNumeric(n: NumericValue): NumericValue {
+  return { type: 'numeric', text: String(dec(n).cmp(0)) }
+}
+
+/** Whether a value is a NUMERIC. */
+export function isNumericValue(v: unknown): v is NumericValue {
+  return v !== null && typeof v === 'object' && (v as { type?: unknown }).type === 'numeric'
+}
