@@ -78,7 +78,7 @@ export async function createTable(ctx: StatementContext, stmt: Ddl<'create-table
     return { id: ids[i + 1]!, name, columns: cols.map(position), unique: true }
   })
   const table: TableDesc = { id: ids[0]!, name: stmt.name, columns, primaryKey, indexes }
-  if (ctx.checksInserts) createdInTransaction.set(ctx.txn, new Set([...(createdInTransaction.get(ctx.txn) ?? []), table.id]))
+  if (ctx.checksInserts) (ctx.txn as unknown as Record<symbol, Set<number>>)[CREATED_TABLES] = new Set([...(createdInTransaction(ctx.txn) ?? []), table.id])
   ctx.buffer.put(descriptorKey(table.name), encodeDescriptor(table))
   publish(ctx, catalog.with(table, catalog.version + 1n))
   return true
@@ -106,8 +106,18 @@ export async function dropTable(ctx: StatementContext, stmt: Ddl<'drop-table'>):
   return dropped
 }
 
-/** Ids of the tables each open transaction created: no other transaction can see them yet. */
-const createdInTransaction = new WeakMap<KvTransaction, Set<number>>()
+/**
+ * Ids of the tables each open transaction created: no other transaction can see them yet.
+ * Kept on the transaction object itself under a symbol, not in a WeakMap keyed by it: a
+ * statement may see its transaction through a wrapper (the cancellable view each statement
+ * from the wire protocol gets, a new Proxy every statement), and a property set through a
+ * Proxy lands on its target, where every later view finds it.
+ */
+const CREATED_TABLES = Symbol('mrdb.tablesCreatedInTransaction')
+
+function createdInTransaction(txn: KvTransaction): Set<number> | undefined {
+  return (txn as unknown as Record<symbol, Set<number> | undefined>)[CREATED_TABLES]
+}
 
 /**
  * CREATE [UNIQUE] INDEX inside a transaction block, on a table created in the same
@@ -119,7 +129,7 @@ export async function createIndex(ctx: StatementContext, stmt: Ddl<'create-index
   await ctx.ensureValidated()
   const catalog = ctx.catalog
   const table = catalog.table(stmt.table)
-  if (!createdInTransaction.get(ctx.txn)?.has(table.id)) {
+  if (!createdInTransaction(ctx.txn)?.has(table.id)) {
     fail(SqlState.ACTIVE_SQL_TRANSACTION, `CREATE INDEX on "${table.name}" cannot run inside a transaction block unless the table was created in it (it is an online schema change: run it outside BEGIN … COMMIT)`)
   }
   checkIndexName(catalog, stmt.name)

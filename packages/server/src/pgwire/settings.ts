@@ -17,6 +17,9 @@ const REPORTED = new Set(['server_version', 'server_encoding', 'client_encoding'
 /** Parameters a client may SET (accepted and shown back; only statement_timeout changes behaviour). */
 const SETTABLE = new Set(['application_name', 'client_encoding', 'datestyle', 'timezone', 'intervalstyle', 'extra_float_digits', 'search_path', 'statement_timeout', 'client_min_messages', 'idle_in_transaction_session_timeout', 'lock_timeout', 'bytea_output', 'default_transaction_isolation'])
 
+/** SHOW statements of the SQL engine (everything else SHOW names is a run-time parameter). */
+const ENGINE_SHOW = new Set(['tables', 'columns', 'jobs'])
+
 /** PostgreSQL's spelling of parameter names (SHOW prints the name as PostgreSQL does). */
 const DISPLAY: Record<string, string> = { datestyle: 'DateStyle', timezone: 'TimeZone', intervalstyle: 'IntervalStyle' }
 
@@ -79,7 +82,8 @@ export class SessionSettings {
     const show = /^show ([a-z_]+)$/.exec(lower)
     if (show) {
       const name = show[1]!
-      if (name === 'tables' || name === 'columns') return undefined
+      // The engine's own SHOW statements.
+      if (ENGINE_SHOW.has(name)) return undefined
       const value = this.values.get(name)
       if (value === undefined) throw new PgWireError(PgWireState.UNDEFINED_OBJECT, `unrecognized configuration parameter "${name}"`)
       return { result: { command: 'SHOW', columns: [{ name, type: 'TEXT' }], rows: [[value]], rowsAffected: 0 } }
