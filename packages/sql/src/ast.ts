@@ -25,7 +25,11 @@ export type Expr =
   | { readonly kind: 'or'; readonly left: Expr; readonly right: Expr }
   | { readonly kind: 'between'; readonly operand: Expr; readonly low: Expr; readonly high: Expr; readonly negated: boolean }
   | { readonly kind: 'in-list'; readonly operand: Expr; readonly list: readonly Expr[]; readonly negated: boolean }
-  | { readonly kind: 'in-subquery'; readonly operand: Expr; readonly query: SelectStmt; readonly negated: boolean }
+  | { readonly kind: 'in-subquery'; readonly operand: Expr; readonly query: QueryStmt; readonly negated: boolean }
+  /** A scalar subquery: the one value of its one column (NULL without rows; 21000 for more than one). */
+  | { readonly kind: 'subquery'; readonly query: QueryStmt }
+  /** EXISTS (subquery). */
+  | { readonly kind: 'exists'; readonly query: QueryStmt }
   | { readonly kind: 'value-set'; readonly operand: Expr; readonly keys: readonly string[]; readonly hasNull: boolean; readonly negated: boolean }
   /** LIKE, or ILIKE when `caseInsensitive`. */
   | { readonly kind: 'like'; readonly operand: Expr; readonly pattern: Expr; readonly negated: boolean; readonly caseInsensitive: boolean }
@@ -58,19 +62,52 @@ export type SelectItem =
   | { readonly kind: 'star'; readonly table: string | null }
   | { readonly kind: 'expr'; readonly expr: Expr; readonly alias: string | null }
 
-/** A table in FROM; every one after the first carries how it is joined. */
+/** How a table of FROM is joined to the ones before it ('first' for the first). */
+export type JoinKind = 'first' | 'inner' | 'left' | 'right' | 'full' | 'cross'
+
+/**
+ * A table in FROM: a table or common table expression by name, or a subquery (a derived
+ * table, which needs an alias); every one after the first carries how it is joined.
+ */
 export interface TableRef {
   readonly table: string
+  readonly query: QueryStmt | null
   readonly alias: string | null
-  readonly join: 'first' | 'inner' | 'left' | 'cross'
+  readonly join: JoinKind
   readonly on: Expr | null
+  /** JOIN … USING (columns): equality of the named columns, each shown once by `*`. */
+  readonly using: readonly string[] | null
 }
 
-/** ORDER BY key. */
+/** ORDER BY key; `nulls` null is PostgreSQL's default (NULLs sort as larger than any value). */
 export interface OrderKey {
   readonly expr: Expr
   readonly desc: boolean
+  readonly nulls: 'first' | 'last' | null
 }
+
+/** WITH name [(columns)] AS (query). */
+export interface CommonTable {
+  readonly name: string
+  readonly columns: readonly string[] | null
+  readonly query: QueryStmt
+}
+
+/** UNION / INTERSECT / EXCEPT [ALL] of two queries, with the ORDER BY and LIMIT of the whole. */
+export interface SetOpStmt {
+  readonly kind: 'set-op'
+  readonly op: 'union' | 'intersect' | 'except'
+  readonly all: boolean
+  readonly left: QueryStmt
+  readonly right: QueryStmt
+  readonly with: readonly CommonTable[]
+  readonly orderBy: readonly OrderKey[]
+  readonly limit: Expr | null
+  readonly offset: Expr | null
+}
+
+/** A query: a SELECT, or set operations over queries. */
+export type QueryStmt = SelectStmt | SetOpStmt
 
 /** SET column = expr. */
 export interface Assignment {
@@ -94,6 +131,7 @@ export interface OnConflict {
 /** SELECT. */
 export interface SelectStmt {
   readonly kind: 'select'
+  readonly with: readonly CommonTable[]
   readonly distinct: boolean
   readonly items: readonly SelectItem[]
   readonly from: readonly TableRef[]
@@ -147,6 +185,7 @@ export type Statement =
   | { readonly kind: 'update'; readonly table: string; readonly assignments: readonly Assignment[]; readonly where: Expr | null }
   | { readonly kind: 'delete'; readonly table: string; readonly where: Expr | null }
   | SelectStmt
+  | SetOpStmt
   | { readonly kind: 'explain'; readonly statement: Statement }
   | { readonly kind: 'begin' }
   /** A session setting: `SET name = value`. */
@@ -178,6 +217,9 @@ export function childExprs(e: Expr): readonly Expr[] {
       return [e.operand, ...e.list]
     case 'in-subquery':
       return [e.operand]
+    case 'subquery':
+    case 'exists':
+      return []
     case 'like':
       return [e.operand, e.pattern]
     case 'function':
@@ -198,7 +240,7 @@ export function hasAggregate(e: Expr): boolean {
 
 /** Whether `e` refers to no column (so it can be evaluated once, at plan time). */
 export function isConstant(e: Expr): boolean {
-  if (e.kind === 'column' || e.kind === 'slot' || e.kind === 'aggregate' || e.kind === 'in-subquery') return false
+  if (e.kind === 'column' || e.kind === 'slot' || e.kind === 'aggregate' || e.kind === 'in-subquery' || e.kind === 'subquery' || e.kind === 'exists') return false
   return childExprs(e).every(isConstant)
 }
 
@@ -238,6 +280,10 @@ export function exprToSql(e: Expr): string {
       return `(${exprToSql(e.operand)}${e.negated ? ' NOT' : ''} IN (${e.list.map(exprToSql).join(', ')}))`
     case 'in-subquery':
       return `(${exprToSql(e.operand)}${e.negated ? ' NOT' : ''} IN (subquery))`
+    case 'subquery':
+      return '(subquery)'
+    case 'exists':
+      return 'EXISTS (subquery)'
     case 'value-set':
       return `(${exprToSql(e.operand)}${e.negated ? ' NOT' : ''} IN (${e.keys.length + (e.hasNull ? 1 : 0)} values))`
     case 'like':
@@ -276,6 +322,8 @@ export function mapChildren(e: Expr, f: (child: Expr) => Expr): Expr {
     case 'column':
     case 'slot':
     case 'aggregate':
+    case 'subquery':
+    case 'exists':
       return e
     case 'negate':
     case 'not':

@@ -5,7 +5,7 @@ import { childExprs, exprToSql, mapChildren, type Expr } from './ast.js'
 import { fail, SqlState } from './errors.js'
 import { functionType } from './functions.js'
 import { arithmeticType, isTypedBase } from './types/typed.js'
-import { baseTypeOf, comparable, typeName, type BaseType, type ColumnType } from './values.js'
+import { baseTypeOf, comparable, typeName, type BaseType, type ColumnType, type SqlValue } from './values.js'
 
 /** One column visible to expressions: which table (alias) it comes from and its type. */
 export interface ScopeColumn {
@@ -13,27 +13,63 @@ export interface ScopeColumn {
   readonly name: string
   readonly type: ColumnType | null
   readonly hidden: boolean
+  /** A joined table's copy of a JOIN … USING column: reachable only qualified, and not in `*`. */
+  readonly mergedByUsing?: boolean
+}
+
+/**
+ * The enclosing query of a correlated subquery: its scope, and the row the subquery runs
+ * for (null while it is planned only to learn what it reads). Which of its slots were read
+ * is recorded in `used`.
+ */
+export interface OuterScope {
+  readonly scope: Scope
+  readonly row: readonly SqlValue[] | null
+  readonly used: Set<number>
 }
 
 /** The columns of the rows an expression is evaluated over, in row order. */
 export class Scope {
-  constructor(readonly columns: readonly ScopeColumn[]) {}
+  constructor(
+    readonly columns: readonly ScopeColumn[],
+    /** For a subquery: the enclosing query, whose columns a name may also refer to. */
+    readonly outer: OuterScope | null = null,
+  ) {}
 
   /** The slot of a column reference; raises 42703, 42702 or 42P01. */
   resolve(table: string | null, name: string): number {
+    const found = this.find(table, name)
+    if (found === 'no-table') fail(SqlState.UNDEFINED_TABLE, `missing FROM-clause entry for table "${table}"`)
+    if (found < 0) fail(SqlState.UNDEFINED_COLUMN, `column "${table === null ? name : `${table}.${name}`}" does not exist`)
+    return found
+  }
+
+  /** The slot of a column reference: -1 if no column has that name, 'no-table' if no table has that alias; raises 42702. */
+  find(table: string | null, name: string): number | 'no-table' {
     let found = -1
     let tableSeen = table === null
     for (let i = 0; i < this.columns.length; i++) {
       const c = this.columns[i]!
       if (table !== null && c.table !== table) continue
       tableSeen = true
-      if (c.hidden || c.name !== name) continue
+      if (c.hidden || c.name !== name || (table === null && c.mergedByUsing === true)) continue
       if (found >= 0) fail(SqlState.AMBIGUOUS_COLUMN, `column reference "${name}" is ambiguous`)
       found = i
     }
-    if (!tableSeen) fail(SqlState.UNDEFINED_TABLE, `missing FROM-clause entry for table "${table}"`)
-    if (found < 0) fail(SqlState.UNDEFINED_COLUMN, `column "${table === null ? name : `${table}.${name}`}" does not exist`)
-    return found
+    return tableSeen ? found : 'no-table'
+  }
+
+  /**
+   * A reference this scope cannot resolve, looked up in the enclosing queries, nearest first:
+   * that row's value (NULL while the subquery is only being planned), or undefined if none has it.
+   */
+  outerValue(table: string | null, name: string): { value: SqlValue } | undefined {
+    const outer = this.outer
+    if (outer === null) return undefined
+    const found = outer.scope.find(table, name)
+    if (typeof found !== 'number' || found < 0) return outer.scope.outerValue(table, name)
+    outer.used.add(found)
+    return { value: outer.row === null ? null : (outer.row[found] ?? null) }
   }
 }
 
@@ -47,12 +83,18 @@ export const EMPTY_SCOPE = new Scope([])
 export function bind(e: Expr, scope: Scope, context: string): Expr {
   switch (e.kind) {
     case 'column': {
-      const index = scope.resolve(e.table, e.name)
-      return { kind: 'slot', index, label: exprToSql(e) }
+      const found = scope.find(e.table, e.name)
+      if (typeof found === 'number' && found >= 0) return { kind: 'slot', index: found, label: exprToSql(e) }
+      // A correlated subquery's reference to the enclosing query: that row's value.
+      const outer = scope.outerValue(e.table, e.name)
+      if (outer !== undefined) return { kind: 'literal', value: outer.value }
+      return { kind: 'slot', index: scope.resolve(e.table, e.name), label: exprToSql(e) }
     }
     case 'aggregate':
       return fail(SqlState.GROUPING_ERROR, `aggregate functions are not allowed in ${context}`)
     case 'in-subquery':
+    case 'subquery':
+    case 'exists':
       return fail(SqlState.INTERNAL_ERROR, 'subquery not evaluated before binding')
     default:
       return mapChildren(e, (child) => bind(child, scope, context))
@@ -137,6 +179,8 @@ export function typeCheck(e: Expr, slotTypes: readonly (BaseType | null)[]): Sta
     case 'column':
     case 'aggregate':
     case 'in-subquery':
+    case 'subquery':
+    case 'exists':
       return null
   }
 }

@@ -13,7 +13,7 @@ import { fail, SqlState } from './errors.js'
 import { evaluate } from './eval.js'
 import { chooseAccessPath, type AccessPath } from './planner.js'
 import { readRows } from './access.js'
-import { resolveSubqueries } from './select.js'
+import { resolveSubqueries, TOP_LEVEL } from './select.js'
 import type { StatementContext } from './statement-context.js'
 import { decodeRow, encodeRow, indexEntryOf, indexKey, rowLayout } from './table-codec.js'
 import { extendRow } from './schema-state.js'
@@ -246,7 +246,7 @@ function applyAssignments(table: TableDesc, assignments: readonly BoundAssignmen
 /** The rows a WHERE selects in `table`, and the path used to find them. */
 export async function planRowSelection(ctx: StatementContext, table: TableDesc, where: Expr | null): Promise<{ path: AccessPath; filter: Expr | null }> {
   const scope = tableScope(table)
-  const filter = where === null ? null : bind(await resolveSubqueries(ctx, where), scope, 'WHERE')
+  const filter = where === null ? null : bind(await resolveSubqueries(ctx, where, TOP_LEVEL, scope, null), scope, 'WHERE')
   if (filter !== null) {
     const t = typeCheck(filter, table.columns.map((c) => c.type.base))
     if (t !== null && t !== 'null' && t !== 'bool') fail(SqlState.DATATYPE_MISMATCH, `argument of WHERE must be BOOLEAN`)

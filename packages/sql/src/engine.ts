@@ -10,7 +10,7 @@ import type { ExecutorPool } from './executor-pool.js'
 import { explain } from './explain.js'
 import type { KvDatabase, KvTransaction } from './kv-port.js'
 import { StatementCache } from './parse.js'
-import { executeSelect, planSelect } from './select.js'
+import { executeQuery, planQuery } from './select.js'
 import { executeSchemaStatement, isSchemaChange, runSchemaChange, schemaChangeTag } from './schema-change.js'
 import { duplicateMessage, StaleCatalogError, StatementContext, type ExecutionOptions } from './statement-context.js'
 import type { SqlValue } from './values.js'
@@ -359,9 +359,10 @@ function command(name: string, rowsAffected = 0): SqlResult {
 
 async function execute(ctx: StatementContext, stmt: Statement): Promise<SqlResult> {
   switch (stmt.kind) {
-    case 'select': {
-      const plan = await planSelect(ctx, stmt)
-      const rows = await executeSelect(ctx, plan)
+    case 'select':
+    case 'set-op': {
+      const plan = await planQuery(ctx, stmt)
+      const rows = await executeQuery(ctx, plan)
       await ctx.ensureValidated()
       return { command: 'SELECT', columns: plan.columns.map((c) => ({ ...c })), rows, rowsAffected: 0 }
     }

@@ -111,6 +111,8 @@ export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
       return callFunction(e.name, e.args.map((a) => evaluate(a, row)))
     case 'column':
     case 'in-subquery':
+    case 'subquery':
+    case 'exists':
     case 'aggregate':
       return fail(SqlState.INTERNAL_ERROR, `unbound ${e.kind} in evaluation`)
   }

@@ -6,7 +6,7 @@ import type { TableDesc } from './catalog.js'
 import { planRowSelection } from './dml.js'
 import { fail, SqlState } from './errors.js'
 import type { AccessPath } from './planner.js'
-import { planSelect, streamsAggregate, type TablePlan } from './select.js'
+import { planSelect, streamsAggregate, TOP_LEVEL, withCommonTables, type TablePlan } from './select.js'
 import type { StatementContext } from './statement-context.js'
 
 /** How every read of a statement is served. */
@@ -20,7 +20,7 @@ export async function explain(ctx: StatementContext, stmt: Statement): Promise<s
   }
   switch (stmt.kind) {
     case 'select': {
-      const plan = await planSelect(ctx, stmt)
+      const plan = await planSelect(ctx, stmt, await withCommonTables(ctx, TOP_LEVEL, stmt.with))
       let d = 0
       if (plan.limit !== null || plan.offset > 0) add(d++, `limit ${plan.limit ?? 'all'} offset ${plan.offset}`)
       if (plan.sortKeys.length > 0) add(d++, `sort ${plan.sortKeys.map((k) => `${labelOf(plan.projections[k.index]!, plan.columns[k.index]?.name)} ${k.desc ? 'DESC' : 'ASC'}`).join(', ')}`)
@@ -34,6 +34,7 @@ export async function explain(ctx: StatementContext, stmt: Statement): Promise<s
         add(d++, `aggregate ${aggs}${groups === '' ? '' : ` group by ${groups}`}${how}`)
       }
       if (plan.where !== null) add(d++, `filter ${exprToSql(plan.where)}`)
+      if (plan.applies.length > 0) add(d++, `apply ${plan.applies.length} correlated subquer${plan.applies.length === 1 ? 'y' : 'ies'} per row`)
       if (plan.tables.length === 0) add(d, 'values (one row, no table)')
       for (let i = plan.tables.length - 1; i >= 1; i--) {
         const t = plan.tables[i]!
@@ -70,7 +71,11 @@ function labelOf(e: Expr, name: string | undefined): string {
 }
 
 async function describeTable(ctx: StatementContext, add: (d: number, t: string) => void, depth: number, t: TablePlan, limit: number): Promise<void> {
-  await describePath(ctx, add, depth, t.table, t.alias, t.path, t.filter, limit)
+  if (t.table === null) {
+    add(depth, `derived table ${t.derived!.name}${t.alias === t.derived!.name ? '' : ` AS ${t.alias}`} (computed whole)${t.filter === null ? '' : ` filter ${exprToSql(t.filter)}`}`)
+    return
+  }
+  await describePath(ctx, add, depth, t.table, t.alias, t.path!, t.filter, limit)
 }
 
 async function describePath(ctx: StatementContext, add: (d: number, t: string) => void, depth: number, table: TableDesc, alias: string, path: AccessPath, filter: Expr | null, limit: number): Promise<void> {

@@ -2,7 +2,7 @@
 // output shapes live only in this file; anything not understood is rejected with 0A000.
 
 import sqlParser from 'node-sql-parser/build/postgresql.js'
-import type { AggregateFn, Assignment, ColumnDef, CompareOp, Expr, OnConflict, OrderKey, SelectItem, SelectStmt, Statement, TableRef } from './ast.js'
+import type { AggregateFn, Assignment, ColumnDef, CommonTable, CompareOp, Expr, OnConflict, OrderKey, QueryStmt, SelectItem, SelectStmt, SetOpStmt, Statement, TableRef } from './ast.js'
 import { fail, SqlError, SqlState } from './errors.js'
 import { LruCache } from './lru-cache.js'
 import { scalarFunctionName } from './functions.js'
@@ -246,7 +246,7 @@ function ident(name: unknown): string {
 function convertStatement(s: Raw): Statement {
   switch (s.type) {
     case 'select':
-      return convertSelect(s)
+      return convertQuery(s)
     case 'insert':
       return convertInsert(s)
     case 'update':
@@ -299,18 +299,68 @@ function convertSet(s: Raw): Statement {
 }
 
 function tableName(t: Raw): string {
-  if (t.db !== null && t.db !== undefined) unsupported('a database-qualified table name')
-  if (t.expr !== undefined) unsupported('a subquery in FROM')
+  if (t.db !== null && t.db !== undefined && t.db !== 'public') unsupported('a database-qualified table name')
+  if (t.expr !== undefined) unsupported('a subquery here')
   return ident(t.table)
 }
 
-function convertSelect(s: Raw): SelectStmt {
-  if (s.with) unsupported('WITH')
-  if (s._next || s.set_op) unsupported('UNION / INTERSECT / EXCEPT')
+/**
+ * A query: one SELECT, or a chain of them joined by UNION / INTERSECT / EXCEPT (the parser
+ * links them through `_next`). INTERSECT binds tighter than UNION and EXCEPT, as in SQL; the
+ * last SELECT's ORDER BY and LIMIT belong to the whole chain, its WITH to the first.
+ */
+function convertQuery(s: Raw): QueryStmt {
+  const withClause = convertWith(s.with)
+  if (!s._next) return convertSelect(s, withClause)
+  const selects: Raw[] = []
+  const ops: string[] = []
+  for (let node = s; node; node = node._next) {
+    selects.push(node)
+    if (node._next) ops.push(String(node.set_op ?? '').toLowerCase())
+  }
+  const last = selects.at(-1)!
+  const operands: QueryStmt[] = selects.map((node, i) => convertSelect({ ...node, with: null, _next: null, ...(i === selects.length - 1 ? { orderby: null, limit: null } : {}) }, []))
+  const setOp = (op: string, left: QueryStmt, right: QueryStmt): SetOpStmt => {
+    const m = /^(union|intersect|except)(?: (all|distinct))?$/.exec(op)
+    if (m === null) return unsupported(`set operation ${op.toUpperCase()}`)
+    return { kind: 'set-op', op: m[1] as SetOpStmt['op'], all: m[2] === 'all', left, right, with: [], orderBy: [], limit: null, offset: null }
+  }
+  // INTERSECT first, then UNION and EXCEPT from left to right.
+  const terms: QueryStmt[] = [operands[0]!]
+  const termOps: string[] = []
+  ops.forEach((op, i) => {
+    if (op.startsWith('intersect')) terms.push(setOp(op, terms.pop()!, operands[i + 1]!))
+    else {
+      termOps.push(op)
+      terms.push(operands[i + 1]!)
+    }
+  })
+  let query = terms[0]!
+  termOps.forEach((op, i) => (query = setOp(op, query, terms[i + 1]!)))
+  const [limit, offset] = convertLimit(last.limit)
+  return { ...(query as SetOpStmt), with: withClause, orderBy: convertOrderBy(last.orderby), limit, offset }
+}
+
+function convertWith(w: Raw): CommonTable[] {
+  if (!Array.isArray(w)) return []
+  return w.map((c: Raw): CommonTable => {
+    if (c.recursive) unsupported('WITH RECURSIVE')
+    return { name: ident(c.name), columns: Array.isArray(c.columns) && c.columns.length > 0 ? (c.columns as Raw[]).map(ident) : null, query: convertQuery(c.stmt?.ast ?? c.stmt) }
+  })
+}
+
+function convertOrderBy(orderby: Raw): OrderKey[] {
+  return ((orderby ?? []) as Raw[]).map((o): OrderKey => {
+    const nulls = String(o.nulls ?? '').toUpperCase()
+    return { expr: convertExpr(o.expr), desc: String(o.type ?? '').toUpperCase() === 'DESC', nulls: nulls === 'NULLS FIRST' ? 'first' : nulls === 'NULLS LAST' ? 'last' : null }
+  })
+}
+
+function convertSelect(s: Raw, withClause: readonly CommonTable[]): SelectStmt {
   if (s.into?.position) unsupported('SELECT … INTO')
   if (s.locking_read) unsupported('locking reads (FOR UPDATE / FOR SHARE)')
   if (s.window) unsupported('window functions')
-  const from: TableRef[] = ((s.from ?? []) as Raw[]).map((f, i) => convertFrom(f, i))
+  const from: TableRef[] = joinWords((s.from ?? []) as Raw[]).map((f, i) => convertFrom(f, i))
   const groupRaw: Raw[] = s.groupby === null || s.groupby === undefined ? [] : Array.isArray(s.groupby) ? s.groupby : (s.groupby.columns ?? [])
   const [limit, offset] = convertLimit(s.limit)
   const items: SelectItem[] = (s.columns as Raw[]).map((c): SelectItem => {
@@ -321,13 +371,14 @@ function convertSelect(s: Raw): SelectStmt {
   })
   return {
     kind: 'select',
+    with: withClause,
     distinct: distinctOf(s.distinct),
     items,
     from,
     where: s.where ? convertExpr(s.where) : null,
     groupBy: groupRaw.map(convertExpr),
     having: s.having ? convertExpr(s.having) : null,
-    orderBy: ((s.orderby ?? []) as Raw[]).map((o): OrderKey => ({ expr: convertExpr(o.expr), desc: String(o.type ?? '').toUpperCase() === 'DESC' })),
+    orderBy: convertOrderBy(s.orderby),
     limit,
     offset,
   }
@@ -342,20 +393,42 @@ function distinctOf(d: Raw): boolean {
   return true
 }
 
+/**
+ * The parser reads `t CROSS JOIN u` and `t NATURAL JOIN u` as table t aliased "cross" or
+ * "natural" (reserved words, never aliases in PostgreSQL) followed by a plain JOIN: read them back.
+ */
+function joinWords(from: Raw[]): Raw[] {
+  return from.map((f, i) => {
+    const word = String(f.as ?? '').toUpperCase()
+    const next = from[i + 1]
+    if (word === 'NATURAL') unsupported('NATURAL JOIN')
+    if (word === 'CROSS' && next !== undefined) return { ...f, as: null }
+    const previous = String(from[i - 1]?.as ?? '').toUpperCase()
+    if (previous === 'CROSS' && /^(INNER )?JOIN$/i.test(String(f.join ?? '')) && !f.on && !f.using) return { ...f, join: 'CROSS JOIN' }
+    return f
+  })
+}
+
 function convertFrom(f: Raw, index: number): TableRef {
-  const table = tableName(f)
-  const alias = f.as ? ident(f.as) : null
-  if (index === 0) return { table, alias, join: 'first', on: null }
-  if (f.using) unsupported('JOIN … USING')
-  const join = String(f.join ?? '').toUpperCase()
-  if (join === '') return { table, alias, join: 'cross', on: null }
-  if (join === 'INNER JOIN' || join === 'JOIN') return { table, alias, join: 'inner', on: f.on ? convertExpr(f.on) : null }
-  if (join === 'LEFT JOIN' || join === 'LEFT OUTER JOIN') {
-    if (!f.on) fail(SqlState.SYNTAX_ERROR, 'LEFT JOIN needs an ON condition')
-    return { table, alias, join: 'left', on: convertExpr(f.on) }
+  const subquery = f.expr?.ast
+  const query = subquery ? convertQuery(subquery) : null
+  if (f.expr && !subquery) unsupported('this FROM item')
+  const table = query === null ? tableName(f) : ''
+  const alias = f.as ? ident(f.as) : query === null ? null : 'unnamed_subquery'
+  const on = f.on ? convertExpr(f.on) : null
+  const using = Array.isArray(f.using) ? (f.using as Raw[]).map(ident) : null
+  const base = { table, query, alias, on, using }
+  if (index === 0) return { ...base, join: 'first' }
+  const join = String(f.join ?? '').toUpperCase().replace(' OUTER', '')
+  if (join === '' || join === 'CROSS JOIN') {
+    if (on !== null || using !== null) fail(SqlState.SYNTAX_ERROR, 'syntax error: CROSS JOIN takes no ON or USING condition')
+    return { ...base, join: 'cross' }
   }
-  if (join === 'CROSS JOIN') return { table, alias, join: 'cross', on: f.on ? convertExpr(f.on) : null }
-  return unsupported(join)
+  const kinds: Record<string, TableRef['join']> = { 'INNER JOIN': 'inner', JOIN: 'inner', 'LEFT JOIN': 'left', 'RIGHT JOIN': 'right', 'FULL JOIN': 'full' }
+  const kind = kinds[join]
+  if (kind === undefined) return unsupported(join)
+  if (on === null && using === null) fail(SqlState.SYNTAX_ERROR, `syntax error: ${join} needs an ON or USING condition`)
+  return { ...base, join: kind }
 }
 
 function convertLimit(limit: Raw): [Expr | null, Expr | null] {
@@ -473,6 +546,8 @@ const AGGREGATES: ReadonlySet<string> = new Set(['COUNT', 'SUM', 'AVG', 'MIN', '
 
 function convertExpr(e: Raw): Expr {
   if (e === null || e === undefined) return unsupported('an empty expression')
+  // A parenthesised query in an expression: a scalar subquery.
+  if (e.ast !== undefined && e.type === undefined) return { kind: 'subquery', query: convertQuery(e.ast) }
   switch (e.type) {
     case 'number':
       return { kind: 'literal', value: numberLiteral(e.value) }
@@ -508,6 +583,7 @@ function convertExpr(e: Raw): Expr {
       }
       if (op === '+') return operand
       if (op === 'NOT' || op === '!') return { kind: 'not', operand }
+      if (op === 'NOT EXISTS' && operand.kind === 'subquery') return { kind: 'not', operand: { kind: 'exists', query: operand.query } }
       return unsupported(`unary operator ${op}`)
     }
     case 'binary_expr':
@@ -568,6 +644,7 @@ function convertFunction(e: Raw): Expr {
     return { kind: 'function', name: fn, args: [convertExpr(source[0]), ...chars.map(convertExpr)] }
   }
   if (name === 'POSITION' && raw.length === 3 && isWord(raw[1], 'IN')) return { kind: 'function', name: 'STRPOS', args: [convertExpr(raw[2]), convertExpr(raw[0])] }
+  if (name === 'EXISTS' && raw.length === 1 && raw[0]?.ast) return { kind: 'exists', query: convertQuery(raw[0].ast) }
   const args = raw.map(convertExpr)
   // The parser reads `NOT (…)` as a call of a function named NOT (see precedence.ts).
   if (name === 'NOT' && args.length === 1) return { kind: 'not', operand: args[0]! }
@@ -647,9 +724,9 @@ function convertBinary(e: Raw): Expr {
       if (list.length === 1 && list[0]?.ast) {
         const sub = list[0].ast
         if (sub.type !== 'select') unsupported('this subquery')
-        return { kind: 'in-subquery', operand: left, query: convertSelect(sub), negated }
+        return { kind: 'in-subquery', operand: left, query: convertQuery(sub), negated }
       }
-      if (e.right?.ast) return { kind: 'in-subquery', operand: left, query: convertSelect(e.right.ast), negated }
+      if (e.right?.ast) return { kind: 'in-subquery', operand: left, query: convertQuery(e.right.ast), negated }
       return { kind: 'in-list', operand: left, list: list.map(convertExpr), negated }
     }
     case 'LIKE':

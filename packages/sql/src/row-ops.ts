@@ -128,21 +128,24 @@ export function finish(spec: AggregateSpec, state: AggregateState): SqlValue {
   }
 }
 
-/** A sort key: a position in the row and its direction. */
+/** A sort key: a position in the row, its direction, and whether NULLs come first. */
 export interface SortKey {
   readonly index: number
   readonly desc: boolean
+  readonly nullsFirst: boolean
 }
 
-/** Sorts rows by `keys` (stable); NULLs sort first ascending and last descending, as in MySQL. */
+/** Sorts rows by `keys` (stable); each key says where its NULLs go. */
 export function sortRows(rows: SqlValue[][], keys: readonly SortKey[]): SqlValue[][] {
   return rows.sort((a, b) => {
     for (const k of keys) {
       const x = a[k.index] ?? null
       const y = b[k.index] ?? null
-      let c: number
-      if (x === null || y === null) c = x === y ? 0 : x === null ? -1 : 1
-      else c = compareValues(x, y)
+      if (x === null || y === null) {
+        if (x !== y) return (x === null) === k.nullsFirst ? -1 : 1
+        continue
+      }
+      const c = compareValues(x, y)
       if (c !== 0) return k.desc ? -c : c
     }
     return 0

@@ -1,7 +1,8 @@
-// SELECT: planning (names, types, access paths, joins, aggregation, ordering) and execution.
+// Queries: planning (names, types, access paths, joins, subqueries, aggregation, ordering,
+// set operations) and execution.
 
-import { childExprs, conjuncts, exprKey, exprToSql, hasAggregate, isConstant, mapChildren, type Expr, type SelectStmt } from './ast.js'
-import { bind, remapSlots, Scope, slotsOf, typeCheck, type ScopeColumn, type StaticType } from './binder.js'
+import { childExprs, conjuncts, exprKey, exprToSql, hasAggregate, isConstant, mapChildren, type CommonTable, type Expr, type QueryStmt, type SelectStmt, type SetOpStmt, type TableRef } from './ast.js'
+import { bind, commonType, remapSlots, Scope, slotsOf, typeCheck, type OuterScope, type ScopeColumn, type StaticType } from './binder.js'
 import type { TableDesc } from './catalog.js'
 import { fail, SqlState } from './errors.js'
 import { evaluate, isTrue } from './eval.js'
@@ -9,7 +10,7 @@ import { chooseAccessPath, type AccessPath } from './planner.js'
 import { aggregateRows, readRows, type ScanPath } from './access.js'
 import { accumulate, distinctRows, filterRows, finish, newState, sortRows, type AggregateSpec, type GroupTable, type SortKey } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
-import { rowKey, typeName, valueKey, type BaseType, type SqlValue } from './values.js'
+import { compareValues, rowKey, typeName, valueKey, type BaseType, type SqlValue } from './values.js'
 
 /** A result column: its name and SQL type name. */
 export interface ResultColumn {
@@ -17,14 +18,27 @@ export interface ResultColumn {
   readonly type: string
 }
 
+/** Rows computed by a query that FROM reads like a table (a subquery, a common table expression). */
+export interface DerivedSource {
+  readonly name: string
+  readonly columns: readonly string[]
+  readonly types: readonly StaticType[]
+  /** The rows (a common table expression's are computed once per statement and shared). */
+  readonly rows: () => Promise<SqlValue[][]>
+}
+
 /** How one table of FROM is read and joined. */
 export interface TablePlan {
-  readonly table: TableDesc
+  /** The stored table, or null for a derived one. */
+  readonly table: TableDesc | null
+  readonly derived: DerivedSource | null
   readonly alias: string
-  readonly join: 'first' | 'inner' | 'left' | 'cross'
-  /** Where the table's columns start in the joined row. */
+  readonly join: TableRef['join']
+  /** Where the table's columns start in the joined row, and how many it has. */
   readonly offset: number
-  readonly path: AccessPath
+  readonly width: number
+  /** How a stored table is read (a derived table is computed whole). */
+  readonly path: AccessPath | null
   /** Conditions applied while scanning (table-local slots). */
   readonly filter: Expr | null
   /** Equality pairs [joined-row slot, table-local slot] the hash join matches on. */
@@ -33,9 +47,27 @@ export interface TablePlan {
   readonly onFilter: Expr | null
 }
 
+/**
+ * A correlated subquery, computed for each joined row and appended to it (the expressions
+ * that use it read that slot): a scalar value, EXISTS, or `operand IN (query)`.
+ */
+export interface Apply {
+  readonly kind: 'scalar' | 'exists' | 'in'
+  readonly query: QueryStmt
+  /** For IN: the operand, over the joined row. */
+  readonly operand: Expr | null
+  /** The joined row's slots the subquery reads: its answers are cached by their values. */
+  readonly uses: readonly number[]
+}
+
 /** A planned SELECT. */
 export interface SelectPlan {
+  readonly kind: 'select'
+  readonly env: QueryEnv
+  readonly scope: Scope
   readonly tables: readonly TablePlan[]
+  /** Correlated subqueries, appended to each joined row before WHERE. */
+  readonly applies: readonly Apply[]
   /** WHERE over the joined row (null when it was applied entirely while scanning). */
   readonly where: Expr | null
   readonly aggregate: { readonly groupBy: readonly Expr[]; readonly aggregates: readonly AggregateSpec[] } | null
@@ -43,6 +75,7 @@ export interface SelectPlan {
   /** Output expressions followed by extra sort-only expressions. */
   readonly projections: readonly Expr[]
   readonly columns: readonly ResultColumn[]
+  readonly types: readonly StaticType[]
   readonly sortKeys: readonly SortKey[]
   readonly distinct: boolean
   readonly limit: number | null
@@ -51,52 +84,148 @@ export interface SelectPlan {
   readonly scanLimit: number
 }
 
-/** Plans a SELECT (running its uncorrelated IN subqueries). */
-export async function planSelect(ctx: StatementContext, stmt: SelectStmt): Promise<SelectPlan> {
+/** A planned UNION / INTERSECT / EXCEPT. */
+export interface SetOpPlan {
+  readonly kind: 'set-op'
+  readonly op: SetOpStmt['op']
+  readonly all: boolean
+  readonly left: QueryPlan
+  readonly right: QueryPlan
+  readonly columns: readonly ResultColumn[]
+  readonly types: readonly StaticType[]
+  readonly sortKeys: readonly SortKey[]
+  readonly limit: number | null
+  readonly offset: number
+}
+
+/** A planned query. */
+export type QueryPlan = SelectPlan | SetOpPlan
+
+/**
+ * What a query is planned within: the common table expressions in scope (each computed at
+ * most once per statement), and for a correlated subquery, the enclosing query's row.
+ */
+export interface QueryEnv {
+  readonly ctes: ReadonlyMap<string, DerivedSource>
+  readonly outer: OuterScope | null
+}
+
+/** The environment of a statement's top-level query. */
+export const TOP_LEVEL: QueryEnv = { ctes: new Map(), outer: null }
+
+/** Plans a query (running its uncorrelated subqueries). */
+export async function planQuery(ctx: StatementContext, q: QueryStmt, env: QueryEnv = TOP_LEVEL): Promise<QueryPlan> {
+  const inner = await withCommonTables(ctx, env, q.with)
+  return q.kind === 'select' ? planSelect(ctx, q, inner) : planSetOp(ctx, q, inner)
+}
+
+/** Runs a planned query; returns the output rows. */
+export async function executeQuery(ctx: StatementContext, plan: QueryPlan): Promise<SqlValue[][]> {
+  return plan.kind === 'select' ? executeSelect(ctx, plan) : executeSetOp(ctx, plan)
+}
+
+/** `env` with `ctes` added; each is planned now and computed on first use. */
+export async function withCommonTables(ctx: StatementContext, env: QueryEnv, ctes: readonly CommonTable[]): Promise<QueryEnv> {
+  if (ctes.length === 0) return env
+  const all = new Map(env.ctes)
+  for (const cte of ctes) {
+    if (ctes.filter((c) => c.name === cte.name).length > 1) fail(SqlState.DUPLICATE_ALIAS, `WITH query name "${cte.name}" specified more than once`)
+    // Each sees the ones before it (not itself: WITH RECURSIVE is not supported).
+    const plan = await planQuery(ctx, cte.query, { ctes: all, outer: env.outer })
+    all.set(cte.name, derivedSource(ctx, cte.name, plan, cte.columns))
+  }
+  return { ctes: all, outer: env.outer }
+}
+
+/** A derived table over `plan`'s rows, computed once when first read. */
+function derivedSource(ctx: StatementContext, name: string, plan: QueryPlan, columnNames: readonly string[] | null): DerivedSource {
+  if (columnNames !== null && columnNames.length > plan.columns.length) {
+    fail(SqlState.INVALID_COLUMN_REFERENCE, `table "${name}" has ${plan.columns.length} columns available but ${columnNames.length} columns specified`)
+  }
+  let rows: Promise<SqlValue[][]> | null = null
+  return {
+    name,
+    columns: plan.columns.map((c, i) => columnNames?.[i] ?? c.name),
+    types: plan.types,
+    rows: () => (rows ??= executeQuery(ctx, plan)),
+  }
+}
+
+/** Plans a SELECT (running its uncorrelated subqueries). */
+export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: QueryEnv = TOP_LEVEL): Promise<SelectPlan> {
   // FROM: the joined row is every table's columns side by side.
   const scopeColumns: ScopeColumn[] = []
-  const tableInfo: Array<{ table: TableDesc; alias: string; join: TablePlan['join']; offset: number; on: Expr | null }> = []
+  const sources: Array<{ table: TableDesc | null; derived: DerivedSource | null; ref: TableRef; alias: string; offset: number; width: number }> = []
   const aliases = new Set<string>()
   for (const ref of stmt.from) {
-    const table = (ctx.newCatalog ?? ctx.catalog).table(ref.table)
+    let table: TableDesc | null = null
+    let derived: DerivedSource | null = null
+    if (ref.query !== null) derived = derivedSource(ctx, ref.alias ?? 'subquery', await planQuery(ctx, ref.query, { ctes: env.ctes, outer: null }), null)
+    else derived = env.ctes.get(ref.table) ?? null
+    if (derived === null) table = (ctx.newCatalog ?? ctx.catalog).table(ref.table)
     const alias = ref.alias ?? ref.table
     if (aliases.has(alias)) fail(SqlState.DUPLICATE_ALIAS, `table name "${alias}" specified more than once`)
     aliases.add(alias)
-    tableInfo.push({ table, alias, join: ref.join, offset: scopeColumns.length, on: ref.on })
-    for (const c of table.columns) scopeColumns.push({ table: alias, name: c.name, type: c.type, hidden: c.hidden })
+    const offset = scopeColumns.length
+    if (table !== null) for (const c of table.columns) scopeColumns.push({ table: alias, name: c.name, type: c.type, hidden: c.hidden })
+    else derived!.columns.forEach((name, i) => scopeColumns.push({ table: alias, name, type: baseOf(derived!.types[i] ?? null), hidden: false }))
+    sources.push({ table, derived, ref, alias, offset, width: scopeColumns.length - offset })
+    if (ref.using !== null) hideUsingColumns(scopeColumns, sources, ref)
   }
-  const scope = new Scope(scopeColumns)
+  const scope = new Scope(scopeColumns, env.outer)
   const slotTypes: Array<BaseType | null> = scopeColumns.map((c) => c.type?.base ?? null)
 
-  const where = stmt.where === null ? null : bind(await resolveSubqueries(ctx, stmt.where), scope, 'WHERE')
+  // Correlated subqueries become slots after the joined row's columns.
+  const applies: Apply[] = []
+  const subqueries = (e: Expr, allowCorrelated: boolean) => resolveSubqueries(ctx, e, env, scope, allowCorrelated ? { applies, slotTypes } : null)
+
+  const where = stmt.where === null ? null : bind(await subqueries(stmt.where, true), scope, 'WHERE')
   if (where !== null) checkCondition(where, slotTypes, 'WHERE')
   const whereParts = conjuncts(where)
 
+  // A table whose rows a later RIGHT or FULL join, or its own LEFT or FULL join, may extend
+  // with NULLs must see all of them: WHERE is not pushed into its scan.
+  const nullable = sources.map((s, i) => s.ref.join === 'left' || s.ref.join === 'full' || sources.slice(i + 1).some((later) => later.ref.join === 'right' || later.ref.join === 'full'))
   const tables: TablePlan[] = []
-  for (let i = 0; i < tableInfo.length; i++) {
-    const t = tableInfo[i]!
-    const width = t.table.columns.length
-    const local = (e: Expr): boolean => [...slotsOf(e)].every((s) => s >= t.offset && s < t.offset + width)
-    const pushable = t.join === 'left' ? [] : whereParts.filter(local).map((e) => remapSlots(e, (s) => s - t.offset))
+  const pushed = new Set<Expr>()
+  for (let i = 0; i < sources.length; i++) {
+    const s = sources[i]!
+    const local = (e: Expr): boolean => [...slotsOf(e)].every((slot) => slot >= s.offset && slot < s.offset + s.width)
+    const pushable = nullable[i] ? [] : whereParts.filter(local)
+    pushable.forEach((p) => pushed.add(p))
+    const localParts = pushable.map((e) => remapSlots(e, (slot) => slot - s.offset))
     let hashKeys: Array<[number, number]> = []
     let onFilter: Expr | null = null
-    if (t.on !== null) {
-      const visible = new Scope(scopeColumns.slice(0, t.offset + width))
-      const on = bind(await resolveSubqueries(ctx, t.on), visible, 'ON')
+    const onRaw = s.ref.using !== null ? usingCondition(sources, i) : s.ref.on
+    if (onRaw !== null) {
+      const visible = new Scope(scopeColumns.slice(0, s.offset + s.width), env.outer)
+      const on = bind(await resolveSubqueries(ctx, onRaw, env, visible, null), visible, 'ON')
       checkCondition(on, slotTypes, 'ON')
       const rest: Expr[] = []
       for (const c of conjuncts(on)) {
         const pair = c.kind === 'compare' && c.op === '=' && c.left.kind === 'slot' && c.right.kind === 'slot' ? [c.left.index, c.right.index] : null
-        if (pair !== null && pair[0]! < t.offset && pair[1]! >= t.offset) hashKeys.push([pair[0]!, pair[1]! - t.offset])
-        else if (pair !== null && pair[1]! < t.offset && pair[0]! >= t.offset) hashKeys.push([pair[1]!, pair[0]! - t.offset])
+        if (pair !== null && pair[0]! < s.offset && pair[1]! >= s.offset) hashKeys.push([pair[0]!, pair[1]! - s.offset])
+        else if (pair !== null && pair[1]! < s.offset && pair[0]! >= s.offset) hashKeys.push([pair[1]!, pair[0]! - s.offset])
         else rest.push(c)
       }
       onFilter = andAll(rest)
     }
     if (i === 0) hashKeys = []
-    tables.push({ table: t.table, alias: t.alias, join: t.join, offset: t.offset, path: chooseAccessPath(t.table, pushable), filter: andAll(pushable), hashKeys, onFilter })
+    tables.push({
+      table: s.table,
+      derived: s.derived,
+      alias: s.alias,
+      join: s.ref.join,
+      offset: s.offset,
+      width: s.width,
+      path: s.table === null ? null : chooseAccessPath(s.table, localParts),
+      filter: andAll(localParts),
+      hashKeys,
+      onFilter,
+    })
   }
-  const singleTable = tables.length === 1
+  // What the scans did not apply runs over the joined row (all of WHERE when tables are joined).
+  const residual = tables.length === 1 ? andAll(whereParts.filter((p) => !pushed.has(p))) : where
 
   // SELECT list, with * expanded.
   const items: Array<{ expr: Expr; name: string }> = []
@@ -105,11 +234,11 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt): Promi
       if (item.table !== null && !aliases.has(item.table)) fail(SqlState.UNDEFINED_TABLE, `missing FROM-clause entry for table "${item.table}"`)
       if (stmt.from.length === 0) fail(SqlState.SYNTAX_ERROR, 'SELECT * with no tables specified is not valid')
       scopeColumns.forEach((c) => {
-        if (!c.hidden && (item.table === null || c.table === item.table)) items.push({ expr: { kind: 'column', table: c.table, name: c.name }, name: c.name })
+        if (!c.hidden && !c.mergedByUsing && (item.table === null || c.table === item.table)) items.push({ expr: { kind: 'column', table: c.table, name: c.name }, name: c.name })
       })
     } else {
-      const name = item.alias ?? (item.expr.kind === 'column' ? item.expr.name : exprToSql(item.expr))
-      items.push({ expr: await resolveSubqueries(ctx, item.expr), name })
+      const name = item.alias ?? outputName(item.expr)
+      items.push({ expr: item.expr, name })
     }
   }
 
@@ -122,7 +251,9 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt): Promi
     }
     return g
   })
-  const aggregating = groupByRaw.length > 0 || items.some((it) => hasAggregate(it.expr)) || (stmt.having !== null)
+  const aggregating = groupByRaw.length > 0 || items.some((it) => hasAggregate(it.expr)) || stmt.having !== null
+  // Correlated subqueries are computed per joined row: only where no grouping intervenes.
+  const selectItems = await Promise.all(items.map((it) => subqueries(it.expr, !aggregating)))
   let outputScopeBind: (e: Expr, context: string) => Expr
   let outTypes: () => Array<BaseType | null>
   let aggregate: SelectPlan['aggregate'] = null
@@ -168,9 +299,10 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt): Promi
     outTypes = () => slotTypes
   }
 
-  const having = stmt.having === null ? null : outputScopeBind(await resolveSubqueries(ctx, stmt.having), 'HAVING')
-  const projections = items.map((it) => outputScopeBind(it.expr, 'SELECT'))
-  const columns = projections.map((p, i) => ({ name: items[i]!.name, type: staticTypeName(typeCheck(p, outTypes())) }))
+  const having = stmt.having === null ? null : outputScopeBind(await subqueries(stmt.having, false), 'HAVING')
+  const projections = selectItems.map((e) => outputScopeBind(e, 'SELECT'))
+  const types = projections.map((p) => typeCheck(p, outTypes()))
+  const columns = projections.map((p, i) => ({ name: items[i]!.name, type: staticTypeName(types[i]!) }))
   if (having !== null) checkCondition(having, outTypes(), 'HAVING')
 
   // ORDER BY: an ordinal or output name picks an output column; anything else is computed.
@@ -184,7 +316,7 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt): Promi
       index = items.findIndex((it) => it.name === name)
     }
     if (index < 0) {
-      const bound = outputScopeBind(await resolveSubqueries(ctx, o.expr), 'ORDER BY')
+      const bound = outputScopeBind(await subqueries(o.expr, !aggregating), 'ORDER BY')
       typeCheck(bound, outTypes())
       const same = projections.findIndex((p) => exprKey(p) === exprKey(bound))
       if (same >= 0) index = same
@@ -193,25 +325,80 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt): Promi
         index = projections.length + extra.push(bound) - 1
       }
     }
-    sortKeys.push({ index, desc: o.desc })
+    sortKeys.push(sortKey(index, o.desc, o.nulls))
   }
 
   const limit = stmt.limit === null ? null : countValue(stmt.limit, 'LIMIT')
   const offset = stmt.offset === null ? 0 : countValue(stmt.offset, 'OFFSET')
-  const pushLimit = singleTable && !aggregating && sortKeys.length === 0 && !stmt.distinct && limit !== null
+  const pushLimit = tables.length === 1 && residual === null && !aggregating && sortKeys.length === 0 && !stmt.distinct && limit !== null
   return {
+    kind: 'select',
+    env,
+    scope,
     tables,
-    where: singleTable ? null : where,
+    applies,
+    where: residual,
     aggregate,
     having,
     projections: [...projections, ...extra],
     columns,
+    types,
     sortKeys,
     distinct: stmt.distinct,
     limit,
     offset,
     scanLimit: pushLimit ? offset + limit : Infinity,
   }
+}
+
+/** The name PostgreSQL gives an unaliased output column: the column's or function's name, else "?column?". */
+function outputName(e: Expr): string {
+  switch (e.kind) {
+    case 'column':
+      return e.name
+    case 'function':
+      return e.name.toLowerCase()
+    case 'aggregate':
+      return e.fn.toLowerCase()
+    case 'cast':
+      return e.operand.kind === 'column' ? e.operand.name : exprToSql(e)
+    case 'case':
+      return 'case'
+    case 'exists':
+      return 'exists'
+    default:
+      return exprToSql(e)
+  }
+}
+
+/** A sort key with PostgreSQL's default for NULLs: they sort as larger than any value. */
+function sortKey(index: number, desc: boolean, nulls: 'first' | 'last' | null): SortKey {
+  return { index, desc, nullsFirst: nulls === null ? desc : nulls === 'first' }
+}
+
+/**
+ * JOIN … USING (cols): the joined table's copies of the columns are shown once by `*` (the
+ * earlier table's) and do not make an unqualified name ambiguous.
+ */
+function hideUsingColumns(scopeColumns: ScopeColumn[], sources: ReadonlyArray<{ offset: number; width: number; ref: TableRef }>, ref: TableRef): void {
+  if (ref.join === 'right' || ref.join === 'full') fail(SqlState.FEATURE_NOT_SUPPORTED, `${ref.join.toUpperCase()} JOIN … USING is not supported (use ON)`)
+  const s = sources.at(-1)!
+  for (const name of ref.using!) {
+    const i = scopeColumns.findIndex((c, j) => j >= s.offset && c.name === name && !c.hidden)
+    if (i < 0) fail(SqlState.UNDEFINED_COLUMN, `column "${name}" specified in USING clause does not exist in right table`)
+    scopeColumns[i] = { ...scopeColumns[i]!, mergedByUsing: true }
+  }
+}
+
+/** The ON condition a USING list stands for: each column of the earlier tables equal to the joined table's. */
+function usingCondition(sources: ReadonlyArray<{ alias: string; offset: number; ref: TableRef }>, i: number): Expr {
+  const s = sources[i]!
+  const parts = s.ref.using!.map((name): Expr => ({ kind: 'compare', op: '=', left: { kind: 'column', table: null, name }, right: { kind: 'column', table: s.alias, name } }))
+  return andAll(parts)!
+}
+
+function baseOf(t: StaticType): { base: BaseType } | null {
+  return t === null || t === 'null' ? null : { base: t }
 }
 
 function nonNull(t: StaticType): BaseType | null {
@@ -249,44 +436,82 @@ export function andAll(parts: readonly Expr[]): Expr | null {
   return parts.reduce((a, b) => ({ kind: 'and', left: a, right: b }))
 }
 
-/** Replaces each uncorrelated `x IN (SELECT …)` with the set of values the subquery returns. */
-export async function resolveSubqueries(ctx: StatementContext, e: Expr): Promise<Expr> {
-  if (e.kind === 'in-subquery') {
-    const plan = await planSelect(ctx, e.query)
-    if (plan.columns.length !== 1) fail(SqlState.SYNTAX_ERROR, 'subquery has too many columns')
-    const rows = await executeSelect(ctx, plan)
-    const keys = new Set<string>()
-    let hasNull = false
-    for (const r of rows) {
-      const v = r[0] ?? null
-      if (v === null) hasNull = true
-      else keys.add(valueKey(v))
+/** Where a query's correlated subqueries go: the list they join, and the joined row's slot types it extends. */
+interface ApplyTarget {
+  readonly applies: Apply[]
+  readonly slotTypes: Array<BaseType | null>
+}
+
+/**
+ * `e` with its subqueries resolved. An uncorrelated one runs once, now: IN becomes the set of
+ * values it returned, a scalar subquery its value, EXISTS its answer. A correlated one (it
+ * names columns of `scope`) becomes a slot of the joined row that {@link executeSelect}
+ * fills per row, when `target` allows it; elsewhere it is 0A000.
+ */
+export async function resolveSubqueries(ctx: StatementContext, e: Expr, env: QueryEnv, scope: Scope, target: ApplyTarget | null): Promise<Expr> {
+  if (e.kind === 'in-subquery' || e.kind === 'subquery' || e.kind === 'exists') {
+    const probe: OuterScope = { scope, row: null, used: new Set() }
+    const plan = await planQuery(ctx, e.query, { ctes: env.ctes, outer: probe })
+    if (e.kind !== 'exists' && plan.columns.length !== 1) fail(SqlState.SYNTAX_ERROR, `subquery has too many columns`)
+    const operand = e.kind === 'in-subquery' ? await resolveSubqueries(ctx, e.operand, env, scope, target) : null
+    if (probe.used.size === 0) {
+      const rows = await executeQuery(ctx, plan)
+      if (e.kind === 'exists') return { kind: 'literal', value: rows.length > 0 }
+      if (e.kind === 'subquery') return { kind: 'literal', value: scalarOf(rows) }
+      const keys = new Set<string>()
+      let hasNull = false
+      for (const r of rows) {
+        const v = r[0] ?? null
+        if (v === null) hasNull = true
+        else keys.add(valueKey(v))
+      }
+      return { kind: 'value-set', operand: operand!, keys: [...keys], hasNull, negated: e.negated }
     }
-    return { kind: 'value-set', operand: await resolveSubqueries(ctx, e.operand), keys: [...keys], hasNull, negated: e.negated }
+    if (target === null) fail(SqlState.FEATURE_NOT_SUPPORTED, 'a correlated subquery is not supported here (only in WHERE and the select list of a query without GROUP BY)')
+    const kind = e.kind === 'subquery' ? 'scalar' : e.kind === 'exists' ? 'exists' : 'in'
+    const index = scope.columns.length + target.applies.length
+    target.applies.push({ kind, query: e.query, operand: operand === null ? null : bind(operand, scope, 'IN'), uses: [...probe.used].sort((a, b) => a - b) })
+    target.slotTypes.push(kind === 'scalar' ? nonNull(plan.types[0] ?? null) : 'bool')
+    const slot: Expr = { kind: 'slot', index, label: exprToSql(e) }
+    return e.kind === 'in-subquery' && e.negated ? { kind: 'not', operand: slot } : slot
   }
   if (!childExprs(e).some(containsSubquery)) return e
-  const children = await Promise.all(childExprs(e).map((c) => resolveSubqueries(ctx, c)))
+  const children = await Promise.all(childExprs(e).map((c) => resolveSubqueries(ctx, c, env, scope, target)))
   let i = 0
   return mapChildren(e, () => children[i++]!)
 }
 
 function containsSubquery(e: Expr): boolean {
-  return e.kind === 'in-subquery' || childExprs(e).some(containsSubquery)
+  return e.kind === 'in-subquery' || e.kind === 'subquery' || e.kind === 'exists' || childExprs(e).some(containsSubquery)
+}
+
+/** A scalar subquery's value: its one row's one value, NULL without rows, 21000 for more. */
+function scalarOf(rows: readonly SqlValue[][]): SqlValue {
+  if (rows.length > 1) fail(SqlState.CARDINALITY_VIOLATION, 'more than one row returned by a subquery used as an expression')
+  return rows[0]?.[0] ?? null
 }
 
 /**
- * Whether the plan aggregates while it scans (one table read by a scan, no DISTINCT
- * aggregate), chunk by chunk — on the executor pool if the statement has one — rather than
- * after reading every row.
+ * Whether the plan aggregates while it scans (one stored table read by a scan, no DISTINCT
+ * aggregate, no correlated subquery), chunk by chunk — on the executor pool if the statement
+ * has one — rather than after reading every row.
  */
 export function streamsAggregate(plan: SelectPlan): boolean {
   const t = plan.tables[0]
   return (
     plan.aggregate !== null &&
     plan.tables.length === 1 &&
+    plan.applies.length === 0 &&
+    t!.path !== null &&
     (t!.path.kind === 'primary-range' || t!.path.kind === 'full-scan') &&
     plan.aggregate.aggregates.every((a) => !a.distinct)
   )
+}
+
+/** The rows of one table of FROM that pass its scan filter. */
+async function tableRows(ctx: StatementContext, t: TablePlan, limit: number): Promise<SqlValue[][]> {
+  if (t.table !== null) return readRows(ctx, t.table, t.path!, t.filter, limit)
+  return filterRows(await t.derived!.rows(), t.filter)
 }
 
 /** Runs a planned SELECT; returns the output rows. */
@@ -296,14 +521,15 @@ export async function executeSelect(ctx: StatementContext, plan: SelectPlan): Pr
   if (plan.aggregate !== null && streamsAggregate(plan)) {
     const t = plan.tables[0]!
     const filters = [t.filter, plan.where].filter((f): f is Expr => f !== null)
-    streamed = await aggregateRows(ctx, t.table, t.path as ScanPath, filters, plan.aggregate.groupBy, plan.aggregate.aggregates)
+    streamed = await aggregateRows(ctx, t.table!, t.path as ScanPath, filters, plan.aggregate.groupBy, plan.aggregate.aggregates)
     rows = []
   } else if (plan.tables.length === 0) rows = [[]]
   else {
-    const fetched = await Promise.all(plan.tables.map((t, i) => readRows(ctx, t.table, t.path, t.filter, i === 0 ? plan.scanLimit : Infinity)))
+    const fetched = await Promise.all(plan.tables.map((t, i) => tableRows(ctx, t, i === 0 ? plan.scanLimit : Infinity)))
     rows = fetched[0]!
     for (let i = 1; i < plan.tables.length; i++) rows = hashJoin(rows, fetched[i]!, plan.tables[i]!)
   }
+  if (plan.applies.length > 0) rows = await applySubqueries(ctx, plan, rows)
   if (streamed === null) rows = filterRows(rows, plan.where)
 
   if (plan.aggregate !== null) {
@@ -319,45 +545,151 @@ export async function executeSelect(ctx: StatementContext, plan: SelectPlan): Pr
 
   let out = rows.map((r) => plan.projections.map((p) => evaluate(p, r)))
   if (plan.distinct) out = distinctRows(out, plan.columns.length)
+  return finishRows(out, plan)
+}
+
+/** Sorts, cuts to OFFSET/LIMIT and drops sort-only columns. */
+function finishRows(out: SqlValue[][], plan: QueryPlan): SqlValue[][] {
   if (plan.sortKeys.length > 0) out = sortRows(out, plan.sortKeys)
   const end = plan.limit === null ? out.length : plan.offset + plan.limit
   if (plan.offset > 0 || end < out.length) out = out.slice(plan.offset, end)
-  if (plan.projections.length > plan.columns.length) out = out.map((r) => r.slice(0, plan.columns.length))
+  if (out.length > 0 && out[0]!.length > plan.columns.length) out = out.map((r) => r.slice(0, plan.columns.length))
   return out
 }
 
-function hashJoin(left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): SqlValue[][] {
-  const width = t.table.columns.length
+/** Each row with its correlated subqueries' answers appended (cached by the values they read). */
+async function applySubqueries(ctx: StatementContext, plan: SelectPlan, rows: SqlValue[][]): Promise<SqlValue[][]> {
+  const caches = plan.applies.map(() => new Map<string, Promise<SqlValue[][]>>())
   const out: SqlValue[][] = []
-  const nulls = new Array<SqlValue>(width).fill(null)
-  const emit = (l: readonly SqlValue[], r: readonly SqlValue[]): boolean => {
+  for (const row of rows) {
+    const extended = [...row]
+    for (let i = 0; i < plan.applies.length; i++) {
+      const a = plan.applies[i]!
+      const key = rowKey(a.uses.map((slot) => extended[slot] ?? null))
+      let answer = caches[i]!.get(key)
+      if (answer === undefined) {
+        const outer: OuterScope = { scope: plan.scope, row: extended, used: new Set() }
+        answer = planQuery(ctx, a.query, { ctes: plan.env.ctes, outer }).then((sub) => executeQuery(ctx, sub))
+        caches[i]!.set(key, answer)
+      }
+      extended.push(applyValue(a, await answer, extended))
+    }
+    out.push(extended)
+  }
+  return out
+}
+
+function applyValue(a: Apply, rows: readonly SqlValue[][], row: readonly SqlValue[]): SqlValue {
+  switch (a.kind) {
+    case 'scalar':
+      return scalarOf(rows)
+    case 'exists':
+      return rows.length > 0
+    case 'in': {
+      const v = evaluate(a.operand!, row)
+      if (v === null) return rows.length === 0 ? false : null
+      let sawNull = false
+      for (const r of rows) {
+        const x = r[0] ?? null
+        if (x === null) sawNull = true
+        else if (compareValues(v, x) === 0) return true
+      }
+      return sawNull ? null : false
+    }
+  }
+}
+
+/** Joins the rows so far with table `t`'s (hash join on its equality keys, else nested loop). */
+function hashJoin(left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): SqlValue[][] {
+  const out: SqlValue[][] = []
+  const rightNulls = new Array<SqlValue>(t.width).fill(null)
+  const leftNulls = new Array<SqlValue>(t.offset).fill(null)
+  const keepLeft = t.join === 'left' || t.join === 'full'
+  const keepRight = t.join === 'right' || t.join === 'full'
+  const rightMatched = keepRight ? new Uint8Array(right.length) : null
+  const emit = (l: readonly SqlValue[], r: readonly SqlValue[], ri: number): boolean => {
     const joined = [...l, ...r]
     if (t.onFilter !== null && !isTrue(t.onFilter, joined)) return false
     out.push(joined)
+    if (rightMatched !== null) rightMatched[ri] = 1
     return true
   }
   if (t.hashKeys.length === 0) {
     for (const l of left) {
       let matched = false
-      for (const r of right) if (emit(l, r)) matched = true
-      if (!matched && t.join === 'left') out.push([...l, ...nulls])
+      right.forEach((r, ri) => {
+        if (emit(l, r, ri)) matched = true
+      })
+      if (!matched && keepLeft) out.push([...l, ...rightNulls])
     }
-    return out
+  } else {
+    const table = new Map<string, number[]>()
+    right.forEach((r, ri) => {
+      const keys = t.hashKeys.map(([, rs]) => r[rs] ?? null)
+      if (keys.includes(null)) return
+      const k = rowKey(keys)
+      const bucket = table.get(k)
+      if (bucket === undefined) table.set(k, [ri])
+      else bucket.push(ri)
+    })
+    for (const l of left) {
+      const keys = t.hashKeys.map(([ls]) => l[ls] ?? null)
+      let matched = false
+      if (!keys.includes(null)) for (const ri of table.get(rowKey(keys)) ?? []) if (emit(l, right[ri]!, ri)) matched = true
+      if (!matched && keepLeft) out.push([...l, ...rightNulls])
+    }
   }
-  const table = new Map<string, SqlValue[][]>()
-  for (const r of right) {
-    const keys = t.hashKeys.map(([, rs]) => r[rs] ?? null)
-    if (keys.includes(null)) continue
-    const k = rowKey(keys)
-    const bucket = table.get(k)
-    if (bucket === undefined) table.set(k, [r])
-    else bucket.push(r)
-  }
-  for (const l of left) {
-    const keys = t.hashKeys.map(([ls]) => l[ls] ?? null)
-    let matched = false
-    if (!keys.includes(null)) for (const r of table.get(rowKey(keys)) ?? []) if (emit(l, r)) matched = true
-    if (!matched && t.join === 'left') out.push([...l, ...nulls])
-  }
+  if (rightMatched !== null) right.forEach((r, ri) => rightMatched[ri] === 0 && out.push([...leftNulls, ...r]))
   return out
+}
+
+/** Plans UNION / INTERSECT / EXCEPT: both sides, their column counts and types matched. */
+async function planSetOp(ctx: StatementContext, q: SetOpStmt, env: QueryEnv): Promise<SetOpPlan> {
+  const left = await planQuery(ctx, q.left, env)
+  const right = await planQuery(ctx, q.right, env)
+  const name = q.op.toUpperCase()
+  if (left.columns.length !== right.columns.length) fail(SqlState.SYNTAX_ERROR, `each ${name} query must have the same number of columns`)
+  const types = left.types.map((t, i) => commonType([t, right.types[i]!], name))
+  const columns = left.columns.map((c, i) => ({ name: c.name, type: staticTypeName(types[i]!) }))
+  // ORDER BY of a set operation names output columns (by name or position).
+  const sortKeys = q.orderBy.map((o) => {
+    let index = -1
+    if (o.expr.kind === 'literal' && typeof o.expr.value === 'bigint') index = Number(selectItemIndex(columns, o.expr.value, 'ORDER BY'))
+    else if (o.expr.kind === 'column' && o.expr.table === null) index = columns.findIndex((c) => c.name === (o.expr as { name: string }).name)
+    if (index < 0) fail(SqlState.FEATURE_NOT_SUPPORTED, `ORDER BY of a ${name} must name an output column (by name or position), not ${exprToSql(o.expr)}`)
+    return sortKey(index, o.desc, o.nulls)
+  })
+  return {
+    kind: 'set-op',
+    op: q.op,
+    all: q.all,
+    left,
+    right,
+    columns,
+    types,
+    sortKeys,
+    limit: q.limit === null ? null : countValue(q.limit, 'LIMIT'),
+    offset: q.offset === null ? 0 : countValue(q.offset, 'OFFSET'),
+  }
+}
+
+/** Runs UNION / INTERSECT / EXCEPT with SQL's duplicate rules (ALL keeps multiplicities). */
+async function executeSetOp(ctx: StatementContext, plan: SetOpPlan): Promise<SqlValue[][]> {
+  const [left, right] = await Promise.all([executeQuery(ctx, plan.left), executeQuery(ctx, plan.right)])
+  const width = plan.columns.length
+  let out: SqlValue[][]
+  if (plan.op === 'union') out = plan.all ? [...left, ...right] : distinctRows([...left, ...right], width)
+  else {
+    // How many times each row occurs on the right.
+    const counts = new Map<string, number>()
+    for (const r of right) counts.set(rowKey(r), (counts.get(rowKey(r)) ?? 0) + 1)
+    const rows = plan.all ? left : distinctRows(left, width)
+    out = rows.filter((r) => {
+      const k = rowKey(r)
+      const n = counts.get(k) ?? 0
+      if (plan.all && n > 0) counts.set(k, n - 1)
+      return plan.op === 'intersect' ? n > 0 : n === 0
+    })
+  }
+  return finishRows(out, plan)
 }
