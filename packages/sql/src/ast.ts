@@ -124,8 +124,54 @@ export interface OnConflict {
   readonly columns: readonly string[] | null
   readonly constraint: string | null
   readonly action: 'nothing' | 'update'
-  readonly set: readonly Assignment[]
+  readonly set: readonly UpdateAssignment[]
   readonly where: Expr | null
+}
+
+/** The keyword DEFAULT where a value may be written: an item of INSERT's VALUES, or `SET col = DEFAULT`. */
+export interface DefaultMarker {
+  readonly kind: 'default'
+}
+
+/** An item of an INSERT's VALUES row: an expression, or DEFAULT (the column's default). */
+export type InsertValue = Expr | DefaultMarker
+
+/**
+ * INSERT. Its rows come from VALUES (`rows`; `DEFAULT VALUES` is one empty row with an empty
+ * column list) or from a query (`query`, with `rows` empty). `returning` lists what
+ * RETURNING projects from each inserted or updated row (null without RETURNING).
+ */
+export interface InsertStmt {
+  readonly kind: 'insert'
+  readonly table: string
+  readonly columns: readonly string[] | null
+  readonly rows: readonly (readonly InsertValue[])[]
+  readonly query: QueryStmt | null
+  readonly onConflict: OnConflict | null
+  readonly returning: readonly SelectItem[] | null
+}
+
+/** UPDATE; `returning` projects from each row's new values. A `DEFAULT` value sets the column's default. */
+export interface UpdateStmt {
+  readonly kind: 'update'
+  readonly table: string
+  readonly assignments: readonly UpdateAssignment[]
+  readonly where: Expr | null
+  readonly returning: readonly SelectItem[] | null
+}
+
+/** SET column = expr | DEFAULT in an UPDATE. */
+export interface UpdateAssignment {
+  readonly column: string
+  readonly value: InsertValue
+}
+
+/** DELETE; `returning` projects from each deleted row's old values. */
+export interface DeleteStmt {
+  readonly kind: 'delete'
+  readonly table: string
+  readonly where: Expr | null
+  readonly returning: readonly SelectItem[] | null
 }
 
 /** SELECT. */
@@ -175,15 +221,9 @@ export type Statement =
   | { readonly kind: 'drop-index'; readonly name: string; readonly table: string | null }
   | { readonly kind: 'show-tables' }
   | { readonly kind: 'show-columns'; readonly table: string }
-  | {
-      readonly kind: 'insert'
-      readonly table: string
-      readonly columns: readonly string[] | null
-      readonly rows: readonly (readonly Expr[])[]
-      readonly onConflict: OnConflict | null
-    }
-  | { readonly kind: 'update'; readonly table: string; readonly assignments: readonly Assignment[]; readonly where: Expr | null }
-  | { readonly kind: 'delete'; readonly table: string; readonly where: Expr | null }
+  | InsertStmt
+  | UpdateStmt
+  | DeleteStmt
   | SelectStmt
   | SetOpStmt
   | { readonly kind: 'explain'; readonly statement: Statement }

@@ -9,6 +9,7 @@
 
 import { decodeKey, encodeKey, prefixEnd } from '@mrdb/storage'
 import { fail, SqlState } from './errors.js'
+import type { Expr } from './ast.js'
 import type { KvTransaction } from './kv-port.js'
 import type { ColumnType, SqlValue } from './values.js'
 
@@ -17,7 +18,13 @@ export interface ColumnDesc {
   readonly name: string
   readonly type: ColumnType
   readonly nullable: boolean
+  /** The value new rows get when the INSERT gives none (unless {@link defaultExpr} is set); NULL for none. */
   readonly defaultValue: SqlValue
+  /**
+   * A non-literal DEFAULT (`now()`, `unique_rowid()`, `1 + 1`): evaluated for each new row,
+   * in preference to {@link defaultValue}. Absent in older descriptors (defaults.ts).
+   */
+  readonly defaultExpr?: Expr
   /** The hidden row id of a table declared without a primary key: not in `*` nor SHOW COLUMNS. */
   readonly hidden: boolean
   /**

@@ -4,17 +4,16 @@
 
 import { prefixEnd } from '@mrdb/storage'
 import type { Statement } from './ast.js'
-import { bind, EMPTY_SCOPE } from './binder.js'
 import { Catalog, decodeCounter, descriptorKey, encodeCounter, encodeDescriptor, FIRST_ID, indexPrefix, NEXT_ID_KEY, tablePrefix, VERSION_KEY, type ColumnDesc, type IndexDesc, type TableDesc } from './catalog.js'
+import { defaultText, storedDefault } from './defaults.js'
 import { fail, SqlState } from './errors.js'
-import { evaluate } from './eval.js'
 import { scanSpan } from './access.js'
 import { fullSpan } from './planner.js'
 import { decodeAndFilter } from './row-ops.js'
 import type { KvTransaction } from './kv-port.js'
 import type { StatementContext } from './statement-context.js'
 import { indexEntryOf, rowLayout } from './table-codec.js'
-import { coerceToColumn, typeName, type SqlValue } from './values.js'
+import { typeName, type SqlValue } from './values.js'
 
 type Ddl<K extends Statement['kind']> = Extract<Statement, { kind: K }>
 
@@ -60,11 +59,7 @@ export async function createTable(ctx: StatementContext, stmt: Ddl<'create-table
     return i
   }
   const pkSet = new Set((pkNames ?? []).map(position))
-  const columns: ColumnDesc[] = stmt.columns.map((c, i) => {
-    let defaultValue: SqlValue = null
-    if (c.defaultValue !== null) defaultValue = coerceToColumn(evaluate(bind(c.defaultValue, EMPTY_SCOPE, 'DEFAULT'), []), c.type, c.name, c.defaultValue.kind === 'literal')
-    return { name: c.name, type: c.type, nullable: !c.notNull && !pkSet.has(i), defaultValue, hidden: false }
-  })
+  const columns: ColumnDesc[] = stmt.columns.map((c, i) => ({ name: c.name, type: c.type, nullable: !c.notNull && !pkSet.has(i), ...storedDefault(c, false), hidden: false }))
   let primaryKey: number[]
   if (pkNames === null) {
     columns.push({ name: ROW_ID_COLUMN, type: { base: 'int' }, nullable: false, defaultValue: null, hidden: true })
@@ -187,6 +182,6 @@ export async function showColumns(ctx: StatementContext, name: string): Promise<
     .filter(({ c }) => !c.hidden)
     .map(({ c, i }) => {
       const key = table.primaryKey.includes(i) ? 'PRI' : table.indexes.some((x) => x.unique && x.columns[0] === i) ? 'UNI' : table.indexes.some((x) => x.columns[0] === i) ? 'MUL' : ''
-      return [c.name, typeName(c.type), c.nullable ? 'YES' : 'NO', key, c.defaultValue === null ? null : String(c.defaultValue)]
+      return [c.name, typeName(c.type), c.nullable ? 'YES' : 'NO', key, defaultText(c)]
     })
 }

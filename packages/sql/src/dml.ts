@@ -6,22 +6,21 @@
 
 import { randomBytes } from 'node:crypto'
 import { decodeKey } from '@mrdb/storage'
-import { conjuncts, mapChildren, type Assignment, type Expr, type OnConflict, type Statement } from './ast.js'
+import { conjuncts, mapChildren, type DeleteStmt, type Expr, type InsertStmt, type OnConflict, type UpdateAssignment, type UpdateStmt } from './ast.js'
 import { bind, EMPTY_SCOPE, Scope, typeCheck } from './binder.js'
 import type { IndexDesc, TableDesc } from './catalog.js'
 import { fail, SqlState } from './errors.js'
 import { evaluate } from './eval.js'
 import { chooseAccessPath, type AccessPath } from './planner.js'
 import { readRows } from './access.js'
-import { resolveSubqueries, TOP_LEVEL } from './select.js'
+import { executeQuery, planQuery, resolveSubqueries, TOP_LEVEL } from './select.js'
+import { defaultFor } from './defaults.js'
+import { planReturning } from './returning.js'
 import type { StatementContext } from './statement-context.js'
 import { decodeRow, encodeRow, indexEntryOf, indexKey, rowLayout } from './table-codec.js'
 import { extendRow } from './schema-state.js'
 import { coerceToColumn, rowKey, type SqlValue } from './values.js'
 
-type InsertStmt = Extract<Statement, { kind: 'insert' }>
-type UpdateStmt = Extract<Statement, { kind: 'update' }>
-type DeleteStmt = Extract<Statement, { kind: 'delete' }>
 
 /** A random positive 63-bit row id for a table without a primary key. */
 function newRowId(): bigint {
@@ -68,54 +67,92 @@ function deleteRow(ctx: StatementContext, table: TableDesc, row: readonly SqlVal
   for (const index of [...t.indexes, ...view.deleteOnly]) ctx.buffer.delete(indexEntryOf(t, index, full).key)
 }
 
-/** Executes INSERT; returns the number of rows inserted or updated. */
-export async function executeInsert(ctx: StatementContext, stmt: InsertStmt): Promise<number> {
+/** What INSERT, UPDATE and DELETE return: how many rows they wrote, and RETURNING's result. */
+export interface DmlResult {
+  readonly affected: number
+  /** RETURNING's columns and one row per written row; null without RETURNING. */
+  readonly returning: { readonly columns: ReadonlyArray<{ readonly name: string; readonly type: string }>; readonly rows: SqlValue[][] } | null
+}
+
+/** The target column positions of an INSERT: its column list, or every visible column. */
+function insertTargets(table: TableDesc, columns: readonly string[] | null): number[] {
+  if (columns === null) return table.columns.flatMap((c, i) => (c.hidden ? [] : [i]))
+  const targets = columns.map((name) => {
+    const i = table.columns.findIndex((c) => c.name === name && !c.hidden)
+    if (i < 0) fail(SqlState.UNDEFINED_COLUMN, `column "${name}" of relation "${table.name}" does not exist`)
+    return i
+  })
+  if (new Set(targets).size !== targets.length) fail(SqlState.DUPLICATE_COLUMN, 'column specified more than once')
+  return targets
+}
+
+/**
+ * A new row of `table` with `values` (already computed, or DEFAULT) in the `targets` columns
+ * and every other column's default (evaluated per row), coerced and checked for NOT NULL.
+ */
+function newRow(table: TableDesc, targets: readonly number[], values: ReadonlyArray<SqlValue | typeof DEFAULT>, literal: (j: number) => boolean): SqlValue[] {
+  const given = new Map<number, number>(targets.map((column, j) => [column, j]))
+  const row = table.columns.map((c, i) => {
+    const j = given.get(i)
+    if (c.hidden) return newRowId()
+    if (j === undefined || values[j] === DEFAULT) return defaultFor(c)
+    return coerceToColumn(values[j] as SqlValue, c.type, c.name, literal(j))
+  })
+  checkNotNull(table, row)
+  return row
+}
+
+/** The DEFAULT keyword among an INSERT row's computed values. */
+const DEFAULT: unique symbol = Symbol('DEFAULT')
+
+/** The rows an INSERT proposes: from VALUES (evaluated) or from its query (run now, at the statement's snapshot). */
+async function proposedRows(ctx: StatementContext, table: TableDesc, stmt: InsertStmt): Promise<SqlValue[][]> {
+  const targets = insertTargets(table, stmt.columns)
+  const arity = (n: number): void => {
+    if (n > targets.length) fail(SqlState.SYNTAX_ERROR, 'INSERT has more expressions than target columns')
+    if (n < targets.length) fail(SqlState.SYNTAX_ERROR, 'INSERT has more target columns than expressions')
+  }
+  if (stmt.query !== null) {
+    const plan = await planQuery(ctx, stmt.query)
+    arity(plan.columns.length)
+    const items = stmt.query.kind === 'select' ? stmt.query.items : []
+    // A literal in the query's list converts to the column's type as it would in VALUES ('5' into an INT).
+    const literal = (j: number): boolean => items.length === plan.columns.length && items[j]?.kind === 'expr' && items[j].expr.kind === 'literal'
+    const rows = await executeQuery(ctx, plan)
+    return rows.map((values) => newRow(table, targets, values, literal))
+  }
+  return stmt.rows.map((items) => {
+    arity(items.length)
+    const values = items.map((item) => (item.kind === 'default' ? DEFAULT : evaluate(bind(item, EMPTY_SCOPE, 'VALUES'), [])))
+    return newRow(table, targets, values, (j) => items[j]!.kind === 'literal')
+  })
+}
+
+/** Executes INSERT (VALUES or a query, with ON CONFLICT and RETURNING). */
+export async function executeInsert(ctx: StatementContext, stmt: InsertStmt): Promise<DmlResult> {
   const table = ctx.catalog.table(stmt.table)
-  const visible = table.columns.map((c, i) => ({ c, i })).filter(({ c }) => !c.hidden)
-  let targets: number[]
-  if (stmt.columns === null) targets = visible.map(({ i }) => i)
-  else {
-    targets = stmt.columns.map((name) => {
-      const i = table.columns.findIndex((c) => c.name === name && !c.hidden)
-      if (i < 0) fail(SqlState.UNDEFINED_COLUMN, `column "${name}" of relation "${table.name}" does not exist`)
-      return i
-    })
-    if (new Set(targets).size !== targets.length) fail(SqlState.DUPLICATE_COLUMN, 'column specified more than once')
-  }
-  const rows: SqlValue[][] = []
-  for (const values of stmt.rows) {
-    if (values.length !== targets.length) fail(SqlState.SYNTAX_ERROR, `INSERT has ${values.length} expressions but ${targets.length} target columns`)
-    const row = table.columns.map((c) => (c.hidden ? newRowId() : c.defaultValue))
-    values.forEach((expr, j) => {
-      const col = table.columns[targets[j]!]!
-      const bound = bind(expr, EMPTY_SCOPE, 'VALUES')
-      const v = evaluate(bound, [])
-      row[targets[j]!] = coerceToColumn(v, col.type, col.name, expr.kind === 'literal')
-    })
-    checkNotNull(table, row)
-    rows.push(row)
-  }
+  const returning = stmt.returning === null ? null : await planReturning(ctx, table, stmt.returning)
+  const written: SqlValue[][] = []
+  const result = (): DmlResult => ({ affected: written.length, returning: returning === null ? null : { columns: returning.columns, rows: written.map((r) => returning.project(r)) } })
   const onConflict = stmt.onConflict
-  if (onConflict === null) {
+  // Checked before the query runs: a bad ON CONFLICT clause fails without reading anything.
+  const upsert = onConflict === null ? null : planUpsert(table, onConflict)
+  const rows = await proposedRows(ctx, table, stmt)
+  if (onConflict === null || upsert === null) {
     for (const row of rows) writeNewRow(ctx, table, row)
+    written.push(...rows)
     await ctx.finishWrites()
-    return rows.length
+    return result()
   }
-  // Upsert: look for the rows each new row collides with on the conflict target (any unique
-  // constraint for a DO NOTHING without one); a collision on another constraint is 23505.
-  const arbiter = conflictArbiter(table, onConflict)
-  const scope = tableScope(table)
-  const assignments = bindAssignments(table, onConflict.set, scope, true)
-  const condition = onConflict.where === null ? null : bind(excludedSlots(table, scope, onConflict.where), scope, 'WHERE')
+  const { arbiter, assignments, condition } = upsert
   // PostgreSQL's rule: one statement proposes or updates each row at most once.
   const touched = new Set<string>()
-  let affected = 0
   for (const row of rows) {
     const existing = await conflictingRows(ctx, table, row, arbiter)
     if (existing.length === 0) {
       writeNewRow(ctx, table, row)
       touched.add(rowKey(row))
-      affected++
+      written.push(row)
       continue
     }
     if (onConflict.action === 'nothing') continue
@@ -130,10 +167,19 @@ export async function executeInsert(ctx: StatementContext, stmt: InsertStmt): Pr
       writeNewRow(ctx, table, updated)
     }
     touched.add(rowKey(updated))
-    affected++
+    written.push(updated)
   }
   await ctx.finishWrites()
-  return affected
+  return result()
+}
+
+/** An upsert's arbiter, bound DO UPDATE SET list and WHERE. */
+function planUpsert(table: TableDesc, onConflict: OnConflict): { arbiter: 'primary' | IndexDesc | 'any'; assignments: BoundAssignment[]; condition: Expr | null } {
+  const arbiter = conflictArbiter(table, onConflict)
+  const scope = tableScope(table)
+  const assignments = bindAssignments(table, onConflict.set, scope, true)
+  const condition = onConflict.where === null ? null : bind(excludedSlots(table, scope, onConflict.where), scope, 'WHERE')
+  return { arbiter, assignments, condition }
 }
 
 /**
@@ -201,7 +247,8 @@ async function readThrough(ctx: StatementContext, keys: readonly Uint8Array[]): 
 
 interface BoundAssignment {
   readonly column: number
-  readonly value: Expr
+  /** The bound value, or null for DEFAULT (the column's default). */
+  readonly value: Expr | null
   readonly literal: boolean
 }
 
@@ -217,10 +264,11 @@ function excludedSlots(table: TableDesc, scope: Scope, e: Expr): Expr {
   return mapChildren(e, (child) => excludedSlots(table, scope, child))
 }
 
-function bindAssignments(table: TableDesc, assignments: readonly Assignment[], scope: Scope, withExcluded: boolean): BoundAssignment[] {
+function bindAssignments(table: TableDesc, assignments: readonly UpdateAssignment[], scope: Scope, withExcluded: boolean): BoundAssignment[] {
   return assignments.map((a) => {
     const column = table.columns.findIndex((c) => c.name === a.column && !c.hidden)
     if (column < 0) fail(SqlState.UNDEFINED_COLUMN, `column "${a.column}" of relation "${table.name}" does not exist`)
+    if (a.value.kind === 'default') return { column, value: null, literal: false }
     const value = bind(withExcluded ? excludedSlots(table, scope, a.value) : a.value, scope, 'UPDATE')
     const t = typeCheck(value, [...table.columns, ...table.columns].map((c) => c.type.base))
     const colType = table.columns[column]!.type.base
@@ -234,7 +282,7 @@ function bindAssignments(table: TableDesc, assignments: readonly Assignment[], s
 
 function applyAssignments(table: TableDesc, assignments: readonly BoundAssignment[], input: readonly SqlValue[]): SqlValue[] {
   const row = input.slice(0, table.columns.length)
-  const computed = assignments.map((a) => evaluate(a.value, input))
+  const computed = assignments.map((a) => (a.value === null ? defaultFor(table.columns[a.column]!) : evaluate(a.value, input)))
   assignments.forEach((a, i) => {
     const col = table.columns[a.column]!
     row[a.column] = coerceToColumn(computed[i]!, col.type, col.name, a.literal)
@@ -254,10 +302,11 @@ export async function planRowSelection(ctx: StatementContext, table: TableDesc, 
   return { path: chooseAccessPath(table, conjuncts(filter)), filter }
 }
 
-/** Executes UPDATE; returns the number of rows updated. */
-export async function executeUpdate(ctx: StatementContext, stmt: UpdateStmt): Promise<number> {
+/** Executes UPDATE (RETURNING projects the new values). */
+export async function executeUpdate(ctx: StatementContext, stmt: UpdateStmt): Promise<DmlResult> {
   const table = ctx.catalog.table(stmt.table)
   const assignments = bindAssignments(table, stmt.assignments, tableScope(table), false)
+  const returning = stmt.returning === null ? null : await planReturning(ctx, table, stmt.returning)
   const { path, filter } = await planRowSelection(ctx, table, stmt.where)
   // Rows as writers see them: with the columns a schema change is adding or dropping.
   const view = ctx.writeView(table)
@@ -289,15 +338,16 @@ export async function executeUpdate(ctx: StatementContext, stmt: UpdateStmt): Pr
   }
   for (const w of writes) w()
   await ctx.finishWrites()
-  return changes.length
+  return { affected: changes.length, returning: returning === null ? null : { columns: returning.columns, rows: changes.map(({ next }) => returning.project(next)) } }
 }
 
-/** Executes DELETE; returns the number of rows deleted. */
-export async function executeDelete(ctx: StatementContext, stmt: DeleteStmt): Promise<number> {
+/** Executes DELETE (RETURNING projects the old values). */
+export async function executeDelete(ctx: StatementContext, stmt: DeleteStmt): Promise<DmlResult> {
   const table = ctx.catalog.table(stmt.table)
+  const returning = stmt.returning === null ? null : await planReturning(ctx, table, stmt.returning)
   const { path, filter } = await planRowSelection(ctx, table, stmt.where)
   const rows = await readRows(ctx, ctx.writeView(table).table, path, filter)
   for (const row of rows) deleteRow(ctx, table, row)
   await ctx.ensureValidated()
-  return rows.length
+  return { affected: rows.length, returning: returning === null ? null : { columns: returning.columns, rows: rows.map((r) => returning.project(r)) } }
 }

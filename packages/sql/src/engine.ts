@@ -4,7 +4,7 @@
 import type { Statement } from './ast.js'
 import { Catalog, EMPTY_CATALOG, loadCatalog } from './catalog.js'
 import { createIndex, createTable, dropIndex, dropTable, showColumns, showTables } from './ddl.js'
-import { executeDelete, executeInsert, executeUpdate } from './dml.js'
+import { executeDelete, executeInsert, executeUpdate, type DmlResult } from './dml.js'
 import { fail, SqlError, SqlState } from './errors.js'
 import type { ExecutorPool } from './executor-pool.js'
 import { explain } from './explain.js'
@@ -13,6 +13,7 @@ import { StatementCache } from './parse.js'
 import { executeQuery, planQuery } from './select.js'
 import { executeSchemaStatement, isSchemaChange, runSchemaChange, schemaChangeTag } from './schema-change.js'
 import { duplicateMessage, StaleCatalogError, StatementContext, type ExecutionOptions } from './statement-context.js'
+import { setUniqueRowIdNode } from './unique-rowid.js'
 import type { SqlValue } from './values.js'
 
 /** Options of one {@link SqlSession.execute} call. */
@@ -28,12 +29,18 @@ export interface ExecuteOptions {
 /** Where a session stands, as PostgreSQL's ReadyForQuery reports it. */
 export type TransactionStatus = 'idle' | 'in-transaction' | 'failed'
 
-/** The result of one statement. */
+/**
+ * The result of one statement. A query has columns and rows; INSERT, UPDATE and DELETE have
+ * `rowsAffected`, and with RETURNING also columns and one row per written row (PostgreSQL's
+ * wire protocol then sends RowDescription and DataRows before `INSERT 0 n` / `UPDATE n` / `DELETE n`).
+ */
 export interface SqlResult {
   /** What ran: 'SELECT', 'INSERT', 'CREATE TABLE', 'BEGIN', … */
   command: string
+  /** Result columns: none for a statement without rows (a DML without RETURNING, DDL…). */
   columns: Array<{ name: string; type: string }>
   rows: SqlValue[][]
+  /** Rows inserted, updated or deleted (0 for other statements). */
   rowsAffected: number
 }
 
@@ -52,6 +59,12 @@ export interface SqlEngineOptions {
    * that work runs inline (scans one chunk at a time).
    */
   readonly pool?: ExecutorPool
+  /**
+   * This node's id (its store id), placed in every unique_rowid() value (SERIAL columns' default)
+   * so that ids made on different nodes never collide; see unique-rowid.ts. Without one, the
+   * process uses a random id (fine for a single in-memory engine).
+   */
+  readonly nodeId?: number
 }
 
 /** The SQL engine of one node: hands out sessions that share its caches. */
@@ -72,6 +85,7 @@ export class SqlEngine {
     this.maxRetries = options.maxRetries ?? 3
     this.execution = { scanChunkSize: options.scanChunkSize ?? 1000, pool: options.pool ?? null }
     this.statements = new StatementCache(options.statementCacheSize ?? 1000)
+    if (options.nodeId !== undefined) setUniqueRowIdNode(options.nodeId)
   }
 
   /** A new session (one per client connection). */
@@ -357,6 +371,12 @@ function command(name: string, rowsAffected = 0): SqlResult {
   return { command: name, columns: [], rows: [], rowsAffected }
 }
 
+/** An INSERT, UPDATE or DELETE's result: the count, and RETURNING's columns and rows if it has one. */
+function dmlResult(name: string, result: DmlResult): SqlResult {
+  if (result.returning === null) return command(name, result.affected)
+  return { command: name, columns: result.returning.columns.map((c) => ({ ...c })), rows: result.returning.rows, rowsAffected: result.affected }
+}
+
 async function execute(ctx: StatementContext, stmt: Statement): Promise<SqlResult> {
   switch (stmt.kind) {
     case 'select':
@@ -367,11 +387,11 @@ async function execute(ctx: StatementContext, stmt: Statement): Promise<SqlResul
       return { command: 'SELECT', columns: plan.columns.map((c) => ({ ...c })), rows, rowsAffected: 0 }
     }
     case 'insert':
-      return command('INSERT', await executeInsert(ctx, stmt))
+      return dmlResult('INSERT', await executeInsert(ctx, stmt))
     case 'update':
-      return command('UPDATE', await executeUpdate(ctx, stmt))
+      return dmlResult('UPDATE', await executeUpdate(ctx, stmt))
     case 'delete':
-      return command('DELETE', await executeDelete(ctx, stmt))
+      return dmlResult('DELETE', await executeDelete(ctx, stmt))
     case 'create-table':
       await createTable(ctx, stmt)
       return command('CREATE TABLE')

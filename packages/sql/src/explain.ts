@@ -56,7 +56,7 @@ export async function explain(ctx: StatementContext, stmt: Statement): Promise<s
     case 'insert': {
       const table = ctx.catalog.table(stmt.table)
       const how = stmt.onConflict !== null ? 'upsert' : 'insert'
-      add(0, `${how} into ${table.name} (${stmt.rows.length} row${stmt.rows.length === 1 ? '' : 's'})`)
+      add(0, `${how} into ${table.name} (${stmt.query !== null ? 'rows of a query' : `${stmt.rows.length} row${stmt.rows.length === 1 ? '' : 's'}`})`)
       add(1, stmt.onConflict !== null ? 'reads the colliding rows by primary key and unique indexes' : 'blind write: uniqueness checked at commit (KV insert)')
       break
     }

@@ -7,6 +7,7 @@ import { fail, SqlState } from './errors.js'
 import { TYPE_FUNCTIONS } from './types/type-functions.js'
 import { absNumeric, floorNumeric, isNumericValue, numericToFloat, roundNumeric, signNumeric, truncNumeric } from './types/numeric.js'
 import { formatTyped, isTypedValue } from './types/typed.js'
+import { uniqueRowId } from './unique-rowid.js'
 import { codePointLength, compareValues, negate, typeName, valueTypeName, type SqlValue } from './values.js'
 
 /** One scalar function: its argument count and how its result type follows from its arguments'. */
@@ -243,6 +244,8 @@ const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
     },
   },
   POWER: { minArgs: 2, maxArgs: 2, strict: true, type: (a, n) => (a.forEach((t) => numeric(t, n)), 'float'), call: ([x, y]) => num(x!) ** num(y!) },
+  /** A new id on every call, unique across nodes (unique-rowid.ts): the default of SERIAL columns. */
+  UNIQUE_ROWID: { minArgs: 0, maxArgs: 0, strict: false, type: () => 'int', call: () => uniqueRowId() },
 }
 
 /** Other names PostgreSQL accepts for the same function. */

@@ -48,7 +48,7 @@ function identifier(text: string): string {
 }
 
 /** Where `word` first matches at parenthesis depth 0 from `from`, outside quotes and comments; -1 if nowhere. */
-function topLevelWord(sql: string, word: RegExp, from: number): number {
+export function topLevelWord(sql: string, word: RegExp, from: number): number {
   let depth = 0
   for (let i = from; i < sql.length; ) {
     const next = skipQuotedOrComment(sql, i)

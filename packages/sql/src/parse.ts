@@ -2,7 +2,7 @@
 // output shapes live only in this file; anything not understood is rejected with 0A000.
 
 import sqlParser from 'node-sql-parser/build/postgresql.js'
-import type { AggregateFn, Assignment, ColumnDef, CommonTable, CompareOp, Expr, OnConflict, OrderKey, QueryStmt, SelectItem, SelectStmt, SetOpStmt, Statement, TableRef } from './ast.js'
+import type { AggregateFn, ColumnDef, CommonTable, CompareOp, Expr, InsertValue, OnConflict, OrderKey, QueryStmt, SelectItem, SelectStmt, SetOpStmt, Statement, TableRef, UpdateAssignment } from './ast.js'
 import { fail, SqlError, SqlState } from './errors.js'
 import { LruCache } from './lru-cache.js'
 import { scalarFunctionName } from './functions.js'
@@ -10,6 +10,7 @@ import { fixPrecedence } from './precedence.js'
 import { convertAlter, parseSchemaChangeText } from './parse-alter.js'
 import { splitOnConflict, type OnConflictText } from './on-conflict.js'
 import { skipQuotedOrComment, splitStatements } from './split-statements.js'
+import { topLevelWord } from './on-conflict.js'
 import { columnTypeOf } from './types/column-types.js'
 import { parseNumeric, type NumericValue } from './types/numeric.js'
 import { parseDate, parseTimestamp } from './types/datetime.js'
@@ -141,12 +142,31 @@ function parseChecked(sql: string): readonly Statement[] {
     const upsert = splitOnConflict(sql)
     if (upsert !== null) return [withOnConflict(upsert)]
   }
+  if (/\bdefault\s+values\b/i.test(sql)) {
+    const { statements, rest } = splitStatements(sql)
+    if (statements.length + (rest === '' ? 0 : 1) > 1) return [...statements, rest].filter((t) => t !== '').flatMap(parseChecked)
+    const defaultValues = parseDefaultValues(sql)
+    if (defaultValues !== null) return [defaultValues]
+  }
+  // The parser does not read DELETE … USING.
+  if (/^\s*delete\s+from\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)(\s+(as\s+)?[A-Za-z_][A-Za-z0-9_$]*)?\s+using\b/i.test(sql)) unsupported('DELETE … USING')
+  if (/^\s*insert\b/i.test(sql) && /\breturning\b/i.test(sql)) {
+    const { statements, rest } = splitStatements(sql)
+    if (statements.length + (rest === '' ? 0 : 1) > 1) return [...statements, rest].filter((t) => t !== '').flatMap(parseChecked)
+    const split = withReturning(sql)
+    if (split !== null) return [split]
+  }
+  // The parser takes RETURNING right after DELETE's table for an alias.
+  const deleteReturning = /^(\s*delete\s+from\s+(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*))(\s+returning\b[\s\S]*)$/i.exec(sql)
+  if (deleteReturning !== null) return parseChecked(`${deleteReturning[1]} WHERE TRUE${deleteReturning[2]}`)
   let raw: Raw
   try {
     raw = parser.astify(sql, PARSE_OPTIONS)
   } catch (cause) {
     // The parser ran out of stack or memory (it backtracks, and recurses per nesting level).
     if (cause instanceof RangeError) throw tooComplex(cause)
+    const arity = insertArityMismatch(sql, cause)
+    if (arity !== null) return [arity]
     throw syntaxError(cause)
   }
   const list: Raw[] = Array.isArray(raw) ? raw : [raw]
@@ -199,7 +219,7 @@ const STACK_OVERFLOW = 'Maximum call stack size exceeded'
 function withOnConflict(upsert: OnConflictText): Statement {
   const [insert, ...more] = parseChecked(upsert.insert)
   if (insert?.kind !== 'insert' || more.length > 0) return fail(SqlState.SYNTAX_ERROR, 'ON CONFLICT belongs to a single INSERT statement')
-  let set: Assignment[] = []
+  let set: UpdateAssignment[] = []
   let where: Expr | null = null
   if (upsert.set !== null) {
     if (upsert.columns === null && upsert.constraint === null) {
@@ -244,6 +264,7 @@ function ident(name: unknown): string {
 }
 
 function convertStatement(s: Raw): Statement {
+  checkDefaultKeyword(s)
   switch (s.type) {
     case 'select':
       return convertQuery(s)
@@ -441,34 +462,151 @@ function convertLimit(limit: Raw): [Expr | null, Expr | null] {
 
 function convertInsert(s: Raw): Statement {
   if (!Array.isArray(s.table) || s.table.length !== 1) unsupported('INSERT into several tables')
-  if (s.returning) unsupported('RETURNING')
-  if (s.values?.type !== 'values') unsupported('INSERT … SELECT')
-  const rows = (s.values.values as Raw[]).map((r) => (r.value as Raw[]).map(convertExpr))
-  return {
-    kind: 'insert',
-    table: tableName(s.table[0]),
-    columns: Array.isArray(s.columns) ? (s.columns as Raw[]).map(ident) : null,
-    rows,
-    onConflict: null,
+  const table = tableName(s.table[0])
+  const columns = Array.isArray(s.columns) ? (s.columns as Raw[]).map(ident) : null
+  const returning = convertReturning(s.returning)
+  if (s.values?.type === 'select') {
+    return { kind: 'insert', table, columns, rows: [], query: convertQuery(s.values), onConflict: null, returning }
+  }
+  if (s.values?.type !== 'values') unsupported('this INSERT form')
+  const rows = (s.values.values as Raw[]).map((r) => (r.value as Raw[]).map(convertInsertValue))
+  return { kind: 'insert', table, columns, rows, query: null, onConflict: null, returning }
+}
+
+/** Whether a raw expression is the keyword DEFAULT (the parser hands it over as a column reference). */
+function isDefaultKeyword(e: Raw): boolean {
+  return e?.type === 'column_ref' && e.table === null && e.column?.expr?.type === 'default' && String(e.column.expr.value).toUpperCase() === 'DEFAULT'
+}
+
+/** An item of VALUES or a SET value: DEFAULT, or an expression (in which DEFAULT may not appear). */
+function convertInsertValue(e: Raw): InsertValue {
+  return isDefaultKeyword(e) ? { kind: 'default' } : convertExpr(e)
+}
+
+/**
+ * Raises 42601 if the keyword DEFAULT appears anywhere in `raw` but where it is allowed: as a
+ * whole item of INSERT's VALUES or a whole SET value (PostgreSQL's "DEFAULT is not allowed in
+ * this context"). Elsewhere the parser would hand it over as a column named "default".
+ */
+function checkDefaultKeyword(raw: Raw, allowedHere = false): void {
+  if (raw === null || typeof raw !== 'object') return
+  if (!allowedHere && isDefaultKeyword(raw)) fail(SqlState.SYNTAX_ERROR, 'DEFAULT is not allowed in this context')
+  if (Array.isArray(raw)) {
+    for (const item of raw) checkDefaultKeyword(item)
+    return
+  }
+  const valuesRows = raw.type === 'insert' && raw.values?.type === 'values' ? raw.values.values : null
+  for (const [key, child] of Object.entries(raw as Record<string, Raw>)) {
+    if (raw.type === 'update' && key === 'set' && Array.isArray(child)) {
+      for (const a of child as Raw[]) checkDefaultKeyword(a.value, true)
+    } else if (child === raw.values && valuesRows !== null) {
+      for (const row of valuesRows as Raw[]) for (const item of (row.value ?? []) as Raw[]) checkDefaultKeyword(item, true)
+    } else checkDefaultKeyword(child)
   }
 }
 
-function convertAssignment(a: Raw): Assignment {
-  return { column: ident(a.column), value: convertExpr(a.value) }
+/** RETURNING's list, as a SELECT list (null without RETURNING). */
+function convertReturning(r: Raw): SelectItem[] | null {
+  if (r === null || r === undefined) return null
+  return ((r.columns ?? []) as Raw[]).map((c): SelectItem => {
+    const e = c.expr
+    if (e?.type === 'column_ref' && e.column === '*') return { kind: 'star', table: e.table ? ident(e.table) : null }
+    if (e?.type === 'star') return { kind: 'star', table: null }
+    return { kind: 'expr', expr: convertExpr(e), alias: c.as ? ident(c.as) : null }
+  })
+}
+
+function convertAssignment(a: Raw): UpdateAssignment {
+  return { column: ident(a.column), value: convertInsertValue(a.value) }
 }
 
 function convertUpdate(s: Raw): Statement {
   if (s.with) unsupported('WITH')
-  if (!Array.isArray(s.table) || s.table.length !== 1 || s.from) unsupported('UPDATE of several tables')
+  if (s.from) unsupported('UPDATE … FROM')
+  if (!Array.isArray(s.table) || s.table.length !== 1) unsupported('UPDATE of several tables')
   if (s.orderby || s.limit) unsupported('UPDATE … ORDER BY / LIMIT')
-  return { kind: 'update', table: tableName(s.table[0]), assignments: (s.set as Raw[]).map(convertAssignment), where: s.where ? convertExpr(s.where) : null }
+  if (s.table[0].as) unsupported('an alias for the table of UPDATE')
+  return {
+    kind: 'update',
+    table: tableName(s.table[0]),
+    assignments: (s.set as Raw[]).map(convertAssignment),
+    where: s.where ? convertExpr(s.where) : null,
+    returning: convertReturning(s.returning),
+  }
 }
 
 function convertDelete(s: Raw): Statement {
   if (s.with) unsupported('WITH')
   if (!Array.isArray(s.from) || s.from.length !== 1) unsupported('DELETE from several tables')
   if (s.orderby || s.limit) unsupported('DELETE … ORDER BY / LIMIT')
-  return { kind: 'delete', table: tableName(s.from[0]), where: s.where ? convertExpr(s.where) : null }
+  if (s.from[0].as) unsupported('an alias for the table of DELETE')
+  return { kind: 'delete', table: tableName(s.from[0]), where: s.where ? convertExpr(s.where) : null, returning: convertReturning(s.returning) }
+}
+
+/**
+ * `INSERT INTO t DEFAULT VALUES [rest]` (which the parser does not read) as the INSERT of
+ * one row of defaults, or null when `sql` is not of that form.
+ */
+function parseDefaultValues(sql: string): Statement | null {
+  const m = /^\s*insert\s+into\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\s+default\s+values\b/i.exec(sql)
+  if (m === null) return null
+  // The rest (RETURNING …) is parsed on a stand-in INSERT of that table.
+  const [stand] = parseChecked(`INSERT INTO ${m[1]} (x) VALUES (NULL) ${sql.slice(m[0].length)}`)
+  if (stand?.kind !== 'insert') return fail(SqlState.SYNTAX_ERROR, 'syntax error after DEFAULT VALUES')
+  return { ...stand, columns: [], rows: [[]] }
+}
+
+/**
+ * An INSERT with a RETURNING clause, the clause parsed apart as a SELECT list: after a query
+ * the parser takes RETURNING for an alias (`INSERT … SELECT 1, 'x' RETURNING id`). Null when
+ * there is no top-level RETURNING.
+ */
+function withReturning(sql: string): Statement | null {
+  const at = topLevelWord(sql, /^returning\b/i, 0)
+  if (at < 0) return null
+  const [insert, ...more] = parseChecked(sql.slice(0, at))
+  if (insert?.kind !== 'insert' || more.length > 0) return fail(SqlState.SYNTAX_ERROR, 'RETURNING belongs to a single INSERT statement')
+  const list = sql.slice(at + 'returning'.length).replace(/;\s*$/, '')
+  const [select, ...rest] = parseChecked(`SELECT ${list}`)
+  if (select?.kind !== 'select' || rest.length > 0 || select.from.length > 0 || select.where !== null) return fail(SqlState.SYNTAX_ERROR, 'syntax error in RETURNING')
+  return { ...insert, returning: select.items }
+}
+
+/**
+ * An INSERT whose VALUES rows do not match its column list, which the parser refuses with a
+ * message of its own ("column count doesn't match value count"): parsed without the list and
+ * given it back, so that the INSERT fails with PostgreSQL's 42601 ("INSERT has more
+ * expressions than target columns", or the reverse). Null for any other parse error.
+ */
+function insertArityMismatch(sql: string, cause: unknown): Statement | null {
+  if (!/column count doesn't match value count/.test((cause as Error | null)?.message ?? '')) return null
+  const m = /^(\s*insert\s+into\s+(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\s*)\(([^()]*)\)(\s*values\b[\s\S]*)$/i.exec(sql)
+  if (m === null) return null
+  const columns = m[2]!.split(',').map((c) => {
+    const name = c.trim()
+    const quoted = /^"(.*)"$/.exec(name)
+    return quoted !== null ? quoted[1]!.replaceAll('""', '"') : name.toLowerCase()
+  })
+  const [insert, ...more] = parseChecked(`${m[1]}${m[3]}`)
+  if (insert?.kind !== 'insert' || more.length > 0) return null
+  return { ...insert, columns }
+}
+
+/** SERIAL, BIGSERIAL and SMALLSERIAL: as in CockroachDB, an INT8 NOT NULL column defaulting to unique_rowid(). */
+const SERIAL_TYPES: ReadonlySet<string> = new Set(['SERIAL', 'SERIAL4', 'SERIAL8', 'BIGSERIAL', 'SMALLSERIAL', 'SERIAL2'])
+
+/** The column a CREATE TABLE definition of type SERIAL declares, or null for other types. */
+function serialColumn(d: Raw, name: string): ColumnDef | null {
+  if (!SERIAL_TYPES.has(String(d.definition?.dataType ?? '').toUpperCase())) return null
+  if (d.default_val) fail(SqlState.SYNTAX_ERROR, `multiple default values specified for column "${name}"`)
+  return {
+    name,
+    type: convertType({ dataType: 'BIGINT' }, name),
+    notNull: true,
+    primaryKey: Boolean(d.primary_key),
+    unique: Boolean(d.unique),
+    defaultValue: { kind: 'function', name: 'UNIQUE_ROWID', args: [] },
+  }
 }
 
 function convertType(def: Raw, column: string): ColumnType {
@@ -507,6 +645,11 @@ function convertCreateTable(s: Raw): Statement {
       const name = ident(d.column)
       if (d.auto_increment) unsupported('AUTO_INCREMENT')
       if (d.check || d.reference_definition) unsupported('CHECK / REFERENCES')
+      const serial = serialColumn(d, name)
+      if (serial !== null) {
+        columns.push(serial)
+        continue
+      }
       columns.push({
         name,
         type: convertType(d.definition, name),

@@ -49,7 +49,7 @@ const CLAUSES: readonly Clause[] = [
   },
   {
     sql: 'UPDATE t SET a = I WHERE B',
-    mrdb: (s) => (s.kind === 'update' ? [s.assignments[0]!.value, s.where!] : []),
+    mrdb: (s) => (s.kind === 'update' && s.assignments[0]!.value.kind !== 'default' ? [s.assignments[0]!.value, s.where!] : []),
     pg: (s) => [s.UpdateStmt.targetList[0].ResTarget.val, s.UpdateStmt.whereClause],
   },
   {

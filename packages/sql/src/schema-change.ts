@@ -15,7 +15,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { encodeKey, keySuccessor, prefixEnd } from '@mrdb/storage'
 import type { AlterAction, Statement } from './ast.js'
-import { bind, EMPTY_SCOPE } from './binder.js'
 import {
   decodeCounter,
   decodeDescriptor,
@@ -33,14 +32,14 @@ import {
   type IndexDesc,
   type TableDesc,
 } from './catalog.js'
+import { storedDefault } from './defaults.js'
 import { fail, SqlError, SqlState } from './errors.js'
-import { evaluate } from './eval.js'
 import type { KvDatabase, KvTransaction } from './kv-port.js'
 import { advance, jobState, reverse, startAddColumn, startAddIndex, startDropColumn, startDropIndex, writeView } from './schema-state.js'
 import type { StatementContext } from './statement-context.js'
 import type { SqlResult } from './engine.js'
 import { decodeRow, encodeRow, indexEntryOf, rowLayout } from './table-codec.js'
-import { coerceToColumn, type SqlValue } from './values.js'
+import type { SqlValue } from './values.js'
 import { scanSpan } from './access.js'
 
 /** A schema change a job runs: CREATE INDEX, DROP INDEX, ALTER TABLE. */
@@ -228,8 +227,7 @@ export async function runSchemaChange(db: KvDatabase, stmt: SchemaChange, option
               fail(SqlState.DUPLICATE_COLUMN, `column "${a.column.name}" of relation "${table.name}" already exists`)
             }
             const c = a.column
-            const defaultValue: SqlValue = c.defaultValue === null ? null : coerceToColumn(evaluate(bind(c.defaultValue, EMPTY_SCOPE, 'DEFAULT'), []), c.type, c.name, c.defaultValue.kind === 'literal')
-            const column: Omit<ColumnDesc, 'id'> = { name: c.name, type: c.type, nullable: !c.notNull, defaultValue, hidden: false }
+            const column: Omit<ColumnDesc, 'id'> = { name: c.name, type: c.type, nullable: !c.notNull, ...storedDefault(c, true), hidden: false }
             return startJob(table, (jobId) => startAddColumn(table, column, jobId))
           }
           case 'drop-column':
