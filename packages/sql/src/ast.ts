@@ -38,6 +38,15 @@ export type Expr =
   | { readonly kind: 'aggregate'; readonly fn: AggregateFn; readonly arg: Expr | null; readonly distinct: boolean }
   /** CASE: with an operand, each `when` is compared to it (simple CASE); without, each is a condition. */
   | { readonly kind: 'case'; readonly operand: Expr | null; readonly whens: readonly CaseWhen[]; readonly otherwise: Expr | null }
+  /** A window function call: `fn(args) OVER (PARTITION BY … ORDER BY …)` (fn upper case; an aggregate or a ranking function). */
+  | {
+      readonly kind: 'window'
+      readonly fn: string
+      readonly args: readonly Expr[]
+      readonly distinct: boolean
+      readonly partitionBy: readonly Expr[]
+      readonly orderBy: readonly OrderKey[]
+    }
   /** CAST(operand AS type), also written `operand::type`. */
   | { readonly kind: 'cast'; readonly operand: Expr; readonly type: ColumnType }
 
@@ -270,6 +279,8 @@ export function childExprs(e: Expr): readonly Expr[] {
       return [...(e.operand === null ? [] : [e.operand]), ...e.whens.flatMap((w) => [w.when, w.then]), ...(e.otherwise === null ? [] : [e.otherwise])]
     case 'cast':
       return [e.operand]
+    case 'window':
+      return [...e.args, ...e.partitionBy, ...e.orderBy.map((o) => o.expr)]
   }
 }
 
@@ -340,6 +351,11 @@ export function exprToSql(e: Expr): string {
     }
     case 'cast':
       return `CAST(${exprToSql(e.operand)} AS ${typeName(e.type)})`
+    case 'window': {
+      const partition = e.partitionBy.length === 0 ? '' : `PARTITION BY ${e.partitionBy.map(exprToSql).join(', ')}`
+      const order = e.orderBy.length === 0 ? '' : `ORDER BY ${e.orderBy.map((o) => `${exprToSql(o.expr)}${o.desc ? ' DESC' : ''}`).join(', ')}`
+      return `${e.fn.toLowerCase()}(${e.args.map(exprToSql).join(', ')}) OVER (${[partition, order].filter((x) => x !== '').join(' ')})`
+    }
   }
 }
 
@@ -394,6 +410,8 @@ export function mapChildren(e: Expr, f: (child: Expr) => Expr): Expr {
       }
     case 'cast':
       return { ...e, operand: f(e.operand) }
+    case 'window':
+      return { ...e, args: e.args.map(f), partitionBy: e.partitionBy.map(f), orderBy: e.orderBy.map((o) => ({ ...o, expr: f(o.expr) })) }
   }
 }
 

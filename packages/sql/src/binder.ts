@@ -96,6 +96,8 @@ export function bind(e: Expr, scope: Scope, context: string): Expr {
     case 'subquery':
     case 'exists':
       return fail(SqlState.INTERNAL_ERROR, 'subquery not evaluated before binding')
+    case 'window':
+      return fail(SqlState.WINDOWING_ERROR, `window functions are not allowed in ${context}`)
     default:
       return mapChildren(e, (child) => bind(child, scope, context))
   }
@@ -181,6 +183,7 @@ export function typeCheck(e: Expr, slotTypes: readonly (BaseType | null)[]): Sta
     case 'in-subquery':
     case 'subquery':
     case 'exists':
+    case 'window':
       return null
   }
 }

@@ -113,6 +113,7 @@ export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
     case 'in-subquery':
     case 'subquery':
     case 'exists':
+    case 'window':
     case 'aggregate':
       return fail(SqlState.INTERNAL_ERROR, `unbound ${e.kind} in evaluation`)
   }

@@ -7,6 +7,7 @@ import { fail, SqlError, SqlState } from './errors.js'
 import { LruCache } from './lru-cache.js'
 import { scalarFunctionName } from './functions.js'
 import { fixPrecedence } from './precedence.js'
+import { checkWindowCall } from './window.js'
 import { convertAlter, parseSchemaChangeText } from './parse-alter.js'
 import { splitOnConflict, type OnConflictText } from './on-conflict.js'
 import { skipQuotedOrComment, splitStatements } from './split-statements.js'
@@ -757,11 +758,18 @@ function convertExpr(e: Raw): Expr {
     case 'aggr_func': {
       const fn = String(e.name).toUpperCase()
       if (!AGGREGATES.has(fn)) fail(SqlState.UNDEFINED_FUNCTION, `aggregate ${fn.toLowerCase()} does not exist`)
-      if (e.over) unsupported('window functions')
       const argRaw = e.args?.expr
       const star = argRaw?.type === 'star' || (argRaw?.type === 'column_ref' && argRaw.column === '*')
       if (star && fn !== 'COUNT') fail(SqlState.SYNTAX_ERROR, `${fn}(*) is not valid`)
-      return { kind: 'aggregate', fn: fn as AggregateFn, arg: star ? null : convertExpr(argRaw), distinct: Boolean(e.args?.distinct) }
+      const arg = star ? null : convertExpr(argRaw)
+      if (e.over) return convertWindow(fn, arg === null ? [] : [arg], Boolean(e.args?.distinct), e.over)
+      return { kind: 'aggregate', fn: fn as AggregateFn, arg, distinct: Boolean(e.args?.distinct) }
+    }
+    case 'window_func': {
+      const fn = String(e.name).toUpperCase()
+      const args = ((e.args?.value ?? []) as Raw[]).map(convertExpr)
+      checkWindowCall(fn, args.length, false)
+      return convertWindow(fn, args, false, e.over)
     }
     default:
       return unsupported(`expression type ${String(e.type)}`)
@@ -794,6 +802,16 @@ function convertFunction(e: Raw): Expr {
   const canonical = scalarFunctionName(name)
   if (canonical === undefined) return fail(SqlState.UNDEFINED_FUNCTION, `function ${name.toLowerCase()} does not exist`)
   return { kind: 'function', name: canonical, args }
+}
+
+/** `fn(args) OVER (…)`: PARTITION BY and ORDER BY; named windows and explicit frames are not supported. */
+function convertWindow(fn: string, args: Expr[], distinct: boolean, over: Raw): Expr {
+  const spec = over?.as_window_specification?.window_specification
+  if (spec === undefined || spec === null) return unsupported('named windows (OVER name)')
+  if (spec.window_frame_clause) unsupported('window frames (ROWS / RANGE …): the default frame is supported')
+  if (distinct) unsupported('DISTINCT in a window function')
+  const partitionBy = ((spec.partitionby ?? []) as Raw[]).map((p) => convertExpr(p.expr ?? p))
+  return { kind: 'window', fn, args, distinct, partitionBy, orderBy: convertOrderBy(spec.orderby) }
 }
 
 /** The text of a quoted string literal as the parser hands it over (quotes still doubled). */

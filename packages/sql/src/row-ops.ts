@@ -56,7 +56,7 @@ export function accumulate(groups: GroupTable, rows: readonly SqlValue[][], grou
       group = { keys, states: aggregates.map(newState) }
       groups.set(k, group)
     }
-    for (let i = 0; i < aggregates.length; i++) step(aggregates[i]!, group.states[i]!, row)
+    for (let i = 0; i < aggregates.length; i++) stepAggregate(aggregates[i]!, group.states[i]!, row)
   }
 }
 
@@ -65,7 +65,8 @@ export function newState(spec: AggregateSpec): AggregateState {
   return { count: 0, sum: null, best: null, seen: spec.distinct ? new Set() : null }
 }
 
-function step(spec: AggregateSpec, state: AggregateState, row: readonly SqlValue[]): void {
+/** Folds one row into an aggregate's state. */
+export function stepAggregate(spec: AggregateSpec, state: AggregateState, row: readonly SqlValue[]): void {
   if (spec.arg === null) {
     state.count++
     return

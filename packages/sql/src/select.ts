@@ -10,6 +10,7 @@ import { chooseAccessPath, type AccessPath } from './planner.js'
 import { aggregateRows, readRows, type ScanPath } from './access.js'
 import { accumulate, distinctRows, filterRows, finish, newState, sortRows, type AggregateSpec, type GroupTable, type SortKey } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
+import { computeWindows, RANKING_FUNCTIONS, type WindowSpec } from './window.js'
 import { compareValues, rowKey, typeName, valueKey, type BaseType, type SqlValue } from './values.js'
 
 /** A result column: its name and SQL type name. */
@@ -72,6 +73,8 @@ export interface SelectPlan {
   readonly where: Expr | null
   readonly aggregate: { readonly groupBy: readonly Expr[]; readonly aggregates: readonly AggregateSpec[] } | null
   readonly having: Expr | null
+  /** Window functions, appended to each row that reaches the select list. */
+  readonly windows: readonly WindowSpec[]
   /** Output expressions followed by extra sort-only expressions. */
   readonly projections: readonly Expr[]
   readonly columns: readonly ResultColumn[]
@@ -253,7 +256,16 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
   })
   const aggregating = groupByRaw.length > 0 || items.some((it) => hasAggregate(it.expr)) || stmt.having !== null
   // Correlated subqueries are computed per joined row: only where no grouping intervenes.
-  const selectItems = await Promise.all(items.map((it) => subqueries(it.expr, !aggregating)))
+  // Window functions run over the rows that reach the select list: each becomes a slot after
+  // that row's columns (numbered -1, -2, … until the row's width is known).
+  const windowCalls: Array<Extract<Expr, { kind: 'window' }>> = []
+  const extractWindows = (e: Expr): Expr => {
+    if (e.kind !== 'window') return mapChildren(e, extractWindows)
+    if (e.args.some(hasWindow) || e.partitionBy.some(hasWindow) || e.orderBy.some((o) => hasWindow(o.expr))) fail(SqlState.WINDOWING_ERROR, 'window function calls cannot be nested')
+    windowCalls.push(e)
+    return { kind: 'slot', index: -windowCalls.length, label: exprToSql(e) }
+  }
+  const selectItems = (await Promise.all(items.map((it) => subqueries(it.expr, !aggregating)))).map(extractWindows)
   let outputScopeBind: (e: Expr, context: string) => Expr
   let outTypes: () => Array<BaseType | null>
   let aggregate: SelectPlan['aggregate'] = null
@@ -279,7 +291,7 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
           idx = aggregates.push(spec) - 1
           aggKeys.push(key)
           // AVG of INT or NUMERIC is NUMERIC, as in PostgreSQL (SUM of INT stays BIGINT: see docs/decisions.md).
-          aggTypes.push(e.fn === 'COUNT' ? 'int' : e.fn === 'AVG' ? (argType === 'float' ? 'float' : argType === null || argType === 'null' ? null : 'numeric') : argType === 'null' ? null : argType)
+          aggTypes.push(aggregateType(e.fn, argType))
         }
         return { kind: 'slot', index: groupBy.length + idx, label: exprToSql(e) }
       }
@@ -300,10 +312,8 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
   }
 
   const having = stmt.having === null ? null : outputScopeBind(await subqueries(stmt.having, false), 'HAVING')
-  const projections = selectItems.map((e) => outputScopeBind(e, 'SELECT'))
-  const types = projections.map((p) => typeCheck(p, outTypes()))
-  const columns = projections.map((p, i) => ({ name: items[i]!.name, type: staticTypeName(types[i]!) }))
   if (having !== null) checkCondition(having, outTypes(), 'HAVING')
+  let projections = selectItems.map((e) => outputScopeBind(e, 'SELECT'))
 
   // ORDER BY: an ordinal or output name picks an output column; anything else is computed.
   const sortKeys: SortKey[] = []
@@ -316,7 +326,7 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
       index = items.findIndex((it) => it.name === name)
     }
     if (index < 0) {
-      const bound = outputScopeBind(await subqueries(o.expr, !aggregating), 'ORDER BY')
+      const bound = outputScopeBind(extractWindows(await subqueries(o.expr, !aggregating)), 'ORDER BY')
       typeCheck(bound, outTypes())
       const same = projections.findIndex((p) => exprKey(p) === exprKey(bound))
       if (same >= 0) index = same
@@ -328,9 +338,26 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
     sortKeys.push(sortKey(index, o.desc, o.nulls))
   }
 
+  // The window functions' own expressions, over the same row; then their slots get their places.
+  const windows: WindowSpec[] = windowCalls.map((w) => ({
+    fn: w.fn,
+    args: w.args.map((a) => outputScopeBind(a, 'a window function')),
+    distinct: w.distinct,
+    partitionBy: w.partitionBy.map((p) => outputScopeBind(p, 'PARTITION BY')),
+    orderBy: w.orderBy.map((o) => ({ expr: outputScopeBind(o.expr, 'a window ORDER BY'), desc: o.desc, nullsFirst: o.nulls === null ? o.desc : o.nulls === 'first' })),
+  }))
+  const rowTypes = outTypes()
+  const width = rowTypes.length
+  const windowTypes = windows.map((w) => (RANKING_FUNCTIONS.has(w.fn) ? (w.fn.endsWith('_VALUE') || w.fn === 'LAG' || w.fn === 'LEAD' ? nonNull(typeCheck(w.args[0]!, rowTypes)) : 'int') : aggregateType(w.fn, w.args[0] === undefined ? null : typeCheck(w.args[0], rowTypes))))
+  const placeWindows = (e: Expr) => (windows.length === 0 ? e : remapSlots(e, (i) => (i < 0 ? width - i - 1 : i)))
+  projections = projections.map(placeWindows)
+  extra.splice(0, extra.length, ...extra.map(placeWindows))
+  const types = projections.map((p) => typeCheck(p, [...rowTypes, ...windowTypes]))
+  const columns = projections.map((p, i) => ({ name: items[i]!.name, type: staticTypeName(types[i]!) }))
+
   const limit = stmt.limit === null ? null : countValue(stmt.limit, 'LIMIT')
   const offset = stmt.offset === null ? 0 : countValue(stmt.offset, 'OFFSET')
-  const pushLimit = tables.length === 1 && residual === null && !aggregating && sortKeys.length === 0 && !stmt.distinct && limit !== null
+  const pushLimit = tables.length === 1 && residual === null && !aggregating && windows.length === 0 && sortKeys.length === 0 && !stmt.distinct && limit !== null
   return {
     kind: 'select',
     env,
@@ -340,6 +367,7 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
     where: residual,
     aggregate,
     having,
+    windows,
     projections: [...projections, ...extra],
     columns,
     types,
@@ -399,6 +427,18 @@ function usingCondition(sources: ReadonlyArray<{ alias: string; offset: number; 
 
 function baseOf(t: StaticType): { base: BaseType } | null {
   return t === null || t === 'null' ? null : { base: t }
+}
+
+function hasWindow(e: Expr): boolean {
+  return e.kind === 'window' || childExprs(e).some(hasWindow)
+}
+
+/** The type of an aggregate's result, given its argument's: COUNT is BIGINT, AVG of integers or NUMERIC is NUMERIC. */
+function aggregateType(fn: string, argType: StaticType): BaseType | null {
+  if (fn === 'COUNT') return 'int'
+  if (argType === null || argType === 'null') return null
+  if (fn === 'AVG') return argType === 'float' ? 'float' : 'numeric'
+  return argType
 }
 
 function nonNull(t: StaticType): BaseType | null {
@@ -543,6 +583,7 @@ export async function executeSelect(ctx: StatementContext, plan: SelectPlan): Pr
     rows = filterRows(rows, plan.having)
   }
 
+  if (plan.windows.length > 0) rows = computeWindows(rows, plan.windows)
   let out = rows.map((r) => plan.projections.map((p) => evaluate(p, r)))
   if (plan.distinct) out = distinctRows(out, plan.columns.length)
   return finishRows(out, plan)
