@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import pg from 'pg'
-import { SqlEngine, type KvDatabase } from '@mrdb/sql'
+import { SqlEngine, type KvDatabase, type SqlResult } from '@mrdb/sql'
 import { PgServer } from '../index.js'
 import { FrameSplitter, decodeMessage, decodeStartup } from './frontend.js'
 import { findPlaceholders, formatFloat, literalOf } from './types.js'
@@ -136,4 +136,43 @@ test('parameters become literals that cannot leave their place; floats print as 
   assert.equal(formatFloat(1e20), '1e+20')
   assert.equal(formatFloat(1.5), '1.5')
   assert.equal(formatFloat(123456789012345), '123456789012345')
+})
+
+test('a DML with RETURNING sends RowDescription and DataRows, then INSERT 0 n / UPDATE n / DELETE n, in both protocols', async () => {
+  // An engine that answers as SqlEngine does for INSERT/UPDATE/DELETE … RETURNING.
+  const seen: string[] = []
+  const answer = (sql: string): SqlResult => {
+    seen.push(sql)
+    if (/^INSERT/.test(sql)) return { command: 'INSERT', columns: [{ name: 'id', type: 'BIGINT' }, { name: 'v', type: 'TEXT' }], rows: [[1n, 'a'], [2n, 'b']], rowsAffected: 2 }
+    if (/^UPDATE/.test(sql)) return { command: 'UPDATE', columns: [{ name: 'v', type: 'TEXT' }], rows: [['z']], rowsAffected: 1 }
+    if (/^DELETE/.test(sql)) return { command: 'DELETE', columns: [{ name: 'id', type: 'BIGINT' }], rows: [], rowsAffected: 0 }
+    return { command: 'SELECT', columns: [{ name: 'one', type: 'BIGINT' }], rows: [[1n]], rowsAffected: 0 }
+  }
+  const session = { transactionStatus: 'idle', inTransaction: false, execute: async (sql: string) => answer(sql), close: async () => undefined }
+  const engine = { session: () => session, columnBaseTypes: () => [] } as unknown as SqlEngine
+  const server = await PgServer.start({ engine, listen: '127.0.0.1:0', insecure: true })
+  const client = new pg.Client(`postgresql://root@${server.address}/mrdb`)
+  await client.connect()
+  try {
+    // Simple query protocol.
+    const inserted = await client.query("INSERT INTO t (v) VALUES ('a'), ('b') RETURNING id, v")
+    assert.equal(inserted.command, 'INSERT')
+    assert.equal(inserted.rowCount, 2)
+    assert.deepEqual(inserted.rows, [{ id: '1', v: 'a' }, { id: '2', v: 'b' }])
+    assert.deepEqual(inserted.fields.map((f) => [f.name, f.dataTypeID]), [['id', 20], ['v', 25]])
+    const deleted = await client.query('DELETE FROM t WHERE false RETURNING id')
+    assert.deepEqual([deleted.command, deleted.rowCount, deleted.rows, deleted.fields.map((f) => f.name)], ['DELETE', 0, [], ['id']])
+    // Extended protocol (Parse, Bind, Describe portal, Execute), with a parameter.
+    const updated = await client.query('UPDATE t SET v = $1 RETURNING v', ['z'])
+    assert.deepEqual([updated.command, updated.rowCount, updated.rows], ['UPDATE', 1, [{ v: 'z' }]])
+    assert.equal(seen.at(-1), "UPDATE t SET v = 'z' RETURNING v")
+    const prepared = await client.query({ name: 'ins', text: 'INSERT INTO t (v) VALUES ($1) RETURNING id, v', values: ['a'] })
+    assert.deepEqual([prepared.command, prepared.rowCount, prepared.rows.length], ['INSERT', 2, 2])
+    // Several statements in one simple query: each its own result.
+    const [first, second] = (await client.query('DELETE FROM t WHERE false RETURNING id; SELECT 1 AS one')) as unknown as pg.QueryResult[]
+    assert.deepEqual([first!.command, first!.rowCount, second!.command, second!.rows], ['DELETE', 0, 'SELECT', [{ one: '1' }]])
+  } finally {
+    await client.end().catch(() => undefined)
+    await server.stop()
+  }
 })
