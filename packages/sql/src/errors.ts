@@ -45,16 +45,21 @@ export const SqlState = {
 /** One of {@link SqlState}: a five-character SQLSTATE. */
 export type SqlState = (typeof SqlState)[keyof typeof SqlState]
 
-/** An error a SQL client sees: a stable SQLSTATE `code` and a message meant for the user. */
+/**
+ * An error a SQL client sees: a stable SQLSTATE `code`, a message meant for the user, and for
+ * errors about the statement's text the 1-based character `position` they point at.
+ */
 export class SqlError extends Error {
   override readonly name = 'SqlError'
+  readonly position: number | undefined
 
   constructor(
     readonly code: SqlState,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; position?: number },
   ) {
     super(message, options)
+    this.position = options?.position
   }
 }
 

@@ -168,7 +168,7 @@ function parseChecked(sql: string): readonly Statement[] {
     if (cause instanceof RangeError) throw tooComplex(cause)
     const arity = insertArityMismatch(sql, cause)
     if (arity !== null) return [arity]
-    throw syntaxError(cause)
+    throw syntaxError(cause, sql)
   }
   const list: Raw[] = Array.isArray(raw) ? raw : [raw]
   let statements: Statement[]
@@ -239,12 +239,17 @@ function tooComplex(cause: RangeError): SqlError {
   return new SqlError(SqlState.STATEMENT_TOO_COMPLEX, 'statement too complex: it nests too deeply to parse', { cause })
 }
 
-function syntaxError(cause: unknown): SqlError {
-  const e = cause as { message?: string; location?: { start?: { line?: number; column?: number } } }
-  const where = e.location?.start?.line !== undefined ? ` at line ${e.location.start.line}, column ${e.location.start.column}` : ''
-  const found = /but (.*) found\.?$/.exec(e.message ?? '')
-  const detail = found !== null ? `: unexpected ${found[1]}` : ''
-  return new SqlError(SqlState.SYNTAX_ERROR, `syntax error${where}${detail}`, { cause })
+/**
+ * The parser's complaint as PostgreSQL words it: `syntax error at or near "word"` (the whole
+ * token where the parser stopped, not a character) or `at end of input`, with the line and
+ * column, and the 1-based position in the text for clients that point at it.
+ */
+function syntaxError(cause: unknown, sql: string): SqlError {
+  const start = (cause as { location?: { start?: { offset?: number; line?: number; column?: number } } }).location?.start
+  if (start?.offset === undefined) return new SqlError(SqlState.SYNTAX_ERROR, 'syntax error', { cause })
+  const token = /^(?:"(?:[^"]|"")*"|'(?:[^']|'')*'|[A-Za-z_][A-Za-z0-9_$]*|\d+(?:\.\d*)?|::|<>|<=|>=|!=|\|\||\S)/.exec(sql.slice(start.offset))?.[0]
+  const near = token === undefined ? 'at end of input' : `at or near "${token.length > 40 ? `${token.slice(0, 40)}…` : token}"`
+  return new SqlError(SqlState.SYNTAX_ERROR, `syntax error ${near} (line ${start.line}, column ${start.column})`, { cause, position: start.offset + 1 })
 }
 
 function unsupported(what: string): never {
