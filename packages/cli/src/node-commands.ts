@@ -1,6 +1,8 @@
 // `mrdb start` and `mrdb init`.
 
+import { randomBytes } from 'node:crypto'
 import { NODE_SERVICE, NodeServer, type NodeServerOptions } from '@mrdb/server'
+import { makeScramVerifier } from '@mrdb/sql'
 import { Option, type Command } from 'commander'
 import { callNode } from './node-call.js'
 import { positiveInt } from './output.js'
@@ -99,11 +101,18 @@ export function addNodeCommands(program: Command): void {
     .description('bootstrap a new cluster, once, through one of its nodes')
     .requiredOption('--host <host:port>', 'a node of the cluster')
     .option('--ranges <n>', 'number of ranges to pre-split the keyspace into (the placement driver splits further as they grow)', '1')
+    .option('--root-password <password>', 'the password of the root SQL user (default: a random one, printed once)')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { host: string; ranges: string; json?: boolean }) => {
-      const res = await callNode(opts.host, NODE_SERVICE.init, { ranges: positiveInt(opts.ranges, '--ranges') }, 30_000)
-      if (opts.json) process.stdout.write(`${JSON.stringify(res)}\n`)
-      else process.stdout.write(`cluster ${res.clusterId} initialized: ${res.ranges} range(s) on nodes ${res.replicaNodes?.join(', ')}; placement driver on nodes ${res.pdNodes?.join(', ')}\n`)
+    .action(async (opts: { host: string; ranges: string; rootPassword?: string; json?: boolean }) => {
+      // Only the verifier leaves this process: the node never sees the password.
+      const generated = opts.rootPassword === undefined ? randomBytes(18).toString('base64url') : undefined
+      const rootVerifier = makeScramVerifier(opts.rootPassword ?? generated!)
+      const res = await callNode(opts.host, NODE_SERVICE.init, { ranges: positiveInt(opts.ranges, '--ranges'), rootVerifier }, 45_000)
+      if (opts.json) process.stdout.write(`${JSON.stringify({ ...res, ...(generated === undefined ? {} : { rootPassword: generated }) })}\n`)
+      else {
+        process.stdout.write(`cluster ${res.clusterId} initialized: ${res.ranges} range(s) on nodes ${res.replicaNodes?.join(', ')}; placement driver on nodes ${res.pdNodes?.join(', ')}\n`)
+        if (generated !== undefined) process.stdout.write(`SQL user root, password ${generated} (shown only now; change it with ALTER USER root WITH PASSWORD '…')\n`)
+      }
     })
 }
 

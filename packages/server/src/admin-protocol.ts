@@ -30,6 +30,8 @@ export interface HelloResponse {
 export interface InitRequest {
   /** How many ranges to pre-split the keyspace into (on the first two key bytes); default 1. */
   ranges?: number
+  /** The SCRAM-SHA-256 verifier of the `root` user's password (computed by the client: the password never travels); none: root has no password. */
+  rootVerifier?: string
 }
 export interface InitResponse {
   clusterId?: string

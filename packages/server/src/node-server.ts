@@ -11,7 +11,7 @@ import { Client, Server, ServerCredentials, credentials, type MethodDefinition }
 import { KvClient, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, unaryCall, type RangeDescriptor } from '@mrdb/kv'
 import { PD_GROUP_ID, PdReplica, PlacementDriver, type SchedulerConfig } from '@mrdb/placement'
 import { GrpcTransport, NetworkFaults, type RaftLogger } from '@mrdb/raft'
-import { ExecutorPool, SqlEngine } from '@mrdb/sql'
+import { ExecutorPool, putUser, ROOT_USER, SqlEngine } from '@mrdb/sql'
 import { open, raftLogEntryKey, type Engine } from '@mrdb/storage'
 import { admin } from './admin-handler.js'
 import { NODE_SERVICE, type BootstrapRequest, type DamageLogEntryRequest, type HelloRequest, type HelloResponse, type NetworkFaultsResponse, type NodeStatusResponse } from './admin-protocol.js'
@@ -100,6 +100,8 @@ export class NodeServer {
   private sqlKv: KvClient | undefined
   /** The peers this node cannot reach while a fault-injection test partitions it (only with --fault-injection). */
   private readonly faults: NetworkFaults | undefined
+  /** The node's SQL engine (set once started). */
+  private sqlEngine: SqlEngine | undefined
   /** The PostgreSQL wire protocol listener (with --sql-listen). */
   private pgServer: PgServer | undefined
 
@@ -177,7 +179,7 @@ export class NodeServer {
       node.sqlKv = new KvClient({ hosts: [address], faults })
       const timestamps = new TimestampBatcher((req) => node.pd.tso(req))
       node.executorPool = pool = new ExecutorPool()
-      const sqlEngine = new SqlEngine(new TransactionalKv(node.sqlKv, timestamps), { pool })
+      const sqlEngine = (node.sqlEngine = new SqlEngine(new TransactionalKv(node.sqlKv, timestamps), { pool }))
       if (o.sqlListen !== undefined) {
         node.pgServer = await PgServer.start({
           engine: sqlEngine,
@@ -240,7 +242,7 @@ export class NodeServer {
    * five are known), and `ranges` ranges (pre-split on the first two key bytes; default one
    * covering the whole keyspace) on the first three, waiting briefly for them to join.
    */
-  async init(ranges = DEFAULT_RANGES): Promise<{ clusterId: string; ranges: number; replicaNodes: number[]; pdNodes: number[] }> {
+  async init(ranges = DEFAULT_RANGES, rootVerifier?: string): Promise<{ clusterId: string; ranges: number; replicaNodes: number[]; pdNodes: number[] }> {
     if (this.meta.clusterId) throw new NodeError(NodeErrorCode.ALREADY_INITIALIZED, `the cluster is already initialized (${this.meta.clusterId})`)
     if (!Number.isSafeInteger(ranges) || ranges < 1 || ranges > MAX_RANGES) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `ranges must be 1..${MAX_RANGES}, got ${ranges}`)
     const deadline = Date.now() + 15_000
@@ -272,7 +274,28 @@ export class NodeServer {
         throw new NodeError(NodeErrorCode.UNAVAILABLE, `bootstrap of node ${id} failed: ${reason}`)
       }
     })
+    await this.createRootUser(rootVerifier ?? null)
     return { clusterId, ranges, replicaNodes, pdNodes }
+  }
+
+  /**
+   * Writes the `root` user (in the system keyspace, through the SQL layer's user records) once
+   * the new cluster serves transactions: its ranges and the placement driver elect leaders in
+   * the first seconds, so failures are retried for a while.
+   */
+  private async createRootUser(verifier: string | null): Promise<void> {
+    const deadline = Date.now() + 20_000
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const txn = await this.sqlEngine!.db.begin()
+        putUser(txn, ROOT_USER, verifier)
+        await txn.commit()
+        return
+      } catch (err) {
+        if (Date.now() > deadline) throw new NodeError(NodeErrorCode.UNAVAILABLE, `the cluster is initialized, but the root user could not be written: ${err instanceof Error ? err.message : String(err)}`)
+        await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)))
+      }
+    }
   }
 
   /** Takes this node's part of the cluster's bootstrap: its first replicas and, on PD members, the PD group. */
@@ -383,7 +406,7 @@ export class NodeServer {
         await this.learn({ nodes: [[req.nodeId, req.address], ...req.nodes] })
         return { nodes: [...this.meta.nodes], clusterId: this.meta.clusterId, pdNodes: this.meta.pdNodes }
       }),
-      init: admin(check.init, async (req) => this.init(req.ranges ?? DEFAULT_RANGES)),
+      init: admin(check.init, async (req) => this.init(req.ranges ?? DEFAULT_RANGES, req.rootVerifier)),
       bootstrap: admin(check.bootstrap, async (req) => {
         await this.bootstrap(req)
         return {}

@@ -105,7 +105,10 @@ export const NODE_REQUESTS = {
     const o = node.object(j, 'a hello')
     return { nodeId: node.id(o.nodeId, 'nodeId'), address: node.address(o.address, 'address'), nodes: o.nodes === undefined ? [] : node.nodes(o.nodes, 'nodes') }
   },
-  init: (j: unknown): InitRequest => ({ ranges: node.optionalId(node.object(j, 'an init').ranges, 'ranges') }),
+  init: (j: unknown): InitRequest => {
+    const o = node.object(j, 'an init')
+    return { ranges: node.optionalId(o.ranges, 'ranges'), rootVerifier: o.rootVerifier === undefined ? undefined : node.string(o.rootVerifier, 'rootVerifier', 512) }
+  },
   bootstrap: (j: unknown): BootstrapRequest => {
     const o = node.object(j, 'a bootstrap')
     return {

@@ -214,9 +214,16 @@ export type SchemaChangeStatement =
   /** Verifies that every row has its index entries and every entry its row (all tables, or one). */
   | { readonly kind: 'check-indexes'; readonly table: string | null }
 
+/** CREATE / ALTER / DROP USER (parse-user.ts; executed by users.ts). `password` null: none. */
+export type UserStatement =
+  | { readonly kind: 'create-user'; readonly name: string; readonly ifNotExists: boolean; readonly password: string | null }
+  | { readonly kind: 'alter-user'; readonly name: string; readonly password: string | null }
+  | { readonly kind: 'drop-user'; readonly names: readonly string[]; readonly ifExists: boolean }
+
 /** A statement mrdb executes. */
 export type Statement =
   | SchemaChangeStatement
+  | UserStatement
   | {
       readonly kind: 'create-table'
       readonly name: string

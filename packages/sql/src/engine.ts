@@ -12,6 +12,7 @@ import type { KvDatabase, KvTransaction } from './kv-port.js'
 import { StatementCache } from './parse.js'
 import { executeQuery, planQuery } from './select.js'
 import { executeSchemaStatement, isSchemaChange, runSchemaChange, schemaChangeTag } from './schema-change.js'
+import { executeUserStatement } from './users.js'
 import { duplicateMessage, StaleCatalogError, StatementContext, type ExecutionOptions } from './statement-context.js'
 import { setUniqueRowIdNode } from './unique-rowid.js'
 import type { SqlValue } from './values.js'
@@ -421,6 +422,10 @@ async function execute(ctx: StatementContext, stmt: Statement): Promise<SqlResul
     case 'show-jobs':
     case 'check-indexes':
       return executeSchemaStatement(ctx, stmt)
+    case 'create-user':
+    case 'alter-user':
+    case 'drop-user':
+      return executeUserStatement(ctx, stmt)
     case 'begin':
     case 'commit':
     case 'rollback':

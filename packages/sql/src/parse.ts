@@ -9,6 +9,7 @@ import { scalarFunctionName } from './functions.js'
 import { fixPrecedence } from './precedence.js'
 import { checkWindowCall } from './window.js'
 import { convertAlter, parseSchemaChangeText } from './parse-alter.js'
+import { parseUserStatement } from './parse-user.js'
 import { splitOnConflict, type OnConflictText } from './on-conflict.js'
 import { skipQuotedOrComment, splitStatements } from './split-statements.js'
 import { topLevelWord } from './on-conflict.js'
@@ -130,6 +131,8 @@ function parseChecked(sql: string): readonly Statement[] {
   if (setWord !== null) return [{ kind: 'set', name: setWord[1]!.toLowerCase(), value: setWord[2]!.toLowerCase() }]
   const schemaChange = parseSchemaChangeText(sql) // forms the parser does not read (parse-alter.ts)
   if (schemaChange !== null) return [schemaChange]
+  const user = parseUserStatement(sql) // CREATE/ALTER/DROP USER, which the parser does not read (parse-user.ts)
+  if (user !== null) return [user]
   // Index names are unique per database: PostgreSQL's DROP INDEX names no table.
   const dropIndex = /^\s*drop\s+index\s+(?:if\s+exists\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*;?\s*$/i.exec(sql)
   if (dropIndex !== null) return [{ kind: 'drop-index', name: dropIndex[1]!.toLowerCase(), table: null }]

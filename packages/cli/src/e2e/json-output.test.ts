@@ -19,7 +19,7 @@ const BENCH_RESULT: Shape = { name: 'string', ops: 'number', seconds: 'number', 
 
 /** The schema of each command's --json output. */
 export const SCHEMAS = {
-  init: { clusterId: 'string', ranges: 'number', replicaNodes: { arrayOf: 'number' }, pdNodes: { arrayOf: 'number' } },
+  init: { clusterId: 'string', ranges: 'number', replicaNodes: { arrayOf: 'number' }, pdNodes: { arrayOf: 'number' }, 'rootPassword?': 'string' },
   'kv put': { ok: 'boolean' },
   'kv get': { key: 'string', value: { oneOf: ['string', 'null'] } },
   'kv del': { ok: 'boolean' },

@@ -471,7 +471,8 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
         const session = new SqlClient(cluster.sqlAddress(id))
         try {
           for (let i = 0; i < 8; i++) {
-            const text = garbageSql(rng)
+            // A NUL ends a query string on the wire (a protocol violation, not a statement): leave it out.
+            const text = garbageSql(rng).replaceAll('\0', '')
             try {
               await session.query(text)
             } catch (err) {

@@ -23,6 +23,8 @@ export interface ProcessClusterOptions {
    * PostgreSQL wire protocol on a free port, kept across restarts.
    */
   insecure?: boolean
+  /** The root SQL user's password (`mrdb init --root-password`); default: a random one, not kept. */
+  rootPassword?: string
   /** More `mrdb start` options for every node (placement knobs, say). */
   startArgs?: string[]
 }
@@ -51,7 +53,7 @@ export class ProcessCluster {
     const cluster = new ProcessCluster(await mkdtemp(join(tmpdir(), 'mrdb-cluster-')), o)
     try {
       for (let id = 1; id <= o.nodes; id++) await cluster.startNode(id)
-      await cluster.mrdb(['init', '--host', cluster.address(1), '--ranges', String(o.ranges ?? 8)])
+      await cluster.mrdb(['init', '--host', cluster.address(1), '--ranges', String(o.ranges ?? 8), ...(o.rootPassword === undefined ? [] : ['--root-password', o.rootPassword])])
       return cluster
     } catch (err) {
       await cluster.stop()

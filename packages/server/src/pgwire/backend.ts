@@ -37,6 +37,23 @@ export function authenticationOk(): Buffer {
   return w().addInt32(0).flush(0x52)
 }
 
+/** AuthenticationSASL: the SASL mechanisms the server accepts. */
+export function authenticationSasl(mechanisms: readonly string[]): Buffer {
+  const writer = w().addInt32(10)
+  for (const m of mechanisms) writer.addCString(m)
+  return writer.addCString('').flush(0x52)
+}
+
+/** AuthenticationSASLContinue: a server message of the SASL exchange (SCRAM's server-first-message). */
+export function authenticationSaslContinue(data: string): Buffer {
+  return w().addInt32(11).addString(data).flush(0x52)
+}
+
+/** AuthenticationSASLFinal: the last server message of the SASL exchange (SCRAM's server-final-message). */
+export function authenticationSaslFinal(data: string): Buffer {
+  return w().addInt32(12).addString(data).flush(0x52)
+}
+
 /** ParameterStatus: a run-time parameter's value. */
 export function parameterStatus(name: string, value: string): Buffer {
   return w().addCString(name).addCString(value).flush(0x53)

@@ -1,12 +1,15 @@
-// One client connection of the PostgreSQL wire protocol (3.0): startup, then the simple and
+// One client connection of the PostgreSQL wire protocol (3.0): startup, authentication
+// (trust on --insecure nodes, SCRAM-SHA-256 otherwise: scram-auth.ts), then the simple and
 // extended query protocols over one SqlSession. Bytes come in through receive(); replies go
 // out through the `send` port in batches (at ReadyForQuery, Flush, or every 64 KiB). Messages
 // run strictly in order, one at a time. See docs/decisions.md, "PostgreSQL wire protocol".
 
-import { SqlError, SqlState, splitStatements, type SqlEngine, type SqlResult, type SqlSession, type SqlValue } from '@mrdb/sql'
+import { createHmac, randomBytes } from 'node:crypto'
+import { parseScramVerifier, SqlError, SqlState, splitStatements, type ScramVerifier, type SqlEngine, type SqlResult, type SqlSession, type SqlValue } from '@mrdb/sql'
 import * as be from './backend.js'
 import { PgWireError, PgWireState, protocolViolation } from './errors.js'
 import { decodeMessage, decodeStartup, FrameSplitter, type FrontendMessage } from './frontend.js'
+import { SCRAM_MECHANISM, ScramExchange } from './scram-auth.js'
 import { pgSleepSeconds, SessionSettings } from './settings.js'
 import { decodeParam, encodeValue, fieldOf, findPlaceholders, literalOf, PgType, type ParamContext, type Placeholder } from './types.js'
 
@@ -15,6 +18,10 @@ export interface ConnectionPorts {
   readonly engine: SqlEngine
   /** Let clients in without a password (nodes started with --insecure). */
   readonly insecure: boolean
+  /** A user's stored SCRAM verifier; undefined when the user does not exist or has no password. Rejects when it cannot be read. */
+  verifierOf(user: string): Promise<string | undefined>
+  /** Milliseconds a failed password login waits before its 28P01 (slows down guessing). */
+  readonly authFailureDelayMs: number
   readonly processId: number
   readonly secretKey: number
   /** Default statement_timeout in ms (0: none). */
@@ -58,7 +65,9 @@ export class PgConnection {
   private readonly splitter: FrameSplitter
   private readonly queue: Array<{ type: number | null; body: Buffer }> = []
   private running = false
-  private phase: 'startup' | 'ready' | 'closed' = 'startup'
+  private phase: 'startup' | 'auth' | 'ready' | 'closed' = 'startup'
+  /** The login under way (phase 'auth'): its user, startup parameters and SCRAM exchange. */
+  private login: { user: string; parameters: ReadonlyMap<string, string>; scram: ScramExchange; step: 'initial' | 'final' } | undefined
   private session: SqlSession | undefined
   private settings: SessionSettings | undefined
   private readonly statements = new Map<string, Prepared>()
@@ -134,7 +143,7 @@ export class PgConnection {
       while (this.queue.length > 0 && this.phase !== 'closed') {
         const frame = this.queue.shift()!
         try {
-          if (frame.type === null) this.startup(frame.body)
+          if (frame.type === null) await this.startup(frame.body)
           else await this.message(decodeMessage(frame.type, frame.body))
         } catch (err) {
           this.fail(err)
@@ -159,7 +168,7 @@ export class PgConnection {
     this.closed()
   }
 
-  private startup(body: Buffer): void {
+  private async startup(body: Buffer): Promise<void> {
     if (this.phase !== 'startup') protocolViolation('unexpected startup packet')
     const packet = decodeStartup(body)
     switch (packet.kind) {
@@ -176,25 +185,58 @@ export class PgConnection {
       case 'startup': {
         const user = packet.parameters.get('user')
         if (user === undefined || user === '') throw new PgWireError(PgWireState.INVALID_AUTHORIZATION, 'no PostgreSQL user name specified in startup packet', true)
-        if (!this.ports.insecure) {
-          throw new PgWireError(PgWireState.INVALID_AUTHORIZATION, `password authentication is not available yet: user "${user}" cannot log in; start the node with --insecure to let clients in without a password`, true)
-        }
-        if (!this.ports.admit()) throw new PgWireError(PgWireState.TOO_MANY_CONNECTIONS, 'sorry, too many clients already', true)
-        this.ports.started()
-        this.settings = new SessionSettings(user, packet.parameters.get('database') || user, this.ports.statementTimeoutMs, packet.parameters)
-        this.session = this.ports.engine.session()
-        this.phase = 'ready'
         this.splitter.startupDone()
-        this.emit(be.authenticationOk())
-        for (const [name, value] of this.settings.reported()) this.emit(be.parameterStatus(name, value))
-        this.emit(be.backendKeyData(this.ports.processId, this.ports.secretKey))
-        this.readyForQuery()
+        if (this.ports.insecure) return this.begin(user, packet.parameters)
+        let stored: string | undefined
+        try {
+          stored = await this.ports.verifierOf(user)
+        } catch (err) {
+          throw new PgWireError(PgWireState.CANNOT_CONNECT_NOW, `cannot read the users of the cluster now: ${err instanceof Error ? err.message : String(err)}`, true)
+        }
+        // An unknown user (or one without a password) gets the same exchange with a made-up verifier: it fails at the proof.
+        const verifier = (stored === undefined ? undefined : parseScramVerifier(stored)) ?? mockVerifier(user)
+        this.login = { user, parameters: packet.parameters, scram: new ScramExchange(verifier, randomBytes(18).toString('base64')), step: 'initial' }
+        this.phase = 'auth'
+        this.ports.send(be.authenticationSasl([SCRAM_MECHANISM]))
         return
       }
     }
   }
 
+  /** A SASL message of the login under way. */
+  private async authenticate(m: FrontendMessage): Promise<void> {
+    const login = this.login!
+    if (m.kind !== 'password') protocolViolation(`expected a SASL response, got a ${m.kind} message`)
+    if (login.step === 'initial') {
+      this.ports.send(be.authenticationSaslContinue(login.scram.start(m.data)))
+      login.step = 'final'
+      return
+    }
+    const final = login.scram.finish(m.data)
+    if (final === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, this.ports.authFailureDelayMs))
+      throw new PgWireError(PgWireState.INVALID_PASSWORD, `password authentication failed for user "${login.user}"`, true)
+    }
+    this.login = undefined
+    this.emit(be.authenticationSaslFinal(final))
+    this.begin(login.user, login.parameters)
+  }
+
+  /** The login succeeded: the session starts (if the node's connection limit lets it). */
+  private begin(user: string, parameters: ReadonlyMap<string, string>): void {
+    if (!this.ports.admit()) throw new PgWireError(PgWireState.TOO_MANY_CONNECTIONS, 'sorry, too many clients already', true)
+    this.ports.started()
+    this.settings = new SessionSettings(user, parameters.get('database') || user, this.ports.statementTimeoutMs, parameters)
+    this.session = this.ports.engine.session()
+    this.phase = 'ready'
+    this.emit(be.authenticationOk())
+    for (const [name, value] of this.settings.reported()) this.emit(be.parameterStatus(name, value))
+    this.emit(be.backendKeyData(this.ports.processId, this.ports.secretKey))
+    this.readyForQuery()
+  }
+
   private async message(m: FrontendMessage): Promise<void> {
+    if (this.phase === 'auth') return this.authenticate(m)
     if (this.skipping && m.kind !== 'sync' && m.kind !== 'terminate') return
     try {
       switch (m.kind) {
@@ -424,6 +466,15 @@ export class PgConnection {
     this.out = []
     this.outBytes = 0
   }
+}
+
+/** Per process: the made-up salts of unknown users stay the same from one attempt to the next, as a real user's would. */
+const MOCK_SECRET = randomBytes(32)
+
+/** A verifier no password matches, for a user that does not exist (or has no password). */
+function mockVerifier(user: string): ScramVerifier {
+  const digest = (label: string) => createHmac('sha256', MOCK_SECRET).update(`${label}\0${user}`).digest()
+  return { iterations: 4096, salt: digest('salt').subarray(0, 16), storedKey: randomBytes(32), serverKey: randomBytes(32) }
 }
 
 function fieldsOf(result: SqlResult, formats: readonly number[]): be.FieldDescription[] {

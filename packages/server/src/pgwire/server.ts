@@ -5,7 +5,7 @@
 
 import { randomInt } from 'node:crypto'
 import { createServer, type Server, type Socket } from 'node:net'
-import type { SqlEngine } from '@mrdb/sql'
+import { readUser, type SqlEngine } from '@mrdb/sql'
 import { PgConnection } from './connection.js'
 
 /** Options of {@link PgServer.start}. */
@@ -13,8 +13,10 @@ export interface PgServerOptions {
   readonly engine: SqlEngine
   /** host:port to listen on; port 0 picks a free one. */
   readonly listen: string
-  /** Let clients in without a password (`--insecure`); otherwise every login is refused (28000) until passwords exist. */
+  /** Let clients in without a password (`--insecure`); otherwise logins are SCRAM-SHA-256 against the users in the system keyspace. */
   readonly insecure: boolean
+  /** Milliseconds a failed password login waits before its 28P01 (default 1,000). */
+  readonly authFailureDelayMs?: number
   /** Most concurrent sessions (default 100). */
   readonly maxConnections?: number
   /** Milliseconds a new connection has to finish its startup (default 10,000). */
@@ -89,6 +91,8 @@ export class PgServer {
     const connection = new PgConnection({
       engine: this.o.engine,
       insecure: this.o.insecure,
+      verifierOf: async (user) => (await readUser(this.o.engine.db, user))?.verifier ?? undefined,
+      authFailureDelayMs: this.o.authFailureDelayMs ?? 1000,
       processId,
       secretKey,
       statementTimeoutMs: this.o.statementTimeoutMs ?? 0,
