@@ -8,7 +8,7 @@ import { encodeKey } from '@mrdb/storage'
 import type { UserStatement } from './ast.js'
 import { fail, SqlState } from './errors.js'
 import type { KvDatabase, KvTransaction } from './kv-port.js'
-import { makeScramVerifier } from './scram.js'
+import { makeScramVerifier, parseScramVerifier } from './scram.js'
 import type { StatementContext } from './statement-context.js'
 import type { SqlResult } from './engine.js'
 
@@ -25,6 +25,12 @@ export interface UserRecord {
 /** The key of a user's record. */
 export function userKey(name: string): Uint8Array {
   return encodeKey(['/sys', 'users', name])
+}
+
+/** What to store for a password: a verifier already (what psql's \\password sends, as PostgreSQL accepts it) is kept as it is. */
+function verifierFor(password: string | null): string | null {
+  if (password === null) return null
+  return parseScramVerifier(password) === undefined ? makeScramVerifier(password) : password
 }
 
 function decodeUser(value: Uint8Array): UserRecord {
@@ -64,13 +70,13 @@ export async function executeUserStatement(ctx: StatementContext, stmt: UserStat
         if (stmt.ifNotExists) return done('CREATE ROLE')
         fail(SqlState.DUPLICATE_OBJECT, `role "${stmt.name}" already exists`)
       }
-      ctx.buffer.put(userKey(stmt.name), encodeUser({ name: stmt.name, verifier: stmt.password === null ? null : makeScramVerifier(stmt.password) }))
+      ctx.buffer.put(userKey(stmt.name), encodeUser({ name: stmt.name, verifier: verifierFor(stmt.password) }))
       return done('CREATE ROLE')
     }
     case 'alter-user': {
       const [existing] = await ctx.getMany([userKey(stmt.name)])
       if (existing === undefined) fail(SqlState.UNDEFINED_OBJECT, `role "${stmt.name}" does not exist`)
-      ctx.buffer.put(userKey(stmt.name), encodeUser({ name: stmt.name, verifier: stmt.password === null ? null : makeScramVerifier(stmt.password) }))
+      ctx.buffer.put(userKey(stmt.name), encodeUser({ name: stmt.name, verifier: verifierFor(stmt.password) }))
       return done('ALTER ROLE')
     }
     case 'drop-user': {
