@@ -7,19 +7,19 @@
 import { randomBytes } from 'node:crypto'
 import { decodeKey } from '@mrdb/storage'
 import { conjuncts, mapChildren, type DeleteStmt, type Expr, type InsertStmt, type OnConflict, type UpdateAssignment, type UpdateStmt } from './ast.js'
-import { bind, EMPTY_SCOPE, Scope, typeCheck } from './binder.js'
+import { bind, EMPTY_SCOPE, Scope, slotsOf, typeCheck } from './binder.js'
 import type { IndexDesc, TableDesc } from './catalog.js'
 import { fail, SqlState } from './errors.js'
-import { evaluate } from './eval.js'
+import { evaluate, isTrue } from './eval.js'
 import { chooseAccessPath, type AccessPath } from './planner.js'
 import { readRows } from './access.js'
-import { executeQuery, planQuery, resolveSubqueries, TOP_LEVEL } from './select.js'
+import { andAll, executeQuery, planQuery, resolveSubqueries, subqueryAnswers, TOP_LEVEL, type Apply } from './select.js'
 import { defaultFor } from './defaults.js'
 import { planReturning } from './returning.js'
 import type { StatementContext } from './statement-context.js'
 import { decodeRow, encodeRow, indexEntryOf, indexKey, rowLayout } from './table-codec.js'
 import { extendRow } from './schema-state.js'
-import { coerceToColumn, rowKey, type SqlValue } from './values.js'
+import { coerceToColumn, rowKey, type BaseType, type SqlValue } from './values.js'
 
 
 /** A random positive 63-bit row id for a table without a primary key. */
@@ -264,13 +264,23 @@ function excludedSlots(table: TableDesc, scope: Scope, e: Expr): Expr {
   return mapChildren(e, (child) => excludedSlots(table, scope, child))
 }
 
-function bindAssignments(table: TableDesc, assignments: readonly UpdateAssignment[], scope: Scope, withExcluded: boolean): BoundAssignment[] {
+/**
+ * Binds SET assignments over `scope`'s rows; `slotTypes` are the types of the slots they may
+ * read (by default the table's columns twice: the existing row, then an upsert's `excluded`).
+ */
+function bindAssignments(
+  table: TableDesc,
+  assignments: readonly UpdateAssignment[],
+  scope: Scope,
+  withExcluded: boolean,
+  slotTypes: readonly (BaseType | null)[] = [...table.columns, ...table.columns].map((c) => c.type.base),
+): BoundAssignment[] {
   return assignments.map((a) => {
     const column = table.columns.findIndex((c) => c.name === a.column && !c.hidden)
     if (column < 0) fail(SqlState.UNDEFINED_COLUMN, `column "${a.column}" of relation "${table.name}" does not exist`)
     if (a.value.kind === 'default') return { column, value: null, literal: false }
     const value = bind(withExcluded ? excludedSlots(table, scope, a.value) : a.value, scope, 'UPDATE')
-    const t = typeCheck(value, [...table.columns, ...table.columns].map((c) => c.type.base))
+    const t = typeCheck(value, slotTypes)
     const colType = table.columns[column]!.type.base
     if (t !== null && t !== 'null' && t !== colType && !(colType === 'float' && t === 'int') && !(colType === 'int' && t === 'float') && !(a.value.kind === 'literal')) {
       fail(SqlState.DATATYPE_MISMATCH, `column ${a.column} is of type ${colType.toUpperCase()} but expression is of type ${t.toUpperCase()}`)
@@ -291,29 +301,76 @@ function applyAssignments(table: TableDesc, assignments: readonly BoundAssignmen
   return row
 }
 
-/** The rows a WHERE selects in `table`, and the path used to find them. */
-export async function planRowSelection(ctx: StatementContext, table: TableDesc, where: Expr | null): Promise<{ path: AccessPath; filter: Expr | null }> {
+/**
+ * How an UPDATE or DELETE finds its rows: the access path and the filter applied while
+ * scanning, and for a WHERE with correlated subqueries, those subqueries and the rest of the
+ * WHERE, applied to each row read with their answers.
+ */
+export interface RowSelection {
+  readonly path: AccessPath
+  readonly filter: Expr | null
+  readonly applies: readonly Apply[]
+  readonly residual: Expr | null
+  readonly scope: Scope
+  /** The types of the slots WHERE and SET read: the table's columns, then the subqueries' answers. */
+  readonly slotTypes: readonly (BaseType | null)[]
+  /** The `values` planRowSelection was given, their subqueries resolved (correlated ones read the rows' answers). */
+  readonly values: readonly Expr[]
+}
+
+/**
+ * Plans how the rows a WHERE selects in `table` are found; `values` (an UPDATE's SET
+ * expressions) may hold subqueries too, computed with the WHERE's for each row.
+ */
+export async function planRowSelection(ctx: StatementContext, table: TableDesc, where: Expr | null, values: readonly Expr[] = []): Promise<RowSelection> {
   const scope = tableScope(table)
-  const filter = where === null ? null : bind(await resolveSubqueries(ctx, where, TOP_LEVEL, scope, null), scope, 'WHERE')
-  if (filter !== null) {
-    const t = typeCheck(filter, table.columns.map((c) => c.type.base))
+  const slotTypes = table.columns.map((c): BaseType | null => c.type.base)
+  const applies: Apply[] = []
+  const condition = where === null ? null : bind(await resolveSubqueries(ctx, where, TOP_LEVEL, scope, { applies, slotTypes }), scope, 'WHERE')
+  const resolved: Expr[] = []
+  for (const v of values) resolved.push(await resolveSubqueries(ctx, v, TOP_LEVEL, scope, { applies, slotTypes }))
+  if (condition !== null) {
+    const t = typeCheck(condition, slotTypes)
     if (t !== null && t !== 'null' && t !== 'bool') fail(SqlState.DATATYPE_MISMATCH, `argument of WHERE must be BOOLEAN`)
   }
-  return { path: chooseAccessPath(table, conjuncts(filter)), filter }
+  // Conjuncts over the table's own columns are applied while scanning; the rest after the subqueries.
+  const width = table.columns.length
+  const parts = conjuncts(condition)
+  const local = parts.filter((p) => [...slotsOf(p)].every((s) => s < width))
+  const filter = andAll(local)
+  return { path: chooseAccessPath(table, local), filter, applies, residual: andAll(parts.filter((p) => !local.includes(p))), scope, slotTypes, values: resolved }
+}
+
+/**
+ * The rows of `readTable` (the table as writers see it) that `selection` selects, each with
+ * the table's own columns followed by its correlated subqueries' answers (what the WHERE and
+ * SET expressions read).
+ */
+async function selectRows(ctx: StatementContext, readTable: TableDesc, selection: RowSelection): Promise<Array<{ row: SqlValue[]; input: SqlValue[] }>> {
+  const rows = await readRows(ctx, readTable, selection.path, selection.filter)
+  const width = selection.scope.columns.length
+  if (selection.applies.length === 0) return rows.map((row) => ({ row, input: row }))
+  const answers = await subqueryAnswers(ctx, selection.applies, selection.scope, TOP_LEVEL, rows)
+  return rows
+    .map((row, i) => ({ row, input: [...row.slice(0, width), ...answers[i]!] }))
+    .filter(({ input }) => selection.residual === null || isTrue(selection.residual, input))
 }
 
 /** Executes UPDATE (RETURNING projects the new values). */
 export async function executeUpdate(ctx: StatementContext, stmt: UpdateStmt): Promise<DmlResult> {
   const table = ctx.catalog.table(stmt.table)
-  const assignments = bindAssignments(table, stmt.assignments, tableScope(table), false)
   const returning = stmt.returning === null ? null : await planReturning(ctx, table, stmt.returning)
-  const { path, filter } = await planRowSelection(ctx, table, stmt.where)
+  const values = stmt.assignments.flatMap((a) => (a.value.kind === 'default' ? [] : [a.value]))
+  const selection = await planRowSelection(ctx, table, stmt.where, values)
+  let next = 0
+  const resolved = stmt.assignments.map((a) => (a.value.kind === 'default' ? a : { ...a, value: selection.values[next++]! }))
+  const assignments = bindAssignments(table, resolved, selection.scope, false, selection.slotTypes)
   // Rows as writers see them: with the columns a schema change is adding or dropping.
   const view = ctx.writeView(table)
   const t = view.table
-  const rows = await readRows(ctx, t, path, filter)
+  const rows = await selectRows(ctx, t, selection)
   const layout = rowLayout(t)
-  const changes = rows.map((old) => ({ old, next: [...applyAssignments(table, assignments, old), ...old.slice(table.columns.length)] }))
+  const changes = rows.map(({ row: old, input }) => ({ old, next: [...applyAssignments(table, assignments, input), ...old.slice(table.columns.length)] }))
   // Deletions first, then writes: a row may move to a key another row of this statement leaves.
   const writes: Array<() => void> = []
   for (const { old, next } of changes) {
@@ -345,8 +402,7 @@ export async function executeUpdate(ctx: StatementContext, stmt: UpdateStmt): Pr
 export async function executeDelete(ctx: StatementContext, stmt: DeleteStmt): Promise<DmlResult> {
   const table = ctx.catalog.table(stmt.table)
   const returning = stmt.returning === null ? null : await planReturning(ctx, table, stmt.returning)
-  const { path, filter } = await planRowSelection(ctx, table, stmt.where)
-  const rows = await readRows(ctx, ctx.writeView(table).table, path, filter)
+  const rows = (await selectRows(ctx, ctx.writeView(table).table, await planRowSelection(ctx, table, stmt.where))).map(({ row }) => row)
   for (const row of rows) deleteRow(ctx, table, row)
   await ctx.ensureValidated()
   return { affected: rows.length, returning: returning === null ? null : { columns: returning.columns, rows: rows.map((r) => returning.project(r)) } }

@@ -48,9 +48,12 @@ export async function explain(ctx: StatementContext, stmt: Statement): Promise<s
     case 'update':
     case 'delete': {
       const table = ctx.catalog.table(stmt.table)
-      const { path, filter } = await planRowSelection(ctx, table, stmt.where)
+      const { path, filter, applies, residual } = await planRowSelection(ctx, table, stmt.where)
       add(0, `${stmt.kind} ${table.name}${table.indexes.length > 0 ? ` (and indexes ${table.indexes.map((i) => i.name).join(', ')})` : ''}`)
-      await describePath(ctx, add, 1, table, table.name, path, filter, Infinity)
+      let d = 1
+      if (residual !== null) add(d++, `filter ${exprToSql(residual)}`)
+      if (applies.length > 0) add(d++, `apply ${applies.length} correlated subquer${applies.length === 1 ? 'y' : 'ies'} per row`)
+      await describePath(ctx, add, d, table, table.name, path, filter, Infinity)
       break
     }
     case 'insert': {

@@ -477,7 +477,7 @@ export function andAll(parts: readonly Expr[]): Expr | null {
 }
 
 /** Where a query's correlated subqueries go: the list they join, and the joined row's slot types it extends. */
-interface ApplyTarget {
+export interface ApplyTarget {
   readonly applies: Apply[]
   readonly slotTypes: Array<BaseType | null>
 }
@@ -569,7 +569,10 @@ export async function executeSelect(ctx: StatementContext, plan: SelectPlan): Pr
     rows = fetched[0]!
     for (let i = 1; i < plan.tables.length; i++) rows = hashJoin(rows, fetched[i]!, plan.tables[i]!)
   }
-  if (plan.applies.length > 0) rows = await applySubqueries(ctx, plan, rows)
+  if (plan.applies.length > 0) {
+    const answers = await subqueryAnswers(ctx, plan.applies, plan.scope, plan.env, rows)
+    rows = rows.map((r, i) => [...r, ...answers[i]!])
+  }
   if (streamed === null) rows = filterRows(rows, plan.where)
 
   if (plan.aggregate !== null) {
@@ -598,24 +601,29 @@ function finishRows(out: SqlValue[][], plan: QueryPlan): SqlValue[][] {
   return out
 }
 
-/** Each row with its correlated subqueries' answers appended (cached by the values they read). */
-async function applySubqueries(ctx: StatementContext, plan: SelectPlan, rows: SqlValue[][]): Promise<SqlValue[][]> {
-  const caches = plan.applies.map(() => new Map<string, Promise<SqlValue[][]>>())
+/**
+ * The answers of correlated subqueries `applies` for each row of `rows` (rows of `scope`;
+ * columns past the scope's are ignored), one array per row in `applies` order. A subquery's
+ * answer is cached by the values it reads.
+ */
+export async function subqueryAnswers(ctx: StatementContext, applies: readonly Apply[], scope: Scope, env: QueryEnv, rows: readonly SqlValue[][]): Promise<SqlValue[][]> {
+  const caches = applies.map(() => new Map<string, Promise<SqlValue[][]>>())
   const out: SqlValue[][] = []
   for (const row of rows) {
-    const extended = [...row]
-    for (let i = 0; i < plan.applies.length; i++) {
-      const a = plan.applies[i]!
+    // The row as the subqueries' slots number it: the scope's columns, then earlier answers.
+    const extended = row.slice(0, scope.columns.length)
+    for (let i = 0; i < applies.length; i++) {
+      const a = applies[i]!
       const key = rowKey(a.uses.map((slot) => extended[slot] ?? null))
       let answer = caches[i]!.get(key)
       if (answer === undefined) {
-        const outer: OuterScope = { scope: plan.scope, row: extended, used: new Set() }
-        answer = planQuery(ctx, a.query, { ctes: plan.env.ctes, outer }).then((sub) => executeQuery(ctx, sub))
+        const outer: OuterScope = { scope, row: extended, used: new Set() }
+        answer = planQuery(ctx, a.query, { ctes: env.ctes, outer }).then((sub) => executeQuery(ctx, sub))
         caches[i]!.set(key, answer)
       }
       extended.push(applyValue(a, await answer, extended))
     }
-    out.push(extended)
+    out.push(extended.slice(scope.columns.length))
   }
   return out
 }
