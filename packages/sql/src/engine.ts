@@ -11,6 +11,7 @@ import { explain } from './explain.js'
 import type { KvDatabase, KvTransaction } from './kv-port.js'
 import { StatementCache } from './parse.js'
 import { executeQuery, planQuery } from './select.js'
+import { planReturning } from './returning.js'
 import { executeSchemaStatement, isSchemaChange, runSchemaChange, schemaChangeTag } from './schema-change.js'
 import { executeUserStatement } from './users.js'
 import { duplicateMessage, StaleCatalogError, StatementContext, type ExecutionOptions } from './statement-context.js'
@@ -180,6 +181,42 @@ export class SqlSession {
     return result!
   }
 
+  /**
+   * The result columns of `sql` (one statement) learned without running it, for the wire
+   * protocol's Describe of a prepared statement: RETURNING's columns for an INSERT, UPDATE or
+   * DELETE with RETURNING, none for one without; null for any other statement (whose columns
+   * only running it tells). Raises what planning RETURNING raises (42703…), and 25P02 inside
+   * an aborted transaction.
+   */
+  async describe(sql: string): Promise<SqlResult['columns'] | null> {
+    if (this.closed) fail(SqlState.CONNECTION_FAILURE, 'session is closed')
+    let statements: readonly Statement[]
+    try {
+      const pool = this.engine.execution.pool
+      statements = pool ? await this.engine.statements.parseWith(sql, (text) => pool.parse(text)) : this.engine.statements.parse(sql)
+    } catch (e) {
+      throw toSqlError(e, this.engine.catalog)
+    }
+    const stmt = statements.length === 1 ? statements[0]! : null
+    if (stmt === null || (stmt.kind !== 'insert' && stmt.kind !== 'update' && stmt.kind !== 'delete')) return null
+    const items = stmt.returning
+    if (items === null) return []
+    const open = this.open
+    if (open?.aborted === true) fail(SqlState.IN_FAILED_SQL_TRANSACTION, 'current transaction is aborted, commands ignored until end of transaction block')
+    // Outside BEGIN, a transaction of its own that only reads (never committed, as a read-only statement's).
+    const txn = open?.txn ?? (await this.engine.db.begin())
+    try {
+      const { result } = await this.runWithCatalog(txn, open?.catalog ?? null, stmt, async (ctx) => {
+        const plan = await planReturning(ctx, ctx.catalog.table(stmt.table), items)
+        await ctx.ensureValidated()
+        return { command: 'DESCRIBE', columns: plan.columns.map((c) => ({ ...c })), rows: [], rowsAffected: 0 }
+      })
+      return result.columns
+    } catch (e) {
+      throw toSqlError(e, open?.catalog ?? this.engine.catalog)
+    }
+  }
+
   /** Rolls back an open transaction and ends the session. */
   async close(): Promise<void> {
     if (this.open !== null) await this.open.txn.rollback().catch(() => undefined)
@@ -294,13 +331,13 @@ export class SqlSession {
   }
 
   /** Runs a statement against `catalog` (validated) or the engine's cached one (checked, re-planned once if stale). */
-  private async runWithCatalog(txn: KvTransaction, catalog: Catalog | null, stmt: Statement): Promise<{ result: SqlResult; ctx: StatementContext }> {
+  private async runWithCatalog(txn: KvTransaction, catalog: Catalog | null, stmt: Statement, run: (ctx: StatementContext, stmt: Statement) => Promise<SqlResult> = execute): Promise<{ result: SqlResult; ctx: StatementContext }> {
     const options = this.usePool ? this.engine.execution : { ...this.engine.execution, pool: null }
     const checksInserts = this.open !== null
     if (this.signal !== undefined) txn = cancellable(txn, this.signal)
     const first = new StatementContext(this.engine.db, txn, catalog ?? this.engine.catalog, options, catalog !== null, checksInserts)
     try {
-      return { result: await execute(first, stmt), ctx: first }
+      return { result: await run(first, stmt), ctx: first }
     } catch (e) {
       // An error found while planning against the cached catalog (an unknown table, say)
       // may only mean the cache is stale: it stands only if the catalog is current.
@@ -309,7 +346,7 @@ export class SqlSession {
     const fresh = await loadCatalog(txn)
     this.engine.remember(fresh)
     const second = new StatementContext(this.engine.db, txn, fresh, options, true, checksInserts)
-    return { result: await execute(second, stmt), ctx: second }
+    return { result: await run(second, stmt), ctx: second }
   }
 }
 

@@ -41,3 +41,21 @@ test('SERIAL ids made through an engine carry its node id', async () => {
   const described = await s.execute('SHOW COLUMNS FROM e')
   assert.deepEqual(described.rows[0], ['id', 'BIGINT', 'NO', 'PRI', 'unique_rowid()'])
 })
+
+test('SqlSession.describe plans RETURNING without writing', async () => {
+  const s = new SqlEngine(new MemoryKv()).session()
+  await s.execute('CREATE TABLE d (id INT PRIMARY KEY, name TEXT)')
+  assert.deepEqual(await s.describe('INSERT INTO d VALUES (NULL, NULL) RETURNING id, upper(name) AS u'), [
+    { name: 'id', type: (await s.execute('SELECT id FROM d')).columns[0]!.type },
+    { name: 'u', type: 'TEXT' },
+  ])
+  assert.deepEqual(await s.describe('DELETE FROM d WHERE id = NULL'), [])
+  assert.equal(await s.describe('SELECT 1'), null)
+  await assert.rejects(s.describe('UPDATE d SET name = NULL RETURNING nope'), { code: '42703' })
+  assert.deepEqual((await s.execute('SELECT COUNT(*) FROM d')).rows, [[0n]])
+  // Inside a transaction, on a table it created.
+  await s.execute('BEGIN')
+  await s.execute('CREATE TABLE e (k INT PRIMARY KEY)')
+  assert.deepEqual((await s.describe('DELETE FROM e RETURNING k'))!.map((c) => c.name), ['k'])
+  await s.execute('ROLLBACK')
+})

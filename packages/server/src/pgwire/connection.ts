@@ -403,15 +403,21 @@ export class PgConnection {
       const statement = this.statements.get(name)
       if (statement === undefined) throw new PgWireError(PgWireState.INVALID_SQL_STATEMENT_NAME, `prepared statement "${name}" does not exist`)
       this.emit(be.parameterDescription(statement.paramTypes.map((t) => (t === 0 ? PgType.TEXT : t))))
-      // The columns are known only by running it: a query is run with NULL parameters (reads only).
-      if (!/^\s*(select|show|explain|values|with|table|describe)\b/i.test(statement.sql)) return void this.emit(be.noData())
       let sql = ''
       let at = 0
       for (const p of statement.placeholders) {
         sql += `${statement.sql.slice(at, p.start)}NULL`
         at = p.end
       }
-      const result = await this.run(sql + statement.sql.slice(at))
+      sql += statement.sql.slice(at)
+      // INSERT, UPDATE and DELETE … RETURNING: the engine plans RETURNING without writing.
+      if (/^\s*(insert|update|delete)\b/i.test(statement.sql)) {
+        const columns = (await this.session!.describe(sql)) ?? []
+        return void this.emit(columns.length > 0 ? be.rowDescription(columns.map((c) => fieldOf(c.name, c.type, 0))) : be.noData())
+      }
+      // Other columns are known only by running it: a query is run with NULL parameters (reads only).
+      if (!/^\s*(select|show|explain|values|with|table|describe)\b/i.test(statement.sql)) return void this.emit(be.noData())
+      const result = await this.run(sql)
       this.emit(result.columns.length > 0 ? be.rowDescription(result.columns.map((c) => fieldOf(c.name, c.type, 0))) : be.noData())
       return
     }

@@ -176,3 +176,49 @@ test('a DML with RETURNING sends RowDescription and DataRows, then INSERT 0 n / 
     await server.stop()
   }
 })
+
+test('Describe of a prepared INSERT … RETURNING answers its RowDescription without running it; without RETURNING, NoData', async () => {
+  const ran: string[] = []
+  const described: string[] = []
+  const session = {
+    transactionStatus: 'idle',
+    inTransaction: false,
+    execute: async (sql: string): Promise<SqlResult> => (ran.push(sql), { command: 'INSERT', columns: [], rows: [], rowsAffected: 1 }),
+    describe: async (sql: string) => (described.push(sql), /RETURNING/.test(sql) ? [{ name: 'id', type: 'BIGINT' }, { name: 'v', type: 'TEXT' }] : []),
+    close: async () => undefined,
+  }
+  const engine = { session: () => session, columnBaseTypes: () => [] } as unknown as SqlEngine
+  const server = await PgServer.start({ engine, listen: '127.0.0.1:0', insecure: true })
+  const { serialize, parse: parseBackend } = await import('pg-protocol')
+  const { connect } = await import('node:net')
+  const port = Number(server.address.slice(server.address.lastIndexOf(':') + 1))
+  const socket = connect(port, '127.0.0.1')
+  const messages: Array<{ name: string; fields?: Array<{ name: string; dataTypeID: number }> }> = []
+  void parseBackend(socket, (m) => void messages.push(m as (typeof messages)[number]))
+  const readyCount = async (n: number): Promise<void> => {
+    for (let i = 0; i < 2000 && messages.filter((m) => m.name === 'readyForQuery').length < n; i++) await new Promise((r) => setTimeout(r, 5))
+  }
+  try {
+    socket.write(serialize.startup({ user: 'root', database: 'mrdb' }))
+    await readyCount(1)
+    const start = messages.length
+    socket.write(
+      Buffer.concat([
+        serialize.parse({ name: 'ins', text: 'INSERT INTO t (v) VALUES ($1) RETURNING id, v', types: [] }),
+        serialize.describe({ type: 'S', name: 'ins' }),
+        serialize.parse({ name: 'del', text: 'DELETE FROM t WHERE id = $1', types: [] }),
+        serialize.describe({ type: 'S', name: 'del' }),
+        serialize.sync(),
+      ]),
+    )
+    await readyCount(2)
+    const answer = messages.slice(start)
+    assert.deepEqual(answer.map((m) => m.name), ['parseComplete', 'parameterDescription', 'rowDescription', 'parseComplete', 'parameterDescription', 'noData', 'readyForQuery'])
+    assert.deepEqual(answer[2]!.fields!.map((f) => [f.name, f.dataTypeID]), [['id', 20], ['v', 25]])
+    assert.deepEqual(ran, [], 'describing runs nothing')
+    assert.deepEqual(described, ['INSERT INTO t (v) VALUES (NULL) RETURNING id, v', 'DELETE FROM t WHERE id = NULL'])
+  } finally {
+    socket.destroy()
+    await server.stop()
+  }
+})
