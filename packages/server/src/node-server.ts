@@ -179,7 +179,7 @@ export class NodeServer {
       node.sqlKv = new KvClient({ hosts: [address], faults })
       const timestamps = new TimestampBatcher((req) => node.pd.tso(req))
       node.executorPool = pool = new ExecutorPool()
-      const sqlEngine = (node.sqlEngine = new SqlEngine(new TransactionalKv(node.sqlKv, timestamps), { pool }))
+      const sqlEngine = (node.sqlEngine = new SqlEngine(new TransactionalKv(node.sqlKv, timestamps), { pool, nodeId: o.storeId }))
       if (o.sqlListen !== undefined) {
         node.pgServer = await PgServer.start({
           engine: sqlEngine,
