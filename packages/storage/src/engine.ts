@@ -205,6 +205,33 @@ export class Engine implements Reader {
     return scanLevel(this.db, levelRange(options), undefined)
   }
 
+  /**
+   * About how many bytes the keys in [gte, lt) take on disk (LevelDB's estimate: what was
+   * written to table files, compressed; recent writes still in memory do not count). Cheap:
+   * no data is read.
+   */
+  async approximateSize(gte: BytesLike, lt: BytesLike): Promise<number> {
+    this.checkOpen('approximateSize')
+    try {
+      return await this.db.approximateSize(checkKey(gte), checkKey(lt))
+    } catch (err) {
+      throw fromLevelError(err, 'approximateSize')
+    }
+  }
+
+  /**
+   * Compacts the table files holding [gte, lt), so that the space of deleted entries there is
+   * given back now rather than whenever LevelDB would get to it. Runs off the event loop.
+   */
+  async compactRange(gte: BytesLike, lt: BytesLike): Promise<void> {
+    this.checkOpen('compactRange')
+    try {
+      await this.db.compactRange(checkKey(gte), checkKey(lt))
+    } catch (err) {
+      throw fromLevelError(err, 'compactRange')
+    }
+  }
+
   /** A consistent read-only view of the engine as of now; release it when done. */
   snapshot(): Snapshot {
     this.checkOpen('snapshot')

@@ -7,7 +7,7 @@ export { encodeKey, decodeKey, encodeBytesPart, decodeBytesPart } from './key-co
 export type { KeyPart, KeyDecimal } from './key-codec.js'
 export { crc32c } from './crc32c.js'
 export { MvccStore, MvccWriter, KeyLockedError, PrefetchedRecords, DEFAULT_MVCC_PREFIX, MAX_MVCC_KEY_SIZE, MAX_MVCC_VALUE_SIZE, checkMvccKey, checkMvccValue } from './mvcc.js'
-export type { Mutation, TxnStatus, MvccScanOptions, GcStats, MvccWriteOptions } from './mvcc.js'
+export type { Mutation, TxnStatus, MvccScanOptions, GcStats, GcPlan, MvccStats, MvccWriteOptions } from './mvcc.js'
 export type { Lock, Version, MutationKind } from './mvcc-record.js'
 export { composeTimestamp, physicalMs, MAX_TIMESTAMP, LOGICAL_BITS } from './timestamp.js'
 export type { Timestamp } from './timestamp.js'

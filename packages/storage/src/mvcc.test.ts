@@ -284,7 +284,22 @@ async function outcome(fn: () => Promise<unknown> | unknown): Promise<string> {
   }
 }
 
-test('MVCC matches an in-memory model over random operations, GC included (property, 30 seeds)', async () => {
+/** Collects garbage below `safePoint` step by step, as a range's leader does: plan a few keys, collect them, go on. */
+async function incrementalGc(store: MvccStore, safePoint: bigint): Promise<void> {
+  let start: Uint8Array | undefined
+  do {
+    const plan = await store.gcPlan({ start, threshold: safePoint, lockBelow: safePoint, maxKeys: 2 })
+    await store.write(async (w) => {
+      for (const k of plan.keys) await w.gcKey(k, safePoint, 3)
+    })
+    start = plan.next
+  } while (start !== undefined)
+}
+
+for (const [name, collect] of [
+  ['one pass over the store', (store: MvccStore, sp: bigint) => store.gc(sp)],
+  ['planned in steps of a few keys, as ranges collect', incrementalGc],
+] as const) test(`MVCC matches an in-memory model over random operations, GC ${name} included (property, 30 seeds)`, async () => {
   await withStore(async (engine) => {
     for (let seed = 1; seed <= 30; seed++) {
       const r = new SeededRandom(seed)
@@ -360,7 +375,7 @@ test('MVCC matches an in-memory model over random operations, GC included (prope
         } else {
           const oldestLock = [...model.locks.values()].reduce((m, l) => (l.startTs < m ? l.startTs : m), clock)
           safePoint = oldestLock - 1n > safePoint ? oldestLock - 1n : safePoint
-          await store.gc(safePoint)
+          await collect(store, safePoint)
           clock = clock > safePoint + 20n ? clock : safePoint + 20n
           for (const k of KEYS) {
             for (const ts of [safePoint, clock]) {
@@ -417,5 +432,37 @@ test('writers that share a batch all land together; a failing one writes nothing
       assert.equal(text(await engine.get(`meta${i}`)), i === 3 ? undefined : 'x')
     }
     assert.equal(text(await mvcc.get('alone', 20n)), 'v')
+  })
+})
+
+test('a GC plan finds every key with garbage and the old locks; collecting them leaves nothing to plan', async () => {
+  await withStore(async (engine) => {
+    const mvcc = new MvccStore(engine)
+    for (let i = 0; i < 10; i++) {
+      for (let v = 1; v <= 20; v++) await mvcc.put(`k${i}`, `v${v}`, BigInt(v * 10))
+      if (i % 2 === 0) await mvcc.delete(`k${i}`, 210n)
+    }
+    await mvcc.write((w) => w.rollback('r', 5n))
+    await mvcc.write((w) => w.prewrite({ key: 'k1', kind: 'put', value: 'x' }, 'k1', 220n, 1000))
+    const stats = await mvcc.approximateStats()
+    assert.equal(stats.keys, 10)
+    assert.ok(stats.liveBytes > 0 && stats.garbageBytes > 0, `live ${stats.liveBytes}, garbage ${stats.garbageBytes}`)
+    const keysOf = (plan: { keys: Uint8Array[] }) => plan.keys.map((k) => text(k))
+    const whole = await mvcc.gcPlan({ threshold: 300n, lockBelow: 300n, maxKeys: 100 })
+    assert.deepEqual(keysOf(whole), ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9', 'r'])
+    assert.deepEqual(whole.locks.map((l) => [text(l.key), l.lock.startTs]), [['k1', 220n]])
+    assert.equal(whole.next, undefined)
+    // Below the deletions, only the versions shadowed at 150 go.
+    const early = await mvcc.gcPlan({ threshold: 150n, lockBelow: 0n, maxKeys: 4 })
+    assert.deepEqual(keysOf(early), ['k0', 'k1', 'k2', 'k3'])
+    assert.equal(text(early.next), 'k3\0')
+    await mvcc.write(async (w) => {
+      for (const k of whole.keys) await w.gcKey(k, 300n)
+    })
+    assert.deepEqual(keysOf(await mvcc.gcPlan({ threshold: 300n, lockBelow: 0n, maxKeys: 100 })), [])
+    for (let i = 0; i < 10; i++) assert.equal(text(await mvcc.get(`k${i}`, i === 1 ? 219n : 300n)), i % 2 === 0 ? undefined : 'v20')
+    let left = 0
+    for await (const _ of engine.scan()) left++
+    assert.equal(left, 5, 'the latest records of the five live keys, nothing else')
   })
 })

@@ -1,4 +1,4 @@
-import { compareBytes, concatBytes, prefixEnd, toHex, type BytesLike } from './bytes.js'
+import { compareBytes, concatBytes, keySuccessor, prefixEnd, toHex, type BytesLike } from './bytes.js'
 import { checkKey, checkValue, MAX_KEY_SIZE, MAX_VALUE_SIZE, type BatchOp, type Engine, type Entry } from './engine.js'
 import { StorageError, StorageErrorCode, fromLevelError } from './errors.js'
 import { decodeBytesPart, encodeBytesPart } from './key-codec.js'
@@ -95,6 +95,30 @@ export interface GcStats {
   versionsRemoved: number
   tombstonesRemoved: number
   rollbacksRemoved: number
+}
+
+/** What {@link MvccStore.approximateStats} counts. */
+export interface MvccStats {
+  /** User keys with a latest record (deleted ones not yet collected and locked ones included). */
+  keys: number
+  /** Bytes of the latest records. */
+  bytes: number
+  /** The key in the middle, if there are two keys or more. */
+  middleKey: Uint8Array | undefined
+  /** Bytes of latest records holding a value: what a read at the newest timestamp needs. */
+  liveBytes: number
+  /** Bytes only reads in the past need: deletions, older versions, rollback markers (partly estimated). */
+  garbageBytes: number
+}
+
+/** One step of garbage collection as {@link MvccStore.gcPlan} planned it. */
+export interface GcPlan {
+  /** Keys with something to collect, in order. */
+  keys: Uint8Array[]
+  /** Locks of transactions that started before the plan's `lockBelow`, met on the way. */
+  locks: Array<{ key: Uint8Array; lock: Lock }>
+  /** Where the next step starts; absent when the span is done. */
+  next?: Uint8Array
 }
 
 /** Options of {@link MvccStore.write}. */
@@ -194,19 +218,101 @@ export class MvccStore {
    * and the middle key is taken from a sample of every {@link STATS_SAMPLE_EVERY}th key. Nothing
    * is decoded and no lock stops it; it yields to the event loop every {@link STATS_YIELD_EVERY}
    * records, so a big range does not hold up the node.
+   *
+   * `liveBytes` are the latest records that hold a value; `garbageBytes` what only reads in the
+   * past need: deletions not yet collected, plus the engine's estimate of the older versions'
+   * and rollback markers' bytes on disk (not read: LevelDB's table index says).
    */
-  async approximateStats(start?: BytesLike, end?: BytesLike): Promise<{ keys: number; bytes: number; middleKey: Uint8Array | undefined }> {
+  async approximateStats(start?: BytesLike, end?: BytesLike): Promise<MvccStats> {
     const { base, gte, lt } = this.latestSpan(start, end)
     let keys = 0
     let bytes = 0
+    let liveBytes = 0
+    let deletedBytes = 0
     const samples: Uint8Array[] = []
     for await (const [k, v] of this.engine.scan({ gte, lt })) {
       if (keys % STATS_SAMPLE_EVERY === 0) samples.push(k.slice(base.length))
       keys++
-      bytes += k.length - base.length + v.length
+      const size = k.length - base.length + v.length
+      bytes += size
+      if (holdsValue(v)) liveBytes += size
+      else deletedBytes += size
       if (keys % STATS_YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve))
     }
-    return { keys, bytes, middleKey: keys >= 2 ? samples[samples.length >> 1] : undefined }
+    let olderBytes = 0
+    const [, ...older] = this.engineSpans(start === undefined ? new Uint8Array(0) : toBytesChecked(start), end === undefined ? new Uint8Array(0) : toBytesChecked(end))
+    for (const [from, to] of older) olderBytes += await this.engine.approximateSize(from, to)
+    return { keys, bytes, middleKey: keys >= 2 ? samples[samples.length >> 1] : undefined, liveBytes, garbageBytes: deletedBytes + olderBytes }
+  }
+
+  /**
+   * Plans one bounded step of garbage collection in [start, end) (no bound where undefined),
+   * reading only: walks at most `maxKeys` latest records from `start` and the older versions and
+   * rollback markers of the same keys, and returns the keys that hold something no read at or
+   * above `threshold` can see (give them to {@link MvccWriter.gcKey}), the locks of
+   * transactions that started before `lockBelow`, and where the next step starts (undefined:
+   * the span is done). Yields to the event loop as it goes.
+   */
+  async gcPlan(o: { start?: BytesLike; end?: BytesLike; threshold: Timestamp; lockBelow: Timestamp; maxKeys: number }): Promise<GcPlan> {
+    const threshold = checkTimestamp(o.threshold, 'GC threshold')
+    const { base, gte, lt } = this.latestSpan(o.start, o.end)
+    const start = gte.subarray(base.length)
+    const records = new Map<string, LatestRecord>()
+    const candidates = new Map<string, Uint8Array>()
+    const locks: Array<{ key: Uint8Array; lock: Lock }> = []
+    let last: Uint8Array | undefined
+    let seen = 0
+    for await (const [k, v] of this.engine.scan({ gte, lt, limit: o.maxKeys })) {
+      const userKey = k.slice(base.length)
+      const rec = decodeLatest(v)
+      records.set(toHex(userKey), rec)
+      last = userKey
+      if (rec.lock && rec.lock.startTs < o.lockBelow) locks.push({ key: userKey, lock: rec.lock })
+      if (!rec.lock && rec.version && rec.version.value === undefined && rec.version.commitTs <= threshold) candidates.set(toHex(userKey), userKey)
+      if (++seen % STATS_YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+    const next = seen === o.maxKeys && last !== undefined ? keySuccessor(last) : undefined
+    const to = next ?? lt.subarray(base.length)
+    const endless = next === undefined && o.end === undefined
+    // Older versions, grouped by key (newest first within a key).
+    const historyBase = Uint8Array.of(...this.prefix, HISTORY)
+    const historyEnd = endless ? prefixEnd(historyBase)! : concatBytes(historyBase, encodeBytesPart(to))
+    let current: string | undefined
+    let below = 0
+    let newestBelowDeleted = false
+    const judge = () => {
+      if (current === undefined || below === 0) return
+      const rec = records.get(current)
+      const latestVisible = rec?.version !== undefined && rec.version.commitTs <= threshold
+      if (below >= 2 || latestVisible || newestBelowDeleted || rec === undefined) candidates.set(current, fromHex(current))
+    }
+    for await (const [k, v] of this.engine.scan({ gte: concatBytes(historyBase, encodeBytesPart(start)), lt: historyEnd })) {
+      const id = toHex(decodeBytesPart(k.subarray(historyBase.length, k.length - 8), 0).value)
+      if (id !== current) {
+        judge()
+        current = id
+        below = 0
+        newestBelowDeleted = false
+      }
+      const commitTs = decodeTrailingTs(k, true)
+      if (commitTs <= threshold) {
+        if (below === 0) newestBelowDeleted = v[0] === 1
+        below++
+      }
+      if (++seen % STATS_YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+    judge()
+    const rollbackBase = Uint8Array.of(...this.prefix, ROLLBACK)
+    const rollbackEnd = endless ? prefixEnd(rollbackBase)! : concatBytes(rollbackBase, encodeBytesPart(to))
+    for await (const [k] of this.engine.scan({ gte: concatBytes(rollbackBase, encodeBytesPart(start)), lt: rollbackEnd })) {
+      if (decodeTrailingTs(k, false) < threshold) {
+        const userKey = decodeBytesPart(k.subarray(rollbackBase.length, k.length - 8), 0).value
+        candidates.set(toHex(userKey), userKey)
+      }
+      if (++seen % STATS_YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+    const keys = [...candidates.values()].sort(compareBytes)
+    return next === undefined ? { keys, locks } : { keys, locks, next }
   }
 
   /**
@@ -646,6 +752,54 @@ export class MvccWriter {
     this.ops.push({ type: 'put', key: marker, value: new Uint8Array(0) })
   }
 
+  /**
+   * Removes what no read at or above `threshold` can see of `key`: older versions shadowed by
+   * a newer one at or below it (the newest at or below it stays, unless it is a deletion), the
+   * key's deletion itself when it is at or below it and no lock sits there (with all its
+   * history, then), and its rollback markers of transactions that started before it. Deletes
+   * at most `budget` engine entries (history first, newest-shadowed first), so one call stays
+   * bounded; the counts say what went. Callers promise that nothing reads, and no transaction
+   * starts, below `threshold` any more. Reads the stored history: run it alone, not after
+   * other changes to the same key in this writer.
+   */
+  async gcKey(key: BytesLike, threshold: Timestamp, budget = Infinity): Promise<GcStats> {
+    const k = checkMvccKey(key)
+    checkTimestamp(threshold, 'GC threshold')
+    const stats: GcStats = { versionsRemoved: 0, tombstonesRemoved: 0, rollbacksRemoved: 0 }
+    const rec = await this.record(k)
+    // The version reads at the threshold see stays: the latest record's, or else the newest in
+    // history at or below the threshold, unless it is a deletion. Everything older goes, oldest
+    // first, so that a call cut short by its budget never uncovers an older version.
+    const base = historyBase(this.prefix, k)
+    const boundary = concatBytes(base, encodeTs(threshold, true))
+    let keep: Uint8Array | undefined
+    if (rec?.version === undefined || rec.version.commitTs > threshold) {
+      for await (const [hk, v] of this.engine.scan({ gte: boundary, lt: prefixEnd(base)!, limit: 1 })) if (v[0] !== 1) keep = hk
+    }
+    let removed = 0
+    const older = keep === undefined ? { gte: boundary } : { gt: keep }
+    if (budget > 0) {
+      for await (const [hk] of this.engine.scan({ ...older, lt: prefixEnd(base)!, reverse: true, limit: budget === Infinity ? undefined : budget })) {
+        this.ops.push({ type: 'del', key: hk })
+        stats.versionsRemoved++
+        removed++
+      }
+    }
+    if (rec && !rec.lock && rec.version && rec.version.value === undefined && rec.version.commitTs <= threshold && removed < budget) {
+      this.setRecord(k, { version: undefined, lock: undefined })
+      stats.tombstonesRemoved++
+      removed++
+    }
+    const markers = concatBytes(Uint8Array.of(...this.prefix, ROLLBACK), encodeBytesPart(k))
+    for await (const [mk] of this.engine.scan({ gte: markers, lt: concatBytes(markers, encodeTs(threshold, false)) })) {
+      if (removed >= budget) break
+      this.ops.push({ type: 'del', key: mk })
+      stats.rollbacksRemoved++
+      removed++
+    }
+    return stats
+  }
+
   /** The newest committed value of `key` as this writer sees it (its own changes included). Meets a lock → KeyLockedError. */
   async latest(key: BytesLike): Promise<Uint8Array | undefined> {
     const k = checkMvccKey(key)
@@ -753,4 +907,18 @@ function historyBase(prefix: Uint8Array, userKey: Uint8Array): Uint8Array {
 
 function rollbackKey(prefix: Uint8Array, userKey: Uint8Array, startTs: Timestamp): Uint8Array {
   return concatBytes(prefix, Uint8Array.of(ROLLBACK), encodeBytesPart(userKey), encodeTs(startTs, false))
+}
+
+/** Whether an encoded latest record holds a committed value (not a deletion, not only a lock). */
+function holdsValue(raw: Uint8Array): boolean {
+  const flags = raw[0]!
+  return (flags & 1) !== 0 && (flags & 2) === 0
+}
+
+function toBytesChecked(key: BytesLike): Uint8Array {
+  return typeof key === 'string' ? new TextEncoder().encode(key) : key
+}
+
+function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex, 'hex'))
 }
