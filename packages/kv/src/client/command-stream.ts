@@ -51,7 +51,22 @@ export class CommandStream {
     this.flushScheduled = false
     const batch = this.queue
     this.queue = []
-    if (batch.length > 0) this.stream().write(batch)
+    if (batch.length === 0) return
+    let stream: ClientDuplexStream<CommandRequest[], CommandResponse[]>
+    try {
+      stream = this.stream()
+    } catch (err) {
+      // The channel was closed under requests still queued (the client is shutting down): they never left.
+      for (const r of batch) {
+        const w = this.waiting.get(r.id)
+        if (!w) continue
+        this.waiting.delete(r.id)
+        clearTimeout(w.timer)
+        w.reject(serviceError(status.UNAVAILABLE, `no command stream: ${err instanceof Error ? err.message : String(err)}`))
+      }
+      return
+    }
+    stream.write(batch)
   }
 
   private stream(): ClientDuplexStream<CommandRequest[], CommandResponse[]> {
