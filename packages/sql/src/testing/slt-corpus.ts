@@ -1,16 +1,21 @@
 // Runs public sqllogictest files (the SQLite project's corpus: select1.test …, index/*/…)
 // against a fresh in-memory database each and reports how many records pass:
-//   node packages/sql/dist/testing/slt-corpus.js [--time-limit SEC] [--examples N]
-//        [--top N] [--failures FILE.jsonl] DIR|FILE …
-// Directories are searched for *.test and *.slt files. Per file it prints passed, failed,
-// skipped (onlyif/skipif for other engines) and not run (the time limit ran out); then the
-// most frequent failure causes over all files and a few wrong results, expected vs got.
-// It is a report, not a check: the exit status is 0 unless the arguments are wrong.
+//   node packages/sql/dist/testing/slt-corpus.js [--time-limit SEC] [--max-heap MB]
+//        [--examples N] [--top N] [--failures FILE.jsonl] DIR|FILE …
+// Directories are searched for *.test and *.slt files. Each file runs in a child process, so
+// a query that exhausts the heap or never ends costs that file only: the record it was
+// running counts as failed ("crashed"), the records after it as not run. Per file it prints
+// passed, failed, skipped (onlyif/skipif for other engines) and not run (time limit, crash);
+// then the most frequent failure causes over all files and a few wrong results, expected vs
+// got. It is a report, not a check: the exit status is 0 unless the arguments are wrong.
 
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
 import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { memoryEngine } from './memory-engine.js'
-import { failureCause, runSlt, type SltFailure, type SltFileResult } from './slt-runner.js'
+import { failureCause, runSlt, type SltEvent, type SltFailure, type SltFileResult } from './slt-runner.js'
 
 interface Args {
   readonly paths: string[]
@@ -18,10 +23,12 @@ interface Args {
   examples: number
   top: number
   failuresFile: string | undefined
+  maxHeapMb: number
+  child: boolean
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { paths: [], timeLimitSec: 900, examples: 8, top: 15, failuresFile: undefined }
+  const args: Args = { paths: [], timeLimitSec: 900, examples: 8, top: 15, failuresFile: undefined, maxHeapMb: 2048, child: false }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     const value = (): string => {
@@ -33,6 +40,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--examples') args.examples = Number(value())
     else if (a === '--top') args.top = Number(value())
     else if (a === '--failures') args.failuresFile = value()
+    else if (a === '--max-heap') args.maxHeapMb = Number(value())
+    else if (a === '--child') args.child = true
     else if (a.startsWith('--')) usage(`unknown option ${a}`)
     else args.paths.push(a)
   }
@@ -41,7 +50,7 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 function usage(problem: string): never {
-  process.stderr.write(`${problem}\nusage: slt-corpus [--time-limit SEC] [--examples N] [--top N] [--failures FILE.jsonl] DIR|FILE …\n`)
+  process.stderr.write(`${problem}\nusage: slt-corpus [--time-limit SEC] [--max-heap MB] [--examples N] [--top N] [--failures FILE.jsonl] DIR|FILE …\n`)
   process.exit(2)
 }
 
@@ -57,54 +66,119 @@ function testFiles(path: string): string[] {
   return found.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
 }
 
-const args = parseArgs(process.argv.slice(2))
-const files = args.paths.flatMap(testFiles)
-if (args.failuresFile !== undefined) writeFileSync(args.failuresFile, '')
-const say = (line: string): void => void process.stdout.write(line + '\n')
+/** A file's outcome as the parent saw it: the child's result, or what it sent before dying. */
+interface CorpusFileResult extends SltFileResult {
+  readonly seconds: number
+}
 
-const results: SltFileResult[] = []
-for (const file of files) {
-  const started = Date.now()
+type ChildMessage = SltEvent | { readonly kind: 'done'; readonly result: SltFileResult }
+
+/** Child mode: run one file, streaming events to the parent. */
+async function runChild(file: string, timeLimitSec: number): Promise<void> {
+  const send = (m: ChildMessage): void => void process.send!(m)
   const engine = memoryEngine()
-  const result = await runSlt(file, readFileSync(file, 'utf8'), () => engine.session(), { timeLimitMs: args.timeLimitSec * 1000, hashThreshold: 8 })
-  results.push(result)
-  const run = result.passed + result.failed
-  const pct = run === 0 ? '-' : ((100 * result.passed) / run).toFixed(1) + '%'
-  say(`${file}: ${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped${result.notRun > 0 ? `, ${result.notRun} not run (time limit)` : ''} — ${pct} of those run, ${((Date.now() - started) / 1000).toFixed(1)} s`)
-  if (args.failuresFile !== undefined) {
-    for (const f of result.failures) appendFileSync(args.failuresFile, JSON.stringify({ file, ...f, cause: failureCause(f.message) }) + '\n')
+  const result = await runSlt(file, readFileSync(file, 'utf8'), () => engine.session(), { timeLimitMs: timeLimitSec * 1000, hashThreshold: 8, onEvent: send })
+  process.send!({ kind: 'done', result } satisfies ChildMessage, () => process.exit(0))
+}
+
+async function runInChild(file: string): Promise<CorpusFileResult> {
+  const started = Date.now()
+  const child = fork(fileURLToPath(import.meta.url), ['--child', '--time-limit', String(args.timeLimitSec), file], {
+    execArgv: [`--max-old-space-size=${args.maxHeapMb}`],
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  })
+  let stderr = ''
+  child.stderr!.on('data', (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-4000)))
+  let records = 0
+  let passed = 0
+  let skipped = 0
+  const failures: SltFailure[] = []
+  let running: { line: number; sql: string } | undefined
+  let done: SltFileResult | undefined
+  child.on('message', (m: ChildMessage) => {
+    if (m.kind === 'begin') records = m.records
+    else if (m.kind === 'start') running = { line: m.line, sql: m.sql }
+    else if (m.kind === 'passed') passed++
+    else if (m.kind === 'skipped') skipped++
+    else if (m.kind === 'failed') failures.push(m.failure)
+    else if (m.kind === 'done') done = m.result
+    if (m.kind !== 'start') running = undefined
+  })
+  let killedForTime = false
+  const timer = setTimeout(() => {
+    killedForTime = true
+    child.kill('SIGKILL')
+  }, (args.timeLimitSec + 60) * 1000)
+  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
+  clearTimeout(timer)
+  const seconds = (Date.now() - started) / 1000
+  if (done !== undefined) return { ...done, seconds }
+  const why = killedForTime
+    ? 'still running past the time limit'
+    : /heap out of memory/.test(stderr)
+      ? 'out of memory'
+      : `exit ${code ?? signal}: ${stderr.trim().split('\n').slice(-1)[0] ?? ''}`
+  if (running !== undefined) failures.push({ ...running, message: `crashed: ${why}` })
+  const notRun = Math.max(0, records - passed - failures.length - skipped)
+  return { file, passed, failed: failures.length, skipped, notRun, failures, seconds }
+}
+
+const args = parseArgs(process.argv.slice(2))
+if (args.child) {
+  await runChild(args.paths[0]!, args.timeLimitSec)
+} else {
+  await main()
+}
+
+async function main(): Promise<void> {
+  const files = args.paths.flatMap(testFiles)
+  if (args.failuresFile !== undefined) writeFileSync(args.failuresFile, '')
+  const results: CorpusFileResult[] = []
+  for (const file of files) {
+    const result = await runInChild(file)
+    results.push(result)
+    const run = result.passed + result.failed
+    const pct = run === 0 ? '-' : ((100 * result.passed) / run).toFixed(1) + '%'
+    say(`${file}: ${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped${result.notRun > 0 ? `, ${result.notRun} not run` : ''} — ${pct} of those run, ${result.seconds.toFixed(1)} s`)
+    if (args.failuresFile !== undefined) {
+      for (const f of result.failures) appendFileSync(args.failuresFile, JSON.stringify({ file, ...f, cause: failureCause(f.message) }) + '\n')
+    }
+  }
+
+  const total = { passed: 0, failed: 0, skipped: 0, notRun: 0 }
+  const causes = new Map<string, { count: number; first: SltFailure & { file: string } }>()
+  for (const r of results) {
+    total.passed += r.passed
+    total.failed += r.failed
+    total.skipped += r.skipped
+    total.notRun += r.notRun
+    for (const f of r.failures) {
+      const cause = failureCause(f.message)
+      const entry = causes.get(cause)
+      if (entry === undefined) causes.set(cause, { count: 1, first: { ...f, file: r.file } })
+      else entry.count++
+    }
+  }
+  say(`\ntotal over ${results.length} files: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped${total.notRun > 0 ? `, ${total.notRun} not run` : ''}`)
+  if (causes.size > 0) {
+    say(`\nfailure causes (top ${Math.min(args.top, causes.size)} of ${causes.size}):`)
+    for (const [cause, { count, first }] of [...causes].sort((a, b) => b[1].count - a[1].count).slice(0, args.top)) {
+      say(`${String(count).padStart(8)}  ${cause}`)
+      say(`          e.g. ${first.file}:${first.line}: ${oneLine(first.sql)}`)
+    }
+  }
+  const wrong = results.flatMap((r) => r.failures.filter((f) => failureCause(f.message) === 'wrong result').map((f) => ({ ...f, file: r.file })))
+  if (wrong.length > 0 && args.examples > 0) {
+    say(`\nwrong results (${Math.min(args.examples, wrong.length)} of ${wrong.length}):`)
+    for (const f of wrong.slice(0, args.examples)) {
+      say(`${f.file}:${f.line}: ${oneLine(f.sql)}`)
+      say('  ' + f.message.split('\n').slice(1, 16).join('\n  '))
+    }
   }
 }
 
-const total = { passed: 0, failed: 0, skipped: 0, notRun: 0 }
-const causes = new Map<string, { count: number; first: SltFailure & { file: string } }>()
-for (const r of results) {
-  total.passed += r.passed
-  total.failed += r.failed
-  total.skipped += r.skipped
-  total.notRun += r.notRun
-  for (const f of r.failures) {
-    const cause = failureCause(f.message)
-    const entry = causes.get(cause)
-    if (entry === undefined) causes.set(cause, { count: 1, first: { ...f, file: r.file } })
-    else entry.count++
-  }
-}
-say(`\ntotal over ${results.length} files: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped${total.notRun > 0 ? `, ${total.notRun} not run` : ''}`)
-if (causes.size > 0) {
-  say(`\nfailure causes (top ${Math.min(args.top, causes.size)} of ${causes.size}):`)
-  for (const [cause, { count, first }] of [...causes].sort((a, b) => b[1].count - a[1].count).slice(0, args.top)) {
-    say(`${String(count).padStart(8)}  ${cause}`)
-    say(`          e.g. ${first.file}:${first.line}: ${oneLine(first.sql)}`)
-  }
-}
-const wrong = results.flatMap((r) => r.failures.filter((f) => failureCause(f.message) === 'wrong result').map((f) => ({ ...f, file: r.file })))
-if (wrong.length > 0 && args.examples > 0) {
-  say(`\nwrong results (${Math.min(args.examples, wrong.length)} of ${wrong.length}):`)
-  for (const f of wrong.slice(0, args.examples)) {
-    say(`${f.file}:${f.line}: ${oneLine(f.sql)}`)
-    say('  ' + f.message.split('\n').slice(1, 16).join('\n  '))
-  }
+function say(line: string): void {
+  process.stdout.write(line + '\n')
 }
 
 function oneLine(sql: string): string {

@@ -60,7 +60,16 @@ export interface SltOptions {
    * 8 for the SQLite corpus, whose files were written by a sqllogictest with that default.
    */
   readonly hashThreshold?: number
+  /** Told of each record as it starts and ends (a progress feed for long corpus files). */
+  readonly onEvent?: (event: SltEvent) => void
 }
+
+/** What {@link SltOptions.onEvent} hears: the record count, then each record's start and end. */
+export type SltEvent =
+  | { readonly kind: 'begin'; readonly records: number }
+  | { readonly kind: 'start'; readonly line: number; readonly sql: string }
+  | { readonly kind: 'passed' | 'skipped'; readonly line: number }
+  | { readonly kind: 'failed'; readonly failure: SltFailure }
 
 type SortMode = 'nosort' | 'rowsort' | 'valuesort'
 
@@ -93,16 +102,15 @@ function parseSlt(text: string, engines: ReadonlySet<string>, initialHashThresho
     i++
     if (header === '' || header.startsWith('#')) continue
     const words = header.split(/\s+/)
-    if (words[0] === 'halt') {
-      records.push({ line, kind: 'halt', sql: '', ...plain, hashThreshold, expected: [] })
-      continue
-    }
     if (words[0] === 'skipif' || words[0] === 'onlyif') {
       skipNext ||= (words[0] === 'skipif') === engines.has((words[1] ?? '').toLowerCase())
       continue
     }
-    if (words[0] === 'hash-threshold') {
-      hashThreshold = Number.parseInt(words[1] ?? '0', 10) || 0
+    // skipif/onlyif govern control records too: "onlyif mssql" + "halt" ends the file there only.
+    if (words[0] === 'halt' || words[0] === 'hash-threshold') {
+      if (skipNext) skipNext = false
+      else if (words[0] === 'halt') records.push({ line, kind: 'halt', sql: '', ...plain, hashThreshold, expected: [] })
+      else hashThreshold = Number.parseInt(words[1] ?? '0', 10) || 0
       continue
     }
     const sqlLines: string[] = []
@@ -176,21 +184,33 @@ export async function runSlt(file: string, text: string, open: () => Promise<Slt
   let notRun = 0
   const failures: SltFailure[] = []
   try {
-    const records = parseSlt(text, engines, opts.hashThreshold ?? 0)
+    const all = parseSlt(text, engines, opts.hashThreshold ?? 0)
+    const halt = all.findIndex((r) => r.kind === 'halt')
+    const records = halt < 0 ? all : all.slice(0, halt)
+    const tell = opts.onEvent ?? (() => {})
+    tell({ kind: 'begin', records: records.length })
     for (let k = 0; k < records.length; k++) {
       const r = records[k]!
-      if (r.kind === 'halt') break
       if (Date.now() > deadline) {
-        notRun = records.slice(k).filter((x) => x.kind !== 'skip' && x.kind !== 'halt').length
+        notRun = records.slice(k).filter((x) => x.kind !== 'skip').length
+        skipped += records.length - k - notRun
         break
       }
       if (r.kind === 'skip') {
         skipped++
+        tell({ kind: 'skipped', line: r.line })
         continue
       }
+      tell({ kind: 'start', line: r.line, sql: r.sql })
       const problem = await runRecord(session, r, labels)
-      if (problem === null) passed++
-      else failures.push({ line: r.line, sql: r.sql, message: problem })
+      if (problem === null) {
+        passed++
+        tell({ kind: 'passed', line: r.line })
+      } else {
+        const failure = { line: r.line, sql: r.sql, message: problem }
+        failures.push(failure)
+        tell({ kind: 'failed', failure })
+      }
     }
   } finally {
     await session.close()
