@@ -10,12 +10,29 @@ import { aggregateChunk, mergeGroups, type AggregateChunk } from './chunk-aggreg
 import { decodeAndFilter, type AggregateSpec, type GroupTable } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
 import { rowKeyOfEntry, rowLayout, type RowLayout } from './table-codec.js'
-import type { SqlValue } from './values.js'
+import { rowKey, type SqlValue } from './values.js'
 
-/** The rows of `table` the path reaches that pass `filter`, in key order, at most `limit`. */
+/**
+ * The rows of `table` the path reaches that pass `filter`, at most `limit`: in key order,
+ * except for a union, whose paths' rows follow one another (each row once).
+ */
 export async function readRows(ctx: StatementContext, table: TableDesc, path: AccessPath, filter: Expr | null, limit = Infinity): Promise<SqlValue[][]> {
   const layout = rowLayout(table)
   switch (path.kind) {
+    case 'union': {
+      const seen = new Set<string>()
+      const out: SqlValue[][] = []
+      for (const sub of path.paths) {
+        if (out.length >= limit) break
+        for (const row of await readRows(ctx, table, sub, filter)) {
+          const k = rowKey(table.primaryKey.map((i) => row[i] ?? null))
+          if (seen.has(k) || out.length >= limit) continue
+          seen.add(k)
+          out.push(row)
+        }
+      }
+      return out
+    }
     case 'point-get':
       return lookupRows(ctx, layout, path.keys, filter, limit)
     case 'primary-range':

@@ -85,6 +85,12 @@ async function describePath(ctx: StatementContext, add: (d: number, t: string) =
   const name = alias === table.name ? table.name : `${table.name} AS ${alias}`
   let spans: Array<{ start: Uint8Array; end: Uint8Array; text: string }>
   switch (path.kind) {
+    case 'union':
+      add(depth, `union of ${path.paths.length} paths, each row once (an OR of indexable conditions)`)
+      for (const sub of path.paths) await describePath(ctx, add, depth + 1, table, alias, sub, null, Infinity)
+      if (filter !== null) add(depth + 1, `filter ${exprToSql(filter)}`)
+      if (limit !== Infinity) add(depth + 1, `limit ${limit} (pushed down)`)
+      return
     case 'point-get':
       add(depth, `point get ${name}@primary (${path.keys.length} key${path.keys.length === 1 ? '' : 's'})`)
       spans = path.keys.map((k, i) => ({ start: k, end: keySuccessor(k), text: path.texts[i]! }))

@@ -5,7 +5,7 @@
 import { castTyped, isTypedValue, typedBaseOf } from './types/typed.js'
 import { numericAsExactInt, numericFromInt, numericToFloat } from './types/numeric.js'
 import { prefixEnd } from '@mrdb/storage'
-import { isConstant, literalToSql, type Expr } from './ast.js'
+import { conjuncts, isConstant, literalToSql, type Expr } from './ast.js'
 import { PRIMARY_INDEX_ID, type IndexDesc, type TableDesc } from './catalog.js'
 import { evaluate } from './eval.js'
 import { indexKey, primaryKeyOf } from './table-codec.js'
@@ -24,9 +24,14 @@ export type AccessPath =
   | { readonly kind: 'primary-range'; readonly spans: readonly KeySpan[] }
   | { readonly kind: 'index-scan'; readonly index: IndexDesc; readonly spans: readonly KeySpan[] }
   | { readonly kind: 'full-scan'; readonly spans: readonly KeySpan[] }
+  /** An OR of conditions each of which has its own path: the rows of every path, each row once. */
+  | { readonly kind: 'union'; readonly paths: readonly AccessPath[] }
 
 /** The most combinations of IN-list values a plan expands into separate keys or spans. */
 const MAX_KEY_COMBINATIONS = 256
+
+/** The most branches of an OR read as a union of paths. */
+const MAX_UNION_BRANCHES = 16
 
 interface Bound {
   readonly value: SqlValue
@@ -62,7 +67,26 @@ export function chooseAccessPath(table: TableDesc, conditions: readonly Expr[]):
     const spans = shape.combos.map((combo) => spanFor(table.id, indexId, name, combo, shape.range, nullable(table, c.columns[combo.length])))
     best = { score, path: c.index === null ? { kind: 'primary-range', spans } : { kind: 'index-scan', index: c.index, spans } }
   }
-  return best?.path ?? { kind: 'full-scan', spans: [fullSpan(table)] }
+  return best?.path ?? orPath(table, conditions) ?? { kind: 'full-scan', spans: [fullSpan(table)] }
+}
+
+/**
+ * For a condition with no path of its own: an OR among its conjuncts whose every branch has
+ * a path (a key, a key range, an index) is read as the union of those paths, or null.
+ */
+function orPath(table: TableDesc, conditions: readonly Expr[]): AccessPath | null {
+  for (const cond of conditions) {
+    if (cond.kind !== 'or') continue
+    const branches = disjuncts(cond)
+    if (branches.length > MAX_UNION_BRANCHES) continue
+    const paths = branches.map((b) => chooseAccessPath(table, conjuncts(b)))
+    if (paths.every((p) => p.kind !== 'full-scan')) return { kind: 'union', paths }
+  }
+  return null
+}
+
+function disjuncts(e: Expr): Expr[] {
+  return e.kind === 'or' ? [...disjuncts(e.left), ...disjuncts(e.right)] : [e]
 }
 
 /** The span of every row of a table. */
