@@ -153,7 +153,7 @@ function parseChecked(sql: string): readonly Statement[] {
     if (defaultValues !== null) return [defaultValues]
   }
   // The parser does not read DELETE … USING.
-  if (/^\s*delete\s+from\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)(\s+(as\s+)?[A-Za-z_][A-Za-z0-9_$]*)?\s+using\b/i.test(sql)) unsupported('DELETE … USING')
+  if (/^\s*delete\s+from\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)(\s+(as\s+)?[A-Za-z_][A-Za-z0-9_$]*)?\s+using\b/i.test(sql)) unsupported('DELETE … USING (write the other table as a subquery: WHERE EXISTS (SELECT … WHERE u.k = t.k))')
   if (/^\s*insert\b/i.test(sql) && /\breturning\b/i.test(sql)) {
     const { statements, rest } = splitStatements(sql)
     if (statements.length + (rest === '' ? 0 : 1) > 1) return [...statements, rest].filter((t) => t !== '').flatMap(parseChecked)
@@ -531,7 +531,7 @@ function convertAssignment(a: Raw): UpdateAssignment {
 
 function convertUpdate(s: Raw): Statement {
   if (s.with) unsupported('WITH')
-  if (s.from) unsupported('UPDATE … FROM')
+  if (s.from) unsupported('UPDATE … FROM (write the other table as subqueries: SET c = (SELECT … WHERE u.k = t.k) WHERE EXISTS (SELECT …))')
   if (!Array.isArray(s.table) || s.table.length !== 1) unsupported('UPDATE of several tables')
   if (s.orderby || s.limit) unsupported('UPDATE … ORDER BY / LIMIT')
   if (s.table[0].as) unsupported('an alias for the table of UPDATE')
