@@ -11,6 +11,9 @@ import { rangeContains, type RangeDescriptor } from './range-descriptor.js'
 /** Largest encoded command a range accepts (TiKV's raft-entry-max-size is the same 8 MiB). */
 export const MAX_COMMAND_SIZE = 8 * 1024 * 1024
 
+/** Most keys one GC command collects. */
+export const MAX_GC_KEYS = 10_000
+
 /**
  * Why `c` cannot apply to the range `d`, or undefined if it can. `size` is its encoded size,
  * when known already (a replica applying an entry has its bytes).
@@ -54,6 +57,14 @@ export function checkCommand(c: Command, d: RangeDescriptor, size = encodedComma
       return checkTs(c.startTs, 'start') ?? checkTs(c.nowTs, 'current') ?? checkKey(c.primary, d)
     case 'heartbeat':
       return checkTs(c.startTs, 'start') ?? checkTtl(c.ttlMs) ?? checkKey(c.primary, d)
+    case 'gc':
+      if (c.fence < 0n || c.fence >= MAX_TIMESTAMP || c.threshold < 0n || c.threshold > c.fence) return invalid(`a GC threshold (${c.threshold}) must not be above its fence (${c.fence}), which must be below the maximum timestamp`)
+      if (c.keys.length > MAX_GC_KEYS) return invalid(`one GC command collects at most ${MAX_GC_KEYS} keys, got ${c.keys.length}`)
+      for (const k of c.keys) {
+        const err = checkKey(k, d)
+        if (err) return err
+      }
+      return undefined
     case 'deleteRange':
       if (c.end.length > 0 && compareBytes(c.start, c.end) >= 0) return invalid('a range to delete must have start < end')
       return checkKey(c.start, d, true) ?? (c.end.length > MAX_MVCC_KEY_SIZE ? tooLong('end key', c.end.length) : undefined)

@@ -35,6 +35,13 @@ export type Command =
   | { kind: 'checkTxn'; primary: Uint8Array; startTs: bigint; nowTs: bigint }
   /** Raises the TTL of the transaction's primary lock, keeping it alive. */
   | { kind: 'heartbeat'; primary: Uint8Array; startTs: bigint; ttlMs: number }
+  /**
+   * Garbage collection: raises the range's GC fence to `fence` (no transaction that started
+   * below it may prewrite here any more) and its GC threshold to `threshold` (no read below
+   * it is served), then collects on `keys` what no read at or above `threshold` can see.
+   * `threshold` ≤ `fence`; either only rises (a lower value changes nothing).
+   */
+  | { kind: 'gc'; fence: bigint; threshold: bigint; keys: Uint8Array[] }
 
 /** One write a transaction prewrites. */
 export interface TxnMutation {
@@ -64,7 +71,7 @@ export interface CommandEnvelope {
   command: Command
 }
 
-const KINDS = ['put', 'delete', 'cas', 'deleteRange', 'batch', 'split', 'freeze', 'merge', 'prewrite', 'commit', 'rollback', 'checkTxn', 'heartbeat'] as const
+const KINDS = ['put', 'delete', 'cas', 'deleteRange', 'batch', 'split', 'freeze', 'merge', 'prewrite', 'commit', 'rollback', 'checkTxn', 'heartbeat', 'gc'] as const
 const MUTATION_KINDS: readonly MutationKind[] = ['put', 'delete', 'lock']
 const ASSERT_ABSENT = 0x80
 const ABSENT = 0xffff_ffff
@@ -176,6 +183,12 @@ export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
     case 'heartbeat':
       command = { kind, primary: need(next()), startTs: u64(need(next())), ttlMs: u32(need(next())) }
       break
+    case 'gc': {
+      const fence = u64(need(next()))
+      const threshold = u64(need(next()))
+      command = { kind, fence, threshold, keys: rest(next) }
+      break
+    }
     case 'batch': {
       const writes: BatchWrite[] = []
       while (at < bytes.length) writes.push({ key: need(next()), value: next() })
@@ -221,6 +234,8 @@ function commandParts(c: Command): Array<Uint8Array | undefined> {
       return [c.primary, be64(c.startTs), be64(c.nowTs)]
     case 'heartbeat':
       return [c.primary, be64(c.startTs), be32(c.ttlMs)]
+    case 'gc':
+      return [be64(c.fence), be64(c.threshold), ...c.keys]
   }
 }
 

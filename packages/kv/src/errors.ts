@@ -28,6 +28,13 @@ export const KvErrorCode = {
   TXN_ABORTED: 'TXN_ABORTED',
   /** Transactions: a rollback was asked for a transaction that committed on that key. */
   ALREADY_COMMITTED: 'ALREADY_COMMITTED',
+  /**
+   * The read's timestamp is below the range's GC threshold (CockroachDB: "batch timestamp
+   * must be after replica GC threshold"): versions it would need may be gone, so it is refused
+   * rather than answered incompletely. Also a transaction that started below the range's GC
+   * fence cannot write there. Not retryable at the same timestamp: start a new transaction.
+   */
+  GC_THRESHOLD: 'GC_THRESHOLD',
   /** Stored data failed its checksum: the replica stops serving rather than return bad data. */
   CORRUPTION: 'CORRUPTION',
 } as const

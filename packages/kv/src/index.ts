@@ -2,7 +2,9 @@
 
 export { Store } from './store.js'
 export type { QuarantinedReplica, StoreOptions, SystemGroup } from './store.js'
-export { Replica, toKvError } from './replica.js'
+export { Replica, toKvError, GC_MAX_DELETES } from './replica.js'
+export { GcQueue } from './gc-queue.js'
+export type { GcQueueOptions, GcTargets } from './gc-queue.js'
 export type { CommandResult, KeyValue, RangeStats, ReplicaChange, ScanResult, TxnState } from './replica.js'
 export { addReplica, removeReplica, moveReplica } from './replica-changes.js'
 export type { CreateReplica } from './replica-changes.js'
@@ -20,5 +22,5 @@ export { KV_SERVICE, decodeRequestBody, jsonMethod, toWire, fromWire } from './s
 export { unaryCall } from './service/unary-call.js'
 export { KvClient } from './client/kv-client.js'
 export type { KvClientOptions, KeyLike, RangeSpan, ReadOptions } from './client/kv-client.js'
-export { TransactionalKv, Transaction, LOCK_TTL_MS } from './client/transaction.js'
+export { TransactionalKv, Transaction, LOCK_TTL_MS, TXN_IDLE_MS, resolveLocks } from './client/transaction.js'
 export type { TimestampSource } from './client/transaction.js'

@@ -15,6 +15,10 @@ export interface ReplicaState {
   descriptor: RangeDescriptor
   /** The index of the freeze command, once the range is frozen ahead of a merge: nothing applies after it. */
   frozenAt?: number
+  /** Reads below this timestamp are refused: GC may have collected what they need (absent: 0). */
+  gcThreshold?: bigint
+  /** Transactions that started below this timestamp may not prewrite here (absent: 0); never below {@link gcThreshold}. */
+  gcFence?: bigint
 }
 
 /** Range-local, unreplicated: `01 02 <range id u64>` → the replica state. */
@@ -38,11 +42,15 @@ interface Json {
   confState: ConfState
   descriptor: RangeDescriptorJson
   frozenAt?: number
+  gcThreshold?: string
+  gcFence?: string
 }
 
 /** Encodes a replica state. */
 export function encodeReplicaState(s: ReplicaState): Uint8Array {
   const json: Json = { appliedIndex: s.appliedIndex, appliedTerm: s.appliedTerm, lastTs: s.lastTs.toString(), confState: s.confState, descriptor: descriptorToJson(s.descriptor), frozenAt: s.frozenAt }
+  if (s.gcThreshold) json.gcThreshold = s.gcThreshold.toString()
+  if (s.gcFence) json.gcFence = s.gcFence.toString()
   return new TextEncoder().encode(JSON.stringify(json))
 }
 
@@ -52,6 +60,8 @@ export function decodeReplicaState(bytes: Uint8Array): ReplicaState {
     const j = JSON.parse(new TextDecoder().decode(bytes)) as Json
     const state: ReplicaState = { appliedIndex: j.appliedIndex, appliedTerm: j.appliedTerm, lastTs: BigInt(j.lastTs), confState: j.confState, descriptor: descriptorFromJson(j.descriptor) }
     if (j.frozenAt !== undefined) state.frozenAt = j.frozenAt
+    if (j.gcThreshold !== undefined) state.gcThreshold = BigInt(j.gcThreshold)
+    if (j.gcFence !== undefined) state.gcFence = BigInt(j.gcFence)
     return state
   } catch (cause) {
     throw new StorageError(StorageErrorCode.CORRUPTION, 'replica state is damaged', { cause })

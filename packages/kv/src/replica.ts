@@ -50,7 +50,7 @@ interface Decoded {
  * and the range's last write timestamp.
  */
 export type CommandResult =
-  | { ok: true; succeeded?: boolean; current?: Uint8Array; deleted?: number; resume?: Uint8Array; frozen?: { index: number; lastTs: bigint }; txn?: TxnState }
+  | { ok: true; succeeded?: boolean; current?: Uint8Array; deleted?: number; resume?: Uint8Array; frozen?: { index: number; lastTs: bigint }; txn?: TxnState; collected?: number }
   | { ok: false; error: KvError }
 
 /** A transaction's fate as its primary key tells it (the result of a checkTxn command). */
@@ -83,7 +83,12 @@ export interface ReplicaChange {
 }
 
 /** The commands that read and write data (the others change the range itself). */
-type DataCommand = Exclude<Command, { kind: 'split' | 'freeze' | 'merge' }>
+type DataCommand = Exclude<Command, { kind: 'split' | 'freeze' | 'merge' | 'gc' }>
+
+/** Most engine entries one GC command deletes (it stops there; the next pass goes on). */
+export const GC_MAX_DELETES = 20_000
+/** How long after the last GC command applied here the range's spans are compacted (space given back). */
+const GC_COMPACT_DELAY_MS = 2_000
 
 /** A range's size, as {@link Replica.approximateStats} counts it. */
 export interface RangeStats {
@@ -91,6 +96,10 @@ export interface RangeStats {
   bytes: number
   /** The key in the middle of the range, if it holds two keys or more. */
   middleKey: Uint8Array | undefined
+  /** Bytes of the latest versions that hold values. */
+  liveBytes: number
+  /** Bytes only reads in the past need (deletions, older versions, rollback markers; partly estimated). */
+  garbageBytes: number
 }
 
 /** How long counted range stats are reused. */
@@ -169,6 +178,16 @@ export class Replica {
     return this.state.frozenAt
   }
 
+  /** Reads below this timestamp are refused (GC_THRESHOLD): garbage collection may have taken what they need. */
+  get gcThreshold(): bigint {
+    return this.state.gcThreshold ?? 0n
+  }
+
+  /** Transactions that started below this timestamp may not prewrite here (GC_THRESHOLD); never below {@link gcThreshold}. */
+  get gcFence(): bigint {
+    return this.state.gcFence ?? 0n
+  }
+
   /** The last timestamp a write here used. */
   get lastTs(): bigint {
     return this.state.lastTs
@@ -214,6 +233,27 @@ export class Replica {
   checkReadable(key: Uint8Array): void {
     this.checkKeys(key)
     if (this.state.frozenAt !== undefined) throw new KvError(KvErrorCode.UNAVAILABLE, `range ${this.rangeId} is frozen: it is merging into its left neighbour, which serves its keys once merged`)
+  }
+
+  /**
+   * Throws GC_THRESHOLD unless a read at `ts` may be served here: at or above the range's GC
+   * threshold, as applied now (after {@link readBarrier}, as of the read's index).
+   */
+  checkReadTs(ts: bigint): void {
+    const threshold = this.gcThreshold
+    if (ts < threshold) {
+      throw new KvError(KvErrorCode.GC_THRESHOLD, `batch timestamp ${ts} must be after replica GC threshold ${threshold} (range ${this.rangeId}): the versions it needs may have been garbage collected`)
+    }
+  }
+
+  /**
+   * One read-only step of planning this range's garbage collection from `start` (see
+   * {@link MvccStore.gcPlan}), within the range as applied now.
+   */
+  gcPlan(start: Uint8Array, threshold: bigint, lockBelow: bigint, maxKeys: number): ReturnType<MvccStore['gcPlan']> {
+    const d = this.state.descriptor
+    const from = compareBytes(start, d.startKey) > 0 ? start : d.startKey
+    return this.mvcc.gcPlan({ start: from.length === 0 ? undefined : from, end: d.endKey.length === 0 ? undefined : d.endKey, threshold, lockBelow, maxKeys })
   }
 
   /** Proposes a command and resolves with its result once applied here; TIMEOUT after `timeoutMs` (outcome unknown). */
@@ -272,6 +312,7 @@ export class Replica {
    */
   async get(key: Uint8Array, ts = MAX_TIMESTAMP): Promise<Uint8Array | undefined> {
     this.checkReadable(key)
+    this.checkReadTs(ts)
     return this.translate(() => this.mvcc.get(key, ts))
   }
 
@@ -286,6 +327,7 @@ export class Replica {
    */
   async scan(start: Uint8Array, end: Uint8Array, limit: number, ts = MAX_TIMESTAMP): Promise<ScanResult> {
     this.checkReadable(start)
+    this.checkReadTs(ts)
     const d = this.state.descriptor
     const to = d.endKey.length === 0 ? end : end.length === 0 || compareBytes(end, d.endKey) > 0 ? d.endKey : end
     if (to.length > 0 && compareBytes(to, start) <= 0) return { rows: [], rangeEnd: d.endKey, descriptor: d }
@@ -308,7 +350,7 @@ export class Replica {
     const now = Date.now()
     if (this.stats && now - this.stats.at < STATS_TTL_MS) return this.stats.value
     const d = this.state.descriptor
-    const value = await this.mvcc.approximateStats(d.startKey.length === 0 ? undefined : d.startKey, d.endKey.length === 0 ? undefined : d.endKey)
+    const value: RangeStats = await this.mvcc.approximateStats(d.startKey.length === 0 ? undefined : d.startKey, d.endKey.length === 0 ? undefined : d.endKey)
     this.stats = { at: now, value }
     return value
   }
@@ -361,7 +403,8 @@ export class Replica {
       this.appliedLogBytes += e.data.length
       const env = e.data.length === 0 ? undefined : decodeCommand(e.data)
       const kind = env?.command.kind
-      const alone = kind === 'deleteRange' || kind === 'split' || kind === 'freeze' || kind === 'merge'
+      // A GC command reads stored history, so it must not follow other writes in its batch.
+      const alone = kind === 'deleteRange' || kind === 'split' || kind === 'freeze' || kind === 'merge' || kind === 'gc'
       if (alone && run.length > 0) {
         await this.applyRun(run)
         run = []
@@ -459,12 +502,17 @@ export class Replica {
     let lastTs = this.state.lastTs
     let descriptor = this.state.descriptor
     let frozenAt = this.state.frozenAt
+    let gcThreshold = this.gcThreshold
+    let gcFence = this.gcFence
+    let collected = false
     let created: ReturnType<typeof bootstrapOps> & { right: ReplicaState } | undefined
     let absorbed: number | undefined
     const last = run.at(-1)!.entry
     const next = (): ReplicaState => {
       const state: ReplicaState = { ...this.state, descriptor, appliedIndex: last.index, appliedTerm: last.term, lastTs }
       if (frozenAt !== undefined) state.frozenAt = frozenAt
+      if (gcThreshold > 0n) state.gcThreshold = gcThreshold
+      if (gcFence > 0n) state.gcFence = gcFence
       return state
     }
     // Checked once, against the range as this run starts: only a split or a merge changes the
@@ -500,6 +548,9 @@ export class Replica {
               descriptor = merge.merged
               absorbed = merge.rightId
               if (env.command.rightLastTs > lastTs) lastTs = env.command.rightLastTs
+              // The merged range refuses what either part refused.
+              if (merge.rightGc.threshold > gcThreshold) gcThreshold = merge.rightGc.threshold
+              if (merge.rightGc.fence > gcFence) gcFence = merge.rightGc.fence
             }
           } else if (env.command.kind === 'split') {
             const split = this.split(env.command, lastTs)
@@ -509,6 +560,21 @@ export class Replica {
               created = { ...bootstrapOps(this.log, split.right), right: split.right }
               w.ops.push(...created.ops)
             }
+          } else if (env.command.kind === 'gc') {
+            const c = env.command
+            const fence = c.fence > gcFence ? c.fence : gcFence
+            if (c.threshold > fence) {
+              result = { ok: false, error: new KvError(KvErrorCode.INVALID_ARGUMENT, `GC threshold ${c.threshold} is above range ${this.rangeId}'s GC fence ${fence}`) }
+            } else {
+              gcFence = fence
+              if (c.threshold > gcThreshold) gcThreshold = c.threshold
+              // Writes without a transaction stay above the fence too.
+              if (fence > lastTs) lastTs = fence
+              result = await this.collect(w, c)
+              collected ||= c.keys.length > 0
+            }
+          } else if (env.command.kind === 'prewrite' && env.command.startTs < gcFence) {
+            result = { ok: false, error: new KvError(KvErrorCode.GC_THRESHOLD, `the transaction at ${env.command.startTs} started below range ${this.rangeId}'s GC fence ${gcFence}: restart it`) }
           } else {
             result = await this.applyCommand(w, env.command, ts)
             // Later writes here must stay above a transaction's commit timestamp.
@@ -523,6 +589,7 @@ export class Replica {
       { shareBatch: true, prefetched },
     )
     this.state = next()
+    if (collected) this.compactSoon()
     if (created) {
       created.committed()
       this.host.hostSplit(created.right)
@@ -556,6 +623,9 @@ export class Replica {
       confState: structuredClone(this.state.confState),
       descriptor: { ...d, rangeId: c.newRangeId, startKey: c.splitKey, generation, replicas: d.replicas.map((r) => ({ ...r })) },
     }
+    // Both halves keep refusing what the range refused.
+    if (this.state.gcThreshold) right.gcThreshold = this.state.gcThreshold
+    if (this.state.gcFence) right.gcFence = this.state.gcFence
     return { left, right }
   }
 
@@ -567,7 +637,7 @@ export class Replica {
    * only once every replica has) — if it has not, this node stops applying rather than serve
    * a range with missing data.
    */
-  private merge(c: Command & { kind: 'merge' }): { result: CommandResult; merged?: RangeDescriptor; rightId?: number } {
+  private merge(c: Command & { kind: 'merge' }): { result: CommandResult; merged?: undefined } | { result: CommandResult; merged: RangeDescriptor; rightId: number; rightGc: { threshold: bigint; fence: bigint } } {
     const d = this.state.descriptor
     let right: RangeDescriptor
     try {
@@ -587,7 +657,7 @@ export class Replica {
       throw new KvError(KvErrorCode.UNAVAILABLE, `node ${this.nodeId} cannot merge range ${right.rangeId} into ${d.rangeId}: its replica here has not applied the freeze`)
     }
     const merged: RangeDescriptor = { ...d, endKey: right.endKey, generation: Math.max(d.generation, right.generation) + 1 }
-    return { result: { ok: true }, merged, rightId: right.rangeId }
+    return { result: { ok: true }, merged, rightId: right.rangeId, rightGc: { threshold: local.gcThreshold, fence: local.gcFence } }
   }
 
   /**
@@ -670,6 +740,37 @@ export class Replica {
     }
   }
 
+  /** Collects on the keys of a checked GC command, at most {@link GC_MAX_DELETES} engine entries in all. */
+  private async collect(w: MvccWriter, c: Command & { kind: 'gc' }): Promise<CommandResult> {
+    let budget = GC_MAX_DELETES
+    for (const [i, k] of c.keys.entries()) {
+      await yieldEvery(i)
+      if (budget <= 0) break
+      const stats = await w.gcKey(k, c.threshold, budget)
+      budget -= stats.versionsRemoved + stats.tombstonesRemoved + stats.rollbacksRemoved
+    }
+    return { ok: true, collected: GC_MAX_DELETES - budget }
+  }
+
+  private compactTimer: NodeJS.Timeout | undefined
+
+  /**
+   * Compacts the range's spans a little after garbage collection applied here, so the space of
+   * what it deleted comes back (LevelDB keeps deleted entries until it compacts their files).
+   * Local housekeeping: it changes no data, so replicas need not agree on when.
+   */
+  private compactSoon(): void {
+    if (this.compactTimer) clearTimeout(this.compactTimer)
+    this.compactTimer = setTimeout(() => {
+      this.compactTimer = undefined
+      const d = this.state.descriptor
+      void (async () => {
+        for (const [gte, lt] of this.mvcc.engineSpans(d.startKey, d.endKey)) await this.engine.compactRange(gte, lt)
+      })().catch(() => undefined) // the engine closed meanwhile: nothing to give back
+    }, GC_COMPACT_DELAY_MS)
+    this.compactTimer.unref()
+  }
+
   private async makeSnapshot(): Promise<Snapshot> {
     const snap = this.engine.snapshot()
     try {
@@ -750,6 +851,8 @@ function keysOf(c: Command): Uint8Array[] {
     case 'checkTxn':
     case 'heartbeat':
       return [c.primary]
+    case 'gc':
+      return c.keys
     default:
       return [c.key]
   }

@@ -267,6 +267,9 @@ export class Store implements ReplicaHost {
     if (r.frozenAt !== undefined) throw new KvError(KvErrorCode.UNAVAILABLE, `range ${rangeId} is frozen: it is merging into its left neighbour`)
     const rejected = checkCommand(command, r.descriptor)
     if (rejected) throw rejected
+    if (command.kind === 'prewrite' && command.startTs < r.gcFence) {
+      throw new KvError(KvErrorCode.GC_THRESHOLD, `the transaction at ${command.startTs} started below range ${rangeId}'s GC fence ${r.gcFence}: restart it`)
+    }
     return r.propose(command, this.o.proposalTimeoutMs ?? 5000)
   }
 

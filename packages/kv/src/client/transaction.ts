@@ -37,6 +37,19 @@ interface BufferedWrite {
 /** Bytes of a prewrite command beside one mutation's key and value: the header, the start timestamp, the TTL, the mutation's kind and the parts' lengths. */
 const PREWRITE_FRAMING = 1024
 
+/**
+ * How long a transaction that holds no buffered write still counts as running after its
+ * last read (see {@link TransactionalKv.oldestRunningTs}). SQL drops a read-only statement's
+ * transaction without ending it; an explicit transaction idle longer than this may find its
+ * snapshot garbage collected (GC_THRESHOLD) once it is older than the GC TTL.
+ */
+export const TXN_IDLE_MS = 30_000
+
+/** A transaction between asking for its start timestamp and getting it: every timestamp it can get is above `floor`. */
+interface PendingBegin {
+  floor: bigint
+}
+
 /** Transactions over one cluster: {@link begin} starts one. */
 export class TransactionalKv {
   /**
@@ -52,6 +65,12 @@ export class TransactionalKv {
   /** The size limits of one write: {@link TransactionalKv.LIMITS}. */
   readonly limits = TransactionalKv.LIMITS
 
+  /** The transactions begun here, weakly held: one nobody references any more is not running. */
+  private readonly open = new Set<WeakRef<Transaction>>()
+  private readonly pending = new Set<PendingBegin>()
+  /** The highest timestamp the oracle gave this object; any timestamp asked for later is above it. */
+  private floor = 0n
+
   constructor(
     /** The client every transaction uses. */
     readonly client: KvClient,
@@ -60,7 +79,42 @@ export class TransactionalKv {
 
   /** Starts a transaction at a fresh timestamp. */
   async begin(): Promise<Transaction> {
-    return new Transaction(this.client, this.tso, await this.tso.timestamp())
+    const pending: PendingBegin = { floor: this.floor }
+    this.pending.add(pending)
+    try {
+      const startTs = await this.tso.timestamp()
+      if (startTs > this.floor) this.floor = startTs
+      const txn = new Transaction(this.client, this.tso, startTs)
+      this.open.add(new WeakRef(txn))
+      return txn
+    } finally {
+      this.pending.delete(pending)
+    }
+  }
+
+  /**
+   * A timestamp at or below the start of every transaction begun here that is still running
+   * (not committed or rolled back, still referenced, and holding writes or used within
+   * {@link TXN_IDLE_MS}), and below the start of every transaction begun later: the garbage
+   * collector must keep what reads at or above it see. It asks the oracle for a fresh
+   * timestamp first, then looks at the transactions: one that is not among them asked for its
+   * start after that timestamp was handed out, so it starts above it.
+   */
+  async oldestRunningTs(): Promise<bigint> {
+    const fresh = await this.tso.timestamp()
+    if (fresh > this.floor) this.floor = fresh
+    let oldest = fresh
+    for (const p of this.pending) if (p.floor < oldest) oldest = p.floor
+    const now = Date.now()
+    for (const ref of this.open) {
+      const txn = ref.deref()
+      if (txn === undefined || !txn.isRunning(now)) {
+        this.open.delete(ref)
+        continue
+      }
+      if (txn.startTs < oldest) oldest = txn.startTs
+    }
+    return oldest
   }
 
   /** The ranges covering [start, end), clipped to it. */
@@ -82,6 +136,8 @@ export class Transaction {
   private readonly decided = new Map<bigint, Exclude<TxnState, { state: 'locked' }>>()
   /** Keys that may hold this transaction's locks (prewrite was sent), for a rollback. */
   private prewritten: Uint8Array[] = []
+  /** When a read or write of this transaction last began or ended (ms). */
+  private lastUsedMs = Date.now()
   /** Conditions read again at the commit timestamp ({@link checkAtCommit}), by key. */
   private readonly commitChecks = new Map<string, { key: Uint8Array; accept: (value: Uint8Array | undefined) => boolean }>()
 
@@ -91,6 +147,14 @@ export class Transaction {
     /** The snapshot every read sees. */
     readonly startTs: bigint,
   ) {}
+
+  /**
+   * Whether this transaction still counts as running at `nowMs` for garbage collection: not
+   * committed or rolled back, and holding buffered writes or used within {@link TXN_IDLE_MS}.
+   */
+  isRunning(nowMs: number): boolean {
+    return !this.finished && (this.writes.size > 0 || nowMs - this.lastUsedMs < TXN_IDLE_MS)
+  }
 
   /** The value of `key`: this transaction's own write, else the snapshot's. */
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -298,6 +362,15 @@ export class Transaction {
 
   /** Runs `op`, resolving the locks it meets and running it again, until it passes or {@link LOCK_WAIT_MS} runs out. */
   private async withLockResolution<T>(op: () => Promise<T>): Promise<T> {
+    this.lastUsedMs = Date.now()
+    try {
+      return await this.resolvingLocks(op)
+    } finally {
+      this.lastUsedMs = Date.now()
+    }
+  }
+
+  private async resolvingLocks<T>(op: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + LOCK_WAIT_MS
     for (let attempt = 0; ; attempt++) {
       try {
@@ -319,25 +392,8 @@ export class Transaction {
    * Settles `locks` through their transactions' primaries: one decision per transaction,
    * then one commit or rollback of all its keys here. False if one of them is still alive.
    */
-  private async resolve(locks: readonly LockInfo[]): Promise<boolean> {
-    const byTxn = new Map<bigint, LockInfo[]>()
-    for (const l of locks) byTxn.set(l.startTs, [...(byTxn.get(l.startTs) ?? []), l])
-    const now = await this.tso.timestamp()
-    const settled = await Promise.all(
-      [...byTxn.values()].map(async (txnLocks) => {
-        const { primary, startTs } = txnLocks[0]!
-        const status = this.decided.get(startTs) ?? (await this.client.checkTxn(primary, startTs, now))
-        if (status.state === 'locked') return false
-        this.decided.set(startTs, status)
-        const keys = txnLocks.map((l) => l.key)
-        for (const group of chunks(keys, (k) => k.length)) {
-          if (status.state === 'committed') await this.client.commitKeys(group, startTs, status.commitTs)
-          else await this.client.rollbackKeys(group, startTs)
-        }
-        return true
-      }),
-    )
-    return settled.every(Boolean)
+  private resolve(locks: readonly LockInfo[]): Promise<boolean> {
+    return resolveLocks(this.client, this.tso, locks, this.decided)
   }
 
   /** A lock TTL counted from the start timestamp (which lock expiry is judged against): elapsed time plus {@link LOCK_TTL_MS}. */
@@ -375,6 +431,38 @@ export class Transaction {
   private checkOpen(): void {
     if (this.finished) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `the transaction at ${this.startTs} has already committed or rolled back`)
   }
+}
+
+/**
+ * Settles `locks` through their transactions' primaries, as a reader that meets them does:
+ * one decision per transaction (an expired lock, or no trace of the transaction, is rolled
+ * back), then one commit or rollback of all its keys per request. False if one of the
+ * transactions is still alive. `decided` remembers decisions across calls.
+ */
+export async function resolveLocks(
+  client: KvClient,
+  tso: TimestampSource,
+  locks: readonly LockInfo[],
+  decided = new Map<bigint, Exclude<TxnState, { state: 'locked' }>>(),
+): Promise<boolean> {
+  const byTxn = new Map<bigint, LockInfo[]>()
+  for (const l of locks) byTxn.set(l.startTs, [...(byTxn.get(l.startTs) ?? []), l])
+  const now = await tso.timestamp()
+  const settled = await Promise.all(
+    [...byTxn.values()].map(async (txnLocks) => {
+      const { primary, startTs } = txnLocks[0]!
+      const status = decided.get(startTs) ?? (await client.checkTxn(primary, startTs, now))
+      if (status.state === 'locked') return false
+      decided.set(startTs, status)
+      const keys = txnLocks.map((l) => l.key)
+      for (const group of chunks(keys, (k) => k.length)) {
+        if (status.state === 'committed') await client.commitKeys(group, startTs, status.commitTs)
+        else await client.rollbackKeys(group, startTs)
+      }
+      return true
+    }),
+  )
+  return settled.every(Boolean)
 }
 
 /** Most bytes and keys one prewrite, commit or rollback request carries (a range's command limit is 8 MiB). */

@@ -1,0 +1,177 @@
+// MVCC garbage collection on a node: for every range this node leads, raise the range's GC
+// fence and threshold to the targets the placement driver publishes, settle the locks of
+// transactions that started below the fence (through their primaries, as readers do), and
+// collect what no read at or above the threshold can see — in small steps, each a Raft
+// command (so every replica deletes the same and their checksums agree), one at a time,
+// with a pause between steps so foreground traffic keeps the loop and the disk.
+//
+// Why two timestamps: a version may only be collected once no lock of a transaction below
+// the threshold is left anywhere in the cluster. A reader settling such a lock asks the
+// transaction's primary, and if the primary's range had already collected the commit record
+// (shadowed by a newer version), the transaction would look rolled back and its secondary
+// would be lost. So the PD first publishes a fence; every range refuses prewrites below it
+// and settles its locks below it; only once every range reports that does the PD raise the
+// safe point (the threshold) to it.
+
+import { KvError, KvErrorCode, type LockInfo } from './errors.js'
+import { GC_MAX_DELETES, type Replica } from './replica.js'
+import type { Store } from './store.js'
+
+/** What the placement driver asks of every range, from its heartbeat response. */
+export interface GcTargets {
+  /** Raise every range's GC fence to this and settle the locks below it. */
+  fence: bigint
+  /** Raise every range's GC threshold to this and collect below it (never above `fence`). */
+  safePoint: bigint
+}
+
+/** Options of {@link GcQueue}. */
+export interface GcQueueOptions {
+  store: Store
+  /** Settles locks through their transactions' primaries; true when all of them are settled (none alive). */
+  resolveLocks: (locks: LockInfo[]) => Promise<boolean>
+  /** Latest records one step looks at; default 256. */
+  keysPerStep?: number
+  /** Pause between two steps, so GC never holds the loop or the disk for long; default 10 ms. */
+  pauseMs?: number
+  /** How often the queue looks at the ranges; default 1000 ms. */
+  intervalMs?: number
+  logger?: { debug?(msg: string): void; warn(msg: string): void }
+}
+
+/** A range's progress at one generation (a split or merge changes what the range holds: start again). */
+interface Progress {
+  generation: number
+  ts: bigint
+}
+
+/** The node's MVCC garbage collector; see the file comment. */
+export class GcQueue {
+  private targets: GcTargets = { fence: 0n, safePoint: 0n }
+  /** Per range: the fence below which a full pass found no lock left. */
+  private readonly clear = new Map<number, Progress>()
+  /** Per range: the threshold a full pass collected at. */
+  private readonly collected = new Map<number, Progress>()
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<void> | undefined
+  private stopped = false
+
+  constructor(private readonly o: GcQueueOptions) {}
+
+  /** Takes the PD's latest targets (they only rise). */
+  setTargets(t: GcTargets): void {
+    const fence = t.fence > this.targets.fence ? t.fence : this.targets.fence
+    const sp = t.safePoint > this.targets.safePoint ? t.safePoint : this.targets.safePoint
+    this.targets = { fence, safePoint: sp > fence ? fence : sp }
+  }
+
+  /** The targets as last taken. */
+  get current(): GcTargets {
+    return this.targets
+  }
+
+  /**
+   * The fence below which the range at `generation` holds no lock, as this node's last full
+   * pass over it (as its leader) found; undefined if none did.
+   */
+  locksClearBelow(rangeId: number, generation: number): bigint | undefined {
+    const p = this.clear.get(rangeId)
+    return p?.generation === generation ? p.ts : undefined
+  }
+
+  /** Looks at the ranges every interval. */
+  start(): void {
+    this.timer = setInterval(() => void this.runOnce(), this.o.intervalMs ?? 1000)
+    this.timer.unref()
+  }
+
+  /** Stops; a pass under way ends after its current step. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearInterval(this.timer)
+    await this.running
+  }
+
+  /** One pass over the ranges this node leads (a pass still running is joined, not doubled). */
+  runOnce(): Promise<void> {
+    this.running ??= this.pass().finally(() => (this.running = undefined))
+    return this.running
+  }
+
+  private async pass(): Promise<void> {
+    const held = new Set<number>()
+    for (const d of this.o.store.descriptors()) {
+      held.add(d.rangeId)
+      if (this.stopped) return
+      let r: Replica
+      try {
+        r = this.o.store.replica(d.rangeId)
+        r.checkLeader()
+      } catch {
+        continue
+      }
+      try {
+        await this.collectRange(r)
+      } catch (err) {
+        // Lost leadership, a split or merge under way, a timeout: the next pass tries again.
+        const quiet = err instanceof KvError && (err.code === KvErrorCode.NOT_LEADER || err.code === KvErrorCode.KEY_NOT_IN_RANGE || err.code === KvErrorCode.RANGE_NOT_FOUND)
+        if (!quiet) this.o.logger?.warn(`gc: range ${d.rangeId}: ${err instanceof Error ? err.message : String(err)}`)
+      }
+    }
+    for (const id of this.clear.keys()) if (!held.has(id)) this.clear.delete(id)
+    for (const id of this.collected.keys()) if (!held.has(id)) this.collected.delete(id)
+  }
+
+  /** Brings one range (led here) to the targets. */
+  private async collectRange(r: Replica): Promise<void> {
+    const { fence, safePoint } = this.targets
+    const generation = r.descriptor.generation
+    if (fence > r.gcFence || safePoint > r.gcThreshold) await this.propose(r, [], fence > r.gcFence ? fence : r.gcFence, safePoint > r.gcThreshold ? safePoint : r.gcThreshold)
+    const fenceNow = r.gcFence
+    const threshold = r.gcThreshold
+    const clearDone = this.clear.get(r.rangeId)
+    const collectDone = this.collected.get(r.rangeId)
+    const needLocks = fenceNow > 0n && !(clearDone?.generation === generation && clearDone.ts >= fenceNow)
+    const needCollect = threshold > 0n && !(collectDone?.generation === generation && collectDone.ts >= threshold)
+    if (!needLocks && !needCollect) return
+    let allClear = true
+    let start = r.descriptor.startKey
+    for (;;) {
+      if (this.stopped) return
+      r.checkLeader()
+      const plan = await r.gcPlan(start, threshold, fenceNow, this.o.keysPerStep ?? 256)
+      if (plan.locks.length > 0) {
+        const locks = plan.locks.map((l) => ({ key: l.key, primary: l.lock.primary, startTs: l.lock.startTs, ttlMs: l.lock.ttlMs }))
+        if (!(await this.o.resolveLocks(locks))) allClear = false
+        // Settled locks may have left versions to collect: look at the same keys again.
+        else if (plan.keys.length === 0) {
+          await this.pause()
+          continue
+        }
+      }
+      let redo = false
+      if (plan.keys.length > 0) {
+        const result = await this.propose(r, plan.keys, fenceNow, threshold)
+        // A command that used its whole delete budget left some of these keys half done.
+        redo = result.collected !== undefined && result.collected >= GC_MAX_DELETES
+      }
+      await this.pause()
+      if (redo) continue
+      if (plan.next === undefined) break
+      start = plan.next
+    }
+    if (allClear) this.clear.set(r.rangeId, { generation, ts: fenceNow })
+    this.collected.set(r.rangeId, { generation, ts: threshold })
+  }
+
+  private async propose(r: Replica, keys: Uint8Array[], fence: bigint, threshold: bigint): Promise<{ collected?: number }> {
+    const result = await this.o.store.write(r.rangeId, { kind: 'gc', fence, threshold, keys })
+    if (!result.ok) throw result.error
+    return result
+  }
+
+  private pause(): Promise<void> {
+    const ms = this.o.pauseMs ?? 10
+    return new Promise((resolve) => setTimeout(resolve, ms))
+  }
+}
