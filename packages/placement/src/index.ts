@@ -15,4 +15,6 @@ export type { Operator, RangeStats, ScheduleInput, SchedulerConfig, StoreStats }
 export { PlacementDriver } from './placement-driver.js'
 export type { OperatorRunner, PlacementDriverOptions, QuarantineReport, RangeReport, RoutedRange, StoreHeartbeat, StoreView } from './placement-driver.js'
 export { clusterHealth } from './cluster-health.js'
+export { DEFAULT_GC_TTL_MS, gcStepMs, gcTargets } from './gc-safe-point.js'
+export type { GcInput, GcTargets } from './gc-safe-point.js'
 export type { ClusterHealth, RangeHealth } from './cluster-health.js'

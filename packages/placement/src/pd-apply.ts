@@ -48,6 +48,10 @@ export function applyPdCommand(edit: PdStateEdit, c: PdCommand): PdResult {
       if (c.limit > edit.counters.tsoLimit) edit.counters.tsoLimit = c.limit
       return { ok: true, limit: edit.counters.tsoLimit }
     }
+    case 'raiseGcSafePoint': {
+      if (c.safePoint > (edit.counters.gcSafePoint ?? 0n)) edit.counters.gcSafePoint = c.safePoint
+      return { ok: true, safePoint: edit.counters.gcSafePoint ?? 0n }
+    }
   }
 }
 

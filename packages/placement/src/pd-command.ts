@@ -30,6 +30,8 @@ export type PdCommand =
   | { kind: 'allocIds'; idKind: IdKind; count: number }
   /** Raises the TSO's persisted upper bound to `limit` if it is higher; the result is the bound now. */
   | { kind: 'raiseTsoLimit'; limit: bigint }
+  /** Raises the cluster's GC safe point to `safePoint` if it is higher; the result is the safe point now. */
+  | { kind: 'raiseGcSafePoint'; safePoint: bigint }
 
 /** The kind of a {@link PdCommand}. */
 export type PdCommandKind = PdCommand['kind']
@@ -45,6 +47,7 @@ export interface PdResultValues {
   removeRange: { stale: boolean }
   allocIds: { first: number }
   raiseTsoLimit: { limit: bigint }
+  raiseGcSafePoint: { safePoint: bigint }
 }
 
 /** The outcome of a command: its values, or why it did not apply (a {@link PdError} with a code). */
@@ -109,6 +112,8 @@ function commandToJson(c: PdCommand): unknown {
       return { ...c, range: rangeJson(c.range) }
     case 'raiseTsoLimit':
       return { kind: c.kind, limit: typeof c.limit === 'bigint' ? c.limit.toString() : null }
+    case 'raiseGcSafePoint':
+      return { kind: c.kind, safePoint: typeof c.safePoint === 'bigint' ? c.safePoint.toString() : null }
     default:
       return c
   }
@@ -150,6 +155,11 @@ function parseCommand(j: unknown): PdCommand {
       const limit = typeof o.limit === 'string' && /^\d{1,20}$/.test(o.limit) ? BigInt(o.limit) : -1n
       if (limit < 0n || limit > MAX_TIMESTAMP) throw invalid('TSO limit must be a timestamp in [0, 2^64)')
       return { kind: o.kind, limit }
+    }
+    case 'raiseGcSafePoint': {
+      const safePoint = typeof o.safePoint === 'string' && /^\d{1,20}$/.test(o.safePoint) ? BigInt(o.safePoint) : -1n
+      if (safePoint < 0n || safePoint > MAX_TIMESTAMP) throw invalid('GC safe point must be a timestamp in [0, 2^64)')
+      return { kind: o.kind, safePoint }
     }
     default:
       throw invalid(`unknown command kind ${String(o.kind)}`)

@@ -103,6 +103,11 @@ export class PdReplica implements GroupStateMachine {
     return this.state.counters.tsoLimit
   }
 
+  /** The cluster's GC safe point as applied here (0: none yet). */
+  get gcSafePoint(): bigint {
+    return this.state.counters.gcSafePoint ?? 0n
+  }
+
   /** Every store, by id. */
   stores(): StoreRecord[] {
     return [...this.state.allStores()].sort((a, b) => a.storeId - b.storeId).map(cloneStore)
@@ -170,6 +175,13 @@ export class PdReplica implements GroupStateMachine {
     const r = await this.propose({ kind: 'raiseTsoLimit', limit }, timeoutMs)
     if (!r.ok) throw r.error
     return r.limit
+  }
+
+  /** Raises the cluster's GC safe point through the group; resolves with the safe point now. Throws the command's PdError. */
+  async raiseGcSafePoint(safePoint: bigint, timeoutMs: number): Promise<bigint> {
+    const r = await this.propose({ kind: 'raiseGcSafePoint', safePoint }, timeoutMs)
+    if (!r.ok) throw r.error
+    return r.safePoint
   }
 
   /** Waits until this leader may serve a linearizable read (ReadIndex, then apply up to it). */

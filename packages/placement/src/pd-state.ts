@@ -60,6 +60,11 @@ export interface PdCounters {
   nextReplicaId: number
   /** The TSO may hand out only timestamps below this; it only grows. */
   tsoLimit: bigint
+  /**
+   * The cluster's MVCC GC safe point: ranges may collect what no read at or above it sees.
+   * It only grows; absent: 0 (nothing collected yet).
+   */
+  gcSafePoint?: bigint
 }
 
 /** The whole PD state as plain data (bootstrap input, snapshot content). */

@@ -40,6 +40,7 @@ interface MetaJson {
   nextRangeId: number
   nextReplicaId: number
   tsoLimit: string
+  gcSafePoint?: string
 }
 
 /** Reads the PD state stored in `reader` (an engine or a snapshot of it); undefined if this node has none. */
@@ -81,7 +82,7 @@ export async function clearPdStateOps(reader: Reader): Promise<BatchOp[]> {
 
 /** Encodes a whole PD state as the data of a Raft snapshot (the snapshot's metadata carries the applied position). */
 export function encodePdSnapshot(data: PdStateData): Uint8Array {
-  const json = { ...data, tsoLimit: data.tsoLimit.toString(), ranges: data.ranges.map(rangeToJson) }
+  const json = { ...data, tsoLimit: data.tsoLimit.toString(), gcSafePoint: data.gcSafePoint?.toString(), ranges: data.ranges.map(rangeToJson) }
   return new TextEncoder().encode(JSON.stringify(json))
 }
 
@@ -104,6 +105,7 @@ function metaOp(applied: PdApplied, counters: PdCounters): BatchOp {
     nextReplicaId: counters.nextReplicaId,
     tsoLimit: counters.tsoLimit.toString(),
   }
+  if (counters.gcSafePoint) meta.gcSafePoint = counters.gcSafePoint.toString()
   return { type: 'put', key: META_KEY, value: json(meta) }
 }
 
@@ -143,7 +145,13 @@ function parseCounters(o: Record<string, unknown>): PdCounters {
   }
   const tsoLimit = BigInt(o.tsoLimit)
   if (tsoLimit < 0n || tsoLimit > MAX_TIMESTAMP) throw new Error('TSO limit out of range')
-  return { clusterId: o.clusterId, nextRangeId: o.nextRangeId as number, nextReplicaId: o.nextReplicaId as number, tsoLimit }
+  const counters: PdCounters = { clusterId: o.clusterId, nextRangeId: o.nextRangeId as number, nextReplicaId: o.nextReplicaId as number, tsoLimit }
+  if (o.gcSafePoint !== undefined) {
+    const sp = typeof o.gcSafePoint === 'string' && /^\d{1,20}$/.test(o.gcSafePoint) ? BigInt(o.gcSafePoint) : -1n
+    if (sp < 0n || sp > MAX_TIMESTAMP) throw new Error('GC safe point out of range')
+    counters.gcSafePoint = sp
+  }
+  return counters
 }
 
 function decode<T>(bytes: Uint8Array, what: string, parse: (j: unknown) => T): T {

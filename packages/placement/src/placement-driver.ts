@@ -13,6 +13,7 @@ import { PD_GROUP_ID, type RangeRecord, type StoreRecord, type StoreState } from
 import { DEFAULT_SCHEDULER_CONFIG, schedule, type Operator, type SchedulerConfig, type StoreStats } from './scheduler.js'
 import { TimestampOracle, type TimestampBatch } from './tso.js'
 import { clusterHealth, type ClusterHealth } from './cluster-health.js'
+import { DEFAULT_GC_TTL_MS, gcTargets, type GcTargets } from './gc-safe-point.js'
 
 /** A range as its leader reports it. */
 export interface RangeReport {
@@ -23,6 +24,12 @@ export interface RangeReport {
   readsPerSecond: number
   /** Writes per second its leader served since the last report. */
   writesPerSecond: number
+  /** Bytes of its latest versions holding values. */
+  liveBytes?: number
+  /** Bytes only reads in the past need (deletions, older versions, rollback markers; partly estimated). */
+  garbageBytes?: number
+  /** The GC fence below which its leader found no lock left (at this generation); absent: not yet. */
+  gcLocksClearBelow?: bigint
 }
 
 /** A replica a store keeps out of its range because its stored Raft state is damaged. */
@@ -43,6 +50,11 @@ export interface StoreHeartbeat {
   replicaCount: number
   /** Replicas the store quarantined (it says so until their data is deleted); absent: none. */
   quarantined?: QuarantineReport[]
+  /**
+   * A timestamp at or below the start of every transaction running on this store's gateway,
+   * and below every one it starts later (see TransactionalKv.oldestRunningTs); absent: not known.
+   */
+  oldestTxnTs?: bigint
 }
 
 /** A range with the store its leader was last reported on (0: unknown). */
@@ -53,6 +65,8 @@ export interface RoutedRange {
   approximateBytes: number
   approximateKeys: number
   queriesPerSecond: number
+  liveBytes: number
+  garbageBytes: number
 }
 
 /** A store with the PD leader's view of its liveness and load. */
@@ -81,6 +95,8 @@ export interface PlacementDriverOptions {
   clock?: () => number
   /** Told of operators that failed (they are tried again when the scheduler still wants them). */
   onOperatorError?: (op: Operator, err: unknown) => void
+  /** How long MVCC versions are kept after they are overwritten or deleted; default 25 h. */
+  gcTtlMs?: number
 }
 
 interface Load {
@@ -88,10 +104,13 @@ interface Load {
   approximateBytes: number
   approximateKeys: number
   queriesPerSecond: number
+  liveBytes: number
+  garbageBytes: number
 }
 
 interface StoreLoad {
   lastHeartbeatMs: number
+  oldestTxnTs: bigint | undefined
   capacityBytes: number
   usedBytes: number
   replicaCount: number
@@ -111,6 +130,10 @@ export class PlacementDriver {
   private term = 0
   private leaderSinceMs = 0
   private tso: TimestampOracle | undefined
+  /** GC targets as this leader last set them (from the persisted safe point at a new term). */
+  private gc: GcTargets = { fence: 0n, safePoint: 0n }
+  /** Per range: the generation and fence below which its leader reported no lock. */
+  private readonly gcClear = new Map<number, { generation: number; below: bigint }>()
   private timer: NodeJS.Timeout | undefined
 
   constructor(private readonly o: PlacementDriverOptions) {
@@ -130,21 +153,49 @@ export class PlacementDriver {
     if (this.timer) clearInterval(this.timer)
   }
 
-  /** Takes a store's heartbeat: registers the store, records its load, and brings the range table up to date with what it leads. */
-  async heartbeat(h: StoreHeartbeat): Promise<void> {
+  /**
+   * Takes a store's heartbeat: registers the store, records its load, and brings the range
+   * table up to date with what it leads. Resolves with the GC targets its ranges are to reach.
+   */
+  async heartbeat(h: StoreHeartbeat): Promise<GcTargets> {
     this.lead()
     const known = this.o.replica.storeById(h.storeId)
     if (known?.state === 'removed') throw new PdError(PdErrorCode.STORE_REMOVED, `store ${h.storeId} was removed from the cluster`)
     if (!known || known.address !== h.address) await this.command({ kind: 'putStore', store: { storeId: h.storeId, address: h.address, state: known?.state ?? 'up' } })
-    this.storeLoad.set(h.storeId, { lastHeartbeatMs: this.clock(), capacityBytes: h.capacityBytes, usedBytes: h.usedBytes, replicaCount: h.replicaCount })
+    this.storeLoad.set(h.storeId, { lastHeartbeatMs: this.clock(), oldestTxnTs: h.oldestTxnTs, capacityBytes: h.capacityBytes, usedBytes: h.usedBytes, replicaCount: h.replicaCount })
     if (h.quarantined && h.quarantined.length > 0) this.quarantined.set(h.storeId, h.quarantined)
     else this.quarantined.delete(h.storeId)
     for (const r of h.leading) {
       const queriesPerSecond = r.readsPerSecond + r.writesPerSecond
-      this.rangeLoad.set(r.range.rangeId, { leaderNodeId: h.storeId, approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys, queriesPerSecond })
+      this.rangeLoad.set(r.range.rangeId, { leaderNodeId: h.storeId, approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys, queriesPerSecond, liveBytes: r.liveBytes ?? 0, garbageBytes: r.garbageBytes ?? 0 })
+      if (r.gcLocksClearBelow !== undefined) this.gcClear.set(r.range.rangeId, { generation: r.range.generation, below: r.gcLocksClearBelow })
       const stored = this.o.replica.rangeById(r.range.rangeId)
       if (!stored || stored.generation < r.range.generation) await this.command({ kind: 'putRange', range: r.range })
     }
+    return this.gc
+  }
+
+  /** The GC targets this leader publishes now. */
+  gcTargets(): GcTargets {
+    this.lead()
+    return this.gc
+  }
+
+  /**
+   * Moves the GC targets on (see {@link gcTargets}) from the live stores' oldest transactions
+   * and the ranges' lock reports, and persists a risen safe point through the PD group.
+   */
+  private async advanceGc(): Promise<void> {
+    const stores = this.storeStats()
+      .filter((s) => this.isLive(s))
+      .map((s) => ({ storeId: s.storeId, oldestTxnTs: this.storeLoad.get(s.storeId)?.oldestTxnTs }))
+    const ranges = this.o.replica.ranges().map((r) => {
+      const clear = this.gcClear.get(r.rangeId)
+      return { rangeId: r.rangeId, locksClearBelow: clear?.generation === r.generation ? clear.below : undefined }
+    })
+    const next = gcTargets({ nowMs: this.clock(), ttlMs: this.o.gcTtlMs ?? DEFAULT_GC_TTL_MS, stores, ranges, previous: this.gc })
+    if (next.safePoint > this.o.replica.gcSafePoint) await this.o.replica.raiseGcSafePoint(next.safePoint, this.timeoutMs)
+    this.gc = next
   }
 
   /** Records ranges that just changed (a split, a membership change), as reported by the node that led the change. */
@@ -154,7 +205,7 @@ export class PlacementDriver {
       const stored = this.o.replica.rangeById(range.rangeId)
       if (!stored || stored.generation < range.generation) await this.command({ kind: 'putRange', range })
       const load = this.rangeLoad.get(range.rangeId)
-      this.rangeLoad.set(range.rangeId, { leaderNodeId, approximateBytes: load?.approximateBytes ?? 0, approximateKeys: load?.approximateKeys ?? 0, queriesPerSecond: 0 })
+      this.rangeLoad.set(range.rangeId, { leaderNodeId, approximateBytes: load?.approximateBytes ?? 0, approximateKeys: load?.approximateKeys ?? 0, queriesPerSecond: 0, liveBytes: load?.liveBytes ?? 0, garbageBytes: load?.garbageBytes ?? 0 })
     }
   }
 
@@ -170,6 +221,8 @@ export class PlacementDriver {
         approximateBytes: load?.approximateBytes ?? 0,
         approximateKeys: load?.approximateKeys ?? 0,
         queriesPerSecond: load?.queriesPerSecond ?? 0,
+        liveBytes: load?.liveBytes ?? 0,
+        garbageBytes: load?.garbageBytes ?? 0,
       }
     })
     return { ranges, stores: this.o.replica.stores() }
@@ -220,6 +273,7 @@ export class PlacementDriver {
     // No read barrier: the leader's applied state is recent enough to decide on, every
     // operator is checked again by the range it changes, and an idle PD group can quiesce.
     const now = this.clock()
+    await this.advanceGc().catch(() => undefined) // tried again next tick
     const ranges = this.o.replica.ranges().map((record) => {
       const load = this.rangeLoad.get(record.rangeId)
       return {
@@ -301,6 +355,9 @@ export class PlacementDriver {
     this.rangeLoad.clear()
     this.quarantined.clear()
     this.tso = undefined
+    this.gcClear.clear()
+    const sp = this.o.replica.gcSafePoint
+    this.gc = { fence: sp, safePoint: sp }
   }
 
   /** Proposes a PD command; resolves with its values, throws the PdError that rejected it. */
