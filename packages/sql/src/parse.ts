@@ -136,6 +136,8 @@ function parseChecked(sql: string): readonly Statement[] {
   // Index names are unique per database: PostgreSQL's DROP INDEX names no table.
   const dropIndex = /^\s*drop\s+index\s+(?:if\s+exists\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*;?\s*$/i.exec(sql)
   if (dropIndex !== null) return [{ kind: 'drop-index', name: dropIndex[1]!.toLowerCase(), table: null }]
+  // The parser drops the LIMIT of `… OFFSET m LIMIT n` (LIMIT first is read right).
+  if (/\boffset\s+[^\s;]+\s+limit\b/i.test(sql)) unsupported('OFFSET before LIMIT (write LIMIT n OFFSET m)')
   // CockroachDB's SHOW COLUMNS FROM, which the parser does not read (the shell's \d uses it).
   const showColumns = /^\s*show\s+columns\s+from\s+([A-Za-z_][A-Za-z0-9_]*)\s*;?\s*$/i.exec(sql)
   if (showColumns !== null) return [{ kind: 'show-columns', table: showColumns[1]!.toLowerCase() }]
@@ -461,11 +463,11 @@ function convertFrom(f: Raw, index: number): TableRef {
   return { ...base, join: kind }
 }
 
+/** [LIMIT, OFFSET]: the parser gives `OFFSET n` alone as one value after the separator "offset"; `LIMIT ALL` is no limit. */
 function convertLimit(limit: Raw): [Expr | null, Expr | null] {
   if (!limit || !Array.isArray(limit.value) || limit.value.length === 0) return [null, null]
-  const values = (limit.value as Raw[]).map(convertExpr)
-  if (values.length === 1) return [values[0]!, null]
-  if (limit.seperator === ',') return [values[1]!, values[0]!]
+  const values = (limit.value as Raw[]).map((v) => (v?.type === 'origin' && String(v.value).toUpperCase() === 'ALL' ? null : convertExpr(v)))
+  if (values.length === 1) return limit.seperator === 'offset' ? [null, values[0]!] : [values[0]!, null]
   return [values[0]!, values[1]!]
 }
 

@@ -89,6 +89,21 @@ function disjuncts(e: Expr): Expr[] {
   return e.kind === 'or' ? [...disjuncts(e.left), ...disjuncts(e.right)] : [e]
 }
 
+/**
+ * The spans of every entry of `index` in the order ORDER BY's ascending default wants: the
+ * entries whose first column is not NULL, then those where it is (NULLs sort last).
+ */
+export function nullsLastSpans(table: TableDesc, index: IndexDesc): KeySpan[] {
+  const name = `/Table/${table.name}/${index.name}`
+  const all = indexKey(table.id, index.id, [])
+  const nulls = indexKey(table.id, index.id, [null])
+  const afterNulls = prefixEnd(nulls)!
+  return [
+    { start: afterNulls, end: prefixEnd(all)!, text: `(${name}/NULL - ${name}/max]` },
+    { start: nulls, end: afterNulls, text: `[${name}/NULL - ${name}/NULL]` },
+  ]
+}
+
 /** The span of every row of a table. */
 export function fullSpan(table: TableDesc): KeySpan {
   const start = indexKey(table.id, PRIMARY_INDEX_ID, [])

@@ -6,7 +6,7 @@ import { bind, commonType, remapSlots, Scope, slotsOf, typeCheck, type OuterScop
 import type { TableDesc } from './catalog.js'
 import { fail, SqlState } from './errors.js'
 import { evaluate, isTrue } from './eval.js'
-import { chooseAccessPath, type AccessPath } from './planner.js'
+import { chooseAccessPath, nullsLastSpans, type AccessPath } from './planner.js'
 import { aggregateRows, readRows, type ScanPath } from './access.js'
 import { accumulate, distinctRows, filterRows, finish, newState, sortRows, type AggregateSpec, type GroupTable, type SortKey } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
@@ -355,6 +355,14 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
   const types = projections.map((p) => typeCheck(p, [...rowTypes, ...windowTypes]))
   const columns = projections.map((p, i) => ({ name: items[i]!.name, type: staticTypeName(types[i]!) }))
 
+  // A scan that reads the rows in ORDER BY's order needs no sort (and can take the LIMIT).
+  if (tables.length === 1 && !aggregating && windows.length === 0 && !stmt.distinct && sortKeys.length > 0) {
+    const ordered = orderedScan(tables[0]!, sortKeys, [...projections, ...extra])
+    if (ordered !== null) {
+      tables[0] = { ...tables[0]!, path: ordered }
+      sortKeys.length = 0
+    }
+  }
   const limit = stmt.limit === null ? null : countValue(stmt.limit, 'LIMIT')
   const offset = stmt.offset === null ? 0 : countValue(stmt.offset, 'OFFSET')
   const pushLimit = tables.length === 1 && residual === null && !aggregating && windows.length === 0 && sortKeys.length === 0 && !stmt.distinct && limit !== null
@@ -377,6 +385,35 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
     offset,
     scanLimit: pushLimit ? offset + limit : Infinity,
   }
+}
+
+/**
+ * A path that reads table `t`'s rows in the order `sortKeys` ask, or null. Ascending keys
+ * with NULLs last on a prefix of the primary key are the order of every primary-key path;
+ * on a prefix of an index's columns, the order of an index scan — for a full scan of the
+ * index, its non-NULL entries first and then the NULL ones (NULLs sort last ascending), so
+ * every column but the first must be NOT NULL.
+ */
+function orderedScan(t: TablePlan, sortKeys: readonly SortKey[], projections: readonly Expr[]): AccessPath | null {
+  const table = t.table
+  if (table === null || t.path === null) return null
+  const cols = sortKeys.map((k) => {
+    const p = projections[k.index]
+    return !k.desc && !k.nullsFirst && p?.kind === 'slot' ? p.index - t.offset : -1
+  })
+  if (cols.some((c) => c < 0 || c >= t.width)) return null
+  const isPrefix = (key: readonly number[]) => cols.length <= key.length && cols.every((c, i) => key[i] === c)
+  const path = t.path
+  if (path.kind === 'point-get' || path.kind === 'primary-range' || path.kind === 'full-scan') {
+    if (isPrefix(table.primaryKey)) return path
+    if (path.kind !== 'full-scan') return null
+  } else if (path.kind === 'index-scan') {
+    // Its spans come from conditions on the index's columns, which never match NULL.
+    return isPrefix(path.index.columns) ? path : null
+  } else return null
+  if (cols.slice(1).some((c) => table.columns[c]!.nullable)) return null
+  const index = table.indexes.find((i) => isPrefix(i.columns))
+  return index === undefined ? null : { kind: 'index-scan', index, spans: nullsLastSpans(table, index) }
 }
 
 /** The name PostgreSQL gives an unaliased output column: the column's or function's name, else "?column?". */
