@@ -107,7 +107,7 @@ export function addNodeCommands(program: Command): void {
       // Only the verifier leaves this process: the node never sees the password.
       const generated = opts.rootPassword === undefined ? randomBytes(18).toString('base64url') : undefined
       const rootVerifier = makeScramVerifier(opts.rootPassword ?? generated!)
-      const res = await callNode(opts.host, NODE_SERVICE.init, { ranges: positiveInt(opts.ranges, '--ranges'), rootVerifier }, 45_000)
+      const res = await callNode(opts.host, NODE_SERVICE.init, { ranges: positiveInt(opts.ranges, '--ranges'), rootVerifier }, 120_000)
       if (opts.json) process.stdout.write(`${JSON.stringify({ ...res, ...(generated === undefined ? {} : { rootPassword: generated }) })}\n`)
       else {
         process.stdout.write(`cluster ${res.clusterId} initialized: ${res.ranges} range(s) on nodes ${res.replicaNodes?.join(', ')}; placement driver on nodes ${res.pdNodes?.join(', ')}\n`)

@@ -281,10 +281,11 @@ export class NodeServer {
   /**
    * Writes the `root` user (in the system keyspace, through the SQL layer's user records) once
    * the new cluster serves transactions: its ranges and the placement driver elect leaders in
-   * the first seconds, so failures are retried for a while.
+   * the first seconds (with thousands of ranges on a busy machine, tens of seconds), so
+   * failures are retried for up to 90 s.
    */
   private async createRootUser(verifier: string | null): Promise<void> {
-    const deadline = Date.now() + 20_000
+    const deadline = Date.now() + 90_000
     for (let attempt = 1; ; attempt++) {
       try {
         const txn = await this.sqlEngine!.db.begin()
