@@ -44,17 +44,17 @@ export function addClusterCommands(program: Command): void {
   const host = (c: Command) => c.requiredOption('--host <host:port>', 'any node of the cluster').option('--json', 'print JSON')
 
   const range = program.command('range').description('list, split and merge ranges')
-  host(range.command('list').description('every range: bounds, replicas (* marks the leader), and keys, bytes and reads+writes per second as last reported')).action(async (opts: HostOptions) => {
+  host(range.command('list').description('every range: bounds, replicas (* marks the leader), and keys, bytes, live and garbage bytes and reads+writes per second as last reported')).action(async (opts: HostOptions) => {
     const res = await call(opts.host, PD_SERVICE.routing, {})
     const ranges = (res.ranges ?? []).sort((a, b) => a.descriptor.startKey.localeCompare(b.descriptor.startKey))
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(ranges.map(({ descriptor, ...rest }) => ({ ...descriptor, ...rest })))}\n`)
       return
     }
-    process.stdout.write('id\tstart\tend\tgeneration\treplicas\tkeys\tbytes\tqps\n')
+    process.stdout.write('id\tstart\tend\tgeneration\treplicas\tkeys\tbytes\tlive\tgarbage\tqps\n')
     for (const r of ranges) {
       const d = r.descriptor
-      const load = `${r.approximateKeys}\t${r.approximateBytes}\t${Math.round(r.queriesPerSecond)}`
+      const load = `${r.approximateKeys}\t${r.approximateBytes}\t${r.liveBytes ?? 0}\t${r.garbageBytes ?? 0}\t${Math.round(r.queriesPerSecond)}`
       process.stdout.write(`${d.rangeId}\t${showKey(d.startKey, '-inf')}\t${showKey(d.endKey, '+inf')}\t${d.generation}\t${showReplicas(d, r.leaderNodeId)}\t${load}\n`)
     }
   })

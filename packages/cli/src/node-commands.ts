@@ -16,6 +16,7 @@ interface StartOptions {
   sync: boolean
   leaseReads?: boolean
   heartbeatMs: string
+  gcTtlSeconds: string
   storeDeadMs: string
   splitKeys: string
   splitBytes: string
@@ -48,6 +49,7 @@ export function addNodeCommands(program: Command): void {
     .option('--no-sync', 'do not fsync the Raft log (unsafe: for tests only)')
     .option('--lease-reads', 'serve reads from leader leases instead of ReadIndex rounds (needs bounded clock drift)')
     .option('--heartbeat-ms <ms>', 'how often the node reports to the placement driver, and the driver schedules', '1000')
+    .option('--gc-ttl-seconds <n>', 'keep overwritten and deleted versions this long before garbage collection (the placement driver leader\'s value counts; reads further back get GC_THRESHOLD)', String(25 * 3600))
     .option('--store-dead-ms <ms>', 'a store not heard from this long is dead: its replicas are re-created elsewhere', '30000')
     .option('--split-keys <n>', 'split a range above this many keys', '1000000')
     .option('--split-bytes <n>', 'split a range above this many bytes', String(64 * 1024 * 1024))
@@ -65,6 +67,7 @@ export function addNodeCommands(program: Command): void {
         sync: opts.sync,
         leaseReads: opts.leaseReads === true,
         heartbeatMs: positiveInt(opts.heartbeatMs, '--heartbeat-ms'),
+        gcTtlMs: positiveInt(opts.gcTtlSeconds, '--gc-ttl-seconds') * 1000,
         faultInjection: opts.faultInjection === true,
         logger: stderrLogger(),
         sqlListen: opts.sqlListen ?? `${opts.listen.slice(0, opts.listen.lastIndexOf(':'))}:0`,

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Client, Server, ServerCredentials, credentials, type MethodDefinition } from '@grpc/grpc-js'
-import { KvClient, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, unaryCall, type RangeDescriptor } from '@mrdb/kv'
+import { GcQueue, KvClient, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, resolveLocks, unaryCall, type RangeDescriptor } from '@mrdb/kv'
 import { PD_GROUP_ID, PdReplica, PlacementDriver, type SchedulerConfig } from '@mrdb/placement'
 import { GrpcTransport, NetworkFaults, type RaftLogger } from '@mrdb/raft'
 import { ExecutorPool, putUser, ROOT_USER, SqlEngine } from '@mrdb/sql'
@@ -43,6 +43,8 @@ export interface NodeServerOptions {
   placement?: Partial<SchedulerConfig>
   /** How often this node heartbeats to the PD and the PD schedules; default 1000 ms. */
   heartbeatMs?: number
+  /** How long MVCC versions are kept after being overwritten or deleted (the PD leader's value counts); default 25 h. */
+  gcTtlMs?: number
   /** Accept injected faults over the admin service: network partitions (`mrdb check`), damaged Raft log entries (tests); default false. */
   faultInjection?: boolean
   /**
@@ -104,6 +106,10 @@ export class NodeServer {
   private sqlEngine: SqlEngine | undefined
   /** The PostgreSQL wire protocol listener (with --sql-listen). */
   private pgServer: PgServer | undefined
+  /** Garbage collection of the ranges this node leads. */
+  private gcQueue: GcQueue | undefined
+  /** The SQL gateway's transactions (their oldest start holds GC back). */
+  private txnKv: TransactionalKv | undefined
 
   private constructor(
     private readonly o: NodeServerOptions,
@@ -179,7 +185,11 @@ export class NodeServer {
       node.sqlKv = new KvClient({ hosts: [address], faults })
       const timestamps = new TimestampBatcher((req) => node.pd.tso(req))
       node.executorPool = pool = new ExecutorPool()
-      const sqlEngine = (node.sqlEngine = new SqlEngine(new TransactionalKv(node.sqlKv, timestamps), { pool, nodeId: o.storeId }))
+      const txnKv = (node.txnKv = new TransactionalKv(node.sqlKv, timestamps))
+      const sqlEngine = (node.sqlEngine = new SqlEngine(txnKv, { pool, nodeId: o.storeId }))
+      const gcClient = node.sqlKv
+      node.gcQueue = new GcQueue({ store, resolveLocks: (locks) => resolveLocks(gcClient, timestamps, locks), logger: o.logger })
+      node.gcQueue.start()
       if (o.sqlListen !== undefined) {
         node.pgServer = await PgServer.start({
           engine: sqlEngine,
@@ -224,6 +234,7 @@ export class NodeServer {
     if (this.helloTimer) clearInterval(this.helloTimer)
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
     this.driver?.stop()
+    await this.gcQueue?.stop()
     this.loopDelay.disable()
     await this.pgServer?.stop()
     this.sqlKv?.close()
@@ -334,6 +345,7 @@ export class NodeServer {
       raft: this.store.raft,
       config: this.o.placement,
       intervalMs: this.o.heartbeatMs,
+      gcTtlMs: this.o.gcTtlMs,
       runner: (op) => runOperator(this.ranges, op),
       onOperatorError: (op, err) => this.o.logger?.info?.(`placement: ${op.kind} on range ${op.rangeId} failed: ${err instanceof Error ? err.message : String(err)}`),
     })
@@ -348,10 +360,13 @@ export class NodeServer {
     if (!this.meta.clusterId || this.stopped) return
     try {
       const now = Date.now()
-      const report = await storeHeartbeat(this.store, this.address, this.o.dataDir, now - this.lastHeartbeatMs)
+      const txnKv = this.txnKv
+      const gc = this.gcQueue && txnKv ? { queue: this.gcQueue, oldestTxnTs: () => txnKv.oldestRunningTs() } : undefined
+      const report = await storeHeartbeat(this.store, this.address, this.o.dataDir, now - this.lastHeartbeatMs, gc)
       this.lastHeartbeatMs = now
       const res = await this.pd.heartbeat(report)
       if (res.error) this.o.logger?.debug?.(`heartbeat: ${res.error.code}: ${res.error.message}`)
+      if (res.gcFence !== undefined && res.gcSafePoint !== undefined) this.gcQueue?.setTargets({ fence: BigInt(res.gcFence), safePoint: BigInt(res.gcSafePoint) })
       if (this.store.quarantined().length > 0) await this.store.destroyRemovedQuarantined((await this.routing()).map((r) => r.descriptor))
     } catch (err) {
       this.o.logger?.debug?.(`heartbeat: ${err instanceof Error ? err.message : String(err)}`)

@@ -14,6 +14,7 @@ import {
   PD_SERVICE,
   type PdAllocResponse,
   type PdEmptyResponse,
+  type PdHeartbeatResponse,
   type PdHealthResponse,
   type PdHeartbeatRequest,
   type PdReportRangesRequest,
@@ -40,9 +41,9 @@ export class PdEndpoint {
   constructor(private readonly o: PdEndpointOptions) {}
 
   /** Reports this store's liveness, load and leaderships. */
-  heartbeat(req: PdHeartbeatRequest): Promise<PdEmptyResponse> {
+  heartbeat(req: PdHeartbeatRequest): Promise<PdHeartbeatResponse> {
     return this.run(PD_SERVICE.heartbeat, req, async (d) => {
-      await d.heartbeat({
+      const gc = await d.heartbeat({
         storeId: req.storeId,
         address: req.address,
         capacityBytes: req.capacityBytes,
@@ -54,10 +55,14 @@ export class PdEndpoint {
           approximateKeys: r.approximateKeys,
           readsPerSecond: r.readsPerSecond,
           writesPerSecond: r.writesPerSecond,
+          liveBytes: r.liveBytes,
+          garbageBytes: r.garbageBytes,
+          gcLocksClearBelow: r.gcLocksClearBelow === undefined ? undefined : BigInt(r.gcLocksClearBelow),
         })),
         quarantined: Array.isArray(req.quarantined) ? req.quarantined.map((q) => ({ rangeId: q.rangeId, replicaId: q.replicaId })) : undefined,
+        oldestTxnTs: req.oldestTxnTs === undefined ? undefined : BigInt(req.oldestTxnTs),
       })
-      return {}
+      return { gcFence: gc.fence.toString(), gcSafePoint: gc.safePoint.toString() }
     })
   }
 

@@ -18,9 +18,29 @@ export interface PdHeartbeatRequest extends Forwardable {
   usedBytes: number
   replicaCount: number
   /** The ranges whose leader is on this store, with their approximate size. */
-  leading: Array<{ descriptor: RangeDescriptorJson; approximateBytes: number; approximateKeys: number; readsPerSecond: number; writesPerSecond: number }>
+  leading: Array<{
+    descriptor: RangeDescriptorJson
+    approximateBytes: number
+    approximateKeys: number
+    readsPerSecond: number
+    writesPerSecond: number
+    /** Bytes of latest versions holding values. */
+    liveBytes?: number
+    /** Bytes only reads in the past need (partly estimated). */
+    garbageBytes?: number
+    /** The GC fence (a decimal timestamp) below which this leader found no lock in the range; absent: not yet. */
+    gcLocksClearBelow?: string
+  }>
   /** Replicas this store quarantined (damaged Raft log): the PD replaces them. Absent: none. */
   quarantined?: Array<{ rangeId: number; replicaId: number }>
+  /** At or below the start of every transaction running on this node's gateway (a decimal timestamp); absent: not known. */
+  oldestTxnTs?: string
+}
+/** The PD's answer to a heartbeat: the GC targets (decimal timestamps) every range is to reach. */
+export interface PdHeartbeatResponse {
+  gcFence?: string
+  gcSafePoint?: string
+  error?: AdminError
 }
 export interface PdEmptyResponse {
   error?: AdminError
@@ -28,7 +48,7 @@ export interface PdEmptyResponse {
 export type PdRoutingRequest = Forwardable
 export interface PdRoutingResponse {
   /** Every range, with its leader's store and its size and load as last reported (zeros until then). */
-  ranges?: Array<{ descriptor: RangeDescriptorJson; leaderNodeId: number; approximateBytes: number; approximateKeys: number; queriesPerSecond: number }>
+  ranges?: Array<{ descriptor: RangeDescriptorJson; leaderNodeId: number; approximateBytes: number; approximateKeys: number; queriesPerSecond: number; liveBytes: number; garbageBytes: number }>
   stores?: Array<{ storeId: number; address: string; state: StoreState }>
   error?: AdminError
 }
@@ -82,7 +102,7 @@ const method = <Req, Res>(name: string) => jsonMethod<Req, Res>('mrdb.pd.Pd', na
 
 /** The PD service's methods. */
 export const PD_SERVICE = {
-  heartbeat: method<PdHeartbeatRequest, PdEmptyResponse>('Heartbeat'),
+  heartbeat: method<PdHeartbeatRequest, PdHeartbeatResponse>('Heartbeat'),
   routing: method<PdRoutingRequest, PdRoutingResponse>('Routing'),
   reportRanges: method<PdReportRangesRequest, PdEmptyResponse>('ReportRanges'),
   tso: method<PdTsoRequest, PdTsoResponse>('Tso'),

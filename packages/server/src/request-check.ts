@@ -54,6 +54,17 @@ class Checks {
     return j
   }
 
+  /** An optional timestamp as a decimal string (a 64-bit TSO timestamp). */
+  optionalTimestamp(j: unknown, what: string): string | undefined {
+    if (j === undefined) return undefined
+    if (typeof j !== 'string' || !/^\d{1,20}$/.test(j) || BigInt(j) >= 2n ** 64n) throw this.invalid(`${what} must be a timestamp (a decimal string), got ${describe(j)}`)
+    return j
+  }
+
+  optionalCount(j: unknown, what: string): number | undefined {
+    return j === undefined ? undefined : this.count(j, what)
+  }
+
   optionalBoolean(j: unknown, what: string): boolean | undefined {
     if (j !== undefined && typeof j !== 'boolean') throw this.invalid(`${what} must be true or false, got ${describe(j)}`)
     return j as boolean | undefined
@@ -177,6 +188,9 @@ export const PD_REQUESTS = {
           approximateKeys: pd.count(r.approximateKeys, `leading[${i}].approximateKeys`),
           readsPerSecond: pd.rate(r.readsPerSecond, `leading[${i}].readsPerSecond`),
           writesPerSecond: pd.rate(r.writesPerSecond, `leading[${i}].writesPerSecond`),
+          liveBytes: pd.optionalCount(r.liveBytes, `leading[${i}].liveBytes`),
+          garbageBytes: pd.optionalCount(r.garbageBytes, `leading[${i}].garbageBytes`),
+          gcLocksClearBelow: pd.optionalTimestamp(r.gcLocksClearBelow, `leading[${i}].gcLocksClearBelow`),
         }
       }),
       quarantined:
@@ -186,6 +200,7 @@ export const PD_REQUESTS = {
               const q = pd.object(x, `quarantined[${i}]`)
               return { rangeId: pd.id(q.rangeId, `quarantined[${i}].rangeId`), replicaId: pd.id(q.replicaId, `quarantined[${i}].replicaId`) }
             }),
+      oldestTxnTs: pd.optionalTimestamp(o.oldestTxnTs, 'oldestTxnTs'),
       forwarded: pd.optionalBoolean(o.forwarded, 'forwarded'),
     }
   },

@@ -1,13 +1,24 @@
 // What a node tells the placement driver about itself every heartbeat: its address, disk
 // capacity and use, how many replicas it holds, the ranges it leads with their size and
-// load (reads and writes served per second), and the replicas it quarantined.
+// load (reads and writes served per second), its live and garbage bytes and how far its
+// garbage collection got, the replicas it quarantined, and the oldest running transaction
+// of its SQL gateway.
 
 import { statfs } from 'node:fs/promises'
-import { descriptorToJson, type Store } from '@mrdb/kv'
+import { descriptorToJson, type GcQueue, type Store } from '@mrdb/kv'
 import type { PdHeartbeatRequest } from './pd-protocol.js'
 
-/** Builds this node's heartbeat; `elapsedMs` since the last one turns served requests into rates. */
-export async function storeHeartbeat(store: Store, address: string, dataDir: string, elapsedMs: number): Promise<PdHeartbeatRequest> {
+/**
+ * Builds this node's heartbeat; `elapsedMs` since the last one turns served requests into
+ * rates. `oldestTxnTs` is asked for last, right before the heartbeat goes out.
+ */
+export async function storeHeartbeat(
+  store: Store,
+  address: string,
+  dataDir: string,
+  elapsedMs: number,
+  gc?: { queue: GcQueue; oldestTxnTs: () => Promise<bigint> },
+): Promise<PdHeartbeatRequest> {
   const fs = await statfs(dataDir)
   const leading: PdHeartbeatRequest['leading'] = []
   const held = store.descriptors()
@@ -23,8 +34,12 @@ export async function storeHeartbeat(store: Store, address: string, dataDir: str
       approximateKeys: stats.keys,
       readsPerSecond: perSecond(served.reads),
       writesPerSecond: perSecond(served.writes),
+      liveBytes: stats.liveBytes,
+      garbageBytes: stats.garbageBytes,
+      gcLocksClearBelow: gc?.queue.locksClearBelow(d.rangeId, replica.descriptor.generation)?.toString(),
     })
   }
+  const oldestTxnTs = gc ? (await gc.oldestTxnTs()).toString() : undefined
   return {
     storeId: store.nodeId,
     address,
@@ -33,5 +48,6 @@ export async function storeHeartbeat(store: Store, address: string, dataDir: str
     replicaCount: held.length,
     leading,
     quarantined: store.quarantined().map((q) => ({ rangeId: q.rangeId, replicaId: q.replicaId })),
+    oldestTxnTs,
   }
 }

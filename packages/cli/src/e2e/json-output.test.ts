@@ -24,7 +24,7 @@ export const SCHEMAS = {
   'kv get': { key: 'string', value: { oneOf: ['string', 'null'] } },
   'kv del': { ok: 'boolean' },
   'kv scan': { arrayOf: { key: 'string', value: 'string' } },
-  'range list': { arrayOf: { ...(DESCRIPTOR as object), leaderNodeId: 'number', approximateBytes: 'number', approximateKeys: 'number', queriesPerSecond: 'number' } },
+  'range list': { arrayOf: { ...(DESCRIPTOR as object), leaderNodeId: 'number', approximateBytes: 'number', approximateKeys: 'number', queriesPerSecond: 'number', liveBytes: 'number', garbageBytes: 'number' } },
   'range split': { left: DESCRIPTOR, right: DESCRIPTOR },
   'range merge': DESCRIPTOR,
   'member add': DESCRIPTOR,
