@@ -25,7 +25,7 @@ export interface NodeProcessOptions {
   args?: string[]
   /** `host:port` for the PostgreSQL wire protocol (`--sql-listen`), if the node serves SQL clients. */
   sqlListen?: string
-  /** How long to wait for the node to listen; default 20 s. */
+  /** How long to wait for the node to listen before killing it (default 60 s: a restart checks every Raft log entry, and CI machines may be busy). */
   startTimeoutMs?: number
 }
 
@@ -75,7 +75,7 @@ export class NodeProcess {
       const timer = setTimeout(() => {
         child.kill('SIGKILL')
         reject(new Error(`node ${o.storeId} did not start: ${log.join('')}`))
-      }, o.startTimeoutMs ?? 20_000)
+      }, o.startTimeoutMs ?? 60_000)
       const onData = (d: Buffer) => {
         out += d.toString()
         const m = /listening on (\S+)(?: \(sql on (\S+)\))?\n/.exec(out)
