@@ -165,6 +165,11 @@ function rangeAction(j: unknown, what: string): { rangeId: number; forwarded?: b
   return { rangeId: node.id(o.rangeId, 'rangeId'), forwarded: node.optionalBoolean(o.forwarded, 'forwarded') }
 }
 
+/** `fields` without the ones that are undefined (optional fields a request left out stay out). */
+function present<T extends Record<string, unknown>>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
 /** A PD request that carries nothing but the forwarding mark. */
 function forwardable(j: unknown): { forwarded?: boolean } {
   return { forwarded: pd.optionalBoolean(pd.object(j, 'a PD request').forwarded, 'forwarded') }
@@ -188,9 +193,11 @@ export const PD_REQUESTS = {
           approximateKeys: pd.count(r.approximateKeys, `leading[${i}].approximateKeys`),
           readsPerSecond: pd.rate(r.readsPerSecond, `leading[${i}].readsPerSecond`),
           writesPerSecond: pd.rate(r.writesPerSecond, `leading[${i}].writesPerSecond`),
-          liveBytes: pd.optionalCount(r.liveBytes, `leading[${i}].liveBytes`),
-          garbageBytes: pd.optionalCount(r.garbageBytes, `leading[${i}].garbageBytes`),
-          gcLocksClearBelow: pd.optionalTimestamp(r.gcLocksClearBelow, `leading[${i}].gcLocksClearBelow`),
+          ...present({
+            liveBytes: pd.optionalCount(r.liveBytes, `leading[${i}].liveBytes`),
+            garbageBytes: pd.optionalCount(r.garbageBytes, `leading[${i}].garbageBytes`),
+            gcLocksClearBelow: pd.optionalTimestamp(r.gcLocksClearBelow, `leading[${i}].gcLocksClearBelow`),
+          }),
         }
       }),
       quarantined:
@@ -200,7 +207,7 @@ export const PD_REQUESTS = {
               const q = pd.object(x, `quarantined[${i}]`)
               return { rangeId: pd.id(q.rangeId, `quarantined[${i}].rangeId`), replicaId: pd.id(q.replicaId, `quarantined[${i}].replicaId`) }
             }),
-      oldestTxnTs: pd.optionalTimestamp(o.oldestTxnTs, 'oldestTxnTs'),
+      ...present({ oldestTxnTs: pd.optionalTimestamp(o.oldestTxnTs, 'oldestTxnTs') }),
       forwarded: pd.optionalBoolean(o.forwarded, 'forwarded'),
     }
   },
