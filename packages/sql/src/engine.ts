@@ -486,6 +486,9 @@ function toSqlError(e: unknown, catalog: Catalog): SqlError {
     case 'WRITE_CONFLICT':
     case 'TXN_ABORTED':
       return new SqlError(SqlState.SERIALIZATION_FAILURE, `restart transaction: ${message}`, { cause: e })
+    case 'GC_THRESHOLD':
+      // The snapshot is older than what garbage collection keeps: a fresh transaction succeeds.
+      return new SqlError(SqlState.SERIALIZATION_FAILURE, `restart transaction: snapshot too old: ${message}`, { cause: e })
     case 'KEY_EXISTS':
       return new SqlError(SqlState.UNIQUE_VIOLATION, duplicateMessage(catalog, (e as { key?: Uint8Array }).key), { cause: e })
     case 'TIMEOUT':

@@ -4,6 +4,7 @@
 
 import type { StaticType } from './binder.js'
 import { fail, SqlState } from './errors.js'
+import { DATABASE_NAME, USER_SCHEMA, UTF8_ENCODING } from './system-tables.js'
 import { TYPE_FUNCTIONS } from './types/type-functions.js'
 import { absNumeric, floorNumeric, isNumericValue, numericToFloat, roundNumeric, signNumeric, truncNumeric } from './types/numeric.js'
 import { formatTyped, isTypedValue } from './types/typed.js'
@@ -244,8 +245,46 @@ const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
     },
   },
   POWER: { minArgs: 2, maxArgs: 2, strict: true, type: (a, n) => (a.forEach((t) => numeric(t, n)), 'float'), call: ([x, y]) => num(x!) ** num(y!) },
+  TEXTREGEXEQ: { minArgs: 2, maxArgs: 2, strict: true, type: (a, n) => (a.forEach((t) => text(t, n)), 'bool'), call: ([s, p]) => regex(str(p!), '').test(str(s!)) },
+  TEXTICREGEXEQ: { minArgs: 2, maxArgs: 2, strict: true, type: (a, n) => (a.forEach((t) => text(t, n)), 'bool'), call: ([s, p]) => regex(str(p!), 'i').test(str(s!)) },
+  // The system catalog's helpers (system-tables.ts): one database, one user schema, every object owned by root.
+  VERSION: { minArgs: 0, maxArgs: 0, strict: false, type: () => 'text', call: () => SERVER_VERSION },
+  CURRENT_DATABASE: { minArgs: 0, maxArgs: 0, strict: false, type: () => 'text', call: () => DATABASE_NAME },
+  CURRENT_SCHEMA: { minArgs: 0, maxArgs: 0, strict: false, type: () => 'text', call: () => USER_SCHEMA },
+  PG_GET_USERBYID: { minArgs: 1, maxArgs: 1, strict: true, type: () => 'text', call: () => 'root' },
+  PG_TABLE_IS_VISIBLE: { minArgs: 1, maxArgs: 1, strict: true, type: () => 'bool', call: () => true },
+  PG_ENCODING_TO_CHAR: { minArgs: 1, maxArgs: 1, strict: true, type: () => 'text', call: ([e]) => (e === UTF8_ENCODING ? 'UTF8' : '') },
+  // Arrays are not a type yet: only the catalog's NULL arrays (datacl, of unknown type) reach it.
+  ARRAY_TO_STRING: {
+    minArgs: 2,
+    maxArgs: 3,
+    strict: true,
+    type: ([a], n) => (a !== null && a !== 'null' ? fail(SqlState.UNDEFINED_FUNCTION, `function ${n.toLowerCase()}(${String(a).toUpperCase()}) does not exist`) : 'text'),
+    call: () => null,
+  },
   /** A new id on every call, unique across nodes (unique-rowid.ts): the default of SERIAL columns. */
   UNIQUE_ROWID: { minArgs: 0, maxArgs: 0, strict: false, type: () => 'int', call: () => uniqueRowId() },
+}
+
+/** What version() answers. */
+export const SERVER_VERSION = 'PostgreSQL 15.0 (mrdb 0.1.0) on x86_64-pc-linux-gnu, a MultiRaft sharded SQL database'
+
+const regexCache = new Map<string, RegExp>()
+
+/** A POSIX regular expression as a JavaScript one (they agree on the common syntax); 2201B if it does not compile. */
+function regex(pattern: string, flags: string): RegExp {
+  const key = flags + pattern
+  let re = regexCache.get(key)
+  if (re === undefined) {
+    try {
+      re = new RegExp(pattern, `${flags}u`)
+    } catch (cause) {
+      return fail(SqlState.INVALID_REGULAR_EXPRESSION, `invalid regular expression: ${cause instanceof Error ? cause.message : String(cause)}`)
+    }
+    if (regexCache.size > 1000) regexCache.clear()
+    regexCache.set(key, re)
+  }
+  return re
 }
 
 /** Other names PostgreSQL accepts for the same function. */

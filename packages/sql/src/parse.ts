@@ -178,6 +178,7 @@ function parseChecked(sql: string): readonly Statement[] {
   const list: Raw[] = Array.isArray(raw) ? raw : [raw]
   let statements: Statement[]
   try {
+    quotedIdentifiers = sql.includes('"') ? quotedNamesIn(sql) : new Set()
     statements = list.filter((s) => s !== null && s !== undefined).map((s) => convertStatement(fixPrecedence(s)))
   } catch (e) {
     // A syntax tree too deep to walk recursively, e.g. 1+1+…+1 with thousands of terms.
@@ -261,8 +262,36 @@ function unsupported(what: string): never {
   return fail(SqlState.FEATURE_NOT_SUPPORTED, `${what} is not supported`)
 }
 
+/**
+ * The double-quoted identifiers of the statement being converted. The parser hands table
+ * names and aliases over as bare strings, quoted or not; a name spelled exactly as one of
+ * these was quoted (PostgreSQL keeps its case), any other folds to lower case.
+ */
+let quotedIdentifiers: ReadonlySet<string> = new Set()
+
+/** Every "quoted identifier" in `sql`, outside string literals and comments. */
+function quotedNamesIn(sql: string): Set<string> {
+  const names = new Set<string>()
+  for (let i = 0; i < sql.length; ) {
+    if (sql[i] === '"') {
+      let j = i + 1
+      let name = ''
+      while (j < sql.length && !(sql[j] === '"' && sql[j + 1] !== '"')) {
+        name += sql[j]
+        j += sql[j] === '"' ? 2 : 1
+      }
+      names.add(name)
+      i = j + 1
+      continue
+    }
+    const next = skipQuotedOrComment(sql, i)
+    i = next === i ? i + 1 : next
+  }
+  return names
+}
+
 function ident(name: unknown): string {
-  if (typeof name === 'string') return name.toLowerCase()
+  if (typeof name === 'string') return quotedIdentifiers.has(name) ? name : name.toLowerCase()
   const n = name as Raw
   if (n !== null && typeof n === 'object') {
     // A quoted identifier keeps its case; others fold to lower case, as in PostgreSQL.
@@ -331,6 +360,8 @@ function convertSet(s: Raw): Statement {
 }
 
 function tableName(t: Raw): string {
+  // The system catalog's schemas name their virtual tables (system-tables.ts).
+  if (t.db === 'pg_catalog' || t.db === 'information_schema') return `${t.db}.${ident(t.table)}`
   if (t.db !== null && t.db !== undefined && t.db !== 'public') unsupported('a database-qualified table name')
   if (t.expr !== undefined) unsupported('a subquery here')
   return ident(t.table)
@@ -710,6 +741,10 @@ function convertExpr(e: Raw): Expr {
     case 'single_quote_string':
     case 'string':
       return { kind: 'literal', value: stringLiteral(e.value) }
+    case 'default':
+      // The parser hands an escape string constant E'…' over as its source text.
+      if (typeof e.value === 'string' && /^[eE]'[\s\S]*'$/.test(e.value)) return { kind: 'literal', value: escapeString(e.value.slice(2, -1)) }
+      return unsupported(`the expression ${String(e.value)}`)
     case 'double_quote_string':
       // "name" is an identifier in PostgreSQL, never a string.
       return { kind: 'column', table: null, name: String(e.value) }
@@ -824,6 +859,18 @@ function convertWindow(fn: string, args: Expr[], distinct: boolean, over: Raw): 
   return { kind: 'window', fn, args, distinct, partitionBy, orderBy: convertOrderBy(spec.orderby) }
 }
 
+/** The body of an escape string constant E'…': C-style backslash escapes, and '' for a quote. */
+function escapeString(body: string): string {
+  const simple: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' }
+  return body.replace(/''|\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[\s\S])/g, (m, esc: string | undefined) => {
+    if (esc === undefined) return "'"
+    if (/^x/.test(esc)) return String.fromCodePoint(parseInt(esc.slice(1), 16))
+    if (/^[0-7]/.test(esc)) return String.fromCodePoint(parseInt(esc, 8) & 0xff)
+    if (/^[uU]/.test(esc)) return String.fromCodePoint(parseInt(esc.slice(1), 16))
+    return simple[esc] ?? esc
+  })
+}
+
 /** The text of a quoted string literal as the parser hands it over (quotes still doubled). */
 function stringLiteral(v: unknown): string {
   return String(v).replaceAll("''", "'").replaceAll("\\'", "'")
@@ -906,6 +953,14 @@ function convertBinary(e: Raw): Expr {
     case 'NOT ILIKE':
       if (e.right?.type === 'expr_list' || e.escape) unsupported('LIKE … ESCAPE')
       return { kind: 'like', operand: left, pattern: convertExpr(e.right), negated: op.startsWith('NOT '), caseInsensitive: op.endsWith('ILIKE') }
+    case '~':
+    case '~*':
+    case '!~':
+    case '!~*': {
+      // POSIX regular expression match: PostgreSQL's textregexeq / texticregexeq.
+      const match: Expr = { kind: 'function', name: op.includes('*') ? 'TEXTICREGEXEQ' : 'TEXTREGEXEQ', args: [left, convertExpr(e.right)] }
+      return op.startsWith('!') ? { kind: 'not', operand: match } : match
+    }
     case 'IS':
     case 'IS NOT':
       if (e.right?.type !== 'null') unsupported(`IS ${op === 'IS NOT' ? 'NOT ' : ''}${String(e.right?.value ?? '').toUpperCase()}`)

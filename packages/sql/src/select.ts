@@ -10,6 +10,7 @@ import { chooseAccessPath, nullsLastSpans, type AccessPath } from './planner.js'
 import { aggregateRows, readRows, type ScanPath } from './access.js'
 import { accumulate, distinctRows, filterRows, finish, newState, sortRows, type AggregateSpec, type GroupTable, type SortKey } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
+import { systemTable } from './system-tables.js'
 import { computeWindows, RANKING_FUNCTIONS, type WindowSpec } from './window.js'
 import { compareValues, rowKey, typeName, valueKey, type BaseType, type SqlValue } from './values.js'
 
@@ -165,8 +166,11 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
     let derived: DerivedSource | null = null
     if (ref.query !== null) derived = derivedSource(ctx, ref.alias ?? 'subquery', await planQuery(ctx, ref.query, { ctes: env.ctes, outer: null }), null)
     else derived = env.ctes.get(ref.table) ?? null
-    if (derived === null) table = (ctx.newCatalog ?? ctx.catalog).table(ref.table)
-    const alias = ref.alias ?? ref.table
+    const catalog = ctx.newCatalog ?? ctx.catalog
+    const system = derived === null && ref.query === null ? systemTable(ref.table, catalog) : undefined
+    if (system !== undefined) derived = { ...system, name: system.name, rows: async () => system.rows(catalog) }
+    if (derived === null) table = catalog.table(ref.table)
+    const alias = ref.alias ?? ref.table.split('.').at(-1)!
     if (aliases.has(alias)) fail(SqlState.DUPLICATE_ALIAS, `table name "${alias}" specified more than once`)
     aliases.add(alias)
     const offset = scopeColumns.length
