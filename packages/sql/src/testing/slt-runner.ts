@@ -60,6 +60,12 @@ export interface SltOptions {
    * 8 for the SQLite corpus, whose files were written by a sqllogictest with that default.
    */
   readonly hashThreshold?: number
+  /**
+   * Resume a file after a crash: before this line only statements run, silently, to rebuild
+   * the database; the record at this line (the one that crashed) is left out; counting and
+   * events start after it.
+   */
+  readonly resumeAtLine?: number
   /** Told of each record as it starts and ends (a progress feed for long corpus files). */
   readonly onEvent?: (event: SltEvent) => void
 }
@@ -151,11 +157,21 @@ export function formatValue(v: SqlValue, type: string): string {
   if (type === 'I' && typeof v === 'number') return Number.isFinite(v) ? String(Math.trunc(v)) : String(v)
   if (type === 'I' && numeric) return formatTyped(v).replace(/\..*$/, '')
   if (type === 'I' && typeof v === 'boolean') return v ? '1' : '0'
+  // A text value under I or R is read as the original harness reads it (sqlite3_column_int,
+  // sqlite3_column_double): its leading number, or 0. The corpus has such type strings.
+  if (type === 'I' && typeof v === 'string') return String(Math.trunc(leadingNumber(v)))
+  if (type === 'R' && typeof v === 'string') return printfFixed3(leadingNumber(v))
   if (v === '') return '(empty)'
   // Control characters only: the corpus is ASCII, and mrdb's files print non-ASCII text as is.
   if (typeof v === 'string') return v.replace(/[\x00-\x1f\x7f]/g, '@')
   if (isTypedValue(v)) return formatTyped(v)
   return String(v)
+}
+
+/** The number at the start of `text` (after blanks), or 0: "12abc" is 12, "abc" is 0. */
+function leadingNumber(text: string): number {
+  const m = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/.exec(text)
+  return m === null ? 0 : Number(m[0])
 }
 
 /**
@@ -188,9 +204,13 @@ export async function runSlt(file: string, text: string, open: () => Promise<Slt
     const halt = all.findIndex((r) => r.kind === 'halt')
     const records = halt < 0 ? all : all.slice(0, halt)
     const tell = opts.onEvent ?? (() => {})
-    tell({ kind: 'begin', records: records.length })
+    tell({ kind: 'begin', records: records.filter((r) => r.line > (opts.resumeAtLine ?? 0)).length })
     for (let k = 0; k < records.length; k++) {
       const r = records[k]!
+      if (opts.resumeAtLine !== undefined && r.line <= opts.resumeAtLine) {
+        if (r.line < opts.resumeAtLine && (r.kind === 'statement-ok' || r.kind === 'statement-error')) await session.execute(r.sql).catch(() => undefined)
+        continue
+      }
       if (Date.now() > deadline) {
         notRun = records.slice(k).filter((x) => x.kind !== 'skip').length
         skipped += records.length - k - notRun
