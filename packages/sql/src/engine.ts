@@ -14,7 +14,7 @@ import { executeQuery, planQuery } from './select.js'
 import { planReturning } from './returning.js'
 import { executeSchemaStatement, isSchemaChange, runSchemaChange, schemaChangeTag } from './schema-change.js'
 import { executeUserStatement } from './users.js'
-import { duplicateMessage, StaleCatalogError, StatementContext, type ExecutionOptions } from './statement-context.js'
+import { cancelError, duplicateMessage, StaleCatalogError, StatementContext, type ExecutionOptions } from './statement-context.js'
 import { setUniqueRowIdNode } from './unique-rowid.js'
 import type { SqlValue } from './values.js'
 
@@ -332,7 +332,8 @@ export class SqlSession {
 
   /** Runs a statement against `catalog` (validated) or the engine's cached one (checked, re-planned once if stale). */
   private async runWithCatalog(txn: KvTransaction, catalog: Catalog | null, stmt: Statement, run: (ctx: StatementContext, stmt: Statement) => Promise<SqlResult> = execute): Promise<{ result: SqlResult; ctx: StatementContext }> {
-    const options = this.usePool ? this.engine.execution : { ...this.engine.execution, pool: null }
+    const execution = this.usePool ? this.engine.execution : { ...this.engine.execution, pool: null }
+    const options = this.signal === undefined ? execution : { ...execution, signal: this.signal }
     const checksInserts = this.open !== null
     if (this.signal !== undefined) txn = cancellable(txn, this.signal)
     const first = new StatementContext(this.engine.db, txn, catalog ?? this.engine.catalog, options, catalog !== null, checksInserts)
@@ -348,12 +349,6 @@ export class SqlSession {
     const second = new StatementContext(this.engine.db, txn, fresh, options, true, checksInserts)
     return { result: await run(second, stmt), ctx: second }
   }
-}
-
-/** The 57014 error a cancelled statement fails with. */
-function cancelError(signal: AbortSignal): SqlError {
-  const reason: unknown = signal.reason
-  return reason instanceof SqlError ? reason : new SqlError(SqlState.QUERY_CANCELED, 'canceling statement due to user request')
 }
 
 /**

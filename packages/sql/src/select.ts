@@ -204,12 +204,27 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
     let hashKeys: Array<[number, number]> = []
     let onFilter: Expr | null = null
     const onRaw = s.ref.using !== null ? usingCondition(sources, i) : s.ref.on
+    let onParts: Expr[] = []
     if (onRaw !== null) {
       const visible = new Scope(scopeColumns.slice(0, s.offset + s.width), env.outer)
       const on = bind(await resolveSubqueries(ctx, onRaw, env, visible, null), visible, 'ON')
       checkCondition(on, slotTypes, 'ON')
+      onParts = conjuncts(on)
+    }
+    // WHERE's conditions that first become computable at an inner or cross join are applied
+    // there (equalities as hash keys), not after every pair is formed — unless a later RIGHT
+    // or FULL join could extend the pairs they remove with NULLs. WHERE still runs whole
+    // after the joins.
+    const laterNullExtends = sources.slice(i + 1).some((later) => later.ref.join === 'right' || later.ref.join === 'full')
+    if (i > 0 && (s.ref.join === 'inner' || s.ref.join === 'cross') && !laterNullExtends) {
+      for (const p of whereParts) {
+        const slots = [...slotsOf(p)]
+        if (slots.some((x) => x >= s.offset) && slots.every((x) => x < s.offset + s.width) && !pushable.includes(p)) onParts.push(p)
+      }
+    }
+    if (onParts.length > 0) {
       const rest: Expr[] = []
-      for (const c of conjuncts(on)) {
+      for (const c of onParts) {
         const pair = c.kind === 'compare' && c.op === '=' && c.left.kind === 'slot' && c.right.kind === 'slot' ? [c.left.index, c.right.index] : null
         if (pair !== null && pair[0]! < s.offset && pair[1]! >= s.offset) hashKeys.push([pair[0]!, pair[1]! - s.offset])
         else if (pair !== null && pair[1]! < s.offset && pair[0]! >= s.offset) hashKeys.push([pair[1]!, pair[0]! - s.offset])
@@ -608,7 +623,7 @@ export async function executeSelect(ctx: StatementContext, plan: SelectPlan): Pr
   else {
     const fetched = await Promise.all(plan.tables.map((t, i) => tableRows(ctx, t, i === 0 ? plan.scanLimit : Infinity)))
     rows = fetched[0]!
-    for (let i = 1; i < plan.tables.length; i++) rows = hashJoin(rows, fetched[i]!, plan.tables[i]!)
+    for (let i = 1; i < plan.tables.length; i++) rows = await hashJoin(ctx, rows, fetched[i]!, plan.tables[i]!)
   }
   if (plan.applies.length > 0) {
     const answers = await subqueryAnswers(ctx, plan.applies, plan.scope, plan.env, rows)
@@ -689,18 +704,35 @@ function applyValue(a: Apply, rows: readonly SqlValue[][], row: readonly SqlValu
   }
 }
 
-/** Joins the rows so far with table `t`'s (hash join on its equality keys, else nested loop). */
-function hashJoin(left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): SqlValue[][] {
+/** How many pairs a join looks at between yields to the event loop. */
+const JOIN_PAIRS_PER_YIELD = 5_000
+
+/**
+ * Joins the rows so far with table `t`'s (hash join on its equality keys, else nested loop),
+ * yielding to the event loop (and to a cancel) every {@link JOIN_PAIRS_PER_YIELD} pairs.
+ */
+async function hashJoin(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): Promise<SqlValue[][]> {
+  let pairs = 0
+  const tick = async (n: number) => {
+    pairs += n
+    if (pairs >= JOIN_PAIRS_PER_YIELD) {
+      pairs = 0
+      await ctx.yieldToEventLoop()
+    }
+  }
   const out: SqlValue[][] = []
   const rightNulls = new Array<SqlValue>(t.width).fill(null)
   const leftNulls = new Array<SqlValue>(t.offset).fill(null)
   const keepLeft = t.join === 'left' || t.join === 'full'
   const keepRight = t.join === 'right' || t.join === 'full'
   const rightMatched = keepRight ? new Uint8Array(right.length) : null
+  // Each pair is tested in one scratch row (no allocation per pair); a match is copied out.
+  const scratch = new Array<SqlValue>(t.offset + t.width).fill(null)
   const emit = (l: readonly SqlValue[], r: readonly SqlValue[], ri: number): boolean => {
-    const joined = [...l, ...r]
-    if (t.onFilter !== null && !isTrue(t.onFilter, joined)) return false
-    out.push(joined)
+    for (let i = 0; i < t.offset; i++) scratch[i] = l[i] ?? null
+    for (let i = 0; i < t.width; i++) scratch[t.offset + i] = r[i] ?? null
+    if (t.onFilter !== null && !isTrue(t.onFilter, scratch)) return false
+    out.push(scratch.slice())
     if (rightMatched !== null) rightMatched[ri] = 1
     return true
   }
@@ -711,6 +743,7 @@ function hashJoin(left: readonly SqlValue[][], right: readonly SqlValue[][], t: 
         if (emit(l, r, ri)) matched = true
       })
       if (!matched && keepLeft) out.push([...l, ...rightNulls])
+      await tick(right.length)
     }
   } else {
     const table = new Map<string, number[]>()
@@ -725,8 +758,10 @@ function hashJoin(left: readonly SqlValue[][], right: readonly SqlValue[][], t: 
     for (const l of left) {
       const keys = t.hashKeys.map(([ls]) => l[ls] ?? null)
       let matched = false
-      if (!keys.includes(null)) for (const ri of table.get(rowKey(keys)) ?? []) if (emit(l, right[ri]!, ri)) matched = true
+      const bucket = keys.includes(null) ? [] : (table.get(rowKey(keys)) ?? [])
+      for (const ri of bucket) if (emit(l, right[ri]!, ri)) matched = true
       if (!matched && keepLeft) out.push([...l, ...rightNulls])
+      await tick(bucket.length + 1)
     }
   }
   if (rightMatched !== null) right.forEach((r, ri) => rightMatched[ri] === 0 && out.push([...leftNulls, ...r]))

@@ -4,7 +4,7 @@
 
 import { decodeKey } from '@mrdb/storage'
 import { Catalog, decodeCounter, decodeDescriptor, descriptorKey, PRIMARY_INDEX_ID, VERSION_KEY, type TableDesc } from './catalog.js'
-import { fail, SqlState } from './errors.js'
+import { fail, SqlError, SqlState } from './errors.js'
 import type { KvDatabase, KvPair, KvTransaction } from './kv-port.js'
 import type { ExecutorPool } from './executor-pool.js'
 import { WriteBuffer } from './write-buffer.js'
@@ -21,6 +21,14 @@ export interface ExecutionOptions {
   readonly scanChunkSize: number
   /** Worker threads for CPU-heavy steps; null: run them inline, chunk by chunk. */
   readonly pool: ExecutorPool | null
+  /** Cancels the statement (57014) when aborted; long CPU steps check it as they yield. */
+  readonly signal?: AbortSignal
+}
+
+/** The 57014 error a cancelled statement fails with (the signal's reason when that is one). */
+export function cancelError(signal: AbortSignal): SqlError {
+  const reason: unknown = signal.reason
+  return reason instanceof SqlError ? reason : new SqlError(SqlState.QUERY_CANCELED, 'canceling statement due to user request')
 }
 
 /** One statement's view of its transaction. */
@@ -30,6 +38,16 @@ export class StatementContext {
   /** Set by DDL: the catalog as this statement leaves it. */
   newCatalog: Catalog | null = null
   private versionCheck: Promise<void> | null
+
+  /**
+   * Lets the event loop run — Raft ticks, other sessions, a cancel request — in the middle
+   * of a long CPU step (a join's loop), then raises 57014 if the statement was cancelled.
+   */
+  async yieldToEventLoop(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    const signal = this.options.signal
+    if (signal?.aborted) throw cancelError(signal)
+  }
 
   constructor(
     readonly db: KvDatabase,
