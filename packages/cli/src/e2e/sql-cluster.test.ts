@@ -24,7 +24,7 @@ test('the sqllogictest suite passes on a 3-node cluster; mrdb sql prints tables,
     for (const [i, name] of readdirSync(SLT_DIR).filter((f) => f.endsWith('.slt')).sort().entries()) {
       // A clean database for each file, and each file through another node.
       const admin = open(1)
-      for (const [table] of (await admin.execute('SHOW TABLES')).rows) await admin.execute(`DROP TABLE ${String(table)}`)
+      for (const [table] of (await admin.execute('SHOW TABLES')).rows) await admin.execute(`DROP TABLE "${String(table).replaceAll('"', '""')}"`)
       await admin.close()
       results.push(await runSlt(name, readFileSync(join(SLT_DIR, name), 'utf8'), () => open(1 + (i % 3)), 'cluster'))
     }
