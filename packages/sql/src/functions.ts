@@ -102,6 +102,17 @@ function roundTo(x: number, digits: number): number {
   return (Math.sign(x) * Math.round(scaled)) / f
 }
 
+/** lpad / rpad: the string filled to a length on the left or right. */
+function padFunction(left: boolean): FunctionDef {
+  return {
+    minArgs: 2,
+    maxArgs: 3,
+    strict: true,
+    type: ([s, k, f], n) => (text(s!, n), integer(k!, n), f !== undefined && text(f, n), 'text'),
+    call: ([s, k, f], n) => pad(str(s!), int(k!), f === undefined ? ' ' : str(f), left, n),
+  }
+}
+
 const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
   // The clock, uuids, extract/date_trunc and the JSONB operators (types/type-functions.ts).
   ...TYPE_FUNCTIONS,
@@ -170,23 +181,16 @@ const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
     maxArgs: 2,
     strict: true,
     type: ([s, k], n) => (text(s!, n), integer(k!, n), 'text'),
-    call: ([s, k], n) => (int(k!) <= 0n ? '' : str(s!).repeat(count(int(k!) * BigInt(Math.max(1, str(s!).length)), n) / Math.max(1, str(s!).length))),
+    call: ([s, k], n) => {
+      const times = int(k!)
+      if (times <= 0n) return ''
+      count(times * BigInt(str(s!).length), n)
+      return str(s!).repeat(Number(times))
+    },
   },
   REVERSE: { minArgs: 1, maxArgs: 1, strict: true, type: ([s], n) => (text(s!, n), 'text'), call: ([s]) => chars(str(s!)).reverse().join('') },
-  LPAD: {
-    minArgs: 2,
-    maxArgs: 3,
-    strict: true,
-    type: ([s, k, f], n) => (text(s!, n), integer(k!, n), f !== undefined && text(f, n), 'text'),
-    call: ([s, k, f], n) => pad(str(s!), int(k!), f === undefined ? ' ' : str(f), true, n),
-  },
-  RPAD: {
-    minArgs: 2,
-    maxArgs: 3,
-    strict: true,
-    type: ([s, k, f], n) => (text(s!, n), integer(k!, n), f !== undefined && text(f, n), 'text'),
-    call: ([s, k, f], n) => pad(str(s!), int(k!), f === undefined ? ' ' : str(f), false, n),
-  },
+  LPAD: padFunction(true),
+  RPAD: padFunction(false),
   ABS: {
     minArgs: 1,
     maxArgs: 1,
