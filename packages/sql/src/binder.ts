@@ -2,6 +2,7 @@
 // layout (a Scope) and rejects type mismatches before any row is read.
 
 import { childExprs, exprToSql, mapChildren, type Expr } from './ast.js'
+import { castValue } from './cast.js'
 import { fail, SqlState } from './errors.js'
 import { functionType } from './functions.js'
 import { arithmeticType, isTypedBase } from './types/typed.js'
@@ -98,9 +99,30 @@ export function bind(e: Expr, scope: Scope, context: string): Expr {
       return fail(SqlState.INTERNAL_ERROR, 'subquery not evaluated before binding')
     case 'window':
       return fail(SqlState.WINDOWING_ERROR, `window functions are not allowed in ${context}`)
+    case 'compare': {
+      const left = bind(e.left, scope, context)
+      const right = bind(e.right, scope, context)
+      return { ...e, left: literalFor(left, right, scope), right: literalFor(right, left, scope) }
+    }
+    case 'in-list': {
+      const operand = bind(e.operand, scope, context)
+      return { ...e, operand, list: e.list.map((x) => literalFor(bind(x, scope, context), operand, scope)) }
+    }
     default:
       return mapChildren(e, (child) => bind(child, scope, context))
   }
+}
+
+/**
+ * A quoted literal compared with a column of a number or boolean type, read as that type
+ * (PostgreSQL's literals have no type until their context gives one: `oid = '16384'`,
+ * `flag = 't'`); 22P02 when it does not read as one. Any other expression as it is.
+ */
+function literalFor(e: Expr, other: Expr, scope: Scope): Expr {
+  if (e.kind !== 'literal' || typeof e.value !== 'string' || other.kind !== 'slot') return e
+  const type = scope.columns[other.index]?.type
+  if (type === null || type === undefined || (type.base !== 'int' && type.base !== 'float' && type.base !== 'bool')) return e
+  return { kind: 'literal', value: castValue(e.value, { base: type.base }) }
 }
 
 /** The static type of a bound expression: a base type, 'null' for a NULL literal, or null if unknown. */

@@ -4,6 +4,7 @@
 
 import type { StaticType } from './binder.js'
 import { fail, SqlState } from './errors.js'
+import { formatType } from './pg-types.js'
 import { DATABASE_NAME, USER_SCHEMA, UTF8_ENCODING } from './system-tables.js'
 import { TYPE_FUNCTIONS } from './types/type-functions.js'
 import { absNumeric, floorNumeric, isNumericValue, numericToFloat, roundNumeric, signNumeric, truncNumeric } from './types/numeric.js'
@@ -258,6 +259,29 @@ const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
   PG_GET_USERBYID: { minArgs: 1, maxArgs: 1, strict: true, type: () => 'text', call: () => 'root' },
   PG_TABLE_IS_VISIBLE: { minArgs: 1, maxArgs: 1, strict: true, type: () => 'bool', call: () => true },
   PG_ENCODING_TO_CHAR: { minArgs: 1, maxArgs: 1, strict: true, type: () => 'text', call: ([e]) => (e === UTF8_ENCODING ? 'UTF8' : '') },
+  FORMAT_TYPE: {
+    minArgs: 2,
+    maxArgs: 2,
+    // Strict in its type only: format_type(oid, NULL) is the name without a modifier.
+    strict: false,
+    type: (a, n) => (a.forEach((t) => integer(t, n)), 'text'),
+    call: ([oid, mod]) => (oid === null || oid === undefined ? null : formatType(Number(int(oid)), mod === null || mod === undefined ? null : Number(int(mod)))),
+  },
+  // pg_attrdef.adbin and the like hold an expression's SQL text, which stands for PostgreSQL's node tree.
+  PG_GET_EXPR: { minArgs: 2, maxArgs: 3, strict: true, type: ([e], n) => (text(e!, n), 'text'), call: ([e]) => e! },
+  // No object has a comment.
+  OBJ_DESCRIPTION: { minArgs: 1, maxArgs: 2, strict: true, type: () => 'text', call: () => null },
+  COL_DESCRIPTION: { minArgs: 2, maxArgs: 2, strict: true, type: () => 'text', call: () => null },
+  SHOBJ_DESCRIPTION: { minArgs: 2, maxArgs: 2, strict: true, type: () => 'text', call: () => null },
+  // Every table could be published (there are no publications).
+  PG_RELATION_IS_PUBLISHABLE: { minArgs: 1, maxArgs: 1, strict: true, type: () => 'bool', call: () => true },
+  QUOTE_IDENT: {
+    minArgs: 1,
+    maxArgs: 1,
+    strict: true,
+    type: ([s], n) => (text(s!, n), 'text'),
+    call: ([s]) => (/^[a-z_][a-z0-9_$]*$/.test(str(s!)) ? str(s!) : `"${str(s!).replaceAll('"', '""')}"`),
+  },
   // Arrays are not a type yet: only the catalog's NULL arrays (datacl, of unknown type) reach it.
   ARRAY_TO_STRING: {
     minArgs: 2,

@@ -10,6 +10,8 @@ import { fixPrecedence } from './precedence.js'
 import { checkWindowCall } from './window.js'
 import { convertAlter, parseSchemaChangeText } from './parse-alter.js'
 import { parseUserStatement } from './parse-user.js'
+import { normalisePgSyntax } from './pg-syntax.js'
+import { catalogFunction } from './catalog-functions.js'
 import { splitOnConflict, type OnConflictText } from './on-conflict.js'
 import { skipQuotedOrComment, splitStatements } from './split-statements.js'
 import { topLevelWord } from './on-conflict.js'
@@ -82,7 +84,8 @@ export function parseSql(sql: string): readonly Statement[] {
   if (depth > MAX_NESTING_DEPTH) {
     fail(SqlState.STATEMENT_TOO_COMPLEX, `statement too complex: parentheses nest ${depth} deep; the limit is ${MAX_NESTING_DEPTH}`)
   }
-  return parseChecked(sql)
+  // Spellings of PostgreSQL the parser does not read, rewritten in place (pg-syntax.ts).
+  return parseChecked(normalisePgSyntax(sql))
 }
 
 function checkSize(sql: string): void {
@@ -844,6 +847,9 @@ function convertFunction(e: Raw): Expr {
   const args = raw.map(convertExpr)
   // The parser reads `NOT (…)` as a call of a function named NOT (see precedence.ts).
   if (name === 'NOT' && args.length === 1) return { kind: 'not', operand: args[0]! }
+  // Functions that read the system catalog stand for subqueries of it (catalog-functions.ts).
+  const catalogCall = catalogFunction(name, args)
+  if (catalogCall !== undefined) return catalogCall
   const canonical = scalarFunctionName(name)
   if (canonical === undefined) return fail(SqlState.UNDEFINED_FUNCTION, `function ${name.toLowerCase()} does not exist`)
   return { kind: 'function', name: canonical, args }

@@ -1,76 +1,16 @@
 // PostgreSQL's view of mrdb's values: type OIDs for result columns, values in text and
 // binary format as PostgreSQL prints them, and bound parameters turned into SQL literals.
 
-import { formatTyped, isTypedValue, type SqlValue, type TypedValue } from '@mrdb/sql'
+import { formatTyped, isTypedValue, PgType, pgTypeOf, type SqlValue, type TypedValue } from '@mrdb/sql'
 import type { FieldDescription } from './backend.js'
 import { PgWireError, PgWireState } from './errors.js'
 
-/** The type OIDs of pg_type that mrdb uses or reads in parameters. */
-export const PgType = {
-  BOOL: 16,
-  BYTEA: 17,
-  NAME: 19,
-  INT8: 20,
-  INT2: 21,
-  INT4: 23,
-  TEXT: 25,
-  OID: 26,
-  FLOAT4: 700,
-  FLOAT8: 701,
-  UNKNOWN: 705,
-  BPCHAR: 1042,
-  VARCHAR: 1043,
-  NUMERIC: 1700,
-  JSON: 114,
-  DATE: 1082,
-  TIMESTAMP: 1114,
-  TIMESTAMPTZ: 1184,
-  INTERVAL: 1186,
-  UUID: 2950,
-  JSONB: 3802,
-} as const
+export { PgType }
 
-/** What a result column of the SQL layer's type name is on the wire. */
+/** What a result column of the SQL layer's type name is on the wire (@mrdb/sql pgTypeOf: the OIDs the catalog shows too). */
 export function fieldOf(name: string, sqlType: string, format: number): FieldDescription {
-  const varchar = /^VARCHAR\((\d+)\)$/.exec(sqlType)
-  if (varchar) return { name, typeOid: PgType.VARCHAR, typeSize: -1, typeModifier: Number(varchar[1]) + 4, format }
-  const numeric = /^NUMERIC(?:\((\d+),(\d+)\))?$/.exec(sqlType)
-  if (numeric) {
-    const typeModifier = numeric[1] === undefined ? -1 : ((Number(numeric[1]) << 16) | Number(numeric[2])) + 4
-    return { name, typeOid: PgType.NUMERIC, typeSize: -1, typeModifier, format }
-  }
-  const fixed = (typeOid: number, typeSize: number): FieldDescription => ({ name, typeOid, typeSize, typeModifier: -1, format })
-  switch (sqlType) {
-    case 'BIGINT':
-      return fixed(PgType.INT8, 8)
-    case 'INTEGER':
-      return fixed(PgType.INT4, 4)
-    case 'SMALLINT':
-      return fixed(PgType.INT2, 2)
-    case 'DOUBLE':
-      return fixed(PgType.FLOAT8, 8)
-    case 'REAL':
-      return fixed(PgType.FLOAT4, 4)
-    case 'BOOLEAN':
-      return fixed(PgType.BOOL, 1)
-    case 'DATE':
-      return fixed(PgType.DATE, 4)
-    case 'TIMESTAMP':
-      return fixed(PgType.TIMESTAMP, 8)
-    case 'TIMESTAMPTZ':
-      return fixed(PgType.TIMESTAMPTZ, 8)
-    case 'INTERVAL':
-      return fixed(PgType.INTERVAL, 16)
-    case 'UUID':
-      return fixed(PgType.UUID, 16)
-    case 'BYTEA':
-      return fixed(PgType.BYTEA, -1)
-    case 'JSONB':
-      return fixed(PgType.JSONB, -1)
-    default:
-      // TEXT, and NULL (an untyped NULL is text to PostgreSQL clients, as in PostgreSQL 10+).
-      return { name, typeOid: PgType.TEXT, typeSize: -1, typeModifier: -1, format }
-  }
+  const t = pgTypeOf(sqlType)
+  return { name, typeOid: t.oid, typeSize: t.size, typeModifier: t.modifier, format }
 }
 
 /** A float8 as PostgreSQL prints it (shortest exact digits; exponent from 1e15 and below 1e-4, at least two digits). */

@@ -24,6 +24,17 @@ export function columnTypeOf(name: string, length: number | undefined, scale: nu
     case 'BIGINT':
     case 'INT8':
       return { base: 'int' }
+    // Object identifiers and their aliases (system-tables.ts): integers in mrdb, which has no
+    // name lookup behind the reg* types, so `x::regtype::text` prints the number.
+    case 'OID':
+    case 'REGCLASS':
+    case 'REGTYPE':
+    case 'REGPROC':
+    case 'REGPROCEDURE':
+    case 'REGNAMESPACE':
+    case 'REGROLE':
+    case 'REGOPER':
+      return { base: 'int' }
     case 'REAL':
     case 'FLOAT4':
       return { base: 'float', real: true }
