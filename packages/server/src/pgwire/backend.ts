@@ -148,3 +148,20 @@ export function portalSuspended(): Buffer {
 
 /** The one-byte answer to an SSLRequest or GSSENCRequest that refuses it. */
 export const REFUSE_ENCRYPTION = Buffer.from('N')
+
+/** CopyOutResponse: a COPY … TO STDOUT of `columns` columns follows, all in text format. */
+export function copyOutResponse(columns: number): Buffer {
+  const m = w().add(Buffer.of(0)).addInt16(columns)
+  for (let i = 0; i < columns; i++) m.addInt16(0)
+  return m.flush(0x48)
+}
+
+/** CopyData: one row of a COPY, as its bytes. */
+export function copyData(data: Buffer): Buffer {
+  return w().add(data).flush(0x64)
+}
+
+/** CopyDone: the COPY's rows are all sent. */
+export function copyDone(): Buffer {
+  return w().flush(0x63)
+}

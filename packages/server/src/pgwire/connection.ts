@@ -10,6 +10,7 @@ import * as be from './backend.js'
 import { PgWireError, PgWireState, protocolViolation } from './errors.js'
 import { decodeMessage, decodeStartup, FrameSplitter, type FrontendMessage } from './frontend.js'
 import { SCRAM_MECHANISM, ScramExchange } from './scram-auth.js'
+import { copyTextRow, copyToStdoutQuery } from './copy.js'
 import { pgSleepSeconds, SessionSettings } from './settings.js'
 import { decodeParam, encodeValue, fieldOf, findPlaceholders, literalOf, PgType, type ParamContext, type Placeholder } from './types.js'
 
@@ -298,6 +299,11 @@ export class PgConnection {
       const offset = Math.max(0, sql.indexOf(text, from))
       from = offset + text.length
       try {
+        const copyQuery = copyToStdoutQuery(text)
+        if (copyQuery !== undefined) {
+          await this.copyOut(copyQuery)
+          continue
+        }
         const result = await this.run(text)
         if (result.columns.length > 0) {
           const fields = result.columns.map((c) => fieldOf(c.name, c.type, 0))
@@ -312,6 +318,16 @@ export class PgConnection {
       }
     }
     this.readyForQuery()
+  }
+
+  /** COPY … TO STDOUT: the query's rows as CopyData in text format, between CopyOutResponse and CopyDone. */
+  private async copyOut(query: string): Promise<void> {
+    const result = await this.run(query)
+    if (result.columns.length === 0) throw new PgWireError(PgWireState.FEATURE_NOT_SUPPORTED, 'COPY (query) TO STDOUT needs a query that returns rows')
+    this.emit(be.copyOutResponse(result.columns.length))
+    for (const row of result.rows) this.emit(be.copyData(copyTextRow(row)))
+    this.emit(be.copyDone())
+    this.emit(be.commandComplete(`COPY ${result.rows.length}`))
   }
 
   /** Runs one statement: a session-level one here, anything else in the engine, under statement_timeout and cancel. */
