@@ -6,10 +6,11 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { connect, type Socket } from 'node:net'
 import pg from 'pg'
 import { ProcessCluster } from '../testing/process-cluster.js'
-import { run } from './helpers.js'
+import { run, waitFor } from './helpers.js'
 
 const MAX_CONNECTIONS = 24
 
@@ -46,6 +47,31 @@ function startup(version = 196608, user = 'root'): Buffer {
 function sqlstate(reply: Buffer): string | undefined {
   const i = reply.indexOf(Buffer.from('\0C'))
   return i < 0 ? undefined : reply.subarray(i + 2, i + 7).toString()
+}
+
+/** Runs `SELECT pg_sleep(5)` in psql and sends it SIGINT once it has run a first query, until it exits. */
+async function psqlCancel(url: string): Promise<void> {
+  const psql = spawn('psql', [url, '-X', '-c', "SELECT 'ready'", '-c', 'SELECT pg_sleep(5)'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  psql.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  psql.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const exited = new Promise<number | null>((resolve) => psql.once('exit', (code) => resolve(code)))
+  let done = false
+  void exited.then(() => (done = true))
+  try {
+    await waitFor('psql to run its first query', () => out.includes('ready') || done, 60_000)
+    // The second statement may not have reached the node yet when the first SIGINT lands: repeat until psql exits.
+    for (let i = 0; i < 100 && !done; i++) {
+      psql.kill('SIGINT')
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 200))])
+    }
+    const code = await exited
+    assert.match(err, /canceling statement due to user request/, `psql's stderr: ${err}`)
+    assert.equal(code, 1)
+  } finally {
+    if (!done) psql.kill('SIGKILL')
+  }
 }
 
 test('node-postgres and psql on real nodes; bad input on the SQL port never hurts other sessions', async () => {
@@ -119,6 +145,19 @@ test('node-postgres and psql on real nodes; bad input on the SQL port never hurt
     assert.equal(script.code, 3)
     assert.equal(script.out, '22\n')
     assert.match(script.err, /relation "nowhere" does not exist|table "nowhere"|nowhere/)
+
+    // psql's meta-commands, as it sends them: \dt through the catalog, \copy through COPY … TO STDOUT.
+    const dt = await run('psql', [url, '-X', '-c', '\\dt'])
+    assert.equal(dt.code, 0, dt.err)
+    assert.match(dt.out, /List of relations\n Schema \| {3}Name {3}\| Type {2}\| Owner \n-+\+-+\+-+\+-+\n public \| accounts \| table \| root\n\(1 row\)/)
+    const copied = await run('psql', [url, '-X', '-c', "\\copy (SELECT id, owner, vip, NULL FROM accounts WHERE id <= 2 ORDER BY id) to stdout"])
+    assert.equal(copied.code, 0, copied.err)
+    assert.equal(copied.out, "1\to'neil\tt\t\\N\n2\t007\tf\t\\N\n")
+    const copyFrom = await run('psql', [url, '-X', '-c', 'COPY accounts FROM STDIN'], '')
+    assert.match(copyFrom.err, /only COPY … TO STDOUT is supported/)
+
+    // Ctrl-C: SIGINT to psql while its statement runs sends a CancelRequest; the statement ends with 57014.
+    await psqlCancel(url)
 
     // Bad input on node 1's SQL port while `client` keeps working on it.
     const sql1 = cluster.sqlAddress(1)
