@@ -110,7 +110,8 @@ export async function dropTable(ctx: StatementContext, stmt: Ddl<'drop-table'>):
  */
 const CREATED_TABLES = Symbol('mrdb.tablesCreatedInTransaction')
 
-function createdInTransaction(txn: KvTransaction): Set<number> | undefined {
+/** Ids of the tables the open transaction `txn` created (see {@link CREATED_TABLES}). */
+export function createdInTransaction(txn: KvTransaction): Set<number> | undefined {
   return (txn as unknown as Record<symbol, Set<number> | undefined>)[CREATED_TABLES]
 }
 

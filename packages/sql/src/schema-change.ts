@@ -32,6 +32,7 @@ import {
   type IndexDesc,
   type TableDesc,
 } from './catalog.js'
+import { createdInTransaction, createIndex } from './ddl.js'
 import { storedDefault } from './defaults.js'
 import { fail, SqlError, SqlState } from './errors.js'
 import type { KvDatabase, KvTransaction } from './kv-port.js'
@@ -506,8 +507,18 @@ export function schemaChangeTag(stmt: SchemaChange): string {
  */
 export async function executeSchemaStatement(ctx: StatementContext, stmt: Extract<Statement, { kind: 'alter-table' | 'show-jobs' | 'check-indexes' }>): Promise<SqlResult> {
   switch (stmt.kind) {
-    case 'alter-table':
-      return fail(SqlState.ACTIVE_SQL_TRANSACTION, 'ALTER TABLE cannot run inside a transaction block (it is an online schema change: run it outside BEGIN … COMMIT)')
+    case 'alter-table': {
+      // ADD CONSTRAINT … UNIQUE on a table this transaction created (as ORMs' migrations
+      // do) needs no online change: no other transaction can write the table yet.
+      const action = stmt.action
+      const table = ctx.catalog.tables.get(stmt.table)
+      if (action.kind === 'add-unique' && table !== undefined && createdInTransaction(ctx.txn)?.has(table.id)) {
+        const name = action.name ?? `${stmt.table}_${action.columns.join('_')}_key`
+        await createIndex(ctx, { kind: 'create-index', name, table: stmt.table, columns: action.columns, unique: true })
+        return { command: 'ALTER TABLE', columns: [], rows: [], rowsAffected: 0 }
+      }
+      return fail(SqlState.ACTIVE_SQL_TRANSACTION, 'ALTER TABLE cannot run inside a transaction block unless it adds a unique constraint to a table created in it (it is an online schema change: run it outside BEGIN … COMMIT)')
+    }
     case 'show-jobs':
       return { command: 'SHOW', columns: SHOW_JOBS_COLUMNS, rows: await showJobs(ctx), rowsAffected: 0 }
     case 'check-indexes':
