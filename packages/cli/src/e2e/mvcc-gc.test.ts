@@ -31,6 +31,7 @@ type RangeRow = { rangeId: number; liveBytes: number; garbageBytes: number }
 test('GC with --gc-ttl-seconds 20: 100 updates of each row, then garbage bytes and disk bytes come down, and reads stay right', async () => {
   const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1, startArgs: ['--gc-ttl-seconds', '20', '--heartbeat-ms', '300'] })
   const sql = new SqlClient(cluster.sqlAddress(1))
+  let holder: SqlClient | undefined
   try {
     const ranges = async () => JSON.parse(await cluster.mrdb(['range', 'list', '--host', cluster.address(1), '--json'])) as RangeRow[]
     const garbage = async () => (await ranges()).reduce((n, r) => n + r.garbageBytes, 0)
@@ -44,6 +45,11 @@ test('GC with --gc-ttl-seconds 20: 100 updates of each row, then garbage bytes a
 
     await sql.query('CREATE TABLE t (k INT PRIMARY KEY, n INT NOT NULL, pad TEXT NOT NULL)')
     await sql.query(`INSERT INTO t (k, n, pad) VALUES ${Array.from({ length: ROWS }, (_, k) => `(${k}, 0, '${PAD}')`).join(', ')}`)
+    // A transaction kept open (it holds a buffered write) holds the GC fence below every
+    // update, however long they take on a busy machine: the garbage piles up until it ends.
+    holder = new SqlClient(cluster.sqlAddress(2))
+    await holder.query('BEGIN')
+    await holder.query(`INSERT INTO t (k, n, pad) VALUES (-1, 0, 'held')`)
     // Half the rows are updated in one statement, half in another: 100 versions of every row.
     for (let i = 0; i < UPDATES; i++) {
       await sql.query(`UPDATE t SET n = n + 1 WHERE k < ${ROWS / 2}`)
@@ -51,14 +57,17 @@ test('GC with --gc-ttl-seconds 20: 100 updates of each row, then garbage bytes a
     }
     await check('after the updates')
     let before = 0
-    await waitFor('the garbage reported', async () => (before = await garbage()) > ROWS * PAD.length * 10, 60_000)
+    await waitFor('the garbage reported', async () => (before = await garbage()) > ROWS * PAD.length * 10, 120_000)
     const diskBefore = await disk()
-    await check('while GC runs')
+    await check('before GC')
+    await holder.query('ROLLBACK')
+    holder.close()
+    holder = undefined
     let after = before
-    await waitFor('GC collects the old versions', async () => (after = await garbage()) < before / 4, 90_000)
+    await waitFor('GC collects the old versions', async () => (after = await garbage()) < before / 4, 180_000)
     await check('after GC')
     let diskAfter = diskBefore
-    await waitFor('the data directories shrink', async () => (diskAfter = await disk()) < diskBefore * 0.9, 60_000)
+    await waitFor('the data directories shrink', async () => (diskAfter = await disk()) < diskBefore * 0.9, 120_000)
     const live = (await ranges()).reduce((n, r) => n + r.liveBytes, 0)
     assert.ok(live >= ROWS * PAD.length, `live bytes ${live}`)
     process.stdout.write(`# garbage bytes ${before} -> ${after}; data directories ${diskBefore} -> ${diskAfter} bytes; live bytes ${live}\n`)
@@ -66,6 +75,7 @@ test('GC with --gc-ttl-seconds 20: 100 updates of each row, then garbage bytes a
     await sql.query('UPDATE t SET n = n + 1 WHERE k = 7')
     assert.deepEqual((await sql.query('SELECT n FROM t WHERE k = 7')).rows[0]!.map(Number), [UPDATES + 1])
   } finally {
+    holder?.close()
     sql.close()
     await cluster.stop()
   }
