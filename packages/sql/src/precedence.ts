@@ -72,22 +72,6 @@ function rebuildBoolean(root: Raw): Raw {
     const t = tokens[at]
     return t !== undefined && 'op' in t ? t.op : undefined
   }
-  const or = (): Raw => {
-    let left = and()
-    while (peek() === 'OR') {
-      at++
-      left = { type: 'binary_expr', operator: 'OR', left, right: and() }
-    }
-    return left
-  }
-  const and = (): Raw => {
-    let left = not()
-    while (peek() === 'AND') {
-      at++
-      left = { type: 'binary_expr', operator: 'AND', left, right: not() }
-    }
-    return left
-  }
   const not = (): Raw => {
     if (peek() === 'NOT') {
       at++
@@ -98,7 +82,16 @@ function rebuildBoolean(root: Raw): Raw {
     if (t === undefined || !('operand' in t)) throw new Error('boolean chain out of order')
     return t.operand
   }
-  const rebuilt = or()
+  // A left-associative chain of `op` over operands read by `operand`.
+  const chain = (op: 'AND' | 'OR', operand: () => Raw) => (): Raw => {
+    let left = operand()
+    while (peek() === op) {
+      at++
+      left = { type: 'binary_expr', operator: op, left, right: operand() }
+    }
+    return left
+  }
+  const rebuilt = chain('OR', chain('AND', not))()
   if (at !== tokens.length) throw new Error('boolean chain out of order')
   return rebuilt
 }
