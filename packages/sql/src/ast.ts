@@ -424,5 +424,6 @@ export function mapChildren(e: Expr, f: (child: Expr) => Expr): Expr {
 
 /** A string equal for structurally equal expressions. */
 export function exprKey(e: Expr): string {
-  return JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))
+  // A slot is its index: its label only says how it was written (`t.a` or `a`).
+  return JSON.stringify(e, (k, v: unknown) => (k === 'label' ? undefined : typeof v === 'bigint' ? `${v}n` : v))
 }

@@ -83,8 +83,9 @@ export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
     }
     case 'value-set': {
       const v = evaluate(e.operand, row)
-      if (v === null) return null
-      if (e.keys.includes(valueKey(v))) return !e.negated
+      // NULL IN (no rows) is false (NOT IN: true); NULL IN (some rows) is unknown.
+      if (v === null) return e.keys.length === 0 && !e.hasNull ? e.negated : null
+      if (keySet(e.keys).has(valueKey(v))) return !e.negated
       return e.hasNull ? null : e.negated
     }
     case 'like': {
@@ -108,6 +109,14 @@ export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
     case 'is-null':
       return (evaluate(e.operand, row) === null) !== e.negated
     case 'function':
+      // COALESCE evaluates its arguments only until one is not NULL (COALESCE(1, 1/0) is 1).
+      if (e.name === 'COALESCE') {
+        for (const a of e.args) {
+          const v = evaluate(a, row)
+          if (v !== null) return v
+        }
+        return null
+      }
       return callFunction(e.name, e.args.map((a) => evaluate(a, row)))
     case 'column':
     case 'in-subquery':
@@ -117,6 +126,15 @@ export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
     case 'aggregate':
       return fail(SqlState.INTERNAL_ERROR, `unbound ${e.kind} in evaluation`)
   }
+}
+
+const keySets = new WeakMap<readonly string[], ReadonlySet<string>>()
+
+/** The keys of a value-set as a set, built once per value-set. */
+function keySet(keys: readonly string[]): ReadonlySet<string> {
+  let set = keySets.get(keys)
+  if (set === undefined) keySets.set(keys, (set = new Set(keys)))
+  return set
 }
 
 /** Whether a bound condition is TRUE over `row` (FALSE and NULL both reject). */

@@ -13,20 +13,23 @@ import { skipQuotedOrComment } from './split-statements.js'
  *   mrdb has one schema of operators, so it is `op`;
  * - `COLLATE pg_catalog.default` / `"default"` / `"C"` / `"POSIX"`: mrdb compares text by code
  *   point, which is the C collation and the database default, so these change nothing;
- * - `::pg_catalog.name` and `CAST(… AS pg_catalog.name)`: built-in types live in pg_catalog.
+ * - `::pg_catalog.name` and `CAST(… AS pg_catalog.name)`: built-in types live in pg_catalog;
+ * - `SELECT ALL …` and an aggregate's `(ALL x)`: ALL is the default that DISTINCT overrides.
  */
 const RULES: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => string]> = [
   [/OPERATOR\s*\(\s*(?:pg_catalog\s*\.\s*)?([-+*/<>=~!@#%^&|`?]+)\s*\)/iy, (m) => ` ${m[1]!} `],
   [/COLLATE\s+(?:(?:pg_catalog|"pg_catalog")\s*\.\s*)?(?:default|"default"|"C"|"POSIX"|C|POSIX)(?![A-Za-z0-9_$])/iy, () => ''],
   [/::\s*(?:pg_catalog|"pg_catalog")\s*\.\s*/y, () => '::'],
   [/AS\s+(?:pg_catalog|"pg_catalog")\s*\.\s*/iy, () => 'AS '],
+  [/SELECT\s+ALL(?![A-Za-z0-9_$])/iy, () => 'SELECT'],
+  [/(?<=\(\s*)ALL(?=\s)/iy, () => ''],
 ]
 
 const WORD_CHAR = /[A-Za-z0-9_$]/
 
 /** `sql` with the forms above rewritten (same length); the same text when none occurs. */
 export function normalisePgSyntax(sql: string): string {
-  if (!/operator|collate|pg_catalog/i.test(sql)) return sql
+  if (!/operator|collate|pg_catalog|\ball\b/i.test(sql)) return sql
   let out = ''
   let copied = 0
   for (let i = 0; i < sql.length; ) {
