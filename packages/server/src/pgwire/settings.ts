@@ -1,15 +1,14 @@
 // The session-level statements the wire server answers itself, before the SQL engine: what
-// clients ask on connect and for their settings — version(), current_database(),
-// current_user, SHOW of run-time parameters, SET of client-side parameters
-// (statement_timeout among them). Everything else goes to the engine.
+// clients ask on connect and for their settings — current_database() and current_user (the
+// connection's own), SHOW of run-time parameters, SET of client-side parameters
+// (statement_timeout among them). Everything else goes to the engine (version() and
+// current_schema() are its functions).
 
 import type { SqlResult } from '@mrdb/sql'
 import { PgWireError, PgWireState } from './errors.js'
 
 /** The version this server reports (server_version: clients read the major version from it). */
 export const SERVER_VERSION = '15.0 (mrdb)'
-/** What version() returns. */
-export const VERSION_STRING = 'PostgreSQL 15.0 (mrdb 0.1.0) on x86_64-pc-linux-gnu, a MultiRaft sharded SQL database'
 
 /** Run-time parameters reported to the client at startup and on change (ParameterStatus). */
 const REPORTED = new Set(['server_version', 'server_encoding', 'client_encoding', 'application_name', 'datestyle', 'intervalstyle', 'integer_datetimes', 'standard_conforming_strings', 'timezone', 'is_superuser', 'session_authorization'])
@@ -75,10 +74,8 @@ export class SessionSettings {
     const text = sql.trim().replace(/;\s*$/, '').replace(/\s+/g, ' ')
     const lower = text.toLowerCase()
     const one = (name: string, value: string): { result: SqlResult } => ({ result: { command: 'SELECT', columns: [{ name, type: 'TEXT' }], rows: [[value]], rowsAffected: 0 } })
-    if (lower === 'select version()') return one('version', VERSION_STRING)
     if (lower === 'select current_database()') return one('current_database', this.database)
     if (/^select (current_user|session_user|user|current_user\(\))$/.test(lower)) return one(lower.slice(7).replace('()', ''), this.user)
-    if (lower === 'select current_schema()' || lower === 'select current_schema') return one('current_schema', 'public')
     const show = /^show ([a-z_]+)$/.exec(lower)
     if (show) {
       const name = show[1]!

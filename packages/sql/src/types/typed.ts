@@ -174,16 +174,14 @@ export function compareTyped(a: Value, b: Value): number {
     if (a instanceof Uint8Array && b instanceof Uint8Array) return compareBytes(a, b)
     return mismatch(a, b, 'cannot compare')
   }
-  const na = asNumeric(a)
-  const nb = asNumeric(b)
-  if (na !== undefined && nb !== undefined) {
+  if (isNumber(a) && isNumber(b)) {
     if (typeof a === 'number' || typeof b === 'number') {
-      const x = typeof a === 'number' ? a : numericToFloat(na)
-      const y = typeof b === 'number' ? b : numericToFloat(nb)
+      const x = asFloat(a)
+      const y = asFloat(b)
       if (Number.isNaN(x) || Number.isNaN(y)) return Number(Number.isNaN(x)) - Number(Number.isNaN(y))
       return x < y ? -1 : x > y ? 1 : 0
     }
-    return compareNumeric(na, nb)
+    return compareNumeric(exact(a), exact(b))
   }
   if (isTemporal(a) && isTemporal(b)) {
     const x = instant(a)
@@ -201,12 +199,19 @@ export function compareTyped(a: Value, b: Value): number {
   return mismatch(a, b, 'cannot compare')
 }
 
-/** A NUMERIC view of a number (a float gives a placeholder: compared as floats), undefined for non-numbers. */
-function asNumeric(v: Value): NumericValue | undefined {
-  if (typeof v === 'bigint') return numericFromInt(v)
-  if (typeof v === 'number') return { type: 'numeric', text: '0' }
-  if (typeof v === 'object' && !(v instanceof Uint8Array) && v.type === 'numeric') return v
-  return undefined
+/** Whether `v` is a number of any kind: INT, FLOAT or NUMERIC. */
+function isNumber(v: Value): v is bigint | number | NumericValue {
+  return typeof v === 'bigint' || typeof v === 'number' || (typeof v === 'object' && !(v instanceof Uint8Array) && v.type === 'numeric')
+}
+
+/** An INT or NUMERIC as a NUMERIC. */
+function exact(v: bigint | NumericValue): NumericValue {
+  return typeof v === 'bigint' ? numericFromInt(v) : v
+}
+
+/** A number as a float (where a FLOAT meets an exact number, both compare and compute as floats). */
+function asFloat(v: bigint | number | NumericValue): number {
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : numericToFloat(v)
 }
 
 /** A string equal for equal typed values (grouping, DISTINCT, IN sets); integral NUMERICs match integers'. */
@@ -247,11 +252,9 @@ function noOperator(op: string, a: Value, b: Value): never {
  * × or ÷ a number. Other combinations raise 42883.
  */
 export function typedArithmetic(op: Op, a: Value, b: Value): Value {
-  const na = asNumeric(a)
-  const nb = asNumeric(b)
-  if (na !== undefined && nb !== undefined) {
-    if (typeof a === 'number' || typeof b === 'number') return floatOp(op, typeof a === 'number' ? a : numericToFloat(na), typeof b === 'number' ? b : numericToFloat(nb))
-    return numericArithmetic(op, na, nb)
+  if (isNumber(a) && isNumber(b)) {
+    if (typeof a === 'number' || typeof b === 'number') return floatOp(op, asFloat(a), asFloat(b))
+    return numericArithmetic(op, exact(a), exact(b))
   }
   if (typeof a !== 'object' || a instanceof Uint8Array) {
     // number op typed: only multiplication commutes (n * interval); int + date likewise.
