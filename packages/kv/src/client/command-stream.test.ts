@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import { Client, Server, ServerCredentials, credentials, status, type ServerDuplexStream } from '@grpc/grpc-js'
-import { KV_SERVICE } from '../service/protocol.js'
+import { KV_SERVICE } from '../api/protocol.js'
 import { CommandStream } from './command-stream.js'
 
 /** A loopback port nothing listens on. */

@@ -2,7 +2,7 @@
 // travels in one message, and responses come back as soon as each is ready.
 
 import { Metadata, status, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js'
-import { KV_SERVICE, type CommandOp, type CommandRequest, type CommandResponse, type WireResponse } from '../service/protocol.js'
+import { KV_SERVICE, type CommandOp, type CommandRequest, type CommandResponse, type WireResponse } from '../api/protocol.js'
 
 interface Waiting {
   resolve: (body: WireResponse) => void

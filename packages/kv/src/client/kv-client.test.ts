@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it, test } from 'node:test'
 import { Server, ServerCredentials, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js'
-import { KvError, KvErrorCode } from '../errors.js'
-import { KV_SERVICE, type CommandRequest, type CommandResponse, type RangesResponse, type ScanResponse, type WireResponse } from '../service/protocol.js'
+import { KvError, KvErrorCode } from '../api/errors.js'
+import { KV_SERVICE, type CommandRequest, type CommandResponse, type RangesResponse, type ScanResponse, type WireResponse } from '../api/protocol.js'
 import { KvClient } from './kv-client.js'
 
 /**

@@ -8,13 +8,12 @@
 import { Client, credentials, status as GrpcStatus, type MethodDefinition, type ServiceError } from '@grpc/grpc-js'
 import type { NetworkFaults } from '@mrdb/raft'
 import { compareBytes } from '@mrdb/storage'
-import { KvError, KvErrorCode, RETRYABLE_CODES, type LockInfo } from '../errors.js'
-import { descriptorFromJson, rangeContains, rangesOverlap, type RangeDescriptor, type RangeDescriptorJson } from '../range-descriptor.js'
-import type { TxnMutation } from '../command.js'
-import type { KeyValue, TxnState } from '../replica.js'
-import { KV_SERVICE, fromWire, toWire, type CommandOp, type RangesResponse, type ScanResponse, type WireError, type WireLock, type WireResponse } from '../service/protocol.js'
+import { KvError, KvErrorCode, RETRYABLE_CODES, type LockInfo } from '../api/errors.js'
+import { descriptorFromJson, rangeContains, rangesOverlap, type RangeDescriptor, type RangeDescriptorJson } from '../api/range-descriptor.js'
+import type { KeyValue, TxnMutation, TxnState } from '../api/types.js'
+import { KV_SERVICE, fromWire, toWire, type CommandOp, type RangesResponse, type ScanResponse, type WireError, type WireLock, type WireResponse } from '../api/protocol.js'
 import { CommandStream } from './command-stream.js'
-import { unaryCall } from '../service/unary-call.js'
+import { unaryCall } from '../api/unary-call.js'
 
 /** Options of a {@link KvClient}. */
 export interface KvClientOptions {

@@ -7,10 +7,9 @@
 // fate, rolling back a transaction whose lock outlived its TTL.
 
 import { MAX_MVCC_KEY_SIZE, MAX_MVCC_VALUE_SIZE, compareBytes, keySuccessor, physicalMs } from '@mrdb/storage'
-import { MAX_COMMAND_SIZE } from '../command-check.js'
-import type { TxnMutation } from '../command.js'
-import { KvError, KvErrorCode, type LockInfo } from '../errors.js'
-import type { KeyValue, TxnState } from '../replica.js'
+import { MAX_COMMAND_SIZE, type TxnMutation } from '../api/types.js'
+import { KvError, KvErrorCode, type LockInfo } from '../api/errors.js'
+import type { KeyValue, TxnState } from '../api/types.js'
 import type { KvClient, RangeSpan } from './kv-client.js'
 
 /** Where transactions get their timestamps: the placement driver's timestamp oracle. */

@@ -20,10 +20,11 @@ import {
   type MvccWriter,
   type RaftLogStore,
 } from '@mrdb/storage'
+import type { KeyValue, TxnState } from '../api/types.js'
 import { decodeCommand, encodeCommand, type Command, type CommandEnvelope } from './command.js'
 import { checkCommand, clampEnd } from './command-check.js'
 import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, bootstrapOps } from './range-bootstrap.js'
-import { KvError, KvErrorCode } from './errors.js'
+import { KvError, KvErrorCode } from '../api/errors.js'
 import {
   descriptorFromJson,
   descriptorToJson,
@@ -32,7 +33,7 @@ import {
   type RangeDescriptor,
   type RangeDescriptorJson,
   type ReplicaDescriptor,
-} from './range-descriptor.js'
+} from '../api/range-descriptor.js'
 import { RangeLogStorage } from './range-log-storage.js'
 import { decodeRangeSnapshot, encodeRangeSnapshot } from './range-snapshot.js'
 import { decodeReplicaState, encodeReplicaState, replicaStateKey, type ReplicaState } from './replica-state.js'
@@ -53,8 +54,6 @@ export type CommandResult =
   | { ok: true; succeeded?: boolean; current?: Uint8Array; deleted?: number; resume?: Uint8Array; frozen?: { index: number; lastTs: bigint }; txn?: TxnState; collected?: number }
   | { ok: false; error: KvError }
 
-/** A transaction's fate as its primary key tells it (the result of a checkTxn command). */
-export type TxnState = { state: 'committed'; commitTs: bigint } | { state: 'rolled-back' } | { state: 'locked'; ttlMs: number }
 
 /** Most keys one DeleteRange command deletes; the client resumes for the rest. Keeps a command's batch bounded. */
 export const DELETE_RANGE_MAX_KEYS = 10_000
@@ -105,8 +104,6 @@ export interface RangeStats {
 /** How long counted range stats are reused. */
 const STATS_TTL_MS = 10_000
 
-/** One row of a scan. */
-export type KeyValue = [key: Uint8Array, value: Uint8Array]
 
 /**
  * What a range's scan returned: its rows, all in [start, end) ∩ the range as the scan saw it,

@@ -2,7 +2,8 @@
 // format, tagged by kind, with the proposer's id so it can be told of the outcome.
 
 import type { MutationKind } from '@mrdb/storage'
-import { KvError, KvErrorCode } from './errors.js'
+import type { TxnMutation } from '../api/types.js'
+import { KvError, KvErrorCode } from '../api/errors.js'
 
 /** A write a range applies. `ms` is the proposer's clock; the applied timestamp is derived from it deterministically. */
 export type Command =
@@ -43,15 +44,6 @@ export type Command =
    */
   | { kind: 'gc'; fence: bigint; threshold: bigint; keys: Uint8Array[] }
 
-/** One write a transaction prewrites. */
-export interface TxnMutation {
-  key: Uint8Array
-  kind: MutationKind
-  /** The value of a put. */
-  value: Uint8Array | undefined
-  /** Fail with KEY_EXISTS if the key holds a live value (an insert). */
-  assertAbsent: boolean
-}
 
 /** One write of a batch command. */
 export interface BatchWrite {

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { decodeCommand, encodeCommand, encodedCommandSize, type Command } from './command.js'
-import { KvErrorCode } from './errors.js'
+import { KvErrorCode } from '../api/errors.js'
 
 const b = (s: string) => Buffer.from(s)
 

@@ -4,12 +4,10 @@
 // the range may have changed between proposal and apply — with the same outcome on all.
 
 import { MAX_MVCC_KEY_SIZE, MAX_MVCC_VALUE_SIZE, MAX_TIMESTAMP, compareBytes } from '@mrdb/storage'
+import { MAX_COMMAND_SIZE } from '../api/types.js'
 import { encodedCommandSize, type Command } from './command.js'
-import { KvError, KvErrorCode } from './errors.js'
-import { rangeContains, type RangeDescriptor } from './range-descriptor.js'
-
-/** Largest encoded command a range accepts (TiKV's raft-entry-max-size is the same 8 MiB). */
-export const MAX_COMMAND_SIZE = 8 * 1024 * 1024
+import { KvError, KvErrorCode } from '../api/errors.js'
+import { rangeContains, type RangeDescriptor } from '../api/range-descriptor.js'
 
 /** Most keys one GC command collects. */
 export const MAX_GC_KEYS = 10_000

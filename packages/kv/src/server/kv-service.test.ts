@@ -6,9 +6,9 @@ import { join } from 'node:path'
 import { Client, Server, ServerCredentials, credentials, status } from '@grpc/grpc-js'
 import { MemoryNetwork } from '@mrdb/raft'
 import { open } from '@mrdb/storage'
-import { Store } from '../store.js'
+import { Store } from './store.js'
 import { addKvService } from './kv-service.js'
-import { KV_SERVICE } from './protocol.js'
+import { KV_SERVICE } from '../api/protocol.js'
 
 const raw = (b: Buffer) => b
 

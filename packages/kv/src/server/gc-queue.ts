@@ -13,7 +13,7 @@
 // and settles its locks below it; only once every range reports that does the PD raise the
 // safe point (the threshold) to it.
 
-import { KvError, KvErrorCode, type LockInfo } from './errors.js'
+import { KvError, KvErrorCode, type LockInfo } from '../api/errors.js'
 import { GC_MAX_DELETES, type Replica } from './replica.js'
 import type { Store } from './store.js'
 

@@ -3,8 +3,8 @@
 // on NOT_LEADER and friends without parsing gRPC status text.
 
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js'
-import { KvError, type KvErrorCode } from '../errors.js'
-import type { RangeDescriptorJson } from '../range-descriptor.js'
+import { KvError, type KvErrorCode } from './errors.js'
+import type { RangeDescriptorJson } from './range-descriptor.js'
 import { decodeJsonBody } from './json-body.js'
 
 /** An error as it travels in a response body. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { KvErrorCode } from '../errors.js'
+import { KvErrorCode } from './errors.js'
 import { decodeJsonBody, MAX_BODY_DEPTH } from './json-body.js'
 import { KV_SERVICE, decodeRequestBody } from './protocol.js'
 

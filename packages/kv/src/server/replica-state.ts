@@ -3,7 +3,7 @@
 
 import type { ConfState } from '@mrdb/raft'
 import { StorageError, StorageErrorCode } from '@mrdb/storage'
-import { descriptorFromJson, descriptorToJson, type RangeDescriptor, type RangeDescriptorJson } from './range-descriptor.js'
+import { descriptorFromJson, descriptorToJson, type RangeDescriptor, type RangeDescriptorJson } from '../api/range-descriptor.js'
 
 /** A replica's applied position and the range metadata as of it. */
 export interface ReplicaState {

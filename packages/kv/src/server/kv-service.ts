@@ -4,11 +4,11 @@
 
 import { MAX_TIMESTAMP } from '@mrdb/storage'
 import type { Server, ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js'
-import { KvError, KvErrorCode, type LockInfo } from '../errors.js'
-import { descriptorToJson, rangesOverlap, type RangeDescriptor } from '../range-descriptor.js'
-import type { TxnMutation } from '../command.js'
-import { toKvError, type CommandResult } from '../replica.js'
-import type { Store } from '../store.js'
+import { KvError, KvErrorCode, type LockInfo } from '../api/errors.js'
+import { descriptorToJson, rangesOverlap, type RangeDescriptor } from '../api/range-descriptor.js'
+import type { TxnMutation } from '../api/types.js'
+import { toKvError, type CommandResult } from './replica.js'
+import type { Store } from './store.js'
 import {
   KV_SERVICE,
   fromWire,
@@ -37,7 +37,7 @@ import {
   type WireError,
   type WireLock,
   type WireResponse,
-} from './protocol.js'
+} from '../api/protocol.js'
 
 /** What a node knows of the cluster beyond its own replicas, for clients filling their range cache. */
 export interface ClusterView {

@@ -5,7 +5,7 @@
 // while 64 MiB of real requests (keys and values are base64 strings) parses in about a second.
 // Pure: no I/O.
 
-import { KvError, KvErrorCode } from '../errors.js'
+import { KvError, KvErrorCode } from './errors.js'
 
 /**
  * Deepest nesting of arrays and objects a body may have. The deepest real request (a PD

@@ -3,8 +3,8 @@
 // promoted; a replica moves by joint consensus (the new one promoted and the old one
 // removed in one configuration change); leadership leaves a replica before it is removed.
 
-import { KvError, KvErrorCode } from './errors.js'
-import type { RangeDescriptor } from './range-descriptor.js'
+import { KvError, KvErrorCode } from '../api/errors.js'
+import type { RangeDescriptor } from '../api/range-descriptor.js'
 import type { Store } from './store.js'
 
 /** Creates the empty replica on the node that joins (locally or by RPC to that node). */
