@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PdErrorCode } from './errors.js'
+import { PD_GROUP_ID } from './pd-state.js'
 import { schedule, type Operator, type RangeStats, type ScheduleInput, type StoreStats } from './scheduler.js'
 
 const NOW = 10_000_000
@@ -205,4 +206,111 @@ test('the same input gives the same operators whatever the order of its lists; a
   assert.deepEqual(run([...stores].reverse(), [...ranges].reverse()), a)
   assert.throws(() => run(stores, ranges, { balanceThreshold: 0 }), (e: { code?: string }) => e.code === PdErrorCode.INVALID_ARGUMENT)
   assert.throws(() => run(stores, ranges, { replicationFactor: 0 }), (e: { code?: string }) => e.code === PdErrorCode.INVALID_ARGUMENT)
+})
+
+// ---- rule (pd): the PD's own group ---------------------------------------------------------
+
+const PD = PD_GROUP_ID
+const runPd = (stores: StoreStats[], pd: NonNullable<ScheduleInput['pd']>, ranges: RangeStats[] = []): Operator[] => schedule({ stores, ranges, pd, nowMs: NOW })
+const pdGroup = (voters: number[], over: Partial<NonNullable<ScheduleInput['pd']>> = {}): NonNullable<ScheduleInput['pd']> => ({ voters, learners: [], joint: false, leaderNodeId: voters[0], ...over })
+
+test('(pd) a PD voter on a dead store moves to the healthy store without a PD replica that holds the fewest replicas', () => {
+  const stores = [store(1), store(2), dead(3), store(4, { replicaCount: 20 }), store(5, { replicaCount: 4 })]
+  const ops = runPd(stores, pdGroup([1, 2, 3]))
+  assert.deepEqual(plain(ops), [{ kind: 'moveReplica', rangeId: PD, fromNodeId: 3, toNodeId: 5 }])
+  assert.match(ops[0]!.reason, /PD voter on dead store 3/)
+  // The learner a failed move left is the target, wherever the counts point.
+  assert.deepEqual(plain(runPd(stores, pdGroup([1, 2, 3], { learners: [4] }))), [{ kind: 'moveReplica', rangeId: PD, fromNodeId: 3, toNodeId: 4 }])
+  // It comes before the ranges' operators, which still get theirs.
+  assert.deepEqual(plain(runPd(stores, pdGroup([1, 2, 3]), [range(1, [1, 2, 3])])).map((op) => op.rangeId), [PD, 1])
+})
+
+test('(pd) nothing while a change is pending or joint, without a live leader, or without a live quorum', () => {
+  const stores = [store(1), dead(2), dead(3), store(4), store(5)]
+  assert.deepEqual(runPd(stores, pdGroup([1, 2, 3])), [], 'one live voter of three cannot commit a change')
+  const oneDead = [store(1), store(2), dead(3), store(4)]
+  const pending: Operator = { kind: 'moveReplica', rangeId: PD, fromNodeId: 3, toNodeId: 4, reason: '' }
+  assert.deepEqual(runPd(oneDead, pdGroup([1, 2, 3], { pendingOperator: pending })), [])
+  assert.deepEqual(runPd(oneDead, pdGroup([1, 2, 4], { joint: true })), [])
+  assert.deepEqual(runPd(oneDead, pdGroup([1, 2, 3], { leaderNodeId: undefined })), [])
+  assert.deepEqual(runPd(oneDead, pdGroup([3, 1, 2])), [], 'a leader on a dead store is not the leader any more')
+})
+
+test('(pd) a PD leader on a decommissioning store hands leadership off, then its voter moves; learners on bad stores and stray ones go', () => {
+  const stores = [store(1, { leaderCount: 5 }), store(2, { leaderCount: 1 }), store(3, { state: 'decommissioning' }), store(4)]
+  assert.deepEqual(plain(runPd(stores, pdGroup([3, 1, 2]))), [{ kind: 'transferLeader', rangeId: PD, toNodeId: 2 }])
+  assert.deepEqual(plain(runPd(stores, pdGroup([3, 1, 2], { leaderNodeId: 1 }))), [{ kind: 'moveReplica', rangeId: PD, fromNodeId: 3, toNodeId: 4 }])
+  assert.deepEqual(plain(runPd([store(1), store(2), store(3), dead(4)], pdGroup([1, 2, 3], { learners: [4] }))), [{ kind: 'removeReplica', rangeId: PD, nodeId: 4 }])
+  assert.deepEqual(plain(runPd([store(1), store(2), store(3), store(4)], pdGroup([1, 2, 3], { learners: [4] }))), [{ kind: 'removeReplica', rangeId: PD, nodeId: 4 }])
+})
+
+test('(pd) with no store to move to, a bad voter is removed only while more than three voters stay and keep a live quorum', () => {
+  assert.deepEqual(plain(runPd([store(1), store(2), store(3), store(4), dead(5)], pdGroup([1, 2, 3, 4, 5]))), [{ kind: 'removeReplica', rangeId: PD, nodeId: 5 }])
+  assert.deepEqual(runPd([store(1), store(2), dead(3)], pdGroup([1, 2, 3])), [], 'three voters stay: the dead store may come back')
+  assert.deepEqual(runPd([store(1), store(2), dead(3), dead(4)], pdGroup([1, 2, 3, 4])), [], 'two live of four: no quorum')
+})
+
+/**
+ * A model of the PD group under the scheduler: stores die (or are decommissioned) one after
+ * another; each operator is carried out step by step as the PD carries it out (learner,
+ * joint configuration, leave), and every configuration it passes through must keep a live
+ * majority (both majorities while joint) and one replica per store at most.
+ */
+test('(pd) simulated: seven stores lose PD members one after another; the group is rebuilt on the others and never loses quorum on the way', () => {
+  const stores = new Map([1, 2, 3, 4, 5, 6, 7].map((id) => [id, store(id)]))
+  let voters = [1, 2, 3]
+  let learners: number[] = []
+  let leader = 1
+  const live = (n: number) => NOW - stores.get(n)!.lastHeartbeatMs <= 30_000 && stores.get(n)!.state !== 'removed'
+  const quorum = (vs: number[]) => vs.filter(live).length > vs.length / 2
+  const check = (config: number[][]) => {
+    for (const vs of config) assert.ok(quorum(vs), `configuration ${JSON.stringify(config)} has no live quorum`)
+    assert.equal(new Set([...voters, ...learners]).size, voters.length + learners.length, 'two PD replicas on one store')
+  }
+  const settle = () => {
+    for (let pass = 0; pass < 20; pass++) {
+      const ops = runPd([...stores.values()], { voters, learners, joint: false, leaderNodeId: live(leader) ? leader : undefined })
+      if (ops.length === 0) return
+      for (const op of ops) {
+        assert.equal(op.rangeId, PD)
+        switch (op.kind) {
+          case 'moveReplica': {
+            if (!learners.includes(op.toNodeId)) learners = [...learners, op.toNodeId]
+            check([voters])
+            const next = [...voters.filter((n) => n !== op.fromNodeId), op.toNodeId]
+            check([voters, next]) // joint
+            voters = next
+            learners = learners.filter((n) => n !== op.toNodeId)
+            check([voters])
+            break
+          }
+          case 'removeReplica':
+            voters = voters.filter((n) => n !== op.nodeId)
+            learners = learners.filter((n) => n !== op.nodeId)
+            check([voters])
+            break
+          case 'transferLeader':
+            leader = op.toNodeId
+            break
+          default:
+            assert.fail(`unexpected ${op.kind}`)
+        }
+      }
+    }
+    assert.fail('the PD group did not settle')
+  }
+  // Elections are Raft's: a dead leader is replaced by a live voter before the PD acts.
+  const elect = () => {
+    if (!live(leader)) leader = voters.find(live)!
+  }
+  for (const victim of [1, 4, 2]) {
+    stores.set(victim, dead(victim))
+    elect()
+    settle()
+    assert.ok(voters.every(live) && voters.length === 3, `after store ${victim} died: voters ${voters}`)
+  }
+  stores.set(3, store(3, { state: 'decommissioning' }))
+  leader = 3
+  settle()
+  assert.deepEqual([...voters].sort(), [5, 6, 7], 'store 3 drained: its leadership first, then its voter')
 })

@@ -25,9 +25,22 @@
 // sending it a snapshot, so a store takes at most maxConcurrentSnapshotsPerStore pending and
 // new additions at once. A range gets nothing without a known live leader (which carries out
 // every operator) or without a quorum of live voters (Raft cannot commit there).
+//
+// The PD's own group (operators with rangeId PD_GROUP_ID; its replica ids are store ids)
+// comes first, by rule (pd): a learner on an unhealthy store is removed; a voter on a dead,
+// removed or decommissioning store is replaced (moveReplica: a learner on a healthy store
+// without a PD replica — the one a failed move left, if any — caught up by snapshot, then
+// one joint change promotes it and removes the bad voter), or, with nowhere to go, removed
+// while more than MIN_PD_VOTERS voters remain and the rest keep a live quorum; a stray
+// learner is removed. Nothing happens while a change is pending or joint, without a live PD
+// leader, or without a quorum of live voters; a PD leader on a bad store hands off first.
+// A store never holds two PD replicas (the replica id is the store id).
 
 import { PdError, PdErrorCode } from './errors.js'
-import type { RangeRecord, ReplicaRecord, StoreState } from './pd-state.js'
+import { PD_GROUP_ID, type RangeRecord, type ReplicaRecord, type StoreState } from './pd-state.js'
+
+/** The fewest voters rule (pd) shrinks the PD group to when a bad voter has no replacement. */
+export const MIN_PD_VOTERS = 3
 
 /**
  * Something to do to one range.
@@ -39,6 +52,7 @@ import type { RangeRecord, ReplicaRecord, StoreState } from './pd-state.js'
  *   leader), and the range leaves the joint configuration. The voter count never changes.
  * - transferLeader: hand leadership to the voter on `toNodeId`.
  * - splitRange: split the range; its leader finds the split key.
+ * An operator whose rangeId is PD_GROUP_ID acts on the PD's own group (never a split).
  */
 export type Operator =
   | { kind: 'addReplica'; rangeId: number; nodeId: number; reason: string }
@@ -75,6 +89,20 @@ export interface RangeStats {
   quarantinedReplicas?: readonly number[]
 }
 
+/** The PD's own Raft group as the scheduler sees it; its replica ids are store ids. */
+export interface PdGroupStats {
+  /** Stores of its voters (the incoming ones while joint). */
+  voters: readonly number[]
+  /** Stores of its learners. */
+  learners: readonly number[]
+  /** Whether it is in a joint configuration (a change is under way). */
+  joint: boolean
+  /** The store its leader is on, if known. */
+  leaderNodeId?: number
+  /** An operator on the PD group still being carried out: it gets no other. */
+  pendingOperator?: Operator
+}
+
 /** Knobs of {@link schedule}. */
 export interface SchedulerConfig {
   /** Voters each range should have. */
@@ -108,6 +136,8 @@ export const DEFAULT_SCHEDULER_CONFIG: Readonly<SchedulerConfig> = {
 export interface ScheduleInput {
   stores: readonly StoreStats[]
   ranges: readonly RangeStats[]
+  /** The PD's own group; absent: left alone. */
+  pd?: PdGroupStats
   nowMs: number
   config?: Partial<SchedulerConfig>
 }
@@ -163,9 +193,12 @@ class Planner {
       const target = snapshotTarget(r.pendingOperator)
       if (target !== undefined) this.bump(this.snapshots, target, 1)
     }
+    const pdPending = input.pd?.pendingOperator && snapshotTarget(input.pd.pendingOperator)
+    if (pdPending !== undefined) this.bump(this.snapshots, pdPending, 1)
   }
 
   run(): Operator[] {
+    this.repairPd()
     for (const r of this.schedulable()) if (!this.repair(r)) this.replicate(r)
     this.balanceReplicas()
     this.balanceLeaders()
@@ -201,6 +234,57 @@ class Planner {
     if (bad.nodeId === r.leaderNodeId) this.handOff(r, bad.nodeId, `leader ${why}, to be replaced`)
     else this.add(r, { kind: 'moveReplica', rangeId: r.record.rangeId, fromNodeId: bad.nodeId, toNodeId: target, reason: `replace replica ${why}` })
     return true
+  }
+
+  /** (pd) Replaces or removes a PD replica on an unhealthy store, or removes a stray learner (see the file comment). */
+  private repairPd(): void {
+    const pd = this.input.pd
+    if (!pd || pd.pendingOperator || pd.joint || pd.leaderNodeId === undefined || !this.live(pd.leaderNodeId)) return
+    if (!this.pdQuorum(pd.voters)) return
+    const badLearner = pd.learners.find((n) => !this.healthy(n))
+    if (badLearner !== undefined) return this.addPd({ kind: 'removeReplica', rangeId: PD_GROUP_ID, nodeId: badLearner, reason: `PD learner on ${this.badReason(badLearner)}` })
+    // Dead stores first: they cost the group a vote now.
+    const bad = pd.voters.filter((n) => !this.healthy(n)).sort((a, b) => Number(this.live(a)) - Number(this.live(b)) || a - b)[0]
+    if (bad === undefined) {
+      const stray = pd.learners[0]
+      if (stray !== undefined) this.addPd({ kind: 'removeReplica', rangeId: PD_GROUP_ID, nodeId: stray, reason: `stray PD learner; the PD group has its ${pd.voters.length} voters` })
+      return
+    }
+    const why = `PD voter on ${this.badReason(bad)}`
+    const holders = new Set([...pd.voters, ...pd.learners])
+    const target =
+      pd.learners.find((n) => this.healthy(n)) ??
+      this.healthyStores()
+        .filter((s) => !holders.has(s) && this.hasSnapshotRoom(s))
+        .sort((a, b) => this.count(this.replicas, a) - this.count(this.replicas, b) || this.free(b) - this.free(a) || a - b)[0]
+    if (target !== undefined) {
+      if (!this.pdQuorum([...pd.voters.filter((n) => n !== bad), target], target)) return
+      if (bad === pd.leaderNodeId) this.handOffPd(pd, bad, `${why}, to be replaced`)
+      else this.addPd({ kind: 'moveReplica', rangeId: PD_GROUP_ID, fromNodeId: bad, toNodeId: target, reason: `replace ${why}` })
+      return
+    }
+    const rest = pd.voters.filter((n) => n !== bad)
+    if (rest.length < MIN_PD_VOTERS || !this.pdQuorum(rest)) return // a dead store may come back
+    if (bad === pd.leaderNodeId) this.handOffPd(pd, bad, `${why}, to be removed`)
+    else this.addPd({ kind: 'removeReplica', rangeId: PD_GROUP_ID, nodeId: bad, reason: `${why}; no store to move it to, ${rest.length} voters remain` })
+  }
+
+  /** Whether a majority of `voters` are on live stores (`joining` counts as live: it is healthy). */
+  private pdQuorum(voters: readonly number[], joining?: number): boolean {
+    return voters.filter((n) => n === joining || this.live(n)).length > voters.length / 2
+  }
+
+  /** Transfers PD leadership from `from` to the healthy voter leading the fewest ranges, if any. */
+  private handOffPd(pd: PdGroupStats, from: number, reason: string): void {
+    const to = pd.voters.filter((n) => n !== from && this.healthy(n)).sort((a, b) => this.count(this.leaders, a) - this.count(this.leaders, b) || a - b)[0]
+    if (to !== undefined) this.addPd({ kind: 'transferLeader', rangeId: PD_GROUP_ID, toNodeId: to, reason: `${reason}; its leadership moves first` })
+  }
+
+  /** Records an operator on the PD group (its replicas are not counted among the ranges'). */
+  private addPd(op: Operator): void {
+    this.ops.push(op)
+    const target = snapshotTarget(op)
+    if (target !== undefined) this.bump(this.snapshots, target, 1)
   }
 
   /** (b) Brings the range's voter count to the replication factor and removes stray learners. */
