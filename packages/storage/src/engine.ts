@@ -18,6 +18,8 @@ export interface OpenOptions {
   cacheSize?: number
   /** LevelDB memtable size in bytes before it is flushed to a table file. Default 4 MiB. */
   writeBufferSize?: number
+  /** Told how long each write that waited for fsync took, in milliseconds (metrics, slow-disk warnings). */
+  onSyncedWrite?: (durationMs: number) => void
 }
 
 /** Options of a single write. */
@@ -82,7 +84,7 @@ export async function open(dir: string, options: OpenOptions = {}): Promise<Engi
   } catch (err) {
     throw fromLevelError(unwrapOpenError(err), `open ${dir}`)
   }
-  return new Engine(db, options.sync ?? false)
+  return new Engine(db, options.sync ?? false, options.onSyncedWrite)
 }
 
 /** classic-level reports open failures as LEVEL_DATABASE_NOT_OPEN with the real reason as cause. */
@@ -102,6 +104,7 @@ export class Engine implements Reader {
   constructor(
     private readonly db: Db,
     private readonly syncByDefault: boolean,
+    private readonly onSyncedWrite?: (durationMs: number) => void,
   ) {}
 
   /** The value at `key` (a Node Buffer, which is a Uint8Array), or undefined when absent. */
@@ -156,11 +159,19 @@ export class Engine implements Reader {
       const k = checkKey(key)
       const v = checkValue(value)
       // An options object costs abstract-level a merge per call: pass one only to sync.
-      const put = (options?.sync ?? this.syncByDefault) ? this.db.put(k, v, SYNC) : this.db.put(k, v)
+      const put = (options?.sync ?? this.syncByDefault) ? this.timedSync(this.db.put(k, v, SYNC)) : this.db.put(k, v)
       return put.catch(rethrowAs('put'))
     } catch (err) {
       return Promise.reject(err)
     }
+  }
+
+  /** `write`, a synced write under way, timed for {@link OpenOptions.onSyncedWrite}. */
+  private timedSync(write: Promise<void>): Promise<void> {
+    const observe = this.onSyncedWrite
+    if (observe === undefined) return write
+    const started = performance.now()
+    return write.then(() => observe(performance.now() - started))
   }
 
   /** Removes `key` (no error if absent). */
@@ -193,7 +204,7 @@ export class Engine implements Reader {
     }
     if (levelOps.length === 0) return
     try {
-      await ((options?.sync ?? this.syncByDefault) ? this.db.batch(levelOps, SYNC) : this.db.batch(levelOps))
+      await ((options?.sync ?? this.syncByDefault) ? this.timedSync(this.db.batch(levelOps, SYNC)) : this.db.batch(levelOps))
     } catch (err) {
       throw fromLevelError(err, 'batch')
     }

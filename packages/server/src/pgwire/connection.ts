@@ -5,7 +5,7 @@
 // run strictly in order, one at a time. See docs/decisions.md, "PostgreSQL wire protocol".
 
 import { createHmac, randomBytes } from 'node:crypto'
-import { parseScramVerifier, SqlError, SqlState, splitStatements, type ScramVerifier, type SqlEngine, type SqlResult, type SqlSession, type SqlValue } from '@mrdb/sql'
+import { parseScramVerifier, SqlError, SqlState, splitStatements, type ScramVerifier, type SqlEngine, type SqlResult, type SqlSession, type SqlValue, type TransactionStatus } from '@mrdb/sql'
 import * as be from './backend.js'
 import { PgWireError, PgWireState, protocolViolation } from './errors.js'
 import { decodeMessage, decodeStartup, FrameSplitter, type FrontendMessage } from './frontend.js'
@@ -39,6 +39,16 @@ export interface ConnectionPorts {
   cancel(processId: number, secretKey: number): void
   /** Startup is over (the connection counts as a session or has been refused). */
   started(): void
+  /** Told of every statement that ran, with how long it took and the SQLSTATE it failed with. */
+  observe?(s: StatementOutcome): void
+}
+
+/** One statement as {@link ConnectionPorts.observe} sees it. */
+export interface StatementOutcome {
+  readonly sql: string
+  readonly durationMs: number
+  /** The SQLSTATE of its error; none when it succeeded. */
+  readonly code?: string
 }
 
 interface Prepared {
@@ -114,6 +124,11 @@ export class PgConnection {
       this.fail(err)
       return false
     }
+  }
+
+  /** The session's transaction state ('idle' before it starts). */
+  get transactionStatus(): TransactionStatus {
+    return this.session?.transactionStatus ?? 'idle'
   }
 
   /** Cancels the running statement (a CancelRequest with this session's key). */
@@ -330,8 +345,24 @@ export class PgConnection {
     this.emit(be.commandComplete(`COPY ${result.rows.length}`))
   }
 
-  /** Runs one statement: a session-level one here, anything else in the engine, under statement_timeout and cancel. */
+  /** Runs one statement (see {@link runStatement}), told to the observer. */
   private async run(sql: string): Promise<SqlResult> {
+    const observe = this.ports.observe
+    if (observe === undefined) return this.runStatement(sql)
+    const started = performance.now()
+    try {
+      const result = await this.runStatement(sql)
+      observe({ sql, durationMs: performance.now() - started })
+      return result
+    } catch (err) {
+      const code = err instanceof SqlError || err instanceof PgWireError ? err.code : PgWireState.INTERNAL_ERROR
+      observe({ sql, durationMs: performance.now() - started, code })
+      throw err
+    }
+  }
+
+  /** Runs one statement: a session-level one here, anything else in the engine, under statement_timeout and cancel. */
+  private async runStatement(sql: string): Promise<SqlResult> {
     const session = this.session!
     const settings = this.settings!
     const answered = settings.answer(sql)

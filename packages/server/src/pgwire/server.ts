@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto'
 import { createServer, type Server, type Socket } from 'node:net'
 import { readUser, type SqlEngine } from '@mrdb/sql'
-import { PgConnection } from './connection.js'
+import { PgConnection, type StatementOutcome } from './connection.js'
 
 /** Options of {@link PgServer.start}. */
 export interface PgServerOptions {
@@ -26,6 +26,8 @@ export interface PgServerOptions {
   /** The largest message accepted from a client (default 64 MiB). */
   readonly maxMessageBytes?: number
   readonly logger?: { warn(msg: string): void; debug?(msg: string): void }
+  /** Told of every statement any session ran (metrics, the slow-statement log). */
+  readonly onStatement?: (s: StatementOutcome) => void
 }
 
 /** Bytes of queued messages past which a connection stops reading its socket until it catches up. */
@@ -68,6 +70,13 @@ export class PgServer {
   /** Sessions serving statements now. */
   get sessionCount(): number {
     return this.admitted
+  }
+
+  /** Sessions inside a transaction block now (BEGIN without its COMMIT or ROLLBACK yet). */
+  get openTransactions(): number {
+    let n = 0
+    for (const { connection } of this.sessions.values()) if (connection.transactionStatus !== 'idle') n++
+    return n
   }
 
   /** Stops listening and ends every connection (running statements are cancelled, open transactions rolled back). */
@@ -116,6 +125,7 @@ export class PgServer {
         clearTimeout(startupTimer)
         startupTimer = undefined
       },
+      observe: this.o.onStatement,
     })
     socket.on('data', (chunk: Buffer) => {
       connection.receive(chunk)
