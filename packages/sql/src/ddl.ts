@@ -38,7 +38,7 @@ function checkIndexName(catalog: Catalog, name: string): void {
 
 /** CREATE TABLE; returns false when IF NOT EXISTS found the table. */
 export async function createTable(ctx: StatementContext, stmt: Ddl<'create-table'>): Promise<boolean> {
-  await ctx.ensureValidated()
+  await ctx.ensureCurrent()
   const catalog = ctx.catalog
   if (catalog.tables.has(stmt.name)) {
     if (stmt.ifNotExists) return false
@@ -81,7 +81,7 @@ export async function createTable(ctx: StatementContext, stmt: Ddl<'create-table
 
 /** DROP TABLE: removes descriptors and every row and index entry; returns how many tables were dropped. */
 export async function dropTable(ctx: StatementContext, stmt: Ddl<'drop-table'>): Promise<number> {
-  await ctx.ensureValidated()
+  await ctx.ensureCurrent()
   let catalog = ctx.catalog
   let dropped = 0
   for (const name of stmt.names) {
@@ -122,7 +122,7 @@ export function createdInTransaction(txn: KvTransaction): Set<number> | undefine
  * block, CREATE INDEX is an online schema change (schema-change.ts).
  */
 export async function createIndex(ctx: StatementContext, stmt: Ddl<'create-index'>): Promise<void> {
-  await ctx.ensureValidated()
+  await ctx.ensureCurrent()
   const catalog = ctx.catalog
   const table = catalog.table(stmt.table)
   if (!createdInTransaction(ctx.txn)?.has(table.id)) {
@@ -153,7 +153,7 @@ export async function createIndex(ctx: StatementContext, stmt: Ddl<'create-index
 
 /** DROP INDEX: removes the index and its entries. */
 export async function dropIndex(ctx: StatementContext, stmt: Ddl<'drop-index'>): Promise<void> {
-  await ctx.ensureValidated()
+  await ctx.ensureCurrent()
   const catalog = ctx.catalog
   const table = catalog.indexTable(stmt.name)
   if (table === undefined || (stmt.table !== null && table.name !== stmt.table)) fail(SqlState.UNDEFINED_OBJECT, `index "${stmt.name}" does not exist`)

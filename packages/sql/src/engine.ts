@@ -12,9 +12,10 @@ import type { KvDatabase, KvTransaction } from './kv-port.js'
 import { StatementCache } from './parse.js'
 import { executeQuery, planQuery } from './select.js'
 import { planReturning } from './returning.js'
-import { executeSchemaStatement, isSchemaChange, runSchemaChange, schemaChangeTag } from './schema-change.js'
+import { DEFAULT_BACKFILL_CHUNK, executeSchemaStatement, isSchemaChange, runSchemaChange, schemaChangeTag, type SchemaChange } from './schema-change.js'
 import { executeUserStatement } from './users.js'
-import { cancelError, duplicateMessage, StaleCatalogError, StatementContext, type ExecutionOptions } from './statement-context.js'
+import { cancelError, duplicateMessage, StaleCatalogError, StatementContext, type CatalogState, type ExecutionOptions } from './statement-context.js'
+import { SchemaLease, type BeginTimes, type SchemaLeaseOptions } from './schema-lease.js'
 import { setUniqueRowIdNode } from './unique-rowid.js'
 import type { SqlValue } from './values.js'
 
@@ -67,6 +68,13 @@ export interface SqlEngineOptions {
    * process uses a random id (fine for a single in-memory engine).
    */
   readonly nodeId?: number
+  /**
+   * The gateway's schema lease (schema-lease.ts): how long statements may plan with a catalog
+   * validated earlier instead of reading the catalog version each time, at the price of
+   * catalog changes waiting that long before and after they commit. Default 0 ms: every
+   * statement reads the version at its snapshot, and catalog changes do not wait.
+   */
+  readonly schemaLease?: SchemaLeaseOptions
 }
 
 /** The SQL engine of one node: hands out sessions that share its caches. */
@@ -79,6 +87,8 @@ export class SqlEngine {
   readonly maxRetries: number
   /** @internal */
   readonly execution: ExecutionOptions
+  /** @internal The schema lease of this gateway. */
+  readonly lease: SchemaLease
 
   constructor(
     readonly db: KvDatabase,
@@ -87,6 +97,7 @@ export class SqlEngine {
     this.maxRetries = options.maxRetries ?? 3
     this.execution = { scanChunkSize: options.scanChunkSize ?? 1000, pool: options.pool ?? null }
     this.statements = new StatementCache(options.statementCacheSize ?? 1000)
+    this.lease = new SchemaLease(options.schemaLease ?? { durationMs: 0 })
     if (options.nodeId !== undefined) setUniqueRowIdNode(options.nodeId)
   }
 
@@ -109,12 +120,23 @@ export class SqlEngine {
   remember(catalog: Catalog): void {
     if (catalog.version >= this.catalog.version) this.catalog = catalog
   }
+
+  /** @internal A transaction, with when it asked for its snapshot and when it got it (for the lease). */
+  async begin(): Promise<{ txn: KvTransaction; times: BeginTimes }> {
+    const calledMs = this.lease.now()
+    const txn = await this.db.begin()
+    return { txn, times: { calledMs, resolvedMs: this.lease.now() } }
+  }
 }
 
 interface OpenTransaction {
   readonly txn: KvTransaction
-  /** The catalog as this transaction sees it, once validated against its snapshot. */
+  readonly times: BeginTimes
+  /** The catalog as this transaction sees it, once a statement used it, and whether it is current or leased. */
   catalog: Catalog | null
+  catalogState: CatalogState
+  /** Whether a statement changed the catalog (the commit then waits out the schema lease). */
+  changedCatalog: boolean
   aborted: boolean
 }
 
@@ -205,8 +227,9 @@ export class SqlSession {
     if (open?.aborted === true) fail(SqlState.IN_FAILED_SQL_TRANSACTION, 'current transaction is aborted, commands ignored until end of transaction block')
     // Outside BEGIN, a transaction of its own that only reads (never committed, as a read-only statement's).
     const txn = open?.txn ?? (await this.engine.db.begin())
+    const known = open?.catalog ? { catalog: open.catalog, state: open.catalogState } : null
     try {
-      const { result } = await this.runWithCatalog(txn, open?.catalog ?? null, stmt, async (ctx) => {
+      const { result } = await this.runWithCatalog(txn, known, null, stmt, async (ctx) => {
         const plan = await planReturning(ctx, ctx.catalog.table(stmt.table), items)
         await ctx.ensureValidated()
         return { command: 'DESCRIBE', columns: plan.columns.map((c) => ({ ...c })), rows: [], rowsAffected: 0 }
@@ -250,7 +273,7 @@ export class SqlSession {
     switch (stmt.kind) {
       case 'begin':
         if (this.open !== null) fail(SqlState.ACTIVE_SQL_TRANSACTION, 'there is already a transaction in progress')
-        this.open = { txn: await this.engine.db.begin(), catalog: null, aborted: false }
+        this.open = { ...(await this.engine.begin()), catalog: null, catalogState: 'unchecked', changedCatalog: false, aborted: false }
         return command('BEGIN')
       case 'commit': {
         const open = this.open
@@ -261,12 +284,14 @@ export class SqlSession {
           return command('ROLLBACK')
         }
         try {
+          if (open.changedCatalog) await this.engine.lease.beforeCatalogCommit(open.times)
           await open.txn.commit()
         } catch (e) {
           await open.txn.rollback().catch(() => undefined)
           throw toSqlError(e, open.catalog ?? this.engine.catalog)
         }
         if (open.catalog !== null) this.engine.remember(open.catalog)
+        if (open.changedCatalog) await this.engine.lease.afterCatalogCommit()
         return command('COMMIT')
       }
       case 'rollback':
@@ -277,9 +302,20 @@ export class SqlSession {
         this.set(stmt.name, stmt.value)
         return command('SET')
       default:
-        if (this.open === null && isSchemaChange(stmt)) return (await runSchemaChange(this.engine.db, stmt), command(schemaChangeTag(stmt)))
+        if (this.open === null && isSchemaChange(stmt)) return this.schemaChange(stmt)
         return this.open === null ? this.autocommit(stmt) : this.inOpenTransaction(this.open, stmt)
     }
+  }
+
+  /** Runs an online schema change job; it returns once no gateway plans with a catalog from before it. */
+  private async schemaChange(stmt: SchemaChange): Promise<SqlResult> {
+    const lease = this.engine.lease
+    try {
+      await runSchemaChange(this.engine.db, stmt, { chunkSize: DEFAULT_BACKFILL_CHUNK, lease })
+    } finally {
+      await lease.afterCatalogCommit()
+    }
+    return command(schemaChangeTag(stmt))
   }
 
   /** Applies a session setting; see {@link SqlSession}. */
@@ -296,30 +332,45 @@ export class SqlSession {
    * against the transaction, so a unique violation is this statement's error, not COMMIT's.
    */
   private async inOpenTransaction(open: OpenTransaction, stmt: Statement): Promise<SqlResult> {
-    const { result, ctx } = await this.runWithCatalog(open.txn, open.catalog, stmt)
+    const known = open.catalog !== null ? { catalog: open.catalog, state: open.catalogState } : this.leased(open.txn, open.times)
+    const { result, ctx } = await this.runWithCatalog(open.txn, known, open.times, stmt)
     await ctx.checkInserts() // INSERT and UPDATE checked theirs already (StatementContext.finishWrites): a no-op then
     ctx.buffer.flush(open.txn)
     open.catalog = ctx.newCatalog ?? ctx.catalog
+    open.catalogState = ctx.newCatalog !== null || ctx.isCurrent ? 'current' : 'leased'
+    if (ctx.newCatalog !== null) open.changedCatalog = true
     return result
+  }
+
+  /** The gateway's leased catalog for `txn`, if its lease covers the transaction. */
+  private leased(txn: KvTransaction, times: BeginTimes): { catalog: Catalog; state: CatalogState } | null {
+    const catalog = this.engine.lease.catalogFor(txn.startTs, times)
+    return catalog === null ? null : { catalog, state: 'leased' }
   }
 
   /**
    * Runs a statement in a transaction of its own, retried on write conflicts. Its inserts are
    * not read first: the commit's absence check reports a duplicate at this same statement.
+   * The first attempt may plan with the leased catalog; a retry reads the version (a write
+   * conflict may come from a schema change two versions on).
    */
   private async autocommit(stmt: Statement): Promise<SqlResult> {
     for (let attempt = 0; ; attempt++) {
-      const txn = await this.engine.db.begin()
+      const { txn, times } = await this.engine.begin()
       let wrote = false
       try {
-        const { result, ctx } = await this.runWithCatalog(txn, null, stmt)
+        const { result, ctx } = await this.runWithCatalog(txn, attempt === 0 ? this.leased(txn, times) : null, times, stmt)
         if (ctx.buffer.size > 0) {
           wrote = true
           this.checkCancel()
           ctx.buffer.flush(txn)
+          if (ctx.newCatalog !== null) await this.engine.lease.beforeCatalogCommit(times)
           await txn.commit()
         }
-        if (ctx.newCatalog !== null) this.engine.remember(ctx.newCatalog)
+        if (ctx.newCatalog !== null) {
+          this.engine.remember(ctx.newCatalog)
+          await this.engine.lease.afterCatalogCommit()
+        }
         return result
       } catch (e) {
         if (wrote) await txn.rollback().catch(() => undefined)
@@ -330,23 +381,37 @@ export class SqlSession {
     }
   }
 
-  /** Runs a statement against `catalog` (validated) or the engine's cached one (checked, re-planned once if stale). */
-  private async runWithCatalog(txn: KvTransaction, catalog: Catalog | null, stmt: Statement, run: (ctx: StatementContext, stmt: Statement) => Promise<SqlResult> = execute): Promise<{ result: SqlResult; ctx: StatementContext }> {
+  /**
+   * Runs a statement against `known` (a current or leased catalog) or else the engine's
+   * cached one (checked at the snapshot, re-planned once if stale). A catalog found current
+   * renews the gateway's lease when `times` says when the transaction began.
+   */
+  private async runWithCatalog(
+    txn: KvTransaction,
+    known: { catalog: Catalog; state: CatalogState } | null,
+    times: BeginTimes | null,
+    stmt: Statement,
+    run: (ctx: StatementContext, stmt: Statement) => Promise<SqlResult> = execute,
+  ): Promise<{ result: SqlResult; ctx: StatementContext }> {
     const execution = this.usePool ? this.engine.execution : { ...this.engine.execution, pool: null }
     const options = this.signal === undefined ? execution : { ...execution, signal: this.signal }
     const checksInserts = this.open !== null
+    const startTs = txn.startTs
+    const renew = (catalog: Catalog) => (times === null ? undefined : () => this.engine.lease.renew(catalog, startTs, times))
     if (this.signal !== undefined) txn = cancellable(txn, this.signal)
-    const first = new StatementContext(this.engine.db, txn, catalog ?? this.engine.catalog, options, catalog !== null, checksInserts)
+    const catalog = known?.catalog ?? this.engine.catalog
+    const first = new StatementContext(this.engine.db, txn, catalog, options, known?.state ?? 'unchecked', checksInserts, renew(catalog))
     try {
       return { result: await run(first, stmt), ctx: first }
     } catch (e) {
-      // An error found while planning against the cached catalog (an unknown table, say)
-      // may only mean the cache is stale: it stands only if the catalog is current.
-      if (!(e instanceof StaleCatalogError) && !(catalog === null && e instanceof SqlError && (await isStale(first)))) throw e
+      // An error found while planning against a catalog not read at this snapshot (an
+      // unknown table, say) may only mean it is stale: it stands only if the catalog is current.
+      if (!(e instanceof StaleCatalogError) && !(known?.state !== 'current' && e instanceof SqlError && (await isStale(first)))) throw e
     }
     const fresh = await loadCatalog(txn)
     this.engine.remember(fresh)
-    const second = new StatementContext(this.engine.db, txn, fresh, options, true, checksInserts)
+    renew(fresh)?.()
+    const second = new StatementContext(this.engine.db, txn, fresh, options, 'current', checksInserts)
     return { result: await run(second, stmt), ctx: second }
   }
 }
@@ -392,7 +457,7 @@ function cancellable(txn: KvTransaction, signal: AbortSignal): KvTransaction {
 /** Whether the statement's catalog is older than its snapshot. */
 async function isStale(ctx: StatementContext): Promise<boolean> {
   try {
-    await ctx.ensureValidated()
+    await ctx.ensureCurrent()
     return false
   } catch (e) {
     if (e instanceof StaleCatalogError) return true

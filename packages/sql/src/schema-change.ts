@@ -6,11 +6,13 @@
 // between them; dropped indexes' entries are deleted in chunks once nobody writes them.
 // Jobs are recorded under /sys/jobs/<id> (JSON) and listed by SHOW JOBS.
 //
-// Why no waiting between states is needed: a writing transaction commits only while the
+// Writers need no waiting between states: a writing transaction commits only while the
 // table is at most one version past the one it planned with (StatementContext.writeView,
 // checked by KvTransaction.checkAtCommit at the commit timestamp), so once a state is
-// published, no writer of the state two steps back can commit any more. See
-// docs/decisions.md, "Online schema changes".
+// published, no writer of the state two steps back can commit any more. Readers may plan
+// with a leased catalog (schema-lease.ts): a step that publishes commits only once the
+// lease allows it, so that no reader is two versions behind. See docs/decisions.md,
+// "Online schema changes" and "Schema leases".
 
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { encodeKey, keySuccessor, prefixEnd } from '@mrdb/storage'
@@ -41,6 +43,7 @@ import type { StatementContext } from './statement-context.js'
 import type { SqlResult } from './engine.js'
 import { decodeRow, encodeRow, indexEntryOf, rowLayout } from './table-codec.js'
 import type { SqlValue } from './values.js'
+import type { SchemaLease } from './schema-lease.js'
 import { scanSpan } from './access.js'
 
 /** A schema change a job runs: CREATE INDEX, DROP INDEX, ALTER TABLE. */
@@ -71,6 +74,8 @@ export interface SchemaChangeOptions {
   readonly chunkSize: number
   /** Called after each step and chunk (tests use it to interleave writes with a job). */
   readonly onStep?: (job: JobRecord) => Promise<void> | void
+  /** The gateway's schema lease: each step that publishes a state commits only once the lease allows it. */
+  readonly lease?: SchemaLease
 }
 
 /** The default rows per backfill transaction: small enough to keep each one short. */
@@ -94,12 +99,21 @@ function decodeJob(bytes: Uint8Array): JobRecord {
 /** How many times a job's transaction is retried after write conflicts before the job gives up. */
 const MAX_STEP_ATTEMPTS = 100
 
-/** Runs `fn` in a transaction of its own and commits it, retrying write conflicts. */
-async function inTransaction<T>(db: KvDatabase, fn: (txn: KvTransaction) => Promise<T>): Promise<T> {
+/** The transactions that bumped the catalog version ({@link publish}). */
+const publishing = new WeakSet<KvTransaction>()
+
+/**
+ * Runs `fn` in a transaction of its own and commits it, retrying write conflicts. A
+ * transaction that published a state waits for the schema lease before it commits.
+ */
+async function inTransaction<T>(db: KvDatabase, fn: (txn: KvTransaction) => Promise<T>, lease: SchemaLease | undefined): Promise<T> {
   for (let attempt = 0; ; attempt++) {
+    const calledMs = lease?.now() ?? 0
     const txn = await db.begin()
+    const times = { calledMs, resolvedMs: lease?.now() ?? 0 }
     try {
       const out = await fn(txn)
+      if (lease !== undefined && publishing.has(txn)) await lease.beforeCatalogCommit(times)
       await txn.commit()
       return out
     } catch (e) {
@@ -123,6 +137,7 @@ async function publish(txn: KvTransaction, table: TableDesc, previousName = tabl
   if (previousName !== table.name) txn.delete(descriptorKey(previousName))
   txn.put(descriptorKey(table.name), encodeDescriptor(table))
   txn.put(VERSION_KEY, encodeCounter(version + 1n))
+  publishing.add(txn)
 }
 
 async function allocate(txn: KvTransaction, key: Uint8Array, first: number): Promise<number> {
@@ -262,7 +277,7 @@ export async function runSchemaChange(db: KvDatabase, stmt: SchemaChange, option
         }
       }
     }
-  })
+  }, options.lease)
   if (start.kind === 'job') await runJob(db, start.jobId, start.table, options, start.job)
 }
 
@@ -301,7 +316,7 @@ export async function runJob(db: KvDatabase, jobId: number, name: string, option
       await publish(txn, next)
       const job = await updateJob(txn, jobId, { phase: phaseOf(next, jobId) })
       return { table: next, leaving, job }
-    })
+    }, options.lease)
     if (step === null) break
     droppedIndexes.push(...step.leaving)
     await options.onStep?.(step.job)
@@ -315,13 +330,14 @@ export async function runJob(db: KvDatabase, jobId: number, name: string, option
         await inTransaction(db, async (txn) => {
           await publish(txn, reverse(await readTable(txn, name), jobId))
           await updateJob(txn, jobId, { phase: 'rolling back', error: `${e.code}: ${e.message}` })
-        })
+        }, options.lease)
       }
     }
   }
   for (const index of droppedIndexes) await deleteIndexEntries(db, tableId, index, jobId, options)
   const final = await inTransaction(db, (txn) =>
     updateJob(txn, jobId, failure === null ? { state: 'succeeded', phase: 'done', progress: 1 } : { state: 'failed', phase: 'rolled back', progress: 1 }),
+    undefined,
   )
   await options.onStep?.(final)
   if (failure !== null) throw failure
@@ -381,7 +397,7 @@ async function backfill(db: KvDatabase, table: TableDesc, jobId: number, options
       const progress = total === 0 ? 1 : Math.min(1, (done + pairs.length) / Math.max(total, done + pairs.length))
       const job = await updateJob(txn, jobId, { progress })
       return { pairs, job }
-    })
+    }, undefined)
     done += page.pairs.length
     await options.onStep?.(page.job)
     if (page.pairs.length < options.chunkSize) return
@@ -420,7 +436,7 @@ async function deleteIndexEntries(db: KvDatabase, tableId: number, index: IndexD
       for (const k of keys) txn.delete(k)
       if (keys.length > 0) await updateJob(txn, jobId, { phase: `deleting the entries of index "${index.name}"` })
       return keys.length
-    })
+    }, undefined)
     if (n < options.chunkSize) return
     await yieldToEventLoop()
   }

@@ -1,6 +1,7 @@
 // What one statement runs with: its transaction, the catalog it planned against, and its
-// write buffer. Reads go through here so that the schema version check rides along with the
-// statement's first read (in the same getMany, or in parallel with its first scan).
+// write buffer. Reads go through here so that the schema version check, when the catalog is
+// neither current nor leased, rides along with the statement's first read (in the same
+// getMany, or in parallel with its first scan).
 
 import { decodeKey } from '@mrdb/storage'
 import { Catalog, decodeCounter, decodeDescriptor, descriptorKey, PRIMARY_INDEX_ID, VERSION_KEY, type TableDesc } from './catalog.js'
@@ -31,13 +32,23 @@ export function cancelError(signal: AbortSignal): SqlError {
   return reason instanceof SqlError ? reason : new SqlError(SqlState.QUERY_CANCELED, 'canceling statement due to user request')
 }
 
+/**
+ * How far a statement's catalog is known to match its snapshot: `unchecked` (the version is
+ * read with the statement's first read), `leased` (the gateway's schema lease vouches that it
+ * is at most one version behind the snapshot, see schema-lease.ts), `current` (read at this
+ * snapshot already).
+ */
+export type CatalogState = 'unchecked' | 'leased' | 'current'
+
 /** One statement's view of its transaction. */
 export class StatementContext {
   /** Writes held back until the statement succeeds; every write's size is checked against the KV limits. */
   readonly buffer = new WriteBuffer((key, value) => this.checkWriteSize(key, value))
   /** Set by DDL: the catalog as this statement leaves it. */
   newCatalog: Catalog | null = null
+  /** The read of the version at this snapshot, once started (resolved at once for a `current` catalog). */
   private versionCheck: Promise<void> | null
+  private verified: boolean
 
   /**
    * Lets the event loop run — Raft ticks, other sessions, a cancel request — in the middle
@@ -54,17 +65,26 @@ export class StatementContext {
     readonly txn: KvTransaction,
     readonly catalog: Catalog,
     readonly options: ExecutionOptions,
-    /** Whether the catalog is already known to match this transaction's snapshot. */
-    validated: boolean,
+    /** How far the catalog is known to match this transaction's snapshot. */
+    private readonly state: CatalogState,
     /** Whether inserted keys are checked against the transaction before the statement returns ({@link checkInserts}). */
     readonly checksInserts = false,
+    /** Called when a read of the version found the catalog current at this snapshot (the gateway renews its lease). */
+    private readonly onCurrent?: () => void,
   ) {
-    this.versionCheck = validated ? Promise.resolve() : null
+    this.verified = state === 'current'
+    this.versionCheck = this.verified ? Promise.resolve() : null
+  }
+
+  /** Whether the catalog is known to be the one at this snapshot (not only leased). */
+  get isCurrent(): boolean {
+    return this.verified
   }
 
   /**
-   * Reads many keys (checking the schema version in the same call if not yet done). A key
-   * longer than the KV layer can store is absent without asking (the KV layer would refuse it).
+   * Reads many keys (checking the schema version in the same call if the catalog is
+   * unchecked). A key longer than the KV layer can store is absent without asking (the KV
+   * layer would refuse it).
    */
   async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
     const max = this.db.limits.maxKeyBytes
@@ -74,6 +94,7 @@ export class StatementContext {
       let j = 0
       return keys.map((k) => (k.length > max ? undefined : values[j++]))
     }
+    if (this.state === 'leased' && this.versionCheck === null) return this.txn.getMany(keys)
     if (this.versionCheck !== null) {
       const [values] = await Promise.all([this.txn.getMany(keys), this.versionCheck])
       return values
@@ -86,20 +107,37 @@ export class StatementContext {
     return values.slice(1)
   }
 
-  /** Scans [start, end) (checking the schema version in parallel if not yet done). */
+  /** Scans [start, end) (checking the schema version in parallel if the catalog is unchecked). */
   async scan(start: Uint8Array, end: Uint8Array, limit: number): Promise<KvPair[]> {
     const [pairs] = await Promise.all([this.txn.scan(start, end, limit), this.ensureValidated()])
     return pairs
   }
 
-  /** Resolves once the catalog is known to match the snapshot; raises StaleCatalogError otherwise. */
+  /**
+   * Resolves once the catalog may be used at this snapshot — current, or leased — and
+   * raises StaleCatalogError when a read of the version found it stale. What reads and
+   * writes rows needs no more (writers are held to their plan's version at commit, see
+   * {@link writeView}).
+   */
   ensureValidated(): Promise<void> {
+    if (this.state === 'leased' && this.versionCheck === null) return Promise.resolve()
+    return this.ensureCurrent()
+  }
+
+  /**
+   * Resolves once the catalog is known to be the one at this snapshot (reading the version
+   * if it is only leased); raises StaleCatalogError otherwise. DDL needs this: it writes the
+   * next catalog computed from this one.
+   */
+  ensureCurrent(): Promise<void> {
     this.versionCheck ??= this.txn.get(VERSION_KEY).then((v) => this.verify(v))
     return this.versionCheck
   }
 
   private verify(version: Uint8Array | undefined): void {
     if (decodeCounter(version) !== this.catalog.version) throw new StaleCatalogError('schema changed')
+    this.verified = true
+    this.onCurrent?.()
   }
 
   /**
