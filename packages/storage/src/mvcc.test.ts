@@ -243,7 +243,7 @@ class Model {
       throw new StorageError(StorageErrorCode.KEY_LOCKED, 'locked')
     }
     const latest = this.latest(key)
-    if ((latest && latest.commitTs >= startTs) || this.rollbacks.has(`${key}@${startTs}`)) {
+    if ((latest && latest.commitTs > startTs) || this.rollbacks.has(`${key}@${startTs}`)) {
       throw new StorageError(StorageErrorCode.WRITE_CONFLICT, 'conflict')
     }
     this.locks.set(key, { startTs, kind, primary, value: kind === 'put' ? value : undefined })

@@ -667,8 +667,11 @@ export class MvccWriter {
   /**
    * Percolator prewrite: locks the key for the transaction at `startTs` with `primary` as its
    * primary key. Idempotent for the same transaction. Fails with KEY_LOCKED on another
-   * transaction's lock and WRITE_CONFLICT on a version committed at or after startTs or when
-   * the transaction was already rolled back here.
+   * transaction's lock and WRITE_CONFLICT on a version committed after startTs or when the
+   * transaction was already rolled back here. A version committed exactly at startTs is in
+   * the transaction's snapshot (visible at ts iff commitTs ≤ ts), so it is no conflict: a
+   * one-phase commit's timestamp is chosen by a range leader and may equal a start timestamp
+   * the oracle hands out.
    */
   async prewrite(mutation: Mutation, primary: BytesLike, startTs: Timestamp, ttlMs: number): Promise<void> {
     const k = checkMvccKey(mutation.key)
@@ -684,8 +687,8 @@ export class MvccWriter {
       if (rec.lock.startTs === startTs) return
       throw new KeyLockedError(k, rec.lock)
     }
-    if (rec?.version && rec.version.commitTs >= startTs) {
-      throw new StorageError(StorageErrorCode.WRITE_CONFLICT, `write conflict on ${toHex(k)}: committed at ${rec.version.commitTs} ≥ start ${startTs}`)
+    if (rec?.version && rec.version.commitTs > startTs) {
+      throw new StorageError(StorageErrorCode.WRITE_CONFLICT, `write conflict on ${toHex(k)}: committed at ${rec.version.commitTs} > start ${startTs}`)
     }
     if (await this.isRolledBack(k, startTs)) {
       throw new StorageError(StorageErrorCode.WRITE_CONFLICT, `transaction at ${startTs} was already rolled back on ${toHex(k)}`)

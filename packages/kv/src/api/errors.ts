@@ -35,6 +35,13 @@ export const KvErrorCode = {
    * fence cannot write there. Not retryable at the same timestamp: start a new transaction.
    */
   GC_THRESHOLD: 'GC_THRESHOLD',
+  /**
+   * Transactions: the range will not commit this transaction in one phase now — its leader
+   * has not yet learned a timestamp above every read its predecessors served (it just became
+   * leader, or took in a merged range), or it has no timestamp source. Nothing was written:
+   * commit in two phases instead.
+   */
+  ONE_PHASE_REFUSED: 'ONE_PHASE_REFUSED',
   /** Stored data failed its checksum: the replica stops serving rather than return bad data. */
   CORRUPTION: 'CORRUPTION',
 } as const

@@ -21,3 +21,9 @@ export type TxnState = { state: 'committed'; commitTs: bigint } | { state: 'roll
 
 /** One row of a scan. */
 export type KeyValue = [key: Uint8Array, value: Uint8Array]
+
+/** Where transactions get their timestamps: the placement driver's timestamp oracle. */
+export interface TimestampSource {
+  /** A timestamp greater than every one handed out before this call began. */
+  timestamp(): Promise<bigint>
+}

@@ -9,14 +9,10 @@
 import { MAX_MVCC_KEY_SIZE, MAX_MVCC_VALUE_SIZE, compareBytes, keySuccessor, physicalMs } from '@mrdb/storage'
 import { MAX_COMMAND_SIZE, type TxnMutation } from '../api/types.js'
 import { KvError, KvErrorCode, type LockInfo } from '../api/errors.js'
-import type { KeyValue, TxnState } from '../api/types.js'
+import type { KeyValue, TimestampSource, TxnState } from '../api/types.js'
 import type { KvClient, RangeSpan } from './kv-client.js'
 
-/** Where transactions get their timestamps: the placement driver's timestamp oracle. */
-export interface TimestampSource {
-  /** A timestamp greater than every one handed out before this call began. */
-  timestamp(): Promise<bigint>
-}
+export type { TimestampSource } from '../api/types.js'
 
 /** A lock's lifetime past the moment it is written, unless its transaction heartbeats. */
 export const LOCK_TTL_MS = 3000

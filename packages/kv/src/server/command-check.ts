@@ -4,7 +4,7 @@
 // the range may have changed between proposal and apply — with the same outcome on all.
 
 import { MAX_MVCC_KEY_SIZE, MAX_MVCC_VALUE_SIZE, MAX_TIMESTAMP, compareBytes } from '@mrdb/storage'
-import { MAX_COMMAND_SIZE } from '../api/types.js'
+import { MAX_COMMAND_SIZE, type TxnMutation } from '../api/types.js'
 import { encodedCommandSize, type Command } from './command.js'
 import { KvError, KvErrorCode } from '../api/errors.js'
 import { rangeContains, type RangeDescriptor } from '../api/range-descriptor.js'
@@ -40,12 +40,10 @@ export function checkCommand(c: Command, d: RangeDescriptor, size = encodedComma
       if (c.splitKey.length === 0 || compareBytes(c.splitKey, d.startKey) <= 0) return invalid(`range ${d.rangeId} cannot split at its start key`)
       return checkKey(c.splitKey, d)
     case 'prewrite':
-      if (c.mutations.length === 0) return invalid('a prewrite needs at least one mutation')
-      for (const m of c.mutations) {
-        const err = checkKey(m.key, d) ?? (m.kind === 'put' ? (m.value ? checkValue(m.value) : invalid('a put mutation needs a value')) : undefined)
-        if (err) return err
-      }
-      return checkTs(c.startTs, 'start') ?? checkUserKey(c.primary) ?? checkTtl(c.ttlMs)
+      return checkMutations(c.mutations, d) ?? checkTs(c.startTs, 'start') ?? checkUserKey(c.primary) ?? checkTtl(c.ttlMs)
+    case 'onePhaseCommit':
+      if (c.commitTs <= c.startTs) return invalid(`commit timestamp ${c.commitTs} must be after start ${c.startTs}`)
+      return checkMutations(c.mutations, d) ?? checkTs(c.startTs, 'start') ?? checkTs(c.commitTs, 'commit')
     case 'commit':
       if (c.commitTs <= c.startTs) return invalid(`commit timestamp ${c.commitTs} must be after start ${c.startTs}`)
       return checkTs(c.startTs, 'start') ?? checkTs(c.commitTs, 'commit') ?? checkKeys(c.keys, d)
@@ -83,6 +81,15 @@ function checkKey(key: Uint8Array, d: RangeDescriptor, emptyAllowed = false): Kv
   if (key.length > MAX_MVCC_KEY_SIZE) return tooLong('key', key.length)
   if (!rangeContains(d, key)) {
     return new KvError(KvErrorCode.KEY_NOT_IN_RANGE, `key ${Buffer.from(key).toString('hex')} is not in range ${d.rangeId}`, undefined, { descriptor: d })
+  }
+  return undefined
+}
+
+function checkMutations(mutations: readonly TxnMutation[], d: RangeDescriptor): KvError | undefined {
+  if (mutations.length === 0) return invalid('a transaction needs at least one mutation')
+  for (const m of mutations) {
+    const err = checkKey(m.key, d) ?? (m.kind === 'put' ? (m.value ? checkValue(m.value) : invalid('a put mutation needs a value')) : undefined)
+    if (err) return err
   }
   return undefined
 }

@@ -27,6 +27,15 @@ test('every command kind survives encoding; damaged bytes raise CORRUPTION', () 
       ],
     },
     { kind: 'commit', startTs: 10n, commitTs: 12n, keys: [b('p'), b('q')] },
+    {
+      kind: 'onePhaseCommit',
+      startTs: 10n,
+      commitTs: 11n,
+      mutations: [
+        { key: b('p'), kind: 'put', value: b('v'), assertAbsent: true },
+        { key: b('q'), kind: 'delete', value: undefined, assertAbsent: false },
+      ],
+    },
     { kind: 'rollback', startTs: 10n, keys: [b('p')] },
     { kind: 'checkTxn', primary: b('p'), startTs: 10n, nowTs: 2n ** 63n },
     { kind: 'heartbeat', primary: b('p'), startTs: 10n, ttlMs: 9000 },

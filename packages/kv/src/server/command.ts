@@ -27,6 +27,12 @@ export type Command =
   | { kind: 'prewrite'; startTs: bigint; primary: Uint8Array; ttlMs: number; mutations: TxnMutation[] }
   /** Commits the transaction at `startTs` on `keys` at `commitTs`. */
   | { kind: 'commit'; startTs: bigint; commitTs: bigint; keys: Uint8Array[] }
+  /**
+   * One-phase commit of a transaction whose writes all lie in this range: the checks of a
+   * prewrite, then the versions written at `commitTs`, all or none. The leader chose
+   * `commitTs` at proposal, above every read it served (see Replica.proposeOnePhase).
+   */
+  | { kind: 'onePhaseCommit'; startTs: bigint; commitTs: bigint; mutations: TxnMutation[] }
   /** Rolls back the transaction at `startTs` on `keys`. */
   | { kind: 'rollback'; startTs: bigint; keys: Uint8Array[] }
   /**
@@ -63,7 +69,7 @@ export interface CommandEnvelope {
   command: Command
 }
 
-const KINDS = ['put', 'delete', 'cas', 'deleteRange', 'batch', 'split', 'freeze', 'merge', 'prewrite', 'commit', 'rollback', 'checkTxn', 'heartbeat', 'gc'] as const
+const KINDS = ['put', 'delete', 'cas', 'deleteRange', 'batch', 'split', 'freeze', 'merge', 'prewrite', 'commit', 'rollback', 'checkTxn', 'heartbeat', 'gc', 'onePhaseCommit'] as const
 const MUTATION_KINDS: readonly MutationKind[] = ['put', 'delete', 'lock']
 const ASSERT_ABSENT = 0x80
 const ABSENT = 0xffff_ffff
@@ -148,14 +154,13 @@ export function decodeCommand(bytes: Uint8Array): CommandEnvelope {
       const startTs = u64(need(next()))
       const primary = need(next())
       const ttlMs = u32(need(next()))
-      const mutations: TxnMutation[] = []
-      while (at < bytes.length) {
-        const flags = need(next())
-        const mutationKind = MUTATION_KINDS[(flags[0] ?? 255) & ~ASSERT_ABSENT]
-        if (flags.length !== 1 || mutationKind === undefined) throw corrupt()
-        mutations.push({ kind: mutationKind, assertAbsent: (flags[0]! & ASSERT_ABSENT) !== 0, key: need(next()), value: next() })
-      }
-      command = { kind, startTs, primary, ttlMs, mutations }
+      command = { kind, startTs, primary, ttlMs, mutations: mutationsFrom(next, () => at < bytes.length) }
+      break
+    }
+    case 'onePhaseCommit': {
+      const startTs = u64(need(next()))
+      const commitTs = u64(need(next()))
+      command = { kind, startTs, commitTs, mutations: mutationsFrom(next, () => at < bytes.length) }
       break
     }
     case 'commit': {
@@ -212,12 +217,9 @@ function commandParts(c: Command): Array<Uint8Array | undefined> {
     case 'merge':
       return [c.right, be64(c.rightLastTs)]
     case 'prewrite':
-      return [
-        be64(c.startTs),
-        c.primary,
-        be32(c.ttlMs),
-        ...c.mutations.flatMap((m) => [Uint8Array.of(MUTATION_KINDS.indexOf(m.kind) | (m.assertAbsent ? ASSERT_ABSENT : 0)), m.key, m.value]),
-      ]
+      return [be64(c.startTs), c.primary, be32(c.ttlMs), ...mutationParts(c.mutations)]
+    case 'onePhaseCommit':
+      return [be64(c.startTs), be64(c.commitTs), ...mutationParts(c.mutations)]
     case 'commit':
       return [be64(c.startTs), be64(c.commitTs), ...c.keys]
     case 'rollback':
@@ -229,6 +231,25 @@ function commandParts(c: Command): Array<Uint8Array | undefined> {
     case 'gc':
       return [be64(c.fence), be64(c.threshold), ...c.keys]
   }
+}
+
+/** A transaction's mutations as parts: for each, its flags (kind, absence check), key and value. */
+function mutationParts(mutations: readonly TxnMutation[]): Array<Uint8Array | undefined> {
+  return mutations.flatMap((m) => [Uint8Array.of(MUTATION_KINDS.indexOf(m.kind) | (m.assertAbsent ? ASSERT_ABSENT : 0)), m.key, m.value])
+}
+
+/** Reads the mutations {@link mutationParts} wrote, with `next` (the next part), while `more()`. */
+function mutationsFrom(next: () => Uint8Array | undefined, more: () => boolean): TxnMutation[] {
+  const mutations: TxnMutation[] = []
+  while (more()) {
+    const flags = next()
+    const mutationKind = MUTATION_KINDS[(flags?.[0] ?? 255) & ~ASSERT_ABSENT]
+    if (flags?.length !== 1 || mutationKind === undefined) throw corrupt()
+    const key = next()
+    if (key === undefined) throw corrupt()
+    mutations.push({ kind: mutationKind, assertAbsent: (flags[0]! & ASSERT_ABSENT) !== 0, key, value: next() })
+  }
+  return mutations
 }
 
 function be64(n: bigint): Uint8Array {

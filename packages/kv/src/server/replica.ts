@@ -20,7 +20,7 @@ import {
   type MvccWriter,
   type RaftLogStore,
 } from '@mrdb/storage'
-import type { KeyValue, TxnState } from '../api/types.js'
+import type { KeyValue, TimestampSource, TxnMutation, TxnState } from '../api/types.js'
 import { decodeCommand, encodeCommand, type Command, type CommandEnvelope } from './command.js'
 import { checkCommand, clampEnd } from './command-check.js'
 import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, bootstrapOps } from './range-bootstrap.js'
@@ -51,7 +51,7 @@ interface Decoded {
  * and the range's last write timestamp.
  */
 export type CommandResult =
-  | { ok: true; succeeded?: boolean; current?: Uint8Array; deleted?: number; resume?: Uint8Array; frozen?: { index: number; lastTs: bigint }; txn?: TxnState; collected?: number }
+  | { ok: true; succeeded?: boolean; current?: Uint8Array; deleted?: number; resume?: Uint8Array; frozen?: { index: number; lastTs: bigint }; txn?: TxnState; collected?: number; commitTs?: bigint }
   | { ok: false; error: KvError }
 
 
@@ -62,6 +62,27 @@ interface Pending {
   resolve: (r: CommandResult) => void
   timer: NodeJS.Timeout
 }
+
+/**
+ * A one-phase commit this leader proposed and has not applied: a read at or above its commit
+ * timestamp that touches one of its keys waits for it (see {@link Replica.proposeOnePhase}).
+ */
+interface InFlightCommit {
+  /** Its keys, sorted. */
+  keys: Uint8Array[]
+  commitTs: bigint
+  /** Resolves true once the command applied here (written or refused), false if its fate here became unknown (leadership lost). */
+  settled: Promise<boolean>
+  settle: (applied: boolean) => void
+}
+
+/**
+ * How far past this node's clock the timestamp a one-phase commit would build on may lie.
+ * Timestamps come from the oracle, whose physical part follows the PD leader's clock; a start
+ * or read timestamp far ahead of it was not handed out by the oracle, and a commit above it
+ * would hide from transactions that start after it (TiKV's max_commit_ts guard plays this part).
+ */
+const ONE_PHASE_MAX_AHEAD_MS = 10_000
 
 /** What a replica asks of the store that hosts it. */
 export interface ReplicaHost {
@@ -144,6 +165,25 @@ export class Replica {
    * in the log (results are matched to waiters by node and proposal id). 2^48 ids of room.
    */
   private nextProposalId = randomInt(1, 2 ** 48)
+  /**
+   * The highest timestamp a read at a snapshot was served at here (reads of the latest do not
+   * count): a one-phase commit lands above it. Invariant: while {@link maxReadTsValid}, it is
+   * at or above every timestamp a read of this range's keys was served at, by this replica
+   * or any earlier leader (of this range, or of the ranges it split from or merged with).
+   */
+  private maxReadTs = 0n
+  /**
+   * Whether {@link maxReadTs} covers earlier leaders' reads: it was raised to a timestamp
+   * fetched from the oracle after this replica became leader (and after its last merge).
+   * One-phase commits are refused (ONE_PHASE_REFUSED) until then.
+   */
+  private maxReadTsValid = false
+  /** Bumped when leadership changes or a merge applies: a refresh begun before counts for nothing. */
+  private maxReadEpoch = 0
+  /** The epoch whose refresh is under way, if any. */
+  private refreshingEpoch: number | undefined
+  /** One-phase commits proposed here and not applied yet, by proposal id. */
+  private readonly inFlight = new Map<number, InFlightCommit>()
 
   constructor(
     private readonly nodeId: number,
@@ -153,6 +193,8 @@ export class Replica {
     private readonly log: RaftLogStore,
     private readonly raft: MultiRaft,
     private readonly host: ReplicaHost,
+    /** The oracle a new leader learns a timestamp above its predecessors' reads from; without one, no one-phase commits. */
+    private readonly timestamps?: TimestampSource,
   ) {
     this.state = state
     this.logStorage = new RangeLogStorage(state.descriptor.rangeId, log, () => this.state.confState, () => this.makeSnapshot())
@@ -253,8 +295,12 @@ export class Replica {
     return this.mvcc.gcPlan({ start: from.length === 0 ? undefined : from, end: d.endKey.length === 0 ? undefined : d.endKey, threshold, lockBelow, maxKeys })
   }
 
-  /** Proposes a command and resolves with its result once applied here; TIMEOUT after `timeoutMs` (outcome unknown). */
-  propose(command: Command, timeoutMs: number): Promise<CommandResult> {
+  /**
+   * Proposes a command and resolves with its result once applied here; TIMEOUT after
+   * `timeoutMs` (outcome unknown). `proposing` runs with the proposal's id just before it is
+   * handed to Raft, in the same turn of the event loop.
+   */
+  propose(command: Command, timeoutMs: number, proposing?: (proposalId: number) => void): Promise<CommandResult> {
     this.checkLeader()
     this.served.writes++
     const proposalId = this.nextProposalId++
@@ -267,10 +313,13 @@ export class Replica {
       timer.unref() // a waiting proposal must not keep a stopping node's process alive
       this.pending.set(proposalId, { resolve, timer })
       try {
+        proposing?.(proposalId)
         this.raft.propose(this.rangeId, data)
       } catch (err) {
         clearTimeout(timer)
         this.pending.delete(proposalId)
+        // Never appended, so never applied: readers waiting for it may go on.
+        this.settleInFlight(proposalId, true)
         reject(err instanceof ProposalDroppedError ? new KvError(KvErrorCode.UNAVAILABLE, `range ${this.rangeId} dropped the proposal: ${err.message}`) : err)
       }
     })
@@ -286,6 +335,124 @@ export class Replica {
       p.resolve({ ok: false, error: new KvError(KvErrorCode.TIMEOUT, `write to range ${this.rangeId} did not apply here: ${why}; it may or may not have`) })
     }
     this.pending.clear()
+    this.releaseInFlight()
+  }
+
+  /**
+   * Proposes a one-phase commit of `mutations` (all in this range) for the transaction at
+   * `startTs`, and resolves with its result — on success, the commit timestamp it got.
+   *
+   * The commit timestamp is chosen here, on the leader, and travels in the command so every
+   * replica writes the same: one above both the start and {@link maxReadTs}, so it lands above
+   * every read served so far. Reads that arrive before it applies are held back by the
+   * in-flight record registered in the same turn (see {@link admitRead}). Refused with
+   * ONE_PHASE_REFUSED (nothing written; commit in two phases) until this leader's
+   * {@link maxReadTs} covers its predecessors' reads, or when the timestamps are implausibly
+   * far ahead of the clock.
+   */
+  proposeOnePhase(startTs: bigint, mutations: TxnMutation[], timeoutMs: number): Promise<CommandResult> {
+    this.checkLeader()
+    if (!this.maxReadTsValid) {
+      this.refreshMaxReadTs()
+      throw new KvError(KvErrorCode.ONE_PHASE_REFUSED, `range ${this.rangeId}'s leader has not yet learned a timestamp above its predecessors' reads: commit in two phases`)
+    }
+    const floor = startTs > this.maxReadTs ? startTs : this.maxReadTs
+    if (physicalMs(floor) > Date.now() + ONE_PHASE_MAX_AHEAD_MS) {
+      throw new KvError(KvErrorCode.ONE_PHASE_REFUSED, `timestamp ${floor} on range ${this.rangeId} is ahead of this node's clock: commit in two phases`)
+    }
+    const commitTs = floor + 1n
+    const keys = mutations.map((m) => m.key).sort(compareBytes)
+    let settle!: (applied: boolean) => void
+    const settled = new Promise<boolean>((resolve) => (settle = resolve))
+    return this.propose({ kind: 'onePhaseCommit', startTs, commitTs, mutations }, timeoutMs, (proposalId) => this.inFlight.set(proposalId, { keys, commitTs, settled, settle }))
+  }
+
+  /**
+   * The range's leadership changed as this node sees it. The one-phase commits in flight here lose their guard (a reader waiting on one
+   * fails and retries), and {@link maxReadTs} stops counting until a replica that became
+   * leader refreshes it from the oracle.
+   */
+  leaderChanged(): void {
+    this.releaseInFlight()
+    this.invalidateMaxReadTs(this.isLeader())
+  }
+
+  /** Forgets that {@link maxReadTs} covers earlier reads; a leader starts learning it anew. */
+  private invalidateMaxReadTs(leader: boolean): void {
+    this.maxReadEpoch++
+    this.maxReadTsValid = false
+    if (leader) this.refreshMaxReadTs()
+  }
+
+  /**
+   * Raises {@link maxReadTs} to a timestamp fetched from the oracle now, and marks it valid if
+   * leadership did not change meanwhile. Every read an earlier leader served used a timestamp
+   * the oracle handed out before that read was served, so before this replica became leader
+   * (see docs/decisions.md, "One-phase commit"): the fetched one is above all of them.
+   */
+  private refreshMaxReadTs(): void {
+    const epoch = this.maxReadEpoch
+    if (!this.timestamps || this.refreshingEpoch === epoch) return
+    this.refreshingEpoch = epoch
+    this.timestamps.timestamp().then(
+      (ts) => {
+        if (this.refreshingEpoch === epoch) this.refreshingEpoch = undefined
+        if (epoch !== this.maxReadEpoch) return
+        if (ts > this.maxReadTs) this.maxReadTs = ts
+        this.maxReadTsValid = true
+      },
+      () => {
+        // No timestamp now: one-phase commits stay refused; the next one asks again.
+        if (this.refreshingEpoch === epoch) this.refreshingEpoch = undefined
+      },
+    )
+  }
+
+  /** Whether this replica leads its range, as of the last Ready the host processed. */
+  private isLeader(): boolean {
+    const lead = this.raft.leaderOf(this.rangeId)
+    return lead !== 0 && lead === this.ownReplicaId()
+  }
+
+  /** This node's replica id in the range, if it still holds one. */
+  private ownReplicaId(): number | undefined {
+    return this.state.descriptor.replicas.find((x) => x.nodeId === this.nodeId)?.replicaId
+  }
+
+  /** Ends every in-flight one-phase commit's guard with an unknown fate: readers waiting on them fail. */
+  private releaseInFlight(): void {
+    for (const c of this.inFlight.values()) c.settle(false)
+    this.inFlight.clear()
+  }
+
+  /** The in-flight one-phase commit proposed as `proposalId` applied here (`applied`) or will never apply. */
+  private settleInFlight(proposalId: number, applied: boolean): void {
+    const c = this.inFlight.get(proposalId)
+    if (!c) return
+    this.inFlight.delete(proposalId)
+    c.settle(applied)
+  }
+
+  /**
+   * Admits a read at `ts` of `key`, or of [key, end) when `end` is given (empty: no bound):
+   * raises {@link maxReadTs} to `ts` (a read of the latest, at MAX_TIMESTAMP, changes
+   * nothing: it sees whatever applied), then waits for every in-flight one-phase commit at or
+   * below `ts` that writes a key the read covers. Both happen in one turn of the event loop:
+   * a one-phase commit proposed after it lands above `ts`; one proposed before it is waited
+   * for. Throws UNAVAILABLE (retry) if leadership changed while it waited: the commit may
+   * still apply, under a new leader.
+   */
+  private admitRead(ts: bigint, key: Uint8Array, end?: Uint8Array): Promise<void> | undefined {
+    if (ts === MAX_TIMESTAMP) return undefined
+    if (ts > this.maxReadTs) this.maxReadTs = ts
+    if (this.inFlight.size === 0) return undefined
+    const covers = (k: Uint8Array) =>
+      end === undefined ? compareBytes(k, key) === 0 : compareBytes(k, key) >= 0 && (end.length === 0 || compareBytes(k, end) < 0)
+    const waits = [...this.inFlight.values()].filter((c) => c.commitTs <= ts && c.keys.some(covers)).map((c) => c.settled)
+    if (waits.length === 0) return undefined
+    return Promise.all(waits).then((applied) => {
+      if (!applied.every(Boolean)) throw new KvError(KvErrorCode.UNAVAILABLE, `range ${this.rangeId}'s leadership changed while a read waited for a one-phase commit to apply: retry`)
+    })
   }
 
   /** Waits until this leader may serve a linearizable read (ReadIndex, then apply up to it). */
@@ -310,6 +477,9 @@ export class Replica {
   async get(key: Uint8Array, ts = MAX_TIMESTAMP): Promise<Uint8Array | undefined> {
     this.checkReadable(key)
     this.checkReadTs(ts)
+    const admitted = this.admitRead(ts, key)
+    // The range may have changed while the read waited: checked again.
+    if (admitted) return admitted.then(() => this.get(key, ts))
     return this.translate(() => this.mvcc.get(key, ts))
   }
 
@@ -328,6 +498,9 @@ export class Replica {
     const d = this.state.descriptor
     const to = d.endKey.length === 0 ? end : end.length === 0 || compareBytes(end, d.endKey) > 0 ? d.endKey : end
     if (to.length > 0 && compareBytes(to, start) <= 0) return { rows: [], rangeEnd: d.endKey, descriptor: d }
+    const admitted = this.admitRead(ts, start, to)
+    // The range may have changed while the scan waited: checked again.
+    if (admitted) return admitted.then(() => this.scan(start, end, limit, ts))
     return this.translate(async () => {
       const bounds = { start: start.length === 0 ? undefined : start, end: to.length === 0 ? undefined : to }
       const { rows, locks, full } = await this.mvcc.scanPage({ ...bounds, ts, limit, maxLocks: SCAN_MAX_LOCKS, maxBytes: SCAN_MAX_BYTES })
@@ -520,7 +693,7 @@ export class Replica {
     // replica is its range's only writer and has awaited its previous run.
     const commands = run.flatMap(({ env }, i) => (env && !rejections[i] ? [env.command] : []))
     // Prewrites' rollback checks are read ahead too: one engine call instead of one per key.
-    const rollbackChecks = commands.flatMap((c) => (c.kind === 'prewrite' ? c.mutations.map((m) => [m.key, c.startTs] as const) : []))
+    const rollbackChecks = commands.flatMap((c) => (c.kind === 'prewrite' || c.kind === 'onePhaseCommit' ? c.mutations.map((m) => [m.key, c.startTs] as const) : []))
     const prefetched = await this.mvcc.readRecords(commands.flatMap(keysOf), rollbackChecks)
     await this.mvcc.write(
       async (w) => {
@@ -570,12 +743,12 @@ export class Replica {
               result = await this.collect(w, c)
               collected ||= c.keys.length > 0
             }
-          } else if (env.command.kind === 'prewrite' && env.command.startTs < gcFence) {
+          } else if ((env.command.kind === 'prewrite' || env.command.kind === 'onePhaseCommit') && env.command.startTs < gcFence) {
             result = { ok: false, error: new KvError(KvErrorCode.GC_THRESHOLD, `the transaction at ${env.command.startTs} started below range ${this.rangeId}'s GC fence ${gcFence}: restart it`) }
           } else {
             result = await this.applyCommand(w, env.command, ts)
             // Later writes here must stay above a transaction's commit timestamp.
-            if (result.ok && env.command.kind === 'commit' && env.command.commitTs > lastTs) lastTs = env.command.commitTs
+            if (result.ok && (env.command.kind === 'commit' || env.command.kind === 'onePhaseCommit') && env.command.commitTs > lastTs) lastTs = env.command.commitTs
           }
           if (env.nodeId === this.nodeId && env.proposalId !== 0) results.push([env.proposalId, result])
         }
@@ -591,8 +764,14 @@ export class Replica {
       created.committed()
       this.host.hostSplit(created.right)
     }
-    if (absorbed !== undefined) this.host.absorbMerged(absorbed)
+    if (absorbed !== undefined) {
+      this.host.absorbMerged(absorbed)
+      // The reads the absorbed range served are not in maxReadTs: learned anew from the oracle.
+      this.invalidateMaxReadTs(this.isLeader())
+    }
     for (const [id, result] of results) {
+      // In the engine now: reads held back by a one-phase commit go on.
+      this.settleInFlight(id, true)
       const p = this.pending.get(id)
       if (!p) continue
       clearTimeout(p.timer)
@@ -709,14 +888,11 @@ export class Replica {
       case 'prewrite':
         for (const [i, m] of c.mutations.entries()) {
           await yieldEvery(i)
-          try {
-            await w.prewrite(m, c.primary, c.startTs, c.ttlMs)
-          } catch (err) {
-            if (err instanceof StorageError && err.code === StorageErrorCode.KEY_EXISTS) throw new KvError(KvErrorCode.KEY_EXISTS, err.message, undefined, { key: m.key })
-            throw err
-          }
+          await prewrite(w, m, c.primary, c.startTs, c.ttlMs)
         }
         return { ok: true }
+      case 'onePhaseCommit':
+        return onePhaseCommit(w, c)
       case 'commit':
         for (const [i, k] of c.keys.entries()) {
           await yieldEvery(i)
@@ -805,6 +981,40 @@ async function yieldEvery(i: number): Promise<void> {
   if (i > 0 && i % APPLY_YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve))
 }
 
+/** A prewrite of one mutation; an insert that finds its key present is KEY_EXISTS with the key. */
+async function prewrite(w: MvccWriter, m: TxnMutation, primary: Uint8Array, startTs: bigint, ttlMs: number): Promise<void> {
+  try {
+    await w.prewrite(m, primary, startTs, ttlMs)
+  } catch (err) {
+    if (err instanceof StorageError && err.code === StorageErrorCode.KEY_EXISTS) throw new KvError(KvErrorCode.KEY_EXISTS, err.message, undefined, { key: m.key })
+    throw err
+  }
+}
+
+/**
+ * A one-phase commit (run inside {@link MvccWriter.atomic}): every mutation is prewritten
+ * (another transaction's lock → KEY_LOCKED, a version committed at or after the start →
+ * WRITE_CONFLICT, an insert over a live value → KEY_EXISTS) and then committed at the
+ * command's timestamp, so the transient locks never reach the engine. Applied again (the
+ * client retried after losing the answer), it finds its own version and answers as before.
+ */
+async function onePhaseCommit(w: MvccWriter, c: Command & { kind: 'onePhaseCommit' }): Promise<CommandResult> {
+  const primary = c.mutations[0]!.key
+  const rec = await w.record(primary)
+  // Only a version at or after the start can be this transaction's (the history is read only then).
+  const done = rec?.version && rec.version.commitTs >= c.startTs ? await w.findCommit(primary, rec, c.startTs) : undefined
+  if (done) return { ok: true, commitTs: done.commitTs }
+  for (const [i, m] of c.mutations.entries()) {
+    await yieldEvery(i)
+    await prewrite(w, m, primary, c.startTs, 0)
+  }
+  for (const [i, m] of c.mutations.entries()) {
+    await yieldEvery(i)
+    await w.commit(m.key, c.startTs, c.commitTs)
+  }
+  return { ok: true, commitTs: c.commitTs }
+}
+
 /** Storage errors that are a command's deterministic outcome on every replica (not a fault of this node). */
 const REJECTIONS: ReadonlySet<StorageErrorCode> = new Set([
   StorageErrorCode.WRITE_CONFLICT,
@@ -841,6 +1051,7 @@ function keysOf(c: Command): Uint8Array[] {
     case 'batch':
       return c.writes.map((w) => w.key)
     case 'prewrite':
+    case 'onePhaseCommit':
       return c.mutations.map((m) => m.key)
     case 'commit':
     case 'rollback':

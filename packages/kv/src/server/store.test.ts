@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryNetwork, type RaftLogger } from '@mrdb/raft'
-import { MAX_MVCC_KEY_SIZE, MAX_TIMESTAMP, MvccStore, RaftLogStore, open, raftLogEntryKey, type Engine } from '@mrdb/storage'
-import { MAX_COMMAND_SIZE } from '../api/types.js'
+import { MAX_MVCC_KEY_SIZE, MAX_TIMESTAMP, MvccStore, RaftLogStore, composeTimestamp, open, raftLogEntryKey, type Engine } from '@mrdb/storage'
+import { MAX_COMMAND_SIZE, type TimestampSource, type TxnMutation } from '../api/types.js'
 import { KvError, KvErrorCode } from '../api/errors.js'
 import { descriptorToJson, type RangeDescriptor } from '../api/range-descriptor.js'
 import type { Command } from './command.js'
@@ -31,11 +31,12 @@ class TestCluster {
 
   private constructor(readonly dir: string) {}
 
-  static async start(maxLogEntries?: number, leaseReads = false, logger?: RaftLogger): Promise<TestCluster> {
+  static async start(maxLogEntries?: number, leaseReads = false, logger?: RaftLogger, timestamps?: TimestampSource): Promise<TestCluster> {
     const c = new TestCluster(await mkdtemp(join(tmpdir(), 'mrdb-kv-')))
     c.maxLogEntries = maxLogEntries
     c.leaseReads = leaseReads
     c.logger = logger
+    c.timestamps = timestamps
     for (const id of [1, 2, 3]) await c.startNode(id)
     for (const s of c.stores.values()) for (const d of RANGES) await s.bootstrapRange(d)
     return c
@@ -44,12 +45,13 @@ class TestCluster {
   maxLogEntries: number | undefined
   leaseReads = false
   logger: RaftLogger | undefined
+  timestamps: TimestampSource | undefined
 
   async startNode(id: number): Promise<Store> {
     const engine = await open(join(this.dir, `n${id}`))
     // The real tick (elections after 150-300 ms) and a generous proposal timeout: three
     // nodes share this one process, and CI machines run other tests beside it.
-    const store = await Store.open({ nodeId: id, engine, transport: this.network.transport(id), tickMs: 50, sync: false, maxLogEntries: this.maxLogEntries, leaseReads: this.leaseReads, proposalTimeoutMs: 30_000, logger: this.logger })
+    const store = await Store.open({ nodeId: id, engine, transport: this.network.transport(id), tickMs: 50, sync: false, maxLogEntries: this.maxLogEntries, leaseReads: this.leaseReads, proposalTimeoutMs: 30_000, logger: this.logger, timestamps: this.timestamps })
     this.engines.set(id, engine)
     this.stores.set(id, store)
     return store
@@ -841,6 +843,178 @@ test('a read waiting on its ReadIndex while a split applies is checked against t
     }
     assert.equal(outcomes.length, 6, outcomes.join('; '))
     t.diagnostic(outcomes.join('; '))
+  } finally {
+    await c.stop()
+  }
+})
+
+/**
+ * A stand-in for the timestamp oracle: consecutive timestamps from the clock's present on.
+ * While `held` is set, requests wait until it is cleared (an oracle that cannot be reached).
+ */
+class TestOracle implements TimestampSource {
+  private next = composeTimestamp(Date.now())
+  private waiting: Array<() => void> = []
+  held = false
+
+  timestamp(): Promise<bigint> {
+    if (!this.held) return Promise.resolve(this.next++)
+    return new Promise((resolve) => this.waiting.push(() => resolve(this.next++)))
+  }
+
+  release(): void {
+    this.held = false
+    for (const w of this.waiting.splice(0)) w()
+  }
+}
+
+const put = (key: string, value: string): TxnMutation => ({ key: b(key), kind: 'put', value: b(value), assertAbsent: false })
+
+/** A one-phase commit on the range's leader, again while leadership moves or the leader has not learned its read floor yet; the commit timestamp. */
+async function commitOnePhase(c: TestCluster, rangeId: number, startTs: bigint, mutations: TxnMutation[]): Promise<bigint> {
+  let result: CommandResult | undefined
+  await waitFor('a one-phase commit', async () => {
+    const l = c.leader(rangeId)
+    if (!l) return false
+    try {
+      result = await l.commitOnePhase(rangeId, startTs, mutations)
+      return true
+    } catch (err) {
+      if (([KvErrorCode.ONE_PHASE_REFUSED, KvErrorCode.NOT_LEADER, KvErrorCode.UNAVAILABLE] as string[]).includes((err as KvError).code)) return false
+      throw err
+    }
+  })
+  if (!result?.ok || result.commitTs === undefined) throw result?.ok === false ? result.error : new Error('no commit timestamp')
+  return result.commitTs
+}
+
+test('one-phase commit: prewrite checks and the write at one commit timestamp, in one command; a retry answers as the first did; no oracle, no one-phase commit', async () => {
+  const oracle = new TestOracle()
+  const c = await TestCluster.start(undefined, false, undefined, oracle)
+  const plain = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    const s0 = await oracle.timestamp()
+    const c0 = await commitOnePhase(c, 1, s0, [put('a', 'a0'), put('b', 'b0')])
+    assert.ok(c0 > s0)
+    const l = c.leader(1)!
+    assert.equal(text(await l.get(1, b('a'), c0)), 'a0')
+    assert.equal(text(await l.get(1, b('b'), c0 - 1n)), undefined)
+    // Applied again (a client retrying after a lost answer): the same commit, nothing new.
+    assert.equal(await commitOnePhase(c, 1, s0, [put('a', 'a0'), put('b', 'b0')]), c0)
+
+    // An insert over a live value: KEY_EXISTS with the key, and the command's other write is not made.
+    const s1 = await oracle.timestamp()
+    const exists = await l.commitOnePhase(1, s1, [put('c', 'c1'), { key: b('a'), kind: 'put', value: b('x'), assertAbsent: true }])
+    assert.ok(!exists.ok && exists.error.code === KvErrorCode.KEY_EXISTS && text(exists.error.key) === 'a')
+    assert.equal(text(await l.get(1, b('c'))), undefined)
+    // A version committed after the start: WRITE_CONFLICT. Another transaction's lock: KEY_LOCKED.
+    const conflict = await l.commitOnePhase(1, s0 - 1n, [put('a', 'late')])
+    assert.ok(!conflict.ok && conflict.error.code === KvErrorCode.WRITE_CONFLICT, JSON.stringify(conflict))
+    const s2 = await oracle.timestamp()
+    assert.ok((await l.write(1, { kind: 'prewrite', startTs: s2, primary: b('d'), ttlMs: 60_000, mutations: [put('d', 'locked')] })).ok)
+    const locked = await l.commitOnePhase(1, await oracle.timestamp(), [put('d', 'mine')])
+    assert.ok(!locked.ok && locked.error.code === KvErrorCode.KEY_LOCKED && locked.error.lock?.startTs === s2)
+    // A version committed exactly at the start is in the snapshot: no conflict.
+    const c3 = await commitOnePhase(c, 1, c0, [put('a', 'a3')])
+    assert.equal(text(await l.get(1, b('a'), c3)), 'a3')
+
+    await plain.waitLeaders()
+    await assert.rejects(plain.leader(1)!.commitOnePhase(1, s0, [put('a', 'x')]), hasCode(KvErrorCode.ONE_PHASE_REFUSED))
+  } finally {
+    await c.stop()
+    await plain.stop()
+  }
+})
+
+test('a one-phase commit lands above every read served: a read at T, then a commit started before T commits above T and a read at T still sees the old value', async () => {
+  const oracle = new TestOracle()
+  const c = await TestCluster.start(undefined, false, undefined, oracle)
+  try {
+    await c.waitLeaders()
+    await commitOnePhase(c, 1, await oracle.timestamp(), [put('k', 'old'), put('f1', 'old')])
+    // The transaction starts, then a later snapshot reads the key and scans a span.
+    const startTs = await oracle.timestamp()
+    const readTs = await oracle.timestamp()
+    const scanTs = await oracle.timestamp()
+    const l = c.leader(1)!
+    assert.equal(text(await l.get(1, b('k'), readTs)), 'old')
+    assert.deepEqual((await l.scan(1, b('f'), b('g'), 10, scanTs)).rows.map(([, v]) => text(v)), ['old'])
+    // Without the read floor the commit would land at startTs + 1, under both reads.
+    const commitTs = await commitOnePhase(c, 1, startTs, [put('k', 'new')])
+    assert.ok(commitTs > readTs, `commit ${commitTs} must land above the read at ${readTs}`)
+    assert.equal(text(await l.get(1, b('k'), readTs)), 'old')
+    assert.equal(text(await l.get(1, b('k'), commitTs)), 'new')
+    const scanned = await commitOnePhase(c, 1, startTs, [put('f2', 'new')])
+    assert.ok(scanned > scanTs, `commit ${scanned} must land above the scan at ${scanTs}`)
+    assert.deepEqual((await l.scan(1, b('f'), b('g'), 10, scanTs)).rows.map(([, v]) => text(v)), ['old'])
+    // Reads of the latest do not raise the floor.
+    const before = await oracle.timestamp()
+    await l.get(1, b('k'))
+    assert.equal(await commitOnePhase(c, 1, before, [put('k', 'newer')]), before + 1n)
+  } finally {
+    await c.stop()
+  }
+})
+
+test('a read at or above an in-flight one-phase commit\'s timestamp waits for it to apply: proposed, then read in the same turn, the read sees the write', async () => {
+  const oracle = new TestOracle()
+  const c = await TestCluster.start(undefined, false, undefined, oracle)
+  try {
+    await c.waitLeaders()
+    await commitOnePhase(c, 1, await oracle.timestamp(), [put('k', 'old')])
+    const startTs = await oracle.timestamp()
+    const readTs = await oracle.timestamp()
+    const l = c.leader(1)!
+    const order: string[] = []
+    // The leader chooses startTs + 1 ≤ readTs; the read arrives before the command can apply
+    // (that takes a Raft round) and must not answer the old value under the new write.
+    const committed = l.commitOnePhase(1, startTs, [put('k', 'new'), put('h', 'new')]).then((r) => {
+      order.push('commit')
+      return r
+    })
+    const read = l.replica(1).get(b('k'), readTs).then((v) => {
+      order.push('read')
+      return v
+    })
+    const scan = l.replica(1).scan(b('g'), b('i'), 10, readTs)
+    const result = await committed
+    assert.ok(result.ok && result.commitTs === startTs + 1n && result.commitTs <= readTs, JSON.stringify(result, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)))
+    assert.equal(text(await read), 'new')
+    assert.deepEqual((await scan).rows.map(([, v]) => text(v)), ['new'])
+    assert.deepEqual(order, ['commit', 'read'])
+  } finally {
+    await c.stop()
+  }
+})
+
+test('a new leader refuses one-phase commits until it has a timestamp from the oracle fetched after it became leader; then it commits above its predecessor\'s reads', async () => {
+  const oracle = new TestOracle()
+  const c = await TestCluster.start(undefined, false, undefined, oracle)
+  try {
+    await c.waitLeaders()
+    await commitOnePhase(c, 1, await oracle.timestamp(), [put('k', 'old')])
+    const startTs = await oracle.timestamp()
+    const readTs = await oracle.timestamp()
+    const old = c.leader(1)!
+    assert.equal(text(await old.get(1, b('k'), readTs)), 'old')
+    // The oracle goes silent; leadership moves.
+    oracle.held = true
+    const target = [...c.stores.keys()].find((id) => id !== old.nodeId)!
+    await waitFor('the transfer', () => {
+      if (c.leader(1)?.nodeId === target) return true
+      c.leader(1)?.replica(1).transferLeader(target)
+      return false
+    })
+    const fresh = c.leader(1)!
+    await assert.rejects(fresh.commitOnePhase(1, startTs, [put('k', 'new')]), hasCode(KvErrorCode.ONE_PHASE_REFUSED))
+    // The old leader no longer leads: it refuses too.
+    await assert.rejects(old.commitOnePhase(1, startTs, [put('k', 'new')]), hasCode(KvErrorCode.NOT_LEADER))
+    oracle.release()
+    // Without the refresh the new leader would know no reads and commit at startTs + 1, under readTs.
+    const commitTs = await commitOnePhase(c, 1, startTs, [put('k', 'new')])
+    assert.ok(commitTs > readTs, `commit ${commitTs} must land above the old leader's read at ${readTs}`)
+    assert.equal(text(await c.leader(1)!.get(1, b('k'), readTs)), 'old')
   } finally {
     await c.stop()
   }

@@ -12,6 +12,7 @@ import { rangeContains, rangesOverlap, replicaOnNode, type RangeDescriptor } fro
 import { Replica, clearRangeOps, rangeSnapshotOps, type CommandResult, type ReplicaChange, type ScanResult, type ReplicaHost } from './replica.js'
 import { decodeReplicaState, encodeReplicaState, REPLICA_STATE_SPAN, replicaStateKey, type ReplicaState } from './replica-state.js'
 import type { Command } from './command.js'
+import type { TimestampSource, TxnMutation } from '../api/types.js'
 import { checkCommand } from './command-check.js'
 import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, bootstrapLog, bootstrapOps } from './range-bootstrap.js'
 
@@ -37,6 +38,12 @@ export interface StoreOptions {
   leaseReads?: boolean
   /** Raft log entries a range keeps before it is compacted; default 10,000. */
   maxLogEntries?: number
+  /**
+   * The timestamp oracle (the node's batcher): a replica that becomes leader fetches a
+   * timestamp from it before it accepts one-phase commits. Without it, every one-phase commit
+   * is refused (ONE_PHASE_REFUSED) and transactions commit in two phases.
+   */
+  timestamps?: TimestampSource
   logger?: RaftLogger
 }
 
@@ -126,6 +133,7 @@ export class Store implements ReplicaHost {
       logger: o.logger,
       onUnknownGroup: (groupId, msg, fromNode) => store?.onUnknownGroup(groupId, msg, fromNode),
       onGroupDamaged: (groupId, _replicaId, err) => store?.groupDamaged(groupId, err),
+      onLeaderChange: (groupId) => store?.replicas.get(groupId)?.leaderChanged(),
     })
     store = new Store(o.nodeId, o.engine, log, mvcc, writer, raft, o)
     for (const d of damage) store.damage.set(d.groupId, d)
@@ -263,14 +271,33 @@ export class Store implements ReplicaHost {
 
   /** Replicates and applies a write on the range; resolves with its result. */
   async write(rangeId: number, command: Command): Promise<CommandResult> {
+    const r = this.writable(rangeId, command)
+    return r.propose(command, this.o.proposalTimeoutMs ?? 5000)
+  }
+
+  /**
+   * Commits the transaction at `startTs` in one phase, as one command on the range's leader:
+   * the checks of a prewrite, then `mutations` (all in the range) written at a commit
+   * timestamp the leader chooses (see {@link Replica.proposeOnePhase}). Resolves with its
+   * result, whose `commitTs` is the transaction's commit timestamp. ONE_PHASE_REFUSED: nothing
+   * was written, commit in two phases; KEY_NOT_IN_RANGE: a key is not (or no longer) in the range.
+   */
+  async commitOnePhase(rangeId: number, startTs: bigint, mutations: TxnMutation[]): Promise<CommandResult> {
+    // Checked with a stand-in commit timestamp: the leader chooses the real one at proposal.
+    const r = this.writable(rangeId, { kind: 'onePhaseCommit', startTs, commitTs: startTs + 1n, mutations })
+    return r.proposeOnePhase(startTs, mutations, this.o.proposalTimeoutMs ?? 5000)
+  }
+
+  /** The range's replica, if it may take `command` now: not frozen, the command valid for the range, a transaction not below its GC fence. */
+  private writable(rangeId: number, command: Command): Replica {
     const r = this.replica(rangeId)
     if (r.frozenAt !== undefined) throw new KvError(KvErrorCode.UNAVAILABLE, `range ${rangeId} is frozen: it is merging into its left neighbour`)
     const rejected = checkCommand(command, r.descriptor)
     if (rejected) throw rejected
-    if (command.kind === 'prewrite' && command.startTs < r.gcFence) {
+    if ((command.kind === 'prewrite' || command.kind === 'onePhaseCommit') && command.startTs < r.gcFence) {
       throw new KvError(KvErrorCode.GC_THRESHOLD, `the transaction at ${command.startTs} started below range ${rangeId}'s GC fence ${r.gcFence}: restart it`)
     }
-    return r.propose(command, this.o.proposalTimeoutMs ?? 5000)
+    return r
   }
 
   /** Stops the groups; the engine stays open (its owner closes it). */
@@ -409,6 +436,7 @@ export class Store implements ReplicaHost {
 
   /** Stops hosting a range's replica and deletes its log and state with `dataOps()` (its data, or nothing). */
   private drop(rangeId: number, dataOps: () => Promise<BatchOp[]>): Promise<void> {
+    this.replicas.get(rangeId)?.abandonProposals('its replica here was removed')
     this.replicas.delete(rangeId)
     this.raft.removeGroup(rangeId)
     return this.writer.destroyGroup(rangeId, async () => [...(await dataOps()), { type: 'del', key: replicaStateKey(rangeId) }])
@@ -456,7 +484,7 @@ export class Store implements ReplicaHost {
   }
 
   private host(state: ReplicaState): void {
-    const replica = new Replica(this.nodeId, state, this.engine, this.mvcc, this.log, this.raft, this)
+    const replica = new Replica(this.nodeId, state, this.engine, this.mvcc, this.log, this.raft, this, this.o.timestamps)
     this.raft.addGroup({
       groupId: state.descriptor.rangeId,
       replicaId: replica.replicaId,
