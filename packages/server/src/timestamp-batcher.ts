@@ -1,8 +1,9 @@
-// Timestamps for transactions, fetched from the placement driver's oracle in batches: the
-// requests of one event-loop turn share one fetch, and a fetch starts as soon as its turn
-// ends, without waiting for earlier fetches. A timestamp is therefore always handed out by a
-// fetch that began after it was requested, so it is greater than every timestamp handed out
-// before the request (what snapshot isolation needs).
+// Timestamps for transactions, fetched from the placement driver's oracle in batches: one
+// fetch at a time, carrying every request that arrived while the previous one was out (and
+// those of the event-loop turn that started it), as TiKV's PD client does. However many
+// statements run at once, a gateway makes at most one oracle round trip at a time. A
+// timestamp is always handed out by a fetch that began after it was requested, so it is
+// greater than every timestamp handed out before the request (what snapshot isolation needs).
 
 import { Client, credentials } from '@grpc/grpc-js'
 import { KvError, KvErrorCode, unaryCall, type TimestampSource } from '@mrdb/kv'
@@ -11,10 +12,23 @@ import { PD_SERVICE, type PdTsoRequest, type PdTsoResponse } from './pd-protocol
 /** Most timestamps one fetch asks for (the oracle's batch limit is 2^18). */
 const MAX_BATCH = 4096
 
+/** How many timestamps a {@link TimestampBatcher} handed out and how many oracle fetches that took. */
+export interface TimestampCounts {
+  /** Timestamps asked for (one per transaction start or two-phase commit). */
+  requests: number
+  /** Fetches from the oracle (round trips to the placement driver). */
+  fetches: number
+}
+
+type Waiter = { resolve: (ts: bigint) => void; reject: (err: unknown) => void }
+
 /** See the file comment. */
 export class TimestampBatcher implements TimestampSource {
-  private queue: Array<{ resolve: (ts: bigint) => void; reject: (err: unknown) => void }> = []
+  private queue: Waiter[] = []
   private scheduled = false
+  private fetching = false
+  /** What this batcher did since it was made. */
+  readonly counts: TimestampCounts = { requests: 0, fetches: 0 }
 
   /**
    * `fetch(count)` gets `count` consecutive fresh timestamps from the oracle, as its PD
@@ -30,17 +44,28 @@ export class TimestampBatcher implements TimestampSource {
   timestamp(): Promise<bigint> {
     return new Promise((resolve, reject) => {
       this.queue.push({ resolve, reject })
-      if (this.scheduled) return
-      this.scheduled = true
-      setImmediate(() => {
-        this.scheduled = false
-        while (this.queue.length > 0) void this.serve(this.queue.splice(0, MAX_BATCH))
+      this.counts.requests++
+      this.schedule()
+    })
+  }
+
+  /** Starts the next fetch at the end of this event-loop turn, unless one is out (its end starts the next). */
+  private schedule(): void {
+    if (this.scheduled || this.fetching || this.queue.length === 0) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      if (this.fetching || this.queue.length === 0) return
+      this.fetching = true
+      void this.serve(this.queue.splice(0, MAX_BATCH)).finally(() => {
+        this.fetching = false
+        this.schedule()
       })
     })
   }
 
   /** Fetches timestamps for `waiting`, which asked before this call. */
-  private async serve(waiting: Array<{ resolve: (ts: bigint) => void; reject: (err: unknown) => void }>): Promise<void> {
+  private async serve(waiting: Waiter[]): Promise<void> {
     try {
       const first = await this.fetchRetrying(waiting.length)
       waiting.forEach((w, i) => w.resolve(first + BigInt(i)))
@@ -55,6 +80,7 @@ export class TimestampBatcher implements TimestampSource {
     for (let attempt = 0; ; attempt++) {
       let reason: string
       try {
+        this.counts.fetches++
         const res = await this.fetch({ count })
         if (!res.error && res.first !== undefined && (res.count ?? 0) >= count) return BigInt(res.first)
         reason = res.error?.message ?? 'a short batch'
