@@ -76,6 +76,11 @@ const HELLO_INTERVAL_MS = 1000
 const LOOP_DELAY_RESOLUTION_MS = 10
 /** How long stop() lets calls in flight finish before it cuts them off. */
 const SHUTDOWN_GRACE_MS = 2000
+/**
+ * How long the SQL gateway plans statements with a catalog it validated, without reading the
+ * catalog version again (schema-lease.ts in @mrdb/sql); every DDL waits about twice that before it returns.
+ */
+const SCHEMA_LEASE_MS = 250
 /** Deadline of admin calls between nodes; membership changes wait for a snapshot to land. */
 const CALL_TIMEOUT_MS = 60_000
 /** The largest message the server accepts (a batch of Raft frames, a KV command batch). */
@@ -110,6 +115,8 @@ export class NodeServer {
   private gcQueue: GcQueue | undefined
   /** The SQL gateway's transactions (their oldest start holds GC back). */
   private txnKv: TransactionalKv | undefined
+  /** The SQL gateway's timestamps from the oracle (their counts are in the status). */
+  private timestamps: TimestampBatcher | undefined
 
   private constructor(
     private readonly o: NodeServerOptions,
@@ -183,10 +190,10 @@ export class NodeServer {
       } else if (pd) node.hostPd(pd)
       addKvService(server, store, { nodes: () => node.nodeList(), ranges: () => node.routing() })
       node.sqlKv = new KvClient({ hosts: [address], faults })
-      const timestamps = new TimestampBatcher((req) => node.pd.tso(req))
+      const timestamps = (node.timestamps = new TimestampBatcher((req) => node.pd.tso(req)))
       node.executorPool = pool = new ExecutorPool()
       const txnKv = (node.txnKv = new TransactionalKv(node.sqlKv, timestamps))
-      const sqlEngine = (node.sqlEngine = new SqlEngine(txnKv, { pool, nodeId: o.storeId }))
+      const sqlEngine = (node.sqlEngine = new SqlEngine(txnKv, { pool, nodeId: o.storeId, schemaLease: { durationMs: SCHEMA_LEASE_MS } }))
       const gcClient = node.sqlKv
       node.gcQueue = new GcQueue({ store, resolveLocks: (locks) => resolveLocks(gcClient, timestamps, locks), logger: o.logger })
       node.gcQueue.start()
@@ -500,7 +507,7 @@ export class NodeServer {
       }),
       pd: this.store.raft.hasGroup(PD_GROUP_ID) ? this.pdStatus() : undefined,
       quarantined: this.store.quarantined().map(({ rangeId, replicaId, index, reason }) => ({ rangeId, replicaId, index, reason })),
-      metrics: { ...this.store.raft.metrics, cpuUserMicros: process.cpuUsage().user, cpuSystemMicros: process.cpuUsage().system },
+      metrics: { ...this.store.raft.metrics, tsoRequests: this.timestamps?.counts.requests ?? 0, tsoFetches: this.timestamps?.counts.fetches ?? 0, cpuUserMicros: process.cpuUsage().user, cpuSystemMicros: process.cpuUsage().system },
     }
   }
 
