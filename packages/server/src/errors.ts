@@ -12,6 +12,8 @@ export const NodeErrorCode = {
   CLUSTER_MISMATCH: 'CLUSTER_MISMATCH',
   /** Not enough nodes have joined to place every replica. */
   NOT_ENOUGH_NODES: 'NOT_ENOUGH_NODES',
+  /** A node `init` would bootstrap does not answer yet; nothing was done, and `init` may be repeated. */
+  NODE_NOT_READY: 'NODE_NOT_READY',
   /** A malformed request or option. */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   /** A fault-injection call to a node not started with `--fault-injection`. */

@@ -83,6 +83,8 @@ const SHUTDOWN_GRACE_MS = 2000
 const SCHEMA_LEASE_MS = 250
 /** Deadline of admin calls between nodes; membership changes wait for a snapshot to land. */
 const CALL_TIMEOUT_MS = 60_000
+/** How long `init` waits for each node it bootstraps to answer before it reports NODE_NOT_READY. */
+const READY_CHECK_MS = 2000
 /** The largest message the server accepts (a batch of Raft frames, a KV command batch). */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 const KEEPALIVE_MS = 10_000
@@ -277,6 +279,7 @@ export class NodeServer {
     const layout = staticLayout(ranges, replicaNodes)
     const clusterId = randomUUID()
     const request: BootstrapRequest = { clusterId, ranges: layout.map(descriptorToJson), nodes: [...this.meta.nodes], pdNodes }
+    await this.checkNodesReady([...new Set([...replicaNodes, ...pdNodes])])
     const targets = [...this.meta.nodes]
     const results = await Promise.allSettled(
       targets.map(async ([id, address]) => {
@@ -294,6 +297,27 @@ export class NodeServer {
     })
     await this.createRootUser(rootVerifier ?? null)
     return { clusterId, ranges, replicaNodes, pdNodes }
+  }
+
+  /**
+   * Resolves once every node in `ids` answers a Hello; else throws NODE_NOT_READY naming the
+   * first that does not, before `init` has changed anything (a node just started may not
+   * listen yet: the caller waits and asks again).
+   */
+  private async checkNodesReady(ids: number[]): Promise<void> {
+    const hello: HelloRequest = { nodeId: this.o.storeId, address: this.address, nodes: [...this.meta.nodes] }
+    await Promise.all(
+      ids.map(async (id) => {
+        const address = this.meta.nodes.get(id)!
+        if (id === this.o.storeId) return
+        try {
+          await this.call(address, NODE_SERVICE.hello, hello, READY_CHECK_MS)
+        } catch (err) {
+          const reason = (err as { details?: unknown }).details ?? (err instanceof Error ? err.message : String(err))
+          throw new NodeError(NodeErrorCode.NODE_NOT_READY, `node ${id} at ${address} does not answer yet: ${String(reason)}`)
+        }
+      }),
+    )
   }
 
   /**
@@ -319,6 +343,8 @@ export class NodeServer {
 
   /** Takes this node's part of the cluster's bootstrap: its first replicas and, on PD members, the PD group. */
   private async bootstrap(req: BootstrapRequest): Promise<void> {
+    // A repeated request (its first answer was lost) finds its work done.
+    if (this.meta.clusterId === req.clusterId) return
     if (this.meta.clusterId && this.meta.clusterId !== req.clusterId) {
       throw new NodeError(NodeErrorCode.CLUSTER_MISMATCH, `this node belongs to cluster ${this.meta.clusterId}`)
     }
