@@ -1,12 +1,16 @@
 // `mrdb bench kv|sql`: the benchmark workloads (bench-workloads.ts) against a running cluster,
-// with progress on stderr and a table (or --json) of throughput and latency on stdout.
+// with progress on stderr and a table (or --json) of throughput and latency on stdout. The
+// workloads load only when a benchmark runs.
 
 import type { Command } from 'commander'
-import { kvWorkloads, sqlWorkloads, type BenchOptions, type WorkloadResult } from './bench-workloads.js'
+import type { BenchOptions, WorkloadResult } from './bench-workloads.js'
+import { hostOption, reachableHost } from './host-option.js'
 import { CliError, positiveInt } from './output.js'
 
+/** The workloads' module, loaded when a benchmark runs. */
+type Workloads = typeof import('./bench-workloads.js')
+
 interface BenchCommandOptions {
-  host: string
   clients: string
   seconds: string
   json?: boolean
@@ -26,26 +30,23 @@ function print(results: WorkloadResult[], json: boolean | undefined): void {
 /** Adds `bench kv` and `bench sql` to the program. */
 export function addBenchCommand(program: Command): void {
   const bench = program.command('bench').description('benchmark a running cluster')
-  const add = (name: string, description: string, workloads: (o: BenchOptions) => Promise<WorkloadResult[]>) =>
+  const add = (name: string, description: string, pick: (m: Workloads) => (o: BenchOptions) => Promise<WorkloadResult[]>) =>
     bench
       .command(name)
       .description(description)
-      .requiredOption('--host <host:port,...>', 'nodes of the cluster (comma-separated; clients are spread over them)')
+      .addOption(hostOption('nodes of the cluster (comma-separated; clients are spread over them)', '--host <host:port,...>'))
       .option('--clients <n>', 'concurrent closed-loop clients', '16')
       .option('--seconds <n>', 'seconds per workload', '10')
       .option('--json', 'print JSON')
-      .action(async (opts: BenchCommandOptions) => {
-        const hosts = opts.host.split(',').filter((h) => h.length > 0)
-        if (hosts.length === 0) throw new CliError('INVALID_ARGUMENT', '--host needs at least one address')
-        const results = await workloads({
-          hosts,
-          clients: positiveInt(opts.clients, '--clients'),
-          seconds: positiveInt(opts.seconds, '--seconds'),
-          progress: (line) => void process.stderr.write(`${line}\n`),
-        })
+      .action(async (opts: BenchCommandOptions, cmd: Command) => {
+        const clients = positiveInt(opts.clients, '--clients')
+        const seconds = positiveInt(opts.seconds, '--seconds')
+        const hosts = (await reachableHost(cmd)).address.split(',').filter((h) => h.length > 0)
+        const workloads = pick(await import('./bench-workloads.js'))
+        const results = await workloads({ hosts, clients, seconds, progress: (line) => void process.stderr.write(`${line}\n`) })
         print(results, opts.json)
         if (results.some((r) => r.ops === 0)) throw new CliError('BENCH_FAILED', `a workload completed no operation: ${results.find((r) => r.ops === 0)!.firstError ?? ''}`)
       })
-  add('kv', 'random puts, then linearizable gets, of 256-byte values (keys under mrdb-bench/)', kvWorkloads)
-  add('sql', `single-row inserts, point and range selects, two-update transactions on the table mrdb_bench (dropped and re-created)`, sqlWorkloads)
+  add('kv', 'random puts, then linearizable gets, of 256-byte values (keys under mrdb-bench/)', (m) => m.kvWorkloads)
+  add('sql', `single-row inserts, point and range selects, two-update transactions on the table mrdb_bench (dropped and re-created)`, (m) => m.sqlWorkloads)
 }

@@ -4,10 +4,10 @@
 // none but the healed cluster did not serve the final reads).
 
 import { writeFile } from 'node:fs/promises'
-import { FAULT_KINDS, formatReport, runChaos, type ChaosReport, type FaultKind } from '@mrdb/chaos'
+import type { ChaosReport, FaultKind } from '@mrdb/chaos'
+import { FAULT_KINDS } from '@mrdb/chaos/nemesis'
 import type { Command } from 'commander'
 import { CliError, positiveInt } from './output.js'
-import { ProcessCluster } from './testing/process-cluster.js'
 
 /** Exit code of a run with no anomaly whose healed cluster did not serve the final reads (anomalies exit 1). */
 export const EXIT_UNAVAILABLE = 3
@@ -45,6 +45,7 @@ export function addCheckCommand(program: Command): void {
       const say = (line: string) => void process.stdout.write(`${line}\n`)
       say(`mrdb check: ${nodes} nodes, ${clients} clients, ${minutes} minute(s) of faults, seed ${seed}`)
       say(`replay: mrdb check --seed ${seed} --minutes ${opts.minutes} --nodes ${nodes} --clients ${clients}${opts.faults ? ` --faults ${opts.faults}` : ''}`)
+      const [{ formatReport, runChaos }, { ProcessCluster }] = await Promise.all([import('@mrdb/chaos'), import('./testing/process-cluster.js')])
       const cluster = await ProcessCluster.start({ nodes, ranges: 8, startArgs: ['--fault-injection'] })
       let report: ChaosReport
       try {

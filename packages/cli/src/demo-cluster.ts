@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { NODE_SERVICE, PD_SERVICE, SqlClient } from '@mrdb/server'
+import { PD_SERVICE, SqlClient } from '@mrdb/server'
+import { initCluster } from './init-cluster.js'
 import { callNode } from './node-call.js'
 import { NodeProcess } from './node-process.js'
 import { CliError } from './output.js'
@@ -74,14 +75,11 @@ export class DemoCluster {
       const first = await start(1, [])
       await Promise.all(Array.from({ length: count - 1 }, (_, i) => start(i + 2, [first.address])))
       if (!temporary) await writeFile(layoutFile, `${JSON.stringify({ nodes: cluster.nodes.map((n) => ({ storeId: n.storeId, address: n.address, sqlAddress: n.sqlAddress })) } satisfies SavedLayout, null, 2)}\n`)
-      try {
-        await callNode(first.address, NODE_SERVICE.init, { ranges: 1 }, 60_000)
+      const init = await initCluster({ address: first.address, source: 'node 1' }, { ranges: 1, waitMs: 60_000, progress })
+      if (init.kind === 'initialized') {
         cluster.initialized = true
         progress('cluster initialised')
-      } catch (err) {
-        if ((err as { code?: unknown }).code !== 'ALREADY_INITIALIZED') throw err
-        progress('the data directory already holds a cluster: not initialising')
-      }
+      } else progress('the data directory already holds a cluster: not initialising')
       progress('waiting for the cluster to be healthy')
       await cluster.waitReady(o.readyTimeoutMs ?? 120_000)
       return cluster

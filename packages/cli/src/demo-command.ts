@@ -5,12 +5,10 @@
 // of the shell (so `echo 'SELECT 1;' | mrdb demo` works in scripts).
 
 import type { Command } from 'commander'
-import { DemoCluster } from './demo-cluster.js'
-import { MRDB_BIN } from './node-process.js'
 import { positiveInt, reportError } from './output.js'
-import { readStdin, resultFormat, runScript } from './sql-command.js'
-import { runShell } from './sql-shell.js'
+import { resultFormat } from './sql-command.js'
 import type { SqlTarget } from './sql-target.js'
+import { readStdin } from './stdin.js'
 
 interface DemoOptions {
   nodes: string
@@ -35,6 +33,7 @@ export function addDemoCommand(program: Command): void {
       const format = resultFormat(opts.format)
       const storeDeadMs = positiveInt(opts.storeDeadMs, '--store-dead-ms')
       const say = (line: string) => void process.stdout.write(`${line}\n`)
+      const [{ DemoCluster }, { MRDB_BIN }, { runScript }, { runShell }] = await Promise.all([import('./demo-cluster.js'), import('./node-process.js'), import('./sql-script.js'), import('./sql-shell.js')])
 
       // A signal before the cluster is up ends the process; the exit hook and the nodes'
       // closed stdin take the node processes down with it.

@@ -1,54 +1,46 @@
-// `mrdb kv put|get|del|scan`: raw access to the key-value layer. Keys and values are UTF-8 text.
+// `mrdb kv put|get|del|scan`: raw access to the key-value layer (kv-actions.ts does the work,
+// loaded only when one of them runs).
 
-import { KvClient } from '@mrdb/kv'
 import type { Command } from 'commander'
+import { hostOption, reachableHost } from './host-option.js'
 import { positiveInt } from './output.js'
 
-interface HostOptions {
-  host: string
+interface KvOptions {
   json?: boolean
-}
-
-const text = (b: Uint8Array) => Buffer.from(b).toString('utf8')
-
-async function withClient<T>(opts: HostOptions, fn: (c: KvClient) => Promise<T>): Promise<T> {
-  const client = new KvClient({ hosts: [opts.host] })
-  try {
-    return await fn(client)
-  } finally {
-    client.close()
-  }
 }
 
 /** Adds `kv` and its subcommands to the program. */
 export function addKvCommands(program: Command): void {
   const kv = program.command('kv').description('raw key-value access (linearizable reads, replicated writes)')
-  const hostOption = (c: Command) => c.requiredOption('--host <host:port>', 'any node of the cluster').option('--json', 'print JSON')
+  const withHost = (c: Command) => c.addOption(hostOption()).option('--json', 'print JSON')
 
-  hostOption(kv.command('put <key> <value>').description('store a value')).action(async (key: string, value: string, opts: HostOptions) => {
-    await withClient(opts, (c) => c.put(key, value))
-    process.stdout.write(opts.json ? `${JSON.stringify({ ok: true })}\n` : 'OK\n')
+  withHost(kv.command('put <key> [value]').description('store a value: the argument, - to read it from standard input, or --file'))
+    .option('--file <path>', 'read the value from this file (bytes as they are)')
+    .action(async (key: string, value: string | undefined, opts: KvOptions & { file?: string }, cmd: Command) => {
+      const host = await reachableHost(cmd)
+      const { kvPut } = await import('./kv-actions.js')
+      await kvPut(host.address, key, { value, file: opts.file }, opts.json === true)
+    })
+
+  withHost(kv.command('get <key>').description('read a value (exit code 1 when absent)')).action(async (key: string, opts: KvOptions, cmd: Command) => {
+    const host = await reachableHost(cmd)
+    const { kvGet } = await import('./kv-actions.js')
+    await kvGet(host.address, key, opts.json === true)
   })
 
-  hostOption(kv.command('get <key>').description('read a value (exit code 1 when absent)')).action(async (key: string, opts: HostOptions) => {
-    const value = await withClient(opts, (c) => c.get(key))
-    if (opts.json) process.stdout.write(`${JSON.stringify({ key, value: value === undefined ? null : text(value) })}\n`)
-    else if (value === undefined) {
-      process.stderr.write(`(not found)\n`)
-      process.exitCode = 1
-    } else process.stdout.write(`${text(value)}\n`)
+  withHost(kv.command('del <key>').description('delete a key')).action(async (key: string, opts: KvOptions, cmd: Command) => {
+    const host = await reachableHost(cmd)
+    const { kvDelete } = await import('./kv-actions.js')
+    await kvDelete(host.address, key, opts.json === true)
   })
 
-  hostOption(kv.command('del <key>').description('delete a key')).action(async (key: string, opts: HostOptions) => {
-    await withClient(opts, (c) => c.delete(key))
-    process.stdout.write(opts.json ? `${JSON.stringify({ ok: true })}\n` : 'OK\n')
-  })
-
-  hostOption(kv.command('scan [start] [end]').description('list keys in [start, end) in order'))
+  withHost(kv.command('scan [start] [end]').description("list keys in [start, end) in order; the cluster's own records (under /sys) only with --system"))
     .option('--limit <n>', 'at most this many rows', '100')
-    .action(async (start: string | undefined, end: string | undefined, opts: HostOptions & { limit: string }) => {
-      const rows = await withClient(opts, (c) => c.scan(start ?? '', end ?? '', positiveInt(opts.limit, '--limit')))
-      if (opts.json) process.stdout.write(`${JSON.stringify(rows.map(([k, v]) => ({ key: text(k), value: text(v) })))}\n`)
-      else for (const [k, v] of rows) process.stdout.write(`${text(k)}\t${text(v)}\n`)
+    .option('--system', "include the cluster's own records (SQL catalog, users, jobs)")
+    .action(async (start: string | undefined, end: string | undefined, opts: KvOptions & { limit: string; system?: boolean }, cmd: Command) => {
+      const limit = positiveInt(opts.limit, '--limit')
+      const host = await reachableHost(cmd)
+      const { kvScan } = await import('./kv-actions.js')
+      await kvScan(host.address, start ?? '', end ?? '', limit, { system: opts.system === true, json: opts.json === true })
     })
 }

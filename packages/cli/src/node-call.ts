@@ -1,9 +1,17 @@
 // One admin or PD call from the CLI to a node: an unreachable node becomes UNAVAILABLE and
 // an error in the answer becomes a CliError with the node's code.
 
-import { Client, credentials, type MethodDefinition } from '@grpc/grpc-js'
+import { Client, credentials, status, type MethodDefinition } from '@grpc/grpc-js'
 import { unaryCall } from '@mrdb/kv'
 import { CliError } from './output.js'
+
+/** A failed call's gRPC error in one line that names the host: no stack, no grpc-js decoration. */
+function callError(host: string, err: unknown, timeoutMs: number): CliError {
+  const e = err as { code?: unknown; details?: unknown }
+  if (e.code === status.DEADLINE_EXCEEDED) return new CliError('TIMEOUT', `no answer from ${host} within ${timeoutMs / 1000} s`)
+  const details = typeof e.details === 'string' ? e.details : err instanceof Error ? err.message : String(err)
+  return new CliError('UNAVAILABLE', `cannot reach ${host}: ${details.replace(/\.?\s*Resolution note:.*$/s, '')}`)
+}
 
 /** Calls `method` on the node at `host`; resolves with the answer unless it carries an error. */
 export async function callNode<Req, Res extends { error?: { code: string; message: string } }>(host: string, method: MethodDefinition<Req, Res>, req: Req, timeoutMs = 10_000): Promise<Res> {
@@ -14,7 +22,7 @@ export async function callNode<Req, Res extends { error?: { code: string; messag
     return res
   } catch (err) {
     if (err instanceof CliError) throw err
-    throw new CliError('UNAVAILABLE', `cannot reach ${host}: ${err instanceof Error ? err.message : String(err)}`)
+    throw callError(host, err, timeoutMs)
   } finally {
     channel.close()
   }

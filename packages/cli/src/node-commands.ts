@@ -1,10 +1,9 @@
-// `mrdb start` and `mrdb init`.
+// `mrdb start` and `mrdb init` (init-cluster.ts does init's work). The node's modules load
+// only when `start` runs.
 
-import { randomBytes } from 'node:crypto'
-import { NODE_SERVICE, NodeServer, type NodeServerOptions } from '@mrdb/server'
-import { makeScramVerifier } from '@mrdb/sql'
+import type { NodeServerOptions } from '@mrdb/server'
 import { Option, type Command } from 'commander'
-import { callNode } from './node-call.js'
+import { hostOption, nodeHost } from './host-option.js'
 import { positiveInt } from './output.js'
 
 interface StartOptions {
@@ -58,6 +57,7 @@ export function addNodeCommands(program: Command): void {
     .addOption(new Option('--fault-injection', 'accept injected faults — network partitions, damaged Raft log entries — from `mrdb check` and tests (testing only)').hideHelp())
     .addOption(new Option('--stop-on-stdin-close', 'stop when standard input closes (how a parent process ties a node\'s life to its own)').hideHelp())
     .action(async (opts: StartOptions) => {
+      const { NodeServer } = await import('@mrdb/server')
       const node = await NodeServer.start({
         storeId: positiveInt(opts.storeId, '--store-id'),
         listen: opts.listen,
@@ -101,21 +101,17 @@ export function addNodeCommands(program: Command): void {
 
   program
     .command('init')
-    .description('bootstrap a new cluster, once, through one of its nodes')
-    .requiredOption('--host <host:port>', 'a node of the cluster')
+    .description('bootstrap a new cluster, once, through one of its nodes; waits for the nodes it bootstraps to answer, and on a cluster already initialized says so and exits 0')
+    .addOption(hostOption('a node of the cluster'))
     .option('--ranges <n>', 'number of ranges to pre-split the keyspace into (the placement driver splits further as they grow)', '1')
     .option('--root-password <password>', 'the password of the root SQL user (default: a random one, printed once)')
+    .option('--wait <seconds>', 'how long to wait for the nodes to start answering (exit code 1 after it)', '60')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { host: string; ranges: string; rootPassword?: string; json?: boolean }) => {
-      // Only the verifier leaves this process: the node never sees the password.
-      const generated = opts.rootPassword === undefined ? randomBytes(18).toString('base64url') : undefined
-      const rootVerifier = makeScramVerifier(opts.rootPassword ?? generated!)
-      const res = await callNode(opts.host, NODE_SERVICE.init, { ranges: positiveInt(opts.ranges, '--ranges'), rootVerifier }, 120_000)
-      if (opts.json) process.stdout.write(`${JSON.stringify({ ...res, ...(generated === undefined ? {} : { rootPassword: generated }) })}\n`)
-      else {
-        process.stdout.write(`cluster ${res.clusterId} initialized: ${res.ranges} range(s) on nodes ${res.replicaNodes?.join(', ')}; placement driver on nodes ${res.pdNodes?.join(', ')}\n`)
-        if (generated !== undefined) process.stdout.write(`SQL user root, password ${generated} (shown only now; change it with ALTER USER root WITH PASSWORD '…')\n`)
-      }
+    .action(async (opts: { ranges: string; rootPassword?: string; wait: string; json?: boolean }, cmd: Command) => {
+      const ranges = positiveInt(opts.ranges, '--ranges')
+      const waitS = positiveInt(opts.wait, '--wait')
+      const { initCommand } = await import('./init-cluster.js')
+      await initCommand(nodeHost(cmd), { ranges, rootPassword: opts.rootPassword, waitMs: waitS * 1000, json: opts.json === true })
     })
 }
 

@@ -1,3 +1,8 @@
+// The `mrdb` command tree. Building it loads commander and each command's definition only:
+// every command loads its own modules (the node, the clients, gRPC) when it runs, so that
+// `mrdb --help` and `mrdb --version` cost little more than starting Node.
+
+import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { addBenchCommand } from './bench-command.js'
 import { addCheckCommand } from './check-command.js'
@@ -9,9 +14,12 @@ import { addNodeCommands } from './node-commands.js'
 import { addSqlCommand } from './sql-command.js'
 import { addStatusCommand } from './status-command.js'
 
+/** This package's version, as `mrdb --version` prints it. */
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
 /** The whole `mrdb` command tree. */
 export function buildProgram(): Command {
-  const program = new Command('mrdb').description('mrdb: a MultiRaft sharded SQL database').showHelpAfterError()
+  const program = new Command('mrdb').description('mrdb: a MultiRaft sharded SQL database').version(VERSION, '-V, --version', 'print the version').showHelpAfterError()
   addNodeCommands(program)
   addDemoCommand(program)
   addKvCommands(program)

@@ -30,10 +30,10 @@ export async function nodeStatus(address: string): Promise<NodeStatusResponse> {
   }
 }
 
-/** Runs a command to its end with `input` on its stdin; resolves with its exit code and output. */
-export function run(cmd: string, args: string[], input = ''): Promise<{ code: number | null; out: string; err: string }> {
+/** Runs a command to its end with `input` on its stdin (and `env` added to the environment); resolves with its exit code and output. */
+export function run(cmd: string, args: string[], input = '', env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     let out = ''
     let err = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
