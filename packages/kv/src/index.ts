@@ -9,6 +9,39 @@ export type { RangeDescriptor, ReplicaDescriptor, ReplicaRole, RangeDescriptorJs
 export { MAX_COMMAND_SIZE } from './api/types.js'
 export type { KeyValue, TxnMutation, TxnState } from './api/types.js'
 export { KV_SERVICE, decodeRequestBody, jsonMethod, toWire, fromWire } from './api/protocol.js'
+export type {
+  KvRequest,
+  KvDataRequest,
+  KvRequestOf,
+  KvOp,
+  KvResponse,
+  KvResponses,
+  KvResponseBase,
+  NodeAddress,
+  RangeRoute,
+  RangeAddress,
+  GetRequest,
+  PutRequest,
+  DeleteRequest,
+  CasRequest,
+  ScanRequest,
+  DeleteRangeRequest,
+  BatchRequest,
+  PrewriteRequest,
+  CommitRequest,
+  RollbackRequest,
+  CheckTxnRequest,
+  HeartbeatRequest,
+  ChecksumRequest,
+  RangesRequest,
+  GetResponse,
+  CasResponse,
+  ScanResponse,
+  DeleteRangeResponse,
+  CheckTxnResponse,
+  ChecksumResponse,
+  RangesResponse,
+} from './api/requests.js'
 export { unaryCall } from './api/unary-call.js'
 
 // client
@@ -16,6 +49,10 @@ export { KvClient } from './client/kv-client.js'
 export type { KvClientOptions, KeyLike, RangeSpan, ReadOptions } from './client/kv-client.js'
 export { TransactionalKv, Transaction, LOCK_TTL_MS, TXN_IDLE_MS, resolveLocks } from './client/transaction.js'
 export type { TimestampSource } from './client/transaction.js'
+export { RoutingSender, SendError } from './client/sender.js'
+export type { KvSender, SendFailure } from './client/sender.js'
+export { GrpcSender } from './client/grpc-sender.js'
+export type { GrpcSenderOptions } from './client/grpc-sender.js'
 
 // server
 export { Store } from './server/store.js'
@@ -30,4 +67,6 @@ export type { Command, CommandEnvelope } from './server/command.js'
 export { encodeCommand, decodeCommand } from './server/command.js'
 export { EngineLogWriter } from './server/engine-log-writer.js'
 export { addKvService } from './server/kv-service.js'
-export type { ClusterView } from './server/kv-service.js'
+export { KvRequestHandler } from './server/request-handler.js'
+export type { ClusterView } from './server/request-handler.js'
+export { LocalSender } from './server/local-sender.js'

@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Client, credentials } from '@grpc/grpc-js'
-import { KvClient } from '@mrdb/kv'
+import { KvClient, rangeContains } from '@mrdb/kv'
 import { ProcessCluster } from '../testing/process-cluster.js'
 import { nodeStatus, waitFor } from './helpers.js'
 
@@ -53,7 +53,7 @@ test('3 node processes: writes through any node, read-your-writes, kill -9 a lea
     // Kill the leader of the range holding "k7"; writes to it resume under a new leader.
     const ranges = (await client.describe()).ranges!
     const key = Buffer.from('k7')
-    const range = ranges.find((r) => Buffer.from(r.descriptor.startKey, 'hex').compare(key) <= 0 && (r.descriptor.endKey === '' || Buffer.from(r.descriptor.endKey, 'hex').compare(key) > 0))!
+    const range = ranges.find((r) => rangeContains(r.descriptor, key))!
     const victim = range.leaderNodeId
     assert.ok(victim > 0, 'the range has a leader')
     await cluster.kill(victim)

@@ -6,6 +6,7 @@ import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js'
 import { KvError, type KvErrorCode } from './errors.js'
 import type { RangeDescriptorJson } from './range-descriptor.js'
 import { decodeJsonBody } from './json-body.js'
+import type { KvOp } from './requests.js'
 
 /** An error as it travels in a response body. */
 export interface WireError {
@@ -34,14 +35,14 @@ export interface WireLock {
 export interface WireResponse {
   error?: WireError
   /**
-   * Present when the request named another {@link RangeRequest.generation} than the range's
+   * Present when the request named another {@link WireRangeRequest.generation} than the range's
    * current one (the sender's cache is stale): the range as the replica holds it now.
    */
   descriptor?: RangeDescriptorJson
 }
 
 /** What every request on a range carries: the range, and the generation the sender routed by. */
-export interface RangeRequest {
+export interface WireRangeRequest {
   rangeId: number
   /**
    * The generation of the range's descriptor the sender planned the request against (absent:
@@ -51,22 +52,22 @@ export interface RangeRequest {
   generation?: number
 }
 
-export interface KeyRequest extends RangeRequest {
+export interface WireKeyRequest extends WireRangeRequest {
   key: string
   /** Read as of this timestamp (a decimal bigint); absent: the latest. */
   ts?: string
 }
-export interface PutRequest extends KeyRequest {
+export interface WirePutRequest extends WireKeyRequest {
   value: string
 }
-export interface CasRequest extends KeyRequest {
+export interface WireCasRequest extends WireKeyRequest {
   /** Absent: the key must not exist. */
   expected?: string
   /** Absent: delete on success. */
   value?: string
 }
 /** A span [start, end) to read or delete; `start` must lie in the range (else KEY_NOT_IN_RANGE), `end` may lie beyond it. */
-export interface SpanRequest extends RangeRequest {
+export interface WireSpanRequest extends WireRangeRequest {
   start: string
   /** Empty: no bound (the range's end bounds the answer). */
   end: string
@@ -75,45 +76,45 @@ export interface SpanRequest extends RangeRequest {
   ts?: string
 }
 /** Writes applied atomically in one range: a value puts, no value deletes. */
-export interface BatchRequest extends RangeRequest {
+export interface WireBatchRequest extends WireRangeRequest {
   writes: Array<{ key: string; value?: string }>
 }
 /** Percolator prewrite of some keys of one range; timestamps are decimal bigints. */
-export interface PrewriteRequest extends RangeRequest {
+export interface WirePrewriteRequest extends WireRangeRequest {
   startTs: string
   primary: string
   ttlMs: number
   mutations: Array<{ key: string; kind: 'put' | 'delete' | 'lock'; value?: string; assertAbsent?: boolean }>
 }
-export interface CommitRequest extends RangeRequest {
+export interface WireCommitRequest extends WireRangeRequest {
   startTs: string
   commitTs: string
   keys: string[]
 }
-export interface RollbackRequest extends RangeRequest {
+export interface WireRollbackRequest extends WireRangeRequest {
   startTs: string
   keys: string[]
 }
-export interface CheckTxnRequest extends RangeRequest {
+export interface WireCheckTxnRequest extends WireRangeRequest {
   primary: string
   startTs: string
   /** The caller's current timestamp: locks whose TTL ran out by then are rolled back. */
   nowTs: string
 }
-export interface HeartbeatRequest extends RangeRequest {
+export interface WireHeartbeatRequest extends WireRangeRequest {
   primary: string
   startTs: string
   ttlMs: number
 }
 
-export interface GetResponse extends WireResponse {
+export interface WireGetResponse extends WireResponse {
   value?: string
 }
-export interface CasResponse extends WireResponse {
+export interface WireCasResponse extends WireResponse {
   succeeded?: boolean
   current?: string
 }
-export interface ScanResponse extends WireResponse {
+export interface WireScanResponse extends WireResponse {
   pairs?: Array<[string, string]>
   /**
    * The end key of the range as the scan read it (empty: no bound), always past the request's
@@ -123,23 +124,23 @@ export interface ScanResponse extends WireResponse {
   /** Present when the scan stopped at its byte budget inside the range: it continues here. */
   resume?: string
 }
-export interface DeleteRangeResponse extends WireResponse {
+export interface WireDeleteRangeResponse extends WireResponse {
   deleted?: number
   /** Present when the command stopped early (range end or key limit): the rest of the span starts here. */
   resume?: string
 }
-export interface CheckTxnResponse extends WireResponse {
+export interface WireCheckTxnResponse extends WireResponse {
   state?: 'committed' | 'rolled-back' | 'locked'
   commitTs?: string
   ttlMs?: number
 }
-export interface ChecksumResponse extends WireResponse {
+export interface WireChecksumResponse extends WireResponse {
   appliedIndex?: number
   checksum?: string
   keys?: number
 }
 /** What a node knows of the cluster: ranges with their leaders, and node addresses. */
-export interface RangesResponse extends WireResponse {
+export interface WireRangesResponse extends WireResponse {
   ranges?: Array<{ descriptor: RangeDescriptorJson; leaderNodeId: number }>
   nodes?: Array<{ nodeId: number; address: string }>
 }
@@ -177,13 +178,13 @@ export function jsonMethod<Req, Res>(service: string, name: string): MethodDefin
 
 const method = <Req, Res>(name: string) => jsonMethod<Req, Res>('mrdb.kv.Kv', name)
 
-/** The data operations a command stream carries; each has the unary method of the same name's bodies. */
-export type CommandOp = 'get' | 'put' | 'delete' | 'cas' | 'scan' | 'deleteRange' | 'batch' | 'prewrite' | 'commit' | 'rollback' | 'checkTxn' | 'heartbeat'
-
-/** One request on a command stream; `id` matches it with its response. */
+/**
+ * One request on a command stream; `id` matches it with its response. Every request kind
+ * travels on the stream, its body that of the unary method of the same name (wire-codec.ts).
+ */
 export interface CommandRequest {
   id: number
-  op: CommandOp
+  op: KvOp
   body: unknown
 }
 
@@ -212,20 +213,20 @@ const commands: MethodDefinition<CommandRequest[], CommandResponse[]> = {
 
 /** The KV service's methods. */
 export const KV_SERVICE = {
-  get: method<KeyRequest, GetResponse>('Get'),
-  put: method<PutRequest, WireResponse>('Put'),
-  delete: method<KeyRequest, WireResponse>('Delete'),
-  cas: method<CasRequest, CasResponse>('CompareAndSwap'),
-  scan: method<SpanRequest, ScanResponse>('Scan'),
-  deleteRange: method<SpanRequest, DeleteRangeResponse>('DeleteRange'),
-  batch: method<BatchRequest, WireResponse>('Batch'),
-  prewrite: method<PrewriteRequest, WireResponse>('Prewrite'),
-  commit: method<CommitRequest, WireResponse>('Commit'),
-  rollback: method<RollbackRequest, WireResponse>('Rollback'),
-  checkTxn: method<CheckTxnRequest, CheckTxnResponse>('CheckTxnStatus'),
-  heartbeat: method<HeartbeatRequest, WireResponse>('TxnHeartbeat'),
-  ranges: method<Record<string, never>, RangesResponse>('Ranges'),
-  checksum: method<RangeRequest, ChecksumResponse>('RangeChecksum'),
+  get: method<WireKeyRequest, WireGetResponse>('Get'),
+  put: method<WirePutRequest, WireResponse>('Put'),
+  delete: method<WireKeyRequest, WireResponse>('Delete'),
+  cas: method<WireCasRequest, WireCasResponse>('CompareAndSwap'),
+  scan: method<WireSpanRequest, WireScanResponse>('Scan'),
+  deleteRange: method<WireSpanRequest, WireDeleteRangeResponse>('DeleteRange'),
+  batch: method<WireBatchRequest, WireResponse>('Batch'),
+  prewrite: method<WirePrewriteRequest, WireResponse>('Prewrite'),
+  commit: method<WireCommitRequest, WireResponse>('Commit'),
+  rollback: method<WireRollbackRequest, WireResponse>('Rollback'),
+  checkTxn: method<WireCheckTxnRequest, WireCheckTxnResponse>('CheckTxnStatus'),
+  heartbeat: method<WireHeartbeatRequest, WireResponse>('TxnHeartbeat'),
+  ranges: method<Record<string, never>, WireRangesResponse>('Ranges'),
+  checksum: method<WireRangeRequest, WireChecksumResponse>('RangeChecksum'),
   commands,
 } satisfies ServiceDefinition
 

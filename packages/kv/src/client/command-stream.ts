@@ -2,7 +2,8 @@
 // travels in one message, and responses come back as soon as each is ready.
 
 import { Metadata, status, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js'
-import { KV_SERVICE, type CommandOp, type CommandRequest, type CommandResponse, type WireResponse } from '../api/protocol.js'
+import { KV_SERVICE, type CommandRequest, type CommandResponse, type WireResponse } from '../api/protocol.js'
+import type { KvOp } from '../api/requests.js'
 
 interface Waiting {
   resolve: (body: WireResponse) => void
@@ -26,7 +27,7 @@ export class CommandStream {
    * DEADLINE_EXCEEDED at `deadline` or UNKNOWN if the stream broke — in those two cases the
    * request may or may not have been carried out.
    */
-  send(op: CommandOp, body: unknown, deadline: number): Promise<WireResponse> {
+  send(op: KvOp, body: unknown, deadline: number): Promise<WireResponse> {
     return new Promise<WireResponse>((resolve, reject) => {
       const id = this.nextId++
       const timer = setTimeout(() => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it, test } from 'node:test'
 import { Server, ServerCredentials, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js'
 import { KvError, KvErrorCode } from '../api/errors.js'
-import { KV_SERVICE, type CommandRequest, type CommandResponse, type RangesResponse, type ScanResponse, type WireResponse } from '../api/protocol.js'
+import { KV_SERVICE, type CommandRequest, type CommandResponse, type WireRangesResponse, type WireScanResponse, type WireResponse } from '../api/protocol.js'
 import { KvClient } from './kv-client.js'
 
 /**
@@ -19,7 +19,7 @@ describe('KvClient retries', () => {
     server = new Server()
     const unimplemented = (_: unknown, cb: sendUnaryData<unknown>) => cb(null, { error: { code: KvErrorCode.INVALID_ARGUMENT, message: 'not in this test' } })
     const impl: Record<string, unknown> = Object.fromEntries(Object.keys(KV_SERVICE).map((k) => [k, unimplemented]))
-    impl['ranges'] = (_: ServerUnaryCall<unknown, RangesResponse>, cb: sendUnaryData<RangesResponse>) =>
+    impl['ranges'] = (_: ServerUnaryCall<unknown, WireRangesResponse>, cb: sendUnaryData<WireRangesResponse>) =>
       cb(null, {
         ranges: [{ descriptor: { rangeId: 1, startKey: '', endKey: '', generation: 1, replicas: [{ replicaId: 1, nodeId: 1, role: 'voter' }] }, leaderNodeId: 1 }],
         nodes: [{ nodeId: 1, address }],
@@ -83,7 +83,7 @@ test('a request retried until its deadline fails TIMEOUT naming the last error a
   let port = 0
   let answered = 0
   server.addService(KV_SERVICE, {
-    ranges: (_call: ServerUnaryCall<unknown, RangesResponse>, respond: sendUnaryData<RangesResponse>) =>
+    ranges: (_call: ServerUnaryCall<unknown, WireRangesResponse>, respond: sendUnaryData<WireRangesResponse>) =>
       respond(null, {
         ranges: [{ descriptor: { rangeId: 1, startKey: '', endKey: '', generation: 1, replicas: [{ replicaId: 1, nodeId: 1, role: 'voter' }] }, leaderNodeId: 1 }],
         nodes: [{ nodeId: 1, address: `127.0.0.1:${port}` }],
@@ -115,7 +115,7 @@ describe('KvClient scans across a split its cache predates', () => {
   let address: string
   let stale = true
   let requests: Array<{ rangeId: number; generation?: number; start: string; end: string }> = []
-  let answer: (req: { rangeId: number; start: string }) => ScanResponse = () => ({})
+  let answer: (req: { rangeId: number; start: string }) => WireScanResponse = () => ({})
   const enc = (s: string) => Buffer.from(s).toString('base64')
   const dec = (s: string) => Buffer.from(s, 'base64').toString()
   const replicas = [{ replicaId: 1, nodeId: 1, role: 'voter' as const }]
@@ -125,7 +125,7 @@ describe('KvClient scans across a split its cache predates', () => {
   before(async () => {
     server = new Server()
     server.addService(KV_SERVICE, {
-      ranges: (_: ServerUnaryCall<unknown, RangesResponse>, cb: sendUnaryData<RangesResponse>) =>
+      ranges: (_: ServerUnaryCall<unknown, WireRangesResponse>, cb: sendUnaryData<WireRangesResponse>) =>
         cb(null, {
           ranges: stale ? [{ descriptor: { ...left, endKey: '', generation: 1 }, leaderNodeId: 1 }] : [left, right].map((descriptor) => ({ descriptor, leaderNodeId: 1 })),
           nodes: [{ nodeId: 1, address }],
@@ -153,7 +153,7 @@ describe('KvClient scans across a split its cache predates', () => {
   })
 
   /** The replicas as they are now: range 1 ends at 'm'; 'a1' and 'n1' are stored. */
-  const current = (req: { rangeId: number; start: string }): ScanResponse => {
+  const current = (req: { rangeId: number; start: string }): WireScanResponse => {
     const start = dec(req.start)
     if (req.rangeId === 1 && start >= 'm') return { error: { code: KvErrorCode.KEY_NOT_IN_RANGE, message: `key ${start} is not in range 1`, descriptor: left } }
     return req.rangeId === 1 ? { pairs: [[enc('a1'), enc('A')]], rangeEnd: enc('m') } : { pairs: [[enc('n1'), enc('N')]], rangeEnd: '' }
@@ -176,7 +176,7 @@ describe('KvClient scans across a split its cache predates', () => {
     }
   })
 
-  for (const [name, bad] of <Array<[string, ScanResponse]>>[
+  for (const [name, bad] of <Array<[string, WireScanResponse]>>[
     ['an empty page ending behind its start (as replicas answered before span checks)', { pairs: [], rangeEnd: enc('m') }],
     ['rows of the neighbouring span', { pairs: [[enc('a1'), enc('A')]], rangeEnd: enc('m') }],
     ['a row past the range end it reports', { pairs: [[enc('n1'), enc('N')], [enc('z1'), enc('Z')]], rangeEnd: enc('p') }],

@@ -5,15 +5,13 @@
 // inside its current bounds and sends back its current descriptor when the generation is
 // stale (with the answer, or with KEY_NOT_IN_RANGE), which the cache takes in.
 
-import { Client, credentials, status as GrpcStatus, type MethodDefinition, type ServiceError } from '@grpc/grpc-js'
-import type { NetworkFaults } from '@mrdb/raft'
 import { compareBytes } from '@mrdb/storage'
-import { KvError, KvErrorCode, RETRYABLE_CODES, type LockInfo } from '../api/errors.js'
-import { descriptorFromJson, rangeContains, rangesOverlap, type RangeDescriptor, type RangeDescriptorJson } from '../api/range-descriptor.js'
+import { KvError, KvErrorCode, RETRYABLE_CODES } from '../api/errors.js'
+import { rangeContains, rangesOverlap, type RangeDescriptor } from '../api/range-descriptor.js'
 import type { KeyValue, TxnMutation, TxnState } from '../api/types.js'
-import { KV_SERVICE, fromWire, toWire, type CommandOp, type RangesResponse, type ScanResponse, type WireError, type WireLock, type WireResponse } from '../api/protocol.js'
-import { CommandStream } from './command-stream.js'
-import { unaryCall } from '../api/unary-call.js'
+import type { KvDataRequest, KvRequest, KvRequestOf, KvResponses, NodeAddress, RangesResponse, ScanResponse } from '../api/requests.js'
+import { GrpcSender } from './grpc-sender.js'
+import { SendError, type KvSender } from './sender.js'
 
 /** Options of a {@link KvClient}. */
 export interface KvClientOptions {
@@ -21,8 +19,8 @@ export interface KvClientOptions {
   hosts: string[]
   /** Deadline of each operation, retries included; default 10 s. */
   timeoutMs?: number
-  /** Injected partitions (a node's own client under fault-injection tests). Default: none. */
-  faults?: NetworkFaults
+  /** How requests reach the nodes; default a {@link GrpcSender}. The client closes it. */
+  sender?: KvSender
 }
 
 interface CachedRange {
@@ -40,28 +38,26 @@ export interface RangeSpan {
 /** Keys as the client accepts them. */
 export type KeyLike = Uint8Array | string
 
-/** Request and response bodies of an operation, as its unary method defines them. */
-type Bodies<Op extends CommandOp> = (typeof KV_SERVICE)[Op] extends MethodDefinition<infer Req, infer Res> ? [Req, Res] : never
-type RequestOf<Op extends CommandOp> = Bodies<Op>[0]
-type ResponseOf<Op extends CommandOp> = Bodies<Op>[1]
+/** The kinds of requests on a range's data. */
+type DataOp = KvDataRequest['op']
 
 const toBytes = (k: KeyLike): Uint8Array => (typeof k === 'string' ? Buffer.from(k) : k)
 const MAX_BACKOFF_MS = 500
-/** Largest response a client accepts (a node accepts requests as large). */
-const MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+/** Deadline of a request for the cluster's map to one node. */
+const DESCRIBE_TIMEOUT_MS = 2000
 
 /** A client of the whole cluster; see the file comment. */
 export class KvClient {
   private ranges: CachedRange[] = []
   private readonly nodes = new Map<number, string>()
-  private readonly channels = new Map<string, Client>()
-  private readonly streams = new Map<string, CommandStream>()
   private readonly timeoutMs: number
+  private readonly sender: KvSender
   private rotation = 0
 
   constructor(private readonly o: KvClientOptions) {
     if (o.hosts.length === 0) throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'KvClient needs at least one host')
     this.timeoutMs = o.timeoutMs ?? 10_000
+    this.sender = o.sender ?? new GrpcSender()
   }
 
   /**
@@ -71,9 +67,9 @@ export class KvClient {
    */
   async get(key: KeyLike, options: ReadOptions = {}): Promise<Uint8Array | undefined> {
     const k = toBytes(key)
-    const ts = options.ts?.toString()
-    const res = await this.route(k, 'get', (rangeId) => ({ rangeId, key: toWire(k), ts }), { surfaceLocks: ts !== undefined })
-    return res.value === undefined ? undefined : fromWire(res.value)
+    const ts = options.ts
+    const res = await this.route(k, 'get', (rangeId) => ({ op: 'get', rangeId, key: k, ts }), { surfaceLocks: ts !== undefined })
+    return res.value
   }
 
   /**
@@ -84,14 +80,14 @@ export class KvClient {
    */
   async put(key: KeyLike, value: KeyLike): Promise<void> {
     const k = toBytes(key)
-    const v = toWire(toBytes(value))
-    await this.route(k, 'put', (rangeId) => ({ rangeId, key: toWire(k), value: v }), { ambiguousFails: true })
+    const v = toBytes(value)
+    await this.route(k, 'put', (rangeId) => ({ op: 'put', rangeId, key: k, value: v }), { ambiguousFails: true })
   }
 
   /** Deletes `key`; an ambiguous failure is thrown, as by {@link put}. */
   async delete(key: KeyLike): Promise<void> {
     const k = toBytes(key)
-    await this.route(k, 'delete', (rangeId) => ({ rangeId, key: toWire(k) }), { ambiguousFails: true })
+    await this.route(k, 'delete', (rangeId) => ({ op: 'delete', rangeId, key: k }), { ambiguousFails: true })
   }
 
   /**
@@ -101,14 +97,15 @@ export class KvClient {
    */
   async compareAndSwap(key: KeyLike, expected: KeyLike | undefined, value: KeyLike | undefined): Promise<{ succeeded: boolean; current: Uint8Array | undefined }> {
     const k = toBytes(key)
-    const req = (rangeId: number) => ({
+    const req = (rangeId: number): KvRequestOf<'cas'> => ({
+      op: 'cas',
       rangeId,
-      key: toWire(k),
-      expected: expected === undefined ? undefined : toWire(toBytes(expected)),
-      value: value === undefined ? undefined : toWire(toBytes(value)),
+      key: k,
+      expected: expected === undefined ? undefined : toBytes(expected),
+      value: value === undefined ? undefined : toBytes(value),
     })
     const res = await this.route(k, 'cas', req, { ambiguousFails: true })
-    return { succeeded: res.succeeded === true, current: res.current === undefined ? undefined : fromWire(res.current) }
+    return { succeeded: res.succeeded === true, current: res.current }
   }
 
   /**
@@ -118,8 +115,8 @@ export class KvClient {
    * {@link put}.
    */
   async batch(writes: ReadonlyArray<{ key: KeyLike; value: KeyLike | undefined }>): Promise<void> {
-    const items = writes.map((w) => ({ key: toBytes(w.key), value: w.value === undefined ? undefined : toWire(toBytes(w.value)) }))
-    await this.forEachRange(items, 'batch', (rangeId, group) => ({ rangeId, writes: group.map((w) => ({ key: toWire(w.key), value: w.value })) }), { ambiguousFails: true })
+    const items = writes.map((w) => ({ key: toBytes(w.key), value: w.value === undefined ? undefined : toBytes(w.value) }))
+    await this.forEachRange(items, 'batch', (rangeId, group) => ({ op: 'batch', rangeId, writes: group }), { ambiguousFails: true })
   }
 
   /**
@@ -131,16 +128,17 @@ export class KvClient {
   async scan(start: KeyLike, end: KeyLike, limit = 1000, options: ReadOptions = {}): Promise<KeyValue[]> {
     const s = toBytes(start)
     const e = toBytes(end)
-    const ts = options.ts?.toString()
+    const ts = options.ts
     const rows: KeyValue[] = []
     let from = s
     while (rows.length < limit && (e.length === 0 || compareBytes(from, e) < 0)) {
-      const req = (rangeId: number) => ({ rangeId, start: toWire(from), end: toWire(e), limit: limit - rows.length, ts })
-      const res = await this.route(from, 'scan', req, { surfaceLocks: ts !== undefined, check: (page) => scanPageError(page, from, e) })
-      for (const [k, v] of res.pairs ?? []) rows.push([fromWire(k), fromWire(v)])
+      const start = from
+      const req = (rangeId: number): KvRequestOf<'scan'> => ({ op: 'scan', rangeId, start, end: e, limit: limit - rows.length, ts })
+      const res = await this.route(start, 'scan', req, { surfaceLocks: ts !== undefined, check: (page) => scanPageError(page, start, e) })
+      for (const pair of res.pairs ?? []) rows.push(pair)
       // Where the range's answer stopped: at its byte budget, or where the range ended as the
       // replica read it (past `from`: checked).
-      const next = fromWire(res.resume ?? res.rangeEnd ?? '')
+      const next = res.resume ?? res.rangeEnd ?? new Uint8Array(0)
       if (next.length === 0) break
       from = next
     }
@@ -152,14 +150,14 @@ export class KvClient {
    * Each range deletes its part in commands of bounded size, so a big span is not atomic.
    */
   async deleteRange(start: KeyLike, end: KeyLike): Promise<number> {
-    const e = toWire(toBytes(end))
+    const e = toBytes(end)
     let from: Uint8Array | undefined = toBytes(start)
     let deleted = 0
     while (from !== undefined) {
       const s: Uint8Array = from
-      const res = await this.route(s, 'deleteRange', (rangeId) => ({ rangeId, start: toWire(s), end: e }))
+      const res = await this.route(s, 'deleteRange', (rangeId) => ({ op: 'deleteRange', rangeId, start: s, end: e }))
       deleted += res.deleted ?? 0
-      from = res.resume === undefined ? undefined : fromWire(res.resume)
+      from = res.resume
     }
     return deleted
   }
@@ -170,47 +168,28 @@ export class KvClient {
    * the key) as the first range that refused reports it, once every range has answered.
    */
   async prewrite(primary: Uint8Array, startTs: bigint, ttlMs: number, mutations: readonly TxnMutation[]): Promise<void> {
-    const p = toWire(primary)
-    const st = startTs.toString()
-    await this.forEachRange(
-      mutations,
-      'prewrite',
-      (rangeId, group) => ({
-        rangeId,
-        startTs: st,
-        primary: p,
-        ttlMs,
-        mutations: group.map((m) => ({ key: toWire(m.key), kind: m.kind, value: m.value && toWire(m.value), assertAbsent: m.assertAbsent })),
-      }),
-      { surfaceLocks: true },
-    )
+    await this.forEachRange(mutations, 'prewrite', (rangeId, group) => ({ op: 'prewrite', rangeId, startTs, primary, ttlMs, mutations: group }), { surfaceLocks: true })
   }
 
   /** Commits the transaction at `startTs` on `keys` at `commitTs` (idempotent, so retried when the outcome is unknown). */
   async commitKeys(keys: readonly Uint8Array[], startTs: bigint, commitTs: bigint): Promise<void> {
-    const st = startTs.toString()
-    const ct = commitTs.toString()
-    await this.forEachRange(keys.map((key) => ({ key })), 'commit', (rangeId, group) => ({ rangeId, startTs: st, commitTs: ct, keys: group.map((k) => toWire(k.key)) }))
+    await this.forEachRange(keys.map((key) => ({ key })), 'commit', (rangeId, group) => ({ op: 'commit', rangeId, startTs, commitTs, keys: group.map((k) => k.key) }))
   }
 
   /** Rolls back the transaction at `startTs` on `keys`. */
   async rollbackKeys(keys: readonly Uint8Array[], startTs: bigint): Promise<void> {
-    const st = startTs.toString()
-    await this.forEachRange(keys.map((key) => ({ key })), 'rollback', (rangeId, group) => ({ rangeId, startTs: st, keys: group.map((k) => toWire(k.key)) }))
+    await this.forEachRange(keys.map((key) => ({ key })), 'rollback', (rangeId, group) => ({ op: 'rollback', rangeId, startTs, keys: group.map((k) => k.key) }))
   }
 
   /** The fate of the transaction at `startTs`, from its primary key; a lock expired as of `nowTs` is rolled back. */
   async checkTxn(primary: Uint8Array, startTs: bigint, nowTs: bigint): Promise<TxnState> {
-    const req = (rangeId: number) => ({ rangeId, primary: toWire(primary), startTs: startTs.toString(), nowTs: nowTs.toString() })
-    const res = await this.route(primary, 'checkTxn', req)
-    if (res.state === 'committed') return { state: 'committed', commitTs: BigInt(res.commitTs ?? '0') }
-    if (res.state === 'locked') return { state: 'locked', ttlMs: res.ttlMs ?? 0 }
-    return { state: 'rolled-back' }
+    const res = await this.route(primary, 'checkTxn', (rangeId) => ({ op: 'checkTxn', rangeId, primary, startTs, nowTs }))
+    return res.txn ?? { state: 'rolled-back' }
   }
 
   /** Raises the TTL of the transaction's primary lock to `ttlMs`. */
   async heartbeat(primary: Uint8Array, startTs: bigint, ttlMs: number): Promise<void> {
-    await this.route(primary, 'heartbeat', (rangeId) => ({ rangeId, primary: toWire(primary), startTs: startTs.toString(), ttlMs }))
+    await this.route(primary, 'heartbeat', (rangeId) => ({ op: 'heartbeat', rangeId, primary, startTs, ttlMs }))
   }
 
   /** The ranges covering [start, end) (empty end: no bound), in key order, each clipped to the span. */
@@ -253,15 +232,14 @@ export class KvClient {
    */
   async describe(): Promise<RangesResponse> {
     let last: unknown
-    for (const host of [...this.nodes.values(), ...this.o.hosts]) {
+    const known = [...this.nodes].map(([nodeId, address]) => ({ nodeId, address }))
+    for (const node of [...known, ...this.o.hosts.map((address) => ({ nodeId: 0, address }))]) {
       try {
-        const res = await this.call(host, KV_SERVICE.ranges, {}, Date.now() + 2000)
-        if (res.error) throw new KvError(res.error.code, res.error.message)
+        const res = await this.sendOne(node, { op: 'ranges' }, Date.now() + DESCRIBE_TIMEOUT_MS)
+        if (res.error) throw res.error
         for (const n of res.nodes ?? []) this.nodes.set(n.nodeId, n.address)
         const previous = this.ranges
-        this.ranges = (res.ranges ?? [])
-          .map((r) => ({ descriptor: descriptorFromJson(r.descriptor), leaderNodeId: r.leaderNodeId }))
-          .sort((a, b) => compareBytes(a.descriptor.startKey, b.descriptor.startKey))
+        this.ranges = (res.ranges ?? []).map((r) => ({ ...r })).sort((a, b) => compareBytes(a.descriptor.startKey, b.descriptor.startKey))
         // A node's view can lag a split or merge a replica already told this client of.
         const fresh = new Map(this.ranges.map((r) => [r.descriptor.rangeId, r.descriptor.generation]))
         for (const p of previous) if ((fresh.get(p.descriptor.rangeId) ?? -1) < p.descriptor.generation) this.learn(p.descriptor, p.leaderNodeId)
@@ -278,17 +256,16 @@ export class KvClient {
     if (this.nodes.size === 0) await this.describe()
     const address = this.nodes.get(nodeId)
     if (!address) throw new KvError(KvErrorCode.INVALID_ARGUMENT, `unknown node ${nodeId}`)
-    const res = await this.call(address, KV_SERVICE.checksum, { rangeId }, Date.now() + this.timeoutMs)
-    if (res.error) throw new KvError(res.error.code, res.error.message)
+    const res = await this.sendOne({ nodeId, address }, { op: 'checksum', rangeId }, Date.now() + this.timeoutMs).catch((err: SendError) => {
+      throw new KvError(KvErrorCode.UNAVAILABLE, err.message)
+    })
+    if (res.error) throw res.error
     return { appliedIndex: res.appliedIndex ?? 0, checksum: res.checksum ?? '', keys: res.keys ?? 0 }
   }
 
   /** Closes every connection. */
   close(): void {
-    for (const s of this.streams.values()) s.close()
-    this.streams.clear()
-    for (const c of this.channels.values()) c.close()
-    this.channels.clear()
+    this.sender.close()
   }
 
   /**
@@ -297,10 +274,10 @@ export class KvClient {
    * elsewhere meanwhile go in the next round. Waits for every range, then throws the first
    * error if any.
    */
-  private async forEachRange<T extends { key: Uint8Array }, Op extends CommandOp>(
+  private async forEachRange<T extends { key: Uint8Array }, Op extends DataOp>(
     items: readonly T[],
     op: Op,
-    request: (rangeId: number, group: T[]) => RequestOf<Op>,
+    request: (rangeId: number, group: T[]) => KvRequestOf<Op>,
     options: RouteOptions = {},
   ): Promise<void> {
     let pending = [...items]
@@ -348,21 +325,62 @@ export class KvClient {
     this.ranges = kept
   }
 
+  /**
+   * Runs `act` on the node that leads range `rangeId` (or the range holding `key`), found
+   * through the range cache and retried as requests are (the file comment): `act` says "not
+   * here" by throwing KvError NOT_LEADER (with a hint), RANGE_NOT_FOUND, KEY_NOT_IN_RANGE or
+   * UNAVAILABLE, and is then run again on the node the cache names next. Any other error ends
+   * it; so does an ambiguous one (TIMEOUT): range administration is not idempotent.
+   */
+  async onLeader<T>(target: { rangeId: number } | { key: Uint8Array }, act: (node: NodeAddress, range: RangeDescriptor) => Promise<T>): Promise<T> {
+    const find = 'key' in target ? () => this.lookup(target.key) : () => this.lookupRange(target.rangeId)
+    return this.routeTo(find, (node, cached) => act(node, cached.descriptor), { ambiguousFails: true })
+  }
+
   /** Sends `request` for `key`'s range to its leader, retrying as the file comment says. */
-  private async route<Op extends CommandOp>(key: Uint8Array, op: Op, request: (rangeId: number, range: RangeDescriptor) => RequestOf<Op>, options: RouteOptions<ResponseOf<Op>> = {}): Promise<ResponseOf<Op>> {
+  private route<Op extends DataOp>(
+    key: Uint8Array,
+    op: Op,
+    request: (rangeId: number, range: RangeDescriptor) => KvRequestOf<Op>,
+    options: RouteOptions<KvResponses[Op]> = {},
+  ): Promise<KvResponses[Op]> {
+    return this.routeTo(
+      () => this.lookup(key),
+      async (node, cached, deadline) => {
+        const req: KvRequest = { ...request(cached.descriptor.rangeId, cached.descriptor), generation: cached.descriptor.generation }
+        const res = (await this.sendOne(node, req, deadline)) as KvResponses[Op]
+        // The range changed since the cache learned of it: the replica says how it is now.
+        if (res.descriptor) this.learn(res.descriptor, res.descriptor.rangeId === cached.descriptor.rangeId ? node.nodeId : 0)
+        if (res.error) throw res.error
+        const wrong = options.check?.(res)
+        // A replica answered outside what it was asked (one that predates span checks, say):
+        // never passed on; the range is looked up afresh.
+        if (wrong !== undefined) throw new KvError(KvErrorCode.KEY_NOT_IN_RANGE, `range ${cached.descriptor.rangeId} on node ${node.nodeId}: ${wrong}`)
+        return res
+      },
+      options,
+    )
+  }
+
+  /**
+   * Runs `attempt` against the leader of the range `find` names (or a voter, when the leader
+   * is unknown) until it succeeds, it fails for good, or the deadline passes. A {@link SendError}
+   * or a KvError from `attempt` updates the cache as the file comment says.
+   */
+  private async routeTo<T>(find: () => Promise<CachedRange>, attempt: (node: NodeAddress, cached: CachedRange, deadline: number) => Promise<T>, options: RouteOptions<never>): Promise<T> {
     const retryAmbiguous = options.ambiguousFails !== true
     const deadline = Date.now() + this.timeoutMs
     let lastError: KvError | undefined
-    for (let attempt = 0; ; attempt++) {
-      if (attempt > 0) {
+    for (let attempts = 0; ; attempts++) {
+      if (attempts > 0) {
         // No attempt after the deadline: it could only time out.
-        const backoff = Math.min(MAX_BACKOFF_MS, 10 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2)
+        const backoff = Math.min(MAX_BACKOFF_MS, 10 * 2 ** Math.min(attempts, 6)) * (0.5 + Math.random() / 2)
         await sleep(Math.min(backoff, deadline - Date.now()))
         if (Date.now() >= deadline) throw new KvError(KvErrorCode.TIMEOUT, `no answer before the deadline; last error: ${lastError?.message ?? 'none'}`)
       }
-      let cached: CachedRange | undefined
+      let cached: CachedRange
       try {
-        cached = await this.lookup(key)
+        cached = await find()
       } catch (err) {
         lastError = err instanceof KvError ? err : new KvError(KvErrorCode.UNAVAILABLE, String(err))
         continue
@@ -374,62 +392,59 @@ export class KvClient {
         lastError = new KvError(KvErrorCode.UNAVAILABLE, `no address for node ${target}`)
         continue
       }
-      let res: ResponseOf<Op>
       try {
-        const body = { ...(request(cached.descriptor.rangeId, cached.descriptor) as object), generation: cached.descriptor.generation }
-        res = (await this.streamTo(address).send(op, body, deadline)) as ResponseOf<Op>
+        return await attempt({ nodeId: target, address }, cached, deadline)
       } catch (err) {
-        const grpcCode = (err as ServiceError).code
-        const sent = grpcCode !== GrpcStatus.UNAVAILABLE
-        cached.leaderNodeId = 0
-        if (grpcCode === GrpcStatus.DEADLINE_EXCEEDED) {
-          // The deadline cut this attempt short; the last answer before it says more.
-          throw new KvError(KvErrorCode.TIMEOUT, `no answer before the deadline; last error: ${lastError?.message ?? 'none'}; the last attempt (node ${target} at ${address}) got no answer in time`)
-        }
-        lastError = new KvError(sent ? KvErrorCode.TIMEOUT : KvErrorCode.UNAVAILABLE, `node ${target} at ${address}: ${(err as Error).message}`)
-        if (sent && !retryAmbiguous) throw lastError
-        continue
-      }
-      const { error: e, descriptor: current } = res as WireResponse
-      // The range changed since the cache learned of it: the replica says how it is now.
-      const newer = current && parseDescriptor(current)
-      if (newer) this.learn(newer, newer.rangeId === cached.descriptor.rangeId ? target : 0)
-      if (!e) {
-        const wrong = options.check?.(res)
-        if (wrong === undefined) return res
-        // A replica answered outside what it was asked (one that predates span checks, say):
-        // never passed on; the range is looked up afresh.
-        lastError = new KvError(KvErrorCode.KEY_NOT_IN_RANGE, `range ${cached.descriptor.rangeId} on node ${target}: ${wrong}`)
-        this.ranges = []
-        continue
-      }
-      lastError = fromWireError(e)
-      if (e.code === KvErrorCode.KEY_LOCKED && options.surfaceLocks) throw lastError
-      switch (e.code) {
-        case KvErrorCode.NOT_LEADER:
-          cached.leaderNodeId = e.leaderHint ?? 0
-          break
-        case KvErrorCode.KEY_NOT_IN_RANGE: {
-          // The replica's descriptor replaces the stale one; without one, look everything up again.
-          const d = e.descriptor && parseDescriptor(e.descriptor)
-          if (d) this.learn(d, d.rangeId === cached.descriptor.rangeId ? target : 0)
-          if (!d || this.ranges.some((r) => r === cached)) this.ranges = []
-          break
-        }
-        case KvErrorCode.RANGE_NOT_FOUND:
-          this.ranges = []
-          break
-        case KvErrorCode.UNAVAILABLE:
-        case KvErrorCode.KEY_LOCKED:
+        if (err instanceof SendError) {
           cached.leaderNodeId = 0
-          break
-        case KvErrorCode.TIMEOUT:
-          if (!retryAmbiguous) throw lastError
-          break
-        default:
-          throw lastError
+          if (err.failure === 'deadline') {
+            // The deadline cut this attempt short; the last answer before it says more.
+            throw new KvError(KvErrorCode.TIMEOUT, `no answer before the deadline; last error: ${lastError?.message ?? 'none'}; the last attempt (${err.message}) got no answer in time`)
+          }
+          const sent = err.failure === 'ambiguous'
+          lastError = new KvError(sent ? KvErrorCode.TIMEOUT : KvErrorCode.UNAVAILABLE, err.message)
+          if (sent && !retryAmbiguous) throw lastError
+          continue
+        }
+        if (!(err instanceof KvError)) throw err
+        lastError = err
+        if (err.code === KvErrorCode.KEY_LOCKED && options.surfaceLocks) throw err
+        if (!this.absorb(err, cached, target) || (err.code === KvErrorCode.TIMEOUT && !retryAmbiguous)) throw err
       }
     }
+  }
+
+  /** Updates the cache from an error a node answered `cached`'s request with; whether the request may be retried. */
+  private absorb(e: KvError, cached: CachedRange, target: number): boolean {
+    switch (e.code) {
+      case KvErrorCode.NOT_LEADER:
+        cached.leaderNodeId = e.leaderHint ?? 0
+        return true
+      case KvErrorCode.KEY_NOT_IN_RANGE: {
+        // The replica's descriptor replaces the stale one; without one, look everything up again.
+        const d = e.descriptor
+        if (d) this.learn(d, d.rangeId === cached.descriptor.rangeId ? target : 0)
+        if (!d || this.ranges.some((r) => r === cached)) this.ranges = []
+        return true
+      }
+      case KvErrorCode.RANGE_NOT_FOUND:
+        this.ranges = []
+        return true
+      case KvErrorCode.UNAVAILABLE:
+      case KvErrorCode.KEY_LOCKED:
+        cached.leaderNodeId = 0
+        return true
+      case KvErrorCode.TIMEOUT:
+        return true
+      default:
+        return false
+    }
+  }
+
+  /** Sends one request to `node` and resolves with its answer. */
+  private async sendOne<R extends KvRequest>(node: NodeAddress, req: R, deadline: number): Promise<KvResponses[R['op']]> {
+    const [res] = await this.sender.send(node, [req], deadline)
+    return res as KvResponses[R['op']]
   }
 
   /** {@link lookup}, retried with backoff while the cluster map has no range for the key (a split or merge under way). */
@@ -456,29 +471,19 @@ export class KvClient {
     return hit
   }
 
+  private async lookupRange(rangeId: number): Promise<CachedRange> {
+    let hit = this.ranges.find((r) => r.descriptor.rangeId === rangeId)
+    if (!hit) {
+      await this.describe()
+      hit = this.ranges.find((r) => r.descriptor.rangeId === rangeId)
+    }
+    if (!hit) throw new KvError(KvErrorCode.RANGE_NOT_FOUND, `no range ${rangeId} in the cluster's map`)
+    return hit
+  }
+
   private pickReplica(d: RangeDescriptor): number {
     const voters = d.replicas.filter((r) => r.role === 'voter')
     return voters[this.rotation++ % voters.length]?.nodeId ?? 0
-  }
-
-  private call<Req, Res>(address: string, method: MethodDefinition<Req, Res>, request: Req, deadline: number): Promise<Res> {
-    return unaryCall(this.channel(address), method, request, deadline)
-  }
-
-  private streamTo(address: string): CommandStream {
-    let s = this.streams.get(address)
-    if (!s) this.streams.set(address, (s = new CommandStream(this.channel(address))))
-    return s
-  }
-
-  private channel(address: string): Client {
-    let channel = this.channels.get(address)
-    if (!channel) {
-      const interceptors = this.o.faults ? [this.o.faults.interceptor(address)] : []
-      channel = new Client(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, interceptors })
-      this.channels.set(address, channel)
-    }
-    return channel
   }
 }
 
@@ -498,43 +503,22 @@ export interface ReadOptions {
   ts?: bigint
 }
 
-function fromWireError(e: WireError): KvError {
-  const lock = (l: WireLock): LockInfo => ({ key: fromWire(l.key), primary: fromWire(l.primary), startTs: BigInt(l.startTs), ttlMs: l.ttlMs })
-  return new KvError(e.code, e.message, e.leaderHint, {
-    lock: e.lock && lock(e.lock),
-    locks: e.locks?.map(lock),
-    key: e.key === undefined ? undefined : fromWire(e.key),
-    descriptor: e.descriptor && parseDescriptor(e.descriptor),
-  })
-}
-
-/** A descriptor from a node's answer; undefined if it is malformed (then it teaches nothing). */
-function parseDescriptor(j: RangeDescriptorJson): RangeDescriptor | undefined {
-  try {
-    const d = descriptorFromJson(j)
-    return Number.isSafeInteger(d.rangeId) && Number.isSafeInteger(d.generation) && Array.isArray(d.replicas) ? d : undefined
-  } catch {
-    return undefined
-  }
-}
-
 /**
  * What is wrong with a scan page for [from, end) (empty end: no bound), if anything: a pair
  * outside the span or past the range's end, pairs out of order, or a place to continue from
  * (`resume`, or the range's end) that does not lie past `from` and every pair returned.
  */
 function scanPageError(page: ScanResponse, from: Uint8Array, end: Uint8Array): string | undefined {
-  const rangeEnd = fromWire(page.rangeEnd ?? '')
+  const rangeEnd = page.rangeEnd ?? new Uint8Array(0)
   let prev: Uint8Array | undefined
-  for (const [k] of page.pairs ?? []) {
-    const key = fromWire(k)
+  for (const [key] of page.pairs ?? []) {
     if (compareBytes(key, from) < 0 || (end.length > 0 && compareBytes(key, end) >= 0) || (rangeEnd.length > 0 && compareBytes(key, rangeEnd) >= 0)) {
       return `the scan from ${hex(from)} returned key ${hex(key)}, outside the span asked for or the range`
     }
     if (prev && compareBytes(key, prev) <= 0) return `the scan from ${hex(from)} returned keys out of order`
     prev = key
   }
-  const next = page.resume === undefined ? rangeEnd : fromWire(page.resume)
+  const next = page.resume ?? rangeEnd
   if (next.length > 0 && (compareBytes(next, from) <= 0 || (prev && compareBytes(next, prev) <= 0))) {
     return `the scan from ${hex(from)} would continue at ${hex(next)}, which is not past it`
   }

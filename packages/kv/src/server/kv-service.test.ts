@@ -8,6 +8,7 @@ import { MemoryNetwork } from '@mrdb/raft'
 import { open } from '@mrdb/storage'
 import { Store } from './store.js'
 import { addKvService } from './kv-service.js'
+import { KvRequestHandler } from './request-handler.js'
 import { KV_SERVICE } from '../api/protocol.js'
 
 const raw = (b: Buffer) => b
@@ -18,7 +19,7 @@ async function withService(fn: (client: Client) => Promise<void>): Promise<void>
   const engine = await open(dir)
   const store = await Store.open({ nodeId: 1, engine, transport: new MemoryNetwork().transport(1), tickMs: 50, sync: false })
   const server = new Server()
-  addKvService(server, store, { nodes: () => [], ranges: async () => [] })
+  addKvService(server, new KvRequestHandler(store, { nodes: () => [], ranges: async () => [] }))
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))))
   const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure())
   try {

@@ -1,0 +1,262 @@
+// The local sender against the gRPC path: every request kind, sent to one store both ways,
+// gets the same answer — results, errors with their hints and descriptors, refusals of bad
+// requests — and a KvClient routing through a RoutingSender serves its own node in-process.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Server, ServerCredentials } from '@grpc/grpc-js'
+import { MemoryNetwork } from '@mrdb/raft'
+import { MAX_TIMESTAMP, open, type Engine } from '@mrdb/storage'
+import { KvError, KvErrorCode } from '../api/errors.js'
+import type { RangeDescriptor } from '../api/range-descriptor.js'
+import type { KvRequest, KvResponse, NodeAddress } from '../api/requests.js'
+import { GrpcSender } from '../client/grpc-sender.js'
+import { KvClient } from '../client/kv-client.js'
+import { RoutingSender, type KvSender } from '../client/sender.js'
+import { waitFor } from '../testing/wait.js'
+import { addKvService } from './kv-service.js'
+import { LocalSender } from './local-sender.js'
+import { KvRequestHandler } from './request-handler.js'
+import { Store } from './store.js'
+
+const b = (s: string) => Buffer.from(s)
+const voters = [1, 2, 3].map((n) => ({ replicaId: n, nodeId: n, role: 'voter' as const }))
+/** Range 1 holds ['', 'm'), range 2 ['m', +inf). */
+const RANGES: RangeDescriptor[] = [
+  { rangeId: 1, startKey: new Uint8Array(0), endKey: b('m'), generation: 1, replicas: voters },
+  { rangeId: 2, startKey: b('m'), endKey: new Uint8Array(0), generation: 1, replicas: voters.map((r) => ({ ...r, replicaId: r.replicaId + 10 })) },
+]
+
+/** One node: its store, request handler, gRPC server, and both ways to send to it. */
+interface Node {
+  id: number
+  address: string
+  store: Store
+  local: LocalSender
+  remote: GrpcSender
+}
+
+/** Three stores in one process (Raft over memory), each serving its KV service over gRPC on loopback. */
+async function withCluster(fn: (nodes: Node[]) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'mrdb-local-sender-'))
+  const network = new MemoryNetwork()
+  const engines: Engine[] = []
+  const servers: Server[] = []
+  const nodes: Node[] = []
+  try {
+    for (const id of [1, 2, 3]) {
+      const engine = await open(join(dir, `n${id}`))
+      engines.push(engine)
+      const store = await Store.open({ nodeId: id, engine, transport: network.transport(id), tickMs: 50, sync: false, proposalTimeoutMs: 30_000 })
+      for (const d of RANGES) await store.bootstrapRange(d)
+      const server = new Server()
+      servers.push(server)
+      const handler = new KvRequestHandler(store, {
+        nodes: () => nodes.map((n) => ({ nodeId: n.id, address: n.address })),
+        ranges: async () => RANGES.map((descriptor) => ({ descriptor, leaderNodeId: 0 })),
+      })
+      addKvService(server, handler)
+      const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))))
+      nodes.push({ id, address: `127.0.0.1:${port}`, store, local: new LocalSender(handler), remote: new GrpcSender() })
+    }
+    const leads = (n: Node, rangeId: number) => n.store.raft.leaderOf(rangeId) === n.store.replica(rangeId).replicaId
+    await waitFor('leaders of both ranges', () => RANGES.every((d) => nodes.some((n) => leads(n, d.rangeId))))
+    await fn(nodes)
+  } finally {
+    for (const n of nodes) {
+      n.local.close()
+      n.remote.close()
+    }
+    for (const s of servers) s.forceShutdown()
+    for (const n of nodes) await n.store.close()
+    for (const e of engines) await e.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** The node leading `rangeId`, and one following it. */
+function roles(nodes: Node[], rangeId: number): { leader: Node; follower: Node } {
+  const leads = (n: Node) => n.store.raft.leaderOf(rangeId) === n.store.replica(rangeId).replicaId
+  return { leader: nodes.find(leads)!, follower: nodes.find((n) => !leads(n))! }
+}
+
+/** An answer as comparable data: bytes as hex, bigints as strings, errors as their fields, absent fields dropped. */
+function plain(v: unknown): unknown {
+  if (v instanceof KvError) return plain({ code: v.code, message: v.message, leaderHint: v.leaderHint, lock: v.lock, locks: v.locks, key: v.key, descriptor: v.descriptor })
+  if (v instanceof Uint8Array) return `0x${Buffer.from(v).toString('hex')}`
+  if (typeof v === 'bigint') return `${v}n`
+  if (Array.isArray(v)) return v.map(plain)
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, plain(x)]))
+  return v
+}
+
+async function sendBoth(node: Node, requests: KvRequest[]): Promise<{ local: unknown; remote: unknown }> {
+  const to: NodeAddress = { nodeId: node.id, address: node.address }
+  const deadline = Date.now() + 20_000
+  const local = plain(await node.local.send(to, requests, deadline))
+  const remote = plain(await node.remote.send(to, requests, deadline))
+  return { local, remote }
+}
+
+/** Sends a scenario to `node` locally with keys under prefix 'g/' and remotely under 'h/' (both in range 1); its answers, keys named alike. */
+async function scenarioBoth(node: Node, scenario: (p: string) => KvRequest[]): Promise<{ local: unknown[]; remote: unknown[] }> {
+  const to: NodeAddress = { nodeId: node.id, address: node.address }
+  const run = async (sender: KvSender, prefix: string) => {
+    const out: unknown[] = []
+    for (const req of scenario(prefix)) {
+      const [res] = await sender.send(to, [req], Date.now() + 20_000)
+      // Keys, as text and as hex in messages, read alike whichever prefix made them.
+      out.push(JSON.parse(JSON.stringify(plain(res)).replaceAll(Buffer.from(prefix).toString('hex'), 'PREFIX').replaceAll(prefix, 'PREFIX')))
+    }
+    return out
+  }
+  return { local: await run(node.local, 'g/'), remote: await run(node.remote, 'h/') }
+}
+
+test('every data request kind gets the same answers in-process as over gRPC', async () => {
+  await withCluster(async (nodes) => {
+    const { leader } = roles(nodes, 1)
+    const { local, remote } = await scenarioBoth(leader, (p) => {
+      const k = (s: string) => b(p + s)
+      const at = { rangeId: 1, generation: 1 }
+      return [
+        { op: 'put', ...at, key: k('a'), value: b('1') },
+        { op: 'get', ...at, key: k('a') },
+        { op: 'get', ...at, key: k('none') },
+        { op: 'cas', ...at, key: k('a'), expected: b('1'), value: b('2') },
+        { op: 'cas', ...at, key: k('a'), expected: b('1'), value: b('3') },
+        { op: 'cas', ...at, key: k('new') },
+        { op: 'batch', ...at, writes: [{ key: k('b'), value: b('x') }, { key: k('c'), value: b('y') }, { key: k('new') }] },
+        { op: 'delete', ...at, key: k('a') },
+        { op: 'scan', ...at, start: k(''), end: k('~'), limit: 10 },
+        { op: 'scan', ...at, start: k(''), end: k('~'), limit: 1 },
+        { op: 'deleteRange', ...at, start: k('c'), end: k('~') },
+        { op: 'prewrite', ...at, startTs: 100n, primary: k('t1'), ttlMs: 60_000, mutations: [{ key: k('t1'), kind: 'put', value: b('v'), assertAbsent: true }, { key: k('t2'), kind: 'delete', value: undefined, assertAbsent: false }] },
+        { op: 'get', ...at, key: k('t1'), ts: 150n },
+        { op: 'scan', ...at, start: k('t'), end: k('u'), ts: 150n },
+        { op: 'heartbeat', ...at, primary: k('t1'), startTs: 100n, ttlMs: 90_000 },
+        { op: 'checkTxn', ...at, primary: k('t1'), startTs: 100n, nowTs: 120n },
+        { op: 'commit', ...at, startTs: 100n, commitTs: 110n, keys: [k('t1'), k('t2')] },
+        { op: 'checkTxn', ...at, primary: k('t1'), startTs: 100n, nowTs: 120n },
+        { op: 'get', ...at, key: k('t1'), ts: 115n },
+        { op: 'prewrite', ...at, startTs: 105n, primary: k('t1'), ttlMs: 1000, mutations: [{ key: k('t1'), kind: 'put', value: b('w'), assertAbsent: false }] },
+        { op: 'prewrite', ...at, startTs: 200n, primary: k('t1'), ttlMs: 1000, mutations: [{ key: k('t1'), kind: 'put', value: b('w'), assertAbsent: true }] },
+        { op: 'prewrite', ...at, startTs: 300n, primary: k('t3'), ttlMs: 1000, mutations: [{ key: k('t3'), kind: 'lock', value: undefined, assertAbsent: false }] },
+        { op: 'rollback', ...at, startTs: 300n, keys: [k('t3')] },
+        { op: 'checkTxn', ...at, primary: k('t3'), startTs: 300n, nowTs: 400n },
+      ]
+    })
+    assert.deepEqual(local, remote)
+    // The scenario did what it says (so the comparison compares something).
+    assert.deepEqual(local[1], { value: '0x31' })
+    assert.deepEqual(local[4], { succeeded: false, current: '0x32' })
+    assert.equal((local[12] as { error: { code: string } }).error.code, KvErrorCode.KEY_LOCKED)
+    assert.deepEqual(local[17], { txn: { state: 'committed', commitTs: '110n' } })
+    assert.equal((local[19] as { error: { code: string } }).error.code, KvErrorCode.WRITE_CONFLICT)
+    assert.equal((local[20] as { error: { code: string } }).error.code, KvErrorCode.KEY_EXISTS)
+    assert.deepEqual(local[23], { txn: { state: 'rolled-back' } })
+  })
+})
+
+test('refusals are the same both ways: NOT_LEADER with a hint, KEY_NOT_IN_RANGE and a stale generation with the descriptor, RANGE_NOT_FOUND, INVALID_ARGUMENT', async () => {
+  await withCluster(async (nodes) => {
+    const { leader, follower } = roles(nodes, 1)
+    const onFollower = await sendBoth(follower, [
+      { op: 'get', rangeId: 1, key: b('a') },
+      { op: 'put', rangeId: 1, key: b('a'), value: b('1') },
+      { op: 'scan', rangeId: 1, start: b('a'), end: b('b') },
+    ])
+    assert.deepEqual(onFollower.local, onFollower.remote)
+    for (const res of onFollower.local as Array<{ error: { code: string; leaderHint: number } }>) {
+      assert.equal(res.error.code, KvErrorCode.NOT_LEADER)
+      assert.equal(res.error.leaderHint, leader.id)
+    }
+
+    const bad: KvRequest[] = [
+      { op: 'get', rangeId: 1, key: b('z') }, // KEY_NOT_IN_RANGE: range 1 ends at 'm'
+      { op: 'put', rangeId: 1, generation: 0, key: b('a'), value: b('1') }, // a stale generation: the answer carries the descriptor
+      { op: 'scan', rangeId: 1, generation: 0, start: b('a'), end: b('') },
+      { op: 'get', rangeId: 7, key: b('a') }, // RANGE_NOT_FOUND
+      { op: 'get', rangeId: 0, key: b('a') },
+      { op: 'get', rangeId: 1, generation: -1, key: b('a') },
+      { op: 'get', rangeId: 1, key: new Uint8Array(0) },
+      { op: 'get', rangeId: 1, key: b('a'), ts: MAX_TIMESTAMP + 1n },
+      { op: 'scan', rangeId: 1, start: b('a'), end: b('b'), limit: 0 },
+      { op: 'batch', rangeId: 1, writes: [] },
+      { op: 'commit', rangeId: 1, startTs: 1n, commitTs: 2n, keys: [] },
+      { op: 'prewrite', rangeId: 1, startTs: 1n, primary: b('a'), ttlMs: 2 ** 32, mutations: [{ key: b('a'), kind: 'put', value: b('v'), assertAbsent: false }] },
+      { op: 'heartbeat', rangeId: 1, primary: b('a'), startTs: 1n, ttlMs: -1 },
+      { op: 'checksum', rangeId: 0 },
+    ]
+    const refused = await sendBoth(leader, bad)
+    assert.deepEqual(refused.local, refused.remote)
+    const answers = refused.local as Array<{ error?: { code: string; descriptor?: { generation: number } }; descriptor?: { rangeId: number } }>
+    assert.equal(answers[0]!.error?.code, KvErrorCode.KEY_NOT_IN_RANGE)
+    assert.equal(answers[0]!.error?.descriptor?.generation, 1)
+    assert.equal(answers[1]!.error, undefined)
+    assert.equal(answers[1]!.descriptor?.rangeId, 1)
+    assert.equal(answers[2]!.descriptor?.rangeId, 1)
+    assert.equal(answers[3]!.error?.code, KvErrorCode.RANGE_NOT_FOUND)
+    for (const res of answers.slice(4)) assert.equal(res.error?.code, KvErrorCode.INVALID_ARGUMENT, JSON.stringify(res))
+  })
+})
+
+test('the cluster map and a range checksum are the same both ways', async () => {
+  await withCluster(async (nodes) => {
+    const { follower } = roles(nodes, 1)
+    // The new leader's first entry applied everywhere: no apply moves the checksum between the two calls.
+    const applied = () => nodes.map((n) => n.store.replica(2).appliedIndex)
+    await waitFor('range 2 applied alike on every node', () => applied().every((i) => i > 1 && i === applied()[0]))
+    const { local, remote } = await sendBoth(follower, [{ op: 'ranges' }, { op: 'checksum', rangeId: 2 }])
+    assert.deepEqual(local, remote)
+    const [map, sum] = local as [{ ranges: unknown[]; nodes: unknown[] }, { checksum: string }]
+    assert.equal(map.ranges.length, 2)
+    assert.equal(map.nodes.length, 3)
+    assert.match(sum.checksum, /^[0-9a-f]{8}$/)
+  })
+})
+
+test('a KvClient on a node serves that node in-process and every other node over gRPC', async () => {
+  await withCluster(async (nodes) => {
+    const { leader, follower } = roles(nodes, 1)
+    const counted = (sender: KvSender, sent: KvRequest[]): KvSender => ({
+      send: (node, requests, deadline): Promise<KvResponse[]> => {
+        sent.push(...requests)
+        return sender.send(node, requests, deadline)
+      },
+      close: () => sender.close(),
+    })
+    const viaLocal: KvRequest[] = []
+    const viaRemote: KvRequest[] = []
+    // The client lives on the follower of range 1: writes there go to the leader over gRPC.
+    const sender = new RoutingSender({ nodeId: follower.id, address: follower.address }, counted(follower.local, viaLocal), counted(new GrpcSender(), viaRemote))
+    const kv = new KvClient({ hosts: [follower.address], sender })
+    try {
+      await kv.put('a', '1')
+      assert.equal(Buffer.from((await kv.get('a'))!).toString(), '1')
+      assert.ok(viaLocal.some((r) => r.op === 'ranges'), 'the cluster map came from the node itself')
+      assert.ok(viaRemote.some((r) => r.op === 'put'), 'the write went to the leader over gRPC')
+      assert.ok(!viaLocal.some((r) => r.op === 'put'), 'nor was it served by a follower in-process')
+    } finally {
+      kv.close()
+    }
+    // A client on the leader serves itself in-process.
+    const localOnly: KvRequest[] = []
+    const remoteAny: KvRequest[] = []
+    const own = new KvClient({ hosts: [leader.address], sender: new RoutingSender({ nodeId: leader.id, address: leader.address }, counted(leader.local, localOnly), counted(new GrpcSender(), remoteAny)) })
+    try {
+      await own.put('b', '2')
+      assert.equal(Buffer.from((await own.get('b'))!).toString(), '2')
+      assert.deepEqual(
+        localOnly.map((r) => r.op),
+        ['ranges', 'put', 'get'],
+      )
+      assert.deepEqual(remoteAny, [])
+    } finally {
+      own.close()
+    }
+  })
+})
