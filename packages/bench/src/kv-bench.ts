@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ProcessCluster } from '@mrdb/cli/testing'
+import { settled } from './cluster-settle.js'
 import { EtcdUnavailableError, startEtcdCluster } from './etcd-cluster.js'
 import { etcdTarget } from './etcd-target.js'
 import type { KvTarget } from './kv-target.js'
@@ -53,25 +54,6 @@ async function mrdb(ranges: number, name: string): Promise<void> {
   } finally {
     await cluster.stop()
   }
-}
-
-/**
- * Waits (up to 60 s) until every range has a leader and the placement driver has balanced
- * leadership across the nodes, so that no leader moves while the benchmark measures.
- */
-async function settled(cluster: ProcessCluster, ranges: number): Promise<void> {
-  const deadline = Date.now() + 60_000
-  let previous = ''
-  while (Date.now() < deadline) {
-    const stores = JSON.parse(await cluster.mrdb(['node', 'list', '--json', '--host', cluster.address(1)])) as Array<{ leaderCount: number }>
-    const leaders = stores.map((s) => s.leaderCount)
-    const now = leaders.join(',')
-    const total = leaders.reduce((a, b) => a + b, 0)
-    if (total === ranges && Math.max(...leaders) - Math.min(...leaders) <= 2 && now === previous) return
-    previous = now
-    await new Promise((r) => setTimeout(r, 2000))
-  }
-  console.log('  (placement did not settle within 60 s; measuring anyway)')
 }
 
 async function etcd(): Promise<void> {

@@ -1,22 +1,46 @@
-// `pnpm bench:sql`: SQL against raw KV on one 3-node cluster (node processes on loopback,
-// fsync on, one range to begin with, load-based splits off), 32 closed-loop clients spread over
-// the nodes, in one run — the workloads of `mrdb bench kv` and `mrdb bench sql`:
-//   kv put / kv get           — raw operations (KvClient, linearizable)
-//   sql insert                — single-row INSERT by primary key (an autocommit transaction)
-//   sql point select          — SELECT by primary key
-//   sql range select          — 100 rows by a primary-key range
-//   sql txn                   — BEGIN; UPDATE; UPDATE; COMMIT on random rows
-// and prints throughput, p50 and p99 of each, and the SQL/KV ratios (aim: ≤ 1.5×). Then a
-// GROUP BY over --agg-rows rows (default 1,000,000; 0 skips it) with the executor pool and
-// without, with the gateway's event-loop delay and any Raft elections (aggregate-bench.ts).
-// Usage: node packages/bench/dist/sql-bench.js [--seconds 10] [--clients 32] [--agg-rows N]
+// `pnpm bench:sql`: SQL against raw KV, and raw KV against etcd, in one run — 3 node
+// processes on loopback, fsync on, default settings (load-based splits off, so the range
+// count stays the benchmark's), 32 closed-loop clients spread over the nodes:
+//   kv put, kv get             — raw operations (KvClient, linearizable), one range
+//   sql insert                 — single-row autocommit INSERT by primary key
+//   sql point select           — SELECT by primary key
+//   sql range select           — 100 rows by a primary-key range
+//   sql txn                    — BEGIN; UPDATE; UPDATE; COMMIT on random rows (one range)
+//   sql txn 2 ranges           — the same with the table split in two, one row in each half
+//   kv put 64 ranges           — raw puts on a fresh cluster of 64 ranges
+//   etcd put                   — the same put workload on a 3-member etcd (fsync on), if there is one
+// It prints each workload's throughput and latency, what one operation cost the cluster (Raft
+// loop iterations and entries, TSO timestamps and fetches, gRPC messages: node-counters.ts),
+// and the ratios issue #13 aims at. Then, with --agg-rows N, a GROUP BY over N rows with the
+// executor pool and without (aggregate-bench.ts).
+// Usage: node packages/bench/dist/sql-bench.js [--seconds 5] [--clients 32] [--agg-rows 0] [--no-etcd] [--no-64]
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { kvWorkloads, sqlWorkloads, type WorkloadResult } from '@mrdb/cli/bench'
+import { closedLoop, sqlWorkloads, SQL_BENCH_TABLE } from '@mrdb/cli/bench'
 import { ProcessCluster } from '@mrdb/cli/testing'
+import { KvClient } from '@mrdb/kv'
 import { SqlClient } from '@mrdb/server'
+import { descriptorKey, indexKey, PRIMARY_INDEX_ID } from '@mrdb/sql'
 import { loadAggregateTable, runAggregate } from './aggregate-bench.js'
+import { settled } from './cluster-settle.js'
+import { EtcdUnavailableError, startEtcdCluster } from './etcd-cluster.js'
+import { etcdTarget } from './etcd-target.js'
+import type { KvTarget } from './kv-target.js'
+import { mrdbTarget } from './mrdb-target.js'
+import { formatCosts, perOperation, readCounters, type ClusterCounters, type OperationCosts } from './node-counters.js'
+import { runSuite, standardWorkloads, type WorkloadSpec } from './suite.js'
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, clients: { type: 'string', default: '32' }, 'agg-rows': { type: 'string', default: '1000000' } } })
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    clients: { type: 'string', default: '32' },
+    'agg-rows': { type: 'string', default: '0' },
+    'no-etcd': { type: 'boolean', default: false },
+    'no-64': { type: 'boolean', default: false },
+  },
+})
 const seconds = Number(values.seconds)
 const clients = Number(values.clients)
 const aggRows = Number(values['agg-rows'])
@@ -25,26 +49,131 @@ if (!(seconds > 0) || !Number.isSafeInteger(clients) || clients <= 0 || !Number.
   process.exit(2)
 }
 
-function report(r: WorkloadResult): void {
-  const note = r.errors > 0 ? `, ${r.errors} errors (first: ${r.firstError})` : ''
-  console.log(`  ${r.name.padEnd(18)} ${Math.round(r.opsPerSec).toString().padStart(7)} ops/s   p50 ${r.p50Ms.toFixed(2).padStart(7)} ms   p99 ${r.p99Ms.toFixed(2).padStart(7)} ms${note}`)
+/** One workload's figures, whatever ran it. */
+interface Figures {
+  name: string
+  opsPerSec: number
+  p50Ms: number
+  p99Ms: number
+  errors: number
+  firstError?: string
+  costs?: OperationCosts
 }
 
-console.log(`SQL benchmark: 3 node processes, fsync on, ${clients} clients, ${seconds} s per workload`)
+const figures: Figures[] = []
+const [putSpec, getSpec] = standardWorkloads({ seconds, clients, valueBytes: 256, warmupSeconds: 1 }) as [WorkloadSpec, WorkloadSpec]
+
+function show(f: Figures): void {
+  figures.push(f)
+  const note = f.errors > 0 ? `, ${f.errors} errors (first: ${f.firstError})` : ''
+  console.log(`  ${f.name.padEnd(18)} ${Math.round(f.opsPerSec).toString().padStart(7)} ops/s   p50 ${f.p50Ms.toFixed(2).padStart(7)} ms   p99 ${f.p99Ms.toFixed(2).padStart(7)} ms${note}`)
+}
+
+/** Runs the KV workloads `specs` against `target` (closed afterwards), naming each result `name(spec)`; `counters` reads the cluster's, if any. */
+async function kv(target: KvTarget, specs: WorkloadSpec[], name: (kind: string) => string, counters?: () => Promise<ClusterCounters>): Promise<void> {
+  let before: ClusterCounters | undefined
+  try {
+    await runSuite(
+      target,
+      specs,
+      async ({ result }) => {
+        const after = counters && (await counters())
+        const costs = before && after ? perOperation(before, after, result.ops) : undefined
+        const firstError = result.firstError === undefined ? undefined : String(result.firstError)
+        show({ name: name(result.kind), opsPerSec: result.opsPerSec, p50Ms: result.p50Ms, p99Ms: result.p99Ms, errors: result.errors, ...(firstError && { firstError }), ...(costs && { costs }) })
+      },
+      async () => {
+        before = counters && (await counters())
+      },
+    )
+  } finally {
+    await target.close()
+  }
+}
+
+/**
+ * The SQL workloads of `mrdb bench sql`, each with its costs: the counters are read when each
+ * workload starts (its progress line) and once all are done.
+ */
+async function sql(cluster: ProcessCluster, counters: () => Promise<ClusterCounters>): Promise<void> {
+  const marks: Array<{ line: string; counters: Promise<ClusterCounters> }> = []
+  const results = await sqlWorkloads({ hosts: cluster.addresses(), clients, seconds, progress: (line) => void marks.push({ line, counters: counters() }) })
+  marks.push({ line: 'end', counters: counters() })
+  for (const r of results) {
+    const at = marks.findIndex((m) => m.line.startsWith(`${r.name}:`))
+    const costs = at >= 0 ? perOperation(await marks[at]!.counters, await marks[at + 1]!.counters, r.ops) : undefined
+    show({ ...r, ...(costs && { costs }) })
+  }
+}
+
+/** Splits the SQL benchmark table at id `at` (its rows are 0…4999) and waits until both halves have leaders. */
+async function splitTable(cluster: ProcessCluster, at: number): Promise<void> {
+  const client = new KvClient({ hosts: cluster.addresses() })
+  try {
+    const descriptor = await client.get(descriptorKey(SQL_BENCH_TABLE))
+    if (descriptor === undefined) throw new Error(`no descriptor of ${SQL_BENCH_TABLE}`)
+    const { id } = JSON.parse(new TextDecoder().decode(descriptor)) as { id: number }
+    const key = indexKey(id, PRIMARY_INDEX_ID, [BigInt(at)])
+    await cluster.mrdb(['range', 'split', '--key', `0x${Buffer.from(key).toString('hex')}`, '--host', cluster.address(1)])
+  } finally {
+    client.close()
+  }
+  await settled(cluster, 2)
+}
+
+/** BEGIN; UPDATE a row of the first half; UPDATE a row of the second half; COMMIT — a two-phase commit over two ranges. */
+async function txnTwoRanges(cluster: ProcessCluster, counters: () => Promise<ClusterCounters>): Promise<void> {
+  const sqlHosts = cluster.sqlAddresses()
+  const sessions = Array.from({ length: clients }, (_, i) => new SqlClient(sqlHosts[i % sqlHosts.length]!))
+  const half = (from: number) => from + Math.floor(Math.random() * 2500)
+  try {
+    const before = await counters()
+    const r = await closedLoop('sql txn 2 ranges', clients, seconds, async (c) => {
+      const s = sessions[c]!
+      await s.query('BEGIN')
+      try {
+        await s.query(`UPDATE ${SQL_BENCH_TABLE} SET v = 'a${c}' WHERE id = ${half(0)}`)
+        await s.query(`UPDATE ${SQL_BENCH_TABLE} SET v = 'b${c}' WHERE id = ${half(2500)}`)
+        await s.query('COMMIT')
+      } catch (err) {
+        await s.query('ROLLBACK').catch(() => undefined)
+        throw err
+      }
+    })
+    show({ ...r, costs: perOperation(before, await counters(), r.ops) })
+  } finally {
+    for (const s of sessions) s.close()
+  }
+}
+
+async function etcd(): Promise<string | undefined> {
+  const dir = mkdtempSync(join(tmpdir(), 'mrdb-bench-etcd-'))
+  try {
+    const cluster = await startEtcdCluster({ dir, members: 3 })
+    console.log(`${cluster.version}: 3 members on loopback, fsync on`)
+    try {
+      await kv(etcdTarget(cluster.endpoints), [putSpec], (kind) => `etcd ${kind}`)
+    } finally {
+      await cluster.stop()
+    }
+    return undefined
+  } catch (err) {
+    if (!(err instanceof EtcdUnavailableError)) throw err
+    return err.message
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+console.log(`SQL and KV benchmark: 3 node processes, fsync on, ${clients} clients, ${seconds} s per workload`)
 const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1, startArgs: ['--split-qps', String(Number.MAX_SAFE_INTEGER)] })
 try {
-  const options = { hosts: cluster.addresses(), clients, seconds }
-  const results = [...(await kvWorkloads(options)), ...(await sqlWorkloads(options))]
-  results.forEach(report)
-  const ratio = (sql: string, raw: string) => {
-    const a = results.find((r) => r.name === sql)!
-    const b = results.find((r) => r.name === raw)!
-    return `${sql} vs ${raw}: throughput ÷ ${(b.opsPerSec / a.opsPerSec).toFixed(2)}, p99 × ${(a.p99Ms / b.p99Ms).toFixed(2)} (aim ≤ 1.5)`
-  }
-  console.log()
-  console.log('SQL/KV overhead (kv ÷ sql throughput, sql ÷ kv p99):')
-  console.log(`  ${ratio('sql insert', 'kv put')}`)
-  console.log(`  ${ratio('sql point select', 'kv get')}`)
+  await settled(cluster, 1)
+  const counters = () => readCounters(cluster.addresses())
+  await kv(mrdbTarget(cluster.addresses()), [putSpec, getSpec], (kind) => `kv ${kind}`, counters)
+  await sql(cluster, counters)
+  await splitTable(cluster, 2500)
+  await txnTwoRanges(cluster, counters)
 
   if (aggRows > 0) {
     console.log()
@@ -74,3 +203,37 @@ try {
 } finally {
   await cluster.stop()
 }
+
+if (!values['no-64']) {
+  console.log('3 node processes, 64 ranges')
+  const wide = await ProcessCluster.start({ nodes: 3, ranges: 64, startArgs: ['--split-qps', String(Number.MAX_SAFE_INTEGER)] })
+  try {
+    await settled(wide, 64)
+    await kv(mrdbTarget(wide.addresses()), [putSpec], (kind) => `kv ${kind} 64 ranges`, () => readCounters(wide.addresses()))
+  } finally {
+    await wide.stop()
+  }
+}
+const etcdMissing = values['no-etcd'] ? 'skipped (--no-etcd)' : await etcd()
+
+console.log()
+console.log('Cost of one operation (summed over the nodes):')
+for (const f of figures) if (f.costs) console.log(formatCosts(f.name, f.costs))
+
+console.log()
+console.log('Ratios (throughput a ÷ b, p99 a ÷ b) and the aims of issue #13:')
+const find = (name: string) => figures.find((f) => f.name === name)
+const ratio = (a: string, b: string, aim: number, p99Aim?: number) => {
+  const x = find(a)
+  const y = find(b)
+  if (x === undefined || y === undefined) return `  ${a} vs ${b}: not measured${b.startsWith('etcd') && etcdMissing ? ` (etcd ${etcdMissing})` : ''}`
+  const t = x.opsPerSec / y.opsPerSec
+  const p = x.p99Ms / y.p99Ms
+  const p99 = p99Aim === undefined ? `p99 ${p.toFixed(2)}×` : `p99 ${p.toFixed(2)}× (aim ≤ ${p99Aim}: ${p <= p99Aim ? 'met' : 'MISSED'})`
+  return `  ${a} vs ${b}: ${t.toFixed(2)}× (aim ≥ ${aim}: ${t >= aim ? 'met' : 'MISSED'}), ${p99}`
+}
+console.log(ratio('sql insert', 'kv put', 0.67, 2))
+console.log(ratio('sql point select', 'kv get', 0.67))
+console.log(ratio('sql txn 2 ranges', 'kv put', 0.33))
+console.log(ratio('kv put 64 ranges', 'etcd put', 1.0))
+console.log(ratio('kv put', 'etcd put', 2.0))

@@ -68,12 +68,15 @@ export interface SuiteResult {
 
 /**
  * Runs `specs` in order against `target` (which it does not close) and returns one result per
- * spec. `onResult` is called after each workload, for progress output.
+ * spec. `onResult` is called after each workload, for progress output; `beforeTimed` before
+ * each one's timed phase.
  */
 export async function runSuite(
   target: KvTarget,
   specs: readonly WorkloadSpec[],
   onResult?: (done: SuiteResult) => void,
+  /** Awaited right before each workload's timed phase. */
+  beforeTimed?: (spec: WorkloadSpec) => Promise<void>,
 ): Promise<SuiteResult[]> {
   const out: SuiteResult[] = []
   for (const spec of specs) {
@@ -85,6 +88,7 @@ export async function runSuite(
       keySpace: spec.keySpace,
       seed: spec.seed,
       warmupSeconds: spec.warmupSeconds,
+      beforeTimed: beforeTimed && (() => beforeTimed(spec)),
     })
     const done = { row: toRow(result, spec.label), result }
     onResult?.(done)

@@ -35,6 +35,8 @@ export interface WorkloadOptions {
    * however long the run. Default 1,000,000.
    */
   readonly maxSamples?: number
+  /** Awaited once preload and warm-up are done, right before the timed phase (to read counters around it). */
+  readonly beforeTimed?: () => Promise<void>
 }
 
 /** Outcome of {@link runWorkload}. */
@@ -182,6 +184,7 @@ export async function runWorkload(target: KvTarget, options: WorkloadOptions): P
     await Promise.all(Array.from({ length: clients }, warm))
   }
 
+  await options.beforeTimed?.()
   const samples = new Float64Array(Math.min(maxSamples, Number.isFinite(maxOps) ? maxOps : maxSamples))
   let sampleCount = 0
   let ops = 0
