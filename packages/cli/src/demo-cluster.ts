@@ -28,7 +28,7 @@ export interface DemoClusterOptions {
 }
 
 interface SavedLayout {
-  nodes: Array<{ storeId: number; address: string; sqlAddress?: string }>
+  nodes: Array<{ storeId: number; address: string; sqlAddress?: string; httpAddress?: string }>
 }
 
 /** The demo's node processes; see the file comment. */
@@ -64,6 +64,7 @@ export class DemoCluster {
           storeId,
           listen: saved?.nodes[storeId - 1]?.address ?? '127.0.0.1:0',
           sqlListen: saved?.nodes[storeId - 1]?.sqlAddress ?? '127.0.0.1:0',
+          httpListen: saved?.nodes[storeId - 1]?.httpAddress ?? '127.0.0.1:0',
           dataDir: join(dir, `node${storeId}`),
           join: peers,
           // A local demo lets SQL clients in without a password.
@@ -74,7 +75,7 @@ export class DemoCluster {
       }
       const first = await start(1, [])
       await Promise.all(Array.from({ length: count - 1 }, (_, i) => start(i + 2, [first.address])))
-      if (!temporary) await writeFile(layoutFile, `${JSON.stringify({ nodes: cluster.nodes.map((n) => ({ storeId: n.storeId, address: n.address, sqlAddress: n.sqlAddress })) } satisfies SavedLayout, null, 2)}\n`)
+      if (!temporary) await writeFile(layoutFile, `${JSON.stringify({ nodes: cluster.nodes.map((n) => ({ storeId: n.storeId, address: n.address, sqlAddress: n.sqlAddress, httpAddress: n.httpAddress })) } satisfies SavedLayout, null, 2)}\n`)
       const init = await initCluster({ address: first.address, source: 'node 1' }, { ranges: 1, waitMs: 60_000, progress })
       if (init.kind === 'initialized') {
         cluster.initialized = true

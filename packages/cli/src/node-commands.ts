@@ -1,7 +1,6 @@
 // `mrdb start` and `mrdb init` (init-cluster.ts does init's work). The node's modules load
 // only when `start` runs.
 
-import type { NodeServerOptions } from '@mrdb/server'
 import { Option, type Command } from 'commander'
 import { hostOption, nodeHost } from './host-option.js'
 import { positiveInt } from './output.js'
@@ -24,6 +23,7 @@ interface StartOptions {
   stopOnStdinClose?: boolean
   faultInjection?: boolean
   sqlListen?: string
+  httpListen?: string
   insecure?: boolean
   sqlMaxConnections: string
   sqlStartupTimeoutMs: string
@@ -40,6 +40,7 @@ export function addNodeCommands(program: Command): void {
     .option('--join <addresses>', 'comma-separated addresses of nodes to join', '')
     .requiredOption('--data <dir>', 'data directory (created if missing)')
     .option('--sql-listen <host:port>', 'serve SQL clients (psql, node-postgres, mrdb sql) with the PostgreSQL wire protocol on this address (default: --listen\'s host with a free port; `mrdb sql --host` finds it)')
+    .option('--http-listen <host:port>', 'serve /health and /metrics (Prometheus) over HTTP on this address (port 0 picks a free one); none without it')
     .option('--insecure', 'let SQL clients in without a password (no TLS, no authentication: for local clusters and tests); without it SQL logins are refused until passwords exist')
     .option('--sql-max-connections <n>', 'most concurrent SQL sessions on this node (53300 past it)', '100')
     .option('--statement-timeout <ms>', 'default statement_timeout of SQL sessions in milliseconds (0: none; sessions may SET their own)', '0')
@@ -69,7 +70,7 @@ export function addNodeCommands(program: Command): void {
         heartbeatMs: positiveInt(opts.heartbeatMs, '--heartbeat-ms'),
         gcTtlMs: positiveInt(opts.gcTtlSeconds, '--gc-ttl-seconds') * 1000,
         faultInjection: opts.faultInjection === true,
-        logger: stderrLogger(),
+        httpListen: opts.httpListen,
         sqlListen: opts.sqlListen ?? `${opts.listen.slice(0, opts.listen.lastIndexOf(':'))}:0`,
         insecure: opts.insecure === true,
         sqlMaxConnections: positiveInt(opts.sqlMaxConnections, '--sql-max-connections'),
@@ -83,7 +84,7 @@ export function addNodeCommands(program: Command): void {
           balanceThreshold: positiveInt(opts.balanceThreshold, '--balance-threshold'),
         },
       })
-      process.stdout.write(`node ${opts.storeId} listening on ${node.address}${node.sqlAddress === undefined ? '' : ` (sql on ${node.sqlAddress})`}\n`)
+      process.stdout.write(`node ${opts.storeId} listening on ${node.address}${node.sqlAddress === undefined ? '' : ` (sql on ${node.sqlAddress})`}${node.httpAddress === undefined ? '' : ` (http on ${node.httpAddress})`}\n`)
       await new Promise<void>((resolve) => {
         const shutdown = () => resolve()
         process.once('SIGTERM', shutdown)
@@ -113,16 +114,4 @@ export function addNodeCommands(program: Command): void {
       const { initCommand } = await import('./init-cluster.js')
       await initCommand(nodeHost(cmd), { ranges, rootPassword: opts.rootPassword, waitMs: waitS * 1000, json: opts.json === true })
     })
-}
-
-/**
- * A node's log: warnings (a damaged replica quarantined, a lost peer, a failed loop) go to
- * stderr, one line each with the time. Info and debug lines are dropped: Raft writes one for
- * every vote and election of every range.
- */
-function stderrLogger(): NonNullable<NodeServerOptions['logger']> {
-  return {
-    info: () => {},
-    warn: (msg) => void process.stderr.write(`${new Date().toISOString()} warning: ${msg}\n`),
-  }
 }

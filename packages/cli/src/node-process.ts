@@ -25,6 +25,8 @@ export interface NodeProcessOptions {
   args?: string[]
   /** `host:port` for the PostgreSQL wire protocol (`--sql-listen`), if the node serves SQL clients. */
   sqlListen?: string
+  /** `host:port` for the HTTP port (`--http-listen`: /health, /metrics), if the node serves one. */
+  httpListen?: string
   /** How long to wait for the node to listen before killing it (default 60 s: a restart checks every Raft log entry, and CI machines may be busy). */
   startTimeoutMs?: number
 }
@@ -44,6 +46,8 @@ export class NodeProcess {
     readonly address: string,
     /** The PostgreSQL wire protocol address (with `sqlListen`). */
     readonly sqlAddress: string | undefined,
+    /** The HTTP address (with `httpListen`). */
+    readonly httpAddress: string | undefined,
     readonly child: ChildProcess,
     /** Everything the node wrote to stderr, and its exit. */
     readonly log: string[],
@@ -59,6 +63,7 @@ export class NodeProcess {
     const args = ['start', '--store-id', String(o.storeId), '--listen', o.listen, '--data', o.dataDir, '--stop-on-stdin-close']
     if (o.join && o.join.length > 0) args.push('--join', o.join.join(','))
     if (o.sqlListen !== undefined) args.push('--sql-listen', o.sqlListen)
+    if (o.httpListen !== undefined) args.push('--http-listen', o.httpListen)
     args.push(...(o.args ?? []))
     const child = spawn(process.execPath, [MRDB_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
     live.add(child)
@@ -71,6 +76,7 @@ export class NodeProcess {
     })
     let out = ''
     let sqlAddress: string | undefined
+    let httpAddress: string | undefined
     const address = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL')
@@ -78,9 +84,10 @@ export class NodeProcess {
       }, o.startTimeoutMs ?? 60_000)
       const onData = (d: Buffer) => {
         out += d.toString()
-        const m = /listening on (\S+)(?: \(sql on (\S+)\))?\n/.exec(out)
+        const m = /listening on (\S+)(?: \(sql on (\S+)\))?(?: \(http on (\S+)\))?\n/.exec(out)
         if (m) {
           sqlAddress = m[2]
+          httpAddress = m[3]
           clearTimeout(timer)
           child.stdout!.off('data', onData)
           child.stdout!.resume()
@@ -93,7 +100,7 @@ export class NodeProcess {
         reject(new Error(`node ${o.storeId} exited while starting: ${log.join('')}`))
       })
     })
-    return new NodeProcess(o.storeId, address, sqlAddress, child, log)
+    return new NodeProcess(o.storeId, address, sqlAddress, httpAddress, child, log)
   }
 
   /** Whether the process is still running. */

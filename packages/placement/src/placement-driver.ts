@@ -95,6 +95,8 @@ export interface PlacementDriverOptions {
   clock?: () => number
   /** Told of operators that failed (they are tried again when the scheduler still wants them). */
   onOperatorError?: (op: Operator, err: unknown) => void
+  /** Told when a store turns dead or alive again, as the leader's scheduler passes see it (not of stores as they are when it takes over). */
+  onStoreLiveness?: (storeId: number, live: boolean) => void
   /** How long MVCC versions are kept after they are overwritten or deleted; default 25 h. */
   gcTtlMs?: number
 }
@@ -135,6 +137,8 @@ export class PlacementDriver {
   /** Per range: the generation and fence below which its leader reported no lock. */
   private readonly gcClear = new Map<number, { generation: number; below: bigint }>()
   private timer: NodeJS.Timeout | undefined
+  /** Each store's liveness as the last scheduler pass of this term saw it. */
+  private readonly liveness = new Map<number, boolean>()
 
   constructor(private readonly o: PlacementDriverOptions) {
     this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...o.config }
@@ -286,7 +290,9 @@ export class PlacementDriver {
         quarantinedReplicas: this.quarantinedReplicas(record),
       }
     })
-    const ops = schedule({ stores: this.storeStats(), ranges, nowMs: now, config: this.config })
+    const stores = this.storeStats()
+    this.reportLiveness(stores)
+    const ops = schedule({ stores, ranges, nowMs: now, config: this.config })
     const running = (transfers: boolean) => [...this.running.values()].filter((op) => (op.kind === 'transferLeader') === transfers).length
     for (const op of ops) {
       const transfer = op.kind === 'transferLeader'
@@ -344,6 +350,17 @@ export class PlacementDriver {
     }
   }
 
+  /** Tells {@link PlacementDriverOptions.onStoreLiveness} of stores whose liveness changed since the last pass. */
+  private reportLiveness(stores: readonly StoreStats[]): void {
+    for (const s of stores) {
+      if (s.state === 'removed') continue
+      const live = this.isLive(s)
+      const was = this.liveness.get(s.storeId)
+      this.liveness.set(s.storeId, live)
+      if (was !== undefined && was !== live) this.o.onStoreLiveness?.(s.storeId, live)
+    }
+  }
+
   /** Throws NOT_LEADER on a follower; on a new term, forgets the previous term's view. */
   private lead(): void {
     this.o.replica.checkLeader()
@@ -354,6 +371,7 @@ export class PlacementDriver {
     this.storeLoad.clear()
     this.rangeLoad.clear()
     this.quarantined.clear()
+    this.liveness.clear()
     this.tso = undefined
     this.gcClear.clear()
     const sp = this.o.replica.gcSafePoint

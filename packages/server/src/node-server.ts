@@ -8,9 +8,9 @@
 import { randomUUID } from 'node:crypto'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Client, Server, ServerCredentials, credentials, type MethodDefinition } from '@grpc/grpc-js'
-import { GcQueue, GrpcSender, KvClient, KvRequestHandler, LocalSender, RoutingSender, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, resolveLocks, unaryCall, type RangeDescriptor } from '@mrdb/kv'
+import { GcQueue, KvClient, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, resolveLocks, unaryCall, type RangeDescriptor } from '@mrdb/kv'
 import { PD_GROUP_ID, PdReplica, PlacementDriver, type SchedulerConfig } from '@mrdb/placement'
-import { GrpcTransport, NetworkFaults, type RaftLogger } from '@mrdb/raft'
+import { GrpcTransport, NetworkFaults } from '@mrdb/raft'
 import { ExecutorPool, putUser, ROOT_USER, SqlEngine } from '@mrdb/sql'
 import { open, raftLogEntryKey, type Engine } from '@mrdb/storage'
 import { admin } from './admin-handler.js'
@@ -24,6 +24,15 @@ import { RangeAdmin } from './range-admin.js'
 import { NODE_REQUESTS } from './request-check.js'
 import { storeHeartbeat } from './store-heartbeat.js'
 import { TimestampBatcher } from './timestamp-batcher.js'
+import type { LevelWithSilent } from 'pino'
+import { healthHandler, type Readiness } from './http/health.js'
+import { HttpServer } from './http/http-server.js'
+import { Router } from './http/router.js'
+import { openNodeLog, textLogger, throttled, type NodeLog, type NodeLogger } from './log/node-log.js'
+import { kvRequestInterceptor, type KvRequestOutcome } from './metrics/kv-requests.js'
+import { LeadershipWatch } from './metrics/leadership-watch.js'
+import { NodeMetrics, type SqlStatementOutcome } from './metrics/node-metrics.js'
+import { ObservedTransport } from './metrics/raft-traffic.js'
 
 /** Options of {@link NodeServer.start}. */
 export interface NodeServerOptions {
@@ -63,7 +72,10 @@ export interface NodeServerOptions {
   sqlStartupTimeoutMs?: number
   /** The default statement_timeout of SQL sessions in ms; default 0 (none). */
   statementTimeoutMs?: number
-  logger?: RaftLogger
+  /** host:port of the HTTP port (/health, /metrics; port 0 picks a free one); none when absent. */
+  httpListen?: string
+  /** The least level of log lines on stderr (the log file under the data directory takes info and up); default 'info'. */
+  stderrLogLevel?: LevelWithSilent
 }
 
 /** Replicas per range when the cluster starts. */
@@ -88,6 +100,14 @@ const READY_CHECK_MS = 2000
 /** The largest message the server accepts (a batch of Raft frames, a KV command batch). */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 const KEEPALIVE_MS = 10_000
+/** A write that waited this long for fsync is logged (etcd warns at the same bound). */
+const SLOW_FSYNC_MS = 1000
+/** A KV request or SQL statement that took this long is logged. */
+const SLOW_REQUEST_MS = 2000
+/** At most one slow-fsync or slow-request line of each kind per this many ms. */
+const SLOW_LOG_INTERVAL_MS = 1000
+/** Readiness: the node is out of service once its heartbeats to the placement driver have failed this long. */
+const PD_UNREACHABLE_MS = 10_000
 
 /** A running node; see the file comment. */
 export class NodeServer {
@@ -99,6 +119,8 @@ export class NodeServer {
   private lastHeartbeatMs = Date.now()
   /** The node's way to the placement driver (and the PD service it serves). */
   readonly pd: PdEndpoint
+  /** The node's log (see log/node-log.ts). */
+  readonly log: NodeLogger
   private readonly ranges: RangeAdmin
   /** How late the event loop runs (Raft ticks share it with everything else). */
   private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS })
@@ -117,6 +139,10 @@ export class NodeServer {
   private gcQueue: GcQueue | undefined
   /** The SQL gateway's transactions (their oldest start holds GC back). */
   private txnKv: TransactionalKv | undefined
+  /** The HTTP port (with --http-listen). */
+  private httpServer: HttpServer | undefined
+  /** When a heartbeat last reached the placement driver (0: never since start). */
+  private lastPdContactMs = 0
   /** The SQL gateway's timestamps from the oracle (their counts are in the status). */
   private timestamps: TimestampBatcher | undefined
 
@@ -129,7 +155,12 @@ export class NodeServer {
     /** The address peers and clients reach this node at. */
     readonly address: string,
     faults: NetworkFaults | undefined,
+    private readonly nodeLog: NodeLog,
+    /** The node's Prometheus series (GET /metrics). */
+    readonly metrics: NodeMetrics,
+    private readonly leadership: LeadershipWatch,
   ) {
+    this.log = nodeLog.logger
     this.faults = faults
     this.pd = new PdEndpoint({
       nodeId: o.storeId,
@@ -151,6 +182,7 @@ export class NodeServer {
           if (res.error) throw fromAdminError(res.error)
         },
       },
+      this.log,
     )
   }
 
@@ -158,49 +190,76 @@ export class NodeServer {
   static async start(o: NodeServerOptions): Promise<NodeServer> {
     if (!Number.isSafeInteger(o.storeId) || o.storeId <= 0) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `store id must be a positive integer, got ${o.storeId}`)
     if (o.keepaliveMs !== undefined && (!Number.isSafeInteger(o.keepaliveMs) || o.keepaliveMs <= 0)) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `keepaliveMs must be a positive integer, got ${o.keepaliveMs}`)
-    const engine = await open(o.dataDir)
+    const nodeLog = openNodeLog({ nodeId: o.storeId, dataDir: o.dataDir, stderrLevel: o.stderrLogLevel })
+    const log = nodeLog.logger
+    const metrics = new NodeMetrics()
+    const slowFsync = throttled<number>(SLOW_LOG_INTERVAL_MS, (ms, dropped) => log.warn({ durationMs: Math.round(ms), dropped }, `slow fsync: a synced write took ${Math.round(ms)} ms`))
+    let engine: Engine
+    try {
+      engine = await open(o.dataDir, {
+        onSyncedWrite: (ms) => {
+          metrics.observeFsync(ms)
+          if (ms >= SLOW_FSYNC_MS) slowFsync(ms)
+        },
+      })
+    } catch (err) {
+      await nodeLog.close()
+      throw err
+    }
     let grpc: Server | undefined
     let store: Store | undefined
     let pool: ExecutorPool | undefined
+    let leadership: LeadershipWatch | undefined
+    let node: NodeServer | undefined
     try {
       const meta = (await loadNodeMeta(engine)) ?? { storeId: o.storeId, clusterId: undefined, nodes: new Map(), pdNodes: [] }
       if (meta.storeId !== o.storeId) {
         throw new NodeError(NodeErrorCode.STORE_ID_MISMATCH, `${o.dataDir} belongs to store ${meta.storeId}, not ${o.storeId}`)
       }
       const keepalive = o.keepaliveMs ?? KEEPALIVE_MS
+      const slowKv = throttled<KvRequestOutcome>(SLOW_LOG_INTERVAL_MS, (r, dropped) =>
+        log.warn({ op: r.op, durationMs: Math.round(r.durationMs), code: r.code, dropped }, `slow KV request: ${r.op} took ${Math.round(r.durationMs)} ms`),
+      )
       const server = (grpc = new Server({
         'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
         'grpc.keepalive_time_ms': keepalive,
         'grpc.keepalive_timeout_ms': keepalive,
+        interceptors: [
+          kvRequestInterceptor((r) => {
+            metrics.observeKv(r)
+            if (r.durationMs >= SLOW_REQUEST_MS) slowKv(r)
+          }),
+        ],
       }))
       // Without fault injection no channel carries the interceptor: Raft messages skip it.
       const faults = o.faultInjection ? new NetworkFaults() : undefined
-      const transport = new GrpcTransport({ nodeId: o.storeId, server, resolve: (id) => meta.nodes.get(id), logger: o.logger, faults })
-      store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: o.logger })
+      // Raft's info lines (every vote of every range) are debug detail here: LeadershipWatch logs elections with their range.
+      const raftLog = textLogger(log, 'debug')
+      const transport = new ObservedTransport(new GrpcTransport({ nodeId: o.storeId, server, resolve: (id) => meta.nodes.get(id), logger: raftLog, faults }), log)
+      store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: raftLog })
+      leadership = new LeadershipWatch(store.raft, log)
       const port = await new Promise<number>((resolve, reject) =>
         server.bindAsync(o.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       )
       const address = `${o.listen.slice(0, o.listen.lastIndexOf(':'))}:${port}`
       meta.nodes.set(o.storeId, address)
       await saveNodeMeta(engine, meta)
-      const node: NodeServer = new NodeServer(o, engine, meta, server, store, address, faults)
+      node = new NodeServer(o, engine, meta, server, store, address, faults, nodeLog, metrics, leadership)
+      const started = node
       const pd = await PdReplica.load({ nodeId: o.storeId, engine, raft: store.raft })
       const pdDamage = store.logDamage(PD_GROUP_ID)
       if (pd && pdDamage) {
         // PD membership changes are not built, so it cannot be replaced as a range's replica is.
-        o.logger?.warn(`the placement driver's replica on node ${o.storeId} is damaged (${pdDamage.reason}); it stays out of the PD group, which goes on with its other members; it is not replaced automatically`)
+        log.warn({ rangeId: PD_GROUP_ID }, `the placement driver's replica on node ${o.storeId} is damaged (${pdDamage.reason}); it stays out of the PD group, which goes on with its other members; it is not replaced automatically`)
       } else if (pd) node.hostPd(pd)
-      const requests = new KvRequestHandler(store, { nodes: () => node.nodeList(), ranges: () => node.routing() })
-      addKvService(server, requests)
-      // The gateway's requests to ranges this node leads go to the store in-process; the rest over gRPC.
-      const remote = new GrpcSender({ interceptor: faults && ((to) => faults.interceptor(to)) })
-      node.sqlKv = new KvClient({ hosts: [address], sender: new RoutingSender({ nodeId: o.storeId, address }, new LocalSender(requests), remote) })
-      const timestamps = (node.timestamps = new TimestampBatcher((req) => node.pd.tso(req)))
+      addKvService(server, store, { nodes: () => started.nodeList(), ranges: () => started.routing() })
+      node.sqlKv = new KvClient({ hosts: [address], faults })
+      const timestamps = (node.timestamps = new TimestampBatcher((req) => started.pd.tso(req)))
       node.executorPool = pool = new ExecutorPool()
       const txnKv = (node.txnKv = new TransactionalKv(node.sqlKv, timestamps))
       const sqlEngine = (node.sqlEngine = new SqlEngine(txnKv, { pool, nodeId: o.storeId, schemaLease: { durationMs: SCHEMA_LEASE_MS } }))
       const gcClient = node.sqlKv
-      node.gcQueue = new GcQueue({ store, resolveLocks: (locks) => resolveLocks(gcClient, timestamps, locks), logger: o.logger })
+      node.gcQueue = new GcQueue({ store, resolveLocks: (locks) => resolveLocks(gcClient, timestamps, locks), logger: textLogger(log) })
       node.gcQueue.start()
       if (o.sqlListen !== undefined) {
         node.pgServer = await PgServer.start({
@@ -210,21 +269,37 @@ export class NodeServer {
           maxConnections: o.sqlMaxConnections,
           startupTimeoutMs: o.sqlStartupTimeoutMs,
           statementTimeoutMs: o.statementTimeoutMs,
-          logger: o.logger,
+          logger: textLogger(log),
+          onStatement: node.statementObserver(),
         })
       }
+      const pgServer = node.pgServer
+      metrics.watch({
+        store,
+        traffic: transport,
+        leadership,
+        dataDir: o.dataDir,
+        // Only the PD leader answers; elsewhere health() refuses with NOT_LEADER.
+        clusterHealth: async () => started.driver?.health().catch(() => undefined),
+        sql: () => pgServer && { sessions: pgServer.sessionCount, openTransactions: pgServer.openTransactions },
+      })
+      if (o.httpListen !== undefined) node.httpServer = await HttpServer.start(o.httpListen, node.router(), log)
       server.addService(NODE_SERVICE, node.adminService())
       node.pd.serve(server)
-      node.helloTimer = setInterval(() => void node.helloRound(), HELLO_INTERVAL_MS)
-      node.heartbeatTimer = setInterval(() => void node.heartbeat(), o.heartbeatMs ?? 1000)
+      node.helloTimer = setInterval(() => void started.helloRound(), HELLO_INTERVAL_MS)
+      node.heartbeatTimer = setInterval(() => void started.heartbeat(), o.heartbeatMs ?? 1000)
       node.loopDelay.enable()
       void node.helloRound()
+      log.info({ address, sqlAddress: node.sqlAddress, httpAddress: node.httpAddress, clusterId: meta.clusterId }, `node ${o.storeId} started`)
       return node
     } catch (err) {
+      leadership?.stop()
+      await node?.httpServer?.stop()
       grpc?.forceShutdown()
       await pool?.close()
       await store?.close()
       await engine.close()
+      await nodeLog.close()
       throw err
     }
   }
@@ -232,6 +307,46 @@ export class NodeServer {
   /** The address SQL clients (psql, node-postgres) reach this node at, if it serves SQL. */
   get sqlAddress(): string | undefined {
     return this.pgServer?.address
+  }
+
+  /** The address of the HTTP port (/health, /metrics), if the node serves one. */
+  get httpAddress(): string | undefined {
+    return this.httpServer?.address
+  }
+
+  /** The HTTP port's routes; the web console will add its own beside these. */
+  private router(): Router {
+    return new Router()
+      .get('/health', healthHandler(this.o.storeId, () => this.readiness()))
+      .get('/metrics', async () => {
+        const { contentType, body } = await this.metrics.scrape()
+        return { status: 200, contentType, body }
+      })
+  }
+
+  /**
+   * Whether a load balancer may send this node work: it belongs to an initialized cluster,
+   * is not stopping, and its store serves — its heartbeats reach the placement driver (the
+   * first one after a start or an init included).
+   */
+  private readiness(): Readiness {
+    if (this.stopped) return { ready: false, reason: 'the node is stopping' }
+    if (!this.meta.clusterId) return { ready: false, reason: 'the node is not part of an initialized cluster (run mrdb init)' }
+    if (this.lastPdContactMs === 0) return { ready: false, reason: 'the node has not reached the placement driver yet' }
+    const silentMs = Date.now() - this.lastPdContactMs
+    if (silentMs > PD_UNREACHABLE_MS) return { ready: false, reason: `the node has not reached the placement driver for ${Math.round(silentMs / 1000)} s` }
+    return { ready: true }
+  }
+
+  /** What the SQL listener tells of each statement: metrics, and a line for a slow one. */
+  private statementObserver(): (s: SqlStatementOutcome) => void {
+    const slow = throttled<SqlStatementOutcome>(SLOW_LOG_INTERVAL_MS, (st, dropped) =>
+      this.log.warn({ durationMs: Math.round(st.durationMs), code: st.code, sql: st.sql.slice(0, 200), dropped }, `slow SQL statement: ${Math.round(st.durationMs)} ms`),
+    )
+    return (st) => {
+      this.metrics.observeSql(st)
+      if (st.durationMs >= SLOW_REQUEST_MS) slow(st)
+    }
   }
 
   /** The cluster id, once bootstrapped. */
@@ -245,6 +360,8 @@ export class NodeServer {
     this.stopped = true
     if (this.helloTimer) clearInterval(this.helloTimer)
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
+    this.leadership.stop()
+    await this.httpServer?.stop()
     this.driver?.stop()
     await this.gcQueue?.stop()
     this.loopDelay.disable()
@@ -258,6 +375,8 @@ export class NodeServer {
     await new Promise<void>((resolve) => this.grpc.tryShutdown(() => resolve()))
     clearTimeout(grace)
     await this.engine.close()
+    this.log.info(`node ${this.o.storeId} stopped`)
+    await this.nodeLog.close()
   }
 
   /**
@@ -383,7 +502,9 @@ export class NodeServer {
       intervalMs: this.o.heartbeatMs,
       gcTtlMs: this.o.gcTtlMs,
       runner: (op) => runOperator(this.ranges, op),
-      onOperatorError: (op, err) => this.o.logger?.info?.(`placement: ${op.kind} on range ${op.rangeId} failed: ${err instanceof Error ? err.message : String(err)}`),
+      onOperatorError: (op, err) => this.log.info({ rangeId: op.rangeId, operator: op.kind }, `placement: ${op.kind} on range ${op.rangeId} failed: ${err instanceof Error ? err.message : String(err)}`),
+      onStoreLiveness: (storeId, live) =>
+        live ? this.log.info({ storeId }, `placement: store ${storeId} is alive again`) : this.log.warn({ storeId }, `placement: store ${storeId} is dead: its replicas will be re-created elsewhere`),
     })
     this.driver.start()
   }
@@ -401,11 +522,12 @@ export class NodeServer {
       const report = await storeHeartbeat(this.store, this.address, this.o.dataDir, now - this.lastHeartbeatMs, gc)
       this.lastHeartbeatMs = now
       const res = await this.pd.heartbeat(report)
-      if (res.error) this.o.logger?.debug?.(`heartbeat: ${res.error.code}: ${res.error.message}`)
+      if (res.error) this.log.debug(`heartbeat: ${res.error.code}: ${res.error.message}`)
+      else this.lastPdContactMs = Date.now()
       if (res.gcFence !== undefined && res.gcSafePoint !== undefined) this.gcQueue?.setTargets({ fence: BigInt(res.gcFence), safePoint: BigInt(res.gcSafePoint) })
       if (this.store.quarantined().length > 0) await this.store.destroyRemovedQuarantined((await this.routing()).map((r) => r.descriptor))
     } catch (err) {
-      this.o.logger?.debug?.(`heartbeat: ${err instanceof Error ? err.message : String(err)}`)
+      this.log.debug(`heartbeat: ${err instanceof Error ? err.message : String(err)}`)
     }
   }
 
@@ -473,7 +595,7 @@ export class NodeServer {
         const faults = this.checkFaultInjection()
         if (req.blocked !== undefined) {
           faults.setBlocked(req.blocked)
-          this.o.logger?.info?.(`fault injection: unreachable peers now ${faults.blockedAddresses().join(', ') || 'none'}`)
+          this.log.info(`fault injection: unreachable peers now ${faults.blockedAddresses().join(', ') || 'none'}`)
         }
         return { blocked: faults.blockedAddresses() }
       }),
@@ -501,7 +623,7 @@ export class NodeServer {
     await this.engine.put(key, damaged)
     // The entry's index is the key's last 8 bytes (big-endian).
     const at = Number(Buffer.from(key).readBigUInt64BE(key.length - 8))
-    this.o.logger?.warn(`fault injection: damaged Raft log entry ${at} of range ${rangeId}`)
+    this.log.warn({ rangeId }, `fault injection: damaged Raft log entry ${at} of range ${rangeId}`)
     return at
   }
 

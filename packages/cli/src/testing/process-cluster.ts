@@ -1,6 +1,6 @@
 // Real mrdb node processes on 127.0.0.1 for tests and benchmarks: each node runs
-// `mrdb start` in its own process with its own data directory, picks a free port itself,
-// and is killed when the cluster stops — including when a test fails.
+// `mrdb start` in its own process with its own data directory, picks free ports itself (its
+// gRPC, SQL and HTTP ports), and is killed when the cluster stops — including when a test fails.
 
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -27,12 +27,15 @@ export interface ProcessClusterOptions {
   rootPassword?: string
   /** More `mrdb start` options for every node (placement knobs, say). */
   startArgs?: string[]
+  /** Run `mrdb init` once the nodes listen; default true. Without it, {@link ProcessCluster.init} does. */
+  init?: boolean
 }
 
 interface NodeSlot {
   storeId: number
   address: string
   sqlAddress: string | undefined
+  httpAddress: string | undefined
   dataDir: string
   process: NodeProcess | undefined
   /** Logs of earlier incarnations. */
@@ -48,17 +51,22 @@ export class ProcessCluster {
     private readonly o: ProcessClusterOptions,
   ) {}
 
-  /** Starts the nodes (the first, then the rest joining it) and initializes the cluster. */
+  /** Starts the nodes (the first, then the rest joining it) and initializes the cluster (unless told not to). */
   static async start(o: ProcessClusterOptions): Promise<ProcessCluster> {
     const cluster = new ProcessCluster(await mkdtemp(join(tmpdir(), 'mrdb-cluster-')), o)
     try {
       for (let id = 1; id <= o.nodes; id++) await cluster.startNode(id)
-      await cluster.mrdb(['init', '--host', cluster.address(1), '--ranges', String(o.ranges ?? 8), ...(o.rootPassword === undefined ? [] : ['--root-password', o.rootPassword])])
+      if (o.init !== false) await cluster.init()
       return cluster
     } catch (err) {
       await cluster.stop()
       throw err
     }
+  }
+
+  /** Bootstraps the cluster through node 1 (`mrdb init`). */
+  async init(): Promise<void> {
+    await this.mrdb(['init', '--host', this.address(1), '--ranges', String(this.o.ranges ?? 8), ...(this.o.rootPassword === undefined ? [] : ['--root-password', this.o.rootPassword])])
   }
 
   /** The address of a node. */
@@ -72,6 +80,13 @@ export class ProcessCluster {
   sqlAddress(storeId: number): string {
     const a = this.nodes.get(storeId)?.sqlAddress
     if (a === undefined) throw new Error(`node ${storeId} serves no SQL clients`)
+    return a
+  }
+
+  /** The HTTP address (/health, /metrics) of a node. */
+  httpAddress(storeId: number): string {
+    const a = this.nodes.get(storeId)?.httpAddress
+    if (a === undefined) throw new Error(`node ${storeId} serves no HTTP`)
     return a
   }
 
@@ -114,8 +129,9 @@ export class ProcessCluster {
     args.push(...(this.o.startArgs ?? []))
     if (existing?.process) existing.oldLogs.push(...existing.process.log)
     const sqlListen = existing?.sqlAddress ?? '127.0.0.1:0'
-    const node = await NodeProcess.start({ storeId, listen: existing?.address || '127.0.0.1:0', sqlListen, dataDir, join: first ? [first.address] : [], args })
-    this.nodes.set(storeId, { storeId, address: node.address, sqlAddress: node.sqlAddress, dataDir, process: node, oldLogs: existing?.oldLogs ?? [] })
+    const httpListen = existing?.httpAddress ?? '127.0.0.1:0'
+    const node = await NodeProcess.start({ storeId, listen: existing?.address || '127.0.0.1:0', sqlListen, httpListen, dataDir, join: first ? [first.address] : [], args })
+    this.nodes.set(storeId, { storeId, address: node.address, sqlAddress: node.sqlAddress, httpAddress: node.httpAddress, dataDir, process: node, oldLogs: existing?.oldLogs ?? [] })
   }
 
   /** Kills node `storeId` with SIGKILL (no clean shutdown) and waits for it to die. */
