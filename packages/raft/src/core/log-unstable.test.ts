@@ -94,4 +94,30 @@ describe('Unstable', () => {
     assert.throws(() => u.slice(4, 6))
     assert.throws(() => u.slice(6, 9))
   })
+
+  test('entries and a snapshot in progress are not handed out again, unless replaced', () => {
+    const u = new Unstable(5)
+    u.truncateAndAppend(ents(5, [1, 1, 1]))
+    u.acceptInProgress()
+    assert.deepEqual(u.nextEntries(), [])
+    u.truncateAndAppend(ents(8, [1]))
+    assert.deepEqual(u.nextEntries().map((e) => e.index), [8])
+    u.acceptInProgress()
+    // A new leader replaces 7 and 8: they are handed out again, as their replacements.
+    u.truncateAndAppend(ents(7, [2]))
+    assert.deepEqual(u.nextEntries().map((e) => `${e.term}/${e.index}`), ['2/7'])
+    // The write of the old entry 8 lands: its term no longer matches, nothing becomes stable.
+    u.stableTo(8, 1)
+    assert.equal(indexes(u), '1/5 1/6 2/7')
+    u.stableTo(6, 1)
+    assert.equal(indexes(u), '2/7')
+    assert.deepEqual(u.nextEntries().map((e) => e.index), [7])
+
+    u.restore(snap(9, 2))
+    assert.equal(u.nextSnapshot()?.metadata.index, 9)
+    u.acceptInProgress()
+    assert.equal(u.nextSnapshot(), undefined)
+    u.stableSnapTo(9)
+    assert.equal(u.snapshot, undefined)
+  })
 })

@@ -10,7 +10,7 @@ import type { Entry, Snapshot } from './types.js'
 /**
  * The log: entries [firstIndex(), lastIndex()] are readable, the first part from storage
  * and the rest from `unstable`.
- * Invariant: applied <= committed <= lastIndex().
+ * Invariant: applied <= applying <= committed <= lastIndex().
  * Invariant: committed entries are never truncated.
  */
 export class RaftLog {
@@ -20,6 +20,11 @@ export class RaftLog {
   committed: number
   /** Highest index the application has applied. Invariant: applied <= committed. */
   applied: number
+  /**
+   * Highest index handed out for applying (in a Ready) so far. Invariant: applied <= applying
+   * <= committed; entries up to it are not handed out again.
+   */
+  applying: number
   /** Byte budget (entrySize) of the committed entries handed out by one Ready. */
   readonly maxApplyBytes: number
 
@@ -32,6 +37,7 @@ export class RaftLog {
     // Everything up to the snapshot is committed and applied by definition.
     this.committed = first - 1
     this.applied = first - 1
+    this.applying = first - 1
   }
 
   /**
@@ -92,9 +98,9 @@ export class RaftLog {
     return [0, 0]
   }
 
-  /** Entries not yet persisted, as a copy the caller may keep. */
-  unstableEntries(): Entry[] {
-    return this.unstable.entries.length === 0 ? [] : this.unstable.entries.slice()
+  /** Entries not yet persisted nor handed out for persisting, as a copy the caller may keep. */
+  nextUnstableEntries(): Entry[] {
+    return this.unstable.nextEntries()
   }
 
   /**
@@ -108,14 +114,20 @@ export class RaftLog {
   /** Whether nextCommittedEnts() would return anything. */
   hasNextCommittedEnts(): boolean {
     if (this.unstable.snapshot !== undefined) return false
-    return this.maxAppliableIndex() > Math.max(this.applied, this.firstIndex() - 1)
+    return this.maxAppliableIndex() > Math.max(this.applying, this.firstIndex() - 1)
   }
 
-  /** Committed, persisted entries after `applied`, up to maxApplyBytes. */
+  /** Committed, persisted entries after `applying` (not handed out yet), up to maxApplyBytes. */
   nextCommittedEnts(): Entry[] {
     if (!this.hasNextCommittedEnts()) return []
-    const lo = Math.max(this.applied + 1, this.firstIndex())
+    const lo = Math.max(this.applying + 1, this.firstIndex())
     return this.slice(lo, this.maxAppliableIndex() + 1, this.maxApplyBytes)
+  }
+
+  /** Records that entries up to i were handed out for applying. */
+  acceptApplying(i: number): void {
+    if (i > this.committed) throw new RaftInvariantError(`applying(${i}) is past committed(${this.committed})`)
+    this.applying = Math.max(this.applying, i)
   }
 
   /** The snapshot the log starts from: the pending one if any, else storage's. */
@@ -165,6 +177,7 @@ export class RaftLog {
       throw new RaftInvariantError(`applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`)
     }
     this.applied = i
+    this.applying = Math.max(this.applying, i)
   }
 
   /** The host persisted entries up to i (of term t); see Unstable.stableTo. */

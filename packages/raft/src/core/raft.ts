@@ -1197,6 +1197,21 @@ export class Raft {
     this.leaseSuspendedUntil = this.ticks + this.electionTimeout
   }
 
+  /**
+   * A follower forgets its leader (etcd's MsgForgetLeader): it stays a follower in its term,
+   * but no longer ignores (pre-)votes for being in the leader's lease, so when a quorum of
+   * followers forget a dead leader, one of them is elected at once instead of after the
+   * election timeout. Hearing from the leader again restores it. Returns whether it forgot.
+   * Refused with lease-based reads: a leader that is in fact alive keeps serving reads from
+   * its lease, which counts on no other leader being elected before it runs out.
+   */
+  forgetLeader(): boolean {
+    if (this.state !== 'follower' || this.lead === NONE || this.readOnlyOption === 'lease-based') return false
+    this.logger.info(`${this.id} [term ${this.term}] forgot leader ${this.lead}`)
+    this.lead = NONE
+    return true
+  }
+
   private releasePendingReadIndexMessages(): void {
     if (this.pendingReadIndexMessages.length === 0 || !this.committedEntryInCurrentTerm()) return
     const msgs = this.pendingReadIndexMessages

@@ -15,6 +15,9 @@ import type { ConfChangeV2, ConfState, HardState, Message, MessageType, Ready, S
  * A Raft node driven synchronously. Typical loop:
  *   tick() every tick; step() every received message; propose() client commands;
  *   while (hasReady()) { const rd = ready(); persist, send, apply (see Ready); advance(rd) }
+ * A pipelined host acknowledges the two halves of a Ready separately instead:
+ * advancePersisted(rd) once its write is durable, advanceApplied(rd) once its committed
+ * entries are applied, and may take the next Ready in between (see ready()).
  * Everything is deterministic given the Config's storage and rng.
  */
 export class RawNode {
@@ -110,6 +113,15 @@ export class RawNode {
   }
 
   /**
+   * A follower forgets its leader, for hosts that learned it is dead (its node's connection
+   * broke): see Raft.forgetLeader. Returns whether it forgot; no-op on other roles and with
+   * lease-based reads.
+   */
+  forgetLeader(): boolean {
+    return this.raft.forgetLeader()
+  }
+
+  /**
    * Asks the leader to hand leadership to `to`: it catches `to` up, then tells it to
    * campaign (MsgTimeoutNow). Abandoned after an election timeout. Proposals are dropped
    * while a transfer is under way.
@@ -145,28 +157,33 @@ export class RawNode {
     if (ss.lead !== this.prevSoftState.lead || ss.state !== this.prevSoftState.state) return true
     if (r.term !== this.prevHardState.term || r.vote !== this.prevHardState.vote) return true
     if (r.raftLog.committed !== this.prevHardState.commit) return true
+    const u = r.raftLog.unstable
     return (
       r.msgs.length > 0 ||
       r.hasPendingAppends() ||
-      r.raftLog.unstable.entries.length > 0 ||
-      r.raftLog.hasPendingSnapshot() ||
+      u.hasNextEntries() ||
+      u.nextSnapshot() !== undefined ||
       r.readStates.length > 0 ||
       r.raftLog.hasNextCommittedEnts()
     )
   }
 
   /**
-   * The work to do now (see Ready for the order in which to do it). Messages and read
-   * states are handed out once; entries and committed entries are handed out again until
-   * advance() acknowledges them.
+   * The work to do now (see Ready for the order in which to do it). Everything is handed out
+   * once: a later Ready holds only what is new since, even before this one is acknowledged.
+   * So a host may take the next Ready while this one's write or apply is under way, as long
+   * as it writes Readys in order, applies them in order, and sends each Ready's messages only
+   * after that Ready's write (a leader may send its own before, see the Ready doc); committed
+   * entries are handed out only once an earlier write made them durable here.
    */
   ready(): Ready {
     const r = this.raft
     r.flushPendingAppends()
+    const log = r.raftLog
     const rd: Ready = {
       readStates: r.readStates,
-      entries: r.raftLog.unstableEntries(),
-      committedEntries: r.raftLog.nextCommittedEnts(),
+      entries: log.nextUnstableEntries(),
+      committedEntries: log.nextCommittedEnts(),
       messages: r.msgs,
       mustSync: false,
     }
@@ -181,11 +198,14 @@ export class RawNode {
       rd.hardState = hs
       this.prevHardState = hs
     }
-    const snap = r.raftLog.unstable.snapshot
+    const snap = log.unstable.nextSnapshot()
     if (snap !== undefined) rd.snapshot = snap
     rd.mustSync = rd.entries.length > 0 || snap !== undefined || hs.term !== prev.term || hs.vote !== prev.vote
     r.msgs = []
     r.readStates = []
+    log.unstable.acceptInProgress()
+    const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1]
+    if (lastCommitted !== undefined) log.acceptApplying(lastCommitted.index)
     this.lastReady = rd
     return rd
   }
@@ -197,22 +217,55 @@ export class RawNode {
   advance(rd: Ready | undefined = this.lastReady): void {
     if (rd === undefined) return
     if (rd === this.lastReady) this.lastReady = undefined
-    const r = this.raft
+    const persisted = this.markStable(rd)
+    this.markApplied(rd)
+    if (persisted) this.raft.onPersisted()
+  }
+
+  /**
+   * Acknowledges that rd's snapshot, entries and hard state are on stable storage. A leader
+   * counts its own log toward commit from here on. Call it for Readys in the order they were
+   * handed out.
+   */
+  advancePersisted(rd: Ready): void {
+    if (this.markStable(rd)) this.raft.onPersisted()
+  }
+
+  /**
+   * Acknowledges that rd's committed entries (or its snapshot) are applied. Call it for
+   * Readys in the order they were handed out, after advancePersisted of the same Ready.
+   */
+  advanceApplied(rd: Ready): void {
+    this.markApplied(rd)
+  }
+
+  /** Whether a snapshot received from the leader waits to be handed out in a Ready. */
+  hasPendingSnapshot(): boolean {
+    return this.raft.raftLog.unstable.nextSnapshot() !== undefined
+  }
+
+  /** Marks rd's snapshot and entries stable; returns whether it had any. */
+  private markStable(rd: Ready): boolean {
+    const log = this.raft.raftLog
     let persisted = false
     if (rd.snapshot !== undefined) {
-      r.raftLog.stableSnapTo(rd.snapshot.metadata.index)
+      log.stableSnapTo(rd.snapshot.metadata.index)
       persisted = true
     }
     const last = rd.entries[rd.entries.length - 1]
     if (last !== undefined) {
-      r.raftLog.stableTo(last.index, last.term)
+      log.stableTo(last.index, last.term)
       persisted = true
     }
-    // The host applied the committed entries, or else the snapshot (which it installed).
+    return persisted
+  }
+
+  /** The host applied rd's committed entries, or else its snapshot (which it installed). */
+  private markApplied(rd: Ready): void {
+    const r = this.raft
     const lastApplied = rd.committedEntries[rd.committedEntries.length - 1]
     if (lastApplied !== undefined) r.appliedTo(lastApplied.index, payloadSize(rd.committedEntries))
     else if (rd.snapshot !== undefined) r.appliedTo(rd.snapshot.metadata.index, 0)
-    if (persisted) r.onPersisted()
   }
 
   /** The node's current state; `progress` only on the leader. */

@@ -178,6 +178,8 @@ export interface SoftState {
  * 2. send `messages`;
  * 3. apply `committedEntries` (calling applyConfChange for confChange entries), serve `readStates`;
  * 4. call advance().
+ * A pipelined host may instead call advancePersisted() after step 1 and advanceApplied()
+ * after step 3, and take the next Ready in between (RawNode.ready() says on what terms).
  */
 export interface Ready {
   /** The current leader and role; present only when changed since the previous Ready. */
@@ -198,7 +200,8 @@ export interface Ready {
   snapshot?: Snapshot
   /**
    * Committed entries to apply to the state machine, in order. Every entry here is already
-   * on stable storage: the core hands out only entries acknowledged by an earlier advance().
+   * on stable storage: the core hands out only entries acknowledged by an earlier advance()
+   * or advancePersisted().
    */
   committedEntries: Entry[]
   /**

@@ -19,16 +19,58 @@ interface Node {
   log: FailingLogWriter
   /** This node's outgoing frames pass through it (tests drop messages with it). */
   transport: FilteringTransport
-  machines: Map<number, RecordingStateMachine>
+  machines: Map<number, GatedStateMachine>
 }
 
-/** A MemoryLogWriter whose writes throw once `failure` is set, like a dying disk. */
+/** A gate that calls wait on while it is shut; release() opens it. */
+class Gate {
+  private opened: Promise<void> | undefined
+  private open: (() => void) | undefined
+  /** Calls waiting at the gate now. */
+  waiting = 0
+
+  shut(): void {
+    this.opened ??= new Promise<void>((r) => (this.open = r))
+  }
+
+  release(): void {
+    this.open?.()
+    this.opened = this.open = undefined
+  }
+
+  async pass(): Promise<void> {
+    if (!this.opened) return
+    this.waiting++
+    await this.opened
+    this.waiting--
+  }
+}
+
+/**
+ * A MemoryLogWriter whose writes throw once `failure` is set, like a dying disk, and wait
+ * (not yet durable) while `gate` is shut; `held` lists the updates of waiting writes.
+ */
 class FailingLogWriter extends MemoryLogWriter {
   failure: Error | undefined
+  readonly gate = new Gate()
+  readonly held: LogUpdate[] = []
 
   override async write(updates: readonly LogUpdate[], sync: boolean): Promise<void> {
     if (this.failure) throw this.failure
+    this.held.push(...updates)
+    await this.gate.pass()
+    this.held.length = 0
     return super.write(updates, sync)
+  }
+}
+
+/** A RecordingStateMachine whose applies wait while `gate` is shut. */
+class GatedStateMachine extends RecordingStateMachine {
+  readonly gate = new Gate()
+
+  override async apply(entries: readonly Entry[]): Promise<void> {
+    await this.gate.pass()
+    return super.apply(entries)
   }
 }
 
@@ -59,9 +101,9 @@ async function cluster(network: MemoryNetwork, nodeIds: number[], groups: number
     const log = new FailingLogWriter()
     const transport = new FilteringTransport(network.transport(id))
     const host = new MultiRaft({ nodeId: id, transport, logWriter: log, rng: new SeededRng(id), tickMs: TICK_MS, sync: false, ...options })
-    const machines = new Map<number, RecordingStateMachine>()
+    const machines = new Map<number, GatedStateMachine>()
     for (let g = 1; g <= groups; g++) {
-      const sm = new RecordingStateMachine()
+      const sm = new GatedStateMachine()
       machines.set(g, sm)
       host.addGroup({ groupId: g, replicaId: id, peers, storage: log.storage(g, nodeIds), stateMachine: sm, applied: 1 })
     }
@@ -330,7 +372,7 @@ test('a group whose storage finds its log damaged stops alone, wherever the core
     const storage = new DamageableStorage(voters)
     n.log.storages.set(groupId, storage)
     storages.set(`${n.id}/${groupId}`, storage)
-    const sm = new RecordingStateMachine()
+    const sm = new GatedStateMachine()
     n.machines.set(groupId, sm)
     n.host.addGroup({ groupId, replicaId: n.id, peers: new Map(voters.map((v) => [v, v])), storage, stateMachine: sm, applied: 1 })
   }
@@ -478,6 +520,107 @@ test('a node is tracked from when a group here lists it (membership change, new 
   } finally {
     await node4.close()
     await node5.close()
+    await stopAll(nodes)
+  }
+})
+
+const enc = (v: string) => new TextEncoder().encode(v)
+
+/** Elects node 1 in every group and waits until every node applied everything. */
+async function settle(nodes: Node[], groups: number): Promise<void> {
+  for (let g = 1; g <= groups; g++) nodes[0]!.host.campaign(g)
+  await waitFor('leaders', () => [...Array(groups).keys()].every((i) => leaderNode(nodes, i + 1) === nodes[0]))
+  // The entry of the leader's term (index 2) is committed, and everything committed applied everywhere.
+  const caughtUp = () =>
+    nodes.every((n) =>
+      n.host.groupIds().every((g) => {
+        const commit = nodes[0]!.host.status(g).commit
+        return commit >= 2 && n.machines.get(g)!.appliedIndex === commit
+      }),
+    )
+  await waitFor('every node applied everything', caughtUp)
+}
+
+test('the loop is pipelined: an apply under way holds up neither the next log write nor other groups; a group applies in order', async () => {
+  const network = new MemoryNetwork()
+  const [node] = await cluster(network, [1], 2)
+  try {
+    await settle([node!], 2)
+    const slow = node!.machines.get(1)!
+    slow.gate.shut()
+    node!.host.propose(1, enc('a1'))
+    await waitFor('a1 in its apply', () => slow.gate.waiting > 0)
+    node!.host.propose(1, enc('a2'))
+    node!.host.propose(2, enc('b1'))
+    await waitFor('b1 applied while group 1 applies', () => node!.machines.get(2)!.applied.includes('b1'))
+    await waitFor('a2 written and committed while a1 is being applied', () => node!.log.storage(1).lastIndex() === slow.appliedIndex + 2 && node!.host.status(1).commit === slow.appliedIndex + 2)
+    assert.deepEqual(slow.applied, [])
+    assert.ok(node!.host.metrics.overlappedWrites > 0, 'a log write overlapped an apply')
+    slow.gate.release()
+    await waitFor('group 1 applied both', () => slow.applied.length === 2)
+    assert.deepEqual(slow.applied, ['a1', 'a2'])
+  } finally {
+    node!.machines.get(1)!.gate.release()
+    await stopAll([node!])
+  }
+})
+
+test('a follower acknowledges entries only once its write of them is durable; its slow apply holds up neither its acks nor commits', async () => {
+  const network = new MemoryNetwork()
+  const nodes = await cluster(network, [1, 2, 3], 1)
+  const [leader, follower] = [nodes[0]!, nodes[1]!]
+  try {
+    await settle(nodes, 1)
+    const acks: number[] = []
+    follower.transport.drop = ({ msg }) => {
+      if (msg.type === 'MsgAppResp' && !msg.reject) acks.push(msg.index)
+      return false
+    }
+    // Only the follower can make a quorum with the leader now.
+    network.partition([3], [1, 2])
+    follower.log.gate.shut()
+    leader.host.propose(1, enc('x'))
+    const index = leader.log.storage(1).lastIndex() + 1
+    await waitFor('the follower writing x', () => follower.log.held.some((u) => u.entries.some((e) => e.index === index)))
+    assert.ok(acks.every((i) => i < index), `the follower acknowledged ${Math.max(...acks)} before its write of ${index} was durable`)
+    assert.ok(leader.host.status(1).commit < index)
+    follower.log.gate.release()
+    await waitFor('x committed', () => leader.host.status(1).commit >= index)
+    assert.ok(acks.some((i) => i >= index))
+
+    // The follower's apply is held: it still writes and acknowledges what comes next.
+    follower.machines.get(1)!.gate.shut()
+    for (const v of ['y1', 'y2', 'y3']) {
+      leader.host.propose(1, enc(v))
+      await waitFor(`${v} applied on the leader`, () => leader.machines.get(1)!.applied.includes(v))
+    }
+    assert.ok(!follower.machines.get(1)!.applied.includes('y1'))
+    follower.machines.get(1)!.gate.release()
+    await waitFor('the follower applied in order', () => follower.machines.get(1)!.applied.join() === leader.machines.get(1)!.applied.join())
+  } finally {
+    network.heal()
+    for (const n of nodes) {
+      n.log.gate.release()
+      for (const sm of n.machines.values()) sm.gate.release()
+    }
+    await stopAll(nodes)
+  }
+})
+
+test("followers whose leader's node is lost elect a new leader at once, not after an election timeout", async () => {
+  const network = new MemoryNetwork()
+  // A 10-20 s election timeout: only the early campaign can elect within the wait below.
+  const nodes = await cluster(network, [1, 2, 3], 3, { electionTick: 1000 })
+  try {
+    await settle(nodes, 3)
+    await waitFor('quiesced', allQuiesced(nodes))
+    // Its transport closes: the others' connections to it break, as a killed process's do.
+    await nodes[0]!.host.stop()
+    const rest = nodes.slice(1)
+    await waitFor('new leaders', () => [1, 2, 3].every((g) => leaderNode(rest, g) !== undefined), 5_000)
+    for (let g = 1; g <= 3; g++) leaderNode(rest, g)!.host.propose(g, enc('after'))
+    await waitFor('writes after failover', () => rest.every((n) => [...n.machines.values()].every((sm) => sm.applied.includes('after'))), 5_000)
+  } finally {
     await stopAll(nodes)
   }
 })

@@ -1,10 +1,12 @@
 // Many Raft groups on one node. One loop drains the Ready of every group that has work:
 // it writes all their entries and hard states in ONE batch with ONE fsync, sends every
-// message in one frame per destination node (heartbeats coalesced), applies committed
-// entries, then advances. Idle groups quiesce: no ticks, no heartbeats, until a proposal
+// message in one frame per destination node (heartbeats coalesced), and applies committed
+// entries. The loop is pipelined: the apply of one write's Readys runs while the next write
+// is collected and fsync'd (see iterate() for what overlaps what, and why it is safe). Idle
+// groups quiesce: no ticks, no heartbeats, until a proposal
 // or a message wakes them; node-level liveness (any frame from a node) lets a quiesced
-// follower notice that its leader's node died. A failed log write stops the host for good:
-// like stop(), it fails every caller still waiting, and every later call, with ERR_STOPPED.
+// follower notice that its leader's node died. A failed log write or apply stops the host for
+// good: like stop(), it fails every caller still waiting, and every later call, with ERR_STOPPED.
 // A group whose storage reports its stored log damaged (CorruptionError, wherever the core
 // read it: a step, a tick, a Ready, an advance) is stopped alone: it does no more work, its
 // waiters fail, the host reports it, and every other group goes on.
@@ -68,6 +70,11 @@ export interface MultiRaftMetrics {
   /** Log writes, and how many of them were fsync'd. */
   logWrites: number
   fsyncs: number
+  /**
+   * Log writes that started while committed entries of an earlier write were still being
+   * applied: the pipeline at work (see iterate()).
+   */
+  overlappedWrites: number
   /** Frames sent, and the heartbeats coalesced into them. */
   framesSent: number
   heartbeatsCoalesced: number
@@ -99,7 +106,21 @@ interface Group {
   applied: number
   /** Set once the group was stopped for a damaged log: it does no more work, even in the loop run under way. */
   damaged: boolean
+  /** Set while this follower campaigns early because its leader's node was lost (see onPeerLost). */
+  failover: { campaignAt: number; until: number } | undefined
+  /** Readys of this group persisted and waiting for, or under, their apply. */
+  applying: number
+  /** The end of this group's chain of applies: a Ready's apply starts when the one before ends. */
+  applyTail: Promise<void>
 }
+
+/**
+ * Ticks between the early campaigns of two followers of a lost leader, by rank (onPeerLost):
+ * long enough for one vote round, so that the first usually wins without a split vote.
+ */
+const FAILOVER_STAGGER_TICKS = 2
+/** Ticks after which an early campaign whose pre-votes went unanswered is tried again. */
+const FAILOVER_RETRY_TICKS = 4
 
 const EMPTY_FRAME_LISTS = (): Pick<RaftFrame, 'messages' | 'heartbeats' | 'heartbeatResponses' | 'quiesce'> => ({
   messages: [],
@@ -110,7 +131,7 @@ const EMPTY_FRAME_LISTS = (): Pick<RaftFrame, 'messages' | 'heartbeats' | 'heart
 
 /** Hosts the Raft groups of one node; see the file comment. */
 export class MultiRaft {
-  readonly metrics: MultiRaftMetrics = { iterations: 0, logWrites: 0, fsyncs: 0, framesSent: 0, heartbeatsCoalesced: 0, groupTicks: 0, quiesced: 0, heardNodes: 0 }
+  readonly metrics: MultiRaftMetrics = { iterations: 0, logWrites: 0, fsyncs: 0, overlappedWrites: 0, framesSent: 0, heartbeatsCoalesced: 0, groupTicks: 0, quiesced: 0, heardNodes: 0 }
   private readonly groups = new Map<number, Group>()
   private readonly dirty = new Set<Group>()
   private readonly o: Required<Omit<MultiRaftOptions, 'onUnknownGroup' | 'onLeaderChange' | 'onGroupDamaged' | 'logger' | 'readOnlyOption'>> & MultiRaftOptions
@@ -139,6 +160,8 @@ export class MultiRaft {
   private readonly quiesceNotices = new Map<number, number[]>()
   /** Resolves when the current loop run ends. */
   private idle: Promise<void> = Promise.resolve()
+  /** Applies under way or queued, of every group (see startApply). */
+  private readonly applies = new Set<Promise<void>>()
 
   constructor(options: MultiRaftOptions) {
     // `??`, not a spread: an option passed as undefined must not erase its default.
@@ -157,6 +180,7 @@ export class MultiRaft {
     await this.o.transport.start({
       onFrame: (f) => this.onFrame(f),
       onUnreachable: (node) => this.onUnreachable(node),
+      onPeerLost: (node) => this.onPeerLost(node),
       onSnapshotStatus: (groupId, to, status) => {
         const g = this.groups.get(groupId)
         if (g && this.contained(g, () => g.raw.reportSnapshot(to, status))) this.markDirty(g)
@@ -179,6 +203,7 @@ export class MultiRaft {
     this.halt(`multiraft node ${this.o.nodeId} is stopped`)
     // A failed run has been logged and has halted the host already.
     await this.idle.catch(() => undefined)
+    await Promise.allSettled([...this.applies])
     this.failAllWaiters()
     await this.o.transport.close()
   }
@@ -239,6 +264,9 @@ export class MultiRaft {
       appliedWaiters: [],
       applied: opts.applied,
       damaged: false,
+      failover: undefined,
+      applying: 0,
+      applyTail: Promise.resolve(),
     }
     this.groups.set(opts.groupId, g)
     this.countPeers(opts.peers, 1)
@@ -383,6 +411,7 @@ export class MultiRaft {
       // Quiesced groups too: a follower's forwarded read may be lost while its leader quiesces.
       this.expireReads(g)
       this.contained(g, () => {
+        if (g.failover) this.failoverTick(g, g.failover)
         if (this.tickGroup(g)) quiesced++
       })
     }
@@ -408,7 +437,7 @@ export class MultiRaft {
 
   /** A leader quiesces a group that is fully replicated, applied and idle, with every follower's node alive. */
   private maybeQuiesce(g: Group): boolean {
-    if (g.lead !== g.replicaId || g.reads.size > 0 || g.raw.hasReady()) return false
+    if (g.lead !== g.replicaId || g.reads.size > 0 || g.applying > 0 || g.raw.hasReady()) return false
     const st = g.raw.status()
     if (st.state !== 'leader' || st.leadTransferee !== 0 || st.applied !== st.commit || !st.progress) return false
     const last = st.progress.get(g.replicaId)?.match ?? -1
@@ -512,6 +541,59 @@ export class MultiRaft {
     if (stepped) this.markDirty(g)
   }
 
+  /**
+   * The open connection to `node` broke: its process most likely died (a dead process's
+   * connections are reset at once; a partition or a frozen process shows nothing, and the
+   * election timeout still covers those). Every follower here whose leader lives there
+   * forgets it, so that it grants votes at once (RawNode.forgetLeader), wakes if quiesced, and
+   * campaigns early instead of after an election timeout: the surviving voters in replica id
+   * order, the first at the next tick (the other followers hear of the loss meanwhile: one that
+   * has not yet ignores pre-votes, being in the lease), each next one FAILOVER_STAGGER_TICKS
+   * later, so that the first usually wins without a split vote. See failoverTick. Safe
+   * whatever the hint's truth: an election is always safe, and pre-vote keeps a live leader
+   * that its other followers still hear from in place. Not with lease-based reads, where
+   * forgetLeader refuses (a live leader's lease counts on no early election).
+   */
+  private onPeerLost(node: number): void {
+    if (this.stopped || node === this.o.nodeId) return
+    for (const g of this.groups.values()) {
+      const lead = g.lead
+      if (lead === 0 || lead === g.replicaId || g.peers.get(lead) !== node) continue
+      let forgot = false
+      this.contained(g, () => (forgot = g.raw.forgetLeader()))
+      if (!forgot) continue
+      this.wake(g)
+      const { incoming, outgoing } = g.raw.status().config.voters
+      const survivors = [...new Set([...incoming, ...outgoing])].filter((r) => r !== lead).sort((a, b) => a - b)
+      const rank = survivors.indexOf(g.replicaId)
+      if (rank >= 0) {
+        const campaignAt = this.ticks + 1 + rank * FAILOVER_STAGGER_TICKS
+        g.failover = { campaignAt, until: campaignAt + this.o.electionTick }
+      }
+      this.markDirty(g)
+    }
+  }
+
+  /**
+   * An early campaign after onPeerLost: it campaigns once its turn comes unless a leader is
+   * known by then, and again every FAILOVER_RETRY_TICKS while it is still a follower or a
+   * pre-candidate (pre-votes ignored by a voter that had not heard of the loss), never during
+   * a real vote round. After an election timeout the ordinary timeout takes over.
+   */
+  private failoverTick(g: Group, f: NonNullable<Group['failover']>): void {
+    const st = g.raw.status()
+    if (st.lead !== 0 || this.ticks > f.until) {
+      g.failover = undefined
+      return
+    }
+    if (this.ticks < f.campaignAt) return
+    f.campaignAt = this.ticks + FAILOVER_RETRY_TICKS
+    if (st.state !== 'follower' && st.state !== 'pre-candidate') return
+    this.o.logger?.info(`group ${g.id}: campaigning early on node ${this.o.nodeId}: its leader's node was lost`)
+    g.raw.campaign()
+    this.markDirty(g)
+  }
+
   private onUnreachable(node: number): void {
     for (const g of this.groups.values()) {
       if (g.lead !== g.replicaId) continue
@@ -604,10 +686,28 @@ export class MultiRaft {
   }
 
   /**
-   * One pass: persist all, send all, apply all, advance all. Leaders send before their own
-   * write (Raft thesis §10.2.1): what a leader sends does not depend on its own durability
-   * (it counts its entries toward commit only once persisted, and its term and vote were
-   * made durable when it was a candidate), so its disk and its followers' work overlap.
+   * One pass: take every dirty group's Ready, send what leaders send, persist everything in
+   * one write, then send the rest and start the applies; the next pass starts at once, so
+   * applying this write's committed entries overlaps collecting and writing the next one.
+   *
+   * What overlaps what, and why each is safe (Raft's rules on the Ready fields, thesis §10.2.1):
+   * - Leaders send before their own write: what a leader sends does not depend on its own
+   *   durability (it counts its entries toward commit only once persisted, advancePersisted,
+   *   and its term and vote were made durable while it was a candidate), so its disk and its
+   *   followers' work overlap.
+   * - Every other message (MsgAppResp, votes: anything that vouches for entries or a hard
+   *   state) leaves only after the write of its own Ready, and writes run one at a time, in
+   *   order: by then everything the group handed out before is durable too.
+   * - Committed entries are handed out by the core only once durable here, and applied only
+   *   after the write of their Ready, which carries the hard state whose commit index covers
+   *   them: a restart never finds an applied index above its stored commit index. So the apply
+   *   of write N runs alongside write N+1 (and N+2...), never before write N.
+   * - A group's Readys are applied one at a time, in order (its apply chain); the core hands
+   *   out each committed entry once (ready() even before advanceApplied), so the next pass may
+   *   take the group's next Ready while its apply runs.
+   * - A Ready with a snapshot is not taken from a group whose apply is under way: the log
+   *   writer installs the snapshot's data in the write, and an older apply must not write
+   *   that range's data after it. The group is taken once its apply ends.
    */
   private async iterate(): Promise<void> {
     const batch: Array<[Group, Ready]> = []
@@ -615,6 +715,8 @@ export class MultiRaft {
       if (this.groups.get(g.id) !== g) continue
       // ready() reads the log: committed entries to apply, entries for appends to followers.
       this.contained(g, () => {
+        // Held back (see above); the end of its apply marks the group dirty again.
+        if (g.applying > 0 && g.raw.hasPendingSnapshot()) return
         if (g.raw.hasReady()) batch.push([g, g.raw.ready()])
       })
     }
@@ -641,6 +743,7 @@ export class MultiRaft {
     }
     if (updates.length > 0) {
       const sync = mustSync && this.o.sync
+      if (this.applies.size > 0) this.metrics.overlappedWrites++
       await this.o.logWriter.write(updates, sync)
       this.metrics.logWrites++
       if (sync) this.metrics.fsyncs++
@@ -649,14 +752,50 @@ export class MultiRaft {
     // A group stopped during the write (a frame stepped into it meanwhile) does no more work.
     const live = (entry: [Group, Ready]) => !entry[0].damaged
     this.send(others.filter(live))
-    await Promise.all(batch.filter(live).map(([g, rd]) => this.apply(g, rd)))
     for (const [g, rd] of batch.filter(live)) {
-      // advance() reads the log too: a leader checks the term of the entry it may now commit.
-      this.contained(g, () => {
-        g.raw.advance(rd)
+      // advancePersisted() reads the log too: a leader checks the term of the entry it may now commit.
+      const persisted = this.contained(g, () => {
+        g.raw.advancePersisted(rd)
         if (g.raw.hasReady()) this.dirty.add(g)
       })
+      if (persisted) this.startApply(g, rd)
     }
+  }
+
+  /**
+   * Queues the apply of a persisted Ready on its group's apply chain, acknowledged with
+   * advanceApplied() when done. Applies do not hold up the loop; one that fails stops the
+   * host, as a failed log write does. Once the host stopped, queued applies are skipped: their
+   * entries are durable, and the state machine applies them after a restart.
+   */
+  private startApply(g: Group, rd: Ready): void {
+    if (!rd.snapshot && rd.committedEntries.length === 0 && rd.readStates.length === 0) return
+    g.applying++
+    const run = g.applyTail.then(async () => {
+      try {
+        if (g.damaged || this.stopped) return
+        await this.apply(g, rd)
+        if (g.damaged) return
+        this.contained(g, () => g.raw.advanceApplied(rd))
+      } finally {
+        g.applying--
+      }
+      // More committed entries (past the byte budget of one Ready), or a held-back snapshot.
+      let more = false
+      if (!g.damaged) this.contained(g, () => (more = g.raw.hasReady()))
+      if (more) this.markDirty(g)
+    })
+    g.applyTail = run.catch(() => undefined)
+    this.applies.add(run)
+    run.then(
+      () => this.applies.delete(run),
+      (err: unknown) => {
+        this.applies.delete(run)
+        this.o.logger?.warn(`multiraft apply of group ${g.id} failed: ${err instanceof Error ? err.stack : String(err)}`)
+        this.halt(`multiraft node ${this.o.nodeId} stopped: an apply failed`, err)
+        this.failAllWaiters()
+      },
+    )
   }
 
   /** Records a role or leader change from a Ready. */

@@ -337,6 +337,7 @@ export class GrpcTransport implements Transport {
         backoff: new ExponentialBackoff(this.reconnectBackoffMs.initial, this.reconnectBackoffMs.max),
         logger: this.logger,
         onUnreachable: this.reportUnreachable,
+        onPeerLost: this.reportPeerLost,
       })
       this.peers.set(to, p)
     }
@@ -350,6 +351,14 @@ export class GrpcTransport implements Transport {
       h.onUnreachable(peer)
     } catch (e) {
       this.logger.warn(`raft transport: onUnreachable(${peer}) threw: ${describe(e)}`)
+    }
+  }
+
+  private readonly reportPeerLost = (peer: number): void => {
+    try {
+      this.handler?.onPeerLost?.(peer)
+    } catch (e) {
+      this.logger.warn(`raft transport: onPeerLost(${peer}) threw: ${describe(e)}`)
     }
   }
 

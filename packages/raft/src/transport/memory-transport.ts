@@ -1,6 +1,7 @@
 // The in-memory twin of the gRPC transport, for tests: frames between transports of one
 // MemoryNetwork arrive asynchronously, in order per destination, unless the test injects
-// faults (drop, delay, partition).
+// faults (drop, delay, partition). A transport that closes is reported lost to the others,
+// as a dead process's broken connections are (a partition reports nothing: no reset arrives).
 
 import type { RaftFrame, Transport, TransportHandler } from './transport.js'
 
@@ -35,6 +36,11 @@ export class MemoryNetwork {
   /** Restores every link. */
   heal(): void {
     this.cut.clear()
+  }
+
+  /** @internal Tells every other running transport that `nodeId`'s connections broke. */
+  lost(nodeId: number): void {
+    for (const t of this.transports.values()) if (t.nodeId !== nodeId) t.peerLost(nodeId)
   }
 
   /** @internal */
@@ -78,7 +84,14 @@ export class MemoryTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    if (!this.handler) return
     this.handler = undefined
+    this.network.lost(this.nodeId)
+  }
+
+  /** @internal Node `nodeId`'s transport closed. */
+  peerLost(nodeId: number): void {
+    this.handler?.onPeerLost?.(nodeId)
   }
 
   /** @internal */

@@ -28,6 +28,8 @@ export interface PeerStreamOptions {
   logger: TransportLogger
   /** Frames to the peer were (or may have been) lost. Called at most every few ms. */
   onUnreachable: (peer: number) => void
+  /** The open stream to the peer broke (see TransportHandler.onPeerLost). */
+  onPeerLost: (peer: number) => void
 }
 
 type State =
@@ -269,6 +271,7 @@ export class PeerStream {
     }
     this.down = true
     this.reportUnreachable(true)
+    if (wasOpen) this.o.onPeerLost(this.o.peer)
     this.retryAt = performance.now() + this.o.backoff.next()
     this.state = 'idle'
     if (this.head < this.queue.length) this.connectWhenAllowed()

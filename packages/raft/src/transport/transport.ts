@@ -49,6 +49,13 @@ export interface TransportHandler {
    * affected groups' peers unreachable; Raft retries on its own.
    */
   onUnreachable(node: number): void
+  /**
+   * The open connection to `node` broke (reset or closed by the peer): most often its process
+   * died, which closes its connections at once. Called once per outage, not for frames
+   * dropped under load. A hint, never proof: a live node whose connection broke looks the
+   * same. Optional.
+   */
+  onPeerLost?(node: number): void
   /** A MsgSnap finished streaming to its destination, or failed to. */
   onSnapshotStatus(groupId: number, to: number, status: 'finish' | 'failure'): void
   /**
