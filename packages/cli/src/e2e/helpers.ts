@@ -6,16 +6,17 @@ import { Client, credentials } from '@grpc/grpc-js'
 import { unaryCall } from '@mrdb/kv'
 import { NODE_SERVICE, type NodeStatusResponse } from '@mrdb/server'
 
-/** Polls `cond` every 100 ms (errors count as "not yet") until it holds; throws after `timeoutMs`. */
+/** Polls `cond` every 100 ms (errors count as "not yet") until it holds; throws after `timeoutMs`, with the last error `cond` threw. */
 export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
+  let lastError: unknown
   for (;;) {
     try {
       if (await cond()) return
-    } catch {
-      // not yet
+    } catch (err) {
+      lastError = err // not yet
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`}`)
     await new Promise((r) => setTimeout(r, 100))
   }
 }
