@@ -86,6 +86,14 @@ export interface WirePrewriteRequest extends WireRangeRequest {
   ttlMs: number
   mutations: Array<{ key: string; kind: 'put' | 'delete' | 'lock'; value?: string; assertAbsent?: boolean }>
 }
+/** A one-phase commit of some keys of one range; the answer carries the commit timestamp. */
+export interface WireOnePhaseCommitRequest extends WireRangeRequest {
+  startTs: string
+  mutations: WirePrewriteRequest['mutations']
+}
+export interface WireOnePhaseCommitResponse extends WireResponse {
+  commitTs?: string
+}
 export interface WireCommitRequest extends WireRangeRequest {
   startTs: string
   commitTs: string
@@ -221,6 +229,7 @@ export const KV_SERVICE = {
   deleteRange: method<WireSpanRequest, WireDeleteRangeResponse>('DeleteRange'),
   batch: method<WireBatchRequest, WireResponse>('Batch'),
   prewrite: method<WirePrewriteRequest, WireResponse>('Prewrite'),
+  onePhaseCommit: method<WireOnePhaseCommitRequest, WireOnePhaseCommitResponse>('OnePhaseCommit'),
   commit: method<WireCommitRequest, WireResponse>('Commit'),
   rollback: method<WireRollbackRequest, WireResponse>('Rollback'),
   checkTxn: method<WireCheckTxnRequest, WireCheckTxnResponse>('CheckTxnStatus'),

@@ -71,6 +71,16 @@ export interface PrewriteRequest extends RangeAddress {
   ttlMs: number
   mutations: TxnMutation[]
 }
+/**
+ * Commits the transaction at `startTs` in one phase: `mutations`, all in the range, checked as
+ * a prewrite checks them and written at a commit timestamp the range's leader chooses, in one
+ * command. ONE_PHASE_REFUSED: nothing was written, commit in two phases.
+ */
+export interface OnePhaseCommitRequest extends RangeAddress {
+  op: 'onePhaseCommit'
+  startTs: bigint
+  mutations: TxnMutation[]
+}
 /** Commits the transaction at `startTs` on `keys` at `commitTs`. */
 export interface CommitRequest extends RangeAddress {
   op: 'commit'
@@ -118,6 +128,7 @@ export type KvDataRequest =
   | DeleteRangeRequest
   | BatchRequest
   | PrewriteRequest
+  | OnePhaseCommitRequest
   | CommitRequest
   | RollbackRequest
   | CheckTxnRequest
@@ -165,6 +176,10 @@ export interface DeleteRangeResponse extends KvResponseBase {
   /** Present when the command stopped early (range end or key limit): the rest of the span starts here. */
   resume?: Uint8Array
 }
+/** The answer to a one-phase commit: the transaction's commit timestamp. */
+export interface OnePhaseCommitResponse extends KvResponseBase {
+  commitTs?: bigint
+}
 /** The answer to a checkTxn. */
 export interface CheckTxnResponse extends KvResponseBase {
   txn?: TxnState
@@ -201,6 +216,7 @@ export interface KvResponses {
   deleteRange: DeleteRangeResponse
   batch: KvResponseBase
   prewrite: KvResponseBase
+  onePhaseCommit: OnePhaseCommitResponse
   commit: KvResponseBase
   rollback: KvResponseBase
   checkTxn: CheckTxnResponse

@@ -92,7 +92,7 @@ const CODECS: { [Op in KvOp]: Codec<Op> } = {
       startTs: r.startTs.toString(),
       primary: toWire(r.primary),
       ttlMs: r.ttlMs,
-      mutations: r.mutations.map((m) => ({ key: toWire(m.key), kind: m.kind, value: m.value && toWire(m.value), assertAbsent: m.assertAbsent || undefined })),
+      mutations: r.mutations.map(encodeMutation),
     }),
     decodeRequest: (b) => ({
       op: 'prewrite',
@@ -100,13 +100,15 @@ const CODECS: { [Op in KvOp]: Codec<Op> } = {
       startTs: timestamp(b.startTs),
       primary: bytes(b.primary, 'primary'),
       ttlMs: ttl(b.ttlMs),
-      mutations: array(b.mutations, 'mutations').map((m): TxnMutation => {
-        const o = object(m, 'a mutation')
-        if (o.kind !== 'put' && o.kind !== 'delete' && o.kind !== 'lock') throw invalid(`a mutation's kind must be put, delete or lock, got ${String(o.kind)}`)
-        return { key: bytes(o.key, 'key'), kind: o.kind, value: optional(o.value, (v) => bytes(v, 'value')), assertAbsent: o.assertAbsent === true }
-      }),
+      mutations: array(b.mutations, 'mutations').map(decodeMutation),
     }),
     ...noFields,
+  },
+  onePhaseCommit: {
+    encodeRequest: (r) => ({ ...range(r), startTs: r.startTs.toString(), mutations: r.mutations.map(encodeMutation) }),
+    decodeRequest: (b) => ({ op: 'onePhaseCommit', ...rangeOf(b), startTs: timestamp(b.startTs), mutations: array(b.mutations, 'mutations').map(decodeMutation) }),
+    encodeResponse: (r) => ({ commitTs: r.commitTs?.toString() }),
+    decodeResponse: (w) => ({ commitTs: typeof w.commitTs === 'string' ? BigInt(w.commitTs) : undefined }),
   },
   commit: {
     encodeRequest: (r) => ({ ...range(r), startTs: r.startTs.toString(), commitTs: r.commitTs.toString(), keys: r.keys.map(toWire) }),
@@ -218,6 +220,16 @@ function parseDescriptor(j: RangeDescriptorJson): RangeDescriptor | undefined {
   } catch {
     return undefined
   }
+}
+
+function encodeMutation(m: TxnMutation): Body {
+  return { key: toWire(m.key), kind: m.kind, value: m.value && toWire(m.value), assertAbsent: m.assertAbsent || undefined }
+}
+
+function decodeMutation(m: unknown): TxnMutation {
+  const o = object(m, 'a mutation')
+  if (o.kind !== 'put' && o.kind !== 'delete' && o.kind !== 'lock') throw invalid(`a mutation's kind must be put, delete or lock, got ${String(o.kind)}`)
+  return { key: bytes(o.key, 'key'), kind: o.kind, value: optional(o.value, (v) => bytes(v, 'value')), assertAbsent: o.assertAbsent === true }
 }
 
 function txnState(w: Body): TxnState | undefined {

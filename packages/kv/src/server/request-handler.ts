@@ -8,6 +8,7 @@ import { MAX_TIMESTAMP } from '@mrdb/storage'
 import { KvError, KvErrorCode } from '../api/errors.js'
 import { rangesOverlap, type RangeDescriptor } from '../api/range-descriptor.js'
 import type { KvDataRequest, KvRequest, KvResponse, KvResponseBase, NodeAddress, RangeRoute } from '../api/requests.js'
+import type { TxnMutation } from '../api/types.js'
 import { toKvError, type CommandResult } from './replica.js'
 import type { Store } from './store.js'
 
@@ -76,6 +77,10 @@ export class KvRequestHandler {
         return written(await store.write(id, { kind: 'batch', writes: req.writes.map((w) => ({ key: w.key, value: w.value })) }))
       case 'prewrite':
         return written(await store.write(id, { kind: 'prewrite', startTs: req.startTs, primary: req.primary, ttlMs: req.ttlMs, mutations: req.mutations }))
+      case 'onePhaseCommit': {
+        const r = await store.commitOnePhase(id, req.startTs, req.mutations)
+        return r.ok ? { commitTs: r.commitTs } : { error: r.error }
+      }
       case 'commit':
         return written(await store.write(id, { kind: 'commit', startTs: req.startTs, commitTs: req.commitTs, keys: req.keys }))
       case 'rollback':
@@ -130,11 +135,11 @@ function checkRequest(req: KvRequest): void {
       timestamp(req.startTs)
       key(req.primary)
       ttl(req.ttlMs)
-      nonEmpty(req.mutations, 'mutations')
-      for (const m of req.mutations) {
-        if (m.kind !== 'put' && m.kind !== 'delete' && m.kind !== 'lock') throw invalid(`a mutation's kind must be put, delete or lock, got ${String(m.kind)}`)
-        key(m.key)
-      }
+      mutations(req.mutations)
+      return
+    case 'onePhaseCommit':
+      timestamp(req.startTs)
+      mutations(req.mutations)
       return
     case 'commit':
       timestamp(req.startTs)
@@ -160,6 +165,13 @@ function checkRequest(req: KvRequest): void {
 
 function key(k: Uint8Array): void {
   if (k.length === 0) throw invalid('key must not be empty')
+}
+
+function mutations(ms: readonly TxnMutation[]): void {
+  for (const m of nonEmpty(ms, 'mutations')) {
+    if (m.kind !== 'put' && m.kind !== 'delete' && m.kind !== 'lock') throw invalid(`a mutation's kind must be put, delete or lock, got ${String(m.kind)}`)
+    key(m.key)
+  }
 }
 
 function nonEmpty<T>(v: readonly T[], what: string): readonly T[] {
