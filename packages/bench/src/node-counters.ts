@@ -2,9 +2,9 @@
 // call is read before and after a workload, and the differences, summed over the nodes and
 // divided by the operations done, say per operation how many Raft loop iterations and log
 // entries it took, how many timestamps it asked the oracle for and in how many round trips,
-// and how many gRPC messages it caused between nodes (Raft frames and, where the node serves
-// Prometheus metrics, KV requests that came in over gRPC). A regression then shows where it
-// came from.
+// and how many gRPC messages it caused between nodes (Raft frames, and the KV request batches
+// SQL gateways sent to other nodes; a benchmark client's own calls to the nodes are not
+// counted). A regression then shows where it came from.
 
 import { Client, credentials } from '@grpc/grpc-js'
 import { unaryCall } from '@mrdb/kv'
@@ -22,27 +22,24 @@ export interface ClusterCounters {
   readonly tsoFetches: number
   /** Raft frames sent between nodes (each a gRPC stream message). */
   readonly raftFrames: number
-  /** KV requests the nodes answered over gRPC, when every node serves /metrics; else undefined. */
-  readonly kvGrpcRequests: number | undefined
+  /** KV request batches SQL gateways sent to other nodes over gRPC (one message each). */
+  readonly kvGrpcBatches: number
 }
 
-/** Reads and sums the counters of the nodes at `addresses`; `metricsUrls` are their /metrics URLs, when they serve them. */
-export async function readCounters(addresses: readonly string[], metricsUrls: readonly string[] = []): Promise<ClusterCounters> {
-  const [statuses, kv] = await Promise.all([Promise.all(addresses.map(status)), kvGrpcRequests(metricsUrls, addresses.length)])
-  let raftIterations = 0
-  let raftEntries = 0
-  let tsoRequests = 0
-  let tsoFetches = 0
-  let raftFrames = 0
+/** Reads and sums the counters of the nodes at `addresses`. */
+export async function readCounters(addresses: readonly string[]): Promise<ClusterCounters> {
+  const statuses = await Promise.all(addresses.map(status))
+  const sum = { raftIterations: 0, raftEntries: 0, tsoRequests: 0, tsoFetches: 0, raftFrames: 0, kvGrpcBatches: 0 }
   for (const s of statuses) {
     const m = s.metrics ?? {}
-    raftIterations += m['iterations'] ?? 0
-    raftFrames += m['framesSent'] ?? 0
-    tsoRequests += m['tsoRequests'] ?? 0
-    tsoFetches += m['tsoFetches'] ?? 0
-    for (const r of s.ranges ?? []) if (r.leader) raftEntries += r.commit
+    sum.raftIterations += m['iterations'] ?? 0
+    sum.raftFrames += m['framesSent'] ?? 0
+    sum.tsoRequests += m['tsoRequests'] ?? 0
+    sum.tsoFetches += m['tsoFetches'] ?? 0
+    sum.kvGrpcBatches += m['kvGrpcBatches'] ?? 0
+    for (const r of s.ranges ?? []) if (r.leader) sum.raftEntries += r.commit
   }
-  return { raftIterations, raftEntries, tsoRequests, tsoFetches, raftFrames, kvGrpcRequests: kv }
+  return sum
 }
 
 /** What one operation cost, on average, between two readings. */
@@ -51,30 +48,26 @@ export interface OperationCosts {
   readonly raftEntries: number
   readonly tsoRequests: number
   readonly tsoFetches: number
-  /** Raft frames plus KV requests over gRPC (Raft frames alone when the KV count is unknown). */
+  /** Raft frames plus gateways' KV batches sent between nodes over gRPC. */
   readonly grpcMessages: number
-  /** Whether {@link grpcMessages} includes the KV requests. */
-  readonly grpcIncludesKv: boolean
 }
 
 /** The costs per operation of `ops` operations done between `before` and `after`. */
 export function perOperation(before: ClusterCounters, after: ClusterCounters, ops: number): OperationCosts {
   const per = (n: number) => (ops > 0 ? n / ops : Number.NaN)
-  const kv = before.kvGrpcRequests !== undefined && after.kvGrpcRequests !== undefined ? after.kvGrpcRequests - before.kvGrpcRequests : undefined
   return {
     raftIterations: per(after.raftIterations - before.raftIterations),
     raftEntries: per(after.raftEntries - before.raftEntries),
     tsoRequests: per(after.tsoRequests - before.tsoRequests),
     tsoFetches: per(after.tsoFetches - before.tsoFetches),
-    grpcMessages: per(after.raftFrames - before.raftFrames + (kv ?? 0)),
-    grpcIncludesKv: kv !== undefined,
+    grpcMessages: per(after.raftFrames - before.raftFrames + after.kvGrpcBatches - before.kvGrpcBatches),
   }
 }
 
 /** One line: the costs of one operation of workload `name`. */
 export function formatCosts(name: string, c: OperationCosts): string {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-').padStart(6)
-  return `  ${name.padEnd(24)} raft loop iterations ${f(c.raftIterations)}   raft entries ${f(c.raftEntries)}   TSO timestamps ${f(c.tsoRequests)} in ${f(c.tsoFetches)} fetches   gRPC messages ${f(c.grpcMessages)}${c.grpcIncludesKv ? '' : ' (Raft frames only)'}`
+  return `  ${name.padEnd(24)} raft loop iterations ${f(c.raftIterations)}   raft entries ${f(c.raftEntries)}   TSO timestamps ${f(c.tsoRequests)} in ${f(c.tsoFetches)} fetches   gRPC messages between nodes ${f(c.grpcMessages)}`
 }
 
 async function status(address: string): Promise<NodeStatusResponse> {
@@ -85,18 +78,5 @@ async function status(address: string): Promise<NodeStatusResponse> {
     return res
   } finally {
     channel.close()
-  }
-}
-
-/** The sum of `mrdb_kv_requests_total` over every node's /metrics, or undefined unless all `nodes` answer. */
-async function kvGrpcRequests(urls: readonly string[], nodes: number): Promise<number | undefined> {
-  if (urls.length !== nodes || nodes === 0) return undefined
-  try {
-    const texts = await Promise.all(urls.map(async (u) => (await fetch(u, { signal: AbortSignal.timeout(10_000) })).text()))
-    let sum = 0
-    for (const text of texts) for (const m of text.matchAll(/^mrdb_kv_requests_total(?:\{[^}]*\})? (\S+)$/gm)) sum += Number(m[1])
-    return sum
-  } catch {
-    return undefined
   }
 }
