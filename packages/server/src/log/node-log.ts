@@ -55,10 +55,11 @@ export function openNodeLog(o: NodeLogOptions): NodeLog {
   return {
     logger,
     file,
+    // end() writes what is buffered, once the file is open, then closes it.
     close: () =>
       new Promise<void>((resolve) => {
-        fileStream.flushSync()
         fileStream.once('close', () => resolve())
+        fileStream.once('error', () => resolve())
         fileStream.end()
       }),
   }
@@ -119,14 +120,14 @@ export function textLogger(logger: NodeLogger, infoAs: 'info' | 'debug' = 'info'
 }
 
 /**
- * `write` at most once per `intervalMs` (slow fsyncs or requests under overload would
- * otherwise flood the log); each call passes how many events were dropped since the last.
+ * `write` at most once per `intervalMs` of `clock` (slow fsyncs or requests under overload
+ * would otherwise flood the log); each call passes how many events were dropped since the last.
  */
-export function throttled<T>(intervalMs: number, write: (event: T, dropped: number) => void): (event: T) => void {
+export function throttled<T>(intervalMs: number, write: (event: T, dropped: number) => void, clock: () => number = () => performance.now()): (event: T) => void {
   let last = -Infinity
   let dropped = 0
   return (event) => {
-    const now = performance.now()
+    const now = clock()
     if (now - last < intervalMs) {
       dropped++
       return
