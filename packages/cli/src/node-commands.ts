@@ -8,6 +8,7 @@ import { positiveInt } from './output.js'
 interface StartOptions {
   storeId: string
   listen: string
+  advertise?: string
   join: string
   data: string
   tickMs: string
@@ -37,6 +38,7 @@ export function addNodeCommands(program: Command): void {
     .description('run a node until SIGTERM or SIGINT')
     .requiredOption('--store-id <n>', 'this node\'s store id (a positive integer, unique in the cluster)')
     .requiredOption('--listen <host:port>', 'address to serve on (port 0 picks a free port)')
+    .option('--advertise <host:port>', 'address peers and clients are told to reach this node at (default: --listen\'s, with the host name for 0.0.0.0); the port defaults to the bound one')
     .option('--join <addresses>', 'comma-separated addresses of nodes to join', '')
     .requiredOption('--data <dir>', 'data directory (created if missing)')
     .option('--sql-listen <host:port>', 'serve SQL clients (psql, node-postgres, mrdb sql) with the PostgreSQL wire protocol on this address (default: --listen\'s host with a free port; `mrdb sql --host` finds it)')
@@ -62,6 +64,7 @@ export function addNodeCommands(program: Command): void {
       const node = await NodeServer.start({
         storeId: positiveInt(opts.storeId, '--store-id'),
         listen: opts.listen,
+        advertise: opts.advertise,
         join: opts.join.split(',').filter((a) => a.length > 0),
         dataDir: opts.data,
         tickMs: positiveInt(opts.tickMs, '--tick-ms'),

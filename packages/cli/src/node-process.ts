@@ -27,6 +27,8 @@ export interface NodeProcessOptions {
   sqlListen?: string
   /** `host:port` for the HTTP port (`--http-listen`: /health, /metrics), if the node serves one. */
   httpListen?: string
+  /** A network namespace to run the node in (`ip netns exec`), for clusters off loopback. */
+  netns?: string
   /** How long to wait for the node to listen before killing it (default 60 s: a restart checks every Raft log entry, and CI machines may be busy). */
   startTimeoutMs?: number
 }
@@ -65,7 +67,9 @@ export class NodeProcess {
     if (o.sqlListen !== undefined) args.push('--sql-listen', o.sqlListen)
     if (o.httpListen !== undefined) args.push('--http-listen', o.httpListen)
     args.push(...(o.args ?? []))
-    const child = spawn(process.execPath, [MRDB_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    // `ip netns exec` execs the node in place, so the child is the node itself (signals reach it).
+    const command = o.netns === undefined ? [process.execPath, MRDB_BIN, ...args] : ['ip', 'netns', 'exec', o.netns, process.execPath, MRDB_BIN, ...args]
+    const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] })
     live.add(child)
     const log: string[] = []
     child.stderr!.on('data', (d: Buffer) => log.push(d.toString()))

@@ -14,6 +14,7 @@ import { GrpcTransport, NetworkFaults } from '@mrdb/raft'
 import { ExecutorPool, putUser, ROOT_USER, SqlEngine } from '@mrdb/sql'
 import { open, raftLogEntryKey, type Engine } from '@mrdb/storage'
 import { admin } from './admin-handler.js'
+import { advertisedAddress, splitHostPort } from './advertise.js'
 import { NODE_SERVICE, type BootstrapRequest, type DamageLogEntryRequest, type HelloRequest, type HelloResponse, type NetworkFaultsResponse, type NodeStatusResponse } from './admin-protocol.js'
 import { NodeError, NodeErrorCode, fromAdminError } from './errors.js'
 import { loadNodeMeta, saveNodeMeta, type NodeMeta } from './node-meta.js'
@@ -39,6 +40,8 @@ export interface NodeServerOptions {
   storeId: number
   /** host:port to serve on; port 0 picks a free one. */
   listen: string
+  /** host:port peers and clients are told to reach this node at (see {@link advertisedAddress}); default: the listen address. */
+  advertise?: string
   /** Addresses of nodes to join (empty for the first node). */
   join: string[]
   dataDir: string
@@ -241,7 +244,7 @@ export class NodeServer {
       const port = await new Promise<number>((resolve, reject) =>
         server.bindAsync(o.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       )
-      const address = `${o.listen.slice(0, o.listen.lastIndexOf(':'))}:${port}`
+      const address = advertisedAddress(o.listen, port, o.advertise)
       meta.nodes.set(o.storeId, address)
       await saveNodeMeta(engine, meta)
       node = new NodeServer(o, engine, meta, server, store, address, faults, nodeLog, metrics, leadership)
@@ -306,7 +309,10 @@ export class NodeServer {
 
   /** The address SQL clients (psql, node-postgres) reach this node at, if it serves SQL. */
   get sqlAddress(): string | undefined {
-    return this.pgServer?.address
+    if (!this.pgServer) return undefined
+    const { port } = splitHostPort(this.pgServer.address)
+    // The SQL port is advertised at the node's advertised host when it binds an unspecified one.
+    return advertisedAddress(this.o.sqlListen ?? '', port ?? 0, this.o.advertise === undefined ? undefined : `${splitHostPort(this.o.advertise).host}:${port ?? 0}`)
   }
 
   /** The address of the HTTP port (/health, /metrics), if the node serves one. */
