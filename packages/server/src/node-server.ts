@@ -367,7 +367,6 @@ export class NodeServer {
     if (this.helloTimer) clearInterval(this.helloTimer)
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
     this.leadership.stop()
-    await this.httpServer?.stop()
     this.driver?.stop()
     await this.gcQueue?.stop()
     this.loopDelay.disable()
@@ -380,6 +379,8 @@ export class NodeServer {
     const grace = setTimeout(() => this.grpc.forceShutdown(), SHUTDOWN_GRACE_MS)
     await new Promise<void>((resolve) => this.grpc.tryShutdown(() => resolve()))
     clearTimeout(grace)
+    // The HTTP port goes last: until then load balancers read "stopping" from /health?ready=1.
+    await this.httpServer?.stop()
     await this.engine.close()
     this.log.info(`node ${this.o.storeId} stopped`)
     await this.nodeLog.close()
