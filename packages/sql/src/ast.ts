@@ -9,7 +9,7 @@ import { typeName, type ArithmeticOp, type ColumnType, type SqlValue } from './v
 export type CompareOp = '=' | '<>' | '<' | '<=' | '>' | '>='
 
 /** Aggregate function names. */
-export type AggregateFn = 'COUNT' | 'SUM' | 'AVG' | 'MIN' | 'MAX'
+export type AggregateFn = 'COUNT' | 'SUM' | 'AVG' | 'MIN' | 'MAX' | 'STRING_AGG'
 
 /** A scalar or aggregate expression. `slot` and `value-set` appear only after binding. */
 export type Expr =
@@ -30,12 +30,21 @@ export type Expr =
   | { readonly kind: 'subquery'; readonly query: QueryStmt }
   /** EXISTS (subquery). */
   | { readonly kind: 'exists'; readonly query: QueryStmt }
+  /** ARRAY(subquery): the values of its one column as an array (empty without rows). */
+  | { readonly kind: 'array-subquery'; readonly query: QueryStmt }
+  /** ARRAY[e1, e2, …]. */
+  | { readonly kind: 'array'; readonly elements: readonly Expr[] }
+  /** `operand[index]`: an array's element (1-based; NULL outside its bounds). */
+  | { readonly kind: 'subscript'; readonly operand: Expr; readonly index: Expr }
+  /** `operand op ANY (array)` (`all`: `op ALL (array)`), with SQL's three-valued logic over the elements. */
+  | { readonly kind: 'quantified'; readonly op: CompareOp; readonly operand: Expr; readonly array: Expr; readonly all: boolean }
   | { readonly kind: 'value-set'; readonly operand: Expr; readonly keys: readonly string[]; readonly hasNull: boolean; readonly negated: boolean }
   /** LIKE, or ILIKE when `caseInsensitive`. */
   | { readonly kind: 'like'; readonly operand: Expr; readonly pattern: Expr; readonly negated: boolean; readonly caseInsensitive: boolean }
   | { readonly kind: 'is-null'; readonly operand: Expr; readonly negated: boolean }
   | { readonly kind: 'function'; readonly name: string; readonly args: readonly Expr[] }
-  | { readonly kind: 'aggregate'; readonly fn: AggregateFn; readonly arg: Expr | null; readonly distinct: boolean }
+  /** An aggregate call; `separator` is STRING_AGG's delimiter. */
+  | { readonly kind: 'aggregate'; readonly fn: AggregateFn; readonly arg: Expr | null; readonly distinct: boolean; readonly separator?: string }
   /** CASE: with an operand, each `when` is compared to it (simple CASE); without, each is a condition. */
   | { readonly kind: 'case'; readonly operand: Expr | null; readonly whens: readonly CaseWhen[]; readonly otherwise: Expr | null }
   /** A window function call: `fn(args) OVER (PARTITION BY … ORDER BY …)` (fn upper case; an aggregate or a ranking function). */
@@ -75,8 +84,9 @@ export type SelectItem =
 export type JoinKind = 'first' | 'inner' | 'left' | 'right' | 'full' | 'cross'
 
 /**
- * A table in FROM: a table or common table expression by name, or a subquery (a derived
- * table, which needs an alias); every one after the first carries how it is joined.
+ * A table in FROM: a table or common table expression by name, a subquery (a derived
+ * table, which needs an alias) or a set-returning function; every one after the first carries
+ * how it is joined.
  */
 export interface TableRef {
   readonly table: string
@@ -86,6 +96,18 @@ export interface TableRef {
   readonly on: Expr | null
   /** JOIN … USING (columns): equality of the named columns, each shown once by `*`. */
   readonly using: readonly string[] | null
+  /** A set-returning function read as the table (`generate_series(1, 3) AS s(i)`); `table` is then empty. */
+  readonly setFunction?: SetFunctionCall
+}
+
+/**
+ * A set-returning function in FROM: its name (upper case), arguments, and the name of its one
+ * column (the alias's column list, else the alias, else the function's name, as in PostgreSQL).
+ */
+export interface SetFunctionCall {
+  readonly name: string
+  readonly args: readonly Expr[]
+  readonly column: string
 }
 
 /** ORDER BY key; `nulls` null is PostgreSQL's default (NULLs sort as larger than any value). */
@@ -275,7 +297,14 @@ export function childExprs(e: Expr): readonly Expr[] {
       return [e.operand]
     case 'subquery':
     case 'exists':
+    case 'array-subquery':
       return []
+    case 'array':
+      return e.elements
+    case 'subscript':
+      return [e.operand, e.index]
+    case 'quantified':
+      return [e.operand, e.array]
     case 'like':
       return [e.operand, e.pattern]
     case 'function':
@@ -298,7 +327,7 @@ export function hasAggregate(e: Expr): boolean {
 
 /** Whether `e` refers to no column (so it can be evaluated once, at plan time). */
 export function isConstant(e: Expr): boolean {
-  if (e.kind === 'column' || e.kind === 'slot' || e.kind === 'aggregate' || e.kind === 'in-subquery' || e.kind === 'subquery' || e.kind === 'exists') return false
+  if (e.kind === 'column' || e.kind === 'slot' || e.kind === 'aggregate' || e.kind === 'in-subquery' || e.kind === 'subquery' || e.kind === 'exists' || e.kind === 'array-subquery') return false
   return childExprs(e).every(isConstant)
 }
 
@@ -342,6 +371,14 @@ export function exprToSql(e: Expr): string {
       return '(subquery)'
     case 'exists':
       return 'EXISTS (subquery)'
+    case 'array-subquery':
+      return 'ARRAY(subquery)'
+    case 'array':
+      return `ARRAY[${e.elements.map(exprToSql).join(', ')}]`
+    case 'subscript':
+      return `${exprToSql(e.operand)}[${exprToSql(e.index)}]`
+    case 'quantified':
+      return `(${exprToSql(e.operand)} ${e.op} ${e.all ? 'ALL' : 'ANY'} (${exprToSql(e.array)}))`
     case 'value-set':
       return `(${exprToSql(e.operand)}${e.negated ? ' NOT' : ''} IN (${e.keys.length + (e.hasNull ? 1 : 0)} values))`
     case 'like':
@@ -387,7 +424,14 @@ export function mapChildren(e: Expr, f: (child: Expr) => Expr): Expr {
     case 'aggregate':
     case 'subquery':
     case 'exists':
+    case 'array-subquery':
       return e
+    case 'array':
+      return { ...e, elements: e.elements.map(f) }
+    case 'subscript':
+      return { ...e, operand: f(e.operand), index: f(e.index) }
+    case 'quantified':
+      return { ...e, operand: f(e.operand), array: f(e.array) }
     case 'negate':
     case 'not':
     case 'is-null':

@@ -96,6 +96,7 @@ export function bind(e: Expr, scope: Scope, context: string): Expr {
     case 'in-subquery':
     case 'subquery':
     case 'exists':
+    case 'array-subquery':
       return fail(SqlState.INTERNAL_ERROR, 'subquery not evaluated before binding')
     case 'window':
       return fail(SqlState.WINDOWING_ERROR, `window functions are not allowed in ${context}`)
@@ -198,6 +199,19 @@ export function typeCheck(e: Expr, slotTypes: readonly (BaseType | null)[]): Sta
     case 'cast':
       t(e.operand)
       return e.type.base
+    case 'array':
+      commonType(e.elements.map(t), 'ARRAY')
+      return 'array'
+    case 'subscript':
+      expectType(t(e.operand), 'array', 'a subscript')
+      expectType(t(e.index), 'int', 'an array subscript')
+      return null
+    case 'quantified': {
+      const a = t(e.array)
+      if (a !== 'text') expectType(a, 'array', `${e.op} ${e.all ? 'ALL' : 'ANY'}`)
+      t(e.operand)
+      return 'bool'
+    }
     case 'function':
       return functionType(e.name, e.args.map(t))
     case 'column':
@@ -205,6 +219,7 @@ export function typeCheck(e: Expr, slotTypes: readonly (BaseType | null)[]): Sta
     case 'in-subquery':
     case 'subquery':
     case 'exists':
+    case 'array-subquery':
     case 'window':
       return null
   }

@@ -2,11 +2,13 @@
 
 import { fail, SqlState } from './errors.js'
 import { castTyped, checkIntWidth, formatTyped, isTypedBase, isTypedValue } from './types/typed.js'
+import { arrayOf, formatArray, isArrayValue, parseArrayText, type ArrayElement, type ArrayValue } from './types/array.js'
 import { checkInt64, codePointLength, typeName, valueTypeName, type ColumnType, type SqlValue } from './values.js'
 
 /** `v` converted to `type`; raises 22P02 for text that does not read as one, 22003 out of range. */
 export function castValue(v: SqlValue, type: ColumnType): SqlValue {
   if (v === null) return null
+  if (type.base === 'array' || isArrayValue(v)) return castArray(v, type)
   // NUMERIC, dates and times, INTERVAL, UUID, BYTEA and JSONB: types/typed.ts.
   if (isTypedValue(v) || isTypedBase(type.base)) return castTyped(v, type)
   switch (type.base) {
@@ -25,12 +27,31 @@ export function castValue(v: SqlValue, type: ColumnType): SqlValue {
   return null
 }
 
-/** A value as text, the way PostgreSQL prints it (booleans as true/false). */
+/** A value as text, the way PostgreSQL prints it (booleans as true/false; arrays as `{…}`). */
 export function castText(v: Exclude<SqlValue, null>): string {
   if (typeof v === 'boolean') return v ? 'true' : 'false'
   if (typeof v === 'number') return floatText(v)
+  if (isArrayValue(v)) return formatArray(v, arrayElementText)
   if (isTypedValue(v)) return formatTyped(v)
   return String(v)
+}
+
+/** An array element's text as array_out prints it (booleans as t/f, the way the wire protocol sends them). */
+export function arrayElementText(e: Exclude<ArrayElement, null>): string {
+  return typeof e === 'boolean' ? (e ? 't' : 'f') : castText(e)
+}
+
+/**
+ * Casts to and from arrays: an array literal (`'{1,2}'::int[]`) or an array to an array type
+ * casts each element to the element type (text when not given); an array to text is array_out.
+ * Anything else is 42846.
+ */
+function castArray(v: Exclude<SqlValue, null>, type: ColumnType): SqlValue {
+  if (type.base === 'text') return castValue(castText(v), type)
+  if (type.base !== 'array') return fail(SqlState.CANNOT_COERCE, `cannot cast type ${valueTypeName(v)} to ${typeName(type)}`)
+  const element = type.element ?? { base: 'text' }
+  const elements: readonly ArrayElement[] = typeof v === 'string' ? parseArrayText(v) : isArrayValue(v) ? v.elements : fail(SqlState.CANNOT_COERCE, `cannot cast type ${valueTypeName(v)} to ${typeName(type)}`)
+  return arrayOf(elements.map((e) => castValue(e, element) as ArrayElement))
 }
 
 /** A double as PostgreSQL's float8 output prints it (shortest exact digits, exponent from 1e15). */

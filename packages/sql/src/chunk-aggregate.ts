@@ -4,7 +4,7 @@
 
 import type { Expr } from './ast.js'
 import type { KvPair } from './kv-port.js'
-import { accumulate, addSums, decodeAndFilter, filterRows, type AggregateSpec, type AggregateState, type GroupTable } from './row-ops.js'
+import { accumulate, addSums, decodeAndFilter, filterRows, joinText, type AggregateSpec, type AggregateState, type GroupTable } from './row-ops.js'
 import type { RowLayout } from './table-codec.js'
 import { compareValues } from './values.js'
 
@@ -45,7 +45,8 @@ function mergeState(spec: AggregateSpec, into: AggregateState, part: AggregateSt
   if (part.sum !== null) {
     into.sum = addSums(into.sum, part.sum)
   }
-  if (part.best !== null) {
+  if (spec.fn === 'STRING_AGG') into.best = joinText(into.best, part.best, spec)
+  else if (part.best !== null) {
     const better = spec.fn === 'MIN' ? compareValues(part.best, into.best ?? part.best) < 0 : compareValues(part.best, into.best ?? part.best) > 0
     if (into.best === null || better) into.best = part.best
   }

@@ -1,11 +1,12 @@
 // Evaluation of bound expressions over one row: pure functions over plain data, with SQL's
 // three-valued logic (NULL is "unknown"; WHERE keeps only TRUE).
 
-import type { Expr } from './ast.js'
+import type { CompareOp, Expr } from './ast.js'
 import { fail, SqlState } from './errors.js'
 import { castText, castValue } from './cast.js'
 import { callFunction } from './functions.js'
-import { arithmetic, compareValues, negate, valueKey, valueTypeName, type SqlValue } from './values.js'
+import { arithmetic, compareValues, negate, textLike, valueKey, valueTypeName, type SqlValue } from './values.js'
+import { arrayElement, arrayOf, isArrayValue, type ArrayElement, type ArrayValue } from './types/array.js'
 
 /** The value of a bound expression (columns already resolved to slots) over `row`. */
 export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
@@ -31,21 +32,24 @@ export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
       const l = evaluate(e.left, row)
       const r = evaluate(e.right, row)
       if (l === null || r === null) return null
-      const c = compareValues(l, r)
-      switch (e.op) {
-        case '=':
-          return c === 0
-        case '<>':
-          return c !== 0
-        case '<':
-          return c < 0
-        case '<=':
-          return c <= 0
-        case '>':
-          return c > 0
-        case '>=':
-          return c >= 0
-      }
+      return holds(e.op, compareValues(l, r))
+    }
+    case 'quantified':
+      return quantified(e, evaluate(e.operand, row), evaluate(e.array, row))
+    case 'array':
+      return arrayOf(
+        e.elements.map((x) => {
+          const v = evaluate(x, row)
+          return isArrayValue(v) ? fail(SqlState.FEATURE_NOT_SUPPORTED, 'multidimensional arrays are not supported') : v
+        }),
+      )
+    case 'subscript': {
+      const a = evaluate(e.operand, row)
+      const i = evaluate(e.index, row)
+      if (a === null || i === null) return null
+      if (!isArrayValue(a)) return fail(SqlState.DATATYPE_MISMATCH, `cannot subscript type ${valueTypeName(a)} because it is not an array`)
+      if (typeof i !== 'bigint') return fail(SqlState.DATATYPE_MISMATCH, `array subscript must have type integer, not ${valueTypeName(i)}`)
+      return arrayElement(a, i)
     }
     case 'and': {
       const l = asBool(evaluate(e.left, row), 'AND')
@@ -122,10 +126,49 @@ export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
     case 'in-subquery':
     case 'subquery':
     case 'exists':
+    case 'array-subquery':
     case 'window':
     case 'aggregate':
       return fail(SqlState.INTERNAL_ERROR, `unbound ${e.kind} in evaluation`)
   }
+}
+
+/** Whether a comparison whose order is `c` satisfies `op`. */
+function holds(op: CompareOp, c: number): boolean {
+  switch (op) {
+    case '=':
+      return c === 0
+    case '<>':
+      return c !== 0
+    case '<':
+      return c < 0
+    case '<=':
+      return c <= 0
+    case '>':
+      return c > 0
+    case '>=':
+      return c >= 0
+  }
+}
+
+/**
+ * `v op ANY (array)` / `v op ALL (array)`: true when some (every) element satisfies it, false
+ * when none (some does not), otherwise NULL; an empty array gives false (ALL: true). An
+ * untyped literal (`= ANY ('{1,2}')`) is read as an array of `v`'s type.
+ */
+function quantified(e: Extract<Expr, { kind: 'quantified' }>, v: SqlValue, a: SqlValue): boolean | null {
+  if (a === null) return null
+  const array: ArrayValue = typeof a === 'string' ? (castValue(a, { base: 'array' }) as ArrayValue) : isArrayValue(a) ? a : fail(SqlState.DATATYPE_MISMATCH, `op ${e.all ? 'ALL' : 'ANY'} requires an array on its right, not ${valueTypeName(a)}`)
+  let sawNull = false
+  for (const x of array.elements) {
+    if (v === null || x === null) {
+      sawNull = true
+      continue
+    }
+    const element: ArrayElement = typeof x === 'string' && typeof v !== 'string' ? textLike(x, v) : x
+    if (holds(e.op, compareValues(v, element)) !== e.all) return !e.all
+  }
+  return sawNull ? null : e.all
 }
 
 const keySets = new WeakMap<readonly string[], ReadonlySet<string>>()

@@ -10,6 +10,8 @@ import { TYPE_FUNCTIONS } from './types/type-functions.js'
 import { absNumeric, floorNumeric, isNumericValue, numericToFloat, roundNumeric, signNumeric, truncNumeric } from './types/numeric.js'
 import { formatTyped, isTypedValue } from './types/typed.js'
 import { uniqueRowId } from './unique-rowid.js'
+import { arrayElementText, castText } from './cast.js'
+import { isArrayValue, type ArrayValue } from './types/array.js'
 import { codePointLength, compareValues, negate, typeName, valueTypeName, type SqlValue } from './values.js'
 
 /** One scalar function: its argument count and how its result type follows from its arguments'. */
@@ -29,6 +31,7 @@ const MANY = Number.POSITIVE_INFINITY
 const text = (t: StaticType, name: string): void => expect(t, ['text'], name)
 const numeric = (t: StaticType, name: string): void => expect(t, ['int', 'float', 'numeric'], name)
 const integer = (t: StaticType, name: string): void => expect(t, ['int'], name)
+const array = (t: StaticType, name: string): void => expect(t, ['array'], name)
 
 function expect(t: StaticType, allowed: readonly string[], name: string): void {
   if (t !== null && t !== 'null' && !allowed.includes(t)) {
@@ -51,6 +54,7 @@ function sameType(args: readonly StaticType[], name: string): StaticType {
 
 const str = (v: SqlValue): string => v as string
 const int = (v: SqlValue): bigint => v as bigint
+const elementsOf = (v: SqlValue): ArrayValue['elements'] => (v as ArrayValue).elements
 /** `v` as a JavaScript number (INT or FLOAT). */
 const num = (v: SqlValue): number => (isNumericValue(v) ? numericToFloat(v) : Number(v))
 
@@ -273,6 +277,24 @@ const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
   OBJ_DESCRIPTION: { minArgs: 1, maxArgs: 2, strict: true, type: () => 'text', call: () => null },
   COL_DESCRIPTION: { minArgs: 2, maxArgs: 2, strict: true, type: () => 'text', call: () => null },
   SHOBJ_DESCRIPTION: { minArgs: 2, maxArgs: 2, strict: true, type: () => 'text', call: () => null },
+  // mrdb has no extended statistics (pg_statistic_ext is empty): no oid names such an object.
+  PG_GET_STATISTICSOBJDEF_COLUMNS: { minArgs: 1, maxArgs: 1, strict: true, type: () => 'text', call: () => null },
+  // Arrays (types/array.ts): one dimension, lower bound 1.
+  ARRAY_TO_STRING: {
+    minArgs: 2,
+    maxArgs: 3,
+    strict: true,
+    type: ([a, sep, nulls], n) => (array(a!, n), text(sep!, n), nulls === undefined || text(nulls, n), 'text'),
+    // NULL elements are left out, or written as the third argument.
+    call: ([a, sep, nulls]) =>
+      elementsOf(a!)
+        .flatMap((e) => (e !== null ? [arrayElementText(e)] : nulls === undefined ? [] : [str(nulls)]))
+        .join(str(sep!)),
+  },
+  ARRAY_LENGTH: { minArgs: 2, maxArgs: 2, strict: true, type: ([a, d], n) => (array(a!, n), integer(d!, n), 'int'), call: ([a, d]) => (int(d!) === 1n && elementsOf(a!).length > 0 ? BigInt(elementsOf(a!).length) : null) },
+  ARRAY_UPPER: { minArgs: 2, maxArgs: 2, strict: true, type: ([a, d], n) => (array(a!, n), integer(d!, n), 'int'), call: ([a, d]) => (int(d!) === 1n && elementsOf(a!).length > 0 ? BigInt(elementsOf(a!).length) : null) },
+  ARRAY_LOWER: { minArgs: 2, maxArgs: 2, strict: true, type: ([a, d], n) => (array(a!, n), integer(d!, n), 'int'), call: ([a, d]) => (int(d!) === 1n && elementsOf(a!).length > 0 ? 1n : null) },
+  CARDINALITY: { minArgs: 1, maxArgs: 1, strict: true, type: ([a], n) => (array(a!, n), 'int'), call: ([a]) => BigInt(elementsOf(a!).length) },
   // Every table could be published (there are no publications).
   PG_RELATION_IS_PUBLISHABLE: { minArgs: 1, maxArgs: 1, strict: true, type: () => 'bool', call: () => true },
   QUOTE_IDENT: {
@@ -282,14 +304,7 @@ const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
     type: ([s], n) => (text(s!, n), 'text'),
     call: ([s]) => (/^[a-z_][a-z0-9_$]*$/.test(str(s!)) ? str(s!) : `"${str(s!).replaceAll('"', '""')}"`),
   },
-  // Arrays are not a type yet: only the catalog's NULL arrays (datacl, of unknown type) reach it.
-  ARRAY_TO_STRING: {
-    minArgs: 2,
-    maxArgs: 3,
-    strict: true,
-    type: ([a], n) => (a !== null && a !== 'null' ? fail(SqlState.UNDEFINED_FUNCTION, `function ${n.toLowerCase()}(${String(a).toUpperCase()}) does not exist`) : 'text'),
-    call: () => null,
-  },
+
   /** A new id on every call, unique across nodes (unique-rowid.ts): the default of SERIAL columns. */
   UNIQUE_ROWID: { minArgs: 0, maxArgs: 0, strict: false, type: () => 'int', call: () => uniqueRowId() },
 }
@@ -363,6 +378,7 @@ function textOf(v: SqlValue): string {
   if (typeof v === 'boolean') return v ? 't' : 'f'
   if (typeof v === 'string') return v
   if (typeof v === 'bigint' || typeof v === 'number') return String(v)
+  if (isArrayValue(v)) return castText(v)
   if (isTypedValue(v)) return formatTyped(v)
   return fail(SqlState.DATATYPE_MISMATCH, `cannot convert ${valueTypeName(v)} to text`)
 }

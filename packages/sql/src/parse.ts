@@ -2,7 +2,7 @@
 // output shapes live only in this file; anything not understood is rejected with 0A000.
 
 import sqlParser from 'node-sql-parser/build/postgresql.js'
-import type { AggregateFn, ColumnDef, CommonTable, CompareOp, Expr, InsertValue, OnConflict, OrderKey, QueryStmt, SelectItem, SelectStmt, SetOpStmt, Statement, TableRef, UpdateAssignment } from './ast.js'
+import type { AggregateFn, SetFunctionCall, ColumnDef, CommonTable, CompareOp, Expr, InsertValue, OnConflict, OrderKey, QueryStmt, SelectItem, SelectStmt, SetOpStmt, Statement, TableRef, UpdateAssignment } from './ast.js'
 import { fail, SqlError, SqlState } from './errors.js'
 import { LruCache } from './lru-cache.js'
 import { scalarFunctionName } from './functions.js'
@@ -10,7 +10,8 @@ import { fixPrecedence } from './precedence.js'
 import { checkWindowCall } from './window.js'
 import { convertAlter, parseSchemaChangeText } from './parse-alter.js'
 import { parseUserStatement } from './parse-user.js'
-import { normalisePgSyntax } from './pg-syntax.js'
+import { normalisePgSyntax, SUBSCRIPT_WRAPPER } from './pg-syntax.js'
+import { isSetFunction } from './set-functions.js'
 import { catalogFunction } from './catalog-functions.js'
 import { splitOnConflict, type OnConflictText } from './on-conflict.js'
 import { skipQuotedOrComment, splitStatements } from './split-statements.js'
@@ -339,7 +340,7 @@ function convertStatement(s: Raw): Statement {
       return unsupported(`transaction statement ${action}`)
     }
     case 'alter':
-      return convertAlter(s, { ident, tableName, columnType: convertType, expr: convertExpr })
+      return convertAlter(s, { ident, tableName, columnType: columnDefinitionType, expr: convertExpr })
     case 'explain':
       return { kind: 'explain', statement: convertStatement(s.expr) }
     case 'set':
@@ -478,12 +479,15 @@ function joinWords(from: Raw[]): Raw[] {
 function convertFrom(f: Raw, index: number): TableRef {
   const subquery = f.expr?.ast
   const query = subquery ? convertQuery(subquery) : null
-  if (f.expr && !subquery) unsupported('this FROM item')
-  const table = query === null ? tableName(f) : ''
-  const alias = f.as ? ident(f.as) : query === null ? null : 'unnamed_subquery'
+  const setFunction = f.expr?.type === 'function' ? convertSetFunction(f) : undefined
+  if (f.expr && !subquery && setFunction === undefined) unsupported('this FROM item')
+  const table = query === null && setFunction === undefined ? tableName(f) : ''
+  // The parser hands an alias with a column list over as one text: `s(i)`.
+  const aliasText = typeof f.as === 'string' ? /^([^()]+)\(/.exec(f.as)?.[1] ?? f.as : f.as
+  const alias = aliasText ? ident(aliasText) : query !== null ? 'unnamed_subquery' : setFunction !== undefined ? setFunction.name.toLowerCase() : null
   const on = f.on ? convertExpr(f.on) : null
   const using = Array.isArray(f.using) ? (f.using as Raw[]).map(ident) : null
-  const base = { table, query, alias, on, using }
+  const base = { table, query, alias, on, using, ...(setFunction === undefined ? {} : { setFunction }) }
   if (index === 0) return { ...base, join: 'first' }
   const join = String(f.join ?? '').toUpperCase().replace(' OUTER', '')
   if (join === '' || join === 'CROSS JOIN') {
@@ -495,6 +499,18 @@ function convertFrom(f: Raw, index: number): TableRef {
   if (kind === undefined) return unsupported(join)
   if (on === null && using === null) fail(SqlState.SYNTAX_ERROR, `syntax error: ${join} needs an ON or USING condition`)
   return { ...base, join: kind }
+}
+
+/** A set-returning function in FROM, `fn(args) [AS alias[(column)]]` (0A000 for functions that return no set). */
+function convertSetFunction(f: Raw): SetFunctionCall {
+  const name = String(f.expr.name?.name?.at(-1)?.value ?? '').toUpperCase()
+  if (!isSetFunction(name)) unsupported(`function ${name.toLowerCase()} in FROM (only generate_series and unnest)`)
+  const args = ((f.expr.args?.value ?? []) as Raw[]).map(convertExpr)
+  const m = typeof f.as === 'string' ? /^[^()]+\(([^()]*)\)$/.exec(f.as) : null
+  const columns = m === null ? [] : m[1]!.split(',').map((c) => ident(c.trim().replace(/^"(.*)"$/, '$1')))
+  if (columns.length > 1) fail(SqlState.SYNTAX_ERROR, `function ${name.toLowerCase()} returns one column, not ${columns.length}`)
+  const column = columns[0] ?? (f.as ? ident(typeof f.as === 'string' ? f.as.replace(/\(.*$/, '') : f.as) : name.toLowerCase())
+  return { name, args, column }
 }
 
 /** [LIMIT, OFFSET]: the parser gives `OFFSET n` alone as one value after the separator "offset"; `LIMIT ALL` is no limit. */
@@ -655,7 +671,14 @@ function serialColumn(d: Raw, name: string): ColumnDef | null {
 }
 
 function convertType(def: Raw, column: string): ColumnType {
+  if (def?.array) {
+    // type[] (one dimension; PostgreSQL ignores a declared size).
+    if (Number(def.array.dimension ?? 1) !== 1) unsupported(`multidimensional arrays (column ${column})`)
+    return { base: 'array', element: convertType({ ...def, array: undefined }, column) }
+  }
   const t = String(def?.dataType ?? '').toUpperCase()
+  // The parser names some array types as one word (`TEXT[]`).
+  if (t.endsWith('[]')) return convertType({ ...def, dataType: t.slice(0, -2), array: { dimension: 1 } }, column)
   const length = def?.length === undefined || def?.length === null ? undefined : Number(def.length)
   const scale = def?.scale === undefined || def?.scale === null ? undefined : Number(def.scale)
   const known = columnTypeOf(t, length, scale, Array.isArray(def?.suffix) ? def.suffix.map(String) : [], column)
@@ -675,6 +698,13 @@ function convertType(def: Raw, column: string): ColumnType {
     default:
       return unsupported(`type ${t} (column ${column})`)
   }
+}
+
+/** A stored column's type: any but an array (rows and keys have no encoding for arrays). */
+function columnDefinitionType(def: Raw, column: string): ColumnType {
+  const type = convertType(def, column)
+  if (type.base === 'array') unsupported(`array columns (column ${column})`)
+  return type
 }
 
 function convertCreateTable(s: Raw): Statement {
@@ -697,7 +727,7 @@ function convertCreateTable(s: Raw): Statement {
       }
       columns.push({
         name,
-        type: convertType(d.definition, name),
+        type: columnDefinitionType(d.definition, name),
         notNull: d.nullable?.type === 'not null',
         primaryKey: Boolean(d.primary_key),
         unique: Boolean(d.unique),
@@ -730,9 +760,25 @@ function convertCreateIndex(s: Raw): Statement {
 }
 
 const COMPARE_OPS: Record<string, CompareOp> = { '=': '=', '<>': '<>', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' }
-const AGGREGATES: ReadonlySet<string> = new Set(['COUNT', 'SUM', 'AVG', 'MIN', 'MAX'])
+const AGGREGATES: ReadonlySet<string> = new Set(['COUNT', 'SUM', 'AVG', 'MIN', 'MAX', 'STRING_AGG'])
 
+/** An expression with its subscripts (`a[1]`, `f(x)[i]`, `(ARRAY[…])[2]`) applied. */
 function convertExpr(e: Raw): Expr {
+  const base = convertExprBase(e)
+  const subscripts = Array.isArray(e?.array_index) ? (e.array_index as Raw[]) : []
+  return subscripts.reduce((operand: Expr, s: Raw): Expr => {
+    if (!s.brackets || s.property) unsupported('this subscript form')
+    return { kind: 'subscript', operand, index: subscriptIndex(s.index) }
+  }, base)
+}
+
+/** A subscript's index; one that is not a plain number arrives wrapped by pg-syntax.ts (SUBSCRIPT_WRAPPER). */
+function subscriptIndex(raw: Raw): Expr {
+  const wrapped = raw?.type === 'function' && String(raw.name?.name?.[0]?.value ?? '').toLowerCase() === SUBSCRIPT_WRAPPER
+  return convertExpr(wrapped ? raw.args?.value?.[0] : raw)
+}
+
+function convertExprBase(e: Raw): Expr {
   if (e === null || e === undefined) return unsupported('an empty expression')
   // A parenthesised query in an expression: a scalar subquery.
   if (e.ast !== undefined && e.type === undefined) return { kind: 'subquery', query: convertQuery(e.ast) }
@@ -810,9 +856,23 @@ function convertExpr(e: Raw): Expr {
       const star = argRaw?.type === 'star' || (argRaw?.type === 'column_ref' && argRaw.column === '*')
       if (star && fn !== 'COUNT') fail(SqlState.SYNTAX_ERROR, `${fn}(*) is not valid`)
       const arg = star ? null : convertExpr(argRaw)
+      if (e.args?.orderby) unsupported(`ORDER BY inside ${fn.toLowerCase()}(…)`)
+      if (fn === 'STRING_AGG') {
+        // string_agg(value, delimiter): the delimiter as a text constant.
+        const delimiter = e.args?.separator?.delimiter
+        if (delimiter === undefined || delimiter === null) fail(SqlState.UNDEFINED_FUNCTION, 'function string_agg takes two arguments: string_agg(value, delimiter)')
+        const separator = convertExpr(delimiter)
+        if (separator.kind !== 'literal' || (separator.value !== null && typeof separator.value !== 'string')) unsupported('a string_agg delimiter that is not a text constant')
+        if (e.over) unsupported('string_agg as a window function')
+        return { kind: 'aggregate', fn, arg, distinct: Boolean(e.args?.distinct), separator: (separator.value as string | null) ?? '' }
+      }
       if (e.over) return convertWindow(fn, arg === null ? [] : [arg], Boolean(e.args?.distinct), e.over)
       return { kind: 'aggregate', fn: fn as AggregateFn, arg, distinct: Boolean(e.args?.distinct) }
     }
+    case 'array':
+      // ARRAY[e1, e2, …].
+      if (!e.brackets) return unsupported('this ARRAY form')
+      return { kind: 'array', elements: ((e.expr_list?.value ?? []) as Raw[]).map(convertExpr) }
     case 'window_func': {
       const fn = String(e.name).toUpperCase()
       const args = ((e.args?.value ?? []) as Raw[]).map(convertExpr)
@@ -844,6 +904,11 @@ function convertFunction(e: Raw): Expr {
   }
   if (name === 'POSITION' && raw.length === 3 && isWord(raw[1], 'IN')) return { kind: 'function', name: 'STRPOS', args: [convertExpr(raw[2]), convertExpr(raw[0])] }
   if (name === 'EXISTS' && raw.length === 1 && raw[0]?.ast) return { kind: 'exists', query: convertQuery(raw[0].ast) }
+  if (name === 'ARRAY') {
+    if (raw.length !== 1 || !raw[0]?.ast) return fail(SqlState.SYNTAX_ERROR, 'ARRAY( … ) takes one subquery: ARRAY(SELECT …)')
+    return { kind: 'array-subquery', query: convertQuery(raw[0].ast) }
+  }
+  if (name === 'ANY' || name === 'SOME' || name === 'ALL') return fail(SqlState.SYNTAX_ERROR, `${name} ( … ) must follow a comparison operator`)
   const args = raw.map(convertExpr)
   // The parser reads `NOT (…)` as a call of a function named NOT (see precedence.ts).
   if (name === 'NOT' && args.length === 1) return { kind: 'not', operand: args[0]! }
@@ -906,11 +971,31 @@ function numberLiteral(v: unknown): bigint | NumericValue {
   return parseNumeric(text)
 }
 
+/**
+ * `left op ANY|SOME|ALL (…)` (the parser reads the right side as a call of a function so
+ * named): over an array, a quantified comparison; over a subquery, `= ANY` is IN and `<> ALL`
+ * is NOT IN (other operators with a subquery are 0A000). Null when `right` is no such call.
+ */
+function quantifiedComparison(op: CompareOp, left: Expr, right: Raw): Expr | null {
+  if (right?.type !== 'function' || right.array_index) return null
+  const name = String(right.name?.name?.[0]?.value ?? '').toUpperCase()
+  if (name !== 'ANY' && name !== 'SOME' && name !== 'ALL') return null
+  const args = (right.args?.value ?? []) as Raw[]
+  if (args.length !== 1) return fail(SqlState.SYNTAX_ERROR, `${name} takes one array or subquery`)
+  const all = name === 'ALL'
+  if (args[0]?.ast) {
+    if (op === '=' && !all) return { kind: 'in-subquery', operand: left, query: convertQuery(args[0].ast), negated: false }
+    if (op === '<>' && all) return { kind: 'in-subquery', operand: left, query: convertQuery(args[0].ast), negated: true }
+    return unsupported(`${op} ${name} (subquery) (only = ANY and <> ALL take a subquery)`)
+  }
+  return { kind: 'quantified', op, operand: left, array: convertExpr(args[0]), all }
+}
+
 function convertBinary(e: Raw): Expr {
   const op = String(e.operator).toUpperCase()
   const left = convertExpr(e.left)
   const compare = COMPARE_OPS[op]
-  if (compare !== undefined) return { kind: 'compare', op: compare, left, right: convertExpr(e.right) }
+  if (compare !== undefined) return quantifiedComparison(compare, left, e.right) ?? { kind: 'compare', op: compare, left, right: convertExpr(e.right) }
   switch (op) {
     case '+':
     case '-':

@@ -25,6 +25,7 @@ export const PgType = {
   NUMERIC: 1700,
   UUID: 2950,
   JSONB: 3802,
+  ANYARRAY: 2277,
 } as const
 
 /** How a value of one type travels: its OID, its byte size (-1: variable) and its modifier (-1: none). */
@@ -42,7 +43,7 @@ export interface PgTypeInfo {
   /** What format_type() prints without a modifier (the SQL standard's name). */
   readonly sqlName: string
   readonly size: number
-  /** pg_type.typcategory: B boolean, N numeric, S string, D date/time, T timespan, U user. */
+  /** pg_type.typcategory: B boolean, N numeric, S string, D date/time, T timespan, U user, P pseudo-type. */
   readonly category: string
   /** Whether values are compared by a collation (pg_type.typcollation is then the default, 100). */
   readonly collatable: boolean
@@ -74,6 +75,7 @@ export const PG_TYPES: ReadonlyMap<number, PgTypeInfo> = new Map(
     info(PgType.NUMERIC, 'numeric', 'numeric', -1, 'N'),
     info(PgType.UUID, 'uuid', 'uuid', 16, 'U'),
     info(PgType.JSONB, 'jsonb', 'jsonb', -1, 'U'),
+    info(PgType.ANYARRAY, 'anyarray', 'anyarray', -1, 'P'),
   ].map((t) => [t.oid, t]),
 )
 
@@ -111,6 +113,7 @@ const OID_BY_NAME: Readonly<Record<string, number>> = {
   UUID: PgType.UUID,
   BYTEA: PgType.BYTEA,
   JSONB: PgType.JSONB,
+  ANYARRAY: PgType.ANYARRAY,
 }
 
 /**

@@ -10,6 +10,7 @@
 
 import { fail, SqlState } from './errors.js'
 import { uuidBytes, uuidFromBytes } from './types/bytes.js'
+import { isArrayValue } from './types/array.js'
 import type { TypedValue } from './types/typed.js'
 import type { SqlValue } from './values.js'
 
@@ -79,6 +80,7 @@ export function encodeRowValue(values: readonly SqlValue[]): Uint8Array {
         break
       case 'object':
         if (v === null) out[pos++] = Tag.NULL
+        else if (isArrayValue(v)) fail(SqlState.FEATURE_NOT_SUPPORTED, 'arrays cannot be stored in tables')
         else pos = writeTyped(out, view, pos, v, texts[i] ?? null)
         break
       default:

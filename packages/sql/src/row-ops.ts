@@ -32,6 +32,8 @@ export interface AggregateSpec {
   readonly fn: AggregateFn
   readonly arg: Expr | null
   readonly distinct: boolean
+  /** STRING_AGG's delimiter. */
+  readonly separator?: string
 }
 
 /** The running state of one aggregate in one group. */
@@ -39,6 +41,7 @@ export interface AggregateState {
   count: number
   /** SUM/AVG so far: exact (bigint for INT, NUMERIC) or a float. */
   sum: bigint | number | NumericValue | null
+  /** MIN/MAX so far; STRING_AGG's text so far. */
   best: SqlValue
   seen: Set<string> | null
 }
@@ -93,7 +96,16 @@ export function stepAggregate(spec: AggregateSpec, state: AggregateState, row: r
     case 'MAX':
       if (state.best === null || compareValues(v, state.best) > 0) state.best = v
       return
+    case 'STRING_AGG':
+      if (typeof v !== 'string') fail(SqlState.DATATYPE_MISMATCH, `string_agg needs text, not ${valueTypeName(v)}`)
+      state.best = joinText(state.best, v, spec)
+      return
   }
+}
+
+/** STRING_AGG's text so far followed by `next` (NULL so far: `next` alone). */
+export function joinText(sofar: SqlValue, next: SqlValue, spec: AggregateSpec): SqlValue {
+  return sofar === null ? next : next === null ? sofar : `${sofar as string}${spec.separator ?? ''}${next as string}`
 }
 
 /**
@@ -125,6 +137,7 @@ export function finish(spec: AggregateSpec, state: AggregateState): SqlValue {
       return numericArithmetic('/', typeof state.sum === 'bigint' ? numericFromInt(state.sum) : state.sum, numericFromInt(BigInt(state.count)))
     case 'MIN':
     case 'MAX':
+    case 'STRING_AGG':
       return state.best
   }
 }

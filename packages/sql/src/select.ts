@@ -1,7 +1,7 @@
 // Queries: planning (names, types, access paths, joins, subqueries, aggregation, ordering,
 // set operations) and execution.
 
-import { childExprs, conjuncts, exprKey, exprToSql, hasAggregate, isConstant, mapChildren, type CommonTable, type Expr, type QueryStmt, type SelectStmt, type SetOpStmt, type TableRef } from './ast.js'
+import { childExprs, conjuncts, exprKey, exprToSql, hasAggregate, isConstant, mapChildren, type SetFunctionCall, type CommonTable, type Expr, type QueryStmt, type SelectStmt, type SetOpStmt, type TableRef } from './ast.js'
 import { bind, commonType, remapSlots, Scope, slotsOf, typeCheck, type OuterScope, type ScopeColumn, type StaticType } from './binder.js'
 import type { TableDesc } from './catalog.js'
 import { fail, SqlState } from './errors.js'
@@ -11,8 +11,10 @@ import { aggregateRows, readRows, type ScanPath } from './access.js'
 import { accumulate, distinctRows, filterRows, finish, newState, sortRows, type AggregateSpec, type GroupTable, type SortKey } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
 import { systemTable } from './system-tables.js'
+import { setFunctionRows, setFunctionType } from './set-functions.js'
 import { computeWindows, RANKING_FUNCTIONS, type WindowSpec } from './window.js'
 import { compareValues, rowKey, typeName, valueKey, type BaseType, type SqlValue } from './values.js'
+import { arrayOf, isArrayValue, type ArrayValue } from './types/array.js'
 
 /** A result column: its name and SQL type name. */
 export interface ResultColumn {
@@ -51,10 +53,10 @@ export interface TablePlan {
 
 /**
  * A correlated subquery, computed for each joined row and appended to it (the expressions
- * that use it read that slot): a scalar value, EXISTS, or `operand IN (query)`.
+ * that use it read that slot): a scalar value, EXISTS, `operand IN (query)`, or ARRAY(query).
  */
 export interface Apply {
-  readonly kind: 'scalar' | 'exists' | 'in'
+  readonly kind: 'scalar' | 'exists' | 'in' | 'array'
   readonly query: QueryStmt
   /** For IN: the operand, over the joined row. */
   readonly operand: Expr | null
@@ -155,6 +157,17 @@ function derivedSource(ctx: StatementContext, name: string, plan: QueryPlan, col
   }
 }
 
+/**
+ * A set-returning function read as a table. Its arguments may name the enclosing query's
+ * columns (in a correlated subquery), not other tables of the same FROM (no LATERAL).
+ */
+async function setFunctionSource(ctx: StatementContext, call: SetFunctionCall, env: QueryEnv): Promise<DerivedSource> {
+  const scope = new Scope([], env.outer)
+  const args = await Promise.all(call.args.map(async (a) => bind(await resolveSubqueries(ctx, a, env, scope, null), scope, 'function arguments in FROM')))
+  const type = setFunctionType(call.name, args.map((a) => typeCheck(a, [])))
+  return { name: call.name.toLowerCase(), columns: [call.column], types: [type], rows: async () => setFunctionRows(call.name, args.map((a) => evaluate(a, []))) }
+}
+
 /** Plans a SELECT (running its uncorrelated subqueries). */
 export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: QueryEnv = TOP_LEVEL): Promise<SelectPlan> {
   // FROM: the joined row is every table's columns side by side.
@@ -165,9 +178,10 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
     let table: TableDesc | null = null
     let derived: DerivedSource | null = null
     if (ref.query !== null) derived = derivedSource(ctx, ref.alias ?? 'subquery', await planQuery(ctx, ref.query, { ctes: env.ctes, outer: null }), null)
+    else if (ref.setFunction !== undefined) derived = await setFunctionSource(ctx, ref.setFunction, env)
     else derived = env.ctes.get(ref.table) ?? null
     const catalog = ctx.newCatalog ?? ctx.catalog
-    const system = derived === null && ref.query === null ? systemTable(ref.table, catalog) : undefined
+    const system = derived === null && ref.query === null && ref.setFunction === undefined ? systemTable(ref.table, catalog) : undefined
     if (system !== undefined) derived = { ...system, name: system.name, rows: async () => system.rows(catalog) }
     if (derived === null) table = catalog.table(ref.table)
     const alias = ref.alias ?? ref.table.split('.').at(-1)!
@@ -303,7 +317,8 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
         if ((e.fn === 'SUM' || e.fn === 'AVG') && argType !== null && argType !== 'null' && argType !== 'int' && argType !== 'float' && argType !== 'numeric') {
           fail(SqlState.DATATYPE_MISMATCH, `function ${e.fn.toLowerCase()} does not accept ${typeName({ base: argType })}`)
         }
-        const spec: AggregateSpec = { fn: e.fn, arg, distinct: e.distinct }
+        if (e.fn === 'STRING_AGG' && argType !== null && argType !== 'null' && argType !== 'text') fail(SqlState.UNDEFINED_FUNCTION, `function string_agg(${typeName({ base: argType })}, text) does not exist`)
+        const spec: AggregateSpec = { fn: e.fn, arg, distinct: e.distinct, ...(e.separator === undefined ? {} : { separator: e.separator }) }
         const key = exprKey(spec as unknown as Expr)
         let idx = aggKeys.indexOf(key)
         if (idx < 0) {
@@ -450,6 +465,11 @@ function outputName(e: Expr): string {
       return 'case'
     case 'exists':
       return 'exists'
+    case 'array':
+    case 'array-subquery':
+      return 'array'
+    case 'subscript':
+      return e.operand.kind === 'column' ? e.operand.name : outputName(e.operand)
     default:
       return exprToSql(e)
   }
@@ -489,9 +509,10 @@ function hasWindow(e: Expr): boolean {
   return e.kind === 'window' || childExprs(e).some(hasWindow)
 }
 
-/** The type of an aggregate's result, given its argument's: COUNT is BIGINT, AVG of integers or NUMERIC is NUMERIC. */
+/** The type of an aggregate's result, given its argument's: COUNT is BIGINT, STRING_AGG TEXT, AVG of integers or NUMERIC is NUMERIC. */
 function aggregateType(fn: string, argType: StaticType): BaseType | null {
   if (fn === 'COUNT') return 'int'
+  if (fn === 'STRING_AGG') return 'text'
   if (argType === null || argType === 'null') return null
   if (fn === 'AVG') return argType === 'float' ? 'float' : 'numeric'
   return argType
@@ -545,7 +566,7 @@ export interface ApplyTarget {
  * fills per row, when `target` allows it; elsewhere it is 0A000.
  */
 export async function resolveSubqueries(ctx: StatementContext, e: Expr, env: QueryEnv, scope: Scope, target: ApplyTarget | null): Promise<Expr> {
-  if (e.kind === 'in-subquery' || e.kind === 'subquery' || e.kind === 'exists') {
+  if (e.kind === 'in-subquery' || e.kind === 'subquery' || e.kind === 'exists' || e.kind === 'array-subquery') {
     const probe: OuterScope = { scope, row: null, used: new Set() }
     const plan = await planQuery(ctx, e.query, { ctes: env.ctes, outer: probe })
     if (e.kind !== 'exists' && plan.columns.length !== 1) fail(SqlState.SYNTAX_ERROR, `subquery has too many columns`)
@@ -554,6 +575,7 @@ export async function resolveSubqueries(ctx: StatementContext, e: Expr, env: Que
       const rows = await executeQuery(ctx, plan)
       if (e.kind === 'exists') return { kind: 'literal', value: rows.length > 0 }
       if (e.kind === 'subquery') return { kind: 'literal', value: scalarOf(rows) }
+      if (e.kind === 'array-subquery') return { kind: 'literal', value: arrayFromRows(rows) }
       const keys = new Set<string>()
       let hasNull = false
       for (const r of rows) {
@@ -564,10 +586,10 @@ export async function resolveSubqueries(ctx: StatementContext, e: Expr, env: Que
       return { kind: 'value-set', operand: operand!, keys: [...keys], hasNull, negated: e.negated }
     }
     if (target === null) fail(SqlState.FEATURE_NOT_SUPPORTED, 'a correlated subquery is not supported here (only in WHERE and the select list of a query without GROUP BY)')
-    const kind = e.kind === 'subquery' ? 'scalar' : e.kind === 'exists' ? 'exists' : 'in'
+    const kind = e.kind === 'subquery' ? 'scalar' : e.kind === 'exists' ? 'exists' : e.kind === 'array-subquery' ? 'array' : 'in'
     const index = scope.columns.length + target.applies.length
     target.applies.push({ kind, query: e.query, operand: operand === null ? null : bind(operand, scope, 'IN'), uses: [...probe.used].sort((a, b) => a - b) })
-    target.slotTypes.push(kind === 'scalar' ? nonNull(plan.types[0] ?? null) : 'bool')
+    target.slotTypes.push(kind === 'scalar' ? nonNull(plan.types[0] ?? null) : kind === 'array' ? 'array' : 'bool')
     const slot: Expr = { kind: 'slot', index, label: exprToSql(e) }
     return e.kind === 'in-subquery' && e.negated ? { kind: 'not', operand: slot } : slot
   }
@@ -578,7 +600,15 @@ export async function resolveSubqueries(ctx: StatementContext, e: Expr, env: Que
 }
 
 function containsSubquery(e: Expr): boolean {
-  return e.kind === 'in-subquery' || e.kind === 'subquery' || e.kind === 'exists' || childExprs(e).some(containsSubquery)
+  return e.kind === 'in-subquery' || e.kind === 'subquery' || e.kind === 'exists' || e.kind === 'array-subquery' || childExprs(e).some(containsSubquery)
+}
+
+/** ARRAY(subquery)'s value: its rows' one value each, in order (0A000 for values that are arrays themselves). */
+function arrayFromRows(rows: readonly SqlValue[][]): ArrayValue {
+  return arrayOf(rows.map((r) => {
+    const v = r[0] ?? null
+    return isArrayValue(v) ? fail(SqlState.FEATURE_NOT_SUPPORTED, 'multidimensional arrays are not supported') : v
+  }))
 }
 
 /** A scalar subquery's value: its one row's one value, NULL without rows, 21000 for more. */
@@ -690,6 +720,8 @@ function applyValue(a: Apply, rows: readonly SqlValue[][], row: readonly SqlValu
       return scalarOf(rows)
     case 'exists':
       return rows.length > 0
+    case 'array':
+      return arrayFromRows(rows)
     case 'in': {
       const v = evaluate(a.operand!, row)
       if (v === null) return rows.length === 0 ? false : null

@@ -10,7 +10,8 @@
 // methods have PostgreSQL's own OIDs (pg-types.ts). Every object is owned by `root` (mrdb has
 // no owners). Relations PostgreSQL clients read but mrdb has nothing for (comments,
 // inheritance, policies, triggers, publications, rewrite rules) are empty tables with
-// PostgreSQL's columns. Columns of PostgreSQL's array and node-tree types hold text or NULL.
+// PostgreSQL's columns. Columns of PostgreSQL's array types are arrays (types/array.ts); those of
+// its vector (int2vector: indkey) and node-tree types hold text or NULL.
 
 import type { Catalog, ColumnDesc, TableDesc } from './catalog.js'
 import type { StaticType } from './binder.js'
@@ -443,14 +444,14 @@ const SYSTEM_TABLES: readonly SystemTable[] = [
   ),
   empty('pg_catalog.pg_description', [['objoid', 'int'], ['classoid', 'int'], ['objsubid', 'int'], ['description', 'text']]),
   empty('pg_catalog.pg_inherits', [['inhrelid', 'int'], ['inhparent', 'int'], ['inhseqno', 'int'], ['inhdetachpending', 'bool']]),
-  empty('pg_catalog.pg_policy', [['oid', 'int'], ['polname', 'text'], ['polrelid', 'int'], ['polcmd', 'text'], ['polpermissive', 'bool'], ['polroles', null], ['polqual', 'text'], ['polwithcheck', 'text']]),
+  empty('pg_catalog.pg_policy', [['oid', 'int'], ['polname', 'text'], ['polrelid', 'int'], ['polcmd', 'text'], ['polpermissive', 'bool'], ['polroles', 'array'], ['polqual', 'text'], ['polwithcheck', 'text']]),
   empty('pg_catalog.pg_trigger', [['oid', 'int'], ['tgrelid', 'int'], ['tgparentid', 'int'], ['tgname', 'text'], ['tgfoid', 'int'], ['tgtype', 'int'], ['tgenabled', 'text'], ['tgisinternal', 'bool'], ['tgconstraint', 'int']]),
   empty('pg_catalog.pg_rewrite', [['oid', 'int'], ['rulename', 'text'], ['ev_class', 'int'], ['ev_type', 'text'], ['ev_enabled', 'text'], ['is_instead', 'bool']]),
-  empty('pg_catalog.pg_statistic_ext', [['oid', 'int'], ['stxrelid', 'int'], ['stxname', 'text'], ['stxnamespace', 'int'], ['stxowner', 'int'], ['stxstattarget', 'int'], ['stxkeys', 'text'], ['stxkind', null], ['stxexprs', 'text']]),
+  empty('pg_catalog.pg_statistic_ext', [['oid', 'int'], ['stxrelid', 'int'], ['stxname', 'text'], ['stxnamespace', 'int'], ['stxowner', 'int'], ['stxstattarget', 'int'], ['stxkeys', 'text'], ['stxkind', 'array'], ['stxexprs', 'text']]),
   empty('pg_catalog.pg_publication', [['oid', 'int'], ['pubname', 'text'], ['pubowner', 'int'], ['puballtables', 'bool'], ['pubinsert', 'bool'], ['pubupdate', 'bool'], ['pubdelete', 'bool'], ['pubtruncate', 'bool'], ['pubviaroot', 'bool']]),
-  empty('pg_catalog.pg_publication_rel', [['oid', 'int'], ['prpubid', 'int'], ['prrelid', 'int'], ['prqual', 'text'], ['prattrs', null]]),
+  empty('pg_catalog.pg_publication_rel', [['oid', 'int'], ['prpubid', 'int'], ['prrelid', 'int'], ['prqual', 'text'], ['prattrs', 'array']]),
   empty('pg_catalog.pg_publication_namespace', [['oid', 'int'], ['pnpubid', 'int'], ['pnnspid', 'int']]),
-  empty('pg_catalog.pg_foreign_table', [['ftrelid', 'int'], ['ftserver', 'int'], ['ftoptions', null]]),
+  empty('pg_catalog.pg_foreign_table', [['ftrelid', 'int'], ['ftserver', 'int'], ['ftoptions', 'array']]),
   empty('pg_catalog.pg_partitioned_table', [['partrelid', 'int'], ['partstrat', 'text'], ['partnatts', 'int'], ['partdefid', 'int']]),
   empty('pg_catalog.pg_depend', [['classid', 'int'], ['objid', 'int'], ['objsubid', 'int'], ['refclassid', 'int'], ['refobjid', 'int'], ['refobjsubid', 'int'], ['deptype', 'text']]),
   empty('pg_catalog.pg_sequence', [['seqrelid', 'int'], ['seqtypid', 'int'], ['seqstart', 'int'], ['seqincrement', 'int'], ['seqmax', 'int'], ['seqmin', 'int'], ['seqcache', 'int'], ['seqcycle', 'bool']]),

@@ -17,21 +17,23 @@ import {
   type TypedBase,
   type TypedValue,
 } from './types/typed.js'
+import { arrayKey, compareArrays, isArrayValue, parseArrayText, type ArrayElement, type ArrayValue } from './types/array.js'
 
 /**
  * A SQL value as the engine and its clients hold it: INT is bigint, FLOAT is number, TEXT
  * string, BOOLEAN boolean, BYTEA Uint8Array, and NUMERIC, DATE, TIMESTAMP, TIMESTAMPTZ,
  * INTERVAL, UUID and JSONB plain objects tagged by `type` (types/typed.ts). All of them are
- * structured-cloneable, so rows cross worker threads as they are.
+ * structured-cloneable, so rows cross worker threads as they are. Arrays (types/array.ts)
+ * appear in expressions and the system catalog, never in stored rows.
  */
-export type SqlValue = null | bigint | number | string | boolean | Uint8Array | TypedValue
+export type SqlValue = null | bigint | number | string | boolean | Uint8Array | TypedValue | ArrayValue
 
 /**
  * The storage types. VARCHAR(n) is `text` with a `maxLength`; SMALLINT and INTEGER are `int`
  * with `intBytes`; REAL is `float` (kept as a double) with `real`; NUMERIC(p,s) is `numeric`
  * with `precision` and `scale`.
  */
-export type BaseType = 'int' | 'float' | 'text' | 'bool' | TypedBase
+export type BaseType = 'int' | 'float' | 'text' | 'bool' | 'array' | TypedBase
 
 /** A column's declared type. */
 export interface ColumnType {
@@ -45,6 +47,8 @@ export interface ColumnType {
   /** NUMERIC(precision, scale): values are rounded to `scale` places and must have at most precision - scale digits before the point. */
   readonly precision?: number
   readonly scale?: number
+  /** An array's element type (absent: not known statically). */
+  readonly element?: ColumnType
 }
 
 /** The smallest and largest 64-bit signed integers. */
@@ -62,6 +66,8 @@ export function typeName(type: ColumnType): string {
       return type.maxLength === undefined ? 'TEXT' : `VARCHAR(${type.maxLength})`
     case 'bool':
       return 'BOOLEAN'
+    case 'array':
+      return type.element === undefined ? 'ANYARRAY' : `${typeName(type.element)}[]`
     default:
       return typedTypeName(type.base, type)
   }
@@ -79,13 +85,13 @@ export function baseTypeOf(value: Exclude<SqlValue, null>): BaseType {
     case 'boolean':
       return 'bool'
     default:
-      return typedBaseOf(value)
+      return isArrayValue(value) ? 'array' : typedBaseOf(value)
   }
 }
 
 /** The SQL name of a value's type, for messages. */
 export function valueTypeName(value: SqlValue): string {
-  return value === null ? 'NULL' : nameOf(value)
+  return value === null ? 'NULL' : isArrayValue(value) ? typeName({ base: 'array' }) : nameOf(value)
 }
 
 /** Raises 22003 unless `v` fits in 64 signed bits; returns it. */
@@ -94,9 +100,9 @@ export function checkInt64(v: bigint): bigint {
   return v
 }
 
-/** Whether two base types can be compared (numbers with numbers, otherwise same type). */
+/** Whether two base types can be compared (numbers with numbers, arrays with array literals, otherwise same type). */
 export function comparable(a: BaseType, b: BaseType): boolean {
-  return a === b || (isNumeric(a) && isNumeric(b)) || ((isTypedBase(a) || isTypedBase(b)) && typedComparable(a, b))
+  return a === b || (a === 'array' && b === 'text') || (a === 'text' && b === 'array') || (isNumeric(a) && isNumeric(b)) || ((isTypedBase(a) || isTypedBase(b)) && typedComparable(a, b))
 }
 
 function isNumeric(t: BaseType): boolean {
@@ -109,6 +115,7 @@ function isNumeric(t: BaseType): boolean {
  * false < true. Incomparable types raise 42804.
  */
 export function compareValues(a: Exclude<SqlValue, null>, b: Exclude<SqlValue, null>): number {
+  if (isArrayValue(a) || isArrayValue(b)) return compareArrayWith(a, b)
   if (isTypedValue(a) || isTypedValue(b)) return compareTyped(a, b)
   const ta = typeof a
   const tb = typeof b
@@ -120,6 +127,43 @@ export function compareValues(a: Exclude<SqlValue, null>, b: Exclude<SqlValue, n
   if (ta === 'bigint' && tb === 'number') return compareIntFloat(a as bigint, b as number)
   if (ta === 'number' && tb === 'bigint') return 0 - compareIntFloat(b as bigint, a as number)
   return fail(SqlState.DATATYPE_MISMATCH, `cannot compare ${valueTypeName(a)} with ${valueTypeName(b)}`)
+}
+
+/**
+ * Arrays in order (types/array.ts); text facing an array is read as an array literal whose
+ * elements take the other array's element types (`polroles = '{0}'`), as PostgreSQL's untyped
+ * literals do. An array facing anything else raises 42804.
+ */
+function compareArrayWith(a: Exclude<SqlValue, null>, b: Exclude<SqlValue, null>): number {
+  if (typeof a === 'string' && isArrayValue(b)) return compareArrayWith(arrayLiteralLike(a, b), b)
+  if (typeof b === 'string' && isArrayValue(a)) return compareArrayWith(a, arrayLiteralLike(b, a))
+  if (!isArrayValue(a) || !isArrayValue(b)) return fail(SqlState.DATATYPE_MISMATCH, `cannot compare ${valueTypeName(a)} with ${valueTypeName(b)}`)
+  return compareArrays(a, b, (x, y) => compareValues(typeof x === 'string' ? textLike(x, y) : x, typeof y === 'string' ? textLike(y, x) : y))
+}
+
+/** Array literal text read with its elements' types taken from `like`'s first non-NULL element (text when none). */
+function arrayLiteralLike(text: string, like: ArrayValue): ArrayValue {
+  const sample = like.elements.find((e) => e !== null) ?? null
+  return { type: 'array', elements: parseArrayText(text).map((e) => (e === null || sample === null ? e : textLike(e, sample))) }
+}
+
+/** Text read as a value of `like`'s type (an untyped literal meeting a typed value): 22P02 when it does not read as one. */
+export function textLike(text: string, like: Exclude<SqlValue, null>): Exclude<ArrayElement, null> {
+  if (typeof like === 'string' || isArrayValue(like)) return text
+  if (isTypedValue(like)) return parseTyped(text, { base: typedBaseOf(like) })
+  const s = text.trim()
+  if (typeof like === 'bigint') {
+    if (!/^[+-]?\d+$/.test(s)) fail(SqlState.INVALID_TEXT_REPRESENTATION, `invalid input syntax for type bigint: "${text}"`)
+    return BigInt(s)
+  }
+  if (typeof like === 'number') {
+    const f = Number(s)
+    if (s === '' || Number.isNaN(f)) fail(SqlState.INVALID_TEXT_REPRESENTATION, `invalid input syntax for type double precision: "${text}"`)
+    return f
+  }
+  if (/^(t|true|y|yes|on|1)$/i.test(s)) return true
+  if (/^(f|false|n|no|off|0)$/i.test(s)) return false
+  return fail(SqlState.INVALID_TEXT_REPRESENTATION, `invalid input syntax for type boolean: "${text}"`)
 }
 
 function compareIntFloat(i: bigint, f: number): number {
@@ -171,7 +215,7 @@ export function valueKey(v: SqlValue): string {
     case 'boolean':
       return v ? 'T' : 'F'
     case 'object':
-      return v === null ? 'N' : typedKey(v)
+      return v === null ? 'N' : isArrayValue(v) ? arrayKey(v, valueKey) : typedKey(v)
     default:
       return 'N'
   }
@@ -194,6 +238,7 @@ export type ArithmeticOp = '+' | '-' | '*' | '/' | '%'
  */
 export function arithmetic(op: ArithmeticOp, a: SqlValue, b: SqlValue): SqlValue {
   if (a === null || b === null) return null
+  if (isArrayValue(a) || isArrayValue(b)) fail(SqlState.UNDEFINED_FUNCTION, `operator does not exist: ${valueTypeName(a)} ${op} ${valueTypeName(b)}`)
   if ((isTypedValue(a) && typeof b !== 'string') || (isTypedValue(b) && typeof a !== 'string')) return typedArithmetic(op, a, b)
   if (typeof a === 'bigint' && typeof b === 'bigint') {
     switch (op) {
@@ -257,6 +302,7 @@ export function negate(v: SqlValue): SqlValue {
  */
 export function coerceToColumn(value: SqlValue, type: ColumnType, column: string, fromTextLiteral = false): SqlValue {
   if (value === null) return null
+  if (isArrayValue(value) || type.base === 'array') fail(SqlState.FEATURE_NOT_SUPPORTED, `arrays cannot be stored in tables (column ${column})`)
   if (isTypedBase(type.base)) return assignTyped(value, type, column, fromTextLiteral)
   if (fromTextLiteral && typeof value === 'string' && type.base !== 'text') return parseLiteral(value, type, column)
   switch (type.base) {

@@ -1,7 +1,7 @@
 // PostgreSQL's view of mrdb's values: type OIDs for result columns, values in text and
 // binary format as PostgreSQL prints them, and bound parameters turned into SQL literals.
 
-import { formatTyped, isTypedValue, PgType, pgTypeOf, type SqlValue, type TypedValue } from '@mrdb/sql'
+import { castText, formatTyped, isArrayValue, isTypedValue, PgType, pgTypeOf, type SqlValue, type TypedValue } from '@mrdb/sql'
 import type { FieldDescription } from './backend.js'
 import { PgWireError, PgWireState } from './errors.js'
 
@@ -36,7 +36,7 @@ export function textValue(v: Exclude<SqlValue, null>): string {
     case 'string':
       return v
     default:
-      return formatTyped(v)
+      return isArrayValue(v) ? castText(v) : formatTyped(v)
   }
 }
 

@@ -19,6 +19,8 @@
 import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { formatTyped, isTypedValue, typedBaseOf } from '../types/typed.js'
+import { isArrayValue } from '../types/array.js'
+import { castText } from '../cast.js'
 import type { SqlResult } from '../engine.js'
 import type { SqlValue } from '../values.js'
 
@@ -165,6 +167,7 @@ export function formatValue(v: SqlValue, type: string): string {
   // Control characters only: the corpus is ASCII, and mrdb's files print non-ASCII text as is.
   if (typeof v === 'string') return v.replace(/[\x00-\x1f\x7f]/g, '@')
   if (isTypedValue(v)) return formatTyped(v)
+  if (isArrayValue(v)) return castText(v)
   return String(v)
 }
 

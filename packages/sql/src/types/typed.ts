@@ -74,9 +74,9 @@ export function isTypedBase(base: string): base is TypedBase {
   return TYPED_BASES.has(base)
 }
 
-/** Whether a value is one of this module's (an object or bytes). */
+/** Whether a value is one of this module's (an object or bytes; arrays, types/array.ts, are not). */
 export function isTypedValue(v: unknown): v is TypedValue | Uint8Array {
-  return v !== null && typeof v === 'object'
+  return v !== null && typeof v === 'object' && (v as { type?: unknown }).type !== 'array'
 }
 
 /** The base type of a typed value. */
