@@ -1,10 +1,13 @@
-// What the operator commands do (cluster-commands.ts defines them): `mrdb range list|split|merge`,
-// `mrdb member add|remove|transfer-leader` and `mrdb node list|decommission`. Each talks to
-// any node, which forwards to the range's leader or the PD leader.
+// What the operator commands do (cluster-commands.ts defines them): `mrdb range
+// list|split|merge|move`, `mrdb member add|remove|transfer-leader` and `mrdb node
+// list|decommission`. Each talks to any node, which forwards to the range's leader or the PD
+// leader.
 
 import { toWire, type RangeDescriptorJson } from '@mrdb/kv'
 import { NODE_SERVICE, PD_SERVICE, type RangeAdminResponse } from '@mrdb/server'
+import { formatPlan, planMove } from './move-plan.js'
 import { callLeader, callNode as call } from './node-call.js'
+import { CliError } from './output.js'
 
 /** A member change: what to do to which range's replica on which store. */
 export interface MemberChange {
@@ -69,6 +72,24 @@ export async function rangeSplit(host: string, key: string, json: boolean): Prom
 export async function rangeMerge(host: string, rangeId: number, json: boolean): Promise<void> {
   const res = await call(host, NODE_SERVICE.merge, { rangeId }, LONG_CALL_MS)
   printDescriptor(res.descriptor, json)
+}
+
+/**
+ * `range move`: plans the move (move-plan.ts) from the placement driver's view, prints the
+ * plan, refuses one that is unsafe (MOVE_REFUSED), and unless `dryRun` asks the placement
+ * driver to run it — as its own operator, so its scheduler leaves the range alone meanwhile.
+ */
+export async function rangeMove(host: string, move: { rangeId: number; from: number; to: number }, o: { dryRun: boolean; json: boolean }): Promise<void> {
+  const [{ ranges = [] }, { stores = [] }] = await Promise.all([call(host, PD_SERVICE.routing, {}), call(host, PD_SERVICE.stores, {})])
+  const range = ranges.find((r) => r.descriptor.rangeId === move.rangeId)
+  const plan = planMove({ ...move, replicas: range?.descriptor.replicas, leaderNodeId: range?.leaderNodeId ?? 0, stores })
+  if (!o.json) process.stdout.write(formatPlan(plan))
+  else if (o.dryRun || plan.problems.length > 0) process.stdout.write(`${JSON.stringify(plan)}\n`)
+  if (plan.problems.length > 0) throw new CliError('MOVE_REFUSED', plan.problems.join('; '))
+  if (o.dryRun) return
+  await callLeader(host, PD_SERVICE.moveReplica, { rangeId: move.rangeId, fromStoreId: move.from, toStoreId: move.to }, LONG_CALL_MS)
+  const after = ((await call(host, PD_SERVICE.routing, {})).ranges ?? []).find((r) => r.descriptor.rangeId === move.rangeId)
+  printDescriptor(after?.descriptor, o.json)
 }
 
 /** `member add|remove|transfer-leader`: one membership or leadership change, retried through leader changes. */

@@ -1,4 +1,4 @@
-// Operator commands: `mrdb range list|split|merge`, `mrdb member add|remove|transfer-leader` and
+// Operator commands: `mrdb range list|split|merge|move`, `mrdb member add|remove|transfer-leader` and
 // `mrdb node list|decommission`. Each talks to any node (--host), which forwards to the
 // range's leader or the PD leader; `--json` prints machine-readable output. cluster-actions.ts
 // does the work, loaded only when one of them runs.
@@ -19,7 +19,7 @@ export function addClusterCommands(program: Command): void {
   const withHost = (c: Command) => c.addOption(hostOption()).option('--json', 'print JSON')
   const json = (o: JsonOption) => o.json === true
 
-  const range = program.command('range').description('list, split and merge ranges')
+  const range = program.command('range').description('list, split, merge and move ranges')
   withHost(range.command('list').description('every range: bounds, replicas (* marks the leader), and keys, bytes, live and garbage bytes and reads+writes per second as last reported')).action(async (opts: JsonOption, cmd: Command) => {
     const host = await reachableHost(cmd)
     await (await actions()).rangeList(host.address, json(opts))
@@ -35,6 +35,17 @@ export function addClusterCommands(program: Command): void {
     const host = await reachableHost(cmd)
     await (await actions()).rangeMerge(host.address, rangeId, json(opts))
   })
+
+  withHost(range.command('move').description("move range N's replica from store S to store T in one planned joint-consensus change, run by the placement driver, which leaves the range alone meanwhile; refused when a step would lose its quorum with one more node down"))
+    .requiredOption('--range <id>', 'range id')
+    .requiredOption('--from <store>', 'store whose replica goes')
+    .requiredOption('--to <store>', 'store that gets the replica')
+    .option('--dry-run', 'print the plan — each step, the quorum it needs, whether that quorum is live now — and change nothing (exit code 1 when it would be refused)')
+    .action(async (opts: JsonOption & { range: string; from: string; to: string; dryRun?: boolean }, cmd: Command) => {
+      const move = { rangeId: positiveInt(opts.range, '--range'), from: positiveInt(opts.from, '--from'), to: positiveInt(opts.to, '--to') }
+      const host = await reachableHost(cmd)
+      await (await actions()).rangeMove(host.address, move, { dryRun: opts.dryRun === true, json: json(opts) })
+    })
 
   const member = program.command('member').description("change a range's replicas (joint consensus) and leadership")
   const memberAction = (op: 'add' | 'remove' | 'transferLeader') => async (opts: JsonOption & { range: string; store: string; learner?: boolean }, cmd: Command) => {

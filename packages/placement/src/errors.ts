@@ -16,6 +16,8 @@ export const PdErrorCode = {
   STORE_NOT_FOUND: 'PD_STORE_NOT_FOUND',
   /** The store was removed from the cluster for good; it cannot change or come back. */
   STORE_REMOVED: 'PD_STORE_REMOVED',
+  /** An operator already changes the range; ask again once it is done. */
+  RANGE_BUSY: 'PD_RANGE_BUSY',
   /** The range is unknown to the PD. */
   RANGE_NOT_FOUND: 'PD_RANGE_NOT_FOUND',
   /** An id space is used up (range ids may not reach the PD's own group id). */

@@ -270,6 +270,26 @@ export class PlacementDriver {
     await this.command({ kind: 'setStoreState', storeId, state })
   }
 
+  /**
+   * Runs an operator a person asked for (`mrdb range move`) as the scheduler runs its own:
+   * while it runs, the scheduler starts nothing else on that range, so it cannot undo the
+   * change halfway. Resolves once the range has changed; RANGE_BUSY while another operator
+   * changes it.
+   */
+  async runRequested(op: Operator): Promise<void> {
+    this.lead()
+    const busy = this.running.get(op.rangeId)
+    if (busy) throw new PdError(PdErrorCode.RANGE_BUSY, `range ${op.rangeId} is busy: ${busy.kind} (${busy.reason}) runs on it`)
+    this.running.set(op.rangeId, op)
+    try {
+      await this.o.runner(op)
+    } finally {
+      this.running.delete(op.rangeId)
+      // The range changed or failed to: its leader's next heartbeat says how it is now.
+      this.rangeLoad.delete(op.rangeId)
+    }
+  }
+
   /** One scheduler pass: decide, then start the operators there is room for. */
   async tick(): Promise<void> {
     if (!this.isLeader()) return

@@ -17,6 +17,7 @@ import {
   type PdHeartbeatResponse,
   type PdHealthResponse,
   type PdHeartbeatRequest,
+  type PdMoveReplicaRequest,
   type PdReportRangesRequest,
   type PdRoutingResponse,
   type PdSetStoreStateRequest,
@@ -113,6 +114,14 @@ export class PdEndpoint {
     })
   }
 
+  /** Moves a replica as an operator asked, on the PD leader, which keeps its scheduler off the range meanwhile. */
+  moveReplica(req: PdMoveReplicaRequest): Promise<PdEmptyResponse> {
+    return this.run(PD_SERVICE.moveReplica, req, async (d) => {
+      await d.runRequested({ kind: 'moveReplica', rangeId: req.rangeId, fromNodeId: req.fromStoreId, toNodeId: req.toStoreId, reason: 'asked by an operator' })
+      return {}
+    })
+  }
+
   /** Adds the PD service, answered through this endpoint, to a gRPC server. */
   serve(server: Server): void {
     const check = PD_REQUESTS
@@ -125,6 +134,7 @@ export class PdEndpoint {
       stores: admin(check.stores, (req) => this.stores(req)),
       health: admin(check.health, (req) => this.health(req)),
       setStoreState: admin(check.setStoreState, (req) => this.setStoreState(req)),
+      moveReplica: admin(check.moveReplica, (req) => this.moveReplica(req)),
     })
   }
 

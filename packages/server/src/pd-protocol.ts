@@ -98,6 +98,13 @@ export interface PdSetStoreStateRequest extends Forwardable {
   state: StoreState
 }
 
+/** A replica move an operator asked for (`mrdb range move`), run by the PD leader as its own operator. */
+export interface PdMoveReplicaRequest extends Forwardable {
+  rangeId: number
+  fromStoreId: number
+  toStoreId: number
+}
+
 const method = <Req, Res>(name: string) => jsonMethod<Req, Res>('mrdb.pd.Pd', name)
 
 /** The PD service's methods. */
@@ -110,4 +117,5 @@ export const PD_SERVICE = {
   allocRangeId: method<PdAllocRequest, PdAllocResponse>('AllocRangeId'),
   stores: method<PdStoresRequest, PdStoresResponse>('Stores'),
   setStoreState: method<PdSetStoreStateRequest, PdEmptyResponse>('SetStoreState'),
+  moveReplica: method<PdMoveReplicaRequest, PdEmptyResponse>('MoveReplica'),
 } satisfies ServiceDefinition

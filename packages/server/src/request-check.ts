@@ -8,7 +8,7 @@ import { descriptorToJson, type RangeDescriptorJson } from '@mrdb/kv'
 import { MAX_CLUSTER_ID_LENGTH, PdError, PdErrorCode, parseRange, parseStoreState } from '@mrdb/placement'
 import type { BootstrapRequest, CreateReplicaRequest, DamageLogEntryRequest, FreezeRequest, HelloRequest, InitRequest, MemberRequest, MergeRequest, NetworkFaultsRequest, NODE_SERVICE, NodeStatusRequest, SplitRequest } from './admin-protocol.js'
 import { NodeError, NodeErrorCode } from './errors.js'
-import type { PD_SERVICE, PdHeartbeatRequest, PdReportRangesRequest, PdSetStoreStateRequest, PdTsoRequest } from './pd-protocol.js'
+import type { PD_SERVICE, PdHeartbeatRequest, PdMoveReplicaRequest, PdReportRangesRequest, PdSetStoreStateRequest, PdTsoRequest } from './pd-protocol.js'
 
 /** Longest node address accepted (as the placement driver's store records allow). */
 const MAX_ADDRESS_LENGTH = 1024
@@ -230,6 +230,10 @@ export const PD_REQUESTS = {
   setStoreState: (j: unknown): PdSetStoreStateRequest => {
     const o = pd.object(j, 'a store state change')
     return { storeId: pd.id(o.storeId, 'storeId'), state: parseStoreState(o.state), forwarded: pd.optionalBoolean(o.forwarded, 'forwarded') }
+  },
+  moveReplica: (j: unknown): PdMoveReplicaRequest => {
+    const o = pd.object(j, 'a replica move')
+    return { rangeId: pd.id(o.rangeId, 'rangeId'), fromStoreId: pd.id(o.fromStoreId, 'fromStoreId'), toStoreId: pd.id(o.toStoreId, 'toStoreId'), forwarded: pd.optionalBoolean(o.forwarded, 'forwarded') }
   },
 } satisfies Record<keyof typeof PD_SERVICE, (j: unknown) => unknown>
 
