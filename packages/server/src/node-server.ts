@@ -239,7 +239,10 @@ export class NodeServer {
       // Raft's info lines (every vote of every range) are debug detail here: LeadershipWatch logs elections with their range.
       const raftLog = textLogger(log, 'debug')
       const transport = new ObservedTransport(new GrpcTransport({ nodeId: o.storeId, server, resolve: (id) => meta.nodes.get(id), logger: raftLog, faults }), log)
-      store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: raftLog })
+      // A replica that becomes leader fetches a timestamp from the gateway's batcher before it
+      // takes one-phase commits; while the node is starting, it refuses them.
+      const leaderTimestamps = { timestamp: () => node?.timestamps?.timestamp() ?? Promise.reject(new Error(`node ${o.storeId} is starting`)) }
+      store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: raftLog, timestamps: leaderTimestamps })
       leadership = new LeadershipWatch(store.raft, log)
       const port = await new Promise<number>((resolve, reject) =>
         server.bindAsync(o.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

@@ -2,7 +2,7 @@ export { open, Engine, Snapshot, checkKey, checkValue, MAX_KEY_SIZE, MAX_VALUE_S
 export type { OpenOptions, WriteOptions, BatchOp, ScanOptions, Entry, Reader } from './engine.js'
 export { StorageError, StorageErrorCode } from './errors.js'
 export type { BytesLike } from './bytes.js'
-export { compareBytes, concatBytes, keySuccessor, prefixEnd } from './bytes.js'
+export { compareBytes, concatBytes, keySuccessor, prefixEnd, toHex } from './bytes.js'
 export { encodeKey, decodeKey, encodeBytesPart, decodeBytesPart } from './key-codec.js'
 export type { KeyPart, KeyDecimal } from './key-codec.js'
 export { crc32c } from './crc32c.js'

@@ -90,6 +90,7 @@ export interface WirePrewriteRequest extends WireRangeRequest {
 export interface WireOnePhaseCommitRequest extends WireRangeRequest {
   startTs: string
   mutations: WirePrewriteRequest['mutations']
+  maxCommitTs?: string
 }
 export interface WireOnePhaseCommitResponse extends WireResponse {
   commitTs?: string

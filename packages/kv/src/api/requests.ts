@@ -80,6 +80,8 @@ export interface OnePhaseCommitRequest extends RangeAddress {
   op: 'onePhaseCommit'
   startTs: bigint
   mutations: TxnMutation[]
+  /** The commit timestamp must not be above this (else ONE_PHASE_REFUSED); absent: no bound. */
+  maxCommitTs?: bigint
 }
 /** Commits the transaction at `startTs` on `keys` at `commitTs`. */
 export interface CommitRequest extends RangeAddress {

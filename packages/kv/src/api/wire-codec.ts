@@ -105,8 +105,14 @@ const CODECS: { [Op in KvOp]: Codec<Op> } = {
     ...noFields,
   },
   onePhaseCommit: {
-    encodeRequest: (r) => ({ ...range(r), startTs: r.startTs.toString(), mutations: r.mutations.map(encodeMutation) }),
-    decodeRequest: (b) => ({ op: 'onePhaseCommit', ...rangeOf(b), startTs: timestamp(b.startTs), mutations: array(b.mutations, 'mutations').map(decodeMutation) }),
+    encodeRequest: (r) => ({ ...range(r), startTs: r.startTs.toString(), mutations: r.mutations.map(encodeMutation), maxCommitTs: r.maxCommitTs?.toString() }),
+    decodeRequest: (b) => ({
+      op: 'onePhaseCommit',
+      ...rangeOf(b),
+      startTs: timestamp(b.startTs),
+      mutations: array(b.mutations, 'mutations').map(decodeMutation),
+      maxCommitTs: optional(b.maxCommitTs, timestamp),
+    }),
     encodeResponse: (r) => ({ commitTs: r.commitTs?.toString() }),
     decodeResponse: (w) => ({ commitTs: typeof w.commitTs === 'string' ? BigInt(w.commitTs) : undefined }),
   },

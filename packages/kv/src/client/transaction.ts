@@ -5,6 +5,10 @@
 // committed afterwards without waiting (readers that meet their locks resolve them through
 // the primary). A reader that meets a lock asks the primary's range for the transaction's
 // fate, rolling back a transaction whose lock outlived its TTL.
+// A transaction whose writes all fall in one range commits in one phase instead: one command
+// on that range checks them as a prewrite would and writes them at a commit timestamp its
+// leader chooses above every read it served (docs/decisions.md, "One-phase commit"); when the
+// range refuses, it commits in two phases.
 
 import { MAX_MVCC_KEY_SIZE, MAX_MVCC_VALUE_SIZE, compareBytes, keySuccessor, physicalMs } from '@mrdb/storage'
 import { MAX_COMMAND_SIZE, type TxnMutation } from '../api/types.js'
@@ -135,6 +139,7 @@ export class Transaction {
   private lastUsedMs = Date.now()
   /** Conditions read again at the commit timestamp ({@link checkAtCommit}), by key. */
   private readonly commitChecks = new Map<string, { key: Uint8Array; accept: (value: Uint8Array | undefined) => boolean }>()
+  private committedAt: bigint | undefined
 
   constructor(
     private readonly client: KvClient,
@@ -142,6 +147,11 @@ export class Transaction {
     /** The snapshot every read sees. */
     readonly startTs: bigint,
   ) {}
+
+  /** The commit timestamp, once {@link commit} succeeded with writes: the oracle's, or the one a one-phase commit's range chose. */
+  get commitTs(): bigint | undefined {
+    return this.committedAt
+  }
 
   /**
    * Whether this transaction still counts as running at `nowMs` for garbage collection: not
@@ -213,6 +223,9 @@ export class Transaction {
    * written before it asked for its commit timestamp. The SQL layer uses it to refuse a
    * commit planned against a schema that changed by more than one step meanwhile. Skipped for
    * a key this transaction writes (the write-write check covers it); the first condition on a key is kept.
+   * A one-phase commit reads the conditions first, at a fresh timestamp its commit may not
+   * land above: `accept` must then hold at every earlier timestamp the commit may take, after
+   * the start, when it holds at that one (the schema check's does: versions only grow).
    */
   checkAtCommit(key: Uint8Array, accept: (value: Uint8Array | undefined) => boolean): void {
     this.checkOpen()
@@ -233,6 +246,7 @@ export class Transaction {
     if (this.duplicateInsert) throw new KvError(KvErrorCode.KEY_EXISTS, `key ${hex(this.duplicateInsert)} was inserted twice`, undefined, { key: this.duplicateInsert })
     const mutations = [...this.writes.values()].sort((a, b) => compareBytes(a.key, b.key))
     if (mutations.length === 0) return
+    if (await this.commitInOnePhase(mutations)) return
     const primary = mutations[0]!.key
     const heartbeat = setInterval(() => {
       this.client.heartbeat(primary, this.startTs, this.ttl()).catch(() => {
@@ -263,9 +277,36 @@ export class Transaction {
         await this.rollbackKeys(secondaries)
         throw new KvError(KvErrorCode.TXN_ABORTED, `the transaction at ${this.startTs} was rolled back before it could commit`)
       }
+      this.committedAt = commitTs
       for (const group of chunks(secondaries, (k) => k.length)) void this.commitSecondaries(group, commitTs)
     } finally {
       clearInterval(heartbeat)
+    }
+  }
+
+  /**
+   * Commits in one phase when every write falls in one range (as the range cache has it) and
+   * fits one command: true once committed; false when the range refused (ONE_PHASE_REFUSED,
+   * nothing written), for a commit in two phases. The {@link checkAtCommit} conditions are read
+   * first, at a fresh timestamp the commit may not land above (the range refuses otherwise):
+   * a change to their keys committed at or below it is seen there, one committed later lands
+   * above the commit.
+   */
+  private async commitInOnePhase(mutations: BufferedWrite[]): Promise<boolean> {
+    const spans = await this.client.rangesOf(mutations[0]!.key, keySuccessor(mutations.at(-1)!.key))
+    if (spans.length !== 1 || chunks(mutations, writeSize).length !== 1) return false
+    let maxCommitTs: bigint | undefined
+    if ([...this.commitChecks.keys()].some((id) => !this.writes.has(id))) {
+      maxCommitTs = await this.tso.timestamp()
+      await this.runCommitChecks(maxCommitTs)
+    }
+    const muts: TxnMutation[] = mutations.map((m) => ({ key: m.key, kind: m.kind, value: m.value, assertAbsent: m.assertAbsent }))
+    try {
+      this.committedAt = await this.withLockResolution(() => this.client.commitOnePhase(this.startTs, muts, maxCommitTs))
+      return true
+    } catch (err) {
+      if (err instanceof KvError && err.code === KvErrorCode.ONE_PHASE_REFUSED) return false
+      throw err
     }
   }
 
@@ -331,10 +372,10 @@ export class Transaction {
     const primaryRange = (await this.client.rangesOf(primary, keySuccessor(primary)))[0]
     const inPrimaryRange = new Set(primaryRange ? mutations.filter((m) => inSpan(m.key, primaryRange)) : [mutations[0]!])
     // Sorted, so the primary key is in the first chunk, which goes first.
-    const [head, ...tail] = chunks([...inPrimaryRange], (m) => m.key.length + (m.value?.length ?? 0))
+    const [head, ...tail] = chunks([...inPrimaryRange], writeSize)
     const rest = chunks(
       mutations.filter((m) => !inPrimaryRange.has(m)),
-      (m) => m.key.length + (m.value?.length ?? 0),
+      writeSize,
     )
     const send = (group: BufferedWrite[]) => {
       this.prewritten.push(...group.map((m) => m.key))
@@ -481,6 +522,11 @@ function chunks<T>(items: readonly T[], size: (item: T) => number): T[][] {
   }
   if (current.length > 0) out.push(current)
   return out
+}
+
+/** The bytes a buffered write adds to a command. */
+function writeSize(m: BufferedWrite): number {
+  return m.key.length + (m.value?.length ?? 0)
 }
 
 /** Waits for every promise to settle, then throws the first rejection, if any. */

@@ -35,6 +35,7 @@ import {
   type ReplicaDescriptor,
 } from '../api/range-descriptor.js'
 import { RangeLogStorage } from './range-log-storage.js'
+import { ReadTimestamps } from './read-timestamps.js'
 import { decodeRangeSnapshot, encodeRangeSnapshot } from './range-snapshot.js'
 import { decodeReplicaState, encodeReplicaState, replicaStateKey, type ReplicaState } from './replica-state.js'
 
@@ -166,18 +167,19 @@ export class Replica {
    */
   private nextProposalId = randomInt(1, 2 ** 48)
   /**
-   * The highest timestamp a read at a snapshot was served at here (reads of the latest do not
-   * count): a one-phase commit lands above it. Invariant: while {@link maxReadTsValid}, it is
-   * at or above every timestamp a read of this range's keys was served at, by this replica
-   * or any earlier leader (of this range, or of the ranges it split from or merged with).
+   * The highest timestamps snapshot reads were served at here, by key and span (reads of the
+   * latest do not count): a one-phase commit lands above those of its keys. Invariant: while
+   * {@link readTsValid}, for every key it answers at or above every timestamp a read of the
+   * key was served at, by this replica or any earlier leader (of this range, or of the ranges
+   * it split from or merged with).
    */
-  private maxReadTs = 0n
+  private readonly readTs = new ReadTimestamps()
   /**
-   * Whether {@link maxReadTs} covers earlier leaders' reads: it was raised to a timestamp
+   * Whether {@link readTs} covers earlier leaders' reads: its floor was raised to a timestamp
    * fetched from the oracle after this replica became leader (and after its last merge).
    * One-phase commits are refused (ONE_PHASE_REFUSED) until then.
    */
-  private maxReadTsValid = false
+  private readTsValid = false
   /** Bumped when leadership changes or a merge applies: a refresh begun before counts for nothing. */
   private maxReadEpoch = 0
   /** The epoch whose refresh is under way, if any. */
@@ -340,28 +342,33 @@ export class Replica {
 
   /**
    * Proposes a one-phase commit of `mutations` (all in this range) for the transaction at
-   * `startTs`, and resolves with its result — on success, the commit timestamp it got.
+   * `startTs`, and resolves with its result — on success, the commit timestamp it got, never
+   * above `maxCommitTs` when given (the client read its commit-time conditions there).
    *
    * The commit timestamp is chosen here, on the leader, and travels in the command so every
-   * replica writes the same: one above both the start and {@link maxReadTs}, so it lands above
-   * every read served so far. Reads that arrive before it applies are held back by the
+   * replica writes the same: one above both the start and the reads of its keys served so far
+   * ({@link readTs}), so it lands above all of them. Reads that arrive before it applies are held back by the
    * in-flight record registered in the same turn (see {@link admitRead}). Refused with
    * ONE_PHASE_REFUSED (nothing written; commit in two phases) until this leader's
-   * {@link maxReadTs} covers its predecessors' reads, or when the timestamps are implausibly
-   * far ahead of the clock.
+   * {@link readTs} covers its predecessors' reads, when the commit would land above
+   * `maxCommitTs`, or when the timestamps are implausibly far ahead of the clock.
    */
-  proposeOnePhase(startTs: bigint, mutations: TxnMutation[], timeoutMs: number): Promise<CommandResult> {
+  proposeOnePhase(startTs: bigint, mutations: TxnMutation[], timeoutMs: number, maxCommitTs?: bigint): Promise<CommandResult> {
     this.checkLeader()
-    if (!this.maxReadTsValid) {
+    if (!this.readTsValid) {
       this.refreshMaxReadTs()
       throw new KvError(KvErrorCode.ONE_PHASE_REFUSED, `range ${this.rangeId}'s leader has not yet learned a timestamp above its predecessors' reads: commit in two phases`)
     }
-    const floor = startTs > this.maxReadTs ? startTs : this.maxReadTs
+    const keys = mutations.map((m) => m.key).sort(compareBytes)
+    const read = this.readTs.maxOf(keys)
+    const floor = startTs > read ? startTs : read
     if (physicalMs(floor) > Date.now() + ONE_PHASE_MAX_AHEAD_MS) {
       throw new KvError(KvErrorCode.ONE_PHASE_REFUSED, `timestamp ${floor} on range ${this.rangeId} is ahead of this node's clock: commit in two phases`)
     }
     const commitTs = floor + 1n
-    const keys = mutations.map((m) => m.key).sort(compareBytes)
+    if (maxCommitTs !== undefined && commitTs > maxCommitTs) {
+      throw new KvError(KvErrorCode.ONE_PHASE_REFUSED, `range ${this.rangeId} served reads of these keys up to ${read}: a one-phase commit would land above ${maxCommitTs}; commit in two phases`)
+    }
     let settle!: (applied: boolean) => void
     const settled = new Promise<boolean>((resolve) => (settle = resolve))
     return this.propose({ kind: 'onePhaseCommit', startTs, commitTs, mutations }, timeoutMs, (proposalId) => this.inFlight.set(proposalId, { keys, commitTs, settled, settle }))
@@ -369,7 +376,7 @@ export class Replica {
 
   /**
    * The range's leadership changed as this node sees it. The one-phase commits in flight here lose their guard (a reader waiting on one
-   * fails and retries), and {@link maxReadTs} stops counting until a replica that became
+   * fails and retries), and {@link readTs} stops counting until a replica that became
    * leader refreshes it from the oracle.
    */
   leaderChanged(): void {
@@ -377,15 +384,15 @@ export class Replica {
     this.invalidateMaxReadTs(this.isLeader())
   }
 
-  /** Forgets that {@link maxReadTs} covers earlier reads; a leader starts learning it anew. */
+  /** Forgets that {@link readTs} covers earlier reads; a leader starts learning it anew. */
   private invalidateMaxReadTs(leader: boolean): void {
     this.maxReadEpoch++
-    this.maxReadTsValid = false
+    this.readTsValid = false
     if (leader) this.refreshMaxReadTs()
   }
 
   /**
-   * Raises {@link maxReadTs} to a timestamp fetched from the oracle now, and marks it valid if
+   * Raises the floor of {@link readTs} to a timestamp fetched from the oracle now, and marks it valid if
    * leadership did not change meanwhile. Every read an earlier leader served used a timestamp
    * the oracle handed out before that read was served, so before this replica became leader
    * (see docs/decisions.md, "One-phase commit"): the fetched one is above all of them.
@@ -398,8 +405,8 @@ export class Replica {
       (ts) => {
         if (this.refreshingEpoch === epoch) this.refreshingEpoch = undefined
         if (epoch !== this.maxReadEpoch) return
-        if (ts > this.maxReadTs) this.maxReadTs = ts
-        this.maxReadTsValid = true
+        this.readTs.raiseFloor(ts)
+        this.readTsValid = true
       },
       () => {
         // No timestamp now: one-phase commits stay refused; the next one asks again.
@@ -435,7 +442,7 @@ export class Replica {
 
   /**
    * Admits a read at `ts` of `key`, or of [key, end) when `end` is given (empty: no bound):
-   * raises {@link maxReadTs} to `ts` (a read of the latest, at MAX_TIMESTAMP, changes
+   * records it in {@link readTs} (a read of the latest, at MAX_TIMESTAMP, changes
    * nothing: it sees whatever applied), then waits for every in-flight one-phase commit at or
    * below `ts` that writes a key the read covers. Both happen in one turn of the event loop:
    * a one-phase commit proposed after it lands above `ts`; one proposed before it is waited
@@ -444,7 +451,8 @@ export class Replica {
    */
   private admitRead(ts: bigint, key: Uint8Array, end?: Uint8Array): Promise<void> | undefined {
     if (ts === MAX_TIMESTAMP) return undefined
-    if (ts > this.maxReadTs) this.maxReadTs = ts
+    if (end === undefined) this.readTs.readKey(key, ts)
+    else this.readTs.readSpan(key, end, ts)
     if (this.inFlight.size === 0) return undefined
     const covers = (k: Uint8Array) =>
       end === undefined ? compareBytes(k, key) === 0 : compareBytes(k, key) >= 0 && (end.length === 0 || compareBytes(k, end) < 0)
@@ -766,7 +774,7 @@ export class Replica {
     }
     if (absorbed !== undefined) {
       this.host.absorbMerged(absorbed)
-      // The reads the absorbed range served are not in maxReadTs: learned anew from the oracle.
+      // The reads the absorbed range served are not in readTs: learned anew from the oracle.
       this.invalidateMaxReadTs(this.isLeader())
     }
     for (const [id, result] of results) {

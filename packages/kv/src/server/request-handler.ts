@@ -78,7 +78,7 @@ export class KvRequestHandler {
       case 'prewrite':
         return written(await store.write(id, { kind: 'prewrite', startTs: req.startTs, primary: req.primary, ttlMs: req.ttlMs, mutations: req.mutations }))
       case 'onePhaseCommit': {
-        const r = await store.commitOnePhase(id, req.startTs, req.mutations)
+        const r = await store.commitOnePhase(id, req.startTs, req.mutations, req.maxCommitTs)
         return r.ok ? { commitTs: r.commitTs } : { error: r.error }
       }
       case 'commit':
@@ -139,6 +139,7 @@ function checkRequest(req: KvRequest): void {
       return
     case 'onePhaseCommit':
       timestamp(req.startTs)
+      timestamp(req.maxCommitTs)
       mutations(req.mutations)
       return
     case 'commit':

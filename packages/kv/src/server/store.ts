@@ -279,13 +279,14 @@ export class Store implements ReplicaHost {
    * Commits the transaction at `startTs` in one phase, as one command on the range's leader:
    * the checks of a prewrite, then `mutations` (all in the range) written at a commit
    * timestamp the leader chooses (see {@link Replica.proposeOnePhase}). Resolves with its
-   * result, whose `commitTs` is the transaction's commit timestamp. ONE_PHASE_REFUSED: nothing
-   * was written, commit in two phases; KEY_NOT_IN_RANGE: a key is not (or no longer) in the range.
+   * result, whose `commitTs` is the transaction's commit timestamp, at most `maxCommitTs` if
+   * given. ONE_PHASE_REFUSED: nothing was written, commit in two phases; KEY_NOT_IN_RANGE: a
+   * key is not (or no longer) in the range.
    */
-  async commitOnePhase(rangeId: number, startTs: bigint, mutations: TxnMutation[]): Promise<CommandResult> {
+  async commitOnePhase(rangeId: number, startTs: bigint, mutations: TxnMutation[], maxCommitTs?: bigint): Promise<CommandResult> {
     // Checked with a stand-in commit timestamp: the leader chooses the real one at proposal.
     const r = this.writable(rangeId, { kind: 'onePhaseCommit', startTs, commitTs: startTs + 1n, mutations })
-    return r.proposeOnePhase(startTs, mutations, this.o.proposalTimeoutMs ?? 5000)
+    return r.proposeOnePhase(startTs, mutations, this.o.proposalTimeoutMs ?? 5000, maxCommitTs)
   }
 
   /** The range's replica, if it may take `command` now: not frozen, the command valid for the range, a transaction not below its GC fence. */
