@@ -107,7 +107,7 @@ interface Group {
   /** Set once the group was stopped for a damaged log: it does no more work, even in the loop run under way. */
   damaged: boolean
   /** Set while this follower campaigns early because its leader's node was lost (see onPeerLost). */
-  failover: { campaignAt: number; until: number } | undefined
+  failover: { campaignAt: number } | undefined
   /** Readys of this group persisted and waiting for, or under, their apply. */
   applying: number
   /** The end of this group's chain of applies: a Ready's apply starts when the one before ends. */
@@ -116,11 +116,10 @@ interface Group {
 
 /**
  * Ticks between the early campaigns of two followers of a lost leader, by rank (onPeerLost):
- * long enough for one vote round, so that the first usually wins without a split vote.
+ * longer than a pre-vote round on a busy node (timers run 100–300 ms late under load), so
+ * that the next one starts only if the first could not win, never racing it into a split vote.
  */
-const FAILOVER_STAGGER_TICKS = 2
-/** Ticks after which an early campaign whose pre-votes went unanswered is tried again. */
-const FAILOVER_RETRY_TICKS = 4
+const FAILOVER_STAGGER_TICKS = 5
 
 const EMPTY_FRAME_LISTS = (): Pick<RaftFrame, 'messages' | 'heartbeats' | 'heartbeatResponses' | 'quiesce'> => ({
   messages: [],
@@ -549,7 +548,9 @@ export class MultiRaft {
    * campaigns early instead of after an election timeout: the surviving voters in replica id
    * order, the first at the next tick (the other followers hear of the loss meanwhile: one that
    * has not yet ignores pre-votes, being in the lease), each next one FAILOVER_STAGGER_TICKS
-   * later, so that the first usually wins without a split vote. See failoverTick. Safe
+   * later and only if it granted no one's (pre-)vote meanwhile, so that two early campaigns
+   * never race into a split vote. One that could not win (its log was behind) leaves it to the
+   * next; if none wins, the election timeout elects as before. See failoverTick. Safe
    * whatever the hint's truth: an election is always safe, and pre-vote keeps a live leader
    * that its other followers still hear from in place. Not with lease-based reads, where
    * forgetLeader refuses (a live leader's lease counts on no early election).
@@ -566,29 +567,21 @@ export class MultiRaft {
       const { incoming, outgoing } = g.raw.status().config.voters
       const survivors = [...new Set([...incoming, ...outgoing])].filter((r) => r !== lead).sort((a, b) => a - b)
       const rank = survivors.indexOf(g.replicaId)
-      if (rank >= 0) {
-        const campaignAt = this.ticks + 1 + rank * FAILOVER_STAGGER_TICKS
-        g.failover = { campaignAt, until: campaignAt + this.o.electionTick }
-      }
+      if (rank >= 0) g.failover = { campaignAt: this.ticks + 1 + rank * FAILOVER_STAGGER_TICKS }
       this.markDirty(g)
     }
   }
 
   /**
-   * An early campaign after onPeerLost: it campaigns once its turn comes unless a leader is
-   * known by then, and again every FAILOVER_RETRY_TICKS while it is still a follower or a
-   * pre-candidate (pre-votes ignored by a voter that had not heard of the loss), never during
-   * a real vote round. After an election timeout the ordinary timeout takes over.
+   * An early campaign after onPeerLost, once its turn comes: only by a follower that knows no
+   * leader yet (one already campaigning on its own timeout goes on). Called once; the Readys
+   * cancel it when the replica grants a (pre-)vote first (see iterate).
    */
   private failoverTick(g: Group, f: NonNullable<Group['failover']>): void {
-    const st = g.raw.status()
-    if (st.lead !== 0 || this.ticks > f.until) {
-      g.failover = undefined
-      return
-    }
     if (this.ticks < f.campaignAt) return
-    f.campaignAt = this.ticks + FAILOVER_RETRY_TICKS
-    if (st.state !== 'follower' && st.state !== 'pre-candidate') return
+    g.failover = undefined
+    const st = g.raw.status()
+    if (st.lead !== 0 || st.state !== 'follower') return
     this.o.logger?.info(`group ${g.id}: campaigning early on node ${this.o.nodeId}: its leader's node was lost`)
     g.raw.campaign()
     this.markDirty(g)
@@ -729,6 +722,8 @@ export class MultiRaft {
     for (const entry of batch) {
       const [g, rd] = entry
       if (rd.softState) this.observe(g, rd.softState.lead, rd.softState.state)
+      // Another survivor campaigns early and has this replica's (pre-)vote: do not race it.
+      if (g.failover && rd.messages.some((m) => (m.type === 'MsgPreVoteResp' || m.type === 'MsgVoteResp') && !m.reject)) g.failover = undefined
       ;(g.role === 'leader' ? leaders : others).push(entry)
     }
     this.send(leaders)
@@ -766,14 +761,16 @@ export class MultiRaft {
    * Queues the apply of a persisted Ready on its group's apply chain, acknowledged with
    * advanceApplied() when done. Applies do not hold up the loop; one that fails stops the
    * host, as a failed log write does. Once the host stopped, queued applies are skipped: their
-   * entries are durable, and the state machine applies them after a restart.
+   * entries are durable, and the state machine applies them after a restart. So are those of
+   * a group removed from the host meanwhile.
    */
   private startApply(g: Group, rd: Ready): void {
     if (!rd.snapshot && rd.committedEntries.length === 0 && rd.readStates.length === 0) return
     g.applying++
     const run = g.applyTail.then(async () => {
       try {
-        if (g.damaged || this.stopped) return
+        // A group removed meanwhile (its replica destroyed, or merged away) applies nothing more.
+        if (g.damaged || this.stopped || this.groups.get(g.id) !== g) return
         await this.apply(g, rd)
         if (g.damaged) return
         this.contained(g, () => g.raw.advanceApplied(rd))
