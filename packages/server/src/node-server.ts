@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Client, Server, ServerCredentials, credentials, type MethodDefinition } from '@grpc/grpc-js'
-import { GcQueue, KvClient, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, resolveLocks, unaryCall, type RangeDescriptor } from '@mrdb/kv'
+import { GcQueue, GrpcSender, KvClient, KvRequestHandler, LocalSender, RoutingSender, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, resolveLocks, unaryCall, type RangeDescriptor } from '@mrdb/kv'
 import { PD_GROUP_ID, PdReplica, PlacementDriver, type SchedulerConfig } from '@mrdb/placement'
 import { GrpcTransport, NetworkFaults } from '@mrdb/raft'
 import { ExecutorPool, putUser, ROOT_USER, SqlEngine } from '@mrdb/sql'
@@ -173,7 +173,13 @@ export class NodeServer {
     })
     this.ranges = new RangeAdmin(
       store,
-      { call: (nodeId, method, req) => this.callNode(nodeId, method, req), nodeIds: () => [...this.meta.nodes.keys()] },
+      { call: (nodeId, method, req) => this.callNode(nodeId, method, req) },
+      {
+        onLeader: (target, act) => {
+          if (!this.sqlKv) throw new NodeError(NodeErrorCode.UNAVAILABLE, `node ${o.storeId} is still starting`)
+          return this.sqlKv.onLeader(target, act)
+        },
+      },
       {
         allocateRangeId: async () => {
           const res = await this.pd.allocRangeId()
@@ -258,8 +264,11 @@ export class NodeServer {
         // PD membership changes are not built, so it cannot be replaced as a range's replica is.
         log.warn({ rangeId: PD_GROUP_ID }, `the placement driver's replica on node ${o.storeId} is damaged (${pdDamage.reason}); it stays out of the PD group, which goes on with its other members; it is not replaced automatically`)
       } else if (pd) node.hostPd(pd)
-      addKvService(server, store, { nodes: () => started.nodeList(), ranges: () => started.routing() })
-      node.sqlKv = new KvClient({ hosts: [address], faults })
+      const requests = new KvRequestHandler(store, { nodes: () => started.nodeList(), ranges: () => started.routing() })
+      addKvService(server, requests)
+      // The gateway's requests to ranges this node leads go to the store in-process; the rest over gRPC.
+      const remote = new GrpcSender({ interceptor: faults && ((to) => faults.interceptor(to)) })
+      node.sqlKv = new KvClient({ hosts: [address], sender: new RoutingSender({ nodeId: o.storeId, address }, new LocalSender(requests), remote) })
       const timestamps = (node.timestamps = new TimestampBatcher((req) => started.pd.tso(req)))
       node.executorPool = pool = new ExecutorPool()
       const txnKv = (node.txnKv = new TransactionalKv(node.sqlKv, timestamps))

@@ -1,9 +1,11 @@
 // Operator and placement actions on ranges, served by every node: each runs on the range's
-// leader, so a node that does not lead the range forwards the call there once (found from
-// its own replica's leader hint, or by asking every node which of them leads it).
+// leader, found as KV requests find it — through the node's KV client (its range cache,
+// NOT_LEADER hints, retries with backoff). The node runs the action itself when it leads the
+// range, else forwards it to the node the client names; a forwarded action runs only on the
+// leader, and elsewhere answers NOT_LEADER with the leader it knows, for the client to try next.
 
-import type { MethodDefinition } from '@grpc/grpc-js'
-import { KvError, KvErrorCode, addReplica, descriptorFromJson, descriptorToJson, fromWire, moveReplica, removeReplica, type RangeDescriptor, type Store } from '@mrdb/kv'
+import { status as GrpcStatus, type MethodDefinition, type ServiceError } from '@grpc/grpc-js'
+import { KvError, KvErrorCode, addReplica, descriptorFromJson, descriptorToJson, fromWire, moveReplica, removeReplica, type KvClient, type RangeDescriptor, type Store } from '@mrdb/kv'
 import { NODE_SERVICE, type CreateReplicaRequest, type FreezeRequest, type MergeRequest, type MemberRequest, type RangeAdminResponse, type SplitRequest } from './admin-protocol.js'
 import { NodeError, NodeErrorCode, fromAdminError } from './errors.js'
 import type { NodeLogger } from './log/node-log.js'
@@ -12,9 +14,10 @@ import type { NodeLogger } from './log/node-log.js'
 export interface PeerCalls {
   /** Calls `method` on node `nodeId`; rejects if it is unknown or unreachable. */
   call<Req, Res>(nodeId: number, method: MethodDefinition<Req, Res>, req: Req): Promise<Res>
-  /** Every node this node knows. */
-  nodeIds(): number[]
 }
+
+/** How this node finds a range's leader: its KV client's routing. */
+export type LeaderRouting = Pick<KvClient, 'onLeader'>
 
 /** What range actions need from the placement driver. */
 export interface PlacementCalls {
@@ -29,6 +32,7 @@ export class RangeAdmin {
   constructor(
     private readonly store: Store,
     private readonly peers: PeerCalls,
+    private readonly routing: LeaderRouting,
     private readonly placement: PlacementCalls,
     /** Where the changes made here (splits, merges, replica moves) are logged. */
     private readonly log: NodeLogger,
@@ -39,8 +43,8 @@ export class RangeAdmin {
     const key = req.key === undefined ? undefined : fromWire(req.key)
     if (key === undefined && req.rangeId === undefined) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, 'a split needs a key or a range id')
     if (key?.length === 0) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, 'a split key must not be empty')
-    const rangeId = key === undefined ? positive(req.rangeId, 'rangeId') : this.localForKey(key)?.rangeId
-    return this.onLeader(rangeId, req, NODE_SERVICE.split, async (rangeId) => {
+    const target = key === undefined ? { rangeId: positive(req.rangeId, 'rangeId') } : { key }
+    return this.onLeader(target, req, NODE_SERVICE.split, async (rangeId) => {
       const splitKey = key ?? (await this.store.replica(rangeId).approximateStats()).middleKey
       if (!splitKey) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `range ${rangeId} holds too few keys to split`)
       const newRangeId = req.newRangeId ?? (await this.placement.allocateRangeId())
@@ -58,7 +62,7 @@ export class RangeAdmin {
   async member(req: MemberRequest): Promise<RangeAdminResponse> {
     const rangeId = positive(req.rangeId, 'rangeId')
     const storeId = positive(req.storeId, 'storeId')
-    return this.onLeader(rangeId, req, NODE_SERVICE.member, async () => {
+    return this.onLeader({ rangeId }, req, NODE_SERVICE.member, async () => {
       const create = (nodeId: number, d: RangeDescriptor) => this.createOn(nodeId, d)
       let d: RangeDescriptor
       switch (req.op) {
@@ -103,7 +107,7 @@ export class RangeAdmin {
    */
   async merge(req: MergeRequest): Promise<RangeAdminResponse> {
     const rangeId = positive(req.rangeId, 'rangeId')
-    return this.onLeader(rangeId, req, NODE_SERVICE.merge, async () => {
+    return this.onLeader({ rangeId }, req, NODE_SERVICE.merge, async () => {
       const left = this.store.replica(rangeId).descriptor
       if (left.endKey.length === 0) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `range ${rangeId} is the last range: it has no right-hand neighbour`)
       const right = this.localForKey(left.endKey)
@@ -128,7 +132,7 @@ export class RangeAdmin {
   /** Freezes a range ahead of its merge, on its leader; says where, if it already is. */
   async freeze(req: FreezeRequest): Promise<RangeAdminResponse> {
     const rangeId = positive(req.rangeId, 'rangeId')
-    return this.onLeader(rangeId, req, NODE_SERVICE.freeze, async () => {
+    return this.onLeader({ rangeId }, req, NODE_SERVICE.freeze, async () => {
       const replica = this.store.replica(rangeId)
       let frozenAt = replica.frozenAt
       if (frozenAt === undefined) {
@@ -170,49 +174,34 @@ export class RangeAdmin {
   }
 
   /**
-   * Runs `act` if this node leads the range; otherwise forwards the request (once) to the
-   * node that does. A range this node has no replica of is found by asking every node.
+   * Runs `act` on the leader of the range (by id, or holding the key), routed as the file
+   * comment says; a forwarded request runs here or is refused with NOT_LEADER.
    */
-  private async onLeader<Req extends { forwarded?: boolean; key?: string }>(
-    rangeId: number | undefined,
+  private onLeader<Req extends { forwarded?: boolean }>(
+    target: { rangeId: number } | { key: Uint8Array },
     req: Req,
     method: MethodDefinition<Req, RangeAdminResponse>,
     act: (rangeId: number) => Promise<RangeAdminResponse>,
   ): Promise<RangeAdminResponse> {
-    let hint: number | undefined
-    if (rangeId !== undefined && this.store.raft.hasGroup(rangeId)) {
-      try {
-        this.store.replica(rangeId).checkLeader()
-        return await act(rangeId)
-      } catch (err) {
-        if (!(err instanceof KvError) || err.code !== KvErrorCode.NOT_LEADER || req.forwarded) throw err
-        hint = err.leaderHint
-      }
-    }
-    if (req.forwarded) throw new KvError(KvErrorCode.NOT_LEADER, `node ${this.store.nodeId} does not lead range ${rangeId ?? '(for that key)'}`)
-    const leader = hint ?? (await this.findLeader(rangeId, req))
-    const res = await this.peers.call<Req, RangeAdminResponse>(leader, method, { ...req, forwarded: true })
-    if (res.error) throw fromAdminError(res.error)
-    return res
+    if (req.forwarded) return this.onLeaderHere(target, act)
+    return this.routing.onLeader(target, async (node) => {
+      if (node.nodeId === this.store.nodeId) return this.onLeaderHere(target, act)
+      const res = await this.peers.call<Req, RangeAdminResponse>(node.nodeId, method, { ...req, forwarded: true }).catch((err: unknown) => {
+        throw peerFailure(node.nodeId, err)
+      })
+      if (res.error) throw fromAdminError(res.error)
+      return res
+    })
   }
 
-  /** Asks every node which of them leads the range (by id, or for a split the range holding its key). */
-  private async findLeader(rangeId: number | undefined, req: { key?: string }): Promise<number> {
-    const key = req.key === undefined ? undefined : fromWire(req.key)
-    const wanted = (r: { rangeId: number; descriptor: { startKey: string; endKey: string } }) => r.rangeId === rangeId || (key !== undefined && holds(r.descriptor, key))
-    let held = rangeId !== undefined && this.store.raft.hasGroup(rangeId)
-    for (const nodeId of this.peers.nodeIds()) {
-      if (nodeId === this.store.nodeId) continue
-      try {
-        const st = await this.peers.call(nodeId, NODE_SERVICE.status, {})
-        held ||= st.ranges?.some(wanted) ?? false
-        if (st.ranges?.some((r) => r.leader && wanted(r))) return nodeId
-      } catch {
-        // an unreachable node leads nothing we can use
-      }
+  /** Runs `act` if this node leads the range; else NOT_LEADER (with the leader it knows) or RANGE_NOT_FOUND. */
+  private onLeaderHere(target: { rangeId: number } | { key: Uint8Array }, act: (rangeId: number) => Promise<RangeAdminResponse>): Promise<RangeAdminResponse> {
+    const rangeId = 'rangeId' in target ? target.rangeId : this.localForKey(target.key)?.rangeId
+    if (rangeId === undefined || !this.store.raft.hasGroup(rangeId)) {
+      throw new KvError(KvErrorCode.RANGE_NOT_FOUND, `node ${this.store.nodeId} has no replica of range ${rangeId ?? '(for that key)'}`)
     }
-    if (!held) throw new KvError(KvErrorCode.RANGE_NOT_FOUND, `no node holds range ${rangeId ?? 'for that key'}`)
-    throw new KvError(KvErrorCode.UNAVAILABLE, `no node leads range ${rangeId ?? 'for that key'} right now`)
+    this.store.replica(rangeId).checkLeader()
+    return act(rangeId)
   }
 
   private localForKey(key: Uint8Array): RangeDescriptor | undefined {
@@ -224,10 +213,17 @@ export class RangeAdmin {
   }
 }
 
-/** Whether a status entry's hex bounds hold `key`. */
-function holds(d: { startKey: string; endKey: string }, key: Uint8Array): boolean {
-  const k = Buffer.from(key)
-  return Buffer.compare(k, Buffer.from(d.startKey, 'hex')) >= 0 && (d.endKey.length === 0 || Buffer.compare(k, Buffer.from(d.endKey, 'hex')) < 0)
+/**
+ * A failed call to a peer as the KV client's routing reads it: a peer that could not be
+ * reached is UNAVAILABLE (the client tries another node); any other failure left the action's
+ * outcome unknown (TIMEOUT: not retried).
+ */
+function peerFailure(nodeId: number, err: unknown): KvError {
+  if (err instanceof KvError) return err
+  const e = err as Partial<Omit<ServiceError, 'code'>> & { code?: unknown }
+  const unreachable = e.code === GrpcStatus.UNAVAILABLE || e.code === NodeErrorCode.UNAVAILABLE
+  const code = unreachable ? KvErrorCode.UNAVAILABLE : KvErrorCode.TIMEOUT
+  return new KvError(code, `node ${nodeId}: ${e.details ?? (err instanceof Error ? err.message : String(err))}`, undefined, { cause: err })
 }
 
 function positive(v: unknown, what: string): number {

@@ -62,8 +62,13 @@ async function withCluster(fn: (nodes: Node[]) => Promise<void>): Promise<void> 
       const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))))
       nodes.push({ id, address: `127.0.0.1:${port}`, store, local: new LocalSender(handler), remote: new GrpcSender() })
     }
-    const leads = (n: Node, rangeId: number) => n.store.raft.leaderOf(rangeId) === n.store.replica(rangeId).replicaId
-    await waitFor('leaders of both ranges', () => RANGES.every((d) => nodes.some((n) => leads(n, d.rangeId))))
+    // Every node knows each range's leader and has applied the leader's first entry.
+    const settled = (rangeId: number) => {
+      const leaders = new Set(nodes.map((n) => n.store.raft.leaderOf(rangeId)))
+      const applied = new Set(nodes.map((n) => n.store.replica(rangeId).appliedIndex))
+      return leaders.size === 1 && !leaders.has(0) && applied.size === 1 && !applied.has(1)
+    }
+    await waitFor('leaders of both ranges, known everywhere', () => RANGES.every((d) => settled(d.rangeId)))
     await fn(nodes)
   } finally {
     for (const n of nodes) {
@@ -207,9 +212,6 @@ test('refusals are the same both ways: NOT_LEADER with a hint, KEY_NOT_IN_RANGE 
 test('the cluster map and a range checksum are the same both ways', async () => {
   await withCluster(async (nodes) => {
     const { follower } = roles(nodes, 1)
-    // The new leader's first entry applied everywhere: no apply moves the checksum between the two calls.
-    const applied = () => nodes.map((n) => n.store.replica(2).appliedIndex)
-    await waitFor('range 2 applied alike on every node', () => applied().every((i) => i > 1 && i === applied()[0]))
     const { local, remote } = await sendBoth(follower, [{ op: 'ranges' }, { op: 'checksum', rangeId: 2 }])
     assert.deepEqual(local, remote)
     const [map, sum] = local as [{ ranges: unknown[]; nodes: unknown[] }, { checksum: string }]
@@ -257,6 +259,34 @@ test('a KvClient on a node serves that node in-process and every other node over
       assert.deepEqual(remoteAny, [])
     } finally {
       own.close()
+    }
+  })
+})
+
+test('KvClient.onLeader runs an action on the range leader the cache names, following NOT_LEADER hints', async () => {
+  await withCluster(async (nodes) => {
+    const { leader, follower } = roles(nodes, 1)
+    const kv = new KvClient({ hosts: [follower.address], sender: new RoutingSender({ nodeId: follower.id, address: follower.address }, follower.local, new GrpcSender()) })
+    try {
+      const tried: number[] = []
+      // The first attempt is told another node leads (as a stale replica would say); the hint is followed.
+      const ran = await kv.onLeader({ key: b('a') }, async (node, range) => {
+        tried.push(node.nodeId)
+        if (tried.length === 1) throw new KvError(KvErrorCode.NOT_LEADER, 'not here', follower.id)
+        nodes.find((n) => n.id === node.nodeId)!.store.replica(range.rangeId).checkLeader()
+        return { node: node.nodeId, rangeId: range.rangeId }
+      })
+      assert.deepEqual(ran, { node: leader.id, rangeId: 1 })
+      assert.deepEqual(tried, [leader.id, follower.id, leader.id])
+      // An error that is no routing error ends it at once.
+      await assert.rejects(
+        kv.onLeader({ rangeId: 2 }, async () => {
+          throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'bad split key')
+        }),
+        (e: KvError) => e.code === KvErrorCode.INVALID_ARGUMENT,
+      )
+    } finally {
+      kv.close()
     }
   })
 })
