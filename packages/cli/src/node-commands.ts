@@ -109,11 +109,11 @@ export function addNodeCommands(program: Command): void {
     .addOption(hostOption('a node of the cluster'))
     .option('--ranges <n>', 'number of ranges to pre-split the keyspace into (the placement driver splits further as they grow)', '1')
     .option('--root-password <password>', 'the password of the root SQL user (default: a random one, printed once)')
-    .option('--wait <seconds>', 'how long to wait for the nodes to start answering (exit code 1 after it)', '60')
+    .option('--timeout <seconds>', 'how long to wait for the nodes to start answering (exit code 1 after it)', '60')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { ranges: string; rootPassword?: string; wait: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { ranges: string; rootPassword?: string; timeout: string; json?: boolean }, cmd: Command) => {
       const ranges = positiveInt(opts.ranges, '--ranges')
-      const waitS = positiveInt(opts.wait, '--wait')
+      const waitS = positiveInt(opts.timeout, '--timeout')
       const { initCommand } = await import('./init-cluster.js')
       await initCommand(nodeHost(cmd), { ranges, rootPassword: opts.rootPassword, waitMs: waitS * 1000, json: opts.json === true })
     })
