@@ -67,10 +67,25 @@ function show(f: Figures): void {
   figures.push(f)
   const note = f.errors > 0 ? `, ${f.errors} errors (first: ${f.firstError})` : ''
   console.log(`  ${f.name.padEnd(18)} ${Math.round(f.opsPerSec).toString().padStart(7)} ops/s   p50 ${f.p50Ms.toFixed(2).padStart(7)} ms   p99 ${f.p99Ms.toFixed(2).padStart(7)} ms${note}`)
+  if (f.costs) console.log(formatCosts('  per operation:', f.costs))
+}
+
+/** The cluster's counters, or undefined (and a note) when a node does not answer: the figures still count. */
+function countersOf(addresses: readonly string[]): () => Promise<ClusterCounters | undefined> {
+  return () =>
+    readCounters(addresses).catch((err: unknown) => {
+      console.log(`  (no counters: ${err instanceof Error ? err.message : String(err)})`)
+      return undefined
+    })
+}
+
+/** The costs per operation between two readings, when both were read. */
+function costsOf(before: ClusterCounters | undefined, after: ClusterCounters | undefined, ops: number): { costs: OperationCosts } | undefined {
+  return before && after ? { costs: perOperation(before, after, ops) } : undefined
 }
 
 /** Runs the KV workloads `specs` against `target` (closed afterwards), naming each result `name(spec)`; `counters` reads the cluster's, if any. */
-async function kv(target: KvTarget, specs: WorkloadSpec[], name: (kind: string) => string, counters?: () => Promise<ClusterCounters>): Promise<void> {
+async function kv(target: KvTarget, specs: WorkloadSpec[], name: (kind: string) => string, counters?: () => Promise<ClusterCounters | undefined>): Promise<void> {
   let before: ClusterCounters | undefined
   try {
     await runSuite(
@@ -78,9 +93,8 @@ async function kv(target: KvTarget, specs: WorkloadSpec[], name: (kind: string) 
       specs,
       async ({ result }) => {
         const after = counters && (await counters())
-        const costs = before && after ? perOperation(before, after, result.ops) : undefined
         const firstError = result.firstError === undefined ? undefined : String(result.firstError)
-        show({ name: name(result.kind), opsPerSec: result.opsPerSec, p50Ms: result.p50Ms, p99Ms: result.p99Ms, errors: result.errors, ...(firstError && { firstError }), ...(costs && { costs }) })
+        show({ name: name(result.kind), opsPerSec: result.opsPerSec, p50Ms: result.p50Ms, p99Ms: result.p99Ms, errors: result.errors, ...(firstError && { firstError }), ...costsOf(before, after, result.ops) })
       },
       async () => {
         before = counters && (await counters())
@@ -95,14 +109,13 @@ async function kv(target: KvTarget, specs: WorkloadSpec[], name: (kind: string) 
  * The SQL workloads of `mrdb bench sql`, each with its costs: the counters are read when each
  * workload starts (its progress line) and once all are done.
  */
-async function sql(cluster: ProcessCluster, counters: () => Promise<ClusterCounters>): Promise<void> {
-  const marks: Array<{ line: string; counters: Promise<ClusterCounters> }> = []
+async function sql(cluster: ProcessCluster, counters: () => Promise<ClusterCounters | undefined>): Promise<void> {
+  const marks: Array<{ line: string; counters: Promise<ClusterCounters | undefined> }> = []
   const results = await sqlWorkloads({ hosts: cluster.addresses(), clients, seconds, progress: (line) => void marks.push({ line, counters: counters() }) })
   marks.push({ line: 'end', counters: counters() })
   for (const r of results) {
     const at = marks.findIndex((m) => m.line.startsWith(`${r.name}:`))
-    const costs = at >= 0 ? perOperation(await marks[at]!.counters, await marks[at + 1]!.counters, r.ops) : undefined
-    show({ ...r, ...(costs && { costs }) })
+    show({ ...r, ...(at >= 0 && costsOf(await marks[at]!.counters, await marks[at + 1]!.counters, r.ops)) })
   }
 }
 
@@ -122,7 +135,7 @@ async function splitTable(cluster: ProcessCluster, at: number): Promise<void> {
 }
 
 /** BEGIN; UPDATE a row of the first half; UPDATE a row of the second half; COMMIT — a two-phase commit over two ranges. */
-async function txnTwoRanges(cluster: ProcessCluster, counters: () => Promise<ClusterCounters>): Promise<void> {
+async function txnTwoRanges(cluster: ProcessCluster, counters: () => Promise<ClusterCounters | undefined>): Promise<void> {
   const sqlHosts = cluster.sqlAddresses()
   const sessions = Array.from({ length: clients }, (_, i) => new SqlClient(sqlHosts[i % sqlHosts.length]!))
   const half = (from: number) => from + Math.floor(Math.random() * 2500)
@@ -140,7 +153,7 @@ async function txnTwoRanges(cluster: ProcessCluster, counters: () => Promise<Clu
         throw err
       }
     })
-    show({ ...r, costs: perOperation(before, await counters(), r.ops) })
+    show({ ...r, ...costsOf(before, await counters(), r.ops) })
   } finally {
     for (const s of sessions) s.close()
   }
@@ -169,7 +182,7 @@ console.log(`SQL and KV benchmark: 3 node processes, fsync on, ${clients} client
 const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1, startArgs: ['--split-qps', String(Number.MAX_SAFE_INTEGER)] })
 try {
   await settled(cluster, 1)
-  const counters = () => readCounters(cluster.addresses())
+  const counters = countersOf(cluster.addresses())
   await kv(mrdbTarget(cluster.addresses()), [putSpec, getSpec], (kind) => `kv ${kind}`, counters)
   await sql(cluster, counters)
   await splitTable(cluster, 2500)
@@ -209,7 +222,7 @@ if (!values['no-64']) {
   const wide = await ProcessCluster.start({ nodes: 3, ranges: 64, startArgs: ['--split-qps', String(Number.MAX_SAFE_INTEGER)] })
   try {
     await settled(wide, 64)
-    await kv(mrdbTarget(wide.addresses()), [putSpec], (kind) => `kv ${kind} 64 ranges`, () => readCounters(wide.addresses()))
+    await kv(mrdbTarget(wide.addresses()), [putSpec], (kind) => `kv ${kind} 64 ranges`, countersOf(wide.addresses()))
   } finally {
     await wide.stop()
   }
