@@ -25,6 +25,7 @@ import { RangeAdmin } from './range-admin.js'
 import { NODE_REQUESTS } from './request-check.js'
 import { storeHeartbeat } from './store-heartbeat.js'
 import { TimestampBatcher } from './timestamp-batcher.js'
+import { CountingSender } from './counting-sender.js'
 import type { LevelWithSilent } from 'pino'
 import { healthHandler, type Readiness } from './http/health.js'
 import { HttpServer } from './http/http-server.js'
@@ -146,6 +147,8 @@ export class NodeServer {
   private httpServer: HttpServer | undefined
   /** When a heartbeat last reached the placement driver (0: never since start). */
   private lastPdContactMs = 0
+  /** The SQL gateway's sender to other nodes (its counts are in the status). */
+  private kvRemote: CountingSender | undefined
   /** The SQL gateway's timestamps from the oracle (their counts are in the status). */
   private timestamps: TimestampBatcher | undefined
 
@@ -267,7 +270,7 @@ export class NodeServer {
       const requests = new KvRequestHandler(store, { nodes: () => started.nodeList(), ranges: () => started.routing() })
       addKvService(server, requests)
       // The gateway's requests to ranges this node leads go to the store in-process; the rest over gRPC.
-      const remote = new GrpcSender({ interceptor: faults && ((to) => faults.interceptor(to)) })
+      const remote = (node.kvRemote = new CountingSender(new GrpcSender({ interceptor: faults && ((to) => faults.interceptor(to)) })))
       node.sqlKv = new KvClient({ hosts: [address], sender: new RoutingSender({ nodeId: o.storeId, address }, new LocalSender(requests), remote) })
       const timestamps = (node.timestamps = new TimestampBatcher((req) => started.pd.tso(req)))
       node.executorPool = pool = new ExecutorPool()
@@ -677,7 +680,7 @@ export class NodeServer {
       }),
       pd: this.store.raft.hasGroup(PD_GROUP_ID) ? this.pdStatus() : undefined,
       quarantined: this.store.quarantined().map(({ rangeId, replicaId, index, reason }) => ({ rangeId, replicaId, index, reason })),
-      metrics: { ...this.store.raft.metrics, tsoRequests: this.timestamps?.counts.requests ?? 0, tsoFetches: this.timestamps?.counts.fetches ?? 0, cpuUserMicros: process.cpuUsage().user, cpuSystemMicros: process.cpuUsage().system },
+      metrics: { ...this.store.raft.metrics, tsoRequests: this.timestamps?.counts.requests ?? 0, tsoFetches: this.timestamps?.counts.fetches ?? 0, kvGrpcBatches: this.kvRemote?.counts.batches ?? 0, kvGrpcRequests: this.kvRemote?.counts.requests ?? 0, cpuUserMicros: process.cpuUsage().user, cpuSystemMicros: process.cpuUsage().system },
     }
   }
 
