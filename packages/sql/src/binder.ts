@@ -155,10 +155,11 @@ export function typeCheck(e: Expr, slotTypes: readonly (BaseType | null)[]): Sta
       if (l === 'float' || r === 'float') return 'float'
       return l === 'int' && r === 'int' ? 'int' : l === 'null' || r === 'null' ? 'null' : null
     }
-    case 'concat':
-      t(e.left)
-      t(e.right)
-      return 'text'
+    case 'concat': {
+      const l = t(e.left)
+      const r = t(e.right)
+      return l === 'array' || r === 'array' ? 'array' : 'text'
+    }
     case 'compare':
       checkComparable(t(e.left), t(e.right), e.op)
       return 'bool'

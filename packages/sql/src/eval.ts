@@ -26,6 +26,7 @@ export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
     case 'concat': {
       const l = evaluate(e.left, row)
       const r = evaluate(e.right, row)
+      if (isArrayValue(l) || isArrayValue(r)) return concatArrays(l, r)
       return l === null || r === null ? null : castText(l) + castText(r)
     }
     case 'compare': {
@@ -131,6 +132,16 @@ export function evaluate(e: Expr, row: readonly SqlValue[]): SqlValue {
     case 'aggregate':
       return fail(SqlState.INTERNAL_ERROR, `unbound ${e.kind} in evaluation`)
   }
+}
+
+/**
+ * `||` with an array: array || array appends, array || element and element || array add one
+ * element, as PostgreSQL's array_cat, array_append and array_prepend. A NULL beside an array
+ * counts as an empty array (mrdb does not tell an untyped NULL from a NULL element).
+ */
+function concatArrays(l: SqlValue, r: SqlValue): ArrayValue {
+  const elements = (v: SqlValue, other: SqlValue): readonly ArrayElement[] => (isArrayValue(v) ? v.elements : v === null && isArrayValue(other) ? [] : [v as ArrayElement])
+  return arrayOf([...elements(l, r), ...elements(r, l)])
 }
 
 /** Whether a comparison whose order is `c` satisfies `op`. */

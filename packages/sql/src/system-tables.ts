@@ -76,8 +76,10 @@ function numericPrecision(c: ColumnDesc): SqlValue {
   return null
 }
 
+/** A column's default as PostgreSQL deparses it (booleans in lower case, as pg_get_expr prints them). */
 function columnDefault(c: ColumnDesc): string | null {
   if (c.defaultExpr !== undefined) return exprToSql(c.defaultExpr)
+  if (typeof c.defaultValue === 'boolean') return String(c.defaultValue)
   return c.defaultValue === null ? null : literalToSql(c.defaultValue)
 }
 
@@ -235,8 +237,8 @@ const SYSTEM_TABLES: readonly SystemTable[] = [
       ['relispopulated', 'bool'],
       ['relreplident', 'text'],
       ['relispartition', 'bool'],
-      ['relacl', null],
-      ['reloptions', null],
+      ['relacl', 'array'],
+      ['reloptions', 'array'],
       ['relpartbound', 'text'],
     ],
     (catalog) =>
@@ -421,7 +423,7 @@ const SYSTEM_TABLES: readonly SystemTable[] = [
       ['datctype', 'text'],
       ['daticulocale', 'text'],
       // PostgreSQL's aclitem[]: no privileges exist, so always NULL (of no type mrdb has).
-      ['datacl', null],
+      ['datacl', 'array'],
     ],
     () => [[1n, DATABASE_NAME, ROOT_OID, UTF8_ENCODING, 'c', false, true, -1n, 1663n, 'C', 'C', null, null]],
   ),

@@ -1,6 +1,7 @@
 // PostgreSQL clients against real node processes: node-postgres (parameters, a prepared
 // statement reused, a pool of 20 in concurrent transactions, SQLSTATEs on err.code, the
-// session limit), psql (-c, a script with ON_ERROR_STOP), and bad input on the SQL port —
+// session limit), psql (-c, a script with ON_ERROR_STOP, \dt, \d TABLE, \di, \dn, \copy,
+// Ctrl-C), and bad input on the SQL port —
 // garbage, a wrong protocol version, lying lengths, 1-byte writes, a silent client — while
 // another session keeps working.
 
@@ -82,7 +83,8 @@ test('node-postgres and psql on real nodes; bad input on the SQL port never hurt
     const client = new pg.Client(cluster.sqlUrl(1))
     clients.push(client)
     await client.connect()
-    await client.query('CREATE TABLE accounts (id INT PRIMARY KEY, owner TEXT, balance INT, vip BOOLEAN)')
+    await client.query('CREATE TABLE accounts (id INT PRIMARY KEY, owner TEXT NOT NULL UNIQUE, balance INT NOT NULL DEFAULT 0, vip BOOLEAN DEFAULT false)')
+    await client.query('CREATE INDEX accounts_balance_idx ON accounts (balance)')
     const inserted = await client.query('INSERT INTO accounts VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)', [1, "o'neil", 100, true, 2, '007', 250, false])
     assert.equal(inserted.command, 'INSERT')
     assert.equal(inserted.rowCount, 2)
@@ -150,6 +152,32 @@ test('node-postgres and psql on real nodes; bad input on the SQL port never hurt
     const dt = await run('psql', [url, '-X', '-c', '\\dt'])
     assert.equal(dt.code, 0, dt.err)
     assert.match(dt.out, /List of relations\n Schema \| {3}Name {3}\| Type {2}\| Owner \n-+\+-+\+-+\+-+\n public \| accounts \| table \| root\n\(1 row\)/)
+    // \d TABLE runs psql's catalog queries for columns, indexes and constraints, and its footers'
+    // (policies, statistics, publications, inheritance: arrays, = ANY, ARRAY(subquery),
+    // generate_series in FROM, subscripts, string_agg), which print nothing here.
+    const described = await run('psql', [url, '-X', '-c', '\\d accounts'])
+    assert.equal(described.code, 0, described.err)
+    assert.deepEqual(described.out.split('\n'), [
+      '              Table "public.accounts"',
+      ' Column  |  Type   | Collation | Nullable | Default ',
+      '---------+---------+-----------+----------+---------',
+      ' id      | integer |           | not null | ',
+      ' owner   | text    |           | not null | ',
+      ' balance | integer |           | not null | 0',
+      ' vip     | boolean |           |          | false',
+      'Indexes:',
+      '    "accounts_pkey" PRIMARY KEY, btree (id)',
+      '    "accounts_balance_idx" btree (balance)',
+      '    "accounts_owner_key" UNIQUE CONSTRAINT, btree (owner)',
+      '',
+      '',
+    ])
+    const indexes = await run('psql', [url, '-X', '-c', '\\di'])
+    assert.equal(indexes.code, 0, indexes.err)
+    assert.match(indexes.out, / public \| accounts_balance_idx \| index \| root {2}\| accounts\n public \| accounts_owner_key {3}\| index \| root {2}\| accounts\n public \| accounts_pkey {8}\| index \| root {2}\| accounts\n\(3 rows\)/)
+    const schemas = await run('psql', [url, '-X', '-c', '\\dn'])
+    assert.equal(schemas.code, 0, schemas.err)
+    assert.match(schemas.out, /List of schemas\n {2}Name {2}\| Owner \n-+\+-+\n public \| root\n\(1 row\)/)
     const copied = await run('psql', [url, '-X', '-c', "\\copy (SELECT id, owner, vip, NULL FROM accounts WHERE id <= 2 ORDER BY id) to stdout"])
     assert.equal(copied.code, 0, copied.err)
     assert.equal(copied.out, "1\to'neil\tt\t\\N\n2\t007\tf\t\\N\n")
