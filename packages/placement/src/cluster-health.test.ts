@@ -25,3 +25,12 @@ test('health: a quarantined voter is not live, though its store is', () => {
   assert.deepEqual(h.underReplicated.map((r) => [r.rangeId, r.liveVoters]), [[1, 2]])
   assert.deepEqual(h.unavailable.map((r) => [r.rangeId, r.liveVoters]), [[2, 1]])
 })
+
+test('health: the PD group shows its members and leader; a PD voter on a dead store degrades', () => {
+  const stores = [1, 2, 3, 4].map((storeId) => ({ storeId, live: storeId !== 2, state: 'up' as const }))
+  const live = stores.map((s) => ({ ...s, live: true }))
+  const pd = { voters: [1, 2, 3], learners: [4], leaderNodeId: 1 }
+  assert.deepEqual(clusterHealth([range(1, [1, 3, 4], 1)], stores, 3, pd).pd, { voters: [1, 2, 3], learners: [4], leaderNodeId: 1, deadVoters: [2] })
+  assert.equal(clusterHealth([range(1, [1, 3, 4], 1)], live, 3, pd).status, 'healthy')
+  assert.equal(clusterHealth([range(1, [1, 3, 4], 1)], live, 3).pd, undefined)
+})

@@ -1,7 +1,7 @@
 // The cluster's health as an operator asks for it (`mrdb status`): which ranges cannot
 // serve (no quorum of live voters, or no leader), which have fewer live voters than the
 // replication factor (a voter on a dead store or quarantined is not live), and how many
-// stores are live, dead or leaving.
+// stores are live, dead or leaving, and where the placement driver's own group is.
 
 import type { ReplicaRecord, StoreState } from './pd-state.js'
 
@@ -14,9 +14,19 @@ export interface RangeHealth {
   leaderNodeId: number
 }
 
+/** The PD's own group: its members' stores and its leader's. */
+export interface PdGroupHealth {
+  voters: number[]
+  learners: number[]
+  /** 0 when none is known. */
+  leaderNodeId: number
+  /** Voters on stores that are not live. */
+  deadVoters: number[]
+}
+
 /** See the file comment. */
 export interface ClusterHealth {
-  /** `unavailable` when a range cannot serve, `degraded` when one is under-replicated or a store is dead, else `healthy`. */
+  /** `unavailable` when a range cannot serve, `degraded` when one is under-replicated, a store or a PD voter is dead, else `healthy`. */
   status: 'healthy' | 'degraded' | 'unavailable'
   stores: { total: number; live: number; dead: number; decommissioning: number; removed: number }
   ranges: number
@@ -24,6 +34,8 @@ export interface ClusterHealth {
   unavailable: RangeHealth[]
   /** Ranges (that can serve) with fewer live voters than the replication factor. */
   underReplicated: RangeHealth[]
+  /** The PD group, when it was given. */
+  pd?: PdGroupHealth
 }
 
 /** The health of `ranges` on `stores`; see the file comment. */
@@ -31,6 +43,7 @@ export function clusterHealth(
   ranges: ReadonlyArray<{ range: { rangeId: number; replicas: readonly ReplicaRecord[] }; leaderNodeId: number; quarantinedReplicas?: readonly number[] }>,
   stores: ReadonlyArray<{ storeId: number; live: boolean; state: StoreState }>,
   replicationFactor: number,
+  pd?: { voters: readonly number[]; learners: readonly number[]; leaderNodeId: number },
 ): ClusterHealth {
   const live = new Set(stores.filter((s) => s.live).map((s) => s.storeId))
   const unavailable: RangeHealth[] = []
@@ -45,8 +58,9 @@ export function clusterHealth(
   }
   const counted = stores.filter((s) => s.state !== 'removed')
   const dead = counted.filter((s) => !s.live).length
-  return {
-    status: unavailable.length > 0 ? 'unavailable' : underReplicated.length > 0 || dead > 0 ? 'degraded' : 'healthy',
+  const pdHealth = pd && { voters: [...pd.voters], learners: [...pd.learners], leaderNodeId: pd.leaderNodeId, deadVoters: pd.voters.filter((id) => !live.has(id)) }
+  const health: ClusterHealth = {
+    status: unavailable.length > 0 ? 'unavailable' : underReplicated.length > 0 || dead > 0 || (pdHealth?.deadVoters.length ?? 0) > 0 ? 'degraded' : 'healthy',
     stores: {
       total: counted.length,
       live: counted.length - dead,
@@ -58,4 +72,6 @@ export function clusterHealth(
     unavailable,
     underReplicated,
   }
+  if (pdHealth) health.pd = pdHealth
+  return health
 }

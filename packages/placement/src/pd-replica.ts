@@ -1,14 +1,15 @@
 // One node's replica of the PD group: the state machine its Raft group applies to (commands
 // → PD records, with the applied index in the same engine batch), the proposer that waits
-// for its commands to apply, the linearizable read barrier, and PD snapshots.
+// for its commands to apply, the linearizable read barrier, PD snapshots, and the group's
+// membership changes (on its leader), which move it between stores as a range's replicas move.
 
 import { randomInt } from 'node:crypto'
-import { RaftError, type ConfState, type Entry, type GroupStateMachine, type MultiRaft, type Snapshot } from '@mrdb/raft'
+import { RaftError, emptyConfState, type ConfChangeSingle, type ConfState, type Entry, type GroupStateMachine, type MultiRaft, type Snapshot } from '@mrdb/raft'
 import { compareBytes, type BatchOp, type Engine } from '@mrdb/storage'
 import { PdError, PdErrorCode } from './errors.js'
 import { applyPdCommand, checkInitialState } from './pd-apply.js'
 import { decodePdEntry, encodePdCommand, MAX_CLUSTER_ID_LENGTH, type PdCommand, type PdResult } from './pd-command.js'
-import { cloneRange, cloneStore, parseRange, parseStore, PD_GROUP_ID, PdState, PdStateEdit, rangeToJson, type PdStateData, type RangeRecord, type StoreRecord } from './pd-state.js'
+import { cloneRange, cloneStore, emptyPdState, parseRange, parseStore, PD_GROUP_ID, PdState, PdStateEdit, rangeToJson, type PdStateData, type RangeRecord, type StoreRecord } from './pd-state.js'
 import { clearPdStateOps, decodePdSnapshot, encodePdSnapshot, pdEditOps, pdStateOps, readPdState, type PdApplied } from './pd-storage.js'
 
 /** The Raft index and term a new PD group starts at: its log begins with a snapshot there. */
@@ -22,6 +23,15 @@ export interface PdReplicaOptions {
   engine: Engine
   /** The node's multiraft host, through which proposals and reads go. */
   raft: MultiRaft
+  /** Told when an applied membership (or snapshot) no longer holds this node, which the one before did: its replica is out of the group. */
+  onRemoved?: () => void
+}
+
+/** One step of a PD membership change: a learner added, a learner made a voter, a replica removed. */
+export interface PdMemberChange {
+  op: 'addLearner' | 'promote' | 'remove'
+  /** The store (and replica id) it concerns. */
+  nodeId: number
 }
 
 interface Pending {
@@ -42,17 +52,33 @@ export class PdReplica implements GroupStateMachine {
    * in the log (results are matched to waiters by node and proposal id). 2^48 ids of room.
    */
   private nextProposalId = randomInt(1, 2 ** 48)
+  /** Called after every membership this replica takes in (applied or from a snapshot). */
+  private readonly confWaiters = new Set<() => void>()
 
   private constructor(
     private readonly o: PdReplicaOptions,
     private applied: PdApplied,
     private state: PdState,
+    /** Where the group's replicas are, as the leader said when this node joined, until a snapshot tells (its applied membership may be older). */
+    private joinPeers: readonly number[] = [],
   ) {}
 
   /** Loads this node's PD replica from its engine; undefined when the node holds no PD state. */
   static async load(options: PdReplicaOptions): Promise<PdReplica | undefined> {
     const stored = await readPdState(options.engine)
     return stored && new PdReplica(options, stored.applied, PdState.from(stored.data))
+  }
+
+  /**
+   * The replica of a node the PD group is adding (as a learner): the state this node kept from
+   * an earlier membership, if any (its log catches up), else none, in memory only, for the
+   * leader's snapshot to fill. `members` are the group's replicas as the leader has them, this
+   * one included: until a snapshot tells the membership, they are where messages go.
+   */
+  static async joining(options: PdReplicaOptions, members: readonly number[]): Promise<PdReplica> {
+    const stored = await readPdState(options.engine)
+    if (stored) return new PdReplica(options, stored.applied, PdState.from(stored.data), members)
+    return new PdReplica(options, { appliedIndex: 0, appliedTerm: 0, confState: emptyConfState() }, PdState.from(emptyPdState()), members)
   }
 
   /**
@@ -87,8 +113,14 @@ export class PdReplica implements GroupStateMachine {
   /** The node of every replica of the PD group (the replica id is the node id). */
   peers(): ReadonlyMap<number, number> {
     const cs = this.applied.confState
-    const ids = new Set([...cs.voters, ...cs.learners, ...cs.votersOutgoing, ...cs.learnersNext])
+    const ids = new Set([...cs.voters, ...cs.learners, ...cs.votersOutgoing, ...cs.learnersNext, ...this.joinPeers])
     return new Map([...ids].map((id) => [id, id]))
+  }
+
+  /** Whether the applied membership holds this node (in any role, joint or not). */
+  isMember(): boolean {
+    const cs = this.applied.confState
+    return [cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext].some((ids) => ids.includes(this.o.nodeId))
   }
 
   // ---- reading the state (call readBarrier first for a linearizable read) ----------------
@@ -195,6 +227,82 @@ export class PdReplica implements GroupStateMachine {
     }
   }
 
+  // ---- membership (on the leader) --------------------------------------------------------
+
+  /**
+   * Changes the group's membership and resolves with it once applied here, any joint
+   * configuration left (a change of more than one voter goes through one, left
+   * automatically). Throws INVALID_ARGUMENT for a change that does not fit the membership
+   * (this leader cannot remove itself: transfer leadership first), UNAVAILABLE while an
+   * earlier change is under way or when Raft refuses, TIMEOUT after `timeoutMs` (it may
+   * still apply).
+   */
+  async changeMembership(changes: readonly PdMemberChange[], timeoutMs: number): Promise<ConfState> {
+    this.checkLeader()
+    const cs = this.applied.confState
+    if (cs.votersOutgoing.length > 0) throw new PdError(PdErrorCode.UNAVAILABLE, 'the PD group is still leaving a joint configuration')
+    const voters = new Set(cs.voters)
+    const learners = new Set(cs.learners)
+    const singles: ConfChangeSingle[] = changes.map((c) => {
+      const invalid = (why: string) => new PdError(PdErrorCode.INVALID_ARGUMENT, `PD membership: store ${c.nodeId} ${why}`)
+      switch (c.op) {
+        case 'addLearner':
+          if (voters.has(c.nodeId) || learners.has(c.nodeId)) throw invalid('already holds a PD replica')
+          learners.add(c.nodeId)
+          return { type: 'addLearner', nodeId: c.nodeId }
+        case 'promote':
+          if (!learners.delete(c.nodeId)) throw invalid('holds no PD learner')
+          voters.add(c.nodeId)
+          return { type: 'addVoter', nodeId: c.nodeId }
+        case 'remove':
+          if (c.nodeId === this.o.nodeId) throw invalid('leads the PD group: transfer its leadership first')
+          if (!voters.delete(c.nodeId) && !learners.delete(c.nodeId)) throw invalid('holds no PD replica')
+          return { type: 'removeNode', nodeId: c.nodeId }
+      }
+    })
+    if (voters.size === 0) throw new PdError(PdErrorCode.INVALID_ARGUMENT, 'PD membership: the group needs a voter')
+    const done = (): boolean => {
+      const now = this.applied.confState
+      return now.votersOutgoing.length === 0 && sameIds(now.voters, voters) && sameIds(now.learners, learners)
+    }
+    try {
+      this.o.raft.proposeConfChange(PD_GROUP_ID, { transition: 'auto', changes: singles })
+    } catch (err) {
+      if (err instanceof RaftError) throw new PdError(PdErrorCode.UNAVAILABLE, `the PD group refused the membership change: ${err.message}`, undefined, { cause: err })
+      throw err
+    }
+    await new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (!done()) return
+        clearTimeout(timer)
+        this.confWaiters.delete(check)
+        resolve()
+      }
+      const timer = setTimeout(() => {
+        this.confWaiters.delete(check)
+        reject(new PdError(PdErrorCode.TIMEOUT, `the PD membership change did not apply within ${timeoutMs} ms; it may still`))
+      }, timeoutMs)
+      timer.unref()
+      this.confWaiters.add(check)
+      check()
+    })
+    return this.confState()
+  }
+
+  /** On the leader: whether the replica on `nodeId` has every committed entry in its log. */
+  caughtUp(nodeId: number): boolean {
+    const st = this.o.raft.status(PD_GROUP_ID)
+    const pr = st.progress?.get(nodeId)
+    return pr !== undefined && pr.match >= st.commit
+  }
+
+  /** Asks the PD voter on `nodeId` to take over leadership (on the leader). */
+  transferLeader(nodeId: number): void {
+    this.checkLeader()
+    if (!this.applied.confState.voters.includes(nodeId)) throw new PdError(PdErrorCode.INVALID_ARGUMENT, `store ${nodeId} holds no PD voter`)
+    this.o.raft.transferLeader(PD_GROUP_ID, nodeId)
+  }
+
   // ---- the state machine ----------------------------------------------------------------
 
   /** Applies committed entries: their changes and the new applied index in one engine batch. */
@@ -227,8 +335,9 @@ export class PdReplica implements GroupStateMachine {
   async applyConfChange(entry: Entry, confState: ConfState): Promise<void> {
     const applied: PdApplied = { appliedIndex: entry.index, appliedTerm: entry.term, confState }
     await this.o.engine.batch(pdEditOps(applied, new PdStateEdit(this.state)))
+    const wasMember = this.isMember()
     this.applied = applied
-    this.updatePeers()
+    this.membershipApplied(wasMember)
   }
 
   /** Reloads the in-memory state after the log writer installed a snapshot (with {@link snapshotOps}). */
@@ -237,9 +346,11 @@ export class PdReplica implements GroupStateMachine {
     if (!stored || stored.applied.appliedIndex !== snapshot.metadata.index) {
       throw new PdError(PdErrorCode.CORRUPTION, `PD snapshot ${snapshot.metadata.index} was installed without its state`)
     }
+    const wasMember = this.isMember()
     this.applied = stored.applied
     this.state = PdState.from(stored.data)
-    this.updatePeers()
+    this.joinPeers = []
+    this.membershipApplied(wasMember)
   }
 
   /** The whole PD state at the applied index, from a consistent engine snapshot. */
@@ -265,9 +376,16 @@ export class PdReplica implements GroupStateMachine {
     return [...(await clearPdStateOps(this.o.engine)), ...pdStateOps({ appliedIndex: index, appliedTerm: term, confState }, data)]
   }
 
-  private updatePeers(): void {
+  /** Tells the host where the replicas live, wakes membership waiters, and reports this node's removal (`wasMember` before). */
+  private membershipApplied(wasMember: boolean): void {
     if (this.o.raft.hasGroup(PD_GROUP_ID)) this.o.raft.setPeers(PD_GROUP_ID, this.peers())
+    for (const w of [...this.confWaiters]) w()
+    if (wasMember && !this.isMember()) this.o.onRemoved?.()
   }
+}
+
+function sameIds(a: readonly number[], b: ReadonlySet<number>): boolean {
+  return a.length === b.size && a.every((id) => b.has(id))
 }
 
 /** Checks every record and counter of a state given in code, as commands are checked; throws a PdError. */

@@ -8,6 +8,7 @@
 import type { MultiRaft } from '@mrdb/raft'
 import { PdError, PdErrorCode } from './errors.js'
 import type { PdCommand, PdResultValues } from './pd-command.js'
+import { runPdOperator, type PdMemberCalls } from './pd-membership.js'
 import type { PdReplica } from './pd-replica.js'
 import { PD_GROUP_ID, type RangeRecord, type StoreRecord, type StoreState } from './pd-state.js'
 import { DEFAULT_SCHEDULER_CONFIG, schedule, type Operator, type SchedulerConfig, type StoreStats } from './scheduler.js'
@@ -69,10 +70,12 @@ export interface RoutedRange {
   garbageBytes: number
 }
 
-/** A store with the PD leader's view of its liveness and load. */
+/** A store with the PD leader's view of its liveness and load; `replicaCount` counts its PD replica too. */
 export interface StoreView extends StoreStats {
   address: string
   live: boolean
+  /** Its replica of the PD group, if it holds one. */
+  pdRole?: 'voter' | 'learner'
 }
 
 /** Carries an operator out on the cluster (through the range's leader node). */
@@ -82,7 +85,10 @@ export type OperatorRunner = (op: Operator) => Promise<void>
 export interface PlacementDriverOptions {
   replica: PdReplica
   raft: MultiRaft
+  /** Carries out operators on ranges. */
   runner: OperatorRunner
+  /** Reaches the stores that join or leave the PD group (its own operators run here, on its leader). */
+  pdMembers: PdMemberCalls
   config?: Partial<SchedulerConfig>
   /** How often the scheduler runs; default 1000 ms. */
   intervalMs?: number
@@ -254,14 +260,29 @@ export class PlacementDriver {
   async stores(): Promise<StoreView[]> {
     this.lead()
     await this.o.replica.readBarrier()
-    return this.storeStats().map((s) => ({ ...s, address: this.o.replica.storeById(s.storeId)?.address ?? '', live: this.isLive(s) }))
+    const cs = this.o.replica.confState()
+    return this.storeStats().map((s) => {
+      const pdRole = cs.voters.includes(s.storeId) ? 'voter' : cs.learners.includes(s.storeId) ? 'learner' : undefined
+      const view: StoreView = { ...s, replicaCount: s.replicaCount + (pdRole ? 1 : 0), address: this.o.replica.storeById(s.storeId)?.address ?? '', live: this.isLive(s) }
+      if (pdRole) view.pdRole = pdRole
+      return view
+    })
   }
 
-  /** The cluster's health: unavailable and under-replicated ranges (a quarantined voter is not live), live and dead stores. */
+  /** The stores of the PD group's replicas as this leader applied them: voters (the incoming ones while joint), then learners. */
+  pdMembers(): number[] {
+    this.lead()
+    const cs = this.o.replica.confState()
+    return [...new Set([...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext])]
+  }
+
+  /** The cluster's health: unavailable and under-replicated ranges (a quarantined voter is not live), live and dead stores, the PD group. */
   async health(): Promise<ClusterHealth> {
     const { ranges } = await this.routing()
     const withQuarantine = ranges.map((r) => ({ ...r, quarantinedReplicas: this.quarantinedReplicas(r.range) }))
-    return clusterHealth(withQuarantine, await this.stores(), this.config.replicationFactor)
+    const cs = this.o.replica.confState()
+    const pd = { voters: cs.voters, learners: cs.learners, leaderNodeId: this.o.raft.leaderOf(PD_GROUP_ID) }
+    return clusterHealth(withQuarantine, await this.stores(), this.config.replicationFactor, pd)
   }
 
   /** Moves a store to `state` (decommissioning drains it; removed is final). */
@@ -312,15 +333,24 @@ export class PlacementDriver {
     })
     const stores = this.storeStats()
     this.reportLiveness(stores)
-    const ops = schedule({ stores, ranges, nowMs: now, config: this.config })
+    const cs = this.o.replica.confState()
+    const pdLeader = this.o.raft.leaderOf(PD_GROUP_ID)
+    const pd = {
+      voters: cs.voters,
+      learners: [...cs.learners, ...cs.learnersNext],
+      joint: cs.votersOutgoing.length > 0,
+      leaderNodeId: pdLeader === 0 ? undefined : pdLeader,
+      pendingOperator: this.running.get(PD_GROUP_ID),
+    }
+    const ops = schedule({ stores, ranges, pd, nowMs: now, config: this.config })
     const running = (transfers: boolean) => [...this.running.values()].filter((op) => (op.kind === 'transferLeader') === transfers).length
     for (const op of ops) {
       const transfer = op.kind === 'transferLeader'
       if (running(transfer) >= (transfer ? (this.o.maxRunningTransfers ?? 64) : (this.o.maxRunningOperators ?? 4))) continue
       if (this.running.has(op.rangeId)) continue
       this.running.set(op.rangeId, op)
-      this.o
-        .runner(op)
+      const run = op.rangeId === PD_GROUP_ID ? runPdOperator(this.o.replica, op, this.o.pdMembers, this.timeoutMs) : this.o.runner(op)
+      run
         .catch((err: unknown) => this.o.onOperatorError?.(op, err))
         .finally(() => {
           this.running.delete(op.rangeId)

@@ -116,6 +116,17 @@ export interface RangeAdminResponse {
   error?: AdminError
 }
 
+/** The PD leader asks the receiving node to host a replica of the PD group it added there (as a learner). */
+export interface JoinPdRequest {
+  /** The group's replicas (their stores) as the leader has them, the new one included. */
+  members: number[]
+}
+/** The PD leader tells the receiving node that the PD group removed its replica. */
+export type LeavePdRequest = Record<never, never>
+export interface PdMembershipResponse {
+  error?: AdminError
+}
+
 /** Sets the peer addresses a node cannot reach (fault injection; empty heals); without `blocked`, only reads them. */
 export interface NetworkFaultsRequest {
   blocked?: string[]
@@ -157,4 +168,6 @@ export const NODE_SERVICE = {
   freeze: method<FreezeRequest, RangeAdminResponse>('FreezeRange'),
   networkFaults: method<NetworkFaultsRequest, NetworkFaultsResponse>('NetworkFaults'),
   damageLogEntry: method<DamageLogEntryRequest, DamageLogEntryResponse>('DamageLogEntry'),
+  joinPd: method<JoinPdRequest, PdMembershipResponse>('JoinPd'),
+  leavePd: method<LeavePdRequest, PdMembershipResponse>('LeavePd'),
 } satisfies ServiceDefinition

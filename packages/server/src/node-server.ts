@@ -3,13 +3,16 @@
 // driver's service. Nodes learn each other's addresses by Hello. `init` bootstraps the
 // cluster once: the PD group on the first three stores (five when there are five) and the
 // first ranges; from then on every node heartbeats to the PD leader, which keeps the range
-// table and moves replicas, and a node holding a PD replica runs the placement driver.
+// table and moves replicas, and a node holding a PD replica runs the placement driver. The
+// PD group moves off dead and decommissioned stores as a range does: its leader asks the new
+// store to join (JoinPd) and the removed one to leave (LeavePd), and every heartbeat's answer
+// tells a node where the group is now.
 
 import { randomUUID } from 'node:crypto'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Client, Server, ServerCredentials, credentials, type MethodDefinition } from '@grpc/grpc-js'
 import { GcQueue, GrpcSender, KvClient, KvRequestHandler, LocalSender, RoutingSender, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, resolveLocks, unaryCall, type RangeDescriptor } from '@mrdb/kv'
-import { PD_GROUP_ID, PdReplica, PlacementDriver, type SchedulerConfig } from '@mrdb/placement'
+import { PD_GROUP_ID, PdReplica, PlacementDriver, type PdReplicaOptions, type SchedulerConfig } from '@mrdb/placement'
 import { GrpcTransport, NetworkFaults } from '@mrdb/raft'
 import { ExecutorPool, putUser, ROOT_USER, SqlEngine } from '@mrdb/sql'
 import { open, raftLogEntryKey, type Engine } from '@mrdb/storage'
@@ -120,6 +123,8 @@ export class NodeServer {
   private readonly channels = new Map<string, Client>()
   private stopped = false
   private driver: PlacementDriver | undefined
+  /** Joins and leaves of the PD group, one at a time (see {@link pdOneAtATime}). */
+  private pdMembership: Promise<unknown> = Promise.resolve()
   private lastHeartbeatMs = Date.now()
   /** The node's way to the placement driver (and the PD service it serves). */
   readonly pd: PdEndpoint
@@ -172,6 +177,7 @@ export class NodeServer {
       nodeId: o.storeId,
       driver: () => this.driver,
       pdNodes: () => this.meta.pdNodes,
+      nodes: () => [...this.meta.nodes.keys()],
       call: (nodeId, method, req) => this.callNode(nodeId, method, req),
     })
     this.ranges = new RangeAdmin(
@@ -261,11 +267,14 @@ export class NodeServer {
       await saveNodeMeta(engine, meta)
       node = new NodeServer(o, engine, meta, server, store, address, faults, nodeLog, metrics, leadership)
       const started = node
-      const pd = await PdReplica.load({ nodeId: o.storeId, engine, raft: store.raft })
+      const pd = await PdReplica.load(node.pdReplicaOptions())
       const pdDamage = store.logDamage(PD_GROUP_ID)
       if (pd && pdDamage) {
-        // PD membership changes are not built, so it cannot be replaced as a range's replica is.
+        // Its store is live, so the scheduler does not replace it (it replaces replicas of dead
+        // and leaving stores; quarantine reports cover ranges only).
         log.warn({ rangeId: PD_GROUP_ID }, `the placement driver's replica on node ${o.storeId} is damaged (${pdDamage.reason}); it stays out of the PD group, which goes on with its other members; it is not replaced automatically`)
+      } else if (pd && !pd.isMember()) {
+        log.info({ rangeId: PD_GROUP_ID }, `the placement driver's group removed node ${o.storeId}'s replica; it stays out unless the group adds this node again`)
       } else if (pd) node.hostPd(pd)
       const requests = new KvRequestHandler(store, { nodes: () => started.nodeList(), ranges: () => started.routing() })
       addKvService(server, requests)
@@ -505,7 +514,7 @@ export class NodeServer {
       }
       const confState = { voters: req.pdNodes, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }
       await this.store.bootstrapSystemGroup(PD_GROUP_ID, PdReplica.bootstrapOps(initial, confState))
-      const pd = await PdReplica.load({ nodeId: this.o.storeId, engine: this.engine, raft: this.store.raft })
+      const pd = await PdReplica.load(this.pdReplicaOptions())
       if (!pd) throw new NodeError(NodeErrorCode.UNAVAILABLE, 'the PD state vanished after its bootstrap')
       this.hostPd(pd)
     }
@@ -524,11 +533,66 @@ export class NodeServer {
       intervalMs: this.o.heartbeatMs,
       gcTtlMs: this.o.gcTtlMs,
       runner: (op) => runOperator(this.ranges, op),
+      pdMembers: {
+        join: async (nodeId, members) => {
+          if (nodeId === this.o.storeId) return this.joinPd(members)
+          const res = await this.callNode(nodeId, NODE_SERVICE.joinPd, { members: [...members] })
+          if (res.error) throw fromAdminError(res.error)
+        },
+        leave: async (nodeId) => {
+          const address = this.meta.nodes.get(nodeId)
+          if (nodeId === this.o.storeId) await this.leavePd()
+          else if (address) await this.call(address, NODE_SERVICE.leavePd, {})
+        },
+      },
       onOperatorError: (op, err) => this.log.info({ rangeId: op.rangeId, operator: op.kind }, `placement: ${op.kind} on range ${op.rangeId} failed: ${err instanceof Error ? err.message : String(err)}`),
       onStoreLiveness: (storeId, live) =>
         live ? this.log.info({ storeId }, `placement: store ${storeId} is alive again`) : this.log.warn({ storeId }, `placement: store ${storeId} is dead: its replicas will be re-created elsewhere`),
     })
     this.driver.start()
+  }
+
+  /** How this node's PD replica runs: on its engine and multiraft host, leaving the group's Raft loop once removed. */
+  private pdReplicaOptions(): PdReplicaOptions {
+    return { nodeId: this.o.storeId, engine: this.engine, raft: this.store.raft, onRemoved: () => void this.leavePd() }
+  }
+
+  /** Runs joins and leaves of the PD group one at a time. */
+  private pdOneAtATime(work: () => Promise<void>): Promise<void> {
+    const run = this.pdMembership.then(work)
+    this.pdMembership = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * Hosts a replica of the PD group, which its leader just added here as a learner, and the
+   * placement driver beside it (idempotent): the state this node kept from an earlier
+   * membership if any, else an empty one that the leader's snapshot fills.
+   */
+  private joinPd(members: readonly number[]): Promise<void> {
+    return this.pdOneAtATime(async () => {
+      if (this.stopped || this.store.raft.hasGroup(PD_GROUP_ID)) return
+      this.hostPd(await PdReplica.joining(this.pdReplicaOptions(), members))
+      this.log.info({ rangeId: PD_GROUP_ID }, `placement: node ${this.o.storeId} joins the placement driver's group (members ${members.join(', ')})`)
+    })
+  }
+
+  /** Stops this node's PD replica and placement driver: the group removed it (its data stays, for a later join). */
+  private leavePd(): Promise<void> {
+    return this.pdOneAtATime(async () => {
+      if (!this.store.raft.hasGroup(PD_GROUP_ID)) return
+      this.driver?.stop()
+      this.driver = undefined
+      this.store.raft.removeGroup(PD_GROUP_ID)
+      this.log.info({ rangeId: PD_GROUP_ID }, `placement: node ${this.o.storeId} left the placement driver's group`)
+    })
+  }
+
+  /** Remembers where the PD group is, as its leader said. */
+  private async learnPdMembers(members: readonly number[]): Promise<void> {
+    if (members.length === 0 || (members.length === this.meta.pdNodes.length && members.every((id, i) => this.meta.pdNodes[i] === id))) return
+    this.meta.pdNodes = [...members]
+    if (!this.stopped) await saveNodeMeta(this.engine, this.meta)
   }
 
   /**
@@ -547,6 +611,7 @@ export class NodeServer {
       if (res.error) this.log.debug(`heartbeat: ${res.error.code}: ${res.error.message}`)
       else this.lastPdContactMs = Date.now()
       if (res.gcFence !== undefined && res.gcSafePoint !== undefined) this.gcQueue?.setTargets({ fence: BigInt(res.gcFence), safePoint: BigInt(res.gcSafePoint) })
+      if (res.pdMembers) await this.learnPdMembers(res.pdMembers)
       if (this.store.quarantined().length > 0) await this.store.destroyRemovedQuarantined((await this.routing()).map((r) => r.descriptor))
     } catch (err) {
       this.log.debug(`heartbeat: ${err instanceof Error ? err.message : String(err)}`)
@@ -622,6 +687,14 @@ export class NodeServer {
         return { blocked: faults.blockedAddresses() }
       }),
       damageLogEntry: admin(check.damageLogEntry, async (req) => ({ index: await this.damageLogEntry(req) })),
+      joinPd: admin(check.joinPd, async (req) => {
+        await this.joinPd(req.members)
+        return {}
+      }),
+      leavePd: admin(check.leavePd, async () => {
+        await this.leavePd()
+        return {}
+      }),
     }
   }
 

@@ -1,7 +1,8 @@
 // Where a node's PD calls go: to its own PlacementDriver when it leads the PD group,
 // otherwise once to the PD leader (named by the NOT_LEADER hint, else found among the PD
-// group's members). The node's own calls (heartbeats, routing, ids) and the PD service it
-// serves to clients both come through here.
+// group's members as this node last learned them, else among every node it knows: the group
+// may have moved entirely while it was away). The node's own calls (heartbeats, routing,
+// ids) and the PD service it serves to clients both come through here.
 
 import type { MethodDefinition, Server } from '@grpc/grpc-js'
 import { descriptorFromJson, descriptorToJson } from '@mrdb/kv'
@@ -31,8 +32,10 @@ export interface PdEndpointOptions {
   nodeId: number
   /** This node's placement driver, if it holds a PD replica. */
   driver: () => PlacementDriver | undefined
-  /** The PD group's members. */
+  /** The PD group's members, as this node last learned them. */
   pdNodes: () => readonly number[]
+  /** Every node this node knows (tried after the PD members). */
+  nodes: () => readonly number[]
   /** Calls a PD method on another node. */
   call: <Req, Res>(nodeId: number, method: MethodDefinition<Req, Res>, req: Req) => Promise<Res>
 }
@@ -63,7 +66,7 @@ export class PdEndpoint {
         quarantined: Array.isArray(req.quarantined) ? req.quarantined.map((q) => ({ rangeId: q.rangeId, replicaId: q.replicaId })) : undefined,
         oldestTxnTs: req.oldestTxnTs === undefined ? undefined : BigInt(req.oldestTxnTs),
       })
-      return { gcFence: gc.fence.toString(), gcSafePoint: gc.safePoint.toString() }
+      return { gcFence: gc.fence.toString(), gcSafePoint: gc.safePoint.toString(), pdMembers: d.pdMembers() }
     })
   }
 
@@ -151,7 +154,7 @@ export class PdEndpoint {
       }
     }
     if (req.forwarded) throw new PdError(PdErrorCode.NOT_LEADER, `node ${this.o.nodeId} holds no PD replica`)
-    const candidates = [...new Set([...(hint === undefined ? [] : [hint]), ...this.o.pdNodes()])].filter((n) => n !== this.o.nodeId)
+    const candidates = [...new Set([...(hint === undefined ? [] : [hint]), ...this.o.pdNodes(), ...this.o.nodes()])].filter((n) => n !== this.o.nodeId)
     let last: unknown
     for (const nodeId of candidates) {
       try {

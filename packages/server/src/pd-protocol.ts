@@ -36,10 +36,12 @@ export interface PdHeartbeatRequest extends Forwardable {
   /** At or below the start of every transaction running on this node's gateway (a decimal timestamp); absent: not known. */
   oldestTxnTs?: string
 }
-/** The PD's answer to a heartbeat: the GC targets (decimal timestamps) every range is to reach. */
+/** The PD's answer to a heartbeat: the GC targets (decimal timestamps) every range is to reach, and where the PD group is. */
 export interface PdHeartbeatResponse {
   gcFence?: string
   gcSafePoint?: string
+  /** The stores of the PD group's replicas, as its leader applied them. */
+  pdMembers?: number[]
   error?: AdminError
 }
 export interface PdEmptyResponse {
@@ -76,8 +78,11 @@ export interface StoreViewJson {
   lastHeartbeatMs: number
   capacityBytes: number
   usedBytes: number
+  /** Counts its replica of the PD group too. */
   replicaCount: number
   leaderCount: number
+  /** Its replica of the PD group, if it holds one. */
+  pdRole?: 'voter' | 'learner'
 }
 export interface PdStoresResponse {
   stores?: StoreViewJson[]

@@ -6,7 +6,7 @@
 
 import { descriptorToJson, type RangeDescriptorJson } from '@mrdb/kv'
 import { MAX_CLUSTER_ID_LENGTH, PdError, PdErrorCode, parseRange, parseStoreState } from '@mrdb/placement'
-import type { BootstrapRequest, CreateReplicaRequest, DamageLogEntryRequest, FreezeRequest, HelloRequest, InitRequest, MemberRequest, MergeRequest, NetworkFaultsRequest, NODE_SERVICE, NodeStatusRequest, SplitRequest } from './admin-protocol.js'
+import type { BootstrapRequest, CreateReplicaRequest, DamageLogEntryRequest, FreezeRequest, HelloRequest, InitRequest, JoinPdRequest, LeavePdRequest, MemberRequest, MergeRequest, NetworkFaultsRequest, NODE_SERVICE, NodeStatusRequest, SplitRequest } from './admin-protocol.js'
 import { NodeError, NodeErrorCode } from './errors.js'
 import type { PD_SERVICE, PdHeartbeatRequest, PdMoveReplicaRequest, PdReportRangesRequest, PdSetStoreStateRequest, PdTsoRequest } from './pd-protocol.js'
 
@@ -154,6 +154,8 @@ export const NODE_REQUESTS = {
     const o = node.object(j, 'a damage-log-entry request')
     return { rangeId: node.id(o.rangeId, 'rangeId'), index: node.optionalId(o.index, 'index') }
   },
+  joinPd: (j: unknown): JoinPdRequest => ({ members: node.array(node.object(j, 'a join-PD request').members, 'members').map((id, i) => node.id(id, `members[${i}]`)) }),
+  leavePd: (j: unknown): LeavePdRequest => (node.object(j, 'a leave-PD request'), {}),
   networkFaults: (j: unknown): NetworkFaultsRequest => {
     const o = node.object(j, 'a network-faults request')
     return { blocked: o.blocked === undefined ? undefined : node.array(o.blocked, 'blocked').map((a, i) => node.address(a, `blocked[${i}]`)) }

@@ -88,6 +88,36 @@ export class PdTestCluster {
     return node
   }
 
+  /**
+   * Starts a node the group is adding, as a node does when the PD leader asks it to join: a
+   * fresh engine and log, and a replica with no state that the leader's snapshot fills.
+   * `onRemoved` is told when the group removes it again.
+   */
+  async joinNode(id: number, members: readonly number[], onRemoved?: () => void): Promise<PdTestNode> {
+    const log = new MemoryStorage()
+    this.logs.set(id, log)
+    const engine = await open(join(this.dir, `n${id}`))
+    const writer = new PdLogWriter(log, engine)
+    const raft = new MultiRaft({ nodeId: id, transport: this.network.transport(id), logWriter: writer, rng: new SeededRng(id), tickMs: 10, sync: false })
+    const pd = await PdReplica.joining({ nodeId: id, engine, raft, onRemoved }, members)
+    writer.pd = pd
+    raft.addGroup({ groupId: PD_GROUP_ID, replicaId: pd.replicaId, peers: pd.peers(), storage: log, stateMachine: pd, applied: pd.appliedIndex })
+    await raft.start()
+    const node = { id, engine, raft, pd }
+    this.nodes.set(id, node)
+    return node
+  }
+
+  /** Every running node snapshots its PD state and cuts its log there, so a new replica needs the snapshot. */
+  async compactLogs(): Promise<void> {
+    for (const n of this.nodes.values()) {
+      const snap = await n.pd.makeSnapshot()
+      const log = this.logs.get(n.id)!
+      log.createSnapshot(snap.metadata.index, snap.metadata.confState, snap.data)
+      log.compact(snap.metadata.index)
+    }
+  }
+
   async stopNode(id: number): Promise<void> {
     const node = this.nodes.get(id)
     if (!node) return
