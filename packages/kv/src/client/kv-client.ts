@@ -177,14 +177,15 @@ export class KvClient {
    * chooses (at most `maxCommitTs`, if given), as one command; resolves with that timestamp.
    * Throws ONE_PHASE_REFUSED when the range will not, or the mutations no longer fall in one
    * range (nothing was written: commit in two phases); KEY_LOCKED (with the lock), WRITE_CONFLICT or KEY_EXISTS as a prewrite
-   * does. Retried when the outcome is unknown: applied twice, it answers as applied once.
+   * does. Not retried when the outcome is unknown (TIMEOUT): the first attempt may still
+   * commit, under the next leader too, so falling back to two phases then would be wrong.
    */
   async commitOnePhase(startTs: bigint, mutations: readonly TxnMutation[], maxCommitTs?: bigint): Promise<bigint> {
     const request = (rangeId: number, range: RangeDescriptor): KvRequestOf<'onePhaseCommit'> => {
       if (!mutations.every((m) => rangeContains(range, m.key))) throw new KvError(KvErrorCode.ONE_PHASE_REFUSED, `the transaction at ${startTs} writes keys of more than one range`)
       return { op: 'onePhaseCommit', rangeId, startTs, mutations: [...mutations], maxCommitTs }
     }
-    const res = await this.route(mutations[0]!.key, 'onePhaseCommit', request, { surfaceLocks: true })
+    const res = await this.route(mutations[0]!.key, 'onePhaseCommit', request, { surfaceLocks: true, ambiguousFails: true })
     if (res.commitTs === undefined) throw new KvError(KvErrorCode.UNAVAILABLE, `a one-phase commit of the transaction at ${startTs} was answered without its timestamp`)
     return res.commitTs
   }

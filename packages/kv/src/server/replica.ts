@@ -1003,8 +1003,8 @@ async function prewrite(w: MvccWriter, m: TxnMutation, primary: Uint8Array, star
  * A one-phase commit (run inside {@link MvccWriter.atomic}): every mutation is prewritten
  * (another transaction's lock → KEY_LOCKED, a version committed at or after the start →
  * WRITE_CONFLICT, an insert over a live value → KEY_EXISTS) and then committed at the
- * command's timestamp, so the transient locks never reach the engine. Applied again (the
- * client retried after losing the answer), it finds its own version and answers as before.
+ * command's timestamp, so the transient locks never reach the engine. Applied again (the same
+ * request sent twice), it finds its own version and answers as before.
  */
 async function onePhaseCommit(w: MvccWriter, c: Command & { kind: 'onePhaseCommit' }): Promise<CommandResult> {
   const primary = c.mutations[0]!.key

@@ -900,7 +900,7 @@ test('one-phase commit: prewrite checks and the write at one commit timestamp, i
     const l = c.leader(1)!
     assert.equal(text(await l.get(1, b('a'), c0)), 'a0')
     assert.equal(text(await l.get(1, b('b'), c0 - 1n)), undefined)
-    // Applied again (a client retrying after a lost answer): the same commit, nothing new.
+    // Applied again (the same request sent twice): the same commit, nothing new.
     assert.equal(await commitOnePhase(c, 1, s0, [put('a', 'a0'), put('b', 'b0')]), c0)
 
     // An insert over a live value: KEY_EXISTS with the key, and the command's other write is not made.
