@@ -44,8 +44,9 @@ export function addSqlCommand(program: Command): void {
         const { runShell } = await import('./sql-shell.js')
         return runShell({ target, format })
       }
-      const script = opts.execute ? opts.execute.join(';\n') : opts.file ? await readFile(opts.file, 'utf8') : stdinLines()
       const { runScript } = await import('./sql-script.js')
+      // Lines readline reads before the loop over them starts are lost: nothing awaits in between.
+      const script = opts.execute ? opts.execute.join(';\n') : opts.file ? await readFile(opts.file, 'utf8') : stdinLines()
       await runScript(target, script, format)
     })
 }
