@@ -70,13 +70,19 @@ export function formatCosts(name: string, c: OperationCosts): string {
   return `  ${name.padEnd(24)} raft loop iterations ${f(c.raftIterations)}   raft entries ${f(c.raftEntries)}   TSO timestamps ${f(c.tsoRequests)} in ${f(c.tsoFetches)} fetches   gRPC messages between nodes ${f(c.grpcMessages)}`
 }
 
+/** A node's status; a failed call is tried twice more, a second apart (a node busy starting its ranges may reset a new connection). */
 async function status(address: string): Promise<NodeStatusResponse> {
-  const channel = new Client(address, credentials.createInsecure())
-  try {
-    const res = await unaryCall(channel, NODE_SERVICE.status, {}, Date.now() + 10_000)
-    if (res.error) throw new Error(`status of ${address}: ${res.error.code}: ${res.error.message}`)
-    return res
-  } finally {
-    channel.close()
+  for (let attempt = 1; ; attempt++) {
+    const channel = new Client(address, credentials.createInsecure())
+    try {
+      const res = await unaryCall(channel, NODE_SERVICE.status, {}, Date.now() + 10_000)
+      if (res.error) throw new Error(`status of ${address}: ${res.error.code}: ${res.error.message}`)
+      return res
+    } catch (err) {
+      if (attempt === 3) throw err
+    } finally {
+      channel.close()
+    }
+    await new Promise((r) => setTimeout(r, 1000))
   }
 }
