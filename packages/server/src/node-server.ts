@@ -251,9 +251,10 @@ export class NodeServer {
       }))
       // Without fault injection no channel carries the interceptor: Raft messages skip it.
       const faults = o.faultInjection ? new NetworkFaults() : undefined
-      // Raft's info lines (every vote of every range) are debug detail here: LeadershipWatch logs elections with their range.
+      // Raft's info lines (every vote of every range) are debug detail here: LeadershipWatch logs
+      // elections with their range. The transport's (a peer reconnected) stay at info.
       const raftLog = textLogger(log, 'debug')
-      const transport = new ObservedTransport(new GrpcTransport({ nodeId: o.storeId, server, resolve: (id) => meta.nodes.get(id), logger: raftLog, faults }), log)
+      const transport = new ObservedTransport(new GrpcTransport({ nodeId: o.storeId, server, resolve: (id) => meta.nodes.get(id), logger: textLogger(log), faults }), log)
       // A replica that becomes leader fetches a timestamp from the gateway's batcher before it
       // takes one-phase commits; while the node is starting, it refuses them.
       const leaderTimestamps = { timestamp: () => node?.timestamps?.timestamp() ?? Promise.reject(new Error(`node ${o.storeId} is starting`)) }
