@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Client, Server, ServerCredentials, credentials, type MethodDefinition } from '@grpc/grpc-js'
-import { GcQueue, GrpcSender, KvClient, KvRequestHandler, LocalSender, RoutingSender, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, resolveLocks, unaryCall, type RangeDescriptor } from '@mrdb/kv'
+import { GcQueue, GrpcSender, KvClient, LocalSender, RoutingSender, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, resolveLocks, unaryCall, type RangeDescriptor } from '@mrdb/kv'
 import { PD_GROUP_ID, PdReplica, PlacementDriver, type PdReplicaOptions, type SchedulerConfig } from '@mrdb/placement'
 import { GrpcTransport, NetworkFaults } from '@mrdb/raft'
 import { ExecutorPool, putUser, ROOT_USER, SqlEngine } from '@mrdb/sql'
@@ -34,7 +34,7 @@ import { healthHandler, type Readiness } from './http/health.js'
 import { HttpServer } from './http/http-server.js'
 import { Router } from './http/router.js'
 import { openNodeLog, textLogger, throttled, type NodeLog, type NodeLogger } from './log/node-log.js'
-import { kvRequestInterceptor, type KvRequestOutcome } from './metrics/kv-requests.js'
+import { ObservedRequestHandler, type KvRequestOutcome } from './metrics/kv-requests.js'
 import { LeadershipWatch } from './metrics/leadership-watch.js'
 import { NodeMetrics, type SqlStatementOutcome } from './metrics/node-metrics.js'
 import { ObservedTransport } from './metrics/raft-traffic.js'
@@ -242,12 +242,6 @@ export class NodeServer {
         'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
         'grpc.keepalive_time_ms': keepalive,
         'grpc.keepalive_timeout_ms': keepalive,
-        interceptors: [
-          kvRequestInterceptor((r) => {
-            metrics.observeKv(r)
-            if (r.durationMs >= SLOW_REQUEST_MS) slowKv(r)
-          }),
-        ],
       }))
       // Without fault injection no channel carries the interceptor: Raft messages skip it.
       const faults = o.faultInjection ? new NetworkFaults() : undefined
@@ -277,7 +271,10 @@ export class NodeServer {
       } else if (pd && !pd.isMember()) {
         log.info({ rangeId: PD_GROUP_ID }, `the placement driver's group removed node ${o.storeId}'s replica; it stays out unless the group adds this node again`)
       } else if (pd) node.hostPd(pd)
-      const requests = new KvRequestHandler(store, { nodes: () => started.nodeList(), ranges: () => started.routing() })
+      const requests = new ObservedRequestHandler(store, { nodes: () => started.nodeList(), ranges: () => started.routing() }, (r) => {
+        metrics.observeKv(r)
+        if (r.durationMs >= SLOW_REQUEST_MS) slowKv(r)
+      })
       addKvService(server, requests)
       // The gateway's requests to ranges this node leads go to the store in-process; the rest over gRPC.
       const remote = (node.kvRemote = new CountingSender(new GrpcSender({ interceptor: faults && ((to) => faults.interceptor(to)) })))
