@@ -5,7 +5,7 @@
 
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { hostOption, reachableHost } from './host-option.js'
+import { hostOption, nodeHost, reachableHost } from './host-option.js'
 import { CliError } from './output.js'
 import { RESULT_FORMATS, type ResultFormat } from './result-format.js'
 import type { SqlTarget } from './sql-target.js'
@@ -39,8 +39,11 @@ export function addSqlCommand(program: Command): void {
     .action(async (opts: SqlOptions, cmd: Command) => {
       const format = resultFormat(opts.format)
       const { targetOfUrl } = await import('./sql-target.js')
-      const target: SqlTarget = opts.url !== undefined ? targetOfUrl(opts.url, opts.user) : { kind: 'node', host: (await reachableHost(cmd)).address, user: opts.user }
-      if (!opts.execute && !opts.file && process.stdin.isTTY) {
+      const interactive = !opts.execute && !opts.file && process.stdin.isTTY === true
+      // The shell opens even while its node is down (each statement reports what failed); a script fails at once.
+      const target: SqlTarget =
+        opts.url !== undefined ? targetOfUrl(opts.url, opts.user) : { kind: 'node', host: (interactive ? nodeHost(cmd) : await reachableHost(cmd)).address, user: opts.user }
+      if (interactive) {
         const { runShell } = await import('./sql-shell.js')
         return runShell({ target, format })
       }
