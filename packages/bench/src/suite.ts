@@ -68,13 +68,13 @@ export interface SuiteResult {
 
 /**
  * Runs `specs` in order against `target` (which it does not close) and returns one result per
- * spec. `onResult` is called after each workload, for progress output; `beforeTimed` before
- * each one's timed phase.
+ * spec. `onResult` is called (and awaited) after each workload, for progress output;
+ * `beforeTimed` before each one's timed phase.
  */
 export async function runSuite(
   target: KvTarget,
   specs: readonly WorkloadSpec[],
-  onResult?: (done: SuiteResult) => void,
+  onResult?: (done: SuiteResult) => void | Promise<void>,
   /** Awaited right before each workload's timed phase. */
   beforeTimed?: (spec: WorkloadSpec) => Promise<void>,
 ): Promise<SuiteResult[]> {
@@ -91,7 +91,7 @@ export async function runSuite(
       beforeTimed: beforeTimed && (() => beforeTimed(spec)),
     })
     const done = { row: toRow(result, spec.label), result }
-    onResult?.(done)
+    await onResult?.(done)
     out.push(done)
   }
   return out
