@@ -68,7 +68,7 @@ export class KvClient {
   async get(key: KeyLike, options: ReadOptions = {}): Promise<Uint8Array | undefined> {
     const k = toBytes(key)
     const ts = options.ts
-    const res = await this.route(k, 'get', (rangeId) => ({ op: 'get', rangeId, key: k, ts }), { surfaceLocks: ts !== undefined })
+    const res = await this.route(k, (rangeId) => ({ op: 'get', rangeId, key: k, ts }), { surfaceLocks: ts !== undefined })
     return res.value
   }
 
@@ -81,13 +81,13 @@ export class KvClient {
   async put(key: KeyLike, value: KeyLike): Promise<void> {
     const k = toBytes(key)
     const v = toBytes(value)
-    await this.route(k, 'put', (rangeId) => ({ op: 'put', rangeId, key: k, value: v }), { ambiguousFails: true })
+    await this.route(k, (rangeId) => ({ op: 'put', rangeId, key: k, value: v }), { ambiguousFails: true })
   }
 
   /** Deletes `key`; an ambiguous failure is thrown, as by {@link put}. */
   async delete(key: KeyLike): Promise<void> {
     const k = toBytes(key)
-    await this.route(k, 'delete', (rangeId) => ({ op: 'delete', rangeId, key: k }), { ambiguousFails: true })
+    await this.route(k, (rangeId) => ({ op: 'delete', rangeId, key: k }), { ambiguousFails: true })
   }
 
   /**
@@ -104,7 +104,7 @@ export class KvClient {
       expected: expected === undefined ? undefined : toBytes(expected),
       value: value === undefined ? undefined : toBytes(value),
     })
-    const res = await this.route(k, 'cas', req, { ambiguousFails: true })
+    const res = await this.route(k, req, { ambiguousFails: true })
     return { succeeded: res.succeeded === true, current: res.current }
   }
 
@@ -116,7 +116,7 @@ export class KvClient {
    */
   async batch(writes: ReadonlyArray<{ key: KeyLike; value: KeyLike | undefined }>): Promise<void> {
     const items = writes.map((w) => ({ key: toBytes(w.key), value: w.value === undefined ? undefined : toBytes(w.value) }))
-    await this.forEachRange(items, 'batch', (rangeId, group) => ({ op: 'batch', rangeId, writes: group }), { ambiguousFails: true })
+    await this.forEachRange(items, (rangeId, group) => ({ op: 'batch', rangeId, writes: group }), { ambiguousFails: true })
   }
 
   /**
@@ -134,7 +134,7 @@ export class KvClient {
     while (rows.length < limit && (e.length === 0 || compareBytes(from, e) < 0)) {
       const start = from
       const req = (rangeId: number): KvRequestOf<'scan'> => ({ op: 'scan', rangeId, start, end: e, limit: limit - rows.length, ts })
-      const res = await this.route(start, 'scan', req, { surfaceLocks: ts !== undefined, check: (page) => scanPageError(page, start, e) })
+      const res = await this.route(start, req, { surfaceLocks: ts !== undefined, check: (page) => scanPageError(page, start, e) })
       for (const pair of res.pairs ?? []) rows.push(pair)
       // Where the range's answer stopped: at its byte budget, or where the range ended as the
       // replica read it (past `from`: checked).
@@ -155,7 +155,7 @@ export class KvClient {
     let deleted = 0
     while (from !== undefined) {
       const s: Uint8Array = from
-      const res = await this.route(s, 'deleteRange', (rangeId) => ({ op: 'deleteRange', rangeId, start: s, end: e }))
+      const res = await this.route(s, (rangeId) => ({ op: 'deleteRange', rangeId, start: s, end: e }))
       deleted += res.deleted ?? 0
       from = res.resume
     }
@@ -168,7 +168,7 @@ export class KvClient {
    * the key) as the first range that refused reports it, once every range has answered.
    */
   async prewrite(primary: Uint8Array, startTs: bigint, ttlMs: number, mutations: readonly TxnMutation[]): Promise<void> {
-    await this.forEachRange(mutations, 'prewrite', (rangeId, group) => ({ op: 'prewrite', rangeId, startTs, primary, ttlMs, mutations: group }), { surfaceLocks: true })
+    await this.forEachRange(mutations, (rangeId, group) => ({ op: 'prewrite', rangeId, startTs, primary, ttlMs, mutations: group }), { surfaceLocks: true })
   }
 
   /**
@@ -185,30 +185,30 @@ export class KvClient {
       if (!mutations.every((m) => rangeContains(range, m.key))) throw new KvError(KvErrorCode.ONE_PHASE_REFUSED, `the transaction at ${startTs} writes keys of more than one range`)
       return { op: 'onePhaseCommit', rangeId, startTs, mutations: [...mutations], maxCommitTs }
     }
-    const res = await this.route(mutations[0]!.key, 'onePhaseCommit', request, { surfaceLocks: true, ambiguousFails: true })
+    const res = await this.route(mutations[0]!.key, request, { surfaceLocks: true, ambiguousFails: true })
     if (res.commitTs === undefined) throw new KvError(KvErrorCode.UNAVAILABLE, `a one-phase commit of the transaction at ${startTs} was answered without its timestamp`)
     return res.commitTs
   }
 
   /** Commits the transaction at `startTs` on `keys` at `commitTs` (idempotent, so retried when the outcome is unknown). */
   async commitKeys(keys: readonly Uint8Array[], startTs: bigint, commitTs: bigint): Promise<void> {
-    await this.forEachRange(keys.map((key) => ({ key })), 'commit', (rangeId, group) => ({ op: 'commit', rangeId, startTs, commitTs, keys: group.map((k) => k.key) }))
+    await this.forEachRange(keys.map((key) => ({ key })), (rangeId, group) => ({ op: 'commit', rangeId, startTs, commitTs, keys: group.map((k) => k.key) }))
   }
 
   /** Rolls back the transaction at `startTs` on `keys`. */
   async rollbackKeys(keys: readonly Uint8Array[], startTs: bigint): Promise<void> {
-    await this.forEachRange(keys.map((key) => ({ key })), 'rollback', (rangeId, group) => ({ op: 'rollback', rangeId, startTs, keys: group.map((k) => k.key) }))
+    await this.forEachRange(keys.map((key) => ({ key })), (rangeId, group) => ({ op: 'rollback', rangeId, startTs, keys: group.map((k) => k.key) }))
   }
 
   /** The fate of the transaction at `startTs`, from its primary key; a lock expired as of `nowTs` is rolled back. */
   async checkTxn(primary: Uint8Array, startTs: bigint, nowTs: bigint): Promise<TxnState> {
-    const res = await this.route(primary, 'checkTxn', (rangeId) => ({ op: 'checkTxn', rangeId, primary, startTs, nowTs }))
+    const res = await this.route(primary, (rangeId) => ({ op: 'checkTxn', rangeId, primary, startTs, nowTs }))
     return res.txn ?? { state: 'rolled-back' }
   }
 
   /** Raises the TTL of the transaction's primary lock to `ttlMs`. */
   async heartbeat(primary: Uint8Array, startTs: bigint, ttlMs: number): Promise<void> {
-    await this.route(primary, 'heartbeat', (rangeId) => ({ op: 'heartbeat', rangeId, primary, startTs, ttlMs }))
+    await this.route(primary, (rangeId) => ({ op: 'heartbeat', rangeId, primary, startTs, ttlMs }))
   }
 
   /** The ranges covering [start, end) (empty end: no bound), in key order, each clipped to the span. */
@@ -295,7 +295,6 @@ export class KvClient {
    */
   private async forEachRange<T extends { key: Uint8Array }, Op extends DataOp>(
     items: readonly T[],
-    op: Op,
     request: (rangeId: number, group: T[]) => KvRequestOf<Op>,
     options: RouteOptions = {},
   ): Promise<void> {
@@ -311,7 +310,6 @@ export class KvClient {
         [...byRange.values()].map((group) =>
           this.route(
             group[0]!.key,
-            op,
             (rangeId, range) => {
               const inRange = group.filter((item) => rangeContains(range, item.key))
               const kept = new Set(inRange)
@@ -359,7 +357,6 @@ export class KvClient {
   /** Sends `request` for `key`'s range to its leader, retrying as the file comment says. */
   private route<Op extends DataOp>(
     key: Uint8Array,
-    op: Op,
     request: (rangeId: number, range: RangeDescriptor) => KvRequestOf<Op>,
     options: RouteOptions<KvResponses[Op]> = {},
   ): Promise<KvResponses[Op]> {
