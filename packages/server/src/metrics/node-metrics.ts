@@ -130,6 +130,8 @@ export class NodeMetrics {
     counterOf('mrdb_raft_loop_iterations_total', 'Multiraft loop iterations that processed at least one Ready.', () => raft().iterations)
     counterOf('mrdb_raft_log_writes_total', 'Raft log writes (one batch for every group of a loop iteration).', () => raft().logWrites)
     counterOf('mrdb_raft_fsyncs_total', 'Raft log writes that were fsynced.', () => raft().fsyncs)
+    counterOf('mrdb_raft_overlapped_writes_total', 'Raft log writes that started while an earlier write\'s entries were still being applied (the pipelined loop).', () => raft().overlappedWrites)
+    gaugeOf('mrdb_raft_heard_nodes', 'Nodes holding replicas of this node\'s groups that were heard from (liveness records).', () => raft().heardNodes)
     counterOf('mrdb_raft_group_ticks_total', 'Raft group ticks run (quiesced groups are not ticked).', () => raft().groupTicks)
     counterOf('mrdb_raft_heartbeats_coalesced_total', 'Heartbeats and responses sent coalesced into node-to-node frames.', () => raft().heartbeatsCoalesced)
     counterOf('mrdb_raft_commits_total', 'Raft entries committed on the groups this node hosts (counted from each group\'s first sight).', () => this.commits)
