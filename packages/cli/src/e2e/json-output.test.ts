@@ -12,7 +12,7 @@ import { ProcessCluster } from '../testing/process-cluster.js'
 
 const REPLICA: Shape = { replicaId: 'number', nodeId: 'number', role: 'string' }
 const DESCRIPTOR: Shape = { rangeId: 'number', startKey: 'string', endKey: 'string', generation: 'number', replicas: { arrayOf: REPLICA }, 'nextReplicaId?': 'number' }
-const STORE: Shape = { storeId: 'number', address: 'string', state: 'string', live: 'boolean', lastHeartbeatMs: 'number', capacityBytes: 'number', usedBytes: 'number', replicaCount: 'number', leaderCount: 'number' }
+const STORE: Shape = { storeId: 'number', address: 'string', state: 'string', live: 'boolean', lastHeartbeatMs: 'number', capacityBytes: 'number', usedBytes: 'number', replicaCount: 'number', leaderCount: 'number', 'pdRole?': 'string' }
 const RANGE_HEALTH: Shape = { rangeId: 'number', voters: 'number', liveVoters: 'number', leaderNodeId: 'number' }
 
 const BENCH_RESULT: Shape = { name: 'string', ops: 'number', seconds: 'number', opsPerSec: 'number', p50Ms: 'number', p99Ms: 'number', errors: 'number', 'firstError?': 'string' }
@@ -39,6 +39,7 @@ export const SCHEMAS = {
     unavailable: { arrayOf: RANGE_HEALTH },
     underReplicated: { arrayOf: RANGE_HEALTH },
     storeList: { arrayOf: STORE },
+    pd: { voters: { arrayOf: 'number' }, learners: { arrayOf: 'number' }, leaderNodeId: 'number', deadVoters: { arrayOf: 'number' } },
   },
   'bench kv': { arrayOf: BENCH_RESULT },
   'bench sql': { arrayOf: BENCH_RESULT },
