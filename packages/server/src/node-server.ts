@@ -30,6 +30,7 @@ import { storeHeartbeat } from './store-heartbeat.js'
 import { TimestampBatcher } from './timestamp-batcher.js'
 import { CountingSender } from './counting-sender.js'
 import type { LevelWithSilent } from 'pino'
+import { addConsoleRoutes } from './http/console-routes.js'
 import { healthHandler, type Readiness } from './http/health.js'
 import { HttpServer } from './http/http-server.js'
 import { Router } from './http/router.js'
@@ -342,14 +343,15 @@ export class NodeServer {
     return this.httpServer?.address
   }
 
-  /** The HTTP port's routes; the web console will add its own beside these. */
+  /** The HTTP port's routes: health, metrics and the web console. */
   private router(): Router {
-    return new Router()
+    const router = new Router()
       .get('/health', healthHandler(this.o.storeId, () => this.readiness()))
       .get('/metrics', async () => {
         const { contentType, body } = await this.metrics.scrape()
         return { status: 200, contentType, body }
       })
+    return addConsoleRoutes(router, { nodeId: this.o.storeId, pd: this.pd })
   }
 
   /**

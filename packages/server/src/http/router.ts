@@ -1,6 +1,6 @@
 // The HTTP port's routes: an exact path and method to a handler that answers with a status,
-// a content type and a body. /health and /metrics are routes today; the web console's pages
-// and JSON endpoints are added the same way.
+// a content type and a body: /health, /metrics, and the web console's page, script and JSON
+// endpoints. Unknown paths and methods answer JSON errors with a code, as the console's do.
 
 /** What a handler sees of a request. */
 export interface HttpRequest {
@@ -40,9 +40,9 @@ export class Router {
   /** The answer to a request: the route's, or 404 (no such path) or 405 (not that method). */
   async handle(req: HttpRequest): Promise<HttpReply> {
     const byMethod = this.routes.get(req.url.pathname)
-    if (!byMethod) return jsonReply(404, { error: `no such path: ${req.url.pathname}` })
+    if (!byMethod) return jsonReply(404, { code: 'NOT_FOUND', error: `no such path: ${req.url.pathname}` })
     const handler = byMethod.get(req.method === 'HEAD' ? 'GET' : req.method)
-    if (!handler) return jsonReply(405, { error: `${req.method} is not allowed on ${req.url.pathname}` })
+    if (!handler) return jsonReply(405, { code: 'METHOD_NOT_ALLOWED', error: `${req.method} is not allowed on ${req.url.pathname}` })
     return handler(req)
   }
 }
