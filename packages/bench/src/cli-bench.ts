@@ -1,8 +1,9 @@
 // `pnpm bench:cli`: how much CPU the `mrdb` command line spends on a short command — its
 // process's user + system time from start to exit, as `process.cpuUsage()` reads it in a
 // hook loaded before the CLI (`--import`) — for `mrdb --help`, `mrdb --version` and
-// `mrdb kv get k` against a running 3-node cluster on loopback (started here). Prints the
-// median and the smallest of --runs runs of each, and the wall time. Usage:
+// `mrdb kv get k` against a running 3-node cluster on loopback (started here), beside Node
+// running an empty script. Prints the median and the smallest of --runs runs of each, and the
+// wall time. Usage:
 //   node packages/bench/dist/cli-bench.js [--runs 7]
 import { spawn } from 'node:child_process'
 import { parseArgs } from 'node:util'
@@ -28,11 +29,11 @@ interface Sample {
   err: string
 }
 
-/** Runs `mrdb args` once; resolves with its CPU and wall time and how it exited. */
-function measure(args: string[]): Promise<Sample> {
+/** Runs `node argv` once with the hook; resolves with its CPU and wall time and how it exited. */
+function measure(argv: string[]): Promise<Sample> {
   return new Promise((resolve) => {
     const started = performance.now()
-    const child = spawn(process.execPath, ['--import', CPU_HOOK, MRDB_BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--import', CPU_HOOK, ...argv], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] })
     let cpu = ''
     let err = ''
     child.stdio[3]!.on('data', (d: Buffer) => (cpu += d.toString()))
@@ -49,10 +50,12 @@ const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1 })
 try {
   const host = cluster.address(1)
   await cluster.mrdb(['kv', 'put', 'k', 'v', '--host', host])
+  // Node itself, with no script: the floor under every figure (higher on a loaded machine).
   const commands: Array<[string, string[]]> = [
-    ['mrdb --help', ['--help']],
-    ['mrdb --version', ['--version']],
-    ['mrdb kv get k', ['kv', 'get', 'k', '--host', host]],
+    ['node -e ""', ['-e', '']],
+    ['mrdb --help', [MRDB_BIN, '--help']],
+    ['mrdb --version', [MRDB_BIN, '--version']],
+    ['mrdb kv get k', [MRDB_BIN, 'kv', 'get', 'k', '--host', host]],
   ]
   console.log(`mrdb CLI, ${runs} runs each: process CPU (user + system) and wall time, in ms`)
   console.log(`${'command'.padEnd(16)} ${'cpu p50'.padStart(8)} ${'cpu min'.padStart(8)} ${'wall p50'.padStart(9)}`)
