@@ -181,7 +181,7 @@ export class Replica {
    */
   private readTsValid = false
   /** Bumped when leadership changes or a merge applies: a refresh begun before counts for nothing. */
-  private maxReadEpoch = 0
+  private readTsEpoch = 0
   /** The epoch whose refresh is under way, if any. */
   private refreshingEpoch: number | undefined
   /** One-phase commits proposed here and not applied yet, by proposal id. */
@@ -347,8 +347,8 @@ export class Replica {
    *
    * The commit timestamp is chosen here, on the leader, and travels in the command so every
    * replica writes the same: one above both the start and the reads of its keys served so far
-   * ({@link readTs}), so it lands above all of them. Reads that arrive before it applies are held back by the
-   * in-flight record registered in the same turn (see {@link admitRead}). Refused with
+   * ({@link readTs}), so it lands above all of them. Reads that arrive before it applies are
+   * held back by the in-flight record registered in the same turn (see {@link admitRead}). Refused with
    * ONE_PHASE_REFUSED (nothing written; commit in two phases) until this leader's
    * {@link readTs} covers its predecessors' reads, when the commit would land above
    * `maxCommitTs`, or when the timestamps are implausibly far ahead of the clock.
@@ -356,7 +356,7 @@ export class Replica {
   proposeOnePhase(startTs: bigint, mutations: TxnMutation[], timeoutMs: number, maxCommitTs?: bigint): Promise<CommandResult> {
     this.checkLeader()
     if (!this.readTsValid) {
-      this.refreshMaxReadTs()
+      this.refreshReadTs()
       throw new KvError(KvErrorCode.ONE_PHASE_REFUSED, `range ${this.rangeId}'s leader has not yet learned a timestamp above its predecessors' reads: commit in two phases`)
     }
     const keys = mutations.map((m) => m.key).sort(compareBytes)
@@ -375,36 +375,36 @@ export class Replica {
   }
 
   /**
-   * The range's leadership changed as this node sees it. The one-phase commits in flight here lose their guard (a reader waiting on one
-   * fails and retries), and {@link readTs} stops counting until a replica that became
-   * leader refreshes it from the oracle.
+   * The range's leadership changed as this node sees it. The one-phase commits in flight here
+   * lose their guard (a reader waiting on one fails and retries), and {@link readTs} stops
+   * counting until a replica that became leader refreshes it from the oracle.
    */
   leaderChanged(): void {
     this.releaseInFlight()
-    this.invalidateMaxReadTs(this.isLeader())
+    this.invalidateReadTs(this.isLeader())
   }
 
   /** Forgets that {@link readTs} covers earlier reads; a leader starts learning it anew. */
-  private invalidateMaxReadTs(leader: boolean): void {
-    this.maxReadEpoch++
+  private invalidateReadTs(leader: boolean): void {
+    this.readTsEpoch++
     this.readTsValid = false
-    if (leader) this.refreshMaxReadTs()
+    if (leader) this.refreshReadTs()
   }
 
   /**
-   * Raises the floor of {@link readTs} to a timestamp fetched from the oracle now, and marks it valid if
-   * leadership did not change meanwhile. Every read an earlier leader served used a timestamp
+   * Raises the floor of {@link readTs} to a timestamp fetched from the oracle now, and marks
+   * it valid if leadership did not change meanwhile. Every read an earlier leader served used a timestamp
    * the oracle handed out before that read was served, so before this replica became leader
    * (see docs/decisions.md, "One-phase commit"): the fetched one is above all of them.
    */
-  private refreshMaxReadTs(): void {
-    const epoch = this.maxReadEpoch
+  private refreshReadTs(): void {
+    const epoch = this.readTsEpoch
     if (!this.timestamps || this.refreshingEpoch === epoch) return
     this.refreshingEpoch = epoch
     this.timestamps.timestamp().then(
       (ts) => {
         if (this.refreshingEpoch === epoch) this.refreshingEpoch = undefined
-        if (epoch !== this.maxReadEpoch) return
+        if (epoch !== this.readTsEpoch) return
         this.readTs.raiseFloor(ts)
         this.readTsValid = true
       },
@@ -775,7 +775,7 @@ export class Replica {
     if (absorbed !== undefined) {
       this.host.absorbMerged(absorbed)
       // The reads the absorbed range served are not in readTs: learned anew from the oracle.
-      this.invalidateMaxReadTs(this.isLeader())
+      this.invalidateReadTs(this.isLeader())
     }
     for (const [id, result] of results) {
       // In the engine now: reads held back by a one-phase commit go on.
@@ -1001,16 +1001,18 @@ async function prewrite(w: MvccWriter, m: TxnMutation, primary: Uint8Array, star
 
 /**
  * A one-phase commit (run inside {@link MvccWriter.atomic}): every mutation is prewritten
- * (another transaction's lock → KEY_LOCKED, a version committed at or after the start →
+ * (another transaction's lock → KEY_LOCKED, a version committed after the start →
  * WRITE_CONFLICT, an insert over a live value → KEY_EXISTS) and then committed at the
  * command's timestamp, so the transient locks never reach the engine. Applied again (the same
  * request sent twice), it finds its own version and answers as before.
  */
 async function onePhaseCommit(w: MvccWriter, c: Command & { kind: 'onePhaseCommit' }): Promise<CommandResult> {
   const primary = c.mutations[0]!.key
-  const rec = await w.record(primary)
-  // Only a version at or after the start can be this transaction's (the history is read only then).
-  const done = rec?.version && rec.version.commitTs >= c.startTs ? await w.findCommit(primary, rec, c.startTs) : undefined
+  // A put or delete leaves a version of this transaction (a lock-only mutation leaves none).
+  const written = c.mutations.find((m) => m.kind !== 'lock')?.key
+  const rec = written && (await w.record(written))
+  // Only a version after the start can be this transaction's (the history is read only then).
+  const done = written && rec?.version && rec.version.commitTs > c.startTs ? await w.findCommit(written, rec, c.startTs) : undefined
   if (done) return { ok: true, commitTs: done.commitTs }
   for (const [i, m] of c.mutations.entries()) {
     await yieldEvery(i)
