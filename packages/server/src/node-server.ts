@@ -30,7 +30,6 @@ import { storeHeartbeat } from './store-heartbeat.js'
 import { TimestampBatcher } from './timestamp-batcher.js'
 import { CountingSender } from './counting-sender.js'
 import type { LevelWithSilent } from 'pino'
-import { addConsoleRoutes } from './http/console-routes.js'
 import { healthHandler, type Readiness } from './http/health.js'
 import { HttpServer } from './http/http-server.js'
 import { Router } from './http/router.js'
@@ -237,7 +236,7 @@ export class NodeServer {
       }
       const keepalive = o.keepaliveMs ?? KEEPALIVE_MS
       const slowKv = throttled<KvRequestOutcome>(SLOW_LOG_INTERVAL_MS, (r, dropped) =>
-        log.warn({ op: r.op, durationMs: Math.round(r.durationMs), code: r.code, dropped }, `slow KV request: ${r.op} took ${Math.round(r.durationMs)} ms`),
+        log.warn({ rangeId: r.rangeId, op: r.op, durationMs: Math.round(r.durationMs), code: r.code, dropped }, `slow KV request: ${r.op} took ${Math.round(r.durationMs)} ms`),
       )
       const server = (grpc = new Server({
         'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
@@ -343,15 +342,14 @@ export class NodeServer {
     return this.httpServer?.address
   }
 
-  /** The HTTP port's routes: health, metrics and the web console. */
+  /** The HTTP port's routes; the web console will add its own beside these. */
   private router(): Router {
-    const router = new Router()
+    return new Router()
       .get('/health', healthHandler(this.o.storeId, () => this.readiness()))
       .get('/metrics', async () => {
         const { contentType, body } = await this.metrics.scrape()
         return { status: 200, contentType, body }
       })
-    return addConsoleRoutes(router, { nodeId: this.o.storeId, pd: this.pd })
   }
 
   /**

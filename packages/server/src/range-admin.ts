@@ -52,7 +52,7 @@ export class RangeAdmin {
       if (!result.ok) throw result.error
       const left = this.store.replica(rangeId).descriptor
       const right = this.store.replica(newRangeId).descriptor
-      this.log.info({ rangeId, newRangeId, splitKey: Buffer.from(splitKey).toString('hex') }, `range ${rangeId}: split off range ${newRangeId}`)
+      this.log.info({ rangeId, term: this.termOf(rangeId), newRangeId, splitKey: Buffer.from(splitKey).toString('hex') }, `range ${rangeId}: split off range ${newRangeId}`)
       await this.report(left, right)
       return { descriptor: descriptorToJson(left), created: descriptorToJson(right) }
     })
@@ -85,10 +85,15 @@ export class RangeAdmin {
       }
       const replicas = d.replicas.map((r) => `${r.replicaId}@${r.nodeId}${r.role === 'voter' ? '' : `:${r.role}`}`).join(' ')
       const what = req.op === 'move' ? `${req.op} from store ${storeId} to store ${req.toStoreId}` : `${req.op} store ${storeId}`
-      this.log.info({ rangeId, op: req.op, storeId, toStoreId: req.toStoreId, replicas }, `range ${rangeId}: ${what}; replicas now ${replicas}`)
+      this.log.info({ rangeId, term: this.termOf(rangeId), op: req.op, storeId, toStoreId: req.toStoreId, replicas }, `range ${rangeId}: ${what}; replicas now ${replicas}`)
       await this.report(d)
       return { descriptor: descriptorToJson(d) }
     })
+  }
+
+  /** The Raft term of this node's replica of `rangeId`, for log lines. */
+  private termOf(rangeId: number): number {
+    return this.store.raft.status(rangeId).term
   }
 
   private async report(...ranges: RangeDescriptor[]): Promise<void> {
@@ -123,7 +128,7 @@ export class RangeAdmin {
       const result = await this.store.write(rangeId, command)
       if (!result.ok) throw result.error
       const merged = this.store.replica(rangeId).descriptor
-      this.log.info({ rangeId, absorbedRangeId: right.rangeId }, `range ${rangeId}: merged range ${right.rangeId} into it`)
+      this.log.info({ rangeId, term: this.termOf(rangeId), absorbedRangeId: right.rangeId }, `range ${rangeId}: merged range ${right.rangeId} into it`)
       await this.report(merged)
       return { descriptor: descriptorToJson(merged) }
     })

@@ -12,6 +12,8 @@ export interface KvRequestOutcome {
   durationMs: number
   /** The error code of the answer (a KvErrorCode); none when it succeeded. */
   code?: string
+  /** The range it was sent to, when it names one. */
+  rangeId?: number
 }
 
 /** A KvRequestHandler that tells `observe` of every request it answered; see the file comment. */
@@ -28,7 +30,7 @@ export class ObservedRequestHandler extends KvRequestHandler {
   override async handle(req: KvRequest): Promise<KvResponse> {
     const started = performance.now()
     const res = await super.handle(req)
-    this.observe({ op: req.op, durationMs: performance.now() - started, code: res.error?.code })
+    this.observe({ op: req.op, durationMs: performance.now() - started, code: res.error?.code, rangeId: 'rangeId' in req ? req.rangeId : undefined })
     return res
   }
 }
