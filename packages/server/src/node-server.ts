@@ -123,6 +123,8 @@ export class NodeServer {
   private readonly channels = new Map<string, Client>()
   private stopped = false
   private driver: PlacementDriver | undefined
+  /** This node's replica of the PD group while it runs here. */
+  private pdReplica: PdReplica | undefined
   /** Joins and leaves of the PD group, one at a time (see {@link pdOneAtATime}). */
   private pdMembership: Promise<unknown> = Promise.resolve()
   private lastHeartbeatMs = Date.now()
@@ -524,6 +526,7 @@ export class NodeServer {
   /** Hosts this node's PD replica and runs the placement driver beside it. */
   private hostPd(pd: PdReplica): void {
     this.store.hostSystemGroup(PD_GROUP_ID, pd)
+    this.pdReplica = pd
     this.driver = new PlacementDriver({
       replica: pd,
       raft: this.store.raft,
@@ -581,13 +584,21 @@ export class NodeServer {
       if (!this.store.raft.hasGroup(PD_GROUP_ID)) return
       this.driver?.stop()
       this.driver = undefined
+      this.pdReplica = undefined
       this.store.raft.removeGroup(PD_GROUP_ID)
       this.log.info({ rangeId: PD_GROUP_ID }, `placement: node ${this.o.storeId} left the placement driver's group`)
     })
   }
 
-  /** Remembers where the PD group is, as its leader said. */
+  /**
+   * Remembers where the PD group is, as its leader said; stops this node's PD replica if the
+   * group no longer holds it though its own applied membership still does (it was removed
+   * while away, and no one tells a removed replica of its removal). A fresh replica joining
+   * has applied no membership yet, so an answer older than its join cannot stop it; one that
+   * rejoins with the state it kept might be, and the leader's next attempt brings it back.
+   */
   private async learnPdMembers(members: readonly number[]): Promise<void> {
+    if (members.length > 0 && !members.includes(this.o.storeId) && this.pdReplica?.isMember()) await this.leavePd()
     if (members.length === 0 || (members.length === this.meta.pdNodes.length && members.every((id, i) => this.meta.pdNodes[i] === id))) return
     this.meta.pdNodes = [...members]
     if (!this.stopped) await saveNodeMeta(this.engine, this.meta)
