@@ -91,9 +91,9 @@ export class RangeAdmin {
     })
   }
 
-  /** The Raft term of this node's replica of `rangeId`, for log lines. */
-  private termOf(rangeId: number): number {
-    return this.store.raft.status(rangeId).term
+  /** The Raft term of this node's replica of `rangeId`, for log lines (none once the replica left). */
+  private termOf(rangeId: number): number | undefined {
+    return this.store.raft.hasGroup(rangeId) ? this.store.raft.status(rangeId).term : undefined
   }
 
   private async report(...ranges: RangeDescriptor[]): Promise<void> {
