@@ -152,6 +152,8 @@ test('every data request kind gets the same answers in-process as over gRPC', as
         { op: 'prewrite', ...at, startTs: 300n, primary: k('t3'), ttlMs: 1000, mutations: [{ key: k('t3'), kind: 'lock', value: undefined, assertAbsent: false }] },
         { op: 'rollback', ...at, startTs: 300n, keys: [k('t3')] },
         { op: 'checkTxn', ...at, primary: k('t3'), startTs: 300n, nowTs: 400n },
+        // These stores have no timestamp source: a one-phase commit is refused, with nothing written.
+        { op: 'onePhaseCommit', ...at, startTs: 500n, mutations: [{ key: k('t4'), kind: 'put', value: b('v'), assertAbsent: false }], maxCommitTs: 600n },
       ]
     })
     assert.deepEqual(local, remote)
@@ -163,6 +165,7 @@ test('every data request kind gets the same answers in-process as over gRPC', as
     assert.equal((local[19] as { error: { code: string } }).error.code, KvErrorCode.WRITE_CONFLICT)
     assert.equal((local[20] as { error: { code: string } }).error.code, KvErrorCode.KEY_EXISTS)
     assert.deepEqual(local[23], { txn: { state: 'rolled-back' } })
+    assert.equal((local[24] as { error: { code: string } }).error.code, KvErrorCode.ONE_PHASE_REFUSED)
   })
 })
 
