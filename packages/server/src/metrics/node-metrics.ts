@@ -259,7 +259,9 @@ export class NodeMetrics {
     const v: ScrapeView = { ...EMPTY_VIEW, health: await s.clusterHealth().catch(() => undefined) }
     this.countRaftProgress(s.store.raft)
     for (const d of s.store.descriptors()) {
-      const replica = s.store.replica(d.rangeId)
+      // The walk awaits each range's sizes: a replica may leave meanwhile.
+      const replica = s.store.localReplica(d.rangeId)
+      if (!replica || !s.store.raft.hasGroup(d.rangeId)) continue
       const lead = s.store.raft.leaderOf(d.rangeId)
       if (lead === 0) v.leaderless++
       else if (lead === replica.replicaId) v.leading++
