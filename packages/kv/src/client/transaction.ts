@@ -334,7 +334,8 @@ export class Transaction {
         return
       } catch {
         if (Date.now() >= deadline) return // readers resolve what is left
-        await sleep(Math.min(2000, 100 * 2 ** attempt))
+        // Unref'd: a stopping node does not wait for this; readers resolve the locks left behind.
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)).unref())
       }
     }
   }
