@@ -40,6 +40,7 @@ tr.dead td { color: var(--muted); }
 .chart svg path.area { fill: rgba(37, 99, 235, .08); stroke: none; }
 .chart svg line { stroke: var(--line); vector-effect: non-scaling-stroke; }
 .chart .axis { display: flex; justify-content: space-between; color: var(--muted); font-size: 11px; }
+#range-map { width: auto; }
 #range-map td.cell { width: 30px; text-align: center; padding: 2px; }
 #range-map td.cell span { display: inline-block; width: 22px; height: 16px; line-height: 16px; border-radius: 3px; font-size: 10px; font-weight: 700; }
 #range-map span.voter { background: var(--voter); }
