@@ -2,7 +2,8 @@
 // PD's stores die for good, one after the other (a follower, then the PD leader); each time
 // the group is rebuilt on a live store (a learner filled by snapshot, then one joint change),
 // and operator splits, range repairs (replica moves) and timestamps (SQL transactions on
-// every live node) go on. Polling uses the PD service; `mrdb status --json` shows the result.
+// every live node) go on; the first store killed then comes back and drops its stale PD
+// replica. Polling uses the PD service; `mrdb status --json` shows the result.
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -51,13 +52,15 @@ test('PD membership: two PD stores die for good, one after the other; the PD gro
     assert.equal((await health()).pd?.voters.length, 3)
 
     let rows = 0
+    const killed: number[] = []
     // First a PD follower dies, then the PD leader itself.
     for (const round of [0, 1]) {
       const leader = await pdLeader()
       const victim = round === 0 ? (await health()).pd!.voters.find((v) => v !== leader)! : leader
       await cluster.kill(victim)
       live.delete(victim)
-      const killed = Date.now()
+      killed.push(victim)
+      const killedAt = Date.now()
       await waitFor(
         `the PD group rebuilt without store ${victim}`,
         async () => {
@@ -66,7 +69,7 @@ test('PD membership: two PD stores die for good, one after the other; the PD gro
         },
         60_000,
       )
-      console.log(`store ${victim} killed: PD group on ${(await health()).pd!.voters.join(', ')} after ${Date.now() - killed} ms`)
+      console.log(`store ${victim} killed: PD group on ${(await health()).pd!.voters.join(', ')} after ${Date.now() - killedAt} ms`)
       // What an operator sees: the PD group on live stores, one replica per store.
       const status = JSON.parse(await cluster.mrdb(['status', '--json', '--host', cluster.address(anyLive())])) as Health & { storeList: StoreViewJson[] }
       assert.ok(status.pd && status.pd.voters.every((v) => live.has(v)), JSON.stringify(status.pd))
@@ -103,6 +106,15 @@ test('PD membership: two PD stores die for good, one after the other; the PD gro
         }
       }
     }
+
+    // The first store killed comes back: the group removed its PD replica while it was away,
+    // so it stops that replica (its own membership still lists it) and the group stays put.
+    const back = killed[0]!
+    const members = [...(await health()).pd!.voters].sort()
+    await cluster.startNode(back)
+    live.add(back)
+    await waitFor(`store ${back} to stop its old PD replica`, async () => (await nodeStatus(cluster.address(back))).pd === undefined && (await health()).storeList.find((s) => s.storeId === back)?.live === true, 30_000)
+    assert.deepEqual([...(await health()).pd!.voters].sort(), members)
   } finally {
     for (const c of channels.values()) c.close()
     await cluster.stop()
