@@ -66,7 +66,10 @@ export function addDemoCommand(program: Command): void {
       say(`mrdb demo: ${cluster.nodes.length} nodes ready`)
       for (const n of cluster.nodes) say(`  node ${n.storeId}  ${n.address}  pid ${n.pid}  sql ${n.sqlAddress ?? "-"}  http ${n.httpAddress === undefined ? '-' : `http://${n.httpAddress}`}`)
       const http = cluster.nodes[0]!.httpAddress
-      if (http !== undefined) say(`Metrics (Prometheus) and health of each node at its http address, e.g.: http://${http}/metrics  http://${http}/health?ready=1`)
+      if (http !== undefined) {
+        say(`Web console of the cluster at any node's http address, e.g.: http://${http}/`)
+        say(`Metrics (Prometheus) and health of each node at its http address, e.g.: http://${http}/metrics  http://${http}/health?ready=1`)
+      }
       say(`Any PostgreSQL client, e.g.: psql postgresql://root@${cluster.nodes[0]!.sqlAddress}/mrdb`)
       say('In another terminal:')
       say(`  alias mrdb='${process.execPath} ${MRDB_BIN}'`)
