@@ -8,6 +8,8 @@ import type { ConsoleClusterView, ConsoleError, ConsoleRange, ConsoleStore } fro
 
 /** How often the page polls. */
 const POLL_MS = 1000
+/** How long a poll waits for the node before it reports it silent (the page keeps polling). */
+const FETCH_TIMEOUT_MS = 5000
 /** How much history the charts keep and show. */
 const WINDOW_MS = 5 * 60_000
 const SVG_NS = 'http://www.w3.org/2000/svg'
@@ -27,7 +29,7 @@ interface ChartSpec {
 }
 
 const CHARTS: ChartSpec[] = [
-  { title: 'KV requests/s', metrics: ['mrdb_kv_requests_total'], kind: 'rate', format: perSecond },
+  { title: 'KV requests served/s', metrics: ['mrdb_kv_requests_total'], kind: 'rate', format: perSecond },
   { title: 'SQL statements/s', metrics: ['mrdb_sql_statements_total'], kind: 'rate', format: perSecond },
   { title: 'Raft commits/s', metrics: ['mrdb_raft_commits_total'], kind: 'rate', format: perSecond },
   { title: 'Raft messages/s (sent and received)', metrics: ['mrdb_raft_messages_total'], kind: 'rate', format: perSecond },
@@ -276,7 +278,7 @@ function showProblem(message: string | undefined): void {
 
 /** The cluster view, or why there is none. */
 async function readCluster(): Promise<ConsoleClusterView | string> {
-  const res = await fetch('/api/cluster', { cache: 'no-store' })
+  const res = await fetch('/api/cluster', { cache: 'no-store', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) })
   const body = (await res.json()) as ConsoleClusterView | ConsoleError
   if ('code' in body) return `the cluster view is unavailable: ${body.code}: ${body.error}`
   return body
@@ -284,7 +286,7 @@ async function readCluster(): Promise<ConsoleClusterView | string> {
 
 async function poll(): Promise<void> {
   const started = Date.now()
-  const [cluster, metrics] = await Promise.allSettled([readCluster(), fetch('/metrics', { cache: 'no-store' }).then((r) => r.text())])
+  const [cluster, metrics] = await Promise.allSettled([readCluster(), fetch('/metrics', { cache: 'no-store', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) }).then((r) => r.text())])
   const now = Date.now()
   const problems: string[] = []
   if (cluster.status === 'rejected') problems.push(`this node does not answer: ${String(cluster.reason)}`)
