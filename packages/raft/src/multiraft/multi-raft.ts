@@ -3,10 +3,11 @@
 // message in one frame per destination node (heartbeats coalesced), and applies committed
 // entries. The loop is pipelined: the apply of one write's Readys runs while the next write
 // is collected and fsync'd (see iterate() for what overlaps what, and why it is safe). Idle
-// groups quiesce: no ticks, no heartbeats, until a proposal
-// or a message wakes them; node-level liveness (any frame from a node) lets a quiesced
-// follower notice that its leader's node died. A failed log write or apply stops the host for
-// good: like stop(), it fails every caller still waiting, and every later call, with ERR_STOPPED.
+// groups quiesce: no ticks, no heartbeats, until a proposal or a message wakes them;
+// node-level liveness (any frame from a node) lets a quiesced follower notice that its
+// leader's node died, and a broken connection to it (onPeerLost) starts an election at once.
+// A failed log write or apply stops the host for good: like stop(), it fails every caller
+// still waiting, and every later call, with ERR_STOPPED.
 // A group whose storage reports its stored log damaged (CorruptionError, wherever the core
 // read it: a step, a tick, a Ready, an advance) is stopped alone: it does no more work, its
 // waiters fail, the host reports it, and every other group goes on.
