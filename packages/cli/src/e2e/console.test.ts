@@ -71,6 +71,14 @@ test('the web console in headless Chromium: three live stores, the range map and
     await pageWaits(page, 'three live stores', `document.querySelectorAll('#stores tbody tr[data-liveness="live"]').length === 3`, 60_000)
     assert.equal(await page.$eval('#stores-live', (e) => e.textContent), '3 / 3')
     assert.equal(await page.$eval('#served-by', (e) => e.textContent), 'served by node 1')
+    // Every node answers with the PD leader's view (two of them forward to it); a bad query is a 400 with a code.
+    for (const id of [1, 2, 3]) {
+      const view = (await (await fetch(`http://${cluster.httpAddress(id)}/api/cluster`)).json()) as { nodeId: number; stores: unknown[]; rangeCount: number }
+      assert.deepEqual([view.nodeId, view.stores.length, view.rangeCount > 0], [id, 3, true])
+    }
+    const bad = await fetch(`http://${cluster.httpAddress(2)}/api/cluster?limit=all`)
+    assert.equal(bad.status, 400)
+    assert.equal(((await bad.json()) as { code: string }).code, 'INVALID_ARGUMENT')
 
     // Some SQL traffic for the charts, through node 1 (whose metrics the charts show).
     const sql = new SqlClient(cluster.sqlAddress(1))
