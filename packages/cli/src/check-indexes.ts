@@ -1,6 +1,7 @@
 // The check behind `mrdb debug check-indexes` (debug-command.ts): CHECK INDEXES run on a node.
 
 import { SqlClient } from '@mrdb/server'
+import { caCertificate } from './client-tls.js'
 import { sqlAddressOf } from './sql-target.js'
 
 /** One index's verdict, as CHECK INDEXES reports it. */
@@ -18,7 +19,7 @@ export interface IndexCheck {
 
 /** Runs CHECK INDEXES on the node at `host` (all tables, or `table`). */
 export async function checkIndexes(host: string, table?: string): Promise<IndexCheck[]> {
-  const client = new SqlClient(await sqlAddressOf(host))
+  const client = new SqlClient(await sqlAddressOf(host), { tlsCa: caCertificate() })
   try {
     const r = await client.query(table === undefined ? 'CHECK INDEXES' : `CHECK INDEXES "${table.replaceAll('"', '')}"`)
     return r.rows.map((row) => ({

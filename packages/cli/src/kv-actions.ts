@@ -3,7 +3,8 @@
 // UTF-8 text and may come from an argument, standard input or a file.
 
 import { readFile } from 'node:fs/promises'
-import { KvClient } from '@mrdb/kv'
+import { GrpcSender, KvClient } from '@mrdb/kv'
+import { clientCredentials } from './client-tls.js'
 import { encodeKey, prefixEnd } from '@mrdb/storage'
 import { CliError } from './output.js'
 import { readStdinBytes } from './stdin.js'
@@ -25,7 +26,7 @@ const SYSTEM_END = prefixEnd(SYSTEM_START)!
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8')
 
 async function withClient<T>(host: string, fn: (c: KvClient) => Promise<T>): Promise<T> {
-  const client = new KvClient({ hosts: [host] })
+  const client = new KvClient({ hosts: [host], sender: new GrpcSender({ credentials: clientCredentials() }) })
   try {
     return await fn(client)
   } finally {

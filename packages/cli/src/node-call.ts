@@ -1,8 +1,9 @@
 // One admin or PD call from the CLI to a node: an unreachable node becomes UNAVAILABLE and
 // an error in the answer becomes a CliError with the node's code.
 
-import { Client, credentials, status, type MethodDefinition } from '@grpc/grpc-js'
+import { Client, status, type MethodDefinition } from '@grpc/grpc-js'
 import { unaryCall } from '@mrdb/kv'
+import { clientCredentials } from './client-tls.js'
 import { CliError } from './output.js'
 
 /** A failed call's gRPC error in one line that names the host: no stack, no grpc-js decoration. */
@@ -15,7 +16,7 @@ function callError(host: string, err: unknown, timeoutMs: number): CliError {
 
 /** Calls `method` on the node at `host`; resolves with the answer unless it carries an error. */
 export async function callNode<Req, Res extends { error?: { code: string; message: string } }>(host: string, method: MethodDefinition<Req, Res>, req: Req, timeoutMs = 10_000): Promise<Res> {
-  const channel = new Client(host, credentials.createInsecure())
+  const channel = new Client(host, clientCredentials())
   try {
     const res = await unaryCall(channel, method, req, Date.now() + timeoutMs)
     if (res.error) throw new CliError(res.error.code, res.error.message)

@@ -2,6 +2,7 @@
 // only when `start` runs.
 
 import { Option, type Command } from 'commander'
+import { certsDir } from './certs-dir.js'
 import { hostOption, nodeHost } from './host-option.js'
 import { positiveInt } from './output.js'
 
@@ -76,6 +77,7 @@ export function addNodeCommands(program: Command): void {
         httpListen: opts.httpListen,
         sqlListen: opts.sqlListen ?? `${opts.listen.slice(0, opts.listen.lastIndexOf(':'))}:0`,
         insecure: opts.insecure === true,
+        certsDir: certsDir(),
         sqlMaxConnections: positiveInt(opts.sqlMaxConnections, '--sql-max-connections'),
         sqlStartupTimeoutMs: positiveInt(opts.sqlStartupTimeoutMs, '--sql-startup-timeout-ms'),
         statementTimeoutMs: opts.statementTimeout === '0' ? 0 : positiveInt(opts.statementTimeout, '--statement-timeout'),

@@ -3,7 +3,9 @@
 // `mrdb --help` and `mrdb --version` cost little more than starting Node.
 
 import { readFileSync } from 'node:fs'
-import { Command } from 'commander'
+import { Command, Option } from 'commander'
+import { addCertCommands } from './cert-commands.js'
+import { useCertsDir } from './certs-dir.js'
 import { addBenchCommand } from './bench-command.js'
 import { addCheckCommand } from './check-command.js'
 import { addClusterCommands } from './cluster-commands.js'
@@ -20,7 +22,11 @@ export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', impor
 /** The whole `mrdb` command tree. */
 export function buildProgram(): Command {
   const program = new Command('mrdb').description('mrdb: a MultiRaft sharded SQL database').version(VERSION, '-V, --version', 'print the version').showHelpAfterError()
+  program
+    .addOption(new Option('--certs-dir <dir>', 'certificates directory (mrdb cert): mutual TLS for every connection — a node serves and dials with node.crt, commands connect with client.root.crt; default: plaintext').env('MRDB_CERTS_DIR'))
+    .hook('preAction', (_program, action) => useCertsDir(action.optsWithGlobals<{ certsDir?: string }>().certsDir))
   addNodeCommands(program)
+  addCertCommands(program)
   addDemoCommand(program)
   addKvCommands(program)
   addClusterCommands(program)

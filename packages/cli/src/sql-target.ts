@@ -6,6 +6,7 @@
 // them, or a PostgreSQL server's).
 
 import { NODE_SERVICE, SqlClient, SqlClientError, type SqlClientOptions } from '@mrdb/server'
+import { caCertificate } from './client-tls.js'
 import { callNode } from './node-call.js'
 import { CliError } from './output.js'
 
@@ -61,7 +62,7 @@ export async function openSql(target: SqlTarget): Promise<SqlClient> {
     address = await sqlAddressOf(target.host)
     options = { user: target.user }
   }
-  const client = new SqlClient(address, { ...options, applicationName: 'mrdb sql' })
+  const client = new SqlClient(address, { ...options, applicationName: 'mrdb sql', tlsCa: caCertificate() })
   try {
     await client.connect()
   } catch (err) {

@@ -30,8 +30,10 @@ import { storeHeartbeat } from './store-heartbeat.js'
 import { TimestampBatcher } from './timestamp-batcher.js'
 import { CountingSender } from './counting-sender.js'
 import type { LevelWithSilent } from 'pino'
+import { addConsoleRoutes } from './http/console-routes.js'
 import { healthHandler, type Readiness } from './http/health.js'
 import { HttpServer } from './http/http-server.js'
+import { grpcChannelCredentials, grpcServerCredentials, loadIdentity } from './tls/certs.js'
 import { Router } from './http/router.js'
 import { openNodeLog, textLogger, throttled, type NodeLog, type NodeLogger } from './log/node-log.js'
 import { ObservedRequestHandler, type KvRequestOutcome } from './metrics/kv-requests.js'
@@ -44,6 +46,12 @@ export interface NodeServerOptions {
   storeId: number
   /** host:port to serve on; port 0 picks a free one. */
   listen: string
+  /**
+   * A certificates directory (tls/certs.ts): every gRPC channel (peers, clients), the HTTP port
+   * and the SQL port then use TLS with the node's certificate, and peers and clients must show
+   * certificates of the cluster's CA. Absent: plaintext (--insecure).
+   */
+  certsDir?: string
   /** host:port peers and clients are told to reach this node at (see {@link advertisedAddress}); default: the listen address. */
   advertise?: string
   /** Addresses of nodes to join (empty for the first node). */
@@ -150,14 +158,16 @@ export class NodeServer {
   private gcQueue: GcQueue | undefined
   /** The SQL gateway's transactions (their oldest start holds GC back). */
   private txnKv: TransactionalKv | undefined
-  /** The HTTP port (with --http-listen). */
-  private httpServer: HttpServer | undefined
-  /** When a heartbeat last reached the placement driver (0: never since start). */
-  private lastPdContactMs = 0
   /** The SQL gateway's sender to other nodes (its counts are in the status). */
   private kvRemote: CountingSender | undefined
   /** The SQL gateway's timestamps from the oracle (their counts are in the status). */
   private timestamps: TimestampBatcher | undefined
+  /** The HTTP port (with --http-listen). */
+  private httpServer: HttpServer | undefined
+  /** Credentials of this node's channels to its peers (TLS with its certificate, or plaintext). */
+  private channelCredentials = credentials.createInsecure()
+  /** When a heartbeat last reached the placement driver (0: never since start). */
+  private lastPdContactMs = 0
 
   private constructor(
     private readonly o: NodeServerOptions,
@@ -247,22 +257,25 @@ export class NodeServer {
       }))
       // Without fault injection no channel carries the interceptor: Raft messages skip it.
       const faults = o.faultInjection ? new NetworkFaults() : undefined
+      const tls = o.certsDir === undefined ? undefined : loadIdentity(o.certsDir, 'node')
+      const channelCredentials = tls ? grpcChannelCredentials(tls) : credentials.createInsecure()
       // Raft's info lines (every vote of every range) are debug detail here: LeadershipWatch logs
       // elections with their range. The transport's (a peer reconnected) stay at info.
       const raftLog = textLogger(log, 'debug')
-      const transport = new ObservedTransport(new GrpcTransport({ nodeId: o.storeId, server, resolve: (id) => meta.nodes.get(id), logger: textLogger(log), faults }), log)
+      const transport = new ObservedTransport(new GrpcTransport({ nodeId: o.storeId, server, resolve: (id) => meta.nodes.get(id), logger: textLogger(log), faults, credentials: channelCredentials }), log)
       // A replica that becomes leader fetches a timestamp from the gateway's batcher before it
       // takes one-phase commits; while the node is starting, it refuses them.
       const leaderTimestamps = { timestamp: () => node?.timestamps?.timestamp() ?? Promise.reject(new Error(`node ${o.storeId} is starting`)) }
       store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: raftLog, timestamps: leaderTimestamps })
       leadership = new LeadershipWatch(store.raft, log)
       const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(o.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+        server.bindAsync(o.listen, tls ? grpcServerCredentials(tls) : ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       )
       const address = advertisedAddress(o.listen, port, o.advertise)
       meta.nodes.set(o.storeId, address)
       await saveNodeMeta(engine, meta)
       node = new NodeServer(o, engine, meta, server, store, address, faults, nodeLog, metrics, leadership)
+      node.channelCredentials = channelCredentials
       const started = node
       const pd = await PdReplica.load(node.pdReplicaOptions())
       const pdDamage = store.logDamage(PD_GROUP_ID)
@@ -279,7 +292,7 @@ export class NodeServer {
       })
       addKvService(server, requests)
       // The gateway's requests to ranges this node leads go to the store in-process; the rest over gRPC.
-      const remote = (node.kvRemote = new CountingSender(new GrpcSender({ interceptor: faults && ((to) => faults.interceptor(to)) })))
+      const remote = (node.kvRemote = new CountingSender(new GrpcSender({ interceptor: faults && ((to) => faults.interceptor(to)), credentials: channelCredentials })))
       node.sqlKv = new KvClient({ hosts: [address], sender: new RoutingSender({ nodeId: o.storeId, address }, new LocalSender(requests), remote) })
       const timestamps = (node.timestamps = new TimestampBatcher((req) => started.pd.tso(req)))
       node.executorPool = pool = new ExecutorPool()
@@ -298,6 +311,7 @@ export class NodeServer {
           statementTimeoutMs: o.statementTimeoutMs,
           logger: textLogger(log),
           onStatement: node.statementObserver(),
+          tls,
         })
       }
       const pgServer = node.pgServer
@@ -310,7 +324,7 @@ export class NodeServer {
         clusterHealth: async () => started.driver?.health().catch(() => undefined),
         sql: () => pgServer && { sessions: pgServer.sessionCount, openTransactions: pgServer.openTransactions },
       })
-      if (o.httpListen !== undefined) node.httpServer = await HttpServer.start(o.httpListen, node.router(), log)
+      if (o.httpListen !== undefined) node.httpServer = await HttpServer.start(o.httpListen, node.router(), log, tls)
       server.addService(NODE_SERVICE, node.adminService())
       node.pd.serve(server)
       node.helloTimer = setInterval(() => void started.helloRound(), HELLO_INTERVAL_MS)
@@ -344,14 +358,15 @@ export class NodeServer {
     return this.httpServer?.address
   }
 
-  /** The HTTP port's routes; the web console will add its own beside these. */
+  /** The HTTP port's routes: health, metrics and the web console. */
   private router(): Router {
-    return new Router()
+    const router = new Router()
       .get('/health', healthHandler(this.o.storeId, () => this.readiness()))
       .get('/metrics', async () => {
         const { contentType, body } = await this.metrics.scrape()
         return { status: 200, contentType, body }
       })
+    return addConsoleRoutes(router, { nodeId: this.o.storeId, pd: this.pd })
   }
 
   /**
@@ -780,7 +795,7 @@ export class NodeServer {
 
   private call<Req, Res>(address: string, method: MethodDefinition<Req, Res>, req: Req, timeoutMs = 5000): Promise<Res> {
     let channel = this.channels.get(address)
-    if (!channel) this.channels.set(address, (channel = new Client(address, credentials.createInsecure(), { interceptors: this.faults ? [this.faults.interceptor(address)] : [] })))
+    if (!channel) this.channels.set(address, (channel = new Client(address, this.channelCredentials, { interceptors: this.faults ? [this.faults.interceptor(address)] : [] })))
     return unaryCall(channel, method, req, Date.now() + timeoutMs)
   }
 }

@@ -48,6 +48,8 @@ export interface SqlClientOptions {
   readonly connectTimeoutMs?: number
   /** application_name reported to the server. */
   readonly applicationName?: string
+  /** Connect over TLS (sslmode=verify-full), checking the node's certificate against this CA (PEM); default plaintext. */
+  readonly tlsCa?: Buffer
 }
 
 const TYPE_NAMES: Record<number, string> = {
@@ -100,6 +102,7 @@ export class SqlClient {
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
       application_name: options.applicationName,
       types: RAW_TEXT,
+      ssl: options.tlsCa && { ca: options.tlsCa },
     })
     const connection = (this.client as unknown as { connection: { on(event: 'commandComplete', f: (msg: { text: string }) => void): void } }).connection
     connection.on('commandComplete', (msg) => void this.tags.push(msg.text))

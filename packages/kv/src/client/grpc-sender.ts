@@ -2,7 +2,7 @@
 // encoded to the service's JSON bodies (api/wire-codec.ts) and answers decoded back. The
 // cluster-map and checksum requests, rare and answered by any node, go as unary calls.
 
-import { Client, credentials, status, type Interceptor, type MethodDefinition, type ServiceError } from '@grpc/grpc-js'
+import { Client, credentials, status, type ChannelCredentials, type Interceptor, type MethodDefinition, type ServiceError } from '@grpc/grpc-js'
 import { KV_SERVICE, type WireResponse } from '../api/protocol.js'
 import type { KvRequest, KvResponse, NodeAddress } from '../api/requests.js'
 import { unaryCall } from '../api/unary-call.js'
@@ -17,6 +17,8 @@ export interface GrpcSenderOptions {
    * tests cuts itself off from peers this way). Default: none.
    */
   interceptor?: (address: string) => Interceptor
+  /** The channels' credentials: TLS with a client or node certificate (mutual TLS). Default: plaintext. */
+  credentials?: ChannelCredentials
 }
 
 /** Largest response a client accepts (a node accepts requests as large). */
@@ -66,7 +68,7 @@ export class GrpcSender implements KvSender {
     let channel = this.channels.get(address)
     if (!channel) {
       const interceptors = this.o.interceptor ? [this.o.interceptor(address)] : []
-      channel = new Client(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, interceptors })
+      channel = new Client(address, this.o.credentials ?? credentials.createInsecure(), { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, interceptors })
       this.channels.set(address, channel)
     }
     return channel

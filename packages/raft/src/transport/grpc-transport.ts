@@ -67,6 +67,8 @@ export interface GrpcTransportOptions {
   logger?: TransportLogger
   /** Injected partitions (fault-injection tests): calls to blocked peers fail. Default: none. */
   faults?: NetworkFaults
+  /** Credentials of the channels to peers: TLS with this node's certificate (mutual TLS). Default: plaintext. */
+  credentials?: grpc.ChannelCredentials
 }
 
 const DEFAULT_SNAPSHOT_CHUNK_BYTES = 64 * 1024
@@ -110,6 +112,7 @@ export class GrpcTransport implements Transport {
   private readonly reconnectBackoffMs: { initial: number; max: number }
   private readonly logger: TransportLogger
   private readonly faults: NetworkFaults | undefined
+  private readonly credentials: grpc.ChannelCredentials
   private readonly channelOptions: grpc.ChannelOptions
   private readonly limiter: ByteRateLimiter
 
@@ -156,6 +159,7 @@ export class GrpcTransport implements Transport {
     }
     this.logger = options.logger ?? NOOP_TRANSPORT_LOGGER
     this.faults = options.faults
+    this.credentials = options.credentials ?? grpc.credentials.createInsecure()
     this.limiter = new ByteRateLimiter(this.snapshotBytesPerSec)
     this.channelOptions = {
       // Each transport (and each of its two channels per peer) gets its own connection, even
@@ -331,6 +335,7 @@ export class GrpcTransport implements Transport {
         peer: to,
         resolve: this.resolve,
         clientOptions: (address) => this.clientOptions(address),
+        credentials: this.credentials,
         maxQueuedFrames: this.maxQueuedFrames,
         maxQueuedBytes: this.maxQueuedBytes,
         maxBatchBytes: this.maxFrameBytes,
@@ -441,7 +446,7 @@ export class GrpcTransport implements Transport {
     const known = this.snapshotClients.get(to)
     if (known !== undefined && known.address === address) return known.client
     known?.client.close()
-    const client = new grpc.Client(address, grpc.credentials.createInsecure(), this.clientOptions(address))
+    const client = new grpc.Client(address, this.credentials, this.clientOptions(address))
     this.snapshotClients.set(to, { address, client })
     return client
   }

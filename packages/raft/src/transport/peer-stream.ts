@@ -18,6 +18,8 @@ export interface PeerStreamOptions {
   resolve: (nodeId: number) => string | undefined
   /** The options of a client to the peer at `address`. */
   clientOptions: (address: string) => grpc.ClientOptions
+  /** The channel's credentials (TLS with this node's certificate, or none). */
+  credentials: grpc.ChannelCredentials
   /** Frames waiting for the stream beyond this count are dropped, oldest first. */
   maxQueuedFrames: number
   /** Bytes waiting for the stream beyond this total are dropped, oldest frames first. */
@@ -222,7 +224,7 @@ export class PeerStream {
     }
     if (address !== this.clientAddress || this.client === undefined) {
       this.client?.close()
-      this.client = new grpc.Client(address, grpc.credentials.createInsecure(), this.o.clientOptions(address))
+      this.client = new grpc.Client(address, this.o.credentials, this.o.clientOptions(address))
       this.clientAddress = address
     }
     let call: grpc.ClientDuplexStream<Uint8Array, Buffer>

@@ -1,10 +1,13 @@
-// The node's HTTP port (--http-listen), on node's own http module: every request goes to a
-// Router. A handler that fails answers 500 and is logged; the port never takes the node down.
+// The node's HTTP port (--http-listen), on node's own http module — https with mutual TLS
+// when the node has certificates (a client must show a certificate of the cluster's CA):
+// every request goes to a Router. A handler that fails answers 500 and is logged; the port never takes the node down.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { NodeLogger } from '../log/node-log.js'
 import type { Router } from './router.js'
+import type { TlsIdentity } from '../tls/certs.js'
 
 /** How long stop() lets requests in flight finish before it closes their connections. */
 const SHUTDOWN_GRACE_MS = 2000
@@ -17,13 +20,14 @@ export class HttpServer {
     readonly address: string,
   ) {}
 
-  /** Listens on `listen` (host:port; port 0 picks a free one) and serves `router`. */
-  static async start(listen: string, router: Router, log: NodeLogger): Promise<HttpServer> {
+  /** Listens on `listen` (host:port; port 0 picks a free one) and serves `router`; over TLS with `tls`. */
+  static async start(listen: string, router: Router, log: NodeLogger, tls?: TlsIdentity): Promise<HttpServer> {
     const at = listen.lastIndexOf(':')
     const host = listen.slice(0, at).replace(/^\[(.*)\]$/, '$1')
     const port = Number(listen.slice(at + 1))
     if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--http-listen must be host:port, got ${listen}`)
-    const server = createServer((req, res) => void serve(router, log, req, res))
+    const handler = (req: IncomingMessage, res: ServerResponse) => void serve(router, log, req, res)
+    const server: Server = tls ? createHttpsServer({ ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true }, handler) : createServer(handler)
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(port, host, () => {

@@ -148,6 +148,8 @@ export function portalSuspended(): Buffer {
 
 /** The one-byte answer to an SSLRequest or GSSENCRequest that refuses it. */
 export const REFUSE_ENCRYPTION = Buffer.from('N')
+/** The answer to an SSLRequest the server accepts: the TLS handshake follows. */
+export const ACCEPT_ENCRYPTION = Buffer.from('S')
 
 /** CopyOutResponse: a COPY … TO STDOUT of `columns` columns follows, all in text format. */
 export function copyOutResponse(columns: number): Buffer {

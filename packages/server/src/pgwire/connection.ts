@@ -33,6 +33,11 @@ export interface ConnectionPorts {
   send(data: Buffer): void
   /** Ends the connection once written data is out. */
   end(): void
+  /**
+   * Switches the connection to TLS (after 'S' went out in plaintext); present only when the
+   * node has certificates and the connection is not encrypted yet. Without it SSLRequest is refused.
+   */
+  startTls?(): void
   /** Whether another session may start (the node's connection limit); claims a slot if so. */
   admit(): boolean
   /** Cancels the session with this key pair, if any. */
@@ -77,6 +82,8 @@ export class PgConnection {
   private readonly queue: Array<{ type: number | null; body: Buffer }> = []
   private running = false
   private phase: 'startup' | 'auth' | 'ready' | 'closed' = 'startup'
+  /** Whether the session switched to TLS (an SSLRequest was accepted). */
+  private encrypted = false
   /** The login under way (phase 'auth'): its user, startup parameters and SCRAM exchange. */
   private login: { user: string; parameters: ReadonlyMap<string, string>; scram: ScramExchange; step: 'initial' | 'final' } | undefined
   private session: SqlSession | undefined
@@ -189,6 +196,13 @@ export class PgConnection {
     const packet = decodeStartup(body)
     switch (packet.kind) {
       case 'ssl-request':
+        // Encryption is started once; an SSLRequest inside TLS is refused.
+        if (this.ports.startTls && !this.encrypted) {
+          this.ports.send(be.ACCEPT_ENCRYPTION)
+          this.ports.startTls()
+          this.encrypted = true
+        } else this.ports.send(be.REFUSE_ENCRYPTION)
+        return
       case 'gssenc-request':
         this.ports.send(be.REFUSE_ENCRYPTION)
         return
@@ -201,6 +215,8 @@ export class PgConnection {
       case 'startup': {
         const user = packet.parameters.get('user')
         if (user === undefined || user === '') throw new PgWireError(PgWireState.INVALID_AUTHORIZATION, 'no PostgreSQL user name specified in startup packet', true)
+        // A node with certificates takes SQL sessions over TLS only, as CockroachDB's secure mode.
+        if (this.ports.startTls && !this.encrypted) throw new PgWireError(PgWireState.INVALID_AUTHORIZATION, 'this node accepts SQL connections over TLS only (sslmode=require or stronger)', true)
         this.splitter.startupDone()
         if (this.ports.insecure) return this.begin(user, packet.parameters)
         let stored: string | undefined

@@ -1,12 +1,15 @@
 // The node's PostgreSQL wire protocol listener (`--sql-listen`): one PgConnection per TCP
 // connection, a per-node session limit (53300 past it), a deadline for the startup (a client
 // that connects and says nothing is dropped), and the process id/secret key table that
-// CancelRequests are matched against. Stream glue only: the protocol is in connection.ts.
+// CancelRequests are matched against; with certificates, SSLRequest is accepted and the
+// connection continues over TLS (psql's sslmode=require and up). Stream glue only: the protocol is in connection.ts.
 
 import { randomInt } from 'node:crypto'
 import { createServer, type Server, type Socket } from 'node:net'
+import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls'
 import { readUser, type SqlEngine } from '@mrdb/sql'
 import { PgConnection, type StatementOutcome } from './connection.js'
+import type { TlsIdentity } from '../tls/certs.js'
 
 /** Options of {@link PgServer.start}. */
 export interface PgServerOptions {
@@ -28,6 +31,8 @@ export interface PgServerOptions {
   readonly logger?: { warn(msg: string): void; debug?(msg: string): void }
   /** Told of every statement any session ran (metrics, the slow-statement log). */
   readonly onStatement?: (s: StatementOutcome) => void
+  /** The node's certificate: SSLRequest is then accepted (absent: refused with 'N'). */
+  readonly tls?: TlsIdentity
 }
 
 /** Bytes of queued messages past which a connection stops reading its socket until it catches up. */
@@ -44,6 +49,8 @@ export class PgServer {
     private readonly o: PgServerOptions,
     /** The address clients reach the server at. */
     readonly address: string,
+    /** The TLS settings of sessions that ask for encryption (with certificates). */
+    private readonly secureContext = o.tls && createSecureContext({ cert: o.tls.cert, key: o.tls.key, ca: o.tls.ca }),
   ) {}
 
   /** Starts listening. */
@@ -93,6 +100,8 @@ export class PgServer {
     while (this.sessions.has(processId))
     const secretKey = randomInt(0, 2 ** 31 - 1)
     let admitted = false
+    // The stream the session speaks on: the socket, or the TLS layer over it once started.
+    let stream: Socket = socket
     let startupTimer: NodeJS.Timeout | undefined = setTimeout(() => {
       this.o.logger?.debug?.(`sql: dropped ${socket.remoteAddress}:${socket.remotePort}: no startup in ${this.o.startupTimeoutMs ?? 10_000} ms`)
       socket.destroy()
@@ -107,9 +116,10 @@ export class PgServer {
       statementTimeoutMs: this.o.statementTimeoutMs ?? 0,
       maxMessageBytes: this.o.maxMessageBytes ?? 64 * 1024 * 1024,
       send: (data) => {
-        if (!socket.destroyed) socket.write(data)
+        if (!stream.destroyed) stream.write(data)
       },
-      end: () => socket.end(),
+      end: () => stream.end(),
+      startTls: this.secureContext && (() => startTls(this.secureContext!)),
       admit: () => {
         if (this.admitted >= (this.o.maxConnections ?? 100)) return false
         this.admitted++
@@ -127,18 +137,28 @@ export class PgServer {
       },
       observe: this.o.onStatement,
     })
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       connection.receive(chunk)
       if (connection.backlog > BACKLOG_PAUSE) {
-        socket.pause()
+        const paused = stream
+        paused.pause()
         const resume = setInterval(() => {
-          if (connection.backlog <= BACKLOG_PAUSE / 2 || socket.destroyed) {
+          if (connection.backlog <= BACKLOG_PAUSE / 2 || paused.destroyed) {
             clearInterval(resume)
-            socket.resume()
+            paused.resume()
           }
         }, 5)
       }
-    })
+    }
+    const startTls = (context: SecureContext) => {
+      // The client sends nothing after its SSLRequest until it reads 'S': every later byte is TLS.
+      socket.off('data', onData)
+      const secure = new TLSSocket(socket, { isServer: true, secureContext: context })
+      secure.on('data', onData)
+      secure.on('error', () => socket.destroy())
+      stream = secure
+    }
+    socket.on('data', onData)
     socket.on('error', () => undefined)
     socket.once('close', () => {
       clearTimeout(startupTimer)
