@@ -41,6 +41,7 @@ export async function status(host: string, o: { waitS?: number; json: boolean })
     `status: ${health.status}`,
     `stores: ${s.live} live, ${s.dead} dead, ${s.decommissioning} decommissioning${s.removed > 0 ? `, ${s.removed} removed` : ''}`,
     `ranges: ${health.ranges}, ${health.unavailable.length} unavailable, ${health.underReplicated.length} under-replicated`,
+    ...(health.pd ? [pdLine(health.pd)] : []),
     '',
     'store\taddress\tstate\tlive\treplicas\tleaders',
     ...stores.map((x) => `${x.storeId}\t${x.address}\t${x.state}\t${x.live ? 'yes' : 'no'}\t${x.replicaCount}\t${x.leaderCount}`),
@@ -49,4 +50,12 @@ export async function status(host: string, o: { waitS?: number; json: boolean })
     ranges.length === 0 ? [] : ['', title, ...ranges.map((r) => `  range ${r.rangeId}: ${r.liveVoters}/${r.voters} voters live, leader ${r.leaderNodeId ? `on store ${r.leaderNodeId}` : 'unknown'}`)]
   lines.push(...list('unavailable ranges:', health.unavailable), ...list('under-replicated ranges:', health.underReplicated))
   process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+/** The placement driver's group in one line: its voters' stores, leader, learners and dead voters. */
+function pdLine(pd: NonNullable<NonNullable<PdHealthResponse['health']>['pd']>): string {
+  const leader = pd.leaderNodeId ? `leader on store ${pd.leaderNodeId}` : 'leader unknown'
+  const learners = pd.learners.length > 0 ? `, learners on ${pd.learners.join(', ')}` : ''
+  const dead = pd.deadVoters.length > 0 ? `, dead voters on ${pd.deadVoters.join(', ')}` : ''
+  return `placement driver: voters on stores ${pd.voters.join(', ')}, ${leader}${learners}${dead}`
 }

@@ -115,6 +115,8 @@ test('PD membership: two PD stores die for good, one after the other; the PD gro
     live.add(back)
     await waitFor(`store ${back} to stop its old PD replica`, async () => (await nodeStatus(cluster.address(back))).pd === undefined && (await health()).storeList.find((s) => s.storeId === back)?.live === true, 30_000)
     assert.deepEqual([...(await health()).pd!.voters].sort(), members)
+    const text = await cluster.mrdb(['status', '--host', cluster.address(back)])
+    assert.match(text, new RegExp(`placement driver: voters on stores ${members.map(() => '\\d').join(', ')}, leader on store \\d`), text)
   } finally {
     for (const c of channels.values()) c.close()
     await cluster.stop()
