@@ -59,7 +59,7 @@ test('a PD voter on a dead node moves to a fresh node: learner filled by snapsho
   }
 })
 
-test('PD membership changes refuse what does not fit; a removed live replica is told by its own apply', async () => {
+test('PD membership changes refuse what does not fit; a removed live replica is told by its own apply; leadership moves on request', async () => {
   const c = await PdTestCluster.start([1, 2, 3], emptyPdState())
   const left: number[] = []
   const removed: number[] = []
@@ -76,6 +76,10 @@ test('PD membership changes refuse what does not fit; a removed live replica is 
     await runPdOperator(l.pd, { kind: 'moveReplica', rangeId: PD_GROUP_ID, fromNodeId: 5 === l.id ? 1 : 5, toNodeId: 4, reason: 'test' }, calls(c, left, removed), 5000)
     await waitFor('node 5 to apply its removal', () => removed.includes(5))
     assert.equal(c.nodes.get(5)!.pd.isMember(), false)
+    // Leadership moves off a replica before it is removed (a decommissioned PD leader).
+    const to = l.pd.confState().voters.find((id) => id !== l.id)!
+    await runPdOperator(l.pd, { kind: 'transferLeader', rangeId: PD_GROUP_ID, toNodeId: to, reason: 'test' }, calls(c, left, removed), 5000)
+    await waitFor(`node ${to} to lead`, () => c.leader()?.id === to)
   } finally {
     await c.stop()
   }
