@@ -269,7 +269,7 @@ export class PlacementDriver {
     })
   }
 
-  /** The stores of the PD group's replicas as this leader applied them: voters (the incoming ones while joint), then learners. */
+  /** The stores of every PD group replica as this leader applied them: voters (incoming, then outgoing while joint), then learners. */
   pdMembers(): number[] {
     this.lead()
     const cs = this.o.replica.confState()
