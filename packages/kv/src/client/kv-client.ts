@@ -43,6 +43,14 @@ type DataOp = KvDataRequest['op']
 
 const toBytes = (k: KeyLike): Uint8Array => (typeof k === 'string' ? Buffer.from(k) : k)
 const MAX_BACKOFF_MS = 500
+/**
+ * Longest wait between tries to find a range's leader: after a leader dies, the survivors elect
+ * one within a few hundred ms, and a client backing off toward 500 ms found it late (most of the
+ * failover gap in `pnpm bench:failover`).
+ */
+const MAX_LEADER_BACKOFF_MS = 100
+/** How long a node that could not be reached is passed over when picking a replica to try. */
+const DOWN_MS = 1000
 /** Deadline of a request for the cluster's map to one node. */
 const DESCRIBE_TIMEOUT_MS = 2000
 
@@ -53,6 +61,8 @@ export class KvClient {
   private readonly timeoutMs: number
   private readonly sender: KvSender
   private rotation = 0
+  /** Nodes that could not be reached, until when they are passed over (see {@link pickReplica}). */
+  private readonly downUntil = new Map<number, number>()
 
   constructor(private readonly o: KvClientOptions) {
     if (o.hosts.length === 0) throw new KvError(KvErrorCode.INVALID_ARGUMENT, 'KvClient needs at least one host')
@@ -387,13 +397,20 @@ export class KvClient {
     const retryAmbiguous = options.ambiguousFails !== true
     const deadline = Date.now() + this.timeoutMs
     let lastError: KvError | undefined
+    // A NOT_LEADER naming a new leader is followed at once, twice in a row at most (two nodes
+    // naming each other must not spin).
+    let followHint = false
+    let hintsFollowed = 0
     for (let attempts = 0; ; attempts++) {
-      if (attempts > 0) {
+      if (attempts > 0 && followHint && hintsFollowed < 2) hintsFollowed++
+      else if (attempts > 0) {
+        hintsFollowed = 0
         // No attempt after the deadline: it could only time out.
-        const backoff = Math.min(MAX_BACKOFF_MS, 10 * 2 ** Math.min(attempts, 6)) * (0.5 + Math.random() / 2)
+        const backoff = Math.min(MAX_LEADER_BACKOFF_MS, 10 * 2 ** Math.min(attempts, 6)) * (0.5 + Math.random() / 2)
         await sleep(Math.min(backoff, deadline - Date.now()))
         if (Date.now() >= deadline) throw new KvError(KvErrorCode.TIMEOUT, `no answer before the deadline; last error: ${lastError?.message ?? 'none'}`)
       }
+      followHint = false
       let cached: CachedRange
       try {
         cached = await find()
@@ -409,10 +426,13 @@ export class KvClient {
         continue
       }
       try {
-        return await attempt({ nodeId: target, address }, cached, deadline)
+        const result = await attempt({ nodeId: target, address }, cached, deadline)
+        this.downUntil.delete(target)
+        return result
       } catch (err) {
         if (err instanceof SendError) {
           cached.leaderNodeId = 0
+          if (err.failure !== 'deadline') this.downUntil.set(target, Date.now() + DOWN_MS)
           if (err.failure === 'deadline') {
             // The deadline cut this attempt short; the last answer before it says more.
             throw new KvError(KvErrorCode.TIMEOUT, `no answer before the deadline; last error: ${lastError?.message ?? 'none'}; the last attempt (${err.message}) got no answer in time`)
@@ -423,9 +443,11 @@ export class KvClient {
           continue
         }
         if (!(err instanceof KvError)) throw err
+        this.downUntil.delete(target) // it answered
         lastError = err
         if (err.code === KvErrorCode.KEY_LOCKED && options.surfaceLocks) throw err
         if (!this.absorb(err, cached, target) || (err.code === KvErrorCode.TIMEOUT && !retryAmbiguous)) throw err
+        followHint = err.code === KvErrorCode.NOT_LEADER && cached.leaderNodeId !== 0 && cached.leaderNodeId !== target
       }
     }
   }
@@ -434,7 +456,8 @@ export class KvClient {
   private absorb(e: KvError, cached: CachedRange, target: number): boolean {
     switch (e.code) {
       case KvErrorCode.NOT_LEADER:
-        cached.leaderNodeId = e.leaderHint ?? 0
+        // A hint naming a node just found unreachable is a follower's stale view of a dead leader.
+        cached.leaderNodeId = e.leaderHint !== undefined && !this.isDown(e.leaderHint) ? e.leaderHint : 0
         return true
       case KvErrorCode.KEY_NOT_IN_RANGE: {
         // The replica's descriptor replaces the stale one; without one, look everything up again.
@@ -497,9 +520,21 @@ export class KvClient {
     return hit
   }
 
+  /** A voter to try when the leader is unknown: in turn, passing over nodes found unreachable in the last second while others remain. */
   private pickReplica(d: RangeDescriptor): number {
     const voters = d.replicas.filter((r) => r.role === 'voter')
-    return voters[this.rotation++ % voters.length]?.nodeId ?? 0
+    const up = voters.filter((r) => !this.isDown(r.nodeId))
+    const pool = up.length > 0 ? up : voters
+    return pool[this.rotation++ % pool.length]?.nodeId ?? 0
+  }
+
+  /** Whether `nodeId` could not be reached within the last {@link DOWN_MS}. */
+  private isDown(nodeId: number): boolean {
+    const until = this.downUntil.get(nodeId)
+    if (until === undefined) return false
+    if (until > Date.now()) return true
+    this.downUntil.delete(nodeId)
+    return false
   }
 }
 
