@@ -166,6 +166,8 @@ export class NodeServer {
   private httpServer: HttpServer | undefined
   /** Credentials of this node's channels to its peers (TLS with its certificate, or plaintext). */
   private channelCredentials = credentials.createInsecure()
+  /** The load of the ranges this node leads, as its last heartbeat measured it (for /metrics). */
+  private rangeLoad: Array<{ rangeId: number; queriesPerSecond: number }> = []
   /** When a heartbeat last reached the placement driver (0: never since start). */
   private lastPdContactMs = 0
 
@@ -323,6 +325,7 @@ export class NodeServer {
         // Only the PD leader answers; elsewhere health() refuses with NOT_LEADER.
         clusterHealth: async () => started.driver?.health().catch(() => undefined),
         sql: () => pgServer && { sessions: pgServer.sessionCount, openTransactions: pgServer.openTransactions },
+        rangeLoad: () => started.rangeLoad,
       })
       if (o.httpListen !== undefined) node.httpServer = await HttpServer.start(o.httpListen, node.router(), log, tls)
       server.addService(NODE_SERVICE, node.adminService())
@@ -631,6 +634,7 @@ export class NodeServer {
       const gc = this.gcQueue && txnKv ? { queue: this.gcQueue, oldestTxnTs: () => txnKv.oldestRunningTs() } : undefined
       const report = await storeHeartbeat(this.store, this.address, this.o.dataDir, now - this.lastHeartbeatMs, gc)
       this.lastHeartbeatMs = now
+      this.rangeLoad = report.leading.map((r) => ({ rangeId: r.descriptor.rangeId, queriesPerSecond: r.readsPerSecond + r.writesPerSecond }))
       const res = await this.pd.heartbeat(report)
       if (res.error) this.log.debug(`heartbeat: ${res.error.code}: ${res.error.message}`)
       else this.lastPdContactMs = Date.now()

@@ -20,6 +20,10 @@ const SERIES: Record<string, string> = {
   mrdb_raft_leader_changes_total: 'counter',
   mrdb_raft_log_writes_total: 'counter',
   mrdb_raft_fsyncs_total: 'counter',
+  mrdb_raft_proposals_total: 'counter',
+  mrdb_raft_proposals_dropped_total: 'counter',
+  mrdb_raft_ticks_late_total: 'counter',
+  mrdb_range_qps: 'gauge',
   mrdb_raft_frames_total: 'counter',
   mrdb_raft_messages_total: 'counter',
   mrdb_raft_snapshots_total: 'counter',
@@ -100,6 +104,7 @@ test('/health, /metrics and the log file of real nodes: before and after init, u
     const total = (scrapes: Array<Map<string, PromFamily>>, name: string, match: Record<string, string> = {}, sample = name) => scrapes.reduce((sum, f) => sum + sampleSum(f, name, match, sample), 0)
     assert.ok(total(after, 'mrdb_raft_commits_total') >= total(before, 'mrdb_raft_commits_total') + 40, 'commits rose under the writes')
     assert.ok(total(after, 'mrdb_raft_applied_entries_total') >= total(before, 'mrdb_raft_applied_entries_total') + 40, 'applied entries rose under the writes')
+    assert.ok(total(after, 'mrdb_raft_proposals_total') >= total(before, 'mrdb_raft_proposals_total') + 40, 'proposals rose under the writes')
     assert.ok(total(after, 'mrdb_kv_requests_total', { op: 'put' }) > total(before, 'mrdb_kv_requests_total', { op: 'put' }), 'KV requests were counted')
     assert.ok(total(after, 'mrdb_storage_fsync_duration_seconds', {}, 'mrdb_storage_fsync_duration_seconds_count') > total(before, 'mrdb_storage_fsync_duration_seconds', {}, 'mrdb_storage_fsync_duration_seconds_count'), 'fsyncs were timed')
     assert.equal(sampleSum(after[0]!, 'mrdb_sql_statements_total', { type: 'INSERT' }), 41)

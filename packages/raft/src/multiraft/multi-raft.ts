@@ -88,6 +88,11 @@ export interface MultiRaftMetrics {
    * from since they became one. Frames from other nodes leave no trace.
    */
   heardNodes: number
+  /** Proposals (commands and membership changes) handed to groups, and those refused at once. */
+  proposals: number
+  proposalsDropped: number
+  /** Ticks that ran more than a whole tick interval late (the event loop was busy). */
+  ticksLate: number
 }
 
 interface Group {
@@ -131,11 +136,13 @@ const EMPTY_FRAME_LISTS = (): Pick<RaftFrame, 'messages' | 'heartbeats' | 'heart
 
 /** Hosts the Raft groups of one node; see the file comment. */
 export class MultiRaft {
-  readonly metrics: MultiRaftMetrics = { iterations: 0, logWrites: 0, fsyncs: 0, overlappedWrites: 0, framesSent: 0, heartbeatsCoalesced: 0, groupTicks: 0, quiesced: 0, heardNodes: 0 }
+  readonly metrics: MultiRaftMetrics = { iterations: 0, logWrites: 0, fsyncs: 0, overlappedWrites: 0, framesSent: 0, heartbeatsCoalesced: 0, groupTicks: 0, quiesced: 0, heardNodes: 0, proposals: 0, proposalsDropped: 0, ticksLate: 0 }
   private readonly groups = new Map<number, Group>()
   private readonly dirty = new Set<Group>()
   private readonly o: Required<Omit<MultiRaftOptions, 'onUnknownGroup' | 'onLeaderChange' | 'onGroupDamaged' | 'logger' | 'readOnlyOption'>> & MultiRaftOptions
   private ticks = 0
+  /** When the last tick ran (performance.now()), to count late ones. */
+  private lastTickAt: number | undefined
   private timer: NodeJS.Timeout | undefined
   private loopScheduled = false
   private looping = false
@@ -326,13 +333,24 @@ export class MultiRaft {
    */
   propose(groupId: number, data: Uint8Array): void {
     const g = this.wake(this.liveGroup(groupId))
-    this.drive(g, () => g.raw.propose(data))
+    this.counted(() => this.drive(g, () => g.raw.propose(data)))
   }
 
   /** Proposes a membership change (one in flight at a time); throws like {@link propose}. */
   proposeConfChange(groupId: number, cc: ConfChangeV2): void {
     const g = this.wake(this.liveGroup(groupId))
-    this.drive(g, () => g.raw.proposeConfChange(cc))
+    this.counted(() => this.drive(g, () => g.raw.proposeConfChange(cc)))
+  }
+
+  /** Runs a proposal, counting it, and counting it dropped if it throws. */
+  private counted(proposal: () => void): void {
+    this.metrics.proposals++
+    try {
+      proposal()
+    } catch (err) {
+      this.metrics.proposalsDropped++
+      throw err
+    }
   }
 
   /** Asks the group's leader to hand leadership to replica `to`. */
@@ -405,6 +423,9 @@ export class MultiRaft {
   private tick(): void {
     if (this.stopped) return
     this.ticks++
+    const now = performance.now()
+    if (this.lastTickAt !== undefined && now - this.lastTickAt > 2 * this.o.tickMs) this.metrics.ticksLate++
+    this.lastTickAt = now
     let quiesced = 0
     // A group stopped for a damaged log leaves the map during the pass; deleting while iterating a Map is safe.
     for (const g of this.groups.values()) {

@@ -24,7 +24,12 @@ export interface MetricsSources {
   clusterHealth(): Promise<ClusterHealth | undefined>
   /** The SQL listener's sessions, when the node serves SQL. */
   sql(): { sessions: number; openTransactions: number } | undefined
+  /** Reads and writes per second of the ranges this node leads, as its last heartbeat to the PD measured them. */
+  rangeLoad(): Array<{ rangeId: number; queriesPerSecond: number }>
 }
+
+/** How many of the busiest ranges `mrdb_range_qps` names. */
+const TOP_RANGES = 10
 
 /** One SQL statement that ran, as the wire protocol listener reports it. */
 export interface SqlStatementOutcome {
@@ -131,6 +136,20 @@ export class NodeMetrics {
     counterOf('mrdb_raft_log_writes_total', 'Raft log writes (one batch for every group of a loop iteration).', () => raft().logWrites)
     counterOf('mrdb_raft_fsyncs_total', 'Raft log writes that were fsynced.', () => raft().fsyncs)
     counterOf('mrdb_raft_overlapped_writes_total', 'Raft log writes that started while an earlier write\'s entries were still being applied (the pipelined loop).', () => raft().overlappedWrites)
+    counterOf('mrdb_raft_proposals_total', 'Proposals (commands and membership changes) handed to the groups this node hosts.', () => raft().proposals)
+    counterOf('mrdb_raft_proposals_dropped_total', 'Proposals refused at once (no leader, a transfer under way, a stopped group).', () => raft().proposalsDropped)
+    counterOf('mrdb_raft_ticks_late_total', 'Raft ticks that ran more than a whole tick interval late (a busy event loop).', () => raft().ticksLate)
+    new Gauge({
+      name: 'mrdb_range_qps',
+      help: `Reads and writes per second of the ${TOP_RANGES} busiest ranges this node leads (as of its last heartbeat to the placement driver).`,
+      labelNames: ['range'],
+      registers,
+      collect() {
+        this.reset()
+        const top = [...s.rangeLoad()].sort((a, b) => b.queriesPerSecond - a.queriesPerSecond).slice(0, TOP_RANGES)
+        for (const r of top) this.labels(String(r.rangeId)).set(r.queriesPerSecond)
+      },
+    })
     gaugeOf('mrdb_raft_heard_nodes', 'Nodes holding replicas of this node\'s groups that were heard from (liveness records).', () => raft().heardNodes)
     counterOf('mrdb_raft_group_ticks_total', 'Raft group ticks run (quiesced groups are not ticked).', () => raft().groupTicks)
     counterOf('mrdb_raft_heartbeats_coalesced_total', 'Heartbeats and responses sent coalesced into node-to-node frames.', () => raft().heartbeatsCoalesced)
