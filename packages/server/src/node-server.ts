@@ -719,8 +719,11 @@ export class NodeServer {
         await this.joinPd(req.members)
         return {}
       }),
+      // A request to leave is only a prompt: the node asks the PD leader (a heartbeat, whose
+      // answer carries the group's members) and leaves only if the group no longer holds it, so
+      // a forged or stale LeavePd cannot take a member's replica away.
       leavePd: admin(check.leavePd, async () => {
-        await this.leavePd()
+        await this.heartbeat()
         return {}
       }),
     }

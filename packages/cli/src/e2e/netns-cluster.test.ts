@@ -134,6 +134,10 @@ test('a cluster in three network namespaces, found at advertised addresses, also
       await mrdb(2, ['sql', '--host', `${net.addr(2)}:${PORT}`, '-e', "INSERT INTO t VALUES (2, 'two') ON CONFLICT (k) DO NOTHING"])
       return /two/.test(await mrdb(3, ['sql', '--host', `${net.addr(13)}:${PORT}`, '--format', 'csv', '-e', 'SELECT v FROM t WHERE k = 2']))
     }, 120_000)
+  } catch (err) {
+    // What the nodes said is the first thing to read when this fails.
+    for (const [id, n] of nodes) console.log(`# node ${id} stderr (last 40 lines):\n${n.log.join('').split('\n').slice(-40).join('\n')}`)
+    throw err
   } finally {
     await Promise.all([...nodes.values()].map((n) => n.stop()))
     net.destroy()

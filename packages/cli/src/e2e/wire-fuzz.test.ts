@@ -432,8 +432,10 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
       const messages: Buffer[] = [randomBytes(rng, 2048), truncatedJson(rng, [{ id: 1, op: 'get', body: sample }]), Buffer.from(JSON.stringify(wrongShape(rng)))]
       messages.push(Buffer.from(JSON.stringify([{ id: 1_000_000, op: 'get', body: nested(40) }])))
       let ids = 0
+      const opOf = new Map<number, string>()
       for (let i = 0; i < 6; i++) {
         const batch = Array.from({ length: 1 + rng.nextInt(20) }, () => ({ id: ++ids, op: pick(rng, ops), body: wrongShape(rng, false) }))
+        for (const r of batch) opOf.set(r.id, r.op)
         messages.push(Buffer.from(JSON.stringify(batch)), randomBytes(rng, 512))
       }
       const answersOf = (received: Buffer[]) => received.flatMap((b) => JSON.parse(b.toString()) as Array<{ id: number; body: { error?: { code: string; message: string } } }>)
@@ -446,6 +448,8 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
         for (const a of answers) {
           const code = a.body.error?.code ?? 'ok'
           count(`kv commands ${code}`)
+          // The cluster map takes no arguments: any object asks for it.
+          if (code === 'ok' && opOf.get(a.id) === 'ranges') continue
           if (code !== 'INVALID_ARGUMENT') failures.push(`${where(commands, `request ${a.id}`)}: answered ${code}: ${a.body.error?.message}`)
         }
       })

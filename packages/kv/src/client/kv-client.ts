@@ -361,7 +361,8 @@ export class KvClient {
    */
   async onLeader<T>(target: { rangeId: number } | { key: Uint8Array }, act: (node: NodeAddress, range: RangeDescriptor) => Promise<T>): Promise<T> {
     const find = 'key' in target ? () => this.lookup(target.key) : () => this.lookupRange(target.rangeId)
-    return this.routeTo(find, (node, cached) => act(node, cached.descriptor), { ambiguousFails: true })
+    // A range id the cluster's map does not hold, looked up afresh, is an answer: no range has it.
+    return this.routeTo(find, (node, cached) => act(node, cached.descriptor), { ambiguousFails: true, missingRangeFails: 'rangeId' in target })
   }
 
   /** Sends `request` for `key`'s range to its leader, retrying as the file comment says. */
@@ -416,6 +417,7 @@ export class KvClient {
         cached = await find()
       } catch (err) {
         lastError = err instanceof KvError ? err : new KvError(KvErrorCode.UNAVAILABLE, String(err))
+        if (options.missingRangeFails && lastError.code === KvErrorCode.RANGE_NOT_FOUND) throw lastError
         continue
       }
       const target = cached.leaderNodeId || this.pickReplica(cached.descriptor)
@@ -542,6 +544,8 @@ export class KvClient {
 interface RouteOptions<Res = unknown> {
   /** What is wrong with a successful answer, if anything: it is then retried after a fresh lookup, never returned. */
   check?: (res: Res) => string | undefined
+  /** Fail with RANGE_NOT_FOUND at once when the range looked up is not in a freshly read cluster map (a range named by id). */
+  missingRangeFails?: boolean
   /** Fail at once, rather than retry, when a sent request's outcome is unknown (not idempotent). */
   ambiguousFails?: boolean
   /** Throw KEY_LOCKED (the caller resolves the lock) instead of waiting for the lock to go. */
