@@ -61,6 +61,8 @@ export class KvClient {
   private readonly timeoutMs: number
   private readonly sender: KvSender
   private rotation = 0
+  /** When {@link describe} last read the cluster map. */
+  private mapReadAt = 0
   /** Nodes that could not be reached, until when they are passed over (see {@link pickReplica}). */
   private readonly downUntil = new Map<number, number>()
 
@@ -266,6 +268,7 @@ export class KvClient {
       try {
         const res = await this.sendOne(node, { op: 'ranges' }, Date.now() + DESCRIBE_TIMEOUT_MS)
         if (res.error) throw res.error
+        this.mapReadAt = Date.now()
         for (const n of res.nodes ?? []) this.nodes.set(n.nodeId, n.address)
         const previous = this.ranges
         this.ranges = (res.ranges ?? []).map((r) => ({ ...r })).sort((a, b) => compareBytes(a.descriptor.startKey, b.descriptor.startKey))
@@ -435,6 +438,9 @@ export class KvClient {
         if (err instanceof SendError) {
           cached.leaderNodeId = 0
           if (err.failure !== 'deadline') this.downUntil.set(target, Date.now() + DOWN_MS)
+          // Never reached: the address may be stale (the node moved, see --advertise); the next
+          // lookup reads the cluster map, and the nodes' addresses with it, afresh (once a second at most).
+          if (err.failure === 'unavailable' && Date.now() - this.mapReadAt > DOWN_MS) this.ranges = []
           if (err.failure === 'deadline') {
             // The deadline cut this attempt short; the last answer before it says more.
             throw new KvError(KvErrorCode.TIMEOUT, `no answer before the deadline; last error: ${lastError?.message ?? 'none'}; the last attempt (${err.message}) got no answer in time`)
