@@ -2,10 +2,8 @@
 // check the node against and the client certificate of the user (root for operator commands,
 // as CockroachDB's client.root.crt).
 
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js'
-import { grpcChannelCredentials, loadIdentity, type TlsIdentity } from '@mrdb/server'
+import { grpcChannelCredentials, loadCa, loadIdentity, type TlsIdentity } from '@mrdb/server'
 import { certsDir } from './certs-dir.js'
 
 /** The operator's client identity (client.root) from the certificates directory; undefined without one. */
@@ -17,7 +15,7 @@ function clientIdentity(): TlsIdentity | undefined {
 /** The cluster's CA certificate, which SQL connections check the node against; undefined without a certificates directory. */
 export function caCertificate(): Buffer | undefined {
   const dir = certsDir()
-  return dir === undefined ? undefined : readFileSync(join(dir, 'ca.crt'))
+  return dir === undefined ? undefined : loadCa(dir)
 }
 
 /** gRPC channel credentials for the CLI's calls: mutual TLS with client.root, or plaintext. */

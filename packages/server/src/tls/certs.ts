@@ -64,11 +64,16 @@ function issue(certsDir: string, base: string, commonName: string, hosts: string
   return { cert, key }
 }
 
+/** The cluster's CA certificate from a certificates directory (what a client checks a node against). */
+export function loadCa(certsDir: string): Buffer {
+  return readPem(join(certsDir, 'ca.crt'), 'the CA certificate')
+}
+
 /** A node's identity (`node.crt`), or a client's (`client.USER.crt`), from a certificates directory. */
 export function loadIdentity(certsDir: string, who: { user: string } | 'node'): TlsIdentity {
   const base = who === 'node' ? 'node' : `client.${who.user}`
   return {
-    ca: readPem(join(certsDir, 'ca.crt'), 'the CA certificate'),
+    ca: loadCa(certsDir),
     cert: readPem(join(certsDir, `${base}.crt`), `the ${base} certificate`),
     key: readPem(join(certsDir, `${base}.key`), `the ${base} key`),
   }
