@@ -67,8 +67,10 @@ export class NodeProcess {
     if (o.sqlListen !== undefined) args.push('--sql-listen', o.sqlListen)
     if (o.httpListen !== undefined) args.push('--http-listen', o.httpListen)
     args.push(...(o.args ?? []))
+    // $MRDB_NODE_EXEC_ARGV adds Node options to every node (`--cpu-prof`, which NODE_OPTIONS refuses).
+    const node = [process.execPath, ...(process.env.MRDB_NODE_EXEC_ARGV?.split(' ').filter(Boolean) ?? []), MRDB_BIN, ...args]
     // `ip netns exec` execs the node in place, so the child is the node itself (signals reach it).
-    const command = o.netns === undefined ? [process.execPath, MRDB_BIN, ...args] : ['ip', 'netns', 'exec', o.netns, process.execPath, MRDB_BIN, ...args]
+    const command = o.netns === undefined ? node : ['ip', 'netns', 'exec', o.netns, ...node]
     const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] })
     live.add(child)
     const log: string[] = []
