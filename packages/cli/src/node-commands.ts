@@ -30,6 +30,7 @@ interface StartOptions {
   sqlMaxConnections: string
   sqlStartupTimeoutMs: string
   statementTimeout: string
+  sqlMemoryBudgetMb: string
 }
 
 /** Adds `start` and `init` to the program. */
@@ -47,6 +48,7 @@ export function addNodeCommands(program: Command): void {
     .option('--insecure', 'let SQL clients in without a password (no TLS, no authentication: for local clusters and tests); without it SQL logins are refused until passwords exist')
     .option('--sql-max-connections <n>', 'most concurrent SQL sessions on this node (53300 past it)', '100')
     .option('--statement-timeout <ms>', 'default statement_timeout of SQL sessions in milliseconds (0: none; sessions may SET their own)', '0')
+    .option('--sql-memory-budget-mb <n>', 'memory one SQL statement\'s sorts, hash tables, groups and subqueries may hold, in MiB; past it the statement fails with 53200 (sorts spill to the data directory first; sessions may SET sql_memory_budget_mb)', '256')
     .addOption(new Option('--sql-startup-timeout-ms <ms>', 'drop a SQL connection that has not finished its startup in this time').default('10000').hideHelp())
     .option('--tick-ms <ms>', 'Raft tick in milliseconds', '50')
     .option('--no-sync', 'do not fsync the Raft log (unsafe: for tests only)')
@@ -81,6 +83,7 @@ export function addNodeCommands(program: Command): void {
         sqlMaxConnections: positiveInt(opts.sqlMaxConnections, '--sql-max-connections'),
         sqlStartupTimeoutMs: positiveInt(opts.sqlStartupTimeoutMs, '--sql-startup-timeout-ms'),
         statementTimeoutMs: opts.statementTimeout === '0' ? 0 : positiveInt(opts.statementTimeout, '--statement-timeout'),
+        sqlMemoryBudgetBytes: positiveInt(opts.sqlMemoryBudgetMb, '--sql-memory-budget-mb') * 1024 * 1024,
         placement: {
           storeDeadMs: positiveInt(opts.storeDeadMs, '--store-dead-ms'),
           splitKeys: positiveInt(opts.splitKeys, '--split-keys'),

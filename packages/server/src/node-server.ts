@@ -9,6 +9,8 @@
 // tells a node where the group is now.
 
 import { randomUUID } from 'node:crypto'
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Client, Server, ServerCredentials, credentials, type MethodDefinition } from '@grpc/grpc-js'
 import { GcQueue, GrpcSender, KvClient, LocalSender, RoutingSender, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, resolveLocks, unaryCall, type RangeDescriptor } from '@mrdb/kv'
@@ -87,6 +89,8 @@ export interface NodeServerOptions {
   sqlStartupTimeoutMs?: number
   /** The default statement_timeout of SQL sessions in ms; default 0 (none). */
   statementTimeoutMs?: number
+  /** Bytes one SQL statement's operators may hold (53200 past it; sorts spill under `<dataDir>/sql-spill`); default 256 MiB. */
+  sqlMemoryBudgetBytes?: number
   /** host:port of the HTTP port (/health, /metrics; port 0 picks a free one); none when absent. */
   httpListen?: string
   /** The least level of log lines on stderr (the log file under the data directory takes info and up); default 'info'. */
@@ -299,7 +303,13 @@ export class NodeServer {
       const timestamps = (node.timestamps = new TimestampBatcher((req) => started.pd.tso(req)))
       node.executorPool = pool = new ExecutorPool()
       const txnKv = (node.txnKv = new TransactionalKv(node.sqlKv, timestamps))
-      const sqlEngine = (node.sqlEngine = new SqlEngine(txnKv, { pool, nodeId: o.storeId, schemaLease: { durationMs: SCHEMA_LEASE_MS } }))
+      const sqlEngine = (node.sqlEngine = new SqlEngine(txnKv, {
+        pool,
+        nodeId: o.storeId,
+        schemaLease: { durationMs: SCHEMA_LEASE_MS },
+        ...(o.sqlMemoryBudgetBytes === undefined ? {} : { memoryBudgetBytes: o.sqlMemoryBudgetBytes }),
+        spillDir: await sqlSpillDir(o.dataDir),
+      }))
       const gcClient = node.sqlKv
       node.gcQueue = new GcQueue({ store, resolveLocks: (locks) => resolveLocks(gcClient, timestamps, locks), logger: textLogger(log) })
       node.gcQueue.start()
@@ -821,4 +831,15 @@ export function staticLayout(ranges: number, nodes: number[]): RangeDescriptor[]
     generation: 1,
     replicas: nodes.map((nodeId, r) => ({ replicaId: r + 1, nodeId, role: 'voter' as const })),
   }))
+}
+
+/**
+ * `<dataDir>/sql-spill`, where sorts over their statement's memory budget write their runs,
+ * emptied of what a previous run of the node left (each sort removes its own files when it ends).
+ */
+async function sqlSpillDir(dataDir: string): Promise<string> {
+  const dir = join(dataDir, 'sql-spill')
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  return dir
 }

@@ -7,7 +7,7 @@ import type { TableDesc } from './catalog.js'
 import type { KvPair } from './kv-port.js'
 import type { AccessPath, KeySpan } from './planner.js'
 import { aggregateChunk, mergeGroups, type AggregateChunk } from './chunk-aggregate.js'
-import { decodeAndFilter, type AggregateSpec, type GroupTable } from './row-ops.js'
+import { decodeAndFilter, groupBytes, type AggregateSpec, type GroupTable } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
 import { rowKeyOfEntry, rowLayout, type RowLayout } from './table-codec.js'
 import { rowKey, type SqlValue } from './values.js'
@@ -46,6 +46,14 @@ export async function readRows(ctx: StatementContext, table: TableDesc, path: Ac
     }
     case 'index-scan': {
       const out: SqlValue[][] = []
+      if (limit !== Infinity) {
+        // Index entries a chunk at a time, so a LIMIT stops the index scan too.
+        for await (const rows of rowChunks(ctx, table, path, filter)) {
+          out.push(...rows.slice(0, limit - out.length))
+          if (out.length >= limit) break
+        }
+        return out
+      }
       for (const span of path.spans) {
         if (out.length >= limit) break
         const keys = await scanSpan(ctx, span, (pairs) => pairs.map(([k, v]) => rowKeyOfEntry(table, path.index, k, v)), Infinity)
@@ -72,6 +80,8 @@ export async function aggregateRows(
   filters: readonly Expr[],
   groupBy: readonly Expr[],
   aggregates: readonly AggregateSpec[],
+  /** Charges each new group's bytes (to the statement's memory account). */
+  charge: (bytes: number) => void,
 ): Promise<GroupTable> {
   const layout = rowLayout(table)
   const pool = ctx.options.pool
@@ -80,7 +90,7 @@ export async function aggregateRows(
     return pool ? pool.aggregate(chunk) : aggregateChunk(chunk)
   }
   const groups: GroupTable = new Map()
-  const merge = (part: GroupTable) => mergeGroups(groups, part, aggregates)
+  const merge = (part: GroupTable) => mergeGroups(groups, part, aggregates, (g) => charge(groupBytes(g)))
   let failed = false
   for (const span of path.spans) {
     const ranges = await ctx.db.rangesOf(span.start, span.end)
@@ -130,10 +140,21 @@ async function lookupRows(ctx: StatementContext, layout: RowLayout, keys: readon
 }
 
 /**
- * Scans a span: one scan per range it touches, in parallel, each paging in chunks and
- * converting each chunk with `convert` (given the room left under `limit`); results in key order.
+ * Scans a span converting each chunk with `convert` (given the room left under `limit`);
+ * results in key order. Without a limit, one scan per range it touches, in parallel, each
+ * paging in chunks; with one (LIMIT pushed down), the ranges are read one after another in
+ * key order and reading stops once `limit` results are in — a LIMIT 10 over a big table
+ * costs one chunk, not one per range.
  */
 export async function scanSpan<T>(ctx: StatementContext, span: KeySpan, convert: (pairs: KvPair[], room: number) => T[], limit: number): Promise<T[]> {
+  if (limit !== Infinity) {
+    const out: T[] = []
+    for await (const pairs of spanChunks(ctx, span)) {
+      out.push(...convert(pairs, limit - out.length))
+      if (out.length >= limit) break
+    }
+    return out.length > limit ? out.slice(0, limit) : out
+  }
   const ranges = await ctx.db.rangesOf(span.start, span.end)
   const parts = await Promise.all(
     ranges.map(async (r) => {
@@ -148,7 +169,67 @@ export async function scanSpan<T>(ctx: StatementContext, span: KeySpan, convert:
       }
     }),
   )
-  const all = parts.flat()
-  return all.length > limit ? all.slice(0, limit) : all
+  return parts.flat()
 }
 
+/**
+ * The pairs of a span in key order, a chunk (at most `scanChunkSize` pairs) at a time, range
+ * after range. The next chunk's scan is sent while the caller works on this one (one chunk
+ * ahead, no more), and none is sent once the caller stops iterating.
+ */
+export async function* spanChunks(ctx: StatementContext, span: KeySpan): AsyncGenerator<KvPair[]> {
+  const size = ctx.options.scanChunkSize
+  const ranges = await ctx.db.rangesOf(span.start, span.end)
+  // Where the next chunk starts: [range index, first key], or null when the span is done.
+  const after = (ri: number, pairs: KvPair[]): [number, Uint8Array] | null => {
+    if (pairs.length === size) return [ri, keySuccessor(pairs[pairs.length - 1]![0])]
+    return ri + 1 < ranges.length ? [ri + 1, ranges[ri + 1]!.start] : null
+  }
+  let at: [number, Uint8Array] | null = ranges.length > 0 ? [0, ranges[0]!.start] : null
+  let pending: Promise<KvPair[]> | null = at === null ? null : ctx.scan(at[1], ranges[at[0]]!.end, size)
+  try {
+    while (pending !== null && at !== null) {
+      const pairs = await pending
+      const next = after(at[0], pairs)
+      pending = next === null ? null : ctx.scan(next[1], ranges[next[0]]!.end, size)
+      at = next
+      if (pairs.length > 0) yield pairs
+    }
+  } finally {
+    // A prefetch the caller no longer wants: its outcome is ignored (the statement may be ending).
+    pending?.catch(() => undefined)
+  }
+}
+
+/**
+ * The rows of `table` the path reaches that pass `filter`, a chunk at a time and in the order
+ * {@link readRows} gives them, reading no further than the caller iterates: what a streaming
+ * query (ORDER BY into a spilling sort, LIMIT with a filter the scan cannot apply) reads from.
+ */
+export async function* rowChunks(ctx: StatementContext, table: TableDesc, path: AccessPath, filter: Expr | null): AsyncGenerator<SqlValue[][]> {
+  const layout = rowLayout(table)
+  switch (path.kind) {
+    case 'primary-range':
+    case 'full-scan':
+      for (const span of path.spans) {
+        for await (const pairs of spanChunks(ctx, span)) {
+          const rows = decodeAndFilter(layout, pairs, filter)
+          if (rows.length > 0) yield rows
+        }
+      }
+      return
+    case 'index-scan':
+      for (const span of path.spans) {
+        for await (const pairs of spanChunks(ctx, span)) {
+          const keys = pairs.map(([k, v]) => rowKeyOfEntry(table, path.index, k, v))
+          const rows = await lookupRows(ctx, layout, keys, filter, Infinity)
+          if (rows.length > 0) yield rows
+        }
+      }
+      return
+    case 'point-get':
+    case 'union':
+      // Bounded by their key lists (a union's paths are read whole to drop duplicates).
+      yield await readRows(ctx, table, path, filter)
+  }
+}

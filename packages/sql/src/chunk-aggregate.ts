@@ -28,11 +28,12 @@ export function aggregateChunk(chunk: AggregateChunk): GroupTable {
   return groups
 }
 
-/** Folds the partial groups `part` into `into` (aggregates without DISTINCT only). */
-export function mergeGroups(into: GroupTable, part: GroupTable, aggregates: readonly AggregateSpec[]): void {
+/** Folds the partial groups `part` into `into` (aggregates without DISTINCT only); `onNew` sees each group `into` did not have. */
+export function mergeGroups(into: GroupTable, part: GroupTable, aggregates: readonly AggregateSpec[], onNew?: (group: GroupTable extends Map<string, infer G> ? G : never) => void): void {
   for (const [key, group] of part) {
     const existing = into.get(key)
     if (existing === undefined) {
+      onNew?.(group)
       into.set(key, group)
       continue
     }

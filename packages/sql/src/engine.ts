@@ -9,6 +9,7 @@ import { fail, SqlError, SqlState } from './errors.js'
 import type { ExecutorPool } from './executor-pool.js'
 import { explain } from './explain.js'
 import type { KvDatabase, KvTransaction } from './kv-port.js'
+import { DEFAULT_MEMORY_BUDGET_BYTES } from './memory.js'
 import { StatementCache } from './parse.js'
 import { executeQuery, planQuery } from './select.js'
 import { planReturning } from './returning.js'
@@ -75,6 +76,14 @@ export interface SqlEngineOptions {
    * statement reads the version at its snapshot, and catalog changes do not wait.
    */
   readonly schemaLease?: SchemaLeaseOptions
+  /**
+   * Bytes one statement's operators (sorts, hash tables, groups, materialised subqueries) may
+   * hold at once before it fails with 53200; default 256 MiB. A session may lower or raise its
+   * own with `SET sql_memory_budget_mb = N`.
+   */
+  readonly memoryBudgetBytes?: number
+  /** Where sorts over the budget spill their runs (the node's data directory); default the OS's temporary directory. */
+  readonly spillDir?: string
 }
 
 /** The SQL engine of one node: hands out sessions that share its caches. */
@@ -95,7 +104,12 @@ export class SqlEngine {
     options: SqlEngineOptions = {},
   ) {
     this.maxRetries = options.maxRetries ?? 3
-    this.execution = { scanChunkSize: options.scanChunkSize ?? 1000, pool: options.pool ?? null }
+    this.execution = {
+      scanChunkSize: options.scanChunkSize ?? 1000,
+      pool: options.pool ?? null,
+      memoryBudgetBytes: options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES,
+      ...(options.spillDir === undefined ? {} : { spillDir: options.spillDir }),
+    }
     this.statements = new StatementCache(options.statementCacheSize ?? 1000)
     this.lease = new SchemaLease(options.schemaLease ?? { durationMs: 0 })
     if (options.nodeId !== undefined) setUniqueRowIdNode(options.nodeId)
@@ -145,14 +159,17 @@ interface OpenTransaction {
  * write conflicts); between BEGIN and COMMIT/ROLLBACK they share one. After an error inside a
  * transaction, only ROLLBACK (or COMMIT, which then rolls back) is accepted (25P02).
  * COMMIT and ROLLBACK without a transaction are no-ops. Several `;`-separated statements
- * run in order and the last result is returned; the first error stops them. The one session
- * setting, `SET executor_pool = on|off`, says whether big scans use the engine's worker pool.
+ * run in order and the last result is returned; the first error stops them. Session settings:
+ * `SET executor_pool = on|off` says whether big scans use the engine's worker pool, and
+ * `SET sql_memory_budget_mb = N` sets this session's statement memory budget.
  */
 export class SqlSession {
   private open: OpenTransaction | null = null
   private closed = false
   /** `SET executor_pool`: whether this session's scans use the engine's worker pool (parsing always does). */
   private usePool = true
+  /** `SET sql_memory_budget_mb`: this session's statement memory budget, if it set one. */
+  private memoryBudgetBytes: number | undefined
   /** The cancellation signal of the statement running now, if any. */
   private signal: AbortSignal | undefined
 
@@ -320,7 +337,13 @@ export class SqlSession {
 
   /** Applies a session setting; see {@link SqlSession}. */
   private set(name: string, value: string): void {
-    if (name !== 'executor_pool') fail(SqlState.UNDEFINED_OBJECT, `unrecognized setting "${name}" (settings: executor_pool)`)
+    if (name === 'sql_memory_budget_mb') {
+      const mb = Number(value)
+      if (!Number.isFinite(mb) || mb <= 0) fail(SqlState.INVALID_PARAMETER_VALUE, `sql_memory_budget_mb must be a positive number of MiB, not "${value}"`)
+      this.memoryBudgetBytes = Math.round(mb * 1024 * 1024)
+      return
+    }
+    if (name !== 'executor_pool') fail(SqlState.UNDEFINED_OBJECT, `unrecognized setting "${name}" (settings: executor_pool, sql_memory_budget_mb)`)
     if (['on', 'true', '1'].includes(value)) this.usePool = true
     else if (['off', 'false', '0'].includes(value)) this.usePool = false
     else fail(SqlState.INVALID_PARAMETER_VALUE, `executor_pool must be on or off, not "${value}"`)
@@ -393,7 +416,8 @@ export class SqlSession {
     stmt: Statement,
     run: (ctx: StatementContext, stmt: Statement) => Promise<SqlResult> = execute,
   ): Promise<{ result: SqlResult; ctx: StatementContext }> {
-    const execution = this.usePool ? this.engine.execution : { ...this.engine.execution, pool: null }
+    let execution = this.usePool ? this.engine.execution : { ...this.engine.execution, pool: null }
+    if (this.memoryBudgetBytes !== undefined) execution = { ...execution, memoryBudgetBytes: this.memoryBudgetBytes }
     const options = this.signal === undefined ? execution : { ...execution, signal: this.signal }
     const checksInserts = this.open !== null
     const startTs = txn.startTs

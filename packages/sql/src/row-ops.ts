@@ -7,6 +7,7 @@ import type { AggregateFn, Expr } from './ast.js'
 import { evaluate, isTrue } from './eval.js'
 import { decodeRow, type RowLayout } from './table-codec.js'
 import { fail, SqlState } from './errors.js'
+import { rowBytes } from './memory.js'
 import { numericArithmetic, numericFromInt, numericToFloat, type NumericValue } from './types/numeric.js'
 import { isTypedValue } from './types/typed.js'
 import { checkInt64, compareValues, rowKey, valueKey, valueTypeName, type SqlValue } from './values.js'
@@ -49,14 +50,23 @@ export interface AggregateState {
 /** Groups being aggregated: group key → the group's key values and aggregate states. */
 export type GroupTable = Map<string, { readonly keys: SqlValue[]; readonly states: AggregateState[] }>
 
-/** Folds `rows` into `groups` (partial aggregation; call once per chunk). */
-export function accumulate(groups: GroupTable, rows: readonly SqlValue[][], groupBy: readonly Expr[], aggregates: readonly AggregateSpec[]): void {
+/** Estimated heap bytes of one group (its key values, the map entry and key text, its aggregate states). */
+export function groupBytes(group: { readonly keys: readonly SqlValue[]; readonly states: readonly AggregateState[] }): number {
+  return 2 * rowBytes(group.keys) + 64 + 72 * group.states.length
+}
+
+/**
+ * Folds `rows` into `groups` (partial aggregation; call once per chunk); `onNew` sees each
+ * group created (to charge it to the statement's memory account).
+ */
+export function accumulate(groups: GroupTable, rows: readonly SqlValue[][], groupBy: readonly Expr[], aggregates: readonly AggregateSpec[], onNew?: (group: { readonly keys: SqlValue[]; readonly states: AggregateState[] }) => void): void {
   for (const row of rows) {
     const keys = groupBy.map((g) => evaluate(g, row))
     const k = rowKey(keys)
     let group = groups.get(k)
     if (group === undefined) {
       group = { keys, states: aggregates.map(newState) }
+      onNew?.(group)
       groups.set(k, group)
     }
     for (let i = 0; i < aggregates.length; i++) stepAggregate(aggregates[i]!, group.states[i]!, row)
@@ -151,7 +161,12 @@ export interface SortKey {
 
 /** Sorts rows by `keys` (stable); each key says where its NULLs go. */
 export function sortRows(rows: SqlValue[][], keys: readonly SortKey[]): SqlValue[][] {
-  return rows.sort((a, b) => {
+  return rows.sort(rowComparator(keys))
+}
+
+/** The order `keys` give rows: negative when `a` sorts first (each key says where its NULLs go). */
+export function rowComparator(keys: readonly SortKey[]): (a: readonly SqlValue[], b: readonly SqlValue[]) => number {
+  return (a, b) => {
     for (const k of keys) {
       const x = a[k.index] ?? null
       const y = b[k.index] ?? null
@@ -163,7 +178,7 @@ export function sortRows(rows: SqlValue[][], keys: readonly SortKey[]): SqlValue
       if (c !== 0) return k.desc ? -c : c
     }
     return 0
-  })
+  }
 }
 
 /** The rows with duplicates (by the first `width` values) removed, first occurrence kept. */

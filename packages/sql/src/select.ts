@@ -7,8 +7,10 @@ import type { TableDesc } from './catalog.js'
 import { fail, SqlState } from './errors.js'
 import { evaluate, isTrue } from './eval.js'
 import { chooseAccessPath, nullsLastSpans, type AccessPath } from './planner.js'
-import { aggregateRows, readRows, type ScanPath } from './access.js'
-import { accumulate, distinctRows, filterRows, finish, newState, sortRows, type AggregateSpec, type GroupTable, type SortKey } from './row-ops.js'
+import { aggregateRows, readRows, rowChunks, type ScanPath } from './access.js'
+import { ExternalSorter } from './external-sort.js'
+import { rowsBytes } from './memory.js'
+import { accumulate, distinctRows, filterRows, finish, groupBytes, newState, sortRows, type AggregateSpec, type GroupTable, type SortKey } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
 import { systemTable } from './system-tables.js'
 import { setFunctionRows, setFunctionType } from './set-functions.js'
@@ -153,7 +155,11 @@ function derivedSource(ctx: StatementContext, name: string, plan: QueryPlan, col
     name,
     columns: plan.columns.map((c, i) => columnNames?.[i] ?? c.name),
     types: plan.types,
-    rows: () => (rows ??= executeQuery(ctx, plan)),
+    rows: () =>
+      (rows ??= executeQuery(ctx, plan).then((all) => {
+        ctx.memory.charge(rowsBytes(all), `subquery or WITH query "${name}"`)
+        return all
+      })),
   }
 }
 
@@ -640,20 +646,55 @@ async function tableRows(ctx: StatementContext, t: TablePlan, limit: number): Pr
   return filterRows(await t.derived!.rows(), t.filter)
 }
 
+/**
+ * Whether the plan runs as a pipeline over its one stored table's chunks — scan, filter,
+ * project, then DISTINCT, an external sort or LIMIT — never holding the table's rows whole
+ * (no join, aggregate, window function or correlated subquery, and something that gains
+ * from it: ORDER BY, DISTINCT or LIMIT).
+ */
+export function streamsRows(plan: SelectPlan): boolean {
+  const t = plan.tables[0]
+  return (
+    plan.tables.length === 1 &&
+    t!.table !== null &&
+    plan.aggregate === null &&
+    plan.applies.length === 0 &&
+    plan.windows.length === 0 &&
+    (plan.sortKeys.length > 0 || plan.distinct || plan.limit !== null)
+  )
+}
+
 /** Runs a planned SELECT; returns the output rows. */
 export async function executeSelect(ctx: StatementContext, plan: SelectPlan): Promise<SqlValue[][]> {
+  if (streamsRows(plan)) {
+    const out: SqlValue[][] = []
+    await streamSelect(ctx, plan, (rows) => void out.push(...rows))
+    return out
+  }
   let rows: SqlValue[][]
   let streamed: GroupTable | null = null
+  // The groups' bytes, held until they become output rows.
+  let groupsHeld = 0
+  const chargeGroup = (bytes: number) => {
+    ctx.memory.charge(bytes, 'GROUP BY')
+    groupsHeld += bytes
+  }
   if (plan.aggregate !== null && streamsAggregate(plan)) {
     const t = plan.tables[0]!
     const filters = [t.filter, plan.where].filter((f): f is Expr => f !== null)
-    streamed = await aggregateRows(ctx, t.table!, t.path as ScanPath, filters, plan.aggregate.groupBy, plan.aggregate.aggregates)
+    streamed = await aggregateRows(ctx, t.table!, t.path as ScanPath, filters, plan.aggregate.groupBy, plan.aggregate.aggregates, chargeGroup)
     rows = []
   } else if (plan.tables.length === 0) rows = [[]]
   else {
     const fetched = await Promise.all(plan.tables.map((t, i) => tableRows(ctx, t, i === 0 ? plan.scanLimit : Infinity)))
     rows = fetched[0]!
-    for (let i = 1; i < plan.tables.length; i++) rows = await hashJoin(ctx, rows, fetched[i]!, plan.tables[i]!)
+    for (let i = 1; i < plan.tables.length; i++) {
+      // The join's build side is held until the join is done (the rows so far stream past it).
+      const build = rowsBytes(fetched[i]!)
+      ctx.memory.charge(build, 'a join')
+      rows = await hashJoin(ctx, rows, fetched[i]!, plan.tables[i]!)
+      ctx.memory.release(build)
+    }
   }
   if (plan.applies.length > 0) {
     const answers = await subqueryAnswers(ctx, plan.applies, plan.scope, plan.env, rows)
@@ -663,24 +704,98 @@ export async function executeSelect(ctx: StatementContext, plan: SelectPlan): Pr
 
   if (plan.aggregate !== null) {
     const groups: GroupTable = streamed ?? new Map()
-    if (streamed === null) accumulate(groups, rows, plan.aggregate.groupBy, plan.aggregate.aggregates)
+    if (streamed === null) {
+      const charge = (g: Parameters<typeof groupBytes>[0]) => chargeGroup(groupBytes(g))
+      for (let i = 0; i < rows.length; i += AGGREGATE_ROWS_PER_YIELD) {
+        accumulate(groups, rows.slice(i, i + AGGREGATE_ROWS_PER_YIELD), plan.aggregate.groupBy, plan.aggregate.aggregates, charge)
+        if (i + AGGREGATE_ROWS_PER_YIELD < rows.length) await ctx.yieldToEventLoop()
+      }
+    }
     if (groups.size === 0 && plan.aggregate.groupBy.length === 0) {
       groups.set('', { keys: [], states: plan.aggregate.aggregates.map(newState) })
     }
     const aggs = plan.aggregate.aggregates
     rows = [...groups.values()].map((g) => [...g.keys, ...g.states.map((s, i) => finish(aggs[i]!, s))])
+    ctx.memory.release(groupsHeld)
     rows = filterRows(rows, plan.having)
   }
 
-  if (plan.windows.length > 0) rows = computeWindows(rows, plan.windows)
+  if (plan.windows.length > 0) {
+    ctx.memory.charge(rowsBytes(rows), 'window functions')
+    rows = computeWindows(rows, plan.windows)
+  }
   let out = rows.map((r) => plan.projections.map((p) => evaluate(p, r)))
-  if (plan.distinct) out = distinctRows(out, plan.columns.length)
-  return finishRows(out, plan)
+  if (plan.distinct) {
+    out = distinctRows(out, plan.columns.length)
+    ctx.memory.charge(rowsBytes(out), 'SELECT DISTINCT')
+  }
+  return finishRows(ctx, out, plan)
+}
+
+/** Rows aggregated between yields to the event loop (when the rows were not aggregated while scanned). */
+const AGGREGATE_ROWS_PER_YIELD = 2_000
+
+/**
+ * Runs a plan that {@link streamsRows}: each chunk the scan yields is filtered and projected,
+ * then deduplicated (DISTINCT), fed to an external sort (ORDER BY) or handed to `sink` —
+ * past OFFSET, until LIMIT, when reading stops. Only DISTINCT's seen keys and the sort's
+ * buffer stay in memory, charged to the statement's budget (the sort spills past it).
+ */
+async function streamSelect(ctx: StatementContext, plan: SelectPlan, sink: (rows: SqlValue[][]) => void | Promise<void>): Promise<void> {
+  const t = plan.tables[0]!
+  const width = plan.columns.length
+  const sorter = plan.sortKeys.length > 0 ? new ExternalSorter(ctx, plan.sortKeys, plan.limit === null ? Infinity : plan.offset + plan.limit) : null
+  const seen = plan.distinct ? new Set<string>() : null
+  let skip = plan.offset
+  let left = plan.limit ?? Infinity
+  const emit = async (rows: SqlValue[][]): Promise<void> => {
+    if (skip > 0) {
+      const n = Math.min(skip, rows.length)
+      skip -= n
+      rows = rows.slice(n)
+    }
+    if (rows.length > left) rows = rows.slice(0, left)
+    left -= rows.length
+    if (rows.length > 0) await sink(rows[0]!.length > width ? rows.map((r) => r.slice(0, width)) : rows)
+  }
+  try {
+    for await (const chunk of rowChunks(ctx, t.table!, t.path!, t.filter)) {
+      const rows = plan.where === null ? chunk : filterRows(chunk, plan.where)
+      let out = rows.map((r) => plan.projections.map((p) => evaluate(p, r)))
+      if (seen !== null) {
+        out = out.filter((r) => {
+          const k = rowKey(r.slice(0, width))
+          if (seen.has(k)) return false
+          ctx.memory.charge(48 + 2 * k.length, 'SELECT DISTINCT')
+          seen.add(k)
+          return true
+        })
+      }
+      if (sorter !== null) await sorter.add(out)
+      else {
+        await emit(out)
+        if (left <= 0) return
+      }
+      await ctx.yieldToEventLoop()
+    }
+    if (sorter !== null) {
+      for await (const rows of sorter.drain()) {
+        await emit(rows)
+        if (left <= 0) return
+      }
+    }
+  } finally {
+    await sorter?.close()
+  }
 }
 
 /** Sorts, cuts to OFFSET/LIMIT and drops sort-only columns. */
-function finishRows(out: SqlValue[][], plan: QueryPlan): SqlValue[][] {
-  if (plan.sortKeys.length > 0) out = sortRows(out, plan.sortKeys)
+function finishRows(ctx: StatementContext, out: SqlValue[][], plan: QueryPlan): SqlValue[][] {
+  if (plan.sortKeys.length > 0) {
+    // Rows already held whole (joined, aggregated, a set operation's): sorted in memory, within the budget.
+    ctx.memory.charge(rowsBytes(out), 'a sort')
+    out = sortRows(out, plan.sortKeys)
+  }
   const end = plan.limit === null ? out.length : plan.offset + plan.limit
   if (plan.offset > 0 || end < out.length) out = out.slice(plan.offset, end)
   if (out.length > 0 && out[0]!.length > plan.columns.length) out = out.map((r) => r.slice(0, plan.columns.length))
@@ -835,6 +950,7 @@ async function executeSetOp(ctx: StatementContext, plan: SetOpPlan): Promise<Sql
   const [left, right] = await Promise.all([executeQuery(ctx, plan.left), executeQuery(ctx, plan.right)])
   const width = plan.columns.length
   let out: SqlValue[][]
+  if (!(plan.op === 'union' && plan.all)) ctx.memory.charge(rowsBytes(left) + rowsBytes(right), `${plan.op.toUpperCase()}`)
   if (plan.op === 'union') out = plan.all ? [...left, ...right] : distinctRows([...left, ...right], width)
   else {
     // How many times each row occurs on the right.
@@ -848,5 +964,5 @@ async function executeSetOp(ctx: StatementContext, plan: SetOpPlan): Promise<Sql
       return plan.op === 'intersect' ? n > 0 : n === 0
     })
   }
-  return finishRows(out, plan)
+  return finishRows(ctx, out, plan)
 }

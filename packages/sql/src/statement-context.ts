@@ -8,6 +8,7 @@ import { Catalog, decodeCounter, decodeDescriptor, descriptorKey, PRIMARY_INDEX_
 import { fail, SqlError, SqlState } from './errors.js'
 import type { KvDatabase, KvPair, KvTransaction } from './kv-port.js'
 import type { ExecutorPool } from './executor-pool.js'
+import { MemoryAccount } from './memory.js'
 import { WriteBuffer } from './write-buffer.js'
 import { writeView, type WriteView } from './schema-state.js'
 
@@ -24,6 +25,10 @@ export interface ExecutionOptions {
   readonly pool: ExecutorPool | null
   /** Cancels the statement (57014) when aborted; long CPU steps check it as they yield. */
   readonly signal?: AbortSignal
+  /** Bytes a statement's operators may hold at once (53200 past it; see memory.ts). */
+  readonly memoryBudgetBytes: number
+  /** Where a sort too big for the budget writes its sorted runs (a temporary directory under it); default the OS's. */
+  readonly spillDir?: string
 }
 
 /** The 57014 error a cancelled statement fails with (the signal's reason when that is one). */
@@ -44,6 +49,8 @@ export type CatalogState = 'unchecked' | 'leased' | 'current'
 export class StatementContext {
   /** Writes held back until the statement succeeds; every write's size is checked against the KV limits. */
   readonly buffer = new WriteBuffer((key, value) => this.checkWriteSize(key, value))
+  /** What this statement's operators hold, against its memory budget. */
+  readonly memory: MemoryAccount
   /** Set by DDL: the catalog as this statement leaves it. */
   newCatalog: Catalog | null = null
   /** The read of the version at this snapshot, once started (resolved at once for a `current` catalog). */
@@ -73,6 +80,7 @@ export class StatementContext {
     private readonly onCurrent?: () => void,
   ) {
     this.verified = state === 'current'
+    this.memory = new MemoryAccount(options.memoryBudgetBytes)
     this.versionCheck = this.verified ? Promise.resolve() : null
   }
 

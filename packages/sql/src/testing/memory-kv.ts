@@ -96,8 +96,8 @@ export class MemoryKv implements KvDatabase {
     return entry?.versions.find((v) => v.ts <= ts)?.value
   }
 
-  /** Committed pairs visible at `ts` in [start, end). */
-  scanAt(start: Uint8Array, end: Uint8Array, ts: bigint): KvPair[] {
+  /** Committed pairs visible at `ts` in [start, end), the first `limit` of them. */
+  scanAt(start: Uint8Array, end: Uint8Array, ts: bigint, limit = Infinity): KvPair[] {
     const out: KvPair[] = []
     let lo = 0
     let hi = this.sorted.length
@@ -106,7 +106,7 @@ export class MemoryKv implements KvDatabase {
       if (compareBytes(this.sorted[mid]!.key, start) < 0) lo = mid + 1
       else hi = mid
     }
-    for (let i = lo; i < this.sorted.length; i++) {
+    for (let i = lo; i < this.sorted.length && out.length < limit; i++) {
       const e = this.sorted[i]!
       if (end.length !== 0 && compareBytes(e.key, end) >= 0) break
       const v = e.versions.find((x) => x.ts <= ts)?.value
@@ -195,7 +195,8 @@ class MemoryTxn implements KvTransaction {
     this.check()
     this.db.stats.scan++
     const merged = new Map<string, KvPair | undefined>()
-    for (const pair of this.db.scanAt(start, end, this.startTs)) merged.set(hex(pair[0]), pair)
+    // Enough committed pairs that `limit` remain after this transaction's own deletions.
+    for (const pair of this.db.scanAt(start, end, this.startTs, limit + this.writes.size)) merged.set(hex(pair[0]), pair)
     for (const [h, w] of this.writes) {
       if (compareBytes(w.key, start) < 0 || (end.length !== 0 && compareBytes(w.key, end) >= 0)) continue
       merged.set(h, w.value === undefined ? undefined : [w.key, w.value])

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { encodeKey } from '@mrdb/storage'
+import { ExternalSorter } from './external-sort.js'
+import { MemoryAccount } from './memory.js'
+import { sortRows, type SortKey } from './row-ops.js'
+import type { StatementContext } from './statement-context.js'
+import { SqlEngine } from './engine.js'
+import { MemoryKv } from './testing/memory-kv.js'
+import { memoryEngine } from './testing/memory-engine.js'
+import type { SqlValue } from './values.js'
+
+function random(seed: number): () => number {
+  return () => (seed = (seed * 1103515245 + 12345) % 2 ** 31)
+}
+
+async function load(s: ReturnType<SqlEngine['session']>, table: string, n: number, row: (id: number) => string): Promise<void> {
+  for (let from = 0; from < n; from += 500) {
+    const values = Array.from({ length: Math.min(500, n - from) }, (_, i) => row(from + i))
+    await s.execute(`INSERT INTO ${table} VALUES ${values.join(', ')}`)
+  }
+}
+
+test('a statement over its memory budget fails with 53200 naming the budget; the session and others go on', async () => {
+  const engine = memoryEngine({ memoryBudgetBytes: 256 * 1024 })
+  const s = engine.session()
+  await s.execute('CREATE TABLE g (id INT PRIMARY KEY, grp INT, pad TEXT)')
+  await load(s, 'g', 3000, (id) => `(${id}, ${id % 3}, '${'p'.repeat(20)}${id}')`)
+  // 3,000 groups keyed by a 26-character text: well over 0.25 MiB of groups.
+  await assert.rejects(s.execute('SELECT pad, COUNT(*) FROM g GROUP BY pad'), (e: Error & { code?: string }) => {
+    assert.equal(e.code, '53200')
+    assert.match(e.message, /out of memory: GROUP BY .*memory budget of 256 KiB/)
+    return true
+  })
+  // Not streamed (COUNT DISTINCT), a join's build side, a sort of joined rows: also charged.
+  await assert.rejects(s.execute('SELECT pad, COUNT(DISTINCT id) FROM g GROUP BY pad'), { code: '53200' })
+  await assert.rejects(s.execute('SELECT COUNT(*) FROM g a JOIN g b ON a.id = b.id'), { code: '53200' })
+  await assert.rejects(s.execute('SELECT DISTINCT pad FROM g'), { code: '53200' })
+  // The same session and another one go on; few groups fit.
+  assert.deepEqual((await s.execute('SELECT grp, COUNT(*) FROM g GROUP BY grp ORDER BY grp')).rows, [[0n, 1000n], [1n, 1000n], [2n, 1000n]])
+  assert.deepEqual((await engine.session().execute('SELECT COUNT(*) FROM g')).rows, [[3000n]])
+  // A session may raise its own budget (and only its own).
+  await s.execute('SET sql_memory_budget_mb = 64')
+  assert.equal((await s.execute('SELECT pad, COUNT(*) FROM g GROUP BY pad')).rows.length, 3000)
+  await assert.rejects(engine.session().execute('SELECT pad, COUNT(*) FROM g GROUP BY pad'), { code: '53200' })
+  await assert.rejects(s.execute('SET sql_memory_budget_mb = -1'), { code: '22023' })
+})
+
+test('LIMIT reads a few chunks of a big table, not all of them, across ranges and with a filter the scan cannot apply', async () => {
+  // Table 100's rows in ten ranges of 500.
+  const kv = new MemoryKv({ splitKeys: Array.from({ length: 9 }, (_, i) => encodeKey(['/table', 100n, 1n, BigInt(500 * (i + 1))])) })
+  const engine = new SqlEngine(kv, { scanChunkSize: 25 })
+  const s = engine.session()
+  await s.execute('CREATE TABLE big (id INT PRIMARY KEY, v INT, w TEXT)')
+  await s.execute('CREATE INDEX big_v ON big (v)')
+  await load(s, 'big', 5000, (id) => `(${id}, ${id % 250}, 'w${id}')`)
+  const scans = async (sql: string, rows: number) => {
+    await s.execute(sql) // warm: the catalog
+    const before = kv.stats.scan
+    const result = await s.execute(sql)
+    assert.equal(result.rows.length, rows, sql)
+    return kv.stats.scan - before
+  }
+  // 5,000 rows are 200 chunks in ten ranges: each of these reads one, and the one its prefetch asked for.
+  assert.ok((await scans('SELECT * FROM big LIMIT 5', 5)) <= 2)
+  assert.ok((await scans('SELECT * FROM big WHERE v = 7 OR w = \'w9\' LIMIT 5', 5)) <= 40)
+  assert.ok((await scans('SELECT id FROM big WHERE id > 1000 ORDER BY id LIMIT 3 OFFSET 2', 3)) <= 2)
+  assert.ok((await scans('SELECT DISTINCT v FROM big LIMIT 10', 10)) <= 2)
+  assert.ok((await scans('SELECT id FROM big WHERE v >= 125 LIMIT 10', 10)) <= 3)
+  assert.deepEqual((await s.execute('SELECT id FROM big WHERE id >= 4998 LIMIT 10')).rows, [[4998n], [4999n]])
+  // Without LIMIT everything is read (and the answer is whole).
+  assert.ok((await scans('SELECT id FROM big', 5000)) >= 200)
+})
+
+const KEYS: SortKey[] = [
+  { index: 1, desc: true, nullsFirst: false },
+  { index: 2, desc: false, nullsFirst: true },
+]
+
+function randomRows(n: number, seed: number): SqlValue[][] {
+  const next = random(seed)
+  return Array.from({ length: n }, (_, i) => [BigInt(i), next() % 5 === 0 ? null : BigInt(next() % 50), next() % 4 === 0 ? null : `t${next() % 30}`, 'x'.repeat(next() % 40)])
+}
+
+test('the external sort spills runs to disk past the budget and gives what the in-memory sort gives (NULLs, ties, LIMIT)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mrdb-spill-test-'))
+  try {
+    for (const [n, keep] of [[3000, Infinity], [3000, 37], [3, Infinity], [0, Infinity]] as const) {
+      const memory = new MemoryAccount(64 * 1024)
+      const ctx = { memory, options: { spillDir: dir }, yieldToEventLoop: async () => undefined } as unknown as StatementContext
+      const rows = randomRows(n, 7 + n)
+      const sorter = new ExternalSorter(ctx, KEYS, keep)
+      for (let i = 0; i < rows.length; i += 100) await sorter.add(rows.slice(i, i + 100))
+      const out: SqlValue[][] = []
+      try {
+        for await (const chunk of sorter.drain()) out.push(...chunk)
+      } finally {
+        await sorter.close()
+      }
+      const expected = sortRows([...rows], KEYS).slice(0, keep)
+      assert.deepEqual(out, expected, `n=${n} keep=${keep}`)
+      if (n === 3000 && keep === Infinity) assert.ok(sorter.spilledRuns >= 3, `runs: ${sorter.spilledRuns}`)
+      if (keep !== Infinity) assert.equal(sorter.spilledRuns, 0) // a LIMIT keeps only its rows
+      assert.equal(memory.usedBytes, 0)
+      assert.ok(memory.peak <= 64 * 1024)
+    }
+    assert.deepEqual(await readdir(dir), [])
+
+    // Through SQL: a small budget spills (no 53200) and the answer is the in-memory one.
+    const engine = memoryEngine({ spillDir: dir, scanChunkSize: 250 })
+    const s = engine.session()
+    await s.execute('CREATE TABLE r (id INT PRIMARY KEY, a INT, b TEXT, pad TEXT)')
+    const next = random(99)
+    await load(s, 'r', 2000, (id) => `(${id}, ${next() % 5 === 0 ? 'NULL' : next() % 50}, ${next() % 4 === 0 ? 'NULL' : `'t${next() % 30}'`}, '${'x'.repeat(next() % 60)}')`)
+    const query = 'SELECT id, a, b, pad FROM r WHERE id % 5 <> 1 ORDER BY a DESC NULLS LAST, b NULLS FIRST, id'
+    const inMemory = (await s.execute(query)).rows
+    await s.execute('SET sql_memory_budget_mb = 0.1')
+    const spilled = (await s.execute(query)).rows
+    assert.equal(spilled.length, 1600)
+    assert.deepEqual(spilled, inMemory)
+    assert.deepEqual((await s.execute(`${query} LIMIT 5 OFFSET 3`)).rows, inMemory.slice(3, 8))
+    assert.deepEqual(await readdir(dir), [])
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
