@@ -16,6 +16,8 @@ export interface AggregateRun {
   loopDelayMaxMs: number
   /** Groups (ranges and the PD) whose Raft term changed on any node while the query ran. */
   elections: number
+  /** The gateway's peak resident memory while the query ran (sampled every 50 ms from its /metrics), bytes; undefined without its HTTP address. */
+  peakRssBytes?: number
 }
 
 /** Loads `rows` rows into table `agg` through SQL: multi-row INSERTs from `sessions` in parallel. */
@@ -39,17 +41,50 @@ export async function loadAggregateTable(sessions: readonly SqlClient[], rows: n
 }
 
 /** Runs the aggregate through `gateway` (its node at `gatewayAddress`) with the pool on or off; `addresses` are every node's. */
-export async function runAggregate(gateway: SqlClient, gatewayAddress: string, addresses: readonly string[], pool: boolean, expectRows: number): Promise<AggregateRun> {
+export async function runAggregate(gateway: SqlClient, gatewayAddress: string, addresses: readonly string[], pool: boolean, expectRows: number, gatewayHttp?: string): Promise<AggregateRun> {
   await gateway.query(`SET executor_pool = ${pool ? 'on' : 'off'}`)
   const before = await Promise.all(addresses.map((a) => status(a, a === gatewayAddress)))
+  const sampler = gatewayHttp === undefined ? undefined : rssSampler(gatewayHttp)
   const t0 = performance.now()
-  const r = await gateway.query('SELECT grp, COUNT(*), SUM(amount), MIN(amount), MAX(amount) FROM agg GROUP BY grp ORDER BY grp')
+  let r: Awaited<ReturnType<SqlClient['query']>>
+  try {
+    r = await gateway.query('SELECT grp, COUNT(*), SUM(amount), MIN(amount), MAX(amount) FROM agg GROUP BY grp ORDER BY grp')
+  } finally {
+    await sampler?.stop()
+  }
   const seconds = (performance.now() - t0) / 1000
   const after = await Promise.all(addresses.map((a) => status(a, false)))
   const counted = r.rows.reduce((n, row) => n + Number(row[1]), 0)
   if (counted !== expectRows) throw new Error(`the aggregate counted ${counted} rows, not ${expectRows}`)
   const delay = after[addresses.indexOf(gatewayAddress)]!.loopDelay!
-  return { pool, seconds, loopDelayP99Ms: delay.p99Ms, loopDelayMaxMs: delay.maxMs, elections: termChanges(before, after) }
+  return { pool, seconds, loopDelayP99Ms: delay.p99Ms, loopDelayMaxMs: delay.maxMs, elections: termChanges(before, after), ...(sampler === undefined ? {} : { peakRssBytes: sampler.peak }) }
+}
+
+/** Samples a node's process_resident_memory_bytes from its /metrics every 50 ms until stopped; `peak` is the most seen. */
+function rssSampler(httpAddress: string): { readonly peak: number; stop(): Promise<void> } {
+  let peak = 0
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      try {
+        const body = await (await fetch(`http://${httpAddress}/metrics`)).text()
+        const m = /^process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)/m.exec(body)
+        if (m) peak = Math.max(peak, Number(m[1]))
+      } catch {
+        // A missed sample: the next one counts.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  })()
+  return {
+    get peak() {
+      return peak
+    },
+    async stop() {
+      running = false
+      await loop
+    },
+  }
 }
 
 async function status(address: string, resetLoopDelay: boolean): Promise<NodeStatusResponse> {

@@ -206,8 +206,9 @@ try {
     const gateway = new SqlClient(cluster.sqlAddress(busiest))
     try {
       for (const pool of [true, false, true, false]) {
-        const r = await runAggregate(gateway, gatewayAddress, cluster.addresses(), pool, aggRows)
-        console.log(`  pool ${pool ? 'on ' : 'off'}: ${r.seconds.toFixed(2)} s, gateway (node ${busiest}) event-loop delay p99 ${r.loopDelayP99Ms.toFixed(1)} ms, max ${r.loopDelayMaxMs.toFixed(1)} ms, Raft elections ${r.elections}`)
+        const r = await runAggregate(gateway, gatewayAddress, cluster.addresses(), pool, aggRows, cluster.httpAddress(busiest))
+        const rss = r.peakRssBytes === undefined ? '' : `, peak RSS ${Math.round(r.peakRssBytes / 2 ** 20)} MiB`
+        console.log(`  pool ${pool ? 'on ' : 'off'}: ${r.seconds.toFixed(2)} s, gateway (node ${busiest}) event-loop delay p99 ${r.loopDelayP99Ms.toFixed(1)} ms, max ${r.loopDelayMaxMs.toFixed(1)} ms, Raft elections ${r.elections}${rss}`)
       }
     } finally {
       gateway.close()
