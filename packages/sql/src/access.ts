@@ -7,9 +7,9 @@ import type { TableDesc } from './catalog.js'
 import type { KvPair } from './kv-port.js'
 import type { AccessPath, KeySpan } from './planner.js'
 import { aggregateChunk, mergeGroups, type AggregateChunk } from './chunk-aggregate.js'
-import { decodeAndFilter, groupBytes, type AggregateSpec, type GroupTable } from './row-ops.js'
+import { decodeAndFilter, filterRows, groupBytes, type AggregateSpec, type GroupTable } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
-import { rowKeyOfEntry, rowLayout, type RowLayout } from './table-codec.js'
+import { rowKeyOfEntry, rowLayout, rowOfEntry, type RowLayout } from './table-codec.js'
 import { rowKey, type SqlValue } from './values.js'
 
 /**
@@ -46,6 +46,15 @@ export async function readRows(ctx: StatementContext, table: TableDesc, path: Ac
     }
     case 'index-scan': {
       const out: SqlValue[][] = []
+      if (path.covering === true) {
+        const index = path.index
+        const entries = (pairs: KvPair[], room: number) => filterRows(pairs.map(([k, v]) => rowOfEntry(table, index, k, v)), filter).slice(0, room)
+        for (const span of path.spans) {
+          if (out.length >= limit) break
+          out.push(...(await scanSpan(ctx, span, entries, limit - out.length)))
+        }
+        return out
+      }
       if (limit !== Infinity) {
         // Index entries a chunk at a time, so a LIMIT stops the index scan too.
         for await (const rows of rowChunks(ctx, table, path, filter)) {
@@ -221,6 +230,12 @@ export async function* rowChunks(ctx: StatementContext, table: TableDesc, path: 
     case 'index-scan':
       for (const span of path.spans) {
         for await (const pairs of spanChunks(ctx, span)) {
+          if (path.covering === true) {
+            const index = path.index
+            const rows = filterRows(pairs.map(([k, v]) => rowOfEntry(table, index, k, v)), filter)
+            if (rows.length > 0) yield rows
+            continue
+          }
           const keys = pairs.map(([k, v]) => rowKeyOfEntry(table, path.index, k, v))
           const rows = await lookupRows(ctx, layout, keys, filter, Infinity)
           if (rows.length > 0) yield rows

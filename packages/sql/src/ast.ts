@@ -258,6 +258,8 @@ export type Statement =
   | { readonly kind: 'create-index'; readonly name: string; readonly table: string; readonly columns: readonly string[]; readonly unique: boolean }
   | { readonly kind: 'drop-index'; readonly name: string; readonly table: string | null }
   | { readonly kind: 'show-tables' }
+  /** Collects table statistics (all tables, or one) for the planner: stats.ts. */
+  | { readonly kind: 'analyze'; readonly table: string | null }
   | { readonly kind: 'show-columns'; readonly table: string }
   | InsertStmt
   | UpdateStmt

@@ -18,6 +18,7 @@ import { executeUserStatement } from './users.js'
 import { cancelError, duplicateMessage, StaleCatalogError, StatementContext, type CatalogState, type ExecutionOptions } from './statement-context.js'
 import { SchemaLease, type BeginTimes, type SchemaLeaseOptions } from './schema-lease.js'
 import { setUniqueRowIdNode } from './unique-rowid.js'
+import { analyze, StatsCache } from './stats.js'
 import type { SqlValue } from './values.js'
 
 /** Options of one {@link SqlSession.execute} call. */
@@ -109,6 +110,7 @@ export class SqlEngine {
       pool: options.pool ?? null,
       memoryBudgetBytes: options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES,
       ...(options.spillDir === undefined ? {} : { spillDir: options.spillDir }),
+      stats: new StatsCache(db),
     }
     this.statements = new StatementCache(options.statementCacheSize ?? 1000)
     this.lease = new SchemaLease(options.schemaLease ?? { durationMs: 0 })
@@ -160,8 +162,9 @@ interface OpenTransaction {
  * transaction, only ROLLBACK (or COMMIT, which then rolls back) is accepted (25P02).
  * COMMIT and ROLLBACK without a transaction are no-ops. Several `;`-separated statements
  * run in order and the last result is returned; the first error stops them. Session settings:
- * `SET executor_pool = on|off` says whether big scans use the engine's worker pool, and
- * `SET sql_memory_budget_mb = N` sets this session's statement memory budget.
+ * `SET executor_pool = on|off` says whether big scans use the engine's worker pool,
+ * `SET sql_memory_budget_mb = N` sets this session's statement memory budget, and
+ * `SET naive_plans = on|off` plans full scans and nested loops only (a test reference).
  */
 export class SqlSession {
   private open: OpenTransaction | null = null
@@ -170,6 +173,8 @@ export class SqlSession {
   private usePool = true
   /** `SET sql_memory_budget_mb`: this session's statement memory budget, if it set one. */
   private memoryBudgetBytes: number | undefined
+  /** `SET naive_plans`: full scans and nested loops only (the reference plan of the differential test). */
+  private naivePlans = false
   /** The cancellation signal of the statement running now, if any. */
   private signal: AbortSignal | undefined
 
@@ -343,10 +348,13 @@ export class SqlSession {
       this.memoryBudgetBytes = Math.round(mb * 1024 * 1024)
       return
     }
-    if (name !== 'executor_pool') fail(SqlState.UNDEFINED_OBJECT, `unrecognized setting "${name}" (settings: executor_pool, sql_memory_budget_mb)`)
-    if (['on', 'true', '1'].includes(value)) this.usePool = true
-    else if (['off', 'false', '0'].includes(value)) this.usePool = false
-    else fail(SqlState.INVALID_PARAMETER_VALUE, `executor_pool must be on or off, not "${value}"`)
+    if (name !== 'executor_pool' && name !== 'naive_plans') fail(SqlState.UNDEFINED_OBJECT, `unrecognized setting "${name}" (settings: executor_pool, naive_plans, sql_memory_budget_mb)`)
+    let on: boolean
+    if (['on', 'true', '1'].includes(value)) on = true
+    else if (['off', 'false', '0'].includes(value)) on = false
+    else return fail(SqlState.INVALID_PARAMETER_VALUE, `${name} must be on or off, not "${value}"`)
+    if (name === 'executor_pool') this.usePool = on
+    else this.naivePlans = on
   }
 
   /**
@@ -418,6 +426,7 @@ export class SqlSession {
   ): Promise<{ result: SqlResult; ctx: StatementContext }> {
     let execution = this.usePool ? this.engine.execution : { ...this.engine.execution, pool: null }
     if (this.memoryBudgetBytes !== undefined) execution = { ...execution, memoryBudgetBytes: this.memoryBudgetBytes }
+    if (this.naivePlans) execution = { ...execution, naivePlans: true }
     const options = this.signal === undefined ? execution : { ...execution, signal: this.signal }
     const checksInserts = this.open !== null
     const startTs = txn.startTs
@@ -539,6 +548,9 @@ async function execute(ctx: StatementContext, stmt: Statement): Promise<SqlResul
       await ctx.ensureValidated()
       return { command: 'EXPLAIN', columns: [{ name: 'plan', type: 'TEXT' }], rows: lines.map((l) => [l]), rowsAffected: 0 }
     }
+    case 'analyze':
+      await analyze(ctx, stmt.table)
+      return command('ANALYZE')
     case 'alter-table':
     case 'show-jobs':
     case 'check-indexes':

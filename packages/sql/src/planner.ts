@@ -10,6 +10,7 @@ import { PRIMARY_INDEX_ID, type IndexDesc, type TableDesc } from './catalog.js'
 import { evaluate } from './eval.js'
 import { indexKey, primaryKeyOf } from './table-codec.js'
 import { compareValues, valueKey, type ColumnType, type SqlValue } from './values.js'
+import { keyHex, type TableStats } from './stats.js'
 
 /** A key span [start, end) with a readable form for EXPLAIN. */
 export interface KeySpan {
@@ -18,14 +19,28 @@ export interface KeySpan {
   readonly text: string
 }
 
-/** How one table's rows are fetched. */
-export type AccessPath =
+/**
+ * How one table's rows are fetched. `estimate` is the rows the path is expected to read
+ * (before the rest of the condition filters them), from the table's statistics or defaults.
+ */
+export type AccessPath = (
   | { readonly kind: 'point-get'; readonly keys: readonly Uint8Array[]; readonly texts: readonly string[] }
   | { readonly kind: 'primary-range'; readonly spans: readonly KeySpan[] }
-  | { readonly kind: 'index-scan'; readonly index: IndexDesc; readonly spans: readonly KeySpan[] }
+  /** `covering`: the entries hold every column the query reads, so no row is looked up (their other columns read as NULL). */
+  | { readonly kind: 'index-scan'; readonly index: IndexDesc; readonly spans: readonly KeySpan[]; readonly covering?: boolean }
   | { readonly kind: 'full-scan'; readonly spans: readonly KeySpan[] }
   /** An OR of conditions each of which has its own path: the rows of every path, each row once. */
   | { readonly kind: 'union'; readonly paths: readonly AccessPath[] }
+) & { readonly estimate?: number }
+
+/** The rows a table without statistics is taken to have (CockroachDB's default too). */
+export const DEFAULT_ROW_COUNT = 1000
+
+/** The selectivity of a condition the statistics say nothing about. */
+const UNKNOWN_SELECTIVITY = 1 / 3
+
+/** The cost of reading a row through a secondary index (entry, then row lookup) against one read by a scan. */
+const INDEX_LOOKUP_COST = 4
 
 /** The most combinations of IN-list values a plan expands into separate keys or spans. */
 const MAX_KEY_COMBINATIONS = 256
@@ -44,9 +59,16 @@ interface ColumnConstraint {
   upper: Bound | null
 }
 
-/** Chooses how to read `table` given the conjuncts of its condition (bound to the table's row layout). */
-export function chooseAccessPath(table: TableDesc, conditions: readonly Expr[]): AccessPath {
+/**
+ * Chooses how to read `table` given the conjuncts of its condition (bound to the table's row
+ * layout). Without statistics: the key or index with the most leading equality columns (and a
+ * range after them). With them: the path expected to read the fewest rows, an index's rows
+ * counted {@link INDEX_LOOKUP_COST} times over, so a condition that matches much of the table
+ * reads it whole.
+ */
+export function chooseAccessPath(table: TableDesc, conditions: readonly Expr[], stats: TableStats | null = null): AccessPath {
   const constraints = collectConstraints(table, conditions)
+  const rowCount = stats?.rowCount ?? DEFAULT_ROW_COUNT
   let best: { score: number; path: AccessPath } | null = null
   const candidates: Array<{ index: IndexDesc | null; columns: readonly number[] }> = [
     { index: null, columns: table.primaryKey },
@@ -60,27 +82,81 @@ export function chooseAccessPath(table: TableDesc, conditions: readonly Expr[]):
     if (c.index === null && shape.combos.length > 0 && shape.eqColumns === c.columns.length) {
       const keys = shape.combos.map((combo) => primaryKeyOf(table, combo))
       const texts = shape.combos.map((combo) => `${name}/${combo.map(partText).join('/')}`)
-      return { kind: 'point-get', keys, texts }
+      return { kind: 'point-get', keys, texts, estimate: keys.length }
     }
-    const score = shape.eqColumns * 10 + (shape.range === null ? 0 : 5) + (c.index === null ? 1 : 0)
+    const estimate = shapeEstimate(table, c.columns, shape, constraints, stats, c.index?.unique === true)
+    // Higher is better: by key shape without statistics, by expected rows read with them.
+    const score = stats === null ? shape.eqColumns * 10 + (shape.range === null ? 0 : 5) + (c.index === null ? 1 : 0) : -estimate * (c.index === null ? 1 : INDEX_LOOKUP_COST)
     if (best !== null && best.score >= score) continue
     const spans = shape.combos.map((combo) => spanFor(table.id, indexId, name, combo, shape.range, nullable(table, c.columns[combo.length])))
-    best = { score, path: c.index === null ? { kind: 'primary-range', spans } : { kind: 'index-scan', index: c.index, spans } }
+    best = { score, path: c.index === null ? { kind: 'primary-range', spans, estimate } : { kind: 'index-scan', index: c.index, spans, estimate } }
   }
-  return best?.path ?? orPath(table, conditions) ?? { kind: 'full-scan', spans: [fullSpan(table)] }
+  const full: AccessPath = { kind: 'full-scan', spans: [fullSpan(table)], estimate: rowCount }
+  if (best !== null) return stats !== null && best.score < -rowCount ? full : best.path
+  const union = orPath(table, conditions, stats)
+  return union === null || (stats !== null && union.estimate! * INDEX_LOOKUP_COST > rowCount) ? full : union
+}
+
+/** The rows a key shape on `columns` is expected to match: the table's rows times each constrained column's selectivity. */
+function shapeEstimate(table: TableDesc, columns: readonly number[], shape: KeyShape, constraints: ReadonlyMap<number, ColumnConstraint>, stats: TableStats | null, unique: boolean): number {
+  if (unique && shape.range === null && shape.eqColumns === columns.length) return shape.combos.length
+  let rows = stats?.rowCount ?? DEFAULT_ROW_COUNT
+  for (const col of columns.slice(0, shape.eqColumns + (shape.range === null ? 0 : 1))) rows *= columnSelectivity(table, col, constraints.get(col)!, stats)
+  return rows
+}
+
+/** The fraction of rows a constraint on one column keeps. */
+function columnSelectivity(table: TableDesc, col: number, c: ColumnConstraint, stats: TableStats | null): number {
+  const cs = stats?.columns[table.columns[col]!.name]
+  if (c.eq !== null) return cs === undefined ? Math.min(1, c.eq.length / 10) : Math.min(1, (c.eq.length * (1 - cs.nullFraction)) / cs.distinct)
+  if (cs === undefined || cs.bounds.length < 2) return c.lower !== null && c.upper !== null ? UNKNOWN_SELECTIVITY / 3 : UNKNOWN_SELECTIVITY
+  const position = (v: SqlValue): number => {
+    const hex = keyHex(v)
+    if (hex === null) return 0
+    let i = 0
+    while (i < cs.bounds.length && cs.bounds[i]! < hex) i++
+    return i
+  }
+  const buckets = cs.bounds.length - 1
+  const lo = c.lower === null ? 0 : position(c.lower.value)
+  const hi = c.upper === null ? cs.bounds.length : position(c.upper.value) + 1
+  // Half a bucket at least: a bound between two boundaries covers part of a bucket.
+  return (1 - cs.nullFraction) * Math.min(1, Math.max(0.5, hi - lo - 1) / buckets)
+}
+
+/**
+ * The rows of `table` expected to satisfy every one of `conditions`: the table's rows times
+ * each column constraint's selectivity, and {@link UNKNOWN_SELECTIVITY} for any other conjunct.
+ */
+export function conditionEstimate(table: TableDesc, conditions: readonly Expr[], stats: TableStats | null): number {
+  const constraints = collectConstraints(table, conditions)
+  let rows = stats?.rowCount ?? DEFAULT_ROW_COUNT
+  for (const [col, c] of constraints) rows *= columnSelectivity(table, col, c, stats)
+  for (const cond of conditions) {
+    const simple = (cond.kind === 'compare' && (cond.left.kind === 'slot' || cond.right.kind === 'slot') && ['=', '<', '<=', '>', '>='].includes(cond.op)) || ((cond.kind === 'between' || cond.kind === 'in-list') && !cond.negated && cond.operand.kind === 'slot')
+    if (!simple) rows *= UNKNOWN_SELECTIVITY
+  }
+  return rows
+}
+
+/** The estimated distinct values of a column (the table's rows when unknown). */
+export function distinctEstimate(table: TableDesc, col: number, stats: TableStats | null): number {
+  const cs = stats?.columns[table.columns[col]!.name]
+  if (table.primaryKey.length === 1 && table.primaryKey[0] === col) return stats?.rowCount ?? DEFAULT_ROW_COUNT
+  return cs?.distinct ?? (stats?.rowCount ?? DEFAULT_ROW_COUNT) / 10
 }
 
 /**
  * For a condition with no path of its own: an OR among its conjuncts whose every branch has
  * a path (a key, a key range, an index) is read as the union of those paths, or null.
  */
-function orPath(table: TableDesc, conditions: readonly Expr[]): AccessPath | null {
+function orPath(table: TableDesc, conditions: readonly Expr[], stats: TableStats | null): AccessPath | null {
   for (const cond of conditions) {
     if (cond.kind !== 'or') continue
     const branches = disjuncts(cond)
     if (branches.length > MAX_UNION_BRANCHES) continue
-    const paths = branches.map((b) => chooseAccessPath(table, conjuncts(b)))
-    if (paths.every((p) => p.kind !== 'full-scan')) return { kind: 'union', paths }
+    const paths = branches.map((b) => chooseAccessPath(table, conjuncts(b), stats))
+    if (paths.every((p) => p.kind !== 'full-scan')) return { kind: 'union', paths, estimate: paths.reduce((n, p) => n + (p.estimate ?? 0), 0) }
   }
   return null
 }
@@ -241,6 +317,10 @@ function collectConstraints(table: TableDesc, conditions: readonly Expr[]): Map<
 }
 
 /** `v` as the key part a column of `type` stores, or undefined when it cannot be one exactly (or is NULL). */
+export function keyPartFor(v: SqlValue, type: ColumnType): SqlValue | undefined {
+  return asKeyPart(v, type)
+}
+
 function asKeyPart(v: SqlValue, type: ColumnType): SqlValue | undefined {
   if (v === null) return undefined
   switch (type.base) {

@@ -5,8 +5,9 @@ import { childExprs, conjuncts, exprKey, exprToSql, hasAggregate, isConstant, ma
 import { bind, commonType, remapSlots, Scope, slotsOf, typeCheck, type OuterScope, type ScopeColumn, type StaticType } from './binder.js'
 import type { TableDesc } from './catalog.js'
 import { fail, SqlState } from './errors.js'
-import { evaluate, isTrue } from './eval.js'
-import { chooseAccessPath, nullsLastSpans, type AccessPath } from './planner.js'
+import { evaluate } from './eval.js'
+import { chooseAccessPath, conditionEstimate, DEFAULT_ROW_COUNT, fullSpan, nullsLastSpans, type AccessPath } from './planner.js'
+import { chooseJoinMethod, joinRows, type JoinMethod } from './join.js'
 import { aggregateRows, readRows, rowChunks, type ScanPath } from './access.js'
 import { ExternalSorter } from './external-sort.js'
 import { rowsBytes } from './memory.js'
@@ -51,6 +52,12 @@ export interface TablePlan {
   readonly hashKeys: ReadonlyArray<readonly [number, number]>
   /** The rest of ON, over the joined row including this table. */
   readonly onFilter: Expr | null
+  /** How the table is joined to the tables before it (the first table: a nested loop over one row, unused). */
+  readonly method: JoinMethod
+  /** Estimated rows of the table's scan, after its own conditions. */
+  readonly scanEstimate: number
+  /** Estimated rows once this table is joined (the first table: its scan's). */
+  readonly estimate: number
 }
 
 /**
@@ -253,6 +260,9 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
       onFilter = andAll(rest)
     }
     if (i === 0) hashKeys = []
+    const stats = s.table === null ? null : (ctx.options.stats?.get(s.table.id) ?? null)
+    const naive = ctx.options.naivePlans === true
+    const path: AccessPath | null = s.table === null ? null : naive ? { kind: 'full-scan', spans: [fullSpan(s.table)], estimate: stats?.rowCount ?? DEFAULT_ROW_COUNT } : chooseAccessPath(s.table, localParts, stats)
     tables.push({
       table: s.table,
       derived: s.derived,
@@ -260,10 +270,13 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
       join: s.ref.join,
       offset: s.offset,
       width: s.width,
-      path: s.table === null ? null : chooseAccessPath(s.table, localParts),
+      path,
       filter: andAll(localParts),
       hashKeys,
       onFilter,
+      method: { kind: 'nested-loop' },
+      scanEstimate: s.table === null ? DEFAULT_ROW_COUNT : Math.max(1, Math.round(Math.min(path!.estimate ?? Infinity, conditionEstimate(s.table, localParts, stats)))),
+      estimate: 0,
     })
   }
   // What the scans did not apply runs over the joined row (all of WHERE when tables are joined).
@@ -396,12 +409,17 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
   const columns = projections.map((p, i) => ({ name: items[i]!.name, type: staticTypeName(types[i]!) }))
 
   // A scan that reads the rows in ORDER BY's order needs no sort (and can take the LIMIT).
-  if (tables.length === 1 && !aggregating && windows.length === 0 && !stmt.distinct && sortKeys.length > 0) {
+  if (tables.length === 1 && !aggregating && windows.length === 0 && !stmt.distinct && sortKeys.length > 0 && ctx.options.naivePlans !== true) {
     const ordered = orderedScan(tables[0]!, sortKeys, [...projections, ...extra])
     if (ordered !== null) {
       tables[0] = { ...tables[0]!, path: ordered }
       sortKeys.length = 0
     }
+  }
+  planJoins(ctx, tables)
+  if (ctx.options.naivePlans !== true) {
+    const used = usedSlots([...projections, ...extra, residual, ...(aggregate?.groupBy ?? []), ...(aggregate?.aggregates.map((a) => a.arg) ?? []), ...windows.flatMap((w) => [...w.args, ...w.partitionBy, ...w.orderBy.map((o) => o.expr)]), ...applies.map((a) => a.operand)], tables, applies)
+    tables.forEach((t, i) => (tables[i] = withCovering(t, used)))
   }
   const limit = stmt.limit === null ? null : countValue(stmt.limit, 'LIMIT')
   const offset = stmt.offset === null ? 0 : countValue(stmt.offset, 'OFFSET')
@@ -425,6 +443,49 @@ export async function planSelect(ctx: StatementContext, stmt: SelectStmt, env: Q
     offset,
     scanLimit: pushLimit ? offset + limit : Infinity,
   }
+}
+
+/** Chooses each table's join method and the rows every join is expected to yield. */
+function planJoins(ctx: StatementContext, tables: TablePlan[]): void {
+  if (tables.length === 0) return
+  tables[0] = { ...tables[0]!, estimate: tables[0]!.scanEstimate }
+  for (let i = 1; i < tables.length; i++) {
+    const t = tables[i]!
+    const statsOf = (table: TableDesc) => ctx.options.stats?.get(table.id) ?? null
+    const { method, estimate } = chooseJoinMethod(t, { before: tables.slice(0, i), leftRows: tables[i - 1]!.estimate, rightRows: t.scanEstimate, statsOf, naive: ctx.options.naivePlans === true })
+    tables[i] = { ...t, method, estimate }
+  }
+}
+
+/**
+ * The joined row's slots a plan reads after its scans: in `exprs` (null entries skipped), the
+ * scans' own and the joins' conditions and keys, and what correlated subqueries read.
+ */
+function usedSlots(exprs: ReadonlyArray<Expr | null>, tables: readonly TablePlan[], applies: readonly Apply[]): Set<number> {
+  const used = new Set<number>()
+  const add = (e: Expr | null) => {
+    if (e !== null) for (const slot of slotsOf(e)) used.add(slot)
+  }
+  exprs.forEach(add)
+  for (const t of tables) {
+    add(t.onFilter)
+    for (const [l, r] of t.hashKeys) used.add(l).add(t.offset + r)
+    if (t.filter !== null) for (const slot of slotsOf(t.filter)) used.add(t.offset + slot)
+  }
+  for (const a of applies) a.uses.forEach((u) => used.add(u))
+  return used
+}
+
+/**
+ * `t` reading only its index's entries when its path is an index scan whose entries — the
+ * index's columns and the primary key — hold every column of the table the query reads.
+ */
+function withCovering(t: TablePlan, used: ReadonlySet<number>): TablePlan {
+  const path = t.path
+  if (t.table === null || path === null || path.kind !== 'index-scan') return t
+  const held = new Set([...path.index.columns, ...t.table.primaryKey])
+  for (let col = 0; col < t.width; col++) if (used.has(t.offset + col) && !held.has(col)) return t
+  return { ...t, path: { ...path, covering: true } }
 }
 
 /**
@@ -453,7 +514,7 @@ function orderedScan(t: TablePlan, sortKeys: readonly SortKey[], projections: re
   } else return null
   if (cols.slice(1).some((c) => table.columns[c]!.nullable)) return null
   const index = table.indexes.find((i) => isPrefix(i.columns))
-  return index === undefined ? null : { kind: 'index-scan', index, spans: nullsLastSpans(table, index) }
+  return index === undefined ? null : { kind: 'index-scan', index, spans: nullsLastSpans(table, index), estimate: t.scanEstimate }
 }
 
 /** The name PostgreSQL gives an unaliased output column: the column's or function's name, else "?column?". */
@@ -686,13 +747,16 @@ export async function executeSelect(ctx: StatementContext, plan: SelectPlan): Pr
     rows = []
   } else if (plan.tables.length === 0) rows = [[]]
   else {
-    const fetched = await Promise.all(plan.tables.map((t, i) => tableRows(ctx, t, i === 0 ? plan.scanLimit : Infinity)))
+    // A table joined by lookups is not read whole.
+    const fetched = await Promise.all(plan.tables.map((t, i) => (i > 0 && t.method.kind === 'lookup' ? null : tableRows(ctx, t, i === 0 ? plan.scanLimit : Infinity))))
     rows = fetched[0]!
     for (let i = 1; i < plan.tables.length; i++) {
-      // The join's build side is held until the join is done (the rows so far stream past it).
-      const build = rowsBytes(fetched[i]!)
+      // The join's build side is held until the join is done (the rows so far stream past it;
+      // a lookup join holds one batch's lookups at a time).
+      const right = fetched[i] ?? null
+      const build = right === null ? 0 : rowsBytes(right)
       ctx.memory.charge(build, 'a join')
-      rows = await hashJoin(ctx, rows, fetched[i]!, plan.tables[i]!)
+      rows = await joinRows(ctx, rows, right, plan.tables[i]!, plan.tables[i]!.method)
       ctx.memory.release(build)
     }
   }
@@ -849,70 +913,6 @@ function applyValue(a: Apply, rows: readonly SqlValue[][], row: readonly SqlValu
       return sawNull ? null : false
     }
   }
-}
-
-/** How many pairs a join looks at between yields to the event loop. */
-const JOIN_PAIRS_PER_YIELD = 5_000
-
-/**
- * Joins the rows so far with table `t`'s (hash join on its equality keys, else nested loop),
- * yielding to the event loop (and to a cancel) every {@link JOIN_PAIRS_PER_YIELD} pairs.
- */
-async function hashJoin(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): Promise<SqlValue[][]> {
-  let pairs = 0
-  const tick = async (n: number) => {
-    pairs += n
-    if (pairs >= JOIN_PAIRS_PER_YIELD) {
-      pairs = 0
-      await ctx.yieldToEventLoop()
-    }
-  }
-  const out: SqlValue[][] = []
-  const rightNulls = new Array<SqlValue>(t.width).fill(null)
-  const leftNulls = new Array<SqlValue>(t.offset).fill(null)
-  const keepLeft = t.join === 'left' || t.join === 'full'
-  const keepRight = t.join === 'right' || t.join === 'full'
-  const rightMatched = keepRight ? new Uint8Array(right.length) : null
-  // Each pair is tested in one scratch row (no allocation per pair); a match is copied out.
-  const scratch = new Array<SqlValue>(t.offset + t.width).fill(null)
-  const emit = (l: readonly SqlValue[], r: readonly SqlValue[], ri: number): boolean => {
-    for (let i = 0; i < t.offset; i++) scratch[i] = l[i] ?? null
-    for (let i = 0; i < t.width; i++) scratch[t.offset + i] = r[i] ?? null
-    if (t.onFilter !== null && !isTrue(t.onFilter, scratch)) return false
-    out.push(scratch.slice())
-    if (rightMatched !== null) rightMatched[ri] = 1
-    return true
-  }
-  if (t.hashKeys.length === 0) {
-    for (const l of left) {
-      let matched = false
-      right.forEach((r, ri) => {
-        if (emit(l, r, ri)) matched = true
-      })
-      if (!matched && keepLeft) out.push([...l, ...rightNulls])
-      await tick(right.length)
-    }
-  } else {
-    const table = new Map<string, number[]>()
-    right.forEach((r, ri) => {
-      const keys = t.hashKeys.map(([, rs]) => r[rs] ?? null)
-      if (keys.includes(null)) return
-      const k = rowKey(keys)
-      const bucket = table.get(k)
-      if (bucket === undefined) table.set(k, [ri])
-      else bucket.push(ri)
-    })
-    for (const l of left) {
-      const keys = t.hashKeys.map(([ls]) => l[ls] ?? null)
-      let matched = false
-      const bucket = keys.includes(null) ? [] : (table.get(rowKey(keys)) ?? [])
-      for (const ri of bucket) if (emit(l, right[ri]!, ri)) matched = true
-      if (!matched && keepLeft) out.push([...l, ...rightNulls])
-      await tick(bucket.length + 1)
-    }
-  }
-  if (rightMatched !== null) right.forEach((r, ri) => rightMatched[ri] === 0 && out.push([...leftNulls, ...r]))
-  return out
 }
 
 /** Plans UNION / INTERSECT / EXCEPT: both sides, their column counts and types matched. */

@@ -10,6 +10,7 @@ import type { KvDatabase, KvPair, KvTransaction } from './kv-port.js'
 import type { ExecutorPool } from './executor-pool.js'
 import { MemoryAccount } from './memory.js'
 import { WriteBuffer } from './write-buffer.js'
+import type { StatsCache } from './stats.js'
 import { writeView, type WriteView } from './schema-state.js'
 
 /** Raised when the statement's cached catalog is older than its snapshot: re-plan with a fresh one. */
@@ -29,6 +30,13 @@ export interface ExecutionOptions {
   readonly memoryBudgetBytes: number
   /** Where a sort too big for the budget writes its sorted runs (a temporary directory under it); default the OS's. */
   readonly spillDir?: string
+  /** The gateway's table statistics (none: plans as if no table had any). */
+  readonly stats?: StatsCache
+  /**
+   * Plans every table as a full scan and every join as a nested loop (`SET naive_plans = on`):
+   * the reference the differential test compares real plans with.
+   */
+  readonly naivePlans?: boolean
 }
 
 /** The 57014 error a cancelled statement fails with (the signal's reason when that is one). */

@@ -118,6 +118,19 @@ export function rowKeyOfEntry(table: TableDesc, index: IndexDesc, key: Uint8Arra
   return encodeKey([...header(table.id, PRIMARY_INDEX_ID), ...parts.slice(TABLE_KEY_HEADER_PARTS + index.columns.length)])
 }
 
+/**
+ * The columns an index entry holds — the index's columns and the primary key — as a row of
+ * the table (its other columns NULL): what a covering index scan reads instead of the row.
+ */
+export function rowOfEntry(table: TableDesc, index: IndexDesc, key: Uint8Array, value: Uint8Array): SqlValue[] {
+  const row = new Array<SqlValue>(table.columns.length).fill(null)
+  const parts = decodeKey(key)
+  index.columns.forEach((c, i) => (row[c] = valueOfKeyPart(parts[TABLE_KEY_HEADER_PARTS + i] ?? null, table.columns[c]?.type)))
+  const pk = value.length > 0 ? decodeKey(value) : parts.slice(TABLE_KEY_HEADER_PARTS + index.columns.length)
+  table.primaryKey.forEach((c, i) => (row[c] = valueOfKeyPart(pk[i] ?? null, table.columns[c]?.type)))
+  return row
+}
+
 /** The key prefix of one index of a table followed by `values`. */
 export function indexKey(tableId: number, indexId: number, values: readonly SqlValue[]): Uint8Array {
   return encodeKey([...header(tableId, indexId), ...keyPartsOf(values)])

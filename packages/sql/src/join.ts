@@ -1,0 +1,390 @@
+// Joins: choosing how each table of FROM is joined to the rows before it (nested loop, hash
+// join with the smaller side built, merge join over inputs already ordered on the key, index
+// lookup join), estimating the rows each join yields, and running the chosen operator.
+
+import { prefixEnd } from '@mrdb/storage'
+import type { IndexDesc, TableDesc } from './catalog.js'
+import { PRIMARY_INDEX_ID } from './catalog.js'
+import { isTrue } from './eval.js'
+import { readRows } from './access.js'
+import { distinctEstimate, keyPartFor, type AccessPath, type KeySpan } from './planner.js'
+import type { TablePlan } from './select.js'
+import type { StatementContext } from './statement-context.js'
+import type { TableStats } from './stats.js'
+import { indexKey, primaryKeyOf } from './table-codec.js'
+import { compareValues, rowKey, valueKey, type SqlValue } from './values.js'
+
+/** How a table is joined to the rows before it. */
+export type JoinMethod =
+  /** Every pair tested (no equality between the two sides). */
+  | { readonly kind: 'nested-loop' }
+  /** A hash table of one side's rows by the equality keys, probed with the other's. */
+  | { readonly kind: 'hash'; readonly build: 'left' | 'right' }
+  /** Both sides arrive ascending on `key` [joined-row slot, table-local slot] (both integer primary-key leads): one pass over each. */
+  | { readonly kind: 'merge'; readonly key: readonly [number, number] }
+  /**
+   * The table is not read whole: for each batch of rows before it, their key values are looked
+   * up in `index` (null: the primary key), whose leading columns `keys` fix ([joined-row slot,
+   * table column], in index column order).
+   */
+  | { readonly kind: 'lookup'; readonly index: IndexDesc | null; readonly keys: ReadonlyArray<readonly [number, number]> }
+
+/** Distinct key combinations looked up per batch of a lookup join. */
+const LOOKUP_BATCH = 1024
+
+/** Spans of one lookup batch scanned at once. */
+const LOOKUP_PARALLEL = 16
+
+/** How many pairs a join looks at between yields to the event loop. */
+const JOIN_PAIRS_PER_YIELD = 5_000
+
+/** The cost of one row looked up through an index (a point read of a random key) against one read by a scan. */
+const LOOKUP_COST = 3
+
+/** What {@link chooseJoinMethod} knows of the two sides. */
+export interface JoinInputs {
+  /** The tables before this one (their plans: where each one's columns are in the joined row). */
+  readonly before: readonly TablePlan[]
+  /** Estimated rows before this table is joined, and of this table's scan. */
+  readonly leftRows: number
+  readonly rightRows: number
+  /** The statistics of a table known to this gateway. */
+  readonly statsOf: (table: TableDesc) => TableStats | null
+  /** The table has no rows read by a lookup yet: its scan is planned and could be skipped. */
+  readonly naive: boolean
+}
+
+/**
+ * How to join `t` (never the first table) to the rows before it, and the rows the join is
+ * expected to yield. Equality keys make a hash join unless a cheaper way applies: a lookup
+ * join when the rows before are few against the table and an index of it (or its primary
+ * key) starts with key columns; a merge join when both sides are read in the order of an
+ * integer key. The naive plan (a test switch) is always the nested loop.
+ */
+export function chooseJoinMethod(t: TablePlan, inputs: JoinInputs): { method: JoinMethod; estimate: number } {
+  const { leftRows, rightRows } = inputs
+  const estimate = joinEstimate(t, inputs)
+  if (inputs.naive || t.hashKeys.length === 0) return { method: { kind: 'nested-loop' }, estimate }
+  const outerOnly = t.join === 'inner' || t.join === 'cross' || t.join === 'left'
+  const table = t.table
+  if (outerOnly && table !== null) {
+    const lookup = lookupIndex(table, t.hashKeys)
+    if (lookup !== null) {
+      const perKey = Math.max(1, rightRows / distinctEstimate(table, lookup.keys[0]![1], inputs.statsOf(table)))
+      const cost = leftRows * (lookup.index === null ? 1 : LOOKUP_COST) * perKey
+      if (cost < rightRows) return { method: { kind: 'lookup', ...lookup }, estimate }
+    }
+    const merge = mergeKey(t, inputs.before)
+    if (merge !== null) return { method: { kind: 'merge', key: merge }, estimate }
+  }
+  const buildLeft = (t.join === 'inner' || t.join === 'cross') && leftRows < rightRows
+  return { method: { kind: 'hash', build: buildLeft ? 'left' : 'right' }, estimate }
+}
+
+/** The rows joining `t` is expected to yield: the product of both sides over the larger side's distinct count of each key. */
+function joinEstimate(t: TablePlan, inputs: JoinInputs): number {
+  const { leftRows, rightRows } = inputs
+  let rows = leftRows * rightRows
+  for (const [ls, rs] of t.hashKeys) {
+    const source = inputs.before.find((b) => ls >= b.offset && ls < b.offset + b.width)
+    const left = source?.table != null ? Math.min(leftRows, distinctEstimate(source.table, ls - source.offset, inputs.statsOf(source.table))) : leftRows
+    const right = t.table !== null ? Math.min(rightRows, distinctEstimate(t.table, rs, inputs.statsOf(t.table))) : rightRows
+    rows /= Math.max(1, left, right)
+  }
+  if (t.onFilter !== null) rows /= 3
+  if (t.join === 'left' || t.join === 'full') rows = Math.max(rows, leftRows)
+  if (t.join === 'right' || t.join === 'full') rows = Math.max(rows, rightRows)
+  return Math.max(1, Math.round(rows))
+}
+
+/** The primary key or index of `table` whose leading columns the equality keys fix (the most of them), or null. */
+function lookupIndex(table: TableDesc, hashKeys: ReadonlyArray<readonly [number, number]>): { index: IndexDesc | null; keys: Array<[number, number]> } | null {
+  let best: { index: IndexDesc | null; keys: Array<[number, number]> } | null = null
+  const candidates: Array<{ index: IndexDesc | null; columns: readonly number[] }> = [{ index: null, columns: table.primaryKey }, ...table.indexes.map((index) => ({ index, columns: index.columns }))]
+  for (const c of candidates) {
+    const keys: Array<[number, number]> = []
+    for (const col of c.columns) {
+      const pair = hashKeys.find(([, rs]) => rs === col)
+      if (pair === undefined) break
+      keys.push([pair[0], col])
+    }
+    if (keys.length > 0 && (best === null || keys.length > best.keys.length)) best = { index: c.index, keys }
+  }
+  return best
+}
+
+/**
+ * The key a merge join can use: the first table and `t` both read by primary-key paths (rows
+ * in key order) whose first key column, an integer on both sides, is an equality key.
+ */
+function mergeKey(t: TablePlan, before: readonly TablePlan[]): [number, number] | null {
+  const first = before[0]
+  if (before.length !== 1 || first === undefined || first.table === null || t.table === null) return null
+  const inKeyOrder = (p: AccessPath | null) => p !== null && (p.kind === 'full-scan' || p.kind === 'primary-range' || p.kind === 'point-get')
+  if (!inKeyOrder(first.path) || !inKeyOrder(t.path)) return null
+  const lead = first.offset + first.table.primaryKey[0]!
+  const rightLead = t.table.primaryKey[0]!
+  const isInt = (table: TableDesc, col: number) => table.columns[col]!.type.base === 'int'
+  if (!isInt(first.table, first.table.primaryKey[0]!) || !isInt(t.table, rightLead)) return null
+  return t.hashKeys.some(([l, r]) => l === lead && r === rightLead) ? [lead, rightLead] : null
+}
+
+/** Counts pairs looked at and yields to the event loop (and a cancel) every {@link JOIN_PAIRS_PER_YIELD}. */
+function pairCounter(ctx: StatementContext): (n: number) => Promise<void> {
+  let pairs = 0
+  return async (n) => {
+    pairs += n
+    if (pairs >= JOIN_PAIRS_PER_YIELD) {
+      pairs = 0
+      await ctx.yieldToEventLoop()
+    }
+  }
+}
+
+/**
+ * Joins the rows so far (`left`) with table `t` by its planned method. `right` is the table's
+ * rows (filtered by its scan condition), or null for a lookup join, which reads them itself.
+ */
+export async function joinRows(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][] | null, t: TablePlan, method: JoinMethod): Promise<SqlValue[][]> {
+  switch (method.kind) {
+    case 'lookup':
+      return lookupJoin(ctx, left, t, method)
+    case 'merge':
+      return mergeJoin(ctx, left, right!, t, method.key)
+    case 'hash':
+      return method.build === 'left' && left.length < right!.length ? hashJoinBuildLeft(ctx, left, right!, t) : hashJoin(ctx, left, right!, t)
+    case 'nested-loop':
+      return nestedLoop(ctx, left, right!, t)
+  }
+}
+
+/** Builds the joined rows of `t`'s join: a scratch row tests each pair (no allocation per pair); matches are copied out. */
+function pairEmitter(t: TablePlan, out: SqlValue[][], checkKeys: boolean) {
+  const scratch = new Array<SqlValue>(t.offset + t.width).fill(null)
+  return (l: readonly SqlValue[], r: readonly SqlValue[]): boolean => {
+    if (checkKeys) {
+      for (const [ls, rs] of t.hashKeys) {
+        const a = l[ls] ?? null
+        const b = r[rs] ?? null
+        if (a === null || b === null || valueKey(a) !== valueKey(b)) return false
+      }
+    }
+    for (let i = 0; i < t.offset; i++) scratch[i] = l[i] ?? null
+    for (let i = 0; i < t.width; i++) scratch[t.offset + i] = r[i] ?? null
+    if (t.onFilter !== null && !isTrue(t.onFilter, scratch)) return false
+    out.push(scratch.slice())
+    return true
+  }
+}
+
+/** Every pair tested: the join with no usable equality, and the naive plan. */
+async function nestedLoop(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): Promise<SqlValue[][]> {
+  const tick = pairCounter(ctx)
+  const out: SqlValue[][] = []
+  const emit = pairEmitter(t, out, true)
+  const keepLeft = t.join === 'left' || t.join === 'full'
+  const rightMatched = t.join === 'right' || t.join === 'full' ? new Uint8Array(right.length) : null
+  const rightNulls = new Array<SqlValue>(t.width).fill(null)
+  for (const l of left) {
+    let matched = false
+    for (let ri = 0; ri < right.length; ri++) {
+      if (emit(l, right[ri]!)) {
+        matched = true
+        if (rightMatched !== null) rightMatched[ri] = 1
+      }
+    }
+    if (!matched && keepLeft) out.push([...l, ...rightNulls])
+    await tick(right.length)
+  }
+  appendUnmatchedRight(out, right, rightMatched, t)
+  return out
+}
+
+function appendUnmatchedRight(out: SqlValue[][], right: readonly SqlValue[][], matched: Uint8Array | null, t: TablePlan): void {
+  if (matched === null) return
+  const leftNulls = new Array<SqlValue>(t.offset).fill(null)
+  right.forEach((r, ri) => matched[ri] === 0 && out.push([...leftNulls, ...r]))
+}
+
+/** The hash key of a row's values at `slots`, or null when one is NULL (NULL matches nothing). */
+function keyOf(row: readonly SqlValue[], slots: readonly number[]): string | null {
+  if (slots.length === 1) {
+    const v = row[slots[0]!] ?? null
+    return v === null ? null : valueKey(v)
+  }
+  const values = slots.map((s) => row[s] ?? null)
+  return values.includes(null) ? null : rowKey(values)
+}
+
+/** Hash join building the table's side (`right`) and probing with the rows before it. */
+async function hashJoin(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): Promise<SqlValue[][]> {
+  const tick = pairCounter(ctx)
+  const out: SqlValue[][] = []
+  const emit = pairEmitter(t, out, false)
+  const keepLeft = t.join === 'left' || t.join === 'full'
+  const rightMatched = t.join === 'right' || t.join === 'full' ? new Uint8Array(right.length) : null
+  const rightNulls = new Array<SqlValue>(t.width).fill(null)
+  const leftSlots = t.hashKeys.map(([l]) => l)
+  const rightSlots = t.hashKeys.map(([, r]) => r)
+  const table = new Map<string, number[]>()
+  right.forEach((r, ri) => {
+    const k = keyOf(r, rightSlots)
+    if (k === null) return
+    const bucket = table.get(k)
+    if (bucket === undefined) table.set(k, [ri])
+    else bucket.push(ri)
+  })
+  for (const l of left) {
+    const k = keyOf(l, leftSlots)
+    let matched = false
+    const bucket = k === null ? undefined : table.get(k)
+    if (bucket !== undefined) {
+      for (const ri of bucket) {
+        if (emit(l, right[ri]!)) {
+          matched = true
+          if (rightMatched !== null) rightMatched[ri] = 1
+        }
+      }
+    }
+    if (!matched && keepLeft) out.push([...l, ...rightNulls])
+    await tick((bucket?.length ?? 0) + 1)
+  }
+  appendUnmatchedRight(out, right, rightMatched, t)
+  return out
+}
+
+/** Inner hash join building the rows before the table (the smaller side) and probing with the table's rows. */
+async function hashJoinBuildLeft(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): Promise<SqlValue[][]> {
+  const tick = pairCounter(ctx)
+  const out: SqlValue[][] = []
+  const emit = pairEmitter(t, out, false)
+  const leftSlots = t.hashKeys.map(([l]) => l)
+  const rightSlots = t.hashKeys.map(([, r]) => r)
+  const table = new Map<string, number[]>()
+  left.forEach((l, li) => {
+    const k = keyOf(l, leftSlots)
+    if (k === null) return
+    const bucket = table.get(k)
+    if (bucket === undefined) table.set(k, [li])
+    else bucket.push(li)
+  })
+  for (const r of right) {
+    const k = keyOf(r, rightSlots)
+    const bucket = k === null ? undefined : table.get(k)
+    if (bucket !== undefined) for (const li of bucket) emit(left[li]!, r)
+    await tick((bucket?.length ?? 0) + 1)
+  }
+  return out
+}
+
+/**
+ * Merge join: `left` ascending on joined-row slot `key[0]`, `right` on table slot `key[1]`
+ * (integers, never NULL: primary-key columns). Each run of equal keys on one side meets the
+ * run on the other; the other equality keys and the rest of ON are tested per pair.
+ */
+async function mergeJoin(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan, key: readonly [number, number]): Promise<SqlValue[][]> {
+  const tick = pairCounter(ctx)
+  const out: SqlValue[][] = []
+  const emit = pairEmitter(t, out, true)
+  const keepLeft = t.join === 'left'
+  const rightNulls = new Array<SqlValue>(t.width).fill(null)
+  const [ls, rs] = key
+  let i = 0
+  let j = 0
+  while (i < left.length) {
+    const lv = left[i]![ls] as Exclude<SqlValue, null>
+    while (j < right.length && compareValues(right[j]![rs] as Exclude<SqlValue, null>, lv) < 0) j++
+    let jEnd = j
+    while (jEnd < right.length && compareValues(right[jEnd]![rs] as Exclude<SqlValue, null>, lv) === 0) jEnd++
+    // Every left row with this key meets the run right[j, jEnd).
+    let iEnd = i
+    while (iEnd < left.length && compareValues(left[iEnd]![ls] as Exclude<SqlValue, null>, lv) === 0) {
+      const l = left[iEnd]!
+      let matched = false
+      for (let k = j; k < jEnd; k++) if (emit(l, right[k]!)) matched = true
+      if (!matched && keepLeft) out.push([...l, ...rightNulls])
+      iEnd++
+    }
+    await tick(iEnd - i + (jEnd - j) * (iEnd - i))
+    i = iEnd
+    j = jEnd
+  }
+  return out
+}
+
+/**
+ * Lookup join: for each batch of the rows before the table, the distinct values of their keys
+ * are read from the table's index (or primary key) — point reads for a whole primary key,
+ * spans scanned in parallel otherwise — and the batch is hash-joined with what was found.
+ */
+async function lookupJoin(ctx: StatementContext, left: readonly SqlValue[][], t: TablePlan, method: Extract<JoinMethod, { kind: 'lookup' }>): Promise<SqlValue[][]> {
+  const table = t.table!
+  const out: SqlValue[][] = []
+  for (let start = 0; start < left.length; ) {
+    // A batch: rows until LOOKUP_BATCH distinct key combinations are collected.
+    const combos = new Map<string, SqlValue[]>()
+    let end = start
+    for (; end < left.length && combos.size < LOOKUP_BATCH; end++) {
+      const l = left[end]!
+      const combo: SqlValue[] = []
+      for (const [ls, col] of method.keys) {
+        const v = l[ls] ?? null
+        const part = v === null ? undefined : keyPartFor(v, table.columns[col]!.type)
+        if (part === undefined) break
+        combo.push(part)
+      }
+      if (combo.length === method.keys.length) combos.set(rowKey(combo), combo)
+    }
+    const batch = left.slice(start, end)
+    start = end
+    const found = combos.size === 0 ? [] : await lookupBatch(ctx, table, method, [...combos.values()], t)
+    out.push(...(await hashJoin(ctx, batch, found, t)))
+  }
+  return out
+}
+
+/** The table's rows (passing its scan condition) whose lookup columns hold one of `combos`. */
+async function lookupBatch(ctx: StatementContext, table: TableDesc, method: Extract<JoinMethod, { kind: 'lookup' }>, combos: readonly SqlValue[][], t: TablePlan): Promise<SqlValue[][]> {
+  combos = [...combos].sort((a, b) => compareCombos(a, b))
+  if (method.index === null && method.keys.length === table.primaryKey.length) {
+    const path: AccessPath = { kind: 'point-get', keys: combos.map((c) => primaryKeyOf(table, c)), texts: [] }
+    return readRows(ctx, table, path, t.filter)
+  }
+  const indexId = method.index?.id ?? PRIMARY_INDEX_ID
+  const spans: KeySpan[] = combos.map((c) => {
+    const start = indexKey(table.id, indexId, c)
+    return { start, end: prefixEnd(start)!, text: '' }
+  })
+  const per = Math.ceil(spans.length / LOOKUP_PARALLEL)
+  const groups: KeySpan[][] = []
+  for (let i = 0; i < spans.length; i += per) groups.push(spans.slice(i, i + per))
+  const parts = await Promise.all(
+    groups.map((g) => readRows(ctx, table, method.index === null ? { kind: 'primary-range', spans: g } : { kind: 'index-scan', index: method.index, spans: g }, t.filter)),
+  )
+  return parts.flat()
+}
+
+function compareCombos(a: readonly SqlValue[], b: readonly SqlValue[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const c = compareValues(a[i] as Exclude<SqlValue, null>, b[i] as Exclude<SqlValue, null>)
+    if (c !== 0) return c
+  }
+  return 0
+}
+
+/** A one-line description of a join method for EXPLAIN. */
+export function describeJoin(t: TablePlan, method: JoinMethod): string {
+  const keys = t.hashKeys.map(([l, r]) => `#${l} = ${t.alias}.#${r}`).join(' AND ')
+  switch (method.kind) {
+    case 'nested-loop':
+      return keys === '' ? 'nested loop' : `nested loop on ${keys}`
+    case 'hash':
+      return `hash join on ${keys} (build side: ${method.build === 'left' ? 'the rows before, the smaller' : `${t.alias}`})`
+    case 'merge':
+      return `merge join on #${method.key[0]} = ${t.alias}.#${method.key[1]} (both sides in key order)`
+    case 'lookup': {
+      const name = method.index?.name ?? 'primary'
+      return `lookup join into ${t.alias}@${name} on ${method.keys.map(([l, c]) => `#${l} = ${t.alias}.#${c}`).join(' AND ')} (batches of ${LOOKUP_BATCH} keys)`
+    }
+  }
+}
