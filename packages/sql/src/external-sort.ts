@@ -16,6 +16,9 @@ import type { SqlValue } from './values.js'
 /** Rows written or read per chunk of a run file. */
 const RUN_CHUNK_ROWS = 512
 
+/** Rows charged at a time when a chunk is added (a budget smaller than a whole scan chunk still spills rather than fails). */
+const ADD_SLICE_ROWS = 64
+
 type Row = SqlValue[]
 
 /** A sorted run on disk: where it is, read back one chunk at a time. */
@@ -48,13 +51,20 @@ export class ExternalSorter {
     return this.runs.length
   }
 
-  /** Adds rows (a chunk); sorts and spills the buffer first if they would pass the budget. */
+  /**
+   * Adds rows (a chunk), a slice of {@link ADD_SLICE_ROWS} at a time: before a slice that
+   * would pass the budget, the buffer is sorted and spilled (53200 only if one slice alone
+   * is over the budget).
+   */
   async add(rows: Row[]): Promise<void> {
-    const bytes = rowsBytes(rows)
-    if (this.buffer.length > 0 && this.ctx.memory.wouldExceed(bytes)) await this.spill()
-    this.ctx.memory.charge(bytes, 'a sort')
-    this.bufferBytes += bytes
-    for (const r of rows) this.buffer.push(r)
+    for (let i = 0; i < rows.length; i += ADD_SLICE_ROWS) {
+      const slice = rows.length <= ADD_SLICE_ROWS ? rows : rows.slice(i, i + ADD_SLICE_ROWS)
+      const bytes = rowsBytes(slice)
+      if (this.buffer.length > 0 && this.ctx.memory.wouldExceed(bytes)) await this.spill()
+      this.ctx.memory.charge(bytes, 'a sort')
+      this.bufferBytes += bytes
+      for (const r of slice) this.buffer.push(r)
+    }
   }
 
   /** Sorts the buffer; keeps it (cut to `keep` rows) if that frees enough, else writes it as a run. */

@@ -56,20 +56,21 @@ export function groupBytes(group: { readonly keys: readonly SqlValue[]; readonly
 }
 
 /**
- * Folds `rows` into `groups` (partial aggregation; call once per chunk); `onNew` sees each
- * group created (to charge it to the statement's memory account).
+ * Folds `rows` into `groups` (partial aggregation; call once per chunk); `charge` is told the
+ * bytes of each group created and each value a DISTINCT aggregate remembers (the statement's
+ * memory account).
  */
-export function accumulate(groups: GroupTable, rows: readonly SqlValue[][], groupBy: readonly Expr[], aggregates: readonly AggregateSpec[], onNew?: (group: { readonly keys: SqlValue[]; readonly states: AggregateState[] }) => void): void {
+export function accumulate(groups: GroupTable, rows: readonly SqlValue[][], groupBy: readonly Expr[], aggregates: readonly AggregateSpec[], charge?: (bytes: number) => void): void {
   for (const row of rows) {
     const keys = groupBy.map((g) => evaluate(g, row))
     const k = rowKey(keys)
     let group = groups.get(k)
     if (group === undefined) {
       group = { keys, states: aggregates.map(newState) }
-      onNew?.(group)
+      charge?.(groupBytes(group))
       groups.set(k, group)
     }
-    for (let i = 0; i < aggregates.length; i++) stepAggregate(aggregates[i]!, group.states[i]!, row)
+    for (let i = 0; i < aggregates.length; i++) stepAggregate(aggregates[i]!, group.states[i]!, row, charge)
   }
 }
 
@@ -78,8 +79,8 @@ export function newState(spec: AggregateSpec): AggregateState {
   return { count: 0, sum: null, best: null, seen: spec.distinct ? new Set() : null }
 }
 
-/** Folds one row into an aggregate's state. */
-export function stepAggregate(spec: AggregateSpec, state: AggregateState, row: readonly SqlValue[]): void {
+/** Folds one row into an aggregate's state; `charge` is told the bytes of each value a DISTINCT aggregate remembers. */
+export function stepAggregate(spec: AggregateSpec, state: AggregateState, row: readonly SqlValue[], charge?: (bytes: number) => void): void {
   if (spec.arg === null) {
     state.count++
     return
@@ -89,6 +90,7 @@ export function stepAggregate(spec: AggregateSpec, state: AggregateState, row: r
   if (state.seen !== null) {
     const k = valueKey(v)
     if (state.seen.has(k)) return
+    charge?.(48 + 2 * k.length)
     state.seen.add(k)
   }
   state.count++

@@ -11,7 +11,7 @@ import { chooseJoinMethod, joinRows, type JoinMethod } from './join.js'
 import { aggregateRows, readRows, rowChunks, type ScanPath } from './access.js'
 import { ExternalSorter } from './external-sort.js'
 import { rowsBytes } from './memory.js'
-import { accumulate, distinctRows, filterRows, finish, groupBytes, newState, sortRows, type AggregateSpec, type GroupTable, type SortKey } from './row-ops.js'
+import { accumulate, distinctRows, filterRows, finish, newState, sortRows, type AggregateSpec, type GroupTable, type SortKey } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
 import { systemTable } from './system-tables.js'
 import { setFunctionRows, setFunctionType } from './set-functions.js'
@@ -769,9 +769,8 @@ export async function executeSelect(ctx: StatementContext, plan: SelectPlan): Pr
   if (plan.aggregate !== null) {
     const groups: GroupTable = streamed ?? new Map()
     if (streamed === null) {
-      const charge = (g: Parameters<typeof groupBytes>[0]) => chargeGroup(groupBytes(g))
       for (let i = 0; i < rows.length; i += AGGREGATE_ROWS_PER_YIELD) {
-        accumulate(groups, rows.slice(i, i + AGGREGATE_ROWS_PER_YIELD), plan.aggregate.groupBy, plan.aggregate.aggregates, charge)
+        accumulate(groups, rows.slice(i, i + AGGREGATE_ROWS_PER_YIELD), plan.aggregate.groupBy, plan.aggregate.aggregates, chargeGroup)
         if (i + AGGREGATE_ROWS_PER_YIELD < rows.length) await ctx.yieldToEventLoop()
       }
     }
