@@ -87,7 +87,8 @@ function rssSampler(httpAddress: string): { readonly peak: number; stop(): Promi
   }
 }
 
-async function status(address: string, resetLoopDelay: boolean): Promise<NodeStatusResponse> {
+/** A node's status (its event-loop delay since the last reset, its groups' terms); `resetLoopDelay` starts a new measurement. */
+export async function status(address: string, resetLoopDelay: boolean): Promise<NodeStatusResponse> {
   const channel = new Client(address, credentials.createInsecure())
   try {
     return await unaryCall(channel, NODE_SERVICE.status, { resetLoopDelay }, Date.now() + 10_000)
@@ -97,7 +98,7 @@ async function status(address: string, resetLoopDelay: boolean): Promise<NodeSta
 }
 
 /** How many (node, group) terms differ between two status snapshots. */
-function termChanges(before: NodeStatusResponse[], after: NodeStatusResponse[]): number {
+export function termChanges(before: NodeStatusResponse[], after: NodeStatusResponse[]): number {
   let changed = 0
   before.forEach((b, i) => {
     const a = after[i]!

@@ -13,7 +13,11 @@
 // loop iterations and entries, TSO timestamps and fetches, gRPC messages: node-counters.ts),
 // and the ratios issue #13 aims at. Then, with --agg-rows N, a GROUP BY over N rows with the
 // executor pool and without (aggregate-bench.ts).
+// With --rows N it runs instead issue #14's big-table benchmark (big-table-bench.ts): a load of N
+// rows through multi-row INSERTs, an aggregate, a join, an indexed BETWEEN, and churn then GC.
 // Usage: node packages/bench/dist/sql-bench.js [--seconds 5] [--clients 32] [--agg-rows 0] [--no-etcd] [--no-64]
+//        node packages/bench/dist/sql-bench.js --rows N [--join-rows min(N/10, 100000)] [--churn-keys 10000]
+//                                              [--churn-updates 100] [--gc-ttl-seconds 10]
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,6 +28,7 @@ import { KvClient } from '@mrdb/kv'
 import { SqlClient } from '@mrdb/server'
 import { descriptorKey, indexKey, PRIMARY_INDEX_ID } from '@mrdb/sql'
 import { loadAggregateTable, runAggregate } from './aggregate-bench.js'
+import { bigTableBench } from './big-table-bench.js'
 import { settled } from './cluster-settle.js'
 import { EtcdUnavailableError, startEtcdCluster } from './etcd-cluster.js'
 import { etcdTarget } from './etcd-target.js'
@@ -39,6 +44,11 @@ const { values } = parseArgs({
     'agg-rows': { type: 'string', default: '0' },
     'no-etcd': { type: 'boolean', default: false },
     'no-64': { type: 'boolean', default: false },
+    rows: { type: 'string', default: '0' },
+    'join-rows': { type: 'string' },
+    'churn-keys': { type: 'string', default: '10000' },
+    'churn-updates': { type: 'string', default: '100' },
+    'gc-ttl-seconds': { type: 'string', default: '10' },
   },
 })
 const seconds = Number(values.seconds)
@@ -47,6 +57,23 @@ const aggRows = Number(values['agg-rows'])
 if (!(seconds > 0) || !Number.isSafeInteger(clients) || clients <= 0 || !Number.isSafeInteger(aggRows) || aggRows < 0) {
   console.error('--seconds and --clients must be positive numbers, --agg-rows a count')
   process.exit(2)
+}
+
+const rows = Number(values.rows)
+if (rows > 0) {
+  const counts = {
+    rows,
+    joinRows: Number(values['join-rows'] ?? Math.min(100_000, Math.max(1, Math.floor(rows / 10)))),
+    churnKeys: Number(values['churn-keys']),
+    churnUpdates: Number(values['churn-updates']),
+    gcTtlSeconds: Number(values['gc-ttl-seconds']),
+  }
+  if (!Object.values(counts).every((c) => Number.isSafeInteger(c) && c >= 0) || counts.joinRows <= 0 || counts.gcTtlSeconds <= 0) {
+    console.error('--rows, --join-rows, --churn-keys, --churn-updates and --gc-ttl-seconds must be counts (--join-rows and --gc-ttl-seconds positive)')
+    process.exit(2)
+  }
+  await bigTableBench(counts)
+  process.exit(0)
 }
 
 /** One workload's figures, whatever ran it. */

@@ -102,6 +102,13 @@ export class ProcessCluster {
     return n.dataDir
   }
 
+  /** The process id of a running node (for sampling its memory, say). */
+  pid(storeId: number): number {
+    const pid = this.nodes.get(storeId)?.process?.pid
+    if (!pid) throw new Error(`node ${storeId} is not running`)
+    return pid
+  }
+
   /** Every node's SQL address (PostgreSQL wire protocol), in store id order. */
   sqlAddresses(): string[] {
     return [...this.nodes.keys()].sort((a, b) => a - b).map((id) => this.sqlAddress(id))

@@ -207,6 +207,22 @@ export class KvClient {
     await this.forEachRange(keys.map((key) => ({ key })), (rangeId, group) => ({ op: 'commit', rangeId, startTs, commitTs, keys: group.map((k) => k.key) }))
   }
 
+  /**
+   * Commits the transaction at `startTs` on `primary` — its commit point — and, in the same
+   * command, on those of `others` that the primary's range holds as the request is routed
+   * (one Raft command instead of two on that range). Resolves with the keys of `others` the
+   * command carried; a caller commits the rest separately. Retried when the outcome is
+   * unknown, as {@link commitKeys} is: a commit is idempotent.
+   */
+  async commitWithPrimary(primary: Uint8Array, others: readonly Uint8Array[], startTs: bigint, commitTs: bigint): Promise<Uint8Array[]> {
+    let carried: Uint8Array[] = []
+    await this.route(primary, (rangeId, range) => {
+      carried = others.filter((k) => rangeContains(range, k))
+      return { op: 'commit', rangeId, startTs, commitTs, keys: [primary, ...carried] }
+    })
+    return carried
+  }
+
   /** Rolls back the transaction at `startTs` on `keys`. */
   async rollbackKeys(keys: readonly Uint8Array[], startTs: bigint): Promise<void> {
     await this.forEachRange(keys.map((key) => ({ key })), (rangeId, group) => ({ op: 'rollback', rangeId, startTs, keys: group.map((k) => k.key) }))
@@ -316,7 +332,9 @@ export class KvClient {
       const byRange = new Map<number, T[]>()
       for (const item of pending) {
         const range = (await this.lookupRetrying(item.key)).descriptor.rangeId
-        byRange.set(range, [...(byRange.get(range) ?? []), item])
+        const group = byRange.get(range)
+        if (group) group.push(item)
+        else byRange.set(range, [item])
       }
       const sent = new Set<T>()
       const outcomes = await Promise.allSettled(

@@ -273,12 +273,18 @@ export class Transaction {
       const locked = this.prewritten
       this.prewritten = []
       const secondaries = locked.filter((k) => k !== primary)
-      if (!(await this.commitPrimary(primary, commitTs))) {
+      // The keys prewritten first (the primary's range's) ride in the primary's commit command,
+      // as far as that range holds them and one command carries them.
+      const [withPrimary = []] = chunks(secondaries, (k) => k.length)
+      const carried = await this.commitPrimary(primary, withPrimary, commitTs)
+      if (carried === false) {
         await this.rollbackKeys(secondaries)
         throw new KvError(KvErrorCode.TXN_ABORTED, `the transaction at ${this.startTs} was rolled back before it could commit`)
       }
       this.committedAt = commitTs
-      for (const group of chunks(secondaries, (k) => k.length)) void this.commitSecondaries(group, commitTs)
+      const done = new Set(carried)
+      const rest = secondaries.filter((k) => !done.has(k))
+      for (const group of chunks(rest, (k) => k.length)) void this.commitSecondaries(group, commitTs)
     } finally {
       clearInterval(heartbeat)
     }
@@ -341,21 +347,23 @@ export class Transaction {
   }
 
   /**
-   * Commits the primary key: true once it committed, false once it is known rolled back.
-   * When the answer is lost, the transaction is settled by rolling the primary back, which
-   * fails if it did commit; if even that gets no answer, the outcome is unknown (TIMEOUT).
+   * Commits the primary key, with those of `others` its range holds in the same command (one
+   * command: all or none): the keys of `others` committed with it once it committed (none
+   * known when the answer was lost: commit them all again, a commit is idempotent), false once
+   * it is known rolled back. When the answer is lost, the transaction is settled by rolling
+   * the primary back, which fails if it did commit; if even that gets no answer, the outcome
+   * is unknown (TIMEOUT).
    */
-  private async commitPrimary(primary: Uint8Array, commitTs: bigint): Promise<boolean> {
+  private async commitPrimary(primary: Uint8Array, others: readonly Uint8Array[], commitTs: bigint): Promise<Uint8Array[] | false> {
     try {
-      await this.client.commitKeys([primary], this.startTs, commitTs)
-      return true
+      return await this.client.commitWithPrimary(primary, others, this.startTs, commitTs)
     } catch (err) {
       if (err instanceof KvError && err.code === KvErrorCode.TXN_ABORTED) return false
       try {
         await this.client.rollbackKeys([primary], this.startTs)
         return false
       } catch (settle) {
-        if (settle instanceof KvError && settle.code === KvErrorCode.ALREADY_COMMITTED) return true
+        if (settle instanceof KvError && settle.code === KvErrorCode.ALREADY_COMMITTED) return []
         throw new KvError(KvErrorCode.TIMEOUT, `the commit of the transaction at ${this.startTs} has an unknown outcome: ${String(err)}`, undefined, { cause: err })
       }
     }
@@ -370,7 +378,8 @@ export class Transaction {
 
   /** Prewrites the primary key's range first, then the other ranges in parallel; waits out (or resolves) others' locks. */
   private async prewrite(primary: Uint8Array, mutations: BufferedWrite[]): Promise<void> {
-    const primaryRange = (await this.client.rangesOf(primary, keySuccessor(primary)))[0]
+    // The ranges of the whole (sorted) span: the first is the primary's, clipped only to the span.
+    const primaryRange = (await this.client.rangesOf(primary, keySuccessor(mutations.at(-1)!.key)))[0]
     const inPrimaryRange = new Set(primaryRange ? mutations.filter((m) => inSpan(m.key, primaryRange)) : [mutations[0]!])
     // Sorted, so the primary key is in the first chunk, which goes first.
     const [head, ...tail] = chunks([...inPrimaryRange], writeSize)
