@@ -144,8 +144,10 @@ async function load(sessions: readonly SqlClient[], table: string, columns: stri
           } catch (err) {
             if (attempt > 0 && err instanceof SqlClientError && err.code === '23505') break
             firstError ??= err instanceof Error ? err.message : String(err)
-            if (attempt >= 5 || (err instanceof SqlClientError && err.code === '08006')) throw err
+            if (attempt >= 10) throw err
             retries++
+            // A leader moved, the PD is electing: give the cluster a moment.
+            await new Promise((r) => setTimeout(r, 500))
           }
         }
         loaded += count

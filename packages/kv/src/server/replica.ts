@@ -123,8 +123,14 @@ export interface RangeStats {
   garbageBytes: number
 }
 
-/** How long counted range stats are reused. */
+/** How long counted range stats are reused, at least. */
 const STATS_TTL_MS = 10_000
+/**
+ * Counted range stats are reused for at least this many times as long as counting them took:
+ * counting walks the whole range, so a big range (hundreds of thousands of keys: seconds) is
+ * counted less often, and counting never takes more than ~2% of the node's time.
+ */
+const STATS_COST_FACTOR = 50
 
 
 /**
@@ -153,7 +159,10 @@ export class Replica {
   readonly logStorage: RangeLogStorage
   private state: ReplicaState
   private readonly pending = new Map<number, Pending>()
-  private stats: { at: number; value: RangeStats } | undefined
+  /** The last counted stats: when, at which descriptor generation, for how long they hold. */
+  private stats: { at: number; generation: number; ttlMs: number; value: RangeStats } | undefined
+  /** The count under way, which concurrent callers share. */
+  private counting: Promise<RangeStats> | undefined
   /**
    * Bytes of the log entries applied since the store last compacted this range's log (it
    * resets the count): with big entries, the log grows large long before it grows long.
@@ -522,15 +531,26 @@ export class Replica {
 
   /**
    * The range's keys and bytes, and its middle key (where a split would halve it) if it has
-   * two keys: {@link MvccStore.approximateStats}, counted at most every {@link STATS_TTL_MS}.
+   * two keys: {@link MvccStore.approximateStats}, counted again once the range changed (a split
+   * or merge) or the count is older than {@link STATS_TTL_MS} and {@link STATS_COST_FACTOR}
+   * times as long as it took.
    */
   async approximateStats(): Promise<RangeStats> {
-    const now = Date.now()
-    if (this.stats && now - this.stats.at < STATS_TTL_MS) return this.stats.value
     const d = this.state.descriptor
-    const value: RangeStats = await this.mvcc.approximateStats(d.startKey.length === 0 ? undefined : d.startKey, d.endKey.length === 0 ? undefined : d.endKey)
-    this.stats = { at: now, value }
-    return value
+    const cached = this.stats
+    if (cached && cached.generation === d.generation && Date.now() - cached.at < cached.ttlMs) return cached.value
+    this.counting ??= (async () => {
+      const started = Date.now()
+      try {
+        const value: RangeStats = await this.mvcc.approximateStats(d.startKey.length === 0 ? undefined : d.startKey, d.endKey.length === 0 ? undefined : d.endKey)
+        const took = Date.now() - started
+        this.stats = { at: Date.now(), generation: d.generation, ttlMs: Math.max(STATS_TTL_MS, STATS_COST_FACTOR * took), value }
+        return value
+      } finally {
+        this.counting = undefined
+      }
+    })()
+    return this.counting
   }
 
   /** Reads and writes served as leader since the last call (the load a heartbeat reports). */
