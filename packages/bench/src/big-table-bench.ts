@@ -40,7 +40,7 @@ const STATEMENT_TIMEOUT_MS = 300_000
 const AIMS = { lastOverFirst: 0.8, loopDelayP99Ms: 20, elections: 0, joinSeconds: 5, betweenMs: 100, gcRatio: 1.5, rssBytes: 1024 ** 3 }
 
 const met = (ok: boolean): string => (ok ? 'MET' : 'MISSED')
-const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 2 : 0)} MiB`
 
 /** Samples the resident memory of processes every 250 ms: the peak per process, over the whole run and since a mark. */
 class RssSampler {
