@@ -35,6 +35,8 @@ const LOOKUP_BATCH = 1024
 /** Spans of one lookup batch scanned at once. */
 const LOOKUP_PARALLEL = 16
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
 /** How many pairs a join looks at between yields to the event loop. */
 const JOIN_PAIRS_PER_YIELD = 5_000
 
@@ -129,15 +131,17 @@ function mergeKey(t: TablePlan, before: readonly TablePlan[]): [number, number] 
   return t.hashKeys.some(([l, r]) => l === lead && r === rightLead) ? [lead, rightLead] : null
 }
 
-/** Counts pairs looked at and yields to the event loop (and a cancel) every {@link JOIN_PAIRS_PER_YIELD}. */
-function pairCounter(ctx: StatementContext): (n: number) => Promise<void> {
+/**
+ * Counts pairs looked at: true every {@link JOIN_PAIRS_PER_YIELD}, when the caller yields to
+ * the event loop (and a cancel) — awaited only then, not per row.
+ */
+function pairCounter(): (n: number) => boolean {
   let pairs = 0
-  return async (n) => {
+  return (n) => {
     pairs += n
-    if (pairs >= JOIN_PAIRS_PER_YIELD) {
-      pairs = 0
-      await ctx.yieldToEventLoop()
-    }
+    if (pairs < JOIN_PAIRS_PER_YIELD) return false
+    pairs = 0
+    return true
   }
 }
 
@@ -179,7 +183,7 @@ function pairEmitter(t: TablePlan, out: SqlValue[][], checkKeys: boolean) {
 
 /** Every pair tested: the join with no usable equality, and the naive plan. */
 async function nestedLoop(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): Promise<SqlValue[][]> {
-  const tick = pairCounter(ctx)
+  const tick = pairCounter()
   const out: SqlValue[][] = []
   const emit = pairEmitter(t, out, true)
   const keepLeft = t.join === 'left' || t.join === 'full'
@@ -194,7 +198,7 @@ async function nestedLoop(ctx: StatementContext, left: readonly SqlValue[][], ri
       }
     }
     if (!matched && keepLeft) out.push([...l, ...rightNulls])
-    await tick(right.length)
+    if (tick(right.length)) await ctx.yieldToEventLoop()
   }
   appendUnmatchedRight(out, right, rightMatched, t)
   return out
@@ -206,11 +210,18 @@ function appendUnmatchedRight(out: SqlValue[][], right: readonly SqlValue[][], m
   right.forEach((r, ri) => matched[ri] === 0 && out.push([...leftNulls, ...r]))
 }
 
-/** The hash key of a row's values at `slots`, or null when one is NULL (NULL matches nothing). */
-function keyOf(row: readonly SqlValue[], slots: readonly number[]): string | null {
+/**
+ * The hash key of a row's values at `slots`, or null when one is NULL (NULL matches nothing):
+ * equal for values SQL finds equal, as {@link valueKey} is — a single integer (of either
+ * type) within 2^53 as that number, which costs no string.
+ */
+function keyOf(row: readonly SqlValue[], slots: readonly number[]): string | number | null {
   if (slots.length === 1) {
     const v = row[slots[0]!] ?? null
-    return v === null ? null : valueKey(v)
+    if (v === null) return null
+    if (typeof v === 'bigint' && v >= -MAX_SAFE && v <= MAX_SAFE) return Number(v)
+    if (typeof v === 'number' && Number.isSafeInteger(v)) return v === 0 ? 0 : v
+    return valueKey(v)
   }
   const values = slots.map((s) => row[s] ?? null)
   return values.includes(null) ? null : rowKey(values)
@@ -218,7 +229,7 @@ function keyOf(row: readonly SqlValue[], slots: readonly number[]): string | nul
 
 /** Hash join building the table's side (`right`) and probing with the rows before it. */
 async function hashJoin(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): Promise<SqlValue[][]> {
-  const tick = pairCounter(ctx)
+  const tick = pairCounter()
   const out: SqlValue[][] = []
   const emit = pairEmitter(t, out, false)
   const keepLeft = t.join === 'left' || t.join === 'full'
@@ -226,7 +237,7 @@ async function hashJoin(ctx: StatementContext, left: readonly SqlValue[][], righ
   const rightNulls = new Array<SqlValue>(t.width).fill(null)
   const leftSlots = t.hashKeys.map(([l]) => l)
   const rightSlots = t.hashKeys.map(([, r]) => r)
-  const table = new Map<string, number[]>()
+  const table = new Map<string | number, number[]>()
   right.forEach((r, ri) => {
     const k = keyOf(r, rightSlots)
     if (k === null) return
@@ -247,7 +258,7 @@ async function hashJoin(ctx: StatementContext, left: readonly SqlValue[][], righ
       }
     }
     if (!matched && keepLeft) out.push([...l, ...rightNulls])
-    await tick((bucket?.length ?? 0) + 1)
+    if (tick((bucket?.length ?? 0) + 1)) await ctx.yieldToEventLoop()
   }
   appendUnmatchedRight(out, right, rightMatched, t)
   return out
@@ -255,12 +266,12 @@ async function hashJoin(ctx: StatementContext, left: readonly SqlValue[][], righ
 
 /** Inner hash join building the rows before the table (the smaller side) and probing with the table's rows. */
 async function hashJoinBuildLeft(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): Promise<SqlValue[][]> {
-  const tick = pairCounter(ctx)
+  const tick = pairCounter()
   const out: SqlValue[][] = []
   const emit = pairEmitter(t, out, false)
   const leftSlots = t.hashKeys.map(([l]) => l)
   const rightSlots = t.hashKeys.map(([, r]) => r)
-  const table = new Map<string, number[]>()
+  const table = new Map<string | number, number[]>()
   left.forEach((l, li) => {
     const k = keyOf(l, leftSlots)
     if (k === null) return
@@ -272,7 +283,7 @@ async function hashJoinBuildLeft(ctx: StatementContext, left: readonly SqlValue[
     const k = keyOf(r, rightSlots)
     const bucket = k === null ? undefined : table.get(k)
     if (bucket !== undefined) for (const li of bucket) emit(left[li]!, r)
-    await tick((bucket?.length ?? 0) + 1)
+    if (tick((bucket?.length ?? 0) + 1)) await ctx.yieldToEventLoop()
   }
   return out
 }
@@ -283,7 +294,7 @@ async function hashJoinBuildLeft(ctx: StatementContext, left: readonly SqlValue[
  * run on the other; the other equality keys and the rest of ON are tested per pair.
  */
 async function mergeJoin(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan, key: readonly [number, number]): Promise<SqlValue[][]> {
-  const tick = pairCounter(ctx)
+  const tick = pairCounter()
   const out: SqlValue[][] = []
   const emit = pairEmitter(t, out, true)
   const keepLeft = t.join === 'left'
@@ -305,7 +316,7 @@ async function mergeJoin(ctx: StatementContext, left: readonly SqlValue[][], rig
       if (!matched && keepLeft) out.push([...l, ...rightNulls])
       iEnd++
     }
-    await tick(iEnd - i + (jEnd - j) * (iEnd - i))
+    if (tick(iEnd - i + (jEnd - j) * (iEnd - i))) await ctx.yieldToEventLoop()
     i = iEnd
     j = jEnd
   }
