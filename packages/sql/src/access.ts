@@ -181,47 +181,109 @@ export async function scanSpan<T>(ctx: StatementContext, span: KeySpan, convert:
   return parts.flat()
 }
 
+/** Ranges read at once, and chunks each may hold ahead, when a streaming caller reads a whole span (see {@link spanChunks}). */
+export const WHOLE_SPAN_READ_AHEAD = { ranges: 4, chunks: 2 } as const
+
 /**
  * The pairs of a span in key order, a chunk (at most `scanChunkSize` pairs) at a time, range
- * after range. The next chunk's scan is sent while the caller works on this one (one chunk
- * ahead, no more), and none is sent once the caller stops iterating.
+ * after range. `readAhead.ranges` ranges are read at once, each holding at most
+ * `readAhead.chunks` chunks the caller has not taken yet (so memory stays bounded); the
+ * default — one range, one chunk ahead — suits a caller that may stop early (LIMIT): no
+ * scan is sent past the chunk after the one it stopped at.
  */
-export async function* spanChunks(ctx: StatementContext, span: KeySpan): AsyncGenerator<KvPair[]> {
+export async function* spanChunks(ctx: StatementContext, span: KeySpan, readAhead: { ranges: number; chunks: number } = { ranges: 1, chunks: 1 }): AsyncGenerator<KvPair[]> {
   const size = ctx.options.scanChunkSize
   const ranges = await ctx.db.rangesOf(span.start, span.end)
-  // Where the next chunk starts: [range index, first key], or null when the span is done.
-  const after = (ri: number, pairs: KvPair[]): [number, Uint8Array] | null => {
-    if (pairs.length === size) return [ri, keySuccessor(pairs[pairs.length - 1]![0])]
-    return ri + 1 < ranges.length ? [ri + 1, ranges[ri + 1]!.start] : null
+  let stopped = false
+  /** One range's reader: scans chunk after chunk while it holds fewer than `readAhead.chunks`. */
+  const reader = (r: (typeof ranges)[number]) => {
+    const queue: KvPair[][] = []
+    let done = false
+    let failure: { error: unknown } | null = null
+    let wake: (() => void) | null = null
+    let room: (() => void) | null = null
+    const notify = () => {
+      wake?.()
+      wake = null
+    }
+    const running = (async () => {
+      let from = r.start
+      try {
+        while (!stopped) {
+          if (queue.length >= readAhead.chunks) await new Promise<void>((resolve) => (room = resolve))
+          if (stopped) break
+          const pairs = await ctx.scan(from, r.end, size)
+          queue.push(pairs)
+          notify()
+          if (pairs.length < size) break
+          from = keySuccessor(pairs[pairs.length - 1]![0])
+        }
+      } catch (error) {
+        failure = { error }
+      } finally {
+        done = true
+        notify()
+      }
+    })()
+    void running
+    return {
+      /** The next chunk, or null when the range is done. */
+      async next(): Promise<KvPair[] | null> {
+        for (;;) {
+          if (queue.length > 0) {
+            const pairs = queue.shift()!
+            room?.()
+            room = null
+            return pairs
+          }
+          if (failure !== null) throw (failure as { error: unknown }).error
+          if (done) return null
+          await new Promise<void>((resolve) => (wake = resolve))
+        }
+      },
+      stop() {
+        room?.()
+        room = null
+      },
+    }
   }
-  let at: [number, Uint8Array] | null = ranges.length > 0 ? [0, ranges[0]!.start] : null
-  let pending: Promise<KvPair[]> | null = at === null ? null : ctx.scan(at[1], ranges[at[0]]!.end, size)
+  const active: Array<ReturnType<typeof reader>> = []
+  let nextRange = 0
+  const fill = () => {
+    while (active.length < readAhead.ranges && nextRange < ranges.length) active.push(reader(ranges[nextRange++]!))
+  }
   try {
-    while (pending !== null && at !== null) {
-      const pairs = await pending
-      const next = after(at[0], pairs)
-      pending = next === null ? null : ctx.scan(next[1], ranges[next[0]]!.end, size)
-      at = next
+    fill()
+    while (active.length > 0) {
+      const pairs = await active[0]!.next()
+      if (pairs === null) {
+        active.shift()
+        fill()
+        continue
+      }
       if (pairs.length > 0) yield pairs
     }
   } finally {
-    // A prefetch the caller no longer wants: its outcome is ignored (the statement may be ending).
-    pending?.catch(() => undefined)
+    // The caller stopped (or failed): readers send no further scans; a scan in flight finishes
+    // unheeded (a reader never rejects: it keeps its error for next()).
+    stopped = true
+    for (const a of active) a.stop()
   }
 }
 
 /**
  * The rows of `table` the path reaches that pass `filter`, a chunk at a time and in the order
- * {@link readRows} gives them, reading no further than the caller iterates: what a streaming
- * query (ORDER BY into a spilling sort, LIMIT with a filter the scan cannot apply) reads from.
+ * {@link readRows} gives them, reading no further than the caller iterates (and `readAhead`
+ * lets it: see {@link spanChunks}): what a streaming query (ORDER BY into a spilling sort,
+ * LIMIT with a filter the scan cannot apply) reads from.
  */
-export async function* rowChunks(ctx: StatementContext, table: TableDesc, path: AccessPath, filter: Expr | null): AsyncGenerator<SqlValue[][]> {
+export async function* rowChunks(ctx: StatementContext, table: TableDesc, path: AccessPath, filter: Expr | null, readAhead?: { ranges: number; chunks: number }): AsyncGenerator<SqlValue[][]> {
   const layout = rowLayout(table)
   switch (path.kind) {
     case 'primary-range':
     case 'full-scan':
       for (const span of path.spans) {
-        for await (const pairs of spanChunks(ctx, span)) {
+        for await (const pairs of spanChunks(ctx, span, readAhead)) {
           const rows = decodeAndFilter(layout, pairs, filter)
           if (rows.length > 0) yield rows
         }

@@ -8,7 +8,7 @@ import { fail, SqlState } from './errors.js'
 import { evaluate } from './eval.js'
 import { chooseAccessPath, conditionEstimate, DEFAULT_ROW_COUNT, fullSpan, nullsLastSpans, type AccessPath } from './planner.js'
 import { chooseJoinMethod, joinRows, type JoinMethod } from './join.js'
-import { aggregateRows, readRows, rowChunks, type ScanPath } from './access.js'
+import { aggregateRows, readRows, rowChunks, WHOLE_SPAN_READ_AHEAD, type ScanPath } from './access.js'
 import { ExternalSorter } from './external-sort.js'
 import { rowsBytes } from './memory.js'
 import { accumulate, distinctRows, filterRows, finish, newState, sortRows, type AggregateSpec, type GroupTable, type SortKey } from './row-ops.js'
@@ -822,7 +822,9 @@ async function streamSelect(ctx: StatementContext, plan: SelectPlan, sink: (rows
     if (rows.length > 0) await sink(rows[0]!.length > width ? rows.map((r) => r.slice(0, width)) : rows)
   }
   try {
-    for await (const chunk of rowChunks(ctx, t.table!, t.path!, t.filter)) {
+    // Without a LIMIT every row is read: several ranges at once, as a materialising scan would.
+    const readAhead = plan.limit === null ? WHOLE_SPAN_READ_AHEAD : undefined
+    for await (const chunk of rowChunks(ctx, t.table!, t.path!, t.filter, readAhead)) {
       const rows = plan.where === null ? chunk : filterRows(chunk, plan.where)
       let out = rows.map((r) => plan.projections.map((p) => evaluate(p, r)))
       if (seen !== null) {

@@ -71,8 +71,15 @@ test('LIMIT reads a few chunks of a big table, not all of them, across ranges an
   assert.ok((await scans('SELECT DISTINCT v FROM big LIMIT 10', 10)) <= 2)
   assert.ok((await scans('SELECT id FROM big WHERE v >= 125 LIMIT 10', 10)) <= 3)
   assert.deepEqual((await s.execute('SELECT id FROM big WHERE id >= 4998 LIMIT 10')).rows, [[4998n], [4999n]])
-  // Without LIMIT everything is read (and the answer is whole).
+  // Without LIMIT everything is read (and the answer is whole); the sort's input comes from four ranges at once, in key order.
   assert.ok((await scans('SELECT id FROM big', 5000)) >= 200)
+  const sorted = (await s.execute('SELECT id, v FROM big WHERE id % 3 = 0 ORDER BY v DESC, w')).rows
+  const expected = Array.from({ length: 5000 }, (_, id) => id)
+    .filter((id) => id % 3 === 0)
+    .sort((a, b) => (b % 250) - (a % 250) || (`w${a}` < `w${b}` ? -1 : 1))
+    .map((id) => [BigInt(id), BigInt(id % 250)])
+  assert.deepEqual(sorted, expected)
+  assert.equal((await s.execute('SELECT DISTINCT v FROM big')).rows.length, 250)
 })
 
 const KEYS: SortKey[] = [
