@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { SqlEngine } from './engine.js'
+import { decodeStats, statsKey, type TableStats } from './stats.js'
+import { MemoryKv } from './testing/memory-kv.js'
+
+async function stored(kv: MemoryKv, tableId: number): Promise<TableStats | null> {
+  const txn = await kv.begin()
+  const value = await txn.get(statsKey(tableId))
+  await txn.rollback()
+  return value === undefined ? null : decodeStats(value)
+}
+
+test('ANALYZE stores row counts, distinct counts, NULL fractions and histograms', async () => {
+  const kv = new MemoryKv()
+  const s = new SqlEngine(kv).session()
+  await s.execute('CREATE TABLE t (id INT PRIMARY KEY, g INT, s TEXT)')
+  await s.execute("INSERT INTO t SELECT x, x % 7, CASE WHEN x % 4 = 0 THEN NULL ELSE 'v' || (x % 3) END FROM generate_series(1, 200) AS g(x)")
+  await s.execute('ANALYZE t')
+  const stats = await stored(kv, 100)
+  assert.ok(stats !== null)
+  assert.equal(stats.rowCount, 200)
+  assert.equal(stats.columns.id!.distinct, 200)
+  assert.equal(stats.columns.g!.distinct, 7)
+  assert.equal(stats.columns.s!.distinct, 3)
+  assert.equal(stats.columns.s!.nullFraction, 0.25)
+  assert.equal(stats.columns.id!.nullFraction, 0)
+  // Bounds ascend, as keys do.
+  const bounds = stats.columns.id!.bounds
+  assert.ok(bounds.length > 2)
+  assert.deepEqual([...bounds].sort(), bounds)
+})
+
+test("another gateway plans with a table's statistics once it has read them (in the background, never waiting)", async () => {
+  const kv = new MemoryKv()
+  const a = new SqlEngine(kv).session()
+  await a.execute('CREATE TABLE t (id INT PRIMARY KEY, g INT)')
+  await a.execute('CREATE INDEX t_g ON t (g)')
+  await a.execute('INSERT INTO t SELECT x, x % 2 FROM generate_series(1, 300) AS g(x)')
+  const plan = async (s: typeof a) => (await s.execute('EXPLAIN SELECT * FROM t WHERE g = 1')).rows.map((r) => String(r[0])).join('\n')
+  // Without statistics the index is used; with them, half the table is read whole.
+  assert.match(await plan(a), /index scan t@t_g/)
+  await a.execute('ANALYZE t')
+  assert.match(await plan(a), /full scan t@primary/)
+  const b = new SqlEngine(kv).session()
+  const deadline = Date.now() + 10_000
+  let seen = await plan(b)
+  while (!/full scan t@primary/.test(seen) && Date.now() < deadline) {
+    await new Promise((r) => setImmediate(r))
+    seen = await plan(b)
+  }
+  assert.match(seen, /full scan t@primary \(ranges in parallel\) \(est\. 150 rows\)/)
+  assert.deepEqual((await b.execute('SELECT COUNT(*) FROM t WHERE g = 1')).rows, [[150n]])
+})
