@@ -192,7 +192,7 @@ function nullable(table: TableDesc, column: number | undefined): boolean {
 }
 
 function partText(v: SqlValue): string {
-  return typeof v === 'string' ? literalToSql(v) : String(v)
+  return typeof v === 'string' || isTypedValue(v) ? literalToSql(v) : String(v)
 }
 
 function spanFor(tableId: number, indexId: number, name: string, combo: readonly SqlValue[], range: ColumnConstraint | null, skipNulls: boolean): KeySpan {

@@ -484,9 +484,19 @@ function withCovering(t: TablePlan, used: ReadonlySet<number>): TablePlan {
   const path = t.path
   if (t.table === null || path === null || path.kind !== 'index-scan') return t
   const held = new Set([...path.index.columns, ...t.table.primaryKey])
-  for (let col = 0; col < t.width; col++) if (used.has(t.offset + col) && !held.has(col)) return t
+  for (let col = 0; col < t.width; col++) {
+    if (!used.has(t.offset + col)) continue
+    if (!held.has(col) || !EXACT_KEY_TYPES.has(t.table.columns[col]!.type.base)) return t
+  }
   return { ...t, path: { ...path, covering: true } }
 }
+
+/**
+ * Column types whose key encoding gives back the stored value exactly. Not NUMERIC (a key keeps
+ * no display scale: 1.50 reads back 1.5), INTERVAL (a key keeps only the length), FLOAT (-0) or
+ * JSONB (canonical text): a covering scan of those would show values the row does not hold.
+ */
+const EXACT_KEY_TYPES: ReadonlySet<string> = new Set(['int', 'text', 'bool', 'date', 'timestamp', 'timestamptz', 'uuid', 'bytea'])
 
 /**
  * A path that reads table `t`'s rows in the order `sortKeys` ask, or null. Ascending keys
