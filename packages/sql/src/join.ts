@@ -6,12 +6,13 @@ import { prefixEnd } from '@mrdb/storage'
 import type { IndexDesc, TableDesc } from './catalog.js'
 import { PRIMARY_INDEX_ID } from './catalog.js'
 import { isTrue } from './eval.js'
-import { readRows } from './access.js'
+import { readRows, scanSpan } from './access.js'
+import { decodeAndFilter } from './row-ops.js'
 import { distinctEstimate, keyPartFor, type AccessPath, type KeySpan } from './planner.js'
 import type { TablePlan } from './select.js'
 import type { StatementContext } from './statement-context.js'
 import type { TableStats } from './stats.js'
-import { indexKey, primaryKeyOf } from './table-codec.js'
+import { indexKey, primaryKeyOf, rowKeyOfEntry, rowLayout } from './table-codec.js'
 import { compareValues, rowKey, valueKey, type SqlValue } from './values.js'
 
 /** How a table is joined to the rows before it. */
@@ -33,7 +34,7 @@ export type JoinMethod =
 const LOOKUP_BATCH = 1024
 
 /** Spans of one lookup batch scanned at once. */
-const LOOKUP_PARALLEL = 16
+const LOOKUP_PARALLEL = 64
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 
@@ -326,7 +327,7 @@ async function mergeJoin(ctx: StatementContext, left: readonly SqlValue[][], rig
 /**
  * Lookup join: for each batch of the rows before the table, the distinct values of their keys
  * are read from the table's index (or primary key) — point reads for a whole primary key,
- * spans scanned in parallel otherwise — and the batch is hash-joined with what was found.
+ * spans scanned in parallel otherwise, then one batched read of the rows an index points at — and the batch is hash-joined with what was found.
  */
 async function lookupJoin(ctx: StatementContext, left: readonly SqlValue[][], t: TablePlan, method: Extract<JoinMethod, { kind: 'lookup' }>): Promise<SqlValue[][]> {
   const table = t.table!
@@ -366,13 +367,22 @@ async function lookupBatch(ctx: StatementContext, table: TableDesc, method: Extr
     const start = indexKey(table.id, indexId, c)
     return { start, end: prefixEnd(start)!, text: '' }
   })
-  const per = Math.ceil(spans.length / LOOKUP_PARALLEL)
-  const groups: KeySpan[][] = []
-  for (let i = 0; i < spans.length; i += per) groups.push(spans.slice(i, i + per))
-  const parts = await Promise.all(
-    groups.map((g) => readRows(ctx, table, method.index === null ? { kind: 'primary-range', spans: g } : { kind: 'index-scan', index: method.index, spans: g }, t.filter)),
-  )
-  return parts.flat()
+  // Every span scanned at once (LOOKUP_PARALLEL at a time); an index's row keys then read in
+  // one batched point-get.
+  const index = method.index
+  const layout = rowLayout(table)
+  const found: SqlValue[][] = []
+  const rowKeys: Uint8Array[] = []
+  for (let i = 0; i < spans.length; i += LOOKUP_PARALLEL) {
+    await Promise.all(
+      spans.slice(i, i + LOOKUP_PARALLEL).map(async (span) => {
+        if (index === null) found.push(...(await scanSpan(ctx, span, (pairs) => decodeAndFilter(layout, pairs, t.filter), Infinity)))
+        else rowKeys.push(...(await scanSpan(ctx, span, (pairs) => pairs.map(([k, v]) => rowKeyOfEntry(table, index, k, v)), Infinity)))
+      }),
+    )
+  }
+  if (rowKeys.length > 0) found.push(...(await readRows(ctx, table, { kind: 'point-get', keys: rowKeys, texts: [] }, t.filter)))
+  return found
 }
 
 function compareCombos(a: readonly SqlValue[], b: readonly SqlValue[]): number {
