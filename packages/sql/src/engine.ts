@@ -11,11 +11,11 @@ import { explain } from './explain.js'
 import type { KvDatabase, KvTransaction } from './kv-port.js'
 import { DEFAULT_MEMORY_BUDGET_BYTES } from './memory.js'
 import { StatementCache } from './parse.js'
-import { executeQuery, planQuery } from './select.js'
+import { executeTopLevel, planQuery } from './select.js'
 import { planReturning } from './returning.js'
 import { DEFAULT_BACKFILL_CHUNK, executeSchemaStatement, isSchemaChange, runSchemaChange, schemaChangeTag, type SchemaChange } from './schema-change.js'
 import { executeUserStatement } from './users.js'
-import { cancelError, duplicateMessage, StaleCatalogError, StatementContext, type CatalogState, type ExecutionOptions } from './statement-context.js'
+import { cancelError, duplicateMessage, StaleCatalogError, StatementContext, type CatalogState, type ExecutionOptions, type RowSink } from './statement-context.js'
 import { SchemaLease, type BeginTimes, type SchemaLeaseOptions } from './schema-lease.js'
 import { setUniqueRowIdNode } from './unique-rowid.js'
 import { analyze, StatsCache } from './stats.js'
@@ -29,6 +29,13 @@ export interface ExecuteOptions {
    * autocommit statement does not commit. Work already sent to the KV layer finishes there.
    */
   readonly signal?: AbortSignal
+  /**
+   * Takes a query's rows batch by batch as they are produced, for a query that streams (one
+   * table, no join, aggregate or window function): its result then has `streamed` set and no
+   * `rows`. Other queries' rows come in the result as always. A statement that has handed
+   * rows to it is not retried (autocommit retries on a write conflict otherwise).
+   */
+  readonly onRows?: RowSink
 }
 
 /** Where a session stands, as PostgreSQL's ReadyForQuery reports it. */
@@ -47,6 +54,8 @@ export interface SqlResult {
   rows: SqlValue[][]
   /** Rows inserted, updated or deleted (0 for other statements). */
   rowsAffected: number
+  /** For a query whose rows went to {@link ExecuteOptions.onRows}: how many (and `rows` is empty). */
+  streamed?: number
 }
 
 /** Options of {@link SqlEngine}. */
@@ -177,6 +186,8 @@ export class SqlSession {
   private naivePlans = false
   /** The cancellation signal of the statement running now, if any. */
   private signal: AbortSignal | undefined
+  /** Where the running statement's streamed rows go, if anywhere, and how many went there. */
+  private sink: { readonly onRows: RowSink; sent: number } | undefined
 
   constructor(private readonly engine: SqlEngine) {}
 
@@ -194,10 +205,12 @@ export class SqlSession {
   async execute(sql: string, options: ExecuteOptions = {}): Promise<SqlResult> {
     if (this.closed) fail(SqlState.CONNECTION_FAILURE, 'session is closed')
     this.signal = options.signal
+    this.sink = options.onRows === undefined ? undefined : { onRows: options.onRows, sent: 0 }
     try {
       return await this.executeText(sql)
     } finally {
       this.signal = undefined
+      this.sink = undefined
     }
   }
 
@@ -406,7 +419,8 @@ export class SqlSession {
       } catch (e) {
         if (wrote) await txn.rollback().catch(() => undefined)
         const code = kvCode(e)
-        if ((code === 'WRITE_CONFLICT' || code === 'TXN_ABORTED') && attempt < this.engine.maxRetries) continue
+        // Rows already sent cannot be taken back: a statement that streamed some is not retried.
+        if ((code === 'WRITE_CONFLICT' || code === 'TXN_ABORTED') && attempt < this.engine.maxRetries && (this.sink?.sent ?? 0) === 0) continue
         throw toSqlError(e, this.engine.catalog)
       }
     }
@@ -427,6 +441,16 @@ export class SqlSession {
     let execution = this.usePool ? this.engine.execution : { ...this.engine.execution, pool: null }
     if (this.memoryBudgetBytes !== undefined) execution = { ...execution, memoryBudgetBytes: this.memoryBudgetBytes }
     if (this.naivePlans) execution = { ...execution, naivePlans: true }
+    const sink = this.sink
+    if (sink !== undefined) {
+      execution = {
+        ...execution,
+        sink: async (columns, rows) => {
+          sink.sent += rows.length
+          await sink.onRows(columns, rows)
+        },
+      }
+    }
     const options = this.signal === undefined ? execution : { ...execution, signal: this.signal }
     const checksInserts = this.open !== null
     const startTs = txn.startTs
@@ -439,6 +463,7 @@ export class SqlSession {
     } catch (e) {
       // An error found while planning against a catalog not read at this snapshot (an
       // unknown table, say) may only mean it is stale: it stands only if the catalog is current.
+      if ((sink?.sent ?? 0) > 0) throw e
       if (!(e instanceof StaleCatalogError) && !(known?.state !== 'current' && e instanceof SqlError && (await isStale(first)))) throw e
     }
     const fresh = await loadCatalog(txn)
@@ -513,9 +538,9 @@ async function execute(ctx: StatementContext, stmt: Statement): Promise<SqlResul
     case 'select':
     case 'set-op': {
       const plan = await planQuery(ctx, stmt)
-      const rows = await executeQuery(ctx, plan)
+      const { rows, streamed } = await executeTopLevel(ctx, plan)
       await ctx.ensureValidated()
-      return { command: 'SELECT', columns: plan.columns.map((c) => ({ ...c })), rows, rowsAffected: 0 }
+      return { command: 'SELECT', columns: plan.columns.map((c) => ({ ...c })), rows, rowsAffected: 0, ...(streamed === null ? {} : { streamed }) }
     }
     case 'insert':
       return dmlResult('INSERT', await executeInsert(ctx, stmt))

@@ -2,6 +2,7 @@ export type { KvDatabase, KvLimits, KvTransaction, KvPair, RangeSpan } from './k
 export { SqlEngine, SqlSession } from './engine.js'
 export { ExecutorPool } from './executor-pool.js'
 export type { ExecuteOptions, SqlResult, SqlEngineOptions, TransactionStatus } from './engine.js'
+export type { RowSink } from './statement-context.js'
 export type { SchemaLeaseOptions } from './schema-lease.js'
 export { SqlError, SqlState } from './errors.js'
 export type { SqlValue } from './values.js'

@@ -724,15 +724,29 @@ async function tableRows(ctx: StatementContext, t: TablePlan, limit: number): Pr
  * from it: ORDER BY, DISTINCT or LIMIT).
  */
 export function streamsRows(plan: SelectPlan): boolean {
+  return pipelines(plan) && (plan.sortKeys.length > 0 || plan.distinct || plan.limit !== null)
+}
+
+/** Whether the plan can run as {@link streamSelect}'s pipeline: one stored table, no join, aggregate, window function or correlated subquery. */
+function pipelines(plan: SelectPlan): boolean {
   const t = plan.tables[0]
-  return (
-    plan.tables.length === 1 &&
-    t!.table !== null &&
-    plan.aggregate === null &&
-    plan.applies.length === 0 &&
-    plan.windows.length === 0 &&
-    (plan.sortKeys.length > 0 || plan.distinct || plan.limit !== null)
-  )
+  return plan.tables.length === 1 && t!.table !== null && plan.aggregate === null && plan.applies.length === 0 && plan.windows.length === 0
+}
+
+/**
+ * Runs a statement's top-level query. With a sink in the statement's options and a plan that
+ * {@link pipelines}, the rows go to the sink chunk by chunk as they are produced and the
+ * answer is their count; otherwise the rows, whole.
+ */
+export async function executeTopLevel(ctx: StatementContext, plan: QueryPlan): Promise<{ rows: SqlValue[][]; streamed: number | null }> {
+  const sink = ctx.options.sink
+  if (sink === undefined || plan.kind !== 'select' || !pipelines(plan)) return { rows: await executeQuery(ctx, plan), streamed: null }
+  let streamed = 0
+  await streamSelect(ctx, plan, async (rows) => {
+    streamed += rows.length
+    await sink(plan.columns, rows)
+  })
+  return { rows: [], streamed }
 }
 
 /** Runs a planned SELECT; returns the output rows. */

@@ -9,6 +9,7 @@ import { fail, SqlError, SqlState } from './errors.js'
 import type { KvDatabase, KvPair, KvTransaction } from './kv-port.js'
 import type { ExecutorPool } from './executor-pool.js'
 import { MemoryAccount } from './memory.js'
+import type { SqlValue } from './values.js'
 import { WriteBuffer } from './write-buffer.js'
 import type { StatsCache } from './stats.js'
 import { writeView, type WriteView } from './schema-state.js'
@@ -37,7 +38,15 @@ export interface ExecutionOptions {
    * the reference the differential test compares real plans with.
    */
   readonly naivePlans?: boolean
+  /** Where a top-level query that streams hands its rows as they are produced (see {@link RowSink}). */
+  readonly sink?: RowSink
 }
+
+/**
+ * Takes a query's result rows a batch at a time, as they are produced (the wire protocol sends
+ * them on); `columns` are the result's. Awaited before the next batch is computed.
+ */
+export type RowSink = (columns: ReadonlyArray<{ name: string; type: string }>, rows: SqlValue[][]) => Promise<void> | void
 
 /** The 57014 error a cancelled statement fails with (the signal's reason when that is one). */
 export function cancelError(signal: AbortSignal): SqlError {

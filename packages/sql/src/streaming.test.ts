@@ -134,3 +134,36 @@ test('the external sort spills runs to disk past the budget and gives what the i
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('a query that streams hands its rows to onRows chunk by chunk as the scan goes; others answer whole; an error mid-way still fails it', async () => {
+  const kv = new MemoryKv({ splitKeys: Array.from({ length: 4 }, (_, i) => encodeKey(['/table', 100n, 1n, BigInt(400 * (i + 1))])) })
+  const engine = new SqlEngine(kv, { scanChunkSize: 100 })
+  const s = engine.session()
+  await s.execute('CREATE TABLE st (id INT PRIMARY KEY, v INT)')
+  await load(s, 'st', 2000, (id) => `(${id}, ${id % 10})`)
+  const whole = (await s.execute('SELECT id, v * 2 AS twice FROM st WHERE v <> 3')).rows
+  const batches: SqlValue[][][] = []
+  const scansAtFirst: number[] = []
+  const before = kv.stats.scan
+  const result = await s.execute('SELECT id, v * 2 AS twice FROM st WHERE v <> 3', {
+    onRows: (columns, rows) => {
+      assert.deepEqual(columns.map((c) => c.name), ['id', 'twice'])
+      if (batches.length === 0) scansAtFirst.push(kv.stats.scan - before)
+      batches.push(rows)
+    },
+  })
+  assert.equal(result.streamed, 1800)
+  assert.deepEqual(result.rows, [])
+  assert.deepEqual(batches.flat(), whole)
+  assert.ok(batches.length >= 10, `batches: ${batches.length}`)
+  // The first rows went out when only the read-ahead (4 ranges × 2 chunks) of the 20 chunks had been asked for.
+  assert.ok(scansAtFirst[0]! <= 10, `scans before the first batch: ${scansAtFirst[0]}`)
+  // A join is not a pipeline: its rows come in the result.
+  const joined = await s.execute('SELECT COUNT(*) FROM st a JOIN st b ON a.id = b.id', { onRows: () => assert.fail('a join streamed') })
+  assert.deepEqual(joined.rows, [[2000n]])
+  // An error after some rows were handed over fails the statement; the session goes on.
+  let sent = 0
+  await assert.rejects(s.execute('SELECT id, 10 / (id - 1500) FROM st', { onRows: (_, rows) => void (sent += rows.length) }), { code: '22012' })
+  assert.ok(sent >= 100 && sent < 2000, `sent ${sent}`)
+  assert.deepEqual((await s.execute('SELECT COUNT(*) FROM st')).rows, [[2000n]])
+})

@@ -5,7 +5,7 @@
 // run strictly in order, one at a time. See docs/decisions.md, "PostgreSQL wire protocol".
 
 import { createHmac, randomBytes } from 'node:crypto'
-import { parseScramVerifier, SqlError, SqlState, splitStatements, type ScramVerifier, type SqlEngine, type SqlResult, type SqlSession, type SqlValue, type TransactionStatus } from '@mrdb/sql'
+import { parseScramVerifier, SqlError, SqlState, splitStatements, type ScramVerifier, type SqlEngine, type RowSink, type SqlResult, type SqlSession, type SqlValue, type TransactionStatus } from '@mrdb/sql'
 import * as be from './backend.js'
 import { PgWireError, PgWireState, protocolViolation } from './errors.js'
 import { decodeMessage, decodeStartup, FrameSplitter, type FrontendMessage } from './frontend.js'
@@ -335,13 +335,20 @@ export class PgConnection {
           await this.copyOut(copyQuery)
           continue
         }
-        const result = await this.run(text)
-        if (result.columns.length > 0) {
-          const fields = result.columns.map((c) => fieldOf(c.name, c.type, 0))
+        // A query that streams hands its rows over as they are produced: they go out (in
+        // FLUSH_BYTES writes) before the last is computed, the RowDescription before the first.
+        let fields: be.FieldDescription[] | null = null
+        const describe = (columns: ReadonlyArray<{ name: string; type: string }>) => {
+          fields = columns.map((c) => fieldOf(c.name, c.type, 0))
           this.emit(be.rowDescription(fields))
-          for (const row of result.rows) this.emit(be.dataRow(row.map((v, i) => encodeValue(v, fields[i]!.typeOid, 0))))
+          return fields
         }
-        this.emit(be.commandComplete(tagOf(result, result.rows.length)))
+        const send = (rows: readonly SqlValue[][], f: be.FieldDescription[]) => {
+          for (const row of rows) this.emit(be.dataRow(row.map((v, i) => encodeValue(v, f[i]!.typeOid, 0))))
+        }
+        const result = await this.run(text, (columns, rows) => send(rows, fields ?? describe(columns)))
+        if (result.columns.length > 0) send(result.rows, fields ?? describe(result.columns))
+        this.emit(be.commandComplete(tagOf(result, result.streamed ?? result.rows.length)))
       } catch (err) {
         if (err instanceof PgWireError && err.fatal) throw err
         this.error(err, text, offset)
@@ -362,12 +369,12 @@ export class PgConnection {
   }
 
   /** Runs one statement (see {@link runStatement}), told to the observer. */
-  private async run(sql: string): Promise<SqlResult> {
+  private async run(sql: string, onRows?: RowSink): Promise<SqlResult> {
     const observe = this.ports.observe
-    if (observe === undefined) return this.runStatement(sql)
+    if (observe === undefined) return this.runStatement(sql, onRows)
     const started = performance.now()
     try {
-      const result = await this.runStatement(sql)
+      const result = await this.runStatement(sql, onRows)
       observe({ sql, durationMs: performance.now() - started })
       return result
     } catch (err) {
@@ -378,7 +385,7 @@ export class PgConnection {
   }
 
   /** Runs one statement: a session-level one here, anything else in the engine, under statement_timeout and cancel. */
-  private async runStatement(sql: string): Promise<SqlResult> {
+  private async runStatement(sql: string, onRows?: RowSink): Promise<SqlResult> {
     const session = this.session!
     const settings = this.settings!
     const answered = settings.answer(sql)
@@ -394,7 +401,7 @@ export class PgConnection {
     try {
       const sleep = pgSleepSeconds(sql)
       if (sleep !== undefined) return await this.pgSleep(sleep, controller.signal)
-      return await session.execute(sql, { signal: controller.signal })
+      return await session.execute(sql, { signal: controller.signal, ...(onRows === undefined ? {} : { onRows }) })
     } finally {
       if (timer !== undefined) clearTimeout(timer)
       this.running_statement = undefined
