@@ -291,7 +291,7 @@ export async function* rowChunks(ctx: StatementContext, table: TableDesc, path: 
       return
     case 'index-scan':
       for (const span of path.spans) {
-        for await (const pairs of spanChunks(ctx, span)) {
+        for await (const pairs of spanChunks(ctx, span, readAhead)) {
           if (path.covering === true) {
             const index = path.index
             const rows = filterRows(pairs.map(([k, v]) => rowOfEntry(table, index, k, v)), filter)
