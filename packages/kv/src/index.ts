@@ -8,7 +8,10 @@ export { rangeContains, rangesOverlap, replicaOnNode, nextReplicaId, descriptorT
 export type { RangeDescriptor, ReplicaDescriptor, ReplicaRole, RangeDescriptorJson } from './api/range-descriptor.js'
 export { MAX_COMMAND_SIZE } from './api/types.js'
 export type { KeyValue, TxnMutation, TxnState } from './api/types.js'
-export { KV_SERVICE, decodeRequestBody, jsonMethod, toWire, fromWire } from './api/protocol.js'
+export { KV_SERVICE } from './api/protocol.js'
+export { responseFromWire } from './api/kv-wire.js'
+export type { NumberedRequest, NumberedResponse, DecodedRequest, WireResponse } from './api/kv-wire.js'
+export { decodeRequestBody, jsonMethod, toWire, fromWire } from './api/json-body.js'
 export type {
   KvRequest,
   KvDataRequest,

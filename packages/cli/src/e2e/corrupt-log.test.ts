@@ -11,7 +11,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Client, credentials } from '@grpc/grpc-js'
-import { KV_SERVICE, KvClient, toWire, unaryCall, type RangeDescriptorJson } from '@mrdb/kv'
+import { KV_SERVICE, KvClient, unaryCall, type RangeDescriptorJson } from '@mrdb/kv'
 import { NODE_SERVICE } from '@mrdb/server'
 import { RaftLogStore, open, raftLogEntryKey } from '@mrdb/storage'
 import { ProcessCluster } from '../testing/process-cluster.js'
@@ -86,7 +86,7 @@ test('a damaged Raft log entry is found at start: the replica is quarantined and
       return new Set(sums.map((s) => `${s.appliedIndex}/${s.checksum}`)).size === 1 && sums[0]!.keys >= 200
     })
     for (const [key, value] of written) assert.equal(Buffer.from((await client.get(key)) ?? []).toString(), value, key)
-    const right = await unaryCall(channel, KV_SERVICE.checksum, { rangeId: 2 }, Date.now() + 5000)
+    const right = await unaryCall(channel, KV_SERVICE.checksum, { op: 'checksum' as const, rangeId: 2 }, Date.now() + 5000)
     assert.equal(right.error, undefined, 'the node\'s other range kept its replica')
 
     // On disk: the fresh replica began from a snapshot (not from the bootstrap point at index
@@ -154,7 +154,7 @@ test('a Raft log entry damaged under a running node is caught when read: that re
 
     await waitFor('the node to log the quarantine', () => new RegExp(`range ${RANGE}: quarantined replica ${oldReplicaId} on node ${node}: Raft log entry ${damaged} is damaged .*found while running`).test(cluster.logs(node)), 10_000)
     // The node runs on: its other range serves and takes writes.
-    const right = await unaryCall(channel, KV_SERVICE.checksum, { rangeId: 2 }, Date.now() + 5000)
+    const right = await unaryCall(channel, KV_SERVICE.checksum, { op: 'checksum' as const, rangeId: 2 }, Date.now() + 5000)
     assert.equal(right.error, undefined, 'the node\'s other range kept its replica')
     for (let i = 10; i < 20; i++) await put(`\u00e0${i}`, `right${i}`)
     await waitFor('the node applied its other range\'s writes', async () => {
@@ -213,14 +213,14 @@ async function damageMiddleEntry(dataDir: string, rangeId: number): Promise<numb
 async function probe(channel: Client, address: string, key: string): Promise<Probe> {
   const quarantined = async () => ((await nodeStatus(address).catch(() => undefined))?.quarantined ?? []).some((q) => q.rangeId === RANGE)
   const quarantinedBefore = await quarantined()
-  const res = await unaryCall(channel, KV_SERVICE.get, { rangeId: RANGE, key: toWire(Buffer.from(key)) }, Date.now() + 5000).catch((err: unknown) => ({
+  const res = await unaryCall(channel, KV_SERVICE.get, { op: 'get' as const, rangeId: RANGE, key: Buffer.from(key) }, Date.now() + 5000).catch((err: unknown) => ({
     error: { code: 'CALL_FAILED', message: String(err) },
     value: undefined,
   }))
   const quarantinedAfter = await quarantined()
   const p: Probe = { quarantinedBefore, quarantinedAfter, key }
   if (res.error) p.code = res.error.code
-  else if (res.value !== undefined) p.value = Buffer.from(res.value, 'base64').toString()
+  else if (res.value !== undefined) p.value = Buffer.from(res.value).toString()
   return p
 }
 

@@ -3,8 +3,8 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Client, credentials } from '@grpc/grpc-js'
-import { KvClient, rangeContains } from '@mrdb/kv'
+import { Client, credentials, status } from '@grpc/grpc-js'
+import { KV_SERVICE, KvClient, rangeContains, responseFromWire, type KvRequest, type WireResponse } from '@mrdb/kv'
 import { ProcessCluster } from '../testing/process-cluster.js'
 import { nodeStatus, waitFor } from './helpers.js'
 
@@ -30,18 +30,27 @@ test('3 node processes: writes through any node, read-your-writes, kill -9 a lea
     assert.equal(failed.succeeded, false)
     assert.equal(text(failed.current), 'w1')
 
-    // Garbage and malformed requests on the command stream: answered with codes or dropped; the node serves on.
+    // Malformed requests on the command stream are answered with codes; a message that is no
+    // frame ends the stream with INVALID_ARGUMENT; the node serves on.
     const raw = new Client(cluster.address(1), credentials.createInsecure())
-    const junk = raw.makeBidiStreamRequest('/mrdb.kv.Kv/Commands', (b: Buffer) => b, (b: Buffer) => b)
-    const answers: string[] = []
-    junk.on('data', (b: Buffer) => answers.push(b.toString()))
+    const commands = KV_SERVICE.commands
+    const junk = raw.makeBidiStreamRequest(commands.path, (b: Buffer) => b, (b: Buffer) => b)
+    const answers: WireResponse[] = []
+    junk.on('data', (b: Buffer) => answers.push(...commands.responseDeserialize(b)))
     junk.on('error', () => {})
-    junk.write(Buffer.from(JSON.stringify([{ id: 1, op: 'nope', body: {} }, { id: 2, op: 'get', body: null }, { id: 3, op: 'put', body: { rangeId: -1 } }])))
-    await waitFor('answers to malformed requests', () => answers.length > 0, 5000)
-    const codes = answers.flatMap((a) => (JSON.parse(a) as Array<{ body: { error?: { code: string } } }>).map((r) => r.body.error?.code))
-    assert.deepEqual(codes.sort(), ['INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'INVALID_ARGUMENT'])
-    junk.write(Buffer.from('this is not json'))
-    junk.end()
+    const ended = new Promise<{ code: status }>((resolve) => junk.on('status', resolve))
+    const k = Buffer.from('k')
+    junk.write(
+      commands.requestSerialize([
+        { id: 1, request: { op: 'get', rangeId: 0, key: k } },
+        { id: 2, request: { op: 'put', rangeId: 1, key: k } as unknown as KvRequest }, // no value
+        { id: 3, request: { op: 'put', rangeId: -1, key: k, value: k } },
+      ]),
+    )
+    await waitFor('answers to malformed requests', () => answers.length >= 3, 5000)
+    assert.deepEqual(answers.map((w) => responseFromWire('put', w).error?.code), ['INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'INVALID_ARGUMENT'])
+    junk.write(Buffer.from('this is not protobuf'))
+    assert.equal((await ended).code, status.INVALID_ARGUMENT)
     raw.close()
     assert.equal(text(await client.get('k7')), 'v7', 'the node still serves')
 

@@ -3,25 +3,26 @@
 // decoder would misread or pay too dearly for. protobufjs reads a known field with whatever
 // wire type it finds (a length-delimited value in a uint32 field becomes a garbage number, a
 // varint beyond 32 bits in a uint32 field is cut to 32), skips unknown groups recursively
-// (64 MiB of nested groups overflows the stack), and allocates an object per message and per
-// bytes field: 64 MiB of empty messages under the server's message limit is 32 million of
-// them. So: every known field must have its declared wire type, a 32-bit field's varint must
-// fit 32 bits, groups and fixed-width values (no field of the schema uses them) are refused,
-// every length must lie within its message, and a message may not be denser in fields than
-// real requests are (the same budget as the JSON bodies had: 4,096 plus one per 4 bytes).
+// (64 MiB of nested groups overflows the stack), and allocates an object per message, bytes
+// field and 64-bit number: 64 MiB of empty messages under the server's message limit is 32
+// million of them, gigabytes of heap. So: every known field must have its declared wire
+// type, a 32-bit field's varint must fit 32 bits, groups and fixed-width values (no field of
+// the schema uses them) are refused, field numbers must be valid, every length must lie within its message, and a message may
+// hold at most MAX_FRAME_VALUES values. (A density budget like the JSON bodies' cannot tell
+// garbage from real requests here: a batch of one-byte deletes spends 2.5 bytes a value,
+// empty messages 2.)
 // Pure: no I/O.
 
 import type { Type } from 'protobufjs'
 import { KvError, KvErrorCode } from './errors.js'
 
-/** Fields any message may have, however short. */
-const BASE_FIELDS = 4096
 /**
- * Beyond {@link BASE_FIELDS}, a message must spend at least this many bytes per field. Real
- * requests spend more: a get of a 2-byte key with a timestamp spends 4, a put of a 20-byte
- * key and a 100-byte value 28; an empty message spends 2.
+ * Values (fields) one message may hold. Each costs the decoder an object or a property, up to
+ * a few hundred MB at this cap; real messages hold far fewer (a client sends at most 512
+ * requests a message, and a command is at most 8 MiB: a batch of 1.6 million one-byte
+ * deletes, the densest, is 3.2 million values), while 64 MiB of empty messages is 32 million.
  */
-const MIN_BYTES_PER_FIELD = 4
+export const MAX_FRAME_VALUES = 4 * 1024 * 1024
 
 const VARINT = 0
 const FIXED64 = 1
@@ -36,24 +37,25 @@ const THIRTY_TWO_BIT = new Set(['uint32', 'int32', 'sint32'])
  * file comment). `type` must come from a resolved root (`Root.resolveAll()`).
  */
 export function checkFrame(bytes: Uint8Array, type: Type): void {
-  const budget = { left: BASE_FIELDS + Math.floor(bytes.byteLength / MIN_BYTES_PER_FIELD) }
+  const budget = { left: MAX_FRAME_VALUES }
   walk(bytes, 0, bytes.byteLength, type, budget)
 }
 
 function walk(buf: Uint8Array, start: number, end: number, type: Type, budget: { left: number }): void {
   let pos = start
   while (pos < end) {
-    if (--budget.left < 0) throw malformed(`more than ${BASE_FIELDS} + 1 per ${MIN_BYTES_PER_FIELD} bytes of fields in ${buf.byteLength} bytes`)
     const [tag, afterTag] = varint(buf, pos, end)
     pos = afterTag
     const wire = tag % 8
     const id = Math.floor(tag / 8)
-    const field = id > 0 && id < 2 ** 29 ? type.fieldsById[id] : undefined
+    if (id === 0 || id >= 2 ** 29) throw malformed(`field number ${id}`)
+    const field = type.fieldsById[id]
     const nested = field?.resolvedType && 'fields' in field.resolvedType ? (field.resolvedType as Type) : undefined
     if (field) {
       const expected = nested || field.type === 'bytes' || field.type === 'string' ? LENGTH_DELIMITED : VARINT
       if (wire !== expected) throw malformed(`field ${type.name}.${field.name} has wire type ${wire}, expected ${expected}`)
     }
+    if (--budget.left < 0) throw malformed(`more than ${MAX_FRAME_VALUES} values`)
     switch (wire) {
       case VARINT: {
         const [value, next] = varint(buf, pos, end)

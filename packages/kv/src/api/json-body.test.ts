@@ -1,8 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { KvErrorCode } from './errors.js'
-import { decodeJsonBody, MAX_BODY_DEPTH } from './json-body.js'
-import { KV_SERVICE, decodeRequestBody } from './protocol.js'
+import { decodeJsonBody, decodeRequestBody, jsonMethod, MAX_BODY_DEPTH } from './json-body.js'
 
 const body = (text: string) => Buffer.from(text)
 const refused = (why: RegExp) => (e: { code?: string; message?: string }) => e.code === KvErrorCode.INVALID_ARGUMENT && why.test(e.message ?? '')
@@ -48,11 +47,10 @@ test('real requests at their densest decode: a big batch of one-byte deletes, a 
   assert.equal((decodeJsonBody(body(JSON.stringify(bootstrap))) as typeof bootstrap).ranges.length, 65_536)
 })
 
-test('the server side of every JSON method never throws: a bad body becomes the INVALID_ARGUMENT to answer with', () => {
-  for (const method of Object.values(KV_SERVICE)) {
-    const decoded = method.requestDeserialize(body('{"rangeId":')) as unknown
-    assert.ok(decoded instanceof Error && (decoded as { code?: string }).code === KvErrorCode.INVALID_ARGUMENT, method.path)
-    assert.deepEqual(method.requestDeserialize(body('{"rangeId":7}')), { rangeId: 7 }, method.path)
-  }
+test('the server side of a JSON method never throws: a bad body becomes the INVALID_ARGUMENT to answer with', () => {
+  const method = jsonMethod<{ rangeId: number }, object>('mrdb.test.Test', 'Method')
+  const decoded = method.requestDeserialize(body('{"rangeId":')) as unknown
+  assert.ok(decoded instanceof Error && (decoded as { code?: string }).code === KvErrorCode.INVALID_ARGUMENT, method.path)
+  assert.deepEqual(method.requestDeserialize(body('{"rangeId":7}')), { rangeId: 7 }, method.path)
   assert.ok(decodeRequestBody(body('[[[[')) instanceof Error)
 })

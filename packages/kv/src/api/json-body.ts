@@ -1,10 +1,13 @@
-// Request bodies as they arrive from the network: JSON that may be anything. Decoding checks
+// JSON bodies for the gRPC services that speak JSON — the node's admin service and the
+// placement driver's (the KV service is binary: kv-wire.ts). Request bodies as they arrive
+// from the network are JSON that may be anything. Decoding checks
 // the body's structure before JSON.parse runs, because the parser's cost is not its size:
 // 64 MiB of `[{},{},…]` (under the server's message limit) keeps a node's event loop, and
 // with it every Raft group on the node, busy for about a minute and takes gigabytes of heap,
 // while 64 MiB of real requests (keys and values are base64 strings) parses in about a second.
 // Pure: no I/O.
 
+import type { MethodDefinition } from '@grpc/grpc-js'
 import { KvError, KvErrorCode } from './errors.js'
 
 /**
@@ -72,3 +75,38 @@ function tooDense(length: number): KvError {
 function malformed(why: string): KvError {
   return new KvError(KvErrorCode.INVALID_ARGUMENT, `malformed request body: ${why}`)
 }
+
+/**
+ * The server side of a JSON request: the body, decoded but unchecked (see
+ * {@link decodeJsonBody}), or — for bytes that are no acceptable body — the INVALID_ARGUMENT
+ * error to answer with. Never throws: grpc-js answers a throwing deserializer with INTERNAL.
+ */
+export function decodeRequestBody(bytes: Buffer): object | KvError {
+  try {
+    return decodeJsonBody(bytes)
+  } catch (err) {
+    if (err instanceof KvError) return err
+    throw err
+  }
+}
+
+/**
+ * A unary gRPC method of `service` whose bodies are JSON. `Req` types what clients send; a
+ * server handler gets whatever arrived, through {@link decodeRequestBody}, and must check it.
+ */
+export function jsonMethod<Req, Res>(service: string, name: string): MethodDefinition<Req, Res> {
+  return {
+    path: `/${service}/${name}`,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (v: Req) => Buffer.from(JSON.stringify(v)),
+    requestDeserialize: (b: Buffer) => decodeRequestBody(b) as Req,
+    responseSerialize: (v: Res) => Buffer.from(JSON.stringify(v)),
+    responseDeserialize: (b: Buffer) => JSON.parse(b.toString('utf8')) as Res,
+  }
+}
+
+/** Bytes to a JSON body (base64). */
+export const toWire = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
+/** Bytes from a JSON body (base64). */
+export const fromWire = (s: string): Uint8Array => Buffer.from(s, 'base64')

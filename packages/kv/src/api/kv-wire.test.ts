@@ -185,11 +185,22 @@ test('bytes that are no well-formed message are refused whole, unparsed: truncat
   refused([0x0a, 0x03, 0x29, 0x01, 0x02], /fixed-width value runs past/)
   // A length past its message.
   refused([0x0a, 0x05, 0x08, 0x01], /runs past the end/)
-  // 64 KiB of empty requests: two bytes a request, denser than any real one.
-  refused(Buffer.alloc(64 * 1024, Buffer.from([0x0a, 0x00])), /bytes of fields/)
+  // 9 MiB of empty requests: 4.7 million values.
+  refused(Buffer.alloc(9 * 1024 * 1024, Buffer.from([0x0a, 0x00])), /more than 4194304 values/)
+  // Field number 0.
+  refused([0x0a, 0x02, 0x00, 0x01], /field number 0/)
   // Unknown fields of every wire type but groups are skipped, as protobuf wants.
   const unknown = Buffer.concat([Buffer.from([0x0a, 0x0f, 0x08, 0x05, 0xf8, 0x01, 0x07, 0x82, 0x02, 0x01, 0x00, 0x85, 0x02, 1, 2, 3, 4]), Buffer.from([0x98, 0x03, 0x01])])
   assert.deepEqual(refusals(unknown), [[5, 'INVALID_ARGUMENT: the request names no operation']])
+})
+
+test('real requests at their densest decode: a batch of 200,000 one-byte deletes, 512 gets of one-byte keys', () => {
+  const writes = Array.from({ length: 200_000 }, () => ({ key: Uint8Array.of(1), value: undefined }))
+  const batch = decodeRequests(encodeRequests([{ id: 1, request: { op: 'batch', rangeId: 1, writes } }]))
+  const decoded = Array.isArray(batch) ? batch[0]?.request : undefined
+  assert.ok(decoded?.op === 'batch' && decoded.writes.length === 200_000)
+  const gets = decodeRequests(encodeRequests(Array.from({ length: 512 }, (_, i) => ({ id: i + 1, request: { op: 'get', rangeId: 1, generation: 1, key: Uint8Array.of(i) } }))))
+  assert.ok(Array.isArray(gets) && gets.length === 512 && gets.every((g) => g.request?.op === 'get'))
 })
 
 test('a unary call\'s body is checked alike; garbage never throws', () => {

@@ -243,36 +243,39 @@ export function decodeResponse<Op extends KvOp>(op: Op, bytes: Uint8Array): KvRe
 export function responseFromWire<Op extends KvOp>(op: Op, wire: WireResponse): KvResponses[Op] {
   const m = wire.message as Fields
   const res: Record<string, unknown> = {}
+  const set = (name: string, value: unknown) => {
+    if (value !== undefined) res[name] = value
+  }
   if (m.error) res.error = errorFromMessage(m.error as Fields)
   if (m.descriptor) res.descriptor = descriptorFromMessage(m.descriptor as Fields)
   const failed = res.error !== undefined
   switch (op) {
     case 'get':
-      res.value = optionalBytes(m, 'value')
+      set('value', optionalBytes(m, 'value'))
       break
     case 'cas':
-      res.succeeded = has(m, 'succeeded') ? m.succeeded === true : undefined
-      res.current = optionalBytes(m, 'current')
+      if (has(m, 'succeeded')) res.succeeded = m.succeeded === true
+      set('current', optionalBytes(m, 'current'))
       break
     case 'scan':
       if (!failed) res.pairs = (m.pairs as Fields[]).map((p): KeyValue => [bytesOf(p.key), bytesOf(p.value)])
-      res.rangeEnd = optionalBytes(m, 'rangeEnd')
-      res.resume = optionalBytes(m, 'resume')
+      set('rangeEnd', optionalBytes(m, 'rangeEnd'))
+      set('resume', optionalBytes(m, 'resume'))
       break
     case 'deleteRange':
-      res.deleted = has(m, 'deleted') ? toNumber(m.deleted) : undefined
-      res.resume = optionalBytes(m, 'resume')
+      if (has(m, 'deleted')) res.deleted = toNumber(m.deleted)
+      set('resume', optionalBytes(m, 'resume'))
       break
     case 'onePhaseCommit':
-      res.commitTs = optionalTs(m, 'commitTs')
+      set('commitTs', optionalTs(m, 'commitTs'))
       break
     case 'checkTxn':
-      res.txn = m.txn ? txnFromMessage(m.txn as Fields) : undefined
+      if (m.txn) set('txn', txnFromMessage(m.txn as Fields))
       break
     case 'checksum':
-      res.appliedIndex = has(m, 'appliedIndex') ? toNumber(m.appliedIndex) : undefined
-      res.checksum = has(m, 'checksum') ? (m.checksum as string) : undefined
-      res.keys = has(m, 'keys') ? toNumber(m.keys) : undefined
+      if (has(m, 'appliedIndex')) res.appliedIndex = toNumber(m.appliedIndex)
+      if (has(m, 'checksum')) res.checksum = m.checksum as string
+      if (has(m, 'keys')) res.keys = toNumber(m.keys)
       break
     case 'ranges':
       if (!failed) {
@@ -281,7 +284,6 @@ export function responseFromWire<Op extends KvOp>(op: Op, wire: WireResponse): K
       }
       break
   }
-  for (const k of Object.keys(res)) if (res[k] === undefined) delete res[k]
   return res as KvResponses[Op]
 }
 

@@ -18,7 +18,7 @@ test('a request to a node that cannot be reached fails UNAVAILABLE: it never lef
   const client = new Client(`127.0.0.1:${await closedPort()}`, credentials.createInsecure())
   try {
     const stream = new CommandStream(client)
-    await assert.rejects(stream.send('cas', { rangeId: 1 }, Date.now() + 5000), (e: { code?: number }) => e.code === status.UNAVAILABLE)
+    await assert.rejects(stream.send({ op: 'cas', rangeId: 1, key: Buffer.from('k') }, Date.now() + 5000), (e: { code?: number }) => e.code === status.UNAVAILABLE)
   } finally {
     client.close()
   }
@@ -35,7 +35,7 @@ test('a request on a stream that breaks after it was sent fails UNKNOWN: it may 
   const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure())
   try {
     const stream = new CommandStream(client)
-    const answer = stream.send('cas', { rangeId: 1 }, Date.now() + 5000)
+    const answer = stream.send({ op: 'cas', rangeId: 1, key: Buffer.from('k') }, Date.now() + 5000)
     await arrived
     server.forceShutdown()
     await assert.rejects(answer, (e: { code?: number }) => e.code === status.UNKNOWN)

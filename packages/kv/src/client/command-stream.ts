@@ -1,41 +1,53 @@
 // One client's command stream to one node: every request made in one event-loop turn
-// travels in one message, and responses come back as soon as each is ready.
+// travels in one message, and answers come back as soon as each is ready.
 
 import { Metadata, status, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js'
-import { KV_SERVICE, type CommandRequest, type CommandResponse, type WireResponse } from '../api/protocol.js'
-import type { KvOp } from '../api/requests.js'
+import { responseFromWire, type NumberedRequest, type WireResponse } from '../api/kv-wire.js'
+import { KV_SERVICE } from '../api/protocol.js'
+import type { KvOp, KvRequest, KvResponse } from '../api/requests.js'
 
 interface Waiting {
-  resolve: (body: WireResponse) => void
+  op: KvOp
+  resolve: (res: KvResponse) => void
   reject: (err: ServiceError) => void
   timer: NodeJS.Timeout
 }
 
+/**
+ * Requests in one message at most; a turn's queue beyond it goes out in several, so a node
+ * never meets a message over its cap of values (api/frame-check.ts) from a real client.
+ */
+const MAX_REQUESTS_PER_MESSAGE = 512
+
+/** The largest request id: ids travel as 32 bits and wrap around (a stream never has 2^32 requests waiting). */
+const MAX_ID = 0xffff_ffff
+
 /** A command stream over a channel; opened on first use, reopened after a failure. */
 export class CommandStream {
-  private call: ClientDuplexStream<CommandRequest[], CommandResponse[]> | undefined
+  private call: ClientDuplexStream<readonly NumberedRequest[], WireResponse[]> | undefined
   private readonly waiting = new Map<number, Waiting>()
-  private queue: CommandRequest[] = []
+  private queue: NumberedRequest[] = []
   private flushScheduled = false
   private nextId = 1
 
   constructor(private readonly channel: Client) {}
 
   /**
-   * Sends one request and resolves with its response body. Rejects with a gRPC-style error:
+   * Sends one request and resolves with its answer. Rejects with a gRPC-style error:
    * UNAVAILABLE if no connection to the node could be made (the request never left), else
    * DEADLINE_EXCEEDED at `deadline` or UNKNOWN if the stream broke — in those two cases the
    * request may or may not have been carried out.
    */
-  send(op: KvOp, body: unknown, deadline: number): Promise<WireResponse> {
-    return new Promise<WireResponse>((resolve, reject) => {
-      const id = this.nextId++
+  send(request: KvRequest, deadline: number): Promise<KvResponse> {
+    return new Promise<KvResponse>((resolve, reject) => {
+      const id = this.nextId
+      this.nextId = id === MAX_ID ? 1 : id + 1
       const timer = setTimeout(() => {
         this.waiting.delete(id)
-        reject(serviceError(status.DEADLINE_EXCEEDED, `${op} got no answer before its deadline`))
+        reject(serviceError(status.DEADLINE_EXCEEDED, `${request.op} got no answer before its deadline`))
       }, Math.max(0, deadline - Date.now()))
-      this.waiting.set(id, { resolve, reject, timer })
-      this.queue.push({ id, op, body })
+      this.waiting.set(id, { op: request.op, resolve, reject, timer })
+      this.queue.push({ id, request })
       if (!this.flushScheduled) {
         this.flushScheduled = true
         setImmediate(() => this.flush())
@@ -53,7 +65,7 @@ export class CommandStream {
     const batch = this.queue
     this.queue = []
     if (batch.length === 0) return
-    let stream: ClientDuplexStream<CommandRequest[], CommandResponse[]>
+    let stream: ClientDuplexStream<readonly NumberedRequest[], WireResponse[]>
     try {
       stream = this.stream()
     } catch (err) {
@@ -67,20 +79,20 @@ export class CommandStream {
       }
       return
     }
-    stream.write(batch)
+    for (let i = 0; i < batch.length; i += MAX_REQUESTS_PER_MESSAGE) stream.write(batch.length <= MAX_REQUESTS_PER_MESSAGE ? batch : batch.slice(i, i + MAX_REQUESTS_PER_MESSAGE))
   }
 
-  private stream(): ClientDuplexStream<CommandRequest[], CommandResponse[]> {
+  private stream(): ClientDuplexStream<readonly NumberedRequest[], WireResponse[]> {
     if (this.call) return this.call
     const m = KV_SERVICE.commands
     const call = this.channel.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, new Metadata())
-    call.on('data', (responses: CommandResponse[]) => {
+    call.on('data', (responses: WireResponse[]) => {
       for (const r of responses) {
         const w = this.waiting.get(r.id)
         if (!w) continue
         this.waiting.delete(r.id)
         clearTimeout(w.timer)
-        w.resolve(r.body)
+        w.resolve(responseFromWire(w.op, r))
       }
     })
     const broken = (code: status, reason: string) => {

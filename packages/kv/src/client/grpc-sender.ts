@@ -1,12 +1,15 @@
 // The sender to remote nodes: each node gets one channel and one command stream; requests are
-// encoded to the service's JSON bodies (api/wire-codec.ts) and answers decoded back. The
+// encoded to the service's binary messages (api/kv-wire.ts) and answers decoded back. A
+// request is checked before it leaves (api/request-check.ts, as the node checks it): one the
+// schema cannot carry, such as a negative generation, gets the node's own refusal. The
 // cluster-map and checksum requests, rare and answered by any node, go as unary calls.
 
-import { Client, credentials, status, type ChannelCredentials, type Interceptor, type MethodDefinition, type ServiceError } from '@grpc/grpc-js'
-import { KV_SERVICE, type WireResponse } from '../api/protocol.js'
+import { Client, credentials, status, type ChannelCredentials, type Interceptor, type ServiceError } from '@grpc/grpc-js'
+import { KvError } from '../api/errors.js'
+import { KV_SERVICE } from '../api/protocol.js'
+import { checkRequest } from '../api/request-check.js'
 import type { KvRequest, KvResponse, NodeAddress } from '../api/requests.js'
 import { unaryCall } from '../api/unary-call.js'
-import { decodeResponseBody, encodeRequestBody } from '../api/wire-codec.js'
 import { CommandStream } from './command-stream.js'
 import { SendError, type KvSender } from './sender.js'
 
@@ -37,12 +40,15 @@ export class GrpcSender implements KvSender {
     return Promise.all(
       requests.map(async (req) => {
         try {
-          const body = encodeRequestBody(req)
-          const wire: WireResponse =
-            req.op === 'ranges' || req.op === 'checksum'
-              ? await unaryCall<object, WireResponse>(this.channel(node.address), KV_SERVICE[req.op] as MethodDefinition<object, WireResponse>, body, deadline)
-              : await stream.send(req.op, body, deadline)
-          return decodeResponseBody(req.op, wire)
+          checkRequest(req)
+        } catch (err) {
+          if (err instanceof KvError) return { error: err }
+          throw err
+        }
+        try {
+          if (req.op === 'ranges') return await unaryCall(this.channel(node.address), KV_SERVICE.ranges, req, deadline)
+          if (req.op === 'checksum') return await unaryCall(this.channel(node.address), KV_SERVICE.checksum, req, deadline)
+          return await stream.send(req, deadline)
         } catch (err) {
           throw sendError(err as ServiceError, node)
         }

@@ -2,8 +2,14 @@ import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it, test } from 'node:test'
 import { Server, ServerCredentials, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js'
 import { KvError, KvErrorCode } from '../api/errors.js'
-import { KV_SERVICE, type CommandRequest, type CommandResponse, type WireRangesResponse, type WireScanResponse, type WireResponse } from '../api/protocol.js'
+import type { DecodedRequest, NumberedResponse } from '../api/kv-wire.js'
+import { KV_SERVICE } from '../api/protocol.js'
+import type { RangeDescriptor } from '../api/range-descriptor.js'
+import type { KvResponse, RangesResponse, ScanRequest, ScanResponse } from '../api/requests.js'
 import { KvClient } from './kv-client.js'
+
+/** One range over the whole keyspace, on node 1. */
+const WHOLE: RangeDescriptor = { rangeId: 1, startKey: new Uint8Array(0), endKey: new Uint8Array(0), generation: 1, replicas: [{ replicaId: 1, nodeId: 1, role: 'voter' }] }
 
 /**
  * A one-node KV service whose answers to writes the test scripts: each write is counted as
@@ -13,23 +19,23 @@ describe('KvClient retries', () => {
   let server: Server
   let address: string
   let writes: string[] = []
-  let script: WireResponse[] = []
+  let script: KvResponse[] = []
 
   before(async () => {
     server = new Server()
-    const unimplemented = (_: unknown, cb: sendUnaryData<unknown>) => cb(null, { error: { code: KvErrorCode.INVALID_ARGUMENT, message: 'not in this test' } })
+    const unimplemented = (_: unknown, cb: sendUnaryData<KvResponse>) => cb(null, { error: new KvError(KvErrorCode.INVALID_ARGUMENT, 'not in this test') })
     const impl: Record<string, unknown> = Object.fromEntries(Object.keys(KV_SERVICE).map((k) => [k, unimplemented]))
-    impl['ranges'] = (_: ServerUnaryCall<unknown, WireRangesResponse>, cb: sendUnaryData<WireRangesResponse>) =>
+    impl['ranges'] = (_: ServerUnaryCall<unknown, RangesResponse>, cb: sendUnaryData<RangesResponse>) =>
       cb(null, {
-        ranges: [{ descriptor: { rangeId: 1, startKey: '', endKey: '', generation: 1, replicas: [{ replicaId: 1, nodeId: 1, role: 'voter' }] }, leaderNodeId: 1 }],
+        ranges: [{ descriptor: WHOLE, leaderNodeId: 1 }],
         nodes: [{ nodeId: 1, address }],
       })
-    impl['commands'] = (call: ServerDuplexStream<CommandRequest[], CommandResponse[]>) => {
-      call.on('data', (requests: CommandRequest[]) => {
+    impl['commands'] = (call: ServerDuplexStream<DecodedRequest[], NumberedResponse[]>) => {
+      call.on('data', (requests: DecodedRequest[]) => {
         call.write(
           requests.map((r) => {
-            writes.push(r.op)
-            return { id: r.id, body: script.shift() ?? {} }
+            writes.push(r.request!.op)
+            return { id: r.id, response: script.shift() ?? {} }
           }),
         )
       })
@@ -45,7 +51,7 @@ describe('KvClient retries', () => {
     script = []
   })
 
-  const timedOut = { error: { code: KvErrorCode.TIMEOUT, message: 'the proposal got no answer in time' } }
+  const timedOut = { error: new KvError(KvErrorCode.TIMEOUT, 'the proposal got no answer in time') }
 
   for (const [name, write] of [
     ['put', (kv: KvClient) => kv.put('k', 'v')],
@@ -68,7 +74,7 @@ describe('KvClient retries', () => {
   it('a write refused as NOT_LEADER (never proposed) is retried', async () => {
     const kv = new KvClient({ hosts: [address], timeoutMs: 3000 })
     try {
-      script = [{ error: { code: KvErrorCode.NOT_LEADER, message: 'not the leader', leaderHint: 1 } }, {}]
+      script = [{ error: new KvError(KvErrorCode.NOT_LEADER, 'not the leader', 1) }, {}]
       await kv.put('k', 'v')
       assert.deepEqual(writes, ['put', 'put'])
     } finally {
@@ -83,15 +89,15 @@ test('a request retried until its deadline fails TIMEOUT naming the last error a
   let port = 0
   let answered = 0
   server.addService(KV_SERVICE, {
-    ranges: (_call: ServerUnaryCall<unknown, WireRangesResponse>, respond: sendUnaryData<WireRangesResponse>) =>
+    ranges: (_call: ServerUnaryCall<unknown, RangesResponse>, respond: sendUnaryData<RangesResponse>) =>
       respond(null, {
-        ranges: [{ descriptor: { rangeId: 1, startKey: '', endKey: '', generation: 1, replicas: [{ replicaId: 1, nodeId: 1, role: 'voter' }] }, leaderNodeId: 1 }],
+        ranges: [{ descriptor: WHOLE, leaderNodeId: 1 }],
         nodes: [{ nodeId: 1, address: `127.0.0.1:${port}` }],
       }),
-    commands: (call: ServerDuplexStream<CommandRequest[], CommandResponse[]>) => {
-      call.on('data', (requests: CommandRequest[]) => {
+    commands: (call: ServerDuplexStream<DecodedRequest[], NumberedResponse[]>) => {
+      call.on('data', (requests: DecodedRequest[]) => {
         answered += requests.length
-        call.write(requests.map((r) => ({ id: r.id, body: { error: { code: KvErrorCode.KEY_LOCKED, message: 'key k is locked by the transaction at 7' } } })))
+        call.write(requests.map((r) => ({ id: r.id, response: { error: new KvError(KvErrorCode.KEY_LOCKED, 'key k is locked by the transaction at 7') } })))
       })
       call.on('end', () => call.end())
     },
@@ -115,28 +121,28 @@ describe('KvClient scans across a split its cache predates', () => {
   let address: string
   let stale = true
   let requests: Array<{ rangeId: number; generation?: number; start: string; end: string }> = []
-  let answer: (req: { rangeId: number; start: string }) => WireScanResponse = () => ({})
-  const enc = (s: string) => Buffer.from(s).toString('base64')
-  const dec = (s: string) => Buffer.from(s, 'base64').toString()
+  let answer: (req: ScanRequest) => ScanResponse = () => ({})
+  const enc = (s: string) => Buffer.from(s)
+  const dec = (b: Uint8Array) => Buffer.from(b).toString()
   const replicas = [{ replicaId: 1, nodeId: 1, role: 'voter' as const }]
-  const left = { rangeId: 1, startKey: '', endKey: Buffer.from('m').toString('hex'), generation: 2, replicas }
-  const right = { rangeId: 2, startKey: Buffer.from('m').toString('hex'), endKey: '', generation: 2, replicas }
+  const left: RangeDescriptor = { rangeId: 1, startKey: enc(''), endKey: enc('m'), generation: 2, replicas }
+  const right: RangeDescriptor = { rangeId: 2, startKey: enc('m'), endKey: enc(''), generation: 2, replicas }
 
   before(async () => {
     server = new Server()
     server.addService(KV_SERVICE, {
-      ranges: (_: ServerUnaryCall<unknown, WireRangesResponse>, cb: sendUnaryData<WireRangesResponse>) =>
+      ranges: (_: ServerUnaryCall<unknown, RangesResponse>, cb: sendUnaryData<RangesResponse>) =>
         cb(null, {
-          ranges: stale ? [{ descriptor: { ...left, endKey: '', generation: 1 }, leaderNodeId: 1 }] : [left, right].map((descriptor) => ({ descriptor, leaderNodeId: 1 })),
+          ranges: stale ? [{ descriptor: { ...left, endKey: enc(''), generation: 1 }, leaderNodeId: 1 }] : [left, right].map((descriptor) => ({ descriptor, leaderNodeId: 1 })),
           nodes: [{ nodeId: 1, address }],
         }),
-      commands: (call: ServerDuplexStream<CommandRequest[], CommandResponse[]>) => {
-        call.on('data', (batch: CommandRequest[]) => {
+      commands: (call: ServerDuplexStream<DecodedRequest[], NumberedResponse[]>) => {
+        call.on('data', (batch: DecodedRequest[]) => {
           call.write(
             batch.map((r) => {
-              const body = r.body as { rangeId: number; generation?: number; start: string; end: string }
-              requests.push({ rangeId: body.rangeId, generation: body.generation, start: dec(body.start), end: dec(body.end) })
-              return { id: r.id, body: answer(body) }
+              const req = r.request as ScanRequest
+              requests.push({ rangeId: req.rangeId, generation: req.generation, start: dec(req.start), end: dec(req.end) })
+              return { id: r.id, response: answer(req) }
             }),
           )
         })
@@ -153,10 +159,10 @@ describe('KvClient scans across a split its cache predates', () => {
   })
 
   /** The replicas as they are now: range 1 ends at 'm'; 'a1' and 'n1' are stored. */
-  const current = (req: { rangeId: number; start: string }): WireScanResponse => {
+  const current = (req: ScanRequest): ScanResponse => {
     const start = dec(req.start)
-    if (req.rangeId === 1 && start >= 'm') return { error: { code: KvErrorCode.KEY_NOT_IN_RANGE, message: `key ${start} is not in range 1`, descriptor: left } }
-    return req.rangeId === 1 ? { pairs: [[enc('a1'), enc('A')]], rangeEnd: enc('m') } : { pairs: [[enc('n1'), enc('N')]], rangeEnd: '' }
+    if (req.rangeId === 1 && start >= 'm') return { error: new KvError(KvErrorCode.KEY_NOT_IN_RANGE, `key ${start} is not in range 1`, undefined, { descriptor: left }) }
+    return req.rangeId === 1 ? { pairs: [[enc('a1'), enc('A')]], rangeEnd: enc('m') } : { pairs: [[enc('n1'), enc('N')]], rangeEnd: enc('') }
   }
 
   it('KEY_NOT_IN_RANGE with the replica\'s descriptor: the scan goes to the right range once the view has it, with exactly the span\'s rows', async () => {
@@ -176,7 +182,7 @@ describe('KvClient scans across a split its cache predates', () => {
     }
   })
 
-  for (const [name, bad] of <Array<[string, WireScanResponse]>>[
+  for (const [name, bad] of <Array<[string, ScanResponse]>>[
     ['an empty page ending behind its start (as replicas answered before span checks)', { pairs: [], rangeEnd: enc('m') }],
     ['rows of the neighbouring span', { pairs: [[enc('a1'), enc('A')]], rangeEnd: enc('m') }],
     ['a row past the range end it reports', { pairs: [[enc('n1'), enc('N')], [enc('z1'), enc('Z')]], rangeEnd: enc('p') }],

@@ -9,6 +9,7 @@ import { open } from '@mrdb/storage'
 import { Store } from './store.js'
 import { addKvService } from './kv-service.js'
 import { KvRequestHandler } from './request-handler.js'
+import { decodeResponse, decodeResponses, encodeRequest, encodeRequests, responseFromWire } from '../api/kv-wire.js'
 import { KV_SERVICE } from '../api/protocol.js'
 
 const raw = (b: Buffer) => b
@@ -33,47 +34,61 @@ async function withService(fn: (client: Client) => Promise<void>): Promise<void>
   }
 }
 
-function unary(client: Client, path: string, body: Buffer): Promise<{ code: status; reply: unknown }> {
+function unary(client: Client, path: string, body: Buffer): Promise<{ code: status; reply: Buffer | undefined }> {
   return new Promise((resolve) => {
-    client.makeUnaryRequest(path, raw, raw, body, { deadline: Date.now() + 10_000 }, (err, value) => {
-      resolve({ code: err?.code ?? status.OK, reply: value === undefined ? undefined : JSON.parse(value.toString()) })
-    })
+    client.makeUnaryRequest(path, raw, raw, body, { deadline: Date.now() + 10_000 }, (err, value) => resolve({ code: err?.code ?? status.OK, reply: value }))
   })
 }
 
-test('a unary call whose body is no JSON object gets INVALID_ARGUMENT in the body, not a gRPC INTERNAL', async () => {
+test('a unary call whose body does not decode, or carries another kind, gets INVALID_ARGUMENT in the answer, not a gRPC INTERNAL', async () => {
   await withService(async (client) => {
-    for (const body of ['not json', '{"rangeId":', '5', 'null', '[1]', `${'['.repeat(100)}${']'.repeat(100)}`]) {
-      const { code, reply } = await unary(client, KV_SERVICE.get.path, Buffer.from(body))
-      assert.equal(code, status.OK, body)
-      assert.equal((reply as { error?: { code: string } }).error?.code, 'INVALID_ARGUMENT', body)
+    const bodies = [Buffer.from('not protobuf'), Buffer.from([0x08]), Buffer.from([0x0b, 0x0c]), Buffer.from(encodeRequest({ op: 'put', rangeId: 1, key: Buffer.from('k'), value: Buffer.from('v') }))]
+    for (const body of bodies) {
+      const { code, reply } = await unary(client, KV_SERVICE.get.path, body)
+      assert.equal(code, status.OK, body.toString('hex'))
+      assert.equal(decodeResponse('get', reply!).error?.code, 'INVALID_ARGUMENT', body.toString('hex'))
     }
   })
 })
 
-test('the command stream drops a message that does not decode and goes on answering the next', async () => {
+test('the command stream answers each request of a message by id, and ends with INVALID_ARGUMENT at a message that is no frame', async () => {
   await withService(async (client) => {
     const m = KV_SERVICE.commands
     const call = client.makeBidiStreamRequest(m.path, raw, raw, { deadline: Date.now() + 10_000 })
-    const answers: unknown[] = []
-    const ended = new Promise<status>((resolve) => call.on('status', (s: { code: status }) => resolve(s.code)))
+    const answers: Array<{ id: number; code: string | undefined; message: string | undefined }> = []
+    const ended = new Promise<{ code: status; details: string }>((resolve) => call.on('status', resolve))
     call.on('error', () => {})
     const answered = new Promise<void>((resolve) => {
       call.on('data', (b: Buffer) => {
-        answers.push(...(JSON.parse(b.toString()) as unknown[]))
-        if (answers.length >= 2) resolve()
+        for (const w of decodeResponses(b)) {
+          const { error } = responseFromWire('get', w)
+          answers.push({ id: w.id, code: error?.code, message: error?.message })
+        }
+        if (answers.length >= 3) resolve()
       })
     })
-    call.write(Buffer.from('this is not json'))
-    call.write(Buffer.from('[{"id":1,"op":"get","body":{"rangeId":-1,"key":"AQ=="}}]'))
-    call.write(Buffer.from(`[{"id":2,"op":"get","body":${'['.repeat(40)}${']'.repeat(40)}}]`)) // nested too deep: dropped whole
-    call.write(Buffer.from('[{"id":3,"op":"get","body":{"rangeId":5,"key":"AQ=="}}]'))
+    call.write(
+      Buffer.from(
+        encodeRequests([
+          { id: 1, request: { op: 'get', rangeId: -1, key: Buffer.from([1]) } },
+          { id: 2, request: { op: 'get', rangeId: 5, key: Buffer.from([1]) } },
+          { id: 3, request: { op: 'get', rangeId: 5, key: new Uint8Array(0) } },
+        ]),
+      ),
+    )
     await answered
-    call.end()
-    assert.equal(await ended, status.OK)
-    assert.deepEqual(answers, [
-      { id: 1, body: { error: { code: 'INVALID_ARGUMENT', message: 'rangeId must be a positive integer, got -1' } } },
-      { id: 3, body: { error: { code: 'RANGE_NOT_FOUND', message: 'node 1 has no replica of range 5' } } },
-    ])
+    call.write(Buffer.from('this is not protobuf'))
+    const { code, details } = await ended
+    assert.equal(code, status.INVALID_ARGUMENT)
+    assert.match(details, /^INVALID_ARGUMENT: malformed message/)
+    assert.deepEqual(
+      answers.sort((a, b) => a.id - b.id),
+      [
+        // -1 travels as 2^64 - 1, which the node refuses as no safe integer.
+        { id: 1, code: 'INVALID_ARGUMENT', message: 'rangeId must be a positive integer, got 18446744073709552000' },
+        { id: 2, code: 'RANGE_NOT_FOUND', message: 'node 1 has no replica of range 5' },
+        { id: 3, code: 'INVALID_ARGUMENT', message: 'key must not be empty' },
+      ],
+    )
   })
 })

@@ -1,73 +1,72 @@
-// The KV service a node serves over gRPC: each body is decoded into a typed request (bodies
-// whose fields have the wrong types get INVALID_ARGUMENT), served by the node's request
-// handler — the same one the node's own client reaches in-process — and the answer encoded
-// back. Nothing is thrown past this boundary.
+// The KV service a node serves over gRPC: each message is decoded into typed requests
+// (api/kv-wire.ts: a request that lacks what its kind needs gets INVALID_ARGUMENT), served by
+// the node's request handler — the same one the node's own client reaches in-process, which
+// checks every request's invariants — and the answer encoded back. Nothing is thrown past
+// this boundary. A command-stream message that is no well-formed frame names no request to
+// answer: the stream ends with INVALID_ARGUMENT (the client's waiting requests fail as on any
+// broken stream); the node goes on.
 
-import type { Server, ServerDuplexStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js'
-import { KvErrorCode } from '../api/errors.js'
-import { KV_SERVICE, type CommandRequest, type CommandResponse, type WireResponse } from '../api/protocol.js'
-import type { KvOp } from '../api/requests.js'
-import { decodeRequestFromBody, encodeError, encodeResponseBody, isKvOp } from '../api/wire-codec.js'
-import { toKvError } from './replica.js'
+import { status, type Server, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js'
+import { KvError, KvErrorCode } from '../api/errors.js'
+import type { DecodedRequest, NumberedResponse } from '../api/kv-wire.js'
+import { KV_SERVICE } from '../api/protocol.js'
+import type { KvOp, KvRequest, KvResponse } from '../api/requests.js'
 import type { KvRequestHandler } from './request-handler.js'
+
+/** The unary methods by their request kind. */
+const UNARY_OPS = Object.keys(KV_SERVICE).filter((k): k is KvOp => k !== 'commands')
 
 /** Adds the KV service, served by `handler`, to a gRPC server. */
 export function addKvService(server: Server, handler: KvRequestHandler): void {
-  const serve = (op: KvOp, body: unknown) => serveBody(handler, op, body)
   const impl: UntypedServiceImplementation = {
-    commands: (call: ServerDuplexStream<CommandRequest[], CommandResponse[]>) => serveCommands(call, serve),
+    commands: (call: ServerDuplexStream<DecodedRequest[] | KvError, readonly NumberedResponse[]>) => serveCommands(call, handler),
   }
-  for (const op of Object.keys(KV_SERVICE)) {
-    if (!isKvOp(op)) continue
-    impl[op] = (call: ServerUnaryCall<unknown, WireResponse>, callback: sendUnaryData<WireResponse>): void => {
-      void serve(op, call.request).then((res) => callback(null, res))
+  for (const op of UNARY_OPS) {
+    impl[op] = (call: ServerUnaryCall<KvRequest | KvError, KvResponse>, callback: sendUnaryData<KvResponse>): void => {
+      const req = call.request
+      if (req instanceof KvError) return callback(null, { error: req })
+      if (req.op !== op) return callback(null, { error: new KvError(KvErrorCode.INVALID_ARGUMENT, `the ${KV_SERVICE[op].path} method serves ${op} requests, not ${req.op}`) })
+      void handler.handle(req).then((res) => callback(null, res))
     }
   }
   server.addService(KV_SERVICE, impl)
 }
 
-/** Decodes a body, serves the request and encodes its answer; every failure becomes an error body. */
-async function serveBody(handler: KvRequestHandler, op: KvOp, body: unknown): Promise<WireResponse> {
-  try {
-    return encodeResponseBody(op, await handler.handle(decodeRequestFromBody(op, body)))
-  } catch (err) {
-    return { error: encodeError(toKvError(err)) }
-  }
-}
-
 /** Serves one command stream: runs every request as it arrives, answers each in the next batch out. */
-function serveCommands(call: ServerDuplexStream<CommandRequest[], CommandResponse[]>, serve: (op: KvOp, body: unknown) => Promise<WireResponse>): void {
-  let out: CommandResponse[] = []
+function serveCommands(call: ServerDuplexStream<DecodedRequest[] | KvError, readonly NumberedResponse[]>, handler: KvRequestHandler): void {
+  let out: NumberedResponse[] = []
   let flushScheduled = false
+  let refused = false
   const flush = () => {
     flushScheduled = false
-    if (out.length === 0 || call.destroyed) return
+    if (out.length === 0 || refused || call.destroyed) return
     const batch = out
     out = []
     call.write(batch)
   }
-  const answer = (id: number, body: WireResponse) => {
-    out.push({ id, body })
+  const answer = (id: number, response: KvResponse) => {
+    out.push({ id, response })
     if (!flushScheduled) {
       flushScheduled = true
       setImmediate(flush)
     }
   }
-  call.on('data', (requests: unknown) => {
-    if (!Array.isArray(requests)) return
-    for (const r of requests as Array<Partial<CommandRequest> | null>) {
-      const id = r?.id
-      if (typeof id !== 'number') continue
-      const op = r?.op
-      if (!isKvOp(op)) {
-        answer(id, { error: { code: KvErrorCode.INVALID_ARGUMENT, message: `unknown operation ${String(op)}` } })
-        continue
-      }
-      void serve(op, r?.body).then((body) => answer(id, body))
+  call.on('data', (frame: DecodedRequest[] | KvError) => {
+    if (refused) return
+    if (frame instanceof KvError) {
+      refused = true
+      call.emit('error', { code: status.INVALID_ARGUMENT, details: `${frame.code}: ${frame.message}` })
+      return
+    }
+    for (const r of frame) {
+      if (r.error) answer(r.id, { error: r.error })
+      else void handler.handle(r.request).then((res) => answer(r.id, res))
     }
   })
   call.on('error', () => {
     // the client went away; its requests' outcomes are unknown to it, as with any dropped call
   })
-  call.on('end', () => call.end())
+  call.on('end', () => {
+    if (!refused) call.end()
+  })
 }
