@@ -12,12 +12,12 @@ import { connect as connectTcp, type Socket } from 'node:net'
 import { connect as connectHttp2, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2'
 import { gzipSync } from 'node:zlib'
 import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js'
-import { KV_SERVICE, KvClient } from '@mrdb/kv'
+import { KV_SERVICE, KvClient, responseFromWire, type KvOp, type WireResponse } from '@mrdb/kv'
 import { SeededRng, raftTransportService } from '@mrdb/raft'
 import { NODE_SERVICE, PD_SERVICE, SqlClient } from '@mrdb/server'
 import { ProcessCluster } from '../testing/process-cluster.js'
 import { waitFor } from './helpers.js'
-import { corruptFrame, garbageSql, nested, pick, randomBytes, sampleFrame, sampleSnapshotHeader, truncatedJson, wrongShape } from './wire-garbage.js'
+import { NO_RANGE, badKvRequests, corruptFrame, garbageKvFrame, garbageKvRequest, garbageSql, protoField, randomBytes, sampleFrame, sampleSnapshotHeader, truncatedJson, truncatedKvFrame, wrongShape } from './wire-garbage.js'
 
 const SEED = process.env.WIRE_FUZZ_SEED === undefined ? randomInt(2 ** 31) : Number(process.env.WIRE_FUZZ_SEED)
 /** The server's limit on one received message. */
@@ -51,6 +51,8 @@ interface Outcome {
 
 /** Error codes a JSON service may refuse a malformed body with. */
 const REFUSED = new Set(['INVALID_ARGUMENT', 'PD_INVALID_ARGUMENT'])
+/** Answers a KV request of the wrong shape may get: refused, or (when it decodes) its range is none of the cluster's. */
+const KV_REFUSED = new Set(['INVALID_ARGUMENT', 'RANGE_NOT_FOUND'])
 /**
  * Typed answers a garbage body that passes its method's check may get from the cluster's
  * state: init without a range count on an initialized cluster, a bootstrap of no ranges from
@@ -360,8 +362,31 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
       const client = clients.get(id)!
       const where = (m: Method, what: string) => `${m.path} on node ${id} (${what})`
       for (const m of METHODS) {
-        if (m.service === 'kv' || m.service === 'node' || m.service === 'pd') {
+        if (m.service === 'kv') {
           if (m.requestStream) continue // the KV command stream has its own sweep below
+          const op = m.name as KvOp
+          const bodies: Array<[string, Buffer]> = []
+          for (let i = 0; i < 2; i++) bodies.push([`random bytes #${i}`, randomBytes(rng, 2048)])
+          bodies.push(['a truncated frame', truncatedKvFrame(rng)])
+          for (let i = 0; i < 4; i++) bodies.push([`wrong shape #${i}`, garbageKvRequest(rng, 0)])
+          for (const { request } of badKvRequests(rng, 0, 3)) bodies.push([`a bad ${request.op}`, KV_SERVICE[request.op].requestSerialize(request as never)])
+          bodies.push(['groups nested 100,000 deep', Buffer.alloc(100_000, 0x0b)])
+          for (const [what, body] of bodies) {
+            tasks.push(async () => {
+              const o = await callRaw(client, m, [body])
+              if (o.code !== status.OK) return void failures.push(`${where(m, what)}: status ${status[o.code]} ${o.details}`)
+              let code: string
+              try {
+                code = KV_SERVICE[op].responseDeserialize(o.messages[0]!).error?.code ?? 'ok'
+              } catch {
+                return void failures.push(`${where(m, what)}: a reply that does not decode`)
+              }
+              count(`kv ${code}`)
+              // The cluster map takes no arguments: any body that decodes asks for it.
+              if (!KV_REFUSED.has(code) && !(code === 'ok' && op === 'ranges')) failures.push(`${where(m, what)}: answered ${code}`)
+            })
+          }
+        } else if (m.service === 'node' || m.service === 'pd') {
           const bodies: Array<[string, Buffer, boolean]> = []
           for (let i = 0; i < 2; i++) bodies.push([`random bytes #${i}`, randomBytes(rng, 2048), true])
           bodies.push(['truncated', truncatedJson(rng, sample), true])
@@ -425,34 +450,44 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
         }
       }
 
-      // The KV command stream: undecodable messages (and a batch nested too deep) are dropped;
-      // every request of a decodable batch is answered, and the stream carries on.
+      // The KV command stream. A message that is no frame (random bytes, a frame cut short,
+      // fields of the wrong wire type) ends its stream with INVALID_ARGUMENT; one that decodes
+      // has every request answered by id with a refusal, and the stream goes on (each case
+      // below then asks for the cluster map, which must be answered).
       const commands = METHODS.find((m) => m.path === KV_SERVICE.commands.path)!
-      const ops = [...Object.keys(KV_SERVICE), 'nope', '__proto__', 'toString']
-      const messages: Buffer[] = [randomBytes(rng, 2048), truncatedJson(rng, [{ id: 1, op: 'get', body: sample }]), Buffer.from(JSON.stringify(wrongShape(rng)))]
-      messages.push(Buffer.from(JSON.stringify([{ id: 1_000_000, op: 'get', body: nested(40) }])))
-      let ids = 0
-      const opOf = new Map<number, string>()
-      for (let i = 0; i < 6; i++) {
-        const batch = Array.from({ length: 1 + rng.nextInt(20) }, () => ({ id: ++ids, op: pick(rng, ops), body: wrongShape(rng, false) }))
-        for (const r of batch) opOf.set(r.id, r.op)
-        messages.push(Buffer.from(JSON.stringify(batch)), randomBytes(rng, 512))
+      const serialize = KV_SERVICE.commands.requestSerialize
+      const SENTINEL = 0xffff_fff0
+      const sentinel = serialize([{ id: SENTINEL, request: { op: 'ranges' } }])
+      const cases: Array<[string, Buffer[]]> = [
+        ['random bytes', [randomBytes(rng, 2048)]],
+        ['a truncated frame', [truncatedKvFrame(rng)]],
+        ['a frame of wrong-shaped requests', [garbageKvFrame(rng, 1, 1 + rng.nextInt(20))]],
+        ['Requests.requests as a varint', [protoField(1, 0, 5)]],
+        ['a request in a fixed64', [protoField(1, 1, 0)]],
+        ['a group', [Buffer.from([0x0b, 0x0c])]],
+        ['a 32-bit id over 32 bits', [protoField(1, 2, protoField(1, 0, 2 ** 40))]],
+        ['a key sent as a varint', [protoField(1, 2, Buffer.concat([protoField(1, 0, 1), protoField(2, 0, NO_RANGE), protoField(10, 2, protoField(1, 0, 7))]))]],
+        ['requests that break invariants', [serialize(badKvRequests(rng, 1, 1 + rng.nextInt(20)))]],
+        ['an empty message', [Buffer.alloc(0)]],
+      ]
+      for (const [what, messages] of cases) {
+        tasks.push(async () => {
+          const answers: WireResponse[] = []
+          const decode = (received: Buffer[]) => received.flatMap((b) => KV_SERVICE.commands.responseDeserialize(b))
+          const o = await callRaw(client, commands, [...messages, sentinel], (received) => decode(received).some((a) => a.id === SENTINEL && !responseFromWire('ranges', a).error))
+          answers.push(...decode(o.messages))
+          count(`kv commands ${status[o.code]}`)
+          if (o.code === status.INVALID_ARGUMENT) return // refused whole: the stream ended
+          if (o.code !== status.OK) return void failures.push(`${where(commands, what)}: status ${status[o.code]} ${o.details}`)
+          for (const a of answers) {
+            if (a.id === SENTINEL) continue
+            // Read as a get: an error is an error whatever the kind; a cluster map has no error.
+            const code = responseFromWire('get', a).error?.code ?? 'ok'
+            count(`kv commands ${code}`)
+            if (!KV_REFUSED.has(code) && code !== 'ok') failures.push(`${where(commands, `${what}, request ${a.id}`)}: answered ${code}`)
+          }
+        })
       }
-      const answersOf = (received: Buffer[]) => received.flatMap((b) => JSON.parse(b.toString()) as Array<{ id: number; body: { error?: { code: string; message: string } } }>)
-      tasks.push(async () => {
-        const o = await callRaw(clients.get(id)!, commands, messages, (received) => answersOf(received).length >= ids)
-        if (o.code !== status.OK) failures.push(`${where(commands, 'command stream')}: status ${status[o.code]} ${o.details}`)
-        const answers = answersOf(o.messages)
-        const answered = answers.map((a) => a.id).sort((a, b) => a - b)
-        if (answered.join() !== Array.from({ length: ids }, (_, i) => i + 1).join()) failures.push(`${where(commands, 'command stream')}: answered ids ${answered.join()} of 1..${ids}`)
-        for (const a of answers) {
-          const code = a.body.error?.code ?? 'ok'
-          count(`kv commands ${code}`)
-          // The cluster map takes no arguments: any object asks for it.
-          if (code === 'ok' && opOf.get(a.id) === 'ranges') continue
-          if (code !== 'INVALID_ARGUMENT') failures.push(`${where(commands, `request ${a.id}`)}: answered ${code}: ${a.body.error?.message}`)
-        }
-      })
     }
     // Shuffled (seeded), so every node sees every kind of garbage at once.
     for (let i = tasks.length - 1; i > 0; i--) {
@@ -537,7 +572,7 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
     await servesCorrectly('after forged snapshot headers')
   })
 
-  test('messages over 64 MiB are refused with RESOURCE_EXHAUSTED; a dense 64 MiB body is refused unparsed', async () => {
+  test('messages over 64 MiB are refused with RESOURCE_EXHAUSTED; a dense 64 MiB body or frame is refused unparsed', async () => {
     const over = Buffer.alloc(MAX_MESSAGE_BYTES + 1, 0x20)
     const oversized = [KV_SERVICE.get.path, raftTransportService(MAX_MESSAGE_BYTES).frames.path]
     for (const [i, path] of oversized.entries()) {
@@ -554,11 +589,14 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
     assert.equal(heartbeat.code, status.OK, `${status[heartbeat.code]} ${heartbeat.details}`)
     const reply = JSON.parse(heartbeat.messages[0]!.toString()) as { error?: { code: string } }
     assert.ok(REFUSED.has(reply.error?.code ?? ''), JSON.stringify(reply).slice(0, 300))
-    // On the command stream it is dropped, and the request after it is answered.
-    const next = Buffer.from(JSON.stringify([{ id: 1, op: 'get', body: {} }]))
-    const stream = await callRaw(clients.get(2)!, METHODS.find((x) => x.path === KV_SERVICE.commands.path)!, [emptyObjects, next], (messages) => messages.length > 0)
-    assert.equal(stream.code, status.OK, `${status[stream.code]} ${stream.details}`)
-    assert.deepEqual(stream.messages.flatMap((b) => JSON.parse(b.toString()) as unknown[]), [{ id: 1, body: { error: { code: 'INVALID_ARGUMENT', message: 'rangeId must be a positive integer, got undefined' } } }])
+    // On the command stream, the cheapest protobuf for a decoder to choke on — 64 MiB of empty
+    // requests, 32 million objects — ends the stream with INVALID_ARGUMENT, refused unparsed.
+    const emptyRequests = Buffer.alloc(MAX_MESSAGE_BYTES, Buffer.from([0x0a, 0x00]))
+    const started = Date.now()
+    const stream = await callRaw(clients.get(2)!, METHODS.find((x) => x.path === KV_SERVICE.commands.path)!, [emptyRequests], () => false)
+    assert.equal(stream.code, status.INVALID_ARGUMENT, `${status[stream.code]} ${stream.details}`)
+    assert.match(stream.details, /more than 4194304 values/)
+    console.log(`64 MiB of empty requests refused in ${Date.now() - started} ms`)
     allRunning('after oversized messages')
     await servesCorrectly('after oversized messages')
   })

@@ -1,9 +1,12 @@
 // Garbage for a node's wire, drawn from a seeded generator so a failing run replays: random
-// bytes, JSON cut short, JSON of the wrong shape for mrdb's request bodies, and Raft frames
+// bytes, JSON cut short, JSON of the wrong shape for mrdb's JSON request bodies (admin, PD),
+// protobuf messages of the wrong shape for the KV service's binary ones, and Raft frames
 // with broken headers, counts and lengths. Every "wrong shape" is wrong for every method: ids
-// and counts are never positive integers, keys never decode to a byte, so no body a
-// generator makes is a valid request that would change the cluster.
+// and counts are never positive integers, keys never decode to a byte, a KV request that
+// decodes names a range no cluster has, so no body a generator makes is a valid request that
+// would change the cluster.
 
+import { KV_SERVICE, type KvRequest } from '@mrdb/kv'
 import { encodeFrame, encodeSnapshotHeader, type Message, type SeededRng } from '@mrdb/raft'
 
 /** Random bytes, 0 to `maxLength` - 1 of them. */
@@ -172,4 +175,100 @@ export function sampleSnapshotHeader(from: number, to: number, dataLength: numbe
     snapshot: { data: new Uint8Array(0), metadata: { index: 9, term: 7, confState: { voters: [1, 2], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } } },
   }
   return encodeSnapshotHeader({ from, to, groupId, message, dataLength })
+}
+
+/** A range id no test cluster has: a KV request naming it is answered RANGE_NOT_FOUND at most. */
+export const NO_RANGE = 2 ** 40
+
+/** A protobuf varint. */
+function varint(n: number): Buffer {
+  const out: number[] = []
+  for (let v = n; ; v = Math.floor(v / 128)) {
+    if (v < 128) {
+      out.push(v)
+      return Buffer.from(out)
+    }
+    out.push((v % 128) | 0x80)
+  }
+}
+
+/** One protobuf field: its tag, then a varint, 8 or 4 bytes, or length-delimited bytes. */
+export function protoField(num: number, wire: 0 | 1 | 2 | 5, payload: number | Buffer): Buffer {
+  const tag = varint(num * 8 + wire)
+  if (wire === 0) return Buffer.concat([tag, varint(payload as number)])
+  const bytes = typeof payload === 'number' ? Buffer.alloc(wire === 1 ? 8 : wire === 5 ? 4 : payload) : payload
+  return Buffer.concat([tag, wire === 2 ? varint(bytes.length) : Buffer.alloc(0), wire === 2 ? bytes : bytes.subarray(0, wire === 1 ? 8 : 4)])
+}
+
+/** Field numbers of the KV schema's Request (id, range, generation, one per kind) and two it lacks. */
+const REQUEST_FIELDS = [1, 2, 3, ...Array.from({ length: 15 }, (_, i) => 10 + i), 5, 99]
+/** The wire type each Request field has in the schema (unknown ones: any). */
+const REQUEST_WIRE = (num: number): 0 | 2 => (num <= 3 ? 0 : 2)
+
+/** A field of a request kind's message (key, value, timestamps, lists…), of a random wire type and value. */
+function garbageOpField(rng: SeededRng): Buffer {
+  const num = 1 + rng.nextInt(6)
+  const wire = pick(rng, [0, 0, 2, 2, 2, 1, 5] as const)
+  if (wire === 0) return protoField(num, 0, pick(rng, [0, 1, 2 ** 32, 2 ** 53 - 1, rng.nextInt(1 << 30)]))
+  if (wire === 2) return protoField(num, 2, rng.nextInt(3) === 0 ? Buffer.concat(Array.from({ length: 1 + rng.nextInt(3) }, () => garbageOpField(rng))) : randomBytes(rng, 24))
+  return protoField(num, wire, 0)
+}
+
+/**
+ * A KV Request message of the wrong shape: fields of the schema's numbers (and others), each
+ * of its declared wire type half the time, with values out of range or missing; a range id
+ * sent as a varint is never a real range (see the file comment).
+ */
+export function garbageKvRequest(rng: SeededRng, id: number): Buffer {
+  const fields = [protoField(1, 0, id)]
+  for (let n = rng.nextInt(5); n > 0; n--) {
+    const num = pick(rng, REQUEST_FIELDS)
+    const wire = rng.nextInt(2) === 0 ? REQUEST_WIRE(num) : pick(rng, [0, 1, 2, 5] as const)
+    if (wire === 0) fields.push(protoField(num, 0, num === 2 ? NO_RANGE + rng.nextInt(1000) : pick(rng, [0, 2 ** 32, 2 ** 53 - 1, rng.nextInt(1 << 30)])))
+    else if (wire === 2) fields.push(protoField(num, 2, Buffer.concat(Array.from({ length: rng.nextInt(4) }, () => garbageOpField(rng)))))
+    else fields.push(protoField(num, wire, 0))
+  }
+  return Buffer.concat(fields)
+}
+
+/** A command-stream message of `count` garbage requests (ids from `firstId`). */
+export function garbageKvFrame(rng: SeededRng, firstId: number, count: number): Buffer {
+  return Buffer.concat(Array.from({ length: count }, (_, i) => protoField(1, 2, garbageKvRequest(rng, firstId + i))))
+}
+
+/**
+ * Typed requests that encode but break an invariant or name no real range, with ids from
+ * `firstId`: every answer is INVALID_ARGUMENT or RANGE_NOT_FOUND (the cluster map, which
+ * takes no arguments, answers).
+ */
+export function badKvRequests(rng: SeededRng, firstId: number, count: number): Array<{ id: number; request: KvRequest }> {
+  const k = () => randomBytes(rng, 8)
+  const at = () => ({ rangeId: pick(rng, [0, NO_RANGE]), generation: pick(rng, [undefined, 0, 7]) })
+  const makers: Array<() => KvRequest> = [
+    () => ({ op: 'get', ...at(), key: Buffer.alloc(0) }),
+    () => ({ op: 'get', ...at(), key: k(), ts: 1n }),
+    () => ({ op: 'put', ...at(), key: k() }) as unknown as KvRequest, // no value
+    () => ({ op: 'scan', ...at(), start: k(), end: k(), limit: 0 }),
+    () => ({ op: 'batch', ...at(), writes: [] }),
+    () => ({ op: 'prewrite', ...at(), primary: k(), ttlMs: 1, mutations: [{ key: k(), kind: 'put', value: k(), assertAbsent: false }] }) as unknown as KvRequest, // no startTs
+    () => ({ op: 'onePhaseCommit', ...at(), startTs: 5n, mutations: [] }),
+    () => ({ op: 'commit', ...at(), startTs: 1n, commitTs: 2n, keys: [Buffer.alloc(0)] }),
+    () => ({ op: 'rollback', ...at(), startTs: 1n, keys: [] }),
+    () => ({ op: 'checkTxn', ...at(), primary: Buffer.alloc(0), startTs: 1n, nowTs: 2n }),
+    () => ({ op: 'heartbeat', ...at(), primary: k(), startTs: 1n }) as unknown as KvRequest, // no ttlMs
+    () => ({ op: 'deleteRange', rangeId: NO_RANGE, start: k(), end: k() }),
+    () => ({ op: 'checksum', rangeId: pick(rng, [0, NO_RANGE]) }),
+    () => ({ op: 'ranges' }),
+  ]
+  return Array.from({ length: count }, (_, i) => ({ id: firstId + i, request: pick(rng, makers)() }))
+}
+
+/** A command-stream message of harmless requests (all at {@link NO_RANGE}), cut at a random byte. */
+export function truncatedKvFrame(rng: SeededRng): Buffer {
+  const requests = Array.from({ length: 1 + rng.nextInt(4) }, (_, i): { id: number; request: KvRequest } => ({
+    id: i + 1,
+    request: { op: 'prewrite', rangeId: NO_RANGE, startTs: 1n, primary: Buffer.from('p'), ttlMs: 1000, mutations: [{ key: Buffer.from('p'), kind: 'put', value: randomBytes(rng, 64), assertAbsent: false }] },
+  }))
+  const frame = KV_SERVICE.commands.requestSerialize(requests)
+  return frame.subarray(0, 1 + rng.nextInt(frame.length - 1))
 }
