@@ -95,7 +95,11 @@ try {
           console.log(`  ${sql.padEnd(28)} ${(performance.now() - t1).toFixed(0).padStart(7)} ms`)
           continue
         }
-        const r = await time(client, sql)
+        const r = await time(client, sql).catch((e: Error) => e)
+        if (r instanceof Error) {
+          console.log(`  ${name.padEnd(28)}  failed: ${r.message.slice(0, 120)}  ${await planLine(client, sql, pattern)}`)
+          continue
+        }
         const count = name.startsWith('BETWEEN') ? '' : `(${String(r.first[0])}) `
         console.log(`  ${name.padEnd(28)} ${r.ms.toFixed(0).padStart(7)} ms  ${count}${await planLine(client, sql, pattern)}`)
       }
