@@ -1,9 +1,11 @@
 // The parser adapter: node-sql-parser (postgresql mode) → mrdb's AST (ast.ts). The parser's loose
 // output shapes live only in this file; anything not understood is rejected with 0A000.
 
+import { isDeepStrictEqual } from 'node:util'
 import sqlParser from 'node-sql-parser/build/postgresql.js'
 import type { AggregateFn, SetFunctionCall, ColumnDef, CommonTable, CompareOp, Expr, InsertValue, OnConflict, OrderKey, QueryStmt, SelectItem, SelectStmt, SetOpStmt, Statement, TableRef, UpdateAssignment } from './ast.js'
 import { fail, SqlError, SqlState } from './errors.js'
+import { instantiate, literalTemplate, type LiteralTemplate } from './literal-template.js'
 import { LruCache } from './lru-cache.js'
 import { scalarFunctionName } from './functions.js'
 import { fixPrecedence } from './precedence.js'
@@ -43,6 +45,13 @@ export const MAX_SYNTAX_TREE_DEPTH = 1000
 /** The longest statement text the {@link StatementCache} keeps: bigger ones are rarely repeated. */
 const MAX_CACHED_LENGTH = 16 * 1024
 
+/**
+ * The longest statement text whose template the {@link StatementCache} parses: a template's
+ * parse costs as much as the statement's, and bulk statements (a many-row INSERT) rarely
+ * repeat their shape.
+ */
+const MAX_TEMPLATED_LENGTH = 4 * 1024
+
 // The parser's output: untyped JSON-like objects. Only this file touches them.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Raw = any
@@ -50,26 +59,94 @@ type Raw = any
 const parser = new sqlParser.Parser()
 const PARSE_OPTIONS = { database: 'postgresql' }
 
-/** Parses SQL text into statements, remembering the last `capacity` distinct texts. */
+/**
+ * What the cache knows of a template (see literal-template.ts): its parse, instantiated for a
+ * statement by putting the statement's literals in; `unusable` once a direct parse showed
+ * that the template does not stand for its statements (or the template did not parse), and
+ * `pending` while its parse runs in the executor pool.
+ */
+type TemplateEntry = { readonly kind: 'usable'; readonly statements: readonly Statement[] } | { readonly kind: 'unusable' } | { readonly kind: 'pending' }
+
+/**
+ * Parses SQL text into statements, remembering the last `capacity` distinct texts and the
+ * last `capacity` templates: statements that differ only in plain literals (small integers,
+ * simple strings) share one parse of their template, checked against a direct parse before
+ * it is ever used (docs/decisions.md, "The parse cache across literals").
+ */
 export class StatementCache {
   private readonly cache: LruCache<string, readonly Statement[]>
+  private readonly templates: LruCache<string, TemplateEntry>
+  /** Statements answered from a template, for tests and counters. */
+  templateHits = 0
 
   constructor(capacity = 1000) {
     this.cache = new LruCache(capacity)
+    this.templates = new LruCache(capacity)
   }
 
   /** The statements of `sql` (one or more separated by `;`); raises 54000, 54001, 42601 or 0A000. */
   parse(sql: string): readonly Statement[] {
-    return this.cache.get(sql) ?? this.remember(sql, parseSql(sql))
+    const cached = this.cache.get(sql)
+    if (cached !== undefined) return cached
+    const template = sql.length <= MAX_TEMPLATED_LENGTH ? literalTemplate(sql) : null
+    const hit = template === null ? null : this.fromTemplate(template)
+    if (hit !== null) return hit
+    const statements = parseSql(sql)
+    if (template === null) return this.remember(sql, statements)
+    if (this.templates.get(template.text) === undefined) {
+      let parsed: readonly Statement[] | null = null
+      try {
+        parsed = parseSql(template.text)
+      } catch {
+        // the template does not parse: its statements are parsed directly
+      }
+      this.learn(template, parsed, statements)
+    }
+    return statements
   }
 
   /**
    * {@link parse}, with a text not in the cache parsed by `parseElsewhere` (the executor pool,
-   * so that the parser's cost never falls on the caller's thread).
+   * so that the parser's cost never falls on the caller's thread). A new template is parsed
+   * there too, after the statement has its answer.
    */
   async parseWith(sql: string, parseElsewhere: (sql: string) => Promise<readonly Statement[]>): Promise<readonly Statement[]> {
     checkSize(sql)
-    return this.cache.get(sql) ?? this.remember(sql, await parseElsewhere(sql))
+    const cached = this.cache.get(sql)
+    if (cached !== undefined) return cached
+    const template = sql.length <= MAX_TEMPLATED_LENGTH ? literalTemplate(sql) : null
+    const hit = template === null ? null : this.fromTemplate(template)
+    if (hit !== null) return hit
+    const statements = await parseElsewhere(sql)
+    if (template === null) return this.remember(sql, statements)
+    if (this.templates.get(template.text) === undefined) {
+      this.templates.set(template.text, { kind: 'pending' })
+      parseElsewhere(template.text).then(
+        (parsed) => this.learn(template, parsed, statements),
+        () => this.learn(template, null, statements),
+      )
+    }
+    return statements
+  }
+
+  /** The statements of `template`'s statement from its template's parse, or null when there is none to use. */
+  private fromTemplate(template: LiteralTemplate): readonly Statement[] | null {
+    const entry = this.templates.get(template.text)
+    if (entry?.kind !== 'usable') return null
+    const statements = instantiate(entry.statements, template.values)
+    if (statements === null) return null
+    this.templateHits++
+    return statements
+  }
+
+  /**
+   * Keeps the parse of `template` (null: it failed) if, instantiated with the literals of the
+   * statement it came from, it gives exactly that statement's direct parse `direct`.
+   */
+  private learn(template: LiteralTemplate, parsed: readonly Statement[] | null, direct: readonly Statement[]): void {
+    const instance = parsed === null ? null : instantiate(parsed, template.values)
+    const usable = instance !== null && isDeepStrictEqual(instance, direct)
+    this.templates.set(template.text, usable ? { kind: 'usable', statements: parsed! } : { kind: 'unusable' })
   }
 
   private remember(sql: string, statements: readonly Statement[]): readonly Statement[] {
