@@ -11,8 +11,9 @@
 //   etcd put                   — the same put workload on a 3-member etcd (fsync on), if there is one
 // It prints each workload's throughput and latency, what one operation cost the cluster (Raft
 // loop iterations and entries, TSO timestamps and fetches, gRPC messages: node-counters.ts),
-// and the ratios issue #13 aims at. Then, with --agg-rows N, a GROUP BY over N rows with the
-// executor pool and without (aggregate-bench.ts).
+// and the ratios issue #13 aims at. Every workload, KV and SQL, first runs 1 s untimed (warm-up).
+// Then, with --agg-rows N, a GROUP BY over N rows with the executor pool and without
+// (aggregate-bench.ts).
 // With --rows N it runs instead issue #14's big-table benchmark (big-table-bench.ts): a load of N
 // rows through multi-row INSERTs, an aggregate, a join, an indexed BETWEEN, and churn then GC.
 // Usage: node packages/bench/dist/sql-bench.js [--seconds 5] [--clients 32] [--agg-rows 0] [--no-etcd] [--no-64]
@@ -138,7 +139,7 @@ async function kv(target: KvTarget, specs: WorkloadSpec[], name: (kind: string) 
  */
 async function sql(cluster: ProcessCluster, counters: () => Promise<ClusterCounters | undefined>): Promise<void> {
   const marks: Array<{ line: string; counters: Promise<ClusterCounters | undefined> }> = []
-  const results = await sqlWorkloads({ hosts: cluster.addresses(), clients, seconds, progress: (line) => void marks.push({ line, counters: counters() }) })
+  const results = await sqlWorkloads({ hosts: cluster.addresses(), clients, seconds, warmupSeconds: 1, progress: (line) => void marks.push({ line, counters: counters() }) })
   marks.push({ line: 'end', counters: counters() })
   for (const r of results) {
     const at = marks.findIndex((m) => m.line.startsWith(`${r.name}:`))
@@ -167,8 +168,7 @@ async function txnTwoRanges(cluster: ProcessCluster, counters: () => Promise<Clu
   const sessions = Array.from({ length: clients }, (_, i) => new SqlClient(sqlHosts[i % sqlHosts.length]!))
   const half = (from: number) => from + Math.floor(Math.random() * 2500)
   try {
-    const before = await counters()
-    const r = await closedLoop('sql txn 2 ranges', clients, seconds, async (c) => {
+    const op = async (c: number) => {
       const s = sessions[c]!
       await s.query('BEGIN')
       try {
@@ -179,7 +179,10 @@ async function txnTwoRanges(cluster: ProcessCluster, counters: () => Promise<Clu
         await s.query('ROLLBACK').catch(() => undefined)
         throw err
       }
-    })
+    }
+    await closedLoop('sql txn 2 ranges warm-up', clients, 1, op)
+    const before = await counters()
+    const r = await closedLoop('sql txn 2 ranges', clients, seconds, op)
     show({ ...r, ...costsOf(before, await counters(), r.ops) })
   } finally {
     for (const s of sessions) s.close()

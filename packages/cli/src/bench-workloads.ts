@@ -29,6 +29,12 @@ export interface BenchOptions {
   hosts: string[]
   clients: number
   seconds: number
+  /**
+   * Untimed seconds of each SQL workload run before its timed phase (and before its progress
+   * line), so that the timed phase starts with the gateways' JIT and caches warm, as the KV
+   * workloads' warm-up does. Default 0.
+   */
+  warmupSeconds?: number
   /** Called as each workload starts. */
   progress?: (line: string) => void
 }
@@ -108,6 +114,7 @@ export async function sqlWorkloads(o: BenchOptions): Promise<WorkloadResult[]> {
     for (let from = 0; from < ROWS; from += 250) await admin.query(`INSERT INTO ${t} (id, v) VALUES ${Array.from({ length: 250 }, (_, i) => `(${from + i}, '${VALUE}')`).join(', ')}`)
     const results: WorkloadResult[] = []
     const run = async (name: string, op: (s: SqlClient, client: number) => Promise<void>) => {
+      if ((o.warmupSeconds ?? 0) > 0) await closedLoop(`${name} warm-up`, o.clients, o.warmupSeconds!, (c) => op(sessions[c]!, c))
       o.progress?.(`${name}: ${o.clients} clients, ${o.seconds} s`)
       results.push(await closedLoop(name, o.clients, o.seconds, (c) => op(sessions[c]!, c)))
     }
