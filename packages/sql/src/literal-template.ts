@@ -29,7 +29,9 @@ const MAX_INT_DIGITS = 9
 /**
  * Strings matching this stay in the template: parse.ts looks for these words in the raw text
  * before parsing (RETURNING, ON CONFLICT, DEFAULT VALUES, OFFSET … LIMIT, EXPLAIN, USING), so a
- * string holding one could take another path there than its sentinel does.
+ * string holding one could take another path there than its sentinel does. So do strings
+ * holding a quote or a semicolon, which the text-level matchers (parse-alter.ts, parse-user.ts,
+ * on-conflict.ts) might read differently.
  */
 const TEXT_LEVEL_WORDS = /returning|conflict|values|offset|limit|explain|using/i
 
@@ -80,7 +82,7 @@ export function literalTemplate(sql: string): LiteralTemplate | null {
       }
       const end = j + 1
       // eslint-disable-next-line no-control-regex
-      const plain = !/[\u0000-\u001f]/.test(content) && !TEXT_LEVEL_WORDS.test(content)
+      const plain = !/[\u0000-\u001f'";]/.test(content) && !TEXT_LEVEL_WORDS.test(content)
       if (plain && !slot(i, end, content)) return null
       i = end
     } else if (c === 0x22 /* " */) {
