@@ -136,17 +136,26 @@ export async function aggregateRows(
 async function lookupRows(ctx: StatementContext, layout: RowLayout, keys: readonly Uint8Array[], filter: Expr | null, limit: number): Promise<SqlValue[][]> {
   const out: SqlValue[][] = []
   const chunk = ctx.options.scanChunkSize
-  for (let i = 0; i < keys.length && out.length < limit; i += chunk) {
-    const batch = keys.slice(i, i + chunk)
-    const values = await ctx.getMany(batch)
-    const pairs: KvPair[] = []
-    values.forEach((v, j) => {
-      if (v !== undefined) pairs.push([batch[j]!, v])
+  // Without a limit, a few batches are read at once (rows in key-list order all the same).
+  const inFlight = limit === Infinity ? LOOKUP_BATCHES_IN_FLIGHT : 1
+  for (let i = 0; i < keys.length && out.length < limit; i += chunk * inFlight) {
+    const batches: Array<readonly Uint8Array[]> = []
+    for (let b = 0; b < inFlight && i + b * chunk < keys.length; b++) batches.push(keys.slice(i + b * chunk, i + (b + 1) * chunk))
+    const answers = await Promise.all(batches.map((batch) => ctx.getMany(batch)))
+    answers.forEach((values, n) => {
+      const batch = batches[n]!
+      const pairs: KvPair[] = []
+      values.forEach((v, j) => {
+        if (v !== undefined) pairs.push([batch[j]!, v])
+      })
+      if (out.length < limit) out.push(...decodeAndFilter(layout, pairs, filter, limit - out.length))
     })
-    out.push(...decodeAndFilter(layout, pairs, filter, limit - out.length))
   }
   return out
 }
+
+/** Row-lookup batches (of the scan chunk size) a lookup without a limit keeps in flight. */
+const LOOKUP_BATCHES_IN_FLIGHT = 4
 
 /**
  * Scans a span converting each chunk with `convert` (given the room left under `limit`);
