@@ -4,7 +4,8 @@
 // entries it took, how many timestamps it asked the oracle for and in how many round trips,
 // and how many gRPC messages it caused between nodes (Raft frames, and the KV request batches
 // SQL gateways sent to other nodes; a benchmark client's own calls to the nodes are not
-// counted). A regression then shows where it came from.
+// counted), and how many times the gateways ran the SQL parser (the parse cache's misses). A
+// regression then shows where it came from.
 
 import { Client, credentials } from '@grpc/grpc-js'
 import { unaryCall } from '@mrdb/kv'
@@ -24,12 +25,14 @@ export interface ClusterCounters {
   readonly raftFrames: number
   /** KV request batches SQL gateways sent to other nodes over gRPC (one message each). */
   readonly kvGrpcBatches: number
+  /** Texts the gateways' statement caches handed to the SQL parser (statements and templates). */
+  readonly sqlParses: number
 }
 
 /** Reads and sums the counters of the nodes at `addresses`. */
 export async function readCounters(addresses: readonly string[]): Promise<ClusterCounters> {
   const statuses = await Promise.all(addresses.map(status))
-  const sum = { raftIterations: 0, raftEntries: 0, tsoRequests: 0, tsoFetches: 0, raftFrames: 0, kvGrpcBatches: 0 }
+  const sum = { raftIterations: 0, raftEntries: 0, tsoRequests: 0, tsoFetches: 0, raftFrames: 0, kvGrpcBatches: 0, sqlParses: 0 }
   for (const s of statuses) {
     const m = s.metrics ?? {}
     sum.raftIterations += m['iterations'] ?? 0
@@ -37,6 +40,7 @@ export async function readCounters(addresses: readonly string[]): Promise<Cluste
     sum.tsoRequests += m['tsoRequests'] ?? 0
     sum.tsoFetches += m['tsoFetches'] ?? 0
     sum.kvGrpcBatches += m['kvGrpcBatches'] ?? 0
+    sum.sqlParses += m['sqlParses'] ?? 0
     for (const r of s.ranges ?? []) if (r.leader) sum.raftEntries += r.commit
   }
   return sum
@@ -50,6 +54,8 @@ export interface OperationCosts {
   readonly tsoFetches: number
   /** Raft frames plus gateways' KV batches sent between nodes over gRPC. */
   readonly grpcMessages: number
+  /** SQL parser runs (a statement served by the parse cache costs none). */
+  readonly sqlParses: number
 }
 
 /** The costs per operation of `ops` operations done between `before` and `after`. */
@@ -61,13 +67,14 @@ export function perOperation(before: ClusterCounters, after: ClusterCounters, op
     tsoRequests: per(after.tsoRequests - before.tsoRequests),
     tsoFetches: per(after.tsoFetches - before.tsoFetches),
     grpcMessages: per(after.raftFrames - before.raftFrames + after.kvGrpcBatches - before.kvGrpcBatches),
+    sqlParses: per(after.sqlParses - before.sqlParses),
   }
 }
 
 /** One line: the costs of one operation of workload `name`. */
 export function formatCosts(name: string, c: OperationCosts): string {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-').padStart(6)
-  return `  ${name.padEnd(24)} raft loop iterations ${f(c.raftIterations)}   raft entries ${f(c.raftEntries)}   TSO timestamps ${f(c.tsoRequests)} in ${f(c.tsoFetches)} fetches   gRPC messages between nodes ${f(c.grpcMessages)}`
+  return `  ${name.padEnd(24)} raft loop iterations ${f(c.raftIterations)}   raft entries ${f(c.raftEntries)}   TSO timestamps ${f(c.tsoRequests)} in ${f(c.tsoFetches)} fetches   gRPC messages between nodes ${f(c.grpcMessages)}   SQL parses ${f(c.sqlParses)}`
 }
 
 /** A node's status; a failed call is tried twice more, a second apart (a node busy starting its ranges may reset a new connection). */

@@ -794,7 +794,7 @@ export class NodeServer {
       }),
       pd: this.store.raft.hasGroup(PD_GROUP_ID) ? this.pdStatus() : undefined,
       quarantined: this.store.quarantined().map(({ rangeId, replicaId, index, reason }) => ({ rangeId, replicaId, index, reason })),
-      metrics: { ...this.store.raft.metrics, tsoRequests: this.timestamps?.counts.requests ?? 0, tsoFetches: this.timestamps?.counts.fetches ?? 0, kvGrpcBatches: this.kvRemote?.counts.batches ?? 0, kvGrpcRequests: this.kvRemote?.counts.requests ?? 0, cpuUserMicros: process.cpuUsage().user, cpuSystemMicros: process.cpuUsage().system },
+      metrics: { ...this.store.raft.metrics, tsoRequests: this.timestamps?.counts.requests ?? 0, tsoFetches: this.timestamps?.counts.fetches ?? 0, kvGrpcBatches: this.kvRemote?.counts.batches ?? 0, kvGrpcRequests: this.kvRemote?.counts.requests ?? 0, sqlParses: this.sqlEngine?.statements.parses ?? 0, sqlTemplateHits: this.sqlEngine?.statements.templateHits ?? 0, cpuUserMicros: process.cpuUsage().user, cpuSystemMicros: process.cpuUsage().system },
     }
   }
 

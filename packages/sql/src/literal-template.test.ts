@@ -147,6 +147,7 @@ test('through the executor pool: a new template is parsed after its statement is
   assert.deepStrictEqual(await cache.parseWith('SELECT v FROM t WHERE id = 2', elsewhere), parseSql('SELECT v FROM t WHERE id = 2'))
   assert.equal(parsed.length, 2)
   assert.equal(cache.templateHits, 1)
+  assert.equal(cache.parses, 2) // the first statement and its template; the second cost none
   // Errors still come from the direct parse.
   await assert.rejects(cache.parseWith('SELECT v FROM t WHERE id = 3 +', elsewhere), { code: '42601' })
 })

@@ -78,6 +78,8 @@ export class StatementCache {
   private readonly templates: LruCache<string, TemplateEntry>
   /** Statements answered from a template, for tests and counters. */
   templateHits = 0
+  /** Texts handed to the parser (statements and templates): what the cache did not save. */
+  parses = 0
 
   constructor(capacity = 1000) {
     this.cache = new LruCache(capacity)
@@ -91,11 +93,13 @@ export class StatementCache {
     const template = sql.length <= MAX_TEMPLATED_LENGTH ? literalTemplate(sql) : null
     const hit = template === null ? null : this.fromTemplate(template)
     if (hit !== null) return hit
+    this.parses++
     const statements = parseSql(sql)
     if (template === null) return this.remember(sql, statements)
     if (this.templates.get(template.text) === undefined) {
       let parsed: readonly Statement[] | null = null
       try {
+        this.parses++
         parsed = parseSql(template.text)
       } catch {
         // the template does not parse: its statements are parsed directly
@@ -117,10 +121,12 @@ export class StatementCache {
     const template = sql.length <= MAX_TEMPLATED_LENGTH ? literalTemplate(sql) : null
     const hit = template === null ? null : this.fromTemplate(template)
     if (hit !== null) return hit
+    this.parses++
     const statements = await parseElsewhere(sql)
     if (template === null) return this.remember(sql, statements)
     if (this.templates.get(template.text) === undefined) {
       this.templates.set(template.text, { kind: 'pending' })
+      this.parses++
       parseElsewhere(template.text).then(
         (parsed) => this.learn(template, parsed, statements),
         () => this.learn(template, null, statements),
