@@ -81,6 +81,11 @@ export interface MultiRaftMetrics {
   heartbeatsCoalesced: number
   /** Group ticks run (quiesced groups are not ticked). */
   groupTicks: number
+  /**
+   * Groups the ticks looked at: awake groups, and quiesced ones only while reads wait or an
+   * early campaign is planned (an idle node's ticks cost nothing per quiesced group).
+   */
+  tickVisits: number
   /** Groups currently quiesced. */
   quiesced: number
   /**
@@ -102,6 +107,8 @@ interface Group {
   peers: ReadonlyMap<number, number>
   readonly stateMachine: GroupStateMachine
   quiesced: boolean
+  /** The leader's node this quiesced follower watches (its key in quiescedFollowers); undefined otherwise. */
+  watching: number | undefined
   lead: number
   /** The role as of the last Ready taken from the core. */
   role: RaftStateType
@@ -136,8 +143,19 @@ const EMPTY_FRAME_LISTS = (): Pick<RaftFrame, 'messages' | 'heartbeats' | 'heart
 
 /** Hosts the Raft groups of one node; see the file comment. */
 export class MultiRaft {
-  readonly metrics: MultiRaftMetrics = { iterations: 0, logWrites: 0, fsyncs: 0, overlappedWrites: 0, framesSent: 0, heartbeatsCoalesced: 0, groupTicks: 0, quiesced: 0, heardNodes: 0, proposals: 0, proposalsDropped: 0, ticksLate: 0 }
+  readonly metrics: MultiRaftMetrics = { iterations: 0, logWrites: 0, fsyncs: 0, overlappedWrites: 0, framesSent: 0, heartbeatsCoalesced: 0, groupTicks: 0, tickVisits: 0, quiesced: 0, heardNodes: 0, proposals: 0, proposalsDropped: 0, ticksLate: 0 }
   private readonly groups = new Map<number, Group>()
+  /**
+   * The groups a tick visits. Invariant: holds every group that is awake, has reads waiting
+   * or an early campaign planned; a quiesced group without either leaves it at its next tick,
+   * so an idle node's tick costs nothing per quiesced range.
+   */
+  private readonly ticking = new Set<Group>()
+  /**
+   * Quiesced followers by their leader's node: when a node goes silent, only the followers it
+   * leads are woken, without a walk over every group each tick.
+   */
+  private readonly quiescedFollowers = new Map<number, { since: number; groups: Set<Group> }>()
   private readonly dirty = new Set<Group>()
   private readonly o: Required<Omit<MultiRaftOptions, 'onUnknownGroup' | 'onLeaderChange' | 'onGroupDamaged' | 'logger' | 'readOnlyOption'>> & MultiRaftOptions
   private ticks = 0
@@ -265,6 +283,7 @@ export class MultiRaft {
       peers: opts.peers,
       stateMachine: opts.stateMachine,
       quiesced: false,
+      watching: undefined,
       lead: 0,
       role: 'follower',
       reads: new Map(),
@@ -277,6 +296,11 @@ export class MultiRaft {
     }
     this.groups.set(opts.groupId, g)
     this.countPeers(opts.peers, 1)
+    const leaderNode = opts.awaitLeaderOn
+    if (leaderNode !== undefined && leaderNode !== this.o.nodeId && [...opts.peers.values()].includes(leaderNode)) {
+      g.quiesced = true
+      this.watch(g, leaderNode)
+    } else this.ticking.add(g)
     this.markDirty(g)
   }
 
@@ -285,6 +309,7 @@ export class MultiRaft {
     const g = this.groups.get(groupId)
     if (!g) return
     this.groups.delete(groupId)
+    this.forget(g)
     this.countPeers(g.peers, -1)
     this.dirty.delete(g)
     failWaiters(g, new RaftError(RaftErrorCode.PROPOSAL_DROPPED, `group ${groupId} was removed from this node`))
@@ -306,6 +331,43 @@ export class MultiRaft {
     this.countPeers(peers, 1)
     this.countPeers(g.peers, -1)
     g.peers = peers
+    // A quiesced follower watches its leader's node, which may have changed.
+    if (g.watching !== undefined) {
+      this.unwatch(g)
+      const node = peers.get(g.lead)
+      if (node !== undefined) this.watch(g, node)
+    }
+  }
+
+  /** Drops a group that leaves the host from the tick's sets. */
+  private forget(g: Group): void {
+    this.ticking.delete(g)
+    this.unwatch(g)
+  }
+
+  /** Files a quiesced follower under its leader's node (see quiescedFollowers). */
+  private watch(g: Group, node: number): void {
+    g.watching = node
+    let w = this.quiescedFollowers.get(node)
+    if (!w) this.quiescedFollowers.set(node, (w = { since: this.ticks, groups: new Set() }))
+    w.groups.add(g)
+  }
+
+  private unwatch(g: Group): void {
+    if (g.watching === undefined) return
+    const w = this.quiescedFollowers.get(g.watching)
+    w?.groups.delete(g)
+    if (w?.groups.size === 0) this.quiescedFollowers.delete(g.watching)
+    g.watching = undefined
+  }
+
+  /**
+   * Whether followers watching `node` stay quiesced: it was heard within the liveness window,
+   * or, never heard yet (new groups waiting for their first leader), they have not waited that long.
+   */
+  private watchedAlive(node: number, since: number): boolean {
+    if (node === this.o.nodeId || this.nodeAlive(node)) return true
+    return !this.lastHeard.has(node) && (this.ticks - since) * this.o.tickMs <= this.o.livenessTimeoutMs
   }
 
   /** Adds `delta` to the replica count of each node in `peers`; a node whose count reaches 0 is forgotten. */
@@ -426,28 +488,35 @@ export class MultiRaft {
     const now = performance.now()
     if (this.lastTickAt !== undefined && now - this.lastTickAt > 2 * this.o.tickMs) this.metrics.ticksLate++
     this.lastTickAt = now
-    let quiesced = 0
-    // A group stopped for a damaged log leaves the map during the pass; deleting while iterating a Map is safe.
-    for (const g of this.groups.values()) {
+    // Quiesced followers whose leader's node went silent wake up (and are ticked below).
+    for (const [node, { since, groups }] of this.quiescedFollowers) {
+      if (this.watchedAlive(node, since)) continue
+      this.o.logger?.info(`node ${node} went silent: unquiescing the ${groups.size} group(s) it leads here`)
+      for (const g of [...groups]) this.wake(g)
+    }
+    let awake = 0
+    // Sets stay valid while iterated as groups leave them (a damaged group, a quiesced one).
+    for (const g of this.ticking) {
+      if (this.groups.get(g.id) !== g) {
+        this.ticking.delete(g)
+        continue
+      }
+      this.metrics.tickVisits++
       // Quiesced groups too: a follower's forwarded read may be lost while its leader quiesces.
       this.expireReads(g)
       this.contained(g, () => {
         if (g.failover) this.failoverTick(g, g.failover)
-        if (this.tickGroup(g)) quiesced++
+        if (!this.tickGroup(g)) awake++
       })
+      if (g.quiesced && g.reads.size === 0 && g.failover === undefined) this.ticking.delete(g)
     }
-    this.metrics.quiesced = quiesced
+    this.metrics.quiesced = this.groups.size - awake
     this.sendKeepalives()
   }
 
   /** Ticks one group unless it is (or now becomes) quiesced; returns whether it is quiesced. */
   private tickGroup(g: Group): boolean {
-    if (g.quiesced) {
-      const leaderNode = g.peers.get(g.lead)
-      if (leaderNode === undefined || leaderNode === this.o.nodeId || this.nodeAlive(leaderNode)) return true
-      this.o.logger?.info(`group ${g.id}: leader node ${leaderNode} went silent; unquiescing`)
-      this.wake(g)
-    }
+    if (g.quiesced) return true
     // A leader decides before ticking: its heartbeats of the previous tick carried the final commit.
     if (this.maybeQuiesce(g)) return true
     g.raw.tick()
@@ -488,6 +557,8 @@ export class MultiRaft {
   private wake(g: Group): Group {
     if (!g.quiesced) return g
     g.quiesced = false
+    this.unwatch(g)
+    this.ticking.add(g)
     g.raw.suspendLease()
     return g
   }
@@ -539,7 +610,9 @@ export class MultiRaft {
     for (const hb of f.heartbeatResponses) this.stepInto(hb.groupId, heartbeatMessage('MsgHeartbeatResp', hb), f.from)
     for (const groupId of f.quiesce) {
       const g = this.groups.get(groupId)
-      if (g && g.lead !== 0 && g.lead !== g.replicaId && g.peers.get(g.lead) === f.from) g.quiesced = true
+      if (!g || g.quiesced || g.lead === 0 || g.lead === g.replicaId || g.peers.get(g.lead) !== f.from) continue
+      g.quiesced = true
+      this.watch(g, f.from)
     }
   }
 
@@ -644,6 +717,7 @@ export class MultiRaft {
     if (g.damaged) return
     g.damaged = true
     if (this.groups.get(g.id) === g) this.groups.delete(g.id)
+    this.forget(g)
     this.dirty.delete(g)
     this.o.logger?.warn(`group ${g.id}: stopped replica ${g.replicaId} on node ${this.o.nodeId}: ${err.message}`)
     if (g.role === 'leader') this.handOff(g)

@@ -42,4 +42,11 @@ export interface GroupOptions {
   stateMachine: GroupStateMachine
   /** The index the state machine has applied (durably) before this start. */
   applied: number
+  /**
+   * A new group whose replica on that node will campaign at once (a bootstrap designates
+   * one): this replica starts quiesced, watching that node, and neither ticks nor campaigns
+   * until a message wakes it or the node goes silent. Thousands of ranges created together
+   * then elect one leader each, instead of every replica campaigning at once.
+   */
+  awaitLeaderOn?: number
 }
