@@ -159,8 +159,8 @@ export class Replica {
   readonly logStorage: RangeLogStorage
   private state: ReplicaState
   private readonly pending = new Map<number, Pending>()
-  /** The last counted stats: when, at which descriptor generation, for how long they hold. */
-  private stats: { at: number; generation: number; ttlMs: number; value: RangeStats } | undefined
+  /** The last counted stats: when, at which descriptor generation and applied index, for how long they hold. */
+  private stats: { at: number; generation: number; appliedIndex: number; ttlMs: number; value: RangeStats } | undefined
   /** The count under way, which concurrent callers share. */
   private counting: Promise<RangeStats> | undefined
   /**
@@ -533,18 +533,20 @@ export class Replica {
    * The range's keys and bytes, and its middle key (where a split would halve it) if it has
    * two keys: {@link MvccStore.approximateStats}, counted again once the range changed (a split
    * or merge) or the count is older than {@link STATS_TTL_MS} and {@link STATS_COST_FACTOR}
-   * times as long as it took.
+   * times as long as it took — and never while the range applied nothing since (an idle
+   * range's leader reports it every heartbeat, and thousands of idle ranges must cost nothing).
    */
   async approximateStats(): Promise<RangeStats> {
     const d = this.state.descriptor
     const cached = this.stats
-    if (cached && cached.generation === d.generation && Date.now() - cached.at < cached.ttlMs) return cached.value
+    const index = this.state.appliedIndex
+    if (cached && cached.generation === d.generation && (cached.appliedIndex === index || Date.now() - cached.at < cached.ttlMs)) return cached.value
     this.counting ??= (async () => {
       const started = Date.now()
       try {
         const value: RangeStats = await this.mvcc.approximateStats(d.startKey.length === 0 ? undefined : d.startKey, d.endKey.length === 0 ? undefined : d.endKey)
         const took = Date.now() - started
-        this.stats = { at: Date.now(), generation: d.generation, ttlMs: Math.max(STATS_TTL_MS, STATS_COST_FACTOR * took), value }
+        this.stats = { at: Date.now(), generation: d.generation, appliedIndex: index, ttlMs: Math.max(STATS_TTL_MS, STATS_COST_FACTOR * took), value }
         return value
       } finally {
         this.counting = undefined
@@ -967,6 +969,8 @@ export class Replica {
       const d = this.state.descriptor
       void (async () => {
         for (const [gte, lt] of this.mvcc.engineSpans(d.startKey, d.endKey)) await this.engine.compactRange(gte, lt)
+        // The engine's size estimates of older versions changed: count again.
+        this.stats = undefined
       })().catch(() => undefined) // the engine closed meanwhile: nothing to give back
     }, GC_COMPACT_DELAY_MS)
     this.compactTimer.unref()

@@ -19,6 +19,12 @@ import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, bootstrapLog, bootstrapOps } from './r
 /** Bytes of applied log entries after which a range's log is compacted, however few they are. */
 const MAX_LOG_BYTES = 64 * 1024 * 1024
 
+/** Ranges a bootstrap prepares or hosts between two turns of the event loop. */
+const BOOTSTRAP_CHUNK = 250
+
+/** Lets the event loop run what waits (I/O, timers) before going on. */
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+
 /** Options of {@link Store.open}. */
 export interface StoreOptions {
   nodeId: number
@@ -174,10 +180,27 @@ export class Store implements ReplicaHost {
       })
     }
     if (states.length === 0) return
-    const parts = states.map((state) => bootstrapOps(this.log, state))
+    // Thousands of ranges at once (`mrdb init --ranges 10000`): the work is cut into chunks
+    // with a turn of the event loop between them, so the node goes on answering its peers
+    // (gRPC keepalives, Raft frames) meanwhile.
+    const parts: Array<ReturnType<typeof bootstrapOps>> = []
+    for (let i = 0; i < states.length; i++) {
+      parts.push(bootstrapOps(this.log, states[i]!))
+      if (i % BOOTSTRAP_CHUNK === BOOTSTRAP_CHUNK - 1) await yieldToLoop()
+    }
     await this.engine.batch(parts.flatMap((p) => p.ops), { sync: true })
     for (const p of parts) p.committed()
-    for (const state of states) this.host(state)
+    // One replica of each new range campaigns at once and the others wait for it (see
+    // GroupOptions.awaitLeaderOn): the voter at rangeId mod voters, so that leaders start
+    // spread over the nodes. Every node picks the same one from the descriptor.
+    for (let i = 0; i < states.length; i++) {
+      const state = states[i]!
+      const voters = state.descriptor.replicas.filter((r) => r.role === 'voter').sort((a, b) => a.replicaId - b.replicaId)
+      const first = voters[state.descriptor.rangeId % Math.max(1, voters.length)]
+      this.host(state, first?.nodeId)
+      if (first?.nodeId === this.nodeId) this.raft.campaign(state.descriptor.rangeId)
+      if (i % BOOTSTRAP_CHUNK === BOOTSTRAP_CHUNK - 1) await yieldToLoop()
+    }
   }
 
   /** Descriptors of every range with a replica here. */
@@ -484,7 +507,7 @@ export class Store implements ReplicaHost {
     this.host(right)
   }
 
-  private host(state: ReplicaState): void {
+  private host(state: ReplicaState, awaitLeaderOn?: number): void {
     const replica = new Replica(this.nodeId, state, this.engine, this.mvcc, this.log, this.raft, this, this.o.timestamps)
     this.raft.addGroup({
       groupId: state.descriptor.rangeId,
@@ -493,6 +516,7 @@ export class Store implements ReplicaHost {
       storage: replica.logStorage,
       stateMachine: replica,
       applied: state.appliedIndex,
+      awaitLeaderOn,
     })
     this.replicas.set(state.descriptor.rangeId, replica)
   }
