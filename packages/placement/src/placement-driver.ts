@@ -45,8 +45,13 @@ export interface StoreHeartbeat {
   address: string
   capacityBytes: number
   usedBytes: number
-  /** Every range whose leader is on this store. */
+  /**
+   * The ranges whose leader is on this store: every one when `complete`, else only those whose
+   * report changed since the store's previous heartbeat (an idle store sends almost none).
+   */
   leading: RangeReport[]
+  /** Whether `leading` lists every range the store leads; default true. */
+  complete?: boolean
   /** How many replicas the store holds. */
   replicaCount: number
   /** Replicas the store quarantined (it says so until their data is deleted); absent: none. */
@@ -145,6 +150,11 @@ export class PlacementDriver {
   private timer: NodeJS.Timeout | undefined
   /** Each store's liveness as the last scheduler pass of this term saw it. */
   private readonly liveness = new Map<number, boolean>()
+  /**
+   * Stores whose complete list of led ranges this leader has taken since it last forgot range
+   * loads (a new term, an operator's end); the others are asked for one (wantsCompleteReport).
+   */
+  private readonly completeReports = new Set<number>()
 
   constructor(private readonly o: PlacementDriverOptions) {
     this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...o.config }
@@ -173,6 +183,7 @@ export class PlacementDriver {
     if (known?.state === 'removed') throw new PdError(PdErrorCode.STORE_REMOVED, `store ${h.storeId} was removed from the cluster`)
     if (!known || known.address !== h.address) await this.command({ kind: 'putStore', store: { storeId: h.storeId, address: h.address, state: known?.state ?? 'up' } })
     this.storeLoad.set(h.storeId, { lastHeartbeatMs: this.clock(), oldestTxnTs: h.oldestTxnTs, capacityBytes: h.capacityBytes, usedBytes: h.usedBytes, replicaCount: h.replicaCount })
+    if (h.complete !== false) this.completeReports.add(h.storeId)
     if (h.quarantined && h.quarantined.length > 0) this.quarantined.set(h.storeId, h.quarantined)
     else this.quarantined.delete(h.storeId)
     for (const r of h.leading) {
@@ -183,6 +194,14 @@ export class PlacementDriver {
       if (!stored || stored.generation < r.range.generation) await this.command({ kind: 'putRange', range: r.range })
     }
     return this.gc
+  }
+
+  /**
+   * Whether this leader needs store `storeId`'s next heartbeat to list every range it leads:
+   * it has not taken a complete list from it since it last forgot what stores lead.
+   */
+  wantsCompleteReport(storeId: number): boolean {
+    return !this.completeReports.has(storeId)
   }
 
   /** The GC targets this leader publishes now. */
@@ -307,7 +326,7 @@ export class PlacementDriver {
     } finally {
       this.running.delete(op.rangeId)
       // The range changed or failed to: its leader's next heartbeat says how it is now.
-      this.rangeLoad.delete(op.rangeId)
+      this.forgetRangeLoad(op.rangeId)
     }
   }
 
@@ -355,7 +374,7 @@ export class PlacementDriver {
         .finally(() => {
           this.running.delete(op.rangeId)
           // The range changed or failed to: its leader's next heartbeat says how it is now.
-          this.rangeLoad.delete(op.rangeId)
+          this.forgetRangeLoad(op.rangeId)
         })
     }
   }
@@ -412,6 +431,12 @@ export class PlacementDriver {
   }
 
   /** Throws NOT_LEADER on a follower; on a new term, forgets the previous term's view. */
+  /** Forgets what a range's leader last reported; every store's next heartbeat lists all it leads, so its current leader reports it again. */
+  private forgetRangeLoad(rangeId: number): void {
+    this.rangeLoad.delete(rangeId)
+    this.completeReports.clear()
+  }
+
   private lead(): void {
     this.o.replica.checkLeader()
     const term = this.o.raft.status(PD_GROUP_ID).term
@@ -420,6 +445,7 @@ export class PlacementDriver {
     this.leaderSinceMs = this.clock()
     this.storeLoad.clear()
     this.rangeLoad.clear()
+    this.completeReports.clear()
     this.quarantined.clear()
     this.liveness.clear()
     this.tso = undefined

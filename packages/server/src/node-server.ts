@@ -28,7 +28,7 @@ import { PdEndpoint } from './pd-endpoint.js'
 import { PgServer } from './pgwire/server.js'
 import { RangeAdmin } from './range-admin.js'
 import { NODE_REQUESTS } from './request-check.js'
-import { storeHeartbeat } from './store-heartbeat.js'
+import { LeadReports, storeHeartbeat } from './store-heartbeat.js'
 import { TimestampBatcher } from './timestamp-batcher.js'
 import { CountingSender } from './counting-sender.js'
 import type { LevelWithSilent } from 'pino'
@@ -172,6 +172,8 @@ export class NodeServer {
   private channelCredentials = credentials.createInsecure()
   /** The load of the ranges this node leads, as its last heartbeat measured it (for /metrics). */
   private rangeLoad: Array<{ rangeId: number; queriesPerSecond: number }> = []
+  /** What this node's heartbeats last told the PD about the ranges it leads. */
+  private readonly leadReports = new LeadReports()
   /** When a heartbeat last reached the placement driver (0: never since start). */
   private lastPdContactMs = 0
 
@@ -642,12 +644,15 @@ export class NodeServer {
       const now = Date.now()
       const txnKv = this.txnKv
       const gc = this.gcQueue && txnKv ? { queue: this.gcQueue, oldestTxnTs: () => txnKv.oldestRunningTs() } : undefined
-      const report = await storeHeartbeat(this.store, this.address, this.o.dataDir, now - this.lastHeartbeatMs, gc)
+      const { request: report, signatures, load } = await storeHeartbeat(this.store, this.address, this.o.dataDir, now - this.lastHeartbeatMs, gc, this.leadReports)
       this.lastHeartbeatMs = now
-      this.rangeLoad = report.leading.map((r) => ({ rangeId: r.descriptor.rangeId, queriesPerSecond: r.readsPerSecond + r.writesPerSecond }))
+      this.rangeLoad = load
       const res = await this.pd.heartbeat(report)
       if (res.error) this.log.debug(`heartbeat: ${res.error.code}: ${res.error.message}`)
-      else this.lastPdContactMs = Date.now()
+      else {
+        this.lastPdContactMs = Date.now()
+        this.leadReports.acknowledge(signatures, report.leadingComplete !== false, res.wantLeadingComplete === true)
+      }
       if (res.gcFence !== undefined && res.gcSafePoint !== undefined) this.gcQueue?.setTargets({ fence: BigInt(res.gcFence), safePoint: BigInt(res.gcSafePoint) })
       if (res.pdMembers) await this.learnPdMembers(res.pdMembers)
       if (this.store.quarantined().length > 0) await this.store.destroyRemovedQuarantined((await this.routing()).map((r) => r.descriptor))

@@ -53,6 +53,7 @@ export class PdEndpoint {
         capacityBytes: req.capacityBytes,
         usedBytes: req.usedBytes,
         replicaCount: req.replicaCount,
+        complete: req.leadingComplete !== false,
         leading: req.leading.map((r) => ({
           range: descriptorFromJson(r.descriptor),
           approximateBytes: r.approximateBytes,
@@ -66,7 +67,9 @@ export class PdEndpoint {
         quarantined: Array.isArray(req.quarantined) ? req.quarantined.map((q) => ({ rangeId: q.rangeId, replicaId: q.replicaId })) : undefined,
         oldestTxnTs: req.oldestTxnTs === undefined ? undefined : BigInt(req.oldestTxnTs),
       })
-      return { gcFence: gc.fence.toString(), gcSafePoint: gc.safePoint.toString(), pdMembers: d.pdMembers() }
+      const res: PdHeartbeatResponse = { gcFence: gc.fence.toString(), gcSafePoint: gc.safePoint.toString(), pdMembers: d.pdMembers() }
+      if (d.wantsCompleteReport(req.storeId)) res.wantLeadingComplete = true
+      return res
     })
   }
 

@@ -17,7 +17,10 @@ export interface PdHeartbeatRequest extends Forwardable {
   capacityBytes: number
   usedBytes: number
   replicaCount: number
-  /** The ranges whose leader is on this store, with their approximate size. */
+  /**
+   * The ranges whose leader is on this store, with their approximate size: all of them when
+   * `leadingComplete`, else those whose report changed since the previous heartbeat.
+   */
   leading: Array<{
     descriptor: RangeDescriptorJson
     approximateBytes: number
@@ -31,6 +34,8 @@ export interface PdHeartbeatRequest extends Forwardable {
     /** The GC fence (a decimal timestamp) below which this leader found no lock in the range; absent: not yet. */
     gcLocksClearBelow?: string
   }>
+  /** Whether `leading` lists every range this store leads (absent: true, as older nodes send). */
+  leadingComplete?: boolean
   /** Replicas this store quarantined (damaged Raft log): the PD replaces them. Absent: none. */
   quarantined?: Array<{ rangeId: number; replicaId: number }>
   /** At or below the start of every transaction running on this node's gateway (a decimal timestamp); absent: not known. */
@@ -42,6 +47,8 @@ export interface PdHeartbeatResponse {
   gcSafePoint?: string
   /** The stores of the PD group's replicas, as its leader applied them. */
   pdMembers?: number[]
+  /** The PD leader asks for every led range in the next heartbeat (it does not know them all). */
+  wantLeadingComplete?: boolean
   error?: AdminError
 }
 export interface PdEmptyResponse {

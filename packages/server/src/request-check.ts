@@ -209,7 +209,7 @@ export const PD_REQUESTS = {
               const q = pd.object(x, `quarantined[${i}]`)
               return { rangeId: pd.id(q.rangeId, `quarantined[${i}].rangeId`), replicaId: pd.id(q.replicaId, `quarantined[${i}].replicaId`) }
             }),
-      ...present({ oldestTxnTs: pd.optionalTimestamp(o.oldestTxnTs, 'oldestTxnTs') }),
+      ...present({ oldestTxnTs: pd.optionalTimestamp(o.oldestTxnTs, 'oldestTxnTs'), leadingComplete: pd.optionalBoolean(o.leadingComplete, 'leadingComplete') }),
       forwarded: pd.optionalBoolean(o.forwarded, 'forwarded'),
     }
   },
