@@ -55,6 +55,15 @@ test('bootstrap sets the cluster up once, checked whole', () => {
     { kind: 'bootstrap', clusterId: 'c1', stores: [store(1), store(2), store(3)], ranges: [range(1, '', 'q', 1), range(2, 'm', '', 1)], nextRangeId: 3 },
     PdErrorCode.INVALID_ARGUMENT,
   )
+  // Overlaps found whatever the order given, also between ranges that are not neighbours by start key.
+  h.rejects(
+    { kind: 'bootstrap', clusterId: 'c1', stores: [store(1), store(2), store(3)], ranges: [range(3, 'd', 'e', 1), range(1, 'a', 'z', 1), range(2, 'b', 'c', 1)], nextRangeId: 4 },
+    PdErrorCode.INVALID_ARGUMENT,
+  )
+  h.rejects(
+    { kind: 'bootstrap', clusterId: 'c1', stores: [store(1), store(2), store(3)], ranges: [range(1, '', 'c', 1), range(2, 'c', 'f', 1), range(3, 'e', '', 1)], nextRangeId: 4 },
+    PdErrorCode.INVALID_ARGUMENT,
+  )
   h.bootstrapped()
   const data = h.state.toData()
   assert.equal(data.clusterId, 'c1')
@@ -63,6 +72,16 @@ test('bootstrap sets the cluster up once, checked whole', () => {
   assert.deepEqual(data.stores, [store(1), store(2), store(3)])
   assert.deepEqual(data.ranges, [range(1, '', '', 1)])
   h.rejects({ kind: 'bootstrap', clusterId: 'c2', stores: [], ranges: [], nextRangeId: 1 }, PdErrorCode.ALREADY_BOOTSTRAPPED)
+})
+
+test('a bootstrap of 20,000 ranges is checked for overlaps without comparing every pair', () => {
+  // Every pair: about 10 s here (2.4 s for 10,000); in start key order: well under one.
+  const key = (i: number) => (i === 0 || i === 20_000 ? '' : `k${String(i).padStart(5, '0')}`)
+  const ranges = Array.from({ length: 20_000 }, (_, i) => range(i + 1, key(i), key(i + 1), 1))
+  const started = performance.now()
+  assert.deepEqual(new Harness().run({ kind: 'bootstrap', clusterId: 'c1', stores: [store(1), store(2), store(3)], ranges, nextRangeId: 20_001 }), { ok: true })
+  const ms = performance.now() - started
+  assert.ok(ms < 5_000, `${ms.toFixed(0)} ms`)
 })
 
 test('stores: put, change state; a removed store stays removed', () => {

@@ -2,6 +2,7 @@
 // result from the same state. A command either applies whole or, checked first, is rejected
 // with an error result; it never throws, so a bad command cannot stop the apply loop.
 
+import { compareBytes } from '@mrdb/storage'
 import { PdError, PdErrorCode } from './errors.js'
 import type { PdCommand, PdResult } from './pd-command.js'
 import { MAX_RANGE_ID, PdStateEdit, rangesOverlap, type PdStateReader, type RangeRecord, type StoreRecord } from './pd-state.js'
@@ -71,8 +72,15 @@ export function checkInitialState(clusterId: string, stores: readonly StoreRecor
     if (r.rangeId >= nextRangeId) return error(PdErrorCode.INVALID_ARGUMENT, `next range id ${nextRangeId} must be above range id ${r.rangeId}`)
     const unknown = r.replicas.find((x) => !storeIds.has(x.nodeId))
     if (unknown) return error(PdErrorCode.STORE_NOT_FOUND, `range ${r.rangeId} has a replica on unknown store ${unknown.nodeId}`)
-    const overlapping = ranges.find((o) => o !== r && rangesOverlap(o, r))
-    if (overlapping) return error(PdErrorCode.INVALID_ARGUMENT, `ranges ${r.rangeId} and ${overlapping.rangeId} overlap`)
+  }
+  // In start key order, a range overlaps an earlier one iff it overlaps the one reaching
+  // furthest so far: O(n log n), where comparing every pair took seconds of a blocked event
+  // loop on every PD member at `mrdb init --ranges 10000`.
+  const byStart = [...ranges].sort((a, b) => compareBytes(a.startKey, b.startKey))
+  let furthest: RangeRecord | undefined
+  for (const r of byStart) {
+    if (furthest && rangesOverlap(furthest, r)) return error(PdErrorCode.INVALID_ARGUMENT, `ranges ${furthest.rangeId} and ${r.rangeId} overlap`)
+    if (!furthest || (furthest.endKey.length > 0 && (r.endKey.length === 0 || compareBytes(r.endKey, furthest.endKey) > 0))) furthest = r
   }
   return null
 }
