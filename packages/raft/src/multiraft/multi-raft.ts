@@ -156,6 +156,12 @@ export class MultiRaft {
    * leads are woken, without a walk over every group each tick.
    */
   private readonly quiescedFollowers = new Map<number, { since: number; groups: Set<Group> }>()
+  /**
+   * New groups waiting for a designated leader (awaitLeaderOn), by the tick at which they stop
+   * waiting: if no message of their group came by then (that node does not host it, say), they
+   * wake and elect as usual. In tick order.
+   */
+  private readonly awaiting: Array<{ untilTick: number; groups: Group[] }> = []
   private readonly dirty = new Set<Group>()
   private readonly o: Required<Omit<MultiRaftOptions, 'onUnknownGroup' | 'onLeaderChange' | 'onGroupDamaged' | 'logger' | 'readOnlyOption'>> & MultiRaftOptions
   private ticks = 0
@@ -300,6 +306,10 @@ export class MultiRaft {
     if (leaderNode !== undefined && leaderNode !== this.o.nodeId && [...opts.peers.values()].includes(leaderNode)) {
       g.quiesced = true
       this.watch(g, leaderNode)
+      const untilTick = this.ticks + Math.ceil(this.o.livenessTimeoutMs / this.o.tickMs)
+      const last = this.awaiting.at(-1)
+      if (last?.untilTick === untilTick) last.groups.push(g)
+      else this.awaiting.push({ untilTick, groups: [g] })
     } else this.ticking.add(g)
     this.markDirty(g)
   }
@@ -488,6 +498,10 @@ export class MultiRaft {
     const now = performance.now()
     if (this.lastTickAt !== undefined && now - this.lastTickAt > 2 * this.o.tickMs) this.metrics.ticksLate++
     this.lastTickAt = now
+    // New groups whose designated leader never showed up stop waiting for it.
+    while (this.awaiting.length > 0 && this.awaiting[0]!.untilTick <= this.ticks) {
+      for (const g of this.awaiting.shift()!.groups) if (g.quiesced && g.lead === 0 && this.groups.get(g.id) === g) this.wake(g)
+    }
     // Quiesced followers whose leader's node went silent wake up (and are ticked below).
     for (const [node, { since, groups }] of this.quiescedFollowers) {
       if (this.watchedAlive(node, since)) continue
