@@ -3,6 +3,7 @@
 
 import { Metadata, status, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js'
 import { responseFromWire, type NumberedRequest, type WireResponse } from '../api/kv-wire.js'
+import { messageCost, splitMessages } from '../api/message-split.js'
 import { KV_SERVICE } from '../api/protocol.js'
 import type { KvOp, KvRequest, KvResponse } from '../api/requests.js'
 
@@ -12,12 +13,6 @@ interface Waiting {
   reject: (err: ServiceError) => void
   timer: NodeJS.Timeout
 }
-
-/**
- * Requests in one message at most; a turn's queue beyond it goes out in several, so a node
- * never meets a message over its cap of values (api/frame-check.ts) from a real client.
- */
-const MAX_REQUESTS_PER_MESSAGE = 512
 
 /** The largest request id: ids travel as 32 bits and wrap around (a stream never has 2^32 requests waiting). */
 const MAX_ID = 0xffff_ffff
@@ -79,7 +74,8 @@ export class CommandStream {
       }
       return
     }
-    for (let i = 0; i < batch.length; i += MAX_REQUESTS_PER_MESSAGE) stream.write(batch.length <= MAX_REQUESTS_PER_MESSAGE ? batch : batch.slice(i, i + MAX_REQUESTS_PER_MESSAGE))
+    // A turn's queue beyond one message's limits goes out in several (api/message-split.ts).
+    for (const part of splitMessages(batch, (r) => messageCost(r.request))) stream.write(part)
   }
 
   private stream(): ClientDuplexStream<readonly NumberedRequest[], WireResponse[]> {

@@ -9,6 +9,7 @@
 import { status, type Server, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js'
 import { KvError, KvErrorCode } from '../api/errors.js'
 import type { DecodedRequest, NumberedResponse } from '../api/kv-wire.js'
+import { messageCost, splitMessages } from '../api/message-split.js'
 import { KV_SERVICE } from '../api/protocol.js'
 import type { KvOp, KvRequest, KvResponse } from '../api/requests.js'
 import type { KvRequestHandler } from './request-handler.js'
@@ -42,7 +43,8 @@ function serveCommands(call: ServerDuplexStream<DecodedRequest[] | KvError, read
     if (out.length === 0 || refused || call.destroyed) return
     const batch = out
     out = []
-    call.write(batch)
+    // Answers of one turn beyond one message's limits go out in several (api/message-split.ts).
+    for (const part of splitMessages(batch, (r) => messageCost(r.response))) call.write(part)
   }
   const answer = (id: number, response: KvResponse) => {
     out.push({ id, response })
