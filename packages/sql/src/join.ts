@@ -400,7 +400,7 @@ export function describeJoin(t: TablePlan, method: JoinMethod): string {
     case 'nested-loop':
       return keys === '' ? 'nested loop' : `nested loop on ${keys}`
     case 'hash':
-      return `hash join on ${keys} (build side: ${method.build === 'left' ? 'the rows before, the smaller' : `${t.alias}`})`
+      return `hash join on ${keys} (build side: ${method.build === 'left' ? 'the joined rows before it, fewer' : `${t.alias}`})`
     case 'merge':
       return `merge join on #${method.key[0]} = ${t.alias}.#${method.key[1]} (both sides in key order)`
     case 'lookup': {
