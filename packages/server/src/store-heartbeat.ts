@@ -71,7 +71,8 @@ export async function storeHeartbeat(
     const locksClear = gc?.queue.locksClearBelow(d.rangeId, replica.descriptor.generation)?.toString()
     // A range that served requests is always listed: its rates are news.
     const busy = served.reads > 0 || served.writes > 0
-    const signature = busy ? '' : `${replica.descriptor.generation}/${stats.bytes}/${stats.keys}/${stats.liveBytes}/${stats.garbageBytes}/${locksClear ?? ''}`
+    // The term: a leadership that left and came back between two heartbeats is news too.
+    const signature = busy ? '' : `${store.raft.termOf(d.rangeId)}/${replica.descriptor.generation}/${stats.bytes}/${stats.keys}/${stats.liveBytes}/${stats.garbageBytes}/${locksClear ?? ''}`
     signatures.set(d.rangeId, signature)
     load.push({ rangeId: d.rangeId, queriesPerSecond: perSecond(served.reads + served.writes) })
     if (!busy && !reports.changed(d.rangeId, signature)) continue

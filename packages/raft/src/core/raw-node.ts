@@ -269,6 +269,11 @@ export class RawNode {
   }
 
   /** The node's current state; `progress` only on the leader. */
+  /** The current term (what status() reports, without building the rest). */
+  get term(): number {
+    return this.raft.term
+  }
+
   status(): Status {
     const r = this.raft
     const cfg = r.trk.config

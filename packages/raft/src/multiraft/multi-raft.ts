@@ -480,6 +480,11 @@ export class MultiRaft {
     return this.group(groupId).raw.status()
   }
 
+  /** A group's current term on this node. */
+  termOf(groupId: number): number {
+    return this.group(groupId).raw.term
+  }
+
   /** The leader replica id of a group as this node knows it (0 if unknown). */
   leaderOf(groupId: number): number {
     return this.group(groupId).lead
