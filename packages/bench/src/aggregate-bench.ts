@@ -6,6 +6,7 @@
 import { Client, credentials } from '@grpc/grpc-js'
 import { unaryCall } from '@mrdb/kv'
 import { NODE_SERVICE, SqlClient, type NodeStatusResponse } from '@mrdb/server'
+import { loadRows, ROWS_PER_STATEMENT } from './table-load.js'
 
 /** One run of the aggregate. */
 export interface AggregateRun {
@@ -23,21 +24,9 @@ export interface AggregateRun {
 /** Loads `rows` rows into table `agg` through SQL: multi-row INSERTs from `sessions` in parallel. */
 export async function loadAggregateTable(sessions: readonly SqlClient[], rows: number, onProgress: (loaded: number) => void): Promise<void> {
   await sessions[0]!.query('CREATE TABLE agg (id INT PRIMARY KEY, grp INT NOT NULL, amount INT NOT NULL)')
-  const perStatement = 1000
-  let next = 0
-  let loaded = 0
-  await Promise.all(
-    sessions.map(async (s) => {
-      while (next < rows) {
-        const first = next
-        next += perStatement
-        const values = Array.from({ length: Math.min(perStatement, rows - first) }, (_, i) => `(${first + i}, ${(first + i) % 16}, ${(first + i) % 1000})`)
-        await s.query(`INSERT INTO agg (id, grp, amount) VALUES ${values.join(', ')}`)
-        loaded += values.length
-        if (loaded % 100_000 < perStatement) onProgress(loaded)
-      }
-    }),
-  )
+  await loadRows(sessions, 'agg', 'id, grp, amount', rows, (i) => `(${i}, ${i % 16}, ${i % 1000})`, (loaded) => {
+    if (loaded % 100_000 < ROWS_PER_STATEMENT) onProgress(loaded)
+  })
 }
 
 /** Runs the aggregate through `gateway` (its node at `gatewayAddress`) with the pool on or off; `addresses` are every node's. */

@@ -15,8 +15,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ProcessCluster } from '@mrdb/cli/testing'
-import { SqlClient, SqlClientError } from '@mrdb/server'
+import { SqlClient } from '@mrdb/server'
 import { status, termChanges } from './aggregate-bench.js'
+import { loadRows, ROWS_PER_STATEMENT } from './table-load.js'
 
 /** What {@link bigTableBench} runs. */
 export interface BigTableOptions {
@@ -33,7 +34,6 @@ export interface BigTableOptions {
 
 /** Loading clients, and rows per INSERT statement. */
 const LOADERS = 4
-const ROWS_PER_STATEMENT = 1000
 /** A statement that takes longer than this is cancelled (57014) and counted as failed. */
 const STATEMENT_TIMEOUT_MS = 300_000
 /** Issue #14's aims. */
@@ -120,43 +120,6 @@ async function session(address: string): Promise<SqlClient> {
   return s
 }
 
-/**
- * Inserts rows 0…rows-1 (made by `values(i)`) into `table` through multi-row INSERTs from
- * `sessions`; a failed statement is tried again (a 23505 on a retry means its first try
- * committed). `onStatement` hears the rows loaded so far after every statement.
- */
-async function load(sessions: readonly SqlClient[], table: string, columns: string, rows: number, values: (i: number) => string, onStatement: (loaded: number) => void): Promise<{ retries: number; firstError?: string }> {
-  let next = 0
-  let loaded = 0
-  let retries = 0
-  let firstError: string | undefined
-  await Promise.all(
-    sessions.map(async (s) => {
-      while (next < rows) {
-        const first = next
-        const count = Math.min(ROWS_PER_STATEMENT, rows - first)
-        next += count
-        const sql = `INSERT INTO ${table} (${columns}) VALUES ${Array.from({ length: count }, (_, i) => values(first + i)).join(', ')}`
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await s.query(sql)
-            break
-          } catch (err) {
-            if (attempt > 0 && err instanceof SqlClientError && err.code === '23505') break
-            firstError ??= err instanceof Error ? err.message : String(err)
-            if (attempt >= 10) throw err
-            retries++
-            // A leader moved, the PD is electing: give the cluster a moment.
-            await new Promise((r) => setTimeout(r, 500))
-          }
-        }
-        loaded += count
-        onStatement(loaded)
-      }
-    }),
-  )
-  return firstError === undefined ? { retries } : { retries, firstError }
-}
 
 /** The `q`th quantile of `xs` (sorted here). */
 function quantile(xs: number[], q: number): number {
@@ -199,7 +162,7 @@ async function bigTable(o: BigTableOptions, rss: RssSampler): Promise<void> {
       let reported = 0
       // x is a permutation of 0…n-1: i × step mod n, step a prime that does not divide n.
       const step = [7919, 7927, 7933].find((p) => gcd(p, n) === 1)!
-      const outcome = await load(sessions, 't', 'id, grp, x, pad', n, (i) => `(${i}, ${i % 100}, ${(i * step) % n}, '${pad(i)}')`, (loaded) => {
+      const outcome = await loadRows(sessions, 't', 'id, grp, x, pad', n, (i) => `(${i}, ${i % 100}, ${(i * step) % n}, '${pad(i)}')`, (loaded) => {
         const now = performance.now()
         if (firstTenthAt === undefined && loaded >= tenth) firstTenthAt = now
         if (lastTenthFrom === undefined && loaded >= n - tenth) lastTenthFrom = { at: now, loaded }
@@ -255,8 +218,8 @@ async function bigTable(o: BigTableOptions, rss: RssSampler): Promise<void> {
       for (const name of ['j1', 'j2']) await sessions[0]!.query(`CREATE TABLE ${name} (k INT PRIMARY KEY, v INT NOT NULL)`)
       const jStep = [7919, 7927, 7933, 7937].filter((p) => gcd(p, j) === 1)
       const tj = performance.now()
-      await load(sessions, 'j1', 'k, v', j, (i) => `(${i}, ${(i * jStep[0]!) % j})`, () => undefined)
-      await load(sessions, 'j2', 'k, v', j, (i) => `(${i}, ${(i * jStep[1]!) % j})`, () => undefined)
+      await loadRows(sessions, 'j1', 'k, v', j, (i) => `(${i}, ${(i * jStep[0]!) % j})`, () => undefined)
+      await loadRows(sessions, 'j2', 'k, v', j, (i) => `(${i}, ${(i * jStep[1]!) % j})`, () => undefined)
       console.log(`  join tables: 2 × ${j} rows loaded in ${((performance.now() - tj) / 1000).toFixed(1)} s`)
       const joinGatewayId = await busiestNode(cluster)
       const joinGateway = await session(cluster.sqlAddress(joinGatewayId))
@@ -291,7 +254,7 @@ async function churn(o: BigTableOptions, rss: RssSampler): Promise<void> {
     const sessions = await Promise.all(Array.from({ length: LOADERS }, (_, i) => session(cluster.sqlAddresses()[i % 3]!)))
     try {
       await sessions[0]!.query('CREATE TABLE g (id INT PRIMARY KEY, v INT NOT NULL, pad TEXT NOT NULL)')
-      await load(sessions, 'g', 'id, v, pad', k, (i) => `(${i}, 0, '${pad(i)}')`, () => undefined)
+      await loadRows(sessions, 'g', 'id, v, pad', k, (i) => `(${i}, 0, '${pad(i)}')`, () => undefined)
       const reader = sessions[0]!
       const pointRead = async (): Promise<number> => {
         const times: number[] = []

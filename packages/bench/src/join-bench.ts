@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import { ProcessCluster } from '@mrdb/cli/testing'
 import { SqlClient } from '@mrdb/server'
 import { settled } from './cluster-settle.js'
+import { loadRows } from './table-load.js'
 
 const { values } = parseArgs({
   options: {
@@ -27,18 +28,7 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 100) || !Number.isInteger(runs
 /** Loads `rows` rows into `name` (id, v = id, w = id, grp = id % 100) through multi-row INSERTs from the given clients. */
 async function load(clients: readonly SqlClient[], name: string, rows: number): Promise<void> {
   await clients[0]!.query(`CREATE TABLE ${name} (id INT PRIMARY KEY, v INT NOT NULL, w INT NOT NULL, grp INT NOT NULL)`)
-  const per = 1000
-  let next = 0
-  await Promise.all(
-    clients.map(async (c) => {
-      while (next < rows) {
-        const first = next
-        next += per
-        const values = Array.from({ length: Math.min(per, rows - first) }, (_, i) => `(${first + i}, ${first + i}, ${first + i}, ${(first + i) % 100})`)
-        await c.query(`INSERT INTO ${name} VALUES ${values.join(', ')}`)
-      }
-    }),
-  )
+  await loadRows(clients, name, 'id, v, w, grp', rows, (i) => `(${i}, ${i}, ${i}, ${i % 100})`, () => undefined)
 }
 
 /** Runs `sql` `runs` times; the median time in ms and the first row. */

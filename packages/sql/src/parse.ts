@@ -88,13 +88,11 @@ export class StatementCache {
 
   /** The statements of `sql` (one or more separated by `;`); raises 54000, 54001, 42601 or 0A000. */
   parse(sql: string): readonly Statement[] {
-    const cached = this.cache.get(sql)
-    if (cached !== undefined) return cached
-    const template = sql.length <= MAX_TEMPLATED_LENGTH ? literalTemplate(sql) : null
-    const hit = template === null ? null : this.fromTemplate(template)
-    if (hit !== null) return hit
+    const found = this.lookup(sql)
+    if ('statements' in found) return found.statements
     this.parses++
     const statements = parseSql(sql)
+    const { template } = found
     if (template === null) return this.remember(sql, statements)
     if (this.templates.get(template.text) === undefined) {
       let parsed: readonly Statement[] | null = null
@@ -116,13 +114,11 @@ export class StatementCache {
    */
   async parseWith(sql: string, parseElsewhere: (sql: string) => Promise<readonly Statement[]>): Promise<readonly Statement[]> {
     checkSize(sql)
-    const cached = this.cache.get(sql)
-    if (cached !== undefined) return cached
-    const template = sql.length <= MAX_TEMPLATED_LENGTH ? literalTemplate(sql) : null
-    const hit = template === null ? null : this.fromTemplate(template)
-    if (hit !== null) return hit
+    const found = this.lookup(sql)
+    if ('statements' in found) return found.statements
     this.parses++
     const statements = await parseElsewhere(sql)
+    const { template } = found
     if (template === null) return this.remember(sql, statements)
     if (this.templates.get(template.text) === undefined) {
       this.templates.set(template.text, { kind: 'pending' })
@@ -133,6 +129,15 @@ export class StatementCache {
       )
     }
     return statements
+  }
+
+  /** The statements of `sql` from the cache (its text, else its template), or its template (null: none) when it must be parsed. */
+  private lookup(sql: string): { statements: readonly Statement[] } | { template: LiteralTemplate | null } {
+    const cached = this.cache.get(sql)
+    if (cached !== undefined) return { statements: cached }
+    const template = sql.length <= MAX_TEMPLATED_LENGTH ? literalTemplate(sql) : null
+    const hit = template === null ? null : this.fromTemplate(template)
+    return hit !== null ? { statements: hit } : { template }
   }
 
   /** The statements of `template`'s statement from its template's parse, or null when there is none to use. */
