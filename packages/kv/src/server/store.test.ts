@@ -714,6 +714,9 @@ test('a quarantined replica is deleted once the cluster\'s descriptors show it r
     await c.writeRetrying(2, { kind: 'put', key: b('n1'), value: b('1') })
     await c.stores.get(3)!.bootstrapSystemGroup(99, [])
     await waitFor('node 3 applied range 2', () => c.stores.get(3)!.replica(2).appliedIndex === c.leader(2)?.replica(2).appliedIndex)
+    // Range 1 gets a write too, and node 3 must hold it: the entry the test damages (an idle range's follower may hold no entry yet).
+    await c.writeRetrying(1, { kind: 'put', key: b('a1'), value: b('1') })
+    await waitFor('node 3 applied range 1', () => c.stores.get(3)!.replica(1).appliedIndex === c.leader(1)?.replica(1).appliedIndex)
     await c.stopNode(3)
     const dir = join(c.dir, 'n3')
     const engine = await open(dir)
