@@ -212,7 +212,8 @@ test('idle groups quiesce; heartbeat frames between two nodes do not grow with t
 
 test('new groups awaiting a designated leader neither tick nor campaign until it does, and it leads them all', async () => {
   const network = new MemoryNetwork()
-  const nodes = await cluster(network, [1, 2, 3], 30, {}, () => 1)
+  // A liveness window far beyond the test: the waiting replicas must not wake on their own (its default, 2 s, can pass while a loaded machine starts the cluster).
+  const nodes = await cluster(network, [1, 2, 3], 30, { livenessTimeoutMs: 600_000 }, () => 1)
   try {
     await sleep(10 * TICK_MS)
     assert.deepEqual(nodes.slice(1).map((n) => n.host.metrics.groupTicks), [0, 0], 'the waiting replicas ticked')
