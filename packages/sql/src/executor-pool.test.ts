@@ -78,3 +78,10 @@ test('sessions parse on the pool whatever their setting, so a statement the pars
     await pool.close()
   }
 })
+
+test('close waits for the tasks already submitted, such as the parse of a template no caller waits for', async () => {
+  const pool = new ExecutorPool({ threads: 1 })
+  const unawaited = pool.parse('SELECT 2')
+  await pool.close()
+  assert.deepEqual(await unawaited, parseSql('SELECT 2'))
+})

@@ -47,6 +47,8 @@ export class ExecutorPool {
   private readonly parseBaseMs: number
   private readonly parseMsPerKiB: number
   private readonly parses = new Map<number, PendingParse>()
+  /** Tasks submitted and not yet settled, including parses no caller waits for (a template's). */
+  private readonly running = new Set<Promise<unknown>>()
   private lastParseId = 0
 
   /** Starts the workers; see {@link ExecutorPoolOptions}. */
@@ -62,6 +64,11 @@ export class ExecutorPool {
       atomics: 'disabled',
     })
     this.piscina.on('message', (m: ParseStarted) => this.startBudget(m.parseStarted))
+    // Piscina raises 'error' for what concerns no running task: the answer of a task it already
+    // gave up on (a parse stopped at its budget just as the worker posted its result) and a
+    // worker that failed between tasks (it is replaced). Errors of a task reach its caller through
+    // run(); unhandled, these would end the node's process.
+    this.piscina.on('error', () => {})
   }
 
   /** {@link aggregateChunk} of `chunk`, on a worker thread. */
@@ -102,13 +109,21 @@ export class ExecutorPool {
   }
 
   private async run(task: WorkerTask, signal?: AbortSignal): Promise<Exclude<WorkerAnswer, { error: unknown }>> {
-    const answer = (await this.piscina.run(task, { signal })) as WorkerAnswer
+    const running = this.piscina.run(task, { signal }) as Promise<WorkerAnswer>
+    this.running.add(running)
+    let answer: WorkerAnswer
+    try {
+      answer = await running
+    } finally {
+      this.running.delete(running)
+    }
     if ('error' in answer) throw new SqlError(answer.error.code as SqlState, answer.error.message)
     return answer
   }
 
-  /** Stops the workers. */
+  /** Stops the workers once the tasks already submitted have settled (each parse has its budget). */
   async close(): Promise<void> {
+    await Promise.allSettled(this.running)
     await this.piscina.destroy()
   }
 }
