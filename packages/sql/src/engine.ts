@@ -320,7 +320,7 @@ export class SqlSession {
         }
         try {
           if (open.changedCatalog) await this.engine.lease.beforeCatalogCommit(open.times)
-          await open.txn.commit()
+          await open.txn.commit({ timestampFromOracle: open.changedCatalog })
         } catch (e) {
           await open.txn.rollback().catch(() => undefined)
           throw toSqlError(e, open.catalog ?? this.engine.catalog)
@@ -409,7 +409,7 @@ export class SqlSession {
           this.checkCancel()
           ctx.buffer.flush(txn)
           if (ctx.newCatalog !== null) await this.engine.lease.beforeCatalogCommit(times)
-          await txn.commit()
+          await txn.commit({ timestampFromOracle: ctx.newCatalog !== null })
         }
         if (ctx.newCatalog !== null) {
           this.engine.remember(ctx.newCatalog)

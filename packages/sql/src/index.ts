@@ -1,4 +1,4 @@
-export type { KvDatabase, KvLimits, KvTransaction, KvPair, RangeSpan } from './kv-port.js'
+export type { CommitOptions, KvDatabase, KvLimits, KvTransaction, KvPair, RangeSpan } from './kv-port.js'
 export { SqlEngine, SqlSession } from './engine.js'
 export { ExecutorPool } from './executor-pool.js'
 export type { ExecuteOptions, SqlResult, SqlEngineOptions, TransactionStatus } from './engine.js'

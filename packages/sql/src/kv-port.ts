@@ -46,7 +46,7 @@ export interface KvTransaction {
    */
   checkAtCommit(key: Uint8Array, accept: (value: Uint8Array | undefined) => boolean): void
   /** Commits every buffered write atomically. A transaction that wrote nothing commits at once. */
-  commit(): Promise<void>
+  commit(options?: CommitOptions): Promise<void>
   /** Drops the buffered writes (and any locks left by a failed commit). */
   rollback(): Promise<void>
 }
@@ -60,6 +60,17 @@ export interface KvLimits {
   readonly maxKeyBytes: number
   /** The most bytes (key plus value) one write can carry: one range command holds it whole. */
   readonly maxWriteBytes: number
+}
+
+/** How {@link KvTransaction.commit} commits. */
+export interface CommitOptions {
+  /**
+   * Take the commit timestamp from the oracle after the call began. A one-phase commit does
+   * not: its range picks the timestamp just above the reads it served, which may lie below
+   * timestamps the oracle handed out before the call. The schema lease needs this of every
+   * catalog change (docs/decisions.md, "Schema leases").
+   */
+  readonly timestampFromOracle?: boolean
 }
 
 /** The database as the SQL layer sees it. */

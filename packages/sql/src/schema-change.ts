@@ -114,7 +114,7 @@ async function inTransaction<T>(db: KvDatabase, fn: (txn: KvTransaction) => Prom
     try {
       const out = await fn(txn)
       if (lease !== undefined && publishing.has(txn)) await lease.beforeCatalogCommit(times)
-      await txn.commit()
+      await txn.commit({ timestampFromOracle: publishing.has(txn) })
       return out
     } catch (e) {
       await txn.rollback().catch(() => undefined)

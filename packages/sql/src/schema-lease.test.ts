@@ -118,6 +118,42 @@ test('a reader holding a lease never plans two schema versions behind its snapsh
   assert.equal(await count(), expected)
 })
 
+test('every catalog change commits at a timestamp from the oracle, never one-phase (the lease proof needs it); row writes may commit one-phase', async () => {
+  const kv = new MemoryKv()
+  /** Each commit that wrote: whether it asked for an oracle timestamp, and whether it changed the catalog version. */
+  const commits: Array<{ fromOracle: boolean; catalog: boolean }> = []
+  const begin = kv.begin.bind(kv)
+  kv.begin = async () => {
+    const txn = await begin()
+    let catalog = false
+    const put = txn.put.bind(txn)
+    txn.put = (key, value) => {
+      if (compareBytes(key, VERSION_KEY) === 0) catalog = true
+      put(key, value)
+    }
+    const commit = txn.commit.bind(txn)
+    txn.commit = (options) => {
+      commits.push({ fromOracle: options?.timestampFromOracle === true, catalog })
+      return commit(options)
+    }
+    return txn
+  }
+  const clock = fakeClock()
+  const s = new SqlEngine(kv, { schemaLease: { durationMs: LEASE_MS, now: clock.now, sleep: clock.sleep } }).session()
+  await s.execute('CREATE TABLE t (id INT PRIMARY KEY, v INT)')
+  await s.execute('INSERT INTO t VALUES (1, 1), (2, 2)')
+  await s.execute('CREATE INDEX t_v ON t (v)')
+  await s.execute('BEGIN')
+  await s.execute('CREATE TABLE u (id INT PRIMARY KEY)')
+  await s.execute('INSERT INTO u VALUES (1)')
+  await s.execute('COMMIT')
+  await s.execute('UPDATE t SET v = 3 WHERE id = 1')
+  const catalogChanges = commits.filter((c) => c.catalog)
+  assert.ok(catalogChanges.length >= 4, `CREATE TABLE, the steps of CREATE INDEX and the explicit transaction changed the catalog (${catalogChanges.length})`)
+  assert.deepEqual(catalogChanges.filter((c) => !c.fromOracle), [])
+  assert.ok(commits.some((c) => !c.catalog && !c.fromOracle), 'row writes keep one-phase commit open')
+})
+
 test('SchemaLease: a catalog serves snapshots at or above the one it was read at, begun before the lease ends; renewals keep the newest version', () => {
   const lease = new SchemaLease({ durationMs: 50, now: () => 0 })
   const v1 = new Catalog(1n, new Map())

@@ -238,15 +238,17 @@ export class Transaction {
    * transaction committed one of the keys after this one started (or holds it locked too
    * long), KEY_EXISTS for a failed insert, TXN_ABORTED when another transaction's reader
    * rolled this one back, TIMEOUT when the outcome is unknown. On any other outcome than
-   * TIMEOUT the transaction left nothing behind.
+   * TIMEOUT the transaction left nothing behind. With `timestampFromOracle` it commits in two
+   * phases, at a timestamp the oracle hands out after the call began (never one-phase: the
+   * range would pick the timestamp from the reads it served).
    */
-  async commit(): Promise<void> {
+  async commit(options: { timestampFromOracle?: boolean } = {}): Promise<void> {
     this.checkOpen()
     this.finished = true
     if (this.duplicateInsert) throw new KvError(KvErrorCode.KEY_EXISTS, `key ${hex(this.duplicateInsert)} was inserted twice`, undefined, { key: this.duplicateInsert })
     const mutations = [...this.writes.values()].sort((a, b) => compareBytes(a.key, b.key))
     if (mutations.length === 0) return
-    if (await this.commitInOnePhase(mutations)) return
+    if (options.timestampFromOracle !== true && (await this.commitInOnePhase(mutations))) return
     const primary = mutations[0]!.key
     const heartbeat = setInterval(() => {
       this.client.heartbeat(primary, this.startTs, this.ttl()).catch(() => {

@@ -3,7 +3,7 @@
 
 import { KvError, KvErrorCode, TransactionalKv } from '@mrdb/kv'
 import { compareBytes } from '@mrdb/storage'
-import type { KvDatabase, KvLimits, KvPair, KvTransaction, RangeSpan } from '../kv-port.js'
+import type { CommitOptions, KvDatabase, KvLimits, KvPair, KvTransaction, RangeSpan } from '../kv-port.js'
 
 interface Version {
   readonly ts: bigint
@@ -226,7 +226,8 @@ class MemoryTxn implements KvTransaction {
     if (!this.commitChecks.has(hex(key))) this.commitChecks.set(hex(key), { key, accept })
   }
 
-  async commit(): Promise<void> {
+  /** Commits at a fresh timestamp of this database's clock, so `timestampFromOracle` always holds. */
+  async commit(_options?: CommitOptions): Promise<void> {
     this.check()
     this.done = true
     this.db.stats.commit++
