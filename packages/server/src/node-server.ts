@@ -36,6 +36,7 @@ import { addConsoleRoutes } from './http/console-routes.js'
 import { healthHandler, type Readiness } from './http/health.js'
 import { HttpServer } from './http/http-server.js'
 import { grpcChannelCredentials, grpcServerCredentials, loadIdentity } from './tls/certs.js'
+import { nodeOnlyInterceptor } from './tls/node-only.js'
 import { Router } from './http/router.js'
 import { openNodeLog, textLogger, throttled, type NodeLog, type NodeLogger } from './log/node-log.js'
 import { ObservedRequestHandler, type KvRequestOutcome } from './metrics/kv-requests.js'
@@ -258,14 +259,15 @@ export class NodeServer {
       const slowKv = throttled<KvRequestOutcome>(SLOW_LOG_INTERVAL_MS, (r, dropped) =>
         log.warn({ rangeId: r.rangeId, op: r.op, durationMs: Math.round(r.durationMs), code: r.code, dropped }, `slow KV request: ${r.op} took ${Math.round(r.durationMs)} ms`),
       )
+      const tls = o.certsDir === undefined ? undefined : loadIdentity(o.certsDir, 'node')
       const server = (grpc = new Server({
         'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
         'grpc.keepalive_time_ms': keepalive,
         'grpc.keepalive_timeout_ms': keepalive,
+        interceptors: tls ? [nodeOnlyInterceptor()] : [],
       }))
       // Without fault injection no channel carries the interceptor: Raft messages skip it.
       const faults = o.faultInjection ? new NetworkFaults() : undefined
-      const tls = o.certsDir === undefined ? undefined : loadIdentity(o.certsDir, 'node')
       const channelCredentials = tls ? grpcChannelCredentials(tls) : credentials.createInsecure()
       // Raft's info lines (every vote of every range) are debug detail here: LeadershipWatch logs
       // elections with their range. The transport's (a peer reconnected) stay at info.

@@ -2,7 +2,8 @@
 // --certs-dir (mutual TLS between nodes, for the CLI, on the HTTP port, and TLS on the SQL
 // port), init, KV and SQL through the CLI. Then what must be refused is: a gRPC client with no
 // certificate, one with a certificate of another CA, a TLS client without a certificate,
-// an HTTPS request without one, and a plaintext SQL session.
+// an HTTPS request without one, a plaintext SQL session, and a client certificate making a
+// call only nodes make (a peer introduction, a store heartbeat).
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -10,9 +11,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Client, credentials, type ChannelCredentials } from '@grpc/grpc-js'
+import { Client, credentials, status, type ChannelCredentials, type MethodDefinition } from '@grpc/grpc-js'
 import { unaryCall } from '@mrdb/kv'
-import { NODE_SERVICE } from '@mrdb/server'
+import { NODE_SERVICE, PD_SERVICE } from '@mrdb/server'
 import pg from 'pg'
 import { MRDB_BIN, NodeProcess } from '../node-process.js'
 import { run } from './helpers.js'
@@ -26,12 +27,17 @@ async function mrdb(args: string[]): Promise<string> {
 
 /** Whether a node's admin status call succeeds with these credentials. */
 async function statusWith(address: string, creds: ChannelCredentials): Promise<boolean> {
+  return (await callWith(address, creds, NODE_SERVICE.status, {})) === 'ok'
+}
+
+/** Makes one call with these credentials: 'ok', or the gRPC status code it failed with. */
+async function callWith<Req, Res>(address: string, creds: ChannelCredentials, method: MethodDefinition<Req, Res>, req: Req): Promise<'ok' | number> {
   const channel = new Client(address, creds)
   try {
-    await unaryCall(channel, NODE_SERVICE.status, {}, Date.now() + 5000)
-    return true
-  } catch {
-    return false
+    await unaryCall(channel, method, req, Date.now() + 5000)
+    return 'ok'
+  } catch (err) {
+    return (err as { code?: number }).code ?? -1
   } finally {
     channel.close()
   }
@@ -97,6 +103,15 @@ test('a cluster with certificates: mutual TLS everywhere, and who is refused', {
     assert.equal(await statusWith(host, credentials.createSsl(ca, foreign.key, foreign.cert)), false, "a peer with another CA's certificate is refused")
     assert.equal(await statusWith(host, credentials.createSsl(await readFile(join(otherCa, 'ca.crt')), own.key, own.cert)), false, 'a client trusting another CA does not accept the node')
     await assert.rejects(mrdb(['kv', 'get', 'greeting', '--host', host]), 'the CLI without --certs-dir is refused')
+
+    // A client certificate is no node's: calls only nodes make are refused, operators' calls pass.
+    const node = { cert: await readFile(join(certs, 'node.crt')), key: await readFile(join(certs, 'node.key')) }
+    const hello = { nodeId: 1, address: host, nodes: [] }
+    assert.equal(await callWith(host, credentials.createSsl(ca, own.key, own.cert), NODE_SERVICE.hello, hello), status.PERMISSION_DENIED, 'a client may not introduce a peer')
+    assert.equal(await callWith(host, credentials.createSsl(ca, own.key, own.cert), PD_SERVICE.heartbeat, {} as never), status.PERMISSION_DENIED, 'a client may not send a store heartbeat')
+    assert.equal(await callWith(host, credentials.createSsl(ca, node.key, node.cert), NODE_SERVICE.hello, hello), 'ok', "a node's certificate may")
+    assert.equal(await callWith(host, credentials.createSsl(ca, own.key, own.cert), PD_SERVICE.stores, {}), 'ok', 'an operator lists the stores')
+    await assert.rejects(mrdb(['cert', 'create-client', 'node', '--certs-dir', certs]), /would pass for a node/)
 
     const http = nodes[0]!.httpAddress!
     assert.equal(await httpsHealth(http, { ca, ...own }), 200)

@@ -39,15 +39,19 @@ export function createCa(certsDir: string, caKey?: string): { cert: string; key:
   return { cert, key }
 }
 
+/** The common name of every node's certificate; no client certificate may carry it (see node-only.ts). */
+export const NODE_COMMON_NAME = 'node'
+
 /** Creates `node.crt`/`node.key` for the hosts (names and IPs) a node is reached at, signed by the directory's CA. */
 export function createNodeCert(certsDir: string, hosts: readonly string[], caKey?: string): { cert: string; key: string } {
   if (hosts.length === 0) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, 'a node certificate needs at least one host name or IP address its peers and clients dial')
-  return issue(certsDir, 'node', 'node', [...hosts], ['server', 'client'], caKey)
+  return issue(certsDir, 'node', NODE_COMMON_NAME, [...hosts], ['server', 'client'], caKey)
 }
 
 /** Creates `client.USER.crt`/`.key`, signed by the directory's CA. */
 export function createClientCert(certsDir: string, user: string, caKey?: string): { cert: string; key: string } {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(user)) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `'${user}' is no valid user name for a certificate`)
+  if (user === NODE_COMMON_NAME) throw new NodeError(NodeErrorCode.INVALID_ARGUMENT, `'${NODE_COMMON_NAME}' is the nodes' name: a client certificate for it would pass for a node`)
   return issue(certsDir, `client.${user}`, user, [], ['client'], caKey)
 }
 
