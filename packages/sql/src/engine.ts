@@ -33,7 +33,8 @@ export interface ExecuteOptions {
    * Takes a query's rows batch by batch as they are produced, for a query that streams (one
    * table, no join, aggregate or window function): its result then has `streamed` set and no
    * `rows`. Other queries' rows come in the result as always. A statement that has handed
-   * rows to it is not retried (autocommit retries on a write conflict otherwise).
+   * rows to it is not retried (autocommit retries on a write conflict otherwise). A sink that
+   * answers false ends the query there, successfully (a portal closed before its last row).
    */
   readonly onRows?: RowSink
 }
@@ -445,9 +446,9 @@ export class SqlSession {
     if (sink !== undefined) {
       execution = {
         ...execution,
-        sink: async (columns, rows) => {
+        sink: (columns, rows) => {
           sink.sent += rows.length
-          await sink.onRows(columns, rows)
+          return sink.onRows(columns, rows)
         },
       }
     }

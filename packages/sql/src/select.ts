@@ -742,9 +742,9 @@ export async function executeTopLevel(ctx: StatementContext, plan: QueryPlan): P
   const sink = ctx.options.sink
   if (sink === undefined || plan.kind !== 'select' || !pipelines(plan)) return { rows: await executeQuery(ctx, plan), streamed: null }
   let streamed = 0
-  await streamSelect(ctx, plan, async (rows) => {
+  await streamSelect(ctx, plan, (rows) => {
     streamed += rows.length
-    await sink(plan.columns, rows)
+    return sink(plan.columns, rows)
   })
   return { rows: [], streamed }
 }
@@ -825,10 +825,11 @@ const AGGREGATE_ROWS_PER_YIELD = 2_000
 /**
  * Runs a plan that {@link streamsRows}: each chunk the scan yields is filtered and projected,
  * then deduplicated (DISTINCT), fed to an external sort (ORDER BY) or handed to `sink` —
- * past OFFSET, until LIMIT, when reading stops. Only DISTINCT's seen keys and the sort's
- * buffer stay in memory, charged to the statement's budget (the sort spills past it).
+ * past OFFSET, until LIMIT (or until `sink` answers false), when reading stops. Only
+ * DISTINCT's seen keys and the sort's buffer stay in memory, charged to the statement's
+ * budget (the sort spills past it).
  */
-async function streamSelect(ctx: StatementContext, plan: SelectPlan, sink: (rows: SqlValue[][]) => void | Promise<void>): Promise<void> {
+async function streamSelect(ctx: StatementContext, plan: SelectPlan, sink: (rows: SqlValue[][]) => boolean | void | Promise<boolean | void>): Promise<void> {
   const t = plan.tables[0]!
   const width = plan.columns.length
   const sorter = plan.sortKeys.length > 0 ? new ExternalSorter(ctx, plan.sortKeys, plan.limit === null ? Infinity : plan.offset + plan.limit) : null
@@ -843,7 +844,8 @@ async function streamSelect(ctx: StatementContext, plan: SelectPlan, sink: (rows
     }
     if (rows.length > left) rows = rows.slice(0, left)
     left -= rows.length
-    if (rows.length > 0) await sink(rows[0]!.length > width ? rows.map((r) => r.slice(0, width)) : rows)
+    // A sink that wants no more rows ends the query as its LIMIT would.
+    if (rows.length > 0 && (await sink(rows[0]!.length > width ? rows.map((r) => r.slice(0, width)) : rows)) === false) left = 0
   }
   try {
     // Without a LIMIT every row is read: several ranges at once, as a materialising scan would.

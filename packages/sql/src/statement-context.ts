@@ -44,9 +44,12 @@ export interface ExecutionOptions {
 
 /**
  * Takes a query's result rows a batch at a time, as they are produced (the wire protocol sends
- * them on); `columns` are the result's. Awaited before the next batch is computed.
+ * them on); `columns` are the result's. Awaited before the next batch is computed, so a sink
+ * that waits (for a slow client, for the next Execute of a portal) holds the query there.
+ * `false` means no more rows are wanted: the query stops reading, as at its LIMIT, and
+ * succeeds with the rows handed over so far.
  */
-export type RowSink = (columns: ReadonlyArray<{ name: string; type: string }>, rows: SqlValue[][]) => Promise<void> | void
+export type RowSink = (columns: ReadonlyArray<{ name: string; type: string }>, rows: SqlValue[][]) => Promise<boolean | void> | boolean | void
 
 /** The 57014 error a cancelled statement fails with (the signal's reason when that is one). */
 export function cancelError(signal: AbortSignal): SqlError {

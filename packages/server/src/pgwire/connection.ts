@@ -2,16 +2,20 @@
 // (trust on --insecure nodes, SCRAM-SHA-256 otherwise: scram-auth.ts), then the simple and
 // extended query protocols over one SqlSession. Bytes come in through receive(); replies go
 // out through the `send` port in batches (at ReadyForQuery, Flush, or every 64 KiB). Messages
-// run strictly in order, one at a time. See docs/decisions.md, "PostgreSQL wire protocol".
+// run strictly in order, one at a time. A query's rows go out as the statement produces them,
+// and the statement waits while the client is behind (the `drained` port); a portal's
+// statement stays suspended between Executes with a row limit (statement-rows.ts). See
+// docs/decisions.md, "PostgreSQL wire protocol" and "Streaming execution: the extended protocol and a slow client".
 
 import { createHmac, randomBytes } from 'node:crypto'
-import { parseScramVerifier, SqlError, SqlState, splitStatements, type ScramVerifier, type SqlEngine, type RowSink, type SqlResult, type SqlSession, type SqlValue, type TransactionStatus } from '@mrdb/sql'
+import { parseScramVerifier, SqlError, SqlState, splitStatements, type ScramVerifier, type SqlEngine, type RowSink, type SqlResult, type SqlSession, type TransactionStatus } from '@mrdb/sql'
 import * as be from './backend.js'
 import { PgWireError, PgWireState, protocolViolation } from './errors.js'
 import { decodeMessage, decodeStartup, FrameSplitter, type FrontendMessage } from './frontend.js'
 import { SCRAM_MECHANISM, ScramExchange } from './scram-auth.js'
 import { copyTextRow, copyToStdoutQuery } from './copy.js'
 import { pgSleepSeconds, SessionSettings } from './settings.js'
+import { StatementRows, type Columns } from './statement-rows.js'
 import { decodeParam, encodeValue, fieldOf, findPlaceholders, literalOf, PgType, type ParamContext, type Placeholder } from './types.js'
 
 /** What a connection needs from the server around it. */
@@ -31,6 +35,11 @@ export interface ConnectionPorts {
   readonly maxMessageBytes: number
   /** Writes bytes to the client. */
   send(data: Buffer): void
+  /**
+   * Resolves once the client has taken enough of the bytes sent so far for more to be sent (at
+   * once while the socket's buffer is below its high-water mark), or the connection closed.
+   */
+  drained(): Promise<void>
   /** Ends the connection once written data is out. */
   end(): void
   /**
@@ -64,13 +73,12 @@ interface Prepared {
 }
 
 interface Portal {
-  readonly statement: Prepared
   readonly sql: string
   readonly resultFormats: readonly number[]
-  /** Undefined until run; null for an empty query. */
-  result: SqlResult | null | undefined
-  /** Rows already sent. */
-  sent: number
+  /** Its statement: undefined until started (by Describe or the first Execute); null for an empty query. */
+  rows: StatementRows | null | undefined
+  /** Set when its statement was ended, suspended, because another one needed the session. */
+  interrupted: boolean
 }
 
 const FLUSH_BYTES = 64 * 1024
@@ -96,6 +104,8 @@ export class PgConnection {
   private outBytes = 0
   /** Aborts the statement running now. */
   private running_statement: AbortController | undefined
+  /** The portal whose statement runs (suspended between Executes), if any: the session runs one statement at a time. */
+  private live: Portal | undefined
 
   constructor(private readonly ports: ConnectionPorts) {
     this.splitter = new FrameSplitter(ports.maxMessageBytes)
@@ -149,8 +159,10 @@ export class PgConnection {
     this.phase = 'closed'
     this.queue.length = 0
     this.cancel()
+    const stopped = this.live?.rows?.stop()
+    this.live = undefined
     const session = this.session
-    if (session !== undefined) void this.idle().then(() => session.close()).catch(() => undefined)
+    if (session !== undefined) void Promise.resolve(stopped).then(() => this.idle()).then(() => session.close()).catch(() => undefined)
   }
 
   private idleWaiters: Array<() => void> = []
@@ -277,19 +289,23 @@ export class PgConnection {
         case 'parse':
           return this.parse(m.name, m.sql, m.paramTypes)
         case 'bind':
-          return this.bind(m)
+          return await this.bind(m)
         case 'describe':
           return await this.describe(m.target, m.name)
         case 'execute':
           return await this.execute(m.portal, m.maxRows)
         case 'close':
           if (m.target === 'statement') this.statements.delete(m.name)
-          else this.portals.delete(m.name)
+          else await this.dropPortal(m.name)
           this.emit(be.closeComplete())
           return
         case 'sync':
           this.skipping = false
-          if (this.session!.transactionStatus === 'idle') this.portals.clear()
+          // Outside a transaction block, Sync ends the implicit transaction and its portals.
+          if (this.session!.transactionStatus === 'idle') {
+            await this.endLive()
+            this.portals.clear()
+          }
           this.readyForQuery()
           return
         case 'flush':
@@ -330,6 +346,7 @@ export class PgConnection {
       const offset = Math.max(0, sql.indexOf(text, from))
       from = offset + text.length
       try {
+        await this.endLive()
         const copyQuery = copyToStdoutQuery(text)
         if (copyQuery !== undefined) {
           await this.copyOut(copyQuery)
@@ -337,18 +354,12 @@ export class PgConnection {
         }
         // A query that streams hands its rows over as they are produced: they go out (in
         // FLUSH_BYTES writes) before the last is computed, the RowDescription before the first.
-        let fields: be.FieldDescription[] | null = null
-        const describe = (columns: ReadonlyArray<{ name: string; type: string }>) => {
-          fields = columns.map((c) => fieldOf(c.name, c.type, 0))
-          this.emit(be.rowDescription(fields))
-          return fields
-        }
-        const send = (rows: readonly SqlValue[][], f: be.FieldDescription[]) => {
-          for (const row of rows) this.emit(be.dataRow(row.map((v, i) => encodeValue(v, f[i]!.typeOid, 0))))
-        }
-        const result = await this.run(text, (columns, rows) => send(rows, fields ?? describe(columns)))
-        if (result.columns.length > 0) send(result.rows, fields ?? describe(result.columns))
-        this.emit(be.commandComplete(tagOf(result, result.streamed ?? result.rows.length)))
+        const rows = new StatementRows((sink) => this.run(text, sink))
+        const columns = await rows.columns()
+        const fields = fieldsOf(columns, [])
+        if (columns.length > 0) this.emit(be.rowDescription(fields))
+        const sent = await this.sendRows(rows, fields, Infinity)
+        this.emit(be.commandComplete(tagOf(await rows.result(), sent)))
       } catch (err) {
         if (err instanceof PgWireError && err.fatal) throw err
         this.error(err, text, offset)
@@ -360,12 +371,42 @@ export class PgConnection {
 
   /** COPY … TO STDOUT: the query's rows as CopyData in text format, between CopyOutResponse and CopyDone. */
   private async copyOut(query: string): Promise<void> {
-    const result = await this.run(query)
-    if (result.columns.length === 0) throw new PgWireError(PgWireState.FEATURE_NOT_SUPPORTED, 'COPY (query) TO STDOUT needs a query that returns rows')
-    this.emit(be.copyOutResponse(result.columns.length))
-    for (const row of result.rows) this.emit(be.copyData(copyTextRow(row)))
+    const rows = new StatementRows((sink) => this.run(query, sink))
+    const columns = await rows.columns()
+    if (columns.length === 0) {
+      await rows.stop()
+      throw new PgWireError(PgWireState.FEATURE_NOT_SUPPORTED, 'COPY (query) TO STDOUT needs a query that returns rows')
+    }
+    this.emit(be.copyOutResponse(columns.length))
+    let sent = 0
+    for (let batch = await rows.take(Infinity); batch.length > 0; batch = await rows.take(Infinity)) {
+      for (const row of batch) this.emit(be.copyData(copyTextRow(row)))
+      sent += batch.length
+      await this.keepPace()
+    }
     this.emit(be.copyDone())
-    this.emit(be.commandComplete(`COPY ${result.rows.length}`))
+    this.emit(be.commandComplete(`COPY ${sent}`))
+  }
+
+  /**
+   * Sends DataRows of `rows` until `max` are out or none are left, keeping pace with the
+   * client (the statement waits while the socket's buffer is full); returns how many went.
+   */
+  private async sendRows(rows: StatementRows, fields: readonly be.FieldDescription[], max: number): Promise<number> {
+    let sent = 0
+    while (sent < max) {
+      const batch = await rows.take(max - sent)
+      if (batch.length === 0) break
+      for (const row of batch) this.emit(be.dataRow(row.map((v, i) => encodeValue(v, fields[i]!.typeOid, fields[i]!.format))))
+      sent += batch.length
+      await this.keepPace()
+    }
+    return sent
+  }
+
+  /** Waits while the client is behind: what was handed to the socket is still mostly unread. */
+  private async keepPace(): Promise<void> {
+    await this.ports.drained()
   }
 
   /** Runs one statement (see {@link runStatement}), told to the observer. */
@@ -437,7 +478,7 @@ export class PgConnection {
     this.emit(be.parseComplete())
   }
 
-  private bind(m: Extract<FrontendMessage, { kind: 'bind' }>): void {
+  private async bind(m: Extract<FrontendMessage, { kind: 'bind' }>): Promise<void> {
     const statement = this.statements.get(m.statement)
     if (statement === undefined) throw new PgWireError(PgWireState.INVALID_SQL_STATEMENT_NAME, `prepared statement "${m.statement}" does not exist`)
     if (m.params.length !== statement.paramCount) {
@@ -445,6 +486,8 @@ export class PgConnection {
     }
     if (m.paramFormats.length > 1 && m.paramFormats.length !== m.params.length) throw new PgWireError(PgWireState.PROTOCOL_VIOLATION, `bind message has ${m.paramFormats.length} parameter formats but ${m.params.length} parameters`)
     if (m.portal !== '' && this.portals.has(m.portal)) throw new PgWireError(PgWireState.DUPLICATE_CURSOR, `cursor "${m.portal}" already exists`)
+    // A new unnamed portal replaces the old one.
+    if (m.portal === '') await this.dropPortal('')
     const values = m.params.map((raw, i) => decodeParam(raw, statement.paramTypes[i] ?? 0, m.paramFormats.length === 0 ? 0 : (m.paramFormats[i] ?? m.paramFormats[0]!)))
     let sql = ''
     let at = 0
@@ -454,7 +497,7 @@ export class PgConnection {
     }
     sql += statement.sql.slice(at)
     for (const f of m.resultFormats) if (f !== 0 && f !== 1) throw new PgWireError(PgWireState.PROTOCOL_VIOLATION, `unsupported format code: ${f}`)
-    this.portals.set(m.portal, { statement, sql, resultFormats: m.resultFormats, result: undefined, sent: 0 })
+    this.portals.set(m.portal, { sql, resultFormats: m.resultFormats, rows: undefined, interrupted: false })
     this.emit(be.bindComplete())
   }
 
@@ -487,37 +530,76 @@ export class PgConnection {
       }
       // Other columns are known only by running it: a query is run with NULL parameters (reads only).
       if (!/^\s*(select|show|explain|values|with|table|describe)\b/i.test(statement.sql)) return void this.emit(be.noData())
-      const result = await this.run(sql)
-      this.emit(result.columns.length > 0 ? be.rowDescription(result.columns.map((c) => fieldOf(c.name, c.type, 0))) : be.noData())
+      await this.endLive()
+      const rows = new StatementRows((sink) => this.run(sql, sink))
+      const columns = await rows.columns()
+      await rows.stop()
+      this.emit(columns.length > 0 ? be.rowDescription(fieldsOf(columns, [])) : be.noData())
       return
     }
-    const portal = this.portals.get(name)
-    if (portal === undefined) throw new PgWireError(PgWireState.INVALID_CURSOR_NAME, `portal "${name}" does not exist`)
-    // Columns come from running the statement, so a described portal runs now; Execute sends its rows.
-    if (portal.result === undefined) portal.result = await this.runPortal(portal)
-    const result = portal.result
-    this.emit(result !== null && result.columns.length > 0 ? be.rowDescription(fieldsOf(result, portal.resultFormats)) : be.noData())
+    const portal = this.portalNamed(name)
+    // Columns come from running the statement, so a described portal starts now (suspended at its first rows); Execute sends them.
+    const rows = await this.startPortal(portal)
+    const columns = rows === null ? [] : await rows.columns()
+    this.emit(columns.length > 0 ? be.rowDescription(fieldsOf(columns, portal.resultFormats)) : be.noData())
   }
 
-  private async runPortal(portal: Portal): Promise<SqlResult | null> {
+  private portalNamed(name: string): Portal {
+    const portal = this.portals.get(name)
+    if (portal === undefined) throw new PgWireError(PgWireState.INVALID_CURSOR_NAME, `portal "${name}" does not exist`)
+    if (portal.interrupted) {
+      throw new PgWireError(PgWireState.FEATURE_NOT_SUPPORTED, `portal "${name}" cannot be resumed: another statement ran while it was suspended (mrdb keeps one suspended portal at a time)`)
+    }
+    return portal
+  }
+
+  /** The portal's statement, started now if it has not been (another one still running is ended first). */
+  private async startPortal(portal: Portal): Promise<StatementRows | null> {
+    if (portal.rows !== undefined) return portal.rows
     const split = splitStatements(portal.sql)
-    if (split.statements.length === 0 && split.rest === '') return null
-    return this.run(portal.sql)
+    if (split.statements.length === 0 && split.rest === '') return (portal.rows = null)
+    await this.endLive()
+    portal.rows = new StatementRows((sink) => this.run(portal.sql, sink))
+    this.live = portal
+    return portal.rows
+  }
+
+  /**
+   * Ends the statement of the portal that holds the session, if it still runs (suspended):
+   * another statement needs the session, or the portal's transaction ends. Its later Executes
+   * are refused (the rows it had not sent are gone).
+   */
+  private async endLive(): Promise<void> {
+    const portal = this.live
+    if (portal === undefined) return
+    this.live = undefined
+    if (portal.rows?.done === false) {
+      portal.interrupted = true
+      await portal.rows.stop()
+    }
+  }
+
+  /** Closes a portal (Close, or a Bind replacing the unnamed one), ending its statement if it runs. */
+  private async dropPortal(name: string): Promise<void> {
+    const portal = this.portals.get(name)
+    if (portal === undefined) return
+    if (this.live === portal) await this.endLive()
+    this.portals.delete(name)
   }
 
   private async execute(name: string, maxRows: number): Promise<void> {
-    const portal = this.portals.get(name)
-    if (portal === undefined) throw new PgWireError(PgWireState.INVALID_CURSOR_NAME, `portal "${name}" does not exist`)
-    if (portal.result === undefined) portal.result = await this.runPortal(portal)
-    const result = portal.result
-    if (result === null) return void this.emit(be.emptyQueryResponse())
-    const fields = result.columns.length > 0 ? fieldsOf(result, portal.resultFormats) : []
-    const end = maxRows > 0 ? Math.min(result.rows.length, portal.sent + maxRows) : result.rows.length
-    const from = Math.min(portal.sent, end)
-    for (let i = from; i < end; i++) this.emit(be.dataRow(result.rows[i]!.map((v: SqlValue, j) => encodeValue(v, fields[j]!.typeOid, fields[j]!.format))))
-    portal.sent = end
-    if (end < result.rows.length) this.emit(be.portalSuspended())
-    else this.emit(be.commandComplete(tagOf(result, end - from)))
+    const portal = this.portalNamed(name)
+    const rows = await this.startPortal(portal)
+    if (rows === null) return void this.emit(be.emptyQueryResponse())
+    try {
+      const fields = fieldsOf(await rows.columns(), portal.resultFormats)
+      const sent = await this.sendRows(rows, fields, maxRows > 0 ? maxRows : Infinity)
+      // At the row limit with the statement not known to be over: the next Execute goes on (PostgreSQL too suspends when the limit falls on the last row).
+      if (!rows.done) return void this.emit(be.portalSuspended())
+      this.emit(be.commandComplete(tagOf(await rows.result(), sent)))
+    } finally {
+      if (this.live === portal && rows.done) this.live = undefined
+    }
   }
 
   private readyForQuery(): void {
@@ -553,8 +635,9 @@ function mockVerifier(user: string): ScramVerifier {
   return { iterations: 4096, salt: digest('salt').subarray(0, 16), storedKey: randomBytes(32), serverKey: randomBytes(32) }
 }
 
-function fieldsOf(result: SqlResult, formats: readonly number[]): be.FieldDescription[] {
-  return result.columns.map((c, i) => fieldOf(c.name, c.type, formats.length === 0 ? 0 : (formats[i] ?? formats[0]!)))
+/** The RowDescription fields of `columns` in the client's result formats (none given: all text). */
+function fieldsOf(columns: Columns, formats: readonly number[]): be.FieldDescription[] {
+  return columns.map((c, i) => fieldOf(c.name, c.type, formats.length === 0 ? 0 : (formats[i] ?? formats[0]!)))
 }
 
 /** The CommandComplete tag PostgreSQL gives the statement. */

@@ -118,6 +118,7 @@ export class PgServer {
       send: (data) => {
         if (!stream.destroyed) stream.write(data)
       },
+      drained: () => drained(stream),
       end: () => stream.end(),
       startTls: this.secureContext && (() => startTls(this.secureContext!)),
       admit: () => {
@@ -170,4 +171,21 @@ export class PgServer {
       connection.closed()
     })
   }
+}
+
+/**
+ * Resolves once `stream` wants more data: at once while its buffer is below the high-water
+ * mark, else at its 'drain' — or when it closes, so no statement waits on a gone client.
+ */
+function drained(stream: Socket): Promise<void> {
+  if (!stream.writableNeedDrain || stream.destroyed) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done)
+      stream.off('close', done)
+      resolve()
+    }
+    stream.on('drain', done)
+    stream.on('close', done)
+  })
 }
