@@ -41,6 +41,29 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 /** How many pairs a join looks at between yields to the event loop. */
 const JOIN_PAIRS_PER_YIELD = 5_000
 
+/** Joined rows handed on at a time by {@link joinChunks}. */
+const JOIN_OUTPUT_CHUNK = 512
+
+/** Takes a join's rows a chunk at a time; answers false when no more are wanted (the join stops there). */
+export type JoinSink = (rows: SqlValue[][]) => Promise<boolean>
+
+/** A join's output on its way to a {@link JoinSink}: rows gather in `rows` and go on a chunk at a time. */
+class JoinOutput {
+  /** The rows gathered since the last chunk went. */
+  readonly rows: SqlValue[][] = []
+  private stopped = false
+
+  constructor(private readonly sink: JoinSink) {}
+
+  /** Hands the gathered rows on once a chunk's worth is there (whatever there is when `last`); false once the sink wants no more. */
+  async flush(last = false): Promise<boolean> {
+    if (this.stopped) return false
+    if (this.rows.length === 0 || (!last && this.rows.length < JOIN_OUTPUT_CHUNK)) return true
+    if (!(await this.sink(this.rows.splice(0)))) this.stopped = true
+    return !this.stopped
+  }
+}
+
 /** The cost of one row looked up through an index (a point read of a random key) against one read by a scan. */
 const LOOKUP_COST = 3
 
@@ -151,15 +174,29 @@ function pairCounter(): (n: number) => boolean {
  * rows (filtered by its scan condition), or null for a lookup join, which reads them itself.
  */
 export async function joinRows(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][] | null, t: TablePlan, method: JoinMethod): Promise<SqlValue[][]> {
+  const all: SqlValue[][] = []
+  await joinChunks(ctx, left, right, t, method, async (rows) => {
+    for (const r of rows) all.push(r)
+    return true
+  })
+  return all
+}
+
+/**
+ * {@link joinRows}, the joined rows handed to `sink` a chunk at a time as they are found
+ * (never held whole) until it wants no more.
+ */
+export async function joinChunks(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][] | null, t: TablePlan, method: JoinMethod, sink: JoinSink): Promise<void> {
+  const out = new JoinOutput(sink)
   switch (method.kind) {
     case 'lookup':
-      return lookupJoin(ctx, left, t, method)
+      return lookupJoin(ctx, left, t, method, out)
     case 'merge':
-      return mergeJoin(ctx, left, right!, t, method.key)
+      return mergeJoin(ctx, left, right!, t, method.key, out)
     case 'hash':
-      return method.build === 'left' && left.length < right!.length ? hashJoinBuildLeft(ctx, left, right!, t) : hashJoin(ctx, left, right!, t)
+      return method.build === 'left' && left.length < right!.length ? hashJoinBuildLeft(ctx, left, right!, t, out) : hashJoin(ctx, left, right!, t, out)
     case 'nested-loop':
-      return nestedLoop(ctx, left, right!, t)
+      return nestedLoop(ctx, left, right!, t, out)
   }
 }
 
@@ -183,9 +220,9 @@ function pairEmitter(t: TablePlan, out: SqlValue[][], checkKeys: boolean) {
 }
 
 /** Every pair tested: the join with no usable equality, and the naive plan. */
-async function nestedLoop(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): Promise<SqlValue[][]> {
+async function nestedLoop(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan, output: JoinOutput): Promise<void> {
   const tick = pairCounter()
-  const out: SqlValue[][] = []
+  const out = output.rows
   const emit = pairEmitter(t, out, true)
   const keepLeft = t.join === 'left' || t.join === 'full'
   const rightMatched = t.join === 'right' || t.join === 'full' ? new Uint8Array(right.length) : null
@@ -200,9 +237,10 @@ async function nestedLoop(ctx: StatementContext, left: readonly SqlValue[][], ri
     }
     if (!matched && keepLeft) out.push([...l, ...rightNulls])
     if (tick(right.length)) await ctx.yieldToEventLoop()
+    if (!(await output.flush())) return
   }
   appendUnmatchedRight(out, right, rightMatched, t)
-  return out
+  await output.flush(true)
 }
 
 function appendUnmatchedRight(out: SqlValue[][], right: readonly SqlValue[][], matched: Uint8Array | null, t: TablePlan): void {
@@ -228,10 +266,10 @@ function keyOf(row: readonly SqlValue[], slots: readonly number[]): string | num
   return values.includes(null) ? null : rowKey(values)
 }
 
-/** Hash join building the table's side (`right`) and probing with the rows before it. */
-async function hashJoin(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): Promise<SqlValue[][]> {
+/** Hash join building the table's side (`right`) and probing with the rows before it; `last` false when more batches of `left` follow (a lookup join's). */
+async function hashJoin(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan, output: JoinOutput, last = true): Promise<void> {
   const tick = pairCounter()
-  const out: SqlValue[][] = []
+  const out = output.rows
   const emit = pairEmitter(t, out, false)
   const keepLeft = t.join === 'left' || t.join === 'full'
   const rightMatched = t.join === 'right' || t.join === 'full' ? new Uint8Array(right.length) : null
@@ -260,16 +298,16 @@ async function hashJoin(ctx: StatementContext, left: readonly SqlValue[][], righ
     }
     if (!matched && keepLeft) out.push([...l, ...rightNulls])
     if (tick((bucket?.length ?? 0) + 1)) await ctx.yieldToEventLoop()
+    if (!(await output.flush())) return
   }
   appendUnmatchedRight(out, right, rightMatched, t)
-  return out
+  await output.flush(last)
 }
 
 /** Inner hash join building the rows before the table (the smaller side) and probing with the table's rows. */
-async function hashJoinBuildLeft(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan): Promise<SqlValue[][]> {
+async function hashJoinBuildLeft(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan, output: JoinOutput): Promise<void> {
   const tick = pairCounter()
-  const out: SqlValue[][] = []
-  const emit = pairEmitter(t, out, false)
+  const emit = pairEmitter(t, output.rows, false)
   const leftSlots = t.hashKeys.map(([l]) => l)
   const rightSlots = t.hashKeys.map(([, r]) => r)
   const table = new Map<string | number, number[]>()
@@ -285,8 +323,9 @@ async function hashJoinBuildLeft(ctx: StatementContext, left: readonly SqlValue[
     const bucket = k === null ? undefined : table.get(k)
     if (bucket !== undefined) for (const li of bucket) emit(left[li]!, r)
     if (tick((bucket?.length ?? 0) + 1)) await ctx.yieldToEventLoop()
+    if (!(await output.flush())) return
   }
-  return out
+  await output.flush(true)
 }
 
 /**
@@ -294,9 +333,9 @@ async function hashJoinBuildLeft(ctx: StatementContext, left: readonly SqlValue[
  * (integers, never NULL: primary-key columns). Each run of equal keys on one side meets the
  * run on the other; the other equality keys and the rest of ON are tested per pair.
  */
-async function mergeJoin(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan, key: readonly [number, number]): Promise<SqlValue[][]> {
+async function mergeJoin(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan, key: readonly [number, number], output: JoinOutput): Promise<void> {
   const tick = pairCounter()
-  const out: SqlValue[][] = []
+  const out = output.rows
   const emit = pairEmitter(t, out, true)
   const keepLeft = t.join === 'left'
   const rightNulls = new Array<SqlValue>(t.width).fill(null)
@@ -318,10 +357,11 @@ async function mergeJoin(ctx: StatementContext, left: readonly SqlValue[][], rig
       iEnd++
     }
     if (tick(iEnd - i + (jEnd - j) * (iEnd - i))) await ctx.yieldToEventLoop()
+    if (!(await output.flush())) return
     i = iEnd
     j = jEnd
   }
-  return out
+  await output.flush(true)
 }
 
 /**
@@ -329,9 +369,8 @@ async function mergeJoin(ctx: StatementContext, left: readonly SqlValue[][], rig
  * are read from the table's index (or primary key) — point reads for a whole primary key,
  * spans scanned in parallel otherwise, then one batched read of the rows an index points at — and the batch is hash-joined with what was found.
  */
-async function lookupJoin(ctx: StatementContext, left: readonly SqlValue[][], t: TablePlan, method: Extract<JoinMethod, { kind: 'lookup' }>): Promise<SqlValue[][]> {
+async function lookupJoin(ctx: StatementContext, left: readonly SqlValue[][], t: TablePlan, method: Extract<JoinMethod, { kind: 'lookup' }>, output: JoinOutput): Promise<void> {
   const table = t.table!
-  const out: SqlValue[][] = []
   for (let start = 0; start < left.length; ) {
     // A batch: rows until LOOKUP_BATCH distinct key combinations are collected.
     const combos = new Map<string, SqlValue[]>()
@@ -350,9 +389,10 @@ async function lookupJoin(ctx: StatementContext, left: readonly SqlValue[][], t:
     const batch = left.slice(start, end)
     start = end
     const found = combos.size === 0 ? [] : await lookupBatch(ctx, table, method, [...combos.values()], t)
-    out.push(...(await hashJoin(ctx, batch, found, t)))
+    await hashJoin(ctx, batch, found, t, output, false)
+    if (!(await output.flush())) return
   }
-  return out
+  await output.flush(true)
 }
 
 /** The table's rows (passing its scan condition) whose lookup columns hold one of `combos`. */

@@ -7,7 +7,7 @@ import type { TableDesc } from './catalog.js'
 import { fail, SqlState } from './errors.js'
 import { evaluate } from './eval.js'
 import { chooseAccessPath, conditionEstimate, DEFAULT_ROW_COUNT, fullSpan, nullsLastSpans, type AccessPath } from './planner.js'
-import { chooseJoinMethod, joinRows, type JoinMethod } from './join.js'
+import { chooseJoinMethod, joinChunks, joinRows, type JoinMethod, type JoinSink } from './join.js'
 import { aggregateRows, readRows, rowChunks, WHOLE_SPAN_READ_AHEAD, type ScanPath } from './access.js'
 import { ExternalSorter } from './external-sort.js'
 import { rowsBytes } from './memory.js'
@@ -718,19 +718,41 @@ async function tableRows(ctx: StatementContext, t: TablePlan, limit: number): Pr
 }
 
 /**
- * Whether the plan runs as a pipeline over its one stored table's chunks — scan, filter,
- * project, then DISTINCT, an external sort or LIMIT — never holding the table's rows whole
- * (no join, aggregate, window function or correlated subquery, and something that gains
- * from it: ORDER BY, DISTINCT or LIMIT).
+ * Whether the plan runs as a pipeline over the chunks of its one stored table or of its last
+ * join — filter, project, then DISTINCT, an external sort or LIMIT — never holding those rows
+ * whole (no aggregate, window function or correlated subquery, and something that gains from
+ * it: ORDER BY, DISTINCT or LIMIT).
  */
 export function streamsRows(plan: SelectPlan): boolean {
   return pipelines(plan) && (plan.sortKeys.length > 0 || plan.distinct || plan.limit !== null)
 }
 
-/** Whether the plan can run as {@link streamSelect}'s pipeline: one stored table, no join, aggregate, window function or correlated subquery. */
+/** Whether the plan can run as {@link streamSelect}'s pipeline: one stored table or a join, no aggregate, window function or correlated subquery. */
 function pipelines(plan: SelectPlan): boolean {
   const t = plan.tables[0]
-  return plan.tables.length === 1 && t!.table !== null && plan.aggregate === null && plan.applies.length === 0 && plan.windows.length === 0
+  return (plan.tables.length > 1 || (plan.tables.length === 1 && t!.table !== null)) && plan.aggregate === null && plan.applies.length === 0 && plan.windows.length === 0
+}
+
+/**
+ * Joins the tables of FROM, handing the last join's rows to `sink` a chunk at a time as they
+ * are found. The tables' rows and the joins' rows before the last one are held meanwhile,
+ * charged to the statement's budget as a join's input (a lookup join's table is not read whole).
+ */
+async function joinTables(ctx: StatementContext, plan: SelectPlan, sink: JoinSink): Promise<void> {
+  const fetched = await Promise.all(plan.tables.map((t, i) => (i > 0 && t.method.kind === 'lookup' ? null : tableRows(ctx, t, i === 0 ? plan.scanLimit : Infinity))))
+  const inputs = fetched.reduce((n, rows) => n + (rows === null ? 0 : rowsBytes(rows)), 0)
+  ctx.memory.charge(inputs, 'a join')
+  let rows = fetched[0]!
+  let held = 0
+  const last = plan.tables.length - 1
+  for (let i = 1; i < last; i++) {
+    rows = await joinRows(ctx, rows, fetched[i] ?? null, plan.tables[i]!, plan.tables[i]!.method)
+    ctx.memory.release(held)
+    held = rowsBytes(rows)
+    ctx.memory.charge(held, 'a join')
+  }
+  await joinChunks(ctx, rows, fetched[last] ?? null, plan.tables[last]!, plan.tables[last]!.method, sink)
+  ctx.memory.release(inputs + held)
 }
 
 /**
@@ -769,20 +791,29 @@ export async function executeSelect(ctx: StatementContext, plan: SelectPlan): Pr
     const filters = [t.filter, plan.where].filter((f): f is Expr => f !== null)
     streamed = await aggregateRows(ctx, t.table!, t.path as ScanPath, filters, plan.aggregate.groupBy, plan.aggregate.aggregates, chargeGroup)
     rows = []
+  } else if (plan.aggregate !== null && plan.applies.length === 0 && plan.tables.length > 1) {
+    // An aggregate over a join folds the joined rows a chunk at a time, never holding them.
+    const { groupBy, aggregates } = plan.aggregate
+    const groups: GroupTable = new Map()
+    await joinTables(ctx, plan, async (chunk) => {
+      accumulate(groups, filterRows(chunk, plan.where), groupBy, aggregates, chargeGroup)
+      await ctx.yieldToEventLoop()
+      return true
+    })
+    streamed = groups
+    rows = []
   } else if (plan.tables.length === 0) rows = [[]]
+  else if (plan.tables.length === 1) rows = await tableRows(ctx, plan.tables[0]!, plan.scanLimit)
   else {
-    // A table joined by lookups is not read whole.
-    const fetched = await Promise.all(plan.tables.map((t, i) => (i > 0 && t.method.kind === 'lookup' ? null : tableRows(ctx, t, i === 0 ? plan.scanLimit : Infinity))))
-    rows = fetched[0]!
-    for (let i = 1; i < plan.tables.length; i++) {
-      // The join's build side is held until the join is done (the rows so far stream past it;
-      // a lookup join holds one batch's lookups at a time).
-      const right = fetched[i] ?? null
-      const build = right === null ? 0 : rowsBytes(right)
-      ctx.memory.charge(build, 'a join')
-      rows = await joinRows(ctx, rows, right, plan.tables[i]!, plan.tables[i]!.method)
-      ctx.memory.release(build)
-    }
+    // The joined rows, held whole for the operators above (window functions, a correlated
+    // subquery): charged as they come.
+    const joined: SqlValue[][] = []
+    await joinTables(ctx, plan, async (chunk) => {
+      ctx.memory.charge(rowsBytes(chunk), "a join's result")
+      for (const r of chunk) joined.push(r)
+      return true
+    })
+    rows = joined
   }
   if (plan.applies.length > 0) {
     const answers = await subqueryAnswers(ctx, plan.applies, plan.scope, plan.env, rows)
@@ -847,28 +878,32 @@ async function streamSelect(ctx: StatementContext, plan: SelectPlan, sink: (rows
     // A sink that wants no more rows ends the query as its LIMIT would.
     if (rows.length > 0 && (await sink(rows[0]!.length > width ? rows.map((r) => r.slice(0, width)) : rows)) === false) left = 0
   }
-  try {
-    // Without a LIMIT every row is read: several ranges at once, as a materialising scan would.
-    const readAhead = plan.limit === null ? WHOLE_SPAN_READ_AHEAD : undefined
-    for await (const chunk of rowChunks(ctx, t.table!, t.path!, t.filter, readAhead)) {
-      const rows = plan.where === null ? chunk : filterRows(chunk, plan.where)
-      let out = rows.map((r) => plan.projections.map((p) => evaluate(p, r)))
-      if (seen !== null) {
-        out = out.filter((r) => {
-          const k = rowKey(r.slice(0, width))
-          if (seen.has(k)) return false
-          ctx.memory.charge(48 + 2 * k.length, 'SELECT DISTINCT')
-          seen.add(k)
-          return true
-        })
-      }
-      if (sorter !== null) await sorter.add(out)
-      else {
-        await emit(out)
-        if (left <= 0) return
-      }
-      await ctx.yieldToEventLoop()
+  /** One chunk of the input through filter, projection, DISTINCT and the sort or the sink; false once no more rows are wanted. */
+  const consume = async (chunk: SqlValue[][]): Promise<boolean> => {
+    const rows = plan.where === null ? chunk : filterRows(chunk, plan.where)
+    let out = rows.map((r) => plan.projections.map((p) => evaluate(p, r)))
+    if (seen !== null) {
+      out = out.filter((r) => {
+        const k = rowKey(r.slice(0, width))
+        if (seen.has(k)) return false
+        ctx.memory.charge(48 + 2 * k.length, 'SELECT DISTINCT')
+        seen.add(k)
+        return true
+      })
     }
+    if (sorter !== null) await sorter.add(out)
+    else await emit(out)
+    await ctx.yieldToEventLoop()
+    return left > 0
+  }
+  try {
+    if (plan.tables.length > 1) await joinTables(ctx, plan, consume)
+    else {
+      // Without a LIMIT every row is read: several ranges at once, as a materialising scan would.
+      const readAhead = plan.limit === null ? WHOLE_SPAN_READ_AHEAD : undefined
+      for await (const chunk of rowChunks(ctx, t.table!, t.path!, t.filter, readAhead)) if (!(await consume(chunk))) return
+    }
+    if (left <= 0) return
     if (sorter !== null) {
       for await (const rows of sorter.drain()) {
         await emit(rows)

@@ -158,12 +158,51 @@ test('a query that streams hands its rows to onRows chunk by chunk as the scan g
   assert.ok(batches.length >= 10, `batches: ${batches.length}`)
   // The first rows went out when only the read-ahead (4 ranges × 2 chunks) of the 20 chunks had been asked for.
   assert.ok(scansAtFirst[0]! <= 10, `scans before the first batch: ${scansAtFirst[0]}`)
-  // A join is not a pipeline: its rows come in the result.
-  const joined = await s.execute('SELECT COUNT(*) FROM st a JOIN st b ON a.id = b.id', { onRows: () => assert.fail('a join streamed') })
+  // An aggregate is not a pipeline: its rows come in the result.
+  const joined = await s.execute('SELECT COUNT(*) FROM st a JOIN st b ON a.id = b.id', { onRows: () => assert.fail('an aggregate streamed') })
   assert.deepEqual(joined.rows, [[2000n]])
   // An error after some rows were handed over fails the statement; the session goes on.
   let sent = 0
   await assert.rejects(s.execute('SELECT id, 10 / (id - 1500) FROM st', { onRows: (_, rows) => void (sent += rows.length) }), { code: '22012' })
   assert.ok(sent >= 100 && sent < 2000, `sent ${sent}`)
   assert.deepEqual((await s.execute('SELECT COUNT(*) FROM st')).rows, [[2000n]])
+})
+
+test("a join's rows go through the pipeline chunk by chunk: ORDER BY over a join spills past the budget, an aggregate folds them, LIMIT stops the join, and they stream to onRows", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mrdb-spill-test-'))
+  try {
+    const engine = memoryEngine({ spillDir: dir, scanChunkSize: 100 })
+    const s = engine.session()
+    await s.execute('CREATE TABLE ja (id INT PRIMARY KEY, k INT, v TEXT)')
+    await s.execute('CREATE TABLE jb (id INT PRIMARY KEY, k INT)')
+    await load(s, 'ja', 300, (id) => `(${id}, ${id % 4}, '${'v'.repeat(id % 50)}')`)
+    await load(s, 'jb', 300, (id) => `(${id}, ${id % 4})`)
+    // 300 × 300 rows on four keys: 22,500 joined rows, megabytes against a 1 MiB budget.
+    const queries = [
+      'SELECT ja.id, jb.id, ja.v FROM ja JOIN jb ON ja.k = jb.k ORDER BY jb.id DESC, ja.v, ja.id',
+      'SELECT ja.id, jb.id FROM ja JOIN jb ON ja.k = jb.k WHERE jb.id % 3 = 0 ORDER BY ja.id + jb.id, ja.id LIMIT 7 OFFSET 2',
+      'SELECT ja.id, jb.id FROM ja LEFT JOIN jb ON ja.k = jb.k AND jb.id < ja.id ORDER BY ja.id DESC, jb.id',
+      'SELECT jb.k, COUNT(*), SUM(ja.id * jb.id), MAX(length(ja.v)) FROM ja JOIN jb ON ja.k = jb.k GROUP BY jb.k ORDER BY jb.k',
+      'SELECT DISTINCT ja.k, jb.id % 7 FROM ja JOIN jb ON ja.k = jb.k ORDER BY 1, 2',
+    ]
+    const expected: SqlValue[][][] = []
+    for (const q of queries) expected.push((await s.execute(q)).rows)
+    assert.equal(expected[0]!.length, 22_500)
+    await s.execute('SET sql_memory_budget_mb = 1')
+    for (const [i, q] of queries.entries()) assert.deepEqual((await s.execute(q)).rows, expected[i], q)
+    assert.deepEqual(await readdir(dir), [], 'the sorts removed their runs')
+    // Rows of a join without ORDER BY go to onRows as they are joined, never held whole.
+    const batches: number[] = []
+    const streamed = await s.execute('SELECT ja.id, jb.id FROM ja JOIN jb ON ja.k = jb.k', { onRows: (_, rows) => void batches.push(rows.length) })
+    assert.equal(streamed.streamed, 22_500)
+    assert.ok(batches.length >= 20, `batches: ${batches.length}`)
+    // A LIMIT over a join ends it: a sink that wants no more rows too.
+    assert.equal((await s.execute('SELECT ja.id, jb.id FROM ja JOIN jb ON ja.k = jb.k LIMIT 3')).rows.length, 3)
+    let taken = 0
+    const stopped = await s.execute('SELECT ja.id, jb.id FROM ja JOIN jb ON ja.k = jb.k', { onRows: (_, rows) => ((taken += rows.length), false) })
+    assert.equal(stopped.streamed, taken)
+    assert.ok(taken < 1000, `taken: ${taken}`)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })
