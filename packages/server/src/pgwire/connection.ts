@@ -355,11 +355,16 @@ export class PgConnection {
         // A query that streams hands its rows over as they are produced: they go out (in
         // FLUSH_BYTES writes) before the last is computed, the RowDescription before the first.
         const rows = new StatementRows((sink) => this.run(text, sink))
-        const columns = await rows.columns()
-        const fields = fieldsOf(columns, [])
-        if (columns.length > 0) this.emit(be.rowDescription(fields))
-        const sent = await this.sendRows(rows, fields, Infinity)
-        this.emit(be.commandComplete(tagOf(await rows.result(), sent)))
+        try {
+          const columns = await rows.columns()
+          const fields = fieldsOf(columns, [])
+          if (columns.length > 0) this.emit(be.rowDescription(fields))
+          const sent = await this.sendRows(rows, fields, Infinity)
+          this.emit(be.commandComplete(tagOf(await rows.result(), sent)))
+        } finally {
+          // A failure here (a value that cannot be encoded) must not leave the statement waiting in its sink.
+          await rows.stop()
+        }
       } catch (err) {
         if (err instanceof PgWireError && err.fatal) throw err
         this.error(err, text, offset)
@@ -372,20 +377,21 @@ export class PgConnection {
   /** COPY … TO STDOUT: the query's rows as CopyData in text format, between CopyOutResponse and CopyDone. */
   private async copyOut(query: string): Promise<void> {
     const rows = new StatementRows((sink) => this.run(query, sink))
-    const columns = await rows.columns()
-    if (columns.length === 0) {
+    try {
+      const columns = await rows.columns()
+      if (columns.length === 0) throw new PgWireError(PgWireState.FEATURE_NOT_SUPPORTED, 'COPY (query) TO STDOUT needs a query that returns rows')
+      this.emit(be.copyOutResponse(columns.length))
+      let sent = 0
+      for (let batch = await rows.take(Infinity); batch.length > 0; batch = await rows.take(Infinity)) {
+        for (const row of batch) this.emit(be.copyData(copyTextRow(row)))
+        sent += batch.length
+        await this.keepPace()
+      }
+      this.emit(be.copyDone())
+      this.emit(be.commandComplete(`COPY ${sent}`))
+    } finally {
       await rows.stop()
-      throw new PgWireError(PgWireState.FEATURE_NOT_SUPPORTED, 'COPY (query) TO STDOUT needs a query that returns rows')
     }
-    this.emit(be.copyOutResponse(columns.length))
-    let sent = 0
-    for (let batch = await rows.take(Infinity); batch.length > 0; batch = await rows.take(Infinity)) {
-      for (const row of batch) this.emit(be.copyData(copyTextRow(row)))
-      sent += batch.length
-      await this.keepPace()
-    }
-    this.emit(be.copyDone())
-    this.emit(be.commandComplete(`COPY ${sent}`))
   }
 
   /**
