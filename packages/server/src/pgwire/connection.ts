@@ -383,9 +383,8 @@ export class PgConnection {
       this.emit(be.copyOutResponse(columns.length))
       let sent = 0
       for (let batch = await rows.take(Infinity); batch.length > 0; batch = await rows.take(Infinity)) {
-        for (const row of batch) this.emit(be.copyData(copyTextRow(row)))
+        for (const row of batch) if (this.emit(be.copyData(copyTextRow(row)))) await this.keepPace()
         sent += batch.length
-        await this.keepPace()
       }
       this.emit(be.copyDone())
       this.emit(be.commandComplete(`COPY ${sent}`))
@@ -396,16 +395,15 @@ export class PgConnection {
 
   /**
    * Sends DataRows of `rows` until `max` are out or none are left, keeping pace with the
-   * client (the statement waits while the socket's buffer is full); returns how many went.
+   * client (after each write, the statement waits while the socket's buffer is full); returns how many went.
    */
   private async sendRows(rows: StatementRows, fields: readonly be.FieldDescription[], max: number): Promise<number> {
     let sent = 0
     while (sent < max) {
       const batch = await rows.take(max - sent)
       if (batch.length === 0) break
-      for (const row of batch) this.emit(be.dataRow(row.map((v, i) => encodeValue(v, fields[i]!.typeOid, fields[i]!.format))))
+      for (const row of batch) if (this.emit(be.dataRow(row.map((v, i) => encodeValue(v, fields[i]!.typeOid, fields[i]!.format))))) await this.keepPace()
       sent += batch.length
-      await this.keepPace()
     }
     return sent
   }
@@ -614,10 +612,13 @@ export class PgConnection {
     this.flush()
   }
 
-  private emit(message: Buffer): void {
+  /** Queues a message for the client; true when that sent the queued messages (FLUSH_BYTES of them). */
+  private emit(message: Buffer): boolean {
     this.out.push(message)
     this.outBytes += message.length
-    if (this.outBytes >= FLUSH_BYTES) this.flush()
+    if (this.outBytes < FLUSH_BYTES) return false
+    this.flush()
+    return true
   }
 
   private flush(): void {
