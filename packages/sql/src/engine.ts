@@ -31,7 +31,7 @@ export interface ExecuteOptions {
   readonly signal?: AbortSignal
   /**
    * Takes a query's rows batch by batch as they are produced, for a query that streams (one
-   * table, no join, aggregate or window function): its result then has `streamed` set and no
+   * table or a join, with no aggregate, window function or correlated subquery): its result then has `streamed` set and no
    * `rows`. Other queries' rows come in the result as always. A statement that has handed
    * rows to it is not retried (autocommit retries on a write conflict otherwise). A sink that
    * answers false ends the query there, successfully (a portal closed before its last row).
