@@ -55,10 +55,10 @@ class JoinOutput {
 
   constructor(private readonly sink: JoinSink) {}
 
-  /** Hands the gathered rows on once a chunk's worth is there (whatever there is when `last`); false once the sink wants no more. */
-  async flush(last = false): Promise<boolean> {
+  /** Hands the gathered rows on once a chunk's worth is there (whatever there is when `all`); false once the sink wants no more. */
+  async flush(all = false): Promise<boolean> {
     if (this.stopped) return false
-    if (this.rows.length === 0 || (!last && this.rows.length < JOIN_OUTPUT_CHUNK)) return true
+    if (this.rows.length === 0 || (!all && this.rows.length < JOIN_OUTPUT_CHUNK)) return true
     if (!(await this.sink(this.rows.splice(0)))) this.stopped = true
     return !this.stopped
   }
@@ -200,6 +200,46 @@ export async function joinChunks(ctx: StatementContext, left: readonly SqlValue[
   }
 }
 
+/**
+ * Whether joining `t` can take the rows before it a chunk at a time ({@link ChunkJoin}): each
+ * of them meets the table on its own — a lookup, a nested loop or a hash join building the
+ * table's side, and no unmatched rows of the table to add at the end (not RIGHT or FULL).
+ */
+export function joinsByChunk(t: TablePlan): boolean {
+  const m = t.method
+  return t.join !== 'right' && t.join !== 'full' && (m.kind === 'lookup' || m.kind === 'nested-loop' || (m.kind === 'hash' && m.build === 'right'))
+}
+
+/**
+ * The join of table `t` (one that {@link joinsByChunk}) fed the rows before it a chunk at a
+ * time, its output going to `sink` in chunks: the rows before it are never held whole. The
+ * table's side (`right`, null for a lookup join) is built once.
+ */
+export class ChunkJoin {
+  private readonly output: JoinOutput
+  private readonly table: Map<string | number, number[]> | null
+
+  constructor(
+    private readonly ctx: StatementContext,
+    private readonly right: readonly SqlValue[][] | null,
+    private readonly t: TablePlan,
+    sink: JoinSink,
+  ) {
+    this.output = new JoinOutput(sink)
+    this.table = t.method.kind === 'hash' ? hashTable(right!, t.hashKeys.map(([, r]) => r)) : null
+  }
+
+  /** Joins the next chunk of the rows before the table; false once the sink wants no more. */
+  async add(left: readonly SqlValue[][]): Promise<boolean> {
+    const method = this.t.method
+    if (method.kind === 'lookup') await lookupJoin(this.ctx, left, this.t, method, this.output, false)
+    else if (method.kind === 'hash') await hashJoin(this.ctx, left, this.right!, this.t, this.output, false, this.table!)
+    else await nestedLoop(this.ctx, left, this.right!, this.t, this.output, false)
+    // The chunk's rows go on now: a consumer at its LIMIT stops the scan before the next chunk.
+    return this.output.flush(true)
+  }
+}
+
 /** Builds the joined rows of `t`'s join: a scratch row tests each pair (no allocation per pair); matches are copied out. */
 function pairEmitter(t: TablePlan, out: SqlValue[][], checkKeys: boolean) {
   const scratch = new Array<SqlValue>(t.offset + t.width).fill(null)
@@ -220,7 +260,7 @@ function pairEmitter(t: TablePlan, out: SqlValue[][], checkKeys: boolean) {
 }
 
 /** Every pair tested: the join with no usable equality, and the naive plan. */
-async function nestedLoop(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan, output: JoinOutput): Promise<void> {
+async function nestedLoop(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan, output: JoinOutput, last = true): Promise<void> {
   const tick = pairCounter()
   const out = output.rows
   const emit = pairEmitter(t, out, true)
@@ -240,7 +280,7 @@ async function nestedLoop(ctx: StatementContext, left: readonly SqlValue[][], ri
     if (!(await output.flush())) return
   }
   appendUnmatchedRight(out, right, rightMatched, t)
-  await output.flush(true)
+  await output.flush(last)
 }
 
 function appendUnmatchedRight(out: SqlValue[][], right: readonly SqlValue[][], matched: Uint8Array | null, t: TablePlan): void {
@@ -267,7 +307,15 @@ function keyOf(row: readonly SqlValue[], slots: readonly number[]): string | num
 }
 
 /** Hash join building the table's side (`right`) and probing with the rows before it; `last` false when more batches of `left` follow (a lookup join's). */
-async function hashJoin(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan, output: JoinOutput, last = true): Promise<void> {
+async function hashJoin(
+  ctx: StatementContext,
+  left: readonly SqlValue[][],
+  right: readonly SqlValue[][],
+  t: TablePlan,
+  output: JoinOutput,
+  last = true,
+  table = hashTable(right, t.hashKeys.map(([, r]) => r)),
+): Promise<void> {
   const tick = pairCounter()
   const out = output.rows
   const emit = pairEmitter(t, out, false)
@@ -275,15 +323,6 @@ async function hashJoin(ctx: StatementContext, left: readonly SqlValue[][], righ
   const rightMatched = t.join === 'right' || t.join === 'full' ? new Uint8Array(right.length) : null
   const rightNulls = new Array<SqlValue>(t.width).fill(null)
   const leftSlots = t.hashKeys.map(([l]) => l)
-  const rightSlots = t.hashKeys.map(([, r]) => r)
-  const table = new Map<string | number, number[]>()
-  right.forEach((r, ri) => {
-    const k = keyOf(r, rightSlots)
-    if (k === null) return
-    const bucket = table.get(k)
-    if (bucket === undefined) table.set(k, [ri])
-    else bucket.push(ri)
-  })
   for (const l of left) {
     const k = keyOf(l, leftSlots)
     let matched = false
@@ -304,20 +343,25 @@ async function hashJoin(ctx: StatementContext, left: readonly SqlValue[][], righ
   await output.flush(last)
 }
 
+/** The positions of `rows` by their key at `slots` (rows with a NULL key left out): a hash join's table. */
+function hashTable(rows: readonly SqlValue[][], slots: readonly number[]): Map<string | number, number[]> {
+  const table = new Map<string | number, number[]>()
+  rows.forEach((r, i) => {
+    const k = keyOf(r, slots)
+    if (k === null) return
+    const bucket = table.get(k)
+    if (bucket === undefined) table.set(k, [i])
+    else bucket.push(i)
+  })
+  return table
+}
+
 /** Inner hash join building the rows before the table (the smaller side) and probing with the table's rows. */
 async function hashJoinBuildLeft(ctx: StatementContext, left: readonly SqlValue[][], right: readonly SqlValue[][], t: TablePlan, output: JoinOutput): Promise<void> {
   const tick = pairCounter()
   const emit = pairEmitter(t, output.rows, false)
-  const leftSlots = t.hashKeys.map(([l]) => l)
   const rightSlots = t.hashKeys.map(([, r]) => r)
-  const table = new Map<string | number, number[]>()
-  left.forEach((l, li) => {
-    const k = keyOf(l, leftSlots)
-    if (k === null) return
-    const bucket = table.get(k)
-    if (bucket === undefined) table.set(k, [li])
-    else bucket.push(li)
-  })
+  const table = hashTable(left, t.hashKeys.map(([l]) => l))
   for (const r of right) {
     const k = keyOf(r, rightSlots)
     const bucket = k === null ? undefined : table.get(k)
@@ -369,7 +413,7 @@ async function mergeJoin(ctx: StatementContext, left: readonly SqlValue[][], rig
  * are read from the table's index (or primary key) — point reads for a whole primary key,
  * spans scanned in parallel otherwise, then one batched read of the rows an index points at — and the batch is hash-joined with what was found.
  */
-async function lookupJoin(ctx: StatementContext, left: readonly SqlValue[][], t: TablePlan, method: Extract<JoinMethod, { kind: 'lookup' }>, output: JoinOutput): Promise<void> {
+async function lookupJoin(ctx: StatementContext, left: readonly SqlValue[][], t: TablePlan, method: Extract<JoinMethod, { kind: 'lookup' }>, output: JoinOutput, last = true): Promise<void> {
   const table = t.table!
   for (let start = 0; start < left.length; ) {
     // A batch: rows until LOOKUP_BATCH distinct key combinations are collected.
@@ -392,7 +436,7 @@ async function lookupJoin(ctx: StatementContext, left: readonly SqlValue[][], t:
     await hashJoin(ctx, batch, found, t, output, false)
     if (!(await output.flush())) return
   }
-  await output.flush(true)
+  await output.flush(last)
 }
 
 /** The table's rows (passing its scan condition) whose lookup columns hold one of `combos`. */

@@ -7,7 +7,7 @@ import type { TableDesc } from './catalog.js'
 import { fail, SqlState } from './errors.js'
 import { evaluate } from './eval.js'
 import { chooseAccessPath, conditionEstimate, DEFAULT_ROW_COUNT, fullSpan, nullsLastSpans, type AccessPath } from './planner.js'
-import { chooseJoinMethod, joinChunks, joinRows, type JoinMethod, type JoinSink } from './join.js'
+import { ChunkJoin, chooseJoinMethod, joinChunks, joinRows, joinsByChunk, type JoinMethod, type JoinSink } from './join.js'
 import { aggregateRows, readRows, rowChunks, WHOLE_SPAN_READ_AHEAD, type ScanPath } from './access.js'
 import { ExternalSorter } from './external-sort.js'
 import { rowsBytes } from './memory.js'
@@ -735,10 +735,26 @@ function pipelines(plan: SelectPlan): boolean {
 
 /**
  * Joins the tables of FROM, handing the last join's rows to `sink` a chunk at a time as they
- * are found. The tables' rows and the joins' rows before the last one are held meanwhile,
- * charged to the statement's budget as a join's input (a lookup join's table is not read whole).
+ * are found. A stored table joined to one other table that {@link joinsByChunk} is read a
+ * chunk at a time, each chunk joined as it comes (reading stops when the sink wants no more
+ * rows); otherwise the tables' rows and the joins' rows before the last one are held
+ * meanwhile. What is held is charged to the statement's budget as a join's input (a lookup
+ * join's table is not read whole).
  */
 async function joinTables(ctx: StatementContext, plan: SelectPlan, sink: JoinSink): Promise<void> {
+  const first = plan.tables[0]!
+  const second = plan.tables[1]!
+  if (plan.tables.length === 2 && first.table !== null && joinsByChunk(second)) {
+    const right = second.method.kind === 'lookup' ? null : await tableRows(ctx, second, Infinity)
+    const held = right === null ? 0 : rowsBytes(right)
+    ctx.memory.charge(held, 'a join')
+    const join = new ChunkJoin(ctx, right, second, sink)
+    // Without a LIMIT every row is read: several ranges at once, as a materialising scan would.
+    const readAhead = plan.limit === null ? WHOLE_SPAN_READ_AHEAD : undefined
+    for await (const chunk of rowChunks(ctx, first.table, first.path!, first.filter, readAhead)) if (!(await join.add(chunk))) return
+    ctx.memory.release(held)
+    return
+  }
   const fetched = await Promise.all(plan.tables.map((t, i) => (i > 0 && t.method.kind === 'lookup' ? null : tableRows(ctx, t, i === 0 ? plan.scanLimit : Infinity))))
   const inputs = fetched.reduce((n, rows) => n + (rows === null ? 0 : rowsBytes(rows)), 0)
   ctx.memory.charge(inputs, 'a join')
@@ -773,7 +789,8 @@ export async function executeTopLevel(ctx: StatementContext, plan: QueryPlan): P
 
 /** Runs a planned SELECT; returns the output rows. */
 export async function executeSelect(ctx: StatementContext, plan: SelectPlan): Promise<SqlValue[][]> {
-  if (streamsRows(plan)) {
+  // A join's rows go through the pipeline too: only the answer is held, not the joined rows.
+  if (streamsRows(plan) || (pipelines(plan) && plan.tables.length > 1)) {
     const out: SqlValue[][] = []
     await streamSelect(ctx, plan, (rows) => void out.push(...rows))
     return out

@@ -206,3 +206,25 @@ test("a join's rows go through the pipeline chunk by chunk: ORDER BY over a join
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('a join reads the table before it a chunk at a time: past the budget it still answers, and LIMIT stops its scan', async () => {
+  const kv = new MemoryKv()
+  const engine = new SqlEngine(kv, { scanChunkSize: 100 })
+  const s = engine.session()
+  await s.execute('CREATE TABLE big (id INT PRIMARY KEY, k INT, pad TEXT)')
+  await s.execute('CREATE TABLE small (id INT PRIMARY KEY, name TEXT)')
+  await load(s, 'big', 2000, (id) => `(${id}, ${id % 8}, '${'p'.repeat(100)}')`)
+  await load(s, 'small', 8, (id) => `(${id}, 'n${id}')`)
+  const queries = ['SELECT big.id, small.name FROM big JOIN small ON big.k = small.id', 'SELECT big.id, small.name FROM big LEFT JOIN small ON big.k = small.id AND small.name <> \'n3\' WHERE big.id % 3 = 0']
+  const expected: SqlValue[][][] = []
+  for (const q of queries) expected.push((await s.execute(q)).rows)
+  // The big table's rows (about 0.4 MiB) pass a 0.1 MiB budget; the small one is the join's whole side.
+  await s.execute('SET sql_memory_budget_mb = 0.1')
+  for (const [i, q] of queries.entries()) assert.deepEqual((await s.execute(q)).rows, expected[i], q)
+  const limited = 'SELECT big.id, small.name FROM big JOIN small ON big.k = small.id LIMIT 3'
+  await s.execute(limited) // warm: the catalog
+  const before = kv.stats.scan
+  assert.deepEqual((await s.execute(limited)).rows, [[0n, 'n0'], [1n, 'n1'], [2n, 'n2']])
+  // The small table's one chunk, and one or two of the big table's 20.
+  assert.ok(kv.stats.scan - before <= 3, `scans: ${kv.stats.scan - before}`)
+})
