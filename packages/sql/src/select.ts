@@ -735,23 +735,27 @@ function pipelines(plan: SelectPlan): boolean {
 
 /**
  * Joins the tables of FROM, handing the last join's rows to `sink` a chunk at a time as they
- * are found. A stored table joined to one other table that {@link joinsByChunk} is read a
- * chunk at a time, each chunk joined as it comes (reading stops when the sink wants no more
- * rows); otherwise the tables' rows and the joins' rows before the last one are held
- * meanwhile. What is held is charged to the statement's budget as a join's input (a lookup
- * join's table is not read whole).
+ * are found. When the first table is a stored one and every join after it {@link joinsByChunk},
+ * the first table is read a chunk at a time and each chunk goes through the joins as it comes
+ * (reading stops when the sink wants no more rows); otherwise the tables' rows and the joins'
+ * rows before the last one are held meanwhile. What is held is charged to the statement's
+ * budget as a join's input (a lookup join's table is not read whole).
  */
 async function joinTables(ctx: StatementContext, plan: SelectPlan, sink: JoinSink): Promise<void> {
-  const first = plan.tables[0]!
-  const second = plan.tables[1]!
-  if (plan.tables.length === 2 && first.table !== null && joinsByChunk(second)) {
-    const right = second.method.kind === 'lookup' ? null : await tableRows(ctx, second, Infinity)
-    const held = right === null ? 0 : rowsBytes(right)
+  const [first, ...joined] = plan.tables
+  if (first!.table !== null && joined.every(joinsByChunk)) {
+    const sides = await Promise.all(joined.map((t) => (t.method.kind === 'lookup' ? null : tableRows(ctx, t, Infinity))))
+    const held = sides.reduce((n, rows) => n + (rows === null ? 0 : rowsBytes(rows)), 0)
     ctx.memory.charge(held, 'a join')
-    const join = new ChunkJoin(ctx, right, second, sink)
+    // Each join hands its rows to the next one, the last one to the sink.
+    let into = sink
+    for (let i = joined.length - 1; i >= 0; i--) {
+      const join = new ChunkJoin(ctx, sides[i] ?? null, joined[i]!, into)
+      into = (rows) => join.add(rows)
+    }
     // Without a LIMIT every row is read: several ranges at once, as a materialising scan would.
     const readAhead = plan.limit === null ? WHOLE_SPAN_READ_AHEAD : undefined
-    for await (const chunk of rowChunks(ctx, first.table, first.path!, first.filter, readAhead)) if (!(await join.add(chunk))) return
+    for await (const chunk of rowChunks(ctx, first!.table, first!.path!, first!.filter, readAhead)) if (!(await into(chunk))) return
     ctx.memory.release(held)
     return
   }
