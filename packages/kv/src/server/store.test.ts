@@ -139,6 +139,25 @@ test('writes and linearizable reads on range leaders; typed errors elsewhere', a
   }
 })
 
+test('a quiesced range cuts its log to the applied index on every replica once it applied 64 KiB', async () => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    const value = new Uint8Array(4096).fill(7)
+    for (let i = 0; i < 20; i++) await c.writeRetrying(1, { kind: 'put', key: b(`k${i}`), value })
+    await waitFor('every replica of range 1 quiesced with an empty log', () =>
+      [...c.stores.values()].every((s) => s.raft.isQuiesced(1) && s.replica(1).logStorage.firstIndex() === s.replica(1).appliedIndex + 1),
+    )
+    // A range that applied little since keeps its log: the cut waits for 64 KiB.
+    await c.writeRetrying(1, { kind: 'put', key: b('ksmall'), value: b('v') })
+    await waitFor('range 1 quiesced again', () => [...c.stores.values()].every((s) => s.raft.isQuiesced(1) && s.replica(1).appliedIndex === c.leader(1)!.replica(1).appliedIndex))
+    for (const s of c.stores.values()) assert.ok(s.replica(1).logStorage.firstIndex() <= s.replica(1).appliedIndex, `node ${s.nodeId} keeps its last entries`)
+    assert.equal(text(await c.getRetrying(1, b('ksmall'))), 'v')
+  } finally {
+    await c.stop()
+  }
+})
+
 test('a stopped node misses writes and a compacted log, restarts from disk, catches up by snapshot; checksums match', async () => {
   const c = await TestCluster.start(40)
   try {

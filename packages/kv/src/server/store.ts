@@ -4,7 +4,7 @@
 // replica whose log turns out damaged while it runs is stopped and quarantined the same way.
 
 import { CorruptionError, MultiRaft, SeededRng, type ConfState, type GroupStateMachine, type Message, type RaftLogger, type Rng, type Snapshot, type Transport } from '@mrdb/raft'
-import { MAX_TIMESTAMP, MvccStore, RaftLogStore, type BatchOp, type Engine, type RaftLogDamage } from '@mrdb/storage'
+import { MAX_TIMESTAMP, MvccStore, RaftLogStore, raftLogEntryKey, type BatchOp, type Engine, type RaftLogDamage } from '@mrdb/storage'
 import { EngineLogWriter } from './engine-log-writer.js'
 import { RangeLogStorage } from './range-log-storage.js'
 import { KvError, KvErrorCode } from '../api/errors.js'
@@ -18,6 +18,11 @@ import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, bootstrapLog, bootstrapOps } from './r
 
 /** Bytes of applied log entries after which a range's log is compacted, however few they are. */
 const MAX_LOG_BYTES = 64 * 1024 * 1024
+/**
+ * Bytes of applied log entries after which a quiesced range's log is cut to its applied index
+ * (every replica holds every entry: nobody needs them any more), and the space given back.
+ */
+const IDLE_LOG_BYTES = 64 * 1024
 
 /** Ranges a bootstrap prepares or hosts between two turns of the event loop. */
 const BOOTSTRAP_CHUNK = 250
@@ -529,16 +534,19 @@ export class Store implements ReplicaHost {
    * Cuts each range's log behind its applied index once it is longer than maxLogEntries, or
    * once more than {@link MAX_LOG_BYTES} of entries were applied since the last cut (TiKV
    * bounds its Raft logs by size too). A tenth of the allowance stays, for followers a little
-   * behind.
+   * behind. A quiesced range's log is cut whole once {@link IDLE_LOG_BYTES} were applied since
+   * the last cut (CockroachDB's raft log queue likewise truncates what every follower has), and
+   * the cut span compacted: an idle range does not keep its last burst of writes on disk twice.
    */
   private compactLogs(): void {
     const max = this.o.maxLogEntries ?? 10_000
     for (const r of this.replicas.values()) {
       const first = this.log.firstIndex(r.rangeId)
+      const idle = r.appliedLogBytes >= IDLE_LOG_BYTES && this.raft.hasGroup(r.rangeId) && this.raft.isQuiesced(r.rangeId)
       const long = r.appliedIndex - first >= max
       const large = r.appliedLogBytes >= MAX_LOG_BYTES
-      const upTo = r.appliedIndex - Math.floor(Math.min(max, r.appliedIndex - first) / 10)
-      if ((!long && !large) || upTo <= first) continue
+      const upTo = idle ? r.appliedIndex : r.appliedIndex - Math.floor(Math.min(max, r.appliedIndex - first) / 10)
+      if ((!idle && !long && !large) || upTo <= first) continue
       let term: number
       try {
         term = r.logStorage.term(upTo)
@@ -549,9 +557,12 @@ export class Store implements ReplicaHost {
         continue
       }
       r.appliedLogBytes = 0
-      this.writer.compact(r.rangeId, upTo, term).catch((err) => {
-        this.o.logger?.warn(`range ${r.rangeId}: log compaction failed: ${err instanceof Error ? err.message : String(err)}`)
-      })
+      this.writer
+        .compact(r.rangeId, upTo, term)
+        .then(() => (idle ? this.engine.compactRange(raftLogEntryKey(r.rangeId, first), raftLogEntryKey(r.rangeId, upTo + 1)) : undefined))
+        .catch((err) => {
+          this.o.logger?.warn(`range ${r.rangeId}: log compaction failed: ${err instanceof Error ? err.message : String(err)}`)
+        })
     }
   }
 }
