@@ -330,6 +330,14 @@ async function churn(o: BigTableOptions, rss: RssSampler): Promise<void> {
         bytes = await rangeBytes(cluster)
       }
       console.log(`  GC: garbage ${mib(churned.bytes.garbage)} → ${mib(bytes.garbage)} in ${((performance.now() - tg) / 1000).toFixed(1)} s`)
+      // Space comes back after the collection (compactions, log cuts): wait until the disk stops shrinking, 60 s at most.
+      const settleBy = Date.now() + 60_000
+      for (let last = totalOf(await clusterDisk(cluster)); Date.now() < settleBy; ) {
+        await new Promise((r) => setTimeout(r, 5000))
+        const now = totalOf(await clusterDisk(cluster))
+        if (now > last * 0.98) break
+        last = now
+      }
       const collected = await measure()
       show('after GC', collected)
       const diskRatio = totalOf(collected.disk) / totalOf(fresh.disk)

@@ -20,9 +20,14 @@ import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, bootstrapLog, bootstrapOps } from './r
 const MAX_LOG_BYTES = 64 * 1024 * 1024
 /**
  * Bytes of applied log entries after which a quiesced range's log is cut to its applied index
- * (every replica holds every entry: nobody needs them any more), and the space given back.
+ * (every replica holds every entry: nobody needs them any more).
  */
 const IDLE_LOG_BYTES = 64 * 1024
+/**
+ * Bytes of a quiesced range's cut after which the cut span is compacted at once, so the space
+ * comes back now (a compaction flushes LevelDB's write buffer: not for every small cut).
+ */
+const IDLE_COMPACT_BYTES = 4 * 1024 * 1024
 
 /** Ranges a bootstrap prepares or hosts between two turns of the event loop. */
 const BOOTSTRAP_CHUNK = 250
@@ -536,7 +541,7 @@ export class Store implements ReplicaHost {
    * bounds its Raft logs by size too). A tenth of the allowance stays, for followers a little
    * behind. A quiesced range's log is cut whole once {@link IDLE_LOG_BYTES} were applied since
    * the last cut (CockroachDB's raft log queue likewise truncates what every follower has), and
-   * the cut span compacted: an idle range does not keep its last burst of writes on disk twice.
+   * a large cut's span compacted: an idle range does not keep its last burst of writes on disk twice.
    */
   private compactLogs(): void {
     const max = this.o.maxLogEntries ?? 10_000
@@ -556,10 +561,11 @@ export class Store implements ReplicaHost {
         this.raft.stopDamagedGroup(r.rangeId, err)
         continue
       }
+      const giveBack = idle && r.appliedLogBytes >= IDLE_COMPACT_BYTES
       r.appliedLogBytes = 0
       this.writer
         .compact(r.rangeId, upTo, term)
-        .then(() => (idle ? this.engine.compactRange(raftLogEntryKey(r.rangeId, first), raftLogEntryKey(r.rangeId, upTo + 1)) : undefined))
+        .then(() => (giveBack ? this.engine.compactRange(raftLogEntryKey(r.rangeId, first), raftLogEntryKey(r.rangeId, upTo + 1)) : undefined))
         .catch((err) => {
           this.o.logger?.warn(`range ${r.rangeId}: log compaction failed: ${err instanceof Error ? err.message : String(err)}`)
         })
