@@ -3,8 +3,8 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MemoryNetwork, type RaftLogger } from '@mrdb/raft'
-import { MAX_MVCC_KEY_SIZE, MAX_TIMESTAMP, MvccStore, RaftLogStore, composeTimestamp, open, raftLogEntryKey, type Engine } from '@mrdb/storage'
+import { MemoryNetwork, type ConfState, type Entry, type RaftLogger, type Snapshot } from '@mrdb/raft'
+import { MAX_MVCC_KEY_SIZE, MAX_TIMESTAMP, MvccStore, RaftLogStore, composeTimestamp, open, raftLogEntryKey, type BatchOp, type Engine } from '@mrdb/storage'
 import { MAX_COMMAND_SIZE, type TimestampSource, type TxnMutation } from '../api/types.js'
 import { KvError, KvErrorCode } from '../api/errors.js'
 import { descriptorToJson, type RangeDescriptor } from '../api/range-descriptor.js'
@@ -153,6 +153,54 @@ test('a quiesced range cuts its log to the applied index on every replica once i
     await waitFor('range 1 quiesced again', () => [...c.stores.values()].every((s) => s.raft.isQuiesced(1) && s.replica(1).appliedIndex === c.leader(1)!.replica(1).appliedIndex))
     for (const s of c.stores.values()) assert.ok(s.replica(1).logStorage.firstIndex() <= s.replica(1).appliedIndex, `node ${s.nodeId} keeps its last entries`)
     assert.equal(text(await c.getRetrying(1, b('ksmall'))), 'v')
+  } finally {
+    await c.stop()
+  }
+})
+
+/** A system group of one replica on node 1 that only counts what it applied: a stand-in for the placement driver's group. */
+class CountingGroup implements SystemGroup {
+  readonly replicaId = 1
+  readonly appliedIndex = 1
+  applied = 1
+  peers(): ReadonlyMap<number, number> {
+    return new Map([[1, 1]])
+  }
+  confState(): ConfState {
+    return { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }
+  }
+  async apply(entries: readonly Entry[]): Promise<void> {
+    this.applied = entries.at(-1)?.index ?? this.applied
+  }
+  async applyConfChange(entry: Entry): Promise<void> {
+    this.applied = entry.index
+  }
+  makeSnapshot(): Promise<Snapshot> {
+    return Promise.reject(new Error('a group of one replica sends no snapshot'))
+  }
+  async snapshotOps(): Promise<BatchOp[]> {
+    throw new Error('a group of one replica takes no snapshot')
+  }
+  async restore(): Promise<void> {
+    throw new Error('a group of one replica takes no snapshot')
+  }
+}
+
+test('a system group\'s log is cut by length like a range\'s', async () => {
+  const c = await TestCluster.start(40)
+  try {
+    const store = c.stores.get(1)!
+    await store.bootstrapSystemGroup(99, [])
+    const group = new CountingGroup()
+    store.hostSystemGroup(99, group)
+    await waitFor('the system group elected its replica', () => store.raft.leaderOf(99) === 1)
+    for (let i = 0; i < 100; i++) {
+      const before = group.applied
+      store.raft.propose(99, b(`e${i}`))
+      await waitFor(`entry ${i} applied`, () => group.applied > before)
+    }
+    // The stored log as a restart would find it: fewer entries than the 40 allowed.
+    await waitFor('the system group\'s log cut', async () => group.applied - (await RaftLogStore.open(c.engines.get(1)!)).firstIndex(99) < 40)
   } finally {
     await c.stop()
   }

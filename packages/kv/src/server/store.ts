@@ -542,6 +542,7 @@ export class Store implements ReplicaHost {
    * behind. A quiesced range's log is cut whole once {@link IDLE_LOG_BYTES} were applied since
    * the last cut (CockroachDB's raft log queue likewise truncates what every follower has), and
    * a large cut's span compacted: an idle range does not keep its last burst of writes on disk twice.
+   * System groups' logs are cut by length.
    */
   private compactLogs(): void {
     const max = this.o.maxLogEntries ?? 10_000
@@ -569,6 +570,25 @@ export class Store implements ReplicaHost {
         .catch((err) => {
           this.o.logger?.warn(`range ${r.rangeId}: log compaction failed: ${err instanceof Error ? err.message : String(err)}`)
         })
+    }
+    // System groups (the placement driver's) by length alone: their entries are small, and a
+    // follower behind the cut gets a snapshot of the group's state (SystemGroup.makeSnapshot).
+    for (const id of this.systemGroups.keys()) {
+      if (!this.raft.hasGroup(id)) continue
+      const first = this.log.firstIndex(id)
+      const applied = this.raft.status(id).applied
+      const upTo = applied - Math.floor(max / 10)
+      if (applied - first < max || upTo <= first) continue
+      let term: number
+      try {
+        term = this.log.term(id, upTo)
+      } catch (err) {
+        this.o.logger?.warn(`group ${id}: log compaction failed: ${err instanceof Error ? err.message : String(err)}`)
+        continue
+      }
+      this.writer.compact(id, upTo, term).catch((err) => {
+        this.o.logger?.warn(`group ${id}: log compaction failed: ${err instanceof Error ? err.message : String(err)}`)
+      })
     }
   }
 }
