@@ -311,6 +311,7 @@ export class NodeServer {
         pool,
         nodeId: o.storeId,
         schemaLease: { durationMs: SCHEMA_LEASE_MS },
+        statsRefresh: true,
         ...(o.sqlMemoryBudgetBytes === undefined ? {} : { memoryBudgetBytes: o.sqlMemoryBudgetBytes }),
         spillDir: await sqlSpillDir(o.dataDir),
       }))

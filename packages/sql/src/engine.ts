@@ -2,7 +2,7 @@
 // (one per client connection: autocommit or an explicit transaction).
 
 import type { Statement } from './ast.js'
-import { Catalog, EMPTY_CATALOG, loadCatalog } from './catalog.js'
+import { Catalog, EMPTY_CATALOG, loadCatalog, type TableDesc } from './catalog.js'
 import { createIndex, createTable, dropIndex, dropTable, showColumns, showTables } from './ddl.js'
 import { executeDelete, executeInsert, executeUpdate, type DmlResult } from './dml.js'
 import { fail, SqlError, SqlState } from './errors.js'
@@ -19,6 +19,7 @@ import { cancelError, duplicateMessage, StaleCatalogError, StatementContext, typ
 import { SchemaLease, type BeginTimes, type SchemaLeaseOptions } from './schema-lease.js'
 import { setUniqueRowIdNode } from './unique-rowid.js'
 import { analyze, StatsCache } from './stats.js'
+import { StatsRefresher } from './stats-refresh.js'
 import type { SqlValue } from './values.js'
 
 /** Options of one {@link SqlSession.execute} call. */
@@ -95,6 +96,12 @@ export interface SqlEngineOptions {
   readonly memoryBudgetBytes?: number
   /** Where sorts over the budget spill their runs (the node's data directory); default the OS's temporary directory. */
   readonly spillDir?: string
+  /**
+   * Automatic statistics (stats-refresh.ts): a table's statistics are collected again in the
+   * background once enough of its rows were written through this engine. Default false (an
+   * engine's plans and KV calls then depend on its statements alone); a node turns it on.
+   */
+  readonly statsRefresh?: boolean
 }
 
 /** The SQL engine of one node: hands out sessions that share its caches. */
@@ -109,19 +116,23 @@ export class SqlEngine {
   readonly execution: ExecutionOptions
   /** @internal The schema lease of this gateway. */
   readonly lease: SchemaLease
+  /** @internal Collects tables' statistics again as they change (null: only ANALYZE does). */
+  readonly statsRefresh: StatsRefresher | null
 
   constructor(
     readonly db: KvDatabase,
     options: SqlEngineOptions = {},
   ) {
     this.maxRetries = options.maxRetries ?? 3
+    const stats = new StatsCache(db)
     this.execution = {
       scanChunkSize: options.scanChunkSize ?? 1000,
       pool: options.pool ?? null,
       memoryBudgetBytes: options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES,
       ...(options.spillDir === undefined ? {} : { spillDir: options.spillDir }),
-      stats: new StatsCache(db),
+      stats,
     }
+    this.statsRefresh = options.statsRefresh !== true ? null : new StatsRefresher({ stats, collect: (tableId) => this.analyzeTable(tableId) })
     this.statements = new StatementCache(options.statementCacheSize ?? 1000)
     this.lease = new SchemaLease(options.schemaLease ?? { durationMs: 0 })
     if (options.nodeId !== undefined) setUniqueRowIdNode(options.nodeId)
@@ -140,6 +151,23 @@ export class SqlEngine {
     const types = new Set<string>()
     for (const t of this.catalog.tables.values()) for (const c of t.columns) if (c.name === column && c.type !== undefined) types.add(c.type.base)
     return [...types]
+  }
+
+  /** @internal Hears that a committed statement wrote `rows` rows of table `tableId` (automatic statistics). */
+  noteWrites(tableId: number, rows: number): void {
+    this.statsRefresh?.noteWrites(tableId, rows)
+  }
+
+  /** ANALYZE of the table with id `tableId` (if the newest catalog seen here still has it), in a session of its own. */
+  private async analyzeTable(tableId: number): Promise<void> {
+    const table = [...this.catalog.tables.values()].find((t) => t.id === tableId)
+    if (table === undefined) return
+    const session = this.session()
+    try {
+      await session.execute(`ANALYZE "${table.name.replaceAll('"', '""')}"`)
+    } finally {
+      await session.close()
+    }
   }
 
   /** @internal Keeps the newest catalog. */
@@ -164,6 +192,8 @@ interface OpenTransaction {
   /** Whether a statement changed the catalog (the commit then waits out the schema lease). */
   changedCatalog: boolean
   aborted: boolean
+  /** Rows its statements wrote, by table id: told to the engine once it commits (automatic statistics). */
+  readonly writes: Map<number, number>
 }
 
 /**
@@ -309,7 +339,7 @@ export class SqlSession {
     switch (stmt.kind) {
       case 'begin':
         if (this.open !== null) fail(SqlState.ACTIVE_SQL_TRANSACTION, 'there is already a transaction in progress')
-        this.open = { ...(await this.engine.begin()), catalog: null, catalogState: 'unchecked', changedCatalog: false, aborted: false }
+        this.open = { ...(await this.engine.begin()), catalog: null, catalogState: 'unchecked', changedCatalog: false, aborted: false, writes: new Map() }
         return command('BEGIN')
       case 'commit': {
         const open = this.open
@@ -327,6 +357,7 @@ export class SqlSession {
           throw toSqlError(e, open.catalog ?? this.engine.catalog)
         }
         if (open.catalog !== null) this.engine.remember(open.catalog)
+        for (const [table, rows] of open.writes) this.engine.noteWrites(table, rows)
         if (open.changedCatalog) await this.engine.lease.afterCatalogCommit()
         return command('COMMIT')
       }
@@ -381,6 +412,8 @@ export class SqlSession {
     const { result, ctx } = await this.runWithCatalog(open.txn, known, open.times, stmt)
     await ctx.checkInserts() // INSERT and UPDATE checked theirs already (StatementContext.finishWrites): a no-op then
     ctx.buffer.flush(open.txn)
+    const written = writtenTable(ctx, stmt, result)
+    if (written !== null) open.writes.set(written.id, (open.writes.get(written.id) ?? 0) + result.rowsAffected)
     open.catalog = ctx.newCatalog ?? ctx.catalog
     open.catalogState = ctx.newCatalog !== null || ctx.isCurrent ? 'current' : 'leased'
     if (ctx.newCatalog !== null) open.changedCatalog = true
@@ -411,6 +444,8 @@ export class SqlSession {
           ctx.buffer.flush(txn)
           if (ctx.newCatalog !== null) await this.engine.lease.beforeCatalogCommit(times)
           await txn.commit({ timestampFromOracle: ctx.newCatalog !== null })
+          const written = writtenTable(ctx, stmt, result)
+          if (written !== null) this.engine.noteWrites(written.id, result.rowsAffected)
         }
         if (ctx.newCatalog !== null) {
           this.engine.remember(ctx.newCatalog)
@@ -522,6 +557,12 @@ async function isStale(ctx: StatementContext): Promise<boolean> {
     if (e instanceof StaleCatalogError) return true
     throw e
   }
+}
+
+/** The table an INSERT, UPDATE or DELETE that wrote rows wrote to; null for any other statement. */
+function writtenTable(ctx: StatementContext, stmt: Statement, result: SqlResult): TableDesc | null {
+  if ((stmt.kind !== 'insert' && stmt.kind !== 'update' && stmt.kind !== 'delete') || result.rowsAffected === 0) return null
+  return ctx.catalog.tables.get(stmt.table) ?? null
 }
 
 function command(name: string, rowsAffected = 0): SqlResult {

@@ -221,8 +221,8 @@ function parseChecked(sql: string): readonly Statement[] {
   // The parser takes ON for a keyword, so `SET name = on` does not parse.
   const setWord = /^\s*set\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(on|off)\s*;?\s*$/i.exec(sql)
   if (setWord !== null) return [{ kind: 'set', name: setWord[1]!.toLowerCase(), value: setWord[2]!.toLowerCase() }]
-  const analyze = /^\s*analyze(?:\s+(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_]*)))?\s*;?\s*$/i.exec(sql) // PostgreSQL's ANALYZE [table]
-  if (analyze !== null) return [{ kind: 'analyze', table: analyze[1] ?? analyze[2]?.toLowerCase() ?? null }]
+  const analyze = /^\s*analyze(?:\s+(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_]*)))?\s*;?\s*$/i.exec(sql) // PostgreSQL's ANALYZE [table]
+  if (analyze !== null) return [{ kind: 'analyze', table: analyze[1]?.replaceAll('""', '"') ?? analyze[2]?.toLowerCase() ?? null }]
   const schemaChange = parseSchemaChangeText(sql) // forms the parser does not read (parse-alter.ts)
   if (schemaChange !== null) return [schemaChange]
   const user = parseUserStatement(sql) // CREATE/ALTER/DROP USER, which the parser does not read (parse-user.ts)

@@ -52,3 +52,53 @@ test("another gateway plans with a table's statistics once it has read them (in 
   assert.match(seen, /full scan t@primary \(ranges in parallel\) \(est\. 150 rows\)/)
   assert.deepEqual((await b.execute('SELECT COUNT(*) FROM t WHERE g = 1')).rows, [[150n]])
 })
+
+test('statistics follow a table as it grows from empty, without ANALYZE: collected again once 20% of its rows plus 500 were written', async () => {
+  const kv = new MemoryKv()
+  const engine = new SqlEngine(kv, { statsRefresh: true })
+  const s = engine.session()
+  const plan = async () => (await s.execute('EXPLAIN SELECT * FROM t WHERE g = 1')).rows.map((r) => String(r[0])).join('\n')
+  const insert = async (from: number, to: number) => {
+    await s.execute(`INSERT INTO t SELECT x, x % 2 FROM generate_series(${from}, ${to}) AS g(x)`)
+    await engine.statsRefresh!.idle()
+  }
+  await s.execute('CREATE TABLE t (id INT PRIMARY KEY, g INT)')
+  await s.execute('CREATE INDEX t_g ON t (g)')
+  await insert(1, 300)
+  assert.equal(await stored(kv, 100), null, '300 rows written: below the threshold of 500')
+  assert.match(await plan(), /index scan t@t_g/)
+  await insert(301, 600)
+  assert.equal((await stored(kv, 100))?.rowCount, 600)
+  // Half the table matches: with statistics the planner reads it whole instead of through the index.
+  assert.match(await plan(), /full scan t@primary .*\(est\. 300 rows\)/)
+  // The next collection waits for 20% of 600 plus 500 = 620 rows.
+  await insert(601, 1200)
+  assert.equal((await stored(kv, 100))?.rowCount, 600)
+  await s.execute('DELETE FROM t WHERE id > 1180')
+  await engine.statsRefresh!.idle()
+  assert.equal((await stored(kv, 100))?.rowCount, 1180, 'deleted rows count as written')
+  assert.match(await plan(), /\(est\. 590 rows\)/)
+})
+
+test('automatic statistics count a transaction’s writes when it commits, not when it rolls back', async () => {
+  const kv = new MemoryKv()
+  const engine = new SqlEngine(kv, { statsRefresh: true })
+  const s = engine.session()
+  await s.execute('CREATE TABLE t (id INT PRIMARY KEY, g INT)')
+  for (const end of ['ROLLBACK', 'COMMIT']) {
+    await s.execute('BEGIN')
+    await s.execute('INSERT INTO t SELECT x, x FROM generate_series(1, 400) AS g(x)')
+    await s.execute('UPDATE t SET g = g + 1 WHERE id <= 200')
+    await s.execute(end)
+    await engine.statsRefresh!.idle()
+    assert.equal((await stored(kv, 100))?.rowCount ?? null, end === 'COMMIT' ? 400 : null, end)
+  }
+})
+
+test('without automatic statistics (the default of an engine; a node turns them on) only ANALYZE collects them', async () => {
+  const kv = new MemoryKv()
+  const s = new SqlEngine(kv).session()
+  await s.execute('CREATE TABLE t (id INT PRIMARY KEY, g INT)')
+  await s.execute('INSERT INTO t SELECT x, x FROM generate_series(1, 1000) AS g(x)')
+  assert.equal(await stored(kv, 100), null)
+})

@@ -157,7 +157,7 @@ const REFRESH_MS = 10_000
  * never waits for statistics and another gateway's ANALYZE is seen within seconds.
  */
 export class StatsCache {
-  private readonly entries = new Map<number, { stats: TableStats | null; readAt: number; reading: boolean }>()
+  private readonly entries = new Map<number, { stats: TableStats | null; readAt: number; reading: Promise<void> | null }>()
 
   constructor(
     private readonly db: KvDatabase,
@@ -167,30 +167,38 @@ export class StatsCache {
   /** The statistics of `tableId` known here (null: none yet), refreshing them in the background when old. */
   get(tableId: number): TableStats | null {
     const entry = this.entries.get(tableId)
-    if (entry === undefined || (!entry.reading && this.now() - entry.readAt > REFRESH_MS)) this.refresh(tableId)
+    if (entry === undefined || (entry.reading === null && this.now() - entry.readAt > REFRESH_MS)) this.refresh(tableId)
     return entry?.stats ?? null
+  }
+
+  /** The statistics of `tableId`, read first if this gateway has not read them yet (null: there are none). */
+  async current(tableId: number): Promise<TableStats | null> {
+    const known = this.get(tableId)
+    const entry = this.entries.get(tableId)
+    if (entry?.reading != null && entry.stats === null) await entry.reading
+    return this.entries.get(tableId)?.stats ?? known
   }
 
   /** Records statistics this gateway just collected (or found stored). */
   put(stats: TableStats): void {
-    this.entries.set(stats.tableId, { stats, readAt: this.now(), reading: false })
+    this.entries.set(stats.tableId, { stats, readAt: this.now(), reading: null })
   }
 
   private refresh(tableId: number): void {
     const prior = this.entries.get(tableId)
-    const entry = { stats: prior?.stats ?? null, readAt: prior?.readAt ?? this.now(), reading: true }
+    const entry: { stats: TableStats | null; readAt: number; reading: Promise<void> | null } = { stats: prior?.stats ?? null, readAt: prior?.readAt ?? this.now(), reading: null }
     this.entries.set(tableId, entry)
-    void (async () => {
+    entry.reading = (async () => {
       try {
         const txn = await this.db.begin()
         const value = await txn.get(statsKey(tableId))
         await txn.rollback()
         const stats = value === undefined ? null : decodeStats(value)
         const current = this.entries.get(tableId)
-        if (current === entry) this.entries.set(tableId, { stats: stats ?? entry.stats, readAt: this.now(), reading: false })
+        if (current === entry) this.entries.set(tableId, { stats: stats ?? entry.stats, readAt: this.now(), reading: null })
       } catch {
         // Unreachable now: the old entry stands and is read again later.
-        if (this.entries.get(tableId) === entry) this.entries.set(tableId, { ...entry, readAt: this.now(), reading: false })
+        if (this.entries.get(tableId) === entry) this.entries.set(tableId, { ...entry, readAt: this.now(), reading: null })
       }
     })()
   }
