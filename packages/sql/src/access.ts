@@ -4,7 +4,7 @@
 import { keySuccessor } from '@mrdb/storage'
 import type { Expr } from './ast.js'
 import type { TableDesc } from './catalog.js'
-import type { KvPair } from './kv-port.js'
+import type { KvPair, RangeSpan } from './kv-port.js'
 import type { AccessPath, KeySpan } from './planner.js'
 import { aggregateChunk, mergeGroups, type AggregateChunk } from './chunk-aggregate.js'
 import { decodeAndFilter, filterRows, groupBytes, type AggregateSpec, type GroupTable } from './row-ops.js'
@@ -101,32 +101,44 @@ export async function aggregateRows(
   const groups: GroupTable = new Map()
   const merge = (part: GroupTable) => mergeGroups(groups, part, aggregates, (g) => charge(groupBytes(g)))
   let failed = false
+  /** Folds one range's chunks; up to two are folded while the next one is fetched. */
+  const foldRange = async (r: RangeSpan): Promise<void> => {
+    // All of a range's tasks settle before an error propagates, so no task outlives the statement.
+    const folding: Array<Promise<void>> = []
+    try {
+      let from = r.start
+      const size = ctx.options.scanChunkSize
+      while (!failed) {
+        if (folding.length >= 2) await folding.shift()
+        const pairs = await ctx.scan(from, r.end, size)
+        const task = Promise.resolve(fold(pairs)).then(merge)
+        task.catch(() => (failed = true))
+        folding.push(task)
+        if (pairs.length < size) break
+        from = keySuccessor(pairs[pairs.length - 1]![0])
+      }
+    } finally {
+      const settled = await Promise.allSettled(folding)
+      const error = settled.find((o) => o.status === 'rejected')
+      if (error) throw error.reason
+    }
+  }
   for (const span of path.spans) {
     const ranges = await ctx.db.rangesOf(span.start, span.end)
-    const outcomes = await Promise.allSettled(
-      ranges.map(async (r) => {
-        // Up to two chunks of each range are folded while the next one is fetched; all of
-        // them settle before an error propagates, so no task outlives the statement.
-        const folding: Array<Promise<void>> = []
+    // A few ranges at a time, not all: every page that arrives is decoded and handed to the pool
+    // on the event loop, and pages of many ranges arriving together made long stretches of it.
+    let next = 0
+    const lanes = Array.from({ length: Math.min(WHOLE_SPAN_READ_AHEAD.ranges, ranges.length) }, async () => {
+      while (!failed && next < ranges.length) {
         try {
-          let from = r.start
-          const size = ctx.options.scanChunkSize
-          while (!failed) {
-            if (folding.length >= 2) await folding.shift()
-            const pairs = await ctx.scan(from, r.end, size)
-            const task = Promise.resolve(fold(pairs)).then(merge)
-            task.catch(() => (failed = true))
-            folding.push(task)
-            if (pairs.length < size) break
-            from = keySuccessor(pairs[pairs.length - 1]![0])
-          }
-        } finally {
-          const settled = await Promise.allSettled(folding)
-          const error = settled.find((o) => o.status === 'rejected')
-          if (error) throw error.reason
+          await foldRange(ranges[next++]!)
+        } catch (e) {
+          failed = true
+          throw e
         }
-      }),
-    )
+      }
+    })
+    const outcomes = await Promise.allSettled(lanes)
     const error = outcomes.find((o) => o.status === 'rejected')
     if (error) throw error.reason
   }

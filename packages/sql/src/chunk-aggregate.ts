@@ -19,6 +19,46 @@ export interface AggregateChunk {
   readonly aggregates: readonly AggregateSpec[]
 }
 
+/**
+ * A chunk's pairs in two buffers: every key and value one after another in `bytes`, and where
+ * each ends in `ends` (key, value, key, …). Handed to a worker thread by transfer — structured
+ * cloning a thousand pairs' separate byte arrays cost the event loop about 8 times as much.
+ */
+export interface PackedPairs {
+  readonly bytes: Uint8Array<ArrayBuffer>
+  readonly ends: Uint32Array<ArrayBuffer>
+}
+
+/** `pairs` packed into two buffers of their own (see {@link PackedPairs}). */
+export function packPairs(pairs: readonly KvPair[]): PackedPairs {
+  let size = 0
+  for (const [k, v] of pairs) size += k.length + v.length
+  const bytes = new Uint8Array(size)
+  const ends = new Uint32Array(pairs.length * 2)
+  let at = 0
+  pairs.forEach(([k, v], i) => {
+    bytes.set(k, at)
+    ends[2 * i] = at += k.length
+    bytes.set(v, at)
+    ends[2 * i + 1] = at += v.length
+  })
+  return { bytes, ends }
+}
+
+/** The pairs {@link packPairs} packed (views into its buffer). */
+export function unpackPairs(packed: PackedPairs): KvPair[] {
+  const { bytes, ends } = packed
+  const pairs: KvPair[] = []
+  let at = 0
+  for (let i = 0; i < ends.length; i += 2) {
+    const keyEnd = ends[i]!
+    const valueEnd = ends[i + 1]!
+    pairs.push([bytes.subarray(at, keyEnd), bytes.subarray(keyEnd, valueEnd)])
+    at = valueEnd
+  }
+  return pairs
+}
+
 /** The groups of one chunk, with partial aggregate states; see {@link mergeGroups}. */
 export function aggregateChunk(chunk: AggregateChunk): GroupTable {
   let rows = decodeAndFilter(chunk.layout, chunk.pairs, chunk.filters[0] ?? null)

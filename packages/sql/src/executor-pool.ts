@@ -11,7 +11,7 @@
 
 import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
-import type { AggregateChunk } from './chunk-aggregate.js'
+import { packPairs, type AggregateChunk } from './chunk-aggregate.js'
 import type { Statement } from './ast.js'
 import { SqlError, SqlState } from './errors.js'
 import type { ParseStarted, WorkerAnswer, WorkerTask } from './executor-worker.js'
@@ -73,7 +73,9 @@ export class ExecutorPool {
 
   /** {@link aggregateChunk} of `chunk`, on a worker thread. */
   async aggregate(chunk: AggregateChunk): Promise<GroupTable> {
-    const answer = await this.run({ kind: 'aggregate', chunk })
+    const { pairs, ...rest } = chunk
+    const packed = packPairs(pairs)
+    const answer = await this.run({ kind: 'aggregate', chunk: rest, pairs: packed }, undefined, [packed.bytes.buffer, packed.ends.buffer])
     if (!('groups' in answer)) throw new SqlError(SqlState.INTERNAL_ERROR, 'the executor pool answered an aggregate with something else')
     return answer.groups
   }
@@ -108,8 +110,8 @@ export class ExecutorPool {
     pending.timer.unref()
   }
 
-  private async run(task: WorkerTask, signal?: AbortSignal): Promise<Exclude<WorkerAnswer, { error: unknown }>> {
-    const running = this.piscina.run(task, { signal }) as Promise<WorkerAnswer>
+  private async run(task: WorkerTask, signal?: AbortSignal, transferList?: ArrayBuffer[]): Promise<Exclude<WorkerAnswer, { error: unknown }>> {
+    const running = this.piscina.run(task, { signal, ...(transferList === undefined ? {} : { transferList }) }) as Promise<WorkerAnswer>
     this.running.add(running)
     let answer: WorkerAnswer
     try {

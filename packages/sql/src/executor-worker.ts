@@ -4,13 +4,13 @@
 
 import { parentPort } from 'node:worker_threads'
 import type { Statement } from './ast.js'
-import { aggregateChunk, type AggregateChunk } from './chunk-aggregate.js'
+import { aggregateChunk, unpackPairs, type AggregateChunk, type PackedPairs } from './chunk-aggregate.js'
 import { SqlError } from './errors.js'
 import { parseSql } from './parse.js'
 import type { GroupTable } from './row-ops.js'
 
-/** A task for a worker: fold a chunk of rows, or parse a statement text (`id` names the parse). */
-export type WorkerTask = { kind: 'aggregate'; chunk: AggregateChunk } | { kind: 'parse'; sql: string; id: number }
+/** A task for a worker: fold a chunk of rows (its pairs packed), or parse a statement text (`id` names the parse). */
+export type WorkerTask = { kind: 'aggregate'; chunk: Omit<AggregateChunk, 'pairs'>; pairs: PackedPairs } | { kind: 'parse'; sql: string; id: number }
 
 /** A worker's answer: the task's result, or the SQL error it raised. */
 export type WorkerAnswer = { groups: GroupTable } | { statements: readonly Statement[] } | { error: { code: string; message: string } }
@@ -23,7 +23,7 @@ export interface ParseStarted {
 /** Piscina calls this with each task. */
 export default function run(task: WorkerTask): WorkerAnswer {
   try {
-    if (task.kind === 'aggregate') return { groups: aggregateChunk(task.chunk) }
+    if (task.kind === 'aggregate') return { groups: aggregateChunk({ ...task.chunk, pairs: unpackPairs(task.pairs) }) }
     parentPort?.postMessage({ parseStarted: task.id } satisfies ParseStarted)
     return { statements: parseSql(task.sql) }
   } catch (e) {

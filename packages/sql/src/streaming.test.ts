@@ -9,6 +9,7 @@ import { MemoryAccount } from './memory.js'
 import { sortRows, type SortKey } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
 import { SqlEngine } from './engine.js'
+import type { KvDatabase, KvTransaction } from './kv-port.js'
 import { MemoryKv } from './testing/memory-kv.js'
 import { memoryEngine } from './testing/memory-engine.js'
 import type { SqlValue } from './values.js'
@@ -80,6 +81,37 @@ test('LIMIT reads a few chunks of a big table, not all of them, across ranges an
     .map((id) => [BigInt(id), BigInt(id % 250)])
   assert.deepEqual(sorted, expected)
   assert.equal((await s.execute('SELECT DISTINCT v FROM big')).rows.length, 250)
+})
+
+test('a streamed aggregate reads a few ranges at a time, not all of them at once (pages arriving together stall the event loop)', async () => {
+  // Table 100's rows in ten ranges of 200; each scan answers a moment later, as a remote range does.
+  const kv = new MemoryKv({ splitKeys: Array.from({ length: 9 }, (_, i) => encodeKey(['/table', 100n, 1n, BigInt(200 * (i + 1))])) })
+  let inFlight = 0
+  let most = 0
+  const slowScans = (txn: KvTransaction): KvTransaction =>
+    new Proxy(txn, {
+      get(target, prop) {
+        if (prop !== 'scan') return Reflect.get(target, prop, target) as unknown
+        return async (start: Uint8Array, end: Uint8Array, limit?: number) => {
+          most = Math.max(most, ++inFlight)
+          try {
+            await new Promise((r) => setTimeout(r, 1))
+            return await target.scan(start, end, limit)
+          } finally {
+            inFlight--
+          }
+        }
+      },
+    })
+  const db: KvDatabase = { limits: kv.limits, begin: async () => slowScans(await kv.begin()), rangesOf: (start, end) => kv.rangesOf(start, end) }
+  const s = new SqlEngine(db, { scanChunkSize: 50 }).session()
+  await s.execute('CREATE TABLE big (id INT PRIMARY KEY, v INT)')
+  await load(s, 'big', 2000, (id) => `(${id}, ${id % 7})`)
+  most = 0
+  const groups = (await s.execute('SELECT v, COUNT(*), SUM(id) FROM big GROUP BY v ORDER BY v')).rows
+  assert.deepEqual(groups.map((g) => g[1]), [286n, 286n, 286n, 286n, 286n, 285n, 285n])
+  assert.equal(groups.reduce((sum, g) => sum + (g[2] as bigint), 0n), 1999n * 1000n)
+  assert.equal(most, 4, 'ranges read at once')
 })
 
 const KEYS: SortKey[] = [
