@@ -86,6 +86,35 @@ export function dataRow(values: ReadonlyArray<Buffer | null>): Buffer {
   return m.flush(0x44)
 }
 
+/**
+ * DataRow messages of many rows whose values are texts (NULL as null), in one buffer: what
+ * {@link dataRow} gives row by row, without a writer and a buffer per row and per value.
+ */
+export function textDataRows(rows: ReadonlyArray<ReadonlyArray<string | null>>): Buffer {
+  let size = 0
+  for (const row of rows) {
+    size += 7 // type, length, column count
+    for (const v of row) size += v === null ? 4 : 4 + Buffer.byteLength(v, 'utf8')
+  }
+  const out = Buffer.allocUnsafe(size)
+  let at = 0
+  for (const row of rows) {
+    const start = at
+    out[at] = 0x44
+    at = out.writeInt16BE(row.length, at + 5)
+    for (const v of row) {
+      if (v === null) at = out.writeInt32BE(-1, at)
+      else {
+        const n = out.write(v, at + 4, 'utf8')
+        out.writeInt32BE(n, at)
+        at += 4 + n
+      }
+    }
+    out.writeInt32BE(at - start - 1, start + 1)
+  }
+  return out
+}
+
 /** CommandComplete with its tag (`SELECT 3`, `INSERT 0 1`, `BEGIN`, …). */
 export function commandComplete(tag: string): Buffer {
   return w().addCString(tag).flush(0x43)

@@ -16,7 +16,7 @@ import { SCRAM_MECHANISM, ScramExchange } from './scram-auth.js'
 import { copyTextRow, copyToStdoutQuery } from './copy.js'
 import { pgSleepSeconds, SessionSettings } from './settings.js'
 import { StatementRows, type Columns } from './statement-rows.js'
-import { decodeParam, encodeValue, fieldOf, findPlaceholders, literalOf, PgType, type ParamContext, type Placeholder } from './types.js'
+import { decodeParam, encodeValue, fieldOf, findPlaceholders, literalOf, PgType, textValue, type ParamContext, type Placeholder } from './types.js'
 
 /** What a connection needs from the server around it. */
 export interface ConnectionPorts {
@@ -82,6 +82,8 @@ interface Portal {
 }
 
 const FLUSH_BYTES = 64 * 1024
+/** The most rows whose DataRow messages are encoded into one buffer (see sendRows). */
+const MAX_ROWS_PER_GROUP = 256
 const CANCELED = 'canceling statement due to user request'
 
 /** A client connection; see the file comment. */
@@ -399,10 +401,20 @@ export class PgConnection {
    */
   private async sendRows(rows: StatementRows, fields: readonly be.FieldDescription[], max: number): Promise<number> {
     let sent = 0
+    let rowsPerGroup = 16
     while (sent < max) {
       const batch = await rows.take(max - sent)
       if (batch.length === 0) break
-      for (const row of batch) if (this.emit(be.dataRow(row.map((v, i) => encodeValue(v, fields[i]!.typeOid, fields[i]!.format))))) await this.keepPace()
+      if (fields.every((f) => f.format === 0)) {
+        // All text: rows are encoded a group at a time into one buffer, groups of about FLUSH_BYTES (up to 256 rows).
+        for (let i = 0; i < batch.length; ) {
+          const group = batch.slice(i, i + rowsPerGroup)
+          const bytes = be.textDataRows(group.map((row) => row.map((v) => (v === null ? null : textValue(v)))))
+          i += group.length
+          rowsPerGroup = Math.max(1, Math.min(MAX_ROWS_PER_GROUP, Math.floor((FLUSH_BYTES * group.length) / Math.max(1, bytes.length))))
+          if (this.emit(bytes)) await this.keepPace()
+        }
+      } else for (const row of batch) if (this.emit(be.dataRow(row.map((v, i) => encodeValue(v, fields[i]!.typeOid, fields[i]!.format))))) await this.keepPace()
       sent += batch.length
     }
     return sent
