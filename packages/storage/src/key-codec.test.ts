@@ -48,7 +48,7 @@ function compareTuple(a: KeyPart[], b: KeyPart[]): number {
 }
 
 const FLOATS = [0, -0, 1, -1, 0.5, -0.5, 1e300, -1e300, 5e-324, -5e-324, Infinity, -Infinity, NaN, Math.PI]
-const INTS = [0n, 1n, -1n, 127n, 128n, -128n, 255n, 256n, (1n << 63n) - 1n, -(1n << 63n), 1n << 32n, -(1n << 32n)]
+const INTS = [0n, 1n, -1n, 127n, 128n, -128n, 255n, 256n, (1n << 63n) - 1n, -(1n << 63n), 1n << 32n, -(1n << 32n), (1n << 53n) - 1n, 1n << 53n, -(1n << 53n), -(1n << 53n) - 1n, 9007199254740993n]
 const STRINGS = ['', 'a', 'ab', 'b', '\0', 'a\0', 'a\0b', '\u00ff', '\uffff', '\u{1f600}', '\ue000', 'ä']
 
 function randomPart(r: SeededRandom): KeyPart {

@@ -202,7 +202,7 @@ class KeyReader {
       case Tag.NULL:
         return null
       case Tag.INT:
-        return BigInt.asIntN(64, this.fixed64() ^ SIGN_BIT)
+        return this.int64()
       case Tag.DECIMAL_ZERO:
         return { decimal: '0' }
       case Tag.DECIMAL_NEG:
@@ -219,7 +219,7 @@ class KeyReader {
         return this.escaped()
       case Tag.STRING:
         try {
-          return utf8Decoder.decode(this.escaped())
+          return utf8Decoder.decode(this.escaped(false))
         } catch (cause) {
           throw new StorageError(StorageErrorCode.INVALID_KEY, 'string key part is not valid UTF-8', { cause })
         }
@@ -250,6 +250,22 @@ class KeyReader {
     return { decimal: `${negative ? '-' : ''}0.${digits}e${negative ? -e : e}` }
   }
 
+  /**
+   * A signed integer (stored with its sign bit flipped, big-endian). Those of up to 53 bits —
+   * nearly every key — are read as two 32-bit words into one BigInt, without the 64-bit path's
+   * DataView and three BigInt operations.
+   */
+  int64(): bigint {
+    if (this.offset + 8 > this.bytes.length) invalid('truncated 8-byte key part')
+    const b = this.bytes
+    const o = this.offset
+    this.offset += 8
+    const high = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) ^ 0x8000_0000 // the signed high word
+    const low = ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0
+    if (high >= -0x20_0000 && high < 0x20_0000) return BigInt(high * 0x1_0000_0000 + low)
+    return (BigInt(high) << 32n) + BigInt(low)
+  }
+
   fixed64(): bigint {
     if (this.offset + 8 > this.bytes.length) invalid('truncated 8-byte key part')
     const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.offset, 8)
@@ -257,7 +273,15 @@ class KeyReader {
     return view.getBigUint64(0)
   }
 
-  escaped(): Uint8Array {
+  /** An escaped byte string: a copy of its bytes, or (`copy` false, for a caller that only reads them at once) possibly a view. */
+  escaped(copy = true): Uint8Array {
+    // Most byte strings hold no NUL: they end at the first escape byte.
+    const end = this.bytes.indexOf(ESCAPE, this.offset)
+    if (end >= 0 && this.bytes[end + 1] === TERMINATOR) {
+      const view = this.bytes.subarray(this.offset, end)
+      this.offset = end + 2
+      return copy ? new Uint8Array(view) : view
+    }
     const out: number[] = []
     for (;;) {
       if (this.offset >= this.bytes.length) invalid('unterminated byte string in key')
