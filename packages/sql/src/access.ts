@@ -51,7 +51,7 @@ export async function readRows(ctx: StatementContext, table: TableDesc, path: Ac
         const entries = (pairs: KvPair[], room: number) => filterRows(pairs.map(([k, v]) => rowOfEntry(table, index, k, v)), filter).slice(0, room)
         for (const span of path.spans) {
           if (out.length >= limit) break
-          out.push(...(await scanSpan(ctx, span, entries, limit - out.length)))
+          out.push(...(await scanSpan(ctx, span, entries, limit - out.length, indexPageSize(ctx, limit === Infinity))))
         }
         return out
       }
@@ -65,7 +65,7 @@ export async function readRows(ctx: StatementContext, table: TableDesc, path: Ac
       }
       for (const span of path.spans) {
         if (out.length >= limit) break
-        const keys = await scanSpan(ctx, span, (pairs) => pairs.map(([k, v]) => rowKeyOfEntry(table, path.index, k, v)), Infinity)
+        const keys = await scanSpan(ctx, span, (pairs) => pairs.map(([k, v]) => rowKeyOfEntry(table, path.index, k, v)), Infinity, indexPageSize(ctx, true))
         out.push(...(await lookupRows(ctx, layout, keys, filter, limit - out.length)))
       }
       return out
@@ -176,10 +176,10 @@ const LOOKUP_BATCHES_IN_FLIGHT = 4
  * key order and reading stops once `limit` results are in — a LIMIT 10 over a big table
  * costs one chunk, not one per range.
  */
-export async function scanSpan<T>(ctx: StatementContext, span: KeySpan, convert: (pairs: KvPair[], room: number) => T[], limit: number): Promise<T[]> {
+export async function scanSpan<T>(ctx: StatementContext, span: KeySpan, convert: (pairs: KvPair[], room: number) => T[], limit: number, size = ctx.options.scanChunkSize): Promise<T[]> {
   if (limit !== Infinity) {
     const out: T[] = []
-    for await (const pairs of spanChunks(ctx, span)) {
+    for await (const pairs of spanChunks(ctx, span, undefined, size)) {
       out.push(...convert(pairs, limit - out.length))
       if (out.length >= limit) break
     }
@@ -190,16 +190,24 @@ export async function scanSpan<T>(ctx: StatementContext, span: KeySpan, convert:
     ranges.map(async (r) => {
       const out: T[] = []
       let from = r.start
-      const chunk = ctx.options.scanChunkSize
       for (;;) {
-        const pairs = await ctx.scan(from, r.end, chunk)
+        const pairs = await ctx.scan(from, r.end, size)
         out.push(...convert(pairs, limit - out.length))
-        if (pairs.length < chunk || out.length >= limit) return out
+        if (pairs.length < size || out.length >= limit) return out
         from = keySuccessor(pairs[pairs.length - 1]![0])
       }
     }),
   )
   return parts.flat()
+}
+
+/**
+ * Entries per page of an index scan: the scan chunk size, or four times it when the span is
+ * read `whole` (no LIMIT may stop it early). An entry is a key alone, a few times smaller than
+ * a row, and each page is a round trip to the range's leader (a ReadIndex, then the scan).
+ */
+function indexPageSize(ctx: StatementContext, whole: boolean): number {
+  return ctx.options.scanChunkSize * (whole ? 4 : 1)
 }
 
 /** Ranges read at once, and chunks each may hold ahead, when a streaming caller reads a whole span (see {@link spanChunks}). */
@@ -212,8 +220,7 @@ export const WHOLE_SPAN_READ_AHEAD = { ranges: 4, chunks: 2 } as const
  * default — one range, one chunk ahead — suits a caller that may stop early (LIMIT): no
  * scan is sent past the chunk after the one it stopped at.
  */
-export async function* spanChunks(ctx: StatementContext, span: KeySpan, readAhead: { ranges: number; chunks: number } = { ranges: 1, chunks: 1 }): AsyncGenerator<KvPair[]> {
-  const size = ctx.options.scanChunkSize
+export async function* spanChunks(ctx: StatementContext, span: KeySpan, readAhead: { ranges: number; chunks: number } = { ranges: 1, chunks: 1 }, size = ctx.options.scanChunkSize): AsyncGenerator<KvPair[]> {
   const ranges = await ctx.db.rangesOf(span.start, span.end)
   let stopped = false
   /** One range's reader: scans chunk after chunk while it holds fewer than `readAhead.chunks`. */
@@ -310,9 +317,10 @@ export async function* rowChunks(ctx: StatementContext, table: TableDesc, path: 
         }
       }
       return
-    case 'index-scan':
+    case 'index-scan': {
+      const size = indexPageSize(ctx, readAhead !== undefined)
       for (const span of path.spans) {
-        for await (const pairs of spanChunks(ctx, span, readAhead)) {
+        for await (const pairs of spanChunks(ctx, span, readAhead, size)) {
           if (path.covering === true) {
             const index = path.index
             const rows = filterRows(pairs.map(([k, v]) => rowOfEntry(table, index, k, v)), filter)
@@ -325,6 +333,7 @@ export async function* rowChunks(ctx: StatementContext, table: TableDesc, path: 
         }
       }
       return
+    }
     case 'point-get':
     case 'union':
       // Bounded by their key lists (a union's paths are read whole to drop duplicates).

@@ -74,6 +74,8 @@ test('LIMIT reads a few chunks of a big table, not all of them, across ranges an
   assert.deepEqual((await s.execute('SELECT id FROM big WHERE id >= 4998 LIMIT 10')).rows, [[4998n], [4999n]])
   // Without LIMIT everything is read (and the answer is whole); the sort's input comes from four ranges at once, in key order.
   assert.ok((await scans('SELECT id FROM big', 5000)) >= 200)
+  // Read whole, an index is paged by four chunks' worth of entries: 2,000 entries in 20 pages of 100 (and one empty), not 80 of 25.
+  assert.equal(await scans('SELECT id, v FROM big WHERE v BETWEEN 0 AND 99', 2000), 21)
   const sorted = (await s.execute('SELECT id, v FROM big WHERE id % 3 = 0 ORDER BY v DESC, w')).rows
   const expected = Array.from({ length: 5000 }, (_, id) => id)
     .filter((id) => id % 3 === 0)
