@@ -11,7 +11,7 @@ import { decodeAndFilter } from './row-ops.js'
 import type { StatementContext } from './statement-context.js'
 import { keyPartOf, rowLayout } from './table-codec.js'
 import { compareValues, valueKey, type SqlValue } from './values.js'
-import { scanSpan } from './access.js'
+import { spanChunks } from './access.js'
 
 /** What ANALYZE learned about one column. */
 export interface ColumnStats {
@@ -58,7 +58,7 @@ export function keyHex(v: SqlValue): string | null {
 }
 
 /**
- * Reads every row of `table` at the statement's snapshot and returns its statistics: the
+ * Reads every row of `table` at the statement's snapshot (range by range) and returns its statistics: the
  * exact row count, and per column figures from a reservoir sample of {@link SAMPLE_SIZE} rows
  * (distinct counts by the Duj1 estimator of Haas and Stokes when the sample is not the table).
  */
@@ -72,22 +72,19 @@ export async function collectStats(ctx: StatementContext, table: TableDesc, now 
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
     return seed % n
   }
-  await scanSpan(
-    ctx,
-    fullSpan(table),
-    (pairs) => {
-      for (const row of decodeAndFilter(layout, pairs, null)) {
-        rowCount++
-        if (sample.length < SAMPLE_SIZE) sample.push(row)
-        else {
-          const at = random(rowCount)
-          if (at < SAMPLE_SIZE) sample[at] = row
-        }
+  // One range at a time, one chunk ahead: slower than reading every range at once, but the
+  // gateway decodes one chunk at a time between other work — ANALYZE also runs automatically,
+  // in the background of a busy gateway (stats-refresh.ts).
+  for await (const pairs of spanChunks(ctx, fullSpan(table))) {
+    for (const row of decodeAndFilter(layout, pairs, null)) {
+      rowCount++
+      if (sample.length < SAMPLE_SIZE) sample.push(row)
+      else {
+        const at = random(rowCount)
+        if (at < SAMPLE_SIZE) sample[at] = row
       }
-      return []
-    },
-    Infinity,
-  )
+    }
+  }
   const columns: Record<string, ColumnStats> = {}
   table.columns.forEach((c, i) => {
     columns[c.name] = columnStats(sample.map((r) => r[i] ?? null), rowCount)
