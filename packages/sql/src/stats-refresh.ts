@@ -20,7 +20,7 @@ export const MIN_STALE_ROWS = 500
 export interface StatsRefresherOptions {
   /** The gateway's statistics (the row count the threshold is based on). */
   readonly stats: StatsCache
-  /** Collects and stores the statistics of a table (ANALYZE); a failure leaves the count standing, so the next write tries again. */
+  /** Collects and stores the statistics of a table (ANALYZE); a failed collection is tried again after another threshold's worth of writes. */
   readonly collect: (tableId: number) => Promise<void>
 }
 
@@ -62,11 +62,13 @@ export class StatsRefresher {
         return
       }
       if (count.rows < Math.round((stats?.rowCount ?? 0) * STALE_FRACTION) + MIN_STALE_ROWS) return
-      await this.o.collect(tableId)
-      const after = await this.o.stats.current(tableId)
-      if ((after?.collectedAt ?? 0) !== since) this.written.set(tableId, { rows: 0, since: after?.collectedAt ?? 0 })
+      // The count starts again whether the collection succeeds or not: a table whose ANALYZE
+      // fails (a conflict, a timeout) is tried again after as many writes, not after every one.
+      count.rows = 0
+      await this.o.collect(tableId).catch(() => undefined)
+      count.since = (await this.o.stats.current(tableId))?.collectedAt ?? since
     } catch {
-      // The count stands: the next write decides again.
+      // The statistics could not be read: the count stands and the next write decides again.
     }
   }
 }

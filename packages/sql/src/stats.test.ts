@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { SqlEngine } from './engine.js'
-import { decodeStats, statsKey, type TableStats } from './stats.js'
+import { decodeStats, StatsCache, statsKey, type TableStats } from './stats.js'
+import { StatsRefresher } from './stats-refresh.js'
 import { MemoryKv } from './testing/memory-kv.js'
 
 async function stored(kv: MemoryKv, tableId: number): Promise<TableStats | null> {
@@ -101,4 +102,20 @@ test('without automatic statistics (the default of an engine; a node turns them 
   await s.execute('CREATE TABLE t (id INT PRIMARY KEY, g INT)')
   await s.execute('INSERT INTO t SELECT x, x FROM generate_series(1, 1000) AS g(x)')
   assert.equal(await stored(kv, 100), null)
+})
+
+test('a failed automatic collection is tried again after another 500 rows written, not at every write', async () => {
+  let attempts = 0
+  const refresher = new StatsRefresher({
+    stats: new StatsCache(new MemoryKv()),
+    collect: async () => {
+      attempts++
+      throw new Error('write conflict')
+    },
+  })
+  for (const [rows, expected] of [[600, 1], [10, 1], [489, 1], [1, 2]] as const) {
+    refresher.noteWrites(100, rows)
+    await refresher.idle()
+    assert.equal(attempts, expected, `after ${rows} more rows`)
+  }
 })
