@@ -390,7 +390,7 @@ export class Replica {
    */
   leaderChanged(): void {
     this.releaseInFlight()
-    this.invalidateReadTs(this.isLeader())
+    this.invalidateReadTs(this.leads())
   }
 
   /** Forgets that {@link readTs} covers earlier reads; a leader starts learning it anew. */
@@ -425,7 +425,7 @@ export class Replica {
   }
 
   /** Whether this replica leads its range, as of the last Ready the host processed. */
-  private isLeader(): boolean {
+  leads(): boolean {
     const lead = this.raft.leaderOf(this.rangeId)
     return lead !== 0 && lead === this.ownReplicaId()
   }
@@ -797,7 +797,7 @@ export class Replica {
     if (absorbed !== undefined) {
       this.host.absorbMerged(absorbed)
       // The reads the absorbed range served are not in readTs: learned anew from the oracle.
-      this.invalidateReadTs(this.isLeader())
+      this.invalidateReadTs(this.leads())
     }
     for (const [id, result] of results) {
       // In the engine now: reads held back by a one-phase commit go on.
