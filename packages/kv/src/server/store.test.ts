@@ -1089,3 +1089,37 @@ test('a new leader refuses one-phase commits until it has a timestamp from the o
     await c.stop()
   }
 })
+
+test('a bootstrap of many ranges writes them in batches of a few hundred, each range whole in one: no one batch holds the loop for all of them', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mrdb-kv-'))
+  const engine = await open(join(dir, 'n1'))
+  const store = await Store.open({ nodeId: 1, engine, transport: new MemoryNetwork().transport(1), tickMs: 50, sync: false })
+  try {
+    const n = 600
+    const key = (i: number) => (i === 0 ? new Uint8Array(0) : Buffer.from(i.toString(16).padStart(4, '0')))
+    const ds: RangeDescriptor[] = Array.from({ length: n }, (_, i) => ({
+      rangeId: i + 1,
+      startKey: key(i),
+      endKey: i === n - 1 ? new Uint8Array(0) : key(i + 1),
+      generation: 1,
+      replicas: [1, 2, 3].map((node) => ({ replicaId: node, nodeId: node, role: 'voter' as const })),
+    }))
+    // Counts the range states in each engine batch.
+    const statePrefix = Buffer.from(replicaStateKey(0).subarray(0, -8))
+    const batches: number[] = []
+    const batch = engine.batch.bind(engine)
+    engine.batch = (ops, options) => {
+      const states = ops.filter((op) => op.type === 'put' && typeof op.key !== 'string' && op.key.length === statePrefix.length + 8 && statePrefix.equals(op.key.subarray(0, statePrefix.length))).length
+      if (states > 0) batches.push(states)
+      return batch(ops, options)
+    }
+    await store.bootstrapRange(...ds)
+    assert.equal(store.descriptors().length, n)
+    assert.equal(batches.reduce((a, x) => a + x, 0), n, 'every range state written once')
+    assert.ok(batches.length >= 3 && Math.max(...batches) <= 250, `batches of ${batches.join(', ')} range states`)
+  } finally {
+    await store.close()
+    await engine.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+})

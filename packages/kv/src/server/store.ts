@@ -193,13 +193,15 @@ export class Store implements ReplicaHost {
     // Thousands of ranges at once (`mrdb init --ranges 10000`): the work is cut into chunks
     // with a turn of the event loop between them, so the node goes on answering its peers
     // (gRPC keepalives, Raft frames) meanwhile.
-    const parts: Array<ReturnType<typeof bootstrapOps>> = []
-    for (let i = 0; i < states.length; i++) {
-      parts.push(bootstrapOps(this.log, states[i]!))
-      if (i % BOOTSTRAP_CHUNK === BOOTSTRAP_CHUNK - 1) await yieldToLoop()
+    // One engine batch per chunk too: preparing one batch of 10,000 ranges' records blocked
+    // the loop for seconds. Each range's records stay in one batch, so a crash between two
+    // chunks leaves some ranges bootstrapped whole and the rest not at all; a repeated
+    // bootstrap finds the first done and does the rest.
+    for (let i = 0; i < states.length; i += BOOTSTRAP_CHUNK) {
+      const parts = states.slice(i, i + BOOTSTRAP_CHUNK).map((state) => bootstrapOps(this.log, state))
+      await this.engine.batch(parts.flatMap((p) => p.ops), { sync: true })
+      for (const p of parts) p.committed()
     }
-    await this.engine.batch(parts.flatMap((p) => p.ops), { sync: true })
-    for (const p of parts) p.committed()
     // One replica of each new range campaigns at once and the others wait for it (see
     // GroupOptions.awaitLeaderOn): the voter at rangeId mod voters, so that leaders start
     // spread over the nodes. Every node picks the same one from the descriptor.
