@@ -7,7 +7,7 @@ import type { Entry } from '../core/types.js'
 import { MemoryNetwork } from '../transport/memory-transport.js'
 import type { RaftFrame, Transport } from '../transport/transport.js'
 import { MemoryLogWriter, RecordingStateMachine } from '../testing/memory-log.js'
-import { MultiRaft } from './multi-raft.js'
+import { MAX_GROUPS_PER_PASS, MultiRaft } from './multi-raft.js'
 import type { MultiRaftOptions } from './multi-raft.js'
 import type { LogUpdate } from './types.js'
 
@@ -208,6 +208,28 @@ test('idle groups quiesce; heartbeat frames between two nodes do not grow with t
   const many = await framesPerTick(300)
   assert.ok(many <= 2, `${many} frames per tick from node 1 to node 2 with 300 groups`)
   assert.ok(many <= one + 1, `frames per tick grew with groups: ${one} for 1 group, ${many} for 300`)
+})
+
+test('a loop pass takes the work of at most MAX_GROUPS_PER_PASS groups: 600 groups electing at once are written in several passes', async () => {
+  const network = new MemoryNetwork()
+  const groups = 600
+  const nodes = await cluster(network, [1, 2, 3], groups, { livenessTimeoutMs: 600_000 }, () => 1)
+  try {
+    // Groups per log write, on every node.
+    const sizes: number[] = []
+    for (const n of nodes) {
+      const write = n.log.write.bind(n.log)
+      n.log.write = (updates, sync) => {
+        sizes.push(updates.length)
+        return write(updates, sync)
+      }
+    }
+    for (let g = 1; g <= groups; g++) nodes[0]!.host.campaign(g)
+    await waitFor('leaders', () => [...Array(groups).keys()].every((i) => leaderNode(nodes, i + 1) === nodes[0]), 30_000)
+    assert.ok(Math.max(...sizes) <= MAX_GROUPS_PER_PASS, `a log write carried ${Math.max(...sizes)} groups' updates`)
+  } finally {
+    await stopAll(nodes)
+  }
 })
 
 test('new groups awaiting a designated leader neither tick nor campaign until it does, and it leads them all', async () => {

@@ -134,6 +134,16 @@ interface Group {
  */
 const FAILOVER_STAGGER_TICKS = 5
 
+/**
+ * Most groups one loop pass takes a Ready from. A pass is synchronous up to its log write
+ * (ready(), encoding the write, sending), so a node where thousands of groups have work at
+ * once (10,000 ranges electing after `mrdb init`) held its event loop for seconds: ticks,
+ * peers' frames and other nodes' heartbeats waited, and leaders elsewhere lost their quorum.
+ * The groups left over stay dirty and are taken, in turn, by the next passes, with a turn of
+ * the event loop between.
+ */
+export const MAX_GROUPS_PER_PASS = 256
+
 const EMPTY_FRAME_LISTS = (): Pick<RaftFrame, 'messages' | 'heartbeats' | 'heartbeatResponses' | 'quiesce'> => ({
   messages: [],
   heartbeats: [],
@@ -778,7 +788,10 @@ export class MultiRaft {
     this.looping = true
     this.idle = (async () => {
       try {
-        while (this.dirty.size > 0 && !this.stopped) await this.iterate()
+        while (this.dirty.size > 0 && !this.stopped) {
+          // A capped pass left groups behind: let timers and peers' frames in before the next.
+          if (await this.iterate()) await new Promise<void>((resolve) => setImmediate(resolve))
+        }
       } catch (err) {
         this.o.logger?.warn(`multiraft loop failed: ${err instanceof Error ? err.stack : String(err)}`)
         throw err
@@ -794,9 +807,11 @@ export class MultiRaft {
   }
 
   /**
-   * One pass: take every dirty group's Ready, send what leaders send, persist everything in
-   * one write, then send the rest and start the applies; the next pass starts at once, so
-   * applying this write's committed entries overlaps collecting and writing the next one.
+   * One pass: take the Ready of every dirty group (up to MAX_GROUPS_PER_PASS of them), send
+   * what leaders send, persist everything in one write, then send the rest and start the
+   * applies; the next pass starts at once, so applying this write's committed entries
+   * overlaps collecting and writing the next one. Returns whether dirty groups were left for
+   * the next pass.
    *
    * What overlaps what, and why each is safe (Raft's rules on the Ready fields, thesis §10.2.1):
    * - Leaders send before their own write: what a leader sends does not depend on its own
@@ -817,9 +832,13 @@ export class MultiRaft {
    *   writer installs the snapshot's data in the write, and an older apply must not write
    *   that range's data after it. The group is taken once its apply ends.
    */
-  private async iterate(): Promise<void> {
+  private async iterate(): Promise<boolean> {
     const batch: Array<[Group, Ready]> = []
+    let taken = 0
     for (const g of this.dirty) {
+      if (taken === MAX_GROUPS_PER_PASS) break
+      taken++
+      this.dirty.delete(g)
       if (this.groups.get(g.id) !== g) continue
       // ready() reads the log: committed entries to apply, entries for appends to followers.
       this.contained(g, () => {
@@ -828,8 +847,8 @@ export class MultiRaft {
         if (g.raw.hasReady()) batch.push([g, g.raw.ready()])
       })
     }
-    this.dirty.clear()
-    if (batch.length === 0) return
+    const capped = this.dirty.size > 0
+    if (batch.length === 0) return capped
     this.metrics.iterations++
 
     const leaders: Array<[Group, Ready]> = []
@@ -870,6 +889,7 @@ export class MultiRaft {
       })
       if (persisted) this.startApply(g, rd)
     }
+    return capped
   }
 
   /**
