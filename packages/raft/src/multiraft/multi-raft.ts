@@ -43,6 +43,16 @@ export interface MultiRaftOptions {
   heartbeatTick?: number
   /** How leaders confirm linearizable reads: 'safe' (a ReadIndex heartbeat round, the default) or 'lease-based'. */
   readOnlyOption?: ReadOnlyOption
+  /**
+   * Most groups one loop pass takes a Ready from (dirty groups without one are passed over and
+   * do not count); default 256. A pass is synchronous up to its log write (ready(), encoding
+   * the write, sending), so a node where thousands of groups have work at once (10,000 ranges
+   * electing after `mrdb init`) held its event loop for seconds: ticks, peers' frames and
+   * other nodes' heartbeats waited, and leaders elsewhere lost their quorum. The groups left
+   * over stay dirty and are taken, in turn, by the next passes, with a turn of the event loop
+   * between.
+   */
+  maxGroupsPerPass?: number
   /** fsync log writes; default true. Turn off only for tests that do not crash. */
   sync?: boolean
   /**
@@ -134,16 +144,6 @@ interface Group {
  */
 const FAILOVER_STAGGER_TICKS = 5
 
-/**
- * Most groups one loop pass takes a Ready from. A pass is synchronous up to its log write
- * (ready(), encoding the write, sending), so a node where thousands of groups have work at
- * once (10,000 ranges electing after `mrdb init`) held its event loop for seconds: ticks,
- * peers' frames and other nodes' heartbeats waited, and leaders elsewhere lost their quorum.
- * The groups left over stay dirty and are taken, in turn, by the next passes, with a turn of
- * the event loop between.
- */
-export const MAX_GROUPS_PER_PASS = 256
-
 const EMPTY_FRAME_LISTS = (): Pick<RaftFrame, 'messages' | 'heartbeats' | 'heartbeatResponses' | 'quiesce'> => ({
   messages: [],
   heartbeats: [],
@@ -213,6 +213,7 @@ export class MultiRaft {
       heartbeatTick: options.heartbeatTick ?? 1,
       sync: options.sync ?? true,
       livenessTimeoutMs: options.livenessTimeoutMs ?? 2000,
+      maxGroupsPerPass: options.maxGroupsPerPass ?? 256,
     }
   }
 
@@ -807,7 +808,7 @@ export class MultiRaft {
   }
 
   /**
-   * One pass: take the Ready of every dirty group (up to MAX_GROUPS_PER_PASS of them), send
+   * One pass: take the Ready of every dirty group (up to maxGroupsPerPass of them), send
    * what leaders send, persist everything in one write, then send the rest and start the
    * applies; the next pass starts at once, so applying this write's committed entries
    * overlaps collecting and writing the next one. Returns whether dirty groups were left for
@@ -834,10 +835,9 @@ export class MultiRaft {
    */
   private async iterate(): Promise<boolean> {
     const batch: Array<[Group, Ready]> = []
-    let taken = 0
     for (const g of this.dirty) {
-      if (taken === MAX_GROUPS_PER_PASS) break
-      taken++
+      // Only groups with work count: a tick marks every awake group dirty, most with none.
+      if (batch.length === this.o.maxGroupsPerPass) break
       this.dirty.delete(g)
       if (this.groups.get(g.id) !== g) continue
       // ready() reads the log: committed entries to apply, entries for appends to followers.
