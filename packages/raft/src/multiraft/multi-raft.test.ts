@@ -233,6 +233,34 @@ test('a loop pass takes the work of at most maxGroupsPerPass groups: 60 groups e
   }
 })
 
+test('while more than a pass of work waits for the loop, ticks wait too: no group advances its Raft time, keepalives still go out', async () => {
+  const network = new MemoryNetwork()
+  const groups = 40
+  const nodes = await cluster(network, [1, 2, 3], groups, { livenessTimeoutMs: 600_000, maxGroupsPerPass: 8 }, () => 1)
+  const n1 = nodes[0]!
+  try {
+    for (let g = 1; g <= groups; g++) n1.host.campaign(g)
+    await waitFor('leaders', () => [...Array(groups).keys()].every((i) => leaderNode(nodes, i + 1) === n1))
+    await waitFor('all quiesced', allQuiesced(nodes))
+    // Node 1's next write waits at the gate, with the other groups' work behind it.
+    n1.log.gate.shut()
+    for (let g = 1; g <= groups; g++) n1.host.propose(g, new TextEncoder().encode(`v${g}`))
+    await waitFor('a write waiting', () => n1.log.gate.waiting > 0)
+    const ticks = n1.host.metrics.groupTicks
+    const held = n1.host.metrics.ticksHeld
+    const frames = network.framesSent.get('1->2') ?? 0
+    await sleep(20 * TICK_MS)
+    assert.equal(n1.host.metrics.groupTicks, ticks, 'groups ticked with a backlog waiting')
+    assert.ok(n1.host.metrics.ticksHeld > held, 'no tick was held')
+    assert.ok((network.framesSent.get('1->2') ?? 0) > frames, 'no keepalive went out')
+    n1.log.gate.release()
+    await waitFor('every proposal applied everywhere', () => nodes.every((n) => [...n.machines].every(([g, sm]) => sm.applied.includes(`v${g}`))))
+  } finally {
+    n1.log.gate.release()
+    await stopAll(nodes)
+  }
+})
+
 test('new groups awaiting a designated leader neither tick nor campaign until it does, and it leads them all', async () => {
   const network = new MemoryNetwork()
   // A liveness window far beyond the test: the waiting replicas must not wake on their own (its default, 2 s, can pass while a loaded machine starts the cluster).
