@@ -1,10 +1,11 @@
-// Shared pieces of the end-to-end tests: polling for a condition, a node's status, running
-// a command to its end, and whether a process is alive.
+// Shared pieces of the end-to-end tests: polling for a condition, a node's status, the PD's
+// range and store lists, running a command to its end, and whether a process is alive.
 
 import { spawn } from 'node:child_process'
 import { Client, credentials } from '@grpc/grpc-js'
-import { unaryCall } from '@mrdb/kv'
-import { NODE_SERVICE, type NodeStatusResponse } from '@mrdb/server'
+import { unaryCall, type RangeDescriptorJson } from '@mrdb/kv'
+import { NODE_SERVICE, PD_SERVICE, type NodeStatusResponse, type PdRoutingResponse, type StoreViewJson } from '@mrdb/server'
+import { callNode } from '../node-call.js'
 
 /** Polls `cond` every 100 ms (errors count as "not yet") until it holds; throws after `timeoutMs`, with the last error `cond` threw. */
 export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
@@ -29,6 +30,23 @@ export async function nodeStatus(address: string): Promise<NodeStatusResponse> {
   } finally {
     channel.close()
   }
+}
+
+/** One range as `mrdb range list --json` prints it: its descriptor, leader, size and load. */
+export type RangeRow = RangeDescriptorJson & Omit<NonNullable<PdRoutingResponse['ranges']>[number], 'descriptor'>
+
+/**
+ * What `mrdb range list --json` prints, asked in this process: polls that spawn a CLI process
+ * each time cost a loaded 2-core machine a fifth of a core-second per poll.
+ */
+export async function rangeList(address: string): Promise<RangeRow[]> {
+  const res = await callNode(address, PD_SERVICE.routing, {})
+  return (res.ranges ?? []).sort((a, b) => a.descriptor.startKey.localeCompare(b.descriptor.startKey)).map(({ descriptor, ...rest }) => ({ ...descriptor, ...rest }))
+}
+
+/** What `mrdb node list --json` prints, asked in this process (see {@link rangeList}). */
+export async function storeList(address: string): Promise<StoreViewJson[]> {
+  return (await callNode(address, PD_SERVICE.stores, {})).stores ?? []
 }
 
 /** Runs a command to its end with `input` on its stdin (and `env` added to the environment); resolves with its exit code and output. */

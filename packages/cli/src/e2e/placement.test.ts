@@ -11,20 +11,10 @@ import { Client, credentials } from '@grpc/grpc-js'
 import { KvClient, unaryCall, type RangeDescriptorJson } from '@mrdb/kv'
 import { PD_SERVICE, type StoreViewJson } from '@mrdb/server'
 import { ProcessCluster } from '../testing/process-cluster.js'
-import { nodeStatus, waitFor } from './helpers.js'
+import { nodeStatus, rangeList, storeList, waitFor } from './helpers.js'
 
 /** Placement knobs small enough for a test: dead after 4 s, split above 150 keys. */
 const FAST_PLACEMENT = ['--heartbeat-ms', '300', '--store-dead-ms', '4000', '--split-keys', '150']
-
-type RangeRow = RangeDescriptorJson & { leaderNodeId: number; approximateKeys: number; approximateBytes: number; queriesPerSecond: number }
-
-async function ranges(cluster: ProcessCluster, host: string): Promise<RangeRow[]> {
-  return JSON.parse(await cluster.mrdb(['range', 'list', '--host', host, '--json'])) as RangeRow[]
-}
-
-async function stores(cluster: ProcessCluster, host: string): Promise<StoreViewJson[]> {
-  return JSON.parse(await cluster.mrdb(['node', 'list', '--host', host, '--json'])) as StoreViewJson[]
-}
 
 function counts(list: StoreViewJson[]): string {
   return list.map((s) => `store ${s.storeId}: ${s.replicaCount} replicas, ${s.leaderCount} leaders${s.state !== 'up' ? ` (${s.state})` : s.live ? '' : ' (dead)'}`).join('; ')
@@ -73,19 +63,19 @@ test('placement: ranges split as they grow, spread to new nodes, are repaired wh
   const writer = new Writer(client, 'w', ['a', 'f', 'k', 'p', 'u'])
   try {
     const host = cluster.address(1)
-    await waitFor('automatic splits', async () => (await ranges(cluster, host)).length >= 4, 90_000)
+    await waitFor('automatic splits', async () => (await rangeList(host)).length >= 4, 90_000)
     await waitFor('range sizes and load in the range list', async () => {
-      const list = await ranges(cluster, host)
+      const list = await rangeList(host)
       return list.some((r) => r.approximateKeys > 0 && r.approximateBytes > 0 && r.queriesPerSecond > 0)
     })
-    console.log(`before scale-out: ${counts(await stores(cluster, host))}`)
+    console.log(`before scale-out: ${counts(await storeList(host))}`)
 
     await cluster.startNode(4)
     await cluster.startNode(5)
     await waitFor(
       'replicas and leaders on the new nodes',
       async () => {
-        const s = await stores(cluster, host)
+        const s = await storeList(host)
         return [4, 5].every((id) => {
           const store = s.find((x) => x.storeId === id)
           return store !== undefined && store.replicaCount > 0 && store.leaderCount > 0
@@ -93,7 +83,7 @@ test('placement: ranges split as they grow, spread to new nodes, are repaired wh
       },
       120_000,
     )
-    console.log(`after scale-out: ${counts(await stores(cluster, host))}`)
+    console.log(`after scale-out: ${counts(await storeList(host))}`)
 
     // Kill a node that is not in the PD group (stores 1-3 hold it): every range must end
     // with three voters, all on live stores.
@@ -101,22 +91,22 @@ test('placement: ranges split as they grow, spread to new nodes, are repaired wh
     await waitFor(
       'every range back to 3 live voters',
       async () => {
-        const list = await ranges(cluster, host)
+        const list = await rangeList(host)
         return list.every((r) => r.replicas.filter((x) => x.role === 'voter' && x.nodeId !== 5).length === 3 && r.replicas.every((x) => x.nodeId !== 5))
       },
       120_000,
     )
-    console.log(`after node 5 died: ${counts(await stores(cluster, host))}`)
+    console.log(`after node 5 died: ${counts(await storeList(host))}`)
 
     // Decommission store 4: its replicas drain to the others, then it is marked removed.
     const out = JSON.parse(await cluster.mrdb(['node', 'decommission', '4', '--wait', '--host', host, '--json'])) as { state: string }
     assert.equal(out.state, 'removed')
-    const after = await ranges(cluster, host)
+    const after = await rangeList(host)
     assert.ok(
       after.every((r) => r.replicas.filter((x) => x.role === 'voter').length === 3 && r.replicas.every((x) => x.nodeId <= 3)),
       JSON.stringify(after.map((r) => r.replicas)),
     )
-    console.log(`after store 4 was decommissioned: ${counts(await stores(cluster, host))}`)
+    console.log(`after store 4 was decommissioned: ${counts(await storeList(host))}`)
     await writer.stop()
     assert.ok(writer.acknowledged.length > 100, `only ${writer.acknowledged.length} writes were acknowledged`)
     await assertAllReadable(client, [writer])
@@ -139,7 +129,7 @@ test('placement: 20 operator splits and 2 merges while 8 writers write across th
     for (const [i, key] of splitKeys.entries()) {
       await cluster.mrdb(['range', 'split', '--key', key, '--host', cluster.address(1 + (i % 3)), '--json'])
     }
-    const list = await ranges(cluster, host)
+    const list = await rangeList(host)
     assert.equal(list.length, 21, `ranges: ${list.map((r) => r.rangeId).join(',')}`)
     // Two merges back, still under the writers: [c, d) + [d, e), then [m, n) + [n, o).
     for (const start of ['c', 'm']) {
@@ -147,7 +137,7 @@ test('placement: 20 operator splits and 2 merges while 8 writers write across th
       const merged = JSON.parse(await cluster.mrdb(['range', 'merge', String(left.rangeId), '--host', host, '--json'])) as RangeDescriptorJson
       assert.equal(Buffer.from(merged.endKey, 'hex').toString(), String.fromCharCode(start.charCodeAt(0) + 2))
     }
-    await waitFor('the PD table shows the merges', async () => (await ranges(cluster, host)).length === 19)
+    await waitFor('the PD table shows the merges', async () => (await rangeList(host)).length === 19)
     await new Promise((r) => setTimeout(r, 1000))
     for (const w of writers) await w.stop()
     assert.deepEqual(
@@ -159,7 +149,7 @@ test('placement: 20 operator splits and 2 merges while 8 writers write across th
     await assert.rejects(cluster.mrdb(['range', 'split', '--key', 'b', '--host', host]), /INVALID_ARGUMENT/)
     // Bad operator input gets a code, never a stack trace.
     await assert.rejects(cluster.mrdb(['member', 'add', '--range', '999', '--store', '1', '--host', host]), /error: RANGE_NOT_FOUND/)
-    const last = (await ranges(cluster, host)).find((r) => r.endKey === '')!
+    const last = (await rangeList(host)).find((r) => r.endKey === '')!
     await assert.rejects(cluster.mrdb(['range', 'merge', String(last.rangeId), '--host', host]), /error: INVALID_ARGUMENT: .*no right-hand neighbour/)
     await assert.rejects(cluster.mrdb(['member', 'add', '--range', 'x', '--store', '1', '--host', host]), /error: INVALID_ARGUMENT/)
   } finally {
@@ -184,10 +174,10 @@ test('placement: a replica move whose range leader is killed part-way ends, by t
     await write(100)
     // Kill the leader at different points of `member add` (learner added, catching up, joint).
     for (const delayMs of [50, 300, 800]) {
-      const [range] = await ranges(cluster, host)
+      const [range] = await rangeList(host)
       const target = [1, 2, 3, 4].find((n) => !range!.replicas.some((r) => r.nodeId === n))!
-      await waitFor('a known leader', async () => (await ranges(cluster, host))[0]!.leaderNodeId !== 0)
-      const leader = (await ranges(cluster, host))[0]!.leaderNodeId
+      await waitFor('a known leader', async () => (await rangeList(host))[0]!.leaderNodeId !== 0)
+      const leader = (await rangeList(host))[0]!.leaderNodeId
       const adding = cluster.mrdb(['member', 'add', '--range', String(range!.rangeId), '--store', String(target), '--host', cluster.address(target)]).catch(() => '')
       await new Promise((r) => setTimeout(r, delayMs))
       await cluster.kill(leader)
@@ -198,14 +188,14 @@ test('placement: a replica move whose range leader is killed part-way ends, by t
       await waitFor(
         `a valid configuration after the leader died ${delayMs} ms into the move`,
         async () => {
-          const [r] = await ranges(cluster, host)
+          const [r] = await rangeList(host)
           return r!.replicas.length === 3 && r!.replicas.every((x) => x.role === 'voter') && r!.leaderNodeId !== 0
         },
         90_000,
       )
     }
     for (const key of keys) assert.equal(Buffer.from((await client.get(key)) ?? []).toString(), 'x', key)
-    const [r] = await ranges(cluster, host)
+    const [r] = await rangeList(host)
     await waitFor('replicas agree', async () => {
       const sums = await Promise.all(r!.replicas.map((x) => client.checksum(r!.rangeId, x.nodeId)))
       return new Set(sums.map((x) => `${x.appliedIndex}/${x.checksum}`)).size === 1
@@ -224,7 +214,7 @@ test('placement: a range under load splits though it holds few keys', async () =
     const hot = (async () => {
       for (let i = 0; !stop; i++) await client.put(`hot${i % 10}`, String(i))
     })()
-    await waitFor('a load-based split', async () => (await ranges(cluster, cluster.address(1))).length >= 2, 60_000)
+    await waitFor('a load-based split', async () => (await rangeList(cluster.address(1))).length >= 2, 60_000)
     stop = true
     await hot
   } finally {
