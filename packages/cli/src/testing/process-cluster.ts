@@ -51,11 +51,17 @@ export class ProcessCluster {
     private readonly o: ProcessClusterOptions,
   ) {}
 
-  /** Starts the nodes (the first, then the rest joining it) and initializes the cluster (unless told not to). */
+  /**
+   * Starts the nodes (the first, then the rest at once, joining it, as `mrdb demo` does) and
+   * initializes the cluster (unless told not to).
+   */
   static async start(o: ProcessClusterOptions): Promise<ProcessCluster> {
     const cluster = new ProcessCluster(await mkdtemp(join(tmpdir(), 'mrdb-cluster-')), o)
     try {
-      for (let id = 1; id <= o.nodes; id++) await cluster.startNode(id)
+      await cluster.startNode(1)
+      // allSettled: a node that failed to start must not leave the others starting unstopped.
+      const rest = await Promise.allSettled(Array.from({ length: o.nodes - 1 }, (_, i) => cluster.startNode(i + 2)))
+      for (const r of rest) if (r.status === 'rejected') throw r.reason
       if (o.init !== false) await cluster.init()
       return cluster
     } catch (err) {
@@ -114,9 +120,9 @@ export class ProcessCluster {
     return [...this.nodes.keys()].sort((a, b) => a - b).map((id) => this.sqlAddress(id))
   }
 
-  /** Every node's address. */
+  /** Every node's address, in store id order. */
   addresses(): string[] {
-    return [...this.nodes.values()].map((n) => n.address)
+    return [...this.nodes.values()].sort((a, b) => a.storeId - b.storeId).map((n) => n.address)
   }
 
   /** Whether a node's process is running. */
