@@ -264,7 +264,10 @@ test('while more than a pass of work waits for the loop, ticks wait too: no grou
 test('new groups awaiting a designated leader neither tick nor campaign until it does, and it leads them all', async () => {
   const network = new MemoryNetwork()
   // A liveness window far beyond the test: the waiting replicas must not wake on their own (its default, 2 s, can pass while a loaded machine starts the cluster).
-  const nodes = await cluster(network, [1, 2, 3], 30, { livenessTimeoutMs: 600_000 }, () => 1)
+  // An election timeout as far: the designated node's own replicas tick, and on a loaded machine
+  // their 10–20 ticks passed before the check below — its vote requests woke the others, which
+  // then ticked as they should (seen: ticked 5). It campaigns below, when told to.
+  const nodes = await cluster(network, [1, 2, 3], 30, { livenessTimeoutMs: 600_000, electionTick: 100_000 }, () => 1)
   try {
     await sleep(10 * TICK_MS)
     assert.deepEqual(nodes.slice(1).map((n) => n.host.metrics.groupTicks), [0, 0], 'the waiting replicas ticked')
