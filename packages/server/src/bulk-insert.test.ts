@@ -2,7 +2,8 @@
 // per range — one one-phase commit when its writes fall in one range; otherwise one prewrite
 // per range and one commit per range (the primary's range commits its other keys in the
 // primary's command) — counted at the KV client's sender, over a real store (one node, in
-// process, Raft over memory). And the statement stays atomic across ranges.
+// process, Raft over memory). And the statement stays atomic across ranges. A single-row
+// INSERT takes one timestamp from the oracle.
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -13,6 +14,7 @@ import { KvClient, KvRequestHandler, LocalSender, Store, TransactionalKv, type K
 import { MemoryNetwork } from '@mrdb/raft'
 import { descriptorKey, indexKey, PRIMARY_INDEX_ID, SqlEngine } from '@mrdb/sql'
 import { composeTimestamp, open } from '@mrdb/storage'
+import { TimestampBatcher } from './timestamp-batcher.js'
 
 /** Write requests the client sent, by kind and range. */
 class CountingSender implements KvSender {
@@ -47,17 +49,17 @@ async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Pro
 
 const values = (from: number, count: number) => Array.from({ length: count }, (_, i) => `(${from + i}, 'row ${from + i} ${'x'.repeat(60)}')`).join(', ')
 
-test('a 1,000-row INSERT is one write command per range, and stays atomic across ranges', async () => {
+test('a 1,000-row INSERT is one write command per range, and stays atomic across ranges; a single-row INSERT takes one timestamp', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mrdb-bulk-insert-'))
   const engine = await open(join(dir, 'n1'))
-  let last = 0n
-  const tso = {
-    timestamp: async () => {
-      const now = composeTimestamp(Date.now())
-      last = now > last ? now : last + 1n
-      return last
-    },
-  }
+  // The gateway's batcher over an oracle in memory: each timestamp handed out has its successor reserved.
+  let next = 0n
+  const tso = new TimestampBatcher(async ({ count }) => {
+    const now = composeTimestamp(Date.now())
+    const first = now > next ? now : next
+    next = first + BigInt(count)
+    return { first: first.toString(), count }
+  })
   const store = await Store.open({ nodeId: 1, engine, transport: new MemoryNetwork().transport(1), tickMs: 50, sync: false, proposalTimeoutMs: 30_000, timestamps: tso })
   const whole: RangeDescriptor = { rangeId: 1, startKey: new Uint8Array(0), endKey: new Uint8Array(0), generation: 1, replicas: [{ replicaId: 1, nodeId: 1, role: 'voter' }] }
   const handler = new KvRequestHandler(store, {
@@ -73,7 +75,13 @@ test('a 1,000-row INSERT is one write command per range, and stays atomic across
     await session.execute('CREATE TABLE t (id INT PRIMARY KEY, v TEXT NOT NULL)')
     // A catalog change commits in two phases, at the oracle's timestamp (the schema lease's rule), though its writes fall in one range.
     assert.deepEqual(sender.tally(), { 'prewrite@1': 1, 'commit@1': 1 })
+    // A single-row INSERT: one timestamp (its start; the commit is bounded by the start's
+    // reserved successor, where the table's descriptor is checked) and one one-phase commit.
+    sender.writes = []
+    const asked = tso.counts.requests
     await session.execute('INSERT INTO t VALUES (-1, \'warm-up\')')
+    assert.equal(tso.counts.requests - asked, 1)
+    assert.deepEqual(sender.tally(), { 'onePhaseCommit@1': 1 })
 
     // One range: one one-phase commit.
     sender.writes = []

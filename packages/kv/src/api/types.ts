@@ -26,4 +26,11 @@ export type KeyValue = [key: Uint8Array, value: Uint8Array]
 export interface TimestampSource {
   /** A timestamp greater than every one handed out before this call began. */
   timestamp(): Promise<bigint>
+  /**
+   * True when the successor t + 1 of every timestamp t this source hands out is reserved: the
+   * oracle handed it to this source, which never hands it out, so no other transaction starts
+   * or commits two phases at it. A one-phase commit with commit-time conditions then bounds
+   * itself by its start + 1 instead of fetching a fresh timestamp (Transaction.commitInOnePhase).
+   */
+  readonly reservesSuccessors?: boolean
 }

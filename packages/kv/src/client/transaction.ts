@@ -296,16 +296,18 @@ export class Transaction {
    * Commits in one phase when every write falls in one range (as the range cache has it) and
    * fits one command: true once committed; false when the range refused (ONE_PHASE_REFUSED,
    * nothing written), for a commit in two phases. The {@link checkAtCommit} conditions are read
-   * first, at a fresh timestamp the commit may not land above (the range refuses otherwise):
-   * a change to their keys committed at or below it is seen there, one committed later lands
-   * above the commit.
+   * first, at a timestamp Q the commit may not land above (the range refuses otherwise): a
+   * change to their keys committed at or below Q is seen there, one committed later lands above
+   * the commit. Q is a fresh timestamp, or the start's reserved successor when the source
+   * reserves them: no other two-phase commit takes that one, one whose timestamp was fetched
+   * before it prewrote before this read, and one fetched later is above it.
    */
   private async commitInOnePhase(mutations: BufferedWrite[]): Promise<boolean> {
     const spans = await this.client.rangesOf(mutations[0]!.key, keySuccessor(mutations.at(-1)!.key))
     if (spans.length !== 1 || chunks(mutations, writeSize).length !== 1) return false
     let maxCommitTs: bigint | undefined
     if ([...this.commitChecks.keys()].some((id) => !this.writes.has(id))) {
-      maxCommitTs = await this.tso.timestamp()
+      maxCommitTs = this.tso.reservesSuccessors === true ? this.startTs + 1n : await this.tso.timestamp()
       await this.runCommitChecks(maxCommitTs)
     }
     const muts: TxnMutation[] = mutations.map((m) => ({ key: m.key, kind: m.kind, value: m.value, assertAbsent: m.assertAbsent }))
