@@ -57,7 +57,7 @@ export class ExecutorPool {
     this.parseBaseMs = options.parseBaseMs ?? 2000
     this.parseMsPerKiB = options.parseMsPerKiB ?? 50
     this.piscina = new Piscina({
-      filename: new URL('./executor-worker.js', import.meta.url).href,
+      filename: new URL('./executor-worker-entry.cjs', import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 60_000,
