@@ -11,17 +11,15 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Client, credentials } from '@grpc/grpc-js'
-import { KV_SERVICE, KvClient, unaryCall, type RangeDescriptorJson } from '@mrdb/kv'
+import { KV_SERVICE, KvClient, unaryCall } from '@mrdb/kv'
 import { NODE_SERVICE } from '@mrdb/server'
 import { RaftLogStore, open, raftLogEntryKey } from '@mrdb/storage'
 import { ProcessCluster } from '../testing/process-cluster.js'
-import { nodeStatus, waitFor } from './helpers.js'
+import { nodeStatus, rangeList, waitFor } from './helpers.js'
 
 /** The range the test damages: with two ranges split at 0x80, it holds every ASCII key. */
 const RANGE = 1
 const NODE = 3
-
-type RangeRow = RangeDescriptorJson & { leaderNodeId: number }
 
 /** What one read of the damaged range on the damaged node answered, and whether the node said it was quarantined before and after. */
 interface Probe {
@@ -64,7 +62,7 @@ test('a damaged Raft log entry is found at start: the replica is quarantined and
 
     await waitFor('the node to log the quarantine', () => new RegExp(`range ${RANGE}: quarantined replica ${oldReplicaId} on node ${NODE}: Raft log entry ${damaged} is damaged`).test(cluster.logs(NODE)), 10_000)
     const fresh = await waitForValue('a fresh replica of the range on the node, and no quarantine left', async () => {
-      const rows = JSON.parse(await cluster.mrdb(['range', 'list', '--host', cluster.address(1), '--json'])) as RangeRow[]
+      const rows = await rangeList(cluster.address(1))
       const mine = rows.find((r) => r.rangeId === RANGE)?.replicas.find((r) => r.nodeId === NODE)
       const status = await nodeStatus(cluster.address(NODE))
       return mine && mine.replicaId !== oldReplicaId && mine.role === 'voter' && (status.quarantined ?? []).length === 0 ? mine : undefined
@@ -163,7 +161,7 @@ test('a Raft log entry damaged under a running node is caught when read: that re
     })
 
     const fresh = await waitForValue('a fresh replica of the range on the node, and no quarantine left', async () => {
-      const rows = JSON.parse(await cluster.mrdb(['range', 'list', '--host', cluster.address(1), '--json'])) as RangeRow[]
+      const rows = await rangeList(cluster.address(1))
       const mine = rows.find((r) => r.rangeId === RANGE)?.replicas.find((r) => r.nodeId === node)
       const status = await nodeStatus(cluster.address(node))
       return mine && mine.replicaId !== oldReplicaId && mine.role === 'voter' && (status.quarantined ?? []).length === 0 ? mine : undefined

@@ -10,7 +10,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SqlClient } from '@mrdb/server'
 import { ProcessCluster } from '../testing/process-cluster.js'
-import { waitFor } from './helpers.js'
+import { rangeList, waitFor } from './helpers.js'
 
 const ROWS = 200
 const UPDATES = 100
@@ -26,14 +26,12 @@ async function dirBytes(dir: string): Promise<number> {
   return total
 }
 
-type RangeRow = { rangeId: number; liveBytes: number; garbageBytes: number }
-
 test('GC with --gc-ttl-seconds 20: 100 updates of each row, then garbage bytes and disk bytes come down, and reads stay right', async () => {
   const cluster = await ProcessCluster.start({ nodes: 3, ranges: 1, startArgs: ['--gc-ttl-seconds', '20', '--heartbeat-ms', '300'] })
   const sql = new SqlClient(cluster.sqlAddress(1))
   let holder: SqlClient | undefined
   try {
-    const ranges = async () => JSON.parse(await cluster.mrdb(['range', 'list', '--host', cluster.address(1), '--json'])) as RangeRow[]
+    const ranges = () => rangeList(cluster.address(1))
     const garbage = async () => (await ranges()).reduce((n, r) => n + r.garbageBytes, 0)
     const disk = async () => (await Promise.all([1, 2, 3].map((id) => dirBytes(cluster.dataDir(id))))).reduce((a, b) => a + b, 0)
     const check = async (what: string) => {
