@@ -115,6 +115,9 @@ test('PD membership: two PD stores die for good, one after the other; the PD gro
     live.add(back)
     await waitFor(`store ${back} to stop its old PD replica`, async () => (await nodeStatus(cluster.address(back))).pd === undefined && (await health()).storeList.find((s) => s.storeId === back)?.live === true, 30_000)
     assert.deepEqual([...(await health()).pd!.voters].sort(), members)
+    // mrdb status exits 1 while a range is unavailable, which includes a range whose leader the
+    // PD has not heard of since the second store died with its leaderships (seen: exited 1).
+    await waitFor('every range led by a live store', async () => (await health()).unavailable.length === 0, 30_000)
     const text = await cluster.mrdb(['status', '--host', cluster.address(back)])
     assert.match(text, new RegExp(`placement driver: voters on stores ${members.map(() => '\\d').join(', ')}, leader on store \\d`), text)
   } finally {
