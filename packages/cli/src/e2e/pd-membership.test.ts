@@ -70,7 +70,9 @@ test('PD membership: two PD stores die for good, one after the other; the PD gro
         60_000,
       )
       console.log(`store ${victim} killed: PD group on ${(await health()).pd!.voters.join(', ')} after ${Date.now() - killedAt} ms`)
-      // What an operator sees: the PD group on live stores, one replica per store.
+      // What an operator sees: the PD group on live stores, one replica per store. (mrdb status
+      // exits 1 while a range is unavailable: one the killed store led, until another leads it.)
+      await waitFor('every range led by a live store', async () => (await health()).unavailable.length === 0, 60_000)
       const status = JSON.parse(await cluster.mrdb(['status', '--json', '--host', cluster.address(anyLive())])) as Health & { storeList: StoreViewJson[] }
       assert.ok(status.pd && status.pd.voters.every((v) => live.has(v)), JSON.stringify(status.pd))
       assert.deepEqual(status.storeList.filter((s) => s.pdRole !== undefined).map((s) => s.storeId).sort(), [...status.pd.voters].sort())
