@@ -4,7 +4,7 @@
 // membership changes (on its leader), which move it between stores as a range's replicas move.
 
 import { randomInt } from 'node:crypto'
-import { RaftError, emptyConfState, type ConfChangeSingle, type ConfState, type Entry, type GroupStateMachine, type MultiRaft, type Snapshot } from '@mrdb/raft'
+import { ProposalWaiters, RaftError, emptyConfState, type ConfChangeSingle, type ConfState, type Entry, type GroupStateMachine, type MultiRaft, type Snapshot } from '@mrdb/raft'
 import { compareBytes, type BatchOp, type Engine } from '@mrdb/storage'
 import { PdError, PdErrorCode } from './errors.js'
 import { applyPdCommand, checkInitialState } from './pd-apply.js'
@@ -34,11 +34,6 @@ export interface PdMemberChange {
   nodeId: number
 }
 
-interface Pending {
-  resolve: (r: PdResult) => void
-  timer: NodeJS.Timeout
-}
-
 /**
  * The PD replica of one node; see the file comment. In the PD group a node's replica id is
  * its store id, so the group's membership (its ConfState) says where every replica lives.
@@ -46,7 +41,7 @@ interface Pending {
  * kv Store's SystemGroup, which hosts it beside the node's ranges.
  */
 export class PdReplica implements GroupStateMachine {
-  private readonly pending = new Map<number, Pending>()
+  private readonly pending = new ProposalWaiters<PdResult>()
   /**
    * Starts at random, so ids of this incarnation do not repeat those of an earlier one still
    * in the log (results are matched to waiters by node and proposal id). 2^48 ids of room.
@@ -185,21 +180,17 @@ export class PdReplica implements GroupStateMachine {
     this.checkLeader()
     const proposalId = this.nextProposalId++
     const data = encodePdCommand({ proposalId, nodeId: this.o.nodeId, command })
-    return new Promise<PdResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(proposalId)
-        resolve({ ok: false, error: new PdError(PdErrorCode.TIMEOUT, `${command.kind} did not apply within ${timeoutMs} ms; it may or may not have`) })
-      }, timeoutMs)
-      timer.unref() // a waiting proposal must not keep a stopping node's process alive
-      this.pending.set(proposalId, { resolve, timer })
-      try {
-        this.o.raft.propose(PD_GROUP_ID, data)
-      } catch (err) {
-        clearTimeout(timer)
-        this.pending.delete(proposalId)
-        reject(err instanceof RaftError ? new PdError(PdErrorCode.UNAVAILABLE, `the PD group dropped the proposal: ${err.message}`, undefined, { cause: err }) : err)
-      }
-    }) as Promise<PdResult<C['kind']>>
+    const result = this.pending.wait(proposalId, timeoutMs, (): PdResult => ({
+      ok: false,
+      error: new PdError(PdErrorCode.TIMEOUT, `${command.kind} did not apply within ${timeoutMs} ms; it may or may not have`),
+    }))
+    try {
+      this.pending.appended(proposalId, this.o.raft.propose(PD_GROUP_ID, data))
+    } catch (err) {
+      this.pending.cancel(proposalId)
+      return Promise.reject(err instanceof RaftError ? new PdError(PdErrorCode.UNAVAILABLE, `the PD group dropped the proposal: ${err.message}`, undefined, { cause: err }) : err)
+    }
+    return result as Promise<PdResult<C['kind']>>
   }
 
   /** Raises the TSO's persisted bound through the group: a TimestampOracle's `raiseLimit`. Throws the command's PdError. */
@@ -322,13 +313,22 @@ export class PdReplica implements GroupStateMachine {
     await this.o.engine.batch(pdEditOps(applied, edit))
     this.state.commit(edit)
     this.applied = applied
-    for (const [id, result] of results) {
-      const p = this.pending.get(id)
-      if (!p) continue
-      clearTimeout(p.timer)
-      this.pending.delete(id)
-      p.resolve(result)
-    }
+    for (const [id, result] of results) this.pending.resolve(id, result)
+    this.proposalsOverwritten(last.term)
+  }
+
+  /**
+   * Entries up to one of term `term` applied: commands this node proposed as leader of an
+   * earlier term that did not apply by now never will. They fail at once with NOT_LEADER (a
+   * certain failure, retried at the new leader) instead of waiting out their timeout.
+   */
+  private proposalsOverwritten(term: number): void {
+    if (this.pending.size === 0) return
+    const lead = this.o.raft.leaderOf(PD_GROUP_ID)
+    this.pending.applied(term, (): PdResult => ({
+      ok: false,
+      error: new PdError(PdErrorCode.NOT_LEADER, `node ${this.o.nodeId} lost the PD group's leadership before the command applied: it was not applied`, lead === 0 ? undefined : lead),
+    }))
   }
 
   /** Persists the new membership with the applied index of its entry, and tells the host where the replicas live. */
@@ -338,6 +338,7 @@ export class PdReplica implements GroupStateMachine {
     const wasMember = this.isMember()
     this.applied = applied
     this.membershipApplied(wasMember)
+    this.proposalsOverwritten(entry.term)
   }
 
   /** Reloads the in-memory state after the log writer installed a snapshot (with {@link snapshotOps}). */
@@ -351,6 +352,8 @@ export class PdReplica implements GroupStateMachine {
     this.state = PdState.from(stored.data)
     this.joinPeers = []
     this.membershipApplied(wasMember)
+    // The snapshot covers entries this node never applies one by one: their outcomes are unknown here.
+    this.pending.abandon((): PdResult => ({ ok: false, error: new PdError(PdErrorCode.TIMEOUT, `a PD snapshot at index ${snapshot.metadata.index} replaced this node's log; the command may or may not have applied`) }))
   }
 
   /** The whole PD state at the applied index, from a consistent engine snapshot. */

@@ -10,6 +10,7 @@ export type { ReadOnlyOption } from './core/read-only.js'
 
 export { NONE, isLocalMessage, isResponseMessage } from './core/types.js'
 export type {
+  AppendedAt,
   ConfChangeSingle,
   ConfChangeTransition,
   ConfChangeType,
@@ -54,6 +55,7 @@ export {
 } from './core/errors.js'
 
 export { MultiRaft } from './multiraft/multi-raft.js'
+export { ProposalWaiters } from './multiraft/proposal-waiters.js'
 export type { MultiRaftOptions, MultiRaftMetrics } from './multiraft/multi-raft.js'
 export type { GroupOptions, GroupStateMachine, LogUpdate, RaftLogWriter } from './multiraft/types.js'
 

@@ -3,7 +3,7 @@
 // that waits for its commands to apply, and the linearizable read path.
 
 import { randomInt } from 'node:crypto'
-import { ProposalDroppedError, RaftError, decodeConfChange, type ConfChangeSingle, type ConfState, type Entry, type MultiRaft, type Snapshot } from '@mrdb/raft'
+import { ProposalDroppedError, ProposalWaiters, RaftError, decodeConfChange, type ConfChangeSingle, type ConfState, type Entry, type MultiRaft, type Snapshot } from '@mrdb/raft'
 import {
   KeyLockedError,
   MAX_TIMESTAMP,
@@ -58,11 +58,6 @@ export type CommandResult =
 
 /** Most keys one DeleteRange command deletes; the client resumes for the rest. Keeps a command's batch bounded. */
 export const DELETE_RANGE_MAX_KEYS = 10_000
-
-interface Pending {
-  resolve: (r: CommandResult) => void
-  timer: NodeJS.Timeout
-}
 
 /**
  * A one-phase commit this leader proposed and has not applied: a read at or above its commit
@@ -158,7 +153,7 @@ export class Replica {
   /** The core's view of this range's Raft log. */
   readonly logStorage: RangeLogStorage
   private state: ReplicaState
-  private readonly pending = new Map<number, Pending>()
+  private readonly pending = new ProposalWaiters<CommandResult>()
   /** The last counted stats: when, at which descriptor generation and applied index, for how long they hold. */
   private stats: { at: number; generation: number; appliedIndex: number; ttlMs: number; value: RangeStats } | undefined
   /** The count under way, which concurrent callers share. */
@@ -316,24 +311,20 @@ export class Replica {
     this.served.writes++
     const proposalId = this.nextProposalId++
     const data = encodeCommand({ proposalId, nodeId: this.nodeId, ms: Date.now(), command })
-    return new Promise<CommandResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(proposalId)
-        resolve({ ok: false, error: new KvError(KvErrorCode.TIMEOUT, `write to range ${this.rangeId} did not apply within ${timeoutMs} ms; it may or may not have`) })
-      }, timeoutMs)
-      timer.unref() // a waiting proposal must not keep a stopping node's process alive
-      this.pending.set(proposalId, { resolve, timer })
-      try {
-        proposing?.(proposalId)
-        this.raft.propose(this.rangeId, data)
-      } catch (err) {
-        clearTimeout(timer)
-        this.pending.delete(proposalId)
-        // Never appended, so never applied: readers waiting for it may go on.
-        this.settleInFlight(proposalId, true)
-        reject(err instanceof ProposalDroppedError ? new KvError(KvErrorCode.UNAVAILABLE, `range ${this.rangeId} dropped the proposal: ${err.message}`) : err)
-      }
-    })
+    const result = this.pending.wait(proposalId, timeoutMs, () => ({
+      ok: false,
+      error: new KvError(KvErrorCode.TIMEOUT, `write to range ${this.rangeId} did not apply within ${timeoutMs} ms; it may or may not have`),
+    }))
+    try {
+      proposing?.(proposalId)
+      this.pending.appended(proposalId, this.raft.propose(this.rangeId, data))
+    } catch (err) {
+      this.pending.cancel(proposalId)
+      // Never appended, so never applied: readers waiting for it may go on.
+      this.settleInFlight(proposalId, true)
+      return Promise.reject(err instanceof ProposalDroppedError ? new KvError(KvErrorCode.UNAVAILABLE, `range ${this.rangeId} dropped the proposal: ${err.message}`) : err)
+    }
+    return result
   }
 
   /**
@@ -341,11 +332,7 @@ export class Replica {
    * and applies nothing more, while the range's other replicas may still commit the writes.
    */
   abandonProposals(why: string): void {
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer)
-      p.resolve({ ok: false, error: new KvError(KvErrorCode.TIMEOUT, `write to range ${this.rangeId} did not apply here: ${why}; it may or may not have`) })
-    }
-    this.pending.clear()
+    this.pending.abandon(() => ({ ok: false, error: new KvError(KvErrorCode.TIMEOUT, `write to range ${this.rangeId} did not apply here: ${why}; it may or may not have`) }))
     this.releaseInFlight()
   }
 
@@ -590,6 +577,8 @@ export class Replica {
     if (!raw) throw new StorageError(StorageErrorCode.CORRUPTION, `range ${this.rangeId}: snapshot ${snapshot.metadata.index} installed without its replica state`)
     this.state = decodeReplicaState(raw)
     this.host.membershipChanged(this)
+    // The snapshot covers entries this node never applies one by one: their outcomes are unknown here.
+    this.abandonProposals(`a snapshot at index ${snapshot.metadata.index} replaced its log`)
   }
 
   /**
@@ -627,6 +616,7 @@ export class Replica {
     await this.engine.batch([{ type: 'put', key: replicaStateKey(this.rangeId), value: encodeReplicaState(next) }])
     this.state = next
     this.host.membershipChanged(this)
+    this.proposalsOverwritten(entry.term)
   }
 
   /**
@@ -802,12 +792,26 @@ export class Replica {
     for (const [id, result] of results) {
       // In the engine now: reads held back by a one-phase commit go on.
       this.settleInFlight(id, true)
-      const p = this.pending.get(id)
-      if (!p) continue
-      clearTimeout(p.timer)
-      this.pending.delete(id)
-      p.resolve(result)
+      this.pending.resolve(id, result)
     }
+    this.proposalsOverwritten(last.term)
+  }
+
+  /**
+   * Entries up to one of term `term` applied: writes this node proposed as leader of an
+   * earlier term that did not apply by now never will (a later leader overwrote them). They
+   * fail at once with NOT_LEADER, a certain failure the client retries elsewhere, instead of
+   * waiting out their timeout with an unknown outcome.
+   */
+  private proposalsOverwritten(term: number): void {
+    if (this.pending.size === 0) return
+    const lead = this.raft.leaderOf(this.rangeId)
+    const hint = lead === 0 ? undefined : this.raft.nodeOf(this.rangeId, lead)
+    const lost = this.pending.applied(term, () => ({
+      ok: false,
+      error: new KvError(KvErrorCode.NOT_LEADER, `node ${this.nodeId} lost the leadership of range ${this.rangeId} before the write applied: it was not applied`, hint),
+    }))
+    for (const id of lost) this.settleInFlight(id, true)
   }
 
   /**

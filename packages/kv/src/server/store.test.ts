@@ -534,6 +534,34 @@ test('a replica move survives its leader dying at each step: learner added, join
   }
 })
 
+test('a write its old leader appended but a later leader overwrote fails at once with NOT_LEADER, not after its whole timeout', async () => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    assert.deepEqual(await c.writeRetrying(1, { kind: 'put', key: b('a'), value: b('before') }), { ok: true })
+    const old = c.leader(1)!
+    const others = [1, 2, 3].filter((n) => n !== old.nodeId)
+    c.network.partition([old.nodeId], others)
+    // Appended to the cut-off leader's log at its term; it can never commit there.
+    const lost = old.write(1, { kind: 'put', key: b('a'), value: b('lost') })
+    await waitFor('a leader among the others', () => others.some((n) => c.stores.get(n)!.raft.leaderOf(1) === c.stores.get(n)!.replica(1).replicaId))
+    const next = c.stores.get(others.find((n) => c.stores.get(n)!.raft.leaderOf(1) === c.stores.get(n)!.replica(1).replicaId)!)!
+    assert.deepEqual(await next.write(1, { kind: 'put', key: b('a'), value: b('after') }), { ok: true })
+    c.network.heal()
+    // The old leader takes the new leader's log, which replaces its entry, and applies an
+    // entry of the later term: the write is certainly lost. The proposal timeout is 30 s.
+    const started = Date.now()
+    const result = await lost
+    assert.equal(result.ok, false)
+    assert.equal(!result.ok && result.error.code, KvErrorCode.NOT_LEADER, JSON.stringify(result))
+    assert.ok(Date.now() - started < 25_000, 'answered before the proposal timeout')
+    assert.equal(text(await c.getRetrying(1, b('a'))), 'after')
+  } finally {
+    c.network.heal()
+    await c.stop()
+  }
+})
+
 test('an empty replica left by a change that never committed gives way to the next one', async () => {
   const c = await TestCluster.start()
   try {

@@ -9,7 +9,7 @@ import { StepLocalMessageError, StepPeerNotFoundError } from './errors.js'
 import { newMessage, Raft } from './raft.js'
 import type { ProgressStatus, Status } from './status.js'
 import { isLocalMessage, isResponseMessage, NONE } from './types.js'
-import type { ConfChangeV2, ConfState, HardState, Message, MessageType, Ready, SoftState } from './types.js'
+import type { AppendedAt, ConfChangeV2, ConfState, HardState, Message, MessageType, Ready, SoftState } from './types.js'
 
 /**
  * A Raft node driven synchronously. Typical loop:
@@ -50,12 +50,17 @@ export class RawNode {
   /**
    * Proposes data to be appended to the log. Throws ProposalDroppedError when the proposal
    * is certainly not appended (no leader, transfer under way, size limit...). Success means
-   * only "forwarded or appended": the entry may still be lost with a leader change.
+   * only "forwarded or appended": the entry may still be lost with a leader change. Returns
+   * the entry's index and term when this node appended it as leader, undefined when it
+   * forwarded it to the leader.
    */
-  propose(data: Uint8Array): void {
+  propose(data: Uint8Array): AppendedAt | undefined {
     const m = this.local('MsgProp')
     m.entries = [{ term: 0, index: 0, type: 'normal', data }]
+    // A proposal never changes the role: a leader appends it, anyone else forwards it.
+    const leading = this.raft.state === 'leader'
     this.raft.step(m)
+    return leading ? { index: this.raft.raftLog.lastIndex(), term: this.raft.term } : undefined
   }
 
   /**

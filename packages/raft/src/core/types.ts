@@ -8,6 +8,12 @@ export const NONE = 0
 /** Whether an entry carries application data or a membership change (a ConfChangeV2). */
 export type EntryType = 'normal' | 'confChange'
 
+/** Where a proposal's entry went into the local log when this node appended it as leader. */
+export interface AppendedAt {
+  index: number
+  term: number
+}
+
 /**
  * One log entry. Once an entry has an index and term it is never mutated again; the core
  * shares entry objects between its log, messages and Ready batches instead of copying.

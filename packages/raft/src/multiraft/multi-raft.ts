@@ -19,7 +19,7 @@ import { CorruptionError, ProposalDroppedError, RaftError, RaftErrorCode } from 
 import { RawNode } from '../core/raw-node.js'
 import type { Rng } from '../core/rng.js'
 import type { Status } from '../core/status.js'
-import type { ConfChangeV2, Message, RaftStateType, Ready } from '../core/types.js'
+import type { AppendedAt, ConfChangeV2, Message, RaftStateType, Ready } from '../core/types.js'
 import type { CoalescedHeartbeat, RaftFrame, Transport } from '../transport/transport.js'
 import type { GroupOptions, GroupStateMachine, LogUpdate, RaftLogWriter } from './types.js'
 
@@ -417,11 +417,14 @@ export class MultiRaft {
 
   /**
    * Proposes a command; throws a RaftError with code ERR_PROPOSAL_DROPPED if it cannot be
-   * accepted now, ERR_STOPPED once the host stopped.
+   * accepted now, ERR_STOPPED once the host stopped. Returns where this node appended it as
+   * the group's leader, undefined when it forwarded it (see RawNode.propose).
    */
-  propose(groupId: number, data: Uint8Array): void {
+  propose(groupId: number, data: Uint8Array): AppendedAt | undefined {
     const g = this.wake(this.liveGroup(groupId))
-    this.counted(() => this.drive(g, () => g.raw.propose(data)))
+    let at: AppendedAt | undefined
+    this.counted(() => this.drive(g, () => { at = g.raw.propose(data) }))
+    return at
   }
 
   /** Proposes a membership change (one in flight at a time); throws like {@link propose}. */
