@@ -35,3 +35,21 @@ test('a log write too big for one engine batch goes out in several, each group w
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('a snapshot whose data is hundreds of thousands of engine operations installs (a churned range\'s snapshot overflowed the stack)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mrdb-logwriter-'))
+  const engine = await open(dir)
+  try {
+    const log = await RaftLogStore.open(engine)
+    const keys = 500_000
+    const ops: BatchOp[] = Array.from({ length: keys }, (_, i) => ({ type: 'put', key: Buffer.from(`k${String(i).padStart(6, '0')}`), value: Buffer.from('v') }))
+    const writer = new EngineLogWriter(engine, log, async () => ops)
+    const snapshot = { data: new Uint8Array(0), metadata: { index: 10, term: 2, confState: { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } } }
+    await writer.write([{ groupId: 1, entries: [], snapshot, hardState: { term: 2, vote: 0, commit: 10 } }], false)
+    assert.equal(log.firstIndex(1), 11)
+    assert.equal(Buffer.from((await engine.get(Buffer.from('k499999')))!).toString(), 'v')
+  } finally {
+    await engine.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+})

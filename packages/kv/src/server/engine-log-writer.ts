@@ -62,7 +62,9 @@ export class EngineLogWriter implements RaftLogWriter {
           const { index, term } = u.snapshot.metadata
           // The membership lives in the replica state the installer writes, not here.
           batch.installSnapshot(u.groupId, { index, term, data: new Uint8Array(0) })
-          data.push(...(await this.installSnapshot(u.groupId, u.snapshot)))
+          // One push per operation: a spread passes them as arguments, and a large range's
+          // hundreds of thousands overflow the stack (it stopped the multiraft loop).
+          for (const op of await this.installSnapshot(u.groupId, u.snapshot)) data.push(op)
           bytes += u.snapshot.data.length
         }
         if (u.entries.length > 0) batch.append(u.groupId, u.entries)
