@@ -23,11 +23,19 @@ export class EngineLogWriter implements RaftLogWriter {
     private readonly installSnapshot: SnapshotInstaller,
   ) {}
 
-  /** Cuts a group's log up to `index` (whose term is `term`), after any write under way. */
+  /**
+   * Cuts a group's log up to `index` (whose term is `term`), after any write under way. Reads
+   * see the cut entries compacted from the start: the engine deletes them before its write's
+   * promise settles, and a read in between (the Raft loop sending entries to a follower
+   * behind) found them missing inside the log — a false corruption, which quarantined the
+   * replica. Should the write fail, the entries stay on disk, unread.
+   */
   compact(groupId: number, index: number, term: number): Promise<void> {
     return this.enqueue(async () => {
       if (index < this.log.firstIndex(groupId) || index > this.log.lastIndex(groupId)) return
-      await this.log.batch().compact(groupId, index, term).write()
+      const batch = this.log.batch().compact(groupId, index, term)
+      batch.committed()
+      await this.engine.batch(batch.operations)
     })
   }
 
