@@ -502,8 +502,10 @@ const EXACT_KEY_TYPES: ReadonlySet<string> = new Set(['int', 'text', 'bool', 'da
  * A path that reads table `t`'s rows in the order `sortKeys` ask, or null. Ascending keys
  * with NULLs last on a prefix of the primary key are the order of every primary-key path;
  * on a prefix of an index's columns, the order of an index scan — for a full scan of the
- * index, its non-NULL entries first and then the NULL ones (NULLs sort last ascending), so
- * every column but the first must be NOT NULL.
+ * index, its non-NULL entries first and then the NULL ones (NULLs sort last ascending). An
+ * index's key order puts NULLs first within each prefix, so every sort column but the first
+ * must be NOT NULL, for an index scan by conditions too (they keep only the first column's
+ * NULLs out: `WHERE c = 1 ORDER BY c, s` would read s's NULLs first).
  */
 function orderedScan(t: TablePlan, sortKeys: readonly SortKey[], projections: readonly Expr[]): AccessPath | null {
   const table = t.table
@@ -518,11 +520,10 @@ function orderedScan(t: TablePlan, sortKeys: readonly SortKey[], projections: re
   if (path.kind === 'point-get' || path.kind === 'primary-range' || path.kind === 'full-scan') {
     if (isPrefix(table.primaryKey)) return path
     if (path.kind !== 'full-scan') return null
-  } else if (path.kind === 'index-scan') {
-    // Its spans come from conditions on the index's columns, which never match NULL.
-    return isPrefix(path.index.columns) ? path : null
-  } else return null
+  } else if (path.kind !== 'index-scan' || !isPrefix(path.index.columns)) return null
   if (cols.slice(1).some((c) => table.columns[c]!.nullable)) return null
+  // Its spans come from conditions on the index's first column, which never match NULL.
+  if (path.kind === 'index-scan') return path
   const index = table.indexes.find((i) => isPrefix(i.columns))
   return index === undefined ? null : { kind: 'index-scan', index, spans: nullsLastSpans(table, index), estimate: t.scanEstimate }
 }

@@ -6,8 +6,12 @@
 
 import type { SeededRandom } from '@mrdb/storage/testing'
 
-/** The types a generated column or expression may have. */
-export type QueryType = 'int' | 'text' | 'bool'
+/**
+ * The types a generated column or expression may have. `num` is AVG's: NUMERIC in PostgreSQL,
+ * a float in SQLite, so it is only shown, compared with literals or added to, never an operand
+ * of `%` or `/` (SQLite's `%` truncates floats to integers first).
+ */
+export type QueryType = 'int' | 'num' | 'text' | 'bool'
 
 /** A column a generated expression may name, already qualified (`p.a`). */
 interface Column {
@@ -39,7 +43,7 @@ export function randomTables(rng: SeededRandom): string[] {
   const statements: string[] = []
   for (const t of TABLES) {
     statements.push(`CREATE TABLE ${t.name} (id INT PRIMARY KEY, ${t.columns.map((c) => `${c.name} ${c.type === 'int' ? 'INT' : 'TEXT'}`).join(', ')})`)
-    const n = rng.next() < 0.08 ? 0 : 1 + rng.int(12)
+    const n = rng.next() < 0.08 ? 0 : 1 + rng.int(rng.next() < 0.7 ? 12 : 25)
     if (n === 0) continue
     const rows = Array.from({ length: n }, (_, id) => {
       const values = t.columns.map((c) => maybe(c.type === 'int' ? String(rng.int(5)) : `'${rng.pick(WORDS)}'`))
@@ -142,20 +146,62 @@ export class RandomQuery {
     this.aliases = 0
     const r = this.rng.next()
     if (r < 0.15) return this.setOperation()
+    if (r < 0.3) return this.scan()
     const source = this.from(true)
     const scope: Scope = { columns: source.columns, outer: [], subqueries: 2 }
     const shape = r < 0.55 ? this.select(scope, this.types()) : this.grouped(scope)
-    return this.ordered(selectSql(shape, source), shape.items.length)
+    return this.ordered(selectSql(shape, source), shape.items.length, shape.items.map((e) => e.sql))
   }
 
-  /** Adds ORDER BY (some or all positions) and, when it covers all, maybe LIMIT/OFFSET. */
-  private ordered(sql: string, width: number): GeneratedQuery {
+  /**
+   * Columns of one table under simple conditions on them, mostly in ascending order: the
+   * shapes that index paths, ordered scans and pushed-down LIMITs serve.
+   */
+  private scan(): GeneratedQuery {
+    const r = this.rng
+    const t = this.table(true)
+    const columns = this.shuffled([...t.columns]).slice(0, 1 + r.int(3))
+    const condition = (): string => {
+      const c = r.pick(t.columns)
+      const literal = () => (c.type === 'int' ? String(r.int(5)) : `'${r.pick(WORDS)}'`)
+      switch (r.int(6)) {
+        case 0:
+          return `${c.ref} IS ${r.pick(['', 'NOT '])}NULL`
+        case 1:
+          return `${c.ref} IN (${literal()}, ${r.next() < 0.3 ? 'NULL' : literal()})`
+        case 2:
+          return `${c.ref} BETWEEN ${literal()} AND ${literal()}`
+        case 3:
+          return c.type === 'text' ? `${c.ref} LIKE '${r.pick(WORDS)}%'` : `${c.ref} = ${literal()}`
+        default:
+          return `${c.ref} ${r.pick(['=', '=', '<', '<=', '>', '>='])} ${literal()}`
+      }
+    }
+    const where = r.next() < 0.2 ? '' : ` WHERE ${condition()}${r.next() < 0.4 ? ` ${r.pick(['AND', 'AND', 'OR'])} ${condition()}` : ''}`
+    const sql = `SELECT ${columns.map((c) => c.ref).join(', ')} FROM ${t.sql}${where}`
+    if (r.next() < 0.2) return { sql, orderedBy: [] }
+    const width = columns.length
+    const orderedBy = r.next() < 0.6 ? Array.from({ length: width }, (_, i) => i) : this.shuffled(Array.from({ length: width }, (_, i) => i))
+    const direction = () => (r.next() < 0.6 ? 'ASC NULLS LAST' : `${r.pick(['ASC', 'DESC'])} NULLS ${r.pick(['FIRST', 'LAST'])}`)
+    const limit = r.next() < 0.5 ? ` LIMIT ${r.int(6)}${r.next() < 0.3 ? ` OFFSET ${r.int(3)}` : ''}` : ''
+    return { sql: `${sql} ORDER BY ${orderedBy.map((p) => `${p + 1} ${direction()}`).join(', ')}${limit}`, orderedBy }
+  }
+
+  /**
+   * Adds ORDER BY (some or all positions) and, when it covers all, maybe LIMIT/OFFSET. A key
+   * is written as its position, or sometimes as `names[position]` (the item's expression or
+   * its output name).
+   */
+  private ordered(sql: string, width: number, names: readonly string[] = []): GeneratedQuery {
     const r = this.rng
     if (r.next() < 0.4) return { sql, orderedBy: [] }
     const positions = this.shuffled(Array.from({ length: width }, (_, i) => i))
     const total = r.next() < 0.6
     const orderedBy = total ? positions : positions.slice(0, 1 + r.int(width))
-    const keys = orderedBy.map((p) => `${p + 1} ${r.pick(['ASC', 'DESC'])} NULLS ${r.pick(['FIRST', 'LAST'])}`)
+    // A literal is no expression to PostgreSQL's ORDER BY: an integer is a position, a string 42601.
+    const spelled = (p: number) => names[p] !== undefined && !/^(\d|')/.test(names[p]!)
+    const key = (p: number) => (spelled(p) && r.next() < 0.3 ? names[p]! : String(p + 1))
+    const keys = orderedBy.map((p) => `${key(p)} ${r.pick(['ASC', 'DESC'])} NULLS ${r.pick(['FIRST', 'LAST'])}`)
     let limit = ''
     if (total && r.next() < 0.6) limit = ` LIMIT ${r.int(6)}${r.next() < 0.5 ? ` OFFSET ${r.int(5)}` : ''}`
     return { sql: `${sql} ORDER BY ${keys.join(', ')}${limit}`, orderedBy }
@@ -190,7 +236,7 @@ export class RandomQuery {
   private groupKey(scope: Scope): Typed {
     const r = this.rng
     const c = r.pick(scope.columns)
-    if (c.type === 'bool' || r.next() < 0.7) return { sql: c.ref, type: c.type }
+    if (c.type === 'bool' || c.type === 'num' || r.next() < 0.7) return { sql: c.ref, type: c.type }
     if (c.type === 'int') return { sql: r.pick([`(${c.ref} % 2)`, `COALESCE(${c.ref}, 9)`, `(${c.ref} + 1)`]), type: 'int' }
     if (r.next() < 0.3) return { sql: `LENGTH(${c.ref})`, type: 'int' }
     return { sql: r.pick([`LOWER(${c.ref})`, `COALESCE(${c.ref}, 'z')`]), type: 'text' }
@@ -210,10 +256,11 @@ export class RandomQuery {
       { sql: `MAX(${int()})`, type: 'int' },
       { sql: `MIN(${text()})`, type: 'text' },
       { sql: `MAX(${text()})`, type: 'text' },
-      { sql: `AVG(${int()})`, type: 'int' },
+      { sql: `AVG(${int()})`, type: 'num' },
     ])
-    if (agg.type !== 'int' || r.next() < 0.8) return agg
-    return { sql: r.pick([`(${agg.sql} + ${r.int(3)})`, `COALESCE(${agg.sql}, -1)`, `CASE WHEN ${agg.sql} > 1 THEN 1 ELSE 0 END`]), type: 'int' }
+    if (agg.type === 'text' || r.next() < 0.8) return agg
+    if (r.next() < 0.3) return { sql: `CASE WHEN ${agg.sql} > 1 THEN 1 ELSE 0 END`, type: 'int' }
+    return { sql: r.pick([`(${agg.sql} + ${r.int(3)})`, `COALESCE(${agg.sql}, -1)`]), type: agg.type }
   }
 
   /** A HAVING condition: aggregates and grouping keys compared with literals. */
@@ -226,8 +273,9 @@ export class RandomQuery {
     if (depth > 0 && r.next() < 0.1) return `NOT (${this.having(scope, keys, depth - 1)})`
     const agg = r.pick(['COUNT(*)', `COUNT(${this.int(scope, 0)})`, `SUM(${this.int(scope, 1)})`, `MIN(${this.int(scope, 0)})`, `MAX(${this.int(scope, 0)})`, `AVG(${this.int(scope, 0)})`])
     if (r.next() < 0.2) return `${agg} IS ${r.pick(['', 'NOT '])}NULL`
-    if (keys.length > 0 && r.next() < 0.2) {
+    if (keys.length > 0 && r.next() < 0.3) {
       const key = r.pick(keys)
+      if (key.type === 'int' && r.next() < 0.6) return `${key.sql} ${r.pick(['=', '<>', '<', '>='])} ${r.int(4)}`
       return `${key.sql} IS ${r.pick(['', 'NOT '])}NULL`
     }
     return `${agg} ${r.pick(['=', '<>', '<', '<=', '>', '>='])} ${r.int(5)}`
@@ -253,12 +301,16 @@ export class RandomQuery {
     const x = r.next()
     if (x < 0.35) return this.table(top)
     if (x < 0.85 || !top) {
-      const left = this.table(top)
-      const right = this.table(top)
-      const kind = r.pick(['JOIN', 'JOIN', 'LEFT JOIN', 'LEFT JOIN', 'RIGHT JOIN', 'FULL JOIN', ','])
+      const side = () => (top && r.next() < 0.12 ? this.derived() : this.table(top))
+      const left = side()
+      const right = side()
+      let kind = r.pick(['JOIN', 'JOIN', 'LEFT JOIN', 'LEFT JOIN', 'RIGHT JOIN', 'FULL JOIN', ','])
       const columns = [...left.columns, ...right.columns]
       if (kind === ',') return { sql: `${left.sql}, ${right.sql}`, columns }
-      let sql = `${left.sql} ${kind} ${right.sql} ON ${this.on(left, right)}`
+      const on = this.on(left, right)
+      // PostgreSQL runs FULL JOIN only with an equality to hash or merge on (0A000 otherwise).
+      if (kind === 'FULL JOIN' && on.startsWith('TRUE')) kind = 'LEFT JOIN'
+      let sql = `${left.sql} ${kind} ${right.sql} ON ${on}`
       if (kind !== 'FULL JOIN' && r.next() < 0.15) {
         const third = this.table(false)
         sql += ` ${r.pick(['JOIN', 'LEFT JOIN'])} ${third.sql} ON ${this.on({ sql: '', columns }, third)}`
@@ -272,11 +324,13 @@ export class RandomQuery {
   /** A join condition: an equality of same-typed columns (NULL keys never match), maybe more. */
   private on(left: Source, right: Source): string {
     const r = this.rng
-    const l = r.pick(left.columns.filter((c) => c.type !== 'bool'))
+    const keys = left.columns.filter((c) => c.type === 'int' || c.type === 'text')
+    if (keys.length === 0) return 'TRUE'
+    const l = r.pick(keys)
     const candidates = right.columns.filter((c) => c.type === l.type)
     const eq = candidates.length > 0 ? `${l.ref} = ${r.pick(candidates).ref}` : 'TRUE'
     if (r.next() < 0.7) return eq
-    return `${eq} AND ${this.bool({ columns: [...left.columns, ...right.columns], outer: [], subqueries: 0 }, 1)}`
+    return `${eq} AND ${this.bool({ columns: [...left.columns, ...right.columns], outer: [], subqueries: r.next() < 0.1 ? 1 : 0 }, 1)}`
   }
 
   /** A base table under a fresh alias. */
@@ -295,7 +349,7 @@ export class RandomQuery {
     const shape = r.next() < 0.5 ? this.select(scope, this.types()) : this.grouped(scope)
     const alias = `d${this.aliases++}`
     const named = { ...shape, items: shape.items.map((e, i) => ({ sql: `${e.sql} AS c${i}`, type: e.type })) }
-    const query = this.ordered(selectSql(named, inner), named.items.length)
+    const query = this.ordered(selectSql(named, inner), named.items.length, named.items.map((_, i) => `c${i}`))
     // A derived table's ORDER BY without LIMIT orders nothing: keep it only with a LIMIT.
     const sql = query.sql.includes(' LIMIT ') ? query.sql : query.sql.replace(/ ORDER BY [^()]*$/, '')
     return { sql: `(${sql}) AS ${alias}`, columns: shape.items.map((e, i) => ({ ref: `${alias}.c${i}`, type: e.type })) }
