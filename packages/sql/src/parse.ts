@@ -945,7 +945,13 @@ function convertExprBase(e: Raw): Expr {
       const argRaw = e.args?.expr
       const star = argRaw?.type === 'star' || (argRaw?.type === 'column_ref' && argRaw.column === '*')
       if (star && fn !== 'COUNT') fail(SqlState.SYNTAX_ERROR, `${fn}(*) is not valid`)
-      const arg = star ? null : convertExpr(argRaw)
+      const input = star ? null : convertExpr(argRaw)
+      // FILTER (WHERE c): every aggregate here skips NULL inputs, so it is the aggregate of
+      // CASE WHEN c THEN input END (of 1 for COUNT(*)). The parser reads the clause; ignoring
+      // it counted every row.
+      const filter = e.filter?.where
+      const arg: Expr | null =
+        filter === undefined || filter === null ? input : { kind: 'case', operand: null, whens: [{ when: convertExpr(filter), then: input ?? { kind: 'literal', value: 1n } }], otherwise: null }
       if (e.args?.orderby) unsupported(`ORDER BY inside ${fn.toLowerCase()}(…)`)
       if (fn === 'STRING_AGG') {
         // string_agg(value, delimiter): the delimiter as a text constant.

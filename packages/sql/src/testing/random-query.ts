@@ -132,8 +132,9 @@ interface Source {
  *   (PostgreSQL sorts NULLs last ascending, SQLite first);
  * - LIKE with a backslash (PostgreSQL's default escape character); SQLite's LIKE must run
  *   with `PRAGMA case_sensitive_like = ON`;
- * - correlated subqueries in a grouped select list or HAVING (mrdb refuses them, 0A000), and
- *   `SUM(DISTINCT x)` (mrdb's parser does not read it, 42601).
+ * - correlated subqueries in a grouped select list or HAVING (mrdb refuses them, 0A000),
+ *   `SUM(DISTINCT x)` (mrdb's parser does not read it, 42601), and an ORDER BY expression
+ *   holding a subquery under SELECT DISTINCT (mrdb does not see it in the select list, 42P10).
  * Text compares byte-wise (PostgreSQL's C collation, mrdb's only one, SQLite's BINARY).
  */
 export class RandomQuery {
@@ -199,7 +200,8 @@ export class RandomQuery {
     const total = r.next() < 0.6
     const orderedBy = total ? positions : positions.slice(0, 1 + r.int(width))
     // A literal is no expression to PostgreSQL's ORDER BY: an integer is a position, a string 42601.
-    const spelled = (p: number) => names[p] !== undefined && !/^(\d|')/.test(names[p]!)
+    // mrdb does not match an ORDER BY expression holding a subquery to its select item (42P10).
+    const spelled = (p: number) => names[p] !== undefined && !/^(\d|'|TRUE|FALSE)/.test(names[p]!) && !names[p]!.includes('(SELECT')
     const key = (p: number) => (spelled(p) && r.next() < 0.3 ? names[p]! : String(p + 1))
     const keys = orderedBy.map((p) => `${key(p)} ${r.pick(['ASC', 'DESC'])} NULLS ${r.pick(['FIRST', 'LAST'])}`)
     let limit = ''
@@ -247,7 +249,7 @@ export class RandomQuery {
     const r = this.rng
     const int = () => this.int(scope, 1)
     const text = () => this.text(scope, 1)
-    const agg: Typed = r.pick<Typed>([
+    let agg: Typed = r.pick<Typed>([
       { sql: 'COUNT(*)', type: 'int' },
       { sql: `COUNT(${r.next() < 0.5 ? int() : text()})`, type: 'int' },
       { sql: `COUNT(DISTINCT ${r.next() < 0.5 ? int() : text()})`, type: 'int' },
@@ -258,6 +260,7 @@ export class RandomQuery {
       { sql: `MAX(${text()})`, type: 'text' },
       { sql: `AVG(${int()})`, type: 'num' },
     ])
+    if (r.next() < 0.15) agg = { sql: `${agg.sql} FILTER (WHERE ${this.bool(scope, 1)})`, type: agg.type }
     if (agg.type === 'text' || r.next() < 0.8) return agg
     if (r.next() < 0.3) return { sql: `CASE WHEN ${agg.sql} > 1 THEN 1 ELSE 0 END`, type: 'int' }
     return { sql: r.pick([`(${agg.sql} + ${r.int(3)})`, `COALESCE(${agg.sql}, -1)`]), type: agg.type }
