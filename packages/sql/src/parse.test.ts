@@ -18,7 +18,7 @@ test(`parentheses nesting up to ${MAX_NESTING_DEPTH} deep parse; deeper is 54001
 
 test('parentheses inside quoted strings, quoted identifiers and comments do not count', () => {
   const deep = '('.repeat(500)
-  assert.equal(parseSql(`SELECT '${deep}', 'it''s ${deep}', 'back\\'slash ${deep}'`).length, 1)
+  assert.equal(parseSql(`SELECT '${deep}', 'it''s ${deep}', E'back\\'slash ${deep}'`).length, 1)
   assert.equal(parseSql(`SELECT "${deep}"`).length, 1)
   assert.equal(parseSql(`SELECT 1 AS "${deep}"`).length, 1)
   assert.equal(parseSql(`SELECT 1 -- ${deep}\n + 2 /* ${deep} */`).length, 1)

@@ -261,7 +261,7 @@ function parseChecked(sql: string): readonly Statement[] {
   if (deleteReturning !== null) return parseChecked(`${deleteReturning[1]} WHERE TRUE${deleteReturning[2]}`)
   let raw: Raw
   try {
-    raw = parser.astify(sql, PARSE_OPTIONS)
+    raw = parser.astify(hideBackslashes(sql), PARSE_OPTIONS)
   } catch (cause) {
     // The parser ran out of stack or memory (it backtracks, and recurses per nesting level).
     if (cause instanceof RangeError) throw tooComplex(cause)
@@ -1040,7 +1040,53 @@ function escapeString(body: string): string {
 
 /** The text of a quoted string literal as the parser hands it over (quotes still doubled). */
 function stringLiteral(v: unknown): string {
-  return String(v).replaceAll("''", "'").replaceAll("\\'", "'")
+  return String(v).replaceAll("''", "'").replaceAll(BACKSLASH_STAND_IN, '\\')
+}
+
+/**
+ * What stands for a backslash inside a standard string while the parser reads it. The parser
+ * reads backslash escapes (`\n`, `\t`, `\b`, `\f`, `\r`, `\u…`, `\'`) in every quoted string,
+ * as MySQL does; in PostgreSQL (standard_conforming_strings on) a backslash is an ordinary
+ * character except in E'…' strings, so 'a\nb' is four characters and 'C:\' a whole string.
+ * Read as escapes, 'a\nb' held a newline and `LIKE 'a\\b'` matched no backslash.
+ */
+const BACKSLASH_STAND_IN = '\uE000'
+
+/**
+ * `sql` with every backslash inside a standard string ('…', not E'…' or U&'…') replaced by
+ * {@link BACKSLASH_STAND_IN}, same length, for the parser; {@link stringLiteral} turns them
+ * back. A statement that already holds the stand-in character is refused rather than misread.
+ */
+function hideBackslashes(sql: string): string {
+  if (!sql.includes('\\')) return sql
+  let out = ''
+  let copied = 0
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i]
+    if (c === '-' && sql[i + 1] === '-') {
+      const eol = sql.indexOf('\n', i)
+      i = eol === -1 ? sql.length : eol
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const close = sql.indexOf('*/', i + 2)
+      i = close === -1 ? sql.length : close + 1
+    } else if (c === '"') {
+      const close = sql.indexOf('"', i + 1)
+      i = close === -1 ? sql.length : close
+    } else if (c === "'") {
+      const prefixed = /(?:^|[^A-Za-z0-9_$])(?:[eE]|[uU]&)$/.test(sql.slice(Math.max(0, i - 3), i))
+      let j = i + 1
+      // A prefixed string's backslashes escape (a quote too); a standard string's do not.
+      while (j < sql.length && !(sql[j] === "'" && sql[j + 1] !== "'")) j += sql[j] === "'" || (prefixed && sql[j] === '\\') ? 2 : 1
+      const body = sql.slice(i + 1, j)
+      if (!prefixed && body.includes('\\')) {
+        if (sql.includes(BACKSLASH_STAND_IN)) unsupported('a backslash in a string of a statement that holds the character U+E000')
+        out += sql.slice(copied, i + 1) + body.replaceAll('\\', BACKSLASH_STAND_IN)
+        copied = j
+      }
+      i = j
+    }
+  }
+  return copied === 0 ? sql : out + sql.slice(copied)
 }
 
 /**
@@ -1138,7 +1184,13 @@ function convertBinary(e: Raw): Expr {
     case 'NOT LIKE':
     case 'ILIKE':
     case 'NOT ILIKE':
-      if (e.right?.type === 'expr_list' || e.escape) unsupported('LIKE … ESCAPE')
+      {
+        // The parser hangs ESCAPE on the pattern; ignoring it matched with the wrong escape
+        // character. Only the default one, a backslash, is supported.
+        const escape = e.escape ?? e.right?.escape
+        const backslash = escape?.value?.type === 'single_quote_string' && stringLiteral(escape.value.value) === '\\'
+        if (e.right?.type === 'expr_list' || (escape && !backslash)) unsupported('LIKE … ESCAPE with an escape character other than a backslash')
+      }
       return { kind: 'like', operand: left, pattern: convertExpr(e.right), negated: op.startsWith('NOT '), caseInsensitive: op.endsWith('ILIKE') }
     case '~':
     case '~*':
