@@ -31,8 +31,11 @@ const TABLES: readonly TableShape[] = [
   { name: 't2', columns: [{ name: 'a', type: 'int' }, { name: 'c', type: 'int' }, { name: 's', type: 'text' }] },
 ]
 
-/** Text values and literals: ASCII only, with an upper-case letter for LIKE and ordering. */
-const WORDS = ['a', 'b', 'ab', 'ba', 'A', 'aB', '']
+/**
+ * Text values and literals: ASCII only, with an upper-case letter for LIKE and ordering, and
+ * LIKE's wildcards and a backslash as characters (a standard string's backslash is no escape).
+ */
+const WORDS = ['a', 'b', 'ab', 'ba', 'A', 'aB', '', 'a%', 'a\\b']
 
 /**
  * The statements that create and fill the random schema — the same text for every engine.
@@ -173,7 +176,7 @@ export class RandomQuery {
         case 2:
           return `${c.ref} BETWEEN ${literal()} AND ${literal()}`
         case 3:
-          return c.type === 'text' ? `${c.ref} LIKE '${r.pick(WORDS)}%'` : `${c.ref} = ${literal()}`
+          return c.type === 'text' ? `${c.ref} LIKE ${this.pattern()}` : `${c.ref} = ${literal()}`
         default:
           return `${c.ref} ${r.pick(['=', '=', '<', '<=', '>', '>='])} ${literal()}`
       }
@@ -476,7 +479,7 @@ export class RandomQuery {
         return `${this.text(scope, d)} ${not()}IN (${items.join(', ')})`
       }
       case 7:
-        return `${this.text(scope, d)} ${not()}LIKE '${this.pattern()}'`
+        return `${this.text(scope, d)} ${not()}LIKE ${this.pattern()}`
       default:
         return this.column(scope, 'bool') ?? r.pick(['TRUE', 'FALSE', 'CAST(NULL AS BOOLEAN)', `${this.int(scope, 0)} = ${this.int(scope, 0)}`])
     }
@@ -507,9 +510,13 @@ export class RandomQuery {
     return `(SELECT ${agg} FROM ${inner.sql}${where})`
   }
 
-  /** A LIKE pattern of letters and wildcards. */
+  /**
+   * A quoted LIKE pattern of letters, wildcards and escaped characters. A pattern with a
+   * backslash says ESCAPE '\', PostgreSQL's default, without which SQLite's LIKE escapes nothing.
+   */
   private pattern(): string {
-    return Array.from({ length: 1 + this.rng.int(3) }, () => this.rng.pick(['a', 'b', 'A', '%', '_'])).join('')
+    const p = Array.from({ length: 1 + this.rng.int(3) }, () => this.rng.pick(['a', 'b', 'A', '%', '_', '%', '\\%', '\\_', '\\\\'])).join('')
+    return p.includes('\\') ? `'${p}' ESCAPE '\\'` : `'${p}'`
   }
 
   private shuffled<T>(items: T[]): T[] {
