@@ -464,7 +464,8 @@ function tableName(t: Raw): string {
 /**
  * A query: one SELECT, or a chain of them joined by UNION / INTERSECT / EXCEPT (the parser
  * links them through `_next`). INTERSECT binds tighter than UNION and EXCEPT, as in SQL; the
- * last SELECT's ORDER BY and LIMIT belong to the whole chain, its WITH to the first.
+ * last SELECT's ORDER BY and LIMIT belong to the whole chain unless it is parenthesised, the
+ * first one's WITH to the chain.
  */
 function convertQuery(s: Raw): QueryStmt {
   const withClause = convertWith(s.with)
@@ -476,7 +477,10 @@ function convertQuery(s: Raw): QueryStmt {
     if (node._next) ops.push(String(node.set_op ?? '').toLowerCase())
   }
   const last = selects.at(-1)!
-  const operands: QueryStmt[] = selects.map((node, i) => convertSelect({ ...node, with: null, _next: null, ...(i === selects.length - 1 ? { orderby: null, limit: null } : {}) }, []))
+  // A parenthesised last SELECT keeps its own ORDER BY and LIMIT, and the chain's come as the
+  // first node's `_orderby` and `_limit`; they were taken for the chain's, and the chain's lost.
+  const ownClauses = last.parentheses_symbol === true
+  const operands: QueryStmt[] = selects.map((node, i) => convertSelect({ ...node, with: null, _next: null, ...(i === selects.length - 1 && !ownClauses ? { orderby: null, limit: null } : {}) }, []))
   const setOp = (op: string, left: QueryStmt, right: QueryStmt): SetOpStmt => {
     const m = /^(union|intersect|except)(?: (all|distinct))?$/.exec(op)
     if (m === null) return unsupported(`set operation ${op.toUpperCase()}`)
@@ -494,8 +498,8 @@ function convertQuery(s: Raw): QueryStmt {
   })
   let query = terms[0]!
   termOps.forEach((op, i) => (query = setOp(op, query, terms[i + 1]!)))
-  const [limit, offset] = convertLimit(last.limit)
-  return { ...(query as SetOpStmt), with: withClause, orderBy: convertOrderBy(last.orderby), limit, offset }
+  const [limit, offset] = convertLimit(ownClauses ? s._limit : last.limit)
+  return { ...(query as SetOpStmt), with: withClause, orderBy: convertOrderBy(ownClauses ? s._orderby : last.orderby), limit, offset }
 }
 
 function convertWith(w: Raw): CommonTable[] {
