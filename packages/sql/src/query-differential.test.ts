@@ -10,7 +10,9 @@
 // - SQLite's LIKE is case-insensitive by default: it runs with `PRAGMA case_sensitive_like = ON`;
 // - AVG is NUMERIC in PostgreSQL and mrdb, a float in SQLite: numbers are compared as doubles
 //   to 12 significant digits;
-// - booleans are 1/0 in SQLite: they are compared as 1/0.
+// - booleans are 1/0 in SQLite: they are compared as 1/0;
+// - SQLite does not read a parenthesised member of a UNION (`(SELECT … LIMIT 1) UNION …`):
+//   it is given the member as `SELECT * FROM (SELECT … LIMIT 1)`.
 // Answers are multisets, except that the columns an ORDER BY names must come in its order.
 // mrdb may refuse a query (a 42xxx or 0A000 error: counted, not failed); it may not answer
 // one wrongly, nor fail with an internal error.
@@ -84,9 +86,9 @@ class Engines {
   async check(query: GeneratedQuery, refused: Map<string, number>): Promise<string | undefined> {
     let want: string[][]
     try {
-      want = (this.sqlite.exec(query.sql)[0]?.values ?? []).map((r) => r.map(comparable))
+      want = (this.sqlite.exec(query.sqlite ?? query.sql)[0]?.values ?? []).map((r) => r.map(comparable))
     } catch (e) {
-      return `${query.sql}\n  SQLite refused it (a generator bug): ${(e as Error).message}`
+      return `${query.sqlite ?? query.sql}\n  SQLite refused it (a generator bug): ${(e as Error).message}`
     }
     let got: string[][]
     try {

@@ -69,6 +69,8 @@ export interface GeneratedQuery {
    * that the rows kept are fixed too.
    */
   readonly orderedBy: readonly number[]
+  /** The same query as SQLite must be given it, when that is spelled differently. */
+  readonly sqlite?: string
 }
 
 /** What an expression may name: the query's own columns and, for a subquery, outer ones. */
@@ -287,19 +289,37 @@ export class RandomQuery {
     return `${agg} ${r.pick(['=', '<>', '<', '<=', '>', '>='])} ${r.int(5)}`
   }
 
-  /** UNION [ALL] / INTERSECT / EXCEPT of two or three plain selects of the same types. */
+  /**
+   * UNION [ALL] / INTERSECT / EXCEPT of two or three plain selects of the same types, some
+   * parenthesised with an ORDER BY and LIMIT of their own (which SQLite spells as a subquery:
+   * it does not read parenthesised members).
+   */
   private setOperation(): GeneratedQuery {
     const r = this.rng
     const types = this.types()
-    const branch = () => {
+    const branch = (): { sql: string; sqlite: string } => {
       const source = this.from(false)
-      return selectSql(this.select({ columns: source.columns, outer: [], subqueries: 1 }, types), source)
+      const sql = selectSql(this.select({ columns: source.columns, outer: [], subqueries: 1 }, types), source)
+      if (r.next() < 0.8) return { sql, sqlite: sql }
+      const keys = this.shuffled(types.map((_, i) => `${i + 1} ${r.pick(['ASC', 'DESC'])} NULLS ${r.pick(['FIRST', 'LAST'])}`))
+      const limited = `${sql} ORDER BY ${keys.join(', ')} LIMIT ${r.int(4)}`
+      return { sql: `(${limited})`, sqlite: `SELECT * FROM (${limited})` }
     }
-    let sql = `${branch()} ${r.pick(['UNION', 'UNION ALL', 'INTERSECT', 'EXCEPT'])} ${branch()}`
+    const first = branch()
+    const second = branch()
+    const op = r.pick(['UNION', 'UNION ALL', 'INTERSECT', 'EXCEPT'])
+    let sql = `${first.sql} ${op} ${second.sql}`
+    let sqlite = `${first.sqlite} ${op} ${second.sqlite}`
     // Never INTERSECT second: `a UNION b INTERSECT c` groups differently in SQLite.
-    if (r.next() < 0.3) sql += ` ${r.pick(['UNION', 'UNION ALL', 'EXCEPT'])} ${branch()}`
-    return this.ordered(sql, types.length)
+    if (r.next() < 0.3) {
+      const [third, op2] = [branch(), r.pick(['UNION', 'UNION ALL', 'EXCEPT'])]
+      sql += ` ${op2} ${third.sql}`
+      sqlite += ` ${op2} ${third.sqlite}`
+    }
+    const query = this.ordered(sql, types.length)
+    return { ...query, sqlite: sqlite + query.sql.slice(sql.length) }
   }
+
 
   /** A FROM clause: one table, a join of two or three, a cross join, or a derived table. */
   private from(top: boolean): Source {
