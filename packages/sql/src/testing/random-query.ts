@@ -150,14 +150,25 @@ export class RandomQuery {
   /** A random SELECT (or set operation of SELECTs) over the random schema. */
   query(): GeneratedQuery {
     this.aliases = 0
+    this.ctes = []
     const r = this.rng.next()
     if (r < 0.15) return this.setOperation()
     if (r < 0.3) return this.scan()
     const source = this.from(true)
     const scope: Scope = { columns: source.columns, outer: [], subqueries: 2 }
-    const shape = r < 0.55 ? this.select(scope, this.types()) : this.grouped(scope)
-    return this.ordered(selectSql(shape, source), shape.items.length, shape.items.map((e) => e.sql))
+    let shape = r < 0.55 ? this.select(scope, this.types()) : this.grouped(scope)
+    let names = shape.items.map((e) => e.sql)
+    if (this.rng.next() < 0.2) {
+      // Output names, which ORDER BY may use.
+      names = shape.items.map((_, i) => `o${i}`)
+      shape = { ...shape, items: shape.items.map((e, i) => ({ sql: `${e.sql} AS o${i}`, type: e.type })) }
+    }
+    const query = this.ordered(selectSql(shape, source), shape.items.length, names)
+    return this.ctes.length === 0 ? query : { ...query, sql: `WITH ${this.ctes.join(', ')} ${query.sql}` }
   }
+
+  /** The WITH tables of the query being written (derived tables spelled as WITH). */
+  private ctes: string[] = []
 
   /**
    * Columns of one table under simple conditions on them, mostly in ascending order: the
@@ -234,7 +245,9 @@ export class RandomQuery {
     const aggregates = Array.from({ length: 1 + r.int(3) }, () => this.aggregate(plain))
     const items = this.shuffled([...keys.filter(() => r.next() < 0.8), ...aggregates])
     const where = r.next() < 0.5 ? ` WHERE ${this.bool(scope, 2)}` : ''
-    const groupBy = keys.length > 0 ? ` GROUP BY ${keys.map((k) => k.sql).join(', ')}` : ''
+    // A key in the select list may be named by its position there.
+    const key = (k: Typed) => (items.includes(k) && r.next() < 0.3 ? String(items.indexOf(k) + 1) : k.sql)
+    const groupBy = keys.length > 0 ? ` GROUP BY ${keys.map(key).join(', ')}` : ''
     const having = r.next() < 0.4 ? ` HAVING ${this.having(plain, keys, 2)}` : ''
     return { items, distinct: r.next() < 0.1, rest: `${where}${groupBy}${having}` }
   }
@@ -367,7 +380,7 @@ export class RandomQuery {
     return { sql: `${t.name} AS ${alias}`, columns }
   }
 
-  /** A derived table (a subquery in FROM) with named columns. */
+  /** A derived table (a subquery in FROM, or a WITH table) with named columns. */
   private derived(): Source {
     const r = this.rng
     const inner = this.table(false)
@@ -377,8 +390,12 @@ export class RandomQuery {
     const named = { ...shape, items: shape.items.map((e, i) => ({ sql: `${e.sql} AS c${i}`, type: e.type })) }
     const query = this.ordered(selectSql(named, inner), named.items.length, named.items.map((_, i) => `c${i}`))
     // A derived table's ORDER BY without LIMIT orders nothing: keep it only with a LIMIT.
-    const sql = query.sql.includes(' LIMIT ') ? query.sql : query.sql.replace(/ ORDER BY [^()]*$/, '')
-    return { sql: `(${sql}) AS ${alias}`, columns: shape.items.map((e, i) => ({ ref: `${alias}.c${i}`, type: e.type })) }
+    let sql = query.sql.includes(' LIMIT ') ? query.sql : query.sql.replace(/ ORDER BY [^()]*$/, '')
+    if (r.next() < 0.3) {
+      this.ctes.push(`${alias} AS (${sql})`)
+      sql = alias
+    } else sql = `(${sql}) AS ${alias}`
+    return { sql, columns: shape.items.map((e, i) => ({ ref: `${alias}.c${i}`, type: e.type })) }
   }
 
   /** An expression of `type`. */
@@ -512,10 +529,12 @@ export class RandomQuery {
     const own: Scope = { columns: inner.columns, outer: [], subqueries: 0 }
     const select = item ?? bare(this.expr(own, type, 1))
     const where = this.rng.next() < 0.85 ? ` WHERE ${this.bool(innerScope, 2)}` : ''
-    return `SELECT ${select} FROM ${inner.sql}${where}`
+    // One column, so ORDER BY it orders totally and LIMIT keeps a fixed set.
+    const limit = this.rng.next() < 0.1 ? ` ORDER BY 1 ${this.rng.pick(['ASC', 'DESC'])} NULLS ${this.rng.pick(['FIRST', 'LAST'])} LIMIT ${this.rng.int(3)}` : ''
+    return `SELECT ${select} FROM ${inner.sql}${where}${limit}`
   }
 
-  /** A scalar subquery: an aggregate over the subquery's own columns, so one row always. */
+  /** A scalar subquery: an aggregate over the subquery's own columns, or the first row of one column. */
   private scalarSubquery(scope: Scope, type: QueryType): string {
     const r = this.rng
     const own: Scope = { columns: [], outer: [], subqueries: 0 }
@@ -527,6 +546,11 @@ export class RandomQuery {
         ? r.pick([`COUNT(*)`, `COUNT(${this.int(ownScope, 0)})`, `SUM(${this.int(ownScope, 1)})`, `MIN(${this.int(ownScope, 1)})`, `MAX(${this.int(ownScope, 0)})`])
         : r.pick([`MIN(${this.text(ownScope, 1)})`, `MAX(${this.text(ownScope, 0)})`])
     const where = r.next() < 0.85 ? ` WHERE ${this.bool(innerScope, 2)}` : ''
+    if (r.next() < 0.25) {
+      // The first of one column in a total order: one row or none.
+      const item = type === 'int' ? this.int(ownScope, 1) : this.text(ownScope, 1)
+      return `(SELECT ${bare(item)} FROM ${inner.sql}${where} ORDER BY 1 ${r.pick(['ASC', 'DESC'])} NULLS ${r.pick(['FIRST', 'LAST'])} LIMIT 1)`
+    }
     return `(SELECT ${agg} FROM ${inner.sql}${where})`
   }
 
