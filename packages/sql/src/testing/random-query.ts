@@ -126,17 +126,18 @@ interface Source {
  * PostgreSQL (the truth) and SQLite (the oracle) answer them differently or because they are
  * not deterministic:
  * - comparisons of text with numbers (PostgreSQL refuses them; types are kept apart);
- * - division and modulo by anything but a positive literal (SQLite answers NULL for 22012);
- *   integers stay small, so nothing overflows;
+ * - division and modulo by anything but a positive literal (SQLite answers NULL for 22012),
+ *   and of AVG at all (see `QueryType`); integers stay small, so nothing overflows;
  * - a scalar subquery that may return several rows (21000 in PostgreSQL, the first row in
- *   SQLite): scalar subqueries are aggregates;
+ *   SQLite): scalar subqueries are aggregates, or one column's first row in a total order;
  * - an aggregate over only outer columns inside a subquery (PostgreSQL makes it the outer
  *   query's aggregate);
- * - three-branch set operations with INTERSECT (it binds tighter in PostgreSQL, not in SQLite);
+ * - INTERSECT after another set operator (it binds tighter in PostgreSQL, not in SQLite);
  * - LIMIT without an ORDER BY over every output column, ORDER BY without NULLS FIRST/LAST
- *   (PostgreSQL sorts NULLs last ascending, SQLite first);
- * - LIKE with a backslash (PostgreSQL's default escape character); SQLite's LIKE must run
- *   with `PRAGMA case_sensitive_like = ON`;
+ *   (PostgreSQL sorts NULLs last ascending, SQLite first), a literal as an ORDER BY
+ *   expression and FULL JOIN without an equality (PostgreSQL refuses both);
+ * - a LIKE pattern with a backslash but no ESCAPE '\' (PostgreSQL's default escape character;
+ *   SQLite's LIKE has none); SQLite's LIKE must run with `PRAGMA case_sensitive_like = ON`;
  * - correlated subqueries in a grouped select list or HAVING (mrdb refuses them, 0A000),
  *   `SUM(DISTINCT x)` (mrdb's parser does not read it, 42601), and an ORDER BY expression
  *   holding a subquery under SELECT DISTINCT (mrdb does not see it in the select list, 42P10).
