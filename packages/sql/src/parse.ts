@@ -16,7 +16,7 @@ import { normalisePgSyntax, SUBSCRIPT_WRAPPER } from './pg-syntax.js'
 import { isSetFunction } from './set-functions.js'
 import { catalogFunction } from './catalog-functions.js'
 import { splitOnConflict, type OnConflictText } from './on-conflict.js'
-import { skipQuotedOrComment, splitStatements } from './split-statements.js'
+import { isEscapeString, skipQuotedOrComment, splitStatements } from './split-statements.js'
 import { topLevelWord } from './on-conflict.js'
 import { columnTypeOf } from './types/column-types.js'
 import { parseNumeric, type NumericValue } from './types/numeric.js'
@@ -1068,30 +1068,19 @@ function hideBackslashes(sql: string): string {
   if (!sql.includes('\\')) return sql
   let out = ''
   let copied = 0
-  for (let i = 0; i < sql.length; i++) {
-    const c = sql[i]
-    if (c === '-' && sql[i + 1] === '-') {
-      const eol = sql.indexOf('\n', i)
-      i = eol === -1 ? sql.length : eol
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const close = sql.indexOf('*/', i + 2)
-      i = close === -1 ? sql.length : close + 1
-    } else if (c === '"') {
-      const close = sql.indexOf('"', i + 1)
-      i = close === -1 ? sql.length : close
-    } else if (c === "'") {
-      const prefixed = /(?:^|[^A-Za-z0-9_$])(?:[eE]|[uU]&)$/.test(sql.slice(Math.max(0, i - 3), i))
-      let j = i + 1
-      // A prefixed string's backslashes escape (a quote too); a standard string's do not.
-      while (j < sql.length && !(sql[j] === "'" && sql[j + 1] !== "'")) j += sql[j] === "'" || (prefixed && sql[j] === '\\') ? 2 : 1
-      const body = sql.slice(i + 1, j)
-      if (!prefixed && body.includes('\\')) {
-        if (sql.includes(BACKSLASH_STAND_IN)) unsupported('a backslash in a string of a statement that holds the character U+E000')
-        out += sql.slice(copied, i + 1) + body.replaceAll('\\', BACKSLASH_STAND_IN)
-        copied = j
-      }
-      i = j
+  for (let i = 0; i < sql.length; ) {
+    const next = skipQuotedOrComment(sql, i)
+    if (next === i) {
+      i++
+      continue
     }
+    const literal = sql.slice(i, next)
+    if (sql[i] === "'" && !isEscapeString(sql, i) && literal.includes('\\')) {
+      if (sql.includes(BACKSLASH_STAND_IN)) unsupported('a backslash in a string of a statement that holds the character U+E000')
+      out += sql.slice(copied, i) + literal.replaceAll('\\', BACKSLASH_STAND_IN)
+      copied = next
+    }
+    i = next
   }
   return copied === 0 ? sql : out + sql.slice(copied)
 }

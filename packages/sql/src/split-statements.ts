@@ -1,6 +1,10 @@
 // Cuts a script into statements at the semicolons that end them: not those inside quoted
-// strings ('…' with '' or \' escapes, "…", `…`) or comments (-- to the end of the line,
-// /* … */). A shell uses it to know when a statement is complete.
+// strings or comments (-- to the end of the line, /* … */). Strings follow PostgreSQL with
+// standard_conforming_strings on: '…' ends at a quote not doubled, a backslash in it is an
+// ordinary character ('C:\' is whole); in an escape string (E'…', and U&'…') a backslash
+// escapes the next character, a quote too. "…" and `…` end at their quote not doubled. A
+// shell uses it to know when a statement is complete; the parser and the wire server find
+// strings, comments and parameters by the same rules.
 
 /** The result of {@link splitStatements}: complete statements, and the unterminated tail. */
 export interface SplitScript {
@@ -50,12 +54,21 @@ export function skipQuotedOrComment(text: string, i: number): number {
   return i
 }
 
+/**
+ * Whether the string literal whose quote is at `i` is an escape string — E'…' or U&'…', the
+ * prefix not the end of a longer name — where a backslash escapes the next character.
+ */
+export function isEscapeString(text: string, i: number): boolean {
+  return /(?:^|[^A-Za-z0-9_$])(?:[eE]|[uU]&)$/.test(text.slice(Math.max(0, i - 3), i))
+}
+
 /** The index just past the string literal opened by `quote` at `from` (the end of the text if it never closes). */
 function skipQuoted(text: string, from: number, quote: string): number {
+  const escapes = quote === "'" && isEscapeString(text, from)
   let i = from + 1
   while (i < text.length) {
     const c = text[i]!
-    if (c === '\\' && quote === "'") i += 2
+    if (c === '\\' && escapes) i += 2
     else if (c === quote && text[i + 1] === quote) i += 2
     else if (c === quote) return i + 1
     else i++

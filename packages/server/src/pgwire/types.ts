@@ -1,7 +1,7 @@
 // PostgreSQL's view of mrdb's values: type OIDs for result columns, values in text and
 // binary format as PostgreSQL prints them, and bound parameters turned into SQL literals.
 
-import { castText, formatTyped, isArrayValue, isTypedValue, PgType, pgTypeOf, type SqlValue, type TypedValue } from '@mrdb/sql'
+import { castText, formatTyped, isArrayValue, isTypedValue, PgType, pgTypeOf, skipQuotedOrComment, type SqlValue, type TypedValue } from '@mrdb/sql'
 import type { FieldDescription } from './backend.js'
 import { PgWireError, PgWireState } from './errors.js'
 
@@ -220,14 +220,8 @@ function decodeBinaryParam(raw: Buffer, typeOid: number): ParamValue {
 /** A string literal that the SQL parser reads back as exactly `text` (or a 22P02 refusal). */
 export function quoteString(text: string): string {
   if (text.includes('\0')) throw new PgWireError(PgWireState.INVALID_TEXT_REPRESENTATION, 'a text value cannot contain the character 0x00')
-  const literal = `'${text.replaceAll("'", "''")}'`
-  // Today's parser (MySQL mode) also reads backslash escapes inside quotes: a value whose
-  // literal would not be one whole quoted token under that rule could end the string early,
-  // so it is refused rather than risked. The PostgreSQL dialect reads backslashes literally.
-  if (!/^'(?:[^'\\]|\\.|'')*'$/s.test(literal) || (text.includes('\\') && /\\'/.test(text))) {
-    throw new PgWireError(PgWireState.FEATURE_NOT_SUPPORTED, 'a text parameter with a backslash before a quote or at its end is not supported yet')
-  }
-  return literal
+  // A standard string: quotes doubled, a backslash an ordinary character (skipQuotedOrComment).
+  return `'${text.replaceAll("'", "''")}'`
 }
 
 /**
@@ -277,29 +271,16 @@ export interface Placeholder {
 
 const IDENT_CHAR = /[A-Za-z0-9_$]/
 
-/** Finds the `$n` placeholders of `sql`, outside quotes and comments. */
+/** Finds the `$n` placeholders of `sql`, outside quotes and comments (found as the parser finds them). */
 export function findPlaceholders(sql: string): Placeholder[] {
   const out: Placeholder[] = []
   let i = 0
   const n = sql.length
   while (i < n) {
     const c = sql[i]!
-    if (c === "'" || c === '"' || c === '`') {
-      i++
-      while (i < n) {
-        if (sql[i] === '\\' && c === "'") i += 2
-        else if (sql[i] === c) {
-          if (sql[i + 1] === c) i += 2
-          else break
-        } else i++
-      }
-      i++
-    } else if (c === '-' && sql[i + 1] === '-') {
-      const nl = sql.indexOf('\n', i)
-      i = nl < 0 ? n : nl + 1
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const close = sql.indexOf('*/', i + 2)
-      i = close < 0 ? n : close + 2
+    const skipped = skipQuotedOrComment(sql, i)
+    if (skipped !== i) {
+      i = skipped
     } else if (c === '$' && /\d/.test(sql[i + 1] ?? '') && (i === 0 || !IDENT_CHAR.test(sql[i - 1]!))) {
       let j = i + 1
       while (j < n && /\d/.test(sql[j]!)) j++
