@@ -160,6 +160,8 @@ const EMPTY_FRAME_LISTS = (): Pick<RaftFrame, 'messages' | 'heartbeats' | 'heart
 export class MultiRaft {
   readonly metrics: MultiRaftMetrics = { iterations: 0, logWrites: 0, fsyncs: 0, overlappedWrites: 0, framesSent: 0, heartbeatsCoalesced: 0, groupTicks: 0, tickVisits: 0, quiesced: 0, heardNodes: 0, proposals: 0, proposalsDropped: 0, ticksLate: 0, ticksHeld: 0 }
   private readonly groups = new Map<number, Group>()
+  /** Who else hears of leader changes (see {@link watchLeaders}). */
+  private readonly leaderWatchers = new Set<(groupId: number, leaderReplicaId: number) => void>()
   /**
    * The groups a tick visits. Invariant: holds every group that is awake, has reads waiting
    * or an early campaign planned; a quiesced group without either leaves it at its next tick,
@@ -344,6 +346,15 @@ export class MultiRaft {
   /** Whether this node hosts the group. */
   hasGroup(groupId: number): boolean {
     return this.groups.has(groupId)
+  }
+
+  /**
+   * Calls `listener` whenever a group's known leader changes, as {@link MultiRaftOptions.onLeaderChange}
+   * is; returns what stops it. Lets an observer follow leaderships without visiting every group.
+   */
+  watchLeaders(listener: (groupId: number, leaderReplicaId: number) => void): () => void {
+    this.leaderWatchers.add(listener)
+    return () => this.leaderWatchers.delete(listener)
   }
 
   /** Ids of every hosted group. */
@@ -961,6 +972,7 @@ export class MultiRaft {
     if (lead === g.lead) return
     g.lead = lead
     this.o.onLeaderChange?.(g.id, lead)
+    for (const w of this.leaderWatchers) w(g.id, lead)
   }
 
   private send(batch: ReadonlyArray<[Group, Ready]>): void {
