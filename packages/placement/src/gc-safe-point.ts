@@ -33,6 +33,23 @@ export function gcStepMs(ttlMs: number): number {
   return Math.min(600_000, Math.max(1000, Math.floor(ttlMs / 10)))
 }
 
+/** `boundMs` rounded down to whole milliseconds and {@link gcStepMs} steps, as a timestamp (0 for a bound at or before the epoch). */
+function fenceAtOrBelow(boundMs: number, ttlMs: number): bigint {
+  const step = gcStepMs(ttlMs)
+  return boundMs <= 0 ? 0n : composeTimestamp(Math.floor(boundMs / step) * step)
+}
+
+/**
+ * The GC fence and threshold a cluster bootstrapped at `nowMs` gives its first ranges: the
+ * fence {@link gcTargets} would publish first with no transaction running (now minus the
+ * TTL, rounded down to a step), so that the first targets cost no Raft command per range.
+ * Sound because no transaction can have started before the cluster existed, and nothing
+ * was written below it to be read.
+ */
+export function bootstrapGcFloor(nowMs: number, ttlMs: number): bigint {
+  return fenceAtOrBelow(nowMs - ttlMs, ttlMs)
+}
+
 /**
  * The next targets. The fence is now minus the TTL, never above the start of a running
  * transaction, rounded down to a {@link gcStepMs} step; it waits while a live store has not
@@ -44,9 +61,7 @@ export function gcTargets(i: GcInput): GcTargets {
   if (i.stores.every((s) => s.oldestTxnTs !== undefined)) {
     let bound = i.nowMs - i.ttlMs
     for (const s of i.stores) bound = Math.min(bound, physicalMs(s.oldestTxnTs!))
-    const step = gcStepMs(i.ttlMs)
-    // Rounded down to whole milliseconds and steps: at or below every running transaction's start.
-    const below = bound <= 0 ? 0n : composeTimestamp(Math.floor(bound / step) * step)
+    const below = fenceAtOrBelow(bound, i.ttlMs)
     if (below > fence) fence = below
   }
   let safePoint = fence

@@ -16,6 +16,6 @@ export type { Operator, PdGroupStats, RangeStats, ScheduleInput, SchedulerConfig
 export { PlacementDriver } from './placement-driver.js'
 export type { OperatorRunner, PlacementDriverOptions, QuarantineReport, RangeReport, RoutedRange, StoreHeartbeat, StoreView } from './placement-driver.js'
 export { clusterHealth } from './cluster-health.js'
-export { DEFAULT_GC_TTL_MS, gcStepMs, gcTargets } from './gc-safe-point.js'
+export { DEFAULT_GC_TTL_MS, bootstrapGcFloor, gcStepMs, gcTargets } from './gc-safe-point.js'
 export type { GcInput, GcTargets } from './gc-safe-point.js'
 export type { ClusterHealth, PdGroupHealth, RangeHealth } from './cluster-health.js'

@@ -47,6 +47,8 @@ export interface BootstrapRequest {
   nodes: Array<[number, string]>
   /** The stores that hold the PD group. */
   pdNodes: number[]
+  /** The first ranges' GC fence and threshold, a decimal timestamp (absent: 0); the same on every node. */
+  gcFloor?: string
 }
 export interface BootstrapResponse {
   error?: AdminError

@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Client, Server, ServerCredentials, credentials, type MethodDefinition } from '@grpc/grpc-js'
 import { GcQueue, GrpcSender, KvClient, LocalSender, RoutingSender, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, resolveLocks, unaryCall, type RangeDescriptor } from '@mrdb/kv'
-import { PD_GROUP_ID, PdReplica, PlacementDriver, type PdReplicaOptions, type SchedulerConfig } from '@mrdb/placement'
+import { DEFAULT_GC_TTL_MS, PD_GROUP_ID, PdReplica, PlacementDriver, bootstrapGcFloor, type PdReplicaOptions, type SchedulerConfig } from '@mrdb/placement'
 import { GrpcTransport, NetworkFaults } from '@mrdb/raft'
 import { ExecutorPool, putUser, ROOT_USER, SqlEngine } from '@mrdb/sql'
 import { open, raftLogEntryKey, type Engine } from '@mrdb/storage'
@@ -464,7 +464,9 @@ export class NodeServer {
     const pdNodes = ids.slice(0, ids.length >= 5 ? 5 : 3)
     const layout = staticLayout(ranges, replicaNodes)
     const clusterId = randomUUID()
-    const request: BootstrapRequest = { clusterId, ranges: layout.map(descriptorToJson), nodes: [...this.meta.nodes], pdNodes }
+    // Computed once here, so every replica of a range starts from the same state.
+    const gcFloor = bootstrapGcFloor(Date.now(), this.o.gcTtlMs ?? DEFAULT_GC_TTL_MS).toString()
+    const request: BootstrapRequest = { clusterId, ranges: layout.map(descriptorToJson), nodes: [...this.meta.nodes], pdNodes, gcFloor }
     await this.checkNodesReady([...new Set([...replicaNodes, ...pdNodes])])
     const targets = [...this.meta.nodes]
     const results = await Promise.allSettled(
@@ -535,7 +537,7 @@ export class NodeServer {
       throw new NodeError(NodeErrorCode.CLUSTER_MISMATCH, `this node belongs to cluster ${this.meta.clusterId}`)
     }
     const layout = req.ranges.map(descriptorFromJson)
-    await this.store.bootstrapRange(...layout)
+    await this.store.bootstrapRanges(layout, BigInt(req.gcFloor ?? '0'))
     if (req.pdNodes.includes(this.o.storeId) && !this.driver) {
       const initial = {
         clusterId: req.clusterId,

@@ -13,6 +13,7 @@ test('real node admin requests pass their checks unchanged', () => {
   assert.deepEqual(NODE_REQUESTS.hello({ nodeId: 2, address: 'node-2.local:4000' }), { nodeId: 2, address: 'node-2.local:4000', nodes: [] })
   const bootstrap = { clusterId: 'c0ffee', ranges: layout, nodes: [[1, '[::1]:1'] as [number, string]], pdNodes: [1, 2, 3] }
   assert.deepEqual(NODE_REQUESTS.bootstrap(bootstrap), bootstrap)
+  assert.deepEqual(NODE_REQUESTS.bootstrap({ ...bootstrap, gcFloor: '123456789' }), { ...bootstrap, gcFloor: '123456789' })
   assert.deepEqual(NODE_REQUESTS.createReplica({ descriptor: { ...layout[0]!, nextReplicaId: 9 } }), { descriptor: { ...layout[0]!, nextReplicaId: 9 } })
   assert.deepEqual(NODE_REQUESTS.member({ rangeId: 3, op: 'move', storeId: 1, toStoreId: 4, forwarded: true }), { rangeId: 3, op: 'move', storeId: 1, toStoreId: 4, forwarded: true })
   assert.deepEqual(NODE_REQUESTS.split({ key: 'AQ==' }), { key: 'AQ==', rangeId: undefined, newRangeId: undefined, forwarded: undefined })
@@ -64,6 +65,7 @@ test('range actions and bootstraps with malformed ids, ops, keys or descriptors 
   assert.throws(() => NODE_REQUESTS.bootstrap({ clusterId: '', ranges: layout, nodes: [], pdNodes: [] }), code('INVALID_ARGUMENT'))
   assert.throws(() => NODE_REQUESTS.bootstrap({ clusterId: 'c', ranges: [{}], nodes: [], pdNodes: [] }), code('INVALID_ARGUMENT'))
   assert.throws(() => NODE_REQUESTS.bootstrap({ clusterId: 'c', ranges: layout, nodes: [], pdNodes: [0] }), code('INVALID_ARGUMENT'))
+  assert.throws(() => NODE_REQUESTS.bootstrap({ clusterId: 'c', ranges: layout, nodes: [], pdNodes: [], gcFloor: -1 }), code('INVALID_ARGUMENT'))
 })
 
 test('real placement driver requests pass; malformed ones are refused with PD_INVALID_ARGUMENT', () => {

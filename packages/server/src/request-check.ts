@@ -127,6 +127,7 @@ export const NODE_REQUESTS = {
       ranges: node.array(o.ranges, 'ranges').map((d, i) => node.descriptor(d, `ranges[${i}]`)),
       nodes: node.nodes(o.nodes, 'nodes'),
       pdNodes: node.array(o.pdNodes, 'pdNodes').map((id, i) => node.id(id, `pdNodes[${i}]`)),
+      ...present({ gcFloor: node.optionalTimestamp(o.gcFloor, 'gcFloor') }),
     }
   },
   status: (j: unknown): NodeStatusRequest => ({ resetLoopDelay: node.optionalBoolean(node.object(j, 'a status request').resetLoopDelay, 'resetLoopDelay') }),

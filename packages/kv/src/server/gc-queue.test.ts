@@ -19,8 +19,8 @@ const b = (s: string) => Buffer.from(s)
 const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : Buffer.from(v).toString())
 const RANGE: RangeDescriptor = { rangeId: 1, startKey: new Uint8Array(0), endKey: new Uint8Array(0), generation: 1, replicas: [1, 2, 3].map((n) => ({ replicaId: n, nodeId: n, role: 'voter' as const })) }
 
-/** Three stores on an in-memory network holding one range over the whole keyspace. */
-async function cluster(): Promise<{ stores: Store[]; leader: () => Store; write: (c: Command) => Promise<void>; stop: () => Promise<void> }> {
+/** Three stores on an in-memory network holding one range over the whole keyspace (its GC fence and threshold starting at `gcFloor`). */
+async function cluster(gcFloor = 0n): Promise<{ stores: Store[]; leader: () => Store; write: (c: Command) => Promise<void>; stop: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'mrdb-gc-'))
   const network = new MemoryNetwork()
   const engines: Engine[] = []
@@ -30,7 +30,7 @@ async function cluster(): Promise<{ stores: Store[]; leader: () => Store; write:
     engines.push(engine)
     stores.push(await Store.open({ nodeId: id, engine, transport: network.transport(id), tickMs: 50, sync: false, proposalTimeoutMs: 30_000 }))
   }
-  for (const s of stores) await s.bootstrapRange(RANGE)
+  for (const s of stores) await s.bootstrapRanges([RANGE], gcFloor)
   const leaderOf = () => stores.find((s) => s.raft.leaderOf(1) === s.replica(1).replicaId)
   await waitFor('a leader', () => leaderOf() !== undefined)
   const leader = () => leaderOf()!
@@ -183,6 +183,31 @@ test('a transaction running when GC passes keeps its snapshot; a prewrite below 
     const history = await c.leader().replica(1).gcPlan(new Uint8Array(0), after, after, 100)
     assert.deepEqual(history.keys, [], 'nothing left to collect')
     assert.equal(text(await c.leader().get(1, b('a'), after)), 'after 9')
+  } finally {
+    await c.stop()
+  }
+})
+
+test('ranges bootstrapped at the GC floor refuse prewrites and reads below it, and the first targets cost no Raft command', async () => {
+  const floor = composeTimestamp(Date.now() - 60_000)
+  const c = await cluster(floor)
+  try {
+    for (const s of c.stores) {
+      assert.equal(s.replica(1).gcFence, floor)
+      assert.equal(s.replica(1).gcThreshold, floor)
+    }
+    const prewrite = (startTs: bigint) => c.leader().write(1, { kind: 'prewrite', startTs, primary: b('k'), ttlMs: 1000, mutations: [{ key: b('k'), kind: 'put', value: b('v'), assertAbsent: false }] })
+    await assert.rejects(prewrite(floor - 1n), (e: { code?: string }) => e.code === KvErrorCode.GC_THRESHOLD)
+    await assert.rejects(c.leader().get(1, b('k'), floor - 1n), (e: { code?: string }) => e.code === KvErrorCode.GC_THRESHOLD)
+    const applied = c.leader().replica(1).appliedIndex
+    const queue = new GcQueue({ store: c.leader(), resolveLocks: async () => true, pauseMs: 0 })
+    queue.setTargets({ fence: floor, safePoint: floor })
+    await queue.runOnce()
+    assert.equal(c.leader().replica(1).appliedIndex, applied, 'targets at the floor proposed nothing')
+    assert.equal(queue.locksClearBelow(1, RANGE.generation), floor, 'and the range reports itself clear below the fence')
+    const startTs = composeTimestamp(Date.now())
+    const r = await prewrite(startTs)
+    assert.ok(r.ok, 'a transaction above the floor writes')
   } finally {
     await c.stop()
   }

@@ -171,11 +171,20 @@ export class Store implements ReplicaHost {
    * way, so they start from an identical snapshot at index 1.
    */
   bootstrapRange(...ds: RangeDescriptor[]): Promise<void> {
-    return this.oneAtATime(() => this.bootstrapMany(ds))
+    return this.bootstrapRanges(ds)
   }
 
-  /** Bootstraps the given ranges' replicas here in one engine batch (one fsync). */
-  private async bootstrapMany(ds: readonly RangeDescriptor[]): Promise<void> {
+  /**
+   * {@link bootstrapRange}, the ranges starting with GC fence and threshold `gcFloor` (a
+   * cluster's first ranges: see `bootstrapGcFloor` in @mrdb/placement). Every replica of a
+   * range must be given the same floor.
+   */
+  bootstrapRanges(ds: readonly RangeDescriptor[], gcFloor = 0n): Promise<void> {
+    return this.oneAtATime(() => this.bootstrapMany(ds, gcFloor))
+  }
+
+  /** Bootstraps the given ranges' replicas here, a chunk of ranges per engine batch. */
+  private async bootstrapMany(ds: readonly RangeDescriptor[], gcFloor: bigint): Promise<void> {
     const states: ReplicaState[] = []
     for (const d of ds) {
       if (!replicaOnNode(d, this.nodeId) || this.replicas.has(d.rangeId) || this.log.hasGroup(d.rangeId)) continue
@@ -187,6 +196,7 @@ export class Store implements ReplicaHost {
         lastTs: 0n,
         confState: { voters, learners, votersOutgoing: [], learnersNext: [], autoLeave: false },
         descriptor: d,
+        ...(gcFloor > 0n ? { gcFence: gcFloor, gcThreshold: gcFloor } : {}),
       })
     }
     if (states.length === 0) return
