@@ -161,6 +161,8 @@ export class NodeServer {
   private pgServer: PgServer | undefined
   /** Garbage collection of the ranges this node leads. */
   private gcQueue: GcQueue | undefined
+  /** The {@link routing} call under way, if any. */
+  private routingCall: Promise<Array<{ descriptor: RangeDescriptor; leaderNodeId: number }>> | undefined
   /** The SQL gateway's transactions (their oldest start holds GC back). */
   private txnKv: TransactionalKv | undefined
   /** The SQL gateway's sender to other nodes (its counts are in the status). */
@@ -666,8 +668,17 @@ export class NodeServer {
     }
   }
 
-  /** The range table from the PD, for clients filling their caches. */
-  private async routing(): Promise<Array<{ descriptor: RangeDescriptor; leaderNodeId: number }>> {
+  /**
+   * The range table from the PD, for clients filling their caches. Calls made while one is
+   * under way share its answer (clients take a map a moment old, and correct it as they go):
+   * at 10,000 ranges each answer is megabytes of JSON for the PD leader to write.
+   */
+  private routing(): Promise<Array<{ descriptor: RangeDescriptor; leaderNodeId: number }>> {
+    this.routingCall ??= this.fetchRouting().finally(() => (this.routingCall = undefined))
+    return this.routingCall
+  }
+
+  private async fetchRouting(): Promise<Array<{ descriptor: RangeDescriptor; leaderNodeId: number }>> {
     const res = await this.pd.routing()
     if (res.error) throw fromAdminError(res.error)
     return (res.ranges ?? []).map((r) => ({ descriptor: descriptorFromJson(r.descriptor), leaderNodeId: r.leaderNodeId }))

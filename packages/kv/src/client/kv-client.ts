@@ -63,6 +63,8 @@ export class KvClient {
   private rotation = 0
   /** When {@link describe} last read the cluster map. */
   private mapReadAt = 0
+  /** The {@link describe} under way, if any. */
+  private describing: Promise<RangesResponse> | undefined
   /** Nodes that could not be reached, until when they are passed over (see {@link pickReplica}). */
   private readonly downUntil = new Map<number, number>()
 
@@ -275,9 +277,16 @@ export class KvClient {
 
   /**
    * The cluster as a node sees it: ranges with leaders, and node addresses. Refreshes the
-   * cache, keeping what it knew newer than the node's view (see {@link learn}).
+   * cache, keeping what it knew newer than the node's view (see {@link learn}). Calls made
+   * while one is under way share its answer: with 10,000 ranges the map is megabytes, and
+   * the many requests that miss at once after leaderships moved each fetched it before.
    */
-  async describe(): Promise<RangesResponse> {
+  describe(): Promise<RangesResponse> {
+    this.describing ??= this.describeOnce().finally(() => (this.describing = undefined))
+    return this.describing
+  }
+
+  private async describeOnce(): Promise<RangesResponse> {
     let last: unknown
     const known = [...this.nodes].map(([nodeId, address]) => ({ nodeId, address }))
     for (const node of [...known, ...this.o.hosts.map((address) => ({ nodeId: 0, address }))]) {
