@@ -253,7 +253,7 @@ export class NodeServer {
     let leadership: LeadershipWatch | undefined
     let node: NodeServer | undefined
     try {
-      const meta = (await loadNodeMeta(engine)) ?? { storeId: o.storeId, clusterId: undefined, nodes: new Map(), pdNodes: [] }
+      const meta: NodeMeta = (await loadNodeMeta(engine)) ?? { storeId: o.storeId, clusterId: undefined, nodes: new Map(), pdNodes: [] }
       if (meta.storeId !== o.storeId) {
         throw new NodeError(NodeErrorCode.STORE_ID_MISMATCH, `${o.dataDir} belongs to store ${meta.storeId}, not ${o.storeId}`)
       }
@@ -278,7 +278,7 @@ export class NodeServer {
       // A replica that becomes leader fetches a timestamp from the gateway's batcher before it
       // takes one-phase commits; while the node is starting, it refuses them.
       const leaderTimestamps = { timestamp: () => node?.timestamps?.timestamp() ?? Promise.reject(new Error(`node ${o.storeId} is starting`)) }
-      store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: raftLog, timestamps: leaderTimestamps })
+      store = await Store.open({ nodeId: o.storeId, engine, transport, tickMs: o.tickMs, sync: o.sync, leaseReads: o.leaseReads, logger: raftLog, timestamps: leaderTimestamps, gcSafePoint: meta.gcSafePoint })
       leadership = new LeadershipWatch(store.raft, log)
       const port = await new Promise<number>((resolve, reject) =>
         server.bindAsync(o.listen, tls ? grpcServerCredentials(tls) : ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
@@ -661,6 +661,11 @@ export class NodeServer {
         this.leadReports.acknowledge(signatures, report.leadingComplete !== false, res.wantLeadingComplete === true)
       }
       if (res.gcFence !== undefined && res.gcSafePoint !== undefined) this.gcQueue?.setTargets({ fence: BigInt(res.gcFence), safePoint: BigInt(res.gcSafePoint) })
+      // Kept, so that a restarted node refuses the reads below it before its first PD answer too.
+      if (this.store.gcSafePoint > (this.meta.gcSafePoint ?? 0n) && !this.stopped) {
+        this.meta.gcSafePoint = this.store.gcSafePoint
+        await saveNodeMeta(this.engine, this.meta)
+      }
       if (res.pdMembers) await this.learnPdMembers(res.pdMembers)
       if (this.store.quarantined().length > 0) await this.store.destroyRemovedQuarantined((await this.routing()).map((r) => r.descriptor))
     } catch (err) {

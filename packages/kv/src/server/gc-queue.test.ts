@@ -212,3 +212,26 @@ test('ranges bootstrapped at the GC floor refuse prewrites and reads below it, a
     await c.stop()
   }
 })
+
+test('a rise of the safe point alone proposes nothing on a range with nothing to collect, and reads below it are still refused', async () => {
+  const c = await cluster()
+  try {
+    const startTs = composeTimestamp(Date.now() - 10_000)
+    await c.write({ kind: 'prewrite', startTs, primary: b('k'), ttlMs: 1000, mutations: [{ key: b('k'), kind: 'put', value: b('v'), assertAbsent: false }] })
+    await c.write({ kind: 'commit', startTs, commitTs: startTs + 1n, keys: [b('k')] })
+    const fence = startTs + 10n
+    const queue = new GcQueue({ store: c.leader(), resolveLocks: async () => true, pauseMs: 0 })
+    queue.setTargets({ fence, safePoint: 0n })
+    await queue.runOnce()
+    assert.equal(c.leader().replica(1).gcFence, fence, 'the fence rises by a command')
+    const applied = c.leader().replica(1).appliedIndex
+    queue.setTargets({ fence, safePoint: fence })
+    await queue.runOnce()
+    assert.equal(c.leader().replica(1).appliedIndex, applied, 'no command for the safe point: nothing to collect')
+    assert.equal(c.leader().replica(1).gcThreshold, 0n)
+    assert.equal(text(await c.leader().get(1, b('k'), fence)), 'v')
+    await assert.rejects(c.leader().get(1, b('k'), fence - 1n), (e: { code?: string }) => e.code === KvErrorCode.GC_THRESHOLD, 'a read below the safe point is refused all the same')
+  } finally {
+    await c.stop()
+  }
+})

@@ -58,11 +58,12 @@ export class GcQueue {
 
   constructor(private readonly o: GcQueueOptions) {}
 
-  /** Takes the PD's latest targets (they only rise). */
+  /** Takes the PD's latest targets (they only rise); the store refuses reads below the safe point from now on. */
   setTargets(t: GcTargets): void {
     const fence = t.fence > this.targets.fence ? t.fence : this.targets.fence
     const sp = t.safePoint > this.targets.safePoint ? t.safePoint : this.targets.safePoint
     this.targets = { fence, safePoint: sp > fence ? fence : sp }
+    this.o.store.learnGcSafePoint(this.targets.safePoint)
   }
 
   /** The targets as last taken. */
@@ -118,13 +119,20 @@ export class GcQueue {
     for (const id of this.collected.keys()) if (!held.has(id)) this.collected.delete(id)
   }
 
-  /** Brings one range (led here) to the targets. */
+  /**
+   * Brings one range (led here) to the targets. Only the fence's rise is a command of its own
+   * (on every range, a wave per step of the fence). The range's threshold rises to the safe
+   * point only with a command that collects something: reads below the safe point are refused
+   * by the store anyway (Store.gcSafePoint), and a range with nothing to collect is left idle.
+   */
   private async collectRange(r: Replica): Promise<void> {
     const { fence, safePoint } = this.targets
     const generation = r.descriptor.generation
-    if (fence > r.gcFence || safePoint > r.gcThreshold) await this.propose(r, [], fence > r.gcFence ? fence : r.gcFence, safePoint > r.gcThreshold ? safePoint : r.gcThreshold)
+    if (fence > r.gcFence) await this.propose(r, [], fence, safePoint > r.gcThreshold ? safePoint : r.gcThreshold)
     const fenceNow = r.gcFence
-    const threshold = r.gcThreshold
+    // Never above the range's fence (a command refuses that): the fence's command may have failed.
+    const target = safePoint > fenceNow ? fenceNow : safePoint
+    const threshold = target > r.gcThreshold ? target : r.gcThreshold
     const clearDone = this.clear.get(r.rangeId)
     const collectDone = this.collected.get(r.rangeId)
     const needLocks = fenceNow > 0n && !(clearDone?.generation === generation && clearDone.ts >= fenceNow)

@@ -90,6 +90,8 @@ export interface ReplicaHost {
   localReplica(rangeId: number): Replica | undefined
   /** A merge applied here took in range `rangeId`: stop hosting it and drop its log, keeping its data. */
   absorbMerged(rangeId: number): void
+  /** The cluster's GC safe point as this node last learned it: no read below it is served. */
+  readonly gcSafePoint: bigint
 }
 
 /** One step of a membership change, by node: add a learner there, promote or demote its replica, or remove it. */
@@ -282,10 +284,12 @@ export class Replica {
 
   /**
    * Throws GC_THRESHOLD unless a read at `ts` may be served here: at or above the range's GC
-   * threshold, as applied now (after {@link readBarrier}, as of the read's index).
+   * threshold, as applied now (after {@link readBarrier}, as of the read's index), and at or
+   * above the cluster's safe point as this node knows it.
    */
   checkReadTs(ts: bigint): void {
-    const threshold = this.gcThreshold
+    const own = this.gcThreshold
+    const threshold = own > this.host.gcSafePoint ? own : this.host.gcSafePoint
     if (ts < threshold) {
       throw new KvError(KvErrorCode.GC_THRESHOLD, `batch timestamp ${ts} must be after replica GC threshold ${threshold} (range ${this.rangeId}): the versions it needs may have been garbage collected`)
     }

@@ -60,6 +60,8 @@ export interface StoreOptions {
    * is refused (ONE_PHASE_REFUSED) and transactions commit in two phases.
    */
   timestamps?: TimestampSource
+  /** The cluster's GC safe point as this node last learned it (kept across restarts by the caller); default 0. */
+  gcSafePoint?: bigint
   logger?: RaftLogger
 }
 
@@ -114,6 +116,7 @@ export class Store implements ReplicaHost {
    * two requests for one range cannot both create (or delete) it.
    */
   private creations: Promise<unknown> = Promise.resolve()
+  private safePoint: bigint
 
   private constructor(
     readonly nodeId: number,
@@ -123,7 +126,23 @@ export class Store implements ReplicaHost {
     private readonly writer: EngineLogWriter,
     readonly raft: MultiRaft,
     private readonly o: StoreOptions,
-  ) {}
+  ) {
+    this.safePoint = o.gcSafePoint ?? 0n
+  }
+
+  /**
+   * The cluster's GC safe point as this node last learned it: every range here refuses reads
+   * below it (GC_THRESHOLD), even one whose own threshold is lower because it had nothing to
+   * collect since (a range raises its threshold only with a command that collects).
+   */
+  get gcSafePoint(): bigint {
+    return this.safePoint
+  }
+
+  /** Takes the safe point the placement driver published (it only rises; a lower one changes nothing). */
+  learnGcSafePoint(ts: bigint): void {
+    if (ts > this.safePoint) this.safePoint = ts
+  }
 
   /**
    * Opens the store: verifies every stored Raft log entry, loads every replica from the engine
