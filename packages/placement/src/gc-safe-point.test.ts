@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { composeTimestamp } from '@mrdb/storage'
-import { gcTargets } from './gc-safe-point.js'
+import { bootstrapGcFloor, gcStepMs, gcTargets } from './gc-safe-point.js'
 
 const ms = (n: number) => composeTimestamp(n)
 const zero = { fence: 0n, safePoint: 0n }
@@ -16,4 +16,18 @@ test('the fence is now minus the TTL in whole steps, never above a running trans
   assert.deepEqual(gcTargets({ ...base, ranges, stores: [{ storeId: 1, oldestTxnTs: ms(99_000) }] }), { fence: ms(90_000), safePoint: ms(80_000) })
   const previous = { fence: ms(95_000), safePoint: ms(85_000) }
   assert.deepEqual(gcTargets({ ...base, ranges, previous, stores: [{ storeId: 1, oldestTxnTs: ms(50_000) }] }), previous, 'neither ever falls')
+})
+
+test('the bootstrap floor is the fence of the next step: no later than the bootstrap, and at or above the fences published until a step has passed', () => {
+  for (const ttlMs of [500, 10_000, 25 * 3600 * 1000]) {
+    for (const initMs of [1_800_000_000_000, 1_800_000_000_999, 1_800_000_599_999]) {
+      const floor = bootstrapGcFloor(initMs, ttlMs)
+      assert.ok(floor <= ms(initMs), 'no transaction can have started below it')
+      const step = gcStepMs(ttlMs)
+      for (const laterMs of [initMs, initMs + 1, initMs + Math.floor(step / 2), initMs + step - 1]) {
+        const { fence } = gcTargets({ nowMs: laterMs, ttlMs, stores: [], ranges: [], previous: zero })
+        if (ttlMs >= step) assert.ok(fence <= floor, `TTL ${ttlMs}: the fence at +${laterMs - initMs} ms (${fence}) is at or below the floor (${floor})`)
+      }
+    }
+  }
 })

@@ -41,13 +41,15 @@ function fenceAtOrBelow(boundMs: number, ttlMs: number): bigint {
 
 /**
  * The GC fence and threshold a cluster bootstrapped at `nowMs` gives its first ranges: the
- * fence {@link gcTargets} would publish first with no transaction running (now minus the
- * TTL, rounded down to a step), so that the first targets cost no Raft command per range.
- * Sound because no transaction can have started before the cluster existed, and nothing
- * was written below it to be read.
+ * fence {@link gcTargets} will publish one step later with no transaction running (now
+ * minus the TTL plus a step, rounded down to a step; never above now), so that neither the
+ * first targets nor the next step's cost a Raft command per range — computed at now, a
+ * step boundary passed before the PD's first targets would cost one. Sound because no
+ * transaction can have started before the cluster existed, and nothing was written below it
+ * to be read.
  */
 export function bootstrapGcFloor(nowMs: number, ttlMs: number): bigint {
-  return fenceAtOrBelow(nowMs - ttlMs, ttlMs)
+  return fenceAtOrBelow(nowMs - ttlMs + Math.min(gcStepMs(ttlMs), ttlMs), ttlMs)
 }
 
 /**
