@@ -66,7 +66,7 @@ export async function storeHeartbeat(
     const replica = store.replica(d.rangeId)
     const served = replica.takeLoad()
     if (store.raft.leaderOf(d.rangeId) !== replica.replicaId) continue
-    const stats = await replica.approximateStats()
+    const stats = replica.freshStats() ?? (await replica.approximateStats())
     const perSecond = (n: number) => (elapsedMs > 0 ? (n * 1000) / elapsedMs : 0)
     const locksClear = gc?.queue.locksClearBelow(d.rangeId, replica.descriptor.generation)?.toString()
     // A range that served requests is always listed: its rates are news.
