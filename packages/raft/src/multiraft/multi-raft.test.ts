@@ -236,7 +236,7 @@ test('a loop pass takes the work of at most maxGroupsPerPass groups: 60 groups e
 test('while more than a pass of work waits for the loop, ticks wait too: no group advances its Raft time, keepalives still go out', async () => {
   const network = new MemoryNetwork()
   const groups = 40
-  const nodes = await cluster(network, [1, 2, 3], groups, { livenessTimeoutMs: 600_000, maxGroupsPerPass: 8 }, () => 1)
+  const nodes = await cluster(network, [1, 2, 3], groups, { livenessTimeoutMs: 600_000, keepaliveMs: TICK_MS, maxGroupsPerPass: 8 }, () => 1)
   const n1 = nodes[0]!
   try {
     for (let g = 1; g <= groups; g++) n1.host.campaign(g)

@@ -62,6 +62,12 @@ export interface MultiRaftOptions {
    * but quiesced lets their leases lapse and depose it.
    */
   livenessTimeoutMs?: number
+  /**
+   * How long a peer node may go without a frame from here before it gets an empty one (the
+   * node-level keepalive quiesced groups rely on); default an eighth of livenessTimeoutMs, so
+   * a node misses seven in a row before its peers take it for silent.
+   */
+  keepaliveMs?: number
   /** Called for a message to a group this node does not host (e.g. a replica being added). */
   onUnknownGroup?: (groupId: number, msg: Message, fromNode: number) => void
   /** Called when a group's known leader changes (replica id, 0 when unknown). */
@@ -180,7 +186,7 @@ export class MultiRaft {
    */
   private readonly awaiting: Array<{ untilTick: number; groups: Group[] }> = []
   private readonly dirty = new Set<Group>()
-  private readonly o: Required<Omit<MultiRaftOptions, 'onUnknownGroup' | 'onLeaderChange' | 'onGroupDamaged' | 'logger' | 'readOnlyOption'>> & MultiRaftOptions
+  private readonly o: Required<Omit<MultiRaftOptions, 'onUnknownGroup' | 'onLeaderChange' | 'onGroupDamaged' | 'logger' | 'readOnlyOption' | 'keepaliveMs'>> & MultiRaftOptions
   private ticks = 0
   /** When the last tick ran (performance.now()), to count late ones. */
   private lastTickAt: number | undefined
@@ -202,8 +208,14 @@ export class MultiRaft {
    * peerNodes, so made-up sender ids cannot grow it.
    */
   private readonly lastHeard = new Map<number, number>()
-  /** Peer nodes sent a frame during the current tick (others get a keepalive). */
-  private readonly sentThisTick = new Set<number>()
+  /** When a frame last went to each peer node (performance.now()); one silent for {@link keepaliveMs} gets a keepalive. */
+  private readonly lastSentAt = new Map<number, number>()
+  /**
+   * How long a peer node may go without a frame from here (see MultiRaftOptions.keepaliveMs).
+   * Not every tick: with nothing else to send, a keepalive per peer per tick was most of an
+   * idle node's work.
+   */
+  private readonly keepaliveMs: number
   /** Quiesce notices to attach to the next frames: node → group ids. */
   private readonly quiesceNotices = new Map<number, number[]>()
   /** Resolves when the current loop run ends. */
@@ -222,6 +234,7 @@ export class MultiRaft {
       livenessTimeoutMs: options.livenessTimeoutMs ?? 2000,
       maxGroupsPerPass: options.maxGroupsPerPass ?? 256,
     }
+    this.keepaliveMs = options.keepaliveMs ?? this.o.livenessTimeoutMs / 8
   }
 
   /** Starts the transport and the ticker. */
@@ -635,18 +648,19 @@ export class MultiRaft {
   }
 
   /**
-   * One frame per tick to every peer node that got nothing else (node-level liveness), and
-   * quiesce notices, which follow the heartbeats of earlier ticks on the same ordered stream.
+   * A frame to every peer node that got nothing for {@link keepaliveMs} (node-level
+   * liveness), and quiesce notices, which follow the heartbeats of earlier ticks on the same
+   * ordered stream.
    */
   private sendKeepalives(): void {
+    const now = performance.now()
     for (const node of this.peerNodes.keys()) {
       if (node === this.o.nodeId) continue
       const quiesce = this.quiesceNotices.get(node) ?? []
-      if (this.sentThisTick.has(node) && quiesce.length === 0) continue
+      if (quiesce.length === 0 && now - (this.lastSentAt.get(node) ?? -Infinity) < this.keepaliveMs) continue
       this.sendFrame({ from: this.o.nodeId, to: node, ...EMPTY_FRAME_LISTS(), quiesce })
     }
     this.quiesceNotices.clear()
-    this.sentThisTick.clear()
   }
 
   private expireReads(g: Group): void {
@@ -997,7 +1011,7 @@ export class MultiRaft {
   private sendFrame(f: RaftFrame): void {
     this.metrics.framesSent++
     this.metrics.heartbeatsCoalesced += f.heartbeats.length + f.heartbeatResponses.length
-    this.sentThisTick.add(f.to)
+    this.lastSentAt.set(f.to, performance.now())
     this.o.transport.send(f)
   }
 
