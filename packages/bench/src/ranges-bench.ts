@@ -3,7 +3,9 @@
 // processes on loopback (fsync on), runs `mrdb init --ranges N`, and measures:
 // - the time from the start of `init` until every range has a leader and 3 replicas, each
 //   hosted by its node (read from the nodes' status every 2 s);
-// - once settled and left alone for `--quiet-seconds`, over `--idle-seconds` (default 30):
+// - then the time until every range is quiesced on every node (the placement driver's leader
+//   balancing after a bootstrap wakes ranges for a while), as long as the settle timeout lasts;
+// - once quiesced and left alone for `--quiet-seconds`, over `--idle-seconds` (default 30):
 //   each node's CPU time (utime + stime from /proc/PID/stat) as a share of one core, its RSS
 //   (/proc/PID/status), and the Raft frames it sent per second to each peer (the `framesSent`
 //   counter of its status, divided by its 2 peers).
@@ -54,6 +56,8 @@ interface RunResult {
   settleSeconds: number | undefined
   /** What was still missing when the settle wait gave up. */
   unsettled: string
+  /** Seconds from the start of init until every range was quiesced everywhere; undefined when not in time. */
+  quietSeconds: number | undefined
   /** Per node: share of one core while idle, RSS bytes at the end, frames/s sent to each peer. */
   cpuShare: number[]
   rssBytes: number[]
@@ -108,6 +112,12 @@ async function missing(cluster: ProcessCluster, n: number): Promise<string | und
   return `${led.size}/${n} ranges with a leader, ${full.size}/${n} with ${NODES} replicas, replicas hosted per node ${hosted.join('/')}`
 }
 
+/** Per node, how many of its replicas are not quiesced. */
+async function awake(cluster: ProcessCluster): Promise<number[]> {
+  const statuses = await Promise.all(cluster.addresses().map((a) => status(a)))
+  return statuses.map((s) => (s.ranges ?? []).filter((r) => !r.quiesced).length)
+}
+
 /** Starts a cluster, inits it with `n` ranges, waits until settled, then measures it idle. */
 async function run(n: number): Promise<RunResult> {
   const cluster = await ProcessCluster.start({ nodes: NODES, ranges: n, init: false })
@@ -139,6 +149,18 @@ async function run(n: number): Promise<RunResult> {
       await pause(STATUS_POLL_MS)
     }
     console.log(settleSeconds === undefined ? `  ${n} ranges: NOT settled after ${settleTimeoutMs / 1000} s (${unsettled}); measuring anyway` : `  ${n} ranges: settled after ${settleSeconds.toFixed(1)} s`)
+    let quietSeconds: number | undefined
+    let stillAwake = ''
+    while (settleSeconds !== undefined && performance.now() - t0 < settleTimeoutMs) {
+      const a = await awake(cluster).catch(() => undefined)
+      if (a?.every((x) => x === 0)) {
+        quietSeconds = (performance.now() - t0) / 1000
+        break
+      }
+      stillAwake = a ? a.join('/') : 'status failed'
+      await pause(STATUS_POLL_MS)
+    }
+    console.log(quietSeconds === undefined ? `  ${n} ranges: NOT every range quiesced after ${settleTimeoutMs / 1000} s (awake per node: ${stillAwake}); measuring anyway` : `  ${n} ranges: every range quiesced after ${quietSeconds.toFixed(1)} s`)
     await pause(quietMs)
 
     const ids = Array.from({ length: NODES }, (_, i) => i + 1)
@@ -152,7 +174,7 @@ async function run(n: number): Promise<RunResult> {
     const rss = pids.map(rssBytes)
     const after = await Promise.all(ids.map((id) => status(cluster.address(id))))
     const frames = ids.map((_, i) => ((after[i]!.metrics?.['framesSent'] ?? 0) - (before[i]!.metrics?.['framesSent'] ?? 0)) / seconds / (NODES - 1))
-    return { ranges: n, settleSeconds, unsettled, cpuShare: cpu1.map((c, i) => (c - cpu0[i]!) / seconds), rssBytes: rss, framesPerSecondPerPeer: frames }
+    return { ranges: n, settleSeconds, unsettled, quietSeconds, cpuShare: cpu1.map((c, i) => (c - cpu0[i]!) / seconds), rssBytes: rss, framesPerSecondPerPeer: frames }
   } finally {
     await cluster.stop()
   }
@@ -163,7 +185,7 @@ const mib = (b: number) => `${(b / 1024 ** 2).toFixed(0)} MiB`
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : '-')
 
 function show(r: RunResult): void {
-  console.log(`${r.ranges} ranges: settle ${r.settleSeconds === undefined ? `not within ${settleTimeoutMs / 1000} s` : `${r.settleSeconds.toFixed(1)} s`}`)
+  console.log(`${r.ranges} ranges: settle ${r.settleSeconds === undefined ? `not within ${settleTimeoutMs / 1000} s` : `${r.settleSeconds.toFixed(1)} s`}, every range quiesced ${r.quietSeconds === undefined ? 'not in time' : `at ${r.quietSeconds.toFixed(1)} s`}`)
   r.cpuShare.forEach((c, i) => {
     console.log(`  node ${i + 1}: idle CPU ${pct(c).padStart(6)} of a core   RSS ${mib(r.rssBytes[i]!).padStart(9)}   frames/s to each peer ${r.framesPerSecondPerPeer[i]!.toFixed(1)}`)
   })
