@@ -363,8 +363,13 @@ export class PlacementDriver {
     }
     const ops = schedule({ stores, ranges, pd, nowMs: now, config: this.config })
     const running = (transfers: boolean) => [...this.running.values()].filter((op) => (op.kind === 'transferLeader') === transfers).length
+    // Leader counts are whole only once every live store sent a complete list since loads were
+    // last forgotten (an operator's end forgets its range): until then a store that just took
+    // leaderships looks short of them, and balancing on that sent it more, then took them back.
+    const countsWhole = stores.every((s) => !this.isLive(s) || this.completeReports.has(s.storeId))
     for (const op of ops) {
       const transfer = op.kind === 'transferLeader'
+      if (transfer && !countsWhole) continue
       if (running(transfer) >= (transfer ? (this.o.maxRunningTransfers ?? 64) : (this.o.maxRunningOperators ?? 4))) continue
       if (this.running.has(op.rangeId)) continue
       this.running.set(op.rangeId, op)
