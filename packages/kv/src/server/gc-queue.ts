@@ -106,7 +106,8 @@ export class GcQueue {
       if (this.stopped) return
       // Most ranges are led elsewhere: passed over without an error built for each.
       const r = this.o.store.localReplica(d.rangeId)
-      if (!r?.leads()) continue
+      // And most of those led here have nothing due: passed over without an await each.
+      if (!r?.leads() || !this.due(r)) continue
       try {
         await this.collectRange(r)
       } catch (err) {
@@ -129,14 +130,7 @@ export class GcQueue {
     const { fence, safePoint } = this.targets
     const generation = r.descriptor.generation
     if (fence > r.gcFence) await this.propose(r, [], fence, safePoint > r.gcThreshold ? safePoint : r.gcThreshold)
-    const fenceNow = r.gcFence
-    // Never above the range's fence (a command refuses that): the fence's command may have failed.
-    const target = safePoint > fenceNow ? fenceNow : safePoint
-    const threshold = target > r.gcThreshold ? target : r.gcThreshold
-    const clearDone = this.clear.get(r.rangeId)
-    const collectDone = this.collected.get(r.rangeId)
-    const needLocks = fenceNow > 0n && !(clearDone?.generation === generation && clearDone.ts >= fenceNow)
-    const needCollect = threshold > 0n && !(collectDone?.generation === generation && collectDone.ts >= threshold)
+    const { fenceNow, threshold, needLocks, needCollect } = this.needs(r)
     if (!needLocks && !needCollect) return
     let allClear = true
     let start = r.descriptor.startKey
@@ -166,6 +160,27 @@ export class GcQueue {
     }
     if (allClear) this.clear.set(r.rangeId, { generation, ts: fenceNow })
     this.collected.set(r.rangeId, { generation, ts: threshold })
+  }
+
+  /** Whether {@link collectRange} has anything to do on `r`. */
+  private due(r: Replica): boolean {
+    if (this.targets.fence > r.gcFence) return true
+    const { needLocks, needCollect } = this.needs(r)
+    return needLocks || needCollect
+  }
+
+  /** With the range's fence as it is: the threshold to collect at, and whether a look for locks or a collection is due. */
+  private needs(r: Replica): { fenceNow: bigint; threshold: bigint; needLocks: boolean; needCollect: boolean } {
+    const generation = r.descriptor.generation
+    const fenceNow = r.gcFence
+    // Never above the range's fence (a command refuses that): the fence's command may have failed.
+    const target = this.targets.safePoint > fenceNow ? fenceNow : this.targets.safePoint
+    const threshold = target > r.gcThreshold ? target : r.gcThreshold
+    const clearDone = this.clear.get(r.rangeId)
+    const collectDone = this.collected.get(r.rangeId)
+    const needLocks = fenceNow > 0n && !(clearDone?.generation === generation && clearDone.ts >= fenceNow)
+    const needCollect = threshold > 0n && !(collectDone?.generation === generation && collectDone.ts >= threshold)
+    return { fenceNow, threshold, needLocks, needCollect }
   }
 
   private async propose(r: Replica, keys: Uint8Array[], fence: bigint, threshold: bigint): Promise<{ collected?: number }> {
