@@ -49,6 +49,8 @@ export class PdReplica implements GroupStateMachine {
   private nextProposalId = randomInt(1, 2 ** 48)
   /** Called after every membership this replica takes in (applied or from a snapshot). */
   private readonly confWaiters = new Set<() => void>()
+  /** What {@link ranges} answered last, and for which state and version of the range table. */
+  private rangesCache: { state: PdState; version: number; ranges: readonly RangeRecord[] } | undefined
 
   private constructor(
     private readonly o: PdReplicaOptions,
@@ -140,9 +142,17 @@ export class PdReplica implements GroupStateMachine {
     return [...this.state.allStores()].sort((a, b) => a.storeId - b.storeId).map(cloneStore)
   }
 
-  /** Every range, by start key. */
-  ranges(): RangeRecord[] {
-    return [...this.state.allRanges()].sort((a, b) => compareBytes(a.startKey, b.startKey)).map(cloneRange)
+  /**
+   * Every range, by start key. The same records until the range table changes (the PD leader
+   * reads the whole table several times a second, and 10,000 copies each time were a part of
+   * its idle work): callers must not change them.
+   */
+  ranges(): readonly RangeRecord[] {
+    const cached = this.rangesCache
+    if (cached?.state === this.state && cached.version === this.state.rangesVersion) return cached.ranges
+    const ranges = [...this.state.allRanges()].sort((a, b) => compareBytes(a.startKey, b.startKey)).map(cloneRange)
+    this.rangesCache = { state: this.state, version: this.state.rangesVersion, ranges }
+    return ranges
   }
 
   /** A store's record, if known. */

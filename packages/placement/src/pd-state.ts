@@ -141,8 +141,12 @@ export class PdState implements PdStateReader {
     for (const [id, r] of edit.changedRanges()) {
       if (r) this.ranges.set(id, r)
       else this.ranges.delete(id)
+      this.rangesVersion++
     }
   }
+
+  /** Rises whenever a commit writes or removes a range: an unchanged value means an unchanged range table. */
+  rangesVersion = 0
 }
 
 /** Changes to a PdState not yet taken in: reads see them, the base is untouched. */
