@@ -329,10 +329,11 @@ class Planner {
   /** (d) Moves leadership from healthy stores leading more ranges to voters on stores leading fewer. */
   private balanceLeaders(): void {
     // Once, not per transfer: with 10,000 ranges and hundreds of transfers due, recomputing
-    // it for each held the PD leader's event loop for seconds.
-    const ranges = this.schedulable()
+    // it for each held the PD leader's event loop for seconds. And only once a transfer is due.
+    let ranges: RangeStats[] | undefined
+    const schedulable = () => (ranges ??= this.schedulable())
     for (;;) {
-      const found = this.findTransfer(ranges)
+      const found = this.findTransfer(schedulable)
       if (!found) return
       const [r, src, dst] = found
       const reason = `store ${src} leads ${this.count(this.leaders, src)} ranges, store ${dst} ${this.count(this.leaders, dst)}`
@@ -369,13 +370,16 @@ class Planner {
   private findMove(): [RangeStats, number, number] | undefined {
     const stores = this.healthyStores()
     const n = (s: number): number => this.count(this.replicas, s)
-    const ranges = this.schedulable().filter(
-      (r) => r.record.replicas.length === this.c.replicationFactor && r.record.replicas.every((x) => x.role === 'voter' && this.healthy(x.nodeId) && !this.isQuarantined(r, x)),
-    )
+    // Built only when some store has a replica to give: a balanced pass visits no range.
+    let ranges: RangeStats[] | undefined
     for (const src of [...stores].sort((a, b) => n(b) - n(a) || a - b)) {
       const dsts = stores
         .filter((s) => s !== src && this.hasSnapshotRoom(s) && n(src) - n(s) > this.c.balanceThreshold)
         .sort((a, b) => n(a) - n(b) || this.free(b) - this.free(a) || a - b)
+      if (dsts.length === 0) continue
+      ranges ??= this.schedulable().filter(
+        (r) => r.record.replicas.length === this.c.replicationFactor && r.record.replicas.every((x) => x.role === 'voter' && this.healthy(x.nodeId) && !this.isQuarantined(r, x)),
+      )
       const held = ranges.filter((r) => r.record.replicas.some((x) => x.nodeId === src))
       // Ranges src does not lead first: they move at once, the others need a leader transfer.
       held.sort((a, b) => Number(a.leaderNodeId === src) - Number(b.leaderNodeId === src))
@@ -388,14 +392,14 @@ class Planner {
   }
 
   /** The first leader transfer that narrows a gap over the threshold: sources from the store leading most down, targets up. */
-  /** A transfer of one of `ranges` (schedulable when the pass began; those given an operator since are passed over). */
-  private findTransfer(ranges: readonly RangeStats[]): [RangeStats, number, number] | undefined {
+  /** A transfer of one of `ranges()` (schedulable when the pass began; those given an operator since are passed over). */
+  private findTransfer(ranges: () => readonly RangeStats[]): [RangeStats, number, number] | undefined {
     const stores = this.healthyStores()
     const n = (s: number): number => this.count(this.leaders, s)
     for (const src of [...stores].sort((a, b) => n(b) - n(a) || a - b)) {
       const dsts = stores.filter((s) => s !== src && n(src) - n(s) > this.c.balanceThreshold).sort((a, b) => n(a) - n(b) || a - b)
       for (const dst of dsts) {
-        const r = ranges.find((x) => x.leaderNodeId === src && !this.busy.has(x.record.rangeId) && this.healthyVoters(x).includes(dst))
+        const r = ranges().find((x) => x.leaderNodeId === src && !this.busy.has(x.record.rangeId) && this.healthyVoters(x).includes(dst))
         if (r) return [r, src, dst]
       }
     }
