@@ -706,6 +706,54 @@ test('a follower acknowledges entries only once its write of them is durable; it
   }
 })
 
+test('a ReadIndex is confirmed while a follower\'s write of new entries is held, and answered while the leader\'s apply is held', async () => {
+  const network = new MemoryNetwork()
+  const nodes = await cluster(network, [1, 2, 3], 1)
+  const [leader, follower] = [nodes[0]!, nodes[1]!]
+  try {
+    await settle(nodes, 1)
+    // Only the follower can make a quorum with the leader now.
+    network.partition([3], [1, 2])
+    follower.log.gate.shut()
+    // One turn: the entry and the read's heartbeat leave in one frame, and the follower takes both in one Ready.
+    const index = leader.log.storage(1).lastIndex() + 1
+    leader.host.propose(1, enc('x'))
+    const read = leader.host.readIndex(1)
+    await waitFor('the follower writing x', () => follower.log.held.some((u) => u.entries.some((e) => e.index === index)))
+    // A heartbeat response vouches for nothing stored: it does not wait for that write.
+    const confirmed = await outcome(read)
+    assert.ok(confirmed !== 'pending' && 'value' in confirmed, `the read was not confirmed while the follower's write was held: ${JSON.stringify(confirmed)}`)
+    assert.ok(confirmed.value < index, 'x is not committed: the read point is below it')
+    assert.ok(leader.host.status(1).commit < index, 'the acknowledgement of x still waits for the follower\'s write')
+    follower.log.gate.release()
+    await waitFor('x committed and applied on the leader', () => leader.machines.get(1)!.applied.includes('x'))
+
+    // The leader's apply is held: a read point covering the committed entry is still handed out at once (the reader then waits for the apply).
+    const machine = leader.machines.get(1)!
+    machine.gate.shut()
+    leader.host.propose(1, enc('y'))
+    const yIndex = index + 1
+    await waitFor('y committed, its apply held', () => leader.host.status(1).commit >= yIndex && machine.gate.waiting > 0)
+    const point = await outcome(leader.host.readIndex(1))
+    assert.ok(point !== 'pending' && 'value' in point, `the read point waited for the apply: ${JSON.stringify(point)}`)
+    assert.ok(point.value >= yIndex, 'the read point covers y')
+    let waited = true
+    const applied = leader.host.waitApplied(1, point.value).then(() => (waited = false))
+    await sleep(0)
+    assert.ok(waited, 'the reader waits for y\'s apply')
+    machine.gate.release()
+    await applied
+    assert.ok(machine.applied.includes('y'))
+  } finally {
+    network.heal()
+    for (const n of nodes) {
+      n.log.gate.release()
+      for (const sm of n.machines.values()) sm.gate.release()
+    }
+    await stopAll(nodes)
+  }
+})
+
 test("followers whose leader's node is lost elect a new leader at once, not after an election timeout", async () => {
   const network = new MemoryNetwork()
   // A 10-20 s election timeout: only the early campaign can elect within the wait below.

@@ -909,8 +909,10 @@ export class MultiRaft {
       // Another survivor campaigns early and has this replica's (pre-)vote: do not race it.
       if (g.failover && rd.messages.some((m) => (m.type === 'MsgPreVoteResp' || m.type === 'MsgVoteResp') && !m.reject)) g.failover = undefined
       ;(g.role === 'leader' ? leaders : others).push(entry)
+      this.serveReadStates(g, rd)
     }
     this.send(leaders)
+    this.send(others, sendsBeforeWrite)
 
     const updates: LogUpdate[] = []
     let mustSync = false
@@ -930,7 +932,7 @@ export class MultiRaft {
 
     // A group stopped during the write (a frame stepped into it meanwhile) does no more work.
     const live = (entry: [Group, Ready]) => !entry[0].damaged
-    this.send(others.filter(live))
+    this.send(others.filter(live), (m) => !sendsBeforeWrite(m))
     for (const [g, rd] of batch.filter(live)) {
       // advancePersisted() reads the log too: a leader checks the term of the entry it may now commit.
       const persisted = this.contained(g, () => {
@@ -950,7 +952,7 @@ export class MultiRaft {
    * a group removed from the host meanwhile.
    */
   private startApply(g: Group, rd: Ready): void {
-    if (!rd.snapshot && rd.committedEntries.length === 0 && rd.readStates.length === 0) return
+    if (!rd.snapshot && rd.committedEntries.length === 0) return
     g.applying++
     const run = g.applyTail.then(async () => {
       try {
@@ -989,7 +991,8 @@ export class MultiRaft {
     for (const w of this.leaderWatchers) w(g.id, lead)
   }
 
-  private send(batch: ReadonlyArray<[Group, Ready]>): void {
+  /** Sends the messages of `batch` that `which` picks (default: all), one frame per destination node. */
+  private send(batch: ReadonlyArray<[Group, Ready]>, which: (m: Message) => boolean = () => true): void {
     const frames = new Map<number, RaftFrame>()
     const frameTo = (node: number): RaftFrame => {
       let f = frames.get(node)
@@ -998,6 +1001,7 @@ export class MultiRaft {
     }
     for (const [g, rd] of batch) {
       for (const m of rd.messages) {
+        if (!which(m)) continue
         const node = g.peers.get(m.to)
         if (node === undefined) continue
         if (m.type === 'MsgHeartbeat') frameTo(node).heartbeats.push(coalesce(g.id, m))
@@ -1032,6 +1036,16 @@ export class MultiRaft {
     }
     if (start < entries.length) await g.stateMachine.apply(start === 0 ? entries : entries.slice(start))
     if (entries.length > 0) g.applied = entries.at(-1)!.index
+    this.releaseAppliedWaiters(g)
+  }
+
+  /**
+   * Answers the reads whose ReadIndex the leader confirmed in `rd`, as soon as the Ready is
+   * taken: a read point is a commit index a quorum vouched for, durable there whatever this
+   * node's write holds, and the reader then waits for its apply (waitApplied). Before, the
+   * answer waited for this pass's write and for the group's earlier applies.
+   */
+  private serveReadStates(g: Group, rd: Ready): void {
     for (const rs of rd.readStates) {
       const key = new TextDecoder().decode(rs.context)
       const r = g.reads.get(key)
@@ -1039,7 +1053,6 @@ export class MultiRaft {
       g.reads.delete(key)
       r.resolve(rs.index)
     }
-    this.releaseAppliedWaiters(g)
   }
 
   private releaseAppliedWaiters(g: Group): void {
@@ -1061,6 +1074,20 @@ export class MultiRaft {
     if (!g) throw new RaftError(RaftErrorCode.CONFIG_INVALID, `group ${groupId} is not hosted on node ${this.o.nodeId}`)
     return g
   }
+}
+
+/**
+ * Whether a non-leader may send `m` before the write of its Ready. A heartbeat response
+ * vouches for nothing stored (no entry, no vote): it tells the leader that this replica, at
+ * that moment, knows no higher term — which is all a ReadIndex confirmation counts on. A
+ * replica that crashes before its write and forgets the term it answered in has voted for no
+ * one in it, and the leader's own election needed durable votes from a majority. etcd's raft
+ * holds back only MsgAppResp, MsgVoteResp and MsgPreVoteResp (raft.go, send(), with
+ * asynchronous storage writes). So a follower's ack no longer waits for an fsync of entries
+ * that arrived in the same pass.
+ */
+function sendsBeforeWrite(m: Message): boolean {
+  return m.type === 'MsgHeartbeatResp'
 }
 
 function coalesce(groupId: number, m: Message): CoalescedHeartbeat {
