@@ -1,9 +1,11 @@
-// Timestamps for transactions, fetched from the placement driver's oracle in batches: one
-// fetch at a time, carrying every request that arrived while the previous one was out (and
-// those of the event-loop turn that started it), as TiKV's PD client does. However many
-// statements run at once, a gateway makes at most one oracle round trip at a time. A
-// timestamp is always handed out by a fetch that began after it was requested, so it is
-// greater than every timestamp handed out before the request (what snapshot isolation needs).
+// Timestamps for transactions, fetched from the placement driver's oracle in batches: a fetch
+// carries every request that arrived since the last one started (those of at least one
+// event-loop turn), as TiKV's PD client does, and up to MAX_IN_FLIGHT fetches are out at a
+// time, so a request that arrives while one is out waits for a fetch of its own, not for that
+// one to come back first (with one fetch at a time it waited 1.5 oracle round trips on
+// average). A timestamp is always handed out by a fetch that began after it was requested, so
+// it is greater than every timestamp handed out before the request (what snapshot isolation
+// needs): fetches that overlap serve requests that overlap, which need no order.
 // Each fetch asks for two timestamps per request and hands out every other one: the successor
 // of each timestamp handed out is reserved, never handed out by anyone (TimestampSource's
 // reservesSuccessors), which spares a one-phase commit with conditions a fetch of its own.
@@ -14,6 +16,11 @@ import { PD_SERVICE, type PdTsoRequest, type PdTsoResponse } from './pd-protocol
 
 /** Most requests one fetch serves (twice as many timestamps; the oracle's batch limit is 2^18). */
 const MAX_BATCH = 4096
+/**
+ * Most fetches out at once. Each costs the PD leader a call; beyond a few, a gateway's
+ * requests of one round trip are spread thinner over more calls for no shorter wait.
+ */
+const MAX_IN_FLIGHT = 4
 
 /** How many timestamps a {@link TimestampBatcher} handed out and how many oracle fetches that took. */
 export interface TimestampCounts {
@@ -29,7 +36,8 @@ type Waiter = { resolve: (ts: bigint) => void; reject: (err: unknown) => void }
 export class TimestampBatcher implements TimestampSource {
   private queue: Waiter[] = []
   private scheduled = false
-  private fetching = false
+  /** Fetches out now (at most MAX_IN_FLIGHT). */
+  private fetching = 0
   /** What this batcher did since it was made. */
   readonly counts: TimestampCounts = { requests: 0, fetches: 0 }
   /** See the file comment. */
@@ -54,16 +62,16 @@ export class TimestampBatcher implements TimestampSource {
     })
   }
 
-  /** Starts the next fetch at the end of this event-loop turn, unless one is out (its end starts the next). */
+  /** Starts the next fetch at the end of this event-loop turn, unless MAX_IN_FLIGHT are out (the end of one starts the next). */
   private schedule(): void {
-    if (this.scheduled || this.fetching || this.queue.length === 0) return
+    if (this.scheduled || this.fetching >= MAX_IN_FLIGHT || this.queue.length === 0) return
     this.scheduled = true
     setImmediate(() => {
       this.scheduled = false
-      if (this.fetching || this.queue.length === 0) return
-      this.fetching = true
+      if (this.fetching >= MAX_IN_FLIGHT || this.queue.length === 0) return
+      this.fetching++
       void this.serve(this.queue.splice(0, MAX_BATCH)).finally(() => {
-        this.fetching = false
+        this.fetching--
         this.schedule()
       })
     })
