@@ -871,7 +871,10 @@ export class MultiRaft {
    *   followers' work overlap.
    * - Every other message (MsgAppResp, votes: anything that vouches for entries or a hard
    *   state) leaves only after the write of its own Ready, and writes run one at a time, in
-   *   order: by then everything the group handed out before is durable too.
+   *   order: by then everything the group handed out before is durable too. Heartbeat
+   *   responses vouch for nothing stored and leave before the write (sendsBeforeWrite).
+   * - Read points the leader confirmed are answered when its Ready is taken; readers wait for
+   *   the apply themselves (serveReadStates).
    * - Committed entries are handed out by the core only once durable here, and applied only
    *   after the write of their Ready, which carries the hard state whose commit index covers
    *   them: a restart never finds an applied index above its stored commit index. So the apply
