@@ -195,7 +195,11 @@ export interface Ready {
    * BEFORE `messages` are sent: a vote must never be granted twice in one term.
    */
   hardState?: HardState
-  /** Answers to readIndex() calls, in request order. */
+  /**
+   * Answers to readIndex() calls, in request order. They may be served before this Ready's
+   * write: a read point is a commit index a quorum vouched for; the reader must still wait
+   * until it is applied.
+   */
   readStates: ReadState[]
   /**
    * Entries to append to stable storage BEFORE `messages` are sent. An entry here with the
@@ -214,7 +218,9 @@ export interface Ready {
    * Messages to send AFTER `entries`, `hardState` and `snapshot` are persisted. The network
    * may drop, duplicate or reorder them (Raft tolerates all three), but sending each peer's
    * messages in order keeps replication fast. Report a failed MsgSnap with reportSnapshot()
-   * and an unreachable peer with reportUnreachable().
+   * and an unreachable peer with reportUnreachable(). Exceptions: a leader may send its own
+   * before (thesis §10.2.1), and anyone MsgHeartbeatResp, which vouches for nothing stored
+   * (etcd's raft holds back only MsgAppResp and vote responses).
    */
   messages: Message[]
   /** Whether the write of step 1 must be fsync'd (new entries, new term or new vote). */
