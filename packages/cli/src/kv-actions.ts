@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { GrpcSender, KvClient } from '@mrdb/kv'
 import { clientCredentials } from './client-tls.js'
-import { encodeKey, prefixEnd } from '@mrdb/storage'
+import { encodeKey, prefixEnd, pushAll } from '@mrdb/storage'
 import { CliError } from './output.js'
 import { readStdinBytes } from './stdin.js'
 
@@ -85,7 +85,7 @@ export async function kvScan(host: string, start: string, end: string, limit: nu
   const spans: Array<[Uint8Array, Uint8Array]> = o.system ? [[Buffer.from(start), Buffer.from(end)]] : userSpans(Buffer.from(start), Buffer.from(end))
   const rows = await withClient(host, async (c) => {
     const found: Array<[Uint8Array, Uint8Array]> = []
-    for (const [s, e] of spans) if (found.length < limit) found.push(...(await c.scan(s, e, limit - found.length)))
+    for (const [s, e] of spans) if (found.length < limit) pushAll(found, await c.scan(s, e, limit - found.length))
     return found
   })
   if (o.json) process.stdout.write(`${JSON.stringify(rows.map(([k, v]) => ({ key: text(k), value: text(v) })))}\n`)

@@ -1,7 +1,7 @@
 // Runs an access path: fetches a table's rows (decoded, filtered, at most `limit`).
 // Scans page through the KV store in chunks and fan out over the ranges a span touches.
 
-import { keySuccessor } from '@mrdb/storage'
+import { keySuccessor, pushAll } from '@mrdb/storage'
 import type { Expr } from './ast.js'
 import type { TableDesc } from './catalog.js'
 import type { KvPair, RangeSpan } from './kv-port.js'
@@ -40,7 +40,7 @@ export async function readRows(ctx: StatementContext, table: TableDesc, path: Ac
       const out: SqlValue[][] = []
       for (const span of path.spans) {
         if (out.length >= limit) break
-        out.push(...(await scanSpan(ctx, span, (pairs, room) => decodeAndFilter(layout, pairs, filter, room), limit - out.length)))
+        pushAll(out, await scanSpan(ctx, span, (pairs, room) => decodeAndFilter(layout, pairs, filter, room), limit - out.length))
       }
       return out
     }
@@ -51,14 +51,14 @@ export async function readRows(ctx: StatementContext, table: TableDesc, path: Ac
         const entries = (pairs: KvPair[], room: number) => filterRows(pairs.map(([k, v]) => rowOfEntry(table, index, k, v)), filter).slice(0, room)
         for (const span of path.spans) {
           if (out.length >= limit) break
-          out.push(...(await scanSpan(ctx, span, entries, limit - out.length, indexPageSize(ctx, limit === Infinity))))
+          pushAll(out, await scanSpan(ctx, span, entries, limit - out.length, indexPageSize(ctx, limit === Infinity)))
         }
         return out
       }
       if (limit !== Infinity) {
         // Index entries a chunk at a time, so a LIMIT stops the index scan too.
         for await (const rows of rowChunks(ctx, table, path, filter)) {
-          out.push(...rows.slice(0, limit - out.length))
+          pushAll(out, rows.slice(0, limit - out.length))
           if (out.length >= limit) break
         }
         return out
@@ -66,7 +66,7 @@ export async function readRows(ctx: StatementContext, table: TableDesc, path: Ac
       for (const span of path.spans) {
         if (out.length >= limit) break
         const keys = await scanSpan(ctx, span, (pairs) => pairs.map(([k, v]) => rowKeyOfEntry(table, path.index, k, v)), Infinity, indexPageSize(ctx, true))
-        out.push(...(await lookupRows(ctx, layout, keys, filter, limit - out.length)))
+        pushAll(out, await lookupRows(ctx, layout, keys, filter, limit - out.length))
       }
       return out
     }
@@ -160,7 +160,7 @@ async function lookupRows(ctx: StatementContext, layout: RowLayout, keys: readon
       values.forEach((v, j) => {
         if (v !== undefined) pairs.push([batch[j]!, v])
       })
-      if (out.length < limit) out.push(...decodeAndFilter(layout, pairs, filter, limit - out.length))
+      if (out.length < limit) pushAll(out, decodeAndFilter(layout, pairs, filter, limit - out.length))
     })
   }
   return out
@@ -180,7 +180,7 @@ export async function scanSpan<T>(ctx: StatementContext, span: KeySpan, convert:
   if (limit !== Infinity) {
     const out: T[] = []
     for await (const pairs of spanChunks(ctx, span, undefined, size)) {
-      out.push(...convert(pairs, limit - out.length))
+      pushAll(out, convert(pairs, limit - out.length))
       if (out.length >= limit) break
     }
     return out.length > limit ? out.slice(0, limit) : out
@@ -192,7 +192,7 @@ export async function scanSpan<T>(ctx: StatementContext, span: KeySpan, convert:
       let from = r.start
       for (;;) {
         const pairs = await ctx.scan(from, r.end, size)
-        out.push(...convert(pairs, limit - out.length))
+        pushAll(out, convert(pairs, limit - out.length))
         if (pairs.length < size || out.length >= limit) return out
         from = keySuccessor(pairs[pairs.length - 1]![0])
       }

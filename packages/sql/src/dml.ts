@@ -5,7 +5,7 @@
 // KvTransaction.insert asserts the key absent (KEY_EXISTS) against concurrent inserts.
 
 import { randomBytes } from 'node:crypto'
-import { decodeKey } from '@mrdb/storage'
+import { decodeKey, pushAll } from '@mrdb/storage'
 import { conjuncts, mapChildren, type DeleteStmt, type Expr, type InsertStmt, type OnConflict, type UpdateAssignment, type UpdateStmt } from './ast.js'
 import { bind, EMPTY_SCOPE, Scope, slotsOf, typeCheck } from './binder.js'
 import type { IndexDesc, TableDesc } from './catalog.js'
@@ -140,7 +140,7 @@ export async function executeInsert(ctx: StatementContext, stmt: InsertStmt): Pr
   const rows = await proposedRows(ctx, table, stmt)
   if (onConflict === null || upsert === null) {
     for (const row of rows) writeNewRow(ctx, table, row)
-    written.push(...rows)
+    pushAll(written, rows)
     await ctx.finishWrites()
     return result()
   }

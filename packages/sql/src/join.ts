@@ -2,7 +2,7 @@
 // join with the smaller side built, merge join over inputs already ordered on the key, index
 // lookup join), estimating the rows each join yields, and running the chosen operator.
 
-import { prefixEnd } from '@mrdb/storage'
+import { prefixEnd, pushAll } from '@mrdb/storage'
 import type { IndexDesc, TableDesc } from './catalog.js'
 import { PRIMARY_INDEX_ID } from './catalog.js'
 import { isTrue } from './eval.js'
@@ -460,12 +460,12 @@ async function lookupBatch(ctx: StatementContext, table: TableDesc, method: Extr
   for (let i = 0; i < spans.length; i += LOOKUP_PARALLEL) {
     await Promise.all(
       spans.slice(i, i + LOOKUP_PARALLEL).map(async (span) => {
-        if (index === null) found.push(...(await scanSpan(ctx, span, (pairs) => decodeAndFilter(layout, pairs, t.filter), Infinity)))
-        else rowKeys.push(...(await scanSpan(ctx, span, (pairs) => pairs.map(([k, v]) => rowKeyOfEntry(table, index, k, v)), Infinity)))
+        if (index === null) pushAll(found, await scanSpan(ctx, span, (pairs) => decodeAndFilter(layout, pairs, t.filter), Infinity))
+        else pushAll(rowKeys, await scanSpan(ctx, span, (pairs) => pairs.map(([k, v]) => rowKeyOfEntry(table, index, k, v)), Infinity))
       }),
     )
   }
-  if (rowKeys.length > 0) found.push(...(await readRows(ctx, table, { kind: 'point-get', keys: rowKeys, texts: [] }, t.filter)))
+  if (rowKeys.length > 0) pushAll(found, await readRows(ctx, table, { kind: 'point-get', keys: rowKeys, texts: [] }, t.filter))
   return found
 }
 

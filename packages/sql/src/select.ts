@@ -18,6 +18,7 @@ import { setFunctionRows, setFunctionType } from './set-functions.js'
 import { computeWindows, RANKING_FUNCTIONS, type WindowSpec } from './window.js'
 import { compareValues, rowKey, typeName, valueKey, type BaseType, type SqlValue } from './values.js'
 import { arrayOf, isArrayValue, type ArrayValue } from './types/array.js'
+import { pushAll } from '@mrdb/storage'
 
 /** A result column: its name and SQL type name. */
 export interface ResultColumn {
@@ -797,7 +798,7 @@ export async function executeSelect(ctx: StatementContext, plan: SelectPlan): Pr
   // A join's rows go through the pipeline too: only the answer is held, not the joined rows.
   if (streamsRows(plan) || (pipelines(plan) && plan.tables.length > 1)) {
     const out: SqlValue[][] = []
-    await streamSelect(ctx, plan, (rows) => void out.push(...rows))
+    await streamSelect(ctx, plan, (rows) => void pushAll(out, rows))
     return out
   }
   let rows: SqlValue[][]

@@ -3,6 +3,7 @@ export type { OpenOptions, WriteOptions, BatchOp, ScanOptions, Entry, Reader } f
 export { StorageError, StorageErrorCode } from './errors.js'
 export type { BytesLike } from './bytes.js'
 export { compareBytes, concatBytes, keySuccessor, prefixEnd, toHex } from './bytes.js'
+export { pushAll } from './arrays.js'
 export { encodeKey, decodeKey, encodeBytesPart, decodeBytesPart } from './key-codec.js'
 export type { KeyPart, KeyDecimal } from './key-codec.js'
 export { crc32c } from './crc32c.js'

@@ -16,6 +16,7 @@ import {
   type Version,
 } from './mvcc-record.js'
 import { checkTimestamp, MAX_TIMESTAMP, physicalMs, type Timestamp } from './timestamp.js'
+import { pushAll } from './arrays.js'
 
 /** The key prefix MVCC data lives under by default, apart from the Raft log's 0x01. */
 export const DEFAULT_MVCC_PREFIX = Uint8Array.of(0x02)
@@ -450,7 +451,7 @@ export class MvccStore {
       }
       const itemOps = [...writer.ops, ...(item.options.extraOps ?? [])]
       for (const op of itemOps) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0)
-      ops.push(...itemOps)
+      pushAll(ops, itemOps)
       sync ||= item.options.sync === true
       done.push(item)
     }

@@ -4,7 +4,7 @@
 // so a crash can never leave a log that points past data that is not there.
 
 import type { LogUpdate, RaftLogWriter, Snapshot } from '@mrdb/raft'
-import type { BatchOp, Engine, RaftLogStore } from '@mrdb/storage'
+import { pushAll, type BatchOp, type Engine, type RaftLogStore } from '@mrdb/storage'
 
 /** Bytes of entries and snapshot data one engine batch carries, well inside the engine's batch limit. */
 const WRITE_CHUNK_BYTES = 64 * 1024 * 1024
@@ -70,9 +70,9 @@ export class EngineLogWriter implements RaftLogWriter {
           const { index, term } = u.snapshot.metadata
           // The membership lives in the replica state the installer writes, not here.
           batch.installSnapshot(u.groupId, { index, term, data: new Uint8Array(0) })
-          // One push per operation: a spread passes them as arguments, and a large range's
-          // hundreds of thousands overflow the stack (it stopped the multiraft loop).
-          for (const op of await this.installSnapshot(u.groupId, u.snapshot)) data.push(op)
+          // Not a spread push: a large range's hundreds of thousands of operations overflowed
+          // the stack as call arguments (it stopped the multiraft loop).
+          pushAll(data, await this.installSnapshot(u.groupId, u.snapshot))
           bytes += u.snapshot.data.length
         }
         if (u.entries.length > 0) batch.append(u.groupId, u.entries)
