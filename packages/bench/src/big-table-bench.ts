@@ -8,15 +8,17 @@
 //               the gateway's peak RSS
 //   between     an indexed BETWEEN on x returning 1% of the rows: time (median of 5)
 //   churn + GC  on a second cluster with a short GC TTL: K keys updated U times each, then GC:
-//               disk bytes and a point read's latency fresh, after the churn, after GC
+//               disk bytes and a point read's latency fresh, after the churn, after GC, and
+//               where each node's bytes are after GC (disk-spans.ts)
 // Every node's RSS is sampled throughout; the maximum is printed. Each figure with an aim
 // says MET or MISSED.
 
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { cp, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ProcessCluster } from '@mrdb/cli/testing'
 import { SqlClient } from '@mrdb/server'
 import { status, termChanges } from './aggregate-bench.js'
+import { formatSpans, spanBytes } from './disk-spans.js'
 import { loadRows, ROWS_PER_STATEMENT } from './table-load.js'
 
 /** What {@link bigTableBench} runs. */
@@ -32,6 +34,8 @@ export interface BigTableOptions {
   gcTtlSeconds: number
   /** Runs only the churn part. */
   churnOnly?: boolean
+  /** Where the churn cluster's directory (data and node logs) is copied once its nodes stopped, even after a failure. */
+  keepData?: string
 }
 
 /** Loading clients, and rows per INSERT statement. */
@@ -340,6 +344,10 @@ async function churn(o: BigTableOptions, rss: RssSampler): Promise<void> {
       }
       const collected = await measure()
       show('after GC', collected)
+      for (const id of [1, 2, 3]) {
+        console.log(`  node ${id} after GC, by span:`)
+        for (const line of formatSpans(await spanBytes(cluster.dataDir(id)))) console.log(`    ${line}`)
+      }
       const diskRatio = totalOf(collected.disk) / totalOf(fresh.disk)
       const readRatio = collected.readMs / fresh.readMs
       console.log(`  after GC ÷ fresh: disk ${diskRatio.toFixed(2)}× (aim ≤ ${AIMS.gcRatio}: ${met(diskRatio <= AIMS.gcRatio)}), point read ${readRatio.toFixed(2)}× (aim ≤ ${AIMS.gcRatio}: ${met(readRatio <= AIMS.gcRatio)})`)
@@ -348,7 +356,7 @@ async function churn(o: BigTableOptions, rss: RssSampler): Promise<void> {
     }
   } finally {
     await rss.sample()
-    await stopGracefully(cluster)
+    await stopGracefully(cluster, o.keepData)
   }
 }
 
@@ -369,8 +377,12 @@ export async function bigTableBench(o: BigTableOptions): Promise<void> {
 }
 
 /** Stops the nodes with SIGTERM first (a node run with --cpu-prof through $MRDB_NODE_EXEC_ARGV writes its profile), then removes the cluster. */
-async function stopGracefully(cluster: ProcessCluster): Promise<void> {
+async function stopGracefully(cluster: ProcessCluster, keepData?: string): Promise<void> {
   await Promise.all([1, 2, 3].map((id) => cluster.terminate(id).catch(() => undefined)))
+  if (keepData !== undefined) {
+    await cp(cluster.dir, keepData, { recursive: true })
+    console.log(`  the cluster's directory is kept in ${keepData}`)
+  }
   await cluster.stop()
 }
 

@@ -19,6 +19,7 @@
 // Usage: node packages/bench/dist/sql-bench.js [--seconds 5] [--clients 32] [--agg-rows 0] [--no-etcd] [--no-64]
 //        node packages/bench/dist/sql-bench.js --rows N [--join-rows min(N/10, 100000)] [--churn-keys 10000]
 //                                              [--churn-updates 100] [--gc-ttl-seconds 10] [--churn-only]
+//                                              [--keep-data DIR]
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -51,6 +52,7 @@ const { values } = parseArgs({
     'churn-updates': { type: 'string', default: '100' },
     'gc-ttl-seconds': { type: 'string', default: '10' },
     'churn-only': { type: 'boolean', default: false },
+    'keep-data': { type: 'string' },
   },
 })
 const seconds = Number(values.seconds)
@@ -74,7 +76,7 @@ if (rows > 0) {
     console.error('--rows, --join-rows, --churn-keys, --churn-updates and --gc-ttl-seconds must be counts (--join-rows and --gc-ttl-seconds positive)')
     process.exit(2)
   }
-  await bigTableBench({ ...counts, churnOnly: values['churn-only'] })
+  await bigTableBench({ ...counts, churnOnly: values['churn-only'], keepData: values['keep-data'] })
   process.exit(0)
 }
 
