@@ -26,21 +26,21 @@ export interface SpanBytes {
 /** Copies of a live directory retried when a file vanished mid-copy (a compaction deleted it). */
 const COPY_ATTEMPTS = 5
 
-/** The span a key falls in: its label and bounds (`[gte, lt)`). */
+/** The span a key falls in: its label and bounds (`[gte, lt)`, copies: the engine's keys may share one buffer). */
 function spanOf(key: Uint8Array): { label: string; gte: Uint8Array; lt: Uint8Array } {
   const head = key[0]
   if (head === 0x01 && (key[1] === 0x00 || key[1] === 0x01) && key.length >= 10) {
     // Range-local Raft state: 01 00|01 <group u64> …
     const group = new DataView(key.buffer, key.byteOffset + 2, 8)
     const id = group.getUint32(0) * 0x1_0000_0000 + group.getUint32(4)
-    const gte = key.slice(0, 10)
+    const gte = new Uint8Array(key.subarray(0, 10))
     return { label: `raft ${key[1] === 0x00 ? 'meta' : 'log'} g${id}`, gte, lt: prefixEnd(gte)! }
   }
   const names: Record<string, string> = { '0102': 'replica state', '0103': 'node meta', '026d': 'mvcc latest', '0268': 'mvcc history', '0272': 'mvcc rollback' }
-  const two = key.slice(0, 2)
+  const two = new Uint8Array(key.subarray(0, 2))
   const name = names[Buffer.from(two).toString('hex')]
   if (name !== undefined) return { label: name, gte: two, lt: prefixEnd(two)! }
-  const one = key.slice(0, 1)
+  const one = new Uint8Array(key.subarray(0, 1))
   return { label: head === 0x03 ? 'placement driver' : `other ${Buffer.from(one).toString('hex')}`, gte: one, lt: prefixEnd(one) ?? Uint8Array.of(0xff, 0xff) }
 }
 
