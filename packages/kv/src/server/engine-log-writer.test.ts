@@ -3,14 +3,23 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { RaftLogStore, open, type BatchOp, type WriteOptions } from '@mrdb/storage'
+import { RaftLogStore, open, type BatchOp, type Engine, type WriteOptions } from '@mrdb/storage'
 import { EngineLogWriter } from './engine-log-writer.js'
 
-test('a log write too big for one engine batch goes out in several, each group whole, the last one synced', async () => {
+/** Runs `fn` on a fresh engine in a temporary directory and its Raft log store, then removes both. */
+async function withLog(fn: (engine: Engine, log: RaftLogStore) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'mrdb-logwriter-'))
   const engine = await open(dir)
   try {
-    const log = await RaftLogStore.open(engine)
+    await fn(engine, await RaftLogStore.open(engine))
+  } finally {
+    await engine.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+test('a log write too big for one engine batch goes out in several, each group whole, the last one synced', () =>
+  withLog(async (engine, log) => {
     const writer = new EngineLogWriter(engine, log, async () => [])
     const syncs: Array<boolean | undefined> = []
     const batch = engine.batch.bind(engine)
@@ -30,17 +39,10 @@ test('a log write too big for one engine batch goes out in several, each group w
       assert.equal(log.lastIndex(g), 1)
       assert.equal(log.entries(g, 1, 2, Infinity)[0]!.data.length, big.length)
     }
-  } finally {
-    await engine.close()
-    await rm(dir, { recursive: true, force: true })
-  }
-})
+  }))
 
-test('a snapshot whose data is hundreds of thousands of engine operations installs (a churned range\'s snapshot overflowed the stack)', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mrdb-logwriter-'))
-  const engine = await open(dir)
-  try {
-    const log = await RaftLogStore.open(engine)
+test('a snapshot whose data is hundreds of thousands of engine operations installs (a churned range\'s snapshot overflowed the stack)', () =>
+  withLog(async (engine, log) => {
     const keys = 500_000
     const ops: BatchOp[] = Array.from({ length: keys }, (_, i) => ({ type: 'put', key: Buffer.from(`k${String(i).padStart(6, '0')}`), value: Buffer.from('v') }))
     const writer = new EngineLogWriter(engine, log, async () => ops)
@@ -48,17 +50,10 @@ test('a snapshot whose data is hundreds of thousands of engine operations instal
     await writer.write([{ groupId: 1, entries: [], snapshot, hardState: { term: 2, vote: 0, commit: 10 } }], false)
     assert.equal(log.firstIndex(1), 11)
     assert.equal(Buffer.from((await engine.get(Buffer.from('k499999')))!).toString(), 'v')
-  } finally {
-    await engine.close()
-    await rm(dir, { recursive: true, force: true })
-  }
-})
+  }))
 
-test('a cut\'s entries read as compacted while the cut is written, never as missing inside the log', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mrdb-logwriter-'))
-  const engine = await open(dir)
-  try {
-    const log = await RaftLogStore.open(engine)
+test('a cut\'s entries read as compacted while the cut is written, never as missing inside the log', () =>
+  withLog(async (engine, log) => {
     const writer = new EngineLogWriter(engine, log, async () => [])
     const entries = Array.from({ length: 10 }, (_, i) => ({ index: i + 1, term: 1, type: 'normal' as const, data: Buffer.from(`e${i + 1}`) }))
     await writer.write([{ groupId: 1, entries, hardState: { term: 1, vote: 0, commit: 10 } }], false)
@@ -80,8 +75,4 @@ test('a cut\'s entries read as compacted while the cut is written, never as miss
     await writer.compact(1, 5, 1)
     assert.deepEqual(seen, ['ERR_COMPACTED', 'ERR_COMPACTED'])
     assert.equal(log.firstIndex(1), 6)
-  } finally {
-    await engine.close()
-    await rm(dir, { recursive: true, force: true })
-  }
-})
+  }))
