@@ -36,15 +36,23 @@ function spanOf(key: Uint8Array): { label: string; gte: Uint8Array; lt: Uint8Arr
     const gte = new Uint8Array(key.subarray(0, 10))
     return { label: `raft ${key[1] === 0x00 ? 'meta' : 'log'} g${id}`, gte, lt: prefixEnd(gte)! }
   }
-  const names: Record<string, string> = { '0102': 'replica state', '0103': 'node meta', '026d': 'mvcc latest', '0268': 'mvcc history', '0272': 'mvcc rollback' }
-  const two = new Uint8Array(key.subarray(0, 2))
-  const name = names[Buffer.from(two).toString('hex')]
-  if (name !== undefined) return { label: name, gte: two, lt: prefixEnd(two)! }
+  const named = NAMED_SPANS.find((s) => s.prefix.length === 2 && s.prefix[0] === head && s.prefix[1] === key[1]) ?? NAMED_SPANS.find((s) => s.prefix.length === 1 && s.prefix[0] === head)
+  if (named !== undefined) return { label: named.label, gte: named.prefix, lt: prefixEnd(named.prefix)! }
   const one = new Uint8Array(key.subarray(0, 1))
-  return { label: head === 0x03 ? 'placement driver' : `other ${Buffer.from(one).toString('hex')}`, gte: one, lt: prefixEnd(one) ?? Uint8Array.of(0xff, 0xff) }
+  return { label: `other ${Buffer.from(one).toString('hex')}`, gte: one, lt: prefixEnd(one) ?? Uint8Array.of(0xff, 0xff) }
 }
 
-/** The bytes of every span of the LevelDB directory `dataDir` (a node's data directory). */
+/** Spans measured whether or not they hold a live key (GC may have emptied them, leaving only deleted entries in the tables). */
+const NAMED_SPANS = [
+  { label: 'replica state', prefix: Uint8Array.of(0x01, 0x02) },
+  { label: 'node meta', prefix: Uint8Array.of(0x01, 0x03) },
+  { label: 'mvcc latest', prefix: Uint8Array.of(0x02, 0x6d) },
+  { label: 'mvcc history', prefix: Uint8Array.of(0x02, 0x68) },
+  { label: 'mvcc rollback', prefix: Uint8Array.of(0x02, 0x72) },
+  { label: 'placement driver', prefix: Uint8Array.of(0x03) },
+]
+
+/** The bytes of every span of the LevelDB directory `dataDir` (a node's data directory), then of all its keys. */
 export async function spanBytes(dataDir: string): Promise<SpanBytes[]> {
   const copy = await mkdtemp(join(tmpdir(), 'mrdb-spans-'))
   try {
@@ -65,6 +73,7 @@ export async function spanBytes(dataDir: string): Promise<SpanBytes[]> {
         if (s === undefined) spans.set(label, (s = { label, keys: 0, liveBytes: 0, tableBytes: 0, gte, lt }))
         return s
       }
+      for (const { label, prefix } of NAMED_SPANS) add(label, prefix, prefixEnd(prefix)!)
       for await (const [key, value] of engine.scan()) {
         const { label, gte, lt } = spanOf(key)
         const s = add(label, gte, lt)
@@ -77,7 +86,12 @@ export async function spanBytes(dataDir: string): Promise<SpanBytes[]> {
         }
       }
       for (const s of spans.values()) s.tableBytes = await engine.approximateSize(s.gte, s.lt)
-      return [...spans.values()].map(({ label, keys, liveBytes, tableBytes }) => ({ label, keys, liveBytes, tableBytes }))
+      const all = { label: 'all keys', keys: 0, liveBytes: 0, tableBytes: await engine.approximateSize(Uint8Array.of(0x00), Uint8Array.of(0xff, 0xff)) }
+      for (const s of spans.values()) {
+        all.keys += s.keys
+        all.liveBytes += s.liveBytes
+      }
+      return [...[...spans.values()].map(({ label, keys, liveBytes, tableBytes }) => ({ label, keys, liveBytes, tableBytes })), all]
     } finally {
       await engine.close()
     }
@@ -88,15 +102,21 @@ export async function spanBytes(dataDir: string): Promise<SpanBytes[]> {
 
 /**
  * Lines for the spans holding at least `minBytes` (live or in tables), largest first, then one
- * line summing the others.
+ * line summing the others (the last span, all keys, stays last).
  */
-export function formatSpans(spans: readonly SpanBytes[], minBytes = 64 * 1024): string[] {
+export function formatSpans(all: readonly SpanBytes[], minBytes = 64 * 1024): string[] {
+  const spans = all.slice(0, -1)
   const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`.padStart(10)
   const big = spans.filter((s) => Math.max(s.liveBytes, s.tableBytes) >= minBytes).sort((a, b) => b.tableBytes - a.tableBytes)
   const rest = spans.filter((s) => !big.includes(s))
   const line = (label: string, keys: number, live: number, table: number) => `${label.padEnd(22)} ${String(keys).padStart(8)} keys, live ${kib(live)}, in tables ${kib(table)}`
   const sum = (f: (s: SpanBytes) => number) => rest.reduce((n, s) => n + f(s), 0)
-  return [...big.map((s) => line(s.label, s.keys, s.liveBytes, s.tableBytes)), line(`${rest.length} other spans`, sum((s) => s.keys), sum((s) => s.liveBytes), sum((s) => s.tableBytes))]
+  const total = all.at(-1)!
+  return [
+    ...big.map((s) => line(s.label, s.keys, s.liveBytes, s.tableBytes)),
+    line(`${rest.length} other spans`, sum((s) => s.keys), sum((s) => s.liveBytes), sum((s) => s.tableBytes)),
+    line(total.label, total.keys, total.liveBytes, total.tableBytes),
+  ]
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
