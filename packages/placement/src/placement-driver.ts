@@ -155,6 +155,19 @@ export class PlacementDriver {
    * loads (a new term, an operator's end); the others are asked for one (wantsCompleteReport).
    */
   private readonly completeReports = new Set<number>()
+  /**
+   * Counts changes to what a scheduler pass decides from besides the range table and the
+   * stores: a range's leader, size or load, an operator's start or end, a quarantine report.
+   */
+  private inputsVersion = 0
+  /** What the last scheduler pass that found nothing to do decided from (see {@link passKey}). */
+  private idleKey: PassKey | undefined
+  /** Replicas per store, counted from a range table (the same array until the table changes). */
+  private replicaCounts: { ranges: readonly RangeRecord[]; counts: Map<number, number> } | undefined
+  /** Leaderships per store, counted at an {@link inputsVersion}. */
+  private leaderCounts: { version: number; counts: Map<number, number> } | undefined
+  /** Scheduler passes that ran the scheduler, and those skipped as their inputs had not changed since one that found nothing to do. */
+  readonly passes = { scheduled: 0, skipped: 0 }
 
   constructor(private readonly o: PlacementDriverOptions) {
     this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...o.config }
@@ -185,10 +198,11 @@ export class PlacementDriver {
     this.storeLoad.set(h.storeId, { lastHeartbeatMs: this.clock(), oldestTxnTs: h.oldestTxnTs, capacityBytes: h.capacityBytes, usedBytes: h.usedBytes, replicaCount: h.replicaCount })
     if (h.complete !== false) this.completeReports.add(h.storeId)
     if (h.quarantined && h.quarantined.length > 0) this.quarantined.set(h.storeId, h.quarantined)
-    else this.quarantined.delete(h.storeId)
+    else if (this.quarantined.delete(h.storeId)) this.inputsVersion++
+    if (h.quarantined && h.quarantined.length > 0) this.inputsVersion++
     for (const r of h.leading) {
       const queriesPerSecond = r.readsPerSecond + r.writesPerSecond
-      this.rangeLoad.set(r.range.rangeId, { leaderNodeId: h.storeId, approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys, queriesPerSecond, liveBytes: r.liveBytes ?? 0, garbageBytes: r.garbageBytes ?? 0 })
+      this.setRangeLoad(r.range.rangeId, { leaderNodeId: h.storeId, approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys, queriesPerSecond, liveBytes: r.liveBytes ?? 0, garbageBytes: r.garbageBytes ?? 0 })
       if (r.gcLocksClearBelow !== undefined) this.gcClear.set(r.range.rangeId, { generation: r.range.generation, below: r.gcLocksClearBelow })
       const stored = this.o.replica.rangeById(r.range.rangeId)
       if (!stored || stored.generation < r.range.generation) await this.command({ kind: 'putRange', range: r.range })
@@ -234,7 +248,7 @@ export class PlacementDriver {
       const stored = this.o.replica.rangeById(range.rangeId)
       if (!stored || stored.generation < range.generation) await this.command({ kind: 'putRange', range })
       const load = this.rangeLoad.get(range.rangeId)
-      this.rangeLoad.set(range.rangeId, { leaderNodeId, approximateBytes: load?.approximateBytes ?? 0, approximateKeys: load?.approximateKeys ?? 0, queriesPerSecond: 0, liveBytes: load?.liveBytes ?? 0, garbageBytes: load?.garbageBytes ?? 0 })
+      this.setRangeLoad(range.rangeId, { leaderNodeId, approximateBytes: load?.approximateBytes ?? 0, approximateKeys: load?.approximateKeys ?? 0, queriesPerSecond: 0, liveBytes: load?.liveBytes ?? 0, garbageBytes: load?.garbageBytes ?? 0 })
     }
   }
 
@@ -321,10 +335,12 @@ export class PlacementDriver {
     const busy = this.running.get(op.rangeId)
     if (busy) throw new PdError(PdErrorCode.RANGE_BUSY, `range ${op.rangeId} is busy: ${busy.kind} (${busy.reason}) runs on it`)
     this.running.set(op.rangeId, op)
+    this.inputsVersion++
     try {
       await this.o.runner(op)
     } finally {
       this.running.delete(op.rangeId)
+      this.inputsVersion++
       // The range changed or failed to: its leader's next heartbeat says how it is now.
       this.forgetRangeLoad(op.rangeId)
     }
@@ -338,18 +354,6 @@ export class PlacementDriver {
     // operator is checked again by the range it changes, and an idle PD group can quiesce.
     const now = this.clock()
     await this.advanceGc().catch(() => undefined) // tried again next tick
-    const ranges = this.o.replica.ranges().map((record) => {
-      const load = this.rangeLoad.get(record.rangeId)
-      return {
-        record,
-        leaderNodeId: load?.leaderNodeId,
-        approximateBytes: load?.approximateBytes ?? 0,
-        approximateKeys: load?.approximateKeys ?? 0,
-        queriesPerSecond: load?.queriesPerSecond ?? 0,
-        pendingOperator: this.running.get(record.rangeId),
-        quarantinedReplicas: this.quarantinedReplicas(record),
-      }
-    })
     const stores = this.storeStats()
     this.reportLiveness(stores)
     const cs = this.o.replica.confState()
@@ -361,7 +365,26 @@ export class PlacementDriver {
       leaderNodeId: pdLeader === 0 ? undefined : pdLeader,
       pendingOperator: this.running.get(PD_GROUP_ID),
     }
+    const key = this.passKey(stores, pd)
+    if (this.idleKey && samePassKey(this.idleKey, key)) {
+      this.passes.skipped++
+      return
+    }
+    this.passes.scheduled++
+    const ranges = key.ranges.map((record) => {
+      const load = this.rangeLoad.get(record.rangeId)
+      return {
+        record,
+        leaderNodeId: load?.leaderNodeId,
+        approximateBytes: load?.approximateBytes ?? 0,
+        approximateKeys: load?.approximateKeys ?? 0,
+        queriesPerSecond: load?.queriesPerSecond ?? 0,
+        pendingOperator: this.running.get(record.rangeId),
+        quarantinedReplicas: this.quarantinedReplicas(record),
+      }
+    })
     const ops = schedule({ stores, ranges, pd, nowMs: now, config: this.config })
+    this.idleKey = ops.length === 0 ? key : undefined
     const running = (transfers: boolean) => [...this.running.values()].filter((op) => (op.kind === 'transferLeader') === transfers).length
     // Leader counts are whole only once every live store sent a complete list since loads were
     // last forgotten (an operator's end forgets its range): until then a store that just took
@@ -373,11 +396,13 @@ export class PlacementDriver {
       if (running(transfer) >= (transfer ? (this.o.maxRunningTransfers ?? 64) : (this.o.maxRunningOperators ?? 4))) continue
       if (this.running.has(op.rangeId)) continue
       this.running.set(op.rangeId, op)
+      this.inputsVersion++
       const run = op.rangeId === PD_GROUP_ID ? runPdOperator(this.o.replica, op, this.o.pdMembers, this.timeoutMs) : this.o.runner(op)
       run
         .catch((err: unknown) => this.o.onOperatorError?.(op, err))
         .finally(() => {
           this.running.delete(op.rangeId)
+          this.inputsVersion++
           // The range changed or failed to: its leader's next heartbeat says how it is now.
           this.forgetRangeLoad(op.rangeId)
         })
@@ -391,11 +416,46 @@ export class PlacementDriver {
       .map((x) => x.replicaId)
   }
 
+  /**
+   * What a scheduler pass decides from, short of the ranges' stats: the range table (the same
+   * array until it changes), {@link inputsVersion}, and per store and for the PD group what
+   * the scheduler looks at. Not the time, nor the stores' free bytes: the time counts only
+   * through the stores' liveness, and free bytes only order the stores an operator could go
+   * to — a pass that found nothing to do finds nothing again on the same key.
+   */
+  private passKey(stores: readonly StoreStats[], pd: { voters: readonly number[]; learners: readonly number[]; joint: boolean; leaderNodeId?: number; pendingOperator?: Operator }): PassKey {
+    const storesKey = stores.map((s) => `${s.storeId}:${s.state}:${this.isLive(s)}:${s.replicaCount}:${s.leaderCount}`).join(',')
+    const pdKey = `${pd.voters.join(',')}/${pd.learners.join(',')}/${pd.joint}/${pd.leaderNodeId ?? ''}/${pd.pendingOperator ? 'busy' : ''}`
+    return { ranges: this.o.replica.ranges(), version: this.inputsVersion, stores: storesKey, pd: pdKey }
+  }
+
+  /** Records what a range's leader reported; a change the scheduler looks at counts in {@link inputsVersion}. */
+  private setRangeLoad(rangeId: number, load: Load): void {
+    const was = this.rangeLoad.get(rangeId)
+    this.rangeLoad.set(rangeId, load)
+    const same =
+      was !== undefined &&
+      was.leaderNodeId === load.leaderNodeId &&
+      was.approximateBytes === load.approximateBytes &&
+      was.approximateKeys === load.approximateKeys &&
+      was.queriesPerSecond === load.queriesPerSecond
+    if (!same) this.inputsVersion++
+  }
+
   private storeStats(): StoreStats[] {
-    const leaders = new Map<number, number>()
-    for (const load of this.rangeLoad.values()) leaders.set(load.leaderNodeId, (leaders.get(load.leaderNodeId) ?? 0) + 1)
-    const replicas = new Map<number, number>()
-    for (const r of this.o.replica.ranges()) for (const rep of r.replicas) replicas.set(rep.nodeId, (replicas.get(rep.nodeId) ?? 0) + 1)
+    if (this.leaderCounts?.version !== this.inputsVersion) {
+      const counts = new Map<number, number>()
+      for (const load of this.rangeLoad.values()) counts.set(load.leaderNodeId, (counts.get(load.leaderNodeId) ?? 0) + 1)
+      this.leaderCounts = { version: this.inputsVersion, counts }
+    }
+    const table = this.o.replica.ranges()
+    if (this.replicaCounts?.ranges !== table) {
+      const counts = new Map<number, number>()
+      for (const r of table) for (const rep of r.replicas) counts.set(rep.nodeId, (counts.get(rep.nodeId) ?? 0) + 1)
+      this.replicaCounts = { ranges: table, counts }
+    }
+    const leaders = this.leaderCounts.counts
+    const replicas = this.replicaCounts.counts
     return this.o.replica.stores().map((s) => {
       const load = this.storeLoad.get(s.storeId)
       return {
@@ -438,7 +498,7 @@ export class PlacementDriver {
   /** Throws NOT_LEADER on a follower; on a new term, forgets the previous term's view. */
   /** Forgets what a range's leader last reported; every store's next heartbeat lists all it leads, so its current leader reports it again. */
   private forgetRangeLoad(rangeId: number): void {
-    this.rangeLoad.delete(rangeId)
+    if (this.rangeLoad.delete(rangeId)) this.inputsVersion++
     this.completeReports.clear()
   }
 
@@ -452,6 +512,7 @@ export class PlacementDriver {
     this.rangeLoad.clear()
     this.completeReports.clear()
     this.quarantined.clear()
+    this.inputsVersion++
     this.liveness.clear()
     this.tso = undefined
     this.gcClear.clear()
@@ -465,4 +526,16 @@ export class PlacementDriver {
     if (!r.ok) throw r.error
     return r
   }
+}
+
+/** What a scheduler pass decides from; see PlacementDriver's passKey. */
+interface PassKey {
+  ranges: readonly RangeRecord[]
+  version: number
+  stores: string
+  pd: string
+}
+
+function samePassKey(a: PassKey, b: PassKey): boolean {
+  return a.ranges === b.ranges && a.version === b.version && a.stores === b.stores && a.pd === b.pd
 }

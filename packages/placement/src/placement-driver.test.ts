@@ -1,0 +1,90 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { PlacementDriver, type StoreHeartbeat } from './placement-driver.js'
+import { emptyPdState, type RangeRecord, type StoreRecord } from './pd-state.js'
+import type { Operator } from './scheduler.js'
+import { PdTestCluster } from './testing/pd-cluster.js'
+
+const store = (storeId: number): StoreRecord => ({ storeId, address: `127.0.0.1:${26000 + storeId}`, state: 'up' })
+/** Range 1, on stores 1, 2 and 4 (the PD group is on stores 1, 2 and 3). */
+const RANGE: RangeRecord = {
+  rangeId: 1,
+  startKey: new Uint8Array(),
+  endKey: new Uint8Array(),
+  generation: 1,
+  replicas: [1, 2, 4].map((nodeId, i) => ({ replicaId: i + 1, nodeId, role: 'voter' as const })),
+}
+const STORE_DEAD_MS = 10_000
+
+/** A PD group on stores 1-3, a fourth store, a driver on the PD leader with a clock of its own and the operators it started. */
+async function setUp(): Promise<{ c: PdTestCluster; driver: PlacementDriver; ops: Operator[]; clock: { now: number } }> {
+  const c = await PdTestCluster.start([1, 2, 3], emptyPdState())
+  assert.deepEqual(await c.propose({ kind: 'bootstrap', clusterId: 'test', stores: [1, 2, 3, 4].map(store), ranges: [RANGE], nextRangeId: 2 }), { ok: true })
+  const leader = await c.waitLeader()
+  const ops: Operator[] = []
+  const clock = { now: 1_000_000 }
+  const driver = new PlacementDriver({
+    replica: leader.pd,
+    raft: leader.raft,
+    runner: async (op) => void ops.push(op),
+    pdMembers: { join: async () => {}, leave: async () => {} },
+    clock: () => clock.now,
+    config: { storeDeadMs: STORE_DEAD_MS, splitBytes: 1000 },
+  })
+  return { c, driver, ops, clock }
+}
+
+/** Heartbeats of `storeIds`; store 1 reports leading range 1 with `bytes`. */
+async function heartbeats(driver: PlacementDriver, storeIds: number[], bytes = 0): Promise<void> {
+  for (const storeId of storeIds) {
+    const h: StoreHeartbeat = { storeId, address: store(storeId).address, capacityBytes: 1e9, usedBytes: 1e6 + storeId, replicaCount: storeId === 3 ? 0 : 1, leading: [] }
+    if (storeId === 1) h.leading.push({ range: RANGE, approximateBytes: bytes, approximateKeys: 1, readsPerSecond: 0, writesPerSecond: 0 })
+    await driver.heartbeat(h)
+  }
+}
+
+test('a scheduler pass on the inputs of one that found nothing to do is skipped; a store found dead runs the scheduler again', async () => {
+  const { c, driver, ops, clock } = await setUp()
+  try {
+    await heartbeats(driver, [1, 2, 3, 4])
+    await driver.tick()
+    await driver.tick()
+    assert.equal(ops.length, 0, "nothing to do")
+    assert.deepEqual(driver.passes, { scheduled: 1, skipped: 1 })
+    // The same reports again, other free bytes, a later time: still nothing to decide on.
+    clock.now += 1000
+    await heartbeats(driver, [1, 2, 3, 4])
+    await driver.tick()
+    assert.deepEqual(driver.passes, { scheduled: 1, skipped: 2 })
+    // Store 4 falls silent: nothing else changed but the time, and its replica is replaced.
+    clock.now += STORE_DEAD_MS + 1
+    await heartbeats(driver, [1, 2, 3])
+    await driver.tick()
+    assert.equal(driver.passes.scheduled, 2)
+    assert.deepEqual(
+      ops.map((op) => ({ ...op, reason: '' })),
+      [{ kind: 'moveReplica', rangeId: 1, fromNodeId: 4, toNodeId: 3, reason: '' }],
+    )
+  } finally {
+    await c.stop()
+  }
+})
+
+test('a range report that changes what the scheduler looks at (its size) runs the scheduler again', async () => {
+  const { c, driver, ops } = await setUp()
+  try {
+    await heartbeats(driver, [1, 2, 3, 4])
+    await driver.tick()
+    await driver.tick()
+    assert.deepEqual(driver.passes, { scheduled: 1, skipped: 1 })
+    await heartbeats(driver, [1, 2, 3, 4], 5000)
+    await driver.tick()
+    assert.deepEqual(driver.passes, { scheduled: 2, skipped: 1 })
+    assert.deepEqual(
+      ops.map((op) => op.kind + ' ' + op.rangeId),
+      ['splitRange 1'],
+    )
+  } finally {
+    await c.stop()
+  }
+})
