@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { PlacementDriver, type StoreHeartbeat } from './placement-driver.js'
 import { emptyPdState, type RangeRecord, type StoreRecord } from './pd-state.js'
 import type { Operator } from './scheduler.js'
+import { composeTimestamp } from '@mrdb/storage'
 import { PdTestCluster } from './testing/pd-cluster.js'
 
 const store = (storeId: number): StoreRecord => ({ storeId, address: `127.0.0.1:${26000 + storeId}`, state: 'up' })
@@ -30,15 +31,16 @@ async function setUp(): Promise<{ c: PdTestCluster; driver: PlacementDriver; ops
     pdMembers: { join: async () => {}, leave: async () => {} },
     clock: () => clock.now,
     config: { storeDeadMs: STORE_DEAD_MS, splitBytes: 1000 },
+    gcTtlMs: 1000,
   })
   return { c, driver, ops, clock }
 }
 
-/** Heartbeats of `storeIds`; store 1 reports leading range 1 with `bytes`. */
-async function heartbeats(driver: PlacementDriver, storeIds: number[], bytes = 0): Promise<void> {
+/** Heartbeats of `storeIds`; store 1 reports leading range 1 with `bytes`, and no lock below `clearBelow`. */
+async function heartbeats(driver: PlacementDriver, storeIds: number[], bytes = 0, clearBelow?: bigint): Promise<void> {
   for (const storeId of storeIds) {
-    const h: StoreHeartbeat = { storeId, address: store(storeId).address, capacityBytes: 1e9, usedBytes: 1e6 + storeId, replicaCount: storeId === 3 ? 0 : 1, leading: [] }
-    if (storeId === 1) h.leading.push({ range: RANGE, approximateBytes: bytes, approximateKeys: 1, readsPerSecond: 0, writesPerSecond: 0 })
+    const h: StoreHeartbeat = { storeId, address: store(storeId).address, capacityBytes: 1e9, usedBytes: 1e6 + storeId, replicaCount: storeId === 3 ? 0 : 1, leading: [], oldestTxnTs: composeTimestamp(2_000_000_000) }
+    if (storeId === 1) h.leading.push({ range: RANGE, approximateBytes: bytes, approximateKeys: 1, readsPerSecond: 0, writesPerSecond: 0, gcLocksClearBelow: clearBelow })
     await driver.heartbeat(h)
   }
 }
@@ -84,6 +86,21 @@ test('a range report that changes what the scheduler looks at (its size) runs th
       ops.map((op) => op.kind + ' ' + op.rangeId),
       ['splitRange 1'],
     )
+  } finally {
+    await c.stop()
+  }
+})
+
+test('the safe point follows a range lock report that came after the GC targets were computed', async () => {
+  const { c, driver } = await setUp()
+  try {
+    await heartbeats(driver, [1, 2, 3, 4])
+    await driver.tick()
+    const { fence, safePoint } = driver.gcTargets()
+    assert.ok(fence > 0n && safePoint === 0n, 'a fence, and no safe point before the range reported')
+    await heartbeats(driver, [1, 2, 3, 4], 0, fence)
+    await driver.tick()
+    assert.equal(driver.gcTargets().safePoint, fence)
   } finally {
     await c.stop()
   }

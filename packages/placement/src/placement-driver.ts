@@ -147,6 +147,10 @@ export class PlacementDriver {
   private gc: GcTargets = { fence: 0n, safePoint: 0n }
   /** Per range: the generation and fence below which its leader reported no lock. */
   private readonly gcClear = new Map<number, { generation: number; below: bigint }>()
+  /** Counts changes to {@link gcClear}. */
+  private gcClearVersion = 0
+  /** Every range's lock report as the GC targets take them, built from a range table at a {@link gcClearVersion}. */
+  private gcRanges: { ranges: readonly RangeRecord[]; version: number; reports: Array<{ rangeId: number; locksClearBelow: bigint | undefined }> } | undefined
   private timer: NodeJS.Timeout | undefined
   /** Each store's liveness as the last scheduler pass of this term saw it. */
   private readonly liveness = new Map<number, boolean>()
@@ -203,7 +207,7 @@ export class PlacementDriver {
     for (const r of h.leading) {
       const queriesPerSecond = r.readsPerSecond + r.writesPerSecond
       this.setRangeLoad(r.range.rangeId, { leaderNodeId: h.storeId, approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys, queriesPerSecond, liveBytes: r.liveBytes ?? 0, garbageBytes: r.garbageBytes ?? 0 })
-      if (r.gcLocksClearBelow !== undefined) this.gcClear.set(r.range.rangeId, { generation: r.range.generation, below: r.gcLocksClearBelow })
+      if (r.gcLocksClearBelow !== undefined) this.setGcClear(r.range.rangeId, r.range.generation, r.gcLocksClearBelow)
       const stored = this.o.replica.rangeById(r.range.rangeId)
       if (!stored || stored.generation < r.range.generation) await this.command({ kind: 'putRange', range: r.range })
     }
@@ -232,10 +236,15 @@ export class PlacementDriver {
     const stores = this.storeStats()
       .filter((s) => this.isLive(s))
       .map((s) => ({ storeId: s.storeId, oldestTxnTs: this.storeLoad.get(s.storeId)?.oldestTxnTs }))
-    const ranges = this.o.replica.ranges().map((r) => {
-      const clear = this.gcClear.get(r.rangeId)
-      return { rangeId: r.rangeId, locksClearBelow: clear?.generation === r.generation ? clear.below : undefined }
-    })
+    const table = this.o.replica.ranges()
+    if (this.gcRanges?.ranges !== table || this.gcRanges.version !== this.gcClearVersion) {
+      const reports = table.map((r) => {
+        const clear = this.gcClear.get(r.rangeId)
+        return { rangeId: r.rangeId, locksClearBelow: clear?.generation === r.generation ? clear.below : undefined }
+      })
+      this.gcRanges = { ranges: table, version: this.gcClearVersion, reports }
+    }
+    const ranges = this.gcRanges.reports
     const next = gcTargets({ nowMs: this.clock(), ttlMs: this.o.gcTtlMs ?? DEFAULT_GC_TTL_MS, stores, ranges, previous: this.gc })
     if (next.safePoint > this.o.replica.gcSafePoint) await this.o.replica.raiseGcSafePoint(next.safePoint, this.timeoutMs)
     this.gc = next
@@ -429,6 +438,14 @@ export class PlacementDriver {
     return { ranges: this.o.replica.ranges(), version: this.inputsVersion, stores: storesKey, pd: pdKey }
   }
 
+  /** Records the fence below which a range's leader found no lock; a change counts in {@link gcClearVersion}. */
+  private setGcClear(rangeId: number, generation: number, below: bigint): void {
+    const was = this.gcClear.get(rangeId)
+    if (was?.generation === generation && was.below === below) return
+    this.gcClear.set(rangeId, { generation, below })
+    this.gcClearVersion++
+  }
+
   /** Records what a range's leader reported; a change the scheduler looks at counts in {@link inputsVersion}. */
   private setRangeLoad(rangeId: number, load: Load): void {
     const was = this.rangeLoad.get(rangeId)
@@ -516,6 +533,7 @@ export class PlacementDriver {
     this.liveness.clear()
     this.tso = undefined
     this.gcClear.clear()
+    this.gcClearVersion++
     const sp = this.o.replica.gcSafePoint
     this.gc = { fence: sp, safePoint: sp }
   }
