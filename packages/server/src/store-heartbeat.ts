@@ -61,9 +61,9 @@ export async function storeHeartbeat(
   const leading: PdHeartbeatRequest['leading'] = []
   const signatures = new Map<number, string>()
   const load: Array<{ rangeId: number; queriesPerSecond: number }> = []
-  const held = store.descriptors()
-  for (const d of held) {
-    const replica = store.replica(d.rangeId)
+  const held = store.hostedReplicas()
+  for (const replica of held) {
+    const d = replica.descriptor
     const served = replica.takeLoad()
     if (store.raft.leaderOf(d.rangeId) !== replica.replicaId) continue
     const stats = replica.freshStats() ?? (await replica.approximateStats())

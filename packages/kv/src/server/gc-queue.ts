@@ -100,24 +100,21 @@ export class GcQueue {
   }
 
   private async pass(): Promise<void> {
-    const held = new Set<number>()
-    for (const d of this.o.store.descriptors()) {
-      held.add(d.rangeId)
+    for (const r of this.o.store.hostedReplicas()) {
       if (this.stopped) return
-      // Most ranges are led elsewhere: passed over without an error built for each.
-      const r = this.o.store.localReplica(d.rangeId)
-      // And most of those led here have nothing due: passed over without an await each.
-      if (!r?.leads() || !this.due(r)) continue
+      // Most ranges are led elsewhere: passed over without an error built for each, and most
+      // of those led here have nothing due: passed over without an await each.
+      if (!r.leads() || !this.due(r)) continue
       try {
         await this.collectRange(r)
       } catch (err) {
         // Lost leadership, a split or merge under way, a timeout: the next pass tries again.
         const quiet = err instanceof KvError && (err.code === KvErrorCode.NOT_LEADER || err.code === KvErrorCode.KEY_NOT_IN_RANGE || err.code === KvErrorCode.RANGE_NOT_FOUND)
-        if (!quiet) this.o.logger?.warn(`gc: range ${d.rangeId}: ${err instanceof Error ? err.message : String(err)}`)
+        if (!quiet) this.o.logger?.warn(`gc: range ${r.rangeId}: ${err instanceof Error ? err.message : String(err)}`)
       }
     }
-    for (const id of this.clear.keys()) if (!held.has(id)) this.clear.delete(id)
-    for (const id of this.collected.keys()) if (!held.has(id)) this.collected.delete(id)
+    for (const id of this.clear.keys()) if (!this.o.store.localReplica(id)) this.clear.delete(id)
+    for (const id of this.collected.keys()) if (!this.o.store.localReplica(id)) this.collected.delete(id)
   }
 
   /**
