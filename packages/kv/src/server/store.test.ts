@@ -631,6 +631,7 @@ test('a replica whose Raft log has a damaged entry is quarantined at start: no g
     assert.equal(three.raft.hasGroup(1), false, 'no Raft group runs for it: it cannot vote or acknowledge')
     assert.ok(three.raft.hasGroup(2), 'the node\'s other ranges run')
     assert.deepEqual(three.descriptors().map((d) => d.rangeId), [2])
+    assert.deepEqual(three.hostedReplicas().map((r) => r.rangeId), [2], 'nor do the walks over hosted replicas see it')
     await assert.rejects(three.get(1, b('k1')), hasCode(KvErrorCode.RANGE_NOT_FOUND))
     await assert.rejects(three.scan(1, new Uint8Array(0), new Uint8Array(0), 10), hasCode(KvErrorCode.RANGE_NOT_FOUND))
     await assert.rejects(three.write(1, { kind: 'put', key: b('k1'), value: b('bad') }), hasCode(KvErrorCode.RANGE_NOT_FOUND))
@@ -1143,6 +1144,7 @@ test('a bootstrap of many ranges writes them in batches of a few hundred, each r
     }
     await store.bootstrapRange(...ds)
     assert.equal(store.descriptors().length, n)
+    assert.equal(store.hostedReplicas().length, n)
     assert.equal(batches.reduce((a, x) => a + x, 0), n, 'every range state written once')
     assert.ok(batches.length >= 3 && Math.max(...batches) <= 250, `batches of ${batches.join(', ')} range states`)
   } finally {
