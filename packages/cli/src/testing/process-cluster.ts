@@ -45,6 +45,10 @@ interface NodeSlot {
 /** A cluster of node processes; see the file comment. */
 export class ProcessCluster {
   private readonly nodes = new Map<number, NodeSlot>()
+  /** Set by {@link stop}: no node starts after it. */
+  private stopped = false
+  /** Starts under way, which {@link stop} waits for. */
+  private readonly starting = new Set<Promise<void>>()
 
   private constructor(
     readonly dir: string,
@@ -130,8 +134,23 @@ export class ProcessCluster {
     return this.nodes.get(storeId)?.process?.isRunning === true
   }
 
-  /** Starts (or restarts, on its old address and data) node `storeId`. */
+  /**
+   * Starts (or restarts, on its old address and data) node `storeId`. Refused once
+   * {@link stop} began: a test's fault loop that goes on after a failure must not leave a
+   * node running (its process would keep the test's alive).
+   */
   async startNode(storeId: number): Promise<void> {
+    if (this.stopped) throw new Error(`the cluster is stopped: node ${storeId} is not started`)
+    const start = this.launch(storeId)
+    this.starting.add(start)
+    try {
+      await start
+    } finally {
+      this.starting.delete(start)
+    }
+  }
+
+  private async launch(storeId: number): Promise<void> {
     const existing = this.nodes.get(storeId)
     if (existing?.process?.isRunning) throw new Error(`node ${storeId} is already running`)
     const first = [...this.nodes.values()].find((n) => n.storeId !== storeId)
@@ -185,8 +204,10 @@ export class ProcessCluster {
     return n ? [...n.oldLogs, ...(n.process?.log ?? [])].join('') : ''
   }
 
-  /** Kills every node and removes the data directories. */
+  /** Kills every node, those still starting too once they are up, and removes the data directories. */
   async stop(): Promise<void> {
+    this.stopped = true
+    await Promise.allSettled([...this.starting])
     await Promise.all([...this.nodes.keys()].map((id) => this.signal(id, 'SIGKILL')))
     await rm(this.dir, { recursive: true, force: true })
   }
