@@ -61,8 +61,14 @@ export function addCheckCommand(program: Command): void {
           },
           { seconds: minutes * 60, clients, seed, faults: faults as FaultKind[] | undefined, log: say },
         )
+        // The nemesis restarted every node it killed: one not running now died on its own.
+        const died = Array.from({ length: nodes }, (_, i) => i + 1).filter((id) => !cluster.isRunning(id))
+        if (died.length > 0) {
+          for (const id of died) process.stderr.write(`--- node ${id} log (tail) ---\n${cluster.logs(id).slice(-6000)}\n`)
+          throw new CliError('NODE_DIED', `node(s) ${died.join(', ')} exited without being killed; replay with --seed ${seed}`)
+        }
       } catch (err) {
-        for (let id = 1; id <= nodes; id++) process.stderr.write(`--- node ${id} log (tail) ---\n${cluster.logs(id).slice(-3000)}\n`)
+        if (!(err instanceof CliError)) for (let id = 1; id <= nodes; id++) process.stderr.write(`--- node ${id} log (tail) ---\n${cluster.logs(id).slice(-3000)}\n`)
         throw err
       } finally {
         await cluster.stop()

@@ -334,7 +334,8 @@ export class PdReplica implements GroupStateMachine {
    */
   private proposalsOverwritten(term: number): void {
     if (this.pending.size === 0) return
-    const lead = this.o.raft.leaderOf(PD_GROUP_ID)
+    // The group may be gone already (this apply removed the replica here).
+    const lead = this.o.raft.hasGroup(PD_GROUP_ID) ? this.o.raft.leaderOf(PD_GROUP_ID) : 0
     this.pending.applied(term, (): PdResult => ({
       ok: false,
       error: new PdError(PdErrorCode.NOT_LEADER, `node ${this.o.nodeId} lost the PD group's leadership before the command applied: it was not applied`, lead === 0 ? undefined : lead),

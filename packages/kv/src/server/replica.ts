@@ -820,7 +820,8 @@ export class Replica {
    */
   private proposalsOverwritten(term: number): void {
     if (this.pending.size === 0) return
-    const lead = this.raft.leaderOf(this.rangeId)
+    // The group may be gone already (this apply removed the replica here, or merged it away).
+    const lead = this.raft.hasGroup(this.rangeId) ? this.raft.leaderOf(this.rangeId) : 0
     const hint = lead === 0 ? undefined : this.raft.nodeOf(this.rangeId, lead)
     const lost = this.pending.applied(term, () => ({
       ok: false,
