@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { PD_SERVICE, SqlClient } from '@mrdb/server'
+import { NODE_SERVICE, PD_SERVICE, SqlClient } from '@mrdb/server'
 import { initCluster } from './init-cluster.js'
 import { callNode } from './node-call.js'
 import { NodeProcess } from './node-process.js'
@@ -76,6 +76,10 @@ export class DemoCluster {
       const first = await start(1, [])
       await Promise.all(Array.from({ length: count - 1 }, (_, i) => start(i + 2, [first.address])))
       if (!temporary) await writeFile(layoutFile, `${JSON.stringify({ nodes: cluster.nodes.map((n) => ({ storeId: n.storeId, address: n.address, sqlAddress: n.sqlAddress, httpAddress: n.httpAddress })) } satisfies SavedLayout, null, 2)}\n`)
+      // Each joiner introduces itself to node 1 on its own schedule, and init places the first
+      // range on the first three stores node 1 knows: introduce them all, in order, so that
+      // they are stores 1, 2 and 3 (the README's tour moves a replica from store 3).
+      for (const n of cluster.nodes.slice(1)) await callNode(first.address, NODE_SERVICE.hello, { nodeId: n.storeId, address: n.address, nodes: [] })
       const init = await initCluster({ address: first.address, source: 'node 1' }, { ranges: 1, waitMs: 60_000, progress })
       if (init.kind === 'initialized') {
         cluster.initialized = true
