@@ -65,8 +65,10 @@ export async function storeHeartbeat(
   for (const replica of held) {
     const d = replica.descriptor
     const served = replica.takeLoad()
-    if (store.raft.leaderOf(d.rangeId) !== replica.replicaId) continue
+    if (!replica.leads()) continue
     const stats = replica.freshStats() ?? (await replica.approximateStats())
+    // Removed while its stats were counted (or an earlier range's were): its group is gone.
+    if (!store.raft.hasGroup(d.rangeId)) continue
     const perSecond = (n: number) => (elapsedMs > 0 ? (n * 1000) / elapsedMs : 0)
     const locksClear = gc?.queue.locksClearBelow(d.rangeId, replica.descriptor.generation)?.toString()
     // A range that served requests is always listed: its rates are news.

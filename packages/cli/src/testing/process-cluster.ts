@@ -49,6 +49,8 @@ export class ProcessCluster {
   private stopped = false
   /** Starts under way, which {@link stop} waits for. */
   private readonly starting = new Set<Promise<void>>()
+  /** Node processes this cluster ended itself (the others that exited died on their own). */
+  private readonly signalled = new WeakSet<NodeProcess>()
 
   private constructor(
     readonly dir: string,
@@ -204,15 +206,27 @@ export class ProcessCluster {
     return n ? [...n.oldLogs, ...(n.process?.log ?? [])].join('') : ''
   }
 
-  /** Kills every node, those still starting too once they are up, and removes the data directories. */
+  /**
+   * Kills every node, those still starting too once they are up, and removes the data
+   * directories. A node that exited on its own before (not by {@link kill}, {@link terminate}
+   * or a restart) has its log's tail written to stderr: a test that failed because a node died
+   * then says why.
+   */
   async stop(): Promise<void> {
     this.stopped = true
     await Promise.allSettled([...this.starting])
+    for (const n of this.nodes.values()) {
+      if (n.process && !n.process.isRunning && !this.signalled.has(n.process)) {
+        process.stderr.write(`--- node ${n.storeId} exited on its own; its log's tail ---\n${n.process.log.join('').slice(-6000)}\n`)
+      }
+    }
     await Promise.all([...this.nodes.keys()].map((id) => this.signal(id, 'SIGKILL')))
     await rm(this.dir, { recursive: true, force: true })
   }
 
   private async signal(storeId: number, signal: NodeJS.Signals): Promise<void> {
-    await this.nodes.get(storeId)?.process?.signal(signal)
+    const p = this.nodes.get(storeId)?.process
+    if (p && signal !== 'SIGSTOP' && signal !== 'SIGCONT') this.signalled.add(p)
+    await p?.signal(signal)
   }
 }

@@ -82,7 +82,8 @@ export class GcQueue {
 
   /** Looks at the ranges every interval. */
   start(): void {
-    this.timer = setInterval(() => void this.runOnce(), this.o.intervalMs ?? 1000)
+    // A pass that fails must not end the process (an unhandled rejection does): logged, retried next time.
+    this.timer = setInterval(() => void this.runOnce().catch((err: unknown) => this.o.logger?.warn(`gc: pass failed: ${err instanceof Error ? err.stack : String(err)}`)), this.o.intervalMs ?? 1000)
     this.timer.unref()
   }
 
@@ -102,6 +103,8 @@ export class GcQueue {
   private async pass(): Promise<void> {
     for (const r of this.o.store.hostedReplicas()) {
       if (this.stopped) return
+      // Removed while this pass awaited another range: its group is gone.
+      if (this.o.store.localReplica(r.rangeId) !== r) continue
       // Most ranges are led elsewhere: passed over without an error built for each, and most
       // of those led here have nothing due: passed over without an await each.
       if (!r.leads() || !this.due(r)) continue

@@ -415,8 +415,9 @@ export class Replica {
     )
   }
 
-  /** Whether this replica leads its range, as of the last Ready the host processed. */
+  /** Whether this replica leads its range, as of the last Ready the host processed (false once its group is gone). */
   leads(): boolean {
+    if (!this.raft.hasGroup(this.rangeId)) return false
     const lead = this.raft.leaderOf(this.rangeId)
     return lead !== 0 && lead === this.ownReplicaId()
   }
