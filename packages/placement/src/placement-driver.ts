@@ -201,9 +201,10 @@ export class PlacementDriver {
     if (!known || known.address !== h.address) await this.command({ kind: 'putStore', store: { storeId: h.storeId, address: h.address, state: known?.state ?? 'up' } })
     this.storeLoad.set(h.storeId, { lastHeartbeatMs: this.clock(), oldestTxnTs: h.oldestTxnTs, capacityBytes: h.capacityBytes, usedBytes: h.usedBytes, replicaCount: h.replicaCount })
     if (h.complete !== false) this.completeReports.add(h.storeId)
-    if (h.quarantined && h.quarantined.length > 0) this.quarantined.set(h.storeId, h.quarantined)
-    else if (this.quarantined.delete(h.storeId)) this.inputsVersion++
-    if (h.quarantined && h.quarantined.length > 0) this.inputsVersion++
+    if (h.quarantined && h.quarantined.length > 0) {
+      this.quarantined.set(h.storeId, h.quarantined)
+      this.inputsVersion++
+    } else if (this.quarantined.delete(h.storeId)) this.inputsVersion++
     for (const r of h.leading) {
       const queriesPerSecond = r.readsPerSecond + r.writesPerSecond
       this.setRangeLoad(r.range.rangeId, { leaderNodeId: h.storeId, approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys, queriesPerSecond, liveBytes: r.liveBytes ?? 0, garbageBytes: r.garbageBytes ?? 0 })

@@ -1066,6 +1066,7 @@ const BACKSLASH_STAND_IN = '\uE000'
  */
 function hideBackslashes(sql: string): string {
   if (!sql.includes('\\')) return sql
+  const holdsStandIn = sql.includes(BACKSLASH_STAND_IN)
   let out = ''
   let copied = 0
   for (let i = 0; i < sql.length; ) {
@@ -1076,7 +1077,7 @@ function hideBackslashes(sql: string): string {
     }
     const literal = sql.slice(i, next)
     if (sql[i] === "'" && !isEscapeString(sql, i) && literal.includes('\\')) {
-      if (sql.includes(BACKSLASH_STAND_IN)) unsupported('a backslash in a string of a statement that holds the character U+E000')
+      if (holdsStandIn) unsupported('a backslash in a string of a statement that holds the character U+E000')
       out += sql.slice(copied, i) + literal.replaceAll('\\', BACKSLASH_STAND_IN)
       copied = next
     }

@@ -257,8 +257,13 @@ export class Replica {
   checkLeader(): void {
     const lead = this.raft.leaderOf(this.rangeId)
     if (lead !== 0 && lead === this.replicaId) return
-    const hint = lead === 0 ? undefined : this.raft.nodeOf(this.rangeId, lead)
-    throw new KvError(KvErrorCode.NOT_LEADER, `node ${this.nodeId} does not lead range ${this.rangeId}`, hint)
+    throw new KvError(KvErrorCode.NOT_LEADER, `node ${this.nodeId} does not lead range ${this.rangeId}`, this.leaderHint())
+  }
+
+  /** The node this replica believes leads its range, for a NOT_LEADER's hint (none once its group is gone). */
+  private leaderHint(): number | undefined {
+    const lead = this.raft.hasGroup(this.rangeId) ? this.raft.leaderOf(this.rangeId) : 0
+    return lead === 0 ? undefined : this.raft.nodeOf(this.rangeId, lead)
   }
 
   /** Throws KEY_NOT_IN_RANGE, with the range's current descriptor, unless every key belongs to this range. */
@@ -822,8 +827,7 @@ export class Replica {
   private proposalsOverwritten(term: number): void {
     if (this.pending.size === 0) return
     // The group may be gone already (this apply removed the replica here, or merged it away).
-    const lead = this.raft.hasGroup(this.rangeId) ? this.raft.leaderOf(this.rangeId) : 0
-    const hint = lead === 0 ? undefined : this.raft.nodeOf(this.rangeId, lead)
+    const hint = this.leaderHint()
     const lost = this.pending.applied(term, () => ({
       ok: false,
       error: new KvError(KvErrorCode.NOT_LEADER, `node ${this.nodeId} lost the leadership of range ${this.rangeId} before the write applied: it was not applied`, hint),

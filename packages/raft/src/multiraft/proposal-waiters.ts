@@ -50,20 +50,14 @@ export class ProposalWaiters<R> {
 
   /** Stops waiting for `id` without an answer: its proposal was never handed to Raft (the caller reports why). */
   cancel(id: number): void {
-    const w = this.waiting.get(id)
-    if (!w) return
-    clearTimeout(w.timer)
-    this.waiting.delete(id)
+    this.take(id)
   }
 
   /** Hands proposal `id` its result; false if nobody waits for it (timed out, or another incarnation's). */
   resolve(id: number, result: R): boolean {
-    const w = this.waiting.get(id)
-    if (!w) return false
-    clearTimeout(w.timer)
-    this.waiting.delete(id)
-    w.resolve(result)
-    return true
+    const w = this.take(id)
+    w?.resolve(result)
+    return w !== undefined
   }
 
   /**
@@ -79,6 +73,15 @@ export class ProposalWaiters<R> {
     }
     for (const id of ids) this.resolve(id, lost(id))
     return ids
+  }
+
+  /** Removes `id`'s waiter, its timer stopped, and returns it (undefined if none waits). */
+  private take(id: number): Waiter<R> | undefined {
+    const w = this.waiting.get(id)
+    if (!w) return undefined
+    clearTimeout(w.timer)
+    this.waiting.delete(id)
+    return w
   }
 
   /** Ends every wait at once with `result()`: this replica learns no more outcomes. */
