@@ -131,6 +131,8 @@ export class Transaction {
   private finished = false
   /** A key this transaction inserted over its own write: the commit fails with KEY_EXISTS. */
   private duplicateInsert: Uint8Array | undefined
+  /** Whether {@link commit} is under way: the transaction holds the GC safe point until it returns (see {@link settleOnePhase}). */
+  private committing = false
   /** Other transactions this one has seen decided (committed or rolled back), by start timestamp. */
   private readonly decided = new Map<bigint, Exclude<TxnState, { state: 'locked' }>>()
   /** Keys that may hold this transaction's locks (prewrite was sent), for a rollback. */
@@ -158,7 +160,7 @@ export class Transaction {
    * committed or rolled back, and holding buffered writes or used within {@link TXN_IDLE_MS}.
    */
   isRunning(nowMs: number): boolean {
-    return !this.finished && (this.writes.size > 0 || nowMs - this.lastUsedMs < TXN_IDLE_MS)
+    return (!this.finished || this.committing) && (this.writes.size > 0 || nowMs - this.lastUsedMs < TXN_IDLE_MS)
   }
 
   /** The value of `key`: this transaction's own write, else the snapshot's. */
@@ -237,7 +239,8 @@ export class Transaction {
    * Commits every buffered write atomically. Throws WRITE_CONFLICT when another
    * transaction committed one of the keys after this one started (or holds it locked too
    * long), KEY_EXISTS for a failed insert, TXN_ABORTED when another transaction's reader
-   * rolled this one back, TIMEOUT when the outcome is unknown. On any other outcome than
+   * rolled this one back (or a one-phase commit whose answer was lost was settled as rolled
+   * back), TIMEOUT when the outcome is unknown. On any other outcome than
    * TIMEOUT the transaction left nothing behind. With `timestampFromOracle` it commits in two
    * phases, at a timestamp the oracle hands out after the call began (never one-phase: the
    * range would pick the timestamp from the reads it served).
@@ -248,7 +251,17 @@ export class Transaction {
     if (this.duplicateInsert) throw new KvError(KvErrorCode.KEY_EXISTS, `key ${hex(this.duplicateInsert)} was inserted twice`, undefined, { key: this.duplicateInsert })
     const mutations = [...this.writes.values()].sort((a, b) => compareBytes(a.key, b.key))
     if (mutations.length === 0) return
-    if (options.timestampFromOracle !== true && (await this.commitInOnePhase(mutations))) return
+    this.committing = true
+    try {
+      if (options.timestampFromOracle !== true && (await this.commitInOnePhase(mutations))) return
+      await this.commitInTwoPhases(mutations)
+    } finally {
+      this.committing = false
+    }
+  }
+
+  /** Prewrites `mutations`, takes a commit timestamp and commits the primary (the commit point), then the secondaries in the background. */
+  private async commitInTwoPhases(mutations: BufferedWrite[]): Promise<void> {
     const primary = mutations[0]!.key
     const heartbeat = setInterval(() => {
       this.client.heartbeat(primary, this.startTs, this.ttl()).catch(() => {
@@ -316,8 +329,38 @@ export class Transaction {
       return true
     } catch (err) {
       if (err instanceof KvError && err.code === KvErrorCode.ONE_PHASE_REFUSED) return false
+      if (err instanceof KvError && err.code === KvErrorCode.TIMEOUT) {
+        this.committedAt = await this.settleOnePhase(muts, err)
+        return true
+      }
       throw err
     }
+  }
+
+  /**
+   * Settles a one-phase commit whose answer was lost (`lost`, TIMEOUT): asks the range for the
+   * transaction's fate on its first written key. With no version of this transaction there, the
+   * range leaves a rollback marker, which refuses the command should it still apply (its prewrite
+   * checks the marker, and Raft orders the two). Resolves with the commit timestamp if it
+   * committed; throws TXN_ABORTED once it is known rolled back (nothing written: it may be run
+   * again), and `lost` if even the question gets no answer, or the commit wrote only locks (no
+   * version tells). Sound because the transaction counts as running until its commit returns
+   * ({@link isRunning}): the GC safe point stays at or below its start, so a version it committed
+   * is never collected before it is looked for.
+   */
+  private async settleOnePhase(mutations: readonly TxnMutation[], lost: KvError): Promise<bigint> {
+    const written = mutations.find((m) => m.kind !== 'lock')
+    if (written === undefined) throw lost
+    let fate: TxnState
+    try {
+      // A one-phase commit leaves no lock, so the "now" that would expire one does not matter.
+      fate = await this.client.checkTxn(written.key, this.startTs, this.startTs)
+    } catch {
+      throw lost
+    }
+    if (fate.state === 'committed') return fate.commitTs
+    if (fate.state === 'rolled-back') throw new KvError(KvErrorCode.TXN_ABORTED, `the one-phase commit of the transaction at ${this.startTs} got no answer and was rolled back: nothing was written`)
+    throw lost
   }
 
   /** Reads every {@link checkAtCommit} key at `commitTs`; throws WRITE_CONFLICT if a condition refuses its value. */

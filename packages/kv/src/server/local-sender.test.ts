@@ -4,89 +4,15 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Server, ServerCredentials } from '@grpc/grpc-js'
-import { MemoryNetwork } from '@mrdb/raft'
-import { MAX_TIMESTAMP, open, type Engine } from '@mrdb/storage'
+import { MAX_TIMESTAMP } from '@mrdb/storage'
 import { KvError, KvErrorCode } from '../api/errors.js'
-import type { RangeDescriptor } from '../api/range-descriptor.js'
 import type { KvRequest, KvResponse, NodeAddress } from '../api/requests.js'
 import { GrpcSender } from '../client/grpc-sender.js'
 import { KvClient } from '../client/kv-client.js'
 import { RoutingSender, type KvSender } from '../client/sender.js'
-import { waitFor } from '../testing/wait.js'
-import { addKvService } from './kv-service.js'
-import { LocalSender } from './local-sender.js'
-import { KvRequestHandler } from './request-handler.js'
-import { Store } from './store.js'
+import { loopbackRoles as roles, withLoopbackCluster as withCluster, type LoopbackNode as Node } from '../testing/loopback-cluster.js'
 
 const b = (s: string) => Buffer.from(s)
-const voters = [1, 2, 3].map((n) => ({ replicaId: n, nodeId: n, role: 'voter' as const }))
-/** Range 1 holds ['', 'm'), range 2 ['m', +inf). */
-const RANGES: RangeDescriptor[] = [
-  { rangeId: 1, startKey: new Uint8Array(0), endKey: b('m'), generation: 1, replicas: voters },
-  { rangeId: 2, startKey: b('m'), endKey: new Uint8Array(0), generation: 1, replicas: voters.map((r) => ({ ...r, replicaId: r.replicaId + 10 })) },
-]
-
-/** One node: its store, request handler, gRPC server, and both ways to send to it. */
-interface Node {
-  id: number
-  address: string
-  store: Store
-  local: LocalSender
-  remote: GrpcSender
-}
-
-/** Three stores in one process (Raft over memory), each serving its KV service over gRPC on loopback. */
-async function withCluster(fn: (nodes: Node[]) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'mrdb-local-sender-'))
-  const network = new MemoryNetwork()
-  const engines: Engine[] = []
-  const servers: Server[] = []
-  const nodes: Node[] = []
-  try {
-    for (const id of [1, 2, 3]) {
-      const engine = await open(join(dir, `n${id}`))
-      engines.push(engine)
-      const store = await Store.open({ nodeId: id, engine, transport: network.transport(id), tickMs: 50, sync: false, proposalTimeoutMs: 30_000 })
-      for (const d of RANGES) await store.bootstrapRange(d)
-      const server = new Server()
-      servers.push(server)
-      const handler = new KvRequestHandler(store, {
-        nodes: () => nodes.map((n) => ({ nodeId: n.id, address: n.address })),
-        ranges: async () => RANGES.map((descriptor) => ({ descriptor, leaderNodeId: 0 })),
-      })
-      addKvService(server, handler)
-      const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))))
-      nodes.push({ id, address: `127.0.0.1:${port}`, store, local: new LocalSender(handler), remote: new GrpcSender() })
-    }
-    // Every node knows each range's leader and has applied the leader's first entry.
-    const settled = (rangeId: number) => {
-      const leaders = new Set(nodes.map((n) => n.store.raft.leaderOf(rangeId)))
-      const applied = new Set(nodes.map((n) => n.store.replica(rangeId).appliedIndex))
-      return leaders.size === 1 && !leaders.has(0) && applied.size === 1 && !applied.has(1)
-    }
-    await waitFor('leaders of both ranges, known everywhere', () => RANGES.every((d) => settled(d.rangeId)))
-    await fn(nodes)
-  } finally {
-    for (const n of nodes) {
-      n.local.close()
-      n.remote.close()
-    }
-    for (const s of servers) s.forceShutdown()
-    for (const n of nodes) await n.store.close()
-    for (const e of engines) await e.close()
-    await rm(dir, { recursive: true, force: true })
-  }
-}
-
-/** The node leading `rangeId`, and one following it. */
-function roles(nodes: Node[], rangeId: number): { leader: Node; follower: Node } {
-  const leads = (n: Node) => n.store.raft.leaderOf(rangeId) === n.store.replica(rangeId).replicaId
-  return { leader: nodes.find(leads)!, follower: nodes.find((n) => !leads(n))! }
-}
 
 /** An answer as comparable data: bytes as hex, bigints as strings, errors as their fields, absent fields dropped. */
 function plain(v: unknown): unknown {

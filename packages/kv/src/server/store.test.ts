@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryNetwork, type ConfState, type Entry, type RaftLogger, type Snapshot } from '@mrdb/raft'
-import { MAX_MVCC_KEY_SIZE, MAX_TIMESTAMP, MvccStore, RaftLogStore, composeTimestamp, open, raftLogEntryKey, type BatchOp, type Engine } from '@mrdb/storage'
+import { MAX_MVCC_KEY_SIZE, MAX_TIMESTAMP, MvccStore, RaftLogStore, open, raftLogEntryKey, type BatchOp, type Engine } from '@mrdb/storage'
 import { MAX_COMMAND_SIZE, type TimestampSource, type TxnMutation } from '../api/types.js'
 import { KvError, KvErrorCode } from '../api/errors.js'
 import { descriptorToJson, type RangeDescriptor } from '../api/range-descriptor.js'
@@ -13,6 +13,7 @@ import { DELETE_RANGE_MAX_KEYS, type CommandResult } from './replica.js'
 import { addReplica, moveReplica, removeReplica, type CreateReplica } from './replica-changes.js'
 import { Store, type SystemGroup } from './store.js'
 import { decodeReplicaState, encodeReplicaState, replicaStateKey } from './replica-state.js'
+import { TestOracle } from '../testing/test-oracle.js'
 import { waitFor } from '../testing/wait.js'
 
 const b = (s: string) => Buffer.from(s)
@@ -951,22 +952,6 @@ test('a read waiting on its ReadIndex while a split applies is checked against t
  * A stand-in for the timestamp oracle: consecutive timestamps from the clock's present on.
  * While `held` is set, requests wait until it is cleared (an oracle that cannot be reached).
  */
-class TestOracle implements TimestampSource {
-  private next = composeTimestamp(Date.now())
-  private waiting: Array<() => void> = []
-  held = false
-
-  timestamp(): Promise<bigint> {
-    if (!this.held) return Promise.resolve(this.next++)
-    return new Promise((resolve) => this.waiting.push(() => resolve(this.next++)))
-  }
-
-  release(): void {
-    this.held = false
-    for (const w of this.waiting.splice(0)) w()
-  }
-}
-
 const put = (key: string, value: string): TxnMutation => ({ key: b(key), kind: 'put', value: b(value), assertAbsent: false })
 
 /** A one-phase commit on the range's leader, again while leadership moves or the leader has not learned its read floor yet; the commit timestamp. */
