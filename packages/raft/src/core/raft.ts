@@ -848,7 +848,6 @@ export class Raft {
       }
       return
     }
-    const oldPaused = pr.isPaused()
     // A probe acknowledged at the known match point also ends probing.
     if (!pr.maybeUpdate(m.index) && !(pr.match === m.index && pr.state === 'probe')) return
     if (pr.state === 'probe') {
@@ -863,8 +862,10 @@ export class Raft {
     if (this.maybeCommit()) {
       this.releasePendingReadIndexMessages()
       this.bcastAppend()
-    } else if (m.from !== this.id && oldPaused) {
-      // The follower was paused and may not know the commit index: update it.
+    } else if (m.from !== this.id) {
+      // The follower may not know the commit index: it was paused, or the message that told
+      // it was lost (becomeProbe forgot it, and this acknowledgement, sent before the loss,
+      // ended the probing). Tell it, unless it was told already (sentCommit).
       this.maybeSendAppend(m.from, 'if-commit-news')
     }
     if (m.from !== this.id) while (this.maybeSendAppend(m.from, 'never'));

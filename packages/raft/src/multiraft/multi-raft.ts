@@ -596,7 +596,9 @@ export class MultiRaft {
   /** Ticks one group unless it is (or now becomes) quiesced; returns whether it is quiesced. */
   private tickGroup(g: Group): boolean {
     if (g.quiesced) return true
-    // A leader decides before ticking: its heartbeats of the previous tick carried the final commit.
+    // A leader decides before ticking. Its followers were told the final commit index: the core
+    // sends it after the commit moves, and again after a loss the transport reported
+    // (Progress.becomeProbe forgets what it told); a quiesce notice does not carry it.
     if (this.maybeQuiesce(g)) return true
     g.raw.tick()
     this.metrics.groupTicks++

@@ -87,7 +87,9 @@ export class Progress {
 
   /**
    * Back to probing, from the match point (or, leaving 'snapshot', just after the snapshot
-   * that was sent, since the follower most likely installed it).
+   * that was sent, since the follower most likely installed it). What was sent past that point
+   * may be lost, the commit index it carried included: sentCommit falls back with `next`, so
+   * the follower is told the commit index again (as etcd's raft does).
    */
   becomeProbe(): void {
     if (this.state === 'snapshot') {
@@ -98,6 +100,7 @@ export class Progress {
       this.resetState('probe')
       this.next = this.match + 1
     }
+    this.sentCommit = Math.min(this.sentCommit, this.next - 1)
   }
 
   /** Streams entries from the match point on. */
@@ -111,6 +114,8 @@ export class Progress {
     this.resetState('snapshot')
     this.pendingSnapshot = snapshotIndex
     this.next = snapshotIndex + 1
+    // A snapshot holds only committed entries: installing it tells the follower that much.
+    this.sentCommit = snapshotIndex
   }
 
   /**
