@@ -246,6 +246,32 @@ test('a frame from a peer that came back cuts the reconnect backoff short', asyn
   }
 })
 
+test('a stream still connecting to an address its peer left connects to the new one when the peer shows up', async () => {
+  const c = cluster()
+  // Accepts connections and never answers: grpc-js waits for the HTTP/2 handshake as long as it
+  // waits for a TCP connect to an address nobody holds any more (no timeout of its own).
+  const held: net.Socket[] = []
+  const silent = net.createServer((socket) => held.push(socket))
+  try {
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    c.addresses.set(2, `127.0.0.1:${(silent.address() as net.AddressInfo).port}`)
+    const a = await c.add(1)
+    a.send(seqFrame(1, 2, 0))
+    await waitFor(() => held.length > 0, 10_000, 'the attempt at the old address')
+    // Node 2 comes back at another address, which node 1 learns, and talks to node 1.
+    const b = await c.add(2)
+    b.send(seqFrame(2, 1, 7))
+    await waitFor(() => c.recorders.get(1)!.frames.length === 1, 10_000, "node 2's frame")
+    const rb = c.recorders.get(2)!
+    await waitFor(() => rb.frames.length === 1, 20_000, 'the frame node 1 queued for node 2')
+    assert.deepStrictEqual(rb.seqs(), [0])
+  } finally {
+    await c.closeAll()
+    for (const socket of held) socket.destroy()
+    await new Promise((resolve) => silent.close(resolve))
+  }
+})
+
 test('a full queue drops the oldest frames, reports unreachable, and keeps the newest in order', async () => {
   const c = cluster()
   try {

@@ -480,7 +480,8 @@ export class GrpcTransport implements Transport {
         this.logger.warn(`raft transport: node ${this.nodeId} dropped a frame addressed to node ${f.to}`)
         continue
       }
-      // A frame from a peer shows it is up: a stream to it that is backing off reconnects.
+      // A frame from a peer shows it is up: a stream to it that is backing off reconnects, and
+      // one still connecting to an address the peer left connects to its new one.
       this.peers.get(f.from)?.peerIsUp()
       try {
         h.onFrame(f)

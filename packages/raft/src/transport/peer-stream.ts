@@ -104,9 +104,15 @@ export class PeerStream {
    * Tells the stream that the peer is up (a frame from it arrived). If the stream is down
    * and waiting out its reconnect backoff, it reconnects now, on a fresh channel, so a
    * restarted peer hears from this node at once instead of up to a backoff later. Once per
-   * outage: if that attempt fails too, the backoff goes on as before.
+   * outage: if that attempt fails too, the backoff goes on as before. If the stream is still
+   * connecting to an address the peer no longer has (it restarted at another one), it
+   * connects to the new one now: see {@link abandonStaleAttempt}.
    */
   peerIsUp(): void {
+    if (this.state === 'connecting') {
+      this.abandonStaleAttempt()
+      return
+    }
     if (!this.down || this.hurried || (this.state !== 'idle' && this.state !== 'waiting')) return
     this.hurried = true
     this.retryAt = 0
@@ -117,6 +123,26 @@ export class PeerStream {
     this.client = undefined
     if (this.head < this.queue.length) this.connect()
     else this.state = 'idle'
+  }
+
+  /**
+   * Gives up a connection attempt to an address the peer has left, and connects to where it
+   * is now. grpc-js sets no connect timeout, and a TCP connect to an address nobody holds any
+   * more is not refused but unanswered: measured in network namespaces, 71 s before
+   * EHOSTUNREACH (neighbour discovery gives up), up to the SYN retries' 127 s. Meanwhile every
+   * frame to the peer waited, though its new address was known — so a Raft group that needed
+   * it for a quorum could elect no leader (the netns e2e test, with another node stopped).
+   */
+  private abandonStaleAttempt(): void {
+    const address = this.o.resolve(this.o.peer)
+    if (address === undefined || address === this.clientAddress) return
+    this.o.logger.info(`raft transport: node ${this.o.nodeId} stops connecting to node ${this.o.peer} at ${this.clientAddress ?? 'no address'}: it is at ${address} now`)
+    const call = this.call
+    this.call = undefined
+    call?.cancel()
+    this.client?.close()
+    this.client = undefined
+    this.connect()
   }
 
   /** Cancels the stream, drops queued frames and closes the channel. */
