@@ -59,7 +59,7 @@ export { ProposalWaiters } from './multiraft/proposal-waiters.js'
 export type { MultiRaftOptions, MultiRaftMetrics } from './multiraft/multi-raft.js'
 export type { GroupOptions, GroupStateMachine, LogUpdate, RaftLogWriter } from './multiraft/types.js'
 
-export type { CoalescedHeartbeat, GroupMessage, RaftFrame, Transport, TransportHandler } from './transport/transport.js'
+export type { CoalescedHeartbeat, GroupMessage, QuiesceNotice, RaftFrame, Transport, TransportHandler } from './transport/transport.js'
 export { MemoryNetwork, MemoryTransport } from './transport/memory-transport.js'
 export type { MemoryFaults } from './transport/memory-transport.js'
 export { GrpcTransport } from './transport/grpc-transport.js'

@@ -123,7 +123,7 @@ export function sampleFrame(from: number, to: number, data: Uint8Array, context:
     entries: [{ term: 7, index: 6, type: 'normal', data }],
     context,
   }
-  const bytes = encodeFrame({ from, to, messages: [{ groupId: NO_GROUP, msg }], heartbeats: [{ groupId: NO_GROUP + 1, from: 1, to: 2, term: 7, commit: 4 }], heartbeatResponses: [], quiesce: [NO_GROUP + 2] })
+  const bytes = encodeFrame({ from, to, messages: [{ groupId: NO_GROUP, msg }], heartbeats: [{ groupId: NO_GROUP + 1, from: 1, to: 2, term: 7, commit: 4 }], heartbeatResponses: [], quiesce: [{ groupId: NO_GROUP + 2, term: 7, commit: 4 }] })
   const L = data.byteLength
   const C = context.byteLength
   if (bytes.byteLength !== 178 + L + C) throw new Error(`the frame layout changed: ${bytes.byteLength} bytes, expected ${178 + L + C}`)

@@ -74,9 +74,13 @@ class GatedStateMachine extends RecordingStateMachine {
   }
 }
 
-/** A transport that drops the outgoing group messages `drop` selects, and passes everything else on. */
+/**
+ * A transport that drops the outgoing group messages `drop` selects and the heartbeats to the
+ * nodes `dropHeartbeats` selects, without telling the sender, and passes everything else on.
+ */
 class FilteringTransport implements Transport {
-  drop: (msg: RaftFrame['messages'][number]) => boolean = () => false
+  drop: (msg: RaftFrame['messages'][number], to: number) => boolean = () => false
+  dropHeartbeats: (to: number) => boolean = () => false
 
   constructor(private readonly inner: Transport) {}
 
@@ -85,7 +89,8 @@ class FilteringTransport implements Transport {
   }
 
   send(frame: RaftFrame): void {
-    this.inner.send({ ...frame, messages: frame.messages.filter((m) => !this.drop(m)) })
+    const heartbeats = this.dropHeartbeats(frame.to) ? [] : frame.heartbeats
+    this.inner.send({ ...frame, messages: frame.messages.filter((m) => !this.drop(m, frame.to)), heartbeats })
   }
 
   close(): Promise<void> {
@@ -406,6 +411,31 @@ test('a quiesce notice does not freeze a follower\'s pending read: it still time
     const read = follower.host.readIndex(1)
     await waitFor('quiesced again', allQuiesced(nodes))
     assertRejectedWith(await outcome(read), RaftErrorCode.PROPOSAL_DROPPED, 'a read lost on its way to the leader')
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
+test('a follower that missed the commit index takes it from the quiesce notice, applies, and quiesces', async () => {
+  const network = new MemoryNetwork()
+  const nodes = await cluster(network, [1, 2, 3], 1)
+  try {
+    nodes[0]!.host.campaign(1)
+    await waitFor('quiesced', allQuiesced(nodes))
+    const leader = leaderNode(nodes, 1)!
+    const follower = nodes.find((n) => n !== leader)!
+    // What would tell the follower the new commit index is lost, and the leader never hears of
+    // it: the empty MsgApp sent once the entry commits, and the heartbeats.
+    leader.transport.drop = ({ msg }, to) => to === follower.id && msg.type === 'MsgApp' && msg.entries.length === 0
+    leader.transport.dropHeartbeats = (to) => to === follower.id
+    leader.host.propose(1, new TextEncoder().encode('late'))
+    await waitFor('the leader applied the write and quiesced', () => leader.machines.get(1)!.applied.includes('late') && leader.host.isQuiesced(1))
+    leader.transport.drop = () => false
+    leader.transport.dropHeartbeats = () => false
+    // Before, the follower quiesced on the notice, holding the entry it did not know committed.
+    await waitFor('the follower applied the write', () => follower.machines.get(1)!.applied.includes('late'))
+    await waitFor('quiesced again', allQuiesced(nodes))
+    assert.equal(follower.host.status(1).commit, leader.host.status(1).commit)
   } finally {
     await stopAll(nodes)
   }

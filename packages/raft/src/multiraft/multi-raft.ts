@@ -20,7 +20,7 @@ import { RawNode } from '../core/raw-node.js'
 import type { Rng } from '../core/rng.js'
 import type { Status } from '../core/status.js'
 import type { AppendedAt, ConfChangeV2, Message, RaftStateType, Ready } from '../core/types.js'
-import type { CoalescedHeartbeat, RaftFrame, Transport } from '../transport/transport.js'
+import type { CoalescedHeartbeat, QuiesceNotice, RaftFrame, Transport } from '../transport/transport.js'
 import type { GroupOptions, GroupStateMachine, LogUpdate, RaftLogWriter } from './types.js'
 
 /** Options of a {@link MultiRaft} host. */
@@ -216,8 +216,8 @@ export class MultiRaft {
    * idle node's work.
    */
   private readonly keepaliveMs: number
-  /** Quiesce notices to attach to the next frames: node → group ids. */
-  private readonly quiesceNotices = new Map<number, number[]>()
+  /** Quiesce notices to attach to the next frames, by node. */
+  private readonly quiesceNotices = new Map<number, QuiesceNotice[]>()
   /** Resolves when the current loop run ends. */
   private idle: Promise<void> = Promise.resolve()
   /** Applies under way or queued, of every group (see startApply). */
@@ -596,9 +596,9 @@ export class MultiRaft {
   /** Ticks one group unless it is (or now becomes) quiesced; returns whether it is quiesced. */
   private tickGroup(g: Group): boolean {
     if (g.quiesced) return true
-    // A leader decides before ticking. Its followers were told the final commit index: the core
-    // sends it after the commit moves, and again after a loss the transport reported
-    // (Progress.becomeProbe forgets what it told); a quiesce notice does not carry it.
+    // A leader decides before ticking. Its followers were told the final commit index (the core
+    // sends it after the commit moves, and again after a loss the transport reported); one that
+    // missed it anyway learns it from the quiesce notice (onQuiesceNotice).
     if (this.maybeQuiesce(g)) return true
     g.raw.tick()
     this.metrics.groupTicks++
@@ -621,10 +621,11 @@ export class MultiRaft {
       followerNodes.push(node)
     }
     g.quiesced = true
+    const notice: QuiesceNotice = { groupId: g.id, term: st.term, commit: st.commit }
     for (const node of followerNodes) {
       const list = this.quiesceNotices.get(node)
-      if (list) list.push(g.id)
-      else this.quiesceNotices.set(node, [g.id])
+      if (list) list.push(notice)
+      else this.quiesceNotices.set(node, [notice])
     }
     return true
   }
@@ -690,12 +691,29 @@ export class MultiRaft {
     for (const { groupId, msg } of f.messages) this.stepInto(groupId, msg, f.from)
     for (const hb of f.heartbeats) this.stepInto(hb.groupId, heartbeatMessage('MsgHeartbeat', hb), f.from)
     for (const hb of f.heartbeatResponses) this.stepInto(hb.groupId, heartbeatMessage('MsgHeartbeatResp', hb), f.from)
-    for (const groupId of f.quiesce) {
-      const g = this.groups.get(groupId)
-      if (!g || g.quiesced || g.lead === 0 || g.lead === g.replicaId || g.peers.get(g.lead) !== f.from) continue
+    for (const notice of f.quiesce) this.onQuiesceNotice(notice, f.from)
+  }
+
+  /**
+   * A leader's node says it quiesced a group. Its follower here quiesces only if it knows the
+   * leader's term and commit index (CockroachDB's rule): the message that told it the commit
+   * index may have been lost without the leader hearing of it, and while the group sleeps no
+   * other comes, so the follower would hold committed entries it never applies — until the
+   * next write. Otherwise the notice counts as the leader's heartbeat: stepping it teaches the
+   * follower the commit index (the leader counted it as holding every entry up to there), and
+   * its answer wakes the leader, whose next notice it then takes.
+   */
+  private onQuiesceNotice(notice: QuiesceNotice, fromNode: number): void {
+    const g = this.groups.get(notice.groupId)
+    if (!g || g.quiesced || g.lead === 0 || g.lead === g.replicaId || g.peers.get(g.lead) !== fromNode) return
+    const st = g.raw.status()
+    if (st.term === notice.term && st.commit >= notice.commit) {
       g.quiesced = true
-      this.watch(g, f.from)
+      this.watch(g, fromNode)
+      return
     }
+    const heartbeat: CoalescedHeartbeat = { groupId: g.id, from: g.lead, to: g.replicaId, term: notice.term, commit: notice.commit }
+    this.stepInto(g.id, heartbeatMessage('MsgHeartbeat', heartbeat), fromNode)
   }
 
   private stepInto(groupId: number, msg: Message, fromNode: number): void {

@@ -87,7 +87,7 @@ function gen(seed: number) {
     messages: Array.from({ length: int(6) }, () => ({ groupId: num(), msg: message() })),
     heartbeats: Array.from({ length: int(6) }, heartbeat),
     heartbeatResponses: Array.from({ length: int(6) }, heartbeat),
-    quiesce: Array.from({ length: int(6) }, num),
+    quiesce: Array.from({ length: int(6) }, () => ({ groupId: num(), term: num(), commit: num() })),
   })
   return { frame, int, bytes }
 }
@@ -139,7 +139,7 @@ test('every message type round-trips, with entries, snapshot, context and reject
     ...frameOf(msgs),
     heartbeats: [{ groupId: 3, from: 1, to: 2, term: 7, commit: 40 }],
     heartbeatResponses: [{ groupId: 3, from: 2, to: 1, term: 7, commit: 40, context: new Uint8Array([1]) }],
-    quiesce: [3, 9, 2 ** 40],
+    quiesce: [{ groupId: 3, term: 7, commit: 40 }, { groupId: 9, term: 1, commit: 0 }, { groupId: 2 ** 40, term: 2 ** 33, commit: 2 ** 41 }],
   }
   const bytes = encodeFrame(frame)
   assert.equal(bytes.byteLength, encodedFrameSize(frame))
@@ -150,7 +150,7 @@ test('every message type round-trips, with entries, snapshot, context and reject
 test('an empty frame and extreme integers round-trip', () => {
   const empty: RaftFrame = { from: 0, to: 0, messages: [], heartbeats: [], heartbeatResponses: [], quiesce: [] }
   assert.deepStrictEqual(decodeFrame(encodeFrame(empty)), empty)
-  const big: RaftFrame = { ...empty, from: Number.MAX_SAFE_INTEGER, to: 2 ** 32, quiesce: [2 ** 32 - 1, 2 ** 32 + 1] }
+  const big: RaftFrame = { ...empty, from: Number.MAX_SAFE_INTEGER, to: 2 ** 32, quiesce: [{ groupId: 2 ** 32 - 1, term: Number.MAX_SAFE_INTEGER, commit: 2 ** 32 + 1 }] }
   assert.deepStrictEqual(decodeFrame(encodeFrame(big)), big)
 })
 

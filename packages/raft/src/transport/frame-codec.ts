@@ -8,7 +8,7 @@
 //               u32 n, n × groupMessage
 //               u32 n, n × heartbeat          (heartbeats)
 //               u32 n, n × heartbeat          (heartbeat responses)
-//               u32 n, n × groupId:u64        (quiesce)
+//               u32 n, n × (groupId term commit:u64)   (quiesce notices)
 //   groupMessage := groupId:u64 type:u8 from to term logTerm index commit rejectHint (u64 each)
 //               flags:u8 (1 reject, 2 snapshot, 4 context)
 //               u32 n, n × (term:u64 index:u64 type:u8 data:bytes)
@@ -24,11 +24,11 @@
 // (decodeFrames): the transport batches frames that queued up behind a busy stream.
 
 import type { ConfState, Entry, EntryType, Message, MessageType } from '../core/types.js'
-import type { CoalescedHeartbeat, GroupMessage, RaftFrame } from './transport.js'
+import type { CoalescedHeartbeat, GroupMessage, QuiesceNotice, RaftFrame } from './transport.js'
 import { TransportError, TransportErrorCode } from './transport-error.js'
 
 /** Version byte at the start of every encoding; bumped on any incompatible change. */
-export const WIRE_VERSION = 1
+export const WIRE_VERSION = 2
 
 /** Default bound on one encoded frame (and on one gRPC message of frames), in bytes. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
@@ -145,7 +145,7 @@ export function encodedFrameSize(frame: RaftFrame): number {
   const msgs = frame.messages
   for (let i = 0; i < msgs.length; i++) size += messageSize(msgs[i]!.msg, true)
   size += heartbeatsSize(frame.heartbeats) + heartbeatsSize(frame.heartbeatResponses)
-  size += frame.quiesce.length * 8
+  size += frame.quiesce.length * 24
   return size
 }
 
@@ -280,7 +280,12 @@ export function encodeFrame(frame: RaftFrame, maxBytes: number = DEFAULT_MAX_FRA
   writeHeartbeats(w, frame.heartbeatResponses)
   const q = frame.quiesce
   w.u32(q.length)
-  for (let i = 0; i < q.length; i++) w.u64(q[i]!)
+  for (let i = 0; i < q.length; i++) {
+    const notice = q[i]!
+    w.u64(notice.groupId)
+    w.u64(notice.term)
+    w.u64(notice.commit)
+  }
   return w.buf
 }
 
@@ -466,7 +471,8 @@ function readFrame(r: Reader): RaftFrame {
   }
   const heartbeats = readHeartbeats(r)
   const heartbeatResponses = readHeartbeats(r)
-  const quiesce = r.u64s()
+  const quiesce = new Array<QuiesceNotice>(r.count(24))
+  for (let i = 0; i < quiesce.length; i++) quiesce[i] = { groupId: r.u64(), term: r.u64(), commit: r.u64() }
   return { from, to, messages, heartbeats, heartbeatResponses, quiesce }
 }
 

@@ -132,7 +132,7 @@ test('frames flow both ways between 2 and 3 nodes and arrive intact', async () =
       ],
       heartbeats: [{ groupId: 12, from, to, term: 3, commit: 4 }],
       heartbeatResponses: [{ groupId: 13, from: to, to: from, term: 3, commit: 4, context: new Uint8Array([7, 7]) }],
-      quiesce: [14, 15],
+      quiesce: [{ groupId: 14, term: 3, commit: 4 }, { groupId: 15, term: 3, commit: 4 }],
     })
     for (const from of [1, 2, 3]) for (const to of [1, 2, 3]) if (from !== to) c.transports.get(from)!.send(frameFor(from, to))
     await waitFor(() => [1, 2, 3].every((id) => c.recorders.get(id)!.frames.length === 2), 5000, 'two frames at each node')

@@ -37,7 +37,18 @@ export interface RaftFrame {
    * Groups the sender leads and has quiesced: the receiver stops ticking its replicas of them
    * until a message or proposal wakes them.
    */
-  quiesce: number[]
+  quiesce: QuiesceNotice[]
+}
+
+/**
+ * A leader quiesced a group. A follower quiesces its replica only if it knows the same term
+ * and commit index: the message that told it the commit index may have been lost, and no
+ * other would come while the group sleeps (see MultiRaft's onFrame).
+ */
+export interface QuiesceNotice {
+  groupId: number
+  term: number
+  commit: number
 }
 
 /** What a transport tells its host. */
