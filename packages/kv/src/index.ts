@@ -59,6 +59,7 @@ export type { GrpcSenderOptions } from './client/grpc-sender.js'
 
 // server
 export { Store } from './server/store.js'
+export { ChangedRanges } from './server/changed-ranges.js'
 export type { QuarantinedReplica, StoreOptions, SystemGroup } from './server/store.js'
 export { Replica, toKvError, GC_MAX_DELETES } from './server/replica.js'
 export { GcQueue } from './server/gc-queue.js'

@@ -28,7 +28,7 @@ import { PdEndpoint } from './pd-endpoint.js'
 import { PgServer } from './pgwire/server.js'
 import { RangeAdmin } from './range-admin.js'
 import { NODE_REQUESTS } from './request-check.js'
-import { LeadReports, storeHeartbeat } from './store-heartbeat.js'
+import { LeadReports, storeHeartbeat, type ReportRound } from './store-heartbeat.js'
 import { TimestampBatcher } from './timestamp-batcher.js'
 import { CountingSender } from './counting-sender.js'
 import type { LevelWithSilent } from 'pino'
@@ -176,7 +176,9 @@ export class NodeServer {
   /** The load of the ranges this node leads, as its last heartbeat measured it (for /metrics). */
   private rangeLoad: Array<{ rangeId: number; queriesPerSecond: number }> = []
   /** What this node's heartbeats last told the PD about the ranges it leads. */
-  private readonly leadReports = new LeadReports()
+  private readonly leadReports: LeadReports
+  /** The heartbeat under way or queued last, if any. */
+  private heartbeating: Promise<void> | undefined
   /** When a heartbeat last reached the placement driver (0: never since start). */
   private lastPdContactMs = 0
 
@@ -196,6 +198,7 @@ export class NodeServer {
   ) {
     this.log = nodeLog.logger
     this.faults = faults
+    this.leadReports = new LeadReports(store.watchChanges())
     this.pd = new PdEndpoint({
       nodeId: o.storeId,
       driver: () => this.driver,
@@ -348,7 +351,8 @@ export class NodeServer {
       server.addService(NODE_SERVICE, node.adminService())
       node.pd.serve(server)
       node.helloTimer = setInterval(() => void started.helloRound(), HELLO_INTERVAL_MS)
-      node.heartbeatTimer = setInterval(() => void started.heartbeat(), o.heartbeatMs ?? 1000)
+      // A heartbeat still under way (a slow PD) is not joined by another.
+      node.heartbeatTimer = setInterval(() => void (started.heartbeating ?? started.heartbeat()), o.heartbeatMs ?? 1000)
       node.loopDelay.enable()
       void node.helloRound()
       log.info({ address, sqlAddress: node.sqlAddress, httpAddress: node.httpAddress, clusterId: meta.clusterId }, `node ${o.storeId} started`)
@@ -642,23 +646,41 @@ export class NodeServer {
   }
 
   /**
-   * Reports this node to the PD leader. While it holds quarantined replicas, it also looks
-   * them up in the PD's range table and deletes those their ranges no longer hold.
+   * Reports this node to the PD leader, once the heartbeat under way (if any) ended: two at
+   * once could have the PD take their rounds in one order and this node acknowledge them in
+   * the other, and a range acknowledged with an older report is listed again only when it
+   * changes (or in the next complete list).
    */
-  private async heartbeat(): Promise<void> {
+  private heartbeat(): Promise<void> {
+    const next = (this.heartbeating ?? Promise.resolve()).then(() => this.heartbeatOnce())
+    this.heartbeating = next
+    void next.finally(() => {
+      if (this.heartbeating === next) this.heartbeating = undefined
+    })
+    return next
+  }
+
+  /**
+   * One heartbeat (see {@link heartbeat}). While this node holds quarantined replicas, it also
+   * looks them up in the PD's range table and deletes those their ranges no longer hold.
+   */
+  private async heartbeatOnce(): Promise<void> {
     if (!this.meta.clusterId || this.stopped) return
+    let round: ReportRound | undefined
     try {
       const now = Date.now()
       const txnKv = this.txnKv
       const gc = this.gcQueue && txnKv ? { queue: this.gcQueue, oldestTxnTs: () => txnKv.oldestRunningTs() } : undefined
-      const { request: report, signatures, load } = await storeHeartbeat(this.store, this.address, this.o.dataDir, now - this.lastHeartbeatMs, gc, this.leadReports)
+      const built = await storeHeartbeat(this.store, this.address, this.o.dataDir, now - this.lastHeartbeatMs, gc, this.leadReports)
+      round = built.round
       this.lastHeartbeatMs = now
-      this.rangeLoad = load
-      const res = await this.pd.heartbeat(report)
+      this.rangeLoad = built.load
+      const res = await this.pd.heartbeat(built.request)
       if (res.error) this.log.debug(`heartbeat: ${res.error.code}: ${res.error.message}`)
       else {
         this.lastPdContactMs = Date.now()
-        this.leadReports.acknowledge(signatures, report.leadingComplete !== false, res.wantLeadingComplete === true)
+        this.leadReports.acknowledge(round, res.wantLeadingComplete === true)
+        round = undefined
       }
       if (res.gcFence !== undefined && res.gcSafePoint !== undefined) this.gcQueue?.setTargets({ fence: BigInt(res.gcFence), safePoint: BigInt(res.gcSafePoint) })
       // Kept, so that a restarted node refuses the reads below it before its first PD answer too.
@@ -670,6 +692,9 @@ export class NodeServer {
       if (this.store.quarantined().length > 0) await this.store.destroyRemovedQuarantined((await this.routing()).map((r) => r.descriptor))
     } catch (err) {
       this.log.debug(`heartbeat: ${err instanceof Error ? err.message : String(err)}`)
+    } finally {
+      // Not taken by the PD: what it looked at is looked at (and listed) again next time.
+      if (round) this.leadReports.failed(round)
     }
   }
 

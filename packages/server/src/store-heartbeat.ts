@@ -6,13 +6,35 @@
 // last one the PD took (LeadReports), and all of them when the PD asks or every
 // COMPLETE_EVERY heartbeats: with thousands of idle ranges, an unchanged list sent every
 // second cost the node and the PD leader more than everything else an idle cluster does.
+// Nor does it look at every led range: only at those the store marked changed since
+// (Store.watchChanges: an apply, a leader change, a count of stats, a first request served,
+// a new lock report of the GC queue), and at those the last one left to look at again.
 
 import { statfs } from 'node:fs/promises'
-import { descriptorToJson, type GcQueue, type Store } from '@mrdb/kv'
+import { descriptorToJson, type ChangedRanges, type GcQueue, type Store } from '@mrdb/kv'
 import type { PdHeartbeatRequest } from './pd-protocol.js'
 
 /** Every this many heartbeats the list of led ranges is complete even if the PD did not ask. */
 export const COMPLETE_EVERY = 60
+
+/** One heartbeat's look at the ranges; see {@link LeadReports.begin}. */
+export class ReportRound {
+  /** Per range looked at: the signature of its report if it is led here, else undefined. */
+  readonly seen = new Map<number, string | undefined>()
+  /**
+   * Ranges the next heartbeat looks at even if nothing marks them: they served requests (the
+   * next report has their new rates, zeros if they served none since), or their stats are
+   * older than what they applied (a count is due when those expire).
+   */
+  readonly again: number[] = []
+
+  constructor(
+    /** Whether this heartbeat lists every led range (and looks at every hosted one). */
+    readonly complete: boolean,
+    /** The ranges marked changed since the last heartbeat the PD took. */
+    readonly marked: ReadonlySet<number>,
+  ) {}
+}
 
 /** What this node last told the PD about the ranges it leads; see the file comment. */
 export class LeadReports {
@@ -22,9 +44,23 @@ export class LeadReports {
   private completeDue = true
   private sinceComplete = 0
 
+  constructor(
+    /** The store's feed of changed ranges (Store.watchChanges), taken by each heartbeat. */
+    private readonly changes: ChangedRanges,
+  ) {}
+
   /** Whether the next heartbeat lists every led range. */
   get complete(): boolean {
     return this.completeDue || this.sinceComplete + 1 >= COMPLETE_EVERY
+  }
+
+  /**
+   * Starts a heartbeat: it looks at every hosted range if {@link complete}, else at the
+   * ranges marked changed since the last heartbeat the PD took (taken from the feed now).
+   * End it with {@link acknowledge} or {@link failed}.
+   */
+  begin(): ReportRound {
+    return new ReportRound(this.complete, this.changes.take())
   }
 
   /** Whether a range's report with this signature must go out (it changed, or the list is complete). */
@@ -32,22 +68,30 @@ export class LeadReports {
     return this.complete || this.taken.get(rangeId) !== signature
   }
 
-  /**
-   * The PD took a heartbeat whose led ranges had the signatures `sent` (every led range,
-   * listed or not); `wantComplete`: it asks for a complete list next time. After a failed
-   * heartbeat nothing is acknowledged, so what changed is listed again.
-   */
-  acknowledge(sent: ReadonlyMap<number, string>, complete: boolean, wantComplete: boolean): void {
-    this.taken = new Map(sent)
-    this.sinceComplete = complete ? 0 : this.sinceComplete + 1
+  /** The PD took the heartbeat of `round`; `wantComplete`: it asks for a complete list next time. */
+  acknowledge(round: ReportRound, wantComplete: boolean): void {
+    if (round.complete) this.taken = new Map()
+    for (const [id, signature] of round.seen) {
+      if (signature === undefined) this.taken.delete(id)
+      else this.taken.set(id, signature)
+    }
+    for (const id of round.again) this.changes.mark(id)
+    this.sinceComplete = round.complete ? 0 : this.sinceComplete + 1
     this.completeDue = wantComplete
+  }
+
+  /** The heartbeat of `round` failed: nothing is acknowledged, and what it looked at is marked again, to be listed next time. */
+  failed(round: ReportRound): void {
+    for (const id of round.marked) this.changes.mark(id)
+    for (const id of round.seen.keys()) this.changes.mark(id)
   }
 }
 
 /**
- * Builds this node's heartbeat, the signatures of its led ranges' reports (for
- * {@link LeadReports.acknowledge}) and the load of every range it leads; `elapsedMs` since the last one turns served requests into
- * rates. `oldestTxnTs` is asked for last, right before the heartbeat goes out.
+ * Builds this node's heartbeat, the round it is part of (for {@link LeadReports.acknowledge}
+ * or {@link LeadReports.failed}: the caller ends it) and the load of the ranges it leads that
+ * served requests; `elapsedMs` since the last one turns served requests into rates.
+ * `oldestTxnTs` is asked for last, right before the heartbeat goes out.
  */
 export async function storeHeartbeat(
   store: Store,
@@ -56,27 +100,53 @@ export async function storeHeartbeat(
   elapsedMs: number,
   gc: { queue: GcQueue; oldestTxnTs: () => Promise<bigint> } | undefined,
   reports: LeadReports,
-): Promise<{ request: PdHeartbeatRequest; signatures: Map<number, string>; load: Array<{ rangeId: number; queriesPerSecond: number }> }> {
+): Promise<{ request: PdHeartbeatRequest; round: ReportRound; load: Array<{ rangeId: number; queriesPerSecond: number }> }> {
+  const round = reports.begin()
+  try {
+    const { request, load } = await build(store, address, dataDir, elapsedMs, gc, reports, round)
+    return { request, round, load }
+  } catch (err) {
+    reports.failed(round)
+    throw err
+  }
+}
+
+async function build(
+  store: Store,
+  address: string,
+  dataDir: string,
+  elapsedMs: number,
+  gc: { queue: GcQueue; oldestTxnTs: () => Promise<bigint> } | undefined,
+  reports: LeadReports,
+  round: ReportRound,
+): Promise<{ request: PdHeartbeatRequest; load: Array<{ rangeId: number; queriesPerSecond: number }> }> {
   const fs = await statfs(dataDir)
   const leading: PdHeartbeatRequest['leading'] = []
-  const signatures = new Map<number, string>()
   const load: Array<{ rangeId: number; queriesPerSecond: number }> = []
-  const held = store.hostedReplicas()
-  for (const replica of held) {
+  const perSecond = (n: number) => (elapsedMs > 0 ? (n * 1000) / elapsedMs : 0)
+  if (!round.complete) for (const id of round.marked) if (!store.localReplica(id)) round.seen.set(id, undefined)
+  const visit = round.complete ? store.hostedReplicas() : [...round.marked].flatMap((id) => store.localReplica(id) ?? [])
+  for (const replica of visit) {
     const d = replica.descriptor
     const served = replica.takeLoad()
-    if (!replica.leads()) continue
+    if (!replica.leads()) {
+      round.seen.set(d.rangeId, undefined)
+      continue
+    }
     const stats = replica.freshStats() ?? (await replica.approximateStats())
     // Removed while its stats were counted (or an earlier range's were): its group is gone.
-    if (!store.raft.hasGroup(d.rangeId)) continue
-    const perSecond = (n: number) => (elapsedMs > 0 ? (n * 1000) / elapsedMs : 0)
+    if (!store.raft.hasGroup(d.rangeId)) {
+      round.seen.set(d.rangeId, undefined)
+      continue
+    }
     const locksClear = gc?.queue.locksClearBelow(d.rangeId, replica.descriptor.generation)?.toString()
     // A range that served requests is always listed: its rates are news.
     const busy = served.reads > 0 || served.writes > 0
+    if (busy || !replica.statsCurrent()) round.again.push(d.rangeId)
     // The term: a leadership that left and came back between two heartbeats is news too.
     const signature = busy ? '' : `${store.raft.termOf(d.rangeId)}/${replica.descriptor.generation}/${stats.bytes}/${stats.keys}/${stats.liveBytes}/${stats.garbageBytes}/${locksClear ?? ''}`
-    signatures.set(d.rangeId, signature)
-    load.push({ rangeId: d.rangeId, queriesPerSecond: perSecond(served.reads + served.writes) })
+    round.seen.set(d.rangeId, signature)
+    if (busy) load.push({ rangeId: d.rangeId, queriesPerSecond: perSecond(served.reads + served.writes) })
     if (!busy && !reports.changed(d.rangeId, signature)) continue
     leading.push({
       descriptor: descriptorToJson(replica.descriptor),
@@ -95,11 +165,11 @@ export async function storeHeartbeat(
     address,
     capacityBytes: fs.blocks * fs.bsize,
     usedBytes: (fs.blocks - fs.bavail) * fs.bsize,
-    replicaCount: held.length,
+    replicaCount: store.hostedCount,
     leading,
     quarantined: store.quarantined().map((q) => ({ rangeId: q.rangeId, replicaId: q.replicaId })),
     oldestTxnTs,
   }
-  if (!reports.complete) request.leadingComplete = false
-  return { request, signatures, load }
+  if (!round.complete) request.leadingComplete = false
+  return { request, load }
 }

@@ -158,7 +158,12 @@ export class GcQueue {
       if (plan.next === undefined) break
       start = plan.next
     }
-    if (allClear) this.clear.set(r.rangeId, { generation, ts: fenceNow })
+    if (allClear) {
+      const was = this.clear.get(r.rangeId)
+      this.clear.set(r.rangeId, { generation, ts: fenceNow })
+      // Its lock report (locksClearBelow) changed: the heartbeat's next report lists it.
+      if (was?.generation !== generation || was.ts !== fenceNow) this.o.store.markChanged(r.rangeId)
+    }
     this.collected.set(r.rangeId, { generation, ts: threshold })
   }
 

@@ -92,6 +92,12 @@ export interface ReplicaHost {
   absorbMerged(rangeId: number): void
   /** The cluster's GC safe point as this node last learned it: no read below it is served. */
   readonly gcSafePoint: bigint
+  /**
+   * Something a walk over the ranges looks at changed in this range (see ChangedRanges): it
+   * applied entries or a snapshot, its stats were counted or dropped, or it served its first
+   * request since its load was taken.
+   */
+  markChanged(rangeId: number): void
 }
 
 /** One step of a membership change, by node: add a learner there, promote or demote its replica, or remove it. */
@@ -317,7 +323,7 @@ export class Replica {
    */
   propose(command: Command, timeoutMs: number, proposing?: (proposalId: number) => void): Promise<CommandResult> {
     this.checkLeader()
-    this.served.writes++
+    this.serve('writes')
     const proposalId = this.nextProposalId++
     const data = encodeCommand({ proposalId, nodeId: this.nodeId, ms: Date.now(), command })
     const result = this.pending.wait(proposalId, timeoutMs, () => ({
@@ -472,7 +478,7 @@ export class Replica {
   /** Waits until this leader may serve a linearizable read (ReadIndex, then apply up to it). */
   async readBarrier(): Promise<void> {
     this.checkLeader()
-    this.served.reads++
+    this.serve('reads')
     let index: number
     try {
       index = await this.raft.readIndex(this.rangeId)
@@ -544,6 +550,7 @@ export class Replica {
         const value: RangeStats = await this.mvcc.approximateStats(d.startKey.length === 0 ? undefined : d.startKey, d.endKey.length === 0 ? undefined : d.endKey)
         const took = Date.now() - started
         this.stats = { at: Date.now(), generation: d.generation, appliedIndex: index, ttlMs: Math.max(STATS_TTL_MS, STATS_COST_FACTOR * took), value }
+        this.host.markChanged(this.rangeId)
         return value
       } finally {
         this.counting = undefined
@@ -561,6 +568,21 @@ export class Replica {
     const cached = this.stats
     const index = this.state.appliedIndex
     return cached && cached.generation === d.generation && (cached.appliedIndex === index || Date.now() - cached.at < cached.ttlMs) ? cached.value : undefined
+  }
+
+  /**
+   * Whether the last counted stats are of the range as it is now (nothing applied since): when
+   * not, {@link freshStats} may still answer with them, and a count is due once they expire.
+   */
+  statsCurrent(): boolean {
+    const cached = this.stats
+    return cached !== undefined && cached.generation === this.state.descriptor.generation && cached.appliedIndex === this.state.appliedIndex
+  }
+
+  /** Counts a request served as leader; the first since {@link takeLoad} marks the range changed (its load is news). */
+  private serve(kind: 'reads' | 'writes'): void {
+    if (this.served.reads === 0 && this.served.writes === 0) this.host.markChanged(this.rangeId)
+    this.served[kind]++
   }
 
   /** Reads and writes served as leader since the last call (the load a heartbeat reports). */
@@ -597,6 +619,7 @@ export class Replica {
     const raw = await this.engine.get(replicaStateKey(this.rangeId))
     if (!raw) throw new StorageError(StorageErrorCode.CORRUPTION, `range ${this.rangeId}: snapshot ${snapshot.metadata.index} installed without its replica state`)
     this.state = decodeReplicaState(raw)
+    this.host.markChanged(this.rangeId)
     this.host.membershipChanged(this)
     // The snapshot covers entries this node never applies one by one: their outcomes are unknown here.
     this.abandonProposals(`a snapshot at index ${snapshot.metadata.index} replaced its log`)
@@ -626,6 +649,7 @@ export class Replica {
       }
     }
     if (run.length > 0) await this.applyRun(run)
+    this.host.markChanged(this.rangeId)
   }
 
   /** Persists the new membership, and the descriptor that follows from it, with the applied index of its entry. */
@@ -636,6 +660,7 @@ export class Replica {
     const next: ReplicaState = { ...this.state, appliedIndex: entry.index, appliedTerm: entry.term, confState, descriptor }
     await this.engine.batch([{ type: 'put', key: replicaStateKey(this.rangeId), value: encodeReplicaState(next) }])
     this.state = next
+    this.host.markChanged(this.rangeId)
     this.host.membershipChanged(this)
     this.proposalsOverwritten(entry.term)
   }
@@ -996,6 +1021,7 @@ export class Replica {
         for (const [gte, lt] of this.mvcc.engineSpans(d.startKey, d.endKey)) await this.engine.compactRange(gte, lt)
         // The engine's size estimates of older versions changed: count again.
         this.stats = undefined
+        this.host.markChanged(this.rangeId)
       })().catch(() => undefined) // the engine closed meanwhile: nothing to give back
     }, GC_COMPACT_DELAY_MS)
     this.compactTimer.unref()

@@ -159,6 +159,28 @@ test('a quiesced range cuts its log to the applied index on every replica once i
   }
 })
 
+test('a range kept awake past the log cutter\'s passes is cut once it quiesces, with nothing applied since', async () => {
+  const c = await TestCluster.start()
+  try {
+    await c.waitLeaders()
+    // A follower cut off: the leader cannot quiesce (its follower does not hold every entry).
+    const leader = c.leader(1)!
+    const cutOff = [...c.stores.keys()].find((id) => id !== leader.nodeId)!
+    c.network.partition([cutOff], [...c.stores.keys()].filter((id) => id !== cutOff))
+    const value = new Uint8Array(4096).fill(7)
+    for (let i = 0; i < 20; i++) await c.writeRetrying(1, { kind: 'put', key: b(`k${i}`), value })
+    // The cutter's passes (every second) look at range 1 while it is awake: nothing to cut yet.
+    await new Promise((r) => setTimeout(r, 2500))
+    assert.ok(!leader.raft.isQuiesced(1) && leader.replica(1).logStorage.firstIndex() <= leader.replica(1).appliedIndex, 'awake, its log kept')
+    c.network.heal()
+    await waitFor('every replica of range 1 quiesced with an empty log', () =>
+      [...c.stores.values()].every((s) => s.raft.isQuiesced(1) && s.replica(1).logStorage.firstIndex() === s.replica(1).appliedIndex + 1),
+    )
+  } finally {
+    await c.stop()
+  }
+})
+
 /** A system group of one replica on node 1 that only counts what it applied: a stand-in for the placement driver's group. */
 class CountingGroup implements SystemGroup {
   readonly replicaId = 1

@@ -5,6 +5,7 @@
 
 import { CorruptionError, MultiRaft, SeededRng, type ConfState, type GroupStateMachine, type Message, type RaftLogger, type Rng, type Snapshot, type Transport } from '@mrdb/raft'
 import { MAX_TIMESTAMP, MvccStore, RaftLogStore, raftLogEntryKey, type BatchOp, type Engine, type RaftLogDamage } from '@mrdb/storage'
+import { ChangedRanges } from './changed-ranges.js'
 import { EngineLogWriter } from './engine-log-writer.js'
 import { RangeLogStorage } from './range-log-storage.js'
 import { KvError, KvErrorCode } from '../api/errors.js'
@@ -111,6 +112,10 @@ export class Store implements ReplicaHost {
   private readonly damage = new Map<number, RaftLogDamage>()
   private readonly systemGroups = new Map<number, SystemGroup>()
   private compactionTimer: NodeJS.Timeout | undefined
+  /** The feeds of {@link watchChanges}, each marked at every change. */
+  private readonly changeFeeds: ChangedRanges[] = []
+  /** The ranges {@link compactLogs} looks at next: those changed since its last pass, and those it left waiting. */
+  private readonly logsChanged = this.watchChanges()
   /**
    * Bootstraps, replica creations and deletions of quarantined replicas run one at a time, so
    * two requests for one range cannot both create (or delete) it.
@@ -168,7 +173,10 @@ export class Store implements ReplicaHost {
       logger: o.logger,
       onUnknownGroup: (groupId, msg, fromNode) => store?.onUnknownGroup(groupId, msg, fromNode),
       onGroupDamaged: (groupId, _replicaId, err) => store?.groupDamaged(groupId, err),
-      onLeaderChange: (groupId) => store?.replicas.get(groupId)?.leaderChanged(),
+      onLeaderChange: (groupId) => {
+        store?.markChanged(groupId)
+        store?.replicas.get(groupId)?.leaderChanged()
+      },
     })
     store = new Store(o.nodeId, o.engine, log, mvcc, writer, raft, o)
     for (const d of damage) store.damage.set(d.groupId, d)
@@ -242,6 +250,29 @@ export class Store implements ReplicaHost {
       if (first?.nodeId === this.nodeId) this.raft.campaign(state.descriptor.rangeId)
       if (i % BOOTSTRAP_CHUNK === BOOTSTRAP_CHUNK - 1) await yieldToLoop()
     }
+  }
+
+  /**
+   * A new feed of the ranges that change from now on: a range is marked when it is hosted or
+   * dropped here, changes leader, applies entries or a snapshot, has its stats counted or
+   * dropped, serves its first request since its load was taken ({@link Replica.takeLoad}), or
+   * when {@link markChanged} is called for it. Walks that run every second take their ranges
+   * from it instead of visiting every range hosted.
+   */
+  watchChanges(): ChangedRanges {
+    const feed = new ChangedRanges()
+    this.changeFeeds.push(feed)
+    return feed
+  }
+
+  /** Marks a range changed in every feed of {@link watchChanges} (the GC queue marks ranges whose lock report it changed). */
+  markChanged(rangeId: number): void {
+    for (const feed of this.changeFeeds) feed.mark(rangeId)
+  }
+
+  /** How many replicas are hosted here. */
+  get hostedCount(): number {
+    return this.replicas.size
   }
 
   /** Every replica hosted here, in no order: for walks that need none (the sort of {@link descriptors} costs per range). */
@@ -508,6 +539,7 @@ export class Store implements ReplicaHost {
   private drop(rangeId: number, dataOps: () => Promise<BatchOp[]>): Promise<void> {
     this.replicas.get(rangeId)?.abandonProposals('its replica here was removed')
     this.replicas.delete(rangeId)
+    this.markChanged(rangeId)
     this.raft.removeGroup(rangeId)
     return this.writer.destroyGroup(rangeId, async () => [...(await dataOps()), { type: 'del', key: replicaStateKey(rangeId) }])
   }
@@ -565,6 +597,7 @@ export class Store implements ReplicaHost {
       awaitLeaderOn,
     })
     this.replicas.set(state.descriptor.rangeId, replica)
+    this.markChanged(state.descriptor.rangeId)
   }
 
   private onUnknownGroup(groupId: number, msg: Message, fromNode: number): void {
@@ -579,16 +612,28 @@ export class Store implements ReplicaHost {
    * the last cut (CockroachDB's raft log queue likewise truncates what every follower has), and
    * a large cut's span compacted: an idle range does not keep its last burst of writes on disk twice.
    * System groups' logs are cut by length.
+   *
+   * Only the ranges changed since the last pass are looked at (a log grows only by an apply,
+   * which marks its range), and those left waiting for their group to quiesce: with thousands
+   * of idle ranges, a look at every one each second cost more than anything else left to do.
    */
   private compactLogs(): void {
     const max = this.o.maxLogEntries ?? 10_000
-    for (const r of this.replicas.values()) {
+    for (const id of this.logsChanged.take()) {
+      const r = this.replicas.get(id)
+      if (!r) continue
       const first = this.log.firstIndex(r.rangeId)
-      const idle = r.appliedLogBytes >= IDLE_LOG_BYTES && this.raft.hasGroup(r.rangeId) && this.raft.isQuiesced(r.rangeId)
+      const running = this.raft.hasGroup(r.rangeId)
+      const quiesced = running && this.raft.isQuiesced(r.rangeId)
+      const idle = r.appliedLogBytes >= IDLE_LOG_BYTES && quiesced
       const long = r.appliedIndex - first >= max
       const large = r.appliedLogBytes >= MAX_LOG_BYTES
       const upTo = idle ? r.appliedIndex : r.appliedIndex - Math.floor(Math.min(max, r.appliedIndex - first) / 10)
-      if ((!idle && !long && !large) || upTo <= first) continue
+      if ((!idle && !long && !large) || upTo <= first) {
+        // Enough applied for an idle cut, but the group is awake: looked at again until it quiesces.
+        if (r.appliedLogBytes >= IDLE_LOG_BYTES && running && !quiesced) this.logsChanged.mark(r.rangeId)
+        continue
+      }
       let term: number
       try {
         term = r.logStorage.term(upTo)
