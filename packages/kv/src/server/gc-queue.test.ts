@@ -235,3 +235,27 @@ test('a rise of the safe point alone proposes nothing on a range with nothing to
     await c.stop()
   }
 })
+
+test('while the targets stay, a pass looks at the ranges that changed: a range that comes to be led here is brought to them by the next pass', async () => {
+  const floor = composeTimestamp(Date.now() - 60_000)
+  const c = await cluster(floor)
+  try {
+    const queues = new Map(c.stores.map((s) => [s, new GcQueue({ store: s, resolveLocks: async () => true, pauseMs: 0 })]))
+    for (const q of queues.values()) {
+      q.setTargets({ fence: floor, safePoint: floor })
+      await q.runOnce()
+    }
+    const first = c.leader()
+    const next = c.stores.find((s) => s !== first)!
+    assert.equal(queues.get(first)!.locksClearBelow(1, RANGE.generation), floor, 'the leader looked at the range')
+    assert.equal(queues.get(next)!.locksClearBelow(1, RANGE.generation), undefined, 'a follower did not')
+    await waitFor('leadership moved', () => {
+      if (first.replica(1).leads()) first.replica(1).transferLeader(next.nodeId)
+      return next.replica(1).leads()
+    })
+    await queues.get(next)!.runOnce()
+    assert.equal(queues.get(next)!.locksClearBelow(1, RANGE.generation), floor, 'the new leader\'s next pass looked at it, with the targets as they were')
+  } finally {
+    await c.stop()
+  }
+})

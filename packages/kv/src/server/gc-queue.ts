@@ -14,6 +14,7 @@
 // safe point (the threshold) to it.
 
 import { KvError, KvErrorCode, type LockInfo } from '../api/errors.js'
+import type { ChangedRanges } from './changed-ranges.js'
 import { GC_MAX_DELETES, type Replica } from './replica.js'
 import type { Store } from './store.js'
 
@@ -55,14 +56,22 @@ export class GcQueue {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private stopped = false
+  /** The store's ranges changed since the last pass: the only ones a pass looks at while the targets stay. */
+  private readonly changes: ChangedRanges
+  /** The next pass looks at every range: the first one, and the first after the targets rose. */
+  private lookAtAll = true
 
-  constructor(private readonly o: GcQueueOptions) {}
+  constructor(private readonly o: GcQueueOptions) {
+    this.changes = o.store.watchChanges()
+  }
 
   /** Takes the PD's latest targets (they only rise); the store refuses reads below the safe point from now on. */
   setTargets(t: GcTargets): void {
     const fence = t.fence > this.targets.fence ? t.fence : this.targets.fence
     const sp = t.safePoint > this.targets.safePoint ? t.safePoint : this.targets.safePoint
-    this.targets = { fence, safePoint: sp > fence ? fence : sp }
+    const next = { fence, safePoint: sp > fence ? fence : sp }
+    if (next.fence !== this.targets.fence || next.safePoint !== this.targets.safePoint) this.lookAtAll = true
+    this.targets = next
     this.o.store.learnGcSafePoint(this.targets.safePoint)
   }
 
@@ -100,11 +109,30 @@ export class GcQueue {
     return this.running
   }
 
+  /**
+   * Brings the ranges led here to the targets. While the targets stay, a range has something
+   * due only after it changed (an apply moves its fence, threshold or generation; a leader
+   * change makes it led here) or when an earlier pass left it unfinished: a pass looks at
+   * the ranges the store marked changed since the last one (Store.watchChanges), not at
+   * every range, and marks again those it leaves due.
+   */
   private async pass(): Promise<void> {
-    for (const r of this.o.store.hostedReplicas()) {
+    const all = this.lookAtAll
+    this.lookAtAll = false
+    const marked = this.changes.take()
+    const store = this.o.store
+    if (!all) {
+      for (const id of marked) {
+        if (store.localReplica(id)) continue
+        this.clear.delete(id)
+        this.collected.delete(id)
+      }
+    }
+    const visit = all ? store.hostedReplicas() : [...marked].flatMap((id) => store.localReplica(id) ?? [])
+    for (const r of visit) {
       if (this.stopped) return
       // Removed while this pass awaited another range: its group is gone.
-      if (this.o.store.localReplica(r.rangeId) !== r) continue
+      if (store.localReplica(r.rangeId) !== r) continue
       // Most ranges are led elsewhere: passed over without an error built for each, and most
       // of those led here have nothing due: passed over without an await each.
       if (!r.leads() || !this.due(r)) continue
@@ -115,9 +143,13 @@ export class GcQueue {
         const quiet = err instanceof KvError && (err.code === KvErrorCode.NOT_LEADER || err.code === KvErrorCode.KEY_NOT_IN_RANGE || err.code === KvErrorCode.RANGE_NOT_FOUND)
         if (!quiet) this.o.logger?.warn(`gc: range ${r.rangeId}: ${err instanceof Error ? err.message : String(err)}`)
       }
+      // Locks left unsettled, a failed step, a pass stopped halfway: looked at again next pass.
+      if (store.localReplica(r.rangeId) === r && r.leads() && this.due(r)) this.changes.mark(r.rangeId)
     }
-    for (const id of this.clear.keys()) if (!this.o.store.localReplica(id)) this.clear.delete(id)
-    for (const id of this.collected.keys()) if (!this.o.store.localReplica(id)) this.collected.delete(id)
+    if (all) {
+      for (const id of this.clear.keys()) if (!store.localReplica(id)) this.clear.delete(id)
+      for (const id of this.collected.keys()) if (!store.localReplica(id)) this.collected.delete(id)
+    }
   }
 
   /**
