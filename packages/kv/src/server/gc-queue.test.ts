@@ -188,7 +188,7 @@ test('a transaction running when GC passes keeps its snapshot; a prewrite below 
   }
 })
 
-test('ranges bootstrapped at the GC floor refuse prewrites and reads below it, and the first targets cost no Raft command', async () => {
+test('ranges bootstrapped at the GC floor refuse prewrites and reads below it, and the first targets cost no Raft command and no scan', async (t) => {
   const floor = composeTimestamp(Date.now() - 60_000)
   const c = await cluster(floor)
   try {
@@ -202,8 +202,10 @@ test('ranges bootstrapped at the GC floor refuse prewrites and reads below it, a
     const applied = c.leader().replica(1).appliedIndex
     const queue = new GcQueue({ store: c.leader(), resolveLocks: async () => true, pauseMs: 0 })
     queue.setTargets({ fence: floor, safePoint: floor })
+    const scans = t.mock.method(c.leader().replica(1), 'gcPlan')
     await queue.runOnce()
     assert.equal(c.leader().replica(1).appliedIndex, applied, 'targets at the floor proposed nothing')
+    assert.equal(scans.mock.callCount(), 0, 'nor scanned a range that never applied a command')
     assert.equal(queue.locksClearBelow(1, RANGE.generation), floor, 'and the range reports itself clear below the fence')
     const startTs = composeTimestamp(Date.now())
     const r = await prewrite(startTs)

@@ -164,6 +164,13 @@ export class GcQueue {
     if (fence > r.gcFence) await this.propose(r, [], fence, safePoint > r.gcThreshold ? safePoint : r.gcThreshold)
     const { fenceNow, threshold, needLocks, needCollect } = this.needs(r)
     if (!needLocks && !needCollect) return
+    // A range that never applied a command (every range of a new cluster, bootstrapped at the
+    // GC floor) holds no lock and no version: nothing to scan. A cluster's first targets
+    // otherwise had each node scan every range it leads.
+    if (r.lastTs === 0n) {
+      this.done(r, generation, fenceNow, threshold)
+      return
+    }
     let allClear = true
     let start = r.descriptor.startKey
     for (;;) {
@@ -190,13 +197,17 @@ export class GcQueue {
       if (plan.next === undefined) break
       start = plan.next
     }
-    if (allClear) {
-      const was = this.clear.get(r.rangeId)
-      this.clear.set(r.rangeId, { generation, ts: fenceNow })
-      // Its lock report (locksClearBelow) changed: the heartbeat's next report lists it.
-      if (was?.generation !== generation || was.ts !== fenceNow) this.o.store.markChanged(r.rangeId)
-    }
+    if (allClear) this.done(r, generation, fenceNow, threshold)
+    else this.collected.set(r.rangeId, { generation, ts: threshold })
+  }
+
+  /** Records a full pass over `r` at `generation` that left no lock below `fence` and collected at `threshold`. */
+  private done(r: Replica, generation: number, fence: bigint, threshold: bigint): void {
+    const was = this.clear.get(r.rangeId)
+    this.clear.set(r.rangeId, { generation, ts: fence })
     this.collected.set(r.rangeId, { generation, ts: threshold })
+    // Its lock report (locksClearBelow) changed: the heartbeat's next report lists it.
+    if (was?.generation !== generation || was.ts !== fence) this.o.store.markChanged(r.rangeId)
   }
 
   /** Whether {@link collectRange} has anything to do on `r`. */
