@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { PlacementDriver, type StoreHeartbeat } from './placement-driver.js'
+import { FORGOTTEN_WAIT_MS, PlacementDriver, type StoreHeartbeat } from './placement-driver.js'
 import { emptyPdState, type RangeRecord, type StoreRecord } from './pd-state.js'
 import type { Operator } from './scheduler.js'
 import { composeTimestamp } from '@mrdb/storage'
@@ -101,6 +101,31 @@ test('the safe point follows a range lock report that came after the GC targets 
     await heartbeats(driver, [1, 2, 3, 4], 0, fence)
     await driver.tick()
     assert.equal(driver.gcTargets().safePoint, fence)
+  } finally {
+    await c.stop()
+  }
+})
+
+test('an operator\'s end waits for its range to be listed again, not for every store\'s complete list; unlisted in time, every store is asked for one', async () => {
+  const { c, driver, clock } = await setUp()
+  try {
+    const stores = [1, 2, 3, 4]
+    await heartbeats(driver, stores)
+    assert.deepEqual(stores.filter((s) => driver.wantsCompleteReport(s)), [], 'complete lists taken from every store')
+    await driver.runRequested({ kind: 'transferLeader', rangeId: 1, toNodeId: 2, reason: 'test' })
+    await driver.tick()
+    assert.deepEqual(stores.filter((s) => driver.wantsCompleteReport(s)), [], 'no store is asked for a complete list at an operator\'s end')
+    // Its leader lists it (as a new leader's next heartbeat does), and time passes: still none asked.
+    await heartbeats(driver, [1])
+    clock.now += FORGOTTEN_WAIT_MS + 1
+    await driver.tick()
+    assert.deepEqual(stores.filter((s) => driver.wantsCompleteReport(s)), [])
+    // Forgotten again and listed by no store in time (a transfer that failed): complete lists from every store.
+    await driver.runRequested({ kind: 'transferLeader', rangeId: 1, toNodeId: 2, reason: 'test' })
+    for (const storeId of stores) await driver.heartbeat({ storeId, address: store(storeId).address, capacityBytes: 1e9, usedBytes: 1e6, replicaCount: 1, leading: [], complete: false })
+    clock.now += FORGOTTEN_WAIT_MS + 1
+    await driver.tick()
+    assert.deepEqual(stores.filter((s) => driver.wantsCompleteReport(s)), stores)
   } finally {
     await c.stop()
   }

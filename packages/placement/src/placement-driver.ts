@@ -39,6 +39,12 @@ export interface QuarantineReport {
   replicaId: number
 }
 
+/**
+ * How long a range forgotten at an operator's end may go unlisted by every store before the
+ * stores are asked for complete lists (a few heartbeats: its leader lists it in its next one).
+ */
+export const FORGOTTEN_WAIT_MS = 5_000
+
 /** What a store tells the PD every heartbeat interval. */
 export interface StoreHeartbeat {
   storeId: number
@@ -155,10 +161,17 @@ export class PlacementDriver {
   /** Each store's liveness as the last scheduler pass of this term saw it. */
   private readonly liveness = new Map<number, boolean>()
   /**
-   * Stores whose complete list of led ranges this leader has taken since it last forgot range
-   * loads (a new term, an operator's end); the others are asked for one (wantsCompleteReport).
+   * Stores whose complete list of led ranges this leader has taken since it last forgot what
+   * stores lead (a new term, or a forgotten range not listed in time: see {@link forgotten});
+   * the others are asked for one (wantsCompleteReport).
    */
   private readonly completeReports = new Set<number>()
+  /**
+   * Ranges whose load this leader forgot at an operator's end, with when, until a store lists
+   * them again: the store that now leads one lists it in its next heartbeat (a new leader, a
+   * new generation: its report changed), and until then its leader count is short of it.
+   */
+  private readonly forgotten = new Map<number, number>()
   /**
    * Counts changes to what a scheduler pass decides from besides the range table and the
    * stores: a range's leader, size or load, an operator's start or end, a quarantine report.
@@ -206,6 +219,7 @@ export class PlacementDriver {
       this.inputsVersion++
     } else if (this.quarantined.delete(h.storeId)) this.inputsVersion++
     for (const r of h.leading) {
+      this.forgotten.delete(r.range.rangeId)
       const queriesPerSecond = r.readsPerSecond + r.writesPerSecond
       this.setRangeLoad(r.range.rangeId, { leaderNodeId: h.storeId, approximateBytes: r.approximateBytes, approximateKeys: r.approximateKeys, queriesPerSecond, liveBytes: r.liveBytes ?? 0, garbageBytes: r.garbageBytes ?? 0 })
       if (r.gcLocksClearBelow !== undefined) this.setGcClear(r.range.rangeId, r.range.generation, r.gcLocksClearBelow)
@@ -396,10 +410,11 @@ export class PlacementDriver {
     const ops = schedule({ stores, ranges, pd, nowMs: now, config: this.config })
     this.idleKey = ops.length === 0 ? key : undefined
     const running = (transfers: boolean) => [...this.running.values()].filter((op) => (op.kind === 'transferLeader') === transfers).length
-    // Leader counts are whole only once every live store sent a complete list since loads were
-    // last forgotten (an operator's end forgets its range): until then a store that just took
-    // leaderships looks short of them, and balancing on that sent it more, then took them back.
-    const countsWhole = stores.every((s) => !this.isLive(s) || this.completeReports.has(s.storeId))
+    // Leader counts are whole only once every range forgotten at an operator's end was listed
+    // again, and every live store sent a complete list this term: until then a store that just
+    // took leaderships looks short of them, and balancing on that sent it more, then took them back.
+    this.expireForgotten(now)
+    const countsWhole = this.forgotten.size === 0 && stores.every((s) => !this.isLive(s) || this.completeReports.has(s.storeId))
     for (const op of ops) {
       const transfer = op.kind === 'transferLeader'
       if (transfer && !countsWhole) continue
@@ -514,10 +529,26 @@ export class PlacementDriver {
   }
 
   /** Throws NOT_LEADER on a follower; on a new term, forgets the previous term's view. */
-  /** Forgets what a range's leader last reported; every store's next heartbeat lists all it leads, so its current leader reports it again. */
+  /** Forgets what a range's leader last reported, until a store lists it again (see {@link forgotten}). */
   private forgetRangeLoad(rangeId: number): void {
     if (this.rangeLoad.delete(rangeId)) this.inputsVersion++
-    this.completeReports.clear()
+    if (!this.forgotten.has(rangeId)) this.forgotten.set(rangeId, this.clock())
+  }
+
+  /**
+   * A forgotten range not listed within {@link FORGOTTEN_WAIT_MS} changed nothing its leader
+   * reports (a transfer that failed), or is led nowhere (merged away): every store is asked
+   * for a complete list, which settles them all. Before, every operator's end did that, and
+   * at 10,000 ranges each round of complete lists cost the stores and this leader more than
+   * an idle cluster's every other work.
+   */
+  private expireForgotten(now: number): void {
+    for (const since of this.forgotten.values()) {
+      if (now - since <= FORGOTTEN_WAIT_MS) continue
+      this.forgotten.clear()
+      this.completeReports.clear()
+      return
+    }
   }
 
   private lead(): void {
@@ -529,6 +560,7 @@ export class PlacementDriver {
     this.storeLoad.clear()
     this.rangeLoad.clear()
     this.completeReports.clear()
+    this.forgotten.clear()
     this.quarantined.clear()
     this.inputsVersion++
     this.liveness.clear()
