@@ -217,6 +217,15 @@ export class Engine implements Reader {
   }
 
   /**
+   * Like {@link scan}, a batch of entries at a time (as LevelDB's iterator hands them over):
+   * for a caller walking many entries, one await per batch instead of one per entry.
+   */
+  scanBatches(options: ScanOptions = {}): AsyncIterableIterator<Entry[]> {
+    this.checkOpen('scan')
+    return scanLevelBatches(this.db, levelRange(options), undefined)
+  }
+
+  /**
    * About how many bytes the keys in [gte, lt) take on disk (LevelDB's estimate: what was
    * written to table files, compressed; recent writes still in memory do not count). Cheap:
    * no data is read.
@@ -318,6 +327,10 @@ function rethrowAs(what: string): (err: unknown) => never {
 }
 
 async function* scanLevel(db: Db, range: Record<string, unknown>, snapshot: LevelSnapshot | undefined): AsyncGenerator<Entry> {
+  for await (const chunk of scanLevelBatches(db, range, snapshot)) yield* chunk
+}
+
+async function* scanLevelBatches(db: Db, range: Record<string, unknown>, snapshot: LevelSnapshot | undefined): AsyncGenerator<Entry[]> {
   const it = db.iterator({ ...range, snapshot })
   try {
     for (;;) {
@@ -328,7 +341,7 @@ async function* scanLevel(db: Db, range: Record<string, unknown>, snapshot: Leve
         throw fromLevelError(err, 'scan')
       }
       if (chunk.length === 0) return
-      yield* chunk
+      yield chunk
     }
   } finally {
     await it.close().catch(() => {})
