@@ -456,3 +456,22 @@ describe('lease reads (thesis §6.4.1)', () => {
     assert.equal(rn.internal.leaseValid(), true)
   })
 })
+
+describe('ReadIndex (thesis §6.4)', () => {
+  test('a leader reads the committed entry from its storage once per term, not on every read', () => {
+    const env = quietEnv()
+    run(env, 'add-nodes 3 voters=(1,2,3) index=2', 'campaign 1', 'stabilize')
+    const n = env.node(1)
+    let termReads = 0
+    const term = n.storage.term.bind(n.storage)
+    n.storage.term = (i: number) => {
+      termReads++
+      return term(i)
+    }
+    for (let i = 0; i < 5; i++) {
+      n.rawNode.readIndex(enc.encode(`r${i}`))
+      assert.match(run(env, 'stabilize'), new RegExp(`ReadStates:\\n\\s*Index:3 Context:"r${i}"`), `read ${i} is answered`)
+    }
+    assert.ok(termReads <= 1, `the committed entry's term was read ${termReads} times for 5 reads`)
+  })
+})

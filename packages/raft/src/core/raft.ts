@@ -90,6 +90,8 @@ export class Raft {
   vote = NONE
   /** Answered ReadIndex requests not yet handed out in a Ready. */
   readStates: ReadState[] = []
+  /** The term in which an entry of that term was seen committed (see committedEntryInCurrentTerm); -1: none yet. */
+  private committedInTerm = -1
   readonly raftLog: RaftLog
   readonly trk: ProgressTracker
   /** The current role; changed only by the become* methods. */
@@ -1163,8 +1165,17 @@ export class Raft {
     this.confirmAndAnswerReadIndex(m)
   }
 
+  /**
+   * Whether the entry at the commit index is of this term. Once it is, it stays so for the
+   * rest of the term (the commit index only grows, and a log's terms never decrease along it
+   * nor pass the node's term), so the answer is kept per term: asked on every ReadIndex, it
+   * would otherwise read (and checksum) the committed entry from the log storage each time.
+   */
   private committedEntryInCurrentTerm(): boolean {
-    return this.raftLog.termOrUndefined(this.raftLog.committed) === this.term
+    if (this.committedInTerm === this.term) return true
+    if (this.raftLog.termOrUndefined(this.raftLog.committed) !== this.term) return false
+    this.committedInTerm = this.term
+    return true
   }
 
   private confirmAndAnswerReadIndex(m: Message): void {
