@@ -4,7 +4,8 @@
 // entries it took, how many timestamps it asked the oracle for and in how many round trips,
 // and how many gRPC messages it caused between nodes (Raft frames, and the KV request batches
 // SQL gateways sent to other nodes; a benchmark client's own calls to the nodes are not
-// counted), and how many times the gateways ran the SQL parser (the parse cache's misses). A
+// counted), how many times the gateways ran the SQL parser (the parse cache's misses), and
+// how much CPU time the node processes spent (user and system, summed over the nodes). A
 // regression then shows where it came from.
 
 import { Client, credentials } from '@grpc/grpc-js'
@@ -27,12 +28,14 @@ export interface ClusterCounters {
   readonly kvGrpcBatches: number
   /** Texts the gateways' statement caches handed to the SQL parser (statements and templates). */
   readonly sqlParses: number
+  /** CPU time the node processes spent, user and system, in microseconds. */
+  readonly cpuMicros: number
 }
 
 /** Reads and sums the counters of the nodes at `addresses`. */
 export async function readCounters(addresses: readonly string[]): Promise<ClusterCounters> {
   const statuses = await Promise.all(addresses.map(status))
-  const sum = { raftIterations: 0, raftEntries: 0, tsoRequests: 0, tsoFetches: 0, raftFrames: 0, kvGrpcBatches: 0, sqlParses: 0 }
+  const sum = { raftIterations: 0, raftEntries: 0, tsoRequests: 0, tsoFetches: 0, raftFrames: 0, kvGrpcBatches: 0, sqlParses: 0, cpuMicros: 0 }
   for (const s of statuses) {
     const m = s.metrics ?? {}
     sum.raftIterations += m['iterations'] ?? 0
@@ -41,6 +44,7 @@ export async function readCounters(addresses: readonly string[]): Promise<Cluste
     sum.tsoFetches += m['tsoFetches'] ?? 0
     sum.kvGrpcBatches += m['kvGrpcBatches'] ?? 0
     sum.sqlParses += m['sqlParses'] ?? 0
+    sum.cpuMicros += (m['cpuUserMicros'] ?? 0) + (m['cpuSystemMicros'] ?? 0)
     for (const r of s.ranges ?? []) if (r.leader) sum.raftEntries += r.commit
   }
   return sum
@@ -56,6 +60,8 @@ export interface OperationCosts {
   readonly grpcMessages: number
   /** SQL parser runs (a statement served by the parse cache costs none). */
   readonly sqlParses: number
+  /** Milliseconds of CPU the node processes spent (summed over the nodes). */
+  readonly cpuMs: number
 }
 
 /** The costs per operation of `ops` operations done between `before` and `after`. */
@@ -68,13 +74,14 @@ export function perOperation(before: ClusterCounters, after: ClusterCounters, op
     tsoFetches: per(after.tsoFetches - before.tsoFetches),
     grpcMessages: per(after.raftFrames - before.raftFrames + after.kvGrpcBatches - before.kvGrpcBatches),
     sqlParses: per(after.sqlParses - before.sqlParses),
+    cpuMs: per((after.cpuMicros - before.cpuMicros) / 1000),
   }
 }
 
 /** One line: the costs of one operation of workload `name`. */
 export function formatCosts(name: string, c: OperationCosts): string {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-').padStart(6)
-  return `  ${name.padEnd(24)} raft loop iterations ${f(c.raftIterations)}   raft entries ${f(c.raftEntries)}   TSO timestamps ${f(c.tsoRequests)} in ${f(c.tsoFetches)} fetches   gRPC messages between nodes ${f(c.grpcMessages)}   SQL parses ${f(c.sqlParses)}`
+  return `  ${name.padEnd(24)} raft loop iterations ${f(c.raftIterations)}   raft entries ${f(c.raftEntries)}   TSO timestamps ${f(c.tsoRequests)} in ${f(c.tsoFetches)} fetches   gRPC messages between nodes ${f(c.grpcMessages)}   SQL parses ${f(c.sqlParses)}   node CPU ${f(c.cpuMs)} ms`
 }
 
 /** A node's status; a failed call is tried twice more, a second apart (a node busy starting its ranges may reset a new connection). */
