@@ -166,7 +166,7 @@ export class Transaction {
   /** The value of `key`: this transaction's own write, else the snapshot's. */
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     this.checkOpen()
-    const own = this.writes.get(hex(key))
+    const own = this.writes.size === 0 ? undefined : this.writes.get(hex(key))
     if (own) return own.value
     return this.withLockResolution(() => this.client.get(key, { ts: this.startTs }))
   }

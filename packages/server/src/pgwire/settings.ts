@@ -19,6 +19,12 @@ const SETTABLE = new Set(['application_name', 'client_encoding', 'datestyle', 't
 /** SHOW statements of the SQL engine (everything else SHOW names is a run-time parameter). */
 const ENGINE_SHOW = new Set(['tables', 'columns', 'jobs'])
 
+/**
+ * How a statement {@link SessionSettings.answer} may answer begins, before its text is normalised
+ * (trimmed, whitespace runs made one space): SELECT of the current database or user, SHOW, SET.
+ */
+const MAYBE_ANSWERED = /^\s*(?:select\s+(?:current_|session_user|user)|show\s|set\s)/i
+
 /** PostgreSQL's spelling of parameter names (SHOW prints the name as PostgreSQL does). */
 const DISPLAY: Record<string, string> = { datestyle: 'DateStyle', timezone: 'TimeZone', intervalstyle: 'IntervalStyle' }
 
@@ -71,6 +77,8 @@ export class SessionSettings {
    * reported parameter, the ParameterStatus to send. Undefined: the engine's statement.
    */
   answer(sql: string): { result: SqlResult; report?: [string, string] } | undefined {
+    // Every form below starts so; other statements (nearly all) skip the normalised copy.
+    if (!MAYBE_ANSWERED.test(sql)) return undefined
     const text = sql.trim().replace(/;\s*$/, '').replace(/\s+/g, ' ')
     const lower = text.toLowerCase()
     const one = (name: string, value: string): { result: SqlResult } => ({ result: { command: 'SELECT', columns: [{ name, type: 'TEXT' }], rows: [[value]], rowsAffected: 0 } })
