@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { Client, Server, ServerCredentials, credentials, type MethodDefinition } from '@grpc/grpc-js'
+import { Client, Metadata, Server, ServerCredentials, credentials, type ClientDuplexStream, type MethodDefinition } from '@grpc/grpc-js'
 import { GcQueue, GrpcSender, KvClient, LocalSender, RoutingSender, Store, TransactionalKv, addKvService, descriptorFromJson, descriptorToJson, resolveLocks, unaryCall, type RangeDescriptor } from '@mrdb/kv'
 import { DEFAULT_GC_TTL_MS, PD_GROUP_ID, PdReplica, PlacementDriver, bootstrapGcFloor, type PdReplicaOptions, type SchedulerConfig } from '@mrdb/placement'
 import { GrpcTransport, NetworkFaults } from '@mrdb/raft'
@@ -205,6 +205,7 @@ export class NodeServer {
       pdNodes: () => this.meta.pdNodes,
       nodes: () => [...this.meta.nodes.keys()],
       call: (nodeId, method, req) => this.callNode(nodeId, method, req),
+      openStream: (nodeId, method) => this.openNodeStream(nodeId, method),
     })
     this.ranges = new RangeAdmin(
       store,
@@ -436,6 +437,7 @@ export class NodeServer {
     await this.pgServer?.stop()
     this.sqlKv?.close()
     await this.executorPool?.close()
+    this.pd.close()
     for (const c of this.channels.values()) c.close()
     await this.store.close()
     // Calls in flight get a grace period to finish; then the server closes regardless.
@@ -861,10 +863,22 @@ export class NodeServer {
     return this.call(address, method, req, CALL_TIMEOUT_MS)
   }
 
+  /** Opens a call of the streaming method `method` on node `nodeId` (by its known address); throws if the address is unknown. */
+  private openNodeStream<Req, Res>(nodeId: number, method: MethodDefinition<Req, Res>): ClientDuplexStream<Req, Res> {
+    const address = this.meta.nodes.get(nodeId)
+    if (!address) throw new NodeError(NodeErrorCode.UNAVAILABLE, `the address of node ${nodeId} is unknown here`)
+    return this.channel(address).makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, new Metadata())
+  }
+
   private call<Req, Res>(address: string, method: MethodDefinition<Req, Res>, req: Req, timeoutMs = 5000): Promise<Res> {
+    return unaryCall(this.channel(address), method, req, Date.now() + timeoutMs)
+  }
+
+  /** The channel to `address`, made on first use. */
+  private channel(address: string): Client {
     let channel = this.channels.get(address)
     if (!channel) this.channels.set(address, (channel = new Client(address, this.channelCredentials, { interceptors: this.faults ? [this.faults.interceptor(address)] : [] })))
-    return unaryCall(channel, method, req, Date.now() + timeoutMs)
+    return channel
   }
 }
 

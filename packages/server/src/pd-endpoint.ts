@@ -4,13 +4,14 @@
 // may have moved entirely while it was away). The node's own calls (heartbeats, routing,
 // ids) and the PD service it serves to clients both come through here.
 
-import type { MethodDefinition, Server } from '@grpc/grpc-js'
-import { descriptorFromJson, descriptorToJson } from '@mrdb/kv'
+import { status, type ClientDuplexStream, type MethodDefinition, type Server, type ServerDuplexStream } from '@grpc/grpc-js'
+import { descriptorFromJson, descriptorToJson, KvError } from '@mrdb/kv'
 import { PdError, PdErrorCode, type PlacementDriver, type StoreState } from '@mrdb/placement'
 import type { AdminError } from './admin-protocol.js'
-import { fromAdminError } from './errors.js'
+import { adminError, fromAdminError } from './errors.js'
 import { admin } from './admin-handler.js'
 import { PD_REQUESTS } from './request-check.js'
+import { TsoStream } from './tso-stream.js'
 import {
   PD_SERVICE,
   type PdAllocResponse,
@@ -25,6 +26,8 @@ import {
   type PdStoresResponse,
   type PdTsoRequest,
   type PdTsoResponse,
+  type PdTsoStreamRequest,
+  type PdTsoStreamResponse,
 } from './pd-protocol.js'
 
 /** What the endpoint needs from its node. */
@@ -38,10 +41,22 @@ export interface PdEndpointOptions {
   nodes: () => readonly number[]
   /** Calls a PD method on another node. */
   call: <Req, Res>(nodeId: number, method: MethodDefinition<Req, Res>, req: Req) => Promise<Res>
+  /** Opens a call of a streaming PD method on another node (the timestamp stream). */
+  openStream: <Req, Res>(nodeId: number, method: MethodDefinition<Req, Res>) => ClientDuplexStream<Req, Res>
 }
+
+/** How long a timestamp request on a stream waits for its answer before it is asked again the unary way. */
+const TSO_STREAM_TIMEOUT_MS = 5000
 
 /** See the file comment. */
 export class PdEndpoint {
+  /**
+   * The node that last answered this node's forwarded timestamp request: later ones go there
+   * on its timestamp stream, until that fails or answers an error (then the unary way again).
+   */
+  private tsoLeader: number | undefined
+  private readonly tsoStreams = new Map<number, TsoStream>()
+
   constructor(private readonly o: PdEndpointOptions) {}
 
   /** Reports this store's liveness, load and leaderships. */
@@ -90,10 +105,65 @@ export class PdEndpoint {
   }
 
   /** `count` fresh timestamps. */
-  tso(req: PdTsoRequest): Promise<PdTsoResponse> {
-    return this.run(PD_SERVICE.tso, req, async (d) => {
+  async tso(req: PdTsoRequest): Promise<PdTsoResponse> {
+    const via = req.forwarded ? undefined : this.tsoLeader
+    if (via !== undefined) {
+      try {
+        const res = await this.tsoStream(via).fetch(req.count)
+        if (!res.error) return res
+      } catch {
+        // the stream broke or timed out: asked again below, as any first request is
+      }
+      this.tsoLeader = undefined
+    }
+    const local = async (d: PlacementDriver): Promise<PdTsoResponse> => {
       const batch = await d.timestamps(req.count)
       return { first: batch.first.toString(), count: batch.count }
+    }
+    return this.run(PD_SERVICE.tso, req, local, (nodeId) => (this.tsoLeader = nodeId))
+  }
+
+  /** Ends this node's timestamp streams. */
+  close(): void {
+    for (const s of this.tsoStreams.values()) s.close()
+    this.tsoStreams.clear()
+  }
+
+  private tsoStream(nodeId: number): TsoStream {
+    let s = this.tsoStreams.get(nodeId)
+    if (!s) this.tsoStreams.set(nodeId, (s = new TsoStream(() => this.o.openStream(nodeId, PD_SERVICE.tsoStream), TSO_STREAM_TIMEOUT_MS)))
+    return s
+  }
+
+  /**
+   * Serves one timestamp stream from another node: each request is answered as a forwarded
+   * `tso` call is (here, or NOT_LEADER); a message that is no request ends the call with
+   * INVALID_ARGUMENT (it names no request to answer).
+   */
+  private serveTsoStream(call: ServerDuplexStream<unknown, PdTsoStreamResponse>): void {
+    let refused = false
+    call.on('data', (body: unknown) => {
+      if (refused) return
+      let req: PdTsoStreamRequest
+      try {
+        // A KvError in place of the body: it did not decode (see decodeRequestBody).
+        if (body instanceof KvError) throw body
+        req = PD_REQUESTS.tsoStream(body)
+      } catch (err) {
+        refused = true
+        call.emit('error', { code: status.INVALID_ARGUMENT, details: err instanceof Error ? err.message : String(err) })
+        return
+      }
+      this.tso({ count: req.count, forwarded: true }).then(
+        (res) => !call.destroyed && call.write({ id: req.id, ...res }),
+        (err: unknown) => !call.destroyed && call.write({ id: req.id, error: adminError(err) }),
+      )
+    })
+    call.on('error', () => {
+      // the other node went away; its requests fail there and are asked again
+    })
+    call.on('end', () => {
+      if (!refused) call.end()
     })
   }
 
@@ -136,6 +206,7 @@ export class PdEndpoint {
       routing: admin(check.routing, (req) => this.routing(req)),
       reportRanges: admin(check.reportRanges, (req) => this.reportRanges(req)),
       tso: admin(check.tso, (req) => this.tso(req)),
+      tsoStream: (call: ServerDuplexStream<unknown, PdTsoStreamResponse>) => this.serveTsoStream(call),
       allocRangeId: admin(check.allocRangeId, (req) => this.allocRangeId(req)),
       stores: admin(check.stores, (req) => this.stores(req)),
       health: admin(check.health, (req) => this.health(req)),
@@ -145,7 +216,13 @@ export class PdEndpoint {
   }
 
   /** Runs `local` on the PD leader: here if this node leads the PD group, else there (forwarded once). */
-  private async run<Req extends { forwarded?: boolean }, Res extends object>(method: MethodDefinition<Req, Res>, req: Req, local: (d: PlacementDriver) => Promise<Res>): Promise<Res> {
+  private async run<Req extends { forwarded?: boolean }, Res extends object>(
+    method: MethodDefinition<Req, Res>,
+    req: Req,
+    local: (d: PlacementDriver) => Promise<Res>,
+    /** Told which node answered, when another node did. */
+    answeredBy?: (nodeId: number) => void,
+  ): Promise<Res> {
     const d = this.o.driver()
     let hint: number | undefined
     if (d) {
@@ -163,7 +240,10 @@ export class PdEndpoint {
       try {
         const res = await this.o.call(nodeId, method, { ...req, forwarded: true })
         const error = (res as { error?: AdminError }).error
-        if (!error) return res
+        if (!error) {
+          answeredBy?.(nodeId)
+          return res
+        }
         last = fromAdminError(error)
         if (error.code !== PdErrorCode.NOT_LEADER && error.code !== PdErrorCode.UNAVAILABLE) throw last
       } catch (err) {

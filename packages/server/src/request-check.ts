@@ -8,7 +8,7 @@ import { descriptorToJson, type RangeDescriptorJson } from '@mrdb/kv'
 import { MAX_CLUSTER_ID_LENGTH, PdError, PdErrorCode, parseRange, parseStoreState } from '@mrdb/placement'
 import type { BootstrapRequest, CreateReplicaRequest, DamageLogEntryRequest, FreezeRequest, HelloRequest, InitRequest, JoinPdRequest, LeavePdRequest, MemberRequest, MergeRequest, NetworkFaultsRequest, NODE_SERVICE, NodeStatusRequest, SplitRequest } from './admin-protocol.js'
 import { NodeError, NodeErrorCode } from './errors.js'
-import type { PD_SERVICE, PdHeartbeatRequest, PdMoveReplicaRequest, PdReportRangesRequest, PdSetStoreStateRequest, PdTsoRequest } from './pd-protocol.js'
+import type { PD_SERVICE, PdHeartbeatRequest, PdMoveReplicaRequest, PdReportRangesRequest, PdSetStoreStateRequest, PdTsoRequest, PdTsoStreamRequest } from './pd-protocol.js'
 
 /** Longest node address accepted (as the placement driver's store records allow). */
 const MAX_ADDRESS_LENGTH = 1024
@@ -226,6 +226,10 @@ export const PD_REQUESTS = {
   tso: (j: unknown): PdTsoRequest => {
     const o = pd.object(j, 'a timestamp request')
     return { count: pd.id(o.count, 'count'), forwarded: pd.optionalBoolean(o.forwarded, 'forwarded') }
+  },
+  tsoStream: (j: unknown): PdTsoStreamRequest => {
+    const o = pd.object(j, 'a timestamp stream request')
+    return { id: pd.id(o.id, 'id'), count: pd.id(o.count, 'count') }
   },
   health: forwardable,
   allocRangeId: forwardable,
