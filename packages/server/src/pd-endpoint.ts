@@ -2,7 +2,8 @@
 // otherwise once to the PD leader (named by the NOT_LEADER hint, else found among the PD
 // group's members as this node last learned them, else among every node it knows: the group
 // may have moved entirely while it was away). The node's own calls (heartbeats, routing,
-// ids) and the PD service it serves to clients both come through here.
+// ids) and the PD service it serves to clients both come through here. Timestamp fetches,
+// once a forwarded one found the leader, go to it on a stream (tso-stream.ts).
 
 import { status, type ClientDuplexStream, type MethodDefinition, type Server, type ServerDuplexStream } from '@grpc/grpc-js'
 import { descriptorFromJson, descriptorToJson, KvError } from '@mrdb/kv'
