@@ -143,6 +143,12 @@ export class PdEndpoint {
    */
   private serveTsoStream(call: ServerDuplexStream<unknown, PdTsoStreamResponse>): void {
     let refused = false
+    // Requests still being answered, and whether the other side has sent its last: the call ends once both are done.
+    let answering = 0
+    let ended = false
+    const endIfDone = () => {
+      if (ended && answering === 0 && !refused && !call.destroyed) call.end()
+    }
     call.on('data', (body: unknown) => {
       if (refused) return
       let req: PdTsoStreamRequest
@@ -155,16 +161,23 @@ export class PdEndpoint {
         call.emit('error', { code: status.INVALID_ARGUMENT, details: err instanceof Error ? err.message : String(err) })
         return
       }
-      this.tso({ count: req.count, forwarded: true }).then(
-        (res) => !call.destroyed && call.write({ id: req.id, ...res }),
-        (err: unknown) => !call.destroyed && call.write({ id: req.id, error: adminError(err) }),
-      )
+      answering++
+      this.tso({ count: req.count, forwarded: true })
+        .then(
+          (res) => !call.destroyed && call.write({ id: req.id, ...res }),
+          (err: unknown) => !call.destroyed && call.write({ id: req.id, error: adminError(err) }),
+        )
+        .finally(() => {
+          answering--
+          endIfDone()
+        })
     })
     call.on('error', () => {
       // the other node went away; its requests fail there and are asked again
     })
     call.on('end', () => {
-      if (!refused) call.end()
+      ended = true
+      endIfDone()
     })
   }
 

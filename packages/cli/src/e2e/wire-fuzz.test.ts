@@ -386,6 +386,33 @@ describe(`the wire of a 3-node cluster (seed ${SEED}; replay: WIRE_FUZZ_SEED=${S
               if (!KV_REFUSED.has(code) && !(code === 'ok' && op === 'ranges')) failures.push(`${where(m, what)}: answered ${code}`)
             })
           }
+        } else if (m.path === PD_SERVICE.tsoStream.path) {
+          // The timestamp stream between nodes: a message that is no request (random bytes, cut
+          // short, the wrong shape) ends the call with INVALID_ARGUMENT after the requests before
+          // it were answered; a request is answered under its id, with timestamps or a refusal.
+          const good = Buffer.from(JSON.stringify({ id: 7, count: 2 }))
+          const bad: Array<[string, Buffer]> = [
+            ['random bytes', randomBytes(rng, 2048)],
+            ['truncated', truncatedJson(rng, { id: 1, count: 1 })],
+            ['arrays nested 100,000 deep', Buffer.from(`${'['.repeat(100_000)}${']'.repeat(100_000)}`)],
+            ...Array.from({ length: 3 }, (_, i): [string, Buffer] => [`wrong shape #${i}`, Buffer.from(JSON.stringify(wrongShape(rng)))]),
+          ]
+          tasks.push(async () => {
+            const o = await callRaw(client, m, [good])
+            count(`pd timestamp stream ${status[o.code]}`)
+            const replies = o.messages.map((b) => JSON.parse(b.toString()) as { id?: number; error?: { code?: string } })
+            const code = replies[0]?.error?.code ?? 'ok'
+            if (o.code !== status.OK || replies.length !== 1 || replies[0]!.id !== 7 || !(code === 'ok' || STATE_ANSWERS.has(code))) {
+              failures.push(`${where(m, 'a request')}: status ${status[o.code]}, replies ${JSON.stringify(replies).slice(0, 200)}`)
+            }
+          })
+          for (const [what, body] of bad) {
+            tasks.push(async () => {
+              const o = await callRaw(client, m, [body])
+              count(`pd timestamp stream ${status[o.code]}`)
+              if (o.code !== status.INVALID_ARGUMENT) failures.push(`${where(m, what)}: status ${status[o.code]} ${o.details}`)
+            })
+          }
         } else if (m.service === 'node' || m.service === 'pd') {
           const bodies: Array<[string, Buffer, boolean]> = []
           for (let i = 0; i < 2; i++) bodies.push([`random bytes #${i}`, randomBytes(rng, 2048), true])
