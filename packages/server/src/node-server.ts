@@ -318,6 +318,7 @@ export class NodeServer {
         nodeId: o.storeId,
         schemaLease: { durationMs: SCHEMA_LEASE_MS },
         statsRefresh: true,
+        logger: textLogger(log),
         ...(o.sqlMemoryBudgetBytes === undefined ? {} : { memoryBudgetBytes: o.sqlMemoryBudgetBytes }),
         spillDir: await sqlSpillDir(o.dataDir),
       }))

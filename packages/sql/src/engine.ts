@@ -102,6 +102,8 @@ export interface SqlEngineOptions {
    * engine's plans and KV calls then depend on its statements alone); a node turns it on.
    */
   readonly statsRefresh?: boolean
+  /** Where the engine's background work reports what failed (a node passes its log). */
+  readonly logger?: { warn(msg: string): void }
 }
 
 /** The SQL engine of one node: hands out sessions that share its caches. */
@@ -132,7 +134,7 @@ export class SqlEngine {
       ...(options.spillDir === undefined ? {} : { spillDir: options.spillDir }),
       stats,
     }
-    this.statsRefresh = options.statsRefresh !== true ? null : new StatsRefresher({ stats, collect: (tableId) => this.analyzeTable(tableId) })
+    this.statsRefresh = options.statsRefresh !== true ? null : new StatsRefresher({ stats, collect: (tableId) => this.analyzeTable(tableId), ...(options.logger ? { logger: options.logger } : {}) })
     this.statements = new StatementCache(options.statementCacheSize ?? 1000)
     this.lease = new SchemaLease(options.schemaLease ?? { durationMs: 0 })
     if (options.nodeId !== undefined) setUniqueRowIdNode(options.nodeId)

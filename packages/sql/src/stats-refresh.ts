@@ -22,6 +22,8 @@ export interface StatsRefresherOptions {
   readonly stats: StatsCache
   /** Collects and stores the statistics of a table (ANALYZE); a failed collection is tried again after another threshold's worth of writes. */
   readonly collect: (tableId: number) => Promise<void>
+  /** Told of a collection that failed (it is tried again after another threshold's worth of writes). */
+  readonly logger?: { warn(msg: string): void }
 }
 
 /**
@@ -65,7 +67,7 @@ export class StatsRefresher {
       // The count starts again whether the collection succeeds or not: a table whose ANALYZE
       // fails (a conflict, a timeout) is tried again after as many writes, not after every one.
       count.rows = 0
-      await this.o.collect(tableId).catch(() => undefined)
+      await this.o.collect(tableId).catch((err: unknown) => this.o.logger?.warn(`statistics: the automatic collection of table ${tableId} failed: ${err instanceof Error ? err.message : String(err)}`))
       count.since = (await this.o.stats.current(tableId))?.collectedAt ?? since
     } catch {
       // The statistics could not be read: the count stands and the next write decides again.

@@ -104,18 +104,21 @@ test('without automatic statistics (the default of an engine; a node turns them 
   assert.equal(await stored(kv, 100), null)
 })
 
-test('a failed automatic collection is tried again after another 500 rows written, not at every write', async () => {
+test('a failed automatic collection is logged and tried again after another 500 rows written, not at every write', async () => {
   let attempts = 0
+  const warnings: string[] = []
   const refresher = new StatsRefresher({
     stats: new StatsCache(new MemoryKv()),
     collect: async () => {
       attempts++
       throw new Error('write conflict')
     },
+    logger: { warn: (msg) => warnings.push(msg) },
   })
   for (const [rows, expected] of [[600, 1], [10, 1], [489, 1], [1, 2]] as const) {
     refresher.noteWrites(100, rows)
     await refresher.idle()
     assert.equal(attempts, expected, `after ${rows} more rows`)
   }
+  assert.deepEqual(warnings, Array(2).fill('statistics: the automatic collection of table 100 failed: write conflict'))
 })
