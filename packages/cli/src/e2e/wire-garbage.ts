@@ -126,8 +126,8 @@ export function sampleFrame(from: number, to: number, data: Uint8Array, context:
   const bytes = encodeFrame({ from, to, messages: [{ groupId: NO_GROUP, msg }], heartbeats: [{ groupId: NO_GROUP + 1, from: 1, to: 2, term: 7, commit: 4 }], heartbeatResponses: [], quiesce: [{ groupId: NO_GROUP + 2, term: 7, commit: 4 }] })
   const L = data.byteLength
   const C = context.byteLength
-  if (bytes.byteLength !== 178 + L + C) throw new Error(`the frame layout changed: ${bytes.byteLength} bytes, expected ${178 + L + C}`)
-  // messages count, entries count, entry data length, context length, heartbeats count, responses count, quiesce count
+  if (bytes.byteLength !== 194 + L + C) throw new Error(`the frame layout changed: ${bytes.byteLength} bytes, expected ${194 + L + C}`)
+  // messages count, entries count, entry data length, context length, heartbeats count, responses count, quiesce count (each notice 24 bytes after it)
   return { bytes, u32Offsets: [18, 88, 109, 113 + L, 117 + L + C, 162 + L + C, 166 + L + C] }
 }
 
