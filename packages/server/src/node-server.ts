@@ -669,13 +669,12 @@ export class NodeServer {
    */
   private async heartbeatOnce(): Promise<void> {
     if (!this.meta.clusterId || this.stopped) return
-    let round: ReportRound | undefined
+    let round: ReportRound | undefined = this.leadReports.begin()
     try {
       const now = Date.now()
       const txnKv = this.txnKv
       const gc = this.gcQueue && txnKv ? { queue: this.gcQueue, oldestTxnTs: () => txnKv.oldestRunningTs() } : undefined
-      const built = await storeHeartbeat(this.store, this.address, this.o.dataDir, now - this.lastHeartbeatMs, gc, this.leadReports)
-      round = built.round
+      const built = await storeHeartbeat(this.store, this.address, this.o.dataDir, now - this.lastHeartbeatMs, gc, this.leadReports, round)
       this.lastHeartbeatMs = now
       this.rangeLoad = built.load
       const res = await this.pd.heartbeat(built.request)

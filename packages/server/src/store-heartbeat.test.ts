@@ -112,7 +112,8 @@ async function singleStore(n: number, gcFloor = 0n): Promise<{ store: Store; dir
 
 /** One heartbeat through storeHeartbeat, taken by the PD: the ranges it looked at and those it listed. */
 async function heartbeat(store: Store, dir: string, reports: LeadReports, gc?: GcQueue): Promise<{ seen: number[]; listed: Map<number, { keys: number; reads: number; locksClear: string | undefined }> }> {
-  const { request, round } = await storeHeartbeat(store, 'n1', dir, 1000, gc && { queue: gc, oldestTxnTs: async () => 0n }, reports)
+  const round = reports.begin()
+  const { request } = await storeHeartbeat(store, 'n1', dir, 1000, gc && { queue: gc, oldestTxnTs: async () => 0n }, reports, round)
   reports.acknowledge(round, false)
   return {
     seen: [...round.seen.keys()].sort((x, y) => x - y),

@@ -88,30 +88,12 @@ export class LeadReports {
 }
 
 /**
- * Builds this node's heartbeat, the round it is part of (for {@link LeadReports.acknowledge}
- * or {@link LeadReports.failed}: the caller ends it) and the load of the ranges it leads that
- * served requests; `elapsedMs` since the last one turns served requests into rates.
- * `oldestTxnTs` is asked for last, right before the heartbeat goes out.
+ * Builds this node's heartbeat for `round` (begun with {@link LeadReports.begin}; the caller
+ * ends it with {@link LeadReports.acknowledge} or {@link LeadReports.failed}) and the load of the
+ * ranges it leads that served requests; `elapsedMs` since the last one turns served requests
+ * into rates. `oldestTxnTs` is asked for last, right before the heartbeat goes out.
  */
 export async function storeHeartbeat(
-  store: Store,
-  address: string,
-  dataDir: string,
-  elapsedMs: number,
-  gc: { queue: GcQueue; oldestTxnTs: () => Promise<bigint> } | undefined,
-  reports: LeadReports,
-): Promise<{ request: PdHeartbeatRequest; round: ReportRound; load: Array<{ rangeId: number; queriesPerSecond: number }> }> {
-  const round = reports.begin()
-  try {
-    const { request, load } = await build(store, address, dataDir, elapsedMs, gc, reports, round)
-    return { request, round, load }
-  } catch (err) {
-    reports.failed(round)
-    throw err
-  }
-}
-
-async function build(
   store: Store,
   address: string,
   dataDir: string,
@@ -125,7 +107,7 @@ async function build(
   const load: Array<{ rangeId: number; queriesPerSecond: number }> = []
   const perSecond = (n: number) => (elapsedMs > 0 ? (n * 1000) / elapsedMs : 0)
   if (!round.complete) for (const id of round.marked) if (!store.localReplica(id)) round.seen.set(id, undefined)
-  const visit = round.complete ? store.hostedReplicas() : [...round.marked].flatMap((id) => store.localReplica(id) ?? [])
+  const visit = round.complete ? store.hostedReplicas() : store.hostedReplicasOf(round.marked)
   for (const replica of visit) {
     const d = replica.descriptor
     const served = replica.takeLoad()

@@ -340,7 +340,10 @@ export class MvccStore {
     // read together: a page is a few awaits, not two or three per row.
     for await (const batch of this.engine.scanBatches({ gte, lt, reverse: options.reverse })) {
       const fast = locks.length === 0 ? batch.map(([, v]) => readLatestAtOrUndefined(v, ts)) : []
-      const older = await this.historyOfBatch(batch, base.length, fast, ts)
+      // Only as many rows as the page can still take have their history read together (a row
+      // past them is reached only if an earlier one turned out deleted: it seeks on its own).
+      const room = limit - rows.length
+      const older = await this.historyOfBatch(batch, base.length, fast.length > room ? fast.slice(0, room) : fast, ts)
       for (let i = 0; i < batch.length; i++) {
         const [k, v] = batch[i]!
         const userKey = k.subarray(base.length)

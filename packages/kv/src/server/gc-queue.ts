@@ -128,7 +128,7 @@ export class GcQueue {
         this.collected.delete(id)
       }
     }
-    const visit = all ? store.hostedReplicas() : [...marked].flatMap((id) => store.localReplica(id) ?? [])
+    const visit = all ? store.hostedReplicas() : store.hostedReplicasOf(marked)
     for (const r of visit) {
       if (this.stopped) return
       // Removed while this pass awaited another range: its group is gone.

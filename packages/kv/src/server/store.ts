@@ -280,6 +280,16 @@ export class Store implements ReplicaHost {
     return [...this.replicas.values()]
   }
 
+  /** The replicas of `rangeIds` hosted here (those not hosted are left out), in the ids' order. */
+  hostedReplicasOf(rangeIds: Iterable<number>): Replica[] {
+    const out: Replica[] = []
+    for (const id of rangeIds) {
+      const r = this.replicas.get(id)
+      if (r) out.push(r)
+    }
+    return out
+  }
+
   /** Descriptors of every range with a replica here. */
   descriptors(): RangeDescriptor[] {
     return [...this.replicas.values()].map((r) => r.descriptor).sort((a, b) => a.rangeId - b.rangeId)
@@ -619,9 +629,7 @@ export class Store implements ReplicaHost {
    */
   private compactLogs(): void {
     const max = this.o.maxLogEntries ?? 10_000
-    for (const id of this.logsChanged.take()) {
-      const r = this.replicas.get(id)
-      if (!r) continue
+    for (const r of this.hostedReplicasOf(this.logsChanged.take())) {
       const first = this.log.firstIndex(r.rangeId)
       const running = this.raft.hasGroup(r.rangeId)
       const quiesced = running && this.raft.isQuiesced(r.rangeId)

@@ -397,14 +397,19 @@ test('a failed log write stops the host: pending reads and applied-waiters fail 
   }
 })
 
+/** Elects a leader of group 1 among `nodes` and waits until the group quiesces; its leader and a follower. */
+async function quiescedUnderLeader(nodes: Node[]): Promise<{ leader: Node; follower: Node }> {
+  nodes[0]!.host.campaign(1)
+  await waitFor('quiesced', allQuiesced(nodes))
+  const leader = leaderNode(nodes, 1)!
+  return { leader, follower: nodes.find((n) => n !== leader)! }
+}
+
 test('a quiesce notice does not freeze a follower\'s pending read: it still times out', async () => {
   const network = new MemoryNetwork()
   const nodes = await cluster(network, [1, 2, 3], 1)
   try {
-    nodes[0]!.host.campaign(1)
-    await waitFor('quiesced', allQuiesced(nodes))
-    const leader = leaderNode(nodes, 1)!
-    const follower = nodes.find((n) => n !== leader)!
+    const { leader, follower } = await quiescedUnderLeader(nodes)
     // The follower's forwarded ReadIndex is lost; the leader, knowing nothing of it, quiesces.
     follower.transport.drop = ({ msg }) => msg.type === 'MsgReadIndex'
     leader.host.propose(1, new TextEncoder().encode('wake'))
@@ -420,10 +425,7 @@ test('a follower that missed the commit index takes it from the quiesce notice, 
   const network = new MemoryNetwork()
   const nodes = await cluster(network, [1, 2, 3], 1)
   try {
-    nodes[0]!.host.campaign(1)
-    await waitFor('quiesced', allQuiesced(nodes))
-    const leader = leaderNode(nodes, 1)!
-    const follower = nodes.find((n) => n !== leader)!
+    const { leader, follower } = await quiescedUnderLeader(nodes)
     // What would tell the follower the new commit index is lost, and the leader never hears of
     // it: the empty MsgApp sent once the entry commits, and the heartbeats.
     leader.transport.drop = ({ msg }, to) => to === follower.id && msg.type === 'MsgApp' && msg.entries.length === 0
